@@ -1,0 +1,20 @@
+//! Amanah's pure business rules.
+//!
+//! This crate knows the development-cooperation portfolio of the ASEAN Secretariat — organisations,
+//! projects (IATI activities) and anti-corruption activities — and nothing about databases, HTTP or
+//! GraphQL. Every rule of `shared/spec/domain.md` lives here as a pure function:
+//!
+//! * [`aggregate::Aggregate::decide`] turns a command and the current state into events, or a typed
+//!   rejection that names the offending input field;
+//! * [`aggregate::Aggregate::evolve`] folds an event into the state. The same fold builds the read
+//!   model, answers `asOf` queries and drives `amanah replay`.
+//!
+//! The outside world is reached only through the traits in [`ports`], which `amanah-infra`
+//! implements. The purity is checked in CI: this crate must not depend on tokio, sea-orm,
+//! actix-web or async-graphql.
+
+pub mod aggregate;
+pub mod ports;
+pub mod activity;
+pub mod organisation;
+pub mod project;

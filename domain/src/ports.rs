@@ -1,0 +1,150 @@
+//! The ports: what the domain needs from the outside world, implemented by `amanah-infra`.
+//!
+//! Native `async fn` in traits (no `async_trait`); the futures are `Send` so that the API can run
+//! them on a multi-threaded runtime.
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::aggregate::StreamKind;
+
+/// Who asked for a change: the verified token's claims, or a system actor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub sub: String,
+    pub roles: Vec<String>,
+    pub org: Option<Uuid>,
+}
+
+impl Actor {
+    /// The actor of unauthenticated requests (until authentication lands, mutations run as it).
+    #[must_use]
+    pub fn anonymous() -> Self {
+        Self::system("anonymous")
+    }
+
+    /// A system actor such as `system:demo` or `system:migration`.
+    #[must_use]
+    pub fn system(sub: &str) -> Self {
+        Self {
+            sub: sub.to_owned(),
+            roles: Vec::new(),
+            org: None,
+        }
+    }
+}
+
+/// Who, when and under which request a batch of events is appended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventMetadata {
+    pub actor: Actor,
+    pub request_id: Option<String>,
+    /// When the command was accepted, in UTC (stored with microsecond precision).
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// An event about to be appended: the store assigns its index, id and stream version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    /// PascalCase event name, e.g. `ProjectRegistered`.
+    pub event_type: String,
+    /// The payload; integers and strings only (no floating-point numbers).
+    pub data: serde_json::Value,
+}
+
+/// An event as recorded in the log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    /// Global, gapless, 0-based position: the Merkle leaf index.
+    pub index: u64,
+    pub id: Uuid,
+    pub stream: StreamKind,
+    pub stream_id: Uuid,
+    /// 1-based, gapless position inside the stream.
+    pub stream_version: u64,
+    pub event_type: String,
+    pub occurred_at: DateTime<Utc>,
+    pub actor: Actor,
+    pub request_id: Option<String>,
+    pub data: serde_json::Value,
+    /// The exact leaf bytes (RFC 8785 JSON of the envelope), as stored.
+    pub canonical: Vec<u8>,
+}
+
+/// The read-model state an append leaves behind, written in the same transaction as the events.
+#[derive(Debug, Clone)]
+pub enum Snapshot {
+    Organisation(Box<crate::organisation::Organisation>),
+    Project(Box<crate::project::Project>),
+    Activity(Box<crate::activity::Activity>),
+}
+
+/// One command's events for one stream, with optimistic concurrency.
+#[derive(Debug, Clone)]
+pub struct AppendRequest {
+    pub stream: StreamKind,
+    pub stream_id: Uuid,
+    /// The stream version the command was decided against (0 for a new stream); a different
+    /// current version is a [`StoreError::Conflict`].
+    pub expected_version: u64,
+    pub events: Vec<NewEvent>,
+    pub metadata: EventMetadata,
+    /// The aggregate's state after the events, for the read model.
+    pub snapshot: Snapshot,
+}
+
+/// Where an append landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendOutcome {
+    /// Global index of the first event appended.
+    pub first_index: u64,
+    /// Global index of the last event appended (the payload's `auditIndex`).
+    pub last_index: u64,
+    /// The stream's version after the append.
+    pub stream_version: u64,
+}
+
+/// Why the store could not do what was asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The stream moved on since the command was decided.
+    #[error("expected version {expected} but the stream is at version {current}")]
+    Conflict { expected: u64, current: u64 },
+    /// A uniqueness rule of the read model was violated (e.g. an IATI identifier already taken).
+    #[error("{field} is already taken")]
+    Duplicate {
+        /// The input field whose value is taken, e.g. `iatiIdentifier` or `ref`.
+        field: String,
+    },
+    /// The database could not be reached or did not answer in time.
+    #[error("the event store is unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else; the message is for logs, never for clients.
+    #[error("event store failure: {0}")]
+    Internal(String),
+}
+
+/// The append-only event log.
+pub trait EventStore: Send + Sync {
+    /// The events of one stream in stream order; with `up_to_index`, only those whose global index is
+    /// below it (the stream as the first `up_to_index` events of the log left it).
+    fn load_stream(
+        &self,
+        stream: StreamKind,
+        stream_id: Uuid,
+        up_to_index: Option<u64>,
+    ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
+
+    /// Appends one command's events and updates the read model, atomically.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the stream is not at `expected_version`,
+    /// [`StoreError::Duplicate`] when the snapshot breaks a uniqueness rule; nothing is written then.
+    fn append(
+        &self,
+        request: AppendRequest,
+    ) -> impl Future<Output = Result<AppendOutcome, StoreError>> + Send;
+}
