@@ -4,7 +4,9 @@ use serde::{Serialize, de::DeserializeOwned};
 use uuid::Uuid;
 
 /// The aggregate types of the audit log. Their names are the `stream` of an event envelope.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum StreamKind {
     Organisation,
@@ -46,7 +48,9 @@ pub struct DecisionContext {
 ///
 /// Events serialise with serde's adjacent tagging `{"type": "...", "data": {...}}`; the payload
 /// holds integers and strings only, never floating-point numbers (the audit log is RFC 8785 JSON).
-pub trait DomainEvent: Serialize + DeserializeOwned + Clone + std::fmt::Debug + Send + Sync {
+pub trait DomainEvent:
+    Serialize + DeserializeOwned + Clone + std::fmt::Debug + Send + Sync
+{
     /// The PascalCase event name, e.g. `ProjectRegistered`.
     fn event_type(&self) -> &'static str;
 }
@@ -57,6 +61,12 @@ pub trait FieldError: std::error::Error + Send + Sync + 'static {
     /// `recipientCountries[2].percentage`; `None` when the rejection is about the whole command
     /// (a status transition that is not allowed, for instance).
     fn field(&self) -> Option<String>;
+
+    /// Whether the rejection means the aggregate the command names does not exist (GraphQL
+    /// `NOT_FOUND`) rather than bad input (`BAD_USER_INPUT`).
+    fn is_not_found(&self) -> bool {
+        false
+    }
 }
 
 /// An event-sourced aggregate: its state is the fold of its events.

@@ -9,12 +9,18 @@
 //! * [`aggregate::Aggregate::evolve`] folds an event into the state. The same fold builds the read
 //!   model, answers `asOf` queries and drives `amanah replay`.
 //!
+//! Modules: [`values`] (validated value types: parse, don't validate), [`codelists`] (IATI code
+//! lists and reference tables), the aggregates [`organisation`], [`project`] and [`activity`], the
+//! shared shape in [`aggregate`], and the [`ports`] the outside world implements.
+//!
 //! The outside world is reached only through the traits in [`ports`], which `amanah-infra`
 //! implements. The purity is checked in CI: this crate must not depend on tokio, sea-orm,
 //! actix-web or async-graphql.
 
-pub mod aggregate;
-pub mod ports;
 pub mod activity;
+pub mod aggregate;
+pub mod codelists;
 pub mod organisation;
+pub mod ports;
 pub mod project;
+pub mod values;

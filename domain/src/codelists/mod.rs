@@ -1,0 +1,692 @@
+//! Code lists: the IATI 2.03 code lists Amanah uses, the activity enums of its own, and the
+//! reference tables (countries, currencies, sectors, regions, document categories, member states).
+//!
+//! IATI coded enums serialise as their IATI code string (`"role": "1"`), so an IATI export is a
+//! mapping, not a translation. Amanah's own activity enums serialise as `SCREAMING_SNAKE_CASE`
+//! strings, the names GraphQL shows. Facts were read from the IATI code lists (`version-2.03`).
+
+mod countries;
+mod currencies;
+
+use chrono::NaiveDate;
+
+/// One row of a reference code list, as the GraphQL `codelist` query returns it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CodeEntry {
+    pub code: &'static str,
+    pub name: &'static str,
+    /// Withdrawn codes stay readable (old data keeps its meaning) but are refused for new data.
+    pub withdrawn: bool,
+}
+
+/// One active ISO 4217 currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CurrencyEntry {
+    pub code: &'static str,
+    /// Number of decimal places of the minor unit (EUR 2, JPY 0, KWD 3).
+    pub exponent: u8,
+    pub name: &'static str,
+}
+
+/// Declares an IATI coded enum: `code()`, `from_code()`, `name()`, `ALL`, and serde as the code string.
+macro_rules! iati_codelist {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $ty:ident ($list:literal) {
+            $( $(#[$vmeta:meta])* $variant:ident = $code:literal, $name:literal; )+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        $vis enum $ty {
+            $( $(#[$vmeta])* #[doc = concat!("IATI code `", $code, "`: ", $name, ".")] $variant, )+
+        }
+
+        impl $ty {
+            /// Every value, in code-list order.
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+            /// The IATI code list this enum mirrors.
+            pub const CODELIST: &'static str = $list;
+
+            /// The IATI code, e.g. `"1"`.
+            #[must_use]
+            pub const fn code(self) -> &'static str {
+                match self { $(Self::$variant => $code,)+ }
+            }
+
+            /// The IATI English name.
+            #[must_use]
+            pub const fn name(self) -> &'static str {
+                match self { $(Self::$variant => $name,)+ }
+            }
+
+            /// The value with this IATI code, if any.
+            #[must_use]
+            pub fn from_code(code: &str) -> Option<Self> {
+                match code { $($code => Some(Self::$variant),)+ _ => None }
+            }
+
+            /// Parses an IATI code.
+            ///
+            /// # Errors
+            /// [`crate::values::ValueError::UnknownCode`] when the code is not in the list.
+            pub fn parse(code: &str) -> Result<Self, crate::values::ValueError> {
+                Self::from_code(code).ok_or_else(|| crate::values::ValueError::UnknownCode {
+                    list: $list,
+                    code: code.to_owned(),
+                })
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.code())
+            }
+        }
+
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.code())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let code = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                Self::parse(&code).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+/// Declares one of Amanah's own enums: `as_str()` (the GraphQL name), `ALL`, serde as that name.
+macro_rules! named_enum {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $ty:ident {
+            $( $(#[$vmeta:meta])* $variant:ident = $name:literal, )+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+        $vis enum $ty {
+            $( $(#[$vmeta])* #[serde(rename = $name)] $variant, )+
+        }
+
+        impl $ty {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
+            /// The `SCREAMING_SNAKE_CASE` name, as GraphQL and the events show it.
+            #[must_use]
+            pub const fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $name,)+ }
+            }
+
+            /// The value with this name, if any.
+            #[must_use]
+            pub fn from_name(name: &str) -> Option<Self> {
+                match name { $($name => Some(Self::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+iati_codelist! {
+    /// IATI ActivityStatus: the life cycle of a project (GraphQL `ProjectStatus`).
+    pub enum ProjectStatus ("ActivityStatus") {
+        Pipeline = "1", "Pipeline/identification";
+        Implementation = "2", "Implementation";
+        Finalisation = "3", "Finalisation";
+        Closed = "4", "Closed";
+        Cancelled = "5", "Cancelled";
+        Suspended = "6", "Suspended";
+    }
+}
+
+impl ProjectStatus {
+    /// Whether the project may move from `self` to `to`: 1→2, 2→3, 3→4, 1/2/3→5, 2→6, 6→2.
+    #[must_use]
+    pub const fn can_move_to(self, to: Self) -> bool {
+        use ProjectStatus::{Cancelled, Closed, Finalisation, Implementation, Pipeline, Suspended};
+        matches!(
+            (self, to),
+            (Pipeline, Implementation)
+                | (Implementation, Finalisation)
+                | (Finalisation, Closed)
+                | (Pipeline | Implementation | Finalisation, Cancelled)
+                | (Implementation, Suspended)
+                | (Suspended, Implementation)
+        )
+    }
+
+    /// Closed and Cancelled are terminal: no transition leaves them.
+    #[must_use]
+    pub const fn is_terminal(self) -> bool {
+        matches!(self, Self::Closed | Self::Cancelled)
+    }
+
+    /// The GraphQL enum name, e.g. `IMPLEMENTATION`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pipeline => "PIPELINE",
+            Self::Implementation => "IMPLEMENTATION",
+            Self::Finalisation => "FINALISATION",
+            Self::Closed => "CLOSED",
+            Self::Cancelled => "CANCELLED",
+            Self::Suspended => "SUSPENDED",
+        }
+    }
+}
+
+iati_codelist! {
+    /// IATI ActivityDateType.
+    pub enum ActivityDateType ("ActivityDateType") {
+        PlannedStart = "1", "Planned start";
+        ActualStart = "2", "Actual start";
+        PlannedEnd = "3", "Planned End";
+        ActualEnd = "4", "Actual end";
+    }
+}
+
+iati_codelist! {
+    /// IATI OrganisationRole: what a participating organisation does in a project.
+    pub enum OrganisationRole ("OrganisationRole") {
+        Funding = "1", "Funding";
+        Accountable = "2", "Accountable";
+        Extending = "3", "Extending";
+        Implementing = "4", "Implementing";
+    }
+}
+
+impl OrganisationRole {
+    /// The GraphQL enum name, e.g. `FUNDING`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Funding => "FUNDING",
+            Self::Accountable => "ACCOUNTABLE",
+            Self::Extending => "EXTENDING",
+            Self::Implementing => "IMPLEMENTING",
+        }
+    }
+}
+
+iati_codelist! {
+    /// IATI OrganisationType (all 16 codes of 2.03).
+    pub enum OrganisationType ("OrganisationType") {
+        Government = "10", "Government";
+        LocalGovernment = "11", "Local Government";
+        OtherPublicSector = "15", "Other Public Sector";
+        InternationalNgo = "21", "International NGO";
+        NationalNgo = "22", "National NGO";
+        RegionalNgo = "23", "Regional NGO";
+        PartnerCountryNgo = "24", "Partner Country based NGO";
+        PublicPrivatePartnership = "30", "Public Private Partnership";
+        Multilateral = "40", "Multilateral";
+        Foundation = "60", "Foundation";
+        PrivateSector = "70", "Private Sector";
+        PrivateSectorProviderCountry = "71", "Private Sector in Provider Country";
+        PrivateSectorRecipientCountry = "72", "Private Sector in Aid Recipient Country";
+        PrivateSectorThirdCountry = "73", "Private Sector in Third Country";
+        Academic = "80", "Academic, Training and Research";
+        Other = "90", "Other";
+    }
+}
+
+impl OrganisationType {
+    /// The GraphQL enum name, e.g. `PARTNER_COUNTRY_NGO`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Government => "GOVERNMENT",
+            Self::LocalGovernment => "LOCAL_GOVERNMENT",
+            Self::OtherPublicSector => "OTHER_PUBLIC_SECTOR",
+            Self::InternationalNgo => "INTERNATIONAL_NGO",
+            Self::NationalNgo => "NATIONAL_NGO",
+            Self::RegionalNgo => "REGIONAL_NGO",
+            Self::PartnerCountryNgo => "PARTNER_COUNTRY_NGO",
+            Self::PublicPrivatePartnership => "PUBLIC_PRIVATE_PARTNERSHIP",
+            Self::Multilateral => "MULTILATERAL",
+            Self::Foundation => "FOUNDATION",
+            Self::PrivateSector => "PRIVATE_SECTOR",
+            Self::PrivateSectorProviderCountry => "PRIVATE_SECTOR_PROVIDER_COUNTRY",
+            Self::PrivateSectorRecipientCountry => "PRIVATE_SECTOR_RECIPIENT_COUNTRY",
+            Self::PrivateSectorThirdCountry => "PRIVATE_SECTOR_THIRD_COUNTRY",
+            Self::Academic => "ACADEMIC",
+            Self::Other => "OTHER",
+        }
+    }
+}
+
+iati_codelist! {
+    /// IATI TransactionType (all 13 codes of 2.03).
+    pub enum TransactionType ("TransactionType") {
+        IncomingFunds = "1", "Incoming Funds";
+        OutgoingCommitment = "2", "Outgoing Commitment";
+        Disbursement = "3", "Disbursement";
+        Expenditure = "4", "Expenditure";
+        InterestPayment = "5", "Interest Payment";
+        LoanRepayment = "6", "Loan Repayment";
+        Reimbursement = "7", "Reimbursement";
+        PurchaseOfEquity = "8", "Purchase of Equity";
+        SaleOfEquity = "9", "Sale of Equity";
+        CreditGuarantee = "10", "Credit Guarantee";
+        IncomingCommitment = "11", "Incoming Commitment";
+        OutgoingPledge = "12", "Outgoing Pledge";
+        IncomingPledge = "13", "Incoming Pledge";
+    }
+}
+
+impl TransactionType {
+    /// The GraphQL enum name, e.g. `DISBURSEMENT`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::IncomingFunds => "INCOMING_FUNDS",
+            Self::OutgoingCommitment => "OUTGOING_COMMITMENT",
+            Self::Disbursement => "DISBURSEMENT",
+            Self::Expenditure => "EXPENDITURE",
+            Self::InterestPayment => "INTEREST_PAYMENT",
+            Self::LoanRepayment => "LOAN_REPAYMENT",
+            Self::Reimbursement => "REIMBURSEMENT",
+            Self::PurchaseOfEquity => "PURCHASE_OF_EQUITY",
+            Self::SaleOfEquity => "SALE_OF_EQUITY",
+            Self::CreditGuarantee => "CREDIT_GUARANTEE",
+            Self::IncomingCommitment => "INCOMING_COMMITMENT",
+            Self::OutgoingPledge => "OUTGOING_PLEDGE",
+            Self::IncomingPledge => "INCOMING_PLEDGE",
+        }
+    }
+}
+
+iati_codelist! {
+    /// IATI RelatedActivityType (2.03 has no predecessor/successor: see [`OtherIdentifierType::PreviousActivityIdentifier`]).
+    pub enum RelatedActivityType ("RelatedActivityType") {
+        Parent = "1", "Parent";
+        Child = "2", "Child";
+        Sibling = "3", "Sibling";
+        CoFunded = "4", "Co-funded";
+        ThirdParty = "5", "Third Party";
+    }
+}
+
+impl RelatedActivityType {
+    /// The GraphQL enum name, e.g. `CO_FUNDED`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Parent => "PARENT",
+            Self::Child => "CHILD",
+            Self::Sibling => "SIBLING",
+            Self::CoFunded => "CO_FUNDED",
+            Self::ThirdParty => "THIRD_PARTY",
+        }
+    }
+}
+
+iati_codelist! {
+    /// IATI BudgetType.
+    pub enum BudgetType ("BudgetType") {
+        Original = "1", "Original";
+        Revised = "2", "Revised";
+    }
+}
+
+impl BudgetType {
+    /// The GraphQL enum name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Original => "ORIGINAL",
+            Self::Revised => "REVISED",
+        }
+    }
+}
+
+iati_codelist! {
+    /// IATI BudgetStatus.
+    pub enum BudgetStatus ("BudgetStatus") {
+        Indicative = "1", "Indicative";
+        Committed = "2", "Committed";
+    }
+}
+
+impl BudgetStatus {
+    /// The GraphQL enum name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Indicative => "INDICATIVE",
+            Self::Committed => "COMMITTED",
+        }
+    }
+}
+
+iati_codelist! {
+    /// IATI DescriptionType (for the IATI export: Amanah keeps General and Objectives).
+    pub enum DescriptionType ("DescriptionType") {
+        General = "1", "General";
+        Objectives = "2", "Objectives";
+        TargetGroups = "3", "Target Groups";
+        Other = "4", "Other";
+    }
+}
+
+iati_codelist! {
+    /// IATI OtherIdentifierType: `A3` links a follow-on project to its predecessor.
+    pub enum OtherIdentifierType ("OtherIdentifierType") {
+        ReportingOrganisationInternal = "A1", "Reporting Organisation's internal activity identifier";
+        CrsActivityIdentifier = "A2", "CRS Activity identifier";
+        PreviousActivityIdentifier = "A3", "Previous Activity Identifier";
+        OtherActivityIdentifier = "A9", "Other Activity Identifier";
+        PreviousReportingOrganisationIdentifier = "B1", "Previous Reporting Organisation Identifier";
+        OtherOrganisationIdentifier = "B9", "Other Organisation Identifier";
+    }
+}
+
+named_enum! {
+    /// What an anti-corruption activity is.
+    pub enum ActivityKind {
+        Training = "TRAINING",
+        Workshop = "WORKSHOP",
+        Conference = "CONFERENCE",
+        PolicyDialogue = "POLICY_DIALOGUE",
+        Audit = "AUDIT",
+        Study = "STUDY",
+        NetworkMeeting = "NETWORK_MEETING",
+        TechnicalAssistance = "TECHNICAL_ASSISTANCE",
+        AwarenessCampaign = "AWARENESS_CAMPAIGN",
+    }
+}
+
+named_enum! {
+    /// The chapters of the UN Convention against Corruption an activity serves.
+    pub enum UncacChapter {
+        /// Chapter II.
+        Prevention = "PREVENTION",
+        /// Chapter III.
+        CriminalisationAndLawEnforcement = "CRIMINALISATION_AND_LAW_ENFORCEMENT",
+        /// Chapter IV.
+        InternationalCooperation = "INTERNATIONAL_COOPERATION",
+        /// Chapter V.
+        AssetRecovery = "ASSET_RECOVERY",
+        /// Chapter VI.
+        TechnicalAssistanceAndInformationExchange = "TECHNICAL_ASSISTANCE_AND_INFORMATION_EXCHANGE",
+    }
+}
+
+impl UncacChapter {
+    /// The chapter's Roman numeral in the Convention.
+    #[must_use]
+    pub const fn chapter(self) -> &'static str {
+        match self {
+            Self::Prevention => "II",
+            Self::CriminalisationAndLawEnforcement => "III",
+            Self::InternationalCooperation => "IV",
+            Self::AssetRecovery => "V",
+            Self::TechnicalAssistanceAndInformationExchange => "VI",
+        }
+    }
+}
+
+named_enum! {
+    /// The kind of a cooperative audit (required for, and only for, [`ActivityKind::Audit`]).
+    pub enum AuditType {
+        /// ISSAI 200.
+        Financial = "FINANCIAL",
+        /// ISSAI 300.
+        Performance = "PERFORMANCE",
+        /// ISSAI 400.
+        Compliance = "COMPLIANCE",
+    }
+}
+
+impl AuditType {
+    /// The INTOSAI standard that defines the audit type, e.g. `ISSAI 400`.
+    #[must_use]
+    pub const fn standard(self) -> &'static str {
+        match self {
+            Self::Financial => "ISSAI 200",
+            Self::Performance => "ISSAI 300",
+            Self::Compliance => "ISSAI 400",
+        }
+    }
+}
+
+named_enum! {
+    /// The life cycle of an activity: PLANNED, then COMPLETED or CANCELLED.
+    pub enum ActivityStatus {
+        Planned = "PLANNED",
+        Completed = "COMPLETED",
+        Cancelled = "CANCELLED",
+    }
+}
+
+named_enum! {
+    /// What a partner organisation does in an activity.
+    pub enum ActivityPartnerRole {
+        Organiser = "ORGANISER",
+        CoOrganiser = "CO_ORGANISER",
+        Host = "HOST",
+        Funder = "FUNDER",
+        ResourcePerson = "RESOURCE_PERSON",
+        ParticipatingInstitution = "PARTICIPATING_INSTITUTION",
+    }
+}
+
+/// The DAC 5-digit sectors of the governance group (151) that Amanah uses.
+const SECTORS: &[CodeEntry] = &[
+    entry(
+        "15110",
+        "Public sector policy and administrative management",
+    ),
+    entry(
+        "15111",
+        "Public finance management (PFM) (includes public audit)",
+    ),
+    entry("15113", "Anti-corruption organisations and institutions"),
+    entry("15114", "Domestic revenue mobilisation"),
+    entry("15117", "Budget planning"),
+    entry("15118", "National audit"),
+    entry("15119", "Debt and aid management"),
+    // Withdrawn by the DAC on 2020-02-28: kept so that old data keeps its name, refused for new data.
+    CodeEntry {
+        code: "15120",
+        name: "Public sector financial management",
+        withdrawn: true,
+    },
+    entry("15121", "Foreign affairs"),
+    entry("15125", "Public Procurement"),
+    entry("15127", "National monitoring and evaluation"),
+    entry("15130", "Legal and judicial development"),
+    entry("15135", "Ombudsman"),
+    entry("15150", "Democratic participation and civil society"),
+    entry("15152", "Legislatures and political parties"),
+    entry(
+        "15153",
+        "Media and free flow of information (training of journalists)",
+    ),
+];
+
+/// The DAC regions Amanah uses.
+const REGIONS: &[CodeEntry] = &[
+    entry("689", "South & Central Asia, regional"),
+    entry("789", "Far East Asia, regional"),
+    entry("798", "Asia, regional"),
+];
+
+/// The IATI DocumentCategory codes Amanah uses (a selection of the 2.03 list).
+const DOCUMENT_CATEGORIES: &[CodeEntry] = &[
+    entry("A01", "Pre- and post-project impact appraisal"),
+    entry("A02", "Objectives / Purpose of activity"),
+    entry("A05", "Budget"),
+    entry("A07", "Review of project performance and evaluation"),
+    entry("A08", "Results, outcomes and outputs"),
+    entry(
+        "A09",
+        "Memorandum of understanding (If agreed by all parties)",
+    ),
+    entry("A11", "Contract"),
+    entry("A12", "Activity web page"),
+    entry("B06", "Institutional Audit Report"),
+    entry("B07", "Country Audit Report"),
+];
+
+const fn entry(code: &'static str, name: &'static str) -> CodeEntry {
+    CodeEntry {
+        code,
+        name,
+        withdrawn: false,
+    }
+}
+
+const ORGANISATION_TYPES: &[CodeEntry] = &{
+    let all = OrganisationType::ALL;
+    let mut entries = [entry("", ""); 16];
+    let mut i = 0;
+    while i < all.len() {
+        entries[i] = entry(all[i].code(), all[i].name());
+        i += 1;
+    }
+    entries
+};
+
+const COUNTRY_ENTRIES: &[CodeEntry] = &{
+    let all = countries::COUNTRIES;
+    let mut entries = [entry("", ""); countries::COUNTRIES.len()];
+    let mut i = 0;
+    while i < all.len() {
+        entries[i] = entry(all[i].0, all[i].1);
+        i += 1;
+    }
+    entries
+};
+
+const CURRENCY_ENTRIES: &[CurrencyEntry] = &{
+    let all = currencies::CURRENCIES;
+    let mut entries = [CurrencyEntry {
+        code: "",
+        exponent: 0,
+        name: "",
+    }; currencies::CURRENCIES.len()];
+    let mut i = 0;
+    while i < all.len() {
+        entries[i] = CurrencyEntry {
+            code: all[i].0,
+            exponent: all[i].1,
+            name: all[i].2,
+        };
+        i += 1;
+    }
+    entries
+};
+
+/// ISO 3166-1 alpha-2: all 249 assigned codes with their English short names, sorted by code.
+#[must_use]
+pub fn countries() -> &'static [CodeEntry] {
+    COUNTRY_ENTRIES
+}
+
+/// ISO 4217 active currencies with a minor unit, sorted by code.
+#[must_use]
+pub fn currencies() -> &'static [CurrencyEntry] {
+    CURRENCY_ENTRIES
+}
+
+/// DAC 5-digit sectors of the governance group (151), including the withdrawn 15120.
+#[must_use]
+pub fn sectors() -> &'static [CodeEntry] {
+    SECTORS
+}
+
+/// DAC regions: 689, 789, 798.
+#[must_use]
+pub fn regions() -> &'static [CodeEntry] {
+    REGIONS
+}
+
+/// IATI DocumentCategory codes Amanah accepts.
+#[must_use]
+pub fn document_categories() -> &'static [CodeEntry] {
+    DOCUMENT_CATEGORIES
+}
+
+/// IATI OrganisationType codes.
+#[must_use]
+pub fn organisation_types() -> &'static [CodeEntry] {
+    ORGANISATION_TYPES
+}
+
+/// An ASEAN member state and the day it joined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MemberState {
+    /// ISO 3166-1 alpha-2 code.
+    pub country: &'static str,
+    pub joined_on: NaiveDate,
+}
+
+const fn date(year: i32, month: u32, day: u32) -> NaiveDate {
+    match NaiveDate::from_ymd_opt(year, month, day) {
+        Some(date) => date,
+        None => panic!("invalid date in a reference table"),
+    }
+}
+
+const MEMBER_STATES: &[MemberState] = &[
+    member("BN", date(1984, 1, 7)),
+    member("KH", date(1999, 4, 30)),
+    member("ID", date(1967, 8, 8)),
+    member("LA", date(1997, 7, 23)),
+    member("MY", date(1967, 8, 8)),
+    member("MM", date(1997, 7, 23)),
+    member("PH", date(1967, 8, 8)),
+    member("SG", date(1967, 8, 8)),
+    member("TH", date(1967, 8, 8)),
+    member("VN", date(1995, 7, 28)),
+    // The 11th member, admitted at the 47th ASEAN Summit.
+    member("TL", date(2025, 10, 26)),
+];
+
+const fn member(country: &'static str, joined_on: NaiveDate) -> MemberState {
+    MemberState { country, joined_on }
+}
+
+/// The 11 ASEAN member states with their join dates, in the order of `domain.md`.
+#[must_use]
+pub fn member_states() -> &'static [MemberState] {
+    MEMBER_STATES
+}
+
+/// The member states that had joined on `date` (inclusive).
+pub fn member_states_as_of(date: NaiveDate) -> impl Iterator<Item = &'static MemberState> {
+    MEMBER_STATES.iter().filter(move |m| m.joined_on <= date)
+}
+
+/// Looks a code up in a sorted or unsorted table.
+pub(crate) fn find(table: &'static [CodeEntry], code: &str) -> Option<&'static CodeEntry> {
+    table.iter().find(|entry| entry.code == code)
+}
+
+/// The country entry for an alpha-2 code.
+pub(crate) fn find_country(code: &str) -> Option<&'static CodeEntry> {
+    COUNTRY_ENTRIES
+        .binary_search_by(|entry| entry.code.cmp(code))
+        .ok()
+        .and_then(|i| COUNTRY_ENTRIES.get(i))
+}
+
+/// The currency entry for an ISO 4217 code.
+pub(crate) fn find_currency(code: &str) -> Option<&'static CurrencyEntry> {
+    CURRENCY_ENTRIES
+        .binary_search_by(|entry| entry.code.cmp(code))
+        .ok()
+        .and_then(|i| CURRENCY_ENTRIES.get(i))
+}

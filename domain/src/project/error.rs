@@ -1,0 +1,246 @@
+//! Why a project command was refused. Each variant names the GraphQL input field at fault.
+
+use chrono::NaiveDate;
+use uuid::Uuid;
+
+use crate::aggregate::FieldError;
+use crate::codelists::{OrganisationRole, ProjectStatus};
+use crate::values::{
+    CountryCode, IatiIdentifier, OrgRef, OtherIdentifierRef, RegionCode, SectorCode, ValueError,
+    WebUrl, field_path, format_hundredths,
+};
+
+/// Renders a list of roles for a message: `Funding, Implementing`.
+fn role_names(roles: &[OrganisationRole]) -> String {
+    roles
+        .iter()
+        .map(|role| role.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Why a project command was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProjectError {
+    #[error("project {id} does not exist")]
+    NotFound { id: Uuid },
+    #[error("project {id} already exists")]
+    AlreadyExists { id: Uuid },
+    /// A raw input value could not be parsed.
+    #[error("{field} {error}")]
+    Invalid { field: String, error: ValueError },
+    /// A referenced organisation does not exist (raised by the API when its look-up finds nothing).
+    #[error("{field} names organisation {id}, which does not exist")]
+    UnknownOrganisation { field: String, id: Uuid },
+    /// A referenced project does not exist (raised by the API when its look-up finds nothing).
+    #[error("{field} names project {id}, which does not exist")]
+    UnknownProject { field: String, id: Uuid },
+
+    #[error(
+        "reportingOrganisationId names organisation {organisation_id}, which has no IATI ref; a reporting organisation needs one"
+    )]
+    ReportingOrganisationWithoutRef { organisation_id: Uuid },
+    #[error(
+        "reportingOrganisationId names organisation {organisation_id}, which is deactivated and cannot report new projects"
+    )]
+    ReportingOrganisationDeactivated { organisation_id: Uuid },
+    #[error(
+        "iatiIdentifier {iati_identifier} must start with the reporting organisation's ref followed by a dash ({org_ref}-) and continue after it"
+    )]
+    IdentifierNotUnderReportingOrganisation {
+        iati_identifier: IatiIdentifier,
+        org_ref: OrgRef,
+    },
+    #[error("participatingOrganisations must name at least one organisation")]
+    NoParticipatingOrganisation,
+    #[error("{field} repeats organisation {organisation_id} in the role {role}, which it already holds", role = role.name())]
+    DuplicateParticipation {
+        field: String,
+        organisation_id: Uuid,
+        role: OrganisationRole,
+    },
+    #[error(
+        "{field} names organisation {organisation_id}, which is deactivated and takes no new roles"
+    )]
+    OrganisationDeactivated {
+        field: String,
+        organisation_id: Uuid,
+    },
+    #[error("{field} {end} is before the start date {start}")]
+    EndBeforeStart {
+        field: String,
+        start: NaiveDate,
+        end: NaiveDate,
+    },
+    #[error("{field} {date} is in the future (today is {today})")]
+    DateInFuture {
+        field: String,
+        date: NaiveDate,
+        today: NaiveDate,
+    },
+    #[error("{} repeats country {country}", field_path("recipientCountries", *index, "country"))]
+    DuplicateRecipientCountry { index: usize, country: CountryCode },
+    #[error("{} repeats region {region}", field_path("recipientRegions", *index, "code"))]
+    DuplicateRecipientRegion { index: usize, region: RegionCode },
+    #[error("{} repeats sector {sector}", field_path("sectors", *index, "code"))]
+    DuplicateSector { index: usize, sector: SectorCode },
+    #[error("{} is sector {sector}, which the DAC withdrew and may not be used for new data", field_path("sectors", *index, "code"))]
+    WithdrawnSector { index: usize, sector: SectorCode },
+    #[error(
+        "{field}: recipient country and region percentages together must add up to exactly 100.00, not {}",
+        format_hundredths(*total_hundredths)
+    )]
+    GeographyPercentagesSum {
+        field: String,
+        total_hundredths: u32,
+    },
+    #[error(
+        "sectors percentages must add up to exactly 100.00, not {}",
+        format_hundredths(*total_hundredths)
+    )]
+    SectorPercentagesSum { total_hundredths: u32 },
+    #[error("a revision must change at least one field")]
+    NothingToRevise,
+
+    #[error("a project cannot move from status {} to {}", from.name(), to.name())]
+    StatusTransitionNotAllowed {
+        from: ProjectStatus,
+        to: ProjectStatus,
+    },
+    #[error("actualStart is required for status {}", status.name())]
+    ActualStartRequired { status: ProjectStatus },
+    #[error("actualEnd is required for status {}", status.name())]
+    ActualEndRequired { status: ProjectStatus },
+    #[error("actualEnd is not allowed for status {}: the project has not ended", status.name())]
+    ActualEndNotAllowed { status: ProjectStatus },
+    #[error(
+        "status Implementation needs at least one Funding and one Implementing participating organisation; missing: {}",
+        role_names(missing)
+    )]
+    MissingRolesForImplementation { missing: Vec<OrganisationRole> },
+
+    #[error("organisationId {organisation_id} does not take part in the project in the role {}", role.name())]
+    ParticipationNotFound {
+        organisation_id: Uuid,
+        role: OrganisationRole,
+    },
+    #[error(
+        "organisationId {organisation_id} is the project's last participating organisation and cannot be removed"
+    )]
+    LastParticipatingOrganisation { organisation_id: Uuid },
+    #[error(
+        "role: the project in status {} must keep at least one {} organisation",
+        status.name(),
+        role.name()
+    )]
+    RoleStillNeeded {
+        role: OrganisationRole,
+        status: ProjectStatus,
+    },
+
+    #[error("{} must be after periodStart", field_path("budgets", *index, "periodEnd"))]
+    BudgetPeriodNotPositive { index: usize },
+    #[error(
+        "{} must be no later than one year after periodStart (IATI: a budget period is at most one year)",
+        field_path("budgets", *index, "periodEnd")
+    )]
+    BudgetPeriodTooLong { index: usize },
+    #[error("{} must not be negative", field_path("budgets", *index, "value.minorUnits"))]
+    NegativeBudget { index: usize },
+
+    #[error("transaction {id} already exists in the project")]
+    TransactionIdTaken { id: Uuid },
+    #[error("value.minorUnits must not be zero: a transaction moves money")]
+    ZeroTransaction,
+    #[error("transactionId {id} is not a transaction of the project")]
+    TransactionNotFound { id: Uuid },
+    #[error("transactionId {id} was already reversed by transaction {reversed_by}")]
+    TransactionAlreadyReversed { id: Uuid, reversed_by: Uuid },
+    #[error(
+        "transactionId {id} is itself a reversal and cannot be reversed; record a new transaction instead"
+    )]
+    ReversalCannotBeReversed { id: Uuid },
+
+    #[error("url {url} is already a document of the project")]
+    DocumentAlreadyAdded { url: WebUrl },
+    #[error("relatedProjectId cannot name the project itself")]
+    RelatedToItself,
+    #[error("relatedProjectId {project_id} is already related to the project in that type")]
+    RelatedProjectAlreadyAdded { project_id: Uuid },
+    #[error("ref {reference} is the project's own IATI identifier")]
+    OwnIdentifier { reference: OtherIdentifierRef },
+    #[error("ref {reference} is already an other identifier of the project with that type")]
+    OtherIdentifierAlreadyAdded { reference: OtherIdentifierRef },
+}
+
+impl ProjectError {
+    /// Attaches an input field to a value error:
+    /// `Title::parse(raw).map_err(ProjectError::invalid("title"))`.
+    pub fn invalid(field: impl Into<String>) -> impl FnOnce(ValueError) -> Self {
+        let field = field.into();
+        move |error| Self::Invalid { field, error }
+    }
+}
+
+impl FieldError for ProjectError {
+    fn field(&self) -> Option<String> {
+        let field = match self {
+            Self::NotFound { .. }
+            | Self::AlreadyExists { .. }
+            | Self::NothingToRevise
+            | Self::StatusTransitionNotAllowed { .. }
+            | Self::MissingRolesForImplementation { .. }
+            | Self::TransactionIdTaken { .. } => return None,
+            Self::Invalid { field, .. }
+            | Self::UnknownOrganisation { field, .. }
+            | Self::UnknownProject { field, .. }
+            | Self::DuplicateParticipation { field, .. }
+            | Self::OrganisationDeactivated { field, .. }
+            | Self::EndBeforeStart { field, .. }
+            | Self::DateInFuture { field, .. }
+            | Self::GeographyPercentagesSum { field, .. } => field.clone(),
+            Self::ReportingOrganisationWithoutRef { .. }
+            | Self::ReportingOrganisationDeactivated { .. } => "reportingOrganisationId".to_owned(),
+            Self::IdentifierNotUnderReportingOrganisation { .. } => "iatiIdentifier".to_owned(),
+            Self::NoParticipatingOrganisation => "participatingOrganisations".to_owned(),
+            Self::DuplicateRecipientCountry { index, .. } => {
+                field_path("recipientCountries", *index, "country")
+            }
+            Self::DuplicateRecipientRegion { index, .. } => {
+                field_path("recipientRegions", *index, "code")
+            }
+            Self::DuplicateSector { index, .. } | Self::WithdrawnSector { index, .. } => {
+                field_path("sectors", *index, "code")
+            }
+            Self::SectorPercentagesSum { .. } => "sectors".to_owned(),
+            Self::ActualStartRequired { .. } => "actualStart".to_owned(),
+            Self::ActualEndRequired { .. } | Self::ActualEndNotAllowed { .. } => {
+                "actualEnd".to_owned()
+            }
+            Self::ParticipationNotFound { .. } | Self::LastParticipatingOrganisation { .. } => {
+                "organisationId".to_owned()
+            }
+            Self::RoleStillNeeded { .. } => "role".to_owned(),
+            Self::BudgetPeriodNotPositive { index } | Self::BudgetPeriodTooLong { index } => {
+                field_path("budgets", *index, "periodEnd")
+            }
+            Self::NegativeBudget { index } => field_path("budgets", *index, "value.minorUnits"),
+            Self::ZeroTransaction => "value.minorUnits".to_owned(),
+            Self::TransactionNotFound { .. }
+            | Self::TransactionAlreadyReversed { .. }
+            | Self::ReversalCannotBeReversed { .. } => "transactionId".to_owned(),
+            Self::DocumentAlreadyAdded { .. } => "url".to_owned(),
+            Self::RelatedToItself | Self::RelatedProjectAlreadyAdded { .. } => {
+                "relatedProjectId".to_owned()
+            }
+            Self::OwnIdentifier { .. } | Self::OtherIdentifierAlreadyAdded { .. } => {
+                "ref".to_owned()
+            }
+        };
+        Some(field)
+    }
+
+    fn is_not_found(&self) -> bool {
+        matches!(self, Self::NotFound { .. })
+    }
+}

@@ -1,0 +1,327 @@
+//! Projects: IATI activities of the ASEAN Secretariat's development-cooperation portfolio.
+//!
+//! A project is registered under a reporting organisation that has an IATI `ref`; its IATI
+//! identifier derives from that `ref` and never changes. Its status follows the IATI
+//! ActivityStatus life cycle; budgets are replaced as a whole; transactions are append-only and
+//! corrected by reversals; documents, related projects and other identifiers are appended.
+//!
+//! * [`commands`]: what the API asks for, built from parsed value types and facts about other
+//!   aggregates (looked up by the caller, so `decide` stays pure);
+//! * [`events`]: what happened, with complete facts (the audit log's `data`);
+//! * [`ProjectError`]: why a command was refused, naming the GraphQL input field.
+
+pub mod commands;
+mod decide;
+pub mod error;
+pub mod events;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::aggregate::{Aggregate, DecisionContext, StreamKind};
+use crate::codelists::{
+    BudgetStatus, BudgetType, OrganisationRole, OtherIdentifierType, ProjectStatus,
+    RelatedActivityType, TransactionType,
+};
+use crate::values::{
+    CountryCode, Description, DocumentCategory, IatiIdentifier, MimeType, Money, OrgRef,
+    OtherIdentifierRef, Percentage, RegionCode, SectorCode, Title, TransactionRef, WebUrl,
+};
+
+pub use commands::*;
+pub use error::ProjectError;
+pub use events::*;
+
+/// A project, as its events made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    pub id: Uuid,
+    /// Immutable once registered.
+    pub iati_identifier: IatiIdentifier,
+    pub reporting_organisation_id: Uuid,
+    /// The reporting organisation's `ref` when the project was registered (the identifier's prefix).
+    pub reporting_org_ref: OrgRef,
+    pub title: Title,
+    /// The general description (IATI DescriptionType 1).
+    pub description: Description,
+    /// IATI DescriptionType 2.
+    pub objectives: Option<Description>,
+    pub status: ProjectStatus,
+    pub planned_start: NaiveDate,
+    pub planned_end: NaiveDate,
+    pub actual_start: Option<NaiveDate>,
+    pub actual_end: Option<NaiveDate>,
+    pub participating_organisations: Vec<ParticipatingOrganisation>,
+    pub recipient_countries: Vec<RecipientCountry>,
+    pub recipient_regions: Vec<RecipientRegion>,
+    pub sectors: Vec<SectorShare>,
+    pub budgets: Vec<Budget>,
+    /// In recording order; reversals are rows of their own.
+    pub transactions: Vec<Transaction>,
+    pub documents: Vec<Document>,
+    pub related_projects: Vec<RelatedProject>,
+    pub other_identifiers: Vec<OtherIdentifier>,
+    /// Number of events in the stream.
+    pub version: u64,
+}
+
+impl Project {
+    /// What other aggregates' commands need to know about this project.
+    #[must_use]
+    pub fn facts(&self) -> ProjectFacts {
+        ProjectFacts {
+            id: self.id,
+            iati_identifier: self.iati_identifier.clone(),
+            status: self.status,
+            participating_organisations: self.participating_organisations.clone(),
+        }
+    }
+
+    /// The transaction with this id.
+    #[must_use]
+    pub fn transaction(&self, id: Uuid) -> Option<&Transaction> {
+        self.transactions.iter().find(|t| t.id == id)
+    }
+
+    /// Whether `organisation_id` takes part in the project in `role`.
+    #[must_use]
+    pub fn has_participant(&self, organisation_id: Uuid, role: OrganisationRole) -> bool {
+        self.participating_organisations
+            .iter()
+            .any(|p| p.organisation_id == organisation_id && p.role == role)
+    }
+}
+
+/// Facts about a project that an activity command (or a related-project link) needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectFacts {
+    pub id: Uuid,
+    pub iati_identifier: IatiIdentifier,
+    pub status: ProjectStatus,
+    pub participating_organisations: Vec<ParticipatingOrganisation>,
+}
+
+/// An organisation taking part in a project in one role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParticipatingOrganisation {
+    pub organisation_id: Uuid,
+    /// IATI OrganisationRole code.
+    pub role: OrganisationRole,
+}
+
+/// A recipient country and its share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecipientCountry {
+    pub country: CountryCode,
+    pub percentage: Percentage,
+}
+
+/// A recipient DAC region and its share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecipientRegion {
+    #[serde(rename = "code")]
+    pub region: RegionCode,
+    pub percentage: Percentage,
+}
+
+/// A DAC sector and its share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SectorShare {
+    #[serde(rename = "code")]
+    pub sector: SectorCode,
+    pub percentage: Percentage,
+}
+
+/// One budget row. A period is at most one year: `period_end ≤ period_start + 1 year`, and
+/// `period_end > period_start`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Budget {
+    #[serde(rename = "type")]
+    pub budget_type: BudgetType,
+    pub status: BudgetStatus,
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
+    /// Zero or more.
+    pub value: Money,
+    /// The date of the exchange rate of `value`.
+    pub value_date: NaiveDate,
+}
+
+/// One transaction row as recorded (also the reversing row of a reversal).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransactionEntry {
+    /// Generated by the caller (UUID v7).
+    pub id: Uuid,
+    #[serde(rename = "type")]
+    pub transaction_type: TransactionType,
+    /// Not in the future.
+    pub date: NaiveDate,
+    /// Never zero.
+    pub value: Money,
+    pub value_date: NaiveDate,
+    pub description: Option<Description>,
+    pub provider_organisation_id: Option<Uuid>,
+    pub receiver_organisation_id: Option<Uuid>,
+    #[serde(rename = "ref")]
+    pub reference: Option<TransactionRef>,
+    /// The transaction this one reverses, when it is a reversal.
+    pub reverses: Option<Uuid>,
+}
+
+/// A transaction in the project's state: the recorded row plus the reversal that cancelled it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Transaction {
+    pub id: Uuid,
+    pub transaction_type: TransactionType,
+    pub date: NaiveDate,
+    pub value: Money,
+    pub value_date: NaiveDate,
+    /// For a reversal: the reason given.
+    pub description: Option<Description>,
+    pub provider_organisation_id: Option<Uuid>,
+    pub receiver_organisation_id: Option<Uuid>,
+    pub reference: Option<TransactionRef>,
+    /// The transaction this one reverses, when it is a reversal.
+    pub reverses: Option<Uuid>,
+    /// The reversal that cancelled this transaction, if any.
+    pub reversed_by: Option<Uuid>,
+}
+
+impl From<&TransactionEntry> for Transaction {
+    fn from(entry: &TransactionEntry) -> Self {
+        Self {
+            id: entry.id,
+            transaction_type: entry.transaction_type,
+            date: entry.date,
+            value: entry.value,
+            value_date: entry.value_date,
+            description: entry.description.clone(),
+            provider_organisation_id: entry.provider_organisation_id,
+            receiver_organisation_id: entry.receiver_organisation_id,
+            reference: entry.reference.clone(),
+            reverses: entry.reverses,
+            reversed_by: None,
+        }
+    }
+}
+
+/// A document linked to the project.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Document {
+    pub url: WebUrl,
+    pub title: Title,
+    /// IATI DocumentCategory code, e.g. `A05`.
+    #[serde(rename = "categoryCode")]
+    pub category: DocumentCategory,
+    /// MIME type, e.g. `application/pdf`.
+    pub format: MimeType,
+    pub date: Option<NaiveDate>,
+}
+
+/// A link to another project in Amanah.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RelatedProject {
+    pub project_id: Uuid,
+    /// The related project's IATI identifier (what an IATI export writes as `@ref`).
+    pub iati_identifier: IatiIdentifier,
+    /// IATI RelatedActivityType code.
+    #[serde(rename = "type")]
+    pub relation: RelatedActivityType,
+}
+
+/// Another identifier of the project; type A3 names the project this one follows on from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OtherIdentifier {
+    #[serde(rename = "ref")]
+    pub reference: OtherIdentifierRef,
+    /// IATI OtherIdentifierType code, e.g. `A3`.
+    #[serde(rename = "typeCode")]
+    pub identifier_type: OtherIdentifierType,
+}
+
+impl Aggregate for Project {
+    const STREAM: StreamKind = StreamKind::Project;
+    type Command = ProjectCommand;
+    type Event = ProjectEvent;
+    type Error = ProjectError;
+
+    fn id(&self) -> Uuid {
+        self.id
+    }
+
+    fn decide(
+        state: Option<&Self>,
+        command: ProjectCommand,
+        context: &DecisionContext,
+    ) -> Result<Vec<ProjectEvent>, ProjectError> {
+        decide::decide(state, command, context)
+    }
+
+    fn evolve(state: Option<Self>, event: &ProjectEvent) -> Option<Self> {
+        let Some(mut project) = state else {
+            return match event {
+                ProjectEvent::ProjectRegistered(registered) => Some(registered.to_project()),
+                _ => None,
+            };
+        };
+        match event {
+            ProjectEvent::ProjectRegistered(_) => return Some(project),
+            ProjectEvent::ProjectRevised(revised) => {
+                project.title = revised.title.clone();
+                project.description = revised.description.clone();
+                project.objectives = revised.objectives.clone();
+                project.planned_start = revised.planned_start;
+                project.planned_end = revised.planned_end;
+                project.recipient_countries = revised.recipient_countries.clone();
+                project.recipient_regions = revised.recipient_regions.clone();
+                project.sectors = revised.sectors.clone();
+            }
+            ProjectEvent::ProjectStatusChanged(changed) => {
+                project.status = changed.to;
+                project.actual_start = changed.actual_start;
+                project.actual_end = changed.actual_end;
+            }
+            ProjectEvent::ParticipatingOrganisationAdded(added) => {
+                project.participating_organisations.push(*added);
+            }
+            ProjectEvent::ParticipatingOrganisationRemoved(removed) => {
+                project.participating_organisations.retain(|p| p != removed);
+            }
+            ProjectEvent::BudgetSet(set) => project.budgets = set.budgets.clone(),
+            ProjectEvent::TransactionRecorded(recorded) => {
+                project.transactions.push(Transaction::from(recorded));
+            }
+            ProjectEvent::TransactionReversed(reversed) => {
+                if let Some(original) = project
+                    .transactions
+                    .iter_mut()
+                    .find(|t| t.id == reversed.transaction_id)
+                {
+                    original.reversed_by = Some(reversed.reversal.id);
+                }
+                project
+                    .transactions
+                    .push(Transaction::from(&reversed.reversal));
+            }
+            ProjectEvent::DocumentAdded(added) => project.documents.push(added.clone()),
+            ProjectEvent::RelatedProjectAdded(added) => {
+                project.related_projects.push(added.clone());
+            }
+            ProjectEvent::OtherIdentifierAdded(added) => {
+                project.other_identifiers.push(added.clone());
+            }
+        }
+        project.version += 1;
+        Some(project)
+    }
+}

@@ -1,0 +1,195 @@
+//! Validated value types: parse, don't validate.
+//!
+//! Every type here has private fields and a fallible constructor (`parse`/`new`) returning a
+//! [`ValueError`]; once a value exists it is valid, so commands, events and state hold only these.
+//! Serde goes through the same constructors (`try_from`), so an event or a request body can never
+//! smuggle in a value that `parse` would refuse.
+//!
+//! A [`ValueError`] says what is wrong with a value but not where it came from; the API attaches
+//! the input field with the aggregates' `invalid` constructors, e.g.
+//! `IatiIdentifier::parse(raw).map_err(ProjectError::invalid("iatiIdentifier"))`, and builds list
+//! paths with [`field_path`] (`recipientCountries[1].percentage`).
+
+mod codes;
+mod identifiers;
+mod money;
+mod percentage;
+mod text;
+mod web;
+
+pub use codes::{CountryCode, CurrencyCode, DocumentCategory, RegionCode, SectorCode};
+pub use identifiers::{IatiIdentifier, OrgRef, OtherIdentifierRef, TransactionRef};
+pub use money::{MAX_MINOR_UNITS, Money};
+pub use percentage::{Percentage, format_hundredths};
+pub use text::{Acronym, City, Description, Name, Title};
+pub use web::{MimeType, WebUrl};
+
+/// Why a raw value was refused. The message completes a sentence that starts with the field name:
+/// "iatiIdentifier must not contain the character `/`".
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValueError {
+    #[error("must not be empty")]
+    Empty,
+    #[error("must be at most {max} characters long (it has {actual})")]
+    TooLong { max: usize, actual: usize },
+    #[error("must not start or end with whitespace")]
+    SurroundingWhitespace,
+    #[error("must not contain whitespace")]
+    ContainsWhitespace,
+    #[error("must not contain control characters")]
+    ControlCharacter,
+    #[error("must not contain the character `{0}`")]
+    ForbiddenCharacter(char),
+    #[error(
+        "must have the form {{RegistrationAgency}}-{{Number}} with no empty part, e.g. XM-DAC-5-7"
+    )]
+    OrgRefShape,
+    #[error("`{0}` is not an ISO 3166-1 alpha-2 country code (two upper-case letters, e.g. ID)")]
+    UnknownCountry(String),
+    #[error("`{0}` is not an active ISO 4217 currency code with a minor unit (e.g. EUR)")]
+    UnknownCurrency(String),
+    #[error("`{0}` is not a DAC 5-digit sector code Amanah knows")]
+    UnknownSector(String),
+    #[error("sector `{0}` was withdrawn by the DAC and may not be used for new data")]
+    WithdrawnSector(String),
+    #[error("`{0}` is not a DAC region code Amanah knows (689, 789 or 798)")]
+    UnknownRegion(String),
+    #[error("`{0}` is not an IATI DocumentCategory code Amanah knows")]
+    UnknownDocumentCategory(String),
+    #[error("`{code}` is not a code of the IATI {list} code list")]
+    UnknownCode { list: &'static str, code: String },
+    #[error("`{0}` is not a decimal number such as 33.33")]
+    PercentageSyntax(String),
+    #[error("`{0}` has more than two decimal places")]
+    PercentageTooPrecise(String),
+    #[error("`{0}` is not greater than 0 and at most 100")]
+    PercentageOutOfRange(String),
+    #[error("{0} minor units is beyond ±(2^53 - 1), the largest integer JSON carries exactly")]
+    AmountOutOfRange(i128),
+    #[error("must be at most {max}")]
+    TooLarge { max: u64 },
+    #[error("must not be negative (got {0})")]
+    Negative(i64),
+    #[error("`{0}` is not an integer")]
+    NotAnInteger(String),
+    #[error("must be an absolute http or https URL ({0})")]
+    InvalidUrl(&'static str),
+    #[error("must be a MIME type of the form type/subtype, e.g. application/pdf")]
+    InvalidMimeType,
+}
+
+impl crate::aggregate::FieldError for ValueError {
+    /// A bare value error does not know its field; aggregates' `Invalid` variants carry it.
+    fn field(&self) -> Option<String> {
+        None
+    }
+}
+
+/// A count of people (GraphQL `Int`): zero or more.
+///
+/// # Errors
+/// [`ValueError::Negative`] below zero, [`ValueError::TooLarge`] beyond `u32::MAX`.
+pub fn parse_count(raw: i64) -> Result<u32, ValueError> {
+    if raw < 0 {
+        return Err(ValueError::Negative(raw));
+    }
+    u32::try_from(raw).map_err(|_| ValueError::TooLarge {
+        max: u64::from(u32::MAX),
+    })
+}
+
+/// A change to an optional field in a revision: keep it, set it, or clear it.
+///
+/// GraphQL distinguishes an absent input field (keep) from an explicit `null` (clear).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Patch<T> {
+    #[default]
+    Keep,
+    Set(T),
+    Clear,
+}
+
+impl<T> Patch<T> {
+    /// Applies the patch to the current value.
+    #[must_use]
+    pub fn apply(self, current: Option<T>) -> Option<T> {
+        match self {
+            Self::Keep => current,
+            Self::Set(value) => Some(value),
+            Self::Clear => None,
+        }
+    }
+
+    /// Whether the patch keeps the current value.
+    #[must_use]
+    pub const fn is_keep(&self) -> bool {
+        matches!(self, Self::Keep)
+    }
+
+    /// Maps the new value, if any.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Patch<U> {
+        match self {
+            Self::Keep => Patch::Keep,
+            Self::Set(value) => Patch::Set(f(value)),
+            Self::Clear => Patch::Clear,
+        }
+    }
+}
+
+/// The GraphQL input path of a field inside a list element: `field_path("sectors", 1, "code")`
+/// is `sectors[1].code`; an empty `leaf` gives `sectors[1]`.
+#[must_use]
+pub fn field_path(list: &str, index: usize, leaf: &str) -> String {
+    if leaf.is_empty() {
+        format!("{list}[{index}]")
+    } else {
+        format!("{list}[{index}].{leaf}")
+    }
+}
+
+/// Implements `Display`, `as_str`, `From<T> for String` and `TryFrom<String>` for a string newtype
+/// whose `parse` takes `&str`.
+macro_rules! string_newtype {
+    ($ty:ident) => {
+        impl $ty {
+            /// The value as a string slice.
+            #[must_use]
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl AsRef<str> for $ty {
+            fn as_ref(&self) -> &str {
+                self.as_str()
+            }
+        }
+
+        impl From<$ty> for String {
+            fn from(value: $ty) -> Self {
+                value.as_str().to_owned()
+            }
+        }
+
+        impl TryFrom<String> for $ty {
+            type Error = ValueError;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                Self::parse(&value)
+            }
+        }
+
+        impl std::str::FromStr for $ty {
+            type Err = ValueError;
+            fn from_str(value: &str) -> Result<Self, Self::Err> {
+                Self::parse(value)
+            }
+        }
+    };
+}
+pub(crate) use string_newtype;
