@@ -30,6 +30,7 @@ use crate::values::{
 };
 
 pub use commands::*;
+pub use decide::budget_period_limit;
 pub use error::ProjectError;
 pub use events::*;
 
