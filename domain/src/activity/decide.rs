@@ -18,7 +18,6 @@ use super::{
 };
 use crate::aggregate::DecisionContext;
 use crate::codelists::{ActivityKind, ActivityPartnerRole, ActivityStatus};
-use crate::values::field_path;
 
 pub(super) fn decide(
     state: Option<&Activity>,
