@@ -23,4 +23,6 @@ pub mod codelists;
 pub mod organisation;
 pub mod ports;
 pub mod project;
+pub mod query;
+pub mod service;
 pub mod values;

@@ -1,0 +1,243 @@
+//! The command service: the one path every change takes — load, decide, append.
+//!
+//! ```text
+//! load the stream ─▶ fold with evolve ─▶ check expectedVersion ─▶ decide ─▶ evolve the new events
+//!                                                                      └─▶ append events + snapshot
+//! ```
+//!
+//! The service is generic over the [`EventStore`] port, so it runs the same against SQLite,
+//! PostgreSQL or an in-memory fake in tests. It also loads aggregates "as of" a log size, for time
+//! travel, with the same fold.
+
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::activity::Activity;
+use crate::aggregate::{Aggregate, DecisionContext, DomainEvent, FieldError};
+use crate::organisation::{Organisation, OrganisationFacts};
+use crate::ports::{
+    AppendOutcome, AppendRequest, EventMetadata, EventStore, NewEvent, Snapshot, StoreError,
+    StoredEvent,
+};
+use crate::project::{Project, ProjectFacts};
+
+impl From<Organisation> for Snapshot {
+    fn from(state: Organisation) -> Self {
+        Self::Organisation(Box::new(state))
+    }
+}
+
+impl From<Project> for Snapshot {
+    fn from(state: Project) -> Self {
+        Self::Project(Box::new(state))
+    }
+}
+
+impl From<Activity> for Snapshot {
+    fn from(state: Activity) -> Self {
+        Self::Activity(Box::new(state))
+    }
+}
+
+/// A change that was appended: the aggregate's new state and where its events landed.
+#[derive(Debug, Clone)]
+pub struct Committed<A> {
+    pub state: A,
+    pub outcome: AppendOutcome,
+}
+
+/// Why a command did not change anything.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// The domain refused the command; the error names the field.
+    #[error("{0}")]
+    Rejected(Box<dyn FieldError>),
+    /// The client decided against an older version of the aggregate.
+    #[error("expected version {expected} but the current version is {current}")]
+    Conflict { expected: u64, current: u64 },
+    /// A uniqueness rule was violated (for example an IATI identifier already registered).
+    #[error("{field} is already taken")]
+    Duplicate { field: String },
+    /// A stored event could not be decoded: the log and this build disagree.
+    #[error("event {index} of the log could not be decoded: {reason}")]
+    Undecodable { index: u64, reason: String },
+    /// The store failed.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl CommandError {
+    /// Wraps a domain rejection.
+    pub fn rejected(error: impl FieldError) -> Self {
+        Self::Rejected(Box::new(error))
+    }
+}
+
+impl From<StoreError> for CommandError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict { expected, current } => Self::Conflict { expected, current },
+            StoreError::Duplicate { field } => Self::Duplicate { field },
+            other => Self::Store(other),
+        }
+    }
+}
+
+/// Decodes a stored event into an aggregate's event type.
+///
+/// # Errors
+/// [`CommandError::Undecodable`] when the payload does not match the event type.
+pub fn decode<E: DomainEvent>(stored: &StoredEvent) -> Result<E, CommandError> {
+    serde_json::from_value(json!({ "type": stored.event_type, "data": stored.data })).map_err(
+        |error| CommandError::Undecodable {
+            index: stored.index,
+            reason: error.to_string(),
+        },
+    )
+}
+
+/// Encodes a domain event as the `type` and `data` of an envelope.
+///
+/// # Errors
+/// [`CommandError::Undecodable`] if the event does not serialise to `{"type", "data"}` (a bug).
+pub fn encode<E: DomainEvent>(event: &E) -> Result<NewEvent, CommandError> {
+    let invalid = |reason: String| CommandError::Undecodable {
+        index: u64::MAX,
+        reason,
+    };
+    let value = serde_json::to_value(event).map_err(|e| invalid(e.to_string()))?;
+    let data = match value {
+        serde_json::Value::Object(mut object) => object
+            .remove("data")
+            .unwrap_or(serde_json::Value::Object(serde_json::Map::new())),
+        other => return Err(invalid(format!("event serialised as {other}"))),
+    };
+    Ok(NewEvent {
+        event_type: event.event_type().to_owned(),
+        data,
+    })
+}
+
+/// Load → decide → append, over any [`EventStore`].
+#[derive(Debug, Clone)]
+pub struct CommandService<S> {
+    store: S,
+}
+
+impl<S: EventStore> CommandService<S> {
+    pub fn new(store: S) -> Self {
+        Self { store }
+    }
+
+    /// The store behind the service.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Folds an aggregate's stream; with `as_of`, only the events among the first `as_of` of the log.
+    ///
+    /// # Errors
+    /// When the store fails or an event cannot be decoded.
+    pub async fn load<A: Aggregate>(
+        &self,
+        id: Uuid,
+        as_of: Option<u64>,
+    ) -> Result<Option<A>, CommandError> {
+        let stored = self.store.load_stream(A::STREAM, id, as_of).await?;
+        let events = stored
+            .iter()
+            .map(decode::<A::Event>)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(A::fold(&events))
+    }
+
+    /// Facts about an organisation for another aggregate's command, `None` when it does not exist.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn organisation_facts(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<OrganisationFacts>, CommandError> {
+        Ok(self
+            .load::<Organisation>(id, None)
+            .await?
+            .map(|o| o.facts()))
+    }
+
+    /// Facts about a project for another aggregate's command, `None` when it does not exist.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn project_facts(&self, id: Uuid) -> Result<Option<ProjectFacts>, CommandError> {
+        Ok(self.load::<Project>(id, None).await?.map(|p| p.facts()))
+    }
+
+    /// Decides `command` against aggregate `id` and appends what it decided, with the new state
+    /// for the read model, in one transaction.
+    ///
+    /// `expected_version` is the client's `expectedVersion` (`None` for a creation, which the
+    /// aggregate's `decide` refuses when the stream already exists).
+    ///
+    /// # Errors
+    /// [`CommandError::Conflict`] when the aggregate is not at `expected_version` (now, or by the
+    /// time the append commits), [`CommandError::Rejected`] when the domain refuses, and store
+    /// failures. Nothing is appended then.
+    pub async fn execute<A>(
+        &self,
+        id: Uuid,
+        expected_version: Option<u64>,
+        command: A::Command,
+        metadata: EventMetadata,
+    ) -> Result<Committed<A>, CommandError>
+    where
+        A: Aggregate + Into<Snapshot>,
+    {
+        let stored = self.store.load_stream(A::STREAM, id, None).await?;
+        let current = u64::try_from(stored.len()).unwrap_or(u64::MAX);
+        if let Some(expected) = expected_version
+            && expected != current
+            && current > 0
+        {
+            return Err(CommandError::Conflict { expected, current });
+        }
+        let history = stored
+            .iter()
+            .map(decode::<A::Event>)
+            .collect::<Result<Vec<_>, _>>()?;
+        let state = A::fold(&history);
+
+        let context = DecisionContext {
+            today: metadata.occurred_at.date_naive(),
+        };
+        let decided =
+            A::decide(state.as_ref(), command, &context).map_err(CommandError::rejected)?;
+        let new_state =
+            decided
+                .iter()
+                .fold(state, A::evolve)
+                .ok_or_else(|| CommandError::Undecodable {
+                    index: u64::MAX,
+                    reason: format!(
+                        "the events decided for {} {id} left no state",
+                        A::STREAM.as_str()
+                    ),
+                })?;
+        let events = decided.iter().map(encode).collect::<Result<Vec<_>, _>>()?;
+        let outcome = self
+            .store
+            .append(AppendRequest {
+                stream: A::STREAM,
+                stream_id: id,
+                expected_version: current,
+                events,
+                metadata,
+                snapshot: new_state.clone().into(),
+            })
+            .await?;
+        Ok(Committed {
+            state: new_state,
+            outcome,
+        })
+    }
+}
