@@ -12,7 +12,8 @@ use crate::codelists::OrganisationType;
 use crate::values::{Acronym, CountryCode, Name, OrgRef, Patch, ValueError, WebUrl};
 
 /// An organisation, as its events made it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Organisation {
     pub id: Uuid,
     /// IATI organisation identifier, e.g. `XM-DAC-5-7`.

@@ -25,7 +25,8 @@ pub use error::ActivityError;
 pub use events::*;
 
 /// An activity, as its events made it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Activity {
     pub id: Uuid,
     pub project_id: Uuid,

@@ -35,7 +35,8 @@ pub use error::ProjectError;
 pub use events::*;
 
 /// A project, as its events made it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Project {
     pub id: Uuid,
     /// Immutable once registered.
@@ -177,7 +178,8 @@ pub struct TransactionEntry {
 }
 
 /// A transaction in the project's state: the recorded row plus the reversal that cancelled it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Transaction {
     pub id: Uuid,
     pub transaction_type: TransactionType,
