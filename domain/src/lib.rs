@@ -23,4 +23,6 @@ pub mod codelists;
 pub mod organisation;
 pub mod ports;
 pub mod project;
+#[cfg(test)]
+mod testing;
 pub mod values;
