@@ -326,3 +326,6 @@ impl Aggregate for Project {
         Some(project)
     }
 }
+
+#[cfg(test)]
+mod tests;
