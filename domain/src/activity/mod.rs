@@ -233,3 +233,6 @@ impl Aggregate for Activity {
         Some(activity)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -907,7 +907,7 @@ fn suspend_and_resume() {
     );
     given::<Project>([registered(), started()])
         .when(change(ProjectStatus::Suspended, None, None))
-        .then(&[suspended.clone()]);
+        .then(std::slice::from_ref(&suspended));
     let project = given::<Project>([registered(), started(), suspended])
         .when(change(ProjectStatus::Implementation, None, None))
         .state();
