@@ -708,3 +708,28 @@ fn every_event_round_trips_without_floats() {
     assert_eq!(ActivityCommand::Plan(plan()).activity_id(), activity_id());
     let _ = today();
 }
+
+#[test]
+fn participants_parse_from_graphql_ints() {
+    let parsed = Participants::parse(3, 1, 1, 1, &[("ID", 2), ("TL", 1)]).unwrap();
+    assert_eq!(parsed.total, 3);
+    assert_eq!(parsed.by_country[1].country, code("TL"));
+    let error = Participants::parse(3, -1, 3, 1, &[] as &[(&str, i64)]).unwrap_err();
+    assert_eq!(
+        error,
+        ActivityError::Invalid {
+            field: "participants.female".into(),
+            error: ValueError::Negative(-1),
+        }
+    );
+    let error = Participants::parse(3, 1, 1, 1, &[("ID", 2), ("XX", 1)]).unwrap_err();
+    assert_eq!(
+        error.field().as_deref(),
+        Some("participants.byCountry[1].country")
+    );
+    let error = Participants::parse(3, 1, 1, 1, &[("ID", -2)]).unwrap_err();
+    assert_eq!(
+        error.field().as_deref(),
+        Some("participants.byCountry[0].count")
+    );
+}

@@ -1609,3 +1609,85 @@ fn command_ids() {
     assert_eq!(reverse(tx(1), tx(2)).project_id(), project_id());
     let _: NaiveDate = today();
 }
+
+// ---------------------------------------------------------------- parsing input rows
+
+#[test]
+fn input_rows_parse_with_field_paths() {
+    assert_eq!(
+        RecipientCountry::parse(0, "ID", "10").unwrap(),
+        country("ID", "10")
+    );
+    let error = RecipientCountry::parse(1, "XX", "10").unwrap_err();
+    assert_eq!(
+        error.field().as_deref(),
+        Some("recipientCountries[1].country")
+    );
+    let error = RecipientCountry::parse(2, "ID", "33.333").unwrap_err();
+    assert_eq!(
+        error,
+        ProjectError::Invalid {
+            field: "recipientCountries[2].percentage".into(),
+            error: ValueError::PercentageTooPrecise("33.333".into()),
+        }
+    );
+    assert_eq!(
+        RecipientRegion::parse(0, "999", "10")
+            .unwrap_err()
+            .field()
+            .as_deref(),
+        Some("recipientRegions[0].code")
+    );
+    assert_eq!(
+        SectorShare::parse(3, "15120", "10").unwrap_err(),
+        ProjectError::Invalid {
+            field: "sectors[3].code".into(),
+            error: ValueError::WithdrawnSector("15120".into()),
+        }
+    );
+    assert_eq!(
+        SectorShare::parse(0, "15113", "0")
+            .unwrap_err()
+            .field()
+            .as_deref(),
+        Some("sectors[0].percentage")
+    );
+}
+
+#[test]
+fn budget_rows_name_their_money_fields() {
+    let parse = |units: &str, currency: &str| {
+        Budget::parse(
+            2,
+            BudgetType::Original,
+            BudgetStatus::Indicative,
+            day("2024-01-01"),
+            day("2024-12-31"),
+            units,
+            currency,
+            day("2024-01-01"),
+        )
+    };
+    assert_eq!(
+        parse("100", "EUR").unwrap(),
+        Budget {
+            status: BudgetStatus::Indicative,
+            ..budget("2024-01-01", "2024-12-31", 100)
+        }
+    );
+    assert_eq!(
+        parse("9007199254740992", "EUR")
+            .unwrap_err()
+            .field()
+            .as_deref(),
+        Some("budgets[2].value.minorUnits")
+    );
+    assert_eq!(
+        parse("100", "EURO").unwrap_err().field().as_deref(),
+        Some("budgets[2].value.currency")
+    );
+    let error = Money::parse("1.5", "USD")
+        .map_err(ProjectError::invalid_money("value"))
+        .unwrap_err();
+    assert_eq!(error.field().as_deref(), Some("value.minorUnits"));
+}
