@@ -25,4 +25,6 @@ pub mod ports;
 pub mod project;
 pub mod query;
 pub mod service;
+#[cfg(test)]
+mod testing;
 pub mod values;

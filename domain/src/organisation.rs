@@ -181,8 +181,11 @@ impl FieldError for OrganisationError {
         match self {
             Self::Invalid { field, .. } => Some(field.clone()),
             Self::RefImmutable { .. } => Some("ref".to_owned()),
-            Self::NotFound { .. } | Self::AlreadyExists { .. } => Some("id".to_owned()),
-            Self::NothingToRevise | Self::AlreadyDeactivated | Self::NotDeactivated => None,
+            Self::NotFound { .. }
+            | Self::AlreadyExists { .. }
+            | Self::NothingToRevise
+            | Self::AlreadyDeactivated
+            | Self::NotDeactivated => None,
         }
     }
 
@@ -328,3 +331,6 @@ fn decide_revise(
         },
     )])
 }
+
+#[cfg(test)]
+mod tests;

@@ -18,7 +18,7 @@ use crate::aggregate::{Aggregate, DecisionContext, StreamKind};
 use crate::codelists::{
     ActivityKind, ActivityPartnerRole, ActivityStatus, AuditType, UncacChapter,
 };
-use crate::values::{City, CountryCode, Description, Title};
+use crate::values::{City, CountryCode, Description, Title, field_path, parse_count};
 
 pub use commands::*;
 pub use error::ActivityError;
@@ -179,6 +179,46 @@ pub struct Participants {
     pub by_country: Vec<CountryCount>,
 }
 
+impl Participants {
+    /// Builds the `participants` input from GraphQL `Int`s; whether the numbers add up is a rule
+    /// of `completeActivity`.
+    ///
+    /// # Errors
+    /// [`ActivityError::Invalid`] naming `participants.total`, `.female`, `.male`, `.undisclosed`,
+    /// `participants.byCountry[i].country` or `participants.byCountry[i].count`.
+    pub fn parse<C: AsRef<str>>(
+        total: i64,
+        female: i64,
+        male: i64,
+        undisclosed: i64,
+        by_country: &[(C, i64)],
+    ) -> Result<Self, ActivityError> {
+        let count = |field: &str, raw| {
+            parse_count(raw).map_err(ActivityError::invalid(format!("participants.{field}")))
+        };
+        let by_country = by_country
+            .iter()
+            .enumerate()
+            .map(|(index, (country, raw))| {
+                let at = |leaf| {
+                    ActivityError::invalid(field_path("participants.byCountry", index, leaf))
+                };
+                Ok(CountryCount {
+                    country: CountryCode::parse(country.as_ref()).map_err(at("country"))?,
+                    count: parse_count(*raw).map_err(at("count"))?,
+                })
+            })
+            .collect::<Result<Vec<_>, ActivityError>>()?;
+        Ok(Self {
+            total: count("total", total)?,
+            female: count("female", female)?,
+            male: count("male", male)?,
+            undisclosed: count("undisclosed", undisclosed)?,
+            by_country,
+        })
+    }
+}
+
 /// Participants from one country.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -234,3 +274,6 @@ impl Aggregate for Activity {
         Some(activity)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -690,3 +690,6 @@ pub(crate) fn find_currency(code: &str) -> Option<&'static CurrencyEntry> {
         .ok()
         .and_then(|i| CURRENCY_ENTRIES.get(i))
 }
+
+#[cfg(test)]
+mod tests;

@@ -18,6 +18,9 @@
 //! * A document URL is added once; a related project is linked once per relation type and never to
 //!   itself; an other identifier is added once per type; an A3 (Previous Activity Identifier) must be
 //!   a valid IATI identifier other than the project's own.
+//! * Revisions, documents, links and budgets are accepted in every status, Closed and Cancelled
+//!   included: correcting the record of a finished project is legitimate, and every change is in
+//!   the audit log anyway.
 //! * `reviseProject` with no field given is refused (`NothingToRevise`), so that every event says
 //!   something happened.
 

@@ -182,6 +182,25 @@ impl ProjectError {
     }
 }
 
+impl ProjectError {
+    /// Attaches a money input's field to a value error from [`Money::parse`](crate::values::Money::parse)
+    /// or [`CurrencyCode::parse`](crate::values::CurrencyCode::parse): `{prefix}.currency` for a
+    /// currency error, `{prefix}.minorUnits` otherwise (`value.minorUnits`, `budgets[0].value.currency`).
+    pub fn invalid_money(prefix: impl Into<String>) -> impl FnOnce(ValueError) -> Self {
+        let prefix = prefix.into();
+        move |error| {
+            let leaf = match error {
+                ValueError::UnknownCurrency(_) => "currency",
+                _ => "minorUnits",
+            };
+            Self::Invalid {
+                field: format!("{prefix}.{leaf}"),
+                error,
+            }
+        }
+    }
+}
+
 impl FieldError for ProjectError {
     fn field(&self) -> Option<String> {
         let field = match self {

@@ -27,6 +27,7 @@ use crate::codelists::{
 use crate::values::{
     CountryCode, Description, DocumentCategory, IatiIdentifier, MimeType, Money, OrgRef,
     OtherIdentifierRef, Percentage, RegionCode, SectorCode, Title, TransactionRef, WebUrl,
+    field_path,
 };
 
 pub use commands::*;
@@ -121,6 +122,20 @@ pub struct RecipientCountry {
     pub percentage: Percentage,
 }
 
+impl RecipientCountry {
+    /// Parses row `index` of the `recipientCountries` input.
+    ///
+    /// # Errors
+    /// [`ProjectError::Invalid`] naming `recipientCountries[index].country` or `.percentage`.
+    pub fn parse(index: usize, country: &str, percentage: &str) -> Result<Self, ProjectError> {
+        let at = |leaf| ProjectError::invalid(field_path("recipientCountries", index, leaf));
+        Ok(Self {
+            country: CountryCode::parse(country).map_err(at("country"))?,
+            percentage: Percentage::parse(percentage).map_err(at("percentage"))?,
+        })
+    }
+}
+
 /// A recipient DAC region and its share.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -130,6 +145,20 @@ pub struct RecipientRegion {
     pub percentage: Percentage,
 }
 
+impl RecipientRegion {
+    /// Parses row `index` of the `recipientRegions` input.
+    ///
+    /// # Errors
+    /// [`ProjectError::Invalid`] naming `recipientRegions[index].code` or `.percentage`.
+    pub fn parse(index: usize, code: &str, percentage: &str) -> Result<Self, ProjectError> {
+        let at = |leaf| ProjectError::invalid(field_path("recipientRegions", index, leaf));
+        Ok(Self {
+            region: RegionCode::parse(code).map_err(at("code"))?,
+            percentage: Percentage::parse(percentage).map_err(at("percentage"))?,
+        })
+    }
+}
+
 /// A DAC sector and its share.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -137,6 +166,20 @@ pub struct SectorShare {
     #[serde(rename = "code")]
     pub sector: SectorCode,
     pub percentage: Percentage,
+}
+
+impl SectorShare {
+    /// Parses row `index` of the `sectors` input; withdrawn sectors are refused.
+    ///
+    /// # Errors
+    /// [`ProjectError::Invalid`] naming `sectors[index].code` or `.percentage`.
+    pub fn parse(index: usize, code: &str, percentage: &str) -> Result<Self, ProjectError> {
+        let at = |leaf| ProjectError::invalid(field_path("sectors", index, leaf));
+        Ok(Self {
+            sector: SectorCode::parse(code).map_err(at("code"))?,
+            percentage: Percentage::parse(percentage).map_err(at("percentage"))?,
+        })
+    }
 }
 
 /// One budget row. A period is at most one year: `period_end ≤ period_start + 1 year`, and
@@ -153,6 +196,40 @@ pub struct Budget {
     pub value: Money,
     /// The date of the exchange rate of `value`.
     pub value_date: NaiveDate,
+}
+
+impl Budget {
+    /// Builds row `index` of the `budgets` input from its money given as the GraphQL `BigInt`
+    /// string and currency code; the period rules are checked by `setBudget`.
+    ///
+    /// # Errors
+    /// [`ProjectError::Invalid`] naming `budgets[index].value.minorUnits` or `.value.currency`.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one argument per BudgetInput field"
+    )]
+    pub fn parse(
+        index: usize,
+        budget_type: BudgetType,
+        status: BudgetStatus,
+        period_start: NaiveDate,
+        period_end: NaiveDate,
+        minor_units: &str,
+        currency: &str,
+        value_date: NaiveDate,
+    ) -> Result<Self, ProjectError> {
+        let value = Money::parse(minor_units, currency).map_err(ProjectError::invalid_money(
+            field_path("budgets", index, "value"),
+        ))?;
+        Ok(Self {
+            budget_type,
+            status,
+            period_start,
+            period_end,
+            value,
+            value_date,
+        })
+    }
 }
 
 /// One transaction row as recorded (also the reversing row of a reversal).
@@ -328,3 +405,6 @@ impl Aggregate for Project {
         Some(project)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -193,3 +193,6 @@ macro_rules! string_newtype {
     };
 }
 pub(crate) use string_newtype;
+
+#[cfg(test)]
+mod tests;

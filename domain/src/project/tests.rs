@@ -1,0 +1,1693 @@
+#![expect(
+    clippy::unwrap_used,
+    reason = "a broken fixture should fail the test loudly"
+)]
+
+use chrono::NaiveDate;
+use uuid::Uuid;
+
+use super::*;
+use crate::aggregate::FieldError;
+use crate::codelists::{
+    BudgetStatus, BudgetType, OrganisationRole, OtherIdentifierType, ProjectStatus,
+    RelatedActivityType, TransactionType,
+};
+use crate::organisation::OrganisationFacts;
+use crate::testing::{day, given, today};
+use crate::values::{
+    CountryCode, CurrencyCode, Description, DocumentCategory, IatiIdentifier, MimeType, Money,
+    OrgRef, OtherIdentifierRef, Patch, Percentage, RegionCode, SectorCode, Title, TransactionRef,
+    ValueError, WebUrl,
+};
+
+const ASEAN_10: [&str; 10] = ["BN", "KH", "ID", "LA", "MY", "MM", "PH", "SG", "TH", "VN"];
+
+fn project_id() -> Uuid {
+    Uuid::from_u128(0x100)
+}
+fn aa() -> Uuid {
+    Uuid::from_u128(0x1)
+}
+fn asec() -> Uuid {
+    Uuid::from_u128(0x2)
+}
+fn giz() -> Uuid {
+    Uuid::from_u128(0x3)
+}
+fn bmz() -> Uuid {
+    Uuid::from_u128(0x4)
+}
+fn tx(n: u128) -> Uuid {
+    Uuid::from_u128(0x1000 + n)
+}
+
+fn facts(id: Uuid, org_ref: Option<&str>) -> OrganisationFacts {
+    OrganisationFacts {
+        id,
+        org_ref: org_ref.map(|r| OrgRef::parse(r).unwrap()),
+        deactivated: false,
+    }
+}
+fn deactivated(id: Uuid) -> OrganisationFacts {
+    OrganisationFacts {
+        deactivated: true,
+        ..facts(id, Some("DE-1"))
+    }
+}
+fn participation(id: Uuid, role: OrganisationRole) -> Participation {
+    Participation {
+        organisation: facts(id, None),
+        role,
+    }
+}
+fn pct(raw: &str) -> Percentage {
+    Percentage::parse(raw).unwrap()
+}
+fn country(code: &str, percentage: &str) -> RecipientCountry {
+    RecipientCountry {
+        country: CountryCode::parse(code).unwrap(),
+        percentage: pct(percentage),
+    }
+}
+fn region(code: &str, percentage: &str) -> RecipientRegion {
+    RecipientRegion {
+        region: RegionCode::parse(code).unwrap(),
+        percentage: pct(percentage),
+    }
+}
+fn sector(code: &str, percentage: &str) -> SectorShare {
+    SectorShare {
+        sector: SectorCode::parse(code).unwrap(),
+        percentage: pct(percentage),
+    }
+}
+fn eur(units: i64) -> Money {
+    Money::new(units, CurrencyCode::parse("EUR").unwrap()).unwrap()
+}
+fn identifier() -> IatiIdentifier {
+    IatiIdentifier::parse("XM-DAC-5-7-2015-1234").unwrap()
+}
+fn text(raw: &str) -> Description {
+    Description::parse(raw).unwrap()
+}
+
+fn register() -> RegisterProject {
+    RegisterProject {
+        id: project_id(),
+        iati_identifier: identifier(),
+        reporting_organisation: facts(aa(), Some("XM-DAC-5-7")),
+        title: Title::parse("ASEC Post 2015").unwrap(),
+        description: text("Institutional strengthening and capacity development."),
+        objectives: Some(text("A stronger ASEAN Secretariat.")),
+        planned_start: day("2016-01-01"),
+        planned_end: day("2018-12-31"),
+        participating_organisations: vec![
+            participation(aa(), OrganisationRole::Funding),
+            participation(asec(), OrganisationRole::Accountable),
+            participation(giz(), OrganisationRole::Implementing),
+        ],
+        recipient_countries: ASEAN_10.iter().map(|c| country(c, "10")).collect(),
+        recipient_regions: vec![],
+        sectors: vec![sector("15110", "50"), sector("15113", "50")],
+    }
+}
+
+fn registered() -> ProjectEvent {
+    given::<Project>([])
+        .when(ProjectCommand::Register(register()))
+        .accepted()
+        .remove(0)
+}
+
+fn status_changed(
+    from: ProjectStatus,
+    to: ProjectStatus,
+    start: Option<&str>,
+    end: Option<&str>,
+) -> ProjectEvent {
+    ProjectEvent::ProjectStatusChanged(ProjectStatusChanged {
+        from,
+        to,
+        actual_start: start.map(day),
+        actual_end: end.map(day),
+    })
+}
+
+fn started() -> ProjectEvent {
+    status_changed(
+        ProjectStatus::Pipeline,
+        ProjectStatus::Implementation,
+        Some("2016-02-01"),
+        None,
+    )
+}
+
+fn finalised() -> ProjectEvent {
+    status_changed(
+        ProjectStatus::Implementation,
+        ProjectStatus::Finalisation,
+        Some("2016-02-01"),
+        Some("2018-12-31"),
+    )
+}
+
+fn revise() -> ReviseProject {
+    ReviseProject {
+        id: project_id(),
+        ..ReviseProject::default()
+    }
+}
+
+fn change(status: ProjectStatus, start: Option<&str>, end: Option<&str>) -> ProjectCommand {
+    ProjectCommand::ChangeStatus(ChangeProjectStatus {
+        id: project_id(),
+        status,
+        actual_start: start.map(day),
+        actual_end: end.map(day),
+    })
+}
+
+fn record(id: Uuid, units: i64, date: &str) -> RecordTransaction {
+    RecordTransaction {
+        project_id: project_id(),
+        transaction_id: id,
+        transaction_type: TransactionType::Disbursement,
+        date: day(date),
+        value: eur(units),
+        value_date: day(date),
+        description: Some(text("First instalment")),
+        provider_organisation: Some(facts(aa(), Some("XM-DAC-5-7"))),
+        receiver_organisation: Some(facts(giz(), Some("XM-DAC-5-52"))),
+        reference: Some(TransactionRef::parse("AA-2016-001").unwrap()),
+    }
+}
+
+fn recorded(id: Uuid, units: i64, date: &str) -> ProjectEvent {
+    given::<Project>([registered()])
+        .when(ProjectCommand::RecordTransaction(record(id, units, date)))
+        .accepted()
+        .remove(0)
+}
+
+fn reverse(transaction_id: Uuid, reversal_id: Uuid) -> ProjectCommand {
+    ProjectCommand::ReverseTransaction(ReverseTransaction {
+        project_id: project_id(),
+        transaction_id,
+        reversal_id,
+        reason: text("Booked twice"),
+    })
+}
+
+fn budget(start: &str, end: &str, units: i64) -> Budget {
+    Budget {
+        budget_type: BudgetType::Original,
+        status: BudgetStatus::Committed,
+        period_start: day(start),
+        period_end: day(end),
+        value: eur(units),
+        value_date: day(start),
+    }
+}
+
+fn set_budget(budgets: Vec<Budget>) -> ProjectCommand {
+    ProjectCommand::SetBudget(SetBudget {
+        project_id: project_id(),
+        budgets,
+    })
+}
+
+// ---------------------------------------------------------------- registerProject
+
+#[test]
+fn register_records_every_field_in_pipeline() {
+    let command = register();
+    given::<Project>([])
+        .when(ProjectCommand::Register(command.clone()))
+        .then(&[ProjectEvent::ProjectRegistered(ProjectRegistered {
+            id: project_id(),
+            iati_identifier: identifier(),
+            reporting_organisation_id: aa(),
+            reporting_org_ref: OrgRef::parse("XM-DAC-5-7").unwrap(),
+            title: command.title,
+            description: command.description,
+            objectives: command.objectives,
+            status: ProjectStatus::Pipeline,
+            planned_start: day("2016-01-01"),
+            planned_end: day("2018-12-31"),
+            participating_organisations: vec![
+                ParticipatingOrganisation {
+                    organisation_id: aa(),
+                    role: OrganisationRole::Funding,
+                },
+                ParticipatingOrganisation {
+                    organisation_id: asec(),
+                    role: OrganisationRole::Accountable,
+                },
+                ParticipatingOrganisation {
+                    organisation_id: giz(),
+                    role: OrganisationRole::Implementing,
+                },
+            ],
+            recipient_countries: command.recipient_countries,
+            recipient_regions: vec![],
+            sectors: command.sectors,
+        })]);
+}
+
+#[test]
+fn registered_project_state() {
+    let project = given::<Project>([])
+        .when(ProjectCommand::Register(register()))
+        .state();
+    assert_eq!(project.version, 1);
+    assert_eq!(project.status, ProjectStatus::Pipeline);
+    assert_eq!(project.recipient_countries.len(), 10);
+    assert_eq!(project.actual_start, None);
+    assert!(project.has_participant(giz(), OrganisationRole::Implementing));
+    assert_eq!(project.facts().iati_identifier, identifier());
+}
+
+#[test]
+fn register_twice_is_refused() {
+    given::<Project>([registered()])
+        .when(ProjectCommand::Register(register()))
+        .rejected(&ProjectError::AlreadyExists { id: project_id() }, None);
+}
+
+#[test]
+fn reporting_organisation_needs_a_ref() {
+    given::<Project>([])
+        .when(ProjectCommand::Register(RegisterProject {
+            reporting_organisation: facts(asec(), None),
+            ..register()
+        }))
+        .rejected(
+            &ProjectError::ReportingOrganisationWithoutRef {
+                organisation_id: asec(),
+            },
+            Some("reportingOrganisationId"),
+        );
+}
+
+#[test]
+fn deactivated_reporting_organisation_is_refused() {
+    given::<Project>([])
+        .when(ProjectCommand::Register(RegisterProject {
+            reporting_organisation: OrganisationFacts {
+                deactivated: true,
+                ..facts(aa(), Some("XM-DAC-5-7"))
+            },
+            ..register()
+        }))
+        .rejected(
+            &ProjectError::ReportingOrganisationDeactivated {
+                organisation_id: aa(),
+            },
+            Some("reportingOrganisationId"),
+        );
+}
+
+#[test]
+fn identifier_must_extend_the_reporting_ref() {
+    for raw in [
+        "DE-1-2015-1234",
+        "XM-DAC-5-7",
+        "XM-DAC-5-7-",
+        "XM-DAC-5-77-1",
+    ] {
+        given::<Project>([])
+            .when(ProjectCommand::Register(RegisterProject {
+                iati_identifier: IatiIdentifier::parse(raw).unwrap(),
+                ..register()
+            }))
+            .rejected(
+                &ProjectError::IdentifierNotUnderReportingOrganisation {
+                    iati_identifier: IatiIdentifier::parse(raw).unwrap(),
+                    org_ref: OrgRef::parse("XM-DAC-5-7").unwrap(),
+                },
+                Some("iatiIdentifier"),
+            );
+    }
+}
+
+#[test]
+fn identifier_parse_errors_name_the_field() {
+    let error = IatiIdentifier::parse("XM-DAC-5-7-2015/1")
+        .map_err(ProjectError::invalid("iatiIdentifier"))
+        .unwrap_err();
+    assert_eq!(
+        error,
+        ProjectError::Invalid {
+            field: "iatiIdentifier".into(),
+            error: ValueError::ForbiddenCharacter('/')
+        }
+    );
+    assert_eq!(error.field().as_deref(), Some("iatiIdentifier"));
+    assert_eq!(
+        error.to_string(),
+        "iatiIdentifier must not contain the character `/`"
+    );
+    let error = Percentage::parse("33.333")
+        .map_err(ProjectError::invalid(crate::values::field_path(
+            "recipientCountries",
+            1,
+            "percentage",
+        )))
+        .unwrap_err();
+    assert_eq!(
+        error.field().as_deref(),
+        Some("recipientCountries[1].percentage")
+    );
+}
+
+#[test]
+fn planned_end_may_not_precede_planned_start() {
+    given::<Project>([])
+        .when(ProjectCommand::Register(RegisterProject {
+            planned_end: day("2015-12-31"),
+            ..register()
+        }))
+        .rejected(
+            &ProjectError::EndBeforeStart {
+                field: "plannedEnd".into(),
+                start: day("2016-01-01"),
+                end: day("2015-12-31"),
+            },
+            Some("plannedEnd"),
+        );
+    given::<Project>([])
+        .when(ProjectCommand::Register(RegisterProject {
+            planned_end: day("2016-01-01"),
+            ..register()
+        }))
+        .accepted();
+}
+
+#[test]
+fn at_least_one_participating_organisation() {
+    given::<Project>([])
+        .when(ProjectCommand::Register(RegisterProject {
+            participating_organisations: vec![],
+            ..register()
+        }))
+        .rejected(
+            &ProjectError::NoParticipatingOrganisation,
+            Some("participatingOrganisations"),
+        );
+}
+
+#[test]
+fn same_role_twice_is_refused_but_several_roles_are_fine() {
+    let mut command = register();
+    command
+        .participating_organisations
+        .push(participation(aa(), OrganisationRole::Funding));
+    given::<Project>([])
+        .when(ProjectCommand::Register(command))
+        .rejected(
+            &ProjectError::DuplicateParticipation {
+                field: "participatingOrganisations[3].role".into(),
+                organisation_id: aa(),
+                role: OrganisationRole::Funding,
+            },
+            Some("participatingOrganisations[3].role"),
+        );
+    let mut command = register();
+    command
+        .participating_organisations
+        .push(participation(aa(), OrganisationRole::Extending));
+    let project = given::<Project>([])
+        .when(ProjectCommand::Register(command))
+        .state();
+    assert_eq!(project.participating_organisations.len(), 4);
+}
+
+#[test]
+fn deactivated_participants_are_refused() {
+    let mut command = register();
+    command.participating_organisations[1].organisation = deactivated(asec());
+    given::<Project>([])
+        .when(ProjectCommand::Register(command))
+        .rejected(
+            &ProjectError::OrganisationDeactivated {
+                field: "participatingOrganisations[1].organisationId".into(),
+                organisation_id: asec(),
+            },
+            Some("participatingOrganisations[1].organisationId"),
+        );
+}
+
+#[test]
+fn duplicate_country_region_and_sector_rows_are_refused() {
+    given::<Project>([])
+        .when(ProjectCommand::Register(RegisterProject {
+            recipient_countries: vec![country("ID", "50"), country("ID", "50")],
+            ..register()
+        }))
+        .rejected(
+            &ProjectError::DuplicateRecipientCountry {
+                index: 1,
+                country: CountryCode::parse("ID").unwrap(),
+            },
+            Some("recipientCountries[1].country"),
+        );
+    given::<Project>([])
+        .when(ProjectCommand::Register(RegisterProject {
+            recipient_countries: vec![],
+            recipient_regions: vec![region("798", "50"), region("798", "50")],
+            ..register()
+        }))
+        .rejected(
+            &ProjectError::DuplicateRecipientRegion {
+                index: 1,
+                region: RegionCode::parse("798").unwrap(),
+            },
+            Some("recipientRegions[1].code"),
+        );
+    given::<Project>([])
+        .when(ProjectCommand::Register(RegisterProject {
+            sectors: vec![sector("15113", "50"), sector("15113", "50")],
+            ..register()
+        }))
+        .rejected(
+            &ProjectError::DuplicateSector {
+                index: 1,
+                sector: SectorCode::parse("15113").unwrap(),
+            },
+            Some("sectors[1].code"),
+        );
+}
+
+#[test]
+fn withdrawn_sectors_are_refused() {
+    let withdrawn = SectorCode::known("15120").unwrap();
+    given::<Project>([])
+        .when(ProjectCommand::Register(RegisterProject {
+            sectors: vec![SectorShare {
+                sector: withdrawn,
+                percentage: Percentage::HUNDRED,
+            }],
+            ..register()
+        }))
+        .rejected(
+            &ProjectError::WithdrawnSector {
+                index: 0,
+                sector: withdrawn,
+            },
+            Some("sectors[0].code"),
+        );
+}
+
+#[test]
+fn countries_and_regions_together_sum_to_exactly_100() {
+    given::<Project>([])
+        .when(ProjectCommand::Register(RegisterProject {
+            recipient_countries: ASEAN_10[..9].iter().map(|c| country(c, "10")).collect(),
+            ..register()
+        }))
+        .rejected(
+            &ProjectError::GeographyPercentagesSum {
+                field: "recipientCountries".into(),
+                total_hundredths: 9000,
+            },
+            Some("recipientCountries"),
+        );
+    given::<Project>([])
+        .when(ProjectCommand::Register(RegisterProject {
+            recipient_countries: vec![country("ID", "60")],
+            recipient_regions: vec![region("798", "40")],
+            ..register()
+        }))
+        .accepted();
+    given::<Project>([])
+        .when(ProjectCommand::Register(RegisterProject {
+            recipient_countries: vec![country("ID", "60")],
+            recipient_regions: vec![region("798", "40.01")],
+            ..register()
+        }))
+        .rejected(
+            &ProjectError::GeographyPercentagesSum {
+                field: "recipientCountries".into(),
+                total_hundredths: 10_001,
+            },
+            Some("recipientCountries"),
+        );
+    given::<Project>([])
+        .when(ProjectCommand::Register(RegisterProject {
+            recipient_countries: vec![],
+            recipient_regions: vec![region("798", "99.99")],
+            ..register()
+        }))
+        .rejected(
+            &ProjectError::GeographyPercentagesSum {
+                field: "recipientRegions".into(),
+                total_hundredths: 9999,
+            },
+            Some("recipientRegions"),
+        );
+    let project = given::<Project>([])
+        .when(ProjectCommand::Register(RegisterProject {
+            recipient_countries: vec![],
+            sectors: vec![],
+            ..register()
+        }))
+        .state();
+    assert!(project.recipient_countries.is_empty() && project.sectors.is_empty());
+}
+
+#[test]
+fn sectors_sum_to_exactly_100() {
+    given::<Project>([])
+        .when(ProjectCommand::Register(RegisterProject {
+            sectors: vec![sector("15110", "50"), sector("15113", "50.01")],
+            ..register()
+        }))
+        .rejected(
+            &ProjectError::SectorPercentagesSum {
+                total_hundredths: 10_001,
+            },
+            Some("sectors"),
+        );
+    given::<Project>([])
+        .when(ProjectCommand::Register(RegisterProject {
+            sectors: vec![
+                sector("15110", "33.33"),
+                sector("15113", "33.33"),
+                sector("15118", "33.34"),
+            ],
+            ..register()
+        }))
+        .accepted();
+}
+
+// ---------------------------------------------------------------- reviseProject
+
+#[test]
+fn changes_to_a_missing_project_are_not_found() {
+    let commands = [
+        ProjectCommand::Revise(revise()),
+        change(ProjectStatus::Implementation, Some("2016-02-01"), None),
+        set_budget(vec![]),
+        ProjectCommand::RecordTransaction(record(tx(1), 100, "2016-03-01")),
+        reverse(tx(1), tx(2)),
+    ];
+    for command in commands {
+        let error = given::<Project>([]).when(command).error();
+        assert_eq!(error, ProjectError::NotFound { id: project_id() });
+        assert!(error.is_not_found());
+        assert_eq!(error.field(), None);
+    }
+}
+
+#[test]
+fn revise_with_nothing_given_is_refused() {
+    given::<Project>([registered()])
+        .when(ProjectCommand::Revise(revise()))
+        .rejected(&ProjectError::NothingToRevise, None);
+}
+
+#[test]
+fn revise_changes_only_the_fields_given() {
+    let project = given::<Project>([registered()])
+        .when(ProjectCommand::Revise(ReviseProject {
+            title: Some(Title::parse("ASEC Post-2015").unwrap()),
+            objectives: Patch::Clear,
+            ..revise()
+        }))
+        .state();
+    assert_eq!(project.title.as_str(), "ASEC Post-2015");
+    assert_eq!(project.objectives, None);
+    assert_eq!(project.iati_identifier, identifier());
+    assert_eq!(project.recipient_countries.len(), 10);
+    assert_eq!(project.sectors.len(), 2);
+    assert_eq!(project.planned_end, day("2018-12-31"));
+    assert_eq!(project.version, 2);
+}
+
+#[test]
+fn revised_planned_dates_keep_their_order() {
+    given::<Project>([registered()])
+        .when(ProjectCommand::Revise(ReviseProject {
+            planned_end: Some(day("2015-06-30")),
+            ..revise()
+        }))
+        .rejected(
+            &ProjectError::EndBeforeStart {
+                field: "plannedEnd".into(),
+                start: day("2016-01-01"),
+                end: day("2015-06-30"),
+            },
+            Some("plannedEnd"),
+        );
+    given::<Project>([registered()])
+        .when(ProjectCommand::Revise(ReviseProject {
+            planned_start: Some(day("2019-01-01")),
+            ..revise()
+        }))
+        .rejected(
+            &ProjectError::EndBeforeStart {
+                field: "plannedStart".into(),
+                start: day("2019-01-01"),
+                end: day("2018-12-31"),
+            },
+            Some("plannedStart"),
+        );
+    let project = given::<Project>([registered()])
+        .when(ProjectCommand::Revise(ReviseProject {
+            planned_start: Some(day("2019-01-01")),
+            planned_end: Some(day("2021-12-31")),
+            ..revise()
+        }))
+        .state();
+    assert_eq!(project.planned_start, day("2019-01-01"));
+}
+
+#[test]
+fn revised_geography_is_checked_with_the_rows_kept() {
+    given::<Project>([registered()])
+        .when(ProjectCommand::Revise(ReviseProject {
+            recipient_regions: Some(vec![region("798", "10")]),
+            ..revise()
+        }))
+        .rejected(
+            &ProjectError::GeographyPercentagesSum {
+                field: "recipientRegions".into(),
+                total_hundredths: 11_000,
+            },
+            Some("recipientRegions"),
+        );
+    given::<Project>([registered()])
+        .when(ProjectCommand::Revise(ReviseProject {
+            recipient_countries: Some(vec![country("ID", "50"), country("ID", "50")]),
+            ..revise()
+        }))
+        .rejected(
+            &ProjectError::DuplicateRecipientCountry {
+                index: 1,
+                country: CountryCode::parse("ID").unwrap(),
+            },
+            Some("recipientCountries[1].country"),
+        );
+    let project = given::<Project>([registered()])
+        .when(ProjectCommand::Revise(ReviseProject {
+            recipient_countries: Some(vec![country("ID", "90")]),
+            recipient_regions: Some(vec![region("798", "10")]),
+            ..revise()
+        }))
+        .state();
+    assert_eq!(project.recipient_countries, vec![country("ID", "90")]);
+    let project = given::<Project>([registered()])
+        .when(ProjectCommand::Revise(ReviseProject {
+            recipient_countries: Some(vec![]),
+            ..revise()
+        }))
+        .state();
+    assert!(project.recipient_countries.is_empty());
+}
+
+#[test]
+fn revised_sectors_are_checked() {
+    given::<Project>([registered()])
+        .when(ProjectCommand::Revise(ReviseProject {
+            sectors: Some(vec![sector("15113", "99")]),
+            ..revise()
+        }))
+        .rejected(
+            &ProjectError::SectorPercentagesSum {
+                total_hundredths: 9900,
+            },
+            Some("sectors"),
+        );
+    let project = given::<Project>([registered()])
+        .when(ProjectCommand::Revise(ReviseProject {
+            sectors: Some(vec![sector("15113", "100")]),
+            ..revise()
+        }))
+        .state();
+    assert_eq!(project.sectors, vec![sector("15113", "100")]);
+}
+
+// ---------------------------------------------------------------- changeProjectStatus
+
+#[test]
+fn start_implementation() {
+    given::<Project>([registered()])
+        .when(change(
+            ProjectStatus::Implementation,
+            Some("2016-02-01"),
+            None,
+        ))
+        .then(&[started()]);
+    let project = given::<Project>([registered(), started()])
+        .when(change(
+            ProjectStatus::Finalisation,
+            None,
+            Some("2018-12-31"),
+        ))
+        .state();
+    assert_eq!(project.status, ProjectStatus::Finalisation);
+    assert_eq!(project.actual_start, Some(day("2016-02-01")));
+    assert_eq!(project.actual_end, Some(day("2018-12-31")));
+    assert_eq!(project.version, 3);
+}
+
+#[test]
+fn implementation_needs_an_actual_start_not_in_the_future() {
+    given::<Project>([registered()])
+        .when(change(ProjectStatus::Implementation, None, None))
+        .rejected(
+            &ProjectError::ActualStartRequired {
+                status: ProjectStatus::Implementation,
+            },
+            Some("actualStart"),
+        );
+    let tomorrow = today().succ_opt().unwrap();
+    given::<Project>([registered()])
+        .when(ProjectCommand::ChangeStatus(ChangeProjectStatus {
+            id: project_id(),
+            status: ProjectStatus::Implementation,
+            actual_start: Some(tomorrow),
+            actual_end: None,
+        }))
+        .rejected(
+            &ProjectError::DateInFuture {
+                field: "actualStart".into(),
+                date: tomorrow,
+                today: today(),
+            },
+            Some("actualStart"),
+        );
+    given::<Project>([registered()])
+        .when(ProjectCommand::ChangeStatus(ChangeProjectStatus {
+            id: project_id(),
+            status: ProjectStatus::Implementation,
+            actual_start: Some(today()),
+            actual_end: None,
+        }))
+        .accepted();
+}
+
+#[test]
+fn implementation_needs_funding_and_implementing_organisations() {
+    let mut command = register();
+    command.participating_organisations = vec![participation(aa(), OrganisationRole::Accountable)];
+    let history = given::<Project>([])
+        .when(ProjectCommand::Register(command))
+        .accepted();
+    given::<Project>(history)
+        .when(change(
+            ProjectStatus::Implementation,
+            Some("2016-02-01"),
+            None,
+        ))
+        .rejected(
+            &ProjectError::MissingRolesForImplementation {
+                missing: vec![OrganisationRole::Funding, OrganisationRole::Implementing],
+            },
+            None,
+        );
+    let mut command = register();
+    command.participating_organisations.remove(2);
+    let history = given::<Project>([])
+        .when(ProjectCommand::Register(command))
+        .accepted();
+    given::<Project>(history)
+        .when(change(
+            ProjectStatus::Implementation,
+            Some("2016-02-01"),
+            None,
+        ))
+        .rejected(
+            &ProjectError::MissingRolesForImplementation {
+                missing: vec![OrganisationRole::Implementing],
+            },
+            None,
+        );
+}
+
+#[test]
+fn an_actual_end_is_refused_while_the_project_runs() {
+    given::<Project>([registered()])
+        .when(change(
+            ProjectStatus::Implementation,
+            Some("2016-02-01"),
+            Some("2016-03-01"),
+        ))
+        .rejected(
+            &ProjectError::ActualEndNotAllowed {
+                status: ProjectStatus::Implementation,
+            },
+            Some("actualEnd"),
+        );
+}
+
+#[test]
+fn finalisation_needs_an_actual_end_after_the_start_and_not_in_the_future() {
+    given::<Project>([registered(), started()])
+        .when(change(ProjectStatus::Finalisation, None, None))
+        .rejected(
+            &ProjectError::ActualEndRequired {
+                status: ProjectStatus::Finalisation,
+            },
+            Some("actualEnd"),
+        );
+    given::<Project>([registered(), started()])
+        .when(change(
+            ProjectStatus::Finalisation,
+            None,
+            Some("2016-01-31"),
+        ))
+        .rejected(
+            &ProjectError::EndBeforeStart {
+                field: "actualEnd".into(),
+                start: day("2016-02-01"),
+                end: day("2016-01-31"),
+            },
+            Some("actualEnd"),
+        );
+    given::<Project>([registered(), started()])
+        .when(change(
+            ProjectStatus::Finalisation,
+            None,
+            Some("2016-02-01"),
+        ))
+        .accepted();
+    given::<Project>([registered(), started()])
+        .when(change(
+            ProjectStatus::Finalisation,
+            None,
+            Some("2030-01-01"),
+        ))
+        .rejected(
+            &ProjectError::DateInFuture {
+                field: "actualEnd".into(),
+                date: day("2030-01-01"),
+                today: today(),
+            },
+            Some("actualEnd"),
+        );
+}
+
+#[test]
+fn closing_keeps_the_recorded_actual_dates() {
+    let project = given::<Project>([registered(), started(), finalised()])
+        .when(change(ProjectStatus::Closed, None, None))
+        .state();
+    assert_eq!(project.status, ProjectStatus::Closed);
+    assert_eq!(project.actual_end, Some(day("2018-12-31")));
+}
+
+#[test]
+fn suspend_and_resume() {
+    let suspended = status_changed(
+        ProjectStatus::Implementation,
+        ProjectStatus::Suspended,
+        Some("2016-02-01"),
+        None,
+    );
+    given::<Project>([registered(), started()])
+        .when(change(ProjectStatus::Suspended, None, None))
+        .then(std::slice::from_ref(&suspended));
+    let project = given::<Project>([registered(), started(), suspended])
+        .when(change(ProjectStatus::Implementation, None, None))
+        .state();
+    assert_eq!(project.status, ProjectStatus::Implementation);
+}
+
+#[test]
+fn cancelling_from_pipeline_needs_no_dates() {
+    let project = given::<Project>([registered()])
+        .when(change(ProjectStatus::Cancelled, None, None))
+        .state();
+    assert_eq!(project.status, ProjectStatus::Cancelled);
+    assert_eq!(project.actual_start, None);
+}
+
+/// The events that bring a freshly registered project to `status`.
+fn history_to(status: ProjectStatus) -> Vec<ProjectEvent> {
+    use ProjectStatus::{Cancelled, Closed, Finalisation, Implementation, Pipeline, Suspended};
+    let mut events = vec![registered()];
+    match status {
+        Pipeline => {}
+        Implementation => events.push(started()),
+        Finalisation => events.extend([started(), finalised()]),
+        Closed => events.extend([
+            started(),
+            finalised(),
+            status_changed(Finalisation, Closed, Some("2016-02-01"), Some("2018-12-31")),
+        ]),
+        Cancelled => events.push(status_changed(Pipeline, Cancelled, None, None)),
+        Suspended => events.extend([
+            started(),
+            status_changed(Implementation, Suspended, Some("2016-02-01"), None),
+        ]),
+    }
+    events
+}
+
+#[test]
+fn every_transition_outside_the_spec_is_refused() {
+    for from in ProjectStatus::ALL {
+        for to in ProjectStatus::ALL {
+            let end = matches!(to, ProjectStatus::Finalisation | ProjectStatus::Closed)
+                .then_some("2018-12-31");
+            let start = (*from == ProjectStatus::Pipeline).then_some("2016-02-01");
+            let then = given::<Project>(history_to(*from)).when(change(*to, start, end));
+            if from.can_move_to(*to) {
+                let project = then.state();
+                assert_eq!(project.status, *to, "{from:?} -> {to:?}");
+            } else {
+                then.rejected(
+                    &ProjectError::StatusTransitionNotAllowed {
+                        from: *from,
+                        to: *to,
+                    },
+                    None,
+                );
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- participating organisations
+
+fn add_participant(organisation: OrganisationFacts, role: OrganisationRole) -> ProjectCommand {
+    ProjectCommand::AddParticipatingOrganisation(AddParticipatingOrganisation {
+        project_id: project_id(),
+        organisation,
+        role,
+    })
+}
+
+fn remove_participant(organisation_id: Uuid, role: OrganisationRole) -> ProjectCommand {
+    ProjectCommand::RemoveParticipatingOrganisation(RemoveParticipatingOrganisation {
+        project_id: project_id(),
+        organisation_id,
+        role,
+    })
+}
+
+#[test]
+fn add_a_participating_organisation() {
+    given::<Project>([registered()])
+        .when(add_participant(
+            facts(bmz(), Some("DE-1")),
+            OrganisationRole::Funding,
+        ))
+        .then(&[ProjectEvent::ParticipatingOrganisationAdded(
+            ParticipatingOrganisation {
+                organisation_id: bmz(),
+                role: OrganisationRole::Funding,
+            },
+        )]);
+    let project = given::<Project>([registered()])
+        .when(add_participant(
+            facts(aa(), None),
+            OrganisationRole::Extending,
+        ))
+        .state();
+    assert!(project.has_participant(aa(), OrganisationRole::Extending));
+    assert!(project.has_participant(aa(), OrganisationRole::Funding));
+}
+
+#[test]
+fn adding_the_same_role_twice_is_refused() {
+    given::<Project>([registered()])
+        .when(add_participant(
+            facts(aa(), None),
+            OrganisationRole::Funding,
+        ))
+        .rejected(
+            &ProjectError::DuplicateParticipation {
+                field: "role".into(),
+                organisation_id: aa(),
+                role: OrganisationRole::Funding,
+            },
+            Some("role"),
+        );
+}
+
+#[test]
+fn adding_a_deactivated_organisation_is_refused() {
+    given::<Project>([registered()])
+        .when(add_participant(
+            deactivated(bmz()),
+            OrganisationRole::Funding,
+        ))
+        .rejected(
+            &ProjectError::OrganisationDeactivated {
+                field: "organisationId".into(),
+                organisation_id: bmz(),
+            },
+            Some("organisationId"),
+        );
+}
+
+#[test]
+fn remove_a_participating_organisation() {
+    given::<Project>([registered()])
+        .when(remove_participant(asec(), OrganisationRole::Accountable))
+        .then(&[ProjectEvent::ParticipatingOrganisationRemoved(
+            ParticipatingOrganisation {
+                organisation_id: asec(),
+                role: OrganisationRole::Accountable,
+            },
+        )]);
+    let project = given::<Project>([registered()])
+        .when(remove_participant(asec(), OrganisationRole::Accountable))
+        .state();
+    assert_eq!(project.participating_organisations.len(), 2);
+}
+
+#[test]
+fn removing_a_row_that_is_not_there_is_refused() {
+    given::<Project>([registered()])
+        .when(remove_participant(asec(), OrganisationRole::Funding))
+        .rejected(
+            &ProjectError::ParticipationNotFound {
+                organisation_id: asec(),
+                role: OrganisationRole::Funding,
+            },
+            Some("organisationId"),
+        );
+}
+
+#[test]
+fn removing_the_last_row_is_refused() {
+    let mut command = register();
+    command.participating_organisations =
+        vec![participation(asec(), OrganisationRole::Accountable)];
+    let history = given::<Project>([])
+        .when(ProjectCommand::Register(command))
+        .accepted();
+    given::<Project>(history)
+        .when(remove_participant(asec(), OrganisationRole::Accountable))
+        .rejected(
+            &ProjectError::LastParticipatingOrganisation {
+                organisation_id: asec(),
+            },
+            Some("organisationId"),
+        );
+}
+
+#[test]
+fn a_running_project_keeps_a_funder_and_an_implementer() {
+    for role in [OrganisationRole::Funding, OrganisationRole::Implementing] {
+        let who = if role == OrganisationRole::Funding {
+            aa()
+        } else {
+            giz()
+        };
+        for status in [
+            ProjectStatus::Implementation,
+            ProjectStatus::Finalisation,
+            ProjectStatus::Closed,
+            ProjectStatus::Suspended,
+        ] {
+            given::<Project>(history_to(status))
+                .when(remove_participant(who, role))
+                .rejected(
+                    &ProjectError::RoleStillNeeded { role, status },
+                    Some("role"),
+                );
+        }
+        for status in [ProjectStatus::Pipeline, ProjectStatus::Cancelled] {
+            given::<Project>(history_to(status))
+                .when(remove_participant(who, role))
+                .accepted();
+        }
+    }
+    // A second funder may go; so may the accountable organisation.
+    let mut history = history_to(ProjectStatus::Implementation);
+    history.push(ProjectEvent::ParticipatingOrganisationAdded(
+        ParticipatingOrganisation {
+            organisation_id: bmz(),
+            role: OrganisationRole::Funding,
+        },
+    ));
+    given::<Project>(history.clone())
+        .when(remove_participant(aa(), OrganisationRole::Funding))
+        .accepted();
+    given::<Project>(history)
+        .when(remove_participant(asec(), OrganisationRole::Accountable))
+        .accepted();
+}
+
+// ---------------------------------------------------------------- setBudget
+
+#[test]
+fn set_budget_replaces_all_rows() {
+    let first = vec![
+        budget("2016-01-01", "2016-12-31", 100_000_000),
+        budget("2017-01-01", "2017-12-31", 120_000_000),
+    ];
+    given::<Project>([registered()])
+        .when(set_budget(first.clone()))
+        .then(&[ProjectEvent::BudgetSet(BudgetSet {
+            budgets: first.clone(),
+        })]);
+    let history = vec![
+        registered(),
+        ProjectEvent::BudgetSet(BudgetSet { budgets: first }),
+    ];
+    let project = given::<Project>(history.clone())
+        .when(set_budget(vec![budget("2018-01-01", "2018-12-31", 0)]))
+        .state();
+    assert_eq!(project.budgets.len(), 1);
+    let project = given::<Project>(history).when(set_budget(vec![])).state();
+    assert!(project.budgets.is_empty());
+}
+
+#[test]
+fn a_budget_period_is_at_most_one_year() {
+    given::<Project>([registered()])
+        .when(set_budget(vec![budget("2024-01-01", "2025-01-01", 1)]))
+        .accepted();
+    given::<Project>([registered()])
+        .when(set_budget(vec![
+            budget("2023-01-01", "2023-12-31", 1),
+            budget("2024-01-01", "2025-01-02", 1),
+        ]))
+        .rejected(
+            &ProjectError::BudgetPeriodTooLong { index: 1 },
+            Some("budgets[1].periodEnd"),
+        );
+    // From a leap day the year ends on 28 February.
+    given::<Project>([registered()])
+        .when(set_budget(vec![budget("2024-02-29", "2025-02-28", 1)]))
+        .accepted();
+    given::<Project>([registered()])
+        .when(set_budget(vec![budget("2024-02-29", "2025-03-01", 1)]))
+        .rejected(
+            &ProjectError::BudgetPeriodTooLong { index: 0 },
+            Some("budgets[0].periodEnd"),
+        );
+    assert_eq!(
+        budget_period_limit(day("2024-01-01")),
+        Some(day("2025-01-01"))
+    );
+}
+
+#[test]
+fn a_budget_period_ends_after_it_starts() {
+    for end in ["2024-01-01", "2023-12-31"] {
+        given::<Project>([registered()])
+            .when(set_budget(vec![budget("2024-01-01", end, 1)]))
+            .rejected(
+                &ProjectError::BudgetPeriodNotPositive { index: 0 },
+                Some("budgets[0].periodEnd"),
+            );
+    }
+    given::<Project>([registered()])
+        .when(set_budget(vec![budget("2024-01-01", "2024-01-02", 1)]))
+        .accepted();
+}
+
+#[test]
+fn budget_values_are_not_negative() {
+    given::<Project>([registered()])
+        .when(set_budget(vec![
+            budget("2016-01-01", "2016-12-31", 0),
+            budget("2017-01-01", "2017-12-31", -1),
+        ]))
+        .rejected(
+            &ProjectError::NegativeBudget { index: 1 },
+            Some("budgets[1].value.minorUnits"),
+        );
+}
+
+// ---------------------------------------------------------------- transactions
+
+#[test]
+fn record_a_transaction() {
+    given::<Project>([registered()])
+        .when(ProjectCommand::RecordTransaction(record(
+            tx(1),
+            125_000_000,
+            "2016-03-01",
+        )))
+        .then(&[ProjectEvent::TransactionRecorded(TransactionEntry {
+            id: tx(1),
+            transaction_type: TransactionType::Disbursement,
+            date: day("2016-03-01"),
+            value: eur(125_000_000),
+            value_date: day("2016-03-01"),
+            description: Some(text("First instalment")),
+            provider_organisation_id: Some(aa()),
+            receiver_organisation_id: Some(giz()),
+            reference: Some(TransactionRef::parse("AA-2016-001").unwrap()),
+            reverses: None,
+        })]);
+    let project = given::<Project>([registered()])
+        .when(ProjectCommand::RecordTransaction(record(
+            tx(1),
+            5,
+            "2016-03-01",
+        )))
+        .state();
+    let transaction = project.transaction(tx(1)).unwrap();
+    assert_eq!(transaction.value.decimal(), "0.05");
+    assert_eq!(transaction.reversed_by, None);
+}
+
+#[test]
+fn zero_transactions_are_refused() {
+    given::<Project>([registered()])
+        .when(ProjectCommand::RecordTransaction(record(
+            tx(1),
+            0,
+            "2016-03-01",
+        )))
+        .rejected(&ProjectError::ZeroTransaction, Some("value.minorUnits"));
+}
+
+#[test]
+fn transactions_are_not_dated_in_the_future() {
+    given::<Project>([registered()])
+        .when(ProjectCommand::RecordTransaction(record(
+            tx(1),
+            1,
+            "2026-06-16",
+        )))
+        .rejected(
+            &ProjectError::DateInFuture {
+                field: "date".into(),
+                date: day("2026-06-16"),
+                today: today(),
+            },
+            Some("date"),
+        );
+    given::<Project>([registered()])
+        .when(ProjectCommand::RecordTransaction(record(
+            tx(1),
+            1,
+            "2026-06-15",
+        )))
+        .accepted();
+}
+
+#[test]
+fn a_transaction_id_is_used_once() {
+    given::<Project>([registered(), recorded(tx(1), 1, "2016-03-01")])
+        .when(ProjectCommand::RecordTransaction(record(
+            tx(1),
+            2,
+            "2016-03-02",
+        )))
+        .rejected(&ProjectError::TransactionIdTaken { id: tx(1) }, None);
+}
+
+#[test]
+fn deactivated_organisations_may_be_named_in_transactions() {
+    let project = given::<Project>([registered()])
+        .when(ProjectCommand::RecordTransaction(RecordTransaction {
+            provider_organisation: Some(deactivated(bmz())),
+            receiver_organisation: None,
+            description: None,
+            reference: None,
+            ..record(tx(1), 1, "2016-03-01")
+        }))
+        .state();
+    assert_eq!(
+        project.transaction(tx(1)).unwrap().provider_organisation_id,
+        Some(bmz())
+    );
+}
+
+#[test]
+fn reverse_a_transaction() {
+    let history = [registered(), recorded(tx(1), 125_000_000, "2016-03-01")];
+    given::<Project>(history.clone())
+        .when(reverse(tx(1), tx(2)))
+        .then(&[ProjectEvent::TransactionReversed(TransactionReversed {
+            transaction_id: tx(1),
+            reversal: TransactionEntry {
+                id: tx(2),
+                transaction_type: TransactionType::Disbursement,
+                date: today(),
+                value: eur(-125_000_000),
+                value_date: day("2016-03-01"),
+                description: Some(text("Booked twice")),
+                provider_organisation_id: Some(aa()),
+                receiver_organisation_id: Some(giz()),
+                reference: None,
+                reverses: Some(tx(1)),
+            },
+        })]);
+    let project = given::<Project>(history)
+        .when(reverse(tx(1), tx(2)))
+        .state();
+    assert_eq!(project.transactions.len(), 2);
+    assert_eq!(project.transaction(tx(1)).unwrap().reversed_by, Some(tx(2)));
+    let reversal = project.transaction(tx(2)).unwrap();
+    assert_eq!(reversal.reverses, Some(tx(1)));
+    assert_eq!(reversal.value.decimal(), "-1250000.00");
+    let net: i64 = project
+        .transactions
+        .iter()
+        .map(|t| t.value.minor_units())
+        .sum();
+    assert_eq!(net, 0);
+}
+
+#[test]
+fn reversal_rejections() {
+    let reversed = given::<Project>([registered(), recorded(tx(1), 10, "2016-03-01")])
+        .when(reverse(tx(1), tx(2)))
+        .accepted();
+    let history: Vec<ProjectEvent> = [registered(), recorded(tx(1), 10, "2016-03-01")]
+        .into_iter()
+        .chain(reversed)
+        .collect();
+    given::<Project>(history.clone())
+        .when(reverse(tx(9), tx(3)))
+        .rejected(
+            &ProjectError::TransactionNotFound { id: tx(9) },
+            Some("transactionId"),
+        );
+    given::<Project>(history.clone())
+        .when(reverse(tx(1), tx(3)))
+        .rejected(
+            &ProjectError::TransactionAlreadyReversed {
+                id: tx(1),
+                reversed_by: tx(2),
+            },
+            Some("transactionId"),
+        );
+    given::<Project>(history)
+        .when(reverse(tx(2), tx(3)))
+        .rejected(
+            &ProjectError::ReversalCannotBeReversed { id: tx(2) },
+            Some("transactionId"),
+        );
+    given::<Project>([registered(), recorded(tx(1), 10, "2016-03-01")])
+        .when(reverse(tx(1), tx(1)))
+        .rejected(&ProjectError::TransactionIdTaken { id: tx(1) }, None);
+}
+
+// ---------------------------------------------------------------- documents, links, identifiers
+
+fn add_document(url: &str) -> ProjectCommand {
+    ProjectCommand::AddDocument(AddDocument {
+        project_id: project_id(),
+        url: WebUrl::parse(url).unwrap(),
+        title: Title::parse("Project budget").unwrap(),
+        category: DocumentCategory::parse("A05").unwrap(),
+        format: MimeType::parse("application/pdf").unwrap(),
+        date: Some(day("2016-01-15")),
+    })
+}
+
+#[test]
+fn add_a_document_once() {
+    let project = given::<Project>([registered()])
+        .when(add_document("https://example.org/budget.pdf"))
+        .state();
+    assert_eq!(project.documents.len(), 1);
+    assert_eq!(project.documents[0].category.as_str(), "A05");
+    let history = given::<Project>([registered()])
+        .when(add_document("https://example.org/budget.pdf"))
+        .accepted();
+    given::<Project>([registered()].into_iter().chain(history))
+        .when(add_document("https://example.org/budget.pdf"))
+        .rejected(
+            &ProjectError::DocumentAlreadyAdded {
+                url: WebUrl::parse("https://example.org/budget.pdf").unwrap(),
+            },
+            Some("url"),
+        );
+}
+
+fn related(id: Uuid, relation: RelatedActivityType) -> ProjectCommand {
+    ProjectCommand::AddRelatedProject(AddRelatedProject {
+        project_id: project_id(),
+        related: ProjectFacts {
+            id,
+            iati_identifier: IatiIdentifier::parse("XM-DAC-5-7-2018-1").unwrap(),
+            status: ProjectStatus::Implementation,
+            participating_organisations: vec![],
+        },
+        relation,
+    })
+}
+
+#[test]
+fn relate_projects() {
+    let other = Uuid::from_u128(0x200);
+    let project = given::<Project>([registered()])
+        .when(related(other, RelatedActivityType::Sibling))
+        .state();
+    assert_eq!(
+        project.related_projects,
+        vec![RelatedProject {
+            project_id: other,
+            iati_identifier: IatiIdentifier::parse("XM-DAC-5-7-2018-1").unwrap(),
+            relation: RelatedActivityType::Sibling,
+        }]
+    );
+    let history: Vec<ProjectEvent> = [registered()]
+        .into_iter()
+        .chain(
+            given::<Project>([registered()])
+                .when(related(other, RelatedActivityType::Sibling))
+                .accepted(),
+        )
+        .collect();
+    given::<Project>(history.clone())
+        .when(related(other, RelatedActivityType::Sibling))
+        .rejected(
+            &ProjectError::RelatedProjectAlreadyAdded { project_id: other },
+            Some("relatedProjectId"),
+        );
+    given::<Project>(history)
+        .when(related(other, RelatedActivityType::CoFunded))
+        .accepted();
+    given::<Project>([registered()])
+        .when(related(project_id(), RelatedActivityType::Parent))
+        .rejected(&ProjectError::RelatedToItself, Some("relatedProjectId"));
+}
+
+fn other_identifier(reference: &str, identifier_type: OtherIdentifierType) -> ProjectCommand {
+    ProjectCommand::AddOtherIdentifier(AddOtherIdentifier {
+        project_id: project_id(),
+        reference: OtherIdentifierRef::parse(reference).unwrap(),
+        identifier_type,
+    })
+}
+
+#[test]
+fn a_follow_on_project_names_its_predecessor_with_a3() {
+    let a3 = OtherIdentifierType::PreviousActivityIdentifier;
+    let project = given::<Project>([registered()])
+        .when(other_identifier("XM-DAC-5-7-2012-9", a3))
+        .state();
+    assert_eq!(project.other_identifiers[0].identifier_type.code(), "A3");
+    given::<Project>([registered()])
+        .when(other_identifier("XM-DAC-5-7-2012/9", a3))
+        .rejected(
+            &ProjectError::Invalid {
+                field: "ref".into(),
+                error: ValueError::ForbiddenCharacter('/'),
+            },
+            Some("ref"),
+        );
+    given::<Project>([registered()])
+        .when(other_identifier("XM-DAC-5-7-2015-1234", a3))
+        .rejected(
+            &ProjectError::OwnIdentifier {
+                reference: OtherIdentifierRef::parse("XM-DAC-5-7-2015-1234").unwrap(),
+            },
+            Some("ref"),
+        );
+    let history: Vec<ProjectEvent> = [registered()]
+        .into_iter()
+        .chain(
+            given::<Project>([registered()])
+                .when(other_identifier("XM-DAC-5-7-2012-9", a3))
+                .accepted(),
+        )
+        .collect();
+    given::<Project>(history)
+        .when(other_identifier("XM-DAC-5-7-2012-9", a3))
+        .rejected(
+            &ProjectError::OtherIdentifierAlreadyAdded {
+                reference: OtherIdentifierRef::parse("XM-DAC-5-7-2012-9").unwrap(),
+            },
+            Some("ref"),
+        );
+    // Other types are free references.
+    given::<Project>([registered()])
+        .when(other_identifier(
+            "CRS/2015/123",
+            OtherIdentifierType::CrsActivityIdentifier,
+        ))
+        .accepted();
+}
+
+// ---------------------------------------------------------------- events and fold
+
+#[test]
+fn every_event_round_trips_without_floats_and_the_fold_counts_versions() {
+    let mut history = vec![registered()];
+    let mut decide = |command: ProjectCommand| {
+        let events = given::<Project>(history.clone()).when(command).accepted();
+        history.extend(events);
+    };
+    decide(ProjectCommand::Revise(ReviseProject {
+        objectives: Patch::Set(text("Revised objectives")),
+        recipient_regions: Some(vec![]),
+        ..revise()
+    }));
+    decide(change(
+        ProjectStatus::Implementation,
+        Some("2016-02-01"),
+        None,
+    ));
+    decide(add_participant(
+        facts(bmz(), Some("DE-1")),
+        OrganisationRole::Funding,
+    ));
+    decide(remove_participant(asec(), OrganisationRole::Accountable));
+    decide(set_budget(vec![budget(
+        "2016-01-01",
+        "2016-12-31",
+        9_007_199_254_740_991,
+    )]));
+    decide(ProjectCommand::RecordTransaction(record(
+        tx(1),
+        100,
+        "2016-03-01",
+    )));
+    decide(reverse(tx(1), tx(2)));
+    decide(add_document("https://example.org/a.pdf"));
+    decide(related(Uuid::from_u128(0x300), RelatedActivityType::Parent));
+    decide(other_identifier(
+        "XM-DAC-5-7-2012-9",
+        OtherIdentifierType::PreviousActivityIdentifier,
+    ));
+    let kinds: std::collections::BTreeSet<&str> = history
+        .iter()
+        .map(crate::aggregate::DomainEvent::event_type)
+        .collect();
+    assert_eq!(kinds.len(), 11, "{kinds:?}");
+    for event in &history {
+        crate::testing::assert_json_round_trip(event);
+    }
+    let project = Project::fold(&history).unwrap();
+    assert_eq!(project.version, 11);
+
+    let json = serde_json::to_value(&history[0]).unwrap();
+    assert_eq!(json["type"], "ProjectRegistered");
+    assert_eq!(json["data"]["iatiIdentifier"], "XM-DAC-5-7-2015-1234");
+    assert_eq!(json["data"]["status"], "1");
+    assert_eq!(json["data"]["plannedStart"], "2016-01-01");
+    assert_eq!(json["data"]["recipientCountries"][0]["percentage"], "10.00");
+    assert_eq!(json["data"]["participatingOrganisations"][0]["role"], "1");
+    let budget_json = serde_json::to_value(&history[5]).unwrap();
+    assert_eq!(
+        budget_json["data"]["budgets"][0]["value"]["minorUnits"],
+        9_007_199_254_740_991_i64
+    );
+}
+
+#[test]
+fn evolve_ignores_events_that_cannot_apply() {
+    assert_eq!(Project::evolve(None, &started()), None);
+    let project = Project::fold(&[registered()]).unwrap();
+    assert_eq!(
+        Project::evolve(Some(project.clone()), &registered()),
+        Some(project)
+    );
+}
+
+#[test]
+fn command_ids() {
+    assert_eq!(
+        ProjectCommand::Register(register()).project_id(),
+        project_id()
+    );
+    assert_eq!(reverse(tx(1), tx(2)).project_id(), project_id());
+    let _: NaiveDate = today();
+}
+
+// ---------------------------------------------------------------- parsing input rows
+
+#[test]
+fn input_rows_parse_with_field_paths() {
+    assert_eq!(
+        RecipientCountry::parse(0, "ID", "10").unwrap(),
+        country("ID", "10")
+    );
+    let error = RecipientCountry::parse(1, "XX", "10").unwrap_err();
+    assert_eq!(
+        error.field().as_deref(),
+        Some("recipientCountries[1].country")
+    );
+    let error = RecipientCountry::parse(2, "ID", "33.333").unwrap_err();
+    assert_eq!(
+        error,
+        ProjectError::Invalid {
+            field: "recipientCountries[2].percentage".into(),
+            error: ValueError::PercentageTooPrecise("33.333".into()),
+        }
+    );
+    assert_eq!(
+        RecipientRegion::parse(0, "999", "10")
+            .unwrap_err()
+            .field()
+            .as_deref(),
+        Some("recipientRegions[0].code")
+    );
+    assert_eq!(
+        SectorShare::parse(3, "15120", "10").unwrap_err(),
+        ProjectError::Invalid {
+            field: "sectors[3].code".into(),
+            error: ValueError::WithdrawnSector("15120".into()),
+        }
+    );
+    assert_eq!(
+        SectorShare::parse(0, "15113", "0")
+            .unwrap_err()
+            .field()
+            .as_deref(),
+        Some("sectors[0].percentage")
+    );
+}
+
+#[test]
+fn budget_rows_name_their_money_fields() {
+    let parse = |units: &str, currency: &str| {
+        Budget::parse(
+            2,
+            BudgetType::Original,
+            BudgetStatus::Indicative,
+            day("2024-01-01"),
+            day("2024-12-31"),
+            units,
+            currency,
+            day("2024-01-01"),
+        )
+    };
+    assert_eq!(
+        parse("100", "EUR").unwrap(),
+        Budget {
+            status: BudgetStatus::Indicative,
+            ..budget("2024-01-01", "2024-12-31", 100)
+        }
+    );
+    assert_eq!(
+        parse("9007199254740992", "EUR")
+            .unwrap_err()
+            .field()
+            .as_deref(),
+        Some("budgets[2].value.minorUnits")
+    );
+    assert_eq!(
+        parse("100", "EURO").unwrap_err().field().as_deref(),
+        Some("budgets[2].value.currency")
+    );
+    let error = Money::parse("1.5", "USD")
+        .map_err(ProjectError::invalid_money("value"))
+        .unwrap_err();
+    assert_eq!(error.field().as_deref(), Some("value.minorUnits"));
+}
