@@ -1,1 +1,23 @@
-//! Adapters.
+//! Amanah's adapters: the implementations of the domain's ports.
+//!
+//! * [`event_store::SqlEventStore`] implements [`amanah_domain::ports::EventStore`] on SQLite and
+//!   PostgreSQL: one sequencer task per process commits appends in batches (group commit), under a
+//!   lock on the log head that serialises every replica, so that the global index is gapless and
+//!   index order equals commit order.
+//! * [`envelope`] and [`jcs`] define the leaf bytes of the audit log (RFC 8785 JSON envelopes).
+//! * [`projection::Projector`] is the seam where the read model is written, inside the append
+//!   transaction; [`db_error`] maps driver errors (unique violations → `Duplicate`).
+//! * [`database`] opens and migrates the database; [`migration`] holds the schema.
+//! * [`testing`] gives tests a fresh, migrated database on either engine.
+
+pub mod database;
+pub mod db_error;
+pub mod envelope;
+pub mod event_store;
+pub mod jcs;
+pub mod migration;
+pub mod projection;
+pub mod testing;
+
+pub use event_store::{AppendStats, CommittedBatch, LogHead, SqlEventStore, StoreConfig};
+pub use projection::{NoProjection, Projector};

@@ -1,0 +1,191 @@
+//! Opening the database and bringing its schema up to date.
+//!
+//! [`connect`] accepts `sqlite://PATH[?mode=rwc]` and `postgres://…` (or `postgresql://…`) URLs.
+//! SQLite is opened for durability and for several processes: WAL journal, `synchronous=FULL`
+//! (an acknowledged append survives a power cut), foreign keys on, and a busy timeout so that a
+//! writer waits for another process's write lock instead of failing. Error messages never repeat
+//! the URL, which may hold a password.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+};
+use sea_orm_migration::MigratorTrait;
+
+use crate::migration::Migrator;
+
+/// How long a SQLite connection waits for another connection's (or process's) write lock before
+/// giving up with "database is locked". Appends are short, so waiting this long means something is
+/// wrong rather than busy.
+pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// SQLite pool size: one connection for the append sequencer plus concurrent readers (WAL lets
+/// readers run beside the writer). More would only contend for the same file.
+pub const SQLITE_MAX_CONNECTIONS: u32 = 8;
+
+/// PostgreSQL pool size per process: the sequencer holds one connection per batch, the rest serve
+/// reads. Kept well below PostgreSQL's default `max_connections` (100) so that several replicas fit.
+pub const POSTGRES_MAX_CONNECTIONS: u32 = 16;
+
+/// How long opening a connection, or waiting for a free one in the pool, may take before the
+/// database counts as unavailable.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Key of the PostgreSQL advisory lock held while migrating, so that replicas starting together
+/// migrate one at a time (the digits spell "amanah" on a phone keypad).
+const MIGRATION_LOCK_KEY: i64 = 262_624;
+
+/// Why the database could not be opened or migrated.
+#[derive(Debug, thiserror::Error)]
+pub enum DatabaseSetupError {
+    /// The URL names an engine Amanah does not run on.
+    #[error("unsupported database URL scheme `{0}`: use sqlite:// or postgres://")]
+    UnsupportedScheme(String),
+    /// The URL could not be parsed.
+    #[error("the database URL is not valid: {0}")]
+    InvalidUrl(String),
+    /// The directory for the SQLite file could not be created.
+    #[error("could not create the database directory {path}: {source}")]
+    CreateDirectory {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Connecting failed.
+    #[error("could not connect to the database: {0}")]
+    Connect(#[source] DbErr),
+    /// Applying migrations failed.
+    #[error("could not migrate the database: {0}")]
+    Migrate(#[source] DbErr),
+}
+
+/// Opens a connection pool for `url` (see the module documentation for the settings).
+///
+/// For SQLite, the file's directory is created when missing, and so is the file unless the URL
+/// sets `mode` itself (`mode=rwc` creates, `mode=rw` does not). `sqlite::memory:` gets a
+/// single-connection pool, since every connection would otherwise see its own empty database.
+///
+/// # Errors
+/// [`DatabaseSetupError`] for an unsupported or invalid URL, a directory that cannot be created or
+/// a database that does not answer.
+pub async fn connect(url: &str) -> Result<DatabaseConnection, DatabaseSetupError> {
+    let scheme = url.split_once(':').map_or(url, |(scheme, _)| scheme);
+    match scheme {
+        "sqlite" => connect_sqlite(url).await,
+        "postgres" | "postgresql" => {
+            let mut options = ConnectOptions::new(url);
+            options
+                .max_connections(POSTGRES_MAX_CONNECTIONS)
+                .connect_timeout(CONNECT_TIMEOUT)
+                .acquire_timeout(CONNECT_TIMEOUT)
+                .set_application_name("amanah")
+                .sqlx_logging(false);
+            Database::connect(options)
+                .await
+                .map_err(DatabaseSetupError::Connect)
+        }
+        other => Err(DatabaseSetupError::UnsupportedScheme(other.to_owned())),
+    }
+}
+
+async fn connect_sqlite(url: &str) -> Result<DatabaseConnection, DatabaseSetupError> {
+    let parsed = SqliteConnectOptions::from_str(url)
+        .map_err(|err| DatabaseSetupError::InvalidUrl(err.to_string()))?;
+    let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+    if !in_memory
+        && let Some(directory) = parsed.get_filename().parent()
+        && !directory.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(directory).map_err(|source| {
+            DatabaseSetupError::CreateDirectory {
+                path: directory.to_path_buf(),
+                source,
+            }
+        })?;
+    }
+    let create_if_missing = !url.contains("mode=");
+
+    let mut options = ConnectOptions::new(url);
+    options
+        .max_connections(if in_memory { 1 } else { SQLITE_MAX_CONNECTIONS })
+        .connect_timeout(CONNECT_TIMEOUT)
+        .acquire_timeout(CONNECT_TIMEOUT)
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(move |sqlite| {
+            let sqlite = sqlite
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .foreign_keys(true)
+                .busy_timeout(SQLITE_BUSY_TIMEOUT);
+            if create_if_missing {
+                sqlite.create_if_missing(true)
+            } else {
+                sqlite
+            }
+        });
+    Database::connect(options)
+        .await
+        .map_err(DatabaseSetupError::Connect)
+}
+
+/// Applies every pending migration, atomically: all of them or none.
+///
+/// On PostgreSQL a transaction-scoped advisory lock makes concurrent callers (replicas starting
+/// together) take turns; the later ones then find nothing pending. On SQLite the migration
+/// transaction takes the write lock up front (`BEGIN IMMEDIATE`), with the same effect.
+///
+/// # Errors
+/// [`DatabaseSetupError::Migrate`] when a migration fails; nothing is applied then.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DatabaseSetupError> {
+    let backend = db.get_database_backend();
+    let txn = db
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        })
+        .await
+        .map_err(DatabaseSetupError::Migrate)?;
+    if backend == DbBackend::Postgres {
+        txn.execute_raw(Statement::from_string(
+            backend,
+            format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"),
+        ))
+        .await
+        .map_err(DatabaseSetupError::Migrate)?;
+    }
+    Migrator::up(&txn, None)
+        .await
+        .map_err(DatabaseSetupError::Migrate)?;
+    txn.commit().await.map_err(DatabaseSetupError::Migrate)
+}
+
+/// How many migrations are not applied yet (0 when the schema is current): for readiness checks.
+///
+/// # Errors
+/// [`DatabaseSetupError::Migrate`] when the migration table cannot be read.
+pub async fn pending_migrations(db: &DatabaseConnection) -> Result<usize, DatabaseSetupError> {
+    Migrator::get_pending_migrations_read_only(db)
+        .await
+        .map(|pending| pending.len())
+        .map_err(DatabaseSetupError::Migrate)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn rejects_unknown_schemes_without_echoing_the_url() {
+        let err = connect("mysql://root:secret@localhost/db").await;
+        let Err(err) = err else {
+            panic!("mysql must be rejected");
+        };
+        assert!(matches!(err, DatabaseSetupError::UnsupportedScheme(_)));
+        assert!(!err.to_string().contains("secret"));
+    }
+}

@@ -1,0 +1,681 @@
+//! The event store: the audit log in SQL, behind the domain's [`EventStore`] port.
+//!
+//! # Appending: one sequencer per process, group commit
+//! [`SqlEventStore::append`] does not touch the database itself. It queues the request for the
+//! process's single *sequencer* task and waits for its answer. The sequencer takes the next
+//! request plus whatever else is already queued (at most [`StoreConfig::max_batch`]) and commits
+//! them all in one transaction:
+//!
+//! 1. lock the log head (PostgreSQL: `SELECT size FROM log_head WHERE id = 1 FOR UPDATE`, which
+//!    serialises every replica's appends, so index order equals commit order; SQLite:
+//!    `BEGIN IMMEDIATE` has already taken the database's single write lock);
+//! 2. for each request, inside its own savepoint: check the stream is at the expected version,
+//!    assign the next global indexes and stream versions, build each envelope and its canonical
+//!    bytes, insert the events, run the [`Projector`]; release the savepoint on success, roll back
+//!    to it on failure (that request alone fails, with [`StoreError::Conflict`],
+//!    [`StoreError::Duplicate`] or the projector's error);
+//! 3. set the head to the new size and commit — one disk flush for the whole batch;
+//! 4. only then answer each request, and publish the committed events to subscribers.
+//!
+//! A failed commit fails every request that had succeeded in the batch (requests that had already
+//! failed keep their own error). When a connection dies during `COMMIT` the outcome is unknown to
+//! the store; the caller sees [`StoreError::Unavailable`] and a retry with the same expected
+//! version answers the question (a `Conflict` means the first attempt landed).
+//!
+//! Dropping an `append` future after it was queued does not withdraw the request: it may still
+//! be committed.
+//!
+//! # Reading
+//! Reads go straight to the pool. Every event is served by decoding its stored leaf bytes, never
+//! re-derived from columns. Because appends are serialised by the head lock and commit in index
+//! order, every committed state of the log is a prefix: a reader never sees a hole.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use amanah_domain::aggregate::StreamKind;
+use amanah_domain::ports::{AppendOutcome, AppendRequest, EventStore, StoreError, StoredEvent};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, IsolationLevel,
+    QueryResult, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait, Value,
+};
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tracing::Instrument as _;
+use uuid::Uuid;
+
+use crate::database::{self, DatabaseSetupError};
+use crate::db_error::map_internal_db_error;
+use crate::envelope;
+use crate::projection::{NoProjection, Projector};
+
+/// Default for [`StoreConfig::queue_capacity`].
+pub const DEFAULT_QUEUE_CAPACITY: usize = 1024;
+
+/// Default for [`StoreConfig::max_batch`].
+pub const DEFAULT_MAX_BATCH: usize = 256;
+
+/// The most events one [`SqlEventStore::read_range`] call returns, whatever limit it is given:
+/// bounds the memory of one call (export and replay page through the log instead).
+pub const MAX_READ_LIMIT: u64 = 10_000;
+
+/// How many committed batches a [`SqlEventStore::subscribe`] receiver may fall behind before it
+/// starts missing some (it is then told how many it lagged, and can catch up with `read_range`).
+pub const COMMITTED_CHANNEL_CAPACITY: usize = 1024;
+
+/// Tuning of the append path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// Append requests that may wait for the sequencer. When the queue is full, `append` waits for
+    /// room: back-pressure on callers instead of unbounded memory when the database is slow.
+    pub queue_capacity: usize,
+    /// The most requests committed in one transaction. Larger batches amortise the commit's disk
+    /// flush over more requests, but hold the log head (and, on SQLite, the write lock) longer
+    /// and make every request of the batch wait for the slowest.
+    pub max_batch: usize,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            queue_capacity: DEFAULT_QUEUE_CAPACITY,
+            max_batch: DEFAULT_MAX_BATCH,
+        }
+    }
+}
+
+/// Counters of the append path since the store started (for metrics and tests).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AppendStats {
+    /// Transactions the sequencer ran (one per batch).
+    pub batches: u64,
+    /// Append requests the sequencer handled, whatever their outcome.
+    pub requests: u64,
+    /// Requests whose events were committed.
+    pub appended_requests: u64,
+    /// Events committed.
+    pub events: u64,
+    /// Batches whose transaction failed as a whole (begin, head lock or commit).
+    pub failed_batches: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    batches: AtomicU64,
+    requests: AtomicU64,
+    appended_requests: AtomicU64,
+    events: AtomicU64,
+    failed_batches: AtomicU64,
+}
+
+/// The log's size and its last event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogHead {
+    /// Number of events (the next index).
+    pub size: u64,
+    /// The event at index `size - 1`, when the log is not empty.
+    pub last: Option<StoredEvent>,
+}
+
+/// Events this process just committed, in index order, published after the commit.
+#[derive(Debug, Clone)]
+pub struct CommittedBatch {
+    /// The events of the batch's successful requests.
+    pub events: Arc<[StoredEvent]>,
+    /// The log size after the batch.
+    pub size: u64,
+}
+
+/// One queued append and where its answer goes.
+struct Job {
+    request: AppendRequest,
+    reply: oneshot::Sender<Result<AppendOutcome, StoreError>>,
+    /// The caller's span, linked from the batch span that commits the request.
+    span: tracing::Span,
+}
+
+/// A request's appended events and where they landed.
+struct Appended {
+    outcome: AppendOutcome,
+    events: Vec<StoredEvent>,
+}
+
+/// The SQL event store (SQLite or PostgreSQL). Cheap to clone: clones share the sequencer.
+#[derive(Clone)]
+pub struct SqlEventStore {
+    db: DatabaseConnection,
+    jobs: mpsc::Sender<Job>,
+    counters: Arc<Counters>,
+    committed: broadcast::Sender<CommittedBatch>,
+}
+
+impl std::fmt::Debug for SqlEventStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlEventStore")
+            .field("backend", &self.db.get_database_backend())
+            .field("queued_requests", &self.queued_requests())
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqlEventStore {
+    /// Starts a store over `db` without a read model ([`NoProjection`]) and default tuning.
+    ///
+    /// # Panics
+    /// Outside a Tokio runtime (the sequencer is a spawned task).
+    #[must_use]
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self::start(db, StoreConfig::default(), NoProjection)
+    }
+
+    /// Starts a store over `db`: spawns its sequencer task, which writes the read model with
+    /// `projector`. The sequencer stops when the last clone of the store is dropped, after the
+    /// requests already queued.
+    ///
+    /// `db` must be migrated ([`database::migrate`]).
+    ///
+    /// # Panics
+    /// Outside a Tokio runtime (the sequencer is a spawned task).
+    #[must_use]
+    pub fn start<P: Projector>(db: DatabaseConnection, config: StoreConfig, projector: P) -> Self {
+        let (jobs, queue) = mpsc::channel(config.queue_capacity.max(1));
+        let counters = Arc::new(Counters::default());
+        let (committed, _) = broadcast::channel(COMMITTED_CHANNEL_CAPACITY);
+        let sequencer = Sequencer {
+            db: db.clone(),
+            projector,
+            max_batch: config.max_batch.max(1),
+            counters: Arc::clone(&counters),
+            committed: committed.clone(),
+        };
+        tokio::spawn(sequencer.run(queue));
+        Self {
+            db,
+            jobs,
+            counters,
+            committed,
+        }
+    }
+
+    /// Connects to `url` ([`database::connect`]) and starts a store without a read model. Does
+    /// not migrate.
+    ///
+    /// # Errors
+    /// [`DatabaseSetupError`] when the database cannot be opened.
+    pub async fn connect(url: &str) -> Result<Self, DatabaseSetupError> {
+        Ok(Self::new(database::connect(url).await?))
+    }
+
+    /// The connection pool the store reads with.
+    #[must_use]
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Counters of the append path so far.
+    #[must_use]
+    pub fn stats(&self) -> AppendStats {
+        let counters = &self.counters;
+        AppendStats {
+            batches: counters.batches.load(Ordering::Relaxed),
+            requests: counters.requests.load(Ordering::Relaxed),
+            appended_requests: counters.appended_requests.load(Ordering::Relaxed),
+            events: counters.events.load(Ordering::Relaxed),
+            failed_batches: counters.failed_batches.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Append requests waiting for the sequencer (not counting the batch being committed).
+    #[must_use]
+    pub fn queued_requests(&self) -> usize {
+        self.jobs.max_capacity() - self.jobs.capacity()
+    }
+
+    /// Receives every batch this process commits from now on. Appends by other processes
+    /// (other replicas) are not seen here: poll [`Self::size`] for those.
+    #[must_use]
+    pub fn subscribe(&self) -> broadcast::Receiver<CommittedBatch> {
+        self.committed.subscribe()
+    }
+
+    /// The number of events in the log.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Internal`] when the database fails.
+    #[tracing::instrument(skip_all)]
+    pub async fn size(&self) -> Result<u64, StoreError> {
+        read_head_size(&self.db, false).await
+    }
+
+    /// The log's size and last event, consistent with each other.
+    ///
+    /// # Errors
+    /// As [`Self::size`].
+    #[tracing::instrument(skip_all)]
+    pub async fn head(&self) -> Result<LogHead, StoreError> {
+        let size = self.size().await?;
+        let last = match size.checked_sub(1) {
+            // Committed events never change, so reading the last one separately is consistent.
+            Some(last_index) => self.read_range(last_index, 1).await?.pop(),
+            None => None,
+        };
+        Ok(LogHead { size, last })
+    }
+
+    /// Up to `limit` events (at most [`MAX_READ_LIMIT`]) from index `from_index` on, in index
+    /// order: for export, replay and the auditors' views.
+    ///
+    /// # Errors
+    /// As [`Self::size`]; [`StoreError::Internal`] when a stored envelope does not decode.
+    #[tracing::instrument(skip_all, fields(from_index = from_index, limit = limit))]
+    pub async fn read_range(
+        &self,
+        from_index: u64,
+        limit: u64,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let (Ok(from), Ok(limit)) = (
+            i64::try_from(from_index),
+            i64::try_from(limit.min(MAX_READ_LIMIT)),
+        ) else {
+            return Ok(Vec::new());
+        };
+        let backend = self.db.get_database_backend();
+        let rows = self
+            .db
+            .query_all_raw(statement(
+                backend,
+                "SELECT idx, canonical FROM events WHERE idx >= ? ORDER BY idx LIMIT ?",
+                [from.into(), limit.into()],
+            ))
+            .await
+            .map_err(map_internal_db_error)?;
+        rows.iter().map(decode_row).collect()
+    }
+}
+
+impl EventStore for SqlEventStore {
+    #[tracing::instrument(
+        skip_all,
+        fields(stream = stream.as_str(), %stream_id, up_to_index = ?up_to_index)
+    )]
+    async fn load_stream(
+        &self,
+        stream: StreamKind,
+        stream_id: Uuid,
+        up_to_index: Option<u64>,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let backend = self.db.get_database_backend();
+        let mut values: Vec<Value> = vec![stream.as_str().into(), stream_id.to_string().into()];
+        let mut sql =
+            "SELECT idx, canonical FROM events WHERE stream = ? AND stream_id = ?".to_owned();
+        if let Some(up_to_index) = up_to_index {
+            sql.push_str(" AND idx < ?");
+            values.push(i64::try_from(up_to_index).unwrap_or(i64::MAX).into());
+        }
+        sql.push_str(" ORDER BY stream_version");
+        let rows = self
+            .db
+            .query_all_raw(statement(backend, &sql, values))
+            .await
+            .map_err(map_internal_db_error)?;
+        rows.iter().map(decode_row).collect()
+    }
+
+    #[tracing::instrument(
+        skip_all,
+        fields(
+            stream = request.stream.as_str(),
+            stream_id = %request.stream_id,
+            expected_version = request.expected_version,
+            events = request.events.len(),
+        )
+    )]
+    async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
+        if request.events.is_empty() {
+            return Err(StoreError::Internal(
+                "an append request needs at least one event".to_owned(),
+            ));
+        }
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            request,
+            reply,
+            span: tracing::Span::current(),
+        };
+        self.jobs.send(job).await.map_err(|_| sequencer_stopped())?;
+        answer.await.map_err(|_| sequencer_stopped())?
+    }
+}
+
+fn sequencer_stopped() -> StoreError {
+    StoreError::Unavailable("the append sequencer has stopped".to_owned())
+}
+
+/// The single writer of a process: commits queued appends in batches.
+struct Sequencer<P> {
+    db: DatabaseConnection,
+    projector: P,
+    max_batch: usize,
+    counters: Arc<Counters>,
+    committed: broadcast::Sender<CommittedBatch>,
+}
+
+impl<P: Projector> Sequencer<P> {
+    async fn run(self, mut queue: mpsc::Receiver<Job>) {
+        loop {
+            let mut batch = Vec::with_capacity(self.max_batch);
+            // Waits for one request, then takes whatever else is already queued.
+            if queue.recv_many(&mut batch, self.max_batch).await == 0 {
+                break; // every store handle is gone
+            }
+            self.commit_batch(batch).await;
+        }
+    }
+
+    async fn commit_batch(&self, jobs: Vec<Job>) {
+        let span = tracing::info_span!(
+            "append_batch",
+            requests = jobs.len(),
+            appended = tracing::field::Empty,
+            size = tracing::field::Empty,
+        );
+        for job in &jobs {
+            span.follows_from(&job.span);
+        }
+        let requests: Vec<&AppendRequest> = jobs.iter().map(|job| &job.request).collect();
+        let mut outcomes = Vec::with_capacity(requests.len());
+        let written = self
+            .write_batch(&requests, &mut outcomes)
+            .instrument(span.clone())
+            .await;
+
+        let counters = &self.counters;
+        counters.batches.fetch_add(1, Ordering::Relaxed);
+        counters
+            .requests
+            .fetch_add(jobs.len() as u64, Ordering::Relaxed);
+        match written {
+            Ok(size) => {
+                let mut committed = Vec::new();
+                let mut appended = 0;
+                for (job, outcome) in jobs.into_iter().zip(outcomes) {
+                    let answer = outcome.map(|done| {
+                        appended += 1;
+                        committed.extend(done.events);
+                        done.outcome
+                    });
+                    // The caller may have given up waiting; the append stands regardless.
+                    let _ = job.reply.send(answer);
+                }
+                span.record("appended", appended);
+                span.record("size", size);
+                counters
+                    .appended_requests
+                    .fetch_add(appended, Ordering::Relaxed);
+                counters
+                    .events
+                    .fetch_add(committed.len() as u64, Ordering::Relaxed);
+                if !committed.is_empty() {
+                    // No subscriber is not an error.
+                    let _ = self.committed.send(CommittedBatch {
+                        events: committed.into(),
+                        size,
+                    });
+                }
+            }
+            Err(error) => {
+                counters.failed_batches.fetch_add(1, Ordering::Relaxed);
+                span.in_scope(|| tracing::warn!(%error, "append batch failed"));
+                let mut outcomes = outcomes.into_iter();
+                for job in jobs {
+                    let answer = match outcomes.next() {
+                        Some(Err(own_error)) => own_error,
+                        _ => error.clone(),
+                    };
+                    let _ = job.reply.send(Err(answer));
+                }
+            }
+        }
+    }
+
+    /// Runs one batch transaction; fills `outcomes` (one per request, in order, as far as it got)
+    /// and returns the log size after the commit.
+    async fn write_batch(
+        &self,
+        requests: &[&AppendRequest],
+        outcomes: &mut Vec<Result<Appended, StoreError>>,
+    ) -> Result<u64, StoreError> {
+        let backend = self.db.get_database_backend();
+        let options = TransactionOptions {
+            // READ COMMITTED whatever the server's default: under it `FOR UPDATE` waits for the
+            // previous holder and then reads the row it committed; stricter levels would fail
+            // with a serialization error instead.
+            isolation_level: (backend == DbBackend::Postgres)
+                .then_some(IsolationLevel::ReadCommitted),
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        };
+        let txn = self
+            .db
+            .begin_with_options(options)
+            .await
+            .map_err(map_internal_db_error)?;
+        match self.write_requests(&txn, requests, outcomes).await {
+            Ok((start, end)) if start == end => {
+                // Nothing to write (every request failed): no need for a commit and its flush.
+                let _ = txn.rollback().await;
+                Ok(end)
+            }
+            Ok((_, end)) => {
+                txn.commit().await.map_err(map_internal_db_error)?;
+                Ok(end)
+            }
+            Err(error) => {
+                let _ = txn.rollback().await;
+                Err(error)
+            }
+        }
+    }
+
+    /// Locks the head, appends each request in its savepoint and moves the head. Returns the log
+    /// size before and after.
+    async fn write_requests(
+        &self,
+        txn: &DatabaseTransaction,
+        requests: &[&AppendRequest],
+        outcomes: &mut Vec<Result<Appended, StoreError>>,
+    ) -> Result<(u64, u64), StoreError> {
+        let start = read_head_size(txn, true).await?;
+        let mut next = start;
+        for request in requests {
+            let savepoint = txn.begin().await.map_err(map_internal_db_error)?;
+            match append_request(&savepoint, &self.projector, request, next).await {
+                Ok(appended) => {
+                    savepoint.commit().await.map_err(map_internal_db_error)?;
+                    next = appended.outcome.last_index + 1;
+                    outcomes.push(Ok(appended));
+                }
+                Err(error) => {
+                    savepoint.rollback().await.map_err(map_internal_db_error)?;
+                    outcomes.push(Err(error));
+                }
+            }
+        }
+        if next != start {
+            txn.execute_raw(statement(
+                txn.get_database_backend(),
+                "UPDATE log_head SET size = ? WHERE id = 1",
+                [to_db_int(next)?.into()],
+            ))
+            .await
+            .map_err(map_internal_db_error)?;
+        }
+        Ok((start, next))
+    }
+}
+
+/// Appends one request's events at `first_index` and projects them, inside `txn` (a savepoint).
+async fn append_request<P: Projector>(
+    txn: &DatabaseTransaction,
+    projector: &P,
+    request: &AppendRequest,
+    first_index: u64,
+) -> Result<Appended, StoreError> {
+    let backend = txn.get_database_backend();
+    let current = stream_version(txn, request.stream, request.stream_id).await?;
+    if current != request.expected_version {
+        return Err(StoreError::Conflict {
+            expected: request.expected_version,
+            current,
+        });
+    }
+    // Truncated once, here, so that the row, the bytes and the answer all carry the same instant.
+    let occurred_at = envelope::truncate_to_micros(request.metadata.occurred_at);
+    let mut events = Vec::with_capacity(request.events.len());
+    for (offset, new_event) in (0_u64..).zip(&request.events) {
+        let mut event = StoredEvent {
+            index: first_index + offset,
+            id: Uuid::now_v7(),
+            stream: request.stream,
+            stream_id: request.stream_id,
+            stream_version: current + 1 + offset,
+            event_type: new_event.event_type.clone(),
+            occurred_at,
+            actor: request.metadata.actor.clone(),
+            request_id: request.metadata.request_id.clone(),
+            data: new_event.data.clone(),
+            canonical: Vec::new(),
+        };
+        event.canonical = envelope::encode(&event).map_err(|error| {
+            StoreError::Internal(format!(
+                "event {} cannot be recorded: {error}",
+                event.event_type
+            ))
+        })?;
+        txn.execute_raw(statement(
+            backend,
+            "INSERT INTO events (idx, id, stream, stream_id, stream_version, event_type, \
+             occurred_at, actor_sub, request_id, canonical) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                to_db_int(event.index)?.into(),
+                event.id.to_string().into(),
+                event.stream.as_str().into(),
+                event.stream_id.to_string().into(),
+                to_db_int(event.stream_version)?.into(),
+                event.event_type.clone().into(),
+                envelope::format_occurred_at(event.occurred_at).into(),
+                event.actor.sub.clone().into(),
+                event.request_id.clone().into(),
+                event.canonical.clone().into(),
+            ],
+        ))
+        .await
+        .map_err(map_internal_db_error)?;
+        events.push(event);
+    }
+    projector.project(txn, &request.snapshot, &events).await?;
+    let count = events.len() as u64;
+    Ok(Appended {
+        outcome: AppendOutcome {
+            first_index,
+            last_index: first_index + count - 1,
+            stream_version: current + count,
+        },
+        events,
+    })
+}
+
+/// The stream's current version (0 for a stream with no events).
+async fn stream_version(
+    txn: &DatabaseTransaction,
+    stream: StreamKind,
+    stream_id: Uuid,
+) -> Result<u64, StoreError> {
+    let row = txn
+        .query_one_raw(statement(
+            txn.get_database_backend(),
+            "SELECT COALESCE(MAX(stream_version), 0) FROM events WHERE stream = ? AND stream_id = ?",
+            [stream.as_str().into(), stream_id.to_string().into()],
+        ))
+        .await
+        .map_err(map_internal_db_error)?
+        .ok_or_else(|| StoreError::Internal("no answer for the stream version".to_owned()))?;
+    from_db_int(row.try_get_by_index(0).map_err(map_internal_db_error)?)
+}
+
+/// Reads `log_head.size`; with `lock`, on PostgreSQL, locks the row until the transaction ends.
+async fn read_head_size<C: ConnectionTrait>(db: &C, lock: bool) -> Result<u64, StoreError> {
+    let backend = db.get_database_backend();
+    let sql = if lock && backend == DbBackend::Postgres {
+        "SELECT size FROM log_head WHERE id = 1 FOR UPDATE"
+    } else {
+        "SELECT size FROM log_head WHERE id = 1"
+    };
+    let row = db
+        .query_one_raw(Statement::from_string(backend, sql))
+        .await
+        .map_err(map_internal_db_error)?
+        .ok_or_else(|| {
+            StoreError::Internal(
+                "the log head row is missing: is the database migrated?".to_owned(),
+            )
+        })?;
+    from_db_int(row.try_get_by_index(0).map_err(map_internal_db_error)?)
+}
+
+/// An event from its `(idx, canonical)` row, checking that the two agree.
+fn decode_row(row: &QueryResult) -> Result<StoredEvent, StoreError> {
+    let idx: i64 = row.try_get_by_index(0).map_err(map_internal_db_error)?;
+    let canonical: Vec<u8> = row.try_get_by_index(1).map_err(map_internal_db_error)?;
+    let event = envelope::decode(&canonical).map_err(|error| {
+        StoreError::Internal(format!("the event at index {idx} does not decode: {error}"))
+    })?;
+    if i64::try_from(event.index) != Ok(idx) {
+        return Err(StoreError::Internal(format!(
+            "the event stored at index {idx} says it is at index {}",
+            event.index
+        )));
+    }
+    Ok(event)
+}
+
+/// A statement with `?` placeholders, numbered (`$1`, `$2`, …) for PostgreSQL.
+fn statement(backend: DbBackend, sql: &str, values: impl IntoIterator<Item = Value>) -> Statement {
+    if backend != DbBackend::Postgres {
+        return Statement::from_sql_and_values(backend, sql, values);
+    }
+    let mut numbered = String::with_capacity(sql.len() + 16);
+    let mut position = 0;
+    for ch in sql.chars() {
+        if ch == '?' {
+            position += 1;
+            let _ = write!(numbered, "${position}");
+        } else {
+            numbered.push(ch);
+        }
+    }
+    Statement::from_sql_and_values(backend, numbered, values)
+}
+
+fn to_db_int(value: u64) -> Result<i64, StoreError> {
+    i64::try_from(value).map_err(|_| StoreError::Internal(format!("{value} exceeds BIGINT")))
+}
+
+fn from_db_int(value: i64) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|_| StoreError::Internal(format!("negative counter {value}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_placeholders_for_postgres_only() {
+        let postgres = statement(DbBackend::Postgres, "a = ? AND b = ?", [1.into(), 2.into()]);
+        assert_eq!(postgres.sql, "a = $1 AND b = $2");
+        let sqlite = statement(DbBackend::Sqlite, "a = ? AND b = ?", [1.into(), 2.into()]);
+        assert_eq!(sqlite.sql, "a = ? AND b = ?");
+    }
+}

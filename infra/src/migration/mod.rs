@@ -1,0 +1,53 @@
+//! The database schema, as sea-orm migrations that run on SQLite and PostgreSQL alike.
+//!
+//! * [`m0001_event_log`]: the append-only `events` table (the audit log's leaves) and the
+//!   `log_head` row that serialises appenders, with the triggers that make both append-only.
+//! * [`m0002_member_states`]: the ASEAN member states, reference data seeded here.
+//! * [`m0003_read_model`]: the read-model tables the projection writes; disposable (rebuilt by
+//!   `amanah replay`), so they carry no append-only triggers.
+//!
+//! The Merkle tree and checkpoint tables of `audit-log.md` §2–§3 come in later migrations; they
+//! reuse the PostgreSQL trigger function `amanah_reject_change(message)` defined in m0001.
+//!
+//! DDL is written as SQL rather than with sea-query's builder: the triggers need per-engine SQL
+//! anyway, and the few type differences (`BLOB`/`BYTEA`, SQLite's `INTEGER PRIMARY KEY` rowid
+//! alias) read more plainly as SQL than as builder calls. Every migration runs in a transaction on
+//! both engines. There are no `down` migrations: the audit log is never rolled back.
+
+use sea_orm_migration::prelude::*;
+
+pub mod m0001_event_log;
+pub mod m0002_member_states;
+pub mod m0003_read_model;
+
+/// All migrations, in order. `amanah migrate` and `amanah serve` apply the pending ones through
+/// [`crate::database::migrate`].
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m0001_event_log::Migration),
+            Box::new(m0002_member_states::Migration),
+            Box::new(m0003_read_model::Migration),
+        ]
+    }
+}
+
+/// Runs each statement in turn on the migration's connection.
+async fn execute_all<S: AsRef<str>>(
+    manager: &SchemaManager<'_>,
+    statements: impl IntoIterator<Item = S>,
+) -> Result<(), DbErr> {
+    let db = manager.get_connection();
+    for statement in statements {
+        db.execute_unprepared(statement.as_ref()).await?;
+    }
+    Ok(())
+}
+
+/// Whether the migration runs against PostgreSQL (otherwise SQLite).
+fn is_postgres(manager: &SchemaManager<'_>) -> bool {
+    manager.get_database_backend() == sea_orm::DbBackend::Postgres
+}

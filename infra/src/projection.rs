@@ -1,0 +1,48 @@
+//! The seam where the read model is written: a [`Projector`] runs inside the append transaction.
+//!
+//! For each append request the store opens a savepoint, inserts the request's events, then calls
+//! [`Projector::project`] with the same transaction, the aggregate's state after the events
+//! (`AppendRequest::snapshot`) and the events as stored. If the projector fails, the savepoint is
+//! rolled back — the events and the projection of that one request vanish together, other requests
+//! of the batch are untouched — and the caller gets the projector's error. Map database errors
+//! with [`crate::db_error::map_db_error`], so that a unique violation (a taken `ref` or IATI
+//! identifier) becomes [`StoreError::Duplicate`] naming the input field.
+//!
+//! The projector must write through `txn` only (never through another connection: it would not
+//! see the uncommitted rows, and on SQLite it would wait for the write lock the store holds).
+
+use std::future::Future;
+
+use amanah_domain::ports::{Snapshot, StoreError, StoredEvent};
+use sea_orm::DatabaseTransaction;
+
+/// Writes the read model for one append, inside its transaction.
+pub trait Projector: Send + Sync + 'static {
+    /// Brings the read model in line with `snapshot`, the state the `events` just appended lead to.
+    ///
+    /// # Errors
+    /// [`StoreError::Duplicate`] when the snapshot breaks a uniqueness rule of the read model;
+    /// any other [`StoreError`] aborts the request. Either way the request's events are not
+    /// appended.
+    fn project(
+        &self,
+        txn: &DatabaseTransaction,
+        snapshot: &Snapshot,
+        events: &[StoredEvent],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// A projector that writes nothing: the log alone, until the read model is plugged in.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProjection;
+
+impl Projector for NoProjection {
+    async fn project(
+        &self,
+        _txn: &DatabaseTransaction,
+        _snapshot: &Snapshot,
+        _events: &[StoredEvent],
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+}

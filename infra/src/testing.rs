@@ -1,0 +1,334 @@
+//! Test databases: a fresh, migrated database per test, on SQLite or PostgreSQL, removed afterwards.
+//!
+//! ```no_run
+//! # async fn example() {
+//! use amanah_infra::testing::TestDatabase;
+//!
+//! let sqlite = TestDatabase::sqlite().await;
+//! // … use sqlite.connection() or sqlite.store() …
+//! sqlite.cleanup().await;
+//!
+//! let Some(postgres) = TestDatabase::postgres().await else {
+//!     return; // no server, and none required: the test printed "skipped: no PostgreSQL"
+//! };
+//! postgres.cleanup().await;
+//! # }
+//! ```
+//!
+//! PostgreSQL tests use the server at `AMANAH_TEST_POSTGRES_URL`, else
+//! `postgres://postgres@127.0.0.1:5432/postgres`. They create a database named
+//! `amanah_test_<uuid>` there and drop it (`WITH (FORCE)`) in [`TestDatabase::cleanup`] or, if the
+//! test ended without it (a failed assertion), when the `TestDatabase` is dropped.
+//!
+//! When PostgreSQL is *required* ([`postgres_required`]: `CI` or `AMANAH_TEST_POSTGRES_URL` is
+//! set), an unreachable server fails the test; otherwise the test is skipped with a message, so
+//! that `cargo test` works on a laptop without PostgreSQL.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
+use uuid::Uuid;
+
+use crate::database::{self, DatabaseSetupError};
+use crate::event_store::SqlEventStore;
+
+/// Environment variable naming the PostgreSQL server (any database on it) tests may use.
+pub const POSTGRES_URL_VAR: &str = "AMANAH_TEST_POSTGRES_URL";
+
+/// The server tried when [`POSTGRES_URL_VAR`] is not set.
+pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// How long to wait for the PostgreSQL server before deciding there is none.
+const POSTGRES_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Whether PostgreSQL tests must run (and fail when the server is unreachable) rather than skip:
+/// in CI (`CI` set) or when [`POSTGRES_URL_VAR`] is set.
+#[must_use]
+pub fn postgres_required() -> bool {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|value| !value.is_empty());
+    set("CI") || set(POSTGRES_URL_VAR)
+}
+
+/// Why a test database could not be provided.
+#[derive(Debug, thiserror::Error)]
+pub enum TestDatabaseError {
+    /// PostgreSQL is required but does not answer.
+    #[error(
+        "PostgreSQL is required (CI or {POSTGRES_URL_VAR} is set) but the server does not answer: {0}; \
+         start it or point {POSTGRES_URL_VAR} at one"
+    )]
+    PostgresUnreachable(#[source] DbErr),
+    /// Creating or dropping the scratch database failed.
+    #[error("could not create or drop the test database: {0}")]
+    Database(#[from] DbErr),
+    /// Connecting to or migrating the scratch database failed.
+    #[error(transparent)]
+    Setup(#[from] DatabaseSetupError),
+    /// The temporary directory could not be created.
+    #[error("could not create a temporary directory: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A fresh, migrated database for one test.
+#[derive(Debug)]
+pub struct TestDatabase {
+    connection: DatabaseConnection,
+    url: String,
+    scratch: Scratch,
+}
+
+#[derive(Debug)]
+enum Scratch {
+    Sqlite(TempDirectory),
+    Postgres(ScratchDatabase),
+}
+
+impl TestDatabase {
+    /// A migrated SQLite database in a new temporary directory.
+    ///
+    /// # Panics
+    /// When it cannot be created (see [`Self::try_sqlite`]).
+    pub async fn sqlite() -> Self {
+        match Self::try_sqlite().await {
+            Ok(database) => database,
+            Err(error) => panic!("test SQLite database: {error}"),
+        }
+    }
+
+    /// A migrated SQLite database in a new temporary directory.
+    ///
+    /// # Errors
+    /// [`TestDatabaseError`] when the directory or the database cannot be created.
+    pub async fn try_sqlite() -> Result<Self, TestDatabaseError> {
+        let directory =
+            std::env::temp_dir().join(format!("amanah-test-{}", Uuid::now_v7().simple()));
+        std::fs::create_dir_all(&directory)?;
+        let directory = TempDirectory(directory);
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            directory.0.join("amanah.db").display()
+        );
+        let connection = database::connect(&url).await?;
+        database::migrate(&connection).await?;
+        Ok(Self {
+            connection,
+            url,
+            scratch: Scratch::Sqlite(directory),
+        })
+    }
+
+    /// A migrated PostgreSQL database of its own, or `None` (after printing
+    /// "skipped: no PostgreSQL") when there is no server and none is required.
+    ///
+    /// # Panics
+    /// When PostgreSQL is required ([`postgres_required`]) but unreachable, or the database
+    /// cannot be created: the test fails with the reason.
+    pub async fn postgres() -> Option<Self> {
+        match Self::try_postgres().await {
+            Ok(database) => database,
+            Err(error) => panic!("test PostgreSQL database: {error}"),
+        }
+    }
+
+    /// A migrated PostgreSQL database of its own, or `Ok(None)` when there is no server and none
+    /// is required.
+    ///
+    /// # Errors
+    /// [`TestDatabaseError::PostgresUnreachable`] when PostgreSQL is required but does not answer;
+    /// other variants when the database cannot be created or migrated.
+    pub async fn try_postgres() -> Result<Option<Self>, TestDatabaseError> {
+        let admin_url = std::env::var(POSTGRES_URL_VAR)
+            .ok()
+            .filter(|url| !url.is_empty())
+            .unwrap_or_else(|| DEFAULT_POSTGRES_URL.to_owned());
+        let admin = match connect_admin(&admin_url).await {
+            Ok(admin) => admin,
+            Err(error) if postgres_required() => {
+                return Err(TestDatabaseError::PostgresUnreachable(error));
+            }
+            Err(_) => {
+                eprintln!("skipped: no PostgreSQL");
+                return Ok(None);
+            }
+        };
+        let name = format!("amanah_test_{}", Uuid::now_v7().simple());
+        let created = admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await;
+        let _ = admin.close().await;
+        created?;
+        // From here on, the guard drops the database whatever happens.
+        let scratch = ScratchDatabase {
+            admin_url: admin_url.clone(),
+            name: name.clone(),
+            dropped: false,
+        };
+        let url = with_database_name(&admin_url, &name);
+        let connection = database::connect(&url).await?;
+        database::migrate(&connection).await?;
+        Ok(Some(Self {
+            connection,
+            url,
+            scratch: Scratch::Postgres(scratch),
+        }))
+    }
+
+    /// The connection pool to the test database.
+    #[must_use]
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.connection
+    }
+
+    /// The database's URL, e.g. to open a second, independent pool (a second replica).
+    #[must_use]
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The engine.
+    #[must_use]
+    pub fn backend(&self) -> DbBackend {
+        self.connection.get_database_backend()
+    }
+
+    /// An event store over this database, without a read model.
+    #[must_use]
+    pub fn store(&self) -> SqlEventStore {
+        SqlEventStore::new(self.connection.clone())
+    }
+
+    /// Closes the pool and removes the database now (rather than when dropped).
+    ///
+    /// # Panics
+    /// When a PostgreSQL database cannot be dropped.
+    pub async fn cleanup(self) {
+        let Self {
+            connection,
+            scratch,
+            ..
+        } = self;
+        let _ = connection.close().await;
+        match scratch {
+            Scratch::Sqlite(directory) => drop(directory),
+            Scratch::Postgres(mut database) => {
+                if let Err(error) = database.drop_now().await {
+                    panic!("could not drop test database {}: {error}", database.name);
+                }
+            }
+        }
+    }
+}
+
+/// A temporary directory, removed when dropped.
+#[derive(Debug)]
+struct TempDirectory(PathBuf);
+
+impl Drop for TempDirectory {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A scratch PostgreSQL database, dropped when the guard is.
+#[derive(Debug)]
+struct ScratchDatabase {
+    admin_url: String,
+    name: String,
+    dropped: bool,
+}
+
+impl ScratchDatabase {
+    async fn drop_now(&mut self) -> Result<(), DbErr> {
+        drop_database(&self.admin_url, &self.name).await?;
+        self.dropped = true;
+        Ok(())
+    }
+}
+
+impl Drop for ScratchDatabase {
+    fn drop(&mut self) {
+        if self.dropped {
+            return;
+        }
+        // Drop cannot await, and blocking on the test's own runtime would deadlock it: drop the
+        // database from a thread with a runtime of its own, and wait for it.
+        let admin_url = self.admin_url.clone();
+        let name = self.name.clone();
+        let outcome = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|error| error.to_string())?;
+            runtime
+                .block_on(drop_database(&admin_url, &name))
+                .map_err(|error| error.to_string())
+        })
+        .join();
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                eprintln!("warning: test database {} not dropped: {error}", self.name)
+            }
+            Err(_) => eprintln!(
+                "warning: test database {} not dropped: thread panicked",
+                self.name
+            ),
+        }
+    }
+}
+
+async fn connect_admin(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let mut options = ConnectOptions::new(url);
+    options
+        .max_connections(1)
+        .connect_timeout(POSTGRES_PROBE_TIMEOUT)
+        .acquire_timeout(POSTGRES_PROBE_TIMEOUT)
+        .sqlx_logging(false);
+    Database::connect(options).await
+}
+
+async fn drop_database(admin_url: &str, name: &str) -> Result<(), DbErr> {
+    let admin = connect_admin(admin_url).await?;
+    let dropped = admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await;
+    let _ = admin.close().await;
+    dropped.map(|_| ())
+}
+
+/// `url` with its database name replaced by `name` (query parameters kept).
+fn with_database_name(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(base, query)| (base, Some(query)));
+    let authority = base.find("://").map_or(0, |scheme_end| scheme_end + 3);
+    let server = base[authority..]
+        .find('/')
+        .map_or(base, |slash| &base[..authority + slash]);
+    match query {
+        Some(query) => format!("{server}/{name}?{query}"),
+        None => format!("{server}/{name}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_the_database_name() {
+        assert_eq!(
+            with_database_name("postgres://postgres@127.0.0.1:5432/postgres", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            with_database_name("postgres://u:p@h/db?sslmode=disable", "x"),
+            "postgres://u:p@h/x?sslmode=disable"
+        );
+        assert_eq!(
+            with_database_name("postgres://h:5432", "x"),
+            "postgres://h:5432/x"
+        );
+    }
+}

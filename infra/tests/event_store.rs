@@ -1,0 +1,948 @@
+//! The event store against real databases: every scenario runs on SQLite and on PostgreSQL, each
+//! test on a fresh database of its own (see `amanah_infra::testing`).
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on an unexpected error"
+)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use amanah_domain::aggregate::StreamKind;
+use amanah_domain::codelists::OrganisationType;
+use amanah_domain::organisation::Organisation;
+use amanah_domain::ports::{
+    Actor, AppendOutcome, AppendRequest, EventMetadata, EventStore, NewEvent, Snapshot, StoreError,
+    StoredEvent,
+};
+use amanah_domain::values::{Name, OrgRef};
+use amanah_infra::db_error::map_db_error;
+use amanah_infra::event_store::MAX_READ_LIMIT;
+use amanah_infra::testing::TestDatabase;
+use amanah_infra::{Projector, SqlEventStore, StoreConfig, database, envelope, jcs};
+use chrono::{DateTime, TimeZone, Utc};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, Statement, Value,
+};
+use serde_json::json;
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+/// Runs `scenario(&TestDatabase)` as two tests, `NAME::sqlite` and `NAME::postgres`.
+macro_rules! on_both_engines {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            use amanah_infra::testing::TestDatabase;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let database = TestDatabase::sqlite().await;
+                super::$scenario(&database).await;
+                database.cleanup().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(database) = TestDatabase::postgres().await else {
+                    return;
+                };
+                super::$scenario(&database).await;
+                database.cleanup().await;
+            }
+        }
+    )*};
+}
+
+on_both_engines!(
+    append_and_load_round_trip,
+    canonical_bytes_are_the_jcs_of_the_envelope,
+    wrong_expected_version_is_a_conflict_and_appends_nothing,
+    triggers_keep_the_log_append_only,
+    concurrent_appends_are_gapless,
+    two_sequencers_on_one_database_stay_gapless_for_a_reader,
+    group_commit_isolates_each_request_in_its_savepoint,
+    unique_violations_name_the_input_field,
+    migrations_seed_member_states_and_are_idempotent,
+);
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+/// 2026-11-28T10:00:00.123456789Z: nanoseconds, to check the store truncates to microseconds.
+fn occurred_at() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 28, 10, 0, 0)
+        .unwrap()
+        .checked_add_signed(chrono::Duration::nanoseconds(123_456_789))
+        .unwrap()
+}
+
+fn metadata() -> EventMetadata {
+    EventMetadata {
+        actor: Actor {
+            sub: "alice".to_owned(),
+            roles: vec!["editor".to_owned()],
+            org: Some(Uuid::from_u128(0x0189_0a5d_ac96_774b_bcce_b302_099a_8059)),
+        },
+        request_id: Some("req-42".to_owned()),
+        occurred_at: occurred_at(),
+    }
+}
+
+fn request(stream_id: Uuid, expected_version: u64, event_types: &[&str]) -> AppendRequest {
+    AppendRequest {
+        stream: StreamKind::Organisation,
+        stream_id,
+        expected_version,
+        events: event_types
+            .iter()
+            .enumerate()
+            .map(|(position, event_type)| NewEvent {
+                event_type: (*event_type).to_owned(),
+                data: json!({"position": position, "name": "Ünïcode \u{2028} \"quoted\"", "share": "33.33"}),
+            })
+            .collect(),
+        metadata: metadata(),
+        snapshot: organisation(stream_id, expected_version + event_types.len() as u64, None),
+    }
+}
+
+/// The state an organisation's request leaves behind (only `id`, `version` and `org_ref` matter
+/// to these tests).
+fn organisation(id: Uuid, version: u64, org_ref: Option<&str>) -> Snapshot {
+    Snapshot::Organisation(Box::new(Organisation {
+        id,
+        org_ref: org_ref.map(|org_ref| OrgRef::parse(org_ref).unwrap()),
+        name: Name::parse("Supreme Audit Institution").unwrap(),
+        acronym: None,
+        organisation_type: OrganisationType::Government,
+        country: None,
+        website: None,
+        deactivated: false,
+        version,
+    }))
+}
+
+/// [`request`] for an organisation with an IATI `ref`.
+fn request_with_ref(
+    stream_id: Uuid,
+    expected_version: u64,
+    event_types: &[&str],
+    org_ref: &str,
+) -> AppendRequest {
+    AppendRequest {
+        snapshot: organisation(
+            stream_id,
+            expected_version + event_types.len() as u64,
+            Some(org_ref),
+        ),
+        ..request(stream_id, expected_version, event_types)
+    }
+}
+
+/// Numbers `?` placeholders for PostgreSQL.
+fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
+    let sql = if backend == DbBackend::Postgres {
+        let mut position = 0;
+        sql.chars()
+            .map(|ch| {
+                if ch == '?' {
+                    position += 1;
+                    format!("${position}")
+                } else {
+                    ch.to_string()
+                }
+            })
+            .collect()
+    } else {
+        sql.to_owned()
+    };
+    Statement::from_sql_and_values(backend, sql, values)
+}
+
+async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
+    let row = db
+        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get_by_index(0).unwrap()
+}
+
+/// Checks the whole log: indexes 0..N-1 in order and each stream's versions 1..n. Returns N.
+async fn assert_log_is_gapless(store: &SqlEventStore) -> u64 {
+    let size = store.size().await.unwrap();
+    let events = store.read_range(0, MAX_READ_LIMIT).await.unwrap();
+    assert_eq!(events.len() as u64, size);
+    let mut versions: HashMap<Uuid, u64> = HashMap::new();
+    for (expected_index, event) in (0_u64..).zip(&events) {
+        assert_eq!(event.index, expected_index);
+        let version = versions.entry(event.stream_id).or_default();
+        *version += 1;
+        assert_eq!(event.stream_version, *version, "stream {}", event.stream_id);
+    }
+    for (stream_id, version) in versions {
+        let stream = store
+            .load_stream(StreamKind::Organisation, stream_id, None)
+            .await
+            .unwrap();
+        let loaded: Vec<u64> = stream.iter().map(|event| event.stream_version).collect();
+        assert_eq!(loaded, (1..=version).collect::<Vec<_>>());
+    }
+    size
+}
+
+/// Appends `request`, retrying on conflict with the version the store reports, as a command
+/// handler would after re-deciding. Returns the outcome and the number of conflicts met.
+async fn append_retrying(
+    store: &SqlEventStore,
+    mut request: AppendRequest,
+) -> (AppendOutcome, u32) {
+    let mut conflicts = 0;
+    loop {
+        match store.append(request.clone()).await {
+            Ok(outcome) => return (outcome, conflicts),
+            Err(StoreError::Conflict { current, .. }) => {
+                conflicts += 1;
+                assert!(conflicts < 10_000, "livelock");
+                request.expected_version = current;
+            }
+            Err(other) => panic!("append failed: {other}"),
+        }
+    }
+}
+
+/// A tiny deterministic generator, so that runs are reproducible.
+fn next_random(state: &mut u64) -> u64 {
+    *state = state
+        .wrapping_mul(6_364_136_223_846_793_005)
+        .wrapping_add(1_442_695_040_888_963_407);
+    *state >> 33
+}
+
+/// Runs `tasks` × `per_task` appends on `store`, over `streams`; 1 or 2 events per request.
+async fn hammer(
+    store: &SqlEventStore,
+    streams: &Arc<Vec<Uuid>>,
+    tasks: u64,
+    per_task: u64,
+    seed: u64,
+) {
+    let mut handles = Vec::new();
+    for task in 0..tasks {
+        let store = store.clone();
+        let streams = Arc::clone(streams);
+        handles.push(tokio::spawn(async move {
+            let mut random = seed + task;
+            let mut known_versions: HashMap<Uuid, u64> = HashMap::new();
+            for n in 0..per_task {
+                let stream_id = streams[(next_random(&mut random) % streams.len() as u64) as usize];
+                let expected = known_versions.get(&stream_id).copied().unwrap_or(0);
+                let types: &[&str] = if n % 3 == 0 {
+                    &["OrganisationRevised", "OrganisationDeactivated"]
+                } else {
+                    &["OrganisationRevised"]
+                };
+                let (outcome, _) =
+                    append_retrying(&store, request(stream_id, expected, types)).await;
+                assert_eq!(
+                    outcome.last_index - outcome.first_index + 1,
+                    types.len() as u64
+                );
+                known_versions.insert(stream_id, outcome.stream_version);
+            }
+        }));
+    }
+    for handle in handles {
+        handle.await.unwrap();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios
+
+async fn append_and_load_round_trip(database: &TestDatabase) {
+    let store = database.store();
+    let mut committed = store.subscribe();
+    let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+
+    let first = store
+        .append(request(
+            a,
+            0,
+            &["OrganisationRegistered", "OrganisationRevised"],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        first,
+        AppendOutcome {
+            first_index: 0,
+            last_index: 1,
+            stream_version: 2
+        }
+    );
+    let second = store
+        .append(request(b, 0, &["OrganisationRegistered"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        (second.first_index, second.last_index, second.stream_version),
+        (2, 2, 1)
+    );
+    let third = store
+        .append(request(a, 2, &["OrganisationDeactivated"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        (third.first_index, third.last_index, third.stream_version),
+        (3, 3, 3)
+    );
+
+    let stream = store
+        .load_stream(StreamKind::Organisation, a, None)
+        .await
+        .unwrap();
+    let shape: Vec<(u64, u64, &str)> = stream
+        .iter()
+        .map(|event| (event.index, event.stream_version, event.event_type.as_str()))
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            (0, 1, "OrganisationRegistered"),
+            (1, 2, "OrganisationRevised"),
+            (3, 3, "OrganisationDeactivated")
+        ]
+    );
+    let event = &stream[1];
+    assert_eq!(event.stream, StreamKind::Organisation);
+    assert_eq!(event.stream_id, a);
+    assert_eq!(event.actor, metadata().actor);
+    assert_eq!(event.request_id.as_deref(), Some("req-42"));
+    assert_eq!(event.data["position"], json!(1));
+    assert_eq!(event.data["name"], json!("Ünïcode \u{2028} \"quoted\""));
+    // Stored with microseconds: the nanoseconds were truncated, not rounded.
+    assert_eq!(
+        event.occurred_at,
+        envelope::truncate_to_micros(occurred_at())
+    );
+    assert_eq!(event.occurred_at.timestamp_subsec_nanos(), 123_456_000);
+
+    // As of the first three events of the log, stream `a` had two.
+    let as_of = store
+        .load_stream(StreamKind::Organisation, a, Some(3))
+        .await
+        .unwrap();
+    assert_eq!(as_of.len(), 2);
+    assert!(
+        store
+            .load_stream(StreamKind::Organisation, a, Some(0))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .load_stream(StreamKind::Project, a, None)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the stream kind is part of the stream's identity"
+    );
+    assert!(
+        store
+            .load_stream(StreamKind::Organisation, Uuid::now_v7(), None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    assert_eq!(store.size().await.unwrap(), 4);
+    let head = store.head().await.unwrap();
+    assert_eq!(head.size, 4);
+    assert_eq!(head.last.as_ref().map(|event| event.index), Some(3));
+    let range: Vec<u64> = store
+        .read_range(1, 2)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.index)
+        .collect();
+    assert_eq!(range, [1, 2]);
+    assert!(store.read_range(4, 10).await.unwrap().is_empty());
+    assert!(store.read_range(u64::MAX, 10).await.unwrap().is_empty());
+
+    // Subscribers got the same events, after their commits.
+    let mut published: Vec<StoredEvent> = Vec::new();
+    while published.len() < 4 {
+        let batch = committed.recv().await.unwrap();
+        assert_eq!(batch.size, batch.events.last().unwrap().index + 1);
+        published.extend(batch.events.iter().cloned());
+    }
+    assert_eq!(published, store.read_range(0, 10).await.unwrap());
+    assert_eq!(store.stats().events, 4);
+
+    // An empty request is refused before it reaches the database.
+    assert!(matches!(
+        store.append(request(b, 1, &[])).await,
+        Err(StoreError::Internal(_))
+    ));
+    assert_log_is_gapless(&store).await;
+}
+
+async fn canonical_bytes_are_the_jcs_of_the_envelope(database: &TestDatabase) {
+    let store = database.store();
+    let stream_id = Uuid::now_v7();
+    store
+        .append(request(
+            stream_id,
+            0,
+            &["OrganisationRegistered", "OrganisationRevised"],
+        ))
+        .await
+        .unwrap();
+    let events = store
+        .load_stream(StreamKind::Organisation, stream_id, None)
+        .await
+        .unwrap();
+    let db = database.connection();
+    for event in &events {
+        let envelope = envelope::envelope_value(event).unwrap();
+        assert_eq!(event.canonical, jcs::to_canonical(&envelope).unwrap());
+        assert!(jcs::is_canonical(&event.canonical));
+        assert_eq!(envelope::decode(&event.canonical).unwrap(), *event);
+
+        // The row holds exactly these bytes, and its columns agree with them.
+        let row = db
+            .query_one_raw(statement(
+                db.get_database_backend(),
+                "SELECT canonical, occurred_at, id, actor_sub, request_id, event_type FROM events WHERE idx = ?",
+                vec![i64::try_from(event.index).unwrap().into()],
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.try_get_by_index::<Vec<u8>>(0).unwrap(), event.canonical);
+        assert_eq!(
+            row.try_get_by_index::<String>(1).unwrap(),
+            "2026-11-28T10:00:00.123456Z"
+        );
+        assert_eq!(
+            row.try_get_by_index::<String>(2).unwrap(),
+            event.id.to_string()
+        );
+        assert_eq!(row.try_get_by_index::<String>(3).unwrap(), "alice");
+        assert_eq!(
+            row.try_get_by_index::<Option<String>>(4)
+                .unwrap()
+                .as_deref(),
+            Some("req-42")
+        );
+        assert_eq!(row.try_get_by_index::<String>(5).unwrap(), event.event_type);
+    }
+
+    let first = &events[0];
+    let expected = format!(
+        concat!(
+            r#"{{"actor":{{"org":"01890a5d-ac96-774b-bcce-b302099a8059","roles":["editor"],"sub":"alice"}},"#,
+            r#""data":{{"name":"Ünïcode {line_separator} \"quoted\"","position":0,"share":"33.33"}},"#,
+            r#""id":"{id}","index":0,"occurredAt":"2026-11-28T10:00:00.123456Z","requestId":"req-42","#,
+            r#""stream":"organisation","streamId":"{stream_id}","streamVersion":1,"#,
+            r#""type":"OrganisationRegistered","v":1}}"#
+        ),
+        line_separator = '\u{2028}',
+        id = first.id,
+        stream_id = stream_id,
+    );
+    assert_eq!(
+        String::from_utf8(first.canonical.clone()).unwrap(),
+        expected
+    );
+    assert_eq!(first.id.get_version_num(), 7, "event ids are UUID v7");
+}
+
+async fn wrong_expected_version_is_a_conflict_and_appends_nothing(database: &TestDatabase) {
+    let store = database.store();
+    let stream_id = Uuid::now_v7();
+    store
+        .append(request(
+            stream_id,
+            0,
+            &["OrganisationRegistered", "OrganisationRevised"],
+        ))
+        .await
+        .unwrap();
+
+    for stale in [0, 1, 3, 99] {
+        assert_eq!(
+            store
+                .append(request(stream_id, stale, &["OrganisationRevised"]))
+                .await,
+            Err(StoreError::Conflict {
+                expected: stale,
+                current: 2
+            })
+        );
+    }
+    assert_eq!(store.size().await.unwrap(), 2);
+    assert_eq!(
+        store
+            .load_stream(StreamKind::Organisation, stream_id, None)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        count(database.connection(), "SELECT COUNT(*) FROM events").await,
+        2
+    );
+
+    let next = store
+        .append(request(stream_id, 2, &["OrganisationRevised"]))
+        .await
+        .unwrap();
+    assert_eq!((next.first_index, next.stream_version), (2, 3));
+    assert_log_is_gapless(&store).await;
+}
+
+async fn triggers_keep_the_log_append_only(database: &TestDatabase) {
+    let store = database.store();
+    store
+        .append(request(Uuid::now_v7(), 0, &["OrganisationRegistered"]))
+        .await
+        .unwrap();
+    let db = database.connection();
+    let before = store.read_range(0, 10).await.unwrap();
+
+    let rejected_changes = [
+        "UPDATE events SET event_type = 'Forged'",
+        "UPDATE events SET canonical = canonical",
+        "DELETE FROM events",
+        "DELETE FROM events WHERE idx = 0",
+    ];
+    for sql in rejected_changes {
+        let error = db.execute_unprepared(sql).await.unwrap_err();
+        assert!(error.to_string().contains("append-only"), "{sql}: {error}");
+    }
+    let rejected_head_changes = [
+        "DELETE FROM log_head",
+        "UPDATE log_head SET size = 0",
+        "UPDATE log_head SET size = 5",
+        "UPDATE log_head SET id = 2",
+        "INSERT INTO log_head (id, size) VALUES (2, 1)",
+    ];
+    for sql in rejected_head_changes {
+        assert!(db.execute_unprepared(sql).await.is_err(), "{sql}");
+    }
+    // Raw inserts must take the next index and stream version, so they cannot leave gaps or
+    // overwrite an event either.
+    let canonical_literal = if database.backend() == DbBackend::Postgres {
+        "'\\x7b7d'::bytea"
+    } else {
+        "X'7b7d'"
+    };
+    let event = &before[0];
+    let inserts = [
+        (5, event.stream_id, 2), // index gap
+        (0, event.stream_id, 2), // index taken
+        (1, event.stream_id, 3), // version gap
+        (1, event.stream_id, 1), // version taken
+    ];
+    for (idx, stream_id, version) in inserts {
+        let sql = format!(
+            "INSERT INTO events (idx, id, stream, stream_id, stream_version, event_type, occurred_at, \
+             actor_sub, request_id, canonical) VALUES ({idx}, 'x', 'organisation', '{stream_id}', \
+             {version}, 'Forged', 'now', 'mallory', NULL, {canonical_literal})"
+        );
+        assert!(db.execute_unprepared(&sql).await.is_err(), "{sql}");
+        if database.backend() == DbBackend::Sqlite {
+            let replace = sql.replacen("INSERT", "INSERT OR REPLACE", 1);
+            assert!(db.execute_unprepared(&replace).await.is_err(), "{replace}");
+        }
+    }
+    if database.backend() == DbBackend::Postgres {
+        for sql in [
+            "TRUNCATE events",
+            "TRUNCATE log_head",
+            "TRUNCATE events, log_head",
+        ] {
+            assert!(db.execute_unprepared(sql).await.is_err(), "{sql}");
+        }
+    }
+
+    assert_eq!(store.read_range(0, 10).await.unwrap(), before);
+    assert_eq!(store.size().await.unwrap(), 1);
+    // The store still appends after all that.
+    store
+        .append(request(Uuid::now_v7(), 0, &["OrganisationRegistered"]))
+        .await
+        .unwrap();
+    assert_eq!(assert_log_is_gapless(&store).await, 2);
+}
+
+async fn concurrent_appends_are_gapless(database: &TestDatabase) {
+    const TASKS: u64 = 8;
+    const APPENDS_PER_TASK: u64 = 40;
+    let store = database.store();
+    let streams: Arc<Vec<Uuid>> = Arc::new((0..12).map(|_| Uuid::now_v7()).collect());
+
+    hammer(&store, &streams, TASKS, APPENDS_PER_TASK, 7).await;
+
+    let size = assert_log_is_gapless(&store).await;
+    // Every third request of each task appends two events.
+    let two_event_requests = TASKS * APPENDS_PER_TASK.div_ceil(3);
+    assert_eq!(size, TASKS * APPENDS_PER_TASK + two_event_requests);
+    let stats = store.stats();
+    assert_eq!(stats.appended_requests, TASKS * APPENDS_PER_TASK);
+    assert_eq!(stats.events, size);
+    assert_eq!(stats.failed_batches, 0);
+    // Group commit: concurrent requests shared transactions.
+    assert!(
+        stats.batches < stats.requests,
+        "{} batches for {} requests",
+        stats.batches,
+        stats.requests
+    );
+}
+
+async fn two_sequencers_on_one_database_stay_gapless_for_a_reader(database: &TestDatabase) {
+    // Two stores with their own pools and sequencers: two replicas (or two processes on SQLite).
+    let replica_a = SqlEventStore::new(database::connect(database.url()).await.unwrap());
+    let replica_b = SqlEventStore::new(database::connect(database.url()).await.unwrap());
+    let reader = SqlEventStore::new(database::connect(database.url()).await.unwrap());
+    let streams: Arc<Vec<Uuid>> = Arc::new((0..10).map(|_| Uuid::now_v7()).collect());
+    let writers_done = Arc::new(AtomicBool::new(false));
+
+    let polling = {
+        let writers_done = Arc::clone(&writers_done);
+        tokio::spawn(async move {
+            let mut sizes_seen = Vec::new();
+            loop {
+                let finished = writers_done.load(Ordering::SeqCst);
+                // Whatever is committed is a prefix of the log: a size is never ahead of its
+                // events, and the events never skip an index.
+                let size = reader.size().await.unwrap();
+                let events = reader.read_range(0, MAX_READ_LIMIT).await.unwrap();
+                assert!(
+                    events.len() as u64 >= size,
+                    "size {size} but {} events",
+                    events.len()
+                );
+                for (expected, event) in (0_u64..).zip(&events) {
+                    assert_eq!(event.index, expected, "a reader saw a hole");
+                }
+                if sizes_seen.last() != Some(&size) {
+                    sizes_seen.push(size);
+                }
+                if finished {
+                    return sizes_seen;
+                }
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+
+    let (a, b) = tokio::join!(
+        hammer(&replica_a, &streams, 4, 40, 11),
+        hammer(&replica_b, &streams, 4, 40, 23),
+    );
+    let ((), ()) = (a, b);
+    writers_done.store(true, Ordering::SeqCst);
+    let sizes_seen = polling.await.unwrap();
+
+    let size = assert_log_is_gapless(&replica_a).await;
+    let (stats_a, stats_b) = (replica_a.stats(), replica_b.stats());
+    assert_eq!(
+        stats_a.appended_requests + stats_b.appended_requests,
+        8 * 40
+    );
+    assert_eq!(stats_a.events + stats_b.events, size);
+    assert!(
+        sizes_seen.windows(2).all(|pair| pair[0] < pair[1]),
+        "{sizes_seen:?}"
+    );
+    assert_eq!(sizes_seen.last(), Some(&size));
+}
+
+/// A projector that holds its first call until released, and writes an organisation row with the
+/// snapshot's `ref` (so that the test can provoke unique violations).
+struct GatedProjector {
+    entered: std::sync::Mutex<Option<oneshot::Sender<()>>>,
+    release: std::sync::Mutex<Option<oneshot::Receiver<()>>>,
+}
+
+impl Projector for GatedProjector {
+    async fn project(
+        &self,
+        txn: &DatabaseTransaction,
+        snapshot: &Snapshot,
+        events: &[StoredEvent],
+    ) -> Result<(), StoreError> {
+        let entered = self.entered.lock().unwrap().take();
+        if let Some(entered) = entered {
+            let release = self.release.lock().unwrap().take().unwrap();
+            entered.send(()).unwrap();
+            release.await.unwrap();
+        }
+        let Snapshot::Organisation(organisation) = snapshot else {
+            return Ok(());
+        };
+        assert_eq!(events.last().unwrap().stream_version, organisation.version);
+        txn.execute_raw(statement(
+            txn.get_database_backend(),
+            "INSERT INTO organisations (id, ref, name, type_code, deactivated, version, state) \
+             VALUES (?, ?, 'Test', '10', FALSE, ?, '{}')",
+            vec![
+                organisation.id.to_string().into(),
+                organisation
+                    .org_ref
+                    .as_ref()
+                    .map(|org_ref| org_ref.as_str().to_owned())
+                    .into(),
+                i64::try_from(organisation.version).unwrap().into(),
+            ],
+        ))
+        .await
+        .map_err(map_db_error)?;
+        Ok(())
+    }
+}
+
+async fn group_commit_isolates_each_request_in_its_savepoint(database: &TestDatabase) {
+    let ids: Vec<Uuid> = (0..6).map(|_| Uuid::now_v7()).collect();
+    let (entered_tx, entered) = oneshot::channel();
+    let (release, release_rx) = oneshot::channel();
+    let projector = GatedProjector {
+        entered: std::sync::Mutex::new(Some(entered_tx)),
+        release: std::sync::Mutex::new(Some(release_rx)),
+    };
+    let store = SqlEventStore::start(
+        database.connection().clone(),
+        StoreConfig::default(),
+        projector,
+    );
+
+    // The first request occupies the sequencer (its projection waits for the release)…
+    let first = tokio::spawn({
+        let store = store.clone();
+        let request = request_with_ref(ids[0], 0, &["OrganisationRegistered"], "XM-DAC-1");
+        async move { store.append(request).await }
+    });
+    entered.await.unwrap();
+    // …while the next five queue up, in a known order.
+    let registered = &["OrganisationRegistered"];
+    let queued = [
+        request_with_ref(
+            ids[1],
+            0,
+            &["OrganisationRegistered", "OrganisationRevised"],
+            "XM-DAC-2",
+        ),
+        // `ref` taken by the request before, in the same batch
+        request_with_ref(ids[2], 0, registered, "XM-DAC-2"),
+        // stale version
+        request(ids[3], 5, &["OrganisationRevised"]),
+        request_with_ref(ids[4], 0, registered, "XM-DAC-4"),
+        // `ref` taken in the previous batch
+        request_with_ref(ids[5], 0, registered, "XM-DAC-1"),
+    ];
+    let mut pending = Vec::new();
+    for (position, request) in queued.into_iter().enumerate() {
+        let store_for_task = store.clone();
+        pending.push(tokio::spawn(
+            async move { store_for_task.append(request).await },
+        ));
+        while store.queued_requests() < position + 1 {
+            tokio::task::yield_now().await;
+        }
+    }
+    release.send(()).unwrap();
+
+    assert_eq!(
+        first.await.unwrap(),
+        Ok(AppendOutcome {
+            first_index: 0,
+            last_index: 0,
+            stream_version: 1
+        })
+    );
+    let mut results = Vec::new();
+    for task in pending {
+        results.push(task.await.unwrap());
+    }
+    let duplicate_ref = Err(StoreError::Duplicate {
+        field: "ref".to_owned(),
+    });
+    assert_eq!(
+        results,
+        [
+            Ok(AppendOutcome {
+                first_index: 1,
+                last_index: 2,
+                stream_version: 2
+            }),
+            duplicate_ref.clone(),
+            Err(StoreError::Conflict {
+                expected: 5,
+                current: 0
+            }),
+            // Right after the last success: the failed requests left no gap.
+            Ok(AppendOutcome {
+                first_index: 3,
+                last_index: 3,
+                stream_version: 1
+            }),
+            duplicate_ref,
+        ]
+    );
+    let stats = store.stats();
+    assert_eq!(
+        (stats.batches, stats.requests, stats.appended_requests),
+        (2, 6, 3)
+    );
+
+    // The failed requests' events were rolled back with their savepoints; the others committed.
+    assert_eq!(assert_log_is_gapless(&store).await, 4);
+    for (id, expected_events) in [
+        (ids[1], 2),
+        (ids[2], 0),
+        (ids[3], 0),
+        (ids[4], 1),
+        (ids[5], 0),
+    ] {
+        let events = store
+            .load_stream(StreamKind::Organisation, id, None)
+            .await
+            .unwrap();
+        assert_eq!(events.len(), expected_events, "stream {id}");
+    }
+    assert_eq!(
+        count(database.connection(), "SELECT COUNT(*) FROM organisations").await,
+        3
+    );
+}
+
+async fn unique_violations_name_the_input_field(database: &TestDatabase) {
+    let db = database.connection();
+    let backend = database.backend();
+    let insert_project = |id: &str| {
+        statement(
+            backend,
+            "INSERT INTO projects (id, iati_identifier, reporting_org_id, title, status_code, version, state) \
+             VALUES (?, 'XM-DAC-5-7-1', 'org', 'Title', '1', 1, '{}')",
+            vec![id.into()],
+        )
+    };
+    db.execute_raw(insert_project("p1")).await.unwrap();
+    let taken = db.execute_raw(insert_project("p2")).await.unwrap_err();
+    assert_eq!(
+        map_db_error(taken),
+        StoreError::Duplicate {
+            field: "iatiIdentifier".to_owned()
+        }
+    );
+    let same_id = db
+        .execute_raw(statement(
+            backend,
+            "INSERT INTO projects (id, iati_identifier, reporting_org_id, title, status_code, version, state) \
+             VALUES ('p1', 'XM-DAC-5-7-2', 'org', 'Title', '1', 1, '{}')",
+            vec![],
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        map_db_error(same_id),
+        StoreError::Duplicate {
+            field: "id".to_owned()
+        }
+    );
+    let not_unique = db
+        .execute_unprepared("SELECT * FROM no_such_table")
+        .await
+        .unwrap_err();
+    assert!(matches!(map_db_error(not_unique), StoreError::Internal(_)));
+}
+
+async fn migrations_seed_member_states_and_are_idempotent(database: &TestDatabase) {
+    let db = database.connection();
+    // Applying again, even concurrently, finds nothing to do.
+    let (first, second) = tokio::join!(database::migrate(db), database::migrate(db));
+    first.unwrap();
+    second.unwrap();
+    assert_eq!(database::pending_migrations(db).await.unwrap(), 0);
+
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            database.backend(),
+            "SELECT country_code, name, joined_on FROM member_states ORDER BY country_code",
+        ))
+        .await
+        .unwrap();
+    let members: BTreeMap<String, (String, chrono::NaiveDate)> = rows
+        .iter()
+        .map(|row| {
+            (
+                row.try_get_by_index(0).unwrap(),
+                (
+                    row.try_get_by_index(1).unwrap(),
+                    row.try_get_by_index(2).unwrap(),
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(members.len(), 11);
+    let date = |text: &str| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap();
+    assert_eq!(
+        members["TL"],
+        ("Timor-Leste".to_owned(), date("2025-10-26"))
+    );
+    assert_eq!(
+        members["LA"],
+        (
+            "Lao People's Democratic Republic".to_owned(),
+            date("1997-07-23")
+        )
+    );
+    assert_eq!(members["BN"].1, date("1984-01-07"));
+    let founders = members
+        .values()
+        .filter(|(_, joined)| *joined == date("1967-08-08"))
+        .count();
+    assert_eq!(founders, 5);
+    assert_eq!(count(db, "SELECT size FROM log_head").await, 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// SQLite specifics
+
+#[tokio::test]
+async fn sqlite_connections_are_durable_and_wait_for_the_write_lock() {
+    let root = std::env::temp_dir().join(format!("amanah-connect-{}", Uuid::now_v7().simple()));
+    // No `mode=rwc`: the directory and the file are created anyway.
+    let url = format!("sqlite://{}", root.join("nested/dir/amanah.db").display());
+    let db = database::connect(&url).await.unwrap();
+    assert!(root.join("nested/dir/amanah.db").exists());
+
+    let pragma = async |name: &str| {
+        db.query_one_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            format!("PRAGMA {name}"),
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+    };
+    let journal_mode: String = pragma("journal_mode").await.try_get_by_index(0).unwrap();
+    assert_eq!(journal_mode.to_lowercase(), "wal");
+    let integer = |row: sea_orm::QueryResult| row.try_get_by_index::<i64>(0).unwrap();
+    assert_eq!(integer(pragma("synchronous").await), 2, "FULL");
+    assert_eq!(integer(pragma("foreign_keys").await), 1);
+    assert_eq!(
+        integer(pragma("busy_timeout").await),
+        i64::try_from(database::SQLITE_BUSY_TIMEOUT.as_millis()).unwrap()
+    );
+    db.close().await.unwrap();
+    std::fs::remove_dir_all(root).unwrap();
+}
