@@ -31,11 +31,13 @@
 //! order, every committed state of the log is a prefix: a reader never sees a hole.
 
 use std::fmt::Write as _;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use amanah_domain::aggregate::StreamKind;
 use amanah_domain::ports::{AppendOutcome, AppendRequest, EventStore, StoreError, StoredEvent};
+use futures::FutureExt as _;
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, IsolationLevel,
     QueryResult, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait, Value,
@@ -61,7 +63,8 @@ pub const MAX_READ_LIMIT: u64 = 10_000;
 
 /// How many committed batches a [`SqlEventStore::subscribe`] receiver may fall behind before it
 /// starts missing some (it is then told how many it lagged, and can catch up with `read_range`).
-pub const COMMITTED_CHANNEL_CAPACITY: usize = 1024;
+/// Kept small because a slow subscriber makes the channel hold that many batches in memory.
+pub const COMMITTED_CHANNEL_CAPACITY: usize = 128;
 
 /// Tuning of the append path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,7 +98,7 @@ pub struct AppendStats {
     pub appended_requests: u64,
     /// Events committed.
     pub events: u64,
-    /// Batches whose transaction failed as a whole (begin, head lock or commit).
+    /// Batches that failed as a whole (begin, head lock or commit failed, or the batch panicked).
     pub failed_batches: u64,
 }
 
@@ -343,13 +346,16 @@ impl EventStore for SqlEventStore {
             reply,
             span: tracing::Span::current(),
         };
-        self.jobs.send(job).await.map_err(|_| sequencer_stopped())?;
-        answer.await.map_err(|_| sequencer_stopped())?
+        self.jobs
+            .send(job)
+            .await
+            .map_err(|_| StoreError::Unavailable("the append sequencer has stopped".to_owned()))?;
+        answer.await.map_err(|_| {
+            StoreError::Internal(
+                "the append sequencer failed while committing the request".to_owned(),
+            )
+        })?
     }
-}
-
-fn sequencer_stopped() -> StoreError {
-    StoreError::Unavailable("the append sequencer has stopped".to_owned())
 }
 
 /// The single writer of a process: commits queued appends in batches.
@@ -369,7 +375,17 @@ impl<P: Projector> Sequencer<P> {
             if queue.recv_many(&mut batch, self.max_batch).await == 0 {
                 break; // every store handle is gone
             }
-            self.commit_batch(batch).await;
+            // A panic (in a projector, say) fails its batch — the transaction is rolled back
+            // when dropped and its callers are answered with an error — but not the sequencer:
+            // later appends still work.
+            if AssertUnwindSafe(self.commit_batch(batch))
+                .catch_unwind()
+                .await
+                .is_err()
+            {
+                self.counters.failed_batches.fetch_add(1, Ordering::Relaxed);
+                tracing::error!("an append batch panicked; its requests failed");
+            }
         }
     }
 

@@ -50,6 +50,15 @@ pub fn postgres_required() -> bool {
     set("CI") || set(POSTGRES_URL_VAR)
 }
 
+/// The PostgreSQL server tests use: [`POSTGRES_URL_VAR`], else [`DEFAULT_POSTGRES_URL`].
+#[must_use]
+pub fn postgres_server_url() -> String {
+    std::env::var(POSTGRES_URL_VAR)
+        .ok()
+        .filter(|url| !url.is_empty())
+        .unwrap_or_else(|| DEFAULT_POSTGRES_URL.to_owned())
+}
+
 /// Why a test database could not be provided.
 #[derive(Debug, thiserror::Error)]
 pub enum TestDatabaseError {
@@ -138,10 +147,7 @@ impl TestDatabase {
     /// [`TestDatabaseError::PostgresUnreachable`] when PostgreSQL is required but does not answer;
     /// other variants when the database cannot be created or migrated.
     pub async fn try_postgres() -> Result<Option<Self>, TestDatabaseError> {
-        let admin_url = std::env::var(POSTGRES_URL_VAR)
-            .ok()
-            .filter(|url| !url.is_empty())
-            .unwrap_or_else(|| DEFAULT_POSTGRES_URL.to_owned());
+        let admin_url = postgres_server_url();
         let admin = match connect_admin(&admin_url).await {
             Ok(admin) => admin,
             Err(error) if postgres_required() => {
