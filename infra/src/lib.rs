@@ -17,6 +17,7 @@ pub mod event_store;
 pub mod jcs;
 pub mod migration;
 pub mod projection;
+pub mod read_model;
 pub mod testing;
 
 pub use event_store::{AppendStats, CommittedBatch, LogHead, SqlEventStore, StoreConfig};

@@ -1,0 +1,1205 @@
+//! The read model: the tables queries read, derived from each aggregate's state.
+//!
+//! One pure function, [`rows_of`], says which rows an aggregate's state stands for. Everything
+//! else is built on it, so the three uses cannot drift apart:
+//!
+//! * [`SqlProjector`] (the store's [`Projector`]) replaces an aggregate's rows inside the append
+//!   transaction;
+//! * [`rebuild`] (`amanah replay`) folds the whole log with the domain's `evolve` and writes every
+//!   aggregate's rows afresh;
+//! * [`check`] (`amanah replay --check`) folds the log the same way and compares the rows it
+//!   expects with the rows the live read model holds, reporting every difference.
+//!
+//! [`SqlReadModel`] answers the API's queries ([`ReadModel`]). Each aggregate's row keeps its whole
+//! state as JSON (`state`); the other columns and the child tables are what filters, sorting and
+//! joins use.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use amanah_domain::activity::{Activity, ActivityLocation};
+use amanah_domain::aggregate::{Aggregate, StreamKind};
+use amanah_domain::organisation::Organisation;
+use amanah_domain::ports::{Snapshot, StoreError, StoredEvent};
+use amanah_domain::project::Project;
+use amanah_domain::query::{
+    ActivityOrderField, ActivityQuery, Direction, MemberState, OrganisationOrderField,
+    OrganisationQuery, Page, ProjectOrderField, ProjectQuery, ReadModel, Window,
+};
+use amanah_domain::service::decode;
+use amanah_domain::values::CountryCode;
+use chrono::NaiveDate;
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, QueryResult, Statement,
+    TransactionTrait, Value,
+};
+use uuid::Uuid;
+
+use crate::db_error::map_db_error;
+use crate::event_store::SqlEventStore;
+use crate::projection::Projector;
+
+/// One cell of a read-model row.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Cell {
+    Text(Option<String>),
+    Int(i64),
+    Date(Option<NaiveDate>),
+    Bool(bool),
+}
+
+impl Cell {
+    fn text(value: impl ToString) -> Self {
+        Self::Text(Some(value.to_string()))
+    }
+
+    fn opt_text<T: ToString>(value: Option<T>) -> Self {
+        Self::Text(value.map(|v| v.to_string()))
+    }
+
+    fn count(value: u64) -> Self {
+        Self::Int(i64::try_from(value).unwrap_or(i64::MAX))
+    }
+
+    fn position(index: usize) -> Self {
+        Self::Int(i64::try_from(index).unwrap_or(i64::MAX))
+    }
+
+    /// The cell as the database stores it.
+    fn value(&self) -> Value {
+        match self {
+            Self::Text(text) => text.clone().into(),
+            Self::Int(int) => (*int).into(),
+            Self::Date(date) => (*date).into(),
+            Self::Bool(flag) => (*flag).into(),
+        }
+    }
+
+    /// The cell as [`check`] compares it: text that reads the same on SQLite and PostgreSQL.
+    fn normalised(&self) -> Option<String> {
+        match self {
+            Self::Text(text) => text.clone(),
+            Self::Int(int) => Some(int.to_string()),
+            Self::Date(date) => date.map(|d| d.format("%Y-%m-%d").to_string()),
+            Self::Bool(flag) => Some(if *flag { "1" } else { "0" }.to_owned()),
+        }
+    }
+}
+
+/// What a table column holds, for the normalised read-back of [`check`].
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Text,
+    Int,
+    Date,
+    Bool,
+}
+
+/// A read-model table: its columns and the column that names the aggregate a row belongs to.
+struct Table {
+    name: &'static str,
+    key: &'static str,
+    columns: &'static [(&'static str, Kind)],
+}
+
+const ORGANISATIONS: Table = Table {
+    name: "organisations",
+    key: "id",
+    columns: &[
+        ("id", Kind::Text),
+        ("ref", Kind::Text),
+        ("name", Kind::Text),
+        ("acronym", Kind::Text),
+        ("type_code", Kind::Text),
+        ("country", Kind::Text),
+        ("website", Kind::Text),
+        ("deactivated", Kind::Bool),
+        ("version", Kind::Int),
+        ("state", Kind::Text),
+    ],
+};
+const PROJECTS: Table = Table {
+    name: "projects",
+    key: "id",
+    columns: &[
+        ("id", Kind::Text),
+        ("iati_identifier", Kind::Text),
+        ("reporting_org_id", Kind::Text),
+        ("title", Kind::Text),
+        ("status_code", Kind::Text),
+        ("planned_start", Kind::Date),
+        ("planned_end", Kind::Date),
+        ("actual_start", Kind::Date),
+        ("actual_end", Kind::Date),
+        ("version", Kind::Int),
+        ("state", Kind::Text),
+    ],
+};
+const PROJECT_PARTICIPANTS: Table = Table {
+    name: "project_participants",
+    key: "project_id",
+    columns: &[
+        ("project_id", Kind::Text),
+        ("position", Kind::Int),
+        ("organisation_id", Kind::Text),
+        ("role_code", Kind::Text),
+    ],
+};
+const PROJECT_COUNTRIES: Table = Table {
+    name: "project_countries",
+    key: "project_id",
+    columns: &[
+        ("project_id", Kind::Text),
+        ("position", Kind::Int),
+        ("country_code", Kind::Text),
+        ("percentage", Kind::Text),
+    ],
+};
+const PROJECT_REGIONS: Table = Table {
+    name: "project_regions",
+    key: "project_id",
+    columns: &[
+        ("project_id", Kind::Text),
+        ("position", Kind::Int),
+        ("region_code", Kind::Text),
+        ("percentage", Kind::Text),
+    ],
+};
+const PROJECT_SECTORS: Table = Table {
+    name: "project_sectors",
+    key: "project_id",
+    columns: &[
+        ("project_id", Kind::Text),
+        ("position", Kind::Int),
+        ("sector_code", Kind::Text),
+        ("percentage", Kind::Text),
+    ],
+};
+const PROJECT_BUDGETS: Table = Table {
+    name: "project_budgets",
+    key: "project_id",
+    columns: &[
+        ("project_id", Kind::Text),
+        ("position", Kind::Int),
+        ("type_code", Kind::Text),
+        ("status_code", Kind::Text),
+        ("period_start", Kind::Date),
+        ("period_end", Kind::Date),
+        ("minor_units", Kind::Int),
+        ("currency", Kind::Text),
+        ("value_date", Kind::Date),
+    ],
+};
+const PROJECT_TRANSACTIONS: Table = Table {
+    name: "project_transactions",
+    key: "project_id",
+    columns: &[
+        ("id", Kind::Text),
+        ("project_id", Kind::Text),
+        ("position", Kind::Int),
+        ("type_code", Kind::Text),
+        ("date", Kind::Date),
+        ("minor_units", Kind::Int),
+        ("currency", Kind::Text),
+        ("value_date", Kind::Date),
+        ("description", Kind::Text),
+        ("provider_org_id", Kind::Text),
+        ("receiver_org_id", Kind::Text),
+        ("ref", Kind::Text),
+        ("reverses_id", Kind::Text),
+    ],
+};
+const PROJECT_DOCUMENTS: Table = Table {
+    name: "project_documents",
+    key: "project_id",
+    columns: &[
+        ("project_id", Kind::Text),
+        ("position", Kind::Int),
+        ("url", Kind::Text),
+        ("title", Kind::Text),
+        ("category_code", Kind::Text),
+        ("format", Kind::Text),
+        ("date", Kind::Date),
+    ],
+};
+const ACTIVITIES: Table = Table {
+    name: "activities",
+    key: "id",
+    columns: &[
+        ("id", Kind::Text),
+        ("project_id", Kind::Text),
+        ("title", Kind::Text),
+        ("kind", Kind::Text),
+        ("status", Kind::Text),
+        ("country", Kind::Text),
+        ("planned_start", Kind::Date),
+        ("planned_end", Kind::Date),
+        ("version", Kind::Int),
+        ("state", Kind::Text),
+    ],
+};
+const ACTIVITY_PARTNERS: Table = Table {
+    name: "activity_partners",
+    key: "activity_id",
+    columns: &[
+        ("activity_id", Kind::Text),
+        ("organisation_id", Kind::Text),
+        ("role", Kind::Text),
+    ],
+};
+const ACTIVITY_CHAPTERS: Table = Table {
+    name: "activity_chapters",
+    key: "activity_id",
+    columns: &[("activity_id", Kind::Text), ("chapter", Kind::Text)],
+};
+
+/// Every read-model table, grouped by the aggregate that owns its rows.
+const ORGANISATION_TABLES: &[&Table] = &[&ORGANISATIONS];
+const PROJECT_TABLES: &[&Table] = &[
+    &PROJECTS,
+    &PROJECT_PARTICIPANTS,
+    &PROJECT_COUNTRIES,
+    &PROJECT_REGIONS,
+    &PROJECT_SECTORS,
+    &PROJECT_BUDGETS,
+    &PROJECT_TRANSACTIONS,
+    &PROJECT_DOCUMENTS,
+];
+const ACTIVITY_TABLES: &[&Table] = &[&ACTIVITIES, &ACTIVITY_PARTNERS, &ACTIVITY_CHAPTERS];
+
+fn all_tables() -> impl Iterator<Item = &'static Table> {
+    ORGANISATION_TABLES
+        .iter()
+        .chain(PROJECT_TABLES)
+        .chain(ACTIVITY_TABLES)
+        .copied()
+}
+
+/// The rows of one table that one aggregate stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rows {
+    pub table: &'static str,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+fn state_json<T: serde::Serialize>(state: &T) -> Result<Cell, StoreError> {
+    serde_json::to_string(state)
+        .map(|json| Cell::Text(Some(json)))
+        .map_err(|error| StoreError::Internal(format!("state does not serialise: {error}")))
+}
+
+/// The rows `snapshot` stands for, table by table (every table of its aggregate, possibly empty).
+///
+/// # Errors
+/// [`StoreError::Internal`] if the state does not serialise (a bug).
+pub fn rows_of(snapshot: &Snapshot) -> Result<Vec<Rows>, StoreError> {
+    Ok(match snapshot {
+        Snapshot::Organisation(o) => organisation_rows(o)?,
+        Snapshot::Project(p) => project_rows(p)?,
+        Snapshot::Activity(a) => activity_rows(a)?,
+    })
+}
+
+fn organisation_rows(o: &Organisation) -> Result<Vec<Rows>, StoreError> {
+    Ok(vec![Rows {
+        table: ORGANISATIONS.name,
+        rows: vec![vec![
+            Cell::text(o.id),
+            Cell::opt_text(o.org_ref.as_ref()),
+            Cell::text(&o.name),
+            Cell::opt_text(o.acronym.as_ref()),
+            Cell::text(o.organisation_type.code()),
+            Cell::opt_text(o.country.as_ref()),
+            Cell::opt_text(o.website.as_ref()),
+            Cell::Bool(o.deactivated),
+            Cell::count(o.version),
+            state_json(o)?,
+        ]],
+    }])
+}
+
+fn project_rows(p: &Project) -> Result<Vec<Rows>, StoreError> {
+    let id = || Cell::text(p.id);
+    Ok(vec![
+        Rows {
+            table: PROJECTS.name,
+            rows: vec![vec![
+                id(),
+                Cell::text(&p.iati_identifier),
+                Cell::text(p.reporting_organisation_id),
+                Cell::text(&p.title),
+                Cell::text(p.status.code()),
+                Cell::Date(Some(p.planned_start)),
+                Cell::Date(Some(p.planned_end)),
+                Cell::Date(p.actual_start),
+                Cell::Date(p.actual_end),
+                Cell::count(p.version),
+                state_json(p)?,
+            ]],
+        },
+        Rows {
+            table: PROJECT_PARTICIPANTS.name,
+            rows: p
+                .participating_organisations
+                .iter()
+                .enumerate()
+                .map(|(i, po)| {
+                    vec![
+                        id(),
+                        Cell::position(i),
+                        Cell::text(po.organisation_id),
+                        Cell::text(po.role.code()),
+                    ]
+                })
+                .collect(),
+        },
+        Rows {
+            table: PROJECT_COUNTRIES.name,
+            rows: p
+                .recipient_countries
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    vec![
+                        id(),
+                        Cell::position(i),
+                        Cell::text(c.country),
+                        Cell::text(c.percentage),
+                    ]
+                })
+                .collect(),
+        },
+        Rows {
+            table: PROJECT_REGIONS.name,
+            rows: p
+                .recipient_regions
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    vec![
+                        id(),
+                        Cell::position(i),
+                        Cell::text(r.region),
+                        Cell::text(r.percentage),
+                    ]
+                })
+                .collect(),
+        },
+        Rows {
+            table: PROJECT_SECTORS.name,
+            rows: p
+                .sectors
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    vec![
+                        id(),
+                        Cell::position(i),
+                        Cell::text(s.sector),
+                        Cell::text(s.percentage),
+                    ]
+                })
+                .collect(),
+        },
+        Rows {
+            table: PROJECT_BUDGETS.name,
+            rows: p
+                .budgets
+                .iter()
+                .enumerate()
+                .map(|(i, b)| {
+                    vec![
+                        id(),
+                        Cell::position(i),
+                        Cell::text(b.budget_type.code()),
+                        Cell::text(b.status.code()),
+                        Cell::Date(Some(b.period_start)),
+                        Cell::Date(Some(b.period_end)),
+                        Cell::Int(b.value.minor_units()),
+                        Cell::text(b.value.currency()),
+                        Cell::Date(Some(b.value_date)),
+                    ]
+                })
+                .collect(),
+        },
+        Rows {
+            table: PROJECT_TRANSACTIONS.name,
+            rows: p
+                .transactions
+                .iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    vec![
+                        Cell::text(t.id),
+                        id(),
+                        Cell::position(i),
+                        Cell::text(t.transaction_type.code()),
+                        Cell::Date(Some(t.date)),
+                        Cell::Int(t.value.minor_units()),
+                        Cell::text(t.value.currency()),
+                        Cell::Date(Some(t.value_date)),
+                        Cell::opt_text(t.description.as_ref()),
+                        Cell::opt_text(t.provider_organisation_id),
+                        Cell::opt_text(t.receiver_organisation_id),
+                        Cell::opt_text(t.reference.as_ref()),
+                        Cell::opt_text(t.reverses),
+                    ]
+                })
+                .collect(),
+        },
+        Rows {
+            table: PROJECT_DOCUMENTS.name,
+            rows: p
+                .documents
+                .iter()
+                .enumerate()
+                .map(|(i, d)| {
+                    vec![
+                        id(),
+                        Cell::position(i),
+                        Cell::text(&d.url),
+                        Cell::text(&d.title),
+                        Cell::text(d.category),
+                        Cell::text(&d.format),
+                        Cell::Date(d.date),
+                    ]
+                })
+                .collect(),
+        },
+    ])
+}
+
+fn activity_rows(a: &Activity) -> Result<Vec<Rows>, StoreError> {
+    let id = || Cell::text(a.id);
+    let country = match &a.location {
+        ActivityLocation::Site { country, .. } => Some(country.to_string()),
+        ActivityLocation::Online => None,
+    };
+    Ok(vec![
+        Rows {
+            table: ACTIVITIES.name,
+            rows: vec![vec![
+                id(),
+                Cell::text(a.project_id),
+                Cell::text(&a.title),
+                Cell::text(a.kind.as_str()),
+                Cell::text(a.status.as_str()),
+                Cell::Text(country),
+                Cell::Date(Some(a.planned_start)),
+                Cell::Date(Some(a.planned_end)),
+                Cell::count(a.version),
+                state_json(a)?,
+            ]],
+        },
+        Rows {
+            table: ACTIVITY_PARTNERS.name,
+            rows: a
+                .partners
+                .iter()
+                .map(|p| {
+                    vec![
+                        id(),
+                        Cell::text(p.organisation_id),
+                        Cell::text(p.role.as_str()),
+                    ]
+                })
+                .collect(),
+        },
+        Rows {
+            table: ACTIVITY_CHAPTERS.name,
+            rows: a
+                .uncac_chapters
+                .iter()
+                .map(|c| vec![id(), Cell::text(c.as_str())])
+                .collect(),
+        },
+    ])
+}
+
+fn table(name: &str) -> Result<&'static Table, StoreError> {
+    all_tables()
+        .find(|t| t.name == name)
+        .ok_or_else(|| StoreError::Internal(format!("no read-model table {name}")))
+}
+
+fn snapshot_id(snapshot: &Snapshot) -> Uuid {
+    match snapshot {
+        Snapshot::Organisation(o) => o.id,
+        Snapshot::Project(p) => p.id,
+        Snapshot::Activity(a) => a.id,
+    }
+}
+
+fn snapshot_tables(snapshot: &Snapshot) -> &'static [&'static Table] {
+    match snapshot {
+        Snapshot::Organisation(_) => ORGANISATION_TABLES,
+        Snapshot::Project(_) => PROJECT_TABLES,
+        Snapshot::Activity(_) => ACTIVITY_TABLES,
+    }
+}
+
+/// A statement with `?` placeholders, numbered (`$1`, `$2`, …) for PostgreSQL.
+fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
+    if backend != DbBackend::Postgres {
+        return Statement::from_sql_and_values(backend, sql, values);
+    }
+    let mut numbered = String::with_capacity(sql.len() + 16);
+    let mut position = 0;
+    for ch in sql.chars() {
+        if ch == '?' {
+            position += 1;
+            let _ = write!(numbered, "${position}");
+        } else {
+            numbered.push(ch);
+        }
+    }
+    Statement::from_sql_and_values(backend, numbered, values)
+}
+
+/// Inserts rows into their tables.
+async fn insert_rows<C: ConnectionTrait>(db: &C, all: &[Rows]) -> Result<(), StoreError> {
+    let backend = db.get_database_backend();
+    for rows in all {
+        let table = table(rows.table)?;
+        if rows.rows.is_empty() {
+            continue;
+        }
+        let columns: Vec<&str> = table.columns.iter().map(|(c, _)| *c).collect();
+        let placeholders = vec!["?"; columns.len()].join(", ");
+        let sql = format!(
+            "INSERT INTO {} ({}) VALUES ({placeholders})",
+            table.name,
+            columns.join(", ")
+        );
+        for row in &rows.rows {
+            let values = row.iter().map(Cell::value).collect();
+            db.execute_raw(statement(backend, &sql, values))
+                .await
+                .map_err(map_db_error)?;
+        }
+    }
+    Ok(())
+}
+
+/// Replaces the rows of the aggregate `snapshot` is the state of.
+async fn replace_rows<C: ConnectionTrait>(db: &C, snapshot: &Snapshot) -> Result<(), StoreError> {
+    let backend = db.get_database_backend();
+    let id = snapshot_id(snapshot).to_string();
+    for table in snapshot_tables(snapshot) {
+        let sql = format!("DELETE FROM {} WHERE {} = ?", table.name, table.key);
+        db.execute_raw(statement(backend, &sql, vec![id.clone().into()]))
+            .await
+            .map_err(map_db_error)?;
+    }
+    insert_rows(db, &rows_of(snapshot)?).await
+}
+
+/// The store's [`Projector`]: keeps the read-model tables in line with each append.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SqlProjector;
+
+impl Projector for SqlProjector {
+    async fn project(
+        &self,
+        txn: &DatabaseTransaction,
+        snapshot: &Snapshot,
+        _events: &[StoredEvent],
+    ) -> Result<(), StoreError> {
+        replace_rows(txn, snapshot).await
+    }
+}
+
+/// Folds the whole log into the state of every aggregate, with the domain's `evolve`.
+///
+/// # Errors
+/// When the log cannot be read or an event does not decode.
+pub async fn fold_log(store: &SqlEventStore) -> Result<Vec<Snapshot>, StoreError> {
+    let mut organisations: BTreeMap<Uuid, Option<Organisation>> = BTreeMap::new();
+    let mut projects: BTreeMap<Uuid, Option<Project>> = BTreeMap::new();
+    let mut activities: BTreeMap<Uuid, Option<Activity>> = BTreeMap::new();
+    let undecodable = |e: amanah_domain::service::CommandError| StoreError::Internal(e.to_string());
+    let mut next = 0;
+    loop {
+        let batch = store.read_range(next, 1000).await?;
+        let Some(last) = batch.last() else { break };
+        next = last.index + 1;
+        for event in &batch {
+            match event.stream {
+                StreamKind::Organisation => {
+                    let state = organisations.entry(event.stream_id).or_default();
+                    let e = decode(event).map_err(undecodable)?;
+                    *state = Organisation::evolve(state.take(), &e);
+                }
+                StreamKind::Project => {
+                    let state = projects.entry(event.stream_id).or_default();
+                    let e = decode(event).map_err(undecodable)?;
+                    *state = Project::evolve(state.take(), &e);
+                }
+                StreamKind::Activity => {
+                    let state = activities.entry(event.stream_id).or_default();
+                    let e = decode(event).map_err(undecodable)?;
+                    *state = Activity::evolve(state.take(), &e);
+                }
+            }
+        }
+    }
+    Ok(organisations
+        .into_values()
+        .flatten()
+        .map(Snapshot::from)
+        .chain(projects.into_values().flatten().map(Snapshot::from))
+        .chain(activities.into_values().flatten().map(Snapshot::from))
+        .collect())
+}
+
+/// `amanah replay`: rebuilds every read-model table from the log, in one transaction.
+///
+/// # Errors
+/// When the log cannot be read or the tables cannot be written; nothing changes then.
+pub async fn rebuild(store: &SqlEventStore) -> Result<u64, StoreError> {
+    let snapshots = fold_log(store).await?;
+    let txn = store.connection().begin().await.map_err(map_db_error)?;
+    for table in all_tables() {
+        txn.execute_unprepared(&format!("DELETE FROM {}", table.name))
+            .await
+            .map_err(map_db_error)?;
+    }
+    for snapshot in &snapshots {
+        insert_rows(&txn, &rows_of(snapshot)?).await?;
+    }
+    txn.commit().await.map_err(map_db_error)?;
+    Ok(u64::try_from(snapshots.len()).unwrap_or(u64::MAX))
+}
+
+/// One difference between the live read model and the fold of the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Difference {
+    pub table: &'static str,
+    /// `missing`: the log implies the row, the read model lacks it; `unexpected`: the other way.
+    pub kind: &'static str,
+    pub row: Vec<Option<String>>,
+}
+
+impl std::fmt::Display for Difference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let cells: Vec<String> = self
+            .row
+            .iter()
+            .map(|c| c.clone().unwrap_or_else(|| "NULL".to_owned()))
+            .collect();
+        let mut shown = cells.join(" | ");
+        if shown.len() > 200 {
+            let cut = (0..=200)
+                .rev()
+                .find(|i| shown.is_char_boundary(*i))
+                .unwrap_or(0);
+            shown.truncate(cut);
+            shown.push('…');
+        }
+        write!(f, "{}: {} row ({shown})", self.table, self.kind)
+    }
+}
+
+/// `amanah replay --check`: folds the log into the rows it implies and compares them, table by
+/// table, with the live read model. An empty result means they are identical.
+///
+/// # Errors
+/// When the log or the read model cannot be read.
+pub async fn check(store: &SqlEventStore) -> Result<Vec<Difference>, StoreError> {
+    let snapshots = fold_log(store).await?;
+    let mut expected: BTreeMap<&'static str, BTreeSet<Vec<Option<String>>>> = BTreeMap::new();
+    for snapshot in &snapshots {
+        for rows in rows_of(snapshot)? {
+            let set = expected.entry(rows.table).or_default();
+            for row in rows.rows {
+                set.insert(row.iter().map(Cell::normalised).collect());
+            }
+        }
+    }
+    let db = store.connection();
+    let backend = db.get_database_backend();
+    let mut differences = Vec::new();
+    for table in all_tables() {
+        let selects: Vec<String> = table
+            .columns
+            .iter()
+            .map(|(column, kind)| match kind {
+                Kind::Text => column.to_string(),
+                Kind::Int | Kind::Date => format!("CAST({column} AS TEXT)"),
+                Kind::Bool => format!("CASE WHEN {column} THEN '1' ELSE '0' END"),
+            })
+            .collect();
+        let sql = format!("SELECT {} FROM {}", selects.join(", "), table.name);
+        let rows = db
+            .query_all_raw(Statement::from_string(backend, sql))
+            .await
+            .map_err(map_db_error)?;
+        let mut live = BTreeSet::new();
+        for row in &rows {
+            let cells = (0..table.columns.len())
+                .map(|i| row.try_get_by_index::<Option<String>>(i))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(map_db_error)?;
+            live.insert(cells);
+        }
+        let want = expected.remove(table.name).unwrap_or_default();
+        differences.extend(want.difference(&live).map(|row| Difference {
+            table: table.name,
+            kind: "missing",
+            row: row.clone(),
+        }));
+        differences.extend(live.difference(&want).map(|row| Difference {
+            table: table.name,
+            kind: "unexpected",
+            row: row.clone(),
+        }));
+    }
+    Ok(differences)
+}
+
+/// The API's queries over the read-model tables.
+#[derive(Debug, Clone)]
+pub struct SqlReadModel {
+    db: DatabaseConnection,
+}
+
+impl SqlReadModel {
+    #[must_use]
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    async fn states<T: serde::de::DeserializeOwned>(
+        &self,
+        sql: &str,
+        values: Vec<Value>,
+    ) -> Result<Vec<T>, StoreError> {
+        let backend = self.db.get_database_backend();
+        let rows = self
+            .db
+            .query_all_raw(statement(backend, sql, values))
+            .await
+            .map_err(map_db_error)?;
+        rows.iter().map(parse_state).collect()
+    }
+
+    async fn count(&self, sql: &str, values: Vec<Value>) -> Result<u64, StoreError> {
+        let backend = self.db.get_database_backend();
+        let row = self
+            .db
+            .query_one_raw(statement(backend, sql, values))
+            .await
+            .map_err(map_db_error)?;
+        let count: i64 = match row {
+            Some(row) => row.try_get_by_index(0).map_err(map_db_error)?,
+            None => 0,
+        };
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    /// Runs a filtered list query: `from_where` is `FROM … WHERE …` with `?` placeholders.
+    async fn page<T: serde::de::DeserializeOwned>(
+        &self,
+        table: &str,
+        from_where: &str,
+        values: Vec<Value>,
+        order_by: &str,
+        window: Window,
+    ) -> Result<Page<T>, StoreError> {
+        let total = self
+            .count(&format!("SELECT COUNT(*) {from_where}"), values.clone())
+            .await?;
+        let mut values = values;
+        values.push(i64::try_from(window.limit).unwrap_or(i64::MAX).into());
+        values.push(i64::try_from(window.offset).unwrap_or(i64::MAX).into());
+        let items = self
+            .states(
+                &format!("SELECT {table}.state {from_where} ORDER BY {order_by} LIMIT ? OFFSET ?"),
+                values,
+            )
+            .await?;
+        Ok(Page { items, total })
+    }
+}
+
+fn parse_state<T: serde::de::DeserializeOwned>(row: &QueryResult) -> Result<T, StoreError> {
+    let json: String = row.try_get_by_index(0).map_err(map_db_error)?;
+    serde_json::from_str(&json).map_err(|error| {
+        StoreError::Internal(format!("a read-model state does not decode: {error}"))
+    })
+}
+
+/// A `LIKE` pattern matching `text` anywhere, with `\` escaping the wildcards.
+fn contains_pattern(text: &str) -> String {
+    let escaped = text
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// `column IN (?, ?, …)` for a non-empty list, pushing the values.
+fn push_in(
+    conditions: &mut Vec<String>,
+    values: &mut Vec<Value>,
+    column: &str,
+    items: Vec<String>,
+) {
+    if items.is_empty() {
+        return;
+    }
+    conditions.push(format!(
+        "{column} IN ({})",
+        vec!["?"; items.len()].join(", ")
+    ));
+    values.extend(items.into_iter().map(Value::from));
+}
+
+fn where_clause(conditions: &[String]) -> String {
+    if conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conditions.join(" AND "))
+    }
+}
+
+fn direction(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Ascending => "ASC",
+        Direction::Descending => "DESC",
+    }
+}
+
+impl ReadModel for SqlReadModel {
+    async fn organisation(&self, id: Uuid) -> Result<Option<Organisation>, StoreError> {
+        let mut found = self
+            .states(
+                "SELECT state FROM organisations WHERE id = ?",
+                vec![id.to_string().into()],
+            )
+            .await?;
+        Ok(found.pop())
+    }
+
+    async fn organisations_by_id(&self, ids: &[Uuid]) -> Result<Vec<Organisation>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders = vec!["?"; ids.len()].join(", ");
+        self.states(
+            &format!("SELECT state FROM organisations WHERE id IN ({placeholders})"),
+            ids.iter().map(|id| id.to_string().into()).collect(),
+        )
+        .await
+    }
+
+    async fn organisations(
+        &self,
+        query: &OrganisationQuery,
+        window: Window,
+    ) -> Result<Page<Organisation>, StoreError> {
+        let mut conditions = Vec::new();
+        let mut values = Vec::new();
+        push_in(
+            &mut conditions,
+            &mut values,
+            "type_code",
+            query.types.iter().map(|t| t.code().to_owned()).collect(),
+        );
+        push_in(
+            &mut conditions,
+            &mut values,
+            "country",
+            query.countries.iter().map(ToString::to_string).collect(),
+        );
+        if let Some(text) = &query.text {
+            conditions.push(
+                "(LOWER(name) LIKE ? ESCAPE '\\' OR LOWER(COALESCE(acronym, '')) LIKE ? ESCAPE '\\' \
+                 OR LOWER(COALESCE(ref, '')) LIKE ? ESCAPE '\\')"
+                    .to_owned(),
+            );
+            let pattern = contains_pattern(text);
+            values.extend([
+                pattern.clone().into(),
+                pattern.clone().into(),
+                pattern.into(),
+            ]);
+        }
+        if !query.include_deactivated {
+            conditions.push("deactivated = ?".to_owned());
+            values.push(false.into());
+        }
+        let (field, dir) = query.order;
+        let column = match field {
+            OrganisationOrderField::Name => "name",
+            OrganisationOrderField::Ref => "ref",
+        };
+        let order = format!("{column} {}, id ASC", direction(dir));
+        let from_where = format!("FROM organisations{}", where_clause(&conditions));
+        self.page("organisations", &from_where, values, &order, window)
+            .await
+    }
+
+    async fn project(&self, id: Uuid) -> Result<Option<Project>, StoreError> {
+        let mut found = self
+            .states(
+                "SELECT state FROM projects WHERE id = ?",
+                vec![id.to_string().into()],
+            )
+            .await?;
+        Ok(found.pop())
+    }
+
+    async fn project_by_iati_identifier(
+        &self,
+        iati_identifier: &str,
+    ) -> Result<Option<Project>, StoreError> {
+        let mut found = self
+            .states(
+                "SELECT state FROM projects WHERE iati_identifier = ?",
+                vec![iati_identifier.into()],
+            )
+            .await?;
+        Ok(found.pop())
+    }
+
+    async fn projects(
+        &self,
+        query: &ProjectQuery,
+        window: Window,
+    ) -> Result<Page<Project>, StoreError> {
+        let mut conditions = Vec::new();
+        let mut values: Vec<Value> = Vec::new();
+        push_in(
+            &mut conditions,
+            &mut values,
+            "projects.status_code",
+            query.statuses.iter().map(|s| s.code().to_owned()).collect(),
+        );
+        if !query.recipient_countries.is_empty() {
+            let mut inner = Vec::new();
+            push_in(
+                &mut inner,
+                &mut values,
+                "c.country_code",
+                query
+                    .recipient_countries
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+            );
+            conditions.push(format!(
+                "EXISTS (SELECT 1 FROM project_countries c WHERE c.project_id = projects.id AND {})",
+                inner.join(" AND ")
+            ));
+        }
+        if !query.sectors.is_empty() {
+            let mut inner = Vec::new();
+            push_in(
+                &mut inner,
+                &mut values,
+                "s.sector_code",
+                query.sectors.iter().map(ToString::to_string).collect(),
+            );
+            conditions.push(format!(
+                "EXISTS (SELECT 1 FROM project_sectors s WHERE s.project_id = projects.id AND {})",
+                inner.join(" AND ")
+            ));
+        }
+        if query.participating_organisation.is_some() || query.participating_role.is_some() {
+            let mut inner = vec!["p.project_id = projects.id".to_owned()];
+            if let Some(organisation) = query.participating_organisation {
+                inner.push("p.organisation_id = ?".to_owned());
+                values.push(organisation.to_string().into());
+            }
+            if let Some(role) = query.participating_role {
+                inner.push("p.role_code = ?".to_owned());
+                values.push(role.code().into());
+            }
+            conditions.push(format!(
+                "EXISTS (SELECT 1 FROM project_participants p WHERE {})",
+                inner.join(" AND ")
+            ));
+        }
+        if let Some(reporting) = query.reporting_organisation {
+            conditions.push("projects.reporting_org_id = ?".to_owned());
+            values.push(reporting.to_string().into());
+        }
+        if let Some(day) = query.active_on {
+            conditions.push("projects.planned_start <= ? AND projects.planned_end >= ?".to_owned());
+            values.push(day.into());
+            values.push(day.into());
+        }
+        if let Some(text) = &query.text {
+            conditions.push(
+                "(LOWER(projects.title) LIKE ? ESCAPE '\\' OR LOWER(projects.iati_identifier) LIKE ? ESCAPE '\\')"
+                    .to_owned(),
+            );
+            let pattern = contains_pattern(text);
+            values.extend([pattern.clone().into(), pattern.into()]);
+        }
+        let (field, dir) = query.order;
+        let column = match field {
+            ProjectOrderField::IatiIdentifier => "projects.iati_identifier",
+            ProjectOrderField::Title => "projects.title",
+            ProjectOrderField::PlannedStart => "projects.planned_start",
+            ProjectOrderField::Status => "projects.status_code",
+        };
+        let order = format!("{column} {}, projects.id ASC", direction(dir));
+        let from_where = format!("FROM projects{}", where_clause(&conditions));
+        self.page("projects", &from_where, values, &order, window)
+            .await
+    }
+
+    async fn activity(&self, id: Uuid) -> Result<Option<Activity>, StoreError> {
+        let mut found = self
+            .states(
+                "SELECT state FROM activities WHERE id = ?",
+                vec![id.to_string().into()],
+            )
+            .await?;
+        Ok(found.pop())
+    }
+
+    async fn activities(
+        &self,
+        query: &ActivityQuery,
+        window: Window,
+    ) -> Result<Page<Activity>, StoreError> {
+        let mut conditions = Vec::new();
+        let mut values: Vec<Value> = Vec::new();
+        if let Some(project) = query.project {
+            conditions.push("activities.project_id = ?".to_owned());
+            values.push(project.to_string().into());
+        }
+        push_in(
+            &mut conditions,
+            &mut values,
+            "activities.kind",
+            query.kinds.iter().map(|k| k.as_str().to_owned()).collect(),
+        );
+        push_in(
+            &mut conditions,
+            &mut values,
+            "activities.status",
+            query
+                .statuses
+                .iter()
+                .map(|s| s.as_str().to_owned())
+                .collect(),
+        );
+        push_in(
+            &mut conditions,
+            &mut values,
+            "activities.country",
+            query.countries.iter().map(ToString::to_string).collect(),
+        );
+        if !query.uncac_chapters.is_empty() {
+            let mut inner = Vec::new();
+            push_in(
+                &mut inner,
+                &mut values,
+                "c.chapter",
+                query
+                    .uncac_chapters
+                    .iter()
+                    .map(|c| c.as_str().to_owned())
+                    .collect(),
+            );
+            conditions.push(format!(
+                "EXISTS (SELECT 1 FROM activity_chapters c WHERE c.activity_id = activities.id AND {})",
+                inner.join(" AND ")
+            ));
+        }
+        if !query.audit_types.is_empty() {
+            // The audit type lives in the state only; activities of kind AUDIT are few, so the
+            // filter is applied to their decoded states below the SQL filters.
+            conditions.push("activities.kind = 'AUDIT'".to_owned());
+        }
+        if let Some(from) = query.from {
+            conditions.push("activities.planned_end >= ?".to_owned());
+            values.push(from.into());
+        }
+        if let Some(to) = query.to {
+            conditions.push("activities.planned_start <= ?".to_owned());
+            values.push(to.into());
+        }
+        let (field, dir) = query.order;
+        let column = match field {
+            ActivityOrderField::PlannedStart => "activities.planned_start",
+            ActivityOrderField::Title => "activities.title",
+            ActivityOrderField::Kind => "activities.kind",
+        };
+        let order = format!("{column} {}, activities.id ASC", direction(dir));
+        let from_where = format!("FROM activities{}", where_clause(&conditions));
+        if query.audit_types.is_empty() {
+            return self
+                .page("activities", &from_where, values, &order, window)
+                .await;
+        }
+        let all: Vec<Activity> = self
+            .states(
+                &format!("SELECT activities.state {from_where} ORDER BY {order}"),
+                values,
+            )
+            .await?;
+        let matching: Vec<Activity> = all
+            .into_iter()
+            .filter(|a| a.audit_type.is_some_and(|t| query.audit_types.contains(&t)))
+            .collect();
+        let total = u64::try_from(matching.len()).unwrap_or(u64::MAX);
+        let items = matching
+            .into_iter()
+            .skip(usize::try_from(window.offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(window.limit).unwrap_or(usize::MAX))
+            .collect();
+        Ok(Page { items, total })
+    }
+
+    async fn project_of_transaction(
+        &self,
+        transaction_id: Uuid,
+    ) -> Result<Option<Uuid>, StoreError> {
+        let backend = self.db.get_database_backend();
+        let row = self
+            .db
+            .query_one_raw(statement(
+                backend,
+                "SELECT project_id FROM project_transactions WHERE id = ?",
+                vec![transaction_id.to_string().into()],
+            ))
+            .await
+            .map_err(map_db_error)?;
+        let Some(row) = row else { return Ok(None) };
+        let id: String = row.try_get_by_index(0).map_err(map_db_error)?;
+        Uuid::parse_str(&id)
+            .map(Some)
+            .map_err(|error| StoreError::Internal(format!("bad project id {id}: {error}")))
+    }
+
+    async fn member_states(&self, as_of: NaiveDate) -> Result<Vec<MemberState>, StoreError> {
+        let backend = self.db.get_database_backend();
+        let rows = self
+            .db
+            .query_all_raw(statement(
+                backend,
+                "SELECT country_code, CAST(joined_on AS TEXT) FROM member_states \
+                 WHERE joined_on <= ? ORDER BY country_code",
+                vec![as_of.into()],
+            ))
+            .await
+            .map_err(map_db_error)?;
+        rows.iter()
+            .map(|row| {
+                let code: String = row.try_get_by_index(0).map_err(map_db_error)?;
+                let joined: String = row.try_get_by_index(1).map_err(map_db_error)?;
+                let country = CountryCode::parse(&code)
+                    .map_err(|e| StoreError::Internal(format!("member state {code}: {e}")))?;
+                let joined_on = NaiveDate::parse_from_str(&joined, "%Y-%m-%d")
+                    .map_err(|e| StoreError::Internal(format!("member state {code}: {e}")))?;
+                Ok(MemberState { country, joined_on })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,414 @@
+//! The read model against real databases: the projection written in the append transaction,
+//! the queries behind GraphQL, and `replay` / `replay --check`. Every scenario runs on SQLite and
+//! on PostgreSQL, each on a fresh database of its own.
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on an unexpected error"
+)]
+
+use amanah_domain::activity::{
+    Activity, ActivityCommand, ActivityLocation, Partnership, PlanActivity,
+};
+use amanah_domain::codelists::{
+    ActivityKind, ActivityPartnerRole, OrganisationRole, OrganisationType, ProjectStatus,
+    UncacChapter,
+};
+use amanah_domain::organisation::{
+    Organisation, OrganisationCommand, OrganisationFacts, RegisterOrganisation,
+};
+use amanah_domain::ports::{Actor, EventMetadata};
+use amanah_domain::project::{
+    Participation, Project, ProjectCommand, RecipientCountry, RegisterProject, SectorShare,
+};
+use amanah_domain::query::{
+    ActivityQuery, Direction, OrganisationQuery, ProjectOrderField, ProjectQuery, ReadModel, Window,
+};
+use amanah_domain::service::{CommandError, CommandService};
+use amanah_domain::values::{
+    CountryCode, Description, IatiIdentifier, Name, OrgRef, Percentage, SectorCode, Title,
+};
+use amanah_infra::read_model::{SqlProjector, SqlReadModel, check, rebuild};
+use amanah_infra::testing::TestDatabase;
+use amanah_infra::{SqlEventStore, StoreConfig};
+use chrono::{NaiveDate, Utc};
+use sea_orm::ConnectionTrait;
+use uuid::Uuid;
+
+macro_rules! on_both_engines {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            use amanah_infra::testing::TestDatabase;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let database = TestDatabase::sqlite().await;
+                super::$scenario(&database).await;
+                database.cleanup().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(database) = TestDatabase::postgres().await else {
+                    return;
+                };
+                super::$scenario(&database).await;
+                database.cleanup().await;
+            }
+        }
+    )*};
+}
+
+on_both_engines!(
+    projection_answers_queries,
+    duplicate_iati_identifier_is_refused_and_appends_nothing,
+    replay_check_finds_tampering_and_rebuild_repairs_it,
+);
+
+struct World {
+    service: CommandService<SqlEventStore>,
+    read_model: SqlReadModel,
+}
+
+fn world(database: &TestDatabase) -> World {
+    let db = database.connection().clone();
+    World {
+        service: CommandService::new(SqlEventStore::start(
+            db.clone(),
+            StoreConfig::default(),
+            SqlProjector,
+        )),
+        read_model: SqlReadModel::new(db),
+    }
+}
+
+fn metadata() -> EventMetadata {
+    EventMetadata {
+        actor: Actor::system("system:test"),
+        request_id: Some("test".to_owned()),
+        occurred_at: Utc::now(),
+    }
+}
+
+fn day(iso: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(iso, "%Y-%m-%d").unwrap()
+}
+
+async fn organisation(world: &World, org_ref: Option<&str>, name: &str) -> OrganisationFacts {
+    let id = Uuid::now_v7();
+    let command = OrganisationCommand::Register(RegisterOrganisation {
+        id,
+        org_ref: org_ref.map(|r| OrgRef::parse(r).unwrap()),
+        name: Name::parse(name).unwrap(),
+        acronym: None,
+        organisation_type: OrganisationType::Government,
+        country: Some(CountryCode::parse("DE").unwrap()),
+        website: None,
+    });
+    world
+        .service
+        .execute::<Organisation>(id, None, command, metadata())
+        .await
+        .unwrap()
+        .state
+        .facts()
+}
+
+fn register(
+    iati: &str,
+    reporting: &OrganisationFacts,
+    implementing: &OrganisationFacts,
+    country: &str,
+    sector: &str,
+) -> RegisterProject {
+    RegisterProject {
+        id: Uuid::now_v7(),
+        iati_identifier: IatiIdentifier::parse(iati).unwrap(),
+        reporting_organisation: reporting.clone(),
+        title: Title::parse(&format!("Project {iati}")).unwrap(),
+        description: Description::parse("A test project.").unwrap(),
+        objectives: None,
+        planned_start: day("2020-01-01"),
+        planned_end: day("2022-12-31"),
+        participating_organisations: vec![
+            Participation {
+                organisation: reporting.clone(),
+                role: OrganisationRole::Funding,
+            },
+            Participation {
+                organisation: implementing.clone(),
+                role: OrganisationRole::Implementing,
+            },
+        ],
+        recipient_countries: vec![RecipientCountry {
+            country: CountryCode::parse(country).unwrap(),
+            percentage: Percentage::parse("100").unwrap(),
+        }],
+        recipient_regions: Vec::new(),
+        sectors: vec![SectorShare {
+            sector: SectorCode::parse(sector).unwrap(),
+            percentage: Percentage::parse("100").unwrap(),
+        }],
+    }
+}
+
+async fn project(world: &World, command: RegisterProject) -> Result<Project, CommandError> {
+    let id = command.id;
+    world
+        .service
+        .execute::<Project>(id, None, ProjectCommand::Register(command), metadata())
+        .await
+        .map(|c| c.state)
+}
+
+async fn seed(world: &World) -> (OrganisationFacts, OrganisationFacts, Project, Project) {
+    let funder = organisation(world, Some("XM-DAC-5-7"), "Federal Foreign Office").await;
+    let implementer = organisation(world, None, "ASEAN Secretariat").await;
+    let first = project(
+        world,
+        register("XM-DAC-5-7-A", &funder, &implementer, "ID", "15113"),
+    )
+    .await
+    .unwrap();
+    let second = project(
+        world,
+        register("XM-DAC-5-7-B", &funder, &implementer, "VN", "15118"),
+    )
+    .await
+    .unwrap();
+    let id = Uuid::now_v7();
+    let plan = ActivityCommand::Plan(PlanActivity {
+        id,
+        project: first.facts(),
+        title: Title::parse("Conference on prevention").unwrap(),
+        description: Description::parse("An event.").unwrap(),
+        kind: ActivityKind::Conference,
+        uncac_chapters: vec![UncacChapter::Prevention],
+        audit_type: None,
+        partners: vec![Partnership {
+            organisation: implementer.clone(),
+            role: ActivityPartnerRole::Organiser,
+        }],
+        location: ActivityLocation::Online,
+        planned_start: day("2021-03-01"),
+        planned_end: day("2021-03-02"),
+    });
+    world
+        .service
+        .execute::<Activity>(id, None, plan, metadata())
+        .await
+        .unwrap();
+    (funder, implementer, first, second)
+}
+
+const ALL: Window = Window {
+    offset: 0,
+    limit: 100,
+};
+
+async fn projection_answers_queries(database: &TestDatabase) {
+    let world = world(database);
+    let (funder, implementer, first, second) = seed(&world).await;
+
+    let stored = world.read_model.project(first.id).await.unwrap().unwrap();
+    assert_eq!(
+        stored, first,
+        "the read model holds the state evolve produced"
+    );
+    let by_identifier = world
+        .read_model
+        .project_by_iati_identifier("XM-DAC-5-7-B")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_identifier.id, second.id);
+
+    let in_vietnam = world
+        .read_model
+        .projects(
+            &ProjectQuery {
+                recipient_countries: vec![CountryCode::parse("VN").unwrap()],
+                ..ProjectQuery::default()
+            },
+            ALL,
+        )
+        .await
+        .unwrap();
+    assert_eq!(in_vietnam.total, 1);
+    assert_eq!(in_vietnam.items[0].id, second.id);
+
+    let implemented = world
+        .read_model
+        .projects(
+            &ProjectQuery {
+                participating_organisation: Some(implementer.id),
+                participating_role: Some(OrganisationRole::Implementing),
+                order: (ProjectOrderField::IatiIdentifier, Direction::Descending),
+                ..ProjectQuery::default()
+            },
+            Window {
+                offset: 0,
+                limit: 1,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(implemented.total, 2, "the total ignores the window");
+    assert_eq!(implemented.items.len(), 1);
+    assert_eq!(implemented.items[0].id, second.id, "descending order");
+
+    let funded_by_implementer = world
+        .read_model
+        .projects(
+            &ProjectQuery {
+                participating_organisation: Some(implementer.id),
+                participating_role: Some(OrganisationRole::Funding),
+                ..ProjectQuery::default()
+            },
+            ALL,
+        )
+        .await
+        .unwrap();
+    assert_eq!(funded_by_implementer.total, 0);
+
+    let pipeline = world
+        .read_model
+        .projects(
+            &ProjectQuery {
+                statuses: vec![ProjectStatus::Pipeline],
+                text: Some("7-a".to_owned()),
+                active_on: Some(day("2021-06-01")),
+                sectors: vec![SectorCode::parse("15113").unwrap()],
+                ..ProjectQuery::default()
+            },
+            ALL,
+        )
+        .await
+        .unwrap();
+    assert_eq!(pipeline.total, 1);
+    assert_eq!(pipeline.items[0].id, first.id);
+
+    let organisations = world
+        .read_model
+        .organisations(
+            &OrganisationQuery {
+                text: Some("asean".to_owned()),
+                ..OrganisationQuery::default()
+            },
+            ALL,
+        )
+        .await
+        .unwrap();
+    assert_eq!(organisations.total, 1);
+    assert_eq!(organisations.items[0].id, implementer.id);
+    let both = world
+        .read_model
+        .organisations_by_id(&[funder.id, implementer.id, Uuid::now_v7()])
+        .await
+        .unwrap();
+    assert_eq!(both.len(), 2);
+
+    let activities = world
+        .read_model
+        .activities(
+            &ActivityQuery {
+                project: Some(first.id),
+                kinds: vec![ActivityKind::Conference],
+                uncac_chapters: vec![UncacChapter::Prevention],
+                ..ActivityQuery::default()
+            },
+            ALL,
+        )
+        .await
+        .unwrap();
+    assert_eq!(activities.total, 1);
+    let none = world
+        .read_model
+        .activities(
+            &ActivityQuery {
+                project: Some(second.id),
+                ..ActivityQuery::default()
+            },
+            ALL,
+        )
+        .await
+        .unwrap();
+    assert_eq!(none.total, 0);
+
+    let members_2000 = world
+        .read_model
+        .member_states(day("2000-01-01"))
+        .await
+        .unwrap();
+    assert_eq!(members_2000.len(), 10, "Timor-Leste joined in 2025");
+    let members_now = world
+        .read_model
+        .member_states(day("2026-01-01"))
+        .await
+        .unwrap();
+    assert_eq!(members_now.len(), 11);
+}
+
+async fn duplicate_iati_identifier_is_refused_and_appends_nothing(database: &TestDatabase) {
+    let world = world(database);
+    let (funder, implementer, _, _) = seed(&world).await;
+    let size = world.service.store().size().await.unwrap();
+    let error = project(
+        &world,
+        register("XM-DAC-5-7-A", &funder, &implementer, "ID", "15113"),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&error, CommandError::Duplicate { field } if field == "iatiIdentifier"),
+        "{error:?}"
+    );
+    assert_eq!(world.service.store().size().await.unwrap(), size);
+    assert!(check(world.service.store()).await.unwrap().is_empty());
+}
+
+async fn replay_check_finds_tampering_and_rebuild_repairs_it(database: &TestDatabase) {
+    let world = world(database);
+    let (_, _, first, _) = seed(&world).await;
+    let store = world.service.store();
+    assert_eq!(check(store).await.unwrap(), Vec::new());
+
+    let db = database.connection();
+    db.execute_unprepared(&format!(
+        "UPDATE projects SET title = 'tampered' WHERE id = '{}'",
+        first.id
+    ))
+    .await
+    .unwrap();
+    db.execute_unprepared(&format!(
+        "DELETE FROM project_sectors WHERE project_id = '{}'",
+        first.id
+    ))
+    .await
+    .unwrap();
+    db.execute_unprepared(
+        "INSERT INTO activity_chapters (activity_id, chapter) VALUES ('x', 'ASSET_RECOVERY')",
+    )
+    .await
+    .unwrap();
+    let differences = check(store).await.unwrap();
+    let tables: Vec<(&str, &str)> = differences.iter().map(|d| (d.table, d.kind)).collect();
+    assert!(tables.contains(&("projects", "missing")), "{tables:?}");
+    assert!(tables.contains(&("projects", "unexpected")), "{tables:?}");
+    assert!(
+        tables.contains(&("project_sectors", "missing")),
+        "{tables:?}"
+    );
+    assert!(
+        tables.contains(&("activity_chapters", "unexpected")),
+        "{tables:?}"
+    );
+
+    let aggregates = rebuild(store).await.unwrap();
+    assert_eq!(
+        aggregates, 5,
+        "two organisations, two projects, one activity"
+    );
+    assert_eq!(check(store).await.unwrap(), Vec::new());
+    let repaired = world.read_model.project(first.id).await.unwrap().unwrap();
+    assert_eq!(repaired, first);
+}
