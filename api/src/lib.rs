@@ -1,1 +1,25 @@
-//! API.
+//! Amanah's API: the GraphQL schema, the actix-web server around it, configuration and the
+//! `amanah` command line.
+//!
+//! * [`config`]: the typed, layered configuration.
+//! * [`cli`]: the `amanah` commands; `main.rs` only parses, loads and dispatches.
+//! * [`telemetry`]: logs and OpenTelemetry traces.
+//! * [`startup`]: [`startup::Application`], the composition root of the HTTP server.
+//! * [`graphql`]: the schema ([`graphql::schema`]) and its error catalogue extension.
+//! * [`graphql_http`]: GraphQL over HTTP and WebSocket, GraphiQL, the SDL.
+//! * [`error`]: the one catalogue of error codes.
+//! * [`middleware`], [`request_id`], [`metrics`], [`health`]: what every request passes through
+//!   and what operators probe.
+
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod graphql;
+pub mod graphql_http;
+pub mod health;
+pub mod metrics;
+pub mod middleware;
+pub mod request_id;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

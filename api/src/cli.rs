@@ -1,0 +1,175 @@
+//! The `amanah` command line (`shared/spec/api.md`, "The binary").
+//!
+//! Exit codes: 0 success, 1 a verification or check failed, 2 a usage, configuration or
+//! environment error (the configuration is invalid, the database does not answer, the address is
+//! taken). Errors are printed to stderr as one sentence saying what failed and what to do.
+
+use std::{path::PathBuf, process::ExitCode};
+
+use clap::{Parser, Subcommand};
+
+use crate::{
+    config::{Config, FileChoice},
+    startup::{Application, StartupError},
+    telemetry::{self, TelemetryError, TelemetrySettings},
+};
+
+/// Amanah: the audited portfolio of the ASEAN Secretariat's development cooperation.
+#[derive(Debug, Parser)]
+#[command(name = "amanah", version, about, long_about = None)]
+pub struct Cli {
+    /// Configuration file (default: ./amanah.toml when it exists); environment variables
+    /// AMANAH_* override it.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server; creates and migrates the database when needed.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the effective configuration as TOML, secrets redacted.
+    Config,
+}
+
+impl Cli {
+    /// Which configuration file to read: `--config`, else `amanah.toml` in `working_dir`.
+    #[must_use]
+    pub fn file_choice<'a>(&'a self, working_dir: &'a std::path::Path) -> FileChoice<'a> {
+        match &self.config {
+            Some(path) => FileChoice::Explicit(path),
+            None => FileChoice::DefaultIn(working_dir),
+        }
+    }
+}
+
+/// A command that did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Telemetry(#[from] TelemetryError),
+    #[error("could not create the data directory {} ({source}); check AMANAH_DATA_DIR and its permissions", path.display())]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}; check AMANAH_DATABASE_URL and that the database server is running")]
+    Database(#[from] amanah_infra::database::DatabaseSetupError),
+    #[error(transparent)]
+    Startup(#[from] StartupError),
+    #[error("the server stopped with an error ({0})")]
+    Server(std::io::Error),
+    #[error("could not print the configuration ({0})")]
+    PrintConfig(#[from] toml::ser::Error),
+}
+
+impl CliError {
+    /// The process exit code for this error (see the module documentation).
+    #[must_use]
+    pub fn exit_code(&self) -> ExitCode {
+        ExitCode::from(2)
+    }
+}
+
+/// Runs `command` with `config`.
+///
+/// # Errors
+/// [`CliError`] describing what failed.
+pub async fn run(command: Command, config: Config) -> Result<(), CliError> {
+    match command {
+        Command::Config => {
+            print!("{}", config.to_toml()?);
+            Ok(())
+        }
+        Command::Migrate => {
+            let _telemetry = start_telemetry(&config)?;
+            let db = amanah_infra::database::connect(config.database_url.expose()).await?;
+            amanah_infra::database::migrate(&db).await?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Serve => {
+            let _telemetry = start_telemetry(&config)?;
+            serve(config).await
+        }
+    }
+}
+
+fn start_telemetry(config: &Config) -> Result<telemetry::TelemetryGuard, CliError> {
+    let settings = TelemetrySettings::for_binary(config.log_format);
+    let (subscriber, guard) = telemetry::get_subscriber(&settings, std::io::stdout)?;
+    telemetry::init_subscriber(subscriber)?;
+    Ok(guard)
+}
+
+/// `amanah serve`: data dir, database, migrations, then the server until SIGINT or SIGTERM.
+async fn serve(config: Config) -> Result<(), CliError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| CliError::DataDir {
+        path: config.data_dir.clone(),
+        source,
+    })?;
+    let db = amanah_infra::database::connect(config.database_url.expose()).await?;
+    amanah_infra::database::migrate(&db).await?;
+    let application = Application::build(config, db).await?;
+    application
+        .run_until_stopped(shutdown_signal())
+        .await
+        .map_err(CliError::Server)
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM (what orchestrators send).
+async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("received SIGINT"),
+        () = terminate => tracing::info!("received SIGTERM"),
+    }
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn config_is_a_global_flag() {
+        let cli = Cli::try_parse_from(["amanah", "serve", "--config", "x.toml"]).unwrap();
+        assert_eq!(cli.config, Some(PathBuf::from("x.toml")));
+        assert!(matches!(cli.command, Command::Serve));
+        let cli = Cli::try_parse_from(["amanah", "--config", "y.toml", "config"]).unwrap();
+        assert_eq!(cli.config, Some(PathBuf::from("y.toml")));
+    }
+
+    #[test]
+    fn unknown_commands_are_usage_errors() {
+        let error = Cli::try_parse_from(["amanah", "serv"]).unwrap_err();
+        assert_eq!(error.exit_code(), 2);
+    }
+}

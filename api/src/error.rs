@@ -1,0 +1,382 @@
+//! The one catalogue of error codes clients see, and the mapping of every failure onto it.
+//!
+//! Every GraphQL error Amanah sends carries `extensions.code` with one [`ErrorCode`]
+//! (`shared/spec/api.md`, "GraphQL conventions"). Resolvers return [`ApiError`]; `?` turns it into
+//! an [`async_graphql::Error`] with the code and the extensions the code promises
+//! (`field` for `BAD_USER_INPUT`, `currentVersion` for `CONFLICT`).
+//!
+//! Errors that async-graphql raises itself (parse and validation failures, limits) are given their
+//! codes by [`crate::graphql::extension::ErrorCatalogue`], which also masks internal errors and
+//! logs their causes with the request id: the client gets the code, the message "internal error"
+//! and `extensions.requestId`, never the cause chain.
+
+use std::{fmt, sync::Arc};
+
+use async_graphql::ErrorExtensions as _;
+
+/// The codes of the catalogue; the `SCREAMING_SNAKE_CASE` names are the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    Unauthenticated,
+    Forbidden,
+    BadUserInput,
+    NotFound,
+    Conflict,
+    GraphqlParseFailed,
+    GraphqlValidationFailed,
+    QueryTooDeep,
+    QueryTooComplex,
+    PersistedQueryNotFound,
+    RateLimited,
+    InternalServerError,
+}
+
+impl ErrorCode {
+    pub const ALL: [Self; 12] = [
+        Self::Unauthenticated,
+        Self::Forbidden,
+        Self::BadUserInput,
+        Self::NotFound,
+        Self::Conflict,
+        Self::GraphqlParseFailed,
+        Self::GraphqlValidationFailed,
+        Self::QueryTooDeep,
+        Self::QueryTooComplex,
+        Self::PersistedQueryNotFound,
+        Self::RateLimited,
+        Self::InternalServerError,
+    ];
+
+    /// The value of `extensions.code`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::Forbidden => "FORBIDDEN",
+            Self::BadUserInput => "BAD_USER_INPUT",
+            Self::NotFound => "NOT_FOUND",
+            Self::Conflict => "CONFLICT",
+            Self::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
+            Self::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
+            Self::QueryTooDeep => "QUERY_TOO_DEEP",
+            Self::QueryTooComplex => "QUERY_TOO_COMPLEX",
+            Self::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
+            Self::RateLimited => "RATE_LIMITED",
+            Self::InternalServerError => "INTERNAL_SERVER_ERROR",
+        }
+    }
+
+    #[must_use]
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == code)
+    }
+
+    /// Codes raised before execution starts: the request as a whole could not run, so the
+    /// response has no `data` and, with `application/graphql-response+json`, HTTP status 400.
+    #[must_use]
+    pub fn is_request_error(self) -> bool {
+        matches!(
+            self,
+            Self::GraphqlParseFailed
+                | Self::GraphqlValidationFailed
+                | Self::QueryTooDeep
+                | Self::QueryTooComplex
+                | Self::PersistedQueryNotFound
+        )
+    }
+
+    /// The code of a GraphQL error, if it carries one from the catalogue.
+    #[must_use]
+    pub fn of(error: &async_graphql::ServerError) -> Option<Self> {
+        match error.extensions.as_ref()?.get("code")? {
+            async_graphql::Value::String(code) => Self::parse(code),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The message every internal error shows to clients.
+pub const INTERNAL_ERROR_MESSAGE: &str = "internal error";
+
+/// A failure as the API reports it. Build one with the helpers, return it from a resolver, and
+/// `?` converts it.
+///
+/// It deliberately does not implement `Display`: async-graphql converts every `Display` type into
+/// an error without a code, and that blanket conversion must not apply here.
+#[derive(Debug)]
+pub enum ApiError {
+    Unauthenticated(String),
+    Forbidden(String),
+    /// Input that breaks a rule; `field` is the input path, e.g. `input.title`.
+    BadUserInput {
+        field: String,
+        message: String,
+    },
+    NotFound(String),
+    /// The aggregate changed since the client read it (`expectedVersion` is stale), or an
+    /// idempotency key was reused with a different input.
+    Conflict {
+        message: String,
+        current_version: Option<u64>,
+    },
+    PersistedQueryNotFound(String),
+    RateLimited(String),
+    /// Anything the client cannot fix. The cause is logged, never sent.
+    Internal(InternalCause),
+}
+
+/// The cause of an internal error, shareable so it can ride inside an [`async_graphql::Error`]
+/// until it is logged.
+#[derive(Debug, Clone)]
+pub struct InternalCause(Arc<dyn std::error::Error + Send + Sync>);
+
+impl InternalCause {
+    /// The cause chain on one line: `outer: inner: innermost`.
+    #[must_use]
+    pub fn chain(&self) -> String {
+        let mut text = self.0.to_string();
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        text
+    }
+}
+
+impl fmt::Display for InternalCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for InternalCause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl ApiError {
+    #[must_use]
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Self::Unauthenticated(message.into())
+    }
+
+    #[must_use]
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::Forbidden(message.into())
+    }
+
+    #[must_use]
+    pub fn bad_user_input(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::BadUserInput {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    #[must_use]
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::NotFound(message.into())
+    }
+
+    #[must_use]
+    pub fn conflict(message: impl Into<String>, current_version: Option<u64>) -> Self {
+        Self::Conflict {
+            message: message.into(),
+            current_version,
+        }
+    }
+
+    #[must_use]
+    pub fn rate_limited(message: impl Into<String>) -> Self {
+        Self::RateLimited(message.into())
+    }
+
+    /// Wraps any error the client cannot fix; its chain is logged with the request id.
+    #[must_use]
+    pub fn internal(cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Internal(InternalCause(Arc::new(cause)))
+    }
+
+    #[must_use]
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Unauthenticated(_) => ErrorCode::Unauthenticated,
+            Self::Forbidden(_) => ErrorCode::Forbidden,
+            Self::BadUserInput { .. } => ErrorCode::BadUserInput,
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::Conflict { .. } => ErrorCode::Conflict,
+            Self::PersistedQueryNotFound(_) => ErrorCode::PersistedQueryNotFound,
+            Self::RateLimited(_) => ErrorCode::RateLimited,
+            Self::Internal(_) => ErrorCode::InternalServerError,
+        }
+    }
+}
+
+impl From<ApiError> for async_graphql::Error {
+    fn from(error: ApiError) -> Self {
+        let code = error.code();
+        match error {
+            ApiError::Internal(cause) => {
+                // The message is masked here already; the cause travels as the error's source so
+                // `ErrorCatalogue` can log it with the request id and add `requestId`.
+                let mut masked = async_graphql::Error::new_with_source(cause);
+                masked.message = INTERNAL_ERROR_MESSAGE.to_owned();
+                masked.extend_with(|_, e| e.set("code", code.as_str()))
+            }
+            ApiError::BadUserInput { field, message } => async_graphql::Error::new(message)
+                .extend_with(|_, e| {
+                    e.set("code", code.as_str());
+                    e.set("field", field.as_str());
+                }),
+            ApiError::Conflict {
+                message,
+                current_version,
+            } => async_graphql::Error::new(message).extend_with(|_, e| {
+                e.set("code", code.as_str());
+                if let Some(version) = current_version {
+                    e.set("currentVersion", version);
+                }
+            }),
+            ApiError::Unauthenticated(message)
+            | ApiError::Forbidden(message)
+            | ApiError::NotFound(message)
+            | ApiError::PersistedQueryNotFound(message)
+            | ApiError::RateLimited(message) => {
+                async_graphql::Error::new(message).extend_with(|_, e| e.set("code", code.as_str()))
+            }
+        }
+    }
+}
+
+/// A catalogue error as a GraphQL error object, for responses built outside async-graphql
+/// (malformed HTTP requests, timeouts).
+#[must_use]
+pub fn error_object(code: ErrorCode, message: &str) -> serde_json::Value {
+    serde_json::json!({ "message": message, "extensions": { "code": code.as_str() } })
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
+mod tests {
+    use async_graphql::Value;
+
+    use super::*;
+
+    fn extension(error: &async_graphql::Error, name: &str) -> Option<Value> {
+        error.extensions.as_ref()?.get(name).cloned()
+    }
+
+    fn code(error: &async_graphql::Error) -> Option<Value> {
+        extension(error, "code")
+    }
+
+    #[test]
+    fn every_code_round_trips_through_its_name() {
+        for code in ErrorCode::ALL {
+            assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
+        }
+        assert_eq!(ErrorCode::parse("NOPE"), None);
+    }
+
+    #[test]
+    fn unauthenticated_maps_to_its_code() {
+        let error: async_graphql::Error = ApiError::unauthenticated("token expired").into();
+        assert_eq!(error.message, "token expired");
+        assert_eq!(code(&error), Some(Value::from("UNAUTHENTICATED")));
+    }
+
+    #[test]
+    fn forbidden_maps_to_its_code() {
+        let error: async_graphql::Error = ApiError::forbidden("editors only").into();
+        assert_eq!(code(&error), Some(Value::from("FORBIDDEN")));
+    }
+
+    #[test]
+    fn bad_user_input_names_the_field() {
+        let error: async_graphql::Error =
+            ApiError::bad_user_input("input.title", "title must not be empty").into();
+        assert_eq!(error.message, "title must not be empty");
+        assert_eq!(code(&error), Some(Value::from("BAD_USER_INPUT")));
+        assert_eq!(extension(&error, "field"), Some(Value::from("input.title")));
+    }
+
+    #[test]
+    fn not_found_maps_to_its_code() {
+        let error: async_graphql::Error = ApiError::not_found("no such project").into();
+        assert_eq!(code(&error), Some(Value::from("NOT_FOUND")));
+    }
+
+    #[test]
+    fn conflict_carries_the_current_version() {
+        let error: async_graphql::Error =
+            ApiError::conflict("project changed since version 3", Some(5)).into();
+        assert_eq!(code(&error), Some(Value::from("CONFLICT")));
+        assert_eq!(extension(&error, "currentVersion"), Some(Value::from(5)));
+        let error: async_graphql::Error = ApiError::conflict("key reused", None).into();
+        assert_eq!(extension(&error, "currentVersion"), None);
+    }
+
+    #[test]
+    fn persisted_query_not_found_maps_to_its_code() {
+        let error: async_graphql::Error =
+            ApiError::PersistedQueryNotFound("PersistedQueryNotFound".into()).into();
+        assert_eq!(code(&error), Some(Value::from("PERSISTED_QUERY_NOT_FOUND")));
+    }
+
+    #[test]
+    fn rate_limited_maps_to_its_code() {
+        let error: async_graphql::Error = ApiError::rate_limited("slow down").into();
+        assert_eq!(code(&error), Some(Value::from("RATE_LIMITED")));
+    }
+
+    #[test]
+    fn internal_errors_are_masked_and_keep_their_cause_for_the_log() {
+        let cause = std::io::Error::other("disk on fire at /var/lib/amanah");
+        let error: async_graphql::Error = ApiError::internal(cause).into();
+        assert_eq!(error.message, INTERNAL_ERROR_MESSAGE);
+        assert_eq!(code(&error), Some(Value::from("INTERNAL_SERVER_ERROR")));
+        let server_error = error.into_server_error(async_graphql::Pos::default());
+        assert!(!server_error.message.contains("disk"));
+        let cause = server_error.source::<InternalCause>().unwrap();
+        assert!(cause.chain().contains("disk on fire"));
+    }
+
+    #[test]
+    fn the_cause_chain_joins_every_source() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("appending events failed")]
+        struct Outer(#[source] std::io::Error);
+        let error = ApiError::internal(Outer(std::io::Error::other("connection reset")));
+        let ApiError::Internal(cause) = error else {
+            panic!("expected an internal error");
+        };
+        assert_eq!(cause.chain(), "appending events failed: connection reset");
+    }
+
+    #[test]
+    fn request_errors_are_the_pre_execution_codes() {
+        let request_errors: Vec<_> = ErrorCode::ALL
+            .into_iter()
+            .filter(|c| c.is_request_error())
+            .collect();
+        assert_eq!(
+            request_errors,
+            [
+                ErrorCode::GraphqlParseFailed,
+                ErrorCode::GraphqlValidationFailed,
+                ErrorCode::QueryTooDeep,
+                ErrorCode::QueryTooComplex,
+                ErrorCode::PersistedQueryNotFound,
+            ]
+        );
+    }
+}

@@ -1,0 +1,152 @@
+//! The GraphQL schema: transport-agnostic, built by one function.
+//!
+//! [`schema`] is what the server runs; [`build_schema_sdl`] is what `GET /schema.graphql` serves and
+//! what the committed `schema.graphql` must equal (a test below fails on drift and rewrites the
+//! file when `UPDATE_SCHEMA=1`). Both go through the same builder, so limits and extensions never
+//! differ between them.
+//!
+//! Resolvers reach what they need through the context:
+//! * `ctx.api_state()?` ([`ContextExt`]): the shared [`ApiState`] (database, configuration);
+//! * `ctx.request_id()`: the [`RequestId`] of the HTTP request or WebSocket connection, which is
+//!   the `requestId` of the events the request appends.
+//!
+//! Errors: return [`crate::error::ApiError`]; [`extension::ErrorCatalogue`] gives async-graphql's own
+//! errors their codes and masks internal ones.
+
+pub mod extension;
+mod service;
+
+use async_graphql::{
+    EmptyMutation, EmptySubscription, MergedObject, Schema, SchemaBuilder, extensions::Tracing,
+};
+
+use crate::{config::Limits, error::ApiError, request_id::RequestId, state::ApiState};
+
+/// The root query: one part per area, merged (domain parts join `service::ServiceQuery` here).
+#[derive(MergedObject, Default)]
+pub struct Query(service::ServiceQuery);
+
+pub type AmanahSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+
+/// Types, limits and extensions, without per-process data.
+fn builder(limits: &Limits) -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
+    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+        .limit_depth(limits.depth)
+        .limit_complexity(limits.complexity)
+        // First, so it is the outermost extension and sees every error last.
+        .extension(extension::ErrorCatalogue::new(limits.aliases))
+        .extension(Tracing)
+}
+
+/// The schema the server runs, with the limits of `state.config` and `state` as schema data.
+#[must_use]
+pub fn schema(state: ApiState) -> AmanahSchema {
+    let limits = state.config.limits.clone();
+    builder(&limits).data(state).finish()
+}
+
+/// The SDL of the schema (limits and data do not change it).
+#[must_use]
+pub fn build_schema_sdl() -> String {
+    sdl_of(&builder(&Limits::default()).finish())
+}
+
+/// The SDL of a built schema.
+#[must_use]
+pub fn sdl_of(schema: &AmanahSchema) -> String {
+    schema.sdl()
+}
+
+/// What resolvers read from their context.
+pub trait ContextExt {
+    /// The shared state.
+    ///
+    /// # Errors
+    /// An internal error if the schema was built without state (only possible in tests).
+    fn api_state(&self) -> Result<&ApiState, ApiError>;
+
+    /// The id of the request (HTTP) or connection (WebSocket) being served, when there is one.
+    fn request_id(&self) -> Option<&RequestId>;
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the GraphQL schema has no ApiState; build it with graphql::schema")]
+struct MissingState;
+
+impl ContextExt for async_graphql::Context<'_> {
+    fn api_state(&self) -> Result<&ApiState, ApiError> {
+        self.data_opt::<ApiState>()
+            .ok_or_else(|| ApiError::internal(MissingState))
+    }
+
+    fn request_id(&self) -> Option<&RequestId> {
+        self.data_opt::<RequestId>()
+    }
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    fn committed_schema_path() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../schema.graphql")
+    }
+
+    /// `schema.graphql` at the repository root is the contract frontends read; it must equal the
+    /// live schema. Run `UPDATE_SCHEMA=1 cargo test -p amanah-api committed_schema` after changing
+    /// the schema, and commit the file.
+    #[test]
+    fn committed_schema_matches_the_live_schema() {
+        let live = build_schema_sdl();
+        let path = committed_schema_path();
+        if std::env::var_os("UPDATE_SCHEMA").is_some_and(|v| v == "1") {
+            std::fs::write(&path, &live).unwrap();
+            return;
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        if committed != live {
+            let first_difference = committed
+                .lines()
+                .zip(live.lines())
+                .position(|(a, b)| a != b)
+                .unwrap_or_else(|| committed.lines().count().min(live.lines().count()));
+            panic!(
+                "schema.graphql is out of date (first difference at line {}): \
+                 run `UPDATE_SCHEMA=1 cargo test -p amanah-api committed_schema` and commit it",
+                first_difference + 1
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn the_schema_answers_api_version() {
+        let schema = builder(&Limits::default()).finish();
+        let response = schema.execute("{ apiVersion }").await;
+        assert!(response.errors.is_empty(), "{:?}", response.errors);
+        assert_eq!(
+            response.data.into_json().unwrap(),
+            serde_json::json!({ "apiVersion": env!("CARGO_PKG_VERSION") })
+        );
+    }
+
+    #[tokio::test]
+    async fn the_schema_enforces_the_configured_depth() {
+        let limits = Limits {
+            depth: 2,
+            ..Limits::default()
+        };
+        let schema = builder(&limits).finish();
+        let response = schema
+            .execute("{ __schema { types { fields { name } } } }")
+            .await;
+        let codes: Vec<_> = response
+            .errors
+            .iter()
+            .filter_map(crate::error::ErrorCode::of)
+            .collect();
+        assert_eq!(codes, [crate::error::ErrorCode::QueryTooDeep]);
+    }
+}

@@ -1,0 +1,683 @@
+//! GraphQL over HTTP, following the GraphQL-over-HTTP specification rather than the stock
+//! handler's defaults.
+//!
+//! * **Response media type** by `Accept`: `application/graphql-response+json` when the client
+//!   accepts it (or sends no `Accept`, or `*/*`), `application/json` when that is what it prefers;
+//!   neither acceptable → `406`.
+//! * **Status codes.** A request that cannot execute (the document does not parse or validate, or
+//!   breaks a limit) gets `400` with `application/graphql-response+json` and `200` with
+//!   `application/json`, as the specification asks for each; its body has `errors` and no `data`.
+//!   An executed request gets `200`, with field errors in `errors`.
+//! * **Requests.** `POST` takes `application/json` bodies (`415` for any other `Content-Type`,
+//!   `400` for a body that is not JSON or not a GraphQL request object, `413` above
+//!   [`crate::config::Limits::body_bytes`]). `GET` takes `query`, `variables`, `operationName`
+//!   and `extensions` from the query string and runs queries only: any other operation gets `405`
+//!   with `Allow: POST`. `GET` with a WebSocket upgrade speaks `graphql-transport-ws`.
+//!
+//! Every GraphQL request carries the [`RequestId`] in its data; errors of the HTTP layer itself
+//! use the catalogue ([`BAD_USER_INPUT`](ErrorCode::BadUserInput) naming the faulty request
+//! parameter in `extensions.field`).
+
+use actix_web::{
+    HttpRequest, HttpResponse,
+    http::{StatusCode, header},
+    web,
+};
+use async_graphql::{
+    Variables,
+    http::GraphiQLSource,
+    parser::types::{DocumentOperations, OperationType},
+};
+use async_graphql_actix_web::GraphQLSubscription;
+use futures::StreamExt as _;
+
+use crate::{
+    error::{ErrorCode, error_object},
+    graphql::AmanahSchema,
+    request_id::RequestId,
+};
+
+/// `application/graphql-response+json`, the GraphQL-over-HTTP media type.
+pub const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+/// `application/json`, the legacy media type.
+pub const APPLICATION_JSON: &str = "application/json";
+
+/// The media type of the response, chosen from `Accept`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseMediaType {
+    GraphqlResponseJson,
+    Json,
+}
+
+impl ResponseMediaType {
+    #[must_use]
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::GraphqlResponseJson => "application/graphql-response+json; charset=utf-8",
+            Self::Json => "application/json; charset=utf-8",
+        }
+    }
+
+    /// Picks the media type from an `Accept` header; `None` when neither is acceptable.
+    ///
+    /// Each candidate takes the quality of the most specific range that matches it (`q=0` refuses
+    /// it); the higher quality wins, and `application/graphql-response+json` wins ties.
+    #[must_use]
+    pub fn negotiate(accept: Option<&str>) -> Option<Self> {
+        let Some(accept) = accept.map(str::trim).filter(|a| !a.is_empty()) else {
+            return Some(Self::GraphqlResponseJson);
+        };
+        let ranges: Vec<MediaRange<'_>> = accept.split(',').filter_map(MediaRange::parse).collect();
+        let quality = |media_type: &str| {
+            ranges
+                .iter()
+                .filter_map(|range| range.specificity(media_type).map(|s| (s, range.quality)))
+                .max_by_key(|(specificity, _)| *specificity)
+                .map_or(0, |(_, quality)| quality)
+        };
+        let graphql = quality(GRAPHQL_RESPONSE_JSON);
+        let json = quality(APPLICATION_JSON);
+        match (graphql, json) {
+            (0, 0) => None,
+            (graphql, json) if graphql >= json => Some(Self::GraphqlResponseJson),
+            _ => Some(Self::Json),
+        }
+    }
+}
+
+/// One entry of an `Accept` header.
+struct MediaRange<'a> {
+    kind: &'a str,
+    subtype: &'a str,
+    /// Quality in thousandths (`q=0.5` → 500).
+    quality: u16,
+    /// A `charset` parameter other than UTF-8 makes the range unusable.
+    usable_charset: bool,
+}
+
+impl<'a> MediaRange<'a> {
+    fn parse(text: &'a str) -> Option<Self> {
+        let mut parts = text.split(';').map(str::trim);
+        let (kind, subtype) = parts.next()?.split_once('/')?;
+        let mut range = Self {
+            kind: kind.trim(),
+            subtype: subtype.trim(),
+            quality: 1000,
+            usable_charset: true,
+        };
+        for parameter in parts {
+            let Some((name, value)) = parameter.split_once('=') else {
+                continue;
+            };
+            let value = value.trim().trim_matches('"');
+            if name.trim().eq_ignore_ascii_case("q") {
+                range.quality = parse_quality(value)?;
+            } else if name.trim().eq_ignore_ascii_case("charset") {
+                range.usable_charset = value.eq_ignore_ascii_case("utf-8");
+            }
+        }
+        Some(range)
+    }
+
+    /// How specifically this range names `media_type` (2 exact, 1 `type/*`, 0 `*/*`), if at all.
+    fn specificity(&self, media_type: &str) -> Option<u8> {
+        let (kind, subtype) = media_type.split_once('/')?;
+        if !self.usable_charset {
+            return None;
+        }
+        if self.kind == "*" && self.subtype == "*" {
+            Some(0)
+        } else if self.kind.eq_ignore_ascii_case(kind) && self.subtype == "*" {
+            Some(1)
+        } else if self.kind.eq_ignore_ascii_case(kind) && self.subtype.eq_ignore_ascii_case(subtype)
+        {
+            Some(2)
+        } else {
+            None
+        }
+    }
+}
+
+/// `q` values are 0 to 1 with at most three decimals.
+fn parse_quality(value: &str) -> Option<u16> {
+    let number: f64 = value.parse().ok()?;
+    if !(0.0..=1.0).contains(&number) {
+        return None;
+    }
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "checked to be within 0..=1, so the scaled value is within 0..=1000"
+    )]
+    let thousandths = (number * 1000.0).round() as u16;
+    Some(thousandths)
+}
+
+/// The limits the HTTP layer enforces itself.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpLimits {
+    pub body_bytes: usize,
+}
+
+/// The parameters of a GraphQL-over-HTTP request.
+#[derive(Debug)]
+struct GraphqlParams {
+    query: String,
+    operation_name: Option<String>,
+    variables: serde_json::Map<String, serde_json::Value>,
+    extensions: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A request that cannot become a GraphQL request: status and one catalogue error.
+#[derive(Debug)]
+struct Rejection {
+    status: StatusCode,
+    code: ErrorCode,
+    field: Option<&'static str>,
+    message: String,
+}
+
+impl Rejection {
+    fn bad_request(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code: ErrorCode::BadUserInput,
+            field: Some(field),
+            message: message.into(),
+        }
+    }
+
+    fn into_response(self, media_type: Option<ResponseMediaType>) -> HttpResponse {
+        let mut error = error_object(self.code, &self.message);
+        if let Some(field) = self.field {
+            error["extensions"]["field"] = field.into();
+        }
+        let content_type = media_type.map_or(APPLICATION_JSON, ResponseMediaType::content_type);
+        let mut response = HttpResponse::build(self.status);
+        response.content_type(content_type);
+        if self.status == StatusCode::METHOD_NOT_ALLOWED {
+            response.insert_header((header::ALLOW, "POST"));
+        }
+        response.body(serde_json::json!({ "errors": [error] }).to_string())
+    }
+}
+
+impl GraphqlParams {
+    /// From a JSON request body: an object with a string `query` and optional `operationName`,
+    /// `variables` and `extensions`.
+    fn from_json_body(body: &[u8]) -> Result<Self, Rejection> {
+        let value: serde_json::Value = serde_json::from_slice(body).map_err(|error| {
+            Rejection::bad_request(
+                "body",
+                format!("The request body is not valid JSON: {error}."),
+            )
+        })?;
+        let serde_json::Value::Object(mut object) = value else {
+            return Err(Rejection::bad_request(
+                "body",
+                "The request body must be a JSON object with a `query`; batches are not supported.",
+            ));
+        };
+        let query = match object.remove("query") {
+            Some(serde_json::Value::String(query)) => query,
+            Some(_) => return Err(Rejection::bad_request("query", "`query` must be a string.")),
+            None => {
+                return Err(Rejection::bad_request(
+                    "query",
+                    "The request has no `query`.",
+                ));
+            }
+        };
+        let operation_name = match object.remove("operationName") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(name)) => Some(name),
+            Some(_) => {
+                return Err(Rejection::bad_request(
+                    "operationName",
+                    "`operationName` must be a string or null.",
+                ));
+            }
+        };
+        let variables = optional_object(object.remove("variables"), "variables")?;
+        let extensions = optional_object(object.remove("extensions"), "extensions")?;
+        Ok(Self {
+            query,
+            operation_name,
+            variables,
+            extensions,
+        })
+    }
+
+    /// From a `GET` query string; `variables` and `extensions` are JSON-encoded.
+    fn from_query_string(query_string: &str) -> Result<Self, Rejection> {
+        let pairs: Vec<(String, String)> =
+            web::Query::<Vec<(String, String)>>::from_query(query_string)
+                .map_err(|_| {
+                    Rejection::bad_request("query", "The query string is not well-formed.")
+                })?
+                .into_inner();
+        let mut query = None;
+        let mut operation_name = None;
+        let mut variables = serde_json::Map::new();
+        let mut extensions = serde_json::Map::new();
+        for (name, value) in pairs {
+            match name.as_str() {
+                "query" => query = Some(value),
+                "operationName" if !value.is_empty() => operation_name = Some(value),
+                "variables" if !value.is_empty() => {
+                    variables = optional_object(
+                        Some(serde_json::from_str(&value).map_err(|_| {
+                            Rejection::bad_request("variables", "`variables` must be JSON.")
+                        })?),
+                        "variables",
+                    )?;
+                }
+                "extensions" if !value.is_empty() => {
+                    extensions = optional_object(
+                        Some(serde_json::from_str(&value).map_err(|_| {
+                            Rejection::bad_request("extensions", "`extensions` must be JSON.")
+                        })?),
+                        "extensions",
+                    )?;
+                }
+                _ => {}
+            }
+        }
+        let query = query.ok_or_else(|| {
+            Rejection::bad_request("query", "The request has no `query` parameter.")
+        })?;
+        Ok(Self {
+            query,
+            operation_name,
+            variables,
+            extensions,
+        })
+    }
+
+    /// The type of the operation the request selects, when the document parses and the choice is
+    /// unambiguous; otherwise execution reports the problem.
+    fn operation_type(&self) -> Option<OperationType> {
+        let document = async_graphql::parser::parse_query(&self.query).ok()?;
+        match document.operations {
+            DocumentOperations::Single(operation) => Some(operation.node.ty),
+            DocumentOperations::Multiple(operations) => match &self.operation_name {
+                Some(name) => operations
+                    .iter()
+                    .find(|(n, _)| n.as_str() == name)
+                    .map(|(_, op)| op.node.ty),
+                None if operations.len() == 1 => operations.values().next().map(|op| op.node.ty),
+                None => None,
+            },
+        }
+    }
+
+    fn into_graphql_request(self, request_id: RequestId) -> async_graphql::Request {
+        let mut request = async_graphql::Request::new(self.query)
+            .variables(Variables::from_json(serde_json::Value::Object(
+                self.variables,
+            )))
+            .data(request_id);
+        if let Some(name) = self.operation_name {
+            request = request.operation_name(name);
+        }
+        for (name, value) in self.extensions {
+            if let Ok(value) = async_graphql::Value::from_json(value) {
+                request.extensions.0.insert(name, value);
+            }
+        }
+        request
+    }
+}
+
+fn optional_object(
+    value: Option<serde_json::Value>,
+    field: &'static str,
+) -> Result<serde_json::Map<String, serde_json::Value>, Rejection> {
+    match value {
+        None | Some(serde_json::Value::Null) => Ok(serde_json::Map::new()),
+        Some(serde_json::Value::Object(map)) => Ok(map),
+        Some(_) => Err(Rejection::bad_request(
+            field,
+            format!("`{field}` must be a JSON object or null."),
+        )),
+    }
+}
+
+/// Whether the `Content-Type` is JSON in UTF-8 (`application/json`, optionally `charset=utf-8`).
+fn is_json_content_type(req: &HttpRequest) -> bool {
+    let Some(content_type) = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let mut parts = content_type.split(';').map(str::trim);
+    let essence_ok = parts
+        .next()
+        .is_some_and(|essence| essence.eq_ignore_ascii_case(APPLICATION_JSON));
+    let charset_ok = parts.all(|parameter| match parameter.split_once('=') {
+        Some((name, value)) if name.trim().eq_ignore_ascii_case("charset") => {
+            value.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+        }
+        _ => true,
+    });
+    essence_ok && charset_ok
+}
+
+fn accept_header(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+}
+
+fn not_acceptable() -> HttpResponse {
+    Rejection {
+        status: StatusCode::NOT_ACCEPTABLE,
+        code: ErrorCode::BadUserInput,
+        field: Some("accept"),
+        message: format!(
+            "The Accept header allows neither {GRAPHQL_RESPONSE_JSON} nor {APPLICATION_JSON}."
+        ),
+    }
+    .into_response(None)
+}
+
+/// Reads the body up to `limit` bytes; `413` beyond it.
+async fn read_body(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<web::BytesMut, Rejection> {
+    let too_large = || Rejection {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        code: ErrorCode::BadUserInput,
+        field: Some("body"),
+        message: format!("The request body is larger than the limit of {limit} bytes."),
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > limit) {
+        return Err(too_large());
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|error| {
+            Rejection::bad_request(
+                "body",
+                format!("The request body could not be read: {error}."),
+            )
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Executes a GraphQL request and writes the response for `media_type`.
+async fn execute(
+    schema: &AmanahSchema,
+    params: GraphqlParams,
+    request_id: RequestId,
+    media_type: ResponseMediaType,
+) -> HttpResponse {
+    let response = schema
+        .execute(params.into_graphql_request(request_id))
+        .await;
+    graphql_response(response, media_type)
+}
+
+/// A GraphQL response as HTTP (see the module documentation for the status codes).
+#[must_use]
+pub fn graphql_response(
+    response: async_graphql::Response,
+    media_type: ResponseMediaType,
+) -> HttpResponse {
+    let request_error = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response
+            .errors
+            .iter()
+            .all(|e| ErrorCode::of(e).is_some_and(ErrorCode::is_request_error));
+    let status = if request_error && media_type == ResponseMediaType::GraphqlResponseJson {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let mut body = if request_error {
+        // The request never executed, so the response has no `data` at all.
+        serde_json::json!({ "errors": response.errors, "extensions": response.extensions })
+    } else {
+        serde_json::to_value(&response).unwrap_or_else(|_| serde_json::json!({}))
+    };
+    if let Some(object) = body.as_object_mut()
+        && object
+            .get("extensions")
+            .is_some_and(|e| e.as_object().is_some_and(serde_json::Map::is_empty))
+    {
+        object.remove("extensions");
+    }
+
+    let mut builder = HttpResponse::build(status);
+    builder.content_type(media_type.content_type());
+    if response.is_ok()
+        && let Some(cache_control) = response.cache_control.value()
+    {
+        builder.insert_header((header::CACHE_CONTROL, cache_control));
+    }
+    for (name, value) in &response.http_headers {
+        if let (Ok(name), Ok(value)) = (
+            header::HeaderName::from_bytes(name.as_str().as_bytes()),
+            header::HeaderValue::from_bytes(value.as_bytes()),
+        ) {
+            builder.append_header((name, value));
+        }
+    }
+    builder.body(body.to_string())
+}
+
+/// `POST /graphql`.
+pub async fn graphql_post(
+    req: HttpRequest,
+    payload: web::Payload,
+    schema: web::Data<AmanahSchema>,
+    limits: web::Data<HttpLimits>,
+    request_id: RequestId,
+) -> HttpResponse {
+    let Some(media_type) = ResponseMediaType::negotiate(accept_header(&req)) else {
+        return not_acceptable();
+    };
+    if !is_json_content_type(&req) {
+        return Rejection {
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            code: ErrorCode::BadUserInput,
+            field: Some("content-type"),
+            message: format!("Send GraphQL requests as {APPLICATION_JSON} (UTF-8)."),
+        }
+        .into_response(Some(media_type));
+    }
+    let params = match read_body(&req, payload, limits.body_bytes)
+        .await
+        .and_then(|body| GraphqlParams::from_json_body(&body))
+    {
+        Ok(params) => params,
+        Err(rejection) => return rejection.into_response(Some(media_type)),
+    };
+    execute(&schema, params, request_id, media_type).await
+}
+
+/// `GET /graphql`: a query from the query string, or a WebSocket upgrade.
+pub async fn graphql_get(
+    req: HttpRequest,
+    payload: web::Payload,
+    schema: web::Data<AmanahSchema>,
+    request_id: RequestId,
+) -> HttpResponse {
+    let upgrade = req
+        .headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if upgrade {
+        let mut data = async_graphql::Data::default();
+        data.insert(request_id);
+        return GraphQLSubscription::new(AmanahSchema::clone(&schema))
+            .with_data(data)
+            .start(&req, payload)
+            .unwrap_or_else(|error| error.error_response());
+    }
+
+    let Some(media_type) = ResponseMediaType::negotiate(accept_header(&req)) else {
+        return not_acceptable();
+    };
+    let params = match GraphqlParams::from_query_string(req.query_string()) {
+        Ok(params) => params,
+        Err(rejection) => return rejection.into_response(Some(media_type)),
+    };
+    match params.operation_type() {
+        Some(OperationType::Mutation | OperationType::Subscription) => {
+            return Rejection {
+                status: StatusCode::METHOD_NOT_ALLOWED,
+                code: ErrorCode::BadUserInput,
+                field: Some("query"),
+                message: "GET runs queries only; send mutations with POST.".to_owned(),
+            }
+            .into_response(Some(media_type));
+        }
+        Some(OperationType::Query) | None => {}
+    }
+    execute(&schema, params, request_id, media_type).await
+}
+
+/// `GET /graphiql`: GraphiQL, pointed at `/graphql` for queries and subscriptions.
+pub async fn graphiql() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(
+            GraphiQLSource::build()
+                .endpoint("/graphql")
+                .subscription_endpoint("/graphql")
+                .title("Amanah GraphiQL")
+                .finish(),
+        )
+}
+
+/// `GET /schema.graphql`: the SDL of the running schema.
+pub async fn schema_sdl(schema: web::Data<AmanahSchema>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body(crate::graphql::sdl_of(&schema))
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_accept_or_any_prefers_graphql_response_json() {
+        for accept in [None, Some(""), Some("*/*"), Some("application/*")] {
+            assert_eq!(
+                ResponseMediaType::negotiate(accept),
+                Some(ResponseMediaType::GraphqlResponseJson),
+                "{accept:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn application_json_is_honoured() {
+        assert_eq!(
+            ResponseMediaType::negotiate(Some("application/json")),
+            Some(ResponseMediaType::Json)
+        );
+        assert_eq!(
+            ResponseMediaType::negotiate(Some(
+                "application/graphql-response+json;q=0.5, application/json"
+            )),
+            Some(ResponseMediaType::Json)
+        );
+        assert_eq!(
+            ResponseMediaType::negotiate(Some(
+                "application/graphql-response+json, application/json;q=0.9"
+            )),
+            Some(ResponseMediaType::GraphqlResponseJson)
+        );
+    }
+
+    #[test]
+    fn the_most_specific_range_decides() {
+        assert_eq!(
+            ResponseMediaType::negotiate(Some("application/graphql-response+json;q=0, */*")),
+            Some(ResponseMediaType::Json)
+        );
+    }
+
+    #[test]
+    fn unacceptable_types_are_refused() {
+        for accept in [
+            "text/html",
+            "application/xml, text/*",
+            "application/json;q=0",
+            "application/json; charset=latin1",
+        ] {
+            assert_eq!(ResponseMediaType::negotiate(Some(accept)), None, "{accept}");
+        }
+    }
+
+    #[test]
+    fn body_parsing_checks_the_shape() {
+        let ok = GraphqlParams::from_json_body(
+            br#"{"query":"{ a }","variables":{"x":1},"operationName":null}"#,
+        )
+        .unwrap();
+        assert_eq!(ok.query, "{ a }");
+        assert_eq!(ok.variables.get("x"), Some(&serde_json::json!(1)));
+        for (body, field) in [
+            (&b"not json"[..], "body"),
+            (b"[]", "body"),
+            (b"{}", "query"),
+            (br#"{"query":1}"#, "query"),
+            (br#"{"query":"{a}","variables":"x"}"#, "variables"),
+            (br#"{"query":"{a}","operationName":1}"#, "operationName"),
+        ] {
+            let rejection = GraphqlParams::from_json_body(body).unwrap_err();
+            assert_eq!(rejection.status, StatusCode::BAD_REQUEST);
+            assert_eq!(rejection.field, Some(field));
+        }
+    }
+
+    #[test]
+    fn the_operation_type_follows_the_operation_name() {
+        let params = |query: &str, name: Option<&str>| GraphqlParams {
+            query: query.to_owned(),
+            operation_name: name.map(str::to_owned),
+            variables: serde_json::Map::new(),
+            extensions: serde_json::Map::new(),
+        };
+        assert_eq!(
+            params("{ a }", None).operation_type(),
+            Some(OperationType::Query)
+        );
+        assert_eq!(
+            params("mutation { a }", None).operation_type(),
+            Some(OperationType::Mutation)
+        );
+        let both = "query Q { a } mutation M { b }";
+        assert_eq!(
+            params(both, Some("M")).operation_type(),
+            Some(OperationType::Mutation)
+        );
+        assert_eq!(
+            params(both, Some("Q")).operation_type(),
+            Some(OperationType::Query)
+        );
+        assert_eq!(params(both, None).operation_type(), None);
+        assert_eq!(params("{", None).operation_type(), None);
+    }
+}

@@ -1,0 +1,189 @@
+//! A small Prometheus registry for the HTTP server, rendered at `GET /metrics`.
+//!
+//! Two families: `amanah_http_requests_total` (a counter by method, route and status) and
+//! `amanah_http_request_duration_seconds` (a histogram by method and route). Routes are the
+//! registered patterns (`/graphql`), never raw paths, so a scan of random URLs cannot grow the
+//! registry: unmatched paths share the route label `unmatched`.
+//!
+//! One registry per [`crate::startup::Application`], not a global, so tests that run several
+//! servers in one process count separately. Written by hand because two families do not justify a
+//! dependency; if the families multiply, the `prometheus` crate is the next step.
+
+use std::{
+    collections::BTreeMap,
+    fmt::Write as _,
+    sync::{Mutex, PoisonError},
+    time::Duration,
+};
+
+/// Upper bounds of the duration buckets, in seconds (Prometheus client defaults).
+const BUCKETS: [f64; 11] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+#[derive(Debug, Default)]
+struct Histogram {
+    /// Non-cumulative counts per bucket; the last slot is `+Inf`.
+    buckets: [u64; BUCKETS.len() + 1],
+    sum: f64,
+    count: u64,
+}
+
+impl Histogram {
+    fn observe(&mut self, seconds: f64) {
+        let slot = BUCKETS
+            .iter()
+            .position(|bound| seconds <= *bound)
+            .unwrap_or(BUCKETS.len());
+        self.buckets[slot] += 1;
+        self.sum += seconds;
+        self.count += 1;
+    }
+}
+
+#[derive(Debug, Default)]
+struct Families {
+    /// (method, route, status) → count
+    requests: BTreeMap<(String, String, u16), u64>,
+    /// (method, route) → durations
+    durations: BTreeMap<(String, String), Histogram>,
+}
+
+/// The HTTP metrics of one server.
+#[derive(Debug, Default)]
+pub struct HttpMetrics {
+    families: Mutex<Families>,
+}
+
+impl HttpMetrics {
+    /// Records one finished request.
+    pub fn record(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        // A panic while holding the lock cannot leave the maps half-updated in a way that matters
+        // for counters, so a poisoned lock is still used.
+        let mut families = self.families.lock().unwrap_or_else(PoisonError::into_inner);
+        *families
+            .requests
+            .entry((method.to_owned(), route.to_owned(), status))
+            .or_default() += 1;
+        families
+            .durations
+            .entry((method.to_owned(), route.to_owned()))
+            .or_default()
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// The registry in the Prometheus text exposition format (version 0.0.4).
+    #[must_use]
+    pub fn render(&self) -> String {
+        let families = self.families.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut out = String::new();
+        out.push_str(
+            "# HELP amanah_http_requests_total HTTP requests answered, by method, route and status.\n\
+             # TYPE amanah_http_requests_total counter\n",
+        );
+        for ((method, route, status), count) in &families.requests {
+            let _ = writeln!(
+                out,
+                "amanah_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{status}\"}} {count}",
+                escape(method),
+                escape(route)
+            );
+        }
+        out.push_str(
+            "# HELP amanah_http_request_duration_seconds Time to answer HTTP requests, by method and route.\n\
+             # TYPE amanah_http_request_duration_seconds histogram\n",
+        );
+        for ((method, route), histogram) in &families.durations {
+            let labels = format!("method=\"{}\",route=\"{}\"", escape(method), escape(route));
+            let mut cumulative = 0;
+            for (bound, count) in BUCKETS.iter().zip(histogram.buckets.iter()) {
+                cumulative += count;
+                let _ = writeln!(
+                    out,
+                    "amanah_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {cumulative}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "amanah_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                histogram.count
+            );
+            let _ = writeln!(
+                out,
+                "amanah_http_request_duration_seconds_sum{{{labels}}} {}",
+                histogram.sum
+            );
+            let _ = writeln!(
+                out,
+                "amanah_http_request_duration_seconds_count{{{labels}}} {}",
+                histogram.count
+            );
+        }
+        out
+    }
+}
+
+/// `GET /metrics`.
+pub async fn render_metrics(metrics: actix_web::web::Data<HttpMetrics>) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(metrics.render())
+}
+
+/// Label values escape `\`, `"` and newlines.
+fn escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_requests_by_method_route_and_status() {
+        let metrics = HttpMetrics::default();
+        metrics.record("POST", "/graphql", 200, Duration::from_millis(3));
+        metrics.record("POST", "/graphql", 200, Duration::from_millis(30));
+        metrics.record("POST", "/graphql", 400, Duration::from_millis(1));
+        let text = metrics.render();
+        assert!(text.contains(
+            "amanah_http_requests_total{method=\"POST\",route=\"/graphql\",status=\"200\"} 2\n"
+        ));
+        assert!(text.contains(
+            "amanah_http_requests_total{method=\"POST\",route=\"/graphql\",status=\"400\"} 1\n"
+        ));
+    }
+
+    #[test]
+    fn the_histogram_is_cumulative_and_ends_with_inf() {
+        let metrics = HttpMetrics::default();
+        metrics.record("GET", "/healthz", 200, Duration::from_millis(3));
+        metrics.record("GET", "/healthz", 200, Duration::from_millis(30));
+        metrics.record("GET", "/healthz", 200, Duration::from_secs(60));
+        let text = metrics.render();
+        let labels = "method=\"GET\",route=\"/healthz\"";
+        assert!(text.contains(&format!(
+            "amanah_http_request_duration_seconds_bucket{{{labels},le=\"0.005\"}} 1\n"
+        )));
+        assert!(text.contains(&format!(
+            "amanah_http_request_duration_seconds_bucket{{{labels},le=\"0.05\"}} 2\n"
+        )));
+        assert!(text.contains(&format!(
+            "amanah_http_request_duration_seconds_bucket{{{labels},le=\"10\"}} 2\n"
+        )));
+        assert!(text.contains(&format!(
+            "amanah_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} 3\n"
+        )));
+        assert!(text.contains(&format!(
+            "amanah_http_request_duration_seconds_count{{{labels}}} 3\n"
+        )));
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+}

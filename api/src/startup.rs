@@ -1,0 +1,123 @@
+//! The composition root of the HTTP server.
+//!
+//! [`Application::build`] binds the listener (port 0 picks a free one, which tests use), builds the
+//! shared state and the schema, and wires the routes of `shared/spec/api.md`; the caller decides
+//! when it stops by passing a future to [`Application::run_until_stopped`] (SIGINT/SIGTERM in
+//! `amanah serve`, never in tests). The database arrives connected and migrated: `serve` and the
+//! test harness each decide how.
+
+use std::{future::Future, net::SocketAddr};
+
+use actix_web::{App, HttpServer, dev::Server, middleware::from_fn, web};
+use sea_orm::DatabaseConnection;
+
+use crate::{
+    config::Config,
+    graphql,
+    graphql_http::{self, HttpLimits},
+    health,
+    metrics::{self, HttpMetrics},
+    middleware::{RequestDeadline, observe_request},
+    state::ApiState,
+};
+
+/// How long a stopping server lets requests in flight finish.
+const SHUTDOWN_GRACE_SECS: u64 = 30;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("could not listen on {address} ({source}); choose another address with AMANAH_LISTEN")]
+    Bind {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    server: Server,
+    address: SocketAddr,
+}
+
+impl Application {
+    /// Binds `config.listen` and builds the server around `db` (connected and migrated).
+    ///
+    /// # Errors
+    /// [`StartupError::Bind`] when the address cannot be bound.
+    pub async fn build(config: Config, db: DatabaseConnection) -> Result<Self, StartupError> {
+        let requested = config.listen;
+        let bind_error = |source| StartupError::Bind {
+            address: requested,
+            source,
+        };
+        let listener = std::net::TcpListener::bind(requested).map_err(bind_error)?;
+        let address = listener.local_addr().map_err(bind_error)?;
+
+        let limits = config.limits.clone();
+        let state = ApiState::new(config, db);
+        let schema = graphql::schema(state.clone());
+
+        let state = web::Data::new(state);
+        let schema = web::Data::new(schema);
+        let metrics = web::Data::new(HttpMetrics::default());
+        let deadline = web::Data::new(RequestDeadline(limits.request_timeout()));
+        let http_limits = web::Data::new(HttpLimits {
+            body_bytes: limits.body_bytes,
+        });
+
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(from_fn(observe_request))
+                .app_data(state.clone())
+                .app_data(schema.clone())
+                .app_data(metrics.clone())
+                .app_data(deadline.clone())
+                .app_data(http_limits.clone())
+                .route("/graphql", web::post().to(graphql_http::graphql_post))
+                .route("/graphql", web::get().to(graphql_http::graphql_get))
+                .route("/graphiql", web::get().to(graphql_http::graphiql))
+                .route("/schema.graphql", web::get().to(graphql_http::schema_sdl))
+                .route("/healthz", web::get().to(health::healthz))
+                .route("/readyz", web::get().to(health::readyz))
+                .route("/metrics", web::get().to(metrics::render_metrics))
+        })
+        .listen(listener)
+        .map_err(bind_error)?
+        .disable_signals()
+        .shutdown_timeout(SHUTDOWN_GRACE_SECS)
+        .run();
+
+        tracing::info!(%address, "listening");
+        Ok(Self { server, address })
+    }
+
+    /// The bound address (with the real port when `listen` asked for port 0).
+    #[must_use]
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    #[must_use]
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting connections and lets requests in
+    /// flight finish (up to 30 s).
+    ///
+    /// # Errors
+    /// An I/O error of the server.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        tokio::spawn(async move {
+            shutdown.await;
+            tracing::info!("shutting down: finishing requests in flight");
+            handle.stop(true).await;
+        });
+        self.server.await
+    }
+}
