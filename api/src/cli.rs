@@ -30,9 +30,21 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP server; creates and migrates the database when needed.
-    Serve,
+    Serve {
+        /// Load the demo dataset (through the ordinary commands, so it is in the audit log)
+        /// when the log is empty.
+        #[arg(long)]
+        demo: bool,
+    },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Rebuild the read model from the audit log.
+    Replay {
+        /// Do not rebuild: fold the log and report every difference from the live read model
+        /// (exit 1 when there is any).
+        #[arg(long)]
+        check: bool,
+    },
     /// Print the effective configuration as TOML, secrets redacted.
     Config,
 }
@@ -66,13 +78,24 @@ pub enum CliError {
     Server(std::io::Error),
     #[error("could not print the configuration ({0})")]
     PrintConfig(#[from] toml::ser::Error),
+    #[error("the demo dataset could not be loaded: {0}")]
+    Demo(#[from] crate::demo::DemoError),
+    #[error("the audit log could not be replayed ({0}); the read model is unchanged")]
+    Replay(amanah_domain::ports::StoreError),
+    #[error(
+        "the read model differs from the audit log in {0} row(s); run `amanah replay` to rebuild it"
+    )]
+    ReplayCheckFailed(usize),
 }
 
 impl CliError {
     /// The process exit code for this error (see the module documentation).
     #[must_use]
     pub fn exit_code(&self) -> ExitCode {
-        ExitCode::from(2)
+        match self {
+            Self::ReplayCheckFailed(_) => ExitCode::from(1),
+            _ => ExitCode::from(2),
+        }
     }
 }
 
@@ -93,9 +116,13 @@ pub async fn run(command: Command, config: Config) -> Result<(), CliError> {
             tracing::info!("migrations applied");
             Ok(())
         }
-        Command::Serve => {
+        Command::Serve { demo } => {
             let _telemetry = start_telemetry(&config)?;
-            serve(config).await
+            serve(config, demo).await
+        }
+        Command::Replay { check } => {
+            let _telemetry = start_telemetry(&config)?;
+            replay(&config, check).await
         }
     }
 }
@@ -107,8 +134,34 @@ fn start_telemetry(config: &Config) -> Result<telemetry::TelemetryGuard, CliErro
     Ok(guard)
 }
 
+/// `amanah replay [--check]`: rebuilds the read model from the log, or compares the two.
+async fn replay(config: &Config, check: bool) -> Result<(), CliError> {
+    use amanah_infra::read_model;
+
+    let db = amanah_infra::database::connect(config.database_url.expose()).await?;
+    amanah_infra::database::migrate(&db).await?;
+    let store = amanah_infra::SqlEventStore::new(db);
+    let size = store.size().await.map_err(CliError::Replay)?;
+    if check {
+        let differences = read_model::check(&store).await.map_err(CliError::Replay)?;
+        if differences.is_empty() {
+            println!("the read model equals the fold of the audit log ({size} events)");
+            return Ok(());
+        }
+        for difference in &differences {
+            println!("{difference}");
+        }
+        return Err(CliError::ReplayCheckFailed(differences.len()));
+    }
+    let aggregates = read_model::rebuild(&store)
+        .await
+        .map_err(CliError::Replay)?;
+    println!("rebuilt the read model of {aggregates} aggregates from {size} events");
+    Ok(())
+}
+
 /// `amanah serve`: data dir, database, migrations, then the server until SIGINT or SIGTERM.
-async fn serve(config: Config) -> Result<(), CliError> {
+async fn serve(config: Config, demo: bool) -> Result<(), CliError> {
     std::fs::create_dir_all(&config.data_dir).map_err(|source| CliError::DataDir {
         path: config.data_dir.clone(),
         source,
@@ -116,6 +169,25 @@ async fn serve(config: Config) -> Result<(), CliError> {
     let db = amanah_infra::database::connect(config.database_url.expose()).await?;
     amanah_infra::database::migrate(&db).await?;
     let application = Application::build(config, db).await?;
+    if demo {
+        let commands = &application.state().commands;
+        let size = commands.store().size().await.map_err(CliError::Replay)?;
+        if size == 0 {
+            let summary = crate::demo::load(commands).await?;
+            tracing::info!(
+                organisations = summary.organisations,
+                projects = summary.projects,
+                activities = summary.activities,
+                events = summary.events,
+                "loaded the demo dataset"
+            );
+        } else {
+            tracing::info!(
+                events = size,
+                "the audit log is not empty: the demo dataset is not loaded"
+            );
+        }
+    }
     application
         .run_until_stopped(shutdown_signal())
         .await
@@ -162,7 +234,7 @@ mod tests {
     fn config_is_a_global_flag() {
         let cli = Cli::try_parse_from(["amanah", "serve", "--config", "x.toml"]).unwrap();
         assert_eq!(cli.config, Some(PathBuf::from("x.toml")));
-        assert!(matches!(cli.command, Command::Serve));
+        assert!(matches!(cli.command, Command::Serve { demo: false }));
         let cli = Cli::try_parse_from(["amanah", "--config", "y.toml", "config"]).unwrap();
         assert_eq!(cli.config, Some(PathBuf::from("y.toml")));
     }

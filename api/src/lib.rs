@@ -13,6 +13,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod error;
 pub mod graphql;
 pub mod graphql_http;

@@ -38,6 +38,7 @@ pub enum StartupError {
 pub struct Application {
     server: Server,
     address: SocketAddr,
+    state: ApiState,
 }
 
 impl Application {
@@ -55,10 +56,10 @@ impl Application {
         let address = listener.local_addr().map_err(bind_error)?;
 
         let limits = config.limits.clone();
-        let state = ApiState::new(config, db);
-        let schema = graphql::schema(state.clone());
+        let shared = ApiState::new(config, db);
+        let schema = graphql::schema(shared.clone());
 
-        let state = web::Data::new(state);
+        let state = web::Data::new(shared.clone());
         let schema = web::Data::new(schema);
         let metrics = web::Data::new(HttpMetrics::default());
         let deadline = web::Data::new(RequestDeadline(limits.request_timeout()));
@@ -89,7 +90,17 @@ impl Application {
         .run();
 
         tracing::info!(%address, "listening");
-        Ok(Self { server, address })
+        Ok(Self {
+            server,
+            address,
+            state: shared,
+        })
+    }
+
+    /// The state the server shares with its handlers (for start-up work such as the demo data).
+    #[must_use]
+    pub fn state(&self) -> &ApiState {
+        &self.state
     }
 
     /// The bound address (with the real port when `listen` asked for port 0).
