@@ -257,6 +257,54 @@ impl From<ApiError> for async_graphql::Error {
     }
 }
 
+/// The `extensions.field` of a rejection about the command as a whole (an illegal status
+/// transition, a revision that changes nothing): the mutation's `input` argument.
+pub const WHOLE_INPUT_FIELD: &str = "input";
+
+/// Why a command changed nothing, on the catalogue: the domain's rejections are `BAD_USER_INPUT`
+/// naming the input field (`NOT_FOUND` when the aggregate to change does not exist), a stale
+/// `expectedVersion` is `CONFLICT` with the current version, a taken unique value is
+/// `BAD_USER_INPUT` naming its field, and store or decoding failures are internal.
+impl From<amanah_domain::service::CommandError> for ApiError {
+    fn from(error: amanah_domain::service::CommandError) -> Self {
+        use amanah_domain::service::CommandError;
+        match error {
+            CommandError::Rejected(rejection) => {
+                let message = rejection.to_string();
+                if rejection.is_not_found() {
+                    Self::not_found(message)
+                } else {
+                    let field = rejection
+                        .field()
+                        .unwrap_or_else(|| WHOLE_INPUT_FIELD.to_owned());
+                    Self::bad_user_input(field, message)
+                }
+            }
+            CommandError::Conflict { expected, current } => Self::conflict(
+                format!(
+                    "expectedVersion is {expected} but the current version is {current}: \
+                     read it again and retry"
+                ),
+                Some(current),
+            ),
+            CommandError::Duplicate { field } => {
+                let message = format!("{field} is already taken");
+                Self::bad_user_input(field, message)
+            }
+            internal @ (CommandError::Undecodable { .. } | CommandError::Store(_)) => {
+                Self::internal(internal)
+            }
+        }
+    }
+}
+
+/// A read-model failure: nothing the client can fix.
+impl From<amanah_domain::ports::StoreError> for ApiError {
+    fn from(error: amanah_domain::ports::StoreError) -> Self {
+        Self::internal(error)
+    }
+}
+
 /// A catalogue error as a GraphQL error object, for responses built outside async-graphql
 /// (malformed HTTP requests, timeouts).
 #[must_use]
@@ -378,5 +426,106 @@ mod tests {
                 ErrorCode::PersistedQueryNotFound,
             ]
         );
+    }
+}
+
+/// The mapping of the domain's errors (`CommandError`, `StoreError`) onto the catalogue.
+#[cfg(test)]
+mod domain_error_tests {
+    use amanah_domain::organisation::OrganisationError;
+    use amanah_domain::ports::StoreError;
+    use amanah_domain::project::ProjectError;
+    use amanah_domain::service::CommandError;
+    use amanah_domain::values::ValueError;
+    use uuid::Uuid;
+
+    use super::*;
+
+    fn field_of(error: &ApiError) -> Option<&str> {
+        match error {
+            ApiError::BadUserInput { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
+    fn message_of(error: ApiError) -> String {
+        async_graphql::Error::from(error).message
+    }
+
+    #[test]
+    fn a_rejection_is_bad_user_input_naming_its_field() {
+        let error = ApiError::from(CommandError::rejected(ProjectError::invalid(
+            "recipientCountries[1].percentage",
+        )(
+            ValueError::PercentageTooPrecise("33.333".into()),
+        )));
+        assert_eq!(error.code(), ErrorCode::BadUserInput);
+        assert_eq!(field_of(&error), Some("recipientCountries[1].percentage"));
+        let message = message_of(error);
+        assert!(message.contains("33.333"), "{message}");
+    }
+
+    #[test]
+    fn a_rejection_of_the_whole_command_names_the_input() {
+        let error = ApiError::from(CommandError::rejected(ProjectError::NothingToRevise));
+        assert_eq!(error.code(), ErrorCode::BadUserInput);
+        assert_eq!(field_of(&error), Some(WHOLE_INPUT_FIELD));
+    }
+
+    #[test]
+    fn a_missing_aggregate_is_not_found() {
+        let id = Uuid::now_v7();
+        let error = ApiError::from(CommandError::rejected(OrganisationError::NotFound { id }));
+        assert_eq!(error.code(), ErrorCode::NotFound);
+        assert!(message_of(error).contains(&id.to_string()));
+    }
+
+    #[test]
+    fn a_stale_version_is_a_conflict_with_the_current_version() {
+        let error = ApiError::from(CommandError::Conflict {
+            expected: 2,
+            current: 5,
+        });
+        assert_eq!(error.code(), ErrorCode::Conflict);
+        assert!(matches!(
+            error,
+            ApiError::Conflict {
+                current_version: Some(5),
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_taken_value_is_bad_user_input_naming_its_field() {
+        let error = ApiError::from(CommandError::Duplicate {
+            field: "iatiIdentifier".into(),
+        });
+        assert_eq!(error.code(), ErrorCode::BadUserInput);
+        assert_eq!(field_of(&error), Some("iatiIdentifier"));
+    }
+
+    #[test]
+    fn store_and_decoding_failures_are_internal_and_masked() {
+        for failure in [
+            CommandError::Store(StoreError::Unavailable(
+                "connection refused to db:5432".into(),
+            )),
+            CommandError::Undecodable {
+                index: 7,
+                reason: "missing field `title`".into(),
+            },
+        ] {
+            let error = ApiError::from(failure);
+            assert_eq!(error.code(), ErrorCode::InternalServerError);
+            let graphql: async_graphql::Error = error.into();
+            assert_eq!(graphql.message, INTERNAL_ERROR_MESSAGE);
+        }
+    }
+
+    #[test]
+    fn read_model_failures_are_internal() {
+        let error = ApiError::from(StoreError::Internal("syntax error near SELECT".into()));
+        assert_eq!(error.code(), ErrorCode::InternalServerError);
     }
 }

@@ -2,9 +2,15 @@
 
 use std::sync::Arc;
 
+use amanah_domain::service::CommandService;
+use amanah_infra::read_model::SqlProjector;
+use amanah_infra::{SqlEventStore, StoreConfig};
 use sea_orm::DatabaseConnection;
 
 use crate::config::Config;
+
+/// The read model the portfolio's queries read.
+pub type PortfolioReadModel = amanah_infra::read_model::SqlReadModel;
 
 /// The shared state, cheap to clone (handles and `Arc`s). Handlers get it as
 /// `web::Data<ApiState>`, resolvers as `ctx.api_state()?` ([`crate::graphql::ContextExt`]).
@@ -14,12 +20,19 @@ pub struct ApiState {
     pub db: DatabaseConnection,
     /// The effective configuration (limits, access policy, audit settings).
     pub config: Arc<Config>,
+    /// The write side: load, decide, append (the store projects the read model as it appends).
+    pub commands: CommandService<SqlEventStore>,
+    /// What queries read.
+    pub read_model: PortfolioReadModel,
 }
 
 impl ApiState {
     #[must_use]
     pub fn new(config: Config, db: DatabaseConnection) -> Self {
+        let store = SqlEventStore::start(db.clone(), StoreConfig::default(), SqlProjector);
         Self {
+            commands: CommandService::new(store),
+            read_model: PortfolioReadModel::new(db.clone()),
             db,
             config: Arc::new(config),
         }

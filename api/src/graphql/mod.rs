@@ -13,24 +13,38 @@
 //! Errors: return [`crate::error::ApiError`]; [`extension::ErrorCatalogue`] gives async-graphql's own
 //! errors their codes and masks internal ones.
 
+pub mod activity;
+pub mod command;
+pub mod connection;
+pub mod enums;
 pub mod extension;
+pub mod ids;
+pub mod mutation;
+pub mod node;
+pub mod organisation;
+#[cfg(test)]
+mod portfolio_tests;
+pub mod project;
+pub mod project_commands;
+pub mod query;
+pub mod reference_data;
+pub mod references;
+pub mod scalars;
 mod service;
 
-use async_graphql::{
-    EmptyMutation, EmptySubscription, MergedObject, Schema, SchemaBuilder, extensions::Tracing,
-};
+use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder, extensions::Tracing};
 
 use crate::{config::Limits, error::ApiError, request_id::RequestId, state::ApiState};
 
 /// The root query: one part per area, merged (domain parts join `service::ServiceQuery` here).
 #[derive(MergedObject, Default)]
-pub struct Query(service::ServiceQuery);
+pub struct Query(service::ServiceQuery, query::PortfolioQuery);
 
-pub type AmanahSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+pub type AmanahSchema = Schema<Query, mutation::Mutation, EmptySubscription>;
 
 /// Types, limits and extensions, without per-process data.
-fn builder(limits: &Limits) -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
-    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+fn builder(limits: &Limits) -> SchemaBuilder<Query, mutation::Mutation, EmptySubscription> {
+    Schema::build(Query::default(), mutation::Mutation, EmptySubscription)
         .limit_depth(limits.depth)
         .limit_complexity(limits.complexity)
         // First, so it is the outermost extension and sees every error last.
@@ -42,7 +56,10 @@ fn builder(limits: &Limits) -> SchemaBuilder<Query, EmptyMutation, EmptySubscrip
 #[must_use]
 pub fn schema(state: ApiState) -> AmanahSchema {
     let limits = state.config.limits.clone();
-    builder(&limits).data(state).finish()
+    builder(&limits)
+        .data(references::loaders(&state))
+        .data(state)
+        .finish()
 }
 
 /// The SDL of the schema (limits and data do not change it).

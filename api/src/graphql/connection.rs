@@ -1,0 +1,441 @@
+//! Relay connections (`first/after/last/before`, `edges { cursor node }`, `pageInfo`, `totalCount`)
+//! over the read model's windows (`Window { offset, limit }` → `Page { items, total }`).
+//!
+//! A cursor is the item's 0-based position in the ordered result, opaque to clients (base64 of the
+//! offset). Positions move when items are added in front of them, as with any offset cursor;
+//! the read model orders every list by a total order (ties broken by id), so a page never repeats
+//! or skips an item while the list does not change.
+//!
+//! Arguments are checked at the edge: `first`/`last` between 0 and the page-size limit
+//! ([`crate::config::Limits::page_size`], at most 100), cursors that decode; anything else is
+//! `BAD_USER_INPUT` naming the argument. Without `first` and `last`, a page holds the page-size
+//! limit. `first` and `last` together follow the Relay algorithm: `first` is applied, then `last`.
+//!
+//! `hasPreviousPage` and `hasNextPage` are exact in both directions (offsets make it cheap).
+
+use std::future::Future;
+
+use amanah_domain::query::{Page, Window};
+use async_graphql::{
+    SimpleObject,
+    connection::{CursorType, OpaqueCursor},
+};
+
+use super::activity::Activity;
+use super::organisation::Organisation;
+use super::project::{Project, Transaction};
+use crate::error::ApiError;
+
+/// Information to aid in pagination.
+#[derive(SimpleObject, Debug, Clone, PartialEq, Eq)]
+pub struct PageInfo {
+    /// When paginating forwards, are there more items?
+    pub has_next_page: bool,
+    /// When paginating backwards, are there more items?
+    pub has_previous_page: bool,
+    /// The cursor of the first edge.
+    pub start_cursor: Option<String>,
+    /// The cursor of the last edge.
+    pub end_cursor: Option<String>,
+}
+
+/// Declares the Relay connection and edge types of one node type.
+macro_rules! connection {
+    ($connection:ident, $edge:ident, $node:ty, $doc:literal) => {
+        #[doc = concat!("One ", $doc, " of a page and where it is.")]
+        #[derive(SimpleObject)]
+        pub struct $edge {
+            /// Pass it as `after` (or `before`) to continue from this item.
+            pub cursor: String,
+            pub node: $node,
+        }
+
+        #[doc = concat!("A page of ", $doc, "s.")]
+        #[derive(SimpleObject)]
+        pub struct $connection {
+            pub edges: Vec<$edge>,
+            pub page_info: PageInfo,
+            /// The number of items in the whole list (all pages).
+            pub total_count: u64,
+        }
+
+        impl From<Paged<$node>> for $connection {
+            fn from(paged: Paged<$node>) -> Self {
+                Self {
+                    edges: paged
+                        .items
+                        .into_iter()
+                        .map(|(cursor, node)| $edge { cursor, node })
+                        .collect(),
+                    page_info: paged.page_info,
+                    total_count: paged.total_count,
+                }
+            }
+        }
+    };
+}
+
+connection!(
+    OrganisationConnection,
+    OrganisationEdge,
+    Organisation,
+    "organisation"
+);
+connection!(ProjectConnection, ProjectEdge, Project, "project");
+connection!(ActivityConnection, ActivityEdge, Activity, "activity");
+connection!(
+    TransactionConnection,
+    TransactionEdge,
+    Transaction,
+    "transaction"
+);
+
+/// A page of values with their cursors, before they become a GraphQL connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paged<T> {
+    /// Each item with its cursor.
+    pub items: Vec<(String, T)>,
+    pub page_info: PageInfo,
+    pub total_count: u64,
+}
+
+impl<T> Paged<T> {
+    /// The same page with each item mapped (a domain state into its GraphQL type).
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Paged<U> {
+        let mut f = f;
+        Paged {
+            items: self
+                .items
+                .into_iter()
+                .map(|(cursor, item)| (cursor, f(item)))
+                .collect(),
+            page_info: self.page_info,
+            total_count: self.total_count,
+        }
+    }
+}
+
+/// The pagination arguments of a connection field, as given.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageArgs {
+    pub first: Option<i32>,
+    pub after: Option<String>,
+    pub last: Option<i32>,
+    pub before: Option<String>,
+}
+
+impl PageArgs {
+    /// Forward pagination only (`first`, `after`), as `Organisation.projects` offers.
+    #[must_use]
+    pub fn forward(first: Option<i32>, after: Option<String>) -> Self {
+        Self {
+            first,
+            after,
+            ..Self::default()
+        }
+    }
+}
+
+/// The cursor of the item at `offset`.
+#[must_use]
+pub fn encode_cursor(offset: u64) -> String {
+    OpaqueCursor(offset).encode_cursor()
+}
+
+/// The offset a cursor stands for.
+fn decode_cursor(cursor: &str, field: &str) -> Result<u64, ApiError> {
+    OpaqueCursor::<u64>::decode_cursor(cursor)
+        .map(|cursor| cursor.0)
+        .map_err(|_| {
+            ApiError::bad_user_input(
+                field,
+                format!("{field} is not a cursor of this list; pass a cursor the list returned"),
+            )
+        })
+}
+
+/// A page size argument: 0 to `max`.
+fn page_size(value: Option<i32>, field: &str, max: usize) -> Result<Option<u64>, ApiError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let max = u64::try_from(max).unwrap_or(u64::MAX);
+    match u64::try_from(value) {
+        Ok(size) if size <= max => Ok(Some(size)),
+        Ok(_) => Err(ApiError::bad_user_input(
+            field,
+            format!("{field} must be at most {max} (got {value})"),
+        )),
+        Err(_) => Err(ApiError::bad_user_input(
+            field,
+            format!("{field} must not be negative (got {value})"),
+        )),
+    }
+}
+
+/// The arguments checked and turned into bounds on positions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Bounds {
+    /// The first position the page may hold (after `after`).
+    start: u64,
+    /// One past the last position the page may hold (`before`), when given.
+    end: Option<u64>,
+    first: Option<u64>,
+    last: Option<u64>,
+}
+
+impl Bounds {
+    fn of(args: &PageArgs, max_page_size: usize) -> Result<Self, ApiError> {
+        let mut first = page_size(args.first, "first", max_page_size)?;
+        let last = page_size(args.last, "last", max_page_size)?;
+        if first.is_none() && last.is_none() {
+            first = Some(u64::try_from(max_page_size).unwrap_or(u64::MAX));
+        }
+        let start = match &args.after {
+            Some(cursor) => decode_cursor(cursor, "after")?.saturating_add(1),
+            None => 0,
+        };
+        let end = args
+            .before
+            .as_deref()
+            .map(|cursor| decode_cursor(cursor, "before"))
+            .transpose()?;
+        Ok(Self {
+            start,
+            end,
+            first,
+            last,
+        })
+    }
+
+    /// The window to read once the list's size is known (or assumed unbounded).
+    fn window(self, total: Option<u64>) -> Window {
+        let mut end = match (self.end, total) {
+            (Some(end), Some(total)) => end.min(total),
+            (Some(end), None) => end,
+            (None, Some(total)) => total,
+            (None, None) => u64::MAX,
+        };
+        end = end.max(self.start);
+        if let Some(first) = self.first {
+            end = end.min(self.start.saturating_add(first));
+        }
+        let start = match self.last {
+            Some(last) => self.start.max(end.saturating_sub(last)),
+            None => self.start,
+        };
+        Window {
+            offset: start,
+            limit: end - start,
+        }
+    }
+
+    /// Whether the window can be computed without the list's size: `last` counts back from the
+    /// end, which is the list's end when no `before` (or a `first`) bounds it.
+    fn needs_total(self) -> bool {
+        self.last.is_some() && self.end.is_none() && self.first.is_none()
+    }
+}
+
+/// Builds a connection: checks `args`, reads the window(s) it needs with `fetch`, and numbers the
+/// edges. `fetch` is called once, or twice when `last` is given without `before` (the first call,
+/// with an empty window, learns the list's size).
+///
+/// # Errors
+/// `BAD_USER_INPUT` for arguments out of range or foreign cursors; whatever `fetch` fails with.
+pub async fn paginate<T, F, Fut>(
+    args: &PageArgs,
+    max_page_size: usize,
+    fetch: F,
+) -> Result<Paged<T>, ApiError>
+where
+    F: Fn(Window) -> Fut,
+    Fut: Future<Output = Result<Page<T>, ApiError>>,
+{
+    let bounds = Bounds::of(args, max_page_size)?;
+    let known_total = if bounds.needs_total() {
+        Some(
+            fetch(Window {
+                offset: 0,
+                limit: 0,
+            })
+            .await?
+            .total,
+        )
+    } else {
+        None
+    };
+    let window = bounds.window(known_total);
+    let page = if window.limit == 0 && known_total.is_some() {
+        Page {
+            items: Vec::new(),
+            total: known_total.unwrap_or_default(),
+        }
+    } else {
+        fetch(window).await?
+    };
+    let total = page.total;
+    let offset = window.offset;
+    let items: Vec<(String, T)> = page
+        .items
+        .into_iter()
+        .take(usize::try_from(window.limit).unwrap_or(usize::MAX))
+        .zip(offset..)
+        .map(|(item, position)| (encode_cursor(position), item))
+        .collect();
+    let past_last = offset.saturating_add(u64::try_from(items.len()).unwrap_or(u64::MAX));
+    let page_info = PageInfo {
+        has_next_page: past_last < total,
+        has_previous_page: offset > 0 && total > 0,
+        start_cursor: items.first().map(|(cursor, _)| cursor.clone()),
+        end_cursor: items.last().map(|(cursor, _)| cursor.clone()),
+    };
+    Ok(Paged {
+        items,
+        page_info,
+        total_count: total,
+    })
+}
+
+/// A window of an in-memory list (a project's transactions).
+#[must_use]
+pub fn window_of<T: Clone>(items: &[T], window: Window) -> Page<T> {
+    let start = usize::try_from(window.offset)
+        .unwrap_or(usize::MAX)
+        .min(items.len());
+    let limit = usize::try_from(window.limit).unwrap_or(usize::MAX);
+    Page {
+        items: items.iter().skip(start).take(limit).cloned().collect(),
+        total: u64::try_from(items.len()).unwrap_or(u64::MAX),
+    }
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
+mod tests {
+    use super::*;
+
+    async fn page_of(args: PageArgs) -> Result<Paged<u32>, ApiError> {
+        let items: Vec<u32> = (0..10).collect();
+        paginate(&args, 4, |window| {
+            let page = window_of(&items, window);
+            async move { Ok(page) }
+        })
+        .await
+    }
+
+    fn nodes(page: &Paged<u32>) -> Vec<u32> {
+        page.items.iter().map(|(_, item)| *item).collect()
+    }
+
+    fn field_of(error: Option<ApiError>) -> Option<String> {
+        match error {
+            Some(ApiError::BadUserInput { field, .. }) => Some(field),
+            _ => None,
+        }
+    }
+
+    #[tokio::test]
+    async fn forward_pages_walk_the_list() {
+        let first = page_of(PageArgs::forward(Some(3), None)).await.unwrap();
+        assert_eq!(nodes(&first), [0, 1, 2]);
+        assert!(first.page_info.has_next_page);
+        assert!(!first.page_info.has_previous_page);
+        assert_eq!(first.total_count, 10);
+        let after = first.page_info.end_cursor.clone();
+        let second = page_of(PageArgs::forward(Some(3), after)).await.unwrap();
+        assert_eq!(nodes(&second), [3, 4, 5]);
+        assert!(second.page_info.has_previous_page);
+        let last_page = page_of(PageArgs::forward(Some(3), Some(encode_cursor(8))))
+            .await
+            .unwrap();
+        assert_eq!(nodes(&last_page), [9]);
+        assert!(!last_page.page_info.has_next_page);
+    }
+
+    #[tokio::test]
+    async fn without_first_or_last_a_page_holds_the_limit() {
+        let page = page_of(PageArgs::default()).await.unwrap();
+        assert_eq!(nodes(&page), [0, 1, 2, 3]);
+    }
+
+    #[tokio::test]
+    async fn backward_pages_count_from_the_end_or_from_before() {
+        let tail = page_of(PageArgs {
+            last: Some(3),
+            ..PageArgs::default()
+        })
+        .await
+        .unwrap();
+        assert_eq!(nodes(&tail), [7, 8, 9]);
+        assert!(tail.page_info.has_previous_page);
+        assert!(!tail.page_info.has_next_page);
+        let before = page_of(PageArgs {
+            last: Some(3),
+            before: tail.page_info.start_cursor.clone(),
+            ..PageArgs::default()
+        })
+        .await
+        .unwrap();
+        assert_eq!(nodes(&before), [4, 5, 6]);
+        assert!(before.page_info.has_next_page);
+        let head = page_of(PageArgs {
+            last: Some(3),
+            before: Some(encode_cursor(2)),
+            ..PageArgs::default()
+        })
+        .await
+        .unwrap();
+        assert_eq!(nodes(&head), [0, 1]);
+        assert!(!head.page_info.has_previous_page);
+    }
+
+    #[tokio::test]
+    async fn first_and_last_together_follow_relay() {
+        let page = page_of(PageArgs {
+            first: Some(4),
+            last: Some(2),
+            after: Some(encode_cursor(1)),
+            ..PageArgs::default()
+        })
+        .await
+        .unwrap();
+        assert_eq!(nodes(&page), [4, 5]);
+    }
+
+    #[tokio::test]
+    async fn out_of_range_arguments_name_themselves() {
+        let too_many = page_of(PageArgs::forward(Some(5), None)).await.err();
+        assert_eq!(field_of(too_many).as_deref(), Some("first"));
+        let negative = page_of(PageArgs {
+            last: Some(-1),
+            ..PageArgs::default()
+        })
+        .await
+        .err();
+        assert_eq!(field_of(negative).as_deref(), Some("last"));
+        let foreign = page_of(PageArgs::forward(None, Some("not a cursor".into())))
+            .await
+            .err();
+        assert_eq!(field_of(foreign).as_deref(), Some("after"));
+    }
+
+    #[tokio::test]
+    async fn an_empty_list_has_no_pages() {
+        let page = paginate(&PageArgs::default(), 4, |window| async move {
+            Ok(window_of::<u32>(&[], window))
+        })
+        .await
+        .unwrap();
+        assert!(page.items.is_empty());
+        assert_eq!(
+            page.page_info,
+            PageInfo {
+                has_next_page: false,
+                has_previous_page: false,
+                start_cursor: None,
+                end_cursor: None,
+            }
+        );
+    }
+}

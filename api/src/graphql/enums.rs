@@ -1,0 +1,334 @@
+//! The GraphQL enums. They belong to the API (renaming a domain variant must not silently change
+//! the contract), mirror the domain's code lists one to one, and convert both ways. A test checks
+//! that every GraphQL name equals the name the domain gives the value (`as_str()`), so the two
+//! cannot drift apart.
+
+use amanah_domain::{codelists, query};
+use async_graphql::Enum;
+
+/// Declares an API enum mirroring a domain enum of [`codelists`] with the same variant names, and
+/// the conversions both ways.
+macro_rules! mirror_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($variant),+
+        }
+
+        impl From<codelists::$name> for $name {
+            fn from(value: codelists::$name) -> Self {
+                match value {
+                    $(codelists::$name::$variant => Self::$variant),+
+                }
+            }
+        }
+
+        impl From<$name> for codelists::$name {
+            fn from(value: $name) -> Self {
+                match value {
+                    $($name::$variant => Self::$variant),+
+                }
+            }
+        }
+    };
+}
+
+mirror_enum! {
+    /// The life cycle of a project (IATI ActivityStatus; its code is `statusCode`).
+    ProjectStatus {
+        Pipeline,
+        Implementation,
+        Finalisation,
+        Closed,
+        Cancelled,
+        Suspended,
+    }
+}
+
+mirror_enum! {
+    /// What an organisation does in a project (IATI OrganisationRole; its code is `roleCode`).
+    OrganisationRole {
+        Funding,
+        Accountable,
+        Extending,
+        Implementing,
+    }
+}
+
+mirror_enum! {
+    /// The kind of organisation (IATI OrganisationType; its code is `typeCode`).
+    OrganisationType {
+        Government,
+        LocalGovernment,
+        OtherPublicSector,
+        InternationalNgo,
+        NationalNgo,
+        RegionalNgo,
+        PartnerCountryNgo,
+        PublicPrivatePartnership,
+        Multilateral,
+        Foundation,
+        PrivateSector,
+        PrivateSectorProviderCountry,
+        PrivateSectorRecipientCountry,
+        PrivateSectorThirdCountry,
+        Academic,
+        Other,
+    }
+}
+
+mirror_enum! {
+    /// IATI TransactionType (its code is `typeCode`).
+    TransactionType {
+        IncomingFunds,
+        OutgoingCommitment,
+        Disbursement,
+        Expenditure,
+        InterestPayment,
+        LoanRepayment,
+        Reimbursement,
+        PurchaseOfEquity,
+        SaleOfEquity,
+        CreditGuarantee,
+        IncomingCommitment,
+        OutgoingPledge,
+        IncomingPledge,
+    }
+}
+
+mirror_enum! {
+    /// How a project relates to another (IATI RelatedActivityType).
+    RelatedActivityType {
+        Parent,
+        Child,
+        Sibling,
+        CoFunded,
+        ThirdParty,
+    }
+}
+
+mirror_enum! {
+    /// IATI BudgetType.
+    BudgetType {
+        Original,
+        Revised,
+    }
+}
+
+mirror_enum! {
+    /// IATI BudgetStatus.
+    BudgetStatus {
+        Indicative,
+        Committed,
+    }
+}
+
+mirror_enum! {
+    /// What an anti-corruption activity is.
+    ActivityKind {
+        Training,
+        Workshop,
+        Conference,
+        PolicyDialogue,
+        Audit,
+        Study,
+        NetworkMeeting,
+        TechnicalAssistance,
+        AwarenessCampaign,
+    }
+}
+
+mirror_enum! {
+    /// The chapters of the UN Convention against Corruption (II to VI) an activity serves.
+    UncacChapter {
+        Prevention,
+        CriminalisationAndLawEnforcement,
+        InternationalCooperation,
+        AssetRecovery,
+        TechnicalAssistanceAndInformationExchange,
+    }
+}
+
+mirror_enum! {
+    /// The kind of a cooperative audit: FINANCIAL (ISSAI 200), PERFORMANCE (ISSAI 300),
+    /// COMPLIANCE (ISSAI 400).
+    AuditType {
+        Financial,
+        Performance,
+        Compliance,
+    }
+}
+
+mirror_enum! {
+    /// The life cycle of an activity: PLANNED, then COMPLETED or CANCELLED.
+    ActivityStatus {
+        Planned,
+        Completed,
+        Cancelled,
+    }
+}
+
+mirror_enum! {
+    /// What a partner organisation does in an activity.
+    ActivityPartnerRole {
+        Organiser,
+        CoOrganiser,
+        Host,
+        Funder,
+        ResourcePerson,
+        ParticipatingInstitution,
+    }
+}
+
+/// The reference code lists `codelist(name:)` returns.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CodelistName {
+    /// DAC 5-digit sectors of the governance group (151), including withdrawn codes.
+    Sector,
+    /// IATI OrganisationType.
+    OrganisationType,
+    /// ISO 3166-1 alpha-2 countries.
+    Country,
+    /// DAC regions.
+    Region,
+    /// IATI DocumentCategory (Amanah's selection).
+    DocumentCategory,
+}
+
+/// Sort direction.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OrderDirection {
+    Asc,
+    Desc,
+}
+
+impl From<OrderDirection> for query::Direction {
+    fn from(direction: OrderDirection) -> Self {
+        match direction {
+            OrderDirection::Asc => Self::Ascending,
+            OrderDirection::Desc => Self::Descending,
+        }
+    }
+}
+
+impl From<query::Direction> for OrderDirection {
+    fn from(direction: query::Direction) -> Self {
+        match direction {
+            query::Direction::Ascending => Self::Asc,
+            query::Direction::Descending => Self::Desc,
+        }
+    }
+}
+
+/// Declares an order-field enum mirroring one of [`query`]'s, with the conversions both ways.
+macro_rules! order_field {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($variant),+
+        }
+
+        impl From<$name> for query::$name {
+            fn from(value: $name) -> Self {
+                match value {
+                    $($name::$variant => Self::$variant),+
+                }
+            }
+        }
+
+        impl From<query::$name> for $name {
+            fn from(value: query::$name) -> Self {
+                match value {
+                    $(query::$name::$variant => Self::$variant),+
+                }
+            }
+        }
+    };
+}
+
+order_field! {
+    /// Fields projects can be ordered by (ties are broken by id, so pages are stable).
+    ProjectOrderField {
+        IatiIdentifier,
+        Title,
+        PlannedStart,
+        Status,
+    }
+}
+
+order_field! {
+    /// Fields activities can be ordered by.
+    ActivityOrderField {
+        PlannedStart,
+        Title,
+        Kind,
+    }
+}
+
+order_field! {
+    /// Fields organisations can be ordered by.
+    OrganisationOrderField {
+        Name,
+        Ref,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::{Value, resolver_utils::enum_value};
+
+    use super::*;
+
+    /// The GraphQL name of each value equals the domain's name for it (`as_str()`), so the enum
+    /// names of the contract and of the events and code lists cannot drift apart.
+    macro_rules! assert_names_match {
+        ($($name:ident),+) => {
+            $(
+                for value in codelists::$name::ALL {
+                    let api = $name::from(*value);
+                    assert_eq!(
+                        enum_value(api),
+                        Value::Enum(async_graphql::Name::new(value.as_str())),
+                        "{}",
+                        stringify!($name)
+                    );
+                    assert_eq!(codelists::$name::from(api), *value);
+                }
+                assert_eq!(
+                    <$name as async_graphql::resolver_utils::EnumType>::items().len(),
+                    codelists::$name::ALL.len()
+                );
+            )+
+        };
+    }
+
+    #[test]
+    fn graphql_names_are_the_domain_names() {
+        assert_names_match!(
+            ProjectStatus,
+            OrganisationRole,
+            OrganisationType,
+            TransactionType,
+            RelatedActivityType,
+            BudgetType,
+            BudgetStatus,
+            ActivityKind,
+            UncacChapter,
+            AuditType,
+            ActivityStatus,
+            ActivityPartnerRole
+        );
+    }
+
+    #[test]
+    fn directions_convert_both_ways() {
+        for direction in [OrderDirection::Asc, OrderDirection::Desc] {
+            assert_eq!(
+                OrderDirection::from(query::Direction::from(direction)),
+                direction
+            );
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! The root `Mutation`: one field per domain command. Each takes one `input` object, parses it into
+//! the domain's values at the edge (see [`super::command`]), and returns the changed entity with
+//! the audit-log index of the last event it appended.
+//!
+//! Errors: `BAD_USER_INPUT` with `extensions.field` (the path inside `input`, e.g.
+//! `recipientCountries[1].percentage`, or `input` when the command as a whole is refused),
+//! `NOT_FOUND` when the aggregate to change does not exist, `CONFLICT` with
+//! `extensions.currentVersion` when `expectedVersion` is stale. Nothing is appended then.
+
+use async_graphql::{Context, Object};
+
+use super::activity::{
+    self, ActivityPayload, CancelActivityInput, CompleteActivityInput, PlanActivityInput,
+    RescheduleActivityInput,
+};
+use super::organisation::{
+    self, OrganisationPayload, RegisterOrganisationInput, ReviseOrganisationInput, VersionedIdInput,
+};
+use super::project_commands::{
+    self as project, AddDocumentInput, AddOtherIdentifierInput, AddRelatedProjectInput,
+    ChangeProjectStatusInput, ParticipatingOrganisationChangeInput, ProjectPayload,
+    RecordTransactionInput, RegisterProjectInput, ReverseTransactionInput, ReviseProjectInput,
+    SetBudgetInput,
+};
+use crate::error::ApiError;
+
+/// The root mutation.
+#[derive(Debug, Default)]
+pub struct Mutation;
+
+#[Object]
+impl Mutation {
+    /// Registers an organisation (a new id is assigned).
+    async fn register_organisation(
+        &self,
+        ctx: &Context<'_>,
+        input: RegisterOrganisationInput,
+    ) -> Result<OrganisationPayload, ApiError> {
+        organisation::register(ctx, input).await
+    }
+
+    /// Revises an organisation's profile; its ref, once set, never changes.
+    async fn revise_organisation(
+        &self,
+        ctx: &Context<'_>,
+        input: ReviseOrganisationInput,
+    ) -> Result<OrganisationPayload, ApiError> {
+        organisation::revise(ctx, input).await
+    }
+
+    /// Deactivates an organisation: it stays, but takes no new roles.
+    async fn deactivate_organisation(
+        &self,
+        ctx: &Context<'_>,
+        input: VersionedIdInput,
+    ) -> Result<OrganisationPayload, ApiError> {
+        organisation::set_deactivated(ctx, input, true).await
+    }
+
+    /// Reactivates a deactivated organisation.
+    async fn reactivate_organisation(
+        &self,
+        ctx: &Context<'_>,
+        input: VersionedIdInput,
+    ) -> Result<OrganisationPayload, ApiError> {
+        organisation::set_deactivated(ctx, input, false).await
+    }
+
+    /// Registers a project in status PIPELINE (a new id is assigned).
+    async fn register_project(
+        &self,
+        ctx: &Context<'_>,
+        input: RegisterProjectInput,
+    ) -> Result<ProjectPayload, ApiError> {
+        project::register(ctx, input).await
+    }
+
+    /// Revises a project's texts, planned dates, geography or sectors.
+    async fn revise_project(
+        &self,
+        ctx: &Context<'_>,
+        input: ReviseProjectInput,
+    ) -> Result<ProjectPayload, ApiError> {
+        project::revise(ctx, input).await
+    }
+
+    /// Moves a project along its life cycle: PIPELINE → IMPLEMENTATION → FINALISATION → CLOSED,
+    /// CANCELLED from the first three, IMPLEMENTATION ⇄ SUSPENDED.
+    async fn change_project_status(
+        &self,
+        ctx: &Context<'_>,
+        input: ChangeProjectStatusInput,
+    ) -> Result<ProjectPayload, ApiError> {
+        project::change_status(ctx, input).await
+    }
+
+    /// Adds an organisation to a project in a role.
+    async fn add_participating_organisation(
+        &self,
+        ctx: &Context<'_>,
+        input: ParticipatingOrganisationChangeInput,
+    ) -> Result<ProjectPayload, ApiError> {
+        project::change_participation(ctx, input, true).await
+    }
+
+    /// Removes an organisation's role in a project.
+    async fn remove_participating_organisation(
+        &self,
+        ctx: &Context<'_>,
+        input: ParticipatingOrganisationChangeInput,
+    ) -> Result<ProjectPayload, ApiError> {
+        project::change_participation(ctx, input, false).await
+    }
+
+    /// Replaces a project's budget rows.
+    async fn set_budget(
+        &self,
+        ctx: &Context<'_>,
+        input: SetBudgetInput,
+    ) -> Result<ProjectPayload, ApiError> {
+        project::set_budget(ctx, input).await
+    }
+
+    /// Records a transaction (append-only; correct mistakes with `reverseTransaction`).
+    async fn record_transaction(
+        &self,
+        ctx: &Context<'_>,
+        input: RecordTransactionInput,
+    ) -> Result<ProjectPayload, ApiError> {
+        project::record_transaction(ctx, input).await
+    }
+
+    /// Reverses a transaction: records a new one, dated today, with the negated value.
+    async fn reverse_transaction(
+        &self,
+        ctx: &Context<'_>,
+        input: ReverseTransactionInput,
+    ) -> Result<ProjectPayload, ApiError> {
+        project::reverse_transaction(ctx, input).await
+    }
+
+    /// Links a document to a project.
+    async fn add_document(
+        &self,
+        ctx: &Context<'_>,
+        input: AddDocumentInput,
+    ) -> Result<ProjectPayload, ApiError> {
+        project::add_document(ctx, input).await
+    }
+
+    /// Links another project of Amanah (parent, child, sibling, co-funded, third party).
+    async fn add_related_project(
+        &self,
+        ctx: &Context<'_>,
+        input: AddRelatedProjectInput,
+    ) -> Result<ProjectPayload, ApiError> {
+        project::add_related_project(ctx, input).await
+    }
+
+    /// Adds another identifier to a project; type A3 names the project it follows on from.
+    async fn add_other_identifier(
+        &self,
+        ctx: &Context<'_>,
+        input: AddOtherIdentifierInput,
+    ) -> Result<ProjectPayload, ApiError> {
+        project::add_other_identifier(ctx, input).await
+    }
+
+    /// Plans an anti-corruption activity under a project (a new id is assigned).
+    async fn plan_activity(
+        &self,
+        ctx: &Context<'_>,
+        input: PlanActivityInput,
+    ) -> Result<ActivityPayload, ApiError> {
+        activity::plan(ctx, input).await
+    }
+
+    /// Gives a PLANNED activity new planned dates.
+    async fn reschedule_activity(
+        &self,
+        ctx: &Context<'_>,
+        input: RescheduleActivityInput,
+    ) -> Result<ActivityPayload, ApiError> {
+        activity::reschedule(ctx, input).await
+    }
+
+    /// Records that a PLANNED activity took place: actual dates, participants, outcome.
+    async fn complete_activity(
+        &self,
+        ctx: &Context<'_>,
+        input: CompleteActivityInput,
+    ) -> Result<ActivityPayload, ApiError> {
+        activity::complete(ctx, input).await
+    }
+
+    /// Cancels a PLANNED activity, with a reason.
+    async fn cancel_activity(
+        &self,
+        ctx: &Context<'_>,
+        input: CancelActivityInput,
+    ) -> Result<ActivityPayload, ApiError> {
+        activity::cancel(ctx, input).await
+    }
+}

@@ -1,0 +1,329 @@
+//! Organisations: the `Organisation` type, its inputs, and the organisation mutations' parsing.
+
+use std::sync::Arc;
+
+use amanah_domain::organisation::{
+    Organisation as OrganisationState, OrganisationCommand, OrganisationError,
+    RegisterOrganisation, ReviseOrganisation,
+};
+use amanah_domain::query::{OrganisationQuery, ProjectQuery, ReadModel as _};
+use amanah_domain::values::{Acronym, CountryCode, Name, OrgRef, Patch, WebUrl};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
+use uuid::Uuid;
+
+use super::ContextExt as _;
+use super::command::{self, rejected};
+use super::connection::{PageArgs, ProjectConnection, paginate};
+use super::enums::{OrderDirection, OrganisationOrderField, OrganisationRole, OrganisationType};
+use super::ids::{parse_id, to_id};
+use super::project::Project;
+use super::reference_data::{Country, parse_countries};
+use crate::error::ApiError;
+
+/// A partner organisation (current, or as of a log size: it has no references to follow).
+#[derive(Debug, Clone)]
+pub struct Organisation {
+    state: Arc<OrganisationState>,
+}
+
+impl Organisation {
+    #[must_use]
+    pub fn new(state: Arc<OrganisationState>) -> Self {
+        Self { state }
+    }
+
+    /// The organisation's id.
+    #[must_use]
+    pub fn uuid(&self) -> Uuid {
+        self.state.id
+    }
+}
+
+impl From<OrganisationState> for Organisation {
+    fn from(state: OrganisationState) -> Self {
+        Self::new(Arc::new(state))
+    }
+}
+
+/// An organisation that funds, steers or carries out projects and activities. Organisations are
+/// never deleted; they can be deactivated.
+#[Object]
+impl Organisation {
+    pub async fn id(&self) -> ID {
+        to_id(self.state.id)
+    }
+
+    /// IATI organisation identifier, e.g. XM-DAC-5-7.
+    #[graphql(name = "ref")]
+    async fn org_ref(&self) -> Option<&str> {
+        self.state.org_ref.as_ref().map(OrgRef::as_str)
+    }
+
+    async fn name(&self) -> &str {
+        self.state.name.as_str()
+    }
+
+    async fn acronym(&self) -> Option<&str> {
+        self.state.acronym.as_ref().map(Acronym::as_str)
+    }
+
+    #[graphql(name = "type")]
+    async fn organisation_type(&self) -> OrganisationType {
+        self.state.organisation_type.into()
+    }
+
+    /// IATI OrganisationType code, e.g. "10".
+    async fn type_code(&self) -> &'static str {
+        self.state.organisation_type.code()
+    }
+
+    /// The country of the organisation's seat.
+    async fn country(&self) -> Option<Country> {
+        self.state.country.map(Country::from)
+    }
+
+    async fn website(&self) -> Option<&str> {
+        self.state.website.as_ref().map(WebUrl::as_str)
+    }
+
+    async fn deactivated(&self) -> bool {
+        self.state.deactivated
+    }
+
+    /// The number of events in the organisation's stream: pass it as `expectedVersion`.
+    async fn version(&self) -> u64 {
+        self.state.version
+    }
+
+    /// Projects this organisation takes part in, optionally in one role. Always the current
+    /// projects, also when the organisation was read with `asOf`.
+    async fn projects(
+        &self,
+        ctx: &Context<'_>,
+        role: Option<OrganisationRole>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<ProjectConnection, ApiError> {
+        let state = ctx.api_state()?;
+        let query = ProjectQuery {
+            participating_organisation: Some(self.state.id),
+            participating_role: role.map(Into::into),
+            ..ProjectQuery::default()
+        };
+        let args = PageArgs::forward(first, after);
+        let connection = paginate(&args, state.config.limits.page_size, |window| {
+            let query = &query;
+            async move { Ok(state.read_model.projects(query, window).await?) }
+        })
+        .await?;
+        Ok(connection.map(Project::from).into())
+    }
+}
+
+/// Which organisations to list.
+#[derive(InputObject, Debug, Default)]
+pub struct OrganisationFilter {
+    /// Any of these types.
+    #[graphql(name = "type")]
+    pub organisation_type: Option<Vec<OrganisationType>>,
+    /// Seated in any of these countries (ISO 3166-1 alpha-2).
+    pub country: Option<Vec<String>>,
+    /// A case-insensitive part of the name, acronym or ref.
+    pub text: Option<String>,
+    /// Include deactivated organisations (default false).
+    pub include_deactivated: Option<bool>,
+}
+
+/// How to order organisations.
+#[derive(InputObject, Debug, Clone, Copy)]
+pub struct OrganisationOrder {
+    pub field: OrganisationOrderField,
+    pub direction: OrderDirection,
+}
+
+/// The read model's query for `organisations(filter, orderBy)`.
+///
+/// # Errors
+/// `BAD_USER_INPUT` naming `filter.country[i]` for an unknown country.
+pub fn organisation_query(
+    filter: Option<OrganisationFilter>,
+    order: Option<OrganisationOrder>,
+) -> Result<OrganisationQuery, ApiError> {
+    let filter = filter.unwrap_or_default();
+    let mut query = OrganisationQuery {
+        types: filter
+            .organisation_type
+            .unwrap_or_default()
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+        countries: parse_countries(filter.country.as_deref(), "filter.country")?,
+        text: filter.text.filter(|text| !text.trim().is_empty()),
+        include_deactivated: filter.include_deactivated.unwrap_or(false),
+        ..OrganisationQuery::default()
+    };
+    if let Some(order) = order {
+        query.order = (order.field.into(), order.direction.into());
+    }
+    Ok(query)
+}
+
+/// `registerOrganisation`.
+#[derive(InputObject, Debug)]
+pub struct RegisterOrganisationInput {
+    /// IATI organisation identifier, e.g. XM-DAC-5-7 (required to report projects).
+    #[graphql(name = "ref")]
+    pub org_ref: Option<String>,
+    pub name: String,
+    pub acronym: Option<String>,
+    #[graphql(name = "type")]
+    pub organisation_type: OrganisationType,
+    /// ISO 3166-1 alpha-2 code of the country of the seat.
+    pub country: Option<String>,
+    /// An absolute http(s) URL.
+    pub website: Option<String>,
+}
+
+/// `reviseOrganisation`: omitted fields stay as they are; `null` clears an optional field.
+#[derive(InputObject, Debug)]
+pub struct ReviseOrganisationInput {
+    pub id: ID,
+    pub expected_version: i64,
+    /// May be set once; a ref cannot be changed or removed (project identifiers derive from it).
+    #[graphql(name = "ref")]
+    pub org_ref: MaybeUndefined<String>,
+    pub name: Option<String>,
+    pub acronym: MaybeUndefined<String>,
+    #[graphql(name = "type")]
+    pub organisation_type: Option<OrganisationType>,
+    pub country: MaybeUndefined<String>,
+    pub website: MaybeUndefined<String>,
+}
+
+/// An aggregate's id and the version the client read.
+#[derive(InputObject, Debug)]
+pub struct VersionedIdInput {
+    pub id: ID,
+    pub expected_version: i64,
+}
+
+/// What an organisation mutation returns.
+#[derive(SimpleObject)]
+pub struct OrganisationPayload {
+    pub organisation: Organisation,
+    /// The audit-log index of the last event the mutation appended.
+    pub audit_index: u64,
+}
+
+fn invalid(field: &str) -> impl FnOnce(amanah_domain::values::ValueError) -> ApiError {
+    let field = field.to_owned();
+    move |error| rejected(OrganisationError::invalid(field)(error))
+}
+
+fn optional<T>(
+    value: Option<&str>,
+    field: &str,
+    parse: impl FnOnce(&str) -> Result<T, amanah_domain::values::ValueError>,
+) -> Result<Option<T>, ApiError> {
+    value
+        .map(|raw| parse(raw).map_err(invalid(field)))
+        .transpose()
+}
+
+fn patch<T>(
+    value: &MaybeUndefined<String>,
+    field: &str,
+    parse: impl FnOnce(&str) -> Result<T, amanah_domain::values::ValueError>,
+) -> Result<Patch<T>, ApiError> {
+    Ok(match value {
+        MaybeUndefined::Undefined => Patch::Keep,
+        MaybeUndefined::Null => Patch::Clear,
+        MaybeUndefined::Value(raw) => Patch::Set(parse(raw).map_err(invalid(field))?),
+    })
+}
+
+async fn payload(
+    ctx: &Context<'_>,
+    id: Uuid,
+    expected_version: Option<u64>,
+    command: OrganisationCommand,
+) -> Result<OrganisationPayload, ApiError> {
+    let committed =
+        command::execute::<OrganisationState>(ctx, id, expected_version, command).await?;
+    Ok(OrganisationPayload {
+        audit_index: command::audit_index(&committed),
+        organisation: committed.state.into(),
+    })
+}
+
+/// Parses and runs `registerOrganisation`.
+///
+/// # Errors
+/// `BAD_USER_INPUT` naming the field; a taken `ref`; store failures.
+pub async fn register(
+    ctx: &Context<'_>,
+    input: RegisterOrganisationInput,
+) -> Result<OrganisationPayload, ApiError> {
+    let id = Uuid::now_v7();
+    let command = OrganisationCommand::Register(RegisterOrganisation {
+        id,
+        org_ref: optional(input.org_ref.as_deref(), "ref", OrgRef::parse)?,
+        name: Name::parse(&input.name).map_err(invalid("name"))?,
+        acronym: optional(input.acronym.as_deref(), "acronym", Acronym::parse)?,
+        organisation_type: input.organisation_type.into(),
+        country: optional(input.country.as_deref(), "country", CountryCode::parse)?,
+        website: optional(input.website.as_deref(), "website", WebUrl::parse)?,
+    });
+    payload(ctx, id, None, command).await
+}
+
+/// Parses and runs `reviseOrganisation`.
+///
+/// # Errors
+/// `BAD_USER_INPUT` naming the field, `NOT_FOUND`, `CONFLICT`; store failures.
+pub async fn revise(
+    ctx: &Context<'_>,
+    input: ReviseOrganisationInput,
+) -> Result<OrganisationPayload, ApiError> {
+    let id = parse_id(&input.id, "id")?;
+    let expected = command::expected_version(input.expected_version)?;
+    let org_ref = match &input.org_ref {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => {
+            return Err(ApiError::bad_user_input(
+                "ref",
+                "ref cannot be removed, because project identifiers are derived from it; omit it to keep it",
+            ));
+        }
+        MaybeUndefined::Value(raw) => Some(OrgRef::parse(raw).map_err(invalid("ref"))?),
+    };
+    let command = OrganisationCommand::Revise(ReviseOrganisation {
+        id,
+        org_ref,
+        name: optional(input.name.as_deref(), "name", Name::parse)?,
+        acronym: patch(&input.acronym, "acronym", Acronym::parse)?,
+        organisation_type: input.organisation_type.map(Into::into),
+        country: patch(&input.country, "country", CountryCode::parse)?,
+        website: patch(&input.website, "website", WebUrl::parse)?,
+    });
+    payload(ctx, id, Some(expected), command).await
+}
+
+/// Parses and runs `deactivateOrganisation` (`deactivate = true`) or `reactivateOrganisation`.
+///
+/// # Errors
+/// `BAD_USER_INPUT`, `NOT_FOUND`, `CONFLICT`; store failures.
+pub async fn set_deactivated(
+    ctx: &Context<'_>,
+    input: VersionedIdInput,
+    deactivate: bool,
+) -> Result<OrganisationPayload, ApiError> {
+    let id = parse_id(&input.id, "id")?;
+    let expected = command::expected_version(input.expected_version)?;
+    let command = if deactivate {
+        OrganisationCommand::Deactivate { id }
+    } else {
+        OrganisationCommand::Reactivate { id }
+    };
+    payload(ctx, id, Some(expected), command).await
+}

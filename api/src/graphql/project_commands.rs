@@ -1,0 +1,634 @@
+//! The project mutations: their input objects, parsed into the domain's commands at the edge.
+//!
+//! Every raw value becomes a domain value type here; a value that does not parse is the domain's
+//! own rejection (`ProjectError::Invalid`) naming the input path, e.g. `sectors[1].percentage`.
+//! Organisations and projects an input names are looked up (as facts, on the write side) before
+//! the command runs; one that does not exist is `BAD_USER_INPUT` naming its id field.
+
+use amanah_domain::codelists::OtherIdentifierType;
+use amanah_domain::project::{
+    AddDocument, AddOtherIdentifier, AddParticipatingOrganisation, AddRelatedProject,
+    Budget as BudgetRow, ChangeProjectStatus, Participation, Project as ProjectState,
+    ProjectCommand, ProjectError, RecipientCountry as RecipientCountryRow,
+    RecipientRegion as RecipientRegionRow, RecordTransaction, RegisterProject,
+    RemoveParticipatingOrganisation, ReverseTransaction, ReviseProject,
+    SectorShare as SectorShareRow, SetBudget,
+};
+use amanah_domain::values::{
+    CountryCode, CurrencyCode, Description, DocumentCategory, IatiIdentifier, MimeType, Money,
+    OtherIdentifierRef, Patch, Percentage as PercentageValue, RegionCode, SectorCode, Title,
+    TransactionRef, ValueError, WebUrl, field_path,
+};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, SimpleObject};
+use uuid::Uuid;
+
+use super::command::{self, rejected};
+use super::enums::{
+    BudgetStatus, BudgetType, OrganisationRole, ProjectStatus, RelatedActivityType, TransactionType,
+};
+use super::ids::parse_id;
+use super::project::Project;
+use super::scalars::{BigInt, Date, Percentage};
+use crate::error::ApiError;
+
+/// What a project mutation returns.
+#[derive(SimpleObject)]
+pub struct ProjectPayload {
+    pub project: Project,
+    /// The audit-log index of the last event the mutation appended.
+    pub audit_index: u64,
+}
+
+/// An organisation and its role in a project.
+#[derive(InputObject, Debug)]
+pub struct ParticipatingOrganisationInput {
+    pub organisation_id: ID,
+    pub role: OrganisationRole,
+}
+
+/// A recipient country and its share.
+#[derive(InputObject, Debug)]
+pub struct RecipientCountryInput {
+    /// ISO 3166-1 alpha-2 code, e.g. "ID".
+    pub country: String,
+    pub percentage: Percentage,
+}
+
+/// A recipient DAC region and its share.
+#[derive(InputObject, Debug)]
+pub struct RecipientRegionInput {
+    /// DAC region code: "689", "789" or "798".
+    pub code: String,
+    pub percentage: Percentage,
+}
+
+/// A DAC sector and its share.
+#[derive(InputObject, Debug)]
+pub struct SectorShareInput {
+    /// DAC 5-digit sector code, e.g. "15113".
+    pub code: String,
+    pub percentage: Percentage,
+}
+
+/// An amount in minor units of an ISO 4217 currency.
+#[derive(InputObject, Debug)]
+pub struct MoneyInput {
+    pub minor_units: BigInt,
+    pub currency: String,
+}
+
+/// `registerProject`: a new project starts in status PIPELINE.
+#[derive(InputObject, Debug)]
+pub struct RegisterProjectInput {
+    /// The reporting organisation's ref, a dash, and more; never changes once registered.
+    pub iati_identifier: String,
+    /// An organisation with an IATI ref.
+    pub reporting_organisation_id: ID,
+    pub title: String,
+    pub description: String,
+    pub objectives: Option<String>,
+    pub planned_start: Date,
+    pub planned_end: Date,
+    pub participating_organisations: Vec<ParticipatingOrganisationInput>,
+    pub recipient_countries: Option<Vec<RecipientCountryInput>>,
+    pub recipient_regions: Option<Vec<RecipientRegionInput>>,
+    pub sectors: Option<Vec<SectorShareInput>>,
+}
+
+/// `reviseProject`: omitted fields stay as they are; a list given replaces the whole list (an
+/// empty list clears it); `objectives: null` clears the objectives.
+#[derive(InputObject, Debug)]
+pub struct ReviseProjectInput {
+    pub id: ID,
+    pub expected_version: i64,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub objectives: MaybeUndefined<String>,
+    pub planned_start: Option<Date>,
+    pub planned_end: Option<Date>,
+    pub recipient_countries: Option<Vec<RecipientCountryInput>>,
+    pub recipient_regions: Option<Vec<RecipientRegionInput>>,
+    pub sectors: Option<Vec<SectorShareInput>>,
+}
+
+/// `changeProjectStatus`: actual dates given replace the recorded ones.
+#[derive(InputObject, Debug)]
+pub struct ChangeProjectStatusInput {
+    pub id: ID,
+    pub expected_version: i64,
+    pub status: ProjectStatus,
+    pub actual_start: Option<Date>,
+    pub actual_end: Option<Date>,
+}
+
+/// `addParticipatingOrganisation` and `removeParticipatingOrganisation`.
+#[derive(InputObject, Debug)]
+pub struct ParticipatingOrganisationChangeInput {
+    pub project_id: ID,
+    pub expected_version: i64,
+    pub organisation_id: ID,
+    pub role: OrganisationRole,
+}
+
+/// One budget row; a period is at most one year.
+#[derive(InputObject, Debug)]
+pub struct BudgetInput {
+    #[graphql(name = "type")]
+    pub budget_type: BudgetType,
+    pub status: BudgetStatus,
+    pub period_start: Date,
+    pub period_end: Date,
+    pub value: MoneyInput,
+    pub value_date: Date,
+}
+
+/// `setBudget`: replaces all budget rows (an empty list clears them).
+#[derive(InputObject, Debug)]
+pub struct SetBudgetInput {
+    pub project_id: ID,
+    pub expected_version: i64,
+    pub budgets: Vec<BudgetInput>,
+}
+
+/// `recordTransaction`: transactions are append-only.
+#[derive(InputObject, Debug)]
+pub struct RecordTransactionInput {
+    pub project_id: ID,
+    pub expected_version: i64,
+    #[graphql(name = "type")]
+    pub transaction_type: TransactionType,
+    pub date: Date,
+    pub value: MoneyInput,
+    pub value_date: Date,
+    pub description: Option<String>,
+    pub provider_organisation_id: Option<ID>,
+    pub receiver_organisation_id: Option<ID>,
+    #[graphql(name = "ref")]
+    pub reference: Option<String>,
+}
+
+/// `reverseTransaction`: records a reversal dated today with the negated value.
+#[derive(InputObject, Debug)]
+pub struct ReverseTransactionInput {
+    pub project_id: ID,
+    pub expected_version: i64,
+    pub transaction_id: ID,
+    pub reason: String,
+}
+
+/// `addDocument`.
+#[derive(InputObject, Debug)]
+pub struct AddDocumentInput {
+    pub project_id: ID,
+    pub expected_version: i64,
+    pub url: String,
+    pub title: String,
+    /// IATI DocumentCategory code, e.g. "A05".
+    pub category_code: String,
+    /// MIME type, e.g. "application/pdf".
+    pub format: String,
+    pub date: Option<Date>,
+}
+
+/// `addRelatedProject`: links another project of Amanah.
+#[derive(InputObject, Debug)]
+pub struct AddRelatedProjectInput {
+    pub project_id: ID,
+    pub expected_version: i64,
+    pub related_project_id: ID,
+    #[graphql(name = "type")]
+    pub relation: RelatedActivityType,
+}
+
+/// `addOtherIdentifier`: type A3 (Previous Activity Identifier) links a follow-on project to its
+/// predecessor's IATI identifier.
+#[derive(InputObject, Debug)]
+pub struct AddOtherIdentifierInput {
+    pub project_id: ID,
+    pub expected_version: i64,
+    #[graphql(name = "ref")]
+    pub reference: String,
+    /// IATI OtherIdentifierType code: A1, A2, A3, A9, B1 or B9.
+    pub type_code: String,
+}
+
+/// A value error as the project's rejection of `field`.
+fn invalid(field: impl Into<String>) -> impl FnOnce(ValueError) -> ApiError {
+    let field = field.into();
+    move |error| rejected(ProjectError::invalid(field)(error))
+}
+
+fn optional<T>(
+    value: Option<&str>,
+    field: &str,
+    parse: impl FnOnce(&str) -> Result<T, ValueError>,
+) -> Result<Option<T>, ApiError> {
+    value
+        .map(|raw| parse(raw).map_err(invalid(field)))
+        .transpose()
+}
+
+fn percentage(value: &Percentage, field: String) -> Result<PercentageValue, ApiError> {
+    PercentageValue::parse(value.as_str()).map_err(invalid(field))
+}
+
+fn recipient_countries(
+    rows: &[RecipientCountryInput],
+) -> Result<Vec<RecipientCountryRow>, ApiError> {
+    let list = "recipientCountries";
+    rows.iter()
+        .enumerate()
+        .map(|(index, row)| {
+            Ok(RecipientCountryRow {
+                country: CountryCode::parse(&row.country)
+                    .map_err(invalid(field_path(list, index, "country")))?,
+                percentage: percentage(&row.percentage, field_path(list, index, "percentage"))?,
+            })
+        })
+        .collect()
+}
+
+fn recipient_regions(rows: &[RecipientRegionInput]) -> Result<Vec<RecipientRegionRow>, ApiError> {
+    let list = "recipientRegions";
+    rows.iter()
+        .enumerate()
+        .map(|(index, row)| {
+            Ok(RecipientRegionRow {
+                region: RegionCode::parse(&row.code)
+                    .map_err(invalid(field_path(list, index, "code")))?,
+                percentage: percentage(&row.percentage, field_path(list, index, "percentage"))?,
+            })
+        })
+        .collect()
+}
+
+fn sectors(rows: &[SectorShareInput]) -> Result<Vec<SectorShareRow>, ApiError> {
+    let list = "sectors";
+    rows.iter()
+        .enumerate()
+        .map(|(index, row)| {
+            Ok(SectorShareRow {
+                sector: SectorCode::parse(&row.code)
+                    .map_err(invalid(field_path(list, index, "code")))?,
+                percentage: percentage(&row.percentage, field_path(list, index, "percentage"))?,
+            })
+        })
+        .collect()
+}
+
+/// Money at `path` (`value`, `budgets[0].value`): the currency first, then the amount in it.
+fn money(input: &MoneyInput, path: &str) -> Result<Money, ApiError> {
+    let currency =
+        CurrencyCode::parse(&input.currency).map_err(invalid(format!("{path}.currency")))?;
+    Money::parse(input.minor_units.as_str(), currency.as_str())
+        .map_err(invalid(format!("{path}.minorUnits")))
+}
+
+/// The list of a revision: `None` keeps the current one.
+fn revised_list<I, T>(
+    rows: Option<&[I]>,
+    parse: impl FnOnce(&[I]) -> Result<Vec<T>, ApiError>,
+) -> Result<Option<Vec<T>>, ApiError> {
+    rows.map(parse).transpose()
+}
+
+async fn payload(
+    ctx: &Context<'_>,
+    id: Uuid,
+    expected_version: Option<u64>,
+    command: ProjectCommand,
+) -> Result<ProjectPayload, ApiError> {
+    let committed = command::execute::<ProjectState>(ctx, id, expected_version, command).await?;
+    Ok(ProjectPayload {
+        audit_index: command::audit_index(&committed),
+        project: committed.state.into(),
+    })
+}
+
+/// The facts of an organisation named by `field`.
+async fn organisation(
+    ctx: &Context<'_>,
+    id: Uuid,
+    field: String,
+) -> Result<amanah_domain::organisation::OrganisationFacts, ApiError> {
+    command::organisation_facts(ctx, id, || ProjectError::UnknownOrganisation { field, id }).await
+}
+
+/// Parses and runs `registerProject`.
+///
+/// # Errors
+/// `BAD_USER_INPUT` naming the field (including a taken `iatiIdentifier`); store failures.
+pub async fn register(
+    ctx: &Context<'_>,
+    input: RegisterProjectInput,
+) -> Result<ProjectPayload, ApiError> {
+    let id = Uuid::now_v7();
+    let iati_identifier =
+        IatiIdentifier::parse(&input.iati_identifier).map_err(invalid("iatiIdentifier"))?;
+    let reporting_id = parse_id(&input.reporting_organisation_id, "reportingOrganisationId")?;
+    let title = Title::parse(&input.title).map_err(invalid("title"))?;
+    let description = Description::parse(&input.description).map_err(invalid("description"))?;
+    let objectives = optional(
+        input.objectives.as_deref(),
+        "objectives",
+        Description::parse,
+    )?;
+    let planned_start = input.planned_start.parse("plannedStart")?;
+    let planned_end = input.planned_end.parse("plannedEnd")?;
+    let list = "participatingOrganisations";
+    let named = input
+        .participating_organisations
+        .iter()
+        .enumerate()
+        .map(|(index, row)| {
+            let field = field_path(list, index, "organisationId");
+            Ok((parse_id(&row.organisation_id, &field)?, row.role, field))
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let recipient_countries =
+        recipient_countries(input.recipient_countries.as_deref().unwrap_or_default())?;
+    let recipient_regions =
+        recipient_regions(input.recipient_regions.as_deref().unwrap_or_default())?;
+    let sectors = sectors(input.sectors.as_deref().unwrap_or_default())?;
+
+    let reporting_organisation =
+        organisation(ctx, reporting_id, "reportingOrganisationId".to_owned()).await?;
+    let mut participating_organisations = Vec::with_capacity(named.len());
+    for (organisation_id, role, field) in named {
+        participating_organisations.push(Participation {
+            organisation: organisation(ctx, organisation_id, field).await?,
+            role: role.into(),
+        });
+    }
+    let command = ProjectCommand::Register(RegisterProject {
+        id,
+        iati_identifier,
+        reporting_organisation,
+        title,
+        description,
+        objectives,
+        planned_start,
+        planned_end,
+        participating_organisations,
+        recipient_countries,
+        recipient_regions,
+        sectors,
+    });
+    payload(ctx, id, None, command).await
+}
+
+/// Parses and runs `reviseProject`.
+///
+/// # Errors
+/// `BAD_USER_INPUT` naming the field, `NOT_FOUND`, `CONFLICT`; store failures.
+pub async fn revise(
+    ctx: &Context<'_>,
+    input: ReviseProjectInput,
+) -> Result<ProjectPayload, ApiError> {
+    let id = parse_id(&input.id, "id")?;
+    let expected = command::expected_version(input.expected_version)?;
+    let objectives = match &input.objectives {
+        MaybeUndefined::Undefined => Patch::Keep,
+        MaybeUndefined::Null => Patch::Clear,
+        MaybeUndefined::Value(raw) => {
+            Patch::Set(Description::parse(raw).map_err(invalid("objectives"))?)
+        }
+    };
+    let command = ProjectCommand::Revise(ReviseProject {
+        id,
+        title: optional(input.title.as_deref(), "title", Title::parse)?,
+        description: optional(
+            input.description.as_deref(),
+            "description",
+            Description::parse,
+        )?,
+        objectives,
+        planned_start: Date::parse_optional(input.planned_start.as_ref(), "plannedStart")?,
+        planned_end: Date::parse_optional(input.planned_end.as_ref(), "plannedEnd")?,
+        recipient_countries: revised_list(
+            input.recipient_countries.as_deref(),
+            recipient_countries,
+        )?,
+        recipient_regions: revised_list(input.recipient_regions.as_deref(), recipient_regions)?,
+        sectors: revised_list(input.sectors.as_deref(), sectors)?,
+    });
+    payload(ctx, id, Some(expected), command).await
+}
+
+/// Parses and runs `changeProjectStatus`.
+///
+/// # Errors
+/// `BAD_USER_INPUT` (an illegal transition, missing actual dates), `NOT_FOUND`, `CONFLICT`.
+pub async fn change_status(
+    ctx: &Context<'_>,
+    input: ChangeProjectStatusInput,
+) -> Result<ProjectPayload, ApiError> {
+    let id = parse_id(&input.id, "id")?;
+    let expected = command::expected_version(input.expected_version)?;
+    let command = ProjectCommand::ChangeStatus(ChangeProjectStatus {
+        id,
+        status: input.status.into(),
+        actual_start: Date::parse_optional(input.actual_start.as_ref(), "actualStart")?,
+        actual_end: Date::parse_optional(input.actual_end.as_ref(), "actualEnd")?,
+    });
+    payload(ctx, id, Some(expected), command).await
+}
+
+/// Parses and runs `addParticipatingOrganisation` (`add = true`) or
+/// `removeParticipatingOrganisation`.
+///
+/// # Errors
+/// `BAD_USER_INPUT` (an unknown organisation, a role held twice, the last participant),
+/// `NOT_FOUND`, `CONFLICT`.
+pub async fn change_participation(
+    ctx: &Context<'_>,
+    input: ParticipatingOrganisationChangeInput,
+    add: bool,
+) -> Result<ProjectPayload, ApiError> {
+    let id = parse_id(&input.project_id, "projectId")?;
+    let expected = command::expected_version(input.expected_version)?;
+    let organisation_id = parse_id(&input.organisation_id, "organisationId")?;
+    let role = input.role.into();
+    let command = if add {
+        ProjectCommand::AddParticipatingOrganisation(AddParticipatingOrganisation {
+            project_id: id,
+            organisation: organisation(ctx, organisation_id, "organisationId".to_owned()).await?,
+            role,
+        })
+    } else {
+        ProjectCommand::RemoveParticipatingOrganisation(RemoveParticipatingOrganisation {
+            project_id: id,
+            organisation_id,
+            role,
+        })
+    };
+    payload(ctx, id, Some(expected), command).await
+}
+
+/// Parses and runs `setBudget`.
+///
+/// # Errors
+/// `BAD_USER_INPUT` naming `budgets[i]…`, `NOT_FOUND`, `CONFLICT`.
+pub async fn set_budget(
+    ctx: &Context<'_>,
+    input: SetBudgetInput,
+) -> Result<ProjectPayload, ApiError> {
+    let id = parse_id(&input.project_id, "projectId")?;
+    let expected = command::expected_version(input.expected_version)?;
+    let budgets = input
+        .budgets
+        .iter()
+        .enumerate()
+        .map(|(index, row)| {
+            let at = |leaf: &str| field_path("budgets", index, leaf);
+            Ok(BudgetRow {
+                budget_type: row.budget_type.into(),
+                status: row.status.into(),
+                period_start: row.period_start.parse(&at("periodStart"))?,
+                period_end: row.period_end.parse(&at("periodEnd"))?,
+                value: money(&row.value, &at("value"))?,
+                value_date: row.value_date.parse(&at("valueDate"))?,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let command = ProjectCommand::SetBudget(SetBudget {
+        project_id: id,
+        budgets,
+    });
+    payload(ctx, id, Some(expected), command).await
+}
+
+/// Parses and runs `recordTransaction`.
+///
+/// # Errors
+/// `BAD_USER_INPUT` naming the field, `NOT_FOUND`, `CONFLICT`.
+pub async fn record_transaction(
+    ctx: &Context<'_>,
+    input: RecordTransactionInput,
+) -> Result<ProjectPayload, ApiError> {
+    let id = parse_id(&input.project_id, "projectId")?;
+    let expected = command::expected_version(input.expected_version)?;
+    let date = input.date.parse("date")?;
+    let value = money(&input.value, "value")?;
+    let value_date = input.value_date.parse("valueDate")?;
+    let description = optional(
+        input.description.as_deref(),
+        "description",
+        Description::parse,
+    )?;
+    let reference = optional(input.reference.as_deref(), "ref", TransactionRef::parse)?;
+    let provider_id = input
+        .provider_organisation_id
+        .as_ref()
+        .map(|id| parse_id(id, "providerOrganisationId"))
+        .transpose()?;
+    let receiver_id = input
+        .receiver_organisation_id
+        .as_ref()
+        .map(|id| parse_id(id, "receiverOrganisationId"))
+        .transpose()?;
+    let provider_organisation = match provider_id {
+        Some(org) => Some(organisation(ctx, org, "providerOrganisationId".to_owned()).await?),
+        None => None,
+    };
+    let receiver_organisation = match receiver_id {
+        Some(org) => Some(organisation(ctx, org, "receiverOrganisationId".to_owned()).await?),
+        None => None,
+    };
+    let command = ProjectCommand::RecordTransaction(RecordTransaction {
+        project_id: id,
+        transaction_id: Uuid::now_v7(),
+        transaction_type: input.transaction_type.into(),
+        date,
+        value,
+        value_date,
+        description,
+        provider_organisation,
+        receiver_organisation,
+        reference,
+    });
+    payload(ctx, id, Some(expected), command).await
+}
+
+/// Parses and runs `reverseTransaction`.
+///
+/// # Errors
+/// `BAD_USER_INPUT` (an unknown or already reversed transaction), `NOT_FOUND`, `CONFLICT`.
+pub async fn reverse_transaction(
+    ctx: &Context<'_>,
+    input: ReverseTransactionInput,
+) -> Result<ProjectPayload, ApiError> {
+    let id = parse_id(&input.project_id, "projectId")?;
+    let expected = command::expected_version(input.expected_version)?;
+    let command = ProjectCommand::ReverseTransaction(ReverseTransaction {
+        project_id: id,
+        transaction_id: parse_id(&input.transaction_id, "transactionId")?,
+        reversal_id: Uuid::now_v7(),
+        reason: Description::parse(&input.reason).map_err(invalid("reason"))?,
+    });
+    payload(ctx, id, Some(expected), command).await
+}
+
+/// Parses and runs `addDocument`.
+///
+/// # Errors
+/// `BAD_USER_INPUT` naming the field, `NOT_FOUND`, `CONFLICT`.
+pub async fn add_document(
+    ctx: &Context<'_>,
+    input: AddDocumentInput,
+) -> Result<ProjectPayload, ApiError> {
+    let id = parse_id(&input.project_id, "projectId")?;
+    let expected = command::expected_version(input.expected_version)?;
+    let command = ProjectCommand::AddDocument(AddDocument {
+        project_id: id,
+        url: WebUrl::parse(&input.url).map_err(invalid("url"))?,
+        title: Title::parse(&input.title).map_err(invalid("title"))?,
+        category: DocumentCategory::parse(&input.category_code).map_err(invalid("categoryCode"))?,
+        format: MimeType::parse(&input.format).map_err(invalid("format"))?,
+        date: Date::parse_optional(input.date.as_ref(), "date")?,
+    });
+    payload(ctx, id, Some(expected), command).await
+}
+
+/// Parses and runs `addRelatedProject`.
+///
+/// # Errors
+/// `BAD_USER_INPUT` (an unknown related project, the project itself), `NOT_FOUND`, `CONFLICT`.
+pub async fn add_related_project(
+    ctx: &Context<'_>,
+    input: AddRelatedProjectInput,
+) -> Result<ProjectPayload, ApiError> {
+    let id = parse_id(&input.project_id, "projectId")?;
+    let expected = command::expected_version(input.expected_version)?;
+    let related_id = parse_id(&input.related_project_id, "relatedProjectId")?;
+    let related = command::project_facts(ctx, related_id, || ProjectError::UnknownProject {
+        field: "relatedProjectId".to_owned(),
+        id: related_id,
+    })
+    .await?;
+    let command = ProjectCommand::AddRelatedProject(AddRelatedProject {
+        project_id: id,
+        related,
+        relation: input.relation.into(),
+    });
+    payload(ctx, id, Some(expected), command).await
+}
+
+/// Parses and runs `addOtherIdentifier`.
+///
+/// # Errors
+/// `BAD_USER_INPUT` naming `ref` or `typeCode`, `NOT_FOUND`, `CONFLICT`.
+pub async fn add_other_identifier(
+    ctx: &Context<'_>,
+    input: AddOtherIdentifierInput,
+) -> Result<ProjectPayload, ApiError> {
+    let id = parse_id(&input.project_id, "projectId")?;
+    let expected = command::expected_version(input.expected_version)?;
+    let command = ProjectCommand::AddOtherIdentifier(AddOtherIdentifier {
+        project_id: id,
+        reference: OtherIdentifierRef::parse(&input.reference).map_err(invalid("ref"))?,
+        identifier_type: OtherIdentifierType::parse(&input.type_code)
+            .map_err(invalid("typeCode"))?,
+    });
+    payload(ctx, id, Some(expected), command).await
+}

@@ -1,0 +1,140 @@
+//! Reference data: countries, ASEAN member states and the code lists.
+
+use amanah_domain::codelists::{self, CodeEntry};
+use amanah_domain::query::MemberState as MemberStateRow;
+use amanah_domain::values::{CountryCode, ValueError, field_path};
+use async_graphql::SimpleObject;
+
+use super::enums::CodelistName;
+use super::scalars::Date;
+use crate::error::ApiError;
+
+/// A country (ISO 3166-1 alpha-2) and its English short name.
+#[derive(SimpleObject, Debug, Clone, PartialEq, Eq)]
+pub struct Country {
+    /// ISO 3166-1 alpha-2 code, e.g. "ID".
+    pub code: String,
+    /// English short name, e.g. "Indonesia".
+    pub name: String,
+}
+
+impl From<CountryCode> for Country {
+    fn from(country: CountryCode) -> Self {
+        Self {
+            code: country.as_str().to_owned(),
+            name: country.name().to_owned(),
+        }
+    }
+}
+
+/// An ASEAN member state and the day it joined.
+#[derive(SimpleObject, Debug, Clone, PartialEq, Eq)]
+pub struct MemberState {
+    pub country: Country,
+    pub joined_on: Date,
+}
+
+impl From<MemberStateRow> for MemberState {
+    fn from(row: MemberStateRow) -> Self {
+        Self {
+            country: row.country.into(),
+            joined_on: row.joined_on.into(),
+        }
+    }
+}
+
+/// One entry of a reference code list.
+#[derive(SimpleObject, Debug, Clone, PartialEq, Eq)]
+pub struct Code {
+    pub code: String,
+    pub name: String,
+    /// Withdrawn codes stay readable but are refused for new data (e.g. sector 15120).
+    pub withdrawn: bool,
+}
+
+impl From<&CodeEntry> for Code {
+    fn from(entry: &CodeEntry) -> Self {
+        Self {
+            code: entry.code.to_owned(),
+            name: entry.name.to_owned(),
+            withdrawn: entry.withdrawn,
+        }
+    }
+}
+
+/// The entries of a code list, in the list's order.
+#[must_use]
+pub fn codelist(name: CodelistName) -> Vec<Code> {
+    let entries = match name {
+        CodelistName::Sector => codelists::sectors(),
+        CodelistName::OrganisationType => codelists::organisation_types(),
+        CodelistName::Country => codelists::countries(),
+        CodelistName::Region => codelists::regions(),
+        CodelistName::DocumentCategory => codelists::document_categories(),
+    };
+    entries.iter().map(Code::from).collect()
+}
+
+/// Parses a list of values given to a filter, naming `list[i]` when one does not parse.
+///
+/// # Errors
+/// `BAD_USER_INPUT` naming the first value that does not parse.
+pub fn parse_list<T>(
+    values: Option<&[String]>,
+    list: &str,
+    parse: impl Fn(&str) -> Result<T, ValueError>,
+) -> Result<Vec<T>, ApiError> {
+    values
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+        .map(|(index, raw)| {
+            parse(raw).map_err(|error| {
+                let field = field_path(list, index, "");
+                ApiError::bad_user_input(field.clone(), format!("{field} {error}"))
+            })
+        })
+        .collect()
+}
+
+/// Parses the country codes of a filter.
+///
+/// # Errors
+/// `BAD_USER_INPUT` naming `list[i]` for an unknown code.
+pub fn parse_countries(
+    values: Option<&[String]>,
+    list: &str,
+) -> Result<Vec<CountryCode>, ApiError> {
+    parse_list(values, list, CountryCode::parse)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_list_has_entries_and_sectors_show_the_withdrawn_one() {
+        for name in [
+            CodelistName::Sector,
+            CodelistName::OrganisationType,
+            CodelistName::Country,
+            CodelistName::Region,
+            CodelistName::DocumentCategory,
+        ] {
+            assert!(!codelist(name).is_empty(), "{name:?}");
+        }
+        let sectors = codelist(CodelistName::Sector);
+        assert!(sectors.iter().any(|s| s.code == "15120" && s.withdrawn));
+        assert!(sectors.iter().any(|s| s.code == "15113" && !s.withdrawn));
+    }
+
+    #[test]
+    fn unknown_filter_values_name_their_position() {
+        let values = ["ID".to_owned(), "XX".to_owned()];
+        let error = parse_countries(Some(&values), "filter.country").err();
+        assert!(matches!(
+            error,
+            Some(ApiError::BadUserInput { field, .. }) if field == "filter.country[1]"
+        ));
+    }
+}
