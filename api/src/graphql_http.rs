@@ -554,6 +554,13 @@ pub async fn graphql_get(
     execute(&schema, params, request_id, media_type).await
 }
 
+/// Any other method on `/graphql`.
+pub async fn method_not_allowed() -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .insert_header((header::ALLOW, "GET, POST"))
+        .finish()
+}
+
 /// `GET /graphiql`: GraphiQL, pointed at `/graphql` for queries and subscriptions.
 pub async fn graphiql() -> HttpResponse {
     HttpResponse::Ok()

@@ -75,8 +75,12 @@ impl Application {
                 .app_data(metrics.clone())
                 .app_data(deadline.clone())
                 .app_data(http_limits.clone())
-                .route("/graphql", web::post().to(graphql_http::graphql_post))
-                .route("/graphql", web::get().to(graphql_http::graphql_get))
+                .service(
+                    web::resource("/graphql")
+                        .route(web::post().to(graphql_http::graphql_post))
+                        .route(web::get().to(graphql_http::graphql_get))
+                        .default_service(web::to(graphql_http::method_not_allowed)),
+                )
                 .route("/graphiql", web::get().to(graphql_http::graphiql))
                 .route("/schema.graphql", web::get().to(graphql_http::schema_sdl))
                 .route("/healthz", web::get().to(health::healthz))

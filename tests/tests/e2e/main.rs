@@ -1,0 +1,18 @@
+//! End-to-end tests: the real server, spawned on port 0, spoken to over HTTP and WebSocket.
+//!
+//! [`test_app::TestApp`] starts one server per test against a database of its own (SQLite in a
+//! temporary directory, or a scratch PostgreSQL database). Logs are discarded unless `TEST_LOG` is
+//! set.
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests fail loudly on unexpected errors"
+)]
+
+mod graphql_http;
+mod limits;
+mod operations;
+mod postgres;
+mod schema;
+mod test_app;
+mod websocket;

@@ -1,0 +1,138 @@
+//! What operators rely on: probes, metrics and the request id.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::test_app::TestApp;
+
+#[tokio::test]
+async fn healthz_answers_200() {
+    let app = TestApp::spawn_sqlite().await;
+    let response = app.get("/healthz").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn readyz_answers_200_when_the_database_is_migrated() {
+    let app = TestApp::spawn_sqlite().await;
+    let response = app.get("/readyz").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "ready");
+    assert_eq!(body["checks"]["database"], "ok");
+    assert_eq!(body["checks"]["migrations"], "ok");
+}
+
+#[tokio::test]
+async fn readyz_answers_503_naming_the_failed_check_when_migrations_are_pending() {
+    let app = TestApp::spawn_sqlite_unmigrated().await;
+    let response = app.get("/readyz").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "unavailable");
+    assert_eq!(body["checks"]["database"], "ok");
+    let migrations = body["checks"]["migrations"].as_str().unwrap();
+    assert!(migrations.contains("pending"), "{migrations}");
+    // Liveness is unaffected: the process serves.
+    let response = app.get("/healthz").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_well_formed_request_id_is_echoed() {
+    let app = TestApp::spawn_sqlite().await;
+    for path in [
+        "/healthz",
+        "/graphql?query=%7BapiVersion%7D",
+        "/no-such-path",
+    ] {
+        let response = app
+            .get(path)
+            .header("x-request-id", "client-chosen.id_42")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.headers()["x-request-id"],
+            "client-chosen.id_42",
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_missing_or_malformed_request_id_is_replaced_by_a_uuid_v7() {
+    let app = TestApp::spawn_sqlite().await;
+    let too_long = "x".repeat(129);
+    for sent in [
+        None,
+        Some("has spaces"),
+        Some("semi;colon"),
+        Some(too_long.as_str()),
+    ] {
+        let mut request = app.get("/healthz");
+        if let Some(id) = sent {
+            request = request.header("x-request-id", id);
+        }
+        let response = request.send().await.unwrap();
+        let id = response.headers()["x-request-id"].to_str().unwrap();
+        let uuid = uuid::Uuid::parse_str(id).unwrap();
+        assert_eq!(uuid.get_version_num(), 7, "{sent:?} → {id}");
+    }
+}
+
+#[tokio::test]
+async fn error_responses_carry_the_request_id_too() {
+    let app = TestApp::spawn_sqlite().await;
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .header("x-request-id", "unsupported-1")
+        .header("content-type", "text/plain")
+        .body("{ apiVersion }")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(response.headers()["x-request-id"], "unsupported-1");
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_status_in_prometheus_text() {
+    let app = TestApp::spawn_sqlite().await;
+    app.get("/healthz").send().await.unwrap();
+    app.get("/healthz").send().await.unwrap();
+    app.graphql("{ apiVersion }", Value::Null).await;
+    let response = app.get("/metrics").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = response.text().await.unwrap();
+    for expected in [
+        r#"amanah_http_requests_total{method="GET",route="/healthz",status="200"} 2"#,
+        r#"amanah_http_requests_total{method="POST",route="/graphql",status="200"} 1"#,
+        "# TYPE amanah_http_request_duration_seconds histogram",
+        r#"amanah_http_request_duration_seconds_count{method="GET",route="/healthz"} 2"#,
+    ] {
+        assert!(text.contains(expected), "{expected} missing from\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn graphiql_is_served_and_points_at_graphql() {
+    let app = TestApp::spawn_sqlite().await;
+    let response = app.get("/graphiql").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = response.text().await.unwrap();
+    assert!(html.contains("/graphql"), "{html}");
+}
