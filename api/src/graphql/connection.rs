@@ -41,8 +41,8 @@ pub struct PageInfo {
 
 /// Declares the Relay connection and edge types of one node type.
 macro_rules! connection {
-    ($connection:ident, $edge:ident, $node:ty, $doc:literal) => {
-        #[doc = concat!("One ", $doc, " of a page and where it is.")]
+    ($connection:ident, $edge:ident, $node:ty, $one:literal, $many:literal) => {
+        #[doc = concat!("One ", $one, " of a page and where it is.")]
         #[derive(SimpleObject)]
         pub struct $edge {
             /// Pass it as `after` (or `before`) to continue from this item.
@@ -50,7 +50,7 @@ macro_rules! connection {
             pub node: $node,
         }
 
-        #[doc = concat!("A page of ", $doc, "s.")]
+        #[doc = concat!("A page of ", $many, ".")]
         #[derive(SimpleObject)]
         pub struct $connection {
             pub edges: Vec<$edge>,
@@ -79,15 +79,29 @@ connection!(
     OrganisationConnection,
     OrganisationEdge,
     Organisation,
-    "organisation"
+    "organisation",
+    "organisations"
 );
-connection!(ProjectConnection, ProjectEdge, Project, "project");
-connection!(ActivityConnection, ActivityEdge, Activity, "activity");
+connection!(
+    ProjectConnection,
+    ProjectEdge,
+    Project,
+    "project",
+    "projects"
+);
+connection!(
+    ActivityConnection,
+    ActivityEdge,
+    Activity,
+    "activity",
+    "activities"
+);
 connection!(
     TransactionConnection,
     TransactionEdge,
     Transaction,
-    "transaction"
+    "transaction",
+    "transactions"
 );
 
 /// A page of values with their cursors, before they become a GraphQL connection.
