@@ -11,12 +11,16 @@
 //! * [`testing`] gives tests a fresh, migrated database on either engine.
 
 pub mod auth;
+pub mod checkpoint;
 pub mod database;
 pub mod db_error;
 pub mod envelope;
 pub mod event_store;
+pub mod export_verify;
 pub mod jcs;
+pub mod merkle;
 pub mod migration;
+pub mod note;
 pub mod projection;
 pub mod read_model;
 pub mod testing;
