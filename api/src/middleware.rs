@@ -9,7 +9,8 @@
 //!    (WebSocket upgrades are exempt: the deadline covers answering a request, not the life of a
 //!    connection). Dropping the handler rolls back any open database transaction;
 //! 4. sets `x-request-id` on the response, whatever produced it (handler, error or deadline);
-//! 5. records the request in [`HttpMetrics`] and logs one line with status and latency.
+//! 5. records the request in [`HttpMetrics`] and logs one line with status and latency (at `debug`
+//!    for the probes and `/metrics`, which machines call every few seconds).
 
 use std::time::{Duration, Instant};
 
@@ -39,6 +40,11 @@ fn is_websocket_upgrade(req: &ServiceRequest) -> bool {
         .get(header::UPGRADE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+/// Routes that orchestrators and monitoring call on a schedule.
+fn is_probe(route: &str) -> bool {
+    matches!(route, "/healthz" | "/readyz" | "/metrics")
 }
 
 fn deadline_response(deadline: Duration, request_id: &RequestId) -> HttpResponse {
@@ -125,12 +131,14 @@ pub async fn observe_request(
     let elapsed = started.elapsed();
     metrics.record(&method, &route, status, elapsed);
     span.record("http.response.status_code", status);
+    let latency_ms = elapsed.as_secs_f64() * 1000.0;
     span.in_scope(|| {
-        tracing::info!(
-            status,
-            latency_ms = elapsed.as_secs_f64() * 1000.0,
-            "request finished"
-        );
+        // Probes and scrapes arrive every few seconds from machines: keep them out of `info`.
+        if is_probe(&route) {
+            tracing::debug!(status, latency_ms, "request finished");
+        } else {
+            tracing::info!(status, latency_ms, "request finished");
+        }
     });
     result
 }

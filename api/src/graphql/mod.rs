@@ -36,7 +36,8 @@ use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder, exte
 
 use crate::{config::Limits, error::ApiError, request_id::RequestId, state::ApiState};
 
-/// The root query: one part per area, merged (domain parts join `service::ServiceQuery` here).
+// One part per area, merged. The doc comment below is the public description in the SDL.
+/// Everything that can be read: the portfolio, its reference data and the service itself.
 #[derive(MergedObject, Default)]
 pub struct Query(service::ServiceQuery, query::PortfolioQuery);
 
