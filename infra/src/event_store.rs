@@ -46,9 +46,11 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tracing::Instrument as _;
 use uuid::Uuid;
 
+use crate::audit_tree;
 use crate::database::{self, DatabaseSetupError};
 use crate::db_error::map_internal_db_error;
 use crate::envelope;
+use crate::note::SigningKey;
 use crate::projection::{NoProjection, Projector};
 
 /// Default for [`StoreConfig::queue_capacity`].
@@ -67,7 +69,7 @@ pub const MAX_READ_LIMIT: u64 = 10_000;
 pub const COMMITTED_CHANNEL_CAPACITY: usize = 128;
 
 /// Tuning of the append path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct StoreConfig {
     /// Append requests that may wait for the sequencer. When the queue is full, `append` waits for
     /// room: back-pressure on callers instead of unbounded memory when the database is slow.
@@ -76,6 +78,9 @@ pub struct StoreConfig {
     /// flush over more requests, but hold the log head (and, on SQLite, the write lock) longer
     /// and make every request of the batch wait for the slowest.
     pub max_batch: usize,
+    /// Signs one checkpoint per committed batch (`audit-log.md` §3). The server always has one;
+    /// without it the tree is still maintained but nothing is signed (tests of the log alone).
+    pub checkpoint_signer: Option<Arc<SigningKey>>,
 }
 
 impl Default for StoreConfig {
@@ -83,6 +88,7 @@ impl Default for StoreConfig {
         Self {
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
             max_batch: DEFAULT_MAX_BATCH,
+            checkpoint_signer: None,
         }
     }
 }
@@ -188,6 +194,7 @@ impl SqlEventStore {
         let sequencer = Sequencer {
             db: db.clone(),
             projector,
+            signer: config.checkpoint_signer.clone(),
             max_batch: config.max_batch.max(1),
             counters: Arc::clone(&counters),
             committed: committed.clone(),
@@ -362,6 +369,7 @@ impl EventStore for SqlEventStore {
 struct Sequencer<P> {
     db: DatabaseConnection,
     projector: P,
+    signer: Option<Arc<SigningKey>>,
     max_batch: usize,
     counters: Arc<Counters>,
     committed: broadcast::Sender<CommittedBatch>,
@@ -519,6 +527,12 @@ impl<P: Projector> Sequencer<P> {
             }
         }
         if next != start {
+            let appended: Vec<&StoredEvent> = outcomes
+                .iter()
+                .filter_map(|outcome| outcome.as_ref().ok())
+                .flat_map(|done| done.events.iter())
+                .collect();
+            audit_tree::extend(txn, start, &appended, self.signer.as_deref()).await?;
             txn.execute_raw(statement(
                 txn.get_database_backend(),
                 "UPDATE log_head SET size = ? WHERE id = 1",

@@ -10,6 +10,7 @@
 //! * [`database`] opens and migrates the database; [`migration`] holds the schema.
 //! * [`testing`] gives tests a fresh, migrated database on either engine.
 
+pub mod audit_tree;
 pub mod auth;
 pub mod checkpoint;
 pub mod database;

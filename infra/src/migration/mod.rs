@@ -6,8 +6,9 @@
 //! * [`m0003_read_model`]: the read-model tables the projection writes; disposable (rebuilt by
 //!   `amanah replay`), so they carry no append-only triggers.
 //!
-//! The Merkle tree and checkpoint tables of `audit-log.md` §2–§3 come in later migrations; they
-//! reuse the PostgreSQL trigger function `amanah_reject_change(message)` defined in m0001.
+//! * [`m0004_audit_tree`]: the Merkle tree's stored nodes and the signed checkpoints
+//!   (`audit-log.md` §2–§3), append-only like the events (they reuse the PostgreSQL trigger
+//!   function `amanah_reject_change(message)` defined in m0001).
 //!
 //! DDL is written as SQL rather than with sea-query's builder: the triggers need per-engine SQL
 //! anyway, and the few type differences (`BLOB`/`BYTEA`, SQLite's `INTEGER PRIMARY KEY` rowid
@@ -19,6 +20,7 @@ use sea_orm_migration::prelude::*;
 pub mod m0001_event_log;
 pub mod m0002_member_states;
 pub mod m0003_read_model;
+pub mod m0004_audit_tree;
 
 /// All migrations, in order. `amanah migrate` and `amanah serve` apply the pending ones through
 /// [`crate::database::migrate`].
@@ -31,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_event_log::Migration),
             Box::new(m0002_member_states::Migration),
             Box::new(m0003_read_model::Migration),
+            Box::new(m0004_audit_tree::Migration),
         ]
     }
 }

@@ -1,0 +1,418 @@
+//! The audit log's Merkle tree and signed checkpoints in the database (`audit-log.md` §2–§3).
+//!
+//! Writing: [`extend`] runs inside the append transaction, under the head lock, after a batch's
+//! events are inserted. It restores the tree's right edge (its *frontier*: the O(log n) complete
+//! subtrees of the old size) from `merkle_nodes`, appends the new leaves, stores every subtree they
+//! complete, and signs one checkpoint for the new size. Appending never rescans the log, and since
+//! the checkpoint is signed in the same transaction that fixes the leaves, two checkpoints can
+//! never disagree.
+//!
+//! Reading: the root at any size, inclusion and consistency proofs each need O(log n) stored
+//! nodes ([`crate::merkle::Plan`]), fetched in one query.
+
+use amanah_domain::ports::{StoreError, StoredEvent};
+use chrono::Utc;
+use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
+
+use crate::checkpoint::Checkpoint;
+use crate::db_error::map_internal_db_error;
+use crate::merkle::{self, CompactRange, Hash, NodeId, Plan, ProofError};
+use crate::note::SigningKey;
+
+/// A signed checkpoint as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    pub size: u64,
+    pub root: Hash,
+    /// The signed note, verbatim.
+    pub note: String,
+}
+
+/// Why a proof or checkpoint could not be served.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuditReadError {
+    /// The size asked for is not the size of a signed checkpoint.
+    #[error("no checkpoint was signed at tree size {0}")]
+    NotSigned(u64),
+    /// The index is not below the tree size.
+    #[error("index {index} is not below the tree size {size}")]
+    IndexOutOfRange { index: u64, size: u64 },
+    /// The sizes do not make a consistency proof.
+    #[error("{0}")]
+    Proof(#[from] ProofError),
+    /// Nothing has been signed yet.
+    #[error("the log has no signed checkpoint yet")]
+    NoCheckpoint,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn db_int(value: u64) -> Result<i64, StoreError> {
+    i64::try_from(value).map_err(|_| StoreError::Internal(format!("{value} exceeds BIGINT")))
+}
+
+fn to_hash(bytes: Vec<u8>) -> Result<Hash, StoreError> {
+    Hash::try_from(bytes.as_slice())
+        .map_err(|_| StoreError::Internal(format!("a stored hash has {} bytes", bytes.len())))
+}
+
+fn numbered(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
+    if backend != DbBackend::Postgres {
+        return Statement::from_sql_and_values(backend, sql, values);
+    }
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut position = 0;
+    for ch in sql.chars() {
+        if ch == '?' {
+            position += 1;
+            out.push('$');
+            out.push_str(&position.to_string());
+        } else {
+            out.push(ch);
+        }
+    }
+    Statement::from_sql_and_values(backend, out, values)
+}
+
+/// Fetches stored nodes in one query; missing ones are absent from the result.
+async fn fetch_nodes<C: ConnectionTrait>(
+    db: &C,
+    ids: &[NodeId],
+) -> Result<Vec<(NodeId, Hash)>, StoreError> {
+    let mut found = Vec::with_capacity(ids.len());
+    // Bounded statement size: proofs need fewer than 130 nodes, but be safe.
+    for chunk in ids.chunks(200) {
+        if chunk.is_empty() {
+            continue;
+        }
+        let conditions = vec!["(level = ? AND idx = ?)"; chunk.len()].join(" OR ");
+        let mut values = Vec::with_capacity(chunk.len() * 2);
+        for id in chunk {
+            values.push(Value::from(i64::from(id.level)));
+            values.push(Value::from(db_int(id.index)?));
+        }
+        let rows = db
+            .query_all_raw(numbered(
+                db.get_database_backend(),
+                &format!("SELECT level, idx, hash FROM merkle_nodes WHERE {conditions}"),
+                values,
+            ))
+            .await
+            .map_err(map_internal_db_error)?;
+        for row in rows {
+            let level: i64 = row.try_get_by_index(0).map_err(map_internal_db_error)?;
+            let index: i64 = row.try_get_by_index(1).map_err(map_internal_db_error)?;
+            let hash: Vec<u8> = row.try_get_by_index(2).map_err(map_internal_db_error)?;
+            let (Ok(level), Ok(index)) = (u32::try_from(level), u64::try_from(index)) else {
+                return Err(StoreError::Internal(
+                    "a stored node has a negative position".into(),
+                ));
+            };
+            found.push((NodeId { level, index }, to_hash(hash)?));
+        }
+    }
+    Ok(found)
+}
+
+/// Evaluates a plan against the stored nodes.
+async fn evaluate<C: ConnectionTrait>(db: &C, plan: &Plan) -> Result<Vec<Hash>, StoreError> {
+    let nodes = fetch_nodes(db, &plan.nodes()).await?;
+    plan.assemble(|id| nodes.iter().find(|(n, _)| *n == id).map(|(_, h)| *h))
+        .ok_or_else(|| StoreError::Internal("the Merkle tree lacks a node a proof needs".into()))
+}
+
+/// The number of leaves the stored tree has (level-0 nodes).
+async fn tree_leaves<C: ConnectionTrait>(db: &C) -> Result<u64, StoreError> {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COALESCE(MAX(idx) + 1, 0) FROM merkle_nodes WHERE level = 0",
+        ))
+        .await
+        .map_err(map_internal_db_error)?;
+    let count: i64 = match row {
+        Some(row) => row.try_get_by_index(0).map_err(map_internal_db_error)?,
+        None => 0,
+    };
+    Ok(u64::try_from(count).unwrap_or(0))
+}
+
+/// The tree's right edge at `size`, from the stored nodes.
+async fn compact_range<C: ConnectionTrait>(db: &C, size: u64) -> Result<CompactRange, StoreError> {
+    let ids = merkle::frontier(size);
+    let nodes = fetch_nodes(db, &ids).await?;
+    let peaks = ids
+        .iter()
+        .map(|id| nodes.iter().find(|(n, _)| n == id).map(|(_, h)| *h))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| StoreError::Internal("the Merkle tree's frontier is incomplete".into()))?;
+    CompactRange::from_peaks(size, peaks).map_err(|e| StoreError::Internal(e.to_string()))
+}
+
+/// Stores nodes with multi-row inserts.
+async fn insert_nodes<C: ConnectionTrait>(
+    db: &C,
+    nodes: &[(NodeId, Hash)],
+) -> Result<(), StoreError> {
+    for chunk in nodes.chunks(300) {
+        if chunk.is_empty() {
+            continue;
+        }
+        let rows = vec!["(?, ?, ?)"; chunk.len()].join(", ");
+        let mut values = Vec::with_capacity(chunk.len() * 3);
+        for (id, hash) in chunk {
+            values.push(Value::from(i64::from(id.level)));
+            values.push(Value::from(db_int(id.index)?));
+            values.push(Value::from(hash.to_vec()));
+        }
+        db.execute_raw(numbered(
+            db.get_database_backend(),
+            &format!("INSERT INTO merkle_nodes (level, idx, hash) VALUES {rows}"),
+            values,
+        ))
+        .await
+        .map_err(map_internal_db_error)?;
+    }
+    Ok(())
+}
+
+/// Reads the leaves `[from, to)` from the event table (for a tree that lags the log, e.g. a log
+/// written before the tree existed).
+async fn missing_leaves<C: ConnectionTrait>(
+    db: &C,
+    from: u64,
+    to: u64,
+) -> Result<Vec<Hash>, StoreError> {
+    let rows = db
+        .query_all_raw(numbered(
+            db.get_database_backend(),
+            "SELECT canonical FROM events WHERE idx >= ? AND idx < ? ORDER BY idx",
+            vec![db_int(from)?.into(), db_int(to)?.into()],
+        ))
+        .await
+        .map_err(map_internal_db_error)?;
+    rows.iter()
+        .map(|row| {
+            let bytes: Vec<u8> = row.try_get_by_index(0).map_err(map_internal_db_error)?;
+            Ok(merkle::leaf_hash(&bytes))
+        })
+        .collect()
+}
+
+/// Adds a committed batch's events (`appended`, in index order, starting at `start`) to the tree
+/// and, with a signer, signs and stores the checkpoint of the new size. Runs inside the append
+/// transaction.
+///
+/// # Errors
+/// Database errors, or a tree that does not line up with the log.
+pub(crate) async fn extend<C: ConnectionTrait>(
+    db: &C,
+    start: u64,
+    appended: &[&StoredEvent],
+    signer: Option<&SigningKey>,
+) -> Result<(), StoreError> {
+    let mut leaves = Vec::new();
+    let stored = tree_leaves(db).await?;
+    if stored > start {
+        return Err(StoreError::Internal(format!(
+            "the Merkle tree has {stored} leaves but the log only {start} events"
+        )));
+    }
+    let mut range = compact_range(db, stored).await?;
+    if stored < start {
+        leaves.extend(missing_leaves(db, stored, start).await?);
+    }
+    for (offset, event) in (0_u64..).zip(appended) {
+        if event.index != start + offset {
+            return Err(StoreError::Internal(format!(
+                "event {} is not at the tree's next leaf {}",
+                event.index,
+                start + offset
+            )));
+        }
+        leaves.push(merkle::leaf_hash(&event.canonical));
+    }
+    let mut nodes = Vec::with_capacity(leaves.len() * 2);
+    for leaf in leaves {
+        nodes.extend(range.append(leaf));
+    }
+    insert_nodes(db, &nodes).await?;
+    if let Some(signer) = signer {
+        let checkpoint = Checkpoint::new(signer.name(), range.size(), range.root());
+        let note = checkpoint
+            .sign(signer)
+            .map_err(|e| StoreError::Internal(format!("cannot sign the checkpoint: {e}")))?;
+        db.execute_raw(numbered(
+            db.get_database_backend(),
+            "INSERT INTO checkpoints (tree_size, root, note, signed_at) VALUES (?, ?, ?, ?)",
+            vec![
+                db_int(range.size())?.into(),
+                range.root().to_vec().into(),
+                note.into(),
+                crate::envelope::format_occurred_at(
+                    crate::envelope::truncate_to_micros(Utc::now()),
+                )
+                .into(),
+            ],
+        ))
+        .await
+        .map_err(map_internal_db_error)?;
+    }
+    Ok(())
+}
+
+fn parse_checkpoint(row: &sea_orm::QueryResult) -> Result<StoredCheckpoint, StoreError> {
+    let size: i64 = row.try_get_by_index(0).map_err(map_internal_db_error)?;
+    let root: Vec<u8> = row.try_get_by_index(1).map_err(map_internal_db_error)?;
+    let note: String = row.try_get_by_index(2).map_err(map_internal_db_error)?;
+    Ok(StoredCheckpoint {
+        size: u64::try_from(size).map_err(|_| StoreError::Internal("negative size".into()))?,
+        root: to_hash(root)?,
+        note,
+    })
+}
+
+/// The latest signed checkpoint, if any.
+///
+/// # Errors
+/// Database errors.
+pub async fn latest_checkpoint<C: ConnectionTrait>(
+    db: &C,
+) -> Result<Option<StoredCheckpoint>, StoreError> {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT tree_size, root, note FROM checkpoints ORDER BY tree_size DESC LIMIT 1",
+        ))
+        .await
+        .map_err(map_internal_db_error)?;
+    row.as_ref().map(parse_checkpoint).transpose()
+}
+
+/// The checkpoint signed at `size`, if one was.
+///
+/// # Errors
+/// Database errors.
+pub async fn checkpoint_at<C: ConnectionTrait>(
+    db: &C,
+    size: u64,
+) -> Result<Option<StoredCheckpoint>, StoreError> {
+    let row = db
+        .query_one_raw(numbered(
+            db.get_database_backend(),
+            "SELECT tree_size, root, note FROM checkpoints WHERE tree_size = ?",
+            vec![db_int(size)?.into()],
+        ))
+        .await
+        .map_err(map_internal_db_error)?;
+    row.as_ref().map(parse_checkpoint).transpose()
+}
+
+/// The checkpoint at `size`, or the latest when `None`.
+///
+/// # Errors
+/// [`AuditReadError::NotSigned`] for a size no checkpoint was signed at,
+/// [`AuditReadError::NoCheckpoint`] when none exists.
+pub async fn signed_checkpoint<C: ConnectionTrait>(
+    db: &C,
+    size: Option<u64>,
+) -> Result<StoredCheckpoint, AuditReadError> {
+    match size {
+        Some(size) => checkpoint_at(db, size)
+            .await?
+            .ok_or(AuditReadError::NotSigned(size)),
+        None => latest_checkpoint(db)
+            .await?
+            .ok_or(AuditReadError::NoCheckpoint),
+    }
+}
+
+/// The root of the first `size` leaves, from the stored nodes.
+///
+/// # Errors
+/// Database errors, or a tree that lacks the nodes (`size` beyond the tree).
+pub async fn root_at<C: ConnectionTrait>(db: &C, size: u64) -> Result<Hash, StoreError> {
+    if size == 0 {
+        return Ok(merkle::empty_root());
+    }
+    let hashes = evaluate(db, &merkle::root_plan(size)).await?;
+    hashes
+        .first()
+        .copied()
+        .ok_or_else(|| StoreError::Internal("the root plan is empty".into()))
+}
+
+/// The leaf hash of event `index`.
+///
+/// # Errors
+/// Database errors or a missing leaf.
+pub async fn leaf_at<C: ConnectionTrait>(db: &C, index: u64) -> Result<Hash, StoreError> {
+    let nodes = fetch_nodes(db, &[NodeId { level: 0, index }]).await?;
+    nodes
+        .first()
+        .map(|(_, h)| *h)
+        .ok_or_else(|| StoreError::Internal(format!("the Merkle tree has no leaf {index}")))
+}
+
+/// An inclusion proof (RFC 9162 §2.1.3) of leaf `index` in the signed tree of `size` (the latest
+/// checkpoint when `None`), with that checkpoint.
+///
+/// # Errors
+/// [`AuditReadError::NotSigned`] when `size` is not a checkpoint's size,
+/// [`AuditReadError::IndexOutOfRange`] when `index ≥ size`.
+pub async fn inclusion_proof<C: ConnectionTrait>(
+    db: &C,
+    index: u64,
+    size: Option<u64>,
+) -> Result<(StoredCheckpoint, Hash, Vec<Hash>), AuditReadError> {
+    let checkpoint = signed_checkpoint(db, size).await?;
+    if index >= checkpoint.size {
+        return Err(AuditReadError::IndexOutOfRange {
+            index,
+            size: checkpoint.size,
+        });
+    }
+    let plan = merkle::inclusion_plan(index, checkpoint.size)?;
+    let mut ids = plan.nodes();
+    let leaf_id = NodeId { level: 0, index };
+    ids.push(leaf_id);
+    let nodes = fetch_nodes(db, &ids).await?;
+    let lookup = |id: NodeId| nodes.iter().find(|(n, _)| *n == id).map(|(_, h)| *h);
+    let leaf = lookup(leaf_id)
+        .ok_or_else(|| StoreError::Internal(format!("the Merkle tree has no leaf {index}")))?;
+    let hashes = plan
+        .assemble(lookup)
+        .ok_or_else(|| StoreError::Internal("the Merkle tree lacks a node a proof needs".into()))?;
+    Ok((checkpoint, leaf, hashes))
+}
+
+/// A consistency proof (RFC 9162 §2.1.4) from the signed tree of `from` to the signed tree of
+/// `to` (the latest when `None`), with both checkpoints.
+///
+/// # Errors
+/// [`AuditReadError::NotSigned`] for sizes that were never signed; [`AuditReadError::Proof`] when
+/// `from` is 0 or larger than `to`.
+pub async fn consistency_proof<C: ConnectionTrait>(
+    db: &C,
+    from: u64,
+    to: Option<u64>,
+) -> Result<(StoredCheckpoint, StoredCheckpoint, Vec<Hash>), AuditReadError> {
+    if from == 0 {
+        return Err(ProofError::FromEmptyTree.into());
+    }
+    let to_checkpoint = signed_checkpoint(db, to).await?;
+    if from > to_checkpoint.size {
+        return Err(ProofError::SizeDecreased {
+            size1: from,
+            size2: to_checkpoint.size,
+        }
+        .into());
+    }
+    let from_checkpoint = signed_checkpoint(db, Some(from)).await?;
+    if from == to_checkpoint.size {
+        return Ok((from_checkpoint, to_checkpoint, Vec::new()));
+    }
+    let plan = merkle::consistency_plan(from, to_checkpoint.size)?;
+    let hashes = evaluate(db, &plan).await?;
+    Ok((from_checkpoint, to_checkpoint, hashes))
+}

@@ -1,0 +1,242 @@
+//! The Merkle tree and signed checkpoints kept by the append path, on SQLite and PostgreSQL:
+//! every committed batch leaves a signed checkpoint whose root is the RFC 9162 root of the leaves
+//! so far, proofs served from the stored nodes verify, and the tables are append-only.
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on an unexpected error"
+)]
+
+use std::sync::Arc;
+
+use amanah_domain::aggregate::StreamKind;
+use amanah_domain::codelists::OrganisationType;
+use amanah_domain::organisation::Organisation;
+use amanah_domain::ports::{Actor, AppendRequest, EventMetadata, EventStore, NewEvent, Snapshot};
+use amanah_domain::values::Name;
+use amanah_infra::audit_tree::{
+    AuditReadError, consistency_proof, inclusion_proof, latest_checkpoint, root_at,
+};
+use amanah_infra::checkpoint::Checkpoint;
+use amanah_infra::merkle::{self, ProofError, verify_consistency, verify_inclusion};
+use amanah_infra::note::SigningKey;
+use amanah_infra::testing::TestDatabase;
+use amanah_infra::{NoProjection, SqlEventStore, StoreConfig};
+use chrono::Utc;
+use sea_orm::{ConnectionTrait, Statement};
+use serde_json::json;
+use uuid::Uuid;
+
+macro_rules! on_both_engines {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            use amanah_infra::testing::TestDatabase;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let database = TestDatabase::sqlite().await;
+                super::$scenario(&database).await;
+                database.cleanup().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(database) = TestDatabase::postgres().await else {
+                    return;
+                };
+                super::$scenario(&database).await;
+                database.cleanup().await;
+            }
+        }
+    )*};
+}
+
+on_both_engines!(
+    every_batch_is_signed_and_proofs_verify,
+    tree_and_checkpoints_are_append_only,
+    proofs_for_unsigned_sizes_are_refused,
+);
+
+const ORIGIN: &str = "amanah.test/audit";
+
+fn signer() -> Arc<SigningKey> {
+    Arc::new(SigningKey::from_seed(ORIGIN, &[7; 32]).unwrap())
+}
+
+fn store(database: &TestDatabase) -> SqlEventStore {
+    SqlEventStore::start(
+        database.connection().clone(),
+        StoreConfig {
+            checkpoint_signer: Some(signer()),
+            ..StoreConfig::default()
+        },
+        NoProjection,
+    )
+}
+
+fn request(stream_id: Uuid, expected_version: u64, events: usize) -> AppendRequest {
+    AppendRequest {
+        stream: StreamKind::Organisation,
+        stream_id,
+        expected_version,
+        events: (0..events)
+            .map(|i| NewEvent {
+                event_type: "OrganisationRevised".to_owned(),
+                data: json!({ "n": i }),
+            })
+            .collect(),
+        metadata: EventMetadata {
+            actor: Actor::system("system:test"),
+            request_id: None,
+            occurred_at: Utc::now(),
+        },
+        snapshot: Snapshot::Organisation(Box::new(Organisation {
+            id: stream_id,
+            org_ref: None,
+            name: Name::parse("Audit office").unwrap(),
+            acronym: None,
+            organisation_type: OrganisationType::Government,
+            country: None,
+            website: None,
+            deactivated: false,
+            version: expected_version + events as u64,
+        })),
+    }
+}
+
+/// Appends from several tasks at once (so batches form), `per_task` single-event requests each.
+async fn append_concurrently(store: &SqlEventStore, tasks: usize, per_task: u64) {
+    let mut handles = Vec::new();
+    for _ in 0..tasks {
+        let store = store.clone();
+        handles.push(tokio::spawn(async move {
+            let id = Uuid::now_v7();
+            for version in 0..per_task {
+                store.append(request(id, version, 1)).await.unwrap();
+            }
+        }));
+    }
+    for handle in handles {
+        handle.await.unwrap();
+    }
+}
+
+async fn every_batch_is_signed_and_proofs_verify(database: &TestDatabase) {
+    let store = store(database);
+    append_concurrently(&store, 6, 12).await;
+    store.append(request(Uuid::now_v7(), 0, 3)).await.unwrap();
+    let db = database.connection();
+    let size = store.size().await.unwrap();
+    assert_eq!(size, 75);
+
+    // The leaves as an auditor would hash them, from the stored canonical bytes.
+    let leaves: Vec<merkle::Hash> = store
+        .read_range(0, size)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| merkle::leaf_hash(&e.canonical))
+        .collect();
+    let root_of = |n: usize| {
+        let mut range = merkle::CompactRange::new();
+        for leaf in &leaves[..n] {
+            range.push(*leaf);
+        }
+        range.root()
+    };
+
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT tree_size, note FROM checkpoints ORDER BY tree_size",
+        ))
+        .await
+        .unwrap();
+    let verifier = signer().verifier_key();
+    let mut sizes = Vec::new();
+    for row in &rows {
+        let tree_size: i64 = row.try_get_by_index(0).unwrap();
+        let note: String = row.try_get_by_index(1).unwrap();
+        let checkpoint = Checkpoint::open(&note, &verifier).unwrap();
+        assert_eq!(checkpoint.origin, ORIGIN);
+        assert_eq!(checkpoint.size, tree_size as u64);
+        assert_eq!(
+            checkpoint.root,
+            root_of(tree_size as usize),
+            "size {tree_size}"
+        );
+        sizes.push(checkpoint.size);
+    }
+    assert_eq!(sizes.last(), Some(&size), "the last batch is signed");
+    let stats = store.stats();
+    assert_eq!(
+        sizes.len() as u64,
+        stats.batches,
+        "one checkpoint per batch"
+    );
+    assert!(stats.batches < stats.requests, "batches formed: {stats:?}");
+
+    let latest = latest_checkpoint(db).await.unwrap().unwrap();
+    assert_eq!(latest.size, size);
+    assert_eq!(root_at(db, 37).await.unwrap(), root_of(37));
+
+    for &tree_size in &sizes {
+        for index in [0, tree_size / 2, tree_size - 1] {
+            let (checkpoint, leaf, proof) =
+                inclusion_proof(db, index, Some(tree_size)).await.unwrap();
+            assert_eq!(leaf, leaves[index as usize]);
+            verify_inclusion(index, tree_size, &leaf, &proof, &checkpoint.root).unwrap();
+        }
+    }
+    for pair in sizes.windows(2) {
+        let (old, new, proof) = consistency_proof(db, pair[0], Some(pair[1])).await.unwrap();
+        verify_consistency(old.size, new.size, &proof, &old.root, &new.root).unwrap();
+    }
+    let (old, new, proof) = consistency_proof(db, sizes[0], None).await.unwrap();
+    assert_eq!(new.size, size);
+    verify_consistency(old.size, new.size, &proof, &old.root, &new.root).unwrap();
+}
+
+async fn tree_and_checkpoints_are_append_only(database: &TestDatabase) {
+    let store = store(database);
+    store.append(request(Uuid::now_v7(), 0, 2)).await.unwrap();
+    let db = database.connection();
+    for sql in [
+        "UPDATE merkle_nodes SET hash = hash WHERE level = 0",
+        "DELETE FROM merkle_nodes",
+        "UPDATE checkpoints SET note = 'forged'",
+        "DELETE FROM checkpoints",
+    ] {
+        let result = db.execute_unprepared(sql).await;
+        assert!(result.is_err(), "{sql} must be refused");
+    }
+    assert_eq!(latest_checkpoint(db).await.unwrap().unwrap().size, 2);
+}
+
+async fn proofs_for_unsigned_sizes_are_refused(database: &TestDatabase) {
+    let store = store(database);
+    store.append(request(Uuid::now_v7(), 0, 4)).await.unwrap();
+    store.append(request(Uuid::now_v7(), 0, 4)).await.unwrap();
+    let db = database.connection();
+    assert_eq!(
+        inclusion_proof(db, 0, Some(5)).await.unwrap_err(),
+        AuditReadError::NotSigned(5)
+    );
+    assert_eq!(
+        inclusion_proof(db, 8, Some(8)).await.unwrap_err(),
+        AuditReadError::IndexOutOfRange { index: 8, size: 8 }
+    );
+    assert_eq!(
+        consistency_proof(db, 0, Some(8)).await.unwrap_err(),
+        AuditReadError::Proof(ProofError::FromEmptyTree)
+    );
+    assert!(matches!(
+        consistency_proof(db, 8, Some(4)).await.unwrap_err(),
+        AuditReadError::Proof(ProofError::SizeDecreased { .. })
+    ));
+    assert_eq!(
+        consistency_proof(db, 3, Some(8)).await.unwrap_err(),
+        AuditReadError::NotSigned(3)
+    );
+    let (old, new, proof) = consistency_proof(db, 4, Some(8)).await.unwrap();
+    verify_consistency(4, 8, &proof, &old.root, &new.root).unwrap();
+}
