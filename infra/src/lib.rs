@@ -10,6 +10,7 @@
 //! * [`database`] opens and migrates the database; [`migration`] holds the schema.
 //! * [`testing`] gives tests a fresh, migrated database on either engine.
 
+pub mod audit_files;
 pub mod audit_tree;
 pub mod auth;
 pub mod checkpoint;
@@ -28,3 +29,10 @@ pub mod testing;
 
 pub use event_store::{AppendStats, CommittedBatch, LogHead, SqlEventStore, StoreConfig};
 pub use projection::{NoProjection, Projector};
+
+/// Standard base64 (RFC 4648 §4), as the audit log serves hashes.
+#[must_use]
+pub fn base64_standard(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}

@@ -1,0 +1,200 @@
+//! The audit log on disk: the signing key file, export, offline verification and `verify-db`,
+//! including tampering behind the triggers' back.
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on an unexpected error"
+)]
+
+use std::sync::Arc;
+
+use amanah_domain::aggregate::StreamKind;
+use amanah_domain::codelists::OrganisationType;
+use amanah_domain::organisation::Organisation;
+use amanah_domain::ports::{Actor, AppendRequest, EventMetadata, EventStore, NewEvent, Snapshot};
+use amanah_domain::values::Name;
+use amanah_infra::audit_files::{
+    CHECKPOINT_FILE, EVENTS_FILE, SigningKeyError, VerifyError, export, load_or_create_signing_key,
+    verify_db, verify_dir,
+};
+use amanah_infra::export_verify::Reason;
+use amanah_infra::note::SigningKey;
+use amanah_infra::testing::TestDatabase;
+use amanah_infra::{NoProjection, SqlEventStore, StoreConfig};
+use chrono::Utc;
+use sea_orm::ConnectionTrait;
+use serde_json::json;
+use uuid::Uuid;
+
+const ORIGIN: &str = "amanah.test/audit";
+
+fn request(stream_id: Uuid, expected_version: u64) -> AppendRequest {
+    AppendRequest {
+        stream: StreamKind::Organisation,
+        stream_id,
+        expected_version,
+        events: vec![NewEvent {
+            event_type: "OrganisationRevised".to_owned(),
+            data: json!({ "note": "ünïcode" }),
+        }],
+        metadata: EventMetadata {
+            actor: Actor::system("system:test"),
+            request_id: None,
+            occurred_at: Utc::now(),
+        },
+        snapshot: Snapshot::Organisation(Box::new(Organisation {
+            id: stream_id,
+            org_ref: None,
+            name: Name::parse("Audit office").unwrap(),
+            acronym: None,
+            organisation_type: OrganisationType::Government,
+            country: None,
+            website: None,
+            deactivated: false,
+            version: expected_version + 1,
+        })),
+    }
+}
+
+async fn filled_store(database: &TestDatabase, key: &Arc<SigningKey>) -> SqlEventStore {
+    let store = SqlEventStore::start(
+        database.connection().clone(),
+        StoreConfig {
+            checkpoint_signer: Some(Arc::clone(key)),
+            ..StoreConfig::default()
+        },
+        NoProjection,
+    );
+    for _ in 0..5 {
+        let id = Uuid::now_v7();
+        for version in 0..4 {
+            store.append(request(id, version)).await.unwrap();
+        }
+    }
+    store
+}
+
+#[test]
+fn the_signing_key_is_created_private_and_reloaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys/audit-signing.key");
+    let (created, was_created) = load_or_create_signing_key(&path, ORIGIN).unwrap();
+    assert!(was_created);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let (loaded, was_created) = load_or_create_signing_key(&path, ORIGIN).unwrap();
+    assert!(!was_created);
+    assert_eq!(
+        loaded.verifier_key().to_string(),
+        created.verifier_key().to_string()
+    );
+    let error = load_or_create_signing_key(&path, "other.example/log").unwrap_err();
+    assert!(
+        matches!(error, SigningKeyError::OtherOrigin { .. }),
+        "{error}"
+    );
+    std::fs::write(&path, "not a key\n").unwrap();
+    let error = load_or_create_signing_key(&path, ORIGIN).unwrap_err();
+    assert!(matches!(error, SigningKeyError::Invalid { .. }), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_verifies_offline_and_tampering_is_named() {
+    let database = TestDatabase::sqlite().await;
+    let key = Arc::new(SigningKey::from_seed(ORIGIN, &[3; 32]).unwrap());
+    let store = filled_store(&database, &key).await;
+    let dir = tempfile::tempdir().unwrap();
+    let summary = export(&store, &key.verifier_key(), dir.path())
+        .await
+        .unwrap();
+    assert_eq!(summary.size, 20);
+    let verified = verify_dir(dir.path(), None, None).unwrap();
+    assert_eq!(verified.size, 20);
+
+    // An auditor keeps this checkpoint; the log grows; the old one must be a prefix.
+    let kept = dir.path().join("kept-checkpoint");
+    std::fs::copy(dir.path().join(CHECKPOINT_FILE), &kept).unwrap();
+    store.append(request(Uuid::now_v7(), 0)).await.unwrap();
+    let later = tempfile::tempdir().unwrap();
+    export(&store, &key.verifier_key(), later.path())
+        .await
+        .unwrap();
+    let verified = verify_dir(later.path(), None, Some(&kept)).unwrap();
+    assert_eq!(verified.size, 21);
+
+    // Another key's verifier refuses the checkpoint.
+    let other = SigningKey::from_seed(ORIGIN, &[4; 32]).unwrap();
+    let other_vkey = dir.path().join("other.vkey");
+    std::fs::write(&other_vkey, format!("{}\n", other.verifier_key())).unwrap();
+    let error = verify_dir(dir.path(), Some(&other_vkey), None).unwrap_err();
+    assert!(error.is_verification_failure(), "{error}");
+
+    // One byte changed in event 7.
+    let events_path = dir.path().join(EVENTS_FILE);
+    let original = std::fs::read(&events_path).unwrap();
+    let text = String::from_utf8(original.clone()).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let tampered = lines[7].replace("ünïcode", "unicode");
+    lines[7] = &tampered;
+    std::fs::write(&events_path, format!("{}\n", lines.join("\n"))).unwrap();
+    // The line is still a well-formed event, so the recomputed root is what gives it away.
+    match verify_dir(dir.path(), None, None).unwrap_err() {
+        VerifyError::Failed(failure) => {
+            assert!(
+                matches!(failure.reason, Reason::RootMismatch { .. }),
+                "{failure}"
+            );
+        }
+        other => panic!("{other}"),
+    }
+    // A line swapped for a non-canonical spelling of the same event is named by its index.
+    let respaced = lines[7].replacen("\"v\":1", "\"v\": 1", 1);
+    lines[7] = &respaced;
+    std::fs::write(&events_path, format!("{}\n", lines.join("\n"))).unwrap();
+    match verify_dir(dir.path(), None, None).unwrap_err() {
+        VerifyError::Failed(failure) => assert_eq!(failure.index, Some(7), "{failure}"),
+        other => panic!("{other}"),
+    }
+    // Truncated: the last line is gone.
+    std::fs::write(
+        &events_path,
+        &original[..original.len() - 1 - text.lines().last().unwrap().len()],
+    )
+    .unwrap();
+    let error = verify_dir(dir.path(), None, None).unwrap_err();
+    assert!(error.is_verification_failure(), "{error}");
+    database.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_db_catches_an_event_edited_behind_the_triggers_back() {
+    let database = TestDatabase::sqlite().await;
+    let key = Arc::new(SigningKey::from_seed(ORIGIN, &[5; 32]).unwrap());
+    let store = filled_store(&database, &key).await;
+    let scratch = tempfile::tempdir().unwrap();
+    let verified = verify_db(&store, &key.verifier_key(), scratch.path())
+        .await
+        .unwrap();
+    assert_eq!(verified.size, 20);
+
+    let db = database.connection();
+    db.execute_unprepared("DROP TRIGGER events_reject_update")
+        .await
+        .unwrap();
+    db.execute_unprepared(
+        "UPDATE events SET canonical = CAST(REPLACE(CAST(canonical AS TEXT), 'system:test', \
+         'system:evil') AS BLOB) WHERE idx = 11",
+    )
+    .await
+    .unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let error = verify_db(&store, &key.verifier_key(), scratch.path())
+        .await
+        .unwrap_err();
+    assert!(error.is_verification_failure(), "{error}");
+    assert!(error.to_string().contains("root"), "{error}");
+    database.cleanup().await;
+}
