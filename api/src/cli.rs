@@ -47,6 +47,39 @@ pub enum Command {
     },
     /// Print the effective configuration as TOML, secrets redacted.
     Config,
+    /// The signed audit log: verifier key, export, offline verification.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+/// `amanah audit …` (`shared/spec/audit-log.md` §5).
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Print the checkpoint verifier key (`<origin>+<key id>+<public key>`); creates the signing
+    /// key when absent.
+    Key,
+    /// Write `events.jsonl`, `checkpoint` and `log.vkey` of the latest signed checkpoint to DIR.
+    Export {
+        /// The directory to write (created when absent).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Verify an export offline: no database, no network.
+    Verify {
+        /// The export directory.
+        dir: PathBuf,
+        /// The verifier key to trust (default: the export's own `log.vkey`; pass the key you
+        /// obtained independently).
+        #[arg(long, value_name = "FILE")]
+        vkey: Option<PathBuf>,
+        /// A checkpoint kept from earlier: it must be a prefix of this log.
+        #[arg(long, value_name = "FILE")]
+        previous: Option<PathBuf>,
+    },
+    /// Verify the live database the same way, against its latest signed checkpoint.
+    VerifyDb,
 }
 
 impl Cli {
@@ -86,6 +119,14 @@ pub enum CliError {
         "the read model differs from the audit log in {0} row(s); run `amanah replay` to rebuild it"
     )]
     ReplayCheckFailed(usize),
+    #[error("{0}; check AMANAH_AUDIT_SIGNING_KEY and AMANAH_AUDIT_ORIGIN")]
+    SigningKey(#[from] amanah_infra::audit_files::SigningKeyError),
+    #[error("the export failed: {0}")]
+    Export(#[from] amanah_infra::audit_files::ExportError),
+    #[error("{0}")]
+    Verify(#[from] amanah_infra::audit_files::VerifyError),
+    #[error("could not create a scratch directory ({0})")]
+    Scratch(std::io::Error),
 }
 
 impl CliError {
@@ -94,6 +135,7 @@ impl CliError {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             Self::ReplayCheckFailed(_) => ExitCode::from(1),
+            Self::Verify(error) if error.is_verification_failure() => ExitCode::from(1),
             _ => ExitCode::from(2),
         }
     }
@@ -124,6 +166,7 @@ pub async fn run(command: Command, config: Config) -> Result<(), CliError> {
             let _telemetry = start_telemetry(&config)?;
             replay(&config, check).await
         }
+        Command::Audit { command } => audit(&config, command).await,
     }
 }
 
@@ -132,6 +175,70 @@ fn start_telemetry(config: &Config) -> Result<telemetry::TelemetryGuard, CliErro
     let (subscriber, guard) = telemetry::get_subscriber(&settings, std::io::stdout)?;
     telemetry::init_subscriber(subscriber)?;
     Ok(guard)
+}
+
+/// `amanah audit …`.
+async fn audit(config: &Config, command: AuditCommand) -> Result<(), CliError> {
+    use amanah_infra::audit_files;
+
+    let origin = &config.audit.origin;
+    let key_path = &config.audit.signing_key;
+    match command {
+        AuditCommand::Key => {
+            let (key, _) = audit_files::load_or_create_signing_key(key_path, origin)?;
+            println!("{}", key.verifier_key());
+        }
+        AuditCommand::Verify {
+            dir,
+            vkey,
+            previous,
+        } => {
+            let verified = audit_files::verify_dir(&dir, vkey.as_deref(), previous.as_deref())?;
+            if vkey.is_none() {
+                eprintln!(
+                    "note: verified with the export's own log.vkey; pass --vkey with the key you \
+                     obtained independently to rule out a substituted key"
+                );
+            }
+            println!(
+                "verified {} events of {}; root {}",
+                verified.size,
+                verified.origin,
+                amanah_infra::base64_standard(&verified.root)
+            );
+        }
+        AuditCommand::Export { out } => {
+            let key = audit_files::load_signing_key(key_path, origin)?;
+            let store = open_store(config).await?;
+            let summary = audit_files::export(&store, &key.verifier_key(), &out).await?;
+            println!(
+                "exported {} events to {}; root {}",
+                summary.size,
+                out.display(),
+                summary.root_base64
+            );
+        }
+        AuditCommand::VerifyDb => {
+            let key = audit_files::load_signing_key(key_path, origin)?;
+            let store = open_store(config).await?;
+            let scratch = tempfile::tempdir().map_err(CliError::Scratch)?;
+            let verified =
+                audit_files::verify_db(&store, &key.verifier_key(), scratch.path()).await?;
+            println!(
+                "the database holds {} verified events of {}; root {}",
+                verified.size,
+                verified.origin,
+                amanah_infra::base64_standard(&verified.root)
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The event store over the configured database, read-only use (no migration).
+async fn open_store(config: &Config) -> Result<amanah_infra::SqlEventStore, CliError> {
+    let db = amanah_infra::database::connect(config.database_url.expose()).await?;
+    Ok(amanah_infra::SqlEventStore::new(db))
 }
 
 /// `amanah replay [--check]`: rebuilds the read model from the log, or compares the two.

@@ -91,6 +91,19 @@ pub fn load_or_create_signing_key(
     }
 }
 
+/// Loads the checkpoint signing key at `path`, which must exist (export and verification must
+/// not invent a new key).
+///
+/// # Errors
+/// [`SigningKeyError`] when the file cannot be read, is not a key, or names another origin.
+pub fn load_signing_key(path: &Path, origin: &str) -> Result<SigningKey, SigningKeyError> {
+    let text = fs::read_to_string(path).map_err(|source| SigningKeyError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    load(path, origin, &text)
+}
+
 fn load(path: &Path, origin: &str, text: &str) -> Result<SigningKey, SigningKeyError> {
     let key =
         SigningKey::from_private_key_string(text).map_err(|source| SigningKeyError::Invalid {
