@@ -14,6 +14,13 @@
 //!   and `extensions` from the query string and runs queries only: any other operation gets `405`
 //!   with `Allow: POST`. `GET` with a WebSocket upgrade speaks `graphql-transport-ws`.
 //!
+//! * **Identity.** `Authorization: Bearer <token>` on `POST` and `GET`: no header is anonymous; a
+//!   token that verifies puts its [`Identity`] into the request data; anything else is `401` with
+//!   `WWW-Authenticate: Bearer error="invalid_token", …` and an `UNAUTHENTICATED` error, before the
+//!   body is read, never silently anonymous. When the token cannot be checked because the JWKS is
+//!   unavailable, the answer is `503` with `Retry-After` (still `UNAUTHENTICATED`: the caller is
+//!   not authenticated, but the same token may work later).
+//!
 //! Every GraphQL request carries the [`RequestId`] in its data; errors of the HTTP layer itself
 //! use the catalogue ([`BAD_USER_INPUT`](ErrorCode::BadUserInput) naming the faulty request
 //! parameter in `extensions.field`).
@@ -23,6 +30,7 @@ use actix_web::{
     http::{StatusCode, header},
     web,
 };
+use amanah_infra::auth::{AuthError, Identity};
 use async_graphql::{
     Variables,
     http::GraphiQLSource,
@@ -35,6 +43,7 @@ use crate::{
     error::{ErrorCode, error_object},
     graphql::AmanahSchema,
     request_id::RequestId,
+    state::ApiState,
 };
 
 /// `application/graphql-response+json`, the GraphQL-over-HTTP media type.
@@ -153,6 +162,10 @@ fn parse_quality(value: &str) -> Option<u16> {
     Some(thousandths)
 }
 
+/// Seconds a client is asked to wait when the JWKS could not be loaded (the verifier refetches at
+/// most once per refresh floor, 30 s by default).
+const JWKS_RETRY_AFTER_SECS: u64 = 30;
+
 /// The limits the HTTP layer enforces itself.
 #[derive(Debug, Clone, Copy)]
 pub struct HttpLimits {
@@ -175,16 +188,55 @@ struct Rejection {
     code: ErrorCode,
     field: Option<&'static str>,
     message: String,
+    /// Extra response headers (`WWW-Authenticate`, `Retry-After`).
+    headers: Vec<(header::HeaderName, String)>,
 }
 
 impl Rejection {
-    fn bad_request(field: &'static str, message: impl Into<String>) -> Self {
+    fn new(
+        status: StatusCode,
+        code: ErrorCode,
+        field: Option<&'static str>,
+        message: String,
+    ) -> Self {
         Self {
-            status: StatusCode::BAD_REQUEST,
-            code: ErrorCode::BadUserInput,
-            field: Some(field),
-            message: message.into(),
+            status,
+            code,
+            field,
+            message,
+            headers: Vec::new(),
         }
+    }
+
+    fn bad_request(field: &'static str, message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadUserInput,
+            Some(field),
+            message.into(),
+        )
+    }
+
+    /// A token that did not verify: `401` with `WWW-Authenticate`, or `503` with `Retry-After`
+    /// when the keys to check it are unavailable.
+    fn unauthenticated(error: &AuthError) -> Self {
+        let mut rejection = Self::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthenticated,
+            None,
+            error.message(),
+        );
+        if error.is_transient() {
+            rejection.status = StatusCode::SERVICE_UNAVAILABLE;
+            rejection
+                .headers
+                .push((header::RETRY_AFTER, JWKS_RETRY_AFTER_SECS.to_string()));
+        } else {
+            rejection
+                .headers
+                .push((header::WWW_AUTHENTICATE, error.www_authenticate()));
+        }
+        rejection
     }
 
     fn into_response(self, media_type: Option<ResponseMediaType>) -> HttpResponse {
@@ -197,6 +249,9 @@ impl Rejection {
         response.content_type(content_type);
         if self.status == StatusCode::METHOD_NOT_ALLOWED {
             response.insert_header((header::ALLOW, "POST"));
+        }
+        for (name, value) in self.headers {
+            response.insert_header((name, value));
         }
         response.body(serde_json::json!({ "errors": [error] }).to_string())
     }
@@ -311,12 +366,19 @@ impl GraphqlParams {
         }
     }
 
-    fn into_graphql_request(self, request_id: RequestId) -> async_graphql::Request {
+    fn into_graphql_request(
+        self,
+        request_id: RequestId,
+        identity: Option<Identity>,
+    ) -> async_graphql::Request {
         let mut request = async_graphql::Request::new(self.query)
             .variables(Variables::from_json(serde_json::Value::Object(
                 self.variables,
             )))
             .data(request_id);
+        if let Some(identity) = identity {
+            request = request.data(identity);
+        }
         if let Some(name) = self.operation_name {
             request = request.operation_name(name);
         }
@@ -372,15 +434,31 @@ fn accept_header(req: &HttpRequest) -> Option<&str> {
 }
 
 fn not_acceptable() -> HttpResponse {
-    Rejection {
-        status: StatusCode::NOT_ACCEPTABLE,
-        code: ErrorCode::BadUserInput,
-        field: Some("accept"),
-        message: format!(
-            "The Accept header allows neither {GRAPHQL_RESPONSE_JSON} nor {APPLICATION_JSON}."
-        ),
-    }
+    Rejection::new(
+        StatusCode::NOT_ACCEPTABLE,
+        ErrorCode::BadUserInput,
+        Some("accept"),
+        format!("The Accept header allows neither {GRAPHQL_RESPONSE_JSON} nor {APPLICATION_JSON}."),
+    )
     .into_response(None)
+}
+
+/// The caller of an HTTP request: `Authorization` verified, or anonymous when absent.
+async fn caller(req: &HttpRequest, state: &ApiState) -> Result<Option<Identity>, Rejection> {
+    let authorization = match req.headers().get(header::AUTHORIZATION) {
+        None => None,
+        Some(value) => Some(value.to_str().map_err(|_| {
+            Rejection::unauthenticated(&AuthError::Malformed(
+                "the Authorization header is not visible ASCII",
+            ))
+        })?),
+    };
+    crate::auth::authenticate(&state.verifier, authorization)
+        .await
+        .map_err(|error| {
+            tracing::info!(%error, "refused a bearer token");
+            Rejection::unauthenticated(&error)
+        })
 }
 
 /// Reads the body up to `limit` bytes; `413` beyond it.
@@ -389,11 +467,13 @@ async fn read_body(
     mut payload: web::Payload,
     limit: usize,
 ) -> Result<web::BytesMut, Rejection> {
-    let too_large = || Rejection {
-        status: StatusCode::PAYLOAD_TOO_LARGE,
-        code: ErrorCode::BadUserInput,
-        field: Some("body"),
-        message: format!("The request body is larger than the limit of {limit} bytes."),
+    let too_large = || {
+        Rejection::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::BadUserInput,
+            Some("body"),
+            format!("The request body is larger than the limit of {limit} bytes."),
+        )
     };
     let declared = req
         .headers()
@@ -424,10 +504,11 @@ async fn execute(
     schema: &AmanahSchema,
     params: GraphqlParams,
     request_id: RequestId,
+    identity: Option<Identity>,
     media_type: ResponseMediaType,
 ) -> HttpResponse {
     let response = schema
-        .execute(params.into_graphql_request(request_id))
+        .execute(params.into_graphql_request(request_id, identity))
         .await;
     graphql_response(response, media_type)
 }
@@ -486,19 +567,24 @@ pub async fn graphql_post(
     req: HttpRequest,
     payload: web::Payload,
     schema: web::Data<AmanahSchema>,
+    state: web::Data<ApiState>,
     limits: web::Data<HttpLimits>,
     request_id: RequestId,
 ) -> HttpResponse {
     let Some(media_type) = ResponseMediaType::negotiate(accept_header(&req)) else {
         return not_acceptable();
     };
+    let identity = match caller(&req, &state).await {
+        Ok(identity) => identity,
+        Err(rejection) => return rejection.into_response(Some(media_type)),
+    };
     if !is_json_content_type(&req) {
-        return Rejection {
-            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            code: ErrorCode::BadUserInput,
-            field: Some("content-type"),
-            message: format!("Send GraphQL requests as {APPLICATION_JSON} (UTF-8)."),
-        }
+        return Rejection::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::BadUserInput,
+            Some("content-type"),
+            format!("Send GraphQL requests as {APPLICATION_JSON} (UTF-8)."),
+        )
         .into_response(Some(media_type));
     }
     let params = match read_body(&req, payload, limits.body_bytes)
@@ -508,7 +594,7 @@ pub async fn graphql_post(
         Ok(params) => params,
         Err(rejection) => return rejection.into_response(Some(media_type)),
     };
-    execute(&schema, params, request_id, media_type).await
+    execute(&schema, params, request_id, identity, media_type).await
 }
 
 /// `GET /graphql`: a query from the query string, or a WebSocket upgrade.
@@ -516,6 +602,7 @@ pub async fn graphql_get(
     req: HttpRequest,
     payload: web::Payload,
     schema: web::Data<AmanahSchema>,
+    state: web::Data<ApiState>,
     request_id: RequestId,
 ) -> HttpResponse {
     let upgrade = req
@@ -535,23 +622,27 @@ pub async fn graphql_get(
     let Some(media_type) = ResponseMediaType::negotiate(accept_header(&req)) else {
         return not_acceptable();
     };
+    let identity = match caller(&req, &state).await {
+        Ok(identity) => identity,
+        Err(rejection) => return rejection.into_response(Some(media_type)),
+    };
     let params = match GraphqlParams::from_query_string(req.query_string()) {
         Ok(params) => params,
         Err(rejection) => return rejection.into_response(Some(media_type)),
     };
     match params.operation_type() {
         Some(OperationType::Mutation | OperationType::Subscription) => {
-            return Rejection {
-                status: StatusCode::METHOD_NOT_ALLOWED,
-                code: ErrorCode::BadUserInput,
-                field: Some("query"),
-                message: "GET runs queries only; send mutations with POST.".to_owned(),
-            }
+            return Rejection::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                ErrorCode::BadUserInput,
+                Some("query"),
+                "GET runs queries only; send mutations with POST.".to_owned(),
+            )
             .into_response(Some(media_type));
         }
         Some(OperationType::Query) | None => {}
     }
-    execute(&schema, params, request_id, media_type).await
+    execute(&schema, params, request_id, identity, media_type).await
 }
 
 /// Any other method on `/graphql`.

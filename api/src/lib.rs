@@ -2,6 +2,7 @@
 //! `amanah` command line.
 //!
 //! * [`config`]: the typed, layered configuration.
+//! * [`auth`]: bearer tokens into identities, and identities into the audit log's actors.
 //! * [`cli`]: the `amanah` commands; `main.rs` only parses, loads and dispatches.
 //! * [`telemetry`]: logs and OpenTelemetry traces.
 //! * [`startup`]: [`startup::Application`], the composition root of the HTTP server.
@@ -11,6 +12,7 @@
 //! * [`middleware`], [`request_id`], [`metrics`], [`health`]: what every request passes through
 //!   and what operators probe.
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -32,6 +32,8 @@ pub enum StartupError {
         address: SocketAddr,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Auth(#[from] crate::auth::AuthSetupError),
 }
 
 /// A bound, ready-to-run server.
@@ -42,10 +44,12 @@ pub struct Application {
 }
 
 impl Application {
-    /// Binds `config.listen` and builds the server around `db` (connected and migrated).
+    /// Binds `config.listen` and builds the server around `db` (connected and migrated). Without
+    /// a configured HS256 secret, the data directory (which must exist) gets a generated one.
     ///
     /// # Errors
-    /// [`StartupError::Bind`] when the address cannot be bound.
+    /// [`StartupError::Bind`] when the address cannot be bound, [`StartupError::Auth`] when token
+    /// verification cannot be set up.
     pub async fn build(config: Config, db: DatabaseConnection) -> Result<Self, StartupError> {
         let requested = config.listen;
         let bind_error = |source| StartupError::Bind {
@@ -56,7 +60,8 @@ impl Application {
         let address = listener.local_addr().map_err(bind_error)?;
 
         let limits = config.limits.clone();
-        let shared = ApiState::new(config, db);
+        let verifier = std::sync::Arc::new(crate::auth::build_verifier(&config).await?);
+        let shared = ApiState::new(config, db, verifier);
         let schema = graphql::schema(shared.clone());
 
         let state = web::Data::new(shared.clone());

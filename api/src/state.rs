@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use amanah_domain::service::CommandService;
+use amanah_infra::auth::Verifier;
 use amanah_infra::read_model::SqlProjector;
 use amanah_infra::{SqlEventStore, StoreConfig};
 use sea_orm::DatabaseConnection;
@@ -24,17 +25,22 @@ pub struct ApiState {
     pub commands: CommandService<SqlEventStore>,
     /// What queries read.
     pub read_model: PortfolioReadModel,
+    /// Verifies bearer tokens (HTTP `Authorization`, WebSocket `connection_init`).
+    pub verifier: Arc<Verifier>,
 }
 
 impl ApiState {
+    /// The state over `db`, verifying tokens with `verifier` (built by
+    /// [`crate::auth::build_verifier`] in the server).
     #[must_use]
-    pub fn new(config: Config, db: DatabaseConnection) -> Self {
+    pub fn new(config: Config, db: DatabaseConnection, verifier: Arc<Verifier>) -> Self {
         let store = SqlEventStore::start(db.clone(), StoreConfig::default(), SqlProjector);
         Self {
             commands: CommandService::new(store),
             read_model: PortfolioReadModel::new(db.clone()),
             db,
             config: Arc::new(config),
+            verifier,
         }
     }
 }

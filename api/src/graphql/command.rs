@@ -8,7 +8,7 @@
 
 use amanah_domain::aggregate::{Aggregate, FieldError};
 use amanah_domain::organisation::OrganisationFacts;
-use amanah_domain::ports::{Actor, EventMetadata, Snapshot};
+use amanah_domain::ports::{EventMetadata, Snapshot};
 use amanah_domain::project::ProjectFacts;
 use amanah_domain::service::{CommandError, Committed};
 use async_graphql::Context;
@@ -18,14 +18,21 @@ use uuid::Uuid;
 use super::ContextExt as _;
 use crate::error::ApiError;
 
-/// Who, when and under which request the events of this mutation are appended. Every change is
-/// made by the anonymous actor until authentication lands.
-pub fn metadata(ctx: &Context<'_>) -> EventMetadata {
-    EventMetadata {
-        actor: Actor::anonymous(),
+/// Who, when and under which request the events of this mutation are appended: the verified
+/// identity's `sub`, roles and `org` (see [`crate::auth::actor_of`]), and the request id.
+///
+/// # Errors
+/// `UNAUTHENTICATED` without an identity. The access guards refuse anonymous mutations before
+/// they get here; this keeps an unguarded path from ever appending without an actor.
+pub fn metadata(ctx: &Context<'_>) -> Result<EventMetadata, ApiError> {
+    let identity = ctx.identity().ok_or_else(|| {
+        ApiError::unauthenticated("Changes need a bearer token; send `Authorization: Bearer …`.")
+    })?;
+    Ok(EventMetadata {
+        actor: crate::auth::actor_of(identity),
         request_id: ctx.request_id().map(|id| id.as_str().to_owned()),
         occurred_at: Utc::now(),
-    }
+    })
 }
 
 /// `expectedVersion`: the stream version the client read, never negative.
@@ -61,7 +68,7 @@ where
     A: Aggregate + Into<Snapshot>,
 {
     let state = ctx.api_state()?;
-    let metadata = metadata(ctx);
+    let metadata = metadata(ctx)?;
     Ok(state
         .commands
         .execute::<A>(id, expected_version, command, metadata)

@@ -9,11 +9,18 @@
 //! * `ctx.api_state()?` ([`ContextExt`]): the shared [`ApiState`] (database, configuration);
 //! * `ctx.request_id()`: the [`RequestId`] of the HTTP request or WebSocket connection, which is
 //!   the `requestId` of the events the request appends.
+//! * `ctx.identity()`: the verified [`Identity`] of the caller, `None` when anonymous. The HTTP
+//!   layer and the WebSocket `connection_init` put it into the request data only after the token
+//!   verified; who may do what is decided in [`access`].
 //!
 //! Errors: return [`crate::error::ApiError`]; [`extension::ErrorCatalogue`] gives async-graphql's own
 //! errors their codes and masks internal ones.
 
+pub mod access;
+#[cfg(test)]
+mod access_tests;
 pub mod activity;
+pub mod audit;
 pub mod command;
 pub mod connection;
 pub mod enums;
@@ -31,7 +38,9 @@ pub mod reference_data;
 pub mod references;
 pub mod scalars;
 mod service;
+pub mod viewer;
 
+use amanah_infra::auth::Identity;
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder, extensions::Tracing};
 
 use crate::{config::Limits, error::ApiError, request_id::RequestId, state::ApiState};
@@ -39,7 +48,12 @@ use crate::{config::Limits, error::ApiError, request_id::RequestId, state::ApiSt
 // One part per area, merged. The doc comment below is the public description in the SDL.
 /// Everything that can be read: the portfolio, its reference data and the service itself.
 #[derive(MergedObject, Default)]
-pub struct Query(service::ServiceQuery, query::PortfolioQuery);
+pub struct Query(
+    service::ServiceQuery,
+    viewer::ViewerQuery,
+    query::PortfolioQuery,
+    audit::AuditQuery,
+);
 
 pub type AmanahSchema = Schema<Query, mutation::Mutation, EmptySubscription>;
 
@@ -85,6 +99,9 @@ pub trait ContextExt {
 
     /// The id of the request (HTTP) or connection (WebSocket) being served, when there is one.
     fn request_id(&self) -> Option<&RequestId>;
+
+    /// The caller's verified identity; `None` when anonymous.
+    fn identity(&self) -> Option<&Identity>;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +116,10 @@ impl ContextExt for async_graphql::Context<'_> {
 
     fn request_id(&self) -> Option<&RequestId> {
         self.data_opt::<RequestId>()
+    }
+
+    fn identity(&self) -> Option<&Identity> {
+        self.data_opt::<Identity>()
     }
 }
 

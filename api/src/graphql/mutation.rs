@@ -2,6 +2,10 @@
 //! the domain's values at the edge (see [`super::command`]), and returns the changed entity with
 //! the audit-log index of the last event it appended.
 //!
+//! Access: each field's guard applies one rule of [`super::access`] (anonymous callers get
+//! `UNAUTHENTICATED`, callers without the role `FORBIDDEN`), before anything is looked up or
+//! appended. Events are appended under the caller's identity ([`super::command::metadata`]).
+//!
 //! Errors: `BAD_USER_INPUT` with `extensions.field` (the path inside `input`, e.g.
 //! `recipientCountries[1].percentage`, or `input` when the command as a whole is refused),
 //! `NOT_FOUND` when the aggregate to change does not exist, `CONFLICT` with
@@ -9,6 +13,7 @@
 
 use async_graphql::{Context, Object};
 
+use super::access;
 use super::activity::{
     self, ActivityPayload, CancelActivityInput, CompleteActivityInput, PlanActivityInput,
     RescheduleActivityInput,
@@ -31,6 +36,7 @@ pub struct Mutation;
 #[Object]
 impl Mutation {
     /// Registers an organisation (a new id is assigned).
+    #[graphql(guard = "access::ChangeOrganisations")]
     async fn register_organisation(
         &self,
         ctx: &Context<'_>,
@@ -40,6 +46,7 @@ impl Mutation {
     }
 
     /// Revises an organisation's profile; its ref, once set, never changes.
+    #[graphql(guard = "access::ChangeOrganisations")]
     async fn revise_organisation(
         &self,
         ctx: &Context<'_>,
@@ -49,6 +56,7 @@ impl Mutation {
     }
 
     /// Deactivates an organisation: it stays, but takes no new roles.
+    #[graphql(guard = "access::ChangeOrganisations")]
     async fn deactivate_organisation(
         &self,
         ctx: &Context<'_>,
@@ -58,6 +66,7 @@ impl Mutation {
     }
 
     /// Reactivates a deactivated organisation.
+    #[graphql(guard = "access::ChangeOrganisations")]
     async fn reactivate_organisation(
         &self,
         ctx: &Context<'_>,
@@ -67,6 +76,7 @@ impl Mutation {
     }
 
     /// Registers a project in status PIPELINE (a new id is assigned).
+    #[graphql(guard = "access::ChangeProjects")]
     async fn register_project(
         &self,
         ctx: &Context<'_>,
@@ -76,6 +86,7 @@ impl Mutation {
     }
 
     /// Revises a project's texts, planned dates, geography or sectors.
+    #[graphql(guard = "access::ChangeProjects")]
     async fn revise_project(
         &self,
         ctx: &Context<'_>,
@@ -86,6 +97,7 @@ impl Mutation {
 
     /// Moves a project along its life cycle: PIPELINE → IMPLEMENTATION → FINALISATION → CLOSED,
     /// CANCELLED from the first three, IMPLEMENTATION ⇄ SUSPENDED.
+    #[graphql(guard = "access::ChangeProjects")]
     async fn change_project_status(
         &self,
         ctx: &Context<'_>,
@@ -95,6 +107,7 @@ impl Mutation {
     }
 
     /// Adds an organisation to a project in a role.
+    #[graphql(guard = "access::ChangeProjects")]
     async fn add_participating_organisation(
         &self,
         ctx: &Context<'_>,
@@ -104,6 +117,7 @@ impl Mutation {
     }
 
     /// Removes an organisation's role in a project.
+    #[graphql(guard = "access::ChangeProjects")]
     async fn remove_participating_organisation(
         &self,
         ctx: &Context<'_>,
@@ -113,6 +127,7 @@ impl Mutation {
     }
 
     /// Replaces a project's budget rows.
+    #[graphql(guard = "access::ChangeProjects")]
     async fn set_budget(
         &self,
         ctx: &Context<'_>,
@@ -122,6 +137,7 @@ impl Mutation {
     }
 
     /// Records a transaction (append-only; correct mistakes with `reverseTransaction`).
+    #[graphql(guard = "access::WorkOnProject::on_project(&input.project_id)")]
     async fn record_transaction(
         &self,
         ctx: &Context<'_>,
@@ -131,6 +147,7 @@ impl Mutation {
     }
 
     /// Reverses a transaction: records a new one, dated today, with the negated value.
+    #[graphql(guard = "access::WorkOnProject::on_project(&input.project_id)")]
     async fn reverse_transaction(
         &self,
         ctx: &Context<'_>,
@@ -140,6 +157,7 @@ impl Mutation {
     }
 
     /// Links a document to a project.
+    #[graphql(guard = "access::ChangeProjects")]
     async fn add_document(
         &self,
         ctx: &Context<'_>,
@@ -149,6 +167,7 @@ impl Mutation {
     }
 
     /// Links another project of Amanah (parent, child, sibling, co-funded, third party).
+    #[graphql(guard = "access::ChangeProjects")]
     async fn add_related_project(
         &self,
         ctx: &Context<'_>,
@@ -158,6 +177,7 @@ impl Mutation {
     }
 
     /// Adds another identifier to a project; type A3 names the project it follows on from.
+    #[graphql(guard = "access::ChangeProjects")]
     async fn add_other_identifier(
         &self,
         ctx: &Context<'_>,
@@ -167,6 +187,7 @@ impl Mutation {
     }
 
     /// Plans an anti-corruption activity under a project (a new id is assigned).
+    #[graphql(guard = "access::WorkOnProject::on_project(&input.project_id)")]
     async fn plan_activity(
         &self,
         ctx: &Context<'_>,
@@ -176,6 +197,7 @@ impl Mutation {
     }
 
     /// Gives a PLANNED activity new planned dates.
+    #[graphql(guard = "access::WorkOnProject::on_activity(&input.id)")]
     async fn reschedule_activity(
         &self,
         ctx: &Context<'_>,
@@ -185,6 +207,7 @@ impl Mutation {
     }
 
     /// Records that a PLANNED activity took place: actual dates, participants, outcome.
+    #[graphql(guard = "access::WorkOnProject::on_activity(&input.id)")]
     async fn complete_activity(
         &self,
         ctx: &Context<'_>,
@@ -194,6 +217,7 @@ impl Mutation {
     }
 
     /// Cancels a PLANNED activity, with a reason.
+    #[graphql(guard = "access::WorkOnProject::on_activity(&input.id)")]
     async fn cancel_activity(
         &self,
         ctx: &Context<'_>,

@@ -3,7 +3,8 @@
 //! [`super::schema`]).
 //!
 //! Every domain rule broken through GraphQL is checked three ways: `extensions.code`,
-//! `extensions.field`, and that the audit log did not grow.
+//! `extensions.field`, and that the audit log did not grow. Requests run as an admin (who may do
+//! everything); who may do what is tested in `access_tests`.
 
 use amanah_infra::testing::TestDatabase;
 use async_graphql::{Request, Response, Variables};
@@ -33,7 +34,11 @@ impl Harness {
     async fn new() -> Self {
         let database = TestDatabase::sqlite().await;
         let config = Config::defaults_in(&std::env::temp_dir().join("amanah-graphql-tests"));
-        let state = ApiState::new(config, database.connection().clone());
+        let state = ApiState::new(
+            config,
+            database.connection().clone(),
+            crate::auth::test_verifier(),
+        );
         Self {
             schema: schema(state.clone()),
             state,
@@ -42,7 +47,13 @@ impl Harness {
     }
 
     async fn execute(&self, query: &str, variables: Json) -> Response {
-        let request = Request::new(query).variables(Variables::from_json(variables));
+        let request = Request::new(query)
+            .variables(Variables::from_json(variables))
+            .data(crate::auth::test_identity(
+                "portfolio-tests",
+                &[amanah_infra::auth::Role::Admin],
+                None,
+            ));
         self.schema.execute(request).await
     }
 

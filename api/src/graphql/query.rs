@@ -5,6 +5,10 @@
 //! service), `null` if it did not exist yet. Its references (organisations, projects) are read as
 //! of the same size; lists below it (`projects`, `activities`, …) are always current, since the
 //! read model keeps no history.
+//!
+//! Access: every field that reads domain data has the [`access::ReadPortfolio`] guard (open to
+//! anonymous callers unless `AMANAH_PUBLIC_READ=false`); `codelist` is reference data and always
+//! open.
 
 use amanah_domain::activity::Activity as ActivityState;
 use amanah_domain::query::ReadModel as _;
@@ -12,6 +16,7 @@ use async_graphql::{Context, ID, Object};
 use chrono::Utc;
 
 use super::ContextExt as _;
+use super::access;
 use super::activity::{Activity, ActivityFilter, ActivityOrder, activity_query};
 use super::connection::{
     ActivityConnection, OrganisationConnection, PageArgs, ProjectConnection, paginate,
@@ -49,11 +54,13 @@ fn parse_as_of(value: Option<i64>) -> Result<Option<u64>, ApiError> {
 #[Object]
 impl PortfolioQuery {
     /// The organisation, project, activity or transaction with this id.
+    #[graphql(guard = "access::ReadPortfolio")]
     async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>, ApiError> {
         node::resolve(ctx, parse_id(&id, "id")?).await
     }
 
     /// An organisation; with `asOf`, as the first `asOf` events of the audit log left it.
+    #[graphql(guard = "access::ReadPortfolio")]
     async fn organisation(
         &self,
         ctx: &Context<'_>,
@@ -68,6 +75,7 @@ impl PortfolioQuery {
         clippy::too_many_arguments,
         reason = "the Relay arguments, a filter and an order are the field's contract"
     )]
+    #[graphql(guard = "access::ReadPortfolio")]
     async fn organisations(
         &self,
         ctx: &Context<'_>,
@@ -95,6 +103,7 @@ impl PortfolioQuery {
     }
 
     /// A project; with `asOf`, as the first `asOf` events of the audit log left it.
+    #[graphql(guard = "access::ReadPortfolio")]
     async fn project(
         &self,
         ctx: &Context<'_>,
@@ -105,6 +114,7 @@ impl PortfolioQuery {
     }
 
     /// The project with this IATI identifier (exactly as registered).
+    #[graphql(guard = "access::ReadPortfolio")]
     async fn project_by_iati_identifier(
         &self,
         ctx: &Context<'_>,
@@ -150,6 +160,7 @@ impl PortfolioQuery {
     }
 
     /// An activity; with `asOf`, as the first `asOf` events of the audit log left it.
+    #[graphql(guard = "access::ReadPortfolio")]
     async fn activity(
         &self,
         ctx: &Context<'_>,
@@ -171,6 +182,7 @@ impl PortfolioQuery {
         clippy::too_many_arguments,
         reason = "the Relay arguments, a filter and an order are the field's contract"
     )]
+    #[graphql(guard = "access::ReadPortfolio")]
     async fn activities(
         &self,
         ctx: &Context<'_>,
@@ -198,6 +210,7 @@ impl PortfolioQuery {
     }
 
     /// ASEAN member states as of a date (today when omitted).
+    #[graphql(guard = "access::ReadPortfolio")]
     async fn member_states(
         &self,
         ctx: &Context<'_>,

@@ -1,0 +1,320 @@
+//! Who may do what: the access table of `shared/spec/api.md` ("Identity and access"), one rule per
+//! row, each decided in exactly one place ([`decide`]) and applied to fields as async-graphql
+//! [`Guard`]s.
+//!
+//! | rule | guard | who |
+//! |---|---|---|
+//! | read projects, organisations, activities, member states | [`ReadPortfolio`] | anyone when `AMANAH_PUBLIC_READ` (the default), else any role |
+//! | register / revise / deactivate / reactivate organisations | [`ChangeOrganisations`] | editor, admin |
+//! | register / revise projects, status, budgets, participants, documents, related projects, other identifiers | [`ChangeProjects`] | editor, admin |
+//! | plan / reschedule / complete / cancel activities, record / reverse transactions | [`WorkOnProject`] | editor, admin; integrator when its `org` participates in the project |
+//! | audit log, proofs, checkpoints, actors; export | [`ReadAudit`] (or [`require_auditor`]) | auditor, admin |
+//!
+//! Outcomes: an anonymous caller who is refused gets `UNAUTHENTICATED` (a token would help); an
+//! authenticated one gets `FORBIDDEN` (another token would be needed). Nothing is appended then.
+//!
+//! Integrators: the project is the one the input names (`projectId`), or the project of the
+//! activity the input names (`id`; an activity never changes project). A project or activity that
+//! does not exist has no participants, so an integrator is refused (`FORBIDDEN`) rather than told
+//! what exists. Participation is read on the write side just before the command runs; a
+//! participant removed between the check and the append is the usual check-then-act window of
+//! any authorisation, closed by the next request.
+
+use amanah_domain::activity::Activity as ActivityState;
+use amanah_infra::auth::{Identity, Role};
+use async_graphql::{Context, Guard, ID};
+use uuid::Uuid;
+
+use super::ContextExt as _;
+use super::ids::parse_id;
+use crate::error::ApiError;
+
+/// The actions of the access table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action<'a> {
+    /// Read projects, organisations, activities and member states.
+    ReadPortfolio,
+    /// Register, revise, deactivate or reactivate organisations.
+    ChangeOrganisations,
+    /// Register or revise projects; their status, budgets, participants, documents, links.
+    ChangeProjects,
+    /// Change the activities or transactions of a project whose participating organisations are
+    /// these (`None`: the project does not exist, or the participants were not looked up).
+    WorkOnProject { participants: Option<&'a [Uuid]> },
+    /// Read the audit log, proofs, checkpoints and actors; export.
+    ReadAudit,
+}
+
+/// Why an action is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denial {
+    /// Anonymous: a token would be needed.
+    Unauthenticated,
+    /// Authenticated, but without a role that allows the action.
+    Forbidden,
+}
+
+/// The access table as one function: may `identity` (`None`: anonymous) do `action`?
+///
+/// # Errors
+/// The [`Denial`] when it may not.
+pub fn decide(
+    identity: Option<&Identity>,
+    public_read: bool,
+    action: Action<'_>,
+) -> Result<(), Denial> {
+    let has = |role: Role| identity.is_some_and(|identity| identity.has_role(role));
+    let allowed = match action {
+        Action::ReadPortfolio => public_read || identity.is_some_and(|i| !i.roles.is_empty()),
+        Action::ChangeOrganisations | Action::ChangeProjects => {
+            has(Role::Editor) || has(Role::Admin)
+        }
+        Action::WorkOnProject { participants } => {
+            has(Role::Editor)
+                || has(Role::Admin)
+                || (has(Role::Integrator)
+                    && identity
+                        .and_then(|identity| identity.org)
+                        .zip(participants)
+                        .is_some_and(|(org, participants)| participants.contains(&org)))
+        }
+        Action::ReadAudit => has(Role::Auditor) || has(Role::Admin),
+    };
+    match (allowed, identity) {
+        (true, _) => Ok(()),
+        (false, None) => Err(Denial::Unauthenticated),
+        (false, Some(_)) => Err(Denial::Forbidden),
+    }
+}
+
+impl Denial {
+    /// The catalogue error for this denial of `action`.
+    #[must_use]
+    pub fn into_error(self, action: Action<'_>) -> ApiError {
+        let needs = match action {
+            Action::ReadPortfolio => "Reading needs a token with a role (public read is off)",
+            Action::ChangeOrganisations => "Changing organisations needs the editor or admin role",
+            Action::ChangeProjects => "Changing projects needs the editor or admin role",
+            Action::WorkOnProject { .. } => {
+                "Changing activities and transactions needs the editor or admin role, or the \
+                 integrator role with an `org` that participates in the project"
+            }
+            Action::ReadAudit => "Reading the audit log needs the auditor or admin role",
+        };
+        match self {
+            Self::Unauthenticated => {
+                ApiError::unauthenticated(format!("{needs}; send `Authorization: Bearer …`."))
+            }
+            Self::Forbidden => ApiError::forbidden(format!("{needs}.")),
+        }
+    }
+}
+
+/// [`decide`] for the caller of `ctx`, as a catalogue error.
+fn check(ctx: &Context<'_>, action: Action<'_>) -> Result<(), ApiError> {
+    let public_read = ctx.api_state()?.config.public_read;
+    decide(ctx.identity(), public_read, action).map_err(|denial| denial.into_error(action))
+}
+
+/// Requires the auditor or admin role: for the audit log's fields (`auditEvents`, proofs,
+/// checkpoints) and exports. Use it in a resolver, or [`ReadAudit`] as a field guard.
+///
+/// # Errors
+/// `UNAUTHENTICATED` when anonymous, `FORBIDDEN` without either role.
+pub fn require_auditor(ctx: &Context<'_>) -> Result<(), ApiError> {
+    check(ctx, Action::ReadAudit)
+}
+
+/// Guard: [`Action::ReadPortfolio`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReadPortfolio;
+
+impl Guard for ReadPortfolio {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        Ok(check(ctx, Action::ReadPortfolio)?)
+    }
+}
+
+/// Guard: [`Action::ChangeOrganisations`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ChangeOrganisations;
+
+impl Guard for ChangeOrganisations {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        Ok(check(ctx, Action::ChangeOrganisations)?)
+    }
+}
+
+/// Guard: [`Action::ChangeProjects`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ChangeProjects;
+
+impl Guard for ChangeProjects {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        Ok(check(ctx, Action::ChangeProjects)?)
+    }
+}
+
+/// Guard: [`Action::ReadAudit`] (the same rule as [`require_auditor`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReadAudit;
+
+impl Guard for ReadAudit {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        Ok(require_auditor(ctx)?)
+    }
+}
+
+/// Which project an activity or transaction change is about, as the input names it.
+#[derive(Debug, Clone)]
+enum Target {
+    /// `projectId` of the input.
+    Project(ID),
+    /// `id` of the input: an activity, whose project is looked up.
+    Activity(ID),
+}
+
+/// Guard: [`Action::WorkOnProject`] for the project an input names.
+#[derive(Debug, Clone)]
+pub struct WorkOnProject(Target);
+
+impl WorkOnProject {
+    /// For inputs with a `projectId` (plan an activity, record or reverse a transaction).
+    #[must_use]
+    pub fn on_project(project_id: &ID) -> Self {
+        Self(Target::Project(project_id.clone()))
+    }
+
+    /// For inputs with an activity `id` (reschedule, complete, cancel).
+    #[must_use]
+    pub fn on_activity(activity_id: &ID) -> Self {
+        Self(Target::Activity(activity_id.clone()))
+    }
+
+    /// The participating organisations of the target project; `None` when it does not exist.
+    async fn participants(&self, ctx: &Context<'_>) -> Result<Option<Vec<Uuid>>, ApiError> {
+        let state = ctx.api_state()?;
+        let project_id: Option<Uuid> = match &self.0 {
+            Target::Project(id) => Some(parse_id(id, "projectId")?),
+            Target::Activity(id) => state
+                .commands
+                .load::<ActivityState>(parse_id(id, "id")?, None)
+                .await?
+                .map(|activity| activity.project_id),
+        };
+        let Some(project_id) = project_id else {
+            return Ok(None);
+        };
+        Ok(state
+            .commands
+            .project_facts(project_id)
+            .await?
+            .map(|facts| {
+                facts
+                    .participating_organisations
+                    .iter()
+                    .map(|p| p.organisation_id)
+                    .collect()
+            }))
+    }
+}
+
+impl Guard for WorkOnProject {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        // Editors and admins may work on any project: decide without looking anything up.
+        if check(ctx, Action::WorkOnProject { participants: None }).is_ok() {
+            return Ok(());
+        }
+        let needs_lookup = ctx
+            .identity()
+            .is_some_and(|identity| identity.has_role(Role::Integrator) && identity.org.is_some());
+        let participants = if needs_lookup {
+            self.participants(ctx).await?
+        } else {
+            None
+        };
+        Ok(check(
+            ctx,
+            Action::WorkOnProject {
+                participants: participants.as_deref(),
+            },
+        )?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::test_identity;
+
+    /// The expected decisions of one caller, in the order of `actions` below.
+    type Row = [Result<(), Denial>; 6];
+
+    #[test]
+    fn the_access_table() {
+        let own = Uuid::now_v7();
+        let other = Uuid::now_v7();
+        let participants = [own];
+        let anonymous = None;
+        let viewer = test_identity("v", &[Role::Viewer], None);
+        let editor = test_identity("e", &[Role::Editor], None);
+        let integrator = test_identity("i", &[Role::Integrator], Some(own));
+        let outsider = test_identity("o", &[Role::Integrator], Some(other));
+        let orgless = test_identity("n", &[Role::Integrator], None);
+        let auditor = test_identity("a", &[Role::Auditor], None);
+        let admin = test_identity("x", &[Role::Admin], None);
+        let roleless = test_identity("r", &[], None);
+        let work = Action::WorkOnProject {
+            participants: Some(&participants),
+        };
+        let missing_project = Action::WorkOnProject { participants: None };
+        use Denial::{Forbidden as F, Unauthenticated as U};
+        let ok = Ok(());
+        #[rustfmt::skip]
+        let table: [(Option<&Identity>, Row); 9] = [
+            //                 read  orgs    projects work    missing audit
+            (anonymous,        [ok,  Err(U), Err(U), Err(U), Err(U), Err(U)]),
+            (Some(&viewer),    [ok,  Err(F), Err(F), Err(F), Err(F), Err(F)]),
+            (Some(&editor),    [ok,  ok,     ok,     ok,     ok,     Err(F)]),
+            (Some(&integrator),[ok,  Err(F), Err(F), ok,     Err(F), Err(F)]),
+            (Some(&outsider),  [ok,  Err(F), Err(F), Err(F), Err(F), Err(F)]),
+            (Some(&orgless),   [ok,  Err(F), Err(F), Err(F), Err(F), Err(F)]),
+            (Some(&auditor),   [ok,  Err(F), Err(F), Err(F), Err(F), ok]),
+            (Some(&admin),     [ok,  ok,     ok,     ok,     ok,     ok]),
+            (Some(&roleless),  [ok,  Err(F), Err(F), Err(F), Err(F), Err(F)]),
+        ];
+        let actions = [
+            Action::ReadPortfolio,
+            Action::ChangeOrganisations,
+            Action::ChangeProjects,
+            work,
+            missing_project,
+            Action::ReadAudit,
+        ];
+        for (identity, expected) in table {
+            for (action, expected) in actions.into_iter().zip(expected) {
+                assert_eq!(
+                    decide(identity, true, action),
+                    expected,
+                    "{:?} {action:?}",
+                    identity.map(|i| &i.sub)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn without_public_read_reading_needs_a_role() {
+        let viewer = test_identity("v", &[Role::Viewer], None);
+        let roleless = test_identity("r", &[], None);
+        assert_eq!(
+            decide(None, false, Action::ReadPortfolio),
+            Err(Denial::Unauthenticated)
+        );
+        assert_eq!(
+            decide(Some(&roleless), false, Action::ReadPortfolio),
+            Err(Denial::Forbidden)
+        );
+        assert_eq!(decide(Some(&viewer), false, Action::ReadPortfolio), Ok(()));
+    }
+}

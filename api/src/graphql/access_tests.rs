@@ -1,0 +1,714 @@
+//! The access table, tested through the schema: every mutation and every protected query × every
+//! kind of caller, with identities injected as the HTTP layer injects them. An allowed mutation
+//! must append, and every event it appends must carry the caller as its actor and the request's
+//! id; a refused one must answer `FORBIDDEN` or `UNAUTHENTICATED` and append nothing.
+//!
+//! The expected outcomes are written out here by hand from `shared/spec/api.md`, independently
+//! of [`super::access::decide`].
+
+use amanah_infra::auth::{Identity, Role};
+use amanah_infra::testing::TestDatabase;
+use async_graphql::{Request, Response, Variables};
+use serde_json::{Value as Json, json};
+use uuid::Uuid;
+
+use super::{AmanahSchema, schema};
+use crate::auth::{actor_of, test_identity, test_verifier};
+use crate::config::Config;
+use crate::error::ErrorCode;
+use crate::request_id::RequestId;
+use crate::state::ApiState;
+
+/// Who calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Caller {
+    Anonymous,
+    /// A token without roles.
+    Roleless,
+    Viewer,
+    Editor,
+    /// An integrator whose organisation participates in the project.
+    IntegratorOwn,
+    /// An integrator whose organisation does not.
+    IntegratorOther,
+    Auditor,
+    Admin,
+}
+
+const CALLERS: [Caller; 8] = [
+    Caller::Anonymous,
+    Caller::Roleless,
+    Caller::Viewer,
+    Caller::Editor,
+    Caller::IntegratorOwn,
+    Caller::IntegratorOther,
+    Caller::Auditor,
+    Caller::Admin,
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Allowed,
+    Forbidden,
+    Unauthenticated,
+}
+
+/// The rows of the access table that mutations fall under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Row {
+    Organisations,
+    Projects,
+    ActivitiesAndTransactions,
+}
+
+fn expected(row: Row, caller: Caller) -> Outcome {
+    use Outcome::{Allowed, Forbidden, Unauthenticated};
+    match (caller, row) {
+        (Caller::Anonymous, _) => Unauthenticated,
+        (Caller::Editor | Caller::Admin, _) => Allowed,
+        (Caller::IntegratorOwn, Row::ActivitiesAndTransactions) => Allowed,
+        _ => Forbidden,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mutation {
+    RegisterOrganisation,
+    ReviseOrganisation,
+    DeactivateOrganisation,
+    ReactivateOrganisation,
+    RegisterProject,
+    ReviseProject,
+    ChangeProjectStatus,
+    AddParticipatingOrganisation,
+    RemoveParticipatingOrganisation,
+    SetBudget,
+    AddDocument,
+    AddRelatedProject,
+    AddOtherIdentifier,
+    RecordTransaction,
+    ReverseTransaction,
+    PlanActivity,
+    RescheduleActivity,
+    CompleteActivity,
+    CancelActivity,
+}
+
+const MUTATIONS: [Mutation; 19] = [
+    Mutation::RegisterOrganisation,
+    Mutation::ReviseOrganisation,
+    Mutation::DeactivateOrganisation,
+    Mutation::ReactivateOrganisation,
+    Mutation::RegisterProject,
+    Mutation::ReviseProject,
+    Mutation::ChangeProjectStatus,
+    Mutation::AddParticipatingOrganisation,
+    Mutation::RemoveParticipatingOrganisation,
+    Mutation::SetBudget,
+    Mutation::AddDocument,
+    Mutation::AddRelatedProject,
+    Mutation::AddOtherIdentifier,
+    Mutation::RecordTransaction,
+    Mutation::ReverseTransaction,
+    Mutation::PlanActivity,
+    Mutation::RescheduleActivity,
+    Mutation::CompleteActivity,
+    Mutation::CancelActivity,
+];
+
+impl Mutation {
+    /// The GraphQL field and its input type.
+    fn field(self) -> (&'static str, &'static str) {
+        match self {
+            Self::RegisterOrganisation => ("registerOrganisation", "RegisterOrganisationInput"),
+            Self::ReviseOrganisation => ("reviseOrganisation", "ReviseOrganisationInput"),
+            Self::DeactivateOrganisation => ("deactivateOrganisation", "VersionedIdInput"),
+            Self::ReactivateOrganisation => ("reactivateOrganisation", "VersionedIdInput"),
+            Self::RegisterProject => ("registerProject", "RegisterProjectInput"),
+            Self::ReviseProject => ("reviseProject", "ReviseProjectInput"),
+            Self::ChangeProjectStatus => ("changeProjectStatus", "ChangeProjectStatusInput"),
+            Self::AddParticipatingOrganisation => (
+                "addParticipatingOrganisation",
+                "ParticipatingOrganisationChangeInput",
+            ),
+            Self::RemoveParticipatingOrganisation => (
+                "removeParticipatingOrganisation",
+                "ParticipatingOrganisationChangeInput",
+            ),
+            Self::SetBudget => ("setBudget", "SetBudgetInput"),
+            Self::AddDocument => ("addDocument", "AddDocumentInput"),
+            Self::AddRelatedProject => ("addRelatedProject", "AddRelatedProjectInput"),
+            Self::AddOtherIdentifier => ("addOtherIdentifier", "AddOtherIdentifierInput"),
+            Self::RecordTransaction => ("recordTransaction", "RecordTransactionInput"),
+            Self::ReverseTransaction => ("reverseTransaction", "ReverseTransactionInput"),
+            Self::PlanActivity => ("planActivity", "PlanActivityInput"),
+            Self::RescheduleActivity => ("rescheduleActivity", "RescheduleActivityInput"),
+            Self::CompleteActivity => ("completeActivity", "CompleteActivityInput"),
+            Self::CancelActivity => ("cancelActivity", "CancelActivityInput"),
+        }
+    }
+
+    fn row(self) -> Row {
+        match self {
+            Self::RegisterOrganisation
+            | Self::ReviseOrganisation
+            | Self::DeactivateOrganisation
+            | Self::ReactivateOrganisation => Row::Organisations,
+            Self::RegisterProject
+            | Self::ReviseProject
+            | Self::ChangeProjectStatus
+            | Self::AddParticipatingOrganisation
+            | Self::RemoveParticipatingOrganisation
+            | Self::SetBudget
+            | Self::AddDocument
+            | Self::AddRelatedProject
+            | Self::AddOtherIdentifier => Row::Projects,
+            Self::RecordTransaction
+            | Self::ReverseTransaction
+            | Self::PlanActivity
+            | Self::RescheduleActivity
+            | Self::CompleteActivity
+            | Self::CancelActivity => Row::ActivitiesAndTransactions,
+        }
+    }
+
+    fn document(self) -> String {
+        let (field, input_type) = self.field();
+        format!("mutation($input: {input_type}!) {{ {field}(input: $input) {{ auditIndex }} }}")
+    }
+}
+
+/// A schema over a fresh database with three organisations and a project: `own` participates in
+/// it, `other` does not.
+struct Harness {
+    schema: AmanahSchema,
+    state: ApiState,
+    reporting: String,
+    own: String,
+    other: String,
+    project: String,
+    projects_registered: std::sync::atomic::AtomicU32,
+    _database: TestDatabase,
+}
+
+impl Harness {
+    async fn new(public_read: bool) -> Self {
+        let database = TestDatabase::sqlite().await;
+        let mut config = Config::defaults_in(&std::env::temp_dir().join("amanah-access-tests"));
+        config.public_read = public_read;
+        let state = ApiState::new(config, database.connection().clone(), test_verifier());
+        let mut harness = Self {
+            schema: schema(state.clone()),
+            state,
+            reporting: String::new(),
+            own: String::new(),
+            other: String::new(),
+            project: String::new(),
+            projects_registered: std::sync::atomic::AtomicU32::new(0),
+            _database: database,
+        };
+        harness.reporting = harness
+            .organisation("Federal Foreign Office", Some("XM-DAC-5-7"))
+            .await;
+        harness.own = harness.organisation("Implementing agency", None).await;
+        harness.other = harness.organisation("Outside agency", None).await;
+        harness.project = harness.project().await;
+        harness
+    }
+
+    fn identity(&self, caller: Caller) -> Option<Identity> {
+        let org = |id: &str| Uuid::parse_str(id).ok();
+        match caller {
+            Caller::Anonymous => None,
+            Caller::Roleless => Some(test_identity("roleless", &[], None)),
+            Caller::Viewer => Some(test_identity("viewer", &[Role::Viewer], None)),
+            Caller::Editor => Some(test_identity("editor", &[Role::Editor], None)),
+            Caller::IntegratorOwn => Some(test_identity(
+                "integrator-own",
+                &[Role::Integrator],
+                org(&self.own),
+            )),
+            Caller::IntegratorOther => Some(test_identity(
+                "integrator-other",
+                &[Role::Integrator],
+                org(&self.other),
+            )),
+            Caller::Auditor => Some(test_identity("auditor", &[Role::Auditor], None)),
+            Caller::Admin => Some(test_identity("admin", &[Role::Admin], None)),
+        }
+    }
+
+    async fn execute_as(
+        &self,
+        identity: Option<Identity>,
+        request_id: &str,
+        query: &str,
+        variables: Json,
+    ) -> Response {
+        let mut request = Request::new(query)
+            .variables(Variables::from_json(variables))
+            .data(RequestId::parse(request_id).unwrap_or_else(RequestId::generate));
+        if let Some(identity) = identity {
+            request = request.data(identity);
+        }
+        self.schema.execute(request).await
+    }
+
+    /// Runs a set-up step as an admin; it must succeed.
+    async fn setup(&self, query: &str, variables: Json) -> Json {
+        let admin = test_identity("setup", &[Role::Admin], None);
+        let response = self
+            .execute_as(Some(admin), "setup", query, variables)
+            .await;
+        assert!(
+            response.errors.is_empty(),
+            "set-up failed: {:?}",
+            response.errors
+        );
+        response.data.into_json().unwrap_or_default()
+    }
+
+    async fn log_size(&self) -> u64 {
+        self.state.commands.store().size().await.unwrap_or(u64::MAX)
+    }
+
+    async fn organisation(&self, name: &str, org_ref: Option<&str>) -> String {
+        let data = self
+            .setup(
+                &Mutation::RegisterOrganisation
+                    .document()
+                    .replace("auditIndex", "organisation { id }"),
+                json!({ "input": { "ref": org_ref, "name": name, "type": "GOVERNMENT" } }),
+            )
+            .await;
+        text(&data["registerOrganisation"]["organisation"]["id"])
+    }
+
+    fn project_input(&self) -> Json {
+        let n = self
+            .projects_registered
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        json!({
+            "iatiIdentifier": format!("XM-DAC-5-7-ACCESS-{n}"),
+            "reportingOrganisationId": self.reporting,
+            "title": "Access matrix project",
+            "description": "A project the access matrix changes.",
+            "plannedStart": "2016-01-01",
+            "plannedEnd": "2018-12-31",
+            "participatingOrganisations": [
+                { "organisationId": self.reporting, "role": "FUNDING" },
+                { "organisationId": self.own, "role": "IMPLEMENTING" },
+            ],
+        })
+    }
+
+    /// A fresh project (version 1) in which `own` participates.
+    async fn project(&self) -> String {
+        let data = self
+            .setup(
+                &Mutation::RegisterProject
+                    .document()
+                    .replace("auditIndex", "project { id }"),
+                json!({ "input": self.project_input() }),
+            )
+            .await;
+        text(&data["registerProject"]["project"]["id"])
+    }
+
+    /// A fresh PLANNED activity (version 1) under the shared project.
+    async fn activity(&self) -> String {
+        let data = self
+            .setup(
+                &Mutation::PlanActivity
+                    .document()
+                    .replace("auditIndex", "activity { id }"),
+                json!({ "input": self.activity_input() }),
+            )
+            .await;
+        text(&data["planActivity"]["activity"]["id"])
+    }
+
+    fn activity_input(&self) -> Json {
+        json!({
+            "projectId": self.project,
+            "title": "Procurement integrity workshop",
+            "description": "A workshop for procurement officers.",
+            "kind": "TRAINING",
+            "uncacChapters": ["PREVENTION"],
+            "partners": [{ "organisationId": self.own, "role": "ORGANISER" }],
+            "location": { "online": true },
+            "plannedStart": "2017-03-01",
+            "plannedEnd": "2017-03-02",
+        })
+    }
+
+    /// Sets up what `mutation` changes and returns its variables.
+    async fn prepare(&self, mutation: Mutation) -> Json {
+        let input = match mutation {
+            Mutation::RegisterOrganisation => json!({ "name": "New agency", "type": "OTHER" }),
+            Mutation::ReviseOrganisation => {
+                let id = self.organisation("To revise", None).await;
+                json!({ "id": id, "expectedVersion": 1, "name": "Revised" })
+            }
+            Mutation::DeactivateOrganisation => {
+                let id = self.organisation("To deactivate", None).await;
+                json!({ "id": id, "expectedVersion": 1 })
+            }
+            Mutation::ReactivateOrganisation => {
+                let id = self.organisation("To reactivate", None).await;
+                self.setup(
+                    &Mutation::DeactivateOrganisation.document(),
+                    json!({ "input": { "id": id, "expectedVersion": 1 } }),
+                )
+                .await;
+                json!({ "id": id, "expectedVersion": 2 })
+            }
+            Mutation::RegisterProject => self.project_input(),
+            Mutation::ReviseProject => {
+                json!({ "id": self.project().await, "expectedVersion": 1, "title": "Revised" })
+            }
+            Mutation::ChangeProjectStatus => json!({
+                "id": self.project().await, "expectedVersion": 1, "status": "IMPLEMENTATION",
+                "actualStart": "2016-02-01",
+            }),
+            Mutation::AddParticipatingOrganisation => json!({
+                "projectId": self.project().await, "expectedVersion": 1,
+                "organisationId": self.other, "role": "EXTENDING",
+            }),
+            Mutation::RemoveParticipatingOrganisation => json!({
+                "projectId": self.project().await, "expectedVersion": 1,
+                "organisationId": self.reporting, "role": "FUNDING",
+            }),
+            Mutation::SetBudget => json!({
+                "projectId": self.project().await, "expectedVersion": 1, "budgets": [{
+                    "type": "ORIGINAL", "status": "COMMITTED", "periodStart": "2016-01-01",
+                    "periodEnd": "2016-12-31", "valueDate": "2016-01-01",
+                    "value": { "minorUnits": "125000000", "currency": "EUR" },
+                }],
+            }),
+            Mutation::AddDocument => json!({
+                "projectId": self.project().await, "expectedVersion": 1,
+                "url": "https://example.org/report.pdf", "title": "Report", "categoryCode": "A02",
+                "format": "application/pdf",
+            }),
+            Mutation::AddRelatedProject => json!({
+                "projectId": self.project().await, "expectedVersion": 1,
+                "relatedProjectId": self.project, "type": "SIBLING",
+            }),
+            Mutation::AddOtherIdentifier => json!({
+                "projectId": self.project().await, "expectedVersion": 1,
+                "ref": "XM-DAC-5-7-OLD-1", "typeCode": "A3",
+            }),
+            Mutation::RecordTransaction => json!({
+                "projectId": self.project().await, "expectedVersion": 1, "type": "DISBURSEMENT",
+                "date": "2016-05-01", "valueDate": "2016-05-01",
+                "value": { "minorUnits": "500000", "currency": "EUR" },
+            }),
+            Mutation::ReverseTransaction => {
+                let project = self.project().await;
+                let data = self
+                    .setup(
+                        &Mutation::RecordTransaction.document().replace(
+                            "auditIndex",
+                            "project { transactions { edges { node { id } } } }",
+                        ),
+                        json!({ "input": {
+                            "projectId": project, "expectedVersion": 1, "type": "DISBURSEMENT",
+                            "date": "2016-05-01", "valueDate": "2016-05-01",
+                            "value": { "minorUnits": "500000", "currency": "EUR" },
+                        } }),
+                    )
+                    .await;
+                let transaction = text(
+                    &data["recordTransaction"]["project"]["transactions"]["edges"][0]["node"]["id"],
+                );
+                json!({ "projectId": project, "expectedVersion": 2, "transactionId": transaction,
+                        "reason": "Booked twice." })
+            }
+            Mutation::PlanActivity => self.activity_input(),
+            Mutation::RescheduleActivity => json!({
+                "id": self.activity().await, "expectedVersion": 1,
+                "plannedStart": "2017-04-01", "plannedEnd": "2017-04-02",
+            }),
+            Mutation::CompleteActivity => json!({
+                "id": self.activity().await, "expectedVersion": 1,
+                "actualStart": "2017-03-01", "actualEnd": "2017-03-02",
+                "participants": { "total": 3, "female": 2, "male": 1, "undisclosed": 0 },
+            }),
+            Mutation::CancelActivity => json!({
+                "id": self.activity().await, "expectedVersion": 1, "reason": "Postponed.",
+            }),
+        };
+        json!({ "input": input })
+    }
+}
+
+fn text(value: &Json) -> String {
+    value.as_str().unwrap_or_default().to_owned()
+}
+
+fn codes(response: &Response) -> Vec<Option<ErrorCode>> {
+    response.errors.iter().map(ErrorCode::of).collect()
+}
+
+#[tokio::test]
+async fn every_mutation_for_every_caller() {
+    let h = Harness::new(true).await;
+    let mut checked = 0;
+    for mutation in MUTATIONS {
+        for caller in CALLERS {
+            let case = format!("{mutation:?} as {caller:?}");
+            let variables = h.prepare(mutation).await;
+            let identity = h.identity(caller);
+            let request_id = format!("matrix-{checked}");
+            let before = h.log_size().await;
+            let response = h
+                .execute_as(
+                    identity.clone(),
+                    &request_id,
+                    &mutation.document(),
+                    variables,
+                )
+                .await;
+            let after = h.log_size().await;
+            match expected(mutation.row(), caller) {
+                Outcome::Allowed => {
+                    assert!(response.errors.is_empty(), "{case}: {:?}", response.errors);
+                    assert!(after > before, "{case}: nothing was appended");
+                    let identity = identity.as_ref().unwrap_or_else(|| panic!("{case}"));
+                    let events = h
+                        .state
+                        .commands
+                        .store()
+                        .read_range(before, after - before)
+                        .await
+                        .unwrap_or_else(|e| panic!("{case}: {e}"));
+                    assert_eq!(events.len() as u64, after - before, "{case}");
+                    for event in events {
+                        assert_eq!(event.actor, actor_of(identity), "{case}");
+                        assert_eq!(event.request_id.as_deref(), Some(&*request_id), "{case}");
+                        // The actor is part of the Merkle leaf: the canonical envelope.
+                        let leaf: Json = serde_json::from_slice(&event.canonical)
+                            .unwrap_or_else(|e| panic!("{case}: {e}"));
+                        assert_eq!(leaf["actor"]["sub"], json!(identity.sub), "{case}");
+                    }
+                }
+                refused => {
+                    let code = if refused == Outcome::Forbidden {
+                        ErrorCode::Forbidden
+                    } else {
+                        ErrorCode::Unauthenticated
+                    };
+                    assert_eq!(codes(&response), [Some(code)], "{case}");
+                    assert_eq!(after, before, "{case}: the log grew");
+                    let (field, _) = mutation.field();
+                    assert_eq!(
+                        response.data.into_json().unwrap_or_default(),
+                        Json::Null,
+                        "{case}: {field} must not resolve"
+                    );
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 19 * 8);
+}
+
+#[tokio::test]
+async fn an_integrator_cannot_reach_another_organisations_project_through_an_activity() {
+    let h = Harness::new(true).await;
+    // A project without `own`: its activities are out of the own integrator's reach, while the
+    // other integrator, once its organisation joins, may change them.
+    let mut input = h.project_input();
+    input["participatingOrganisations"] =
+        json!([{ "organisationId": h.other, "role": "IMPLEMENTING" }]);
+    let data = h
+        .setup(
+            &Mutation::RegisterProject
+                .document()
+                .replace("auditIndex", "project { id }"),
+            json!({ "input": input }),
+        )
+        .await;
+    let project = text(&data["registerProject"]["project"]["id"]);
+    let mut plan = h.activity_input();
+    plan["projectId"] = json!(project);
+    let data = h
+        .setup(
+            &Mutation::PlanActivity
+                .document()
+                .replace("auditIndex", "activity { id }"),
+            json!({ "input": plan }),
+        )
+        .await;
+    let activity = text(&data["planActivity"]["activity"]["id"]);
+    let cancel = json!({ "input": { "id": activity, "expectedVersion": 1, "reason": "No." } });
+    let before = h.log_size().await;
+    let response = h
+        .execute_as(
+            h.identity(Caller::IntegratorOwn),
+            "own",
+            &Mutation::CancelActivity.document(),
+            cancel.clone(),
+        )
+        .await;
+    assert_eq!(codes(&response), [Some(ErrorCode::Forbidden)]);
+    assert_eq!(h.log_size().await, before);
+    let response = h
+        .execute_as(
+            h.identity(Caller::IntegratorOther),
+            "other",
+            &Mutation::CancelActivity.document(),
+            cancel,
+        )
+        .await;
+    assert!(response.errors.is_empty(), "{:?}", response.errors);
+
+    // Unknown projects and activities have no participants.
+    for (mutation, input) in [
+        (
+            Mutation::RecordTransaction,
+            json!({ "projectId": Uuid::now_v7().to_string(), "expectedVersion": 1,
+                    "type": "DISBURSEMENT", "date": "2016-05-01", "valueDate": "2016-05-01",
+                    "value": { "minorUnits": "1", "currency": "EUR" } }),
+        ),
+        (
+            Mutation::CancelActivity,
+            json!({ "id": Uuid::now_v7().to_string(), "expectedVersion": 1, "reason": "No." }),
+        ),
+    ] {
+        let response = h
+            .execute_as(
+                h.identity(Caller::IntegratorOwn),
+                "unknown",
+                &mutation.document(),
+                json!({ "input": input }),
+            )
+            .await;
+        assert_eq!(
+            codes(&response),
+            [Some(ErrorCode::Forbidden)],
+            "{mutation:?}"
+        );
+    }
+}
+
+/// The protected queries, each selecting one field.
+const QUERIES: [(&str, &str); 8] = [
+    ("node", "query($id: ID!) { node(id: $id) { id } }"),
+    (
+        "organisation",
+        "query($org: ID!) { organisation(id: $org) { id } }",
+    ),
+    (
+        "organisations",
+        "{ organisations(first: 1) { totalCount } }",
+    ),
+    ("project", "query($id: ID!) { project(id: $id) { id } }"),
+    (
+        "projectByIatiIdentifier",
+        "{ projectByIatiIdentifier(iatiIdentifier: \"XM-DAC-5-7-ACCESS-0\") { id } }",
+    ),
+    ("activity", "query($act: ID!) { activity(id: $act) { id } }"),
+    ("activities", "{ activities(first: 1) { totalCount } }"),
+    ("memberStates", "{ memberStates { joinedOn } }"),
+];
+
+async fn check_reads(public_read: bool, expected: impl Fn(Caller) -> Outcome) {
+    let h = Harness::new(public_read).await;
+    let activity = h.activity().await;
+    for caller in CALLERS {
+        for (name, query) in QUERIES {
+            let case = format!("{name} as {caller:?} (public read {public_read})");
+            let mut variables = serde_json::Map::new();
+            for (variable, value) in [("$id", &h.project), ("$org", &h.own), ("$act", &activity)] {
+                if query.contains(variable) {
+                    variables.insert(variable[1..].to_owned(), json!(value));
+                }
+            }
+            let variables = Json::Object(variables);
+            let response = h
+                .execute_as(h.identity(caller), "read", query, variables)
+                .await;
+            match expected(caller) {
+                Outcome::Allowed => {
+                    assert!(response.errors.is_empty(), "{case}: {:?}", response.errors);
+                    let data = response.data.into_json().unwrap_or_default();
+                    assert_ne!(data[name], Json::Null, "{case}");
+                }
+                Outcome::Forbidden => {
+                    assert_eq!(codes(&response), [Some(ErrorCode::Forbidden)], "{case}");
+                }
+                Outcome::Unauthenticated => {
+                    assert_eq!(
+                        codes(&response),
+                        [Some(ErrorCode::Unauthenticated)],
+                        "{case}"
+                    );
+                }
+            }
+        }
+        // Reference data and the service's own fields stay open.
+        let response = h
+            .execute_as(
+                h.identity(caller),
+                "read",
+                "{ apiVersion codelist(name: COUNTRY) { code } }",
+                json!({}),
+            )
+            .await;
+        assert!(
+            response.errors.is_empty(),
+            "{caller:?}: {:?}",
+            response.errors
+        );
+    }
+}
+
+#[tokio::test]
+async fn with_public_read_everyone_reads() {
+    check_reads(true, |_| Outcome::Allowed).await;
+}
+
+#[tokio::test]
+async fn without_public_read_reading_needs_a_role() {
+    check_reads(false, |caller| match caller {
+        Caller::Anonymous => Outcome::Unauthenticated,
+        Caller::Roleless => Outcome::Forbidden,
+        _ => Outcome::Allowed,
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn me_is_the_callers_token_and_null_when_anonymous() {
+    let h = Harness::new(false).await;
+    let query = "{ me { sub roles organisation { id } } }";
+    let response = h.execute_as(None, "me", query, json!({})).await;
+    assert!(response.errors.is_empty(), "{:?}", response.errors);
+    assert_eq!(
+        response.data.into_json().unwrap_or_default(),
+        json!({ "me": null })
+    );
+    let integrator = test_identity(
+        "partner",
+        &[Role::Integrator, Role::Viewer],
+        Uuid::parse_str(&h.own).ok(),
+    );
+    let response = h.execute_as(Some(integrator), "me", query, json!({})).await;
+    assert!(response.errors.is_empty(), "{:?}", response.errors);
+    assert_eq!(
+        response.data.into_json().unwrap_or_default(),
+        json!({ "me": { "sub": "partner", "roles": ["INTEGRATOR", "VIEWER"],
+                        "organisation": { "id": h.own } } })
+    );
+    let unknown_org = test_identity("ghost", &[Role::Integrator], Some(Uuid::now_v7()));
+    let response = h
+        .execute_as(Some(unknown_org), "me", query, json!({}))
+        .await;
+    assert_eq!(
+        response.data.into_json().unwrap_or_default(),
+        json!({ "me": { "sub": "ghost", "roles": ["INTEGRATOR"], "organisation": null } })
+    );
+}
