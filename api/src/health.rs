@@ -29,12 +29,21 @@ pub async fn readyz(state: web::Data<ApiState>) -> HttpResponse {
     } else {
         Err("not checked: the database does not answer".to_owned())
     };
-    let ready = database.is_ok() && migrations.is_ok();
+    let signing_key = if state.checkpoint_signer.is_some() {
+        Ok(())
+    } else {
+        Err("no checkpoint signing key is loaded".to_owned())
+    };
+    let ready = database.is_ok() && migrations.is_ok() && signing_key.is_ok();
     let describe =
         |outcome: Result<(), String>| outcome.map_or_else(|reason| reason, |()| "ok".to_owned());
     let body = serde_json::json!({
         "status": if ready { "ready" } else { "unavailable" },
-        "checks": { "database": describe(database), "migrations": describe(migrations) },
+        "checks": {
+            "database": describe(database),
+            "migrations": describe(migrations),
+            "signingKey": describe(signing_key),
+        },
     });
     if ready {
         HttpResponse::Ok().json(body)

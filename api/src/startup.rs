@@ -6,6 +6,7 @@
 //! `amanah serve`, never in tests). The database arrives connected and migrated: `serve` and the
 //! test harness each decide how.
 
+use std::sync::Arc;
 use std::{future::Future, net::SocketAddr};
 
 use actix_web::{App, HttpServer, dev::Server, middleware::from_fn, web};
@@ -27,6 +28,8 @@ const SHUTDOWN_GRACE_SECS: u64 = 30;
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
+    #[error(transparent)]
+    SigningKey(#[from] amanah_infra::audit_files::SigningKeyError),
     #[error("could not listen on {address} ({source}); choose another address with AMANAH_LISTEN")]
     Bind {
         address: SocketAddr,
@@ -61,7 +64,18 @@ impl Application {
 
         let limits = config.limits.clone();
         let verifier = std::sync::Arc::new(crate::auth::build_verifier(&config).await?);
-        let shared = ApiState::new(config, db, verifier);
+        let (signer, created) = amanah_infra::audit_files::load_or_create_signing_key(
+            &config.audit.signing_key,
+            &config.audit.origin,
+        )?;
+        if created {
+            tracing::info!(
+                path = %config.audit.signing_key.display(),
+                verifier_key = %signer.verifier_key(),
+                "created the checkpoint signing key"
+            );
+        }
+        let shared = ApiState::with_signer(config, db, verifier, Some(Arc::new(signer)));
         let schema = graphql::schema(shared.clone());
 
         let state = web::Data::new(shared.clone());
@@ -88,6 +102,7 @@ impl Application {
                 )
                 .route("/graphiql", web::get().to(graphql_http::graphiql))
                 .route("/schema.graphql", web::get().to(graphql_http::schema_sdl))
+                .route("/audit/checkpoint", web::get().to(audit_checkpoint))
                 .route("/healthz", web::get().to(health::healthz))
                 .route("/readyz", web::get().to(health::readyz))
                 .route("/metrics", web::get().to(metrics::render_metrics))
@@ -139,5 +154,25 @@ impl Application {
             handle.stop(true).await;
         });
         self.server.await
+    }
+}
+
+/// `GET /audit/checkpoint`: the latest signed checkpoint, `text/plain`, public (anyone may hold the
+/// log to what it signed). 404 before anything was signed.
+async fn audit_checkpoint(state: web::Data<ApiState>) -> actix_web::HttpResponse {
+    match amanah_infra::audit_tree::latest_checkpoint(&state.db).await {
+        Ok(Some(checkpoint)) => actix_web::HttpResponse::Ok()
+            .content_type("text/plain; charset=utf-8")
+            .insert_header(("cache-control", "no-cache"))
+            .body(checkpoint.note),
+        Ok(None) => actix_web::HttpResponse::NotFound()
+            .content_type("text/plain; charset=utf-8")
+            .body("no checkpoint has been signed yet\n"),
+        Err(error) => {
+            tracing::error!(%error, "cannot read the latest checkpoint");
+            actix_web::HttpResponse::ServiceUnavailable()
+                .content_type("text/plain; charset=utf-8")
+                .body("the checkpoint cannot be read now; try again later\n")
+        }
     }
 }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use amanah_domain::service::CommandService;
 use amanah_infra::auth::Verifier;
+use amanah_infra::note::SigningKey;
 use amanah_infra::read_model::SqlProjector;
 use amanah_infra::{SqlEventStore, StoreConfig};
 use sea_orm::DatabaseConnection;
@@ -27,6 +28,8 @@ pub struct ApiState {
     pub read_model: PortfolioReadModel,
     /// Verifies bearer tokens (HTTP `Authorization`, WebSocket `connection_init`).
     pub verifier: Arc<Verifier>,
+    /// Signs a checkpoint per committed batch; `None` only in tests of the portfolio alone.
+    pub checkpoint_signer: Option<Arc<SigningKey>>,
 }
 
 impl ApiState {
@@ -34,13 +37,33 @@ impl ApiState {
     /// [`crate::auth::build_verifier`] in the server).
     #[must_use]
     pub fn new(config: Config, db: DatabaseConnection, verifier: Arc<Verifier>) -> Self {
-        let store = SqlEventStore::start(db.clone(), StoreConfig::default(), SqlProjector);
+        Self::with_signer(config, db, verifier, None)
+    }
+
+    /// The state of the server: as [`Self::new`], and the store signs a checkpoint per committed
+    /// batch with `signer`.
+    #[must_use]
+    pub fn with_signer(
+        config: Config,
+        db: DatabaseConnection,
+        verifier: Arc<Verifier>,
+        signer: Option<Arc<SigningKey>>,
+    ) -> Self {
+        let store = SqlEventStore::start(
+            db.clone(),
+            StoreConfig {
+                checkpoint_signer: signer.clone(),
+                ..StoreConfig::default()
+            },
+            SqlProjector,
+        );
         Self {
             commands: CommandService::new(store),
             read_model: PortfolioReadModel::new(db.clone()),
             db,
             config: Arc::new(config),
             verifier,
+            checkpoint_signer: signer,
         }
     }
 }

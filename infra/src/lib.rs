@@ -11,6 +11,7 @@
 //! * [`testing`] gives tests a fresh, migrated database on either engine.
 
 pub mod audit_files;
+pub mod audit_query;
 pub mod audit_tree;
 pub mod auth;
 pub mod checkpoint;

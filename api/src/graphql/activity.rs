@@ -286,10 +286,23 @@ pub fn activity_query(
 
 /// What an activity mutation returns.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct ActivityPayload {
     pub activity: Activity,
     /// The audit-log index of the last event the mutation appended.
     pub audit_index: u64,
+}
+
+#[async_graphql::ComplexObject]
+impl ActivityPayload {
+    /// Proof that the change is in the signed log (its last event's inclusion proof in the
+    /// latest checkpoint): keep it, verify it any time.
+    async fn receipt(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> Result<Option<super::audit::Receipt>, ApiError> {
+        super::audit::receipt(ctx, self.audit_index).await
+    }
 }
 
 /// An organisation and its role in an activity.

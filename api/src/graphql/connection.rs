@@ -22,6 +22,7 @@ use async_graphql::{
 };
 
 use super::activity::Activity;
+use super::audit::AuditEvent;
 use super::organisation::Organisation;
 use super::project::{Project, Transaction};
 use crate::error::ApiError;
@@ -102,6 +103,14 @@ connection!(
     Transaction,
     "transaction",
     "transactions"
+);
+
+connection!(
+    AuditEventConnection,
+    AuditEventEdge,
+    AuditEvent,
+    "event of the audit log",
+    "events of the audit log"
 );
 
 /// A page of values with their cursors, before they become a GraphQL connection.

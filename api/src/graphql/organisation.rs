@@ -209,10 +209,23 @@ pub struct VersionedIdInput {
 
 /// What an organisation mutation returns.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct OrganisationPayload {
     pub organisation: Organisation,
     /// The audit-log index of the last event the mutation appended.
     pub audit_index: u64,
+}
+
+#[async_graphql::ComplexObject]
+impl OrganisationPayload {
+    /// Proof that the change is in the signed log (its last event's inclusion proof in the
+    /// latest checkpoint): keep it, verify it any time.
+    async fn receipt(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> Result<Option<super::audit::Receipt>, ApiError> {
+        super::audit::receipt(ctx, self.audit_index).await
+    }
 }
 
 fn invalid(field: &str) -> impl FnOnce(amanah_domain::values::ValueError) -> ApiError {

@@ -33,10 +33,23 @@ use crate::error::ApiError;
 
 /// What a project mutation returns.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct ProjectPayload {
     pub project: Project,
     /// The audit-log index of the last event the mutation appended.
     pub audit_index: u64,
+}
+
+#[async_graphql::ComplexObject]
+impl ProjectPayload {
+    /// Proof that the change is in the signed log (its last event's inclusion proof in the
+    /// latest checkpoint): keep it, verify it any time.
+    async fn receipt(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> Result<Option<super::audit::Receipt>, ApiError> {
+        super::audit::receipt(ctx, self.audit_index).await
+    }
 }
 
 /// An organisation and its role in a project.
