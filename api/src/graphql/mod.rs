@@ -21,6 +21,8 @@ pub mod access;
 mod access_tests;
 pub mod activity;
 pub mod audit;
+#[cfg(test)]
+mod audit_tests;
 pub mod command;
 pub mod connection;
 pub mod enums;
