@@ -595,7 +595,7 @@ async fn an_integrator_cannot_reach_another_organisations_project_through_an_act
 }
 
 /// The protected queries, each selecting one field.
-const QUERIES: [(&str, &str); 8] = [
+const QUERIES: [(&str, &str); 9] = [
     ("node", "query($id: ID!) { node(id: $id) { id } }"),
     (
         "organisation",
@@ -606,6 +606,7 @@ const QUERIES: [(&str, &str); 8] = [
         "{ organisations(first: 1) { totalCount } }",
     ),
     ("project", "query($id: ID!) { project(id: $id) { id } }"),
+    ("projects", "{ projects(first: 1) { totalCount } }"),
     (
         "projectByIatiIdentifier",
         "{ projectByIatiIdentifier(iatiIdentifier: \"XM-DAC-5-7-ACCESS-0\") { id } }",
@@ -711,4 +712,48 @@ async fn me_is_the_callers_token_and_null_when_anonymous() {
         response.data.into_json().unwrap_or_default(),
         json!({ "me": { "sub": "ghost", "roles": ["INTEGRATOR"], "organisation": null } })
     );
+}
+
+/// The fields of a root type, by introspection.
+async fn root_fields(h: &Harness, name: &str) -> Vec<String> {
+    let response = h
+        .execute_as(
+            None,
+            "introspection",
+            "query($name: String!) { __type(name: $name) { fields { name } } }",
+            json!({ "name": name }),
+        )
+        .await;
+    let data = response.data.into_json().unwrap_or_default();
+    let mut fields: Vec<String> = data["__type"]["fields"]
+        .as_array()
+        .map(|fields| fields.iter().map(|f| text(&f["name"])).collect())
+        .unwrap_or_default();
+    fields.sort();
+    fields
+}
+
+/// A field added to `Query` or `Mutation` must be placed in the access table (and so in this
+/// file's lists) before this test passes again.
+#[tokio::test]
+async fn every_root_field_is_in_the_matrix() {
+    let h = Harness::new(true).await;
+    let public = ["apiVersion", "codelist", "me"];
+    let queries: Vec<String> = root_fields(&h, "Query")
+        .await
+        .into_iter()
+        // The audit log's fields are guarded by `access::ReadAudit` in `audit.rs`.
+        .filter(|field| !field.starts_with("audit"))
+        .filter(|field| !public.contains(&field.as_str()))
+        .collect();
+    let mut protected: Vec<String> = QUERIES.iter().map(|(name, _)| (*name).to_owned()).collect();
+    protected.sort();
+    assert_eq!(queries, protected);
+
+    let mut tested: Vec<String> = MUTATIONS
+        .iter()
+        .map(|mutation| mutation.field().0.to_owned())
+        .collect();
+    tested.sort();
+    assert_eq!(root_fields(&h, "Mutation").await, tested);
 }

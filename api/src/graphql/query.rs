@@ -133,6 +133,7 @@ impl PortfolioQuery {
         clippy::too_many_arguments,
         reason = "the Relay arguments, a filter and an order are the field's contract"
     )]
+    #[graphql(guard = "access::ReadPortfolio")]
     async fn projects(
         &self,
         ctx: &Context<'_>,

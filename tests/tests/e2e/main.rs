@@ -9,6 +9,7 @@
     reason = "tests fail loudly on unexpected errors"
 )]
 
+mod auth;
 mod graphql_http;
 mod limits;
 mod operations;

@@ -5,8 +5,10 @@ use std::{net::SocketAddr, sync::LazyLock};
 use amanah_api::{
     config::{Config, DatabaseUrl},
     startup::Application,
+    state::ApiState,
     telemetry::{self, TelemetrySettings},
 };
+use amanah_infra::auth::Role;
 use amanah_infra::testing::TestDatabase;
 use reqwest::{StatusCode, header};
 use sea_orm::DatabaseConnection;
@@ -45,6 +47,10 @@ enum Backing {
 pub struct TestApp {
     pub address: SocketAddr,
     pub client: reqwest::Client,
+    /// The configuration the server runs with.
+    pub config: Config,
+    /// The server's shared state (its event store, to check what requests appended).
+    pub state: ApiState,
     _data_dir: tempfile::TempDir,
     _backing: Backing,
 }
@@ -126,15 +132,50 @@ impl TestApp {
         backing: Backing,
     ) -> Self {
         LazyLock::force(&TELEMETRY);
-        let application = Application::build(config, db).await.unwrap();
+        let application = Application::build(config.clone(), db).await.unwrap();
         let address = application.address();
+        let state = application.state().clone();
         tokio::spawn(application.run_until_stopped(std::future::pending()));
         Self {
             address,
             client: reqwest::Client::new(),
+            config,
+            state,
             _data_dir: data_dir,
             _backing: backing,
         }
+    }
+
+    /// An HS256 token for `sub` with `roles` (and `org`), valid for an hour, minted with the
+    /// server's secret (the data directory's generated one unless the test configured one), as
+    /// `amanah token` mints it.
+    pub fn token(&self, sub: &str, roles: &[Role], org: Option<uuid::Uuid>) -> String {
+        let secret = amanah_api::auth::hs256_secret(&self.config).unwrap();
+        amanah_infra::auth::mint_hs256(
+            &secret,
+            sub,
+            roles,
+            org,
+            std::time::Duration::from_secs(3600),
+            &self.config.auth.issuer,
+            &self.config.auth.audience,
+        )
+        .unwrap()
+    }
+
+    /// Runs `query` with `variables` as the bearer of `token`.
+    pub async fn graphql_as(&self, token: &str, query: &str, variables: Value) -> GraphqlResponse {
+        self.send(
+            self.post_graphql()
+                .bearer_auth(token)
+                .json(&json!({ "query": query, "variables": variables })),
+        )
+        .await
+    }
+
+    /// The number of events in the audit log.
+    pub async fn log_size(&self) -> u64 {
+        self.state.commands.store().size().await.unwrap()
     }
 
     pub fn url(&self, path: &str) -> String {
