@@ -1,0 +1,204 @@
+//! Two `amanah serve` processes (replicas) on one PostgreSQL database, written to concurrently over
+//! HTTP: the log stays gapless with index order equal to commit order, every checkpoint either
+//! replica signed is consistent with every later one, `amanah replay --check` finds the read model
+//! equal to the fold of the log, and `amanah audit verify-db` verifies it.
+//!
+//! Runs when a PostgreSQL server answers, and must run when `CI` or `AMANAH_TEST_POSTGRES_URL` is
+//! set (see `amanah_infra::testing`).
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly on an unexpected error"
+)]
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use amanah_infra::audit_files::load_or_create_signing_key;
+use amanah_infra::auth::{HmacSecret, Role, mint_hs256};
+use amanah_infra::checkpoint::Checkpoint;
+use amanah_infra::merkle::verify_consistency;
+use amanah_infra::testing::TestDatabase;
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+
+const SECRET: &str = "replica-test-secret-with-at-least-32-bytes!";
+const ORIGIN: &str = "amanah.test/replicas";
+
+/// A server process, killed when dropped.
+struct Replica {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn amanah(data_dir: &Path, database_url: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_amanah"));
+    command
+        .current_dir(data_dir)
+        .env("AMANAH_DATA_DIR", data_dir)
+        .env("AMANAH_DATABASE_URL", database_url)
+        .env("AMANAH_AUTH_HS256_SECRET", SECRET)
+        .env("AMANAH_AUDIT_ORIGIN", ORIGIN)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null());
+    command
+}
+
+async fn start(data_dir: &Path, database_url: &str, client: &reqwest::Client) -> Replica {
+    let port = free_port();
+    let child = amanah(data_dir, database_url)
+        .env("AMANAH_LISTEN", format!("127.0.0.1:{port}"))
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let replica = Replica {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    // Readiness, bounded: the process needs a moment to connect and migrate.
+    for _ in 0..200 {
+        if let Ok(response) = client.get(format!("{}/readyz", replica.base)).send().await
+            && response.status().is_success()
+        {
+            return replica;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("replica on port {port} did not become ready");
+}
+
+async fn register(client: &reqwest::Client, base: &str, token: &str, name: &str) -> u64 {
+    let body: Value = client
+        .post(format!("{base}/graphql"))
+        .bearer_auth(token)
+        .json(&json!({
+            "query": "mutation($name: String!) { registerOrganisation(input: {name: $name, type: GOVERNMENT}) { auditIndex } }",
+            "variables": { "name": name },
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["data"]["registerOrganisation"]["auditIndex"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("mutation failed: {body}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_on_one_postgres_keep_one_gapless_signed_log() {
+    let Some(database) = TestDatabase::postgres().await else {
+        return;
+    };
+    let data_dir = tempfile::tempdir().unwrap();
+    // Both replicas sign with the same key, as a deployment shares it.
+    let (key, _) =
+        load_or_create_signing_key(&data_dir.path().join("audit-signing.key"), ORIGIN).unwrap();
+    let client = reqwest::Client::new();
+    let a = start(data_dir.path(), database.url(), &client).await;
+    let b = start(data_dir.path(), database.url(), &client).await;
+    let token = mint_hs256(
+        &HmacSecret::new(SECRET).unwrap(),
+        "integration-test",
+        &[Role::Editor],
+        None,
+        Duration::from_secs(600),
+        "amanah",
+        "amanah",
+    )
+    .unwrap();
+
+    let per_replica = 40;
+    let mut tasks = Vec::new();
+    for (replica, base) in [("a", a.base.clone()), ("b", b.base.clone())] {
+        for i in 0..per_replica {
+            let client = client.clone();
+            let base = base.clone();
+            let token = token.clone();
+            tasks.push(tokio::spawn(async move {
+                register(&client, &base, &token, &format!("Office {replica}{i}")).await
+            }));
+        }
+    }
+    let mut indexes = Vec::new();
+    for task in tasks {
+        indexes.push(task.await.unwrap());
+    }
+    indexes.sort_unstable();
+    let expected: Vec<u64> = (0..2 * per_replica).collect();
+    assert_eq!(indexes, expected, "one gapless log, no index twice");
+
+    // Every checkpoint (signed by either replica) opens and is consistent with the next.
+    let db = database.connection();
+    let rows = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT note FROM checkpoints ORDER BY tree_size",
+        ))
+        .await
+        .unwrap();
+    let verifier = key.verifier_key();
+    let checkpoints: Vec<Checkpoint> = rows
+        .iter()
+        .map(|row| Checkpoint::open(row.try_get_by_index::<String>(0).unwrap(), &verifier).unwrap())
+        .collect();
+    assert_eq!(checkpoints.last().map(|c| c.size), Some(2 * per_replica));
+    for pair in checkpoints.windows(2) {
+        let proof =
+            amanah_infra::audit_tree::consistency_proof(db, pair[0].size, Some(pair[1].size))
+                .await
+                .unwrap()
+                .2;
+        verify_consistency(
+            pair[0].size,
+            pair[1].size,
+            &proof,
+            &pair[0].root,
+            &pair[1].root,
+        )
+        .unwrap();
+    }
+
+    drop(a);
+    drop(b);
+    let check = amanah(data_dir.path(), database.url())
+        .args(["replay", "--check"])
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "replay --check: {}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    let verify = amanah(data_dir.path(), database.url())
+        .args(["audit", "verify-db"])
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "verify-db: {}{}",
+        String::from_utf8_lossy(&verify.stdout),
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    assert!(String::from_utf8_lossy(&verify.stdout).contains("80 verified events"));
+    database.cleanup().await;
+}
