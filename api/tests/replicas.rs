@@ -7,7 +7,6 @@
 //! set (see `amanah_infra::testing`).
 #![expect(
     clippy::unwrap_used,
-    clippy::expect_used,
     reason = "a test fails loudly on an unexpected error"
 )]
 
