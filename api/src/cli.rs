@@ -52,6 +52,26 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Mint an HS256 bearer token for development and tests, signed with the configured secret
+    /// (or the data directory's, generated when missing), and print it.
+    Token(TokenArgs),
+}
+
+/// `amanah token --sub S --role R [--role R2] [--org ORG_ID] [--ttl 1h]`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TokenArgs {
+    /// The subject (`sub`): who the token speaks for, e.g. a user name or a partner system.
+    #[arg(long)]
+    pub sub: String,
+    /// A role: viewer, editor, integrator, auditor or admin (repeat for several).
+    #[arg(long = "role", value_name = "ROLE", required = true)]
+    pub roles: Vec<amanah_infra::auth::Role>,
+    /// The organisation id (`org`) an integrator acts for.
+    #[arg(long, value_name = "ORG_ID")]
+    pub org: Option<uuid::Uuid>,
+    /// How long the token is valid: 3600s, 30m, 1h, 7d (at most 366d).
+    #[arg(long, default_value = "1h", value_parser = amanah_infra::auth::parse_ttl)]
+    pub ttl: std::time::Duration,
 }
 
 /// `amanah audit …` (`shared/spec/audit-log.md` §5).
@@ -127,6 +147,10 @@ pub enum CliError {
     Verify(#[from] amanah_infra::audit_files::VerifyError),
     #[error("could not create a scratch directory ({0})")]
     Scratch(std::io::Error),
+    #[error("{0}; set AMANAH_AUTH_HS256_SECRET or check the data directory")]
+    TokenSecret(#[from] crate::auth::AuthSetupError),
+    #[error("could not mint the token: {0}")]
+    Mint(#[from] amanah_infra::auth::MintError),
 }
 
 impl CliError {
@@ -167,7 +191,35 @@ pub async fn run(command: Command, config: Config) -> Result<(), CliError> {
             replay(&config, check).await
         }
         Command::Audit { command } => audit(&config, command).await,
+        Command::Token(args) => {
+            println!("{}", mint_token(&config, &args)?);
+            Ok(())
+        }
     }
+}
+
+/// `amanah token`: an HS256 token with the configured secret, else the data directory's (the
+/// directory and the secret are created when missing, so `serve` later uses the same one).
+///
+/// # Errors
+/// The data directory or the secret file cannot be created or read; minting fails.
+pub fn mint_token(config: &Config, args: &TokenArgs) -> Result<String, CliError> {
+    if config.auth.hs256_secret.is_none() {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| CliError::DataDir {
+            path: config.data_dir.clone(),
+            source,
+        })?;
+    }
+    let secret = crate::auth::hs256_secret(config)?;
+    Ok(amanah_infra::auth::mint_hs256(
+        &secret,
+        &args.sub,
+        &args.roles,
+        args.org,
+        args.ttl,
+        &config.auth.issuer,
+        &config.auth.audience,
+    )?)
 }
 
 fn start_telemetry(config: &Config) -> Result<telemetry::TelemetryGuard, CliError> {
@@ -344,6 +396,72 @@ mod tests {
         assert!(matches!(cli.command, Command::Serve { demo: false }));
         let cli = Cli::try_parse_from(["amanah", "--config", "y.toml", "config"]).unwrap();
         assert_eq!(cli.config, Some(PathBuf::from("y.toml")));
+    }
+
+    #[test]
+    fn token_takes_repeated_roles_an_org_and_a_ttl_defaulting_to_an_hour() {
+        let cli = Cli::try_parse_from([
+            "amanah",
+            "token",
+            "--sub",
+            "partner",
+            "--role",
+            "integrator",
+            "--role",
+            "viewer",
+            "--org",
+            "0190a5a8-2c4e-7d3b-9a1f-3c2b1a0f9e8d",
+        ])
+        .unwrap();
+        let Command::Token(args) = cli.command else {
+            panic!("not the token command");
+        };
+        assert_eq!(
+            args.roles,
+            [
+                amanah_infra::auth::Role::Integrator,
+                amanah_infra::auth::Role::Viewer
+            ]
+        );
+        assert_eq!(args.ttl, std::time::Duration::from_secs(3600));
+        assert!(args.org.is_some());
+        for bad in [
+            &["amanah", "token", "--sub", "s"][..],
+            &["amanah", "token", "--sub", "s", "--role", "root"],
+            &[
+                "amanah", "token", "--sub", "s", "--role", "viewer", "--ttl", "1y",
+            ],
+            &[
+                "amanah", "token", "--sub", "s", "--role", "viewer", "--org", "acme",
+            ],
+        ] {
+            let error = Cli::try_parse_from(bad).unwrap_err();
+            assert_eq!(error.exit_code(), 2, "{bad:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_minted_token_verifies_with_the_servers_verifier() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::defaults_in(&dir.path().join("data"));
+        let org = uuid::Uuid::now_v7();
+        let args = TokenArgs {
+            sub: "partner".to_owned(),
+            roles: vec![amanah_infra::auth::Role::Integrator],
+            org: Some(org),
+            ttl: std::time::Duration::from_secs(120),
+        };
+        let token = mint_token(&config, &args).unwrap();
+        // The data directory and its secret now exist; the server reads the same secret.
+        assert!(crate::auth::dev_secret_path(&config.data_dir).exists());
+        let verifier = crate::auth::build_verifier(&config).await.unwrap();
+        let identity = verifier.verify(&token).await.unwrap();
+        assert_eq!(identity.sub, "partner");
+        assert_eq!(identity.roles, [amanah_infra::auth::Role::Integrator]);
+        assert_eq!(identity.org, Some(org));
+        let lifetime = identity.expires_at - chrono::Utc::now();
+        assert!(lifetime <= chrono::Duration::seconds(120), "{lifetime}");
+        assert!(lifetime > chrono::Duration::seconds(60), "{lifetime}");
     }
 
     #[test]
