@@ -312,10 +312,24 @@ pub async fn verify_db(
     verifier_key: &VerifierKey,
     scratch: &Path,
 ) -> Result<Verified, VerifyError> {
-    export(store, verifier_key, scratch).await?;
+    let db = store.connection();
+    let checkpoint = latest_checkpoint(db)
+        .await
+        .map_err(ExportError::Store)?
+        .ok_or(ExportError::NothingSigned)?;
+    write_raw_events(db, checkpoint.size, &scratch.join(EVENTS_FILE)).await?;
+    let checkpoint_path = scratch.join(CHECKPOINT_FILE);
+    fs::write(&checkpoint_path, &checkpoint.note).map_err(|source| ExportError::Write {
+        path: checkpoint_path,
+        source,
+    })?;
     let vkey = scratch.join(VKEY_FILE);
+    fs::write(&vkey, format!("{verifier_key}\n")).map_err(|source| ExportError::Write {
+        path: vkey.clone(),
+        source,
+    })?;
     let verified = verify_dir(scratch, Some(&vkey), None)?;
-    let stored = root_at(store.connection(), verified.size)
+    let stored = root_at(db, verified.size)
         .await
         .map_err(ExportError::Store)?;
     if stored != verified.root {
@@ -326,4 +340,52 @@ pub async fn verify_db(
         });
     }
     Ok(verified)
+}
+
+/// Writes the stored leaf bytes of the rows below `size`, as they are — without decoding them or
+/// checking their order — so that the verifier, not the reader, judges a tampered table (a
+/// deleted, reordered or edited row).
+async fn write_raw_events(
+    db: &sea_orm::DatabaseConnection,
+    size: u64,
+    path: &Path,
+) -> Result<(), ExportError> {
+    use sea_orm::ConnectionTrait as _;
+
+    let writing = |source| ExportError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let file = fs::File::create(path).map_err(writing)?;
+    let mut out = BufWriter::with_capacity(1 << 20, file);
+    let backend = db.get_database_backend();
+    let limit = i64::try_from(size).unwrap_or(i64::MAX);
+    let mut after = -1_i64;
+    loop {
+        let sql = if backend == sea_orm::DbBackend::Postgres {
+            "SELECT idx, canonical FROM events WHERE idx > $1 AND idx < $2 ORDER BY idx LIMIT 10000"
+        } else {
+            "SELECT idx, canonical FROM events WHERE idx > ? AND idx < ? ORDER BY idx LIMIT 10000"
+        };
+        let rows = db
+            .query_all_raw(sea_orm::Statement::from_sql_and_values(
+                backend,
+                sql,
+                [after.into(), limit.into()],
+            ))
+            .await
+            .map_err(|e| ExportError::Store(crate::db_error::map_db_error(e)))?;
+        let Some(last) = rows.last() else { break };
+        after = last
+            .try_get_by_index(0)
+            .map_err(|e| ExportError::Store(crate::db_error::map_db_error(e)))?;
+        for row in &rows {
+            let canonical: Vec<u8> = row
+                .try_get_by_index(1)
+                .map_err(|e| ExportError::Store(crate::db_error::map_db_error(e)))?;
+            out.write_all(&canonical).map_err(writing)?;
+            out.write_all(b"\n").map_err(writing)?;
+        }
+    }
+    out.flush().map_err(writing)
 }

@@ -198,3 +198,53 @@ async fn verify_db_catches_an_event_edited_behind_the_triggers_back() {
     assert!(error.to_string().contains("root"), "{error}");
     database.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_db_catches_deleted_and_reordered_rows() {
+    let database = TestDatabase::sqlite().await;
+    let key = Arc::new(SigningKey::from_seed(ORIGIN, &[6; 32]).unwrap());
+    let store = filled_store(&database, &key).await;
+    let db = database.connection();
+    for trigger in ["events_reject_update", "events_reject_delete"] {
+        db.execute_unprepared(&format!("DROP TRIGGER {trigger}"))
+            .await
+            .unwrap();
+    }
+
+    // Row 4 overwritten with the leaf bytes of row 9 (an event moved): order breaks at 4.
+    db.execute_unprepared(
+        "UPDATE events SET canonical = (SELECT canonical FROM events WHERE idx = 9) WHERE idx = 4",
+    )
+    .await
+    .unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    match verify_db(&store, &key.verifier_key(), scratch.path())
+        .await
+        .unwrap_err()
+    {
+        VerifyError::Failed(failure) => assert_eq!(failure.index, Some(4), "{failure}"),
+        other => panic!("{other}"),
+    }
+
+    database.cleanup().await;
+
+    // One row deleted: the log is one short and the gap is named.
+    let database = TestDatabase::sqlite().await;
+    let store = filled_store(&database, &key).await;
+    let db = database.connection();
+    db.execute_unprepared("DROP TRIGGER events_reject_delete")
+        .await
+        .unwrap();
+    db.execute_unprepared("DELETE FROM events WHERE idx = 13")
+        .await
+        .unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    match verify_db(&store, &key.verifier_key(), scratch.path())
+        .await
+        .unwrap_err()
+    {
+        VerifyError::Failed(failure) => assert_eq!(failure.index, Some(13), "{failure}"),
+        other => panic!("{other}"),
+    }
+    database.cleanup().await;
+}
