@@ -7,6 +7,8 @@
 //! * [`envelope`] and [`jcs`] define the leaf bytes of the audit log (RFC 8785 JSON envelopes).
 //! * [`projection::Projector`] is the seam where the read model is written, inside the append
 //!   transaction; [`db_error`] maps driver errors (unique violations → `Duplicate`).
+//! * [`idempotency::IdempotencyStore`] keeps the first response to each idempotency key, shared by
+//!   every replica.
 //! * [`database`] opens and migrates the database; [`migration`] holds the schema.
 //! * [`testing`] gives tests a fresh, migrated database on either engine.
 
@@ -20,6 +22,7 @@ pub mod db_error;
 pub mod envelope;
 pub mod event_store;
 pub mod export_verify;
+pub mod idempotency;
 pub mod jcs;
 pub mod merkle;
 pub mod migration;

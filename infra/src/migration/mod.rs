@@ -9,6 +9,8 @@
 //! * [`m0004_audit_tree`]: the Merkle tree's stored nodes and the signed checkpoints
 //!   (`audit-log.md` §2–§3), append-only like the events (they reuse the PostgreSQL trigger
 //!   function `amanah_reject_change(message)` defined in m0001).
+//! * [`m0005_idempotency`]: the idempotency keys of mutations, with the first response to each, so
+//!   that every replica answers a retry the same way.
 //!
 //! DDL is written as SQL rather than with sea-query's builder: the triggers need per-engine SQL
 //! anyway, and the few type differences (`BLOB`/`BYTEA`, SQLite's `INTEGER PRIMARY KEY` rowid
@@ -21,6 +23,7 @@ pub mod m0001_event_log;
 pub mod m0002_member_states;
 pub mod m0003_read_model;
 pub mod m0004_audit_tree;
+pub mod m0005_idempotency;
 
 /// All migrations, in order. `amanah migrate` and `amanah serve` apply the pending ones through
 /// [`crate::database::migrate`].
@@ -34,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_member_states::Migration),
             Box::new(m0003_read_model::Migration),
             Box::new(m0004_audit_tree::Migration),
+            Box::new(m0005_idempotency::Migration),
         ]
     }
 }
