@@ -177,6 +177,23 @@ async fn two_replicas_on_one_postgres_keep_one_gapless_signed_log() {
         .unwrap();
     }
 
+    // Either replica publishes the latest checkpoint, publicly, as text.
+    for base in [&a.base, &b.base] {
+        let response = client
+            .get(format!("{base}/audit/checkpoint"))
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success());
+        let content_type = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(content_type.starts_with("text/plain"), "{content_type}");
+        let published = Checkpoint::open(response.text().await.unwrap(), &verifier).unwrap();
+        assert_eq!(published.size, 2 * per_replica);
+    }
+
     drop(a);
     drop(b);
     let check = amanah(data_dir.path(), database.url())
