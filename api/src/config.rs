@@ -170,6 +170,43 @@ pub struct Config {
     pub auth: AuthConfig,
     pub audit: AuditConfig,
     pub limits: Limits,
+    pub idempotency: IdempotencyConfig,
+}
+
+/// Idempotency keys of mutations (`Idempotency-Key`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IdempotencyConfig {
+    /// How long a key and its first response are kept: a retry within it replays the response,
+    /// after it the key may be used afresh. Long enough for a partner system's retries over a
+    /// night's outage, short enough that the table stays small.
+    #[serde(serialize_with = "serialize_lifetime")]
+    pub ttl: Duration,
+}
+
+impl IdempotencyConfig {
+    pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+}
+
+impl Default for IdempotencyConfig {
+    fn default() -> Self {
+        Self {
+            ttl: Self::DEFAULT_TTL,
+        }
+    }
+}
+
+/// A lifetime in the largest unit that divides it exactly (`24h`, `90m`, `45s`), as `--ttl` and
+/// `AMANAH_IDEMPOTENCY_TTL` read it.
+fn serialize_lifetime<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+    let secs = value.as_secs();
+    let text = [(86_400, "d"), (3600, "h"), (60, "m")]
+        .into_iter()
+        .find(|(unit, _)| secs > 0 && secs.is_multiple_of(*unit))
+        .map_or_else(
+            || format!("{secs}s"),
+            |(unit, suffix)| format!("{}{suffix}", secs / unit),
+        );
+    serializer.serialize_str(&text)
 }
 
 /// Bearer-token verification (`shared/spec/api.md`, "Identity and access").
@@ -289,10 +326,11 @@ enum Key {
     LimitsPageSize,
     LimitsBodyBytes,
     LimitsRequestTimeoutSecs,
+    IdempotencyTtl,
 }
 
 impl Key {
-    const ALL: [Self; 17] = [
+    const ALL: [Self; 18] = [
         Self::Listen,
         Self::DataDir,
         Self::DatabaseUrl,
@@ -310,6 +348,7 @@ impl Key {
         Self::LimitsPageSize,
         Self::LimitsBodyBytes,
         Self::LimitsRequestTimeoutSecs,
+        Self::IdempotencyTtl,
     ];
 
     fn file_key(self) -> &'static str {
@@ -331,6 +370,7 @@ impl Key {
             Self::LimitsPageSize => "limits.page_size",
             Self::LimitsBodyBytes => "limits.body_bytes",
             Self::LimitsRequestTimeoutSecs => "limits.request_timeout_secs",
+            Self::IdempotencyTtl => "idempotency.ttl",
         }
     }
 
@@ -383,6 +423,7 @@ struct Overrides {
     limits_page_size: Option<usize>,
     limits_body_bytes: Option<usize>,
     limits_request_timeout_secs: Option<u64>,
+    idempotency_ttl: Option<Duration>,
 }
 
 impl Overrides {
@@ -520,6 +561,20 @@ impl Overrides {
             Key::LimitsRequestTimeoutSecs => {
                 self.limits_request_timeout_secs = Some(integer(&value, 1, 24 * 60 * 60)?);
             }
+            Key::IdempotencyTtl => {
+                let text = match &value {
+                    RawValue::Integer(seconds) => seconds.to_string(),
+                    other => text(other)?,
+                };
+                self.idempotency_ttl =
+                    Some(amanah_infra::auth::parse_ttl(&text).map_err(|_| {
+                        invalid(format!(
+                            "expected a lifetime such as `24h`, `90m` or `3600s` (at most 366d), \
+                         found {}",
+                            shown(&value)
+                        ))
+                    })?);
+            }
         }
         Ok(())
     }
@@ -564,6 +619,11 @@ impl Overrides {
                 request_timeout_secs: self
                     .limits_request_timeout_secs
                     .unwrap_or(defaults.request_timeout_secs),
+            },
+            idempotency: IdempotencyConfig {
+                ttl: self
+                    .idempotency_ttl
+                    .unwrap_or(IdempotencyConfig::DEFAULT_TTL),
             },
             data_dir,
         }
@@ -804,6 +864,33 @@ mod tests {
         );
         assert_eq!(config.limits, Limits::default());
         assert_eq!(config.limits.page_size, 100);
+    }
+
+    #[test]
+    fn the_idempotency_ttl_defaults_to_a_day_and_reads_lifetimes() {
+        let config = Config::load(FileChoice::None, NO_ENV).unwrap();
+        assert_eq!(config.idempotency.ttl, Duration::from_secs(86_400));
+        assert!(
+            config
+                .to_toml()
+                .unwrap()
+                .contains("[idempotency]\nttl = \"1d\"")
+        );
+        let config = Config::load(FileChoice::None, [("AMANAH_IDEMPOTENCY_TTL", "90m")]).unwrap();
+        assert_eq!(config.idempotency.ttl, Duration::from_secs(5400));
+        assert!(config.to_toml().unwrap().contains("ttl = \"90m\""));
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_file(&dir, "[idempotency]\nttl = 3600\n");
+        let config = Config::load(FileChoice::Explicit(&path), NO_ENV).unwrap();
+        assert_eq!(config.idempotency.ttl, Duration::from_secs(3600));
+        for bad in ["forever", "0s", "-1h", "400d"] {
+            let error =
+                Config::load(FileChoice::None, [("AMANAH_IDEMPOTENCY_TTL", bad)]).unwrap_err();
+            assert!(
+                error.to_string().contains("AMANAH_IDEMPOTENCY_TTL"),
+                "{bad}: {error}"
+            );
+        }
     }
 
     #[test]

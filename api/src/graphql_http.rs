@@ -21,6 +21,15 @@
 //!   unavailable, the answer is `503` with `Retry-After` (still `UNAUTHENTICATED`: the caller is
 //!   not authenticated, but the same token may work later).
 //!
+//! * **Idempotency.** A `POST` mutation with an `Idempotency-Key` header (1–255 visible ASCII
+//!   characters) from an authenticated caller runs at most once per (subject, key) while the key
+//!   is kept (`AMANAH_IDEMPOTENCY_TTL`, 24 h): a retry with the same request (query, operation
+//!   name and variables) gets the first response again with `Idempotent-Replayed: true` and
+//!   appends nothing; the same key with a different request is `409` `CONFLICT`, as is a retry
+//!   while the first is still running (with `Retry-After`). Concurrent duplicates wait for the
+//!   first. A first attempt that failed internally, or never executed, does not keep the key.
+//!   See [`amanah_infra::idempotency`].
+//!
 //! Every GraphQL request carries the [`RequestId`] in its data; errors of the HTTP layer itself
 //! use the catalogue ([`BAD_USER_INPUT`](ErrorCode::BadUserInput) naming the faulty request
 //! parameter in `extensions.field`).
@@ -31,6 +40,7 @@ use actix_web::{
     web,
 };
 use amanah_infra::auth::{AuthError, Identity};
+use amanah_infra::idempotency::{Claim, request_hash};
 use async_graphql::{
     Variables,
     http::GraphiQLSource,
@@ -161,6 +171,13 @@ fn parse_quality(value: &str) -> Option<u16> {
     let thousandths = (number * 1000.0).round() as u16;
     Some(thousandths)
 }
+
+/// The header that makes a mutation idempotent.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+/// The header on a response that is the stored first response to an idempotency key.
+pub const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
+/// The longest idempotency key accepted.
+const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 
 /// Seconds a client is asked to wait when the JWKS could not be loaded (the verifier refetches at
 /// most once per refresh floor, 30 s by default).
@@ -519,31 +536,7 @@ pub fn graphql_response(
     response: async_graphql::Response,
     media_type: ResponseMediaType,
 ) -> HttpResponse {
-    let request_error = response.data == async_graphql::Value::Null
-        && !response.errors.is_empty()
-        && response
-            .errors
-            .iter()
-            .all(|e| ErrorCode::of(e).is_some_and(ErrorCode::is_request_error));
-    let status = if request_error && media_type == ResponseMediaType::GraphqlResponseJson {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
-    let mut body = if request_error {
-        // The request never executed, so the response has no `data` at all.
-        serde_json::json!({ "errors": response.errors, "extensions": response.extensions })
-    } else {
-        serde_json::to_value(&response).unwrap_or_else(|_| serde_json::json!({}))
-    };
-    if let Some(object) = body.as_object_mut()
-        && object
-            .get("extensions")
-            .is_some_and(|e| e.as_object().is_some_and(serde_json::Map::is_empty))
-    {
-        object.remove("extensions");
-    }
-
+    let (status, body) = response_body(&response, media_type);
     let mut builder = HttpResponse::build(status);
     builder.content_type(media_type.content_type());
     if response.is_ok()
@@ -560,6 +553,43 @@ pub fn graphql_response(
         }
     }
     builder.body(body.to_string())
+}
+
+/// Whether a response is of a request that never executed (parse, validation or limit errors).
+fn is_request_error(response: &async_graphql::Response) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response
+            .errors
+            .iter()
+            .all(|e| ErrorCode::of(e).is_some_and(ErrorCode::is_request_error))
+}
+
+/// The status and JSON body of a GraphQL response (see the module documentation).
+fn response_body(
+    response: &async_graphql::Response,
+    media_type: ResponseMediaType,
+) -> (StatusCode, serde_json::Value) {
+    let request_error = is_request_error(response);
+    let status = if request_error && media_type == ResponseMediaType::GraphqlResponseJson {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let mut body = if request_error {
+        // The request never executed, so the response has no `data` at all.
+        serde_json::json!({ "errors": response.errors, "extensions": response.extensions })
+    } else {
+        serde_json::to_value(response).unwrap_or_else(|_| serde_json::json!({}))
+    };
+    if let Some(object) = body.as_object_mut()
+        && object
+            .get("extensions")
+            .is_some_and(|e| e.as_object().is_some_and(serde_json::Map::is_empty))
+    {
+        object.remove("extensions");
+    }
+    (status, body)
 }
 
 /// `POST /graphql`.
@@ -594,7 +624,177 @@ pub async fn graphql_post(
         Ok(params) => params,
         Err(rejection) => return rejection.into_response(Some(media_type)),
     };
+    let key = match idempotency_key(&req) {
+        Ok(key) => key,
+        Err(rejection) => return rejection.into_response(Some(media_type)),
+    };
+    if let (Some(key), Some(identity)) = (key, &identity)
+        && params.operation_type() == Some(OperationType::Mutation)
+    {
+        let keyed = Keyed {
+            subject: identity.sub.clone(),
+            key: key.to_owned(),
+        };
+        return keyed
+            .run(
+                &schema,
+                &state,
+                params,
+                request_id,
+                identity.clone(),
+                media_type,
+            )
+            .await;
+    }
     execute(&schema, params, request_id, identity, media_type).await
+}
+
+/// The `Idempotency-Key` of a request, if any.
+fn idempotency_key(req: &HttpRequest) -> Result<Option<&str>, Rejection> {
+    let Some(value) = req.headers().get(IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    match value.to_str() {
+        Ok(key)
+            if (1..=MAX_IDEMPOTENCY_KEY_LEN).contains(&key.len())
+                && key.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
+            Ok(Some(key))
+        }
+        _ => Err(Rejection::bad_request(
+            IDEMPOTENCY_KEY,
+            format!(
+                "The Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} visible ASCII \
+                 characters, e.g. a UUID."
+            ),
+        )),
+    }
+}
+
+/// A mutation sent with an idempotency key by an authenticated subject.
+struct Keyed {
+    subject: String,
+    key: String,
+}
+
+impl Keyed {
+    /// Claims the key, then runs the mutation (and keeps its response), replays the stored
+    /// response, or refuses.
+    async fn run(
+        self,
+        schema: &AmanahSchema,
+        state: &ApiState,
+        params: GraphqlParams,
+        request_id: RequestId,
+        identity: Identity,
+        media_type: ResponseMediaType,
+    ) -> HttpResponse {
+        let hash = match request_hash(&serde_json::json!({
+            "query": params.query,
+            "operationName": params.operation_name,
+            "variables": params.variables,
+        })) {
+            Ok(hash) => hash,
+            Err(error) => return internal(&error, &request_id, media_type),
+        };
+        let claim = state
+            .idempotency
+            .claim(
+                &self.subject,
+                &self.key,
+                &hash,
+                state.config.idempotency.ttl,
+                state.config.limits.request_timeout(),
+            )
+            .await;
+        match claim {
+            Ok(Claim::Run) => {}
+            Ok(Claim::Replay(body)) => {
+                return HttpResponse::Ok()
+                    .content_type(media_type.content_type())
+                    .insert_header((IDEMPOTENT_REPLAYED, "true"))
+                    .body(body.to_string());
+            }
+            Ok(Claim::Mismatch) => {
+                return Rejection::new(
+                    StatusCode::CONFLICT,
+                    ErrorCode::Conflict,
+                    None,
+                    "This Idempotency-Key was already used for a different request; send a new \
+                     request with a new key."
+                        .to_owned(),
+                )
+                .into_response(Some(media_type));
+            }
+            Ok(Claim::InProgress) => {
+                let mut rejection = Rejection::new(
+                    StatusCode::CONFLICT,
+                    ErrorCode::Conflict,
+                    None,
+                    "A request with this Idempotency-Key is still running; retry it later."
+                        .to_owned(),
+                );
+                rejection
+                    .headers
+                    .push((header::RETRY_AFTER, "1".to_owned()));
+                return rejection.into_response(Some(media_type));
+            }
+            Err(error) => return internal(&error, &request_id, media_type),
+        }
+
+        // From here the key is ours: finish (run, then keep or release the key) even if the
+        // client goes away, so that the key never stays pending because a connection dropped.
+        let schema = schema.clone();
+        let store = state.idempotency.clone();
+        let failed_request = request_id.clone();
+        let request = params.into_graphql_request(request_id, Some(identity));
+        let finished = actix_web::rt::spawn(async move {
+            let response = schema.execute(request).await;
+            let keep = !is_request_error(&response)
+                && response
+                    .errors
+                    .iter()
+                    .all(|e| ErrorCode::of(e) != Some(ErrorCode::InternalServerError));
+            let outcome = if keep {
+                // Stored as the `application/graphql-response+json` body of an executed request,
+                // which is the same for both media types.
+                let (_, body) = response_body(&response, ResponseMediaType::GraphqlResponseJson);
+                store.complete(&self.subject, &self.key, &body).await
+            } else {
+                store.release(&self.subject, &self.key).await
+            };
+            if let Err(error) = outcome {
+                tracing::error!(%error, "could not settle an idempotency key");
+            }
+            response
+        });
+        match finished.await {
+            Ok(response) => graphql_response(response, media_type),
+            Err(error) => internal(&error, &failed_request, media_type),
+        }
+    }
+}
+
+/// A failure of the server's own: `500` (`503` when the database is unavailable), masked, with
+/// the request id; the cause goes to the log.
+fn internal(
+    error: &(dyn std::error::Error + 'static),
+    request_id: &RequestId,
+    media_type: ResponseMediaType,
+) -> HttpResponse {
+    tracing::error!(%error, request_id = request_id.as_str(), "idempotent request failed");
+    let status = match error.downcast_ref::<amanah_domain::ports::StoreError>() {
+        Some(amanah_domain::ports::StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    let mut error = error_object(
+        ErrorCode::InternalServerError,
+        crate::error::INTERNAL_ERROR_MESSAGE,
+    );
+    error["extensions"]["requestId"] = request_id.as_str().into();
+    HttpResponse::build(status)
+        .content_type(media_type.content_type())
+        .body(serde_json::json!({ "errors": [error] }).to_string())
 }
 
 /// `GET /graphql`: a query from the query string, or a WebSocket upgrade.

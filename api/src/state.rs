@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use amanah_domain::service::CommandService;
 use amanah_infra::auth::Verifier;
+use amanah_infra::idempotency::IdempotencyStore;
 use amanah_infra::note::SigningKey;
 use amanah_infra::read_model::SqlProjector;
 use amanah_infra::{SqlEventStore, StoreConfig};
@@ -30,6 +31,8 @@ pub struct ApiState {
     pub verifier: Arc<Verifier>,
     /// Signs a checkpoint per committed batch; `None` only in tests of the portfolio alone.
     pub checkpoint_signer: Option<Arc<SigningKey>>,
+    /// The first responses of keyed mutations (`Idempotency-Key`), shared by every replica.
+    pub idempotency: IdempotencyStore,
 }
 
 impl ApiState {
@@ -60,6 +63,7 @@ impl ApiState {
         Self {
             commands: CommandService::new(store),
             read_model: PortfolioReadModel::new(db.clone()),
+            idempotency: IdempotencyStore::new(db.clone()),
             db,
             config: Arc::new(config),
             verifier,

@@ -11,6 +11,7 @@
 
 mod auth;
 mod graphql_http;
+mod idempotency;
 mod limits;
 mod operations;
 mod postgres;
