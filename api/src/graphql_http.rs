@@ -12,7 +12,7 @@
 //!   `400` for a body that is not JSON or not a GraphQL request object, `413` above
 //!   [`crate::config::Limits::body_bytes`]). `GET` takes `query`, `variables`, `operationName`
 //!   and `extensions` from the query string and runs queries only: any other operation gets `405`
-//!   with `Allow: POST`. `GET` with a WebSocket upgrade speaks `graphql-transport-ws`.
+//!   with `Allow: POST`. `GET` with a WebSocket upgrade speaks `graphql-transport-ws` (see [`crate::graphql_ws`]).
 //!
 //! * **Identity.** `Authorization: Bearer <token>` on `POST` and `GET`: no header is anonymous; a
 //!   token that verifies puts its [`Identity`] into the request data; anything else is `401` with
@@ -46,7 +46,6 @@ use async_graphql::{
     http::GraphiQLSource,
     parser::types::{DocumentOperations, OperationType},
 };
-use async_graphql_actix_web::GraphQLSubscription;
 use futures::StreamExt as _;
 
 use crate::{
@@ -811,12 +810,14 @@ pub async fn graphql_get(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
     if upgrade {
-        let mut data = async_graphql::Data::default();
-        data.insert(request_id);
-        return GraphQLSubscription::new(AmanahSchema::clone(&schema))
-            .with_data(data)
-            .start(&req, payload)
-            .unwrap_or_else(|error| error.error_response());
+        return crate::graphql_ws::start(
+            &req,
+            payload,
+            AmanahSchema::clone(&schema),
+            std::sync::Arc::clone(&state.verifier),
+            request_id,
+        )
+        .unwrap_or_else(|error| error.error_response());
     }
 
     let Some(media_type) = ResponseMediaType::negotiate(accept_header(&req)) else {

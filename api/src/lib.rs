@@ -7,7 +7,8 @@
 //! * [`telemetry`]: logs and OpenTelemetry traces.
 //! * [`startup`]: [`startup::Application`], the composition root of the HTTP server.
 //! * [`graphql`]: the schema ([`graphql::schema`]) and its error catalogue extension.
-//! * [`graphql_http`]: GraphQL over HTTP and WebSocket, GraphiQL, the SDL.
+//! * [`graphql_http`]: GraphQL over HTTP, GraphiQL, the SDL; [`graphql_ws`]: GraphQL over
+//!   WebSocket, with the token in `connection_init`.
 //! * [`error`]: the one catalogue of error codes.
 //! * [`middleware`], [`request_id`], [`metrics`], [`health`]: what every request passes through
 //!   and what operators probe.
@@ -19,6 +20,7 @@ pub mod demo;
 pub mod error;
 pub mod graphql;
 pub mod graphql_http;
+pub mod graphql_ws;
 pub mod health;
 pub mod metrics;
 pub mod middleware;

@@ -1,4 +1,5 @@
-//! `GET /graphql` with a WebSocket upgrade speaks `graphql-transport-ws`.
+//! `GET /graphql` with a WebSocket upgrade speaks `graphql-transport-ws`; the token travels in the
+//! `connection_init` payload, and a refused or expired one closes the socket (4403, 4401).
 
 use std::time::Duration;
 
@@ -107,4 +108,119 @@ async fn errors_over_websocket_carry_catalogue_codes() {
         errors[0]["extensions"]["code"], "GRAPHQL_PARSE_FAILED",
         "{message}"
     );
+}
+
+/// The close frame the server ends the connection with (skipping other messages).
+async fn close_code(socket: &mut Socket) -> (u16, String) {
+    loop {
+        let message = tokio::time::timeout(MESSAGE_TIMEOUT, socket.next())
+            .await
+            .expect("no close within the timeout")
+            .expect("the connection ended without a close frame")
+            .unwrap();
+        if let Message::Close(frame) = message {
+            let frame = frame.expect("a close frame with a code");
+            return (u16::from(frame.code), frame.reason.to_string());
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_token_in_connection_init_runs_operations_as_its_subject() {
+    let app = TestApp::spawn_sqlite().await;
+    let token = app.token(
+        "partner-system",
+        &[amanah_infra::auth::Role::Integrator],
+        None,
+    );
+    let mut socket = connect(&app).await;
+    send(
+        &mut socket,
+        json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } }),
+    )
+    .await;
+    assert_eq!(receive(&mut socket).await["type"], "connection_ack");
+    send(
+        &mut socket,
+        json!({ "id": "1", "type": "subscribe", "payload": { "query": "{ me { sub roles } }" } }),
+    )
+    .await;
+    let next = receive(&mut socket).await;
+    assert_eq!(
+        next["payload"]["data"]["me"],
+        json!({ "sub": "partner-system", "roles": ["INTEGRATOR"] }),
+        "{next}"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_token_in_connection_init_closes_with_4403() {
+    let app = TestApp::spawn_sqlite().await;
+    let expired = {
+        let secret = amanah_api::auth::hs256_secret(&app.config).unwrap();
+        let now = chrono::Utc::now().timestamp();
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &json!({ "sub": "late", "roles": ["viewer"], "iss": "amanah", "aud": "amanah",
+                     "exp": now - 3600 }),
+            &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .unwrap()
+    };
+    for authorization in [
+        json!("Bearer not.a.token"),
+        json!(format!("Bearer {expired}")),
+        json!("Basic dXNlcjpwYXNz"),
+        json!(42),
+    ] {
+        let mut socket = connect(&app).await;
+        send(
+            &mut socket,
+            json!({ "type": "connection_init", "payload": { "Authorization": authorization } }),
+        )
+        .await;
+        let (code, reason) = close_code(&mut socket).await;
+        assert_eq!(code, 4403, "{authorization}: {reason}");
+        assert!(reason.starts_with("Forbidden"), "{reason}");
+    }
+}
+
+#[tokio::test]
+async fn a_subscribe_before_the_ack_closes_with_4401() {
+    let app = TestApp::spawn_sqlite().await;
+    let mut socket = connect(&app).await;
+    send(
+        &mut socket,
+        json!({ "id": "1", "type": "subscribe", "payload": { "query": "{ apiVersion }" } }),
+    )
+    .await;
+    let (code, _) = close_code(&mut socket).await;
+    assert_eq!(code, 4401);
+}
+
+#[tokio::test]
+async fn an_expiring_token_ends_the_connection_with_4401() {
+    let app = TestApp::spawn_sqlite().await;
+    let secret = amanah_api::auth::hs256_secret(&app.config).unwrap();
+    let token = amanah_infra::auth::mint_hs256(
+        &secret,
+        "short-lived",
+        &[amanah_infra::auth::Role::Viewer],
+        None,
+        Duration::from_secs(1),
+        "amanah",
+        "amanah",
+    )
+    .unwrap();
+    let mut socket = connect(&app).await;
+    send(
+        &mut socket,
+        json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } }),
+    )
+    .await;
+    assert_eq!(receive(&mut socket).await["type"], "connection_ack");
+    // The token expires within a second: the server closes the connection on its own.
+    let (code, reason) = close_code(&mut socket).await;
+    assert_eq!(code, 4401, "{reason}");
+    assert!(reason.contains("expired"), "{reason}");
 }
