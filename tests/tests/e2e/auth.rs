@@ -381,6 +381,25 @@ async fn mutations_follow_the_access_table_and_record_the_caller() {
     let leaf: Value = serde_json::from_slice(&event.canonical).unwrap();
     assert_eq!(leaf["actor"]["sub"], "partner-system");
     assert_eq!(leaf["actor"]["org"], json!(own));
+
+    // Auditors find the change by its actor; others may not look.
+    let by_actor = "{ auditEvents(filter: { actor: \"partner-system\" }) {
+        totalCount edges { node { index type actor { sub roles org } requestId } } } }";
+    let response = app.graphql_as(&auditor, by_actor, json!({})).await;
+    assert_eq!(
+        response.codes(),
+        Vec::<String>::new(),
+        "{:?}",
+        response.body
+    );
+    assert_eq!(
+        response.body["data"]["auditEvents"]["edges"],
+        json!([{ "node": { "index": index, "type": "TransactionRecorded",
+            "actor": { "sub": "partner-system", "roles": ["integrator"], "org": own },
+            "requestId": "e2e-integrator-1" } }])
+    );
+    let response = app.graphql_as(&integrator, by_actor, json!({})).await;
+    assert_eq!(response.codes(), ["FORBIDDEN"]);
 }
 
 #[tokio::test]
