@@ -6,11 +6,12 @@ use amanah_domain::aggregate::StreamKind;
 use amanah_domain::ports::{StoreError, StoredEvent};
 use amanah_domain::query::{Page, Window};
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
+use sea_orm::{ConnectionTrait, Value};
 use uuid::Uuid;
 
 use crate::db_error::map_internal_db_error;
 use crate::envelope;
+use crate::sql::statement;
 
 /// Which events to list. `None` means "any".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -28,24 +29,6 @@ pub struct AuditEventFilter {
     pub index_from: Option<u64>,
     /// Inclusive upper bound of the index.
     pub index_to: Option<u64>,
-}
-
-fn numbered(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
-    if backend != DbBackend::Postgres {
-        return Statement::from_sql_and_values(backend, sql, values);
-    }
-    let mut out = String::with_capacity(sql.len() + 16);
-    let mut position = 0;
-    for ch in sql.chars() {
-        if ch == '?' {
-            position += 1;
-            out.push('$');
-            out.push_str(&position.to_string());
-        } else {
-            out.push(ch);
-        }
-    }
-    Statement::from_sql_and_values(backend, out, values)
 }
 
 fn db_int(value: u64) -> i64 {
@@ -104,7 +87,7 @@ pub async fn audit_events<C: ConnectionTrait>(
     };
     let backend = db.get_database_backend();
     let total_row = db
-        .query_one_raw(numbered(
+        .query_one_raw(statement(
             backend,
             &format!("SELECT COUNT(*) FROM events{where_clause}"),
             values.clone(),
@@ -118,7 +101,7 @@ pub async fn audit_events<C: ConnectionTrait>(
     values.push(db_int(window.limit).into());
     values.push(db_int(window.offset).into());
     let rows = db
-        .query_all_raw(numbered(
+        .query_all_raw(statement(
             backend,
             &format!(
                 "SELECT idx, canonical FROM events{where_clause} ORDER BY idx LIMIT ? OFFSET ?"

@@ -12,12 +12,13 @@
 
 use amanah_domain::ports::{StoreError, StoredEvent};
 use chrono::Utc;
-use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
+use sea_orm::{ConnectionTrait, Statement, Value};
 
 use crate::checkpoint::Checkpoint;
 use crate::db_error::map_internal_db_error;
 use crate::merkle::{self, CompactRange, Hash, NodeId, Plan, ProofError};
 use crate::note::SigningKey;
+use crate::sql::statement;
 
 /// A signed checkpoint as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,24 +57,6 @@ fn to_hash(bytes: Vec<u8>) -> Result<Hash, StoreError> {
         .map_err(|_| StoreError::Internal(format!("a stored hash has {} bytes", bytes.len())))
 }
 
-fn numbered(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
-    if backend != DbBackend::Postgres {
-        return Statement::from_sql_and_values(backend, sql, values);
-    }
-    let mut out = String::with_capacity(sql.len() + 16);
-    let mut position = 0;
-    for ch in sql.chars() {
-        if ch == '?' {
-            position += 1;
-            out.push('$');
-            out.push_str(&position.to_string());
-        } else {
-            out.push(ch);
-        }
-    }
-    Statement::from_sql_and_values(backend, out, values)
-}
-
 /// Fetches stored nodes in one query; missing ones are absent from the result.
 async fn fetch_nodes<C: ConnectionTrait>(
     db: &C,
@@ -92,7 +75,7 @@ async fn fetch_nodes<C: ConnectionTrait>(
             values.push(Value::from(db_int(id.index)?));
         }
         let rows = db
-            .query_all_raw(numbered(
+            .query_all_raw(statement(
                 db.get_database_backend(),
                 &format!("SELECT level, idx, hash FROM merkle_nodes WHERE {conditions}"),
                 values,
@@ -165,7 +148,7 @@ async fn insert_nodes<C: ConnectionTrait>(
             values.push(Value::from(db_int(id.index)?));
             values.push(Value::from(hash.to_vec()));
         }
-        db.execute_raw(numbered(
+        db.execute_raw(statement(
             db.get_database_backend(),
             &format!("INSERT INTO merkle_nodes (level, idx, hash) VALUES {rows}"),
             values,
@@ -184,7 +167,7 @@ async fn missing_leaves<C: ConnectionTrait>(
     to: u64,
 ) -> Result<Vec<Hash>, StoreError> {
     let rows = db
-        .query_all_raw(numbered(
+        .query_all_raw(statement(
             db.get_database_backend(),
             "SELECT canonical FROM events WHERE idx >= ? AND idx < ? ORDER BY idx",
             vec![db_int(from)?.into(), db_int(to)?.into()],
@@ -242,7 +225,7 @@ pub(crate) async fn extend<C: ConnectionTrait>(
         let note = checkpoint
             .sign(signer)
             .map_err(|e| StoreError::Internal(format!("cannot sign the checkpoint: {e}")))?;
-        db.execute_raw(numbered(
+        db.execute_raw(statement(
             db.get_database_backend(),
             "INSERT INTO checkpoints (tree_size, root, note, signed_at) VALUES (?, ?, ?, ?)",
             vec![
@@ -298,7 +281,7 @@ pub async fn checkpoint_at<C: ConnectionTrait>(
     size: u64,
 ) -> Result<Option<StoredCheckpoint>, StoreError> {
     let row = db
-        .query_one_raw(numbered(
+        .query_one_raw(statement(
             db.get_database_backend(),
             "SELECT tree_size, root, note FROM checkpoints WHERE tree_size = ?",
             vec![db_int(size)?.into()],

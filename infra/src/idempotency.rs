@@ -25,11 +25,12 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use amanah_domain::ports::StoreError;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, Value};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use sha2::{Digest as _, Sha256};
 use tokio::sync::Notify;
 
 use crate::db_error::map_db_error;
+use crate::sql::statement;
 
 /// How often, at most, one process deletes every expired key.
 pub const PURGE_INTERVAL: Duration = Duration::from_secs(60);
@@ -90,24 +91,6 @@ fn now_micros() -> i64 {
 
 fn ttl_micros(ttl: Duration) -> i64 {
     i64::try_from(ttl.as_micros()).unwrap_or(i64::MAX)
-}
-
-/// `?` placeholders as PostgreSQL's `$n`.
-fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
-    if backend != DbBackend::Postgres {
-        return Statement::from_sql_and_values(backend, sql, values);
-    }
-    let mut numbered = String::with_capacity(sql.len() + 8);
-    let mut position = 0;
-    for ch in sql.chars() {
-        if ch == '?' {
-            position += 1;
-            let _ = write!(numbered, "${position}");
-        } else {
-            numbered.push(ch);
-        }
-    }
-    Statement::from_sql_and_values(backend, numbered, values)
 }
 
 /// A row as a claim sees it.

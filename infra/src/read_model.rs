@@ -15,7 +15,6 @@
 //! joins use.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
 
 use amanah_domain::activity::{Activity, ActivityLocation};
 use amanah_domain::aggregate::{Aggregate, StreamKind};
@@ -30,7 +29,7 @@ use amanah_domain::service::decode;
 use amanah_domain::values::CountryCode;
 use chrono::NaiveDate;
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, QueryResult, Statement,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, QueryResult, Statement,
     TransactionTrait, Value,
 };
 use uuid::Uuid;
@@ -38,6 +37,7 @@ use uuid::Uuid;
 use crate::db_error::map_db_error;
 use crate::event_store::SqlEventStore;
 use crate::projection::Projector;
+use crate::sql::statement;
 
 /// One cell of a read-model row.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -538,24 +538,6 @@ fn snapshot_tables(snapshot: &Snapshot) -> &'static [&'static Table] {
     }
 }
 
-/// A statement with `?` placeholders, numbered (`$1`, `$2`, …) for PostgreSQL.
-fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
-    if backend != DbBackend::Postgres {
-        return Statement::from_sql_and_values(backend, sql, values);
-    }
-    let mut numbered = String::with_capacity(sql.len() + 16);
-    let mut position = 0;
-    for ch in sql.chars() {
-        if ch == '?' {
-            position += 1;
-            let _ = write!(numbered, "${position}");
-        } else {
-            numbered.push(ch);
-        }
-    }
-    Statement::from_sql_and_values(backend, numbered, values)
-}
-
 /// Inserts rows into their tables.
 async fn insert_rows<C: ConnectionTrait>(db: &C, all: &[Rows]) -> Result<(), StoreError> {
     let backend = db.get_database_backend();
@@ -572,7 +554,7 @@ async fn insert_rows<C: ConnectionTrait>(db: &C, all: &[Rows]) -> Result<(), Sto
             columns.join(", ")
         );
         for row in &rows.rows {
-            let values = row.iter().map(Cell::value).collect();
+            let values: Vec<Value> = row.iter().map(Cell::value).collect();
             db.execute_raw(statement(backend, &sql, values))
                 .await
                 .map_err(map_db_error)?;
