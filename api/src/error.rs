@@ -263,7 +263,9 @@ pub const WHOLE_INPUT_FIELD: &str = "input";
 
 /// Why a command changed nothing, on the catalogue: the domain's rejections are `BAD_USER_INPUT`
 /// naming the input field (`NOT_FOUND` when the aggregate to change does not exist), a stale
-/// `expectedVersion` is `CONFLICT` with the current version, a taken unique value is
+/// `expectedVersion` is `CONFLICT` with the current version, a change decided on another aggregate
+/// (or an access rule's participants) that moved on before the append is `CONFLICT` without one
+/// (sending the request again decides it anew), a taken unique value is
 /// `BAD_USER_INPUT` naming its field, and store or decoding failures are internal.
 impl From<amanah_domain::service::CommandError> for ApiError {
     fn from(error: amanah_domain::service::CommandError) -> Self {
@@ -286,6 +288,16 @@ impl From<amanah_domain::service::CommandError> for ApiError {
                      read it again and retry"
                 ),
                 Some(current),
+            ),
+            CommandError::StaleRead { read, current } => Self::conflict(
+                format!(
+                    "the {} {} that this change was decided on changed meanwhile (version {} \
+                     read, now {current}): nothing was changed; send the request again",
+                    read.stream.as_str(),
+                    read.stream_id,
+                    read.version
+                ),
+                None,
             ),
             CommandError::Duplicate { field } => {
                 let message = format!("{field} is already taken");

@@ -90,6 +90,14 @@ pub trait Aggregate: Clone + std::fmt::Debug + Send + Sync + Sized + 'static {
         context: &DecisionContext,
     ) -> Result<Vec<Self::Event>, Self::Error>;
 
+    /// The other aggregates' streams `command` carries facts from, at the versions they were read:
+    /// the append requires them unchanged (see [`crate::ports::AppendRequest::reads`]). None by
+    /// default.
+    fn reads(command: &Self::Command) -> Vec<crate::ports::StreamRead> {
+        let _ = command;
+        Vec::new()
+    }
+
     /// Folds one event into the state. Events were validated by `decide`; an event that cannot
     /// apply (a creation event on an existing aggregate, a change before creation) leaves the state
     /// as it was, which `amanah replay --check` then reports as a difference.

@@ -82,6 +82,15 @@ pub enum Snapshot {
     Activity(Box<crate::activity::Activity>),
 }
 
+/// A stream version that a decision was based on: the decision holds only while that stream is
+/// still at that version (0: the stream did not exist when it was read).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StreamRead {
+    pub stream: StreamKind,
+    pub stream_id: Uuid,
+    pub version: u64,
+}
+
 /// One command's events for one stream, with optimistic concurrency.
 #[derive(Debug, Clone)]
 pub struct AppendRequest {
@@ -90,6 +99,11 @@ pub struct AppendRequest {
     /// The stream version the command was decided against (0 for a new stream); a different
     /// current version is a [`StoreError::Conflict`].
     pub expected_version: u64,
+    /// The other streams the decision read (facts of other aggregates, the participants an
+    /// access rule looked at): each must still be at the version read when the append commits,
+    /// checked in the append's transaction, or the append is a [`StoreError::StaleRead`]. This
+    /// closes the window between reading another aggregate and appending.
+    pub reads: Vec<StreamRead>,
     pub events: Vec<NewEvent>,
     pub metadata: EventMetadata,
     /// The aggregate's state after the events, for the read model.
@@ -113,6 +127,12 @@ pub enum StoreError {
     /// The stream moved on since the command was decided.
     #[error("expected version {expected} but the stream is at version {current}")]
     Conflict { expected: u64, current: u64 },
+    /// Another stream the decision read moved on before the append committed.
+    #[error(
+        "{} {} changed while the change was decided (version {} read, now {current})",
+        read.stream.as_str(), read.stream_id, read.version
+    )]
+    StaleRead { read: StreamRead, current: u64 },
     /// A uniqueness rule of the read model was violated (e.g. an IATI identifier already taken).
     #[error("{field} is already taken")]
     Duplicate {
@@ -142,6 +162,7 @@ pub trait EventStore: Send + Sync {
     ///
     /// # Errors
     /// [`StoreError::Conflict`] when the stream is not at `expected_version`,
+    /// [`StoreError::StaleRead`] when a stream of `reads` is not at the version read,
     /// [`StoreError::Duplicate`] when the snapshot breaks a uniqueness rule; nothing is written then.
     fn append(
         &self,

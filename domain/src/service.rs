@@ -17,7 +17,7 @@ use crate::aggregate::{Aggregate, DecisionContext, DomainEvent, FieldError};
 use crate::organisation::{Organisation, OrganisationFacts};
 use crate::ports::{
     AppendOutcome, AppendRequest, EventMetadata, EventStore, NewEvent, Snapshot, StoreError,
-    StoredEvent,
+    StoredEvent, StreamRead,
 };
 use crate::project::{Project, ProjectFacts};
 
@@ -55,6 +55,13 @@ pub enum CommandError {
     /// The client decided against an older version of the aggregate.
     #[error("expected version {expected} but the current version is {current}")]
     Conflict { expected: u64, current: u64 },
+    /// Another aggregate the decision read (or an access rule looked at) changed before the
+    /// append committed; deciding again against its new state may give another answer.
+    #[error(
+        "{} {} changed while the change was decided (version {} read, now {current})",
+        read.stream.as_str(), read.stream_id, read.version
+    )]
+    StaleRead { read: StreamRead, current: u64 },
     /// A uniqueness rule was violated (for example an IATI identifier already registered).
     #[error("{field} is already taken")]
     Duplicate { field: String },
@@ -78,6 +85,7 @@ impl From<StoreError> for CommandError {
         match error {
             StoreError::Conflict { expected, current } => Self::Conflict { expected, current },
             StoreError::Duplicate { field } => Self::Duplicate { field },
+            StoreError::StaleRead { read, current } => Self::StaleRead { read, current },
             other => Self::Store(other),
         }
     }
@@ -177,11 +185,13 @@ impl<S: EventStore> CommandService<S> {
     /// for the read model, in one transaction.
     ///
     /// `expected_version` is the client's `expectedVersion` (`None` for a creation, which the
-    /// aggregate's `decide` refuses when the stream already exists).
+    /// aggregate's `decide` refuses when the stream already exists). The append also requires
+    /// the streams the command's facts were read from ([`Aggregate::reads`]) to be unchanged.
     ///
     /// # Errors
     /// [`CommandError::Conflict`] when the aggregate is not at `expected_version` (now, or by the
-    /// time the append commits), [`CommandError::Rejected`] when the domain refuses, and store
+    /// time the append commits), [`CommandError::StaleRead`] when a stream the command's facts
+    /// came from moved on, [`CommandError::Rejected`] when the domain refuses, and store
     /// failures. Nothing is appended then.
     pub async fn execute<A>(
         &self,
@@ -193,6 +203,32 @@ impl<S: EventStore> CommandService<S> {
     where
         A: Aggregate + Into<Snapshot>,
     {
+        self.execute_given(id, expected_version, command, metadata, Vec::new())
+            .await
+    }
+
+    /// [`execute`](Self::execute), valid only while the streams of `given` are still at the
+    /// versions read: what the caller itself decided before the command, such as an access rule
+    /// that looked at a project's participants.
+    ///
+    /// # Errors
+    /// As [`execute`](Self::execute); [`CommandError::StaleRead`] also when a stream of `given`
+    /// moved on.
+    pub async fn execute_given<A>(
+        &self,
+        id: Uuid,
+        expected_version: Option<u64>,
+        command: A::Command,
+        metadata: EventMetadata,
+        given: Vec<StreamRead>,
+    ) -> Result<Committed<A>, CommandError>
+    where
+        A: Aggregate + Into<Snapshot>,
+    {
+        let mut reads = A::reads(&command);
+        reads.extend(given);
+        reads.sort_by_key(|read| (read.stream.as_str(), read.stream_id, read.version));
+        reads.dedup();
         let stored = self.store.load_stream(A::STREAM, id, None).await?;
         let current = u64::try_from(stored.len()).unwrap_or(u64::MAX);
         if let Some(expected) = expected_version
@@ -230,6 +266,7 @@ impl<S: EventStore> CommandService<S> {
                 stream: A::STREAM,
                 stream_id: id,
                 expected_version: current,
+                reads,
                 events,
                 metadata,
                 snapshot: new_state.clone().into(),

@@ -9,11 +9,12 @@
 //! 1. lock the log head (PostgreSQL: `SELECT size FROM log_head WHERE id = 1 FOR UPDATE`, which
 //!    serialises every replica's appends, so index order equals commit order; SQLite:
 //!    `BEGIN IMMEDIATE` has already taken the database's single write lock);
-//! 2. for each request, inside its own savepoint: check the stream is at the expected version,
+//! 2. for each request, inside its own savepoint: check the stream is at the expected version
+//!    and every stream the decision read ([`AppendRequest::reads`]) still at the version read,
 //!    assign the next global indexes and stream versions, build each envelope and its canonical
 //!    bytes, insert the events, run the [`Projector`]; release the savepoint on success, roll back
 //!    to it on failure (that request alone fails, with [`StoreError::Conflict`],
-//!    [`StoreError::Duplicate`] or the projector's error);
+//!    [`StoreError::StaleRead`], [`StoreError::Duplicate`] or the projector's error);
 //! 3. set the head to the new size and commit — one disk flush for the whole batch;
 //! 4. only then answer each request, and publish the committed events to subscribers.
 //!
@@ -559,6 +560,16 @@ async fn append_request<P: Projector>(
             expected: request.expected_version,
             current,
         });
+    }
+    // Under the head lock no other writer runs, so what is checked here holds at the commit.
+    for read in &request.reads {
+        let now = stream_version(txn, read.stream, read.stream_id).await?;
+        if now != read.version {
+            return Err(StoreError::StaleRead {
+                read: *read,
+                current: now,
+            });
+        }
     }
     // Truncated once, here, so that the row, the bytes and the answer all carry the same instant.
     let occurred_at = envelope::truncate_to_micros(request.metadata.occurred_at);

@@ -32,6 +32,7 @@ fn request(stream_id: Uuid, expected_version: u64) -> AppendRequest {
         stream: StreamKind::Organisation,
         stream_id,
         expected_version,
+        reads: Vec::new(),
         events: vec![NewEvent {
             event_type: "OrganisationRevised".to_owned(),
             data: json!({ "note": "ünïcode" }),

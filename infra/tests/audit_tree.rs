@@ -78,6 +78,7 @@ fn request(stream_id: Uuid, expected_version: u64, events: usize) -> AppendReque
         stream: StreamKind::Organisation,
         stream_id,
         expected_version,
+        reads: Vec::new(),
         events: (0..events)
             .map(|i| NewEvent {
                 event_type: "OrganisationRevised".to_owned(),

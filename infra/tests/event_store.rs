@@ -14,7 +14,7 @@ use amanah_domain::codelists::OrganisationType;
 use amanah_domain::organisation::Organisation;
 use amanah_domain::ports::{
     Actor, AppendOutcome, AppendRequest, EventMetadata, EventStore, NewEvent, Snapshot, StoreError,
-    StoredEvent,
+    StoredEvent, StreamRead,
 };
 use amanah_domain::values::{Name, OrgRef};
 use amanah_infra::db_error::map_db_error;
@@ -58,6 +58,7 @@ on_both_engines!(
     append_and_load_round_trip,
     canonical_bytes_are_the_jcs_of_the_envelope,
     wrong_expected_version_is_a_conflict_and_appends_nothing,
+    a_decision_on_a_stream_that_moved_on_appends_nothing,
     triggers_keep_the_log_append_only,
     concurrent_appends_are_gapless,
     two_sequencers_on_one_database_stay_gapless_for_a_reader,
@@ -95,6 +96,7 @@ fn request(stream_id: Uuid, expected_version: u64, event_types: &[&str]) -> Appe
         stream: StreamKind::Organisation,
         stream_id,
         expected_version,
+        reads: Vec::new(),
         events: event_types
             .iter()
             .enumerate()
@@ -105,6 +107,15 @@ fn request(stream_id: Uuid, expected_version: u64, event_types: &[&str]) -> Appe
             .collect(),
         metadata: metadata(),
         snapshot: organisation(stream_id, expected_version + event_types.len() as u64, None),
+    }
+}
+
+/// Organisation `stream_id` as read at `version`.
+fn read(stream_id: Uuid, version: u64) -> StreamRead {
+    StreamRead {
+        stream: StreamKind::Organisation,
+        stream_id,
+        version,
     }
 }
 
@@ -508,6 +519,47 @@ async fn wrong_expected_version_is_a_conflict_and_appends_nothing(database: &Tes
     assert_log_is_gapless(&store).await;
 }
 
+async fn a_decision_on_a_stream_that_moved_on_appends_nothing(database: &TestDatabase) {
+    let store = database.store();
+    let (read_stream, target, missing) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    store
+        .append(request(
+            read_stream,
+            0,
+            &["OrganisationRegistered", "OrganisationRevised"],
+        ))
+        .await
+        .unwrap();
+
+    for stale in [0, 1, 3] {
+        let decided_on_stale = AppendRequest {
+            reads: vec![read(missing, 0), read(read_stream, stale)],
+            ..request(target, 0, &["OrganisationRegistered"])
+        };
+        assert_eq!(
+            store.append(decided_on_stale).await,
+            Err(StoreError::StaleRead {
+                read: read(read_stream, stale),
+                current: 2
+            })
+        );
+    }
+    assert_eq!(store.size().await.unwrap(), 2);
+    assert_eq!(
+        count(database.connection(), "SELECT COUNT(*) FROM events").await,
+        2
+    );
+
+    // Read at its current version (and a stream that still does not exist, at 0): appended.
+    let current = AppendRequest {
+        reads: vec![read(missing, 0), read(read_stream, 2)],
+        ..request(target, 0, &["OrganisationRegistered"])
+    };
+    let outcome = store.append(current).await.unwrap();
+    assert_eq!((outcome.first_index, outcome.stream_version), (2, 1));
+    assert_log_is_gapless(&store).await;
+}
+
 async fn triggers_keep_the_log_append_only(database: &TestDatabase) {
     let store = database.store();
     store
@@ -713,7 +765,7 @@ impl Projector for GatedProjector {
 }
 
 async fn group_commit_isolates_each_request_in_its_savepoint(database: &TestDatabase) {
-    let ids: Vec<Uuid> = (0..6).map(|_| Uuid::now_v7()).collect();
+    let ids: Vec<Uuid> = (0..7).map(|_| Uuid::now_v7()).collect();
     let (entered_tx, entered) = oneshot::channel();
     let (release, release_rx) = oneshot::channel();
     let projector = GatedProjector {
@@ -749,6 +801,11 @@ async fn group_commit_isolates_each_request_in_its_savepoint(database: &TestData
         request_with_ref(ids[4], 0, registered, "XM-DAC-4"),
         // `ref` taken in the previous batch
         request_with_ref(ids[5], 0, registered, "XM-DAC-1"),
+        // decided on ids[4] before it existed, which an earlier request of this batch changed
+        AppendRequest {
+            reads: vec![read(ids[4], 0)],
+            ..request(ids[6], 0, registered)
+        },
     ];
     let mut pending = Vec::new();
     for (position, request) in queued.into_iter().enumerate() {
@@ -797,12 +854,16 @@ async fn group_commit_isolates_each_request_in_its_savepoint(database: &TestData
                 stream_version: 1
             }),
             duplicate_ref,
+            Err(StoreError::StaleRead {
+                read: read(ids[4], 0),
+                current: 1
+            }),
         ]
     );
     let stats = store.stats();
     assert_eq!(
         (stats.batches, stats.requests, stats.appended_requests),
-        (2, 6, 3)
+        (2, 7, 3)
     );
 
     // The failed requests' events were rolled back with their savepoints; the others committed.
@@ -813,6 +874,7 @@ async fn group_commit_isolates_each_request_in_its_savepoint(database: &TestData
         (ids[3], 0),
         (ids[4], 1),
         (ids[5], 0),
+        (ids[6], 0),
     ] {
         let events = store
             .load_stream(StreamKind::Organisation, id, None)

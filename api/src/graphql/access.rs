@@ -7,7 +7,7 @@
 //! | read projects, organisations, activities, member states | [`ReadPortfolio`] | anyone when `AMANAH_PUBLIC_READ` (the default), else any role |
 //! | register / revise / deactivate / reactivate organisations | [`ChangeOrganisations`] | editor, admin |
 //! | register / revise projects, status, budgets, participants, documents, related projects, other identifiers | [`ChangeProjects`] | editor, admin |
-//! | plan / reschedule / complete / cancel activities, record / reverse transactions | [`WorkOnProject`] | editor, admin; integrator when its `org` participates in the project |
+//! | plan / reschedule / complete / cancel activities, record / reverse transactions | [`WorkOnProject::authorise`] | editor, admin; integrator when its `org` participates in the project |
 //! | audit log, proofs, checkpoints, actors; export | [`ReadAudit`] (or [`require_auditor`]) | auditor, admin |
 //!
 //! Outcomes: an anonymous caller who is refused gets `UNAUTHENTICATED` (a token would help); an
@@ -16,11 +16,16 @@
 //! Integrators: the project is the one the input names (`projectId`), or the project of the
 //! activity the input names (`id`; an activity never changes project). A project or activity that
 //! does not exist has no participants, so an integrator is refused (`FORBIDDEN`) rather than told
-//! what exists. Participation is read on the write side just before the command runs; a
-//! participant removed between the check and the append is the usual check-then-act window of
-//! any authorisation, closed by the next request.
+//! what exists. Participation is read on the write side before the command runs, and the version
+//! of the project it was read at travels with the append ([`WorkOnProject::authorise`] returns
+//! it): the append commits only if the project is still at that version, checked inside the
+//! append's transaction under the log's write lock. A participant removed between the check and
+//! the append therefore makes the append fail (`CONFLICT`, nothing appended) instead of letting a
+//! no-longer-participating integrator write.
 
 use amanah_domain::activity::Activity as ActivityState;
+use amanah_domain::ports::StreamRead;
+use amanah_domain::project::ProjectFacts;
 use amanah_infra::auth::{Identity, Role};
 use async_graphql::{Context, Guard, ID};
 use uuid::Uuid;
@@ -174,7 +179,9 @@ enum Target {
     Activity(ID),
 }
 
-/// Guard: [`Action::WorkOnProject`] for the project an input names.
+/// [`Action::WorkOnProject`] for the project an input names. Not a field guard: the resolver
+/// calls [`authorise`](Self::authorise) first and passes what the decision was based on to the
+/// append.
 #[derive(Debug, Clone)]
 pub struct WorkOnProject(Target);
 
@@ -191,8 +198,8 @@ impl WorkOnProject {
         Self(Target::Activity(activity_id.clone()))
     }
 
-    /// The participating organisations of the target project; `None` when it does not exist.
-    async fn participants(&self, ctx: &Context<'_>) -> Result<Option<Vec<Uuid>>, ApiError> {
+    /// The target project's facts (participants, version); `None` when it does not exist.
+    async fn project(&self, ctx: &Context<'_>) -> Result<Option<ProjectFacts>, ApiError> {
         let state = ctx.api_state()?;
         let project_id: Option<Uuid> = match &self.0 {
             Target::Project(id) => Some(parse_id(id, "projectId")?),
@@ -205,40 +212,43 @@ impl WorkOnProject {
         let Some(project_id) = project_id else {
             return Ok(None);
         };
-        Ok(state
-            .commands
-            .project_facts(project_id)
-            .await?
-            .map(|facts| {
-                facts
-                    .participating_organisations
-                    .iter()
-                    .map(|p| p.organisation_id)
-                    .collect()
-            }))
+        Ok(state.commands.project_facts(project_id).await?)
     }
-}
 
-impl Guard for WorkOnProject {
-    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+    /// Decides whether the caller may work on the target project, before anything else of the
+    /// mutation runs. Returns what the decision was based on: nothing for editors and admins,
+    /// the project at the version whose participants allowed an integrator. The append must
+    /// require it unchanged ([`super::command::execute_given`]).
+    ///
+    /// # Errors
+    /// `UNAUTHENTICATED` or `FORBIDDEN` as [`decide`] says; store failures.
+    pub async fn authorise(&self, ctx: &Context<'_>) -> Result<Vec<StreamRead>, ApiError> {
         // Editors and admins may work on any project: decide without looking anything up.
         if check(ctx, Action::WorkOnProject { participants: None }).is_ok() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let needs_lookup = ctx
             .identity()
             .is_some_and(|identity| identity.has_role(Role::Integrator) && identity.org.is_some());
-        let participants = if needs_lookup {
-            self.participants(ctx).await?
+        let project = if needs_lookup {
+            self.project(ctx).await?
         } else {
             None
         };
-        Ok(check(
+        let participants: Option<Vec<Uuid>> = project.as_ref().map(|facts| {
+            facts
+                .participating_organisations
+                .iter()
+                .map(|p| p.organisation_id)
+                .collect()
+        });
+        check(
             ctx,
             Action::WorkOnProject {
                 participants: participants.as_deref(),
             },
-        )?)
+        )?;
+        Ok(project.iter().map(ProjectFacts::read).collect())
     }
 }
 

@@ -5,6 +5,7 @@
 //!
 //! The expected outcomes are written out here by hand from `shared/spec/api.md`, independently
 //! of [`super::access::decide`].
+#![expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 
 use amanah_infra::auth::{Identity, Role};
 use amanah_infra::testing::TestDatabase;
@@ -756,4 +757,170 @@ async fn every_root_field_is_in_the_matrix() {
         .collect();
     tested.sort();
     assert_eq!(root_fields(&h, "Mutation").await, tested);
+}
+
+/// The integrator rule holds at the moment of the append, not only when it was checked: while an
+/// integrator changes many activities of a project at once, an admin removes its organisation
+/// from the project. No event of the integrator may land after the removal; each of its requests
+/// either landed before it or was refused (`FORBIDDEN` when checked after it, `CONFLICT` when
+/// checked before it but appended after), and the refused ones appended nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_integrator_removed_from_a_project_mid_flight_appends_nothing_after_the_removal() {
+    const ACTIVITIES: usize = 60;
+    let h = std::sync::Arc::new(Harness::new(true).await);
+    let mut activities = Vec::with_capacity(ACTIVITIES);
+    for _ in 0..ACTIVITIES {
+        activities.push(h.activity().await);
+    }
+    let start = h.log_size().await;
+
+    let mut integrator_requests = Vec::new();
+    let mut removal = None;
+    for (n, activity) in activities.into_iter().enumerate() {
+        if n == ACTIVITIES / 3 {
+            let h = std::sync::Arc::clone(&h);
+            removal = Some(tokio::spawn(async move {
+                h.setup(
+                    &Mutation::RemoveParticipatingOrganisation.document(),
+                    json!({ "input": { "projectId": h.project, "expectedVersion": 1,
+                                       "organisationId": h.own, "role": "IMPLEMENTING" } }),
+                )
+                .await["removeParticipatingOrganisation"]["auditIndex"]
+                    .as_u64()
+                    .unwrap_or(u64::MAX)
+            }));
+        }
+        let h = std::sync::Arc::clone(&h);
+        integrator_requests.push(tokio::spawn(async move {
+            h.execute_as(
+                h.identity(Caller::IntegratorOwn),
+                &format!("reschedule-{n}"),
+                &Mutation::RescheduleActivity.document(),
+                json!({ "input": { "id": activity, "expectedVersion": 1,
+                                   "plannedStart": "2017-04-01", "plannedEnd": "2017-04-02" } }),
+            )
+            .await
+        }));
+    }
+    let removed_at = removal.unwrap().await.unwrap();
+    let mut landed = Vec::new();
+    for request in integrator_requests {
+        let response = request.await.unwrap();
+        match codes(&response).as_slice() {
+            [] => landed.push(
+                response.data.into_json().unwrap()["rescheduleActivity"]["auditIndex"]
+                    .as_u64()
+                    .unwrap(),
+            ),
+            [Some(ErrorCode::Forbidden | ErrorCode::Conflict)] => {}
+            other => panic!("unexpected answer {other:?}: {:?}", response.errors),
+        }
+    }
+    assert!(
+        landed.iter().all(|index| *index < removed_at),
+        "integrator events at {landed:?} after the removal at {removed_at}"
+    );
+
+    // The log agrees: every integrator event is before the removal, and is one that was answered.
+    let events = h
+        .state
+        .commands
+        .store()
+        .read_range(start, 1_000)
+        .await
+        .unwrap();
+    let mut by_integrator: Vec<u64> = events
+        .iter()
+        .filter(|event| event.actor.sub == "integrator-own")
+        .map(|event| event.index)
+        .collect();
+    by_integrator.sort_unstable();
+    landed.sort_unstable();
+    assert_eq!(by_integrator, landed);
+    assert_eq!(
+        events.len(),
+        landed.len() + 1,
+        "the removal and the landed requests"
+    );
+
+    // Afterwards the integrator is simply refused.
+    let response = h
+        .execute_as(
+            h.identity(Caller::IntegratorOwn),
+            "after",
+            &Mutation::CancelActivity.document(),
+            json!({ "input": { "id": h.activity().await, "expectedVersion": 1, "reason": "No." } }),
+        )
+        .await;
+    assert_eq!(codes(&response), [Some(ErrorCode::Forbidden)]);
+}
+
+/// The basis of an access decision travels with the append: a change decided while the project
+/// was at one version is refused once the project moved on, and appends nothing.
+#[tokio::test]
+async fn a_change_decided_on_an_older_project_version_is_refused() {
+    use amanah_domain::activity::{Activity as ActivityState, ActivityCommand, CancelActivity};
+    use amanah_domain::aggregate::StreamKind;
+    use amanah_domain::ports::{EventMetadata, StreamRead};
+    use amanah_domain::service::CommandError;
+    use amanah_domain::values::Description;
+
+    let h = Harness::new(true).await;
+    let activity = Uuid::parse_str(&h.activity().await).unwrap();
+    let project = Uuid::parse_str(&h.project).unwrap();
+    // The integrator's participation was checked at project version 1 …
+    let basis = vec![StreamRead {
+        stream: StreamKind::Project,
+        stream_id: project,
+        version: 1,
+    }];
+    // … then the project changed.
+    h.setup(
+        &Mutation::RemoveParticipatingOrganisation.document(),
+        json!({ "input": { "projectId": h.project, "expectedVersion": 1,
+                           "organisationId": h.own, "role": "IMPLEMENTING" } }),
+    )
+    .await;
+    let before = h.log_size().await;
+    let integrator = h.identity(Caller::IntegratorOwn).unwrap();
+    let cancel = || {
+        ActivityCommand::Cancel(CancelActivity {
+            id: activity,
+            reason: Description::parse("Decided on stale participants.").unwrap(),
+        })
+    };
+    let metadata = || EventMetadata {
+        actor: actor_of(&integrator),
+        request_id: None,
+        occurred_at: chrono::Utc::now(),
+    };
+    let refused = h
+        .state
+        .commands
+        .execute_given::<ActivityState>(activity, Some(1), cancel(), metadata(), basis)
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(CommandError::StaleRead { read, current: 2 }) if read.stream_id == project
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(h.log_size().await, before);
+    assert!(
+        crate::error::ApiError::from(refused.unwrap_err()).code() == ErrorCode::Conflict,
+        "a stale basis is a CONFLICT"
+    );
+    // Decided on the current version, the same change goes through.
+    let current = vec![StreamRead {
+        stream: StreamKind::Project,
+        stream_id: project,
+        version: 2,
+    }];
+    h.state
+        .commands
+        .execute_given::<ActivityState>(activity, Some(1), cancel(), metadata(), current)
+        .await
+        .unwrap();
+    assert_eq!(h.log_size().await, before + 1);
 }

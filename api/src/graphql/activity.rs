@@ -9,6 +9,7 @@ use amanah_domain::activity::{
     CountryCount as CountryCountRow, Participants as ParticipantsValue, Partnership, PlanActivity,
     RescheduleActivity,
 };
+use amanah_domain::ports::StreamRead;
 use amanah_domain::query::ActivityQuery;
 use amanah_domain::values::{
     City, CountryCode, Description, Title, ValueError, field_path, parse_count,
@@ -389,13 +390,17 @@ fn invalid(field: impl Into<String>) -> impl FnOnce(ValueError) -> ApiError {
     move |error| rejected(ActivityError::invalid(field)(error))
 }
 
+/// Runs `command`, valid only while the streams of `given` (what the access decision was based
+/// on) are unchanged.
 async fn payload(
     ctx: &Context<'_>,
     id: Uuid,
     expected_version: Option<u64>,
     command: ActivityCommand,
+    given: Vec<StreamRead>,
 ) -> Result<ActivityPayload, ApiError> {
-    let committed = command::execute::<ActivityState>(ctx, id, expected_version, command).await?;
+    let committed =
+        command::execute_given::<ActivityState>(ctx, id, expected_version, command, given).await?;
     Ok(ActivityPayload {
         audit_index: command::audit_index(&committed),
         activity: committed.state.into(),
@@ -441,13 +446,14 @@ fn participants(input: &ParticipantsInput) -> Result<ParticipantsValue, ApiError
     })
 }
 
-/// Parses and runs `planActivity`.
+/// Parses and runs `planActivity`; `given` is what the access decision was based on.
 ///
 /// # Errors
 /// `BAD_USER_INPUT` naming the field (an unknown project or partner included); store failures.
 pub async fn plan(
     ctx: &Context<'_>,
     input: PlanActivityInput,
+    given: Vec<StreamRead>,
 ) -> Result<ActivityPayload, ApiError> {
     let id = Uuid::now_v7();
     let project_id = parse_id(&input.project_id, "projectId")?;
@@ -497,16 +503,17 @@ pub async fn plan(
         planned_start,
         planned_end,
     });
-    payload(ctx, id, None, command).await
+    payload(ctx, id, None, command, given).await
 }
 
-/// Parses and runs `rescheduleActivity`.
+/// Parses and runs `rescheduleActivity`; `given` is what the access decision was based on.
 ///
 /// # Errors
 /// `BAD_USER_INPUT`, `NOT_FOUND`, `CONFLICT`.
 pub async fn reschedule(
     ctx: &Context<'_>,
     input: RescheduleActivityInput,
+    given: Vec<StreamRead>,
 ) -> Result<ActivityPayload, ApiError> {
     let id = parse_id(&input.id, "id")?;
     let expected = command::expected_version(input.expected_version)?;
@@ -515,10 +522,10 @@ pub async fn reschedule(
         planned_start: input.planned_start.parse("plannedStart")?,
         planned_end: input.planned_end.parse("plannedEnd")?,
     });
-    payload(ctx, id, Some(expected), command).await
+    payload(ctx, id, Some(expected), command, given).await
 }
 
-/// Parses and runs `completeActivity`.
+/// Parses and runs `completeActivity`; `given` is what the access decision was based on.
 ///
 /// # Errors
 /// `BAD_USER_INPUT` (participants that do not add up, dates in the future), `NOT_FOUND`,
@@ -526,6 +533,7 @@ pub async fn reschedule(
 pub async fn complete(
     ctx: &Context<'_>,
     input: CompleteActivityInput,
+    given: Vec<StreamRead>,
 ) -> Result<ActivityPayload, ApiError> {
     let id = parse_id(&input.id, "id")?;
     let expected = command::expected_version(input.expected_version)?;
@@ -540,16 +548,17 @@ pub async fn complete(
             .map(|raw| Description::parse(raw).map_err(invalid("outcome")))
             .transpose()?,
     });
-    payload(ctx, id, Some(expected), command).await
+    payload(ctx, id, Some(expected), command, given).await
 }
 
-/// Parses and runs `cancelActivity`.
+/// Parses and runs `cancelActivity`; `given` is what the access decision was based on.
 ///
 /// # Errors
 /// `BAD_USER_INPUT`, `NOT_FOUND`, `CONFLICT`.
 pub async fn cancel(
     ctx: &Context<'_>,
     input: CancelActivityInput,
+    given: Vec<StreamRead>,
 ) -> Result<ActivityPayload, ApiError> {
     let id = parse_id(&input.id, "id")?;
     let expected = command::expected_version(input.expected_version)?;
@@ -557,5 +566,5 @@ pub async fn cancel(
         id,
         reason: Description::parse(&input.reason).map_err(invalid("reason"))?,
     });
-    payload(ctx, id, Some(expected), command).await
+    payload(ctx, id, Some(expected), command, given).await
 }

@@ -8,7 +8,7 @@
 
 use amanah_domain::aggregate::{Aggregate, FieldError};
 use amanah_domain::organisation::OrganisationFacts;
-use amanah_domain::ports::{EventMetadata, Snapshot};
+use amanah_domain::ports::{EventMetadata, Snapshot, StreamRead};
 use amanah_domain::project::ProjectFacts;
 use amanah_domain::service::{CommandError, Committed};
 use async_graphql::Context;
@@ -67,11 +67,29 @@ pub async fn execute<A>(
 where
     A: Aggregate + Into<Snapshot>,
 {
+    execute_given(ctx, id, expected_version, command, Vec::new()).await
+}
+
+/// [`execute`], valid only while the streams of `given` are unchanged: what an access rule
+/// decided on ([`super::access::WorkOnProject::authorise`]). Checked in the append's transaction.
+///
+/// # Errors
+/// As [`execute`]; `CONFLICT` when a stream of `given` moved on (nothing appended).
+pub async fn execute_given<A>(
+    ctx: &Context<'_>,
+    id: Uuid,
+    expected_version: Option<u64>,
+    command: A::Command,
+    given: Vec<StreamRead>,
+) -> Result<Committed<A>, ApiError>
+where
+    A: Aggregate + Into<Snapshot>,
+{
     let state = ctx.api_state()?;
     let metadata = metadata(ctx)?;
     Ok(state
         .commands
-        .execute::<A>(id, expected_version, command, metadata)
+        .execute_given::<A>(id, expected_version, command, metadata, given)
         .await?)
 }
 

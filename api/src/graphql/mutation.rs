@@ -4,7 +4,9 @@
 //!
 //! Access: each field's guard applies one rule of [`super::access`] (anonymous callers get
 //! `UNAUTHENTICATED`, callers without the role `FORBIDDEN`), before anything is looked up or
-//! appended. Events are appended under the caller's identity ([`super::command::metadata`]).
+//! appended. The activity and transaction fields call [`access::WorkOnProject::authorise`] first
+//! instead of a guard, because its answer (the project version whose participants allowed an
+//! integrator) must travel with the append. Events are appended under the caller's identity ([`super::command::metadata`]).
 //!
 //! Errors: `BAD_USER_INPUT` with `extensions.field` (the path inside `input`, e.g.
 //! `recipientCountries[1].percentage`, or `input` when the command as a whole is refused),
@@ -137,23 +139,27 @@ impl Mutation {
     }
 
     /// Records a transaction (append-only; correct mistakes with `reverseTransaction`).
-    #[graphql(guard = "access::WorkOnProject::on_project(&input.project_id)")]
     async fn record_transaction(
         &self,
         ctx: &Context<'_>,
         input: RecordTransactionInput,
     ) -> Result<ProjectPayload, ApiError> {
-        project::record_transaction(ctx, input).await
+        let given = access::WorkOnProject::on_project(&input.project_id)
+            .authorise(ctx)
+            .await?;
+        project::record_transaction(ctx, input, given).await
     }
 
     /// Reverses a transaction: records a new one, dated today, with the negated value.
-    #[graphql(guard = "access::WorkOnProject::on_project(&input.project_id)")]
     async fn reverse_transaction(
         &self,
         ctx: &Context<'_>,
         input: ReverseTransactionInput,
     ) -> Result<ProjectPayload, ApiError> {
-        project::reverse_transaction(ctx, input).await
+        let given = access::WorkOnProject::on_project(&input.project_id)
+            .authorise(ctx)
+            .await?;
+        project::reverse_transaction(ctx, input, given).await
     }
 
     /// Links a document to a project.
@@ -187,42 +193,50 @@ impl Mutation {
     }
 
     /// Plans an anti-corruption activity under a project (a new id is assigned).
-    #[graphql(guard = "access::WorkOnProject::on_project(&input.project_id)")]
     async fn plan_activity(
         &self,
         ctx: &Context<'_>,
         input: PlanActivityInput,
     ) -> Result<ActivityPayload, ApiError> {
-        activity::plan(ctx, input).await
+        let given = access::WorkOnProject::on_project(&input.project_id)
+            .authorise(ctx)
+            .await?;
+        activity::plan(ctx, input, given).await
     }
 
     /// Gives a PLANNED activity new planned dates.
-    #[graphql(guard = "access::WorkOnProject::on_activity(&input.id)")]
     async fn reschedule_activity(
         &self,
         ctx: &Context<'_>,
         input: RescheduleActivityInput,
     ) -> Result<ActivityPayload, ApiError> {
-        activity::reschedule(ctx, input).await
+        let given = access::WorkOnProject::on_activity(&input.id)
+            .authorise(ctx)
+            .await?;
+        activity::reschedule(ctx, input, given).await
     }
 
     /// Records that a PLANNED activity took place: actual dates, participants, outcome.
-    #[graphql(guard = "access::WorkOnProject::on_activity(&input.id)")]
     async fn complete_activity(
         &self,
         ctx: &Context<'_>,
         input: CompleteActivityInput,
     ) -> Result<ActivityPayload, ApiError> {
-        activity::complete(ctx, input).await
+        let given = access::WorkOnProject::on_activity(&input.id)
+            .authorise(ctx)
+            .await?;
+        activity::complete(ctx, input, given).await
     }
 
     /// Cancels a PLANNED activity, with a reason.
-    #[graphql(guard = "access::WorkOnProject::on_activity(&input.id)")]
     async fn cancel_activity(
         &self,
         ctx: &Context<'_>,
         input: CancelActivityInput,
     ) -> Result<ActivityPayload, ApiError> {
-        activity::cancel(ctx, input).await
+        let given = access::WorkOnProject::on_activity(&input.id)
+            .authorise(ctx)
+            .await?;
+        activity::cancel(ctx, input, given).await
     }
 }

@@ -6,6 +6,7 @@
 //! the command runs; one that does not exist is `BAD_USER_INPUT` naming its id field.
 
 use amanah_domain::codelists::OtherIdentifierType;
+use amanah_domain::ports::StreamRead;
 use amanah_domain::project::{
     AddDocument, AddOtherIdentifier, AddParticipatingOrganisation, AddRelatedProject,
     Budget as BudgetRow, ChangeProjectStatus, Participation, Project as ProjectState,
@@ -311,7 +312,20 @@ async fn payload(
     expected_version: Option<u64>,
     command: ProjectCommand,
 ) -> Result<ProjectPayload, ApiError> {
-    let committed = command::execute::<ProjectState>(ctx, id, expected_version, command).await?;
+    payload_given(ctx, id, expected_version, command, Vec::new()).await
+}
+
+/// [`payload`], valid only while the streams of `given` (an access decision's basis) are
+/// unchanged.
+async fn payload_given(
+    ctx: &Context<'_>,
+    id: Uuid,
+    expected_version: Option<u64>,
+    command: ProjectCommand,
+    given: Vec<StreamRead>,
+) -> Result<ProjectPayload, ApiError> {
+    let committed =
+        command::execute_given::<ProjectState>(ctx, id, expected_version, command, given).await?;
     Ok(ProjectPayload {
         audit_index: command::audit_index(&committed),
         project: committed.state.into(),
@@ -511,13 +525,14 @@ pub async fn set_budget(
     payload(ctx, id, Some(expected), command).await
 }
 
-/// Parses and runs `recordTransaction`.
+/// Parses and runs `recordTransaction`; `given` is what the access decision was based on.
 ///
 /// # Errors
 /// `BAD_USER_INPUT` naming the field, `NOT_FOUND`, `CONFLICT`.
 pub async fn record_transaction(
     ctx: &Context<'_>,
     input: RecordTransactionInput,
+    given: Vec<StreamRead>,
 ) -> Result<ProjectPayload, ApiError> {
     let id = parse_id(&input.project_id, "projectId")?;
     let expected = command::expected_version(input.expected_version)?;
@@ -560,16 +575,17 @@ pub async fn record_transaction(
         receiver_organisation,
         reference,
     });
-    payload(ctx, id, Some(expected), command).await
+    payload_given(ctx, id, Some(expected), command, given).await
 }
 
-/// Parses and runs `reverseTransaction`.
+/// Parses and runs `reverseTransaction`; `given` is what the access decision was based on.
 ///
 /// # Errors
 /// `BAD_USER_INPUT` (an unknown or already reversed transaction), `NOT_FOUND`, `CONFLICT`.
 pub async fn reverse_transaction(
     ctx: &Context<'_>,
     input: ReverseTransactionInput,
+    given: Vec<StreamRead>,
 ) -> Result<ProjectPayload, ApiError> {
     let id = parse_id(&input.project_id, "projectId")?;
     let expected = command::expected_version(input.expected_version)?;
@@ -579,7 +595,7 @@ pub async fn reverse_transaction(
         reversal_id: Uuid::now_v7(),
         reason: Description::parse(&input.reason).map_err(invalid("reason"))?,
     });
-    payload(ctx, id, Some(expected), command).await
+    payload_given(ctx, id, Some(expected), command, given).await
 }
 
 /// Parses and runs `addDocument`.

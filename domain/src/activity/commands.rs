@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::{ActivityLocation, Participants};
 use crate::codelists::{ActivityKind, ActivityPartnerRole, AuditType, UncacChapter};
 use crate::organisation::OrganisationFacts;
+use crate::ports::StreamRead;
 use crate::project::ProjectFacts;
 use crate::values::{Description, Title};
 
@@ -82,6 +83,18 @@ impl ActivityCommand {
             Self::Reschedule(c) => c.id,
             Self::Complete(c) => c.id,
             Self::Cancel(c) => c.id,
+        }
+    }
+
+    /// The streams of the facts the command carries (the project and partners of a plan), at the
+    /// versions they were read.
+    #[must_use]
+    pub fn reads(&self) -> Vec<StreamRead> {
+        match self {
+            Self::Plan(c) => std::iter::once(c.project.read())
+                .chain(c.partners.iter().map(|p| p.organisation.read()))
+                .collect(),
+            Self::Reschedule(_) | Self::Complete(_) | Self::Cancel(_) => Vec::new(),
         }
     }
 }

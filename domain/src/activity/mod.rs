@@ -237,6 +237,10 @@ impl Aggregate for Activity {
         self.id
     }
 
+    fn reads(command: &Self::Command) -> Vec<crate::ports::StreamRead> {
+        command.reads()
+    }
+
     fn decide(
         state: Option<&Self>,
         command: ActivityCommand,

@@ -44,6 +44,7 @@ fn project(status: ProjectStatus) -> ProjectFacts {
             organisation_id: asec(),
             role: OrganisationRole::Accountable,
         }],
+        version: 4,
     }
 }
 
@@ -53,6 +54,7 @@ fn partner(id: Uuid, role: ActivityPartnerRole) -> Partnership {
             id,
             org_ref: None,
             deactivated: false,
+            version: 2,
         },
         role,
     }
@@ -732,4 +734,30 @@ fn participants_parse_from_graphql_ints() {
         error.field().as_deref(),
         Some("participants.byCountry[0].count")
     );
+}
+
+#[test]
+fn a_plan_holds_only_while_its_project_and_partners_are_as_read() {
+    use crate::aggregate::StreamKind;
+    use crate::ports::StreamRead;
+    let reads = Activity::reads(&ActivityCommand::Plan(plan()));
+    let read = |stream, stream_id, version| StreamRead {
+        stream,
+        stream_id,
+        version,
+    };
+    assert_eq!(
+        reads,
+        vec![
+            read(StreamKind::Project, project_id(), 4),
+            read(StreamKind::Organisation, asec(), 2),
+            read(StreamKind::Organisation, kpk(), 2),
+        ]
+    );
+    let reschedule = ActivityCommand::Reschedule(RescheduleActivity {
+        id: activity_id(),
+        planned_start: day("2017-04-01"),
+        planned_end: day("2017-04-02"),
+    });
+    assert!(Activity::reads(&reschedule).is_empty());
 }

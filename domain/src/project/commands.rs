@@ -15,6 +15,7 @@ use crate::codelists::{
     OrganisationRole, OtherIdentifierType, ProjectStatus, RelatedActivityType, TransactionType,
 };
 use crate::organisation::OrganisationFacts;
+use crate::ports::StreamRead;
 use crate::values::{
     Description, DocumentCategory, IatiIdentifier, MimeType, Money, OtherIdentifierRef, Patch,
     Title, TransactionRef, WebUrl,
@@ -183,6 +184,35 @@ impl ProjectCommand {
             Self::AddDocument(c) => c.project_id,
             Self::AddRelatedProject(c) => c.project_id,
             Self::AddOtherIdentifier(c) => c.project_id,
+        }
+    }
+
+    /// The streams of the facts the command carries, at the versions they were read.
+    #[must_use]
+    pub fn reads(&self) -> Vec<StreamRead> {
+        match self {
+            Self::Register(c) => std::iter::once(&c.reporting_organisation)
+                .chain(
+                    c.participating_organisations
+                        .iter()
+                        .map(|p| &p.organisation),
+                )
+                .map(OrganisationFacts::read)
+                .collect(),
+            Self::AddParticipatingOrganisation(c) => vec![c.organisation.read()],
+            Self::RecordTransaction(c) => [&c.provider_organisation, &c.receiver_organisation]
+                .into_iter()
+                .flatten()
+                .map(OrganisationFacts::read)
+                .collect(),
+            Self::AddRelatedProject(c) => vec![c.related.read()],
+            Self::Revise(_)
+            | Self::ChangeStatus(_)
+            | Self::RemoveParticipatingOrganisation(_)
+            | Self::SetBudget(_)
+            | Self::ReverseTransaction(_)
+            | Self::AddDocument(_)
+            | Self::AddOtherIdentifier(_) => Vec::new(),
         }
     }
 }

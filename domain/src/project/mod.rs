@@ -24,6 +24,7 @@ use crate::codelists::{
     BudgetStatus, BudgetType, OrganisationRole, OtherIdentifierType, ProjectStatus,
     RelatedActivityType, TransactionType,
 };
+use crate::ports::StreamRead;
 use crate::values::{
     CountryCode, Description, DocumentCategory, IatiIdentifier, MimeType, Money, OrgRef,
     OtherIdentifierRef, Percentage, RegionCode, SectorCode, Title, TransactionRef, WebUrl,
@@ -78,6 +79,7 @@ impl Project {
             iati_identifier: self.iati_identifier.clone(),
             status: self.status,
             participating_organisations: self.participating_organisations.clone(),
+            version: self.version,
         }
     }
 
@@ -103,6 +105,20 @@ pub struct ProjectFacts {
     pub iati_identifier: IatiIdentifier,
     pub status: ProjectStatus,
     pub participating_organisations: Vec<ParticipatingOrganisation>,
+    /// The project's version when the facts were read.
+    pub version: u64,
+}
+
+impl ProjectFacts {
+    /// The stream version these facts were read at: a command deciding on them requires it.
+    #[must_use]
+    pub const fn read(&self) -> StreamRead {
+        StreamRead {
+            stream: StreamKind::Project,
+            stream_id: self.id,
+            version: self.version,
+        }
+    }
 }
 
 /// An organisation taking part in a project in one role.
@@ -337,6 +353,10 @@ impl Aggregate for Project {
 
     fn id(&self) -> Uuid {
         self.id
+    }
+
+    fn reads(command: &Self::Command) -> Vec<crate::ports::StreamRead> {
+        command.reads()
     }
 
     fn decide(

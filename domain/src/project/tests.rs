@@ -46,6 +46,7 @@ fn facts(id: Uuid, org_ref: Option<&str>) -> OrganisationFacts {
         id,
         org_ref: org_ref.map(|r| OrgRef::parse(r).unwrap()),
         deactivated: false,
+        version: 1,
     }
 }
 fn deactivated(id: Uuid) -> OrganisationFacts {
@@ -1426,6 +1427,7 @@ fn related(id: Uuid, relation: RelatedActivityType) -> ProjectCommand {
             iati_identifier: IatiIdentifier::parse("XM-DAC-5-7-2018-1").unwrap(),
             status: ProjectStatus::Implementation,
             participating_organisations: vec![],
+            version: 3,
         },
         relation,
     })
@@ -1690,4 +1692,42 @@ fn budget_rows_name_their_money_fields() {
         .map_err(ProjectError::invalid_money("value"))
         .unwrap_err();
     assert_eq!(error.field().as_deref(), Some("value.minorUnits"));
+}
+
+#[test]
+fn commands_hold_only_while_the_organisations_and_projects_they_name_are_as_read() {
+    use crate::aggregate::StreamKind;
+    use crate::ports::StreamRead;
+    let organisation = |id| StreamRead {
+        stream: StreamKind::Organisation,
+        stream_id: id,
+        version: 1,
+    };
+    assert_eq!(
+        Project::reads(&ProjectCommand::Register(register())),
+        vec![
+            organisation(aa()),
+            organisation(aa()),
+            organisation(asec()),
+            organisation(giz()),
+        ]
+    );
+    let other = Uuid::from_u128(0x77);
+    assert_eq!(
+        Project::reads(&related(other, RelatedActivityType::Sibling)),
+        vec![StreamRead {
+            stream: StreamKind::Project,
+            stream_id: other,
+            version: 3,
+        }]
+    );
+    assert!(
+        Project::reads(&ProjectCommand::ChangeStatus(ChangeProjectStatus {
+            id: project_id(),
+            status: ProjectStatus::Implementation,
+            actual_start: None,
+            actual_end: None,
+        }))
+        .is_empty()
+    );
 }
