@@ -12,7 +12,9 @@
 //!   refused `connection_init`.
 //! * **4401** (Unauthorized) for a `subscribe` that arrives before the server's `connection_ack`.
 //! * **Expiry**: when the token expires (its `exp`), the server closes the socket with 4401, which
-//!   ends every subscription on it; the client reconnects with a fresh token.
+//!   ends every subscription on it; the client reconnects with a fresh token. (Each subscription
+//!   also ends itself at the expiry, with an `UNAUTHENTICATED` error: see
+//!   [`crate::graphql::subscription`].)
 //!
 //! The [`RequestId`] of the upgrade request is the connection's: every operation on it carries it.
 

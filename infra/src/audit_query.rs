@@ -125,3 +125,30 @@ pub async fn audit_events<C: ConnectionTrait>(
         total: u64::try_from(total).unwrap_or(0),
     })
 }
+
+impl AuditEventFilter {
+    /// Whether `event` passes the filter: the same rule as the SQL of [`audit_events`], for
+    /// events that are already in memory (a subscription's).
+    #[must_use]
+    pub fn matches(&self, event: &StoredEvent) -> bool {
+        let occurred_at = envelope::truncate_to_micros(event.occurred_at);
+        self.stream.is_none_or(|stream| stream == event.stream)
+            && self.stream_id.is_none_or(|id| id == event.stream_id)
+            && self
+                .event_type
+                .as_ref()
+                .is_none_or(|event_type| *event_type == event.event_type)
+            && self
+                .actor
+                .as_ref()
+                .is_none_or(|sub| *sub == event.actor.sub)
+            && self
+                .occurred_from
+                .is_none_or(|from| envelope::truncate_to_micros(from) <= occurred_at)
+            && self
+                .occurred_to
+                .is_none_or(|to| occurred_at <= envelope::truncate_to_micros(to))
+            && self.index_from.is_none_or(|from| from <= event.index)
+            && self.index_to.is_none_or(|to| event.index <= to)
+    }
+}

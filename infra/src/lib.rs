@@ -22,6 +22,7 @@ pub mod db_error;
 pub mod envelope;
 pub mod event_store;
 pub mod export_verify;
+pub mod follow;
 pub mod idempotency;
 pub mod jcs;
 pub mod merkle;

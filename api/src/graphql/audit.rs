@@ -30,6 +30,12 @@ pub struct Actor {
 #[derive(Debug, Clone)]
 pub struct AuditEvent(StoredEvent);
 
+impl From<StoredEvent> for AuditEvent {
+    fn from(event: StoredEvent) -> Self {
+        Self(event)
+    }
+}
+
 #[Object]
 impl AuditEvent {
     /// Global, gapless, 0-based position: the Merkle leaf index.
@@ -112,7 +118,8 @@ fn non_negative(value: Option<i64>, field: &str) -> Result<Option<u64>, ApiError
 }
 
 impl AuditEventFilter {
-    fn parse(self) -> Result<StoreFilter, ApiError> {
+    /// The store's filter, or `BAD_USER_INPUT` naming the field that does not parse.
+    pub(crate) fn parse(self) -> Result<StoreFilter, ApiError> {
         let stream = self
             .stream
             .map(|s| {

@@ -40,10 +40,11 @@ pub mod reference_data;
 pub mod references;
 pub mod scalars;
 mod service;
+pub mod subscription;
 pub mod viewer;
 
 use amanah_infra::auth::Identity;
-use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder, extensions::Tracing};
+use async_graphql::{MergedObject, Schema, SchemaBuilder, extensions::Tracing};
 
 use crate::{config::Limits, error::ApiError, request_id::RequestId, state::ApiState};
 
@@ -57,16 +58,22 @@ pub struct Query(
     audit::AuditQuery,
 );
 
-pub type AmanahSchema = Schema<Query, mutation::Mutation, EmptySubscription>;
+pub type AmanahSchema = Schema<Query, mutation::Mutation, subscription::Subscription>;
 
 /// Types, limits and extensions, without per-process data.
-fn builder(limits: &Limits) -> SchemaBuilder<Query, mutation::Mutation, EmptySubscription> {
-    Schema::build(Query::default(), mutation::Mutation, EmptySubscription)
-        .limit_depth(limits.depth)
-        .limit_complexity(limits.complexity)
-        // First, so it is the outermost extension and sees every error last.
-        .extension(extension::ErrorCatalogue::new(limits.aliases))
-        .extension(Tracing)
+fn builder(
+    limits: &Limits,
+) -> SchemaBuilder<Query, mutation::Mutation, subscription::Subscription> {
+    Schema::build(
+        Query::default(),
+        mutation::Mutation,
+        subscription::Subscription,
+    )
+    .limit_depth(limits.depth)
+    .limit_complexity(limits.complexity)
+    // First, so it is the outermost extension and sees every error last.
+    .extension(extension::ErrorCatalogue::new(limits.aliases))
+    .extension(Tracing)
 }
 
 /// The schema the server runs, with the limits of `state.config` and `state` as schema data.

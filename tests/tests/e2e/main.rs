@@ -16,5 +16,6 @@ mod limits;
 mod operations;
 mod postgres;
 mod schema;
+mod subscriptions;
 mod test_app;
 mod websocket;

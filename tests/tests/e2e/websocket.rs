@@ -12,12 +12,12 @@ use tokio_tungstenite::{
 
 use crate::test_app::TestApp;
 
-type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
+pub type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// How long to wait for one message before the test fails (it never sleeps).
-const MESSAGE_TIMEOUT: Duration = Duration::from_secs(10);
+pub const MESSAGE_TIMEOUT: Duration = Duration::from_secs(10);
 
-async fn connect(app: &TestApp) -> Socket {
+pub async fn connect(app: &TestApp) -> Socket {
     let mut request = format!("ws://{}/graphql", app.address)
         .into_client_request()
         .unwrap();
@@ -33,7 +33,7 @@ async fn connect(app: &TestApp) -> Socket {
     socket
 }
 
-async fn send(socket: &mut Socket, message: Value) {
+pub async fn send(socket: &mut Socket, message: Value) {
     socket
         .send(Message::Text(message.to_string().into()))
         .await
@@ -41,7 +41,7 @@ async fn send(socket: &mut Socket, message: Value) {
 }
 
 /// The next protocol message, skipping keep-alive pings.
-async fn receive(socket: &mut Socket) -> Value {
+pub async fn receive(socket: &mut Socket) -> Value {
     loop {
         let message = tokio::time::timeout(MESSAGE_TIMEOUT, socket.next())
             .await
@@ -111,7 +111,7 @@ async fn errors_over_websocket_carry_catalogue_codes() {
 }
 
 /// The close frame the server ends the connection with (skipping other messages).
-async fn close_code(socket: &mut Socket) -> (u16, String) {
+pub async fn close_code(socket: &mut Socket) -> (u16, String) {
     loop {
         let message = tokio::time::timeout(MESSAGE_TIMEOUT, socket.next())
             .await

@@ -1,0 +1,104 @@
+//! Following the log: every event from an index on, in index order, as it is committed — the
+//! source of the GraphQL subscriptions.
+//!
+//! The database is the source of truth. A follower reads pages of committed events from its next
+//! index; when it has caught up it waits for this process's next committed batch (taken directly
+//! from the store's broadcast when it starts exactly at the next index, so local appends cost no
+//! read) or for [`FOLLOW_POLL`] to pass, whichever comes first, and reads again. Events that
+//! other replicas append to a shared PostgreSQL database are therefore delivered within one poll
+//! interval; none is skipped, since every read starts at the next index of a gapless log.
+//!
+//! A follower buffers at most one page ([`FOLLOW_PAGE`] events) or one committed batch, however
+//! far behind its consumer is: a slow subscriber reads from the database at its own pace.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use amanah_domain::ports::{StoreError, StoredEvent};
+use futures::Stream;
+use tokio::sync::broadcast;
+
+use crate::event_store::{CommittedBatch, SqlEventStore};
+
+/// How often a caught-up follower looks for events appended by other processes.
+pub const FOLLOW_POLL: Duration = Duration::from_secs(1);
+
+/// Events read per database round trip while catching up.
+pub const FOLLOW_PAGE: u64 = 500;
+
+struct Follower {
+    store: SqlEventStore,
+    committed: broadcast::Receiver<CommittedBatch>,
+    next: u64,
+    buffered: VecDeque<StoredEvent>,
+    poll: Duration,
+    failed: bool,
+}
+
+impl Follower {
+    /// Takes a locally committed batch when it continues exactly where the follower is.
+    fn take(&mut self, batch: &CommittedBatch) -> bool {
+        if batch.events.first().map(|event| event.index) != Some(self.next) {
+            return false;
+        }
+        self.buffered.extend(batch.events.iter().cloned());
+        self.next = batch.size;
+        true
+    }
+
+    async fn next_event(&mut self) -> Option<Result<StoredEvent, StoreError>> {
+        loop {
+            if self.failed {
+                return None;
+            }
+            if let Some(event) = self.buffered.pop_front() {
+                return Some(Ok(event));
+            }
+            match self.store.read_range(self.next, FOLLOW_PAGE).await {
+                Ok(events) if !events.is_empty() => {
+                    self.next = events.last().map_or(self.next, |event| event.index + 1);
+                    self.buffered.extend(events);
+                }
+                Ok(_) => {
+                    // Caught up: wait for a local commit or the poll interval. The receiver was
+                    // subscribed before the first read, so no local commit is missed.
+                    tokio::select! {
+                        received = self.committed.recv() => {
+                            if let Ok(batch) = received {
+                                self.take(&batch);
+                            }
+                            // Lagged or not contiguous: the next read catches up from the log.
+                        }
+                        () = tokio::time::sleep(self.poll) => {}
+                    }
+                }
+                Err(error) => {
+                    self.failed = true;
+                    return Some(Err(error));
+                }
+            }
+        }
+    }
+}
+
+/// Every event of `store`'s log from index `from` on, in index order, waiting for new ones as
+/// they are committed; `poll` is how often a caught-up follower reads the database anyway (for
+/// other replicas' appends). A read failure is the stream's last item.
+pub fn follow(
+    store: &SqlEventStore,
+    from: u64,
+    poll: Duration,
+) -> impl Stream<Item = Result<StoredEvent, StoreError>> + Send + 'static {
+    let follower = Follower {
+        committed: store.subscribe(),
+        store: store.clone(),
+        next: from,
+        buffered: VecDeque::new(),
+        poll,
+        failed: false,
+    };
+    futures::stream::unfold(follower, |mut follower| async move {
+        let item = follower.next_event().await?;
+        Some((item, follower))
+    })
+}
