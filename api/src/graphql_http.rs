@@ -40,7 +40,7 @@ use actix_web::{
     web,
 };
 use amanah_infra::auth::{AuthError, Identity};
-use amanah_infra::idempotency::{Claim, request_hash};
+use amanah_infra::idempotency::{Claim, HEARTBEAT_INTERVAL, request_hash};
 use async_graphql::{
     Variables,
     http::GraphiQLSource,
@@ -702,6 +702,7 @@ impl Keyed {
                 &self.subject,
                 &self.key,
                 &hash,
+                request_id.as_str(),
                 state.config.idempotency.ttl,
                 state.config.limits.request_timeout(),
             )
@@ -738,6 +739,14 @@ impl Keyed {
                     .push((header::RETRY_AFTER, "1".to_owned()));
                 return rejection.into_response(Some(media_type));
             }
+            Ok(Claim::Landed {
+                first_index,
+                last_index,
+            }) => {
+                return self
+                    .landed(state, first_index, last_index, &request_id, media_type)
+                    .await;
+            }
             Err(error) => return internal(&error, &request_id, media_type),
         }
 
@@ -747,8 +756,23 @@ impl Keyed {
         let store = state.idempotency.clone();
         let failed_request = request_id.clone();
         let request = params.into_graphql_request(request_id, Some(identity));
+        let holder = failed_request.as_str().to_owned();
         let finished = actix_web::rt::spawn(async move {
-            let response = schema.execute(request).await;
+            // While it runs, the heartbeat tells other claims that this holder is alive.
+            let execution = schema.execute(request);
+            tokio::pin!(execution);
+            let mut beats = tokio::time::interval(HEARTBEAT_INTERVAL);
+            beats.tick().await; // the first tick is immediate; the claim set the first beat
+            let response = loop {
+                tokio::select! {
+                    response = &mut execution => break response,
+                    _ = beats.tick() => {
+                        if let Err(error) = store.heartbeat(&self.subject, &self.key, &holder).await {
+                            tracing::warn!(%error, "could not refresh an idempotency key's heartbeat");
+                        }
+                    }
+                }
+            };
             let keep = !is_request_error(&response)
                 && response
                     .errors
@@ -771,6 +795,43 @@ impl Keyed {
             Ok(response) => graphql_response(response, media_type),
             Err(error) => internal(&error, &failed_request, media_type),
         }
+    }
+}
+
+impl Keyed {
+    /// The answer to a retry whose first attempt landed (events `first_index..=last_index`) in a
+    /// process that died before answering: `CONFLICT` with the indexes, stored as the key's
+    /// response so that every later retry gets the same.
+    async fn landed(
+        &self,
+        state: &ApiState,
+        first_index: u64,
+        last_index: u64,
+        request_id: &RequestId,
+        media_type: ResponseMediaType,
+    ) -> HttpResponse {
+        let mut error = error_object(
+            ErrorCode::Conflict,
+            &format!(
+                "This request was applied before (audit index {last_index}), but the server \
+                 stopped before answering it; nothing was applied again. Read the changed \
+                 entity (or auditEvents from index {first_index}) to see the result."
+            ),
+        );
+        error["extensions"]["auditIndex"] = last_index.into();
+        error["extensions"]["firstAuditIndex"] = first_index.into();
+        let body = serde_json::json!({ "data": null, "errors": [error] });
+        if let Err(error) = state
+            .idempotency
+            .complete(&self.subject, &self.key, &body)
+            .await
+        {
+            return internal(&error, request_id, media_type);
+        }
+        HttpResponse::Ok()
+            .content_type(media_type.content_type())
+            .insert_header((IDEMPOTENT_REPLAYED, "true"))
+            .body(body.to_string())
     }
 }
 

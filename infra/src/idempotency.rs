@@ -1,5 +1,6 @@
 //! Idempotency keys in the database (table `idempotency_keys`, see
-//! [`crate::migration::m0005_idempotency`]), so that every replica answers a retried mutation the
+//! [`crate::migration::m0005_idempotency`] and
+//! [`crate::migration::m0006_idempotency_recovery`]), so that every replica answers a retried mutation the
 //! same way and concurrent duplicates run exactly once.
 //!
 //! The protocol, per (subject, key):
@@ -14,6 +15,16 @@
 //!    response is [`Claim::Replay`]; a pending row is waited on (woken at once in this process,
 //!    polled across replicas) until it completes, is released, or the wait ends
 //!    ([`Claim::InProgress`]).
+//!
+//! A process can die while it holds a pending key. The holder refreshes the row's heartbeat
+//! ([`IdempotencyStore::heartbeat`], every [`HEARTBEAT_INTERVAL`]) while it runs; a pending row
+//! whose heartbeat is older than [`STALE_AFTER`] belongs to a dead process, and the next claim
+//! recovers it by looking up the log for events carrying the holder's request id (every event
+//! records the `requestId` it was appended under):
+//!
+//! * none: the dead attempt appended nothing, so the claim takes the key over ([`Claim::Run`]);
+//! * some: the dead attempt's change landed but its response was lost ([`Claim::Landed`], with the
+//!   indexes), and the caller answers with that rather than run the change twice.
 //!
 //! Rows older than the time to live are expired: a claim that meets one deletes it and claims
 //! afresh, and a purge of every expired row runs at most once per [`PURGE_INTERVAL`] per process
@@ -35,6 +46,12 @@ use crate::sql::statement;
 /// How often, at most, one process deletes every expired key.
 pub const PURGE_INTERVAL: Duration = Duration::from_secs(60);
 
+/// How often the holder of a pending key refreshes its heartbeat.
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
+
+/// How old a pending key's heartbeat must be for its holder to count as dead: six missed beats.
+pub const STALE_AFTER: Duration = Duration::from_secs(30);
+
 /// How often a waiting claim looks at a row that another replica is still running (in this
 /// process it is woken as soon as the row completes).
 const POLL_INTERVAL: Duration = Duration::from_millis(50);
@@ -51,6 +68,10 @@ pub enum Claim {
     Mismatch,
     /// The same request is still running elsewhere and did not finish within the wait.
     InProgress,
+    /// The same request ran in a process that died after appending these events (global
+    /// indexes, inclusive) and before storing its response. Answer with that — and store the
+    /// answer with [`IdempotencyStore::complete`] so that later retries replay it.
+    Landed { first_index: u64, last_index: u64 },
 }
 
 /// The `idempotency_keys` table. Cheap to clone (a pool handle and an `Arc`).
@@ -98,6 +119,15 @@ struct Row {
     request_hash: String,
     response: Option<String>,
     created_at: i64,
+    request_id: Option<String>,
+    heartbeat_at: Option<i64>,
+}
+
+impl Row {
+    /// When the holder last showed it was alive.
+    fn last_beat(&self) -> i64 {
+        self.heartbeat_at.unwrap_or(self.created_at)
+    }
 }
 
 impl IdempotencyStore {
@@ -112,8 +142,9 @@ impl IdempotencyStore {
         }
     }
 
-    /// Claims `key` for `subject` and a request hashing to `hash` (see the module docs).
-    /// Keys older than `ttl` count as unused; a pending row is waited on for at most `wait`.
+    /// Claims `key` for `subject` and a request hashing to `hash`, run under `request_id` (see
+    /// the module docs). Keys older than `ttl` count as unused; a pending row is waited on for at
+    /// most `wait`, and recovered when its holder died.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] or [`StoreError::Internal`] when the database fails; a stored
@@ -124,6 +155,7 @@ impl IdempotencyStore {
         subject: &str,
         key: &str,
         hash: &str,
+        request_id: &str,
         ttl: Duration,
         wait: Duration,
     ) -> Result<Claim, StoreError> {
@@ -136,7 +168,10 @@ impl IdempotencyStore {
             settled.as_mut().enable();
 
             let now = now_micros();
-            if self.insert_pending(subject, key, hash, now).await? {
+            if self
+                .insert_pending(subject, key, hash, request_id, now)
+                .await?
+            {
                 return Ok(Claim::Run);
             }
             let Some(row) = self.read(subject, key).await? else {
@@ -155,6 +190,11 @@ impl IdempotencyStore {
                 })?;
                 return Ok(Claim::Replay(response));
             }
+            if row.last_beat() < now.saturating_sub(ttl_micros(STALE_AFTER))
+                && let Some(claim) = self.recover(subject, key, &row, request_id, now).await?
+            {
+                return Ok(claim);
+            }
             let now = tokio::time::Instant::now();
             if now >= deadline {
                 return Ok(Claim::InProgress);
@@ -162,6 +202,117 @@ impl IdempotencyStore {
             let poll = POLL_INTERVAL.min(deadline - now);
             let _ = tokio::time::timeout(poll, settled).await;
         }
+    }
+
+    /// A pending row whose holder died: [`Claim::Landed`] when the holder's request appended
+    /// events, else the key taken over for `request_id` ([`Claim::Run`]). `None` when another
+    /// claim changed the row first, or when the row predates request ids (it cannot be told
+    /// whether it landed: it stays pending until it expires).
+    async fn recover(
+        &self,
+        subject: &str,
+        key: &str,
+        row: &Row,
+        request_id: &str,
+        now: i64,
+    ) -> Result<Option<Claim>, StoreError> {
+        let Some(holder) = &row.request_id else {
+            return Ok(None);
+        };
+        if let Some((first_index, last_index)) = self.appended_by(holder).await? {
+            tracing::warn!(
+                subject,
+                request_id = holder.as_str(),
+                first_index,
+                last_index,
+                "an idempotent request landed but its process died before answering"
+            );
+            return Ok(Some(Claim::Landed {
+                first_index,
+                last_index,
+            }));
+        }
+        let backend = self.db.get_database_backend();
+        let taken = self
+            .db
+            .execute_raw(statement(
+                backend,
+                "UPDATE idempotency_keys SET request_id = ?, heartbeat_at = ? \
+                 WHERE subject = ? AND \"key\" = ? AND response IS NULL AND request_id = ? \
+                 AND COALESCE(heartbeat_at, created_at) = ?",
+                vec![
+                    request_id.into(),
+                    now.into(),
+                    subject.into(),
+                    key.into(),
+                    holder.clone().into(),
+                    row.last_beat().into(),
+                ],
+            ))
+            .await
+            .map_err(map_db_error)?;
+        if taken.rows_affected() == 1 {
+            tracing::warn!(
+                subject,
+                dead = holder.as_str(),
+                request_id,
+                "took over an idempotency key whose holder died before appending"
+            );
+            Ok(Some(Claim::Run))
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// The first and last index of the events appended under `request_id`, if any.
+    async fn appended_by(&self, request_id: &str) -> Result<Option<(u64, u64)>, StoreError> {
+        let backend = self.db.get_database_backend();
+        let row = self
+            .db
+            .query_one_raw(statement(
+                backend,
+                "SELECT MIN(idx), MAX(idx) FROM events WHERE request_id = ?",
+                vec![request_id.into()],
+            ))
+            .await
+            .map_err(map_db_error)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let first: Option<i64> = row.try_get_by_index(0).map_err(map_db_error)?;
+        let last: Option<i64> = row.try_get_by_index(1).map_err(map_db_error)?;
+        Ok(first.zip(last).and_then(|(first, last)| {
+            Some((u64::try_from(first).ok()?, u64::try_from(last).ok()?))
+        }))
+    }
+
+    /// Shows that the holder of a pending key (running `request_id`) is alive; call it every
+    /// [`HEARTBEAT_INTERVAL`] while the request runs.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn heartbeat(
+        &self,
+        subject: &str,
+        key: &str,
+        request_id: &str,
+    ) -> Result<(), StoreError> {
+        let backend = self.db.get_database_backend();
+        self.db
+            .execute_raw(statement(
+                backend,
+                "UPDATE idempotency_keys SET heartbeat_at = ? WHERE subject = ? AND \"key\" = ? \
+                 AND request_id = ? AND response IS NULL",
+                vec![
+                    now_micros().into(),
+                    subject.into(),
+                    key.into(),
+                    request_id.into(),
+                ],
+            ))
+            .await
+            .map_err(map_db_error)?;
+        Ok(())
     }
 
     /// Stores the response of the request that won the claim.
@@ -259,6 +410,7 @@ impl IdempotencyStore {
         subject: &str,
         key: &str,
         hash: &str,
+        request_id: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
         let backend = self.db.get_database_backend();
@@ -266,9 +418,17 @@ impl IdempotencyStore {
             .db
             .execute_raw(statement(
                 backend,
-                "INSERT INTO idempotency_keys (subject, \"key\", request_hash, response, created_at) \
-                 VALUES (?, ?, ?, NULL, ?) ON CONFLICT (subject, \"key\") DO NOTHING",
-                vec![subject.into(), key.into(), hash.into(), now.into()],
+                "INSERT INTO idempotency_keys \
+                 (subject, \"key\", request_hash, response, created_at, request_id, heartbeat_at) \
+                 VALUES (?, ?, ?, NULL, ?, ?, ?) ON CONFLICT (subject, \"key\") DO NOTHING",
+                vec![
+                    subject.into(),
+                    key.into(),
+                    hash.into(),
+                    now.into(),
+                    request_id.into(),
+                    now.into(),
+                ],
             ))
             .await
             .map_err(map_db_error)?;
@@ -281,8 +441,8 @@ impl IdempotencyStore {
             .db
             .query_one_raw(statement(
                 backend,
-                "SELECT request_hash, response, created_at FROM idempotency_keys \
-                 WHERE subject = ? AND \"key\" = ?",
+                "SELECT request_hash, response, created_at, request_id, heartbeat_at \
+                 FROM idempotency_keys WHERE subject = ? AND \"key\" = ?",
                 vec![subject.into(), key.into()],
             ))
             .await
@@ -292,6 +452,8 @@ impl IdempotencyStore {
                 request_hash: row.try_get_by_index(0).map_err(map_db_error)?,
                 response: row.try_get_by_index(1).map_err(map_db_error)?,
                 created_at: row.try_get_by_index(2).map_err(map_db_error)?,
+                request_id: row.try_get_by_index(3).map_err(map_db_error)?,
+                heartbeat_at: row.try_get_by_index(4).map_err(map_db_error)?,
             })
         })
         .transpose()

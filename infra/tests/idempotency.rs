@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use amanah_infra::idempotency::{Claim, IdempotencyStore};
+use amanah_infra::idempotency::{Claim, IdempotencyStore, STALE_AFTER};
 use amanah_infra::testing::TestDatabase;
 use sea_orm::ConnectionTrait;
 use serde_json::json;
@@ -42,6 +42,9 @@ on_both_engines!(
     a_released_key_runs_again,
     an_expired_key_runs_again_and_purge_removes_old_keys,
     fifty_concurrent_claims_run_once,
+    a_live_holder_keeps_its_key,
+    a_key_whose_holder_died_before_appending_is_taken_over,
+    a_key_whose_holder_died_after_appending_is_answered_as_landed,
 );
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
@@ -51,7 +54,7 @@ async fn the_first_claim_runs_and_retries_replay(database: &TestDatabase) {
     let store = IdempotencyStore::new(database.connection().clone());
     assert_eq!(
         store
-            .claim("alice", "k1", "hash-a", DAY, NO_WAIT)
+            .claim("alice", "k1", "hash-a", "request-1", DAY, NO_WAIT)
             .await
             .unwrap(),
         Claim::Run
@@ -59,7 +62,7 @@ async fn the_first_claim_runs_and_retries_replay(database: &TestDatabase) {
     // Pending: the same request waits, and gives up after the wait.
     assert_eq!(
         store
-            .claim("alice", "k1", "hash-a", DAY, NO_WAIT)
+            .claim("alice", "k1", "hash-a", "request-1", DAY, NO_WAIT)
             .await
             .unwrap(),
         Claim::InProgress
@@ -67,7 +70,7 @@ async fn the_first_claim_runs_and_retries_replay(database: &TestDatabase) {
     // A different request under the same key is refused even while pending.
     assert_eq!(
         store
-            .claim("alice", "k1", "hash-b", DAY, NO_WAIT)
+            .claim("alice", "k1", "hash-b", "request-1", DAY, NO_WAIT)
             .await
             .unwrap(),
         Claim::Mismatch
@@ -76,14 +79,14 @@ async fn the_first_claim_runs_and_retries_replay(database: &TestDatabase) {
     store.complete("alice", "k1", &response).await.unwrap();
     assert_eq!(
         store
-            .claim("alice", "k1", "hash-a", DAY, NO_WAIT)
+            .claim("alice", "k1", "hash-a", "request-1", DAY, NO_WAIT)
             .await
             .unwrap(),
         Claim::Replay(response.clone())
     );
     assert_eq!(
         store
-            .claim("alice", "k1", "hash-b", DAY, NO_WAIT)
+            .claim("alice", "k1", "hash-b", "request-1", DAY, NO_WAIT)
             .await
             .unwrap(),
         Claim::Mismatch
@@ -91,7 +94,7 @@ async fn the_first_claim_runs_and_retries_replay(database: &TestDatabase) {
     // Keys belong to their subject.
     assert_eq!(
         store
-            .claim("bob", "k1", "hash-b", DAY, NO_WAIT)
+            .claim("bob", "k1", "hash-b", "request-1", DAY, NO_WAIT)
             .await
             .unwrap(),
         Claim::Run
@@ -103,7 +106,7 @@ async fn the_first_claim_runs_and_retries_replay(database: &TestDatabase) {
         .unwrap();
     assert_eq!(
         store
-            .claim("alice", "k1", "hash-a", DAY, NO_WAIT)
+            .claim("alice", "k1", "hash-a", "request-1", DAY, NO_WAIT)
             .await
             .unwrap(),
         Claim::Replay(response)
@@ -113,12 +116,18 @@ async fn the_first_claim_runs_and_retries_replay(database: &TestDatabase) {
 async fn a_released_key_runs_again(database: &TestDatabase) {
     let store = IdempotencyStore::new(database.connection().clone());
     assert_eq!(
-        store.claim("alice", "k", "h", DAY, NO_WAIT).await.unwrap(),
+        store
+            .claim("alice", "k", "h", "request-1", DAY, NO_WAIT)
+            .await
+            .unwrap(),
         Claim::Run
     );
     store.release("alice", "k").await.unwrap();
     assert_eq!(
-        store.claim("alice", "k", "h", DAY, NO_WAIT).await.unwrap(),
+        store
+            .claim("alice", "k", "h", "request-1", DAY, NO_WAIT)
+            .await
+            .unwrap(),
         Claim::Run
     );
     // A completed key is not released.
@@ -128,7 +137,10 @@ async fn a_released_key_runs_again(database: &TestDatabase) {
         .unwrap();
     store.release("alice", "k").await.unwrap();
     assert_eq!(
-        store.claim("alice", "k", "h", DAY, NO_WAIT).await.unwrap(),
+        store
+            .claim("alice", "k", "h", "request-1", DAY, NO_WAIT)
+            .await
+            .unwrap(),
         Claim::Replay(json!({ "ok": 1 }))
     );
 }
@@ -149,7 +161,7 @@ async fn an_expired_key_runs_again_and_purge_removes_old_keys(database: &TestDat
     let store = IdempotencyStore::new(database.connection().clone());
     assert_eq!(
         store
-            .claim("alice", "old", "h1", DAY, NO_WAIT)
+            .claim("alice", "old", "h1", "request-1", DAY, NO_WAIT)
             .await
             .unwrap(),
         Claim::Run
@@ -157,7 +169,7 @@ async fn an_expired_key_runs_again_and_purge_removes_old_keys(database: &TestDat
     store.complete("alice", "old", &json!(1)).await.unwrap();
     assert_eq!(
         store
-            .claim("alice", "kept", "h1", DAY, NO_WAIT)
+            .claim("alice", "kept", "h1", "request-1", DAY, NO_WAIT)
             .await
             .unwrap(),
         Claim::Run
@@ -169,7 +181,7 @@ async fn an_expired_key_runs_again_and_purge_removes_old_keys(database: &TestDat
     let hour = Duration::from_secs(3599);
     assert_eq!(
         store
-            .claim("alice", "old", "h2", hour, NO_WAIT)
+            .claim("alice", "old", "h2", "request-1", hour, NO_WAIT)
             .await
             .unwrap(),
         Claim::Run
@@ -177,7 +189,7 @@ async fn an_expired_key_runs_again_and_purge_removes_old_keys(database: &TestDat
     assert_eq!(store.purge_expired(hour).await.unwrap(), 1);
     assert_eq!(
         store
-            .claim("alice", "kept", "h2", hour, NO_WAIT)
+            .claim("alice", "kept", "h2", "request-1", hour, NO_WAIT)
             .await
             .unwrap(),
         Claim::Run
@@ -188,7 +200,7 @@ async fn an_expired_key_runs_again_and_purge_removes_old_keys(database: &TestDat
     assert_eq!(store.purge_expired(DAY).await.unwrap(), 0);
     assert_eq!(
         store
-            .claim("alice", "old", "h2", DAY, NO_WAIT)
+            .claim("alice", "old", "h2", "request-1", DAY, NO_WAIT)
             .await
             .unwrap(),
         Claim::Replay(json!(3))
@@ -202,7 +214,14 @@ async fn fifty_concurrent_claims_run_once(database: &TestDatabase) {
         let store = store.clone();
         tasks.spawn(async move {
             let claim = store
-                .claim("integrator", "batch-1", "h", DAY, Duration::from_secs(30))
+                .claim(
+                    "integrator",
+                    "batch-1",
+                    "h",
+                    "request-1",
+                    DAY,
+                    Duration::from_secs(30),
+                )
                 .await
                 .unwrap();
             if claim == Claim::Run {
@@ -221,4 +240,187 @@ async fn fifty_concurrent_claims_run_once(database: &TestDatabase) {
         .filter(|c| **c == Claim::Replay(json!({ "auditIndex": 0 })))
         .count();
     assert_eq!((runs, replays), (1, 49), "{claims:?}");
+}
+
+/// Stops the heartbeat of every pending key `age` ago (its holder died then).
+async fn stop_heartbeats(database: &TestDatabase, age: Duration) {
+    let micros = i64::try_from(age.as_micros()).unwrap();
+    database
+        .connection()
+        .execute_unprepared(&format!(
+            "UPDATE idempotency_keys SET heartbeat_at = heartbeat_at - {micros}, \
+             created_at = created_at - {micros} WHERE response IS NULL"
+        ))
+        .await
+        .unwrap();
+}
+
+const WAIT: Duration = Duration::from_millis(200);
+
+async fn a_live_holder_keeps_its_key(database: &TestDatabase) {
+    let store = IdempotencyStore::new(database.connection().clone());
+    assert_eq!(
+        store
+            .claim("alice", "k", "h", "first", DAY, NO_WAIT)
+            .await
+            .unwrap(),
+        Claim::Run
+    );
+    // Older than the staleness limit, but the holder's heartbeat is fresh: still in progress.
+    stop_heartbeats(database, STALE_AFTER * 2).await;
+    store.heartbeat("alice", "k", "first").await.unwrap();
+    assert_eq!(
+        store
+            .claim("alice", "k", "h", "second", DAY, WAIT)
+            .await
+            .unwrap(),
+        Claim::InProgress
+    );
+    // A heartbeat from anyone but the holder changes nothing.
+    stop_heartbeats(database, STALE_AFTER * 2).await;
+    store.heartbeat("alice", "k", "intruder").await.unwrap();
+    assert_eq!(
+        store
+            .claim("alice", "k", "h", "second", DAY, NO_WAIT)
+            .await
+            .unwrap(),
+        Claim::Run,
+        "the holder's heartbeat stopped: the key is taken over"
+    );
+}
+
+async fn a_key_whose_holder_died_before_appending_is_taken_over(database: &TestDatabase) {
+    let store = IdempotencyStore::new(database.connection().clone());
+    assert_eq!(
+        store
+            .claim("alice", "k", "h", "dead", DAY, NO_WAIT)
+            .await
+            .unwrap(),
+        Claim::Run
+    );
+    // Within the staleness limit a retry waits and is told the first is in progress.
+    assert_eq!(
+        store
+            .claim("alice", "k", "h", "retry-1", DAY, WAIT)
+            .await
+            .unwrap(),
+        Claim::InProgress
+    );
+    stop_heartbeats(database, STALE_AFTER + Duration::from_secs(1)).await;
+    // Exactly one of several concurrent retries takes the key over.
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..8 {
+        let store = store.clone();
+        tasks.spawn(async move {
+            store
+                .claim("alice", "k", "h", &format!("retry-{n}"), DAY, NO_WAIT)
+                .await
+                .unwrap()
+        });
+    }
+    let claims = tasks.join_all().await;
+    assert_eq!(
+        claims.iter().filter(|c| **c == Claim::Run).count(),
+        1,
+        "{claims:?}"
+    );
+    assert!(
+        claims
+            .iter()
+            .all(|c| matches!(c, Claim::Run | Claim::InProgress))
+    );
+    // A changed request is still a mismatch, dead holder or not.
+    stop_heartbeats(database, STALE_AFTER * 2).await;
+    assert_eq!(
+        store
+            .claim("alice", "k", "other", "x", DAY, NO_WAIT)
+            .await
+            .unwrap(),
+        Claim::Mismatch
+    );
+}
+
+async fn a_key_whose_holder_died_after_appending_is_answered_as_landed(database: &TestDatabase) {
+    use amanah_domain::aggregate::StreamKind;
+    use amanah_domain::codelists::OrganisationType;
+    use amanah_domain::organisation::Organisation;
+    use amanah_domain::ports::{
+        Actor, AppendRequest, EventMetadata, EventStore as _, NewEvent, Snapshot,
+    };
+    use amanah_domain::values::Name;
+
+    let store = IdempotencyStore::new(database.connection().clone());
+    assert_eq!(
+        store
+            .claim("alice", "k", "h", "landed-then-died", DAY, NO_WAIT)
+            .await
+            .unwrap(),
+        Claim::Run
+    );
+    // The holder appends two events under its request id, then dies before `complete`.
+    let events = database.store();
+    let id = uuid::Uuid::now_v7();
+    let outcome = events
+        .append(AppendRequest {
+            stream: StreamKind::Organisation,
+            stream_id: id,
+            expected_version: 0,
+            reads: Vec::new(),
+            events: ["OrganisationRegistered", "OrganisationRevised"]
+                .into_iter()
+                .map(|event_type| NewEvent {
+                    event_type: event_type.to_owned(),
+                    data: json!({}),
+                })
+                .collect(),
+            metadata: EventMetadata {
+                actor: Actor::system("alice"),
+                request_id: Some("landed-then-died".to_owned()),
+                occurred_at: chrono::Utc::now(),
+            },
+            snapshot: Snapshot::Organisation(Box::new(Organisation {
+                id,
+                org_ref: None,
+                name: Name::parse("Landed").unwrap(),
+                acronym: None,
+                organisation_type: OrganisationType::Government,
+                country: None,
+                website: None,
+                deactivated: false,
+                version: 2,
+            })),
+        })
+        .await
+        .unwrap();
+    stop_heartbeats(database, STALE_AFTER * 2).await;
+    let landed = Claim::Landed {
+        first_index: outcome.first_index,
+        last_index: outcome.last_index,
+    };
+    assert_eq!(
+        store
+            .claim("alice", "k", "h", "retry", DAY, NO_WAIT)
+            .await
+            .unwrap(),
+        landed
+    );
+    // Until the answer is stored every retry is told the same; then it is replayed.
+    assert_eq!(
+        store
+            .claim("alice", "k", "h", "retry-2", DAY, NO_WAIT)
+            .await
+            .unwrap(),
+        landed
+    );
+    store
+        .complete("alice", "k", &json!({ "landed": outcome.last_index }))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .claim("alice", "k", "h", "retry-3", DAY, NO_WAIT)
+            .await
+            .unwrap(),
+        Claim::Replay(json!({ "landed": outcome.last_index }))
+    );
 }

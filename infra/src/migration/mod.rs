@@ -11,6 +11,8 @@
 //!   function `amanah_reject_change(message)` defined in m0001).
 //! * [`m0005_idempotency`]: the idempotency keys of mutations, with the first response to each, so
 //!   that every replica answers a retry the same way.
+//! * [`m0006_idempotency_recovery`]: who holds a pending key and its heartbeat, so that a key left
+//!   pending by a process that died can be recovered; an index on `events.request_id`.
 //!
 //! DDL is written as SQL rather than with sea-query's builder: the triggers need per-engine SQL
 //! anyway, and the few type differences (`BLOB`/`BYTEA`, SQLite's `INTEGER PRIMARY KEY` rowid
@@ -24,6 +26,7 @@ pub mod m0002_member_states;
 pub mod m0003_read_model;
 pub mod m0004_audit_tree;
 pub mod m0005_idempotency;
+pub mod m0006_idempotency_recovery;
 
 /// All migrations, in order. `amanah migrate` and `amanah serve` apply the pending ones through
 /// [`crate::database::migrate`].
@@ -38,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_read_model::Migration),
             Box::new(m0004_audit_tree::Migration),
             Box::new(m0005_idempotency::Migration),
+            Box::new(m0006_idempotency_recovery::Migration),
         ]
     }
 }

@@ -100,3 +100,86 @@ async fn a_refused_first_attempt_is_replayed_and_a_malformed_key_is_400() {
     }
     assert_eq!(app.log_size().await, 0);
 }
+
+/// Makes the key look as if its holder had died `STALE_AFTER` + 1 s ago, running `request_id`,
+/// without having stored its response.
+async fn kill_holder(app: &TestApp, key: &str, request_id: &str) {
+    use sea_orm::ConnectionTrait as _;
+    let stale = i64::try_from(
+        (amanah_infra::idempotency::STALE_AFTER + std::time::Duration::from_secs(1)).as_micros(),
+    )
+    .unwrap();
+    let statement = sea_orm::Statement::from_sql_and_values(
+        app.state.db.get_database_backend(),
+        "UPDATE idempotency_keys SET response = NULL, request_id = $1, \
+         heartbeat_at = heartbeat_at - $2 WHERE \"key\" = $3",
+        [request_id.into(), stale.into(), key.into()],
+    );
+    let updated = app.state.db.execute_raw(statement).await.unwrap();
+    assert_eq!(updated.rows_affected(), 1);
+}
+
+#[tokio::test]
+async fn a_retry_after_the_first_attempt_landed_and_its_process_died_appends_nothing() {
+    let app = TestApp::spawn_sqlite().await;
+    let token = app.token("partner-system", &[Role::Editor], None);
+    let response = app
+        .post_graphql()
+        .bearer_auth(&token)
+        .header("idempotency-key", "landed-1")
+        .header("x-request-id", "first-attempt-of-landed-1")
+        .json(&json!({ "query": REGISTER,
+                       "variables": { "input": { "name": "Audit Board", "type": "GOVERNMENT" } } }))
+        .send()
+        .await
+        .unwrap();
+    let first: Value = response.json().await.unwrap();
+    let index = first["data"]["registerOrganisation"]["auditIndex"]
+        .as_u64()
+        .unwrap();
+    // The process died after the append committed and before the response was stored.
+    kill_holder(&app, "landed-1", "first-attempt-of-landed-1").await;
+    let size = app.log_size().await;
+    for _ in 0..2 {
+        let (status, replayed, body) = register(&app, &token, "landed-1", "Audit Board").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(replayed);
+        let error = &body["errors"][0];
+        assert_eq!(error["extensions"]["code"], "CONFLICT", "{body}");
+        assert_eq!(error["extensions"]["auditIndex"], index, "{body}");
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap()
+                .contains("applied before"),
+            "{body}"
+        );
+    }
+    assert_eq!(app.log_size().await, size, "nothing appended again");
+}
+
+#[tokio::test]
+async fn a_retry_after_the_first_attempt_died_before_appending_runs_once() {
+    let app = TestApp::spawn_sqlite().await;
+    let token = app.token("partner-system", &[Role::Editor], None);
+    let (_, _, first) = register(&app, &token, "died-1", "Audit Board").await;
+    assert!(first["data"]["registerOrganisation"]["auditIndex"].is_u64());
+    // Pretend the key was held by an attempt that appended nothing and died.
+    kill_holder(&app, "died-1", "an-attempt-that-never-appended").await;
+    let size = app.log_size().await;
+    let retries =
+        futures::future::join_all((0..5).map(|_| register(&app, &token, "died-1", "Audit Board")))
+            .await;
+    assert_eq!(app.log_size().await, size + 1, "the retry ran exactly once");
+    let ran: Vec<&Value> = retries
+        .iter()
+        .filter(|(_, replayed, _)| !replayed)
+        .map(|(_, _, body)| body)
+        .collect();
+    assert_eq!(ran.len(), 1, "{retries:?}");
+    assert_eq!(ran[0]["data"]["registerOrganisation"]["auditIndex"], size);
+    for (status, _, body) in &retries {
+        assert_eq!(*status, StatusCode::OK);
+        assert_eq!(body, ran[0], "every retry gets the one new response");
+    }
+}
