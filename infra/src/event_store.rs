@@ -31,7 +31,6 @@
 //! re-derived from columns. Because appends are serialised by the head lock and commit in index
 //! order, every committed state of the log is a prefix: a reader never sees a hole.
 
-use std::fmt::Write as _;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -53,6 +52,7 @@ use crate::db_error::map_internal_db_error;
 use crate::envelope;
 use crate::note::SigningKey;
 use crate::projection::{NoProjection, Projector};
+use crate::sql::statement;
 
 /// Default for [`StoreConfig::queue_capacity`].
 pub const DEFAULT_QUEUE_CAPACITY: usize = 1024;
@@ -682,41 +682,10 @@ fn decode_row(row: &QueryResult) -> Result<StoredEvent, StoreError> {
     Ok(event)
 }
 
-/// A statement with `?` placeholders, numbered (`$1`, `$2`, …) for PostgreSQL.
-fn statement(backend: DbBackend, sql: &str, values: impl IntoIterator<Item = Value>) -> Statement {
-    if backend != DbBackend::Postgres {
-        return Statement::from_sql_and_values(backend, sql, values);
-    }
-    let mut numbered = String::with_capacity(sql.len() + 16);
-    let mut position = 0;
-    for ch in sql.chars() {
-        if ch == '?' {
-            position += 1;
-            let _ = write!(numbered, "${position}");
-        } else {
-            numbered.push(ch);
-        }
-    }
-    Statement::from_sql_and_values(backend, numbered, values)
-}
-
 fn to_db_int(value: u64) -> Result<i64, StoreError> {
     i64::try_from(value).map_err(|_| StoreError::Internal(format!("{value} exceeds BIGINT")))
 }
 
 fn from_db_int(value: i64) -> Result<u64, StoreError> {
     u64::try_from(value).map_err(|_| StoreError::Internal(format!("negative counter {value}")))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn numbers_placeholders_for_postgres_only() {
-        let postgres = statement(DbBackend::Postgres, "a = ? AND b = ?", [1.into(), 2.into()]);
-        assert_eq!(postgres.sql, "a = $1 AND b = $2");
-        let sqlite = statement(DbBackend::Sqlite, "a = ? AND b = ?", [1.into(), 2.into()]);
-        assert_eq!(sqlite.sql, "a = ? AND b = ?");
-    }
 }

@@ -26,3 +26,16 @@ pub(crate) fn statement(
     }
     Statement::from_sql_and_values(backend, numbered, values)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_placeholders_for_postgres_only() {
+        let postgres = statement(DbBackend::Postgres, "a = ? AND b = ?", [1.into(), 2.into()]);
+        assert_eq!(postgres.sql, "a = $1 AND b = $2");
+        let sqlite = statement(DbBackend::Sqlite, "a = ? AND b = ?", [1.into(), 2.into()]);
+        assert_eq!(sqlite.sql, "a = ? AND b = ?");
+    }
+}

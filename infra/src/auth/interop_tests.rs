@@ -1,6 +1,7 @@
 //! Cross-check with an independent implementation: tokens minted by PyJWT (+ `cryptography`)
 //! must verify here, and tokens from [`crate::auth::mint::mint_hs256`] must decode there. Skipped, with
-//! a note on stderr, when `python3` with `jwt` and `cryptography` is not available.
+//! a note on stderr, when `python3` with `jwt` and `cryptography` is not available — except when
+//! `CI` is set (`.ci/run` installs both), where their absence fails the test.
 #![expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 
 use std::process::Command;
@@ -41,6 +42,11 @@ fn python(args: &[&str]) -> Value {
 #[tokio::test]
 async fn pyjwt_tokens_verify_and_minted_tokens_decode() {
     if !pyjwt_available() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but python3 with PyJWT and cryptography is not available \
+             (pip install pyjwt cryptography)"
+        );
         eprintln!("skipped: python3 with PyJWT and cryptography is not available");
         return;
     }
