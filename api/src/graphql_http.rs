@@ -2,8 +2,9 @@
 //! handler's defaults.
 //!
 //! * **Response media type** by `Accept`: `application/graphql-response+json` when the client
-//!   accepts it (or sends no `Accept`, or `*/*`), `application/json` when that is what it prefers;
-//!   neither acceptable → `406`.
+//!   names it and prefers it; `application/json` when that is what it prefers, and — as the
+//!   specification asks of servers for legacy clients — when it sends no `Accept` or accepts
+//!   either only through a wildcard (`*/*`, `application/*`); neither acceptable → `406`.
 //! * **Status codes.** A request that cannot execute (the document does not parse or validate, or
 //!   breaks a limit) gets `400` with `application/graphql-response+json` and `200` with
 //!   `application/json`, as the specification asks for each; its body has `errors` and no `data`.
@@ -79,25 +80,31 @@ impl ResponseMediaType {
     /// Picks the media type from an `Accept` header; `None` when neither is acceptable.
     ///
     /// Each candidate takes the quality of the most specific range that matches it (`q=0` refuses
-    /// it); the higher quality wins, and `application/graphql-response+json` wins ties.
+    /// it); the higher quality wins. On a tie `application/graphql-response+json` wins only when
+    /// the header names it exactly; otherwise (no header, wildcards only) `application/json`, as
+    /// the GraphQL-over-HTTP specification asks for legacy clients.
     #[must_use]
     pub fn negotiate(accept: Option<&str>) -> Option<Self> {
         let Some(accept) = accept.map(str::trim).filter(|a| !a.is_empty()) else {
-            return Some(Self::GraphqlResponseJson);
+            return Some(Self::Json);
         };
         let ranges: Vec<MediaRange<'_>> = accept.split(',').filter_map(MediaRange::parse).collect();
-        let quality = |media_type: &str| {
+        // (specificity, quality) of the most specific matching range.
+        let best = |media_type: &str| {
             ranges
                 .iter()
                 .filter_map(|range| range.specificity(media_type).map(|s| (s, range.quality)))
                 .max_by_key(|(specificity, _)| *specificity)
-                .map_or(0, |(_, quality)| quality)
+                .unwrap_or((0, 0))
         };
-        let graphql = quality(GRAPHQL_RESPONSE_JSON);
-        let json = quality(APPLICATION_JSON);
+        let (graphql_specificity, graphql) = best(GRAPHQL_RESPONSE_JSON);
+        let (_, json) = best(APPLICATION_JSON);
         match (graphql, json) {
             (0, 0) => None,
-            (graphql, json) if graphql >= json => Some(Self::GraphqlResponseJson),
+            (graphql, json) if graphql > json => Some(Self::GraphqlResponseJson),
+            (graphql, json) if graphql == json && graphql_specificity == 2 => {
+                Some(Self::GraphqlResponseJson)
+            }
             _ => Some(Self::Json),
         }
     }
@@ -940,14 +947,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn no_accept_or_any_prefers_graphql_response_json() {
+    fn no_accept_or_only_wildcards_get_application_json() {
         for accept in [None, Some(""), Some("*/*"), Some("application/*")] {
             assert_eq!(
                 ResponseMediaType::negotiate(accept),
-                Some(ResponseMediaType::GraphqlResponseJson),
+                Some(ResponseMediaType::Json),
                 "{accept:?}"
             );
         }
+        assert_eq!(
+            ResponseMediaType::negotiate(Some("application/graphql-response+json, */*")),
+            Some(ResponseMediaType::GraphqlResponseJson),
+            "named exactly, it wins the tie"
+        );
+        assert_eq!(
+            ResponseMediaType::negotiate(Some(
+                "application/graphql-response+json, application/json"
+            )),
+            Some(ResponseMediaType::GraphqlResponseJson)
+        );
     }
 
     #[test]

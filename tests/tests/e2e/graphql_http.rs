@@ -9,9 +9,18 @@ const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const APPLICATION_JSON: &str = "application/json";
 
 #[tokio::test]
-async fn a_query_answers_with_graphql_response_json_by_default() {
+async fn the_media_type_follows_accept_and_legacy_clients_get_application_json() {
     let app = TestApp::spawn_sqlite().await;
-    for accept in [None, Some("*/*"), Some(GRAPHQL_RESPONSE_JSON)] {
+    for (accept, expected) in [
+        (Some(GRAPHQL_RESPONSE_JSON), GRAPHQL_RESPONSE_JSON),
+        (
+            Some("application/graphql-response+json, */*;q=0.5"),
+            GRAPHQL_RESPONSE_JSON,
+        ),
+        // The specification's SHOULDs for clients that predate the new media type.
+        (None, APPLICATION_JSON),
+        (Some("*/*"), APPLICATION_JSON),
+    ] {
         let mut request = app
             .client
             .post(app.url("/graphql"))
@@ -22,7 +31,7 @@ async fn a_query_answers_with_graphql_response_json_by_default() {
         let response = app.send(request).await;
         assert_eq!(response.status, StatusCode::OK, "{accept:?}");
         assert!(
-            response.content_type.starts_with(GRAPHQL_RESPONSE_JSON),
+            response.content_type.starts_with(expected),
             "{accept:?}: {}",
             response.content_type
         );

@@ -10,6 +10,7 @@
 )]
 
 mod auth;
+mod clients;
 mod graphql_http;
 mod idempotency;
 mod limits;

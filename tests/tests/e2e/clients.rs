@@ -1,0 +1,140 @@
+//! Real third-party clients against the real server: the GraphQL-over-HTTP server audits of
+//! `graphql-http` and the `graphql-ws` client (graphql-transport-ws), both from npm, driven by the
+//! scripts in `tests/clients` (`npm ci --prefix tests/clients` installs them; `.ci/run` does).
+//! Without Node.js or the packages the tests are skipped with a note — except when `CI` is set,
+//! where that is a failure.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use amanah_infra::auth::Role;
+use serde_json::{Value, json};
+
+use crate::test_app::TestApp;
+
+fn clients_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("clients")
+}
+
+/// Whether `node` and the npm packages are there; panics under CI when they are not.
+fn clients_available() -> bool {
+    let installed = clients_dir().join("node_modules/graphql-ws").is_dir()
+        && clients_dir().join("node_modules/graphql-http").is_dir();
+    let node = Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if installed && node {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI is set but Node.js or the client packages are missing: npm ci --prefix tests/clients"
+    );
+    eprintln!(
+        "skipped: Node.js or tests/clients/node_modules is missing (npm ci --prefix tests/clients)"
+    );
+    false
+}
+
+/// Runs `node SCRIPT ARGS…` in `tests/clients` (on a blocking thread) and parses its JSON line.
+async fn node(script: &str, args: Vec<String>) -> Value {
+    let script = clients_dir().join(script);
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(script)
+            .args(args)
+            .current_dir(clients_dir())
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|_| {
+        panic!(
+            "not JSON (exit {:?}): {stdout}\n{}",
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+#[tokio::test]
+async fn every_graphql_over_http_server_audit_passes() {
+    if !clients_available() {
+        return;
+    }
+    let app = TestApp::spawn_sqlite().await;
+    let report = node("audit_http.mjs", vec![app.url("/graphql")]).await;
+    let results = report["results"].as_array().unwrap();
+    assert!(results.len() > 50, "{report}");
+    let failed: Vec<&Value> = results.iter().filter(|r| r["status"] != "ok").collect();
+    assert!(failed.is_empty(), "audits not passed: {failed:#?}");
+}
+
+const REGISTER: &str = "mutation($input: RegisterOrganisationInput!) {
+    registerOrganisation(input: $input) { auditIndex } }";
+
+#[tokio::test]
+async fn the_graphql_ws_client_follows_the_audit_log_from_an_index() {
+    if !clients_available() {
+        return;
+    }
+    let app = TestApp::spawn_sqlite().await;
+    let editor = app.token("editor@asean.org", &[Role::Editor], None);
+    let auditor = app.token("sai-auditor", &[Role::Auditor], None);
+    let register = |name: &'static str| {
+        let (app, editor) = (&app, &editor);
+        async move {
+            let response = app
+                .graphql_as(
+                    editor,
+                    REGISTER,
+                    json!({ "input": { "name": name, "type": "GOVERNMENT" } }),
+                )
+                .await;
+            response.body["data"]["registerOrganisation"]["auditIndex"]
+                .as_u64()
+                .unwrap()
+        }
+    };
+    register("Before one").await;
+    register("Before two").await;
+    let url = format!("ws://{}/graphql", app.address);
+    // From index 1: one event from the past, then three appended while the client listens.
+    let client = tokio::spawn(node(
+        "ws_client.mjs",
+        vec!["follow".into(), url, auditor, "1".into(), "4".into()],
+    ));
+    let mut live = Vec::new();
+    for name in ["Live one", "Live two", "Live three"] {
+        live.push(register(name).await);
+    }
+    let report = client.await.unwrap();
+    assert_eq!(
+        report["indexes"],
+        json!([1, live[0], live[1], live[2]]),
+        "{report}"
+    );
+    assert_eq!(live, [2, 3, 4]);
+}
+
+#[tokio::test]
+async fn the_graphql_ws_client_is_refused_with_4403_for_a_bad_token() {
+    if !clients_available() {
+        return;
+    }
+    let app = TestApp::spawn_sqlite().await;
+    let url = format!("ws://{}/graphql", app.address);
+    let report = node(
+        "ws_client.mjs",
+        vec!["refused".into(), url, "not.a.token".into()],
+    )
+    .await;
+    assert_eq!(report["code"], 4403, "{report}");
+    assert!(
+        report["reason"].as_str().unwrap().starts_with("Forbidden"),
+        "{report}"
+    );
+}
