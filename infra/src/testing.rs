@@ -27,6 +27,40 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// Runs each `scenario(&TestDatabase)` (an `async fn` of the calling test file) as two tests,
+/// `SCENARIO::sqlite` and `SCENARIO::postgres`, each on a fresh database of its own that is
+/// cleaned up afterwards. The PostgreSQL one is skipped, or fails, as [`TestDatabase::postgres`]
+/// says.
+///
+/// ```ignore
+/// amanah_infra::on_both_engines!(appends_are_gapless, proofs_verify);
+/// async fn appends_are_gapless(database: &TestDatabase) { /* … */ }
+/// ```
+#[macro_export]
+macro_rules! on_both_engines {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            use $crate::testing::TestDatabase;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let database = TestDatabase::sqlite().await;
+                super::$scenario(&database).await;
+                database.cleanup().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(database) = TestDatabase::postgres().await else {
+                    return;
+                };
+                super::$scenario(&database).await;
+                database.cleanup().await;
+            }
+        }
+    )*};
+}
+
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
 use uuid::Uuid;
 

@@ -26,31 +26,7 @@ use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
 use uuid::Uuid;
 
-macro_rules! on_both_engines {
-    ($($scenario:ident),* $(,)?) => {$(
-        mod $scenario {
-            use amanah_infra::testing::TestDatabase;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let database = TestDatabase::sqlite().await;
-                super::$scenario(&database).await;
-                database.cleanup().await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some(database) = TestDatabase::postgres().await else {
-                    return;
-                };
-                super::$scenario(&database).await;
-                database.cleanup().await;
-            }
-        }
-    )*};
-}
-
-on_both_engines!(
+amanah_infra::on_both_engines!(
     every_batch_is_signed_and_proofs_verify,
     tree_and_checkpoints_are_append_only,
     proofs_for_unsigned_sizes_are_refused,

@@ -29,32 +29,7 @@ use serde_json::json;
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
-/// Runs `scenario(&TestDatabase)` as two tests, `NAME::sqlite` and `NAME::postgres`.
-macro_rules! on_both_engines {
-    ($($scenario:ident),* $(,)?) => {$(
-        mod $scenario {
-            use amanah_infra::testing::TestDatabase;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let database = TestDatabase::sqlite().await;
-                super::$scenario(&database).await;
-                database.cleanup().await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some(database) = TestDatabase::postgres().await else {
-                    return;
-                };
-                super::$scenario(&database).await;
-                database.cleanup().await;
-            }
-        }
-    )*};
-}
-
-on_both_engines!(
+amanah_infra::on_both_engines!(
     append_and_load_round_trip,
     canonical_bytes_are_the_jcs_of_the_envelope,
     wrong_expected_version_is_a_conflict_and_appends_nothing,

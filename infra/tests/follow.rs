@@ -26,32 +26,7 @@ use futures::{Stream, StreamExt as _};
 use serde_json::json;
 use uuid::Uuid;
 
-/// Runs `scenario(&TestDatabase)` as two tests, `NAME::sqlite` and `NAME::postgres`.
-macro_rules! on_both_engines {
-    ($($scenario:ident),* $(,)?) => {$(
-        mod $scenario {
-            use amanah_infra::testing::TestDatabase;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let database = TestDatabase::sqlite().await;
-                super::$scenario(&database).await;
-                database.cleanup().await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some(database) = TestDatabase::postgres().await else {
-                    return;
-                };
-                super::$scenario(&database).await;
-                database.cleanup().await;
-            }
-        }
-    )*};
-}
-
-on_both_engines!(
+amanah_infra::on_both_engines!(
     a_follower_sees_the_log_then_each_new_event_in_order,
     a_follower_sees_what_another_replica_appends,
     the_in_memory_filter_agrees_with_the_sql_filter,

@@ -13,31 +13,7 @@ use amanah_infra::testing::TestDatabase;
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 
-macro_rules! on_both_engines {
-    ($($scenario:ident),* $(,)?) => {$(
-        mod $scenario {
-            use amanah_infra::testing::TestDatabase;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let database = TestDatabase::sqlite().await;
-                super::$scenario(&database).await;
-                database.cleanup().await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some(database) = TestDatabase::postgres().await else {
-                    return;
-                };
-                super::$scenario(&database).await;
-                database.cleanup().await;
-            }
-        }
-    )*};
-}
-
-on_both_engines!(
+amanah_infra::on_both_engines!(
     the_first_claim_runs_and_retries_replay,
     a_released_key_runs_again,
     an_expired_key_runs_again_and_purge_removes_old_keys,

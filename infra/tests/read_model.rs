@@ -34,31 +34,7 @@ use chrono::{NaiveDate, Utc};
 use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
-macro_rules! on_both_engines {
-    ($($scenario:ident),* $(,)?) => {$(
-        mod $scenario {
-            use amanah_infra::testing::TestDatabase;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let database = TestDatabase::sqlite().await;
-                super::$scenario(&database).await;
-                database.cleanup().await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some(database) = TestDatabase::postgres().await else {
-                    return;
-                };
-                super::$scenario(&database).await;
-                database.cleanup().await;
-            }
-        }
-    )*};
-}
-
-on_both_engines!(
+amanah_infra::on_both_engines!(
     projection_answers_queries,
     duplicate_iati_identifier_is_refused_and_appends_nothing,
     replay_check_finds_tampering_and_rebuild_repairs_it,

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::test_app::TestApp;
-use crate::websocket::{MESSAGE_TIMEOUT, Socket, close_code, connect, receive, send};
+use crate::websocket::{MESSAGE_TIMEOUT, Socket, close_code, connect, errors_of, receive, send};
 
 const REGISTER_ORGANISATION: &str = "mutation($input: RegisterOrganisationInput!) {
     registerOrganisation(input: $input) { organisation { id } auditIndex } }";
@@ -240,11 +240,7 @@ async fn only_auditors_and_admins_may_follow_the_audit_log() {
         let mut socket = open(&app, token.as_deref()).await;
         subscribe(&mut socket, "1", AUDIT_SUBSCRIPTION, json!({})).await;
         let message = receive(&mut socket).await;
-        let errors = match message["type"].as_str() {
-            Some("next") => &message["payload"]["errors"],
-            Some("error") => &message["payload"],
-            _ => panic!("unexpected message {message}"),
-        };
+        let errors = errors_of(&message);
         assert_eq!(errors[0]["extensions"]["code"], code, "{message}");
     }
     // A bad resume point names its field.
@@ -259,11 +255,7 @@ async fn only_auditors_and_admins_may_follow_the_audit_log() {
         )
         .await;
         let message = receive(&mut socket).await;
-        let errors = match message["type"].as_str() {
-            Some("next") => &message["payload"]["errors"],
-            Some("error") => &message["payload"],
-            _ => panic!("unexpected message {message}"),
-        };
+        let errors = errors_of(&message);
         assert_eq!(
             errors[0]["extensions"]["code"], "BAD_USER_INPUT",
             "{message}"
@@ -373,11 +365,7 @@ async fn project_changed_follows_one_project() {
     )
     .await;
     let message = receive(&mut socket).await;
-    let errors = match message["type"].as_str() {
-        Some("next") => &message["payload"]["errors"],
-        Some("error") => &message["payload"],
-        _ => panic!("unexpected message {message}"),
-    };
+    let errors = errors_of(&message);
     assert_eq!(errors[0]["extensions"]["code"], "NOT_FOUND", "{message}");
 }
 

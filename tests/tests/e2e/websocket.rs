@@ -99,15 +99,21 @@ async fn errors_over_websocket_carry_catalogue_codes() {
     // async-graphql reports a document that does not parse as a result with errors (`next`)
     // rather than an `error` message; either way the error carries its code.
     let message = receive(&mut socket).await;
-    let errors = match message["type"].as_str() {
-        Some("next") => &message["payload"]["errors"],
-        Some("error") => &message["payload"],
-        _ => panic!("unexpected message {message}"),
-    };
+    let errors = errors_of(&message);
     assert_eq!(
         errors[0]["extensions"]["code"], "GRAPHQL_PARSE_FAILED",
         "{message}"
     );
+}
+
+/// The errors of an operation's answer: a result with `errors` (`next`) or an `error` message;
+/// async-graphql answers some refusals one way and some the other.
+pub fn errors_of(message: &Value) -> &Value {
+    match message["type"].as_str() {
+        Some("next") => &message["payload"]["errors"],
+        Some("error") => &message["payload"],
+        _ => panic!("unexpected message {message}"),
+    }
 }
 
 /// The close frame the server ends the connection with (skipping other messages).
