@@ -1,7 +1,8 @@
 //! Two `amanah serve` processes (replicas) on one PostgreSQL database, written to concurrently over
 //! HTTP: the log stays gapless with index order equal to commit order, every checkpoint either
 //! replica signed is consistent with every later one, `amanah replay --check` finds the read model
-//! equal to the fold of the log, and `amanah audit verify-db` verifies it.
+//! equal to the fold of the log, and `amanah audit verify-db` verifies it. A subscriber to one
+//! replica sees every event, in order, whichever replica appended it.
 //!
 //! Runs when a PostgreSQL server answers, and must run when `CI` or `AMANAH_TEST_POSTGRES_URL` is
 //! set (see `amanah_infra::testing`).
@@ -217,4 +218,91 @@ async fn two_replicas_on_one_postgres_keep_one_gapless_signed_log() {
     );
     assert!(String::from_utf8_lossy(&verify.stdout).contains("80 verified events"));
     database.cleanup().await;
+}
+
+/// The next `next` payload's `data` on `socket`, skipping keep-alives; fails after 10 s.
+async fn next_event(
+    socket: &mut tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+) -> Value {
+    use futures::StreamExt as _;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .unwrap_or_else(|_| panic!("no event within 10 s"))
+            .unwrap()
+            .unwrap();
+        if let Message::Text(text) = message {
+            let value: Value = serde_json::from_str(&text).unwrap();
+            match value["type"].as_str() {
+                Some("ping" | "pong" | "connection_ack") => {}
+                Some("next") => return value["payload"]["data"].clone(),
+                _ => panic!("unexpected {value}"),
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_to_one_replica_sees_what_the_other_appends() {
+    use futures::SinkExt as _;
+    use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest as _};
+
+    let Some(database) = TestDatabase::postgres().await else {
+        return;
+    };
+    let data_dir = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::new();
+    let a = start(data_dir.path(), database.url(), &client).await;
+    let b = start(data_dir.path(), database.url(), &client).await;
+    let token = |sub: &str, role: Role| {
+        mint_hs256(
+            &HmacSecret::new(SECRET).unwrap(),
+            sub,
+            &[role],
+            None,
+            Duration::from_secs(600),
+            "amanah",
+            "amanah",
+        )
+        .unwrap()
+    };
+    let (editor, auditor) = (
+        token("editor", Role::Editor),
+        token("auditor", Role::Auditor),
+    );
+
+    let mut request = format!("{}/graphql", a.base.replacen("http", "ws", 1))
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    for message in [
+        json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {auditor}") } }),
+        json!({ "id": "log", "type": "subscribe", "payload": {
+            "query": "subscription { auditEventAppended(fromIndex: 0) { index actor { sub } data } }" } }),
+    ] {
+        socket
+            .send(Message::Text(message.to_string().into()))
+            .await
+            .unwrap();
+    }
+    // Alternating replicas, one at a time: the indexes are known.
+    let mut names = Vec::new();
+    for i in 0..8 {
+        let base = if i % 2 == 0 { &b.base } else { &a.base };
+        let name = format!("Office {i}");
+        assert_eq!(register(&client, base, &editor, &name).await, i);
+        names.push(name);
+    }
+    for (index, name) in names.iter().enumerate() {
+        let event = &next_event(&mut socket).await["auditEventAppended"];
+        assert_eq!(event["index"], index, "{event}");
+        assert_eq!(event["data"]["name"], name.as_str(), "{event}");
+    }
 }
