@@ -1070,6 +1070,10 @@ async fn sqlite_connections_are_durable_and_wait_for_the_write_lock() {
         integer(pragma("busy_timeout").await),
         i64::try_from(database::SQLITE_BUSY_TIMEOUT.as_millis()).unwrap()
     );
+    assert_eq!(
+        integer(pragma("mmap_size").await),
+        i64::try_from(database::SQLITE_MMAP_BYTES).unwrap()
+    );
     db.close().await.unwrap();
     std::fs::remove_dir_all(root).unwrap();
 }
