@@ -15,7 +15,10 @@
 //! * `server`: [`database::connect`], exactly what `amanah serve` uses;
 //! * `no-ping`: the same settings but without sqlx's liveness ping on every pool checkout
 //!   (`test_before_acquire(false)`), which costs a round trip to the worker thread per query;
-//! * `one-conn`: the same settings as `no-ping`, one connection only.
+//! * `one-conn`: the same settings as `no-ping`, one connection only;
+//! * `mmap`: as `no-ping`, plus `PRAGMA mmap_size` of 2 GiB (pages read from the mapped file,
+//!   no `pread` per page missing from the connection's own page cache);
+//! * `cache`: as `no-ping`, plus `PRAGMA cache_size` of 64 MiB per connection (default 2 MiB).
 
 use std::time::{Duration, Instant};
 
@@ -44,10 +47,14 @@ fn report(pool: &str, what: &str, mut latencies: Vec<Duration>) {
 }
 
 /// The server's SQLite settings ([`database::connect`]), with a chosen pool size and ping.
+/// A `PRAGMA` set on every connection of a pool variant: name and value.
+type Pragma = Option<(&'static str, &'static str)>;
+
 async fn variant(
     path: &str,
     connections: u32,
     ping: bool,
+    pragma: Pragma,
 ) -> Result<DatabaseConnection, sea_orm::DbErr> {
     let mut options = ConnectOptions::new(format!("sqlite://{path}?mode=rw"));
     options
@@ -56,12 +63,16 @@ async fn variant(
         .acquire_timeout(database::CONNECT_TIMEOUT)
         .sqlx_logging(false)
         .test_before_acquire(ping)
-        .map_sqlx_sqlite_opts(|sqlite: SqliteConnectOptions| {
-            sqlite
+        .map_sqlx_sqlite_opts(move |sqlite: SqliteConnectOptions| {
+            let sqlite = sqlite
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
-                .busy_timeout(database::SQLITE_BUSY_TIMEOUT)
+                .busy_timeout(database::SQLITE_BUSY_TIMEOUT);
+            match pragma {
+                Some((key, value)) => sqlite.pragma(key, value),
+                None => sqlite,
+            }
         });
     Database::connect(options).await
 }
@@ -186,11 +197,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = database::connect(&format!("sqlite://{path}?mode=rw")).await?;
     profile("server", &server, requests, seed).await?;
     server.close().await?;
-    let no_ping = variant(&path, database::SQLITE_MAX_CONNECTIONS, false).await?;
-    profile("no-ping", &no_ping, requests, seed).await?;
-    no_ping.close().await?;
-    let one = variant(&path, 1, false).await?;
-    profile("one-conn", &one, requests, seed).await?;
-    one.close().await?;
+    let variants: [(&str, u32, Pragma); 4] = [
+        ("no-ping", database::SQLITE_MAX_CONNECTIONS, None),
+        ("one-conn", 1, None),
+        (
+            "mmap",
+            database::SQLITE_MAX_CONNECTIONS,
+            Some(("mmap_size", "2147483648")),
+        ),
+        (
+            "cache",
+            database::SQLITE_MAX_CONNECTIONS,
+            Some(("cache_size", "-65536")),
+        ),
+    ];
+    for (name, connections, pragma) in variants {
+        let db = variant(&path, connections, false, pragma).await?;
+        profile(name, &db, requests, seed).await?;
+        db.close().await?;
+    }
     Ok(())
 }
