@@ -82,6 +82,15 @@ pub struct StoreConfig {
     /// Signs one checkpoint per committed batch (`audit-log.md` §3). The server always has one;
     /// without it the tree is still maintained but nothing is signed (tests of the log alone).
     pub checkpoint_signer: Option<Arc<SigningKey>>,
+    /// Whether appends extend the Merkle tree and, with a signer, sign checkpoints; `true` by
+    /// default, and the server never turns it off. `false` is for benchmarks that measure what
+    /// the tree costs (`infra/examples/append_bench.rs`): batches then write the events and the
+    /// head only, no tree nodes and no checkpoint (the signer is unused, since signing needs the
+    /// tree's root), so the events appended meanwhile have no proofs. The log stays sound: the
+    /// next batch appended with the tree maintained first adds the missing leaves from the
+    /// stored events (all of them in one read, so meant for small gaps), then signs the root of
+    /// the whole log.
+    pub maintain_tree: bool,
 }
 
 impl Default for StoreConfig {
@@ -90,6 +99,7 @@ impl Default for StoreConfig {
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
             max_batch: DEFAULT_MAX_BATCH,
             checkpoint_signer: None,
+            maintain_tree: true,
         }
     }
 }
@@ -196,6 +206,7 @@ impl SqlEventStore {
             db: db.clone(),
             projector,
             signer: config.checkpoint_signer.clone(),
+            maintain_tree: config.maintain_tree,
             max_batch: config.max_batch.max(1),
             counters: Arc::clone(&counters),
             committed: committed.clone(),
@@ -371,6 +382,7 @@ struct Sequencer<P> {
     db: DatabaseConnection,
     projector: P,
     signer: Option<Arc<SigningKey>>,
+    maintain_tree: bool,
     max_batch: usize,
     counters: Arc<Counters>,
     committed: broadcast::Sender<CommittedBatch>,
@@ -528,12 +540,14 @@ impl<P: Projector> Sequencer<P> {
             }
         }
         if next != start {
-            let appended: Vec<&StoredEvent> = outcomes
-                .iter()
-                .filter_map(|outcome| outcome.as_ref().ok())
-                .flat_map(|done| done.events.iter())
-                .collect();
-            audit_tree::extend(txn, start, &appended, self.signer.as_deref()).await?;
+            if self.maintain_tree {
+                let appended: Vec<&StoredEvent> = outcomes
+                    .iter()
+                    .filter_map(|outcome| outcome.as_ref().ok())
+                    .flat_map(|done| done.events.iter())
+                    .collect();
+                audit_tree::extend(txn, start, &appended, self.signer.as_deref()).await?;
+            }
             txn.execute_raw(statement(
                 txn.get_database_backend(),
                 "UPDATE log_head SET size = ? WHERE id = 1",

@@ -30,6 +30,7 @@ amanah_infra::on_both_engines!(
     every_batch_is_signed_and_proofs_verify,
     tree_and_checkpoints_are_append_only,
     proofs_for_unsigned_sizes_are_refused,
+    a_log_appended_without_its_tree_catches_up,
 );
 
 const ORIGIN: &str = "amanah.test/audit";
@@ -216,4 +217,55 @@ async fn proofs_for_unsigned_sizes_are_refused(database: &TestDatabase) {
     );
     let (old, new, proof) = consistency_proof(db, 4, Some(8)).await.unwrap();
     verify_consistency(4, 8, &proof, &old.root, &new.root).unwrap();
+}
+
+/// `maintain_tree: false` (benchmarks only) leaves the tree and checkpoints alone; the next append
+/// with the tree maintained adds the missing leaves first, so the signed roots stay those of the
+/// whole log.
+async fn a_log_appended_without_its_tree_catches_up(database: &TestDatabase) {
+    let db = database.connection();
+    let bare = SqlEventStore::start(
+        db.clone(),
+        StoreConfig {
+            checkpoint_signer: Some(signer()),
+            maintain_tree: false,
+            ..StoreConfig::default()
+        },
+        NoProjection,
+    );
+    append_concurrently(&bare, 3, 4).await;
+    assert_eq!(bare.size().await.unwrap(), 12);
+    drop(bare);
+    assert_eq!(latest_checkpoint(db).await.unwrap(), None, "nothing signed");
+    let nodes = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) FROM merkle_nodes",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(nodes.try_get_by_index::<i64>(0).unwrap(), 0, "no tree");
+
+    let store = store(database);
+    store.append(request(Uuid::now_v7(), 0, 2)).await.unwrap();
+    let leaves: Vec<merkle::Hash> = store
+        .read_range(0, 14)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| merkle::leaf_hash(&e.canonical))
+        .collect();
+    let mut range = merkle::CompactRange::new();
+    for leaf in &leaves {
+        range.push(*leaf);
+    }
+    let latest = latest_checkpoint(db).await.unwrap().unwrap();
+    assert_eq!(latest.size, 14);
+    assert_eq!(latest.root, range.root());
+    for index in [0, 5, 13] {
+        let (checkpoint, leaf, proof) = inclusion_proof(db, index, None).await.unwrap();
+        assert_eq!(leaf, leaves[index as usize]);
+        verify_inclusion(index, 14, &leaf, &proof, &checkpoint.root).unwrap();
+    }
 }

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Inclusion-proof latency through GraphQL on SQLite (BENCHMARKS.md, target 2).
+#
+#   bench/proof_latency.sh DATA_DIR AMANAH_BIN PROOF_LATENCY_BIN [REQUESTS] [PORT]
+#
+# DATA_DIR holds `amanah.db`, `amanah.db.checkpoints` and `audit-signing.key`, as written by
+#   cargo run --release -p amanah-infra --example build_log -- DATA_DIR/amanah.db 1000000
+# Starts the real server (`amanah serve`) on that database and data directory, waits for
+# /readyz, mints an auditor token with `amanah token`, runs the load driver
+# (infra/examples/proof_latency.rs) without `treeSize`, with a random signed `treeSize`, and the
+# `{ __typename }` baseline, three times each, then stops the server it started. The server's own
+# log (DATA_DIR/serve.log) records each request's server-side latency.
+set -euo pipefail
+
+data_dir=$(realpath "$1")
+amanah=$(realpath "$2")
+driver=$(realpath "$3")
+requests=${4:-5000}
+port=${5:-18080}
+url="http://127.0.0.1:${port}"
+
+AMANAH_DATABASE_URL="sqlite://${data_dir}/amanah.db" \
+AMANAH_DATA_DIR="${data_dir}" \
+AMANAH_LISTEN="127.0.0.1:${port}" \
+    "${amanah}" serve >"${data_dir}/serve.log" 2>&1 &
+server=$!
+trap 'kill "${server}" 2>/dev/null || true; wait "${server}" 2>/dev/null || true' EXIT
+
+for _ in $(seq 1 300); do
+    if curl -fsS "${url}/readyz" >/dev/null 2>&1; then break; fi
+    if ! kill -0 "${server}" 2>/dev/null; then cat "${data_dir}/serve.log"; exit 1; fi
+    sleep 0.2
+done
+curl -fsS "${url}/readyz" >/dev/null
+echo "server ${server} ready; latest checkpoint:"
+curl -fsS "${url}/audit/checkpoint" | head -3
+
+token=$(AMANAH_DATA_DIR="${data_dir}" "${amanah}" token --sub bench --role auditor)
+
+for run in 1 2 3; do
+    for mode in "--tree-size none" "--tree-size random" "--baseline"; do
+        echo "run ${run}: ${mode}"
+        # shellcheck disable=SC2086 # the mode is two words on purpose
+        "${driver}" --url "${url}/graphql" --token "${token}" \
+            --checkpoints "${data_dir}/amanah.db.checkpoints" \
+            --requests "${requests}" --seed "${run}" ${mode}
+    done
+done
