@@ -72,6 +72,7 @@ fn request(
         stream: common::stream_kind(stream),
         stream_id,
         expected_version,
+        reads: Vec::new(),
         events: vec![NewEvent {
             event_type: event_type.to_owned(),
             data,
