@@ -21,17 +21,15 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use amanah_domain::codelists::OrganisationType;
-use amanah_domain::organisation::Organisation;
-use amanah_domain::ports::{AppendRequest, EventMetadata, EventStore as _, NewEvent, Snapshot};
-use amanah_domain::values::Name;
+use amanah_domain::ports::EventStore as _;
 use amanah_infra::audit_tree::latest_checkpoint;
 use amanah_infra::note::SigningKey;
 use amanah_infra::testing::{POSTGRES_URL_VAR, TestDatabase};
 use amanah_infra::{NoProjection, SqlEventStore, StoreConfig};
-use chrono::Utc;
 
 mod common;
+#[path = "common/requests.rs"]
+mod requests;
 
 /// Streams each task appends to, in turn.
 const STREAMS_PER_TASK: u64 = 4;
@@ -59,42 +57,6 @@ impl Mode {
 enum Engine {
     Sqlite,
     Postgres,
-}
-
-fn request(
-    stream: u64,
-    expected_version: u64,
-    n: u64,
-) -> Result<AppendRequest, Box<dyn std::error::Error>> {
-    let (event_type, data) = common::payload(stream, expected_version + 1, n);
-    let stream_id = common::uuid(2, stream);
-    Ok(AppendRequest {
-        stream: common::stream_kind(stream),
-        stream_id,
-        expected_version,
-        reads: Vec::new(),
-        events: vec![NewEvent {
-            event_type: event_type.to_owned(),
-            data,
-        }],
-        metadata: EventMetadata {
-            actor: common::actor(n),
-            request_id: Some(common::uuid(5, n).to_string()),
-            occurred_at: Utc::now(),
-        },
-        // The log alone (NoProjection): the snapshot is not read.
-        snapshot: Snapshot::Organisation(Box::new(Organisation {
-            id: stream_id,
-            org_ref: None,
-            name: Name::parse("Benchmark organisation")?,
-            acronym: None,
-            organisation_type: OrganisationType::Government,
-            country: None,
-            website: None,
-            deactivated: false,
-            version: expected_version + 1,
-        })),
-    })
 }
 
 /// One measurement: appends `events` from `tasks` tasks into a fresh database; events/s and
@@ -130,7 +92,7 @@ async fn measure(
         while n < events {
             let slot = (requests.len() as u64 % STREAMS_PER_TASK) as usize;
             let stream = task * STREAMS_PER_TASK + slot as u64;
-            requests.push(request(stream, versions[slot], n)?);
+            requests.push(requests::request(stream, versions[slot], n)?);
             versions[slot] += 1;
             n += tasks;
         }

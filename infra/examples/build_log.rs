@@ -18,58 +18,20 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use amanah_domain::codelists::OrganisationType;
-use amanah_domain::organisation::Organisation;
-use amanah_domain::ports::{AppendRequest, EventMetadata, EventStore as _, NewEvent, Snapshot};
-use amanah_domain::values::Name;
+use amanah_domain::ports::EventStore as _;
 use amanah_infra::audit_files::load_or_create_signing_key;
 use amanah_infra::{NoProjection, SqlEventStore, StoreConfig, database};
-use chrono::Utc;
 use sea_orm::{ConnectionTrait as _, DbBackend, Statement};
 
 mod common;
+#[path = "common/requests.rs"]
+mod requests;
 
 /// Streams each task appends to, in turn.
 const STREAMS_PER_TASK: u64 = 8;
 
 /// The origin `amanah serve` signs with by default.
 const ORIGIN: &str = "amanah.local/audit";
-
-fn request(
-    stream: u64,
-    expected_version: u64,
-    n: u64,
-) -> Result<AppendRequest, Box<dyn std::error::Error>> {
-    let (event_type, data) = common::payload(stream, expected_version + 1, n);
-    let stream_id = common::uuid(2, stream);
-    Ok(AppendRequest {
-        stream: common::stream_kind(stream),
-        stream_id,
-        expected_version,
-        reads: Vec::new(),
-        events: vec![NewEvent {
-            event_type: event_type.to_owned(),
-            data,
-        }],
-        metadata: EventMetadata {
-            actor: common::actor(n),
-            request_id: Some(common::uuid(5, n).to_string()),
-            occurred_at: Utc::now(),
-        },
-        // The log alone (NoProjection): the snapshot is not read.
-        snapshot: Snapshot::Organisation(Box::new(Organisation {
-            id: stream_id,
-            org_ref: None,
-            name: Name::parse("Benchmark organisation")?,
-            acronym: None,
-            organisation_type: OrganisationType::Government,
-            country: None,
-            website: None,
-            deactivated: false,
-            version: expected_version + 1,
-        })),
-    })
-}
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -130,7 +92,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             while n < events {
                 let slot = (done % STREAMS_PER_TASK) as usize;
                 let stream = task * STREAMS_PER_TASK + slot as u64;
-                let request = request(stream, versions[slot], n).map_err(|e| e.to_string())?;
+                let request =
+                    requests::request(stream, versions[slot], n).map_err(|e| e.to_string())?;
                 store.append(request).await.map_err(|e| e.to_string())?;
                 versions[slot] += 1;
                 done += 1;
