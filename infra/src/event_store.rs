@@ -32,8 +32,9 @@
 //! order, every committed state of the log is a prefix: a reader never sees a hole.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use amanah_domain::aggregate::StreamKind;
 use amanah_domain::ports::{AppendOutcome, AppendRequest, EventStore, StoreError, StoredEvent};
@@ -42,7 +43,7 @@ use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, IsolationLevel,
     QueryResult, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait, Value,
 };
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tracing::Instrument as _;
 use uuid::Uuid;
 
@@ -91,6 +92,10 @@ pub struct StoreConfig {
     /// stored events (all of them in one read, so meant for small gaps), then signs the root of
     /// the whole log.
     pub maintain_tree: bool,
+    /// How often the process looks at the log's size for events other processes (replicas)
+    /// appended, on behalf of all its followers together ([`crate::follow`]); its own commits
+    /// reach them at once.
+    pub follow_poll: Duration,
 }
 
 impl Default for StoreConfig {
@@ -100,6 +105,7 @@ impl Default for StoreConfig {
             max_batch: DEFAULT_MAX_BATCH,
             checkpoint_signer: None,
             maintain_tree: true,
+            follow_poll: crate::follow::FOLLOW_POLL,
         }
     }
 }
@@ -167,6 +173,9 @@ pub struct SqlEventStore {
     jobs: mpsc::Sender<Job>,
     counters: Arc<Counters>,
     committed: broadcast::Sender<CommittedBatch>,
+    /// The log size as last polled, shared by every follower; started by the first of them.
+    size_watch: Arc<OnceLock<watch::Receiver<u64>>>,
+    follow_poll: Duration,
 }
 
 impl std::fmt::Debug for SqlEventStore {
@@ -217,6 +226,8 @@ impl SqlEventStore {
             jobs,
             counters,
             committed,
+            size_watch: Arc::new(OnceLock::new()),
+            follow_poll: config.follow_poll,
         }
     }
 
@@ -259,6 +270,23 @@ impl SqlEventStore {
     #[must_use]
     pub fn subscribe(&self) -> broadcast::Receiver<CommittedBatch> {
         self.committed.subscribe()
+    }
+
+    /// The log's size as one task of this process polls it every [`StoreConfig::follow_poll`],
+    /// for every follower at once: a change means events appended, possibly by another process.
+    /// The task starts with the first call and stops once the store and every receiver are gone.
+    ///
+    /// # Panics
+    /// Outside a Tokio runtime (the poller is a spawned task).
+    #[must_use]
+    pub fn size_watch(&self) -> watch::Receiver<u64> {
+        self.size_watch
+            .get_or_init(|| {
+                let (sender, receiver) = watch::channel(0);
+                tokio::spawn(poll_size(self.db.clone(), sender, self.follow_poll));
+                receiver
+            })
+            .clone()
     }
 
     /// The number of events in the log.
@@ -658,6 +686,31 @@ async fn stream_version(
         .map_err(map_internal_db_error)?
         .ok_or_else(|| StoreError::Internal("no answer for the stream version".to_owned()))?;
     from_db_int(row.try_get_by_index(0).map_err(map_internal_db_error)?)
+}
+
+/// Publishes the log's size into `sender` every `interval` (only when it grew) until nobody
+/// listens.
+async fn poll_size(db: DatabaseConnection, sender: watch::Sender<u64>, interval: Duration) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if sender.is_closed() {
+            return;
+        }
+        match read_head_size(&db, false).await {
+            Ok(size) => {
+                sender.send_if_modified(|known| {
+                    let grew = size > *known;
+                    if grew {
+                        *known = size;
+                    }
+                    grew
+                });
+            }
+            Err(error) => tracing::warn!(%error, "could not poll the log size for followers"),
+        }
+    }
 }
 
 /// Reads `log_head.size`; with `lock`, on PostgreSQL, locks the row until the transaction ends.

@@ -4,9 +4,12 @@
 //! The database is the source of truth. A follower reads pages of committed events from its next
 //! index; when it has caught up it waits for this process's next committed batch (taken directly
 //! from the store's broadcast when it starts exactly at the next index, so local appends cost no
-//! read) or for [`FOLLOW_POLL`] to pass, whichever comes first, and reads again. Events that
-//! other replicas append to a shared PostgreSQL database are therefore delivered within one poll
-//! interval; none is skipped, since every read starts at the next index of a gapless log.
+//! read) or for the log's size, which one task per process polls every
+//! [`StoreConfig::follow_poll`](crate::StoreConfig::follow_poll) ([`FOLLOW_POLL`] by default) for
+//! all followers together, to pass its next index — and reads again. Events that other replicas
+//! append to a shared PostgreSQL database are therefore delivered within one poll interval, and
+//! idle followers cost the database nothing but that one poll; none is skipped, since every read
+//! starts at the next index of a gapless log.
 //!
 //! A follower buffers at most one page ([`FOLLOW_PAGE`] events) or one committed batch, however
 //! far behind its consumer is: a slow subscriber reads from the database at its own pace.
@@ -16,11 +19,12 @@ use std::time::Duration;
 
 use amanah_domain::ports::{StoreError, StoredEvent};
 use futures::Stream;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 use crate::event_store::{CommittedBatch, SqlEventStore};
 
-/// How often a caught-up follower looks for events appended by other processes.
+/// How often, by default, a process looks for events appended by other processes (for all its
+/// followers at once).
 pub const FOLLOW_POLL: Duration = Duration::from_secs(1);
 
 /// Events read per database round trip while catching up.
@@ -29,9 +33,9 @@ pub const FOLLOW_PAGE: u64 = 500;
 struct Follower {
     store: SqlEventStore,
     committed: broadcast::Receiver<CommittedBatch>,
+    size: watch::Receiver<u64>,
     next: u64,
     buffered: VecDeque<StoredEvent>,
-    poll: Duration,
     failed: bool,
 }
 
@@ -60,16 +64,20 @@ impl Follower {
                     self.buffered.extend(events);
                 }
                 Ok(_) => {
-                    // Caught up: wait for a local commit or the poll interval. The receiver was
-                    // subscribed before the first read, so no local commit is missed.
-                    tokio::select! {
-                        received = self.committed.recv() => {
-                            if let Ok(batch) = received {
-                                self.take(&batch);
-                            }
-                            // Lagged or not contiguous: the next read catches up from the log.
-                        }
-                        () = tokio::time::sleep(self.poll) => {}
+                    // Caught up: wait for a local commit or for the polled size to pass the next
+                    // index. The receivers were made before the first read, so nothing is missed.
+                    let next = self.next;
+                    let (local, poller_alive) = tokio::select! {
+                        received = self.committed.recv() => (received.ok(), true),
+                        changed = self.size.wait_for(|size| *size > next) => (None, changed.is_ok()),
+                    };
+                    if !poller_alive {
+                        return None; // the store is shutting down
+                    }
+                    if let Some(batch) = local {
+                        // Taken when contiguous; otherwise (lagged, or another process's events
+                        // first) the next read catches up from the log.
+                        self.take(&batch);
                     }
                 }
                 Err(error) => {
@@ -82,19 +90,21 @@ impl Follower {
 }
 
 /// Every event of `store`'s log from index `from` on, in index order, waiting for new ones as
-/// they are committed; `poll` is how often a caught-up follower reads the database anyway (for
-/// other replicas' appends). A read failure is the stream's last item.
+/// they are committed (by this process or, within one poll interval, by another). A read failure
+/// is the stream's last item.
+///
+/// # Panics
+/// Outside a Tokio runtime (the first follower starts the store's size poller).
 pub fn follow(
     store: &SqlEventStore,
     from: u64,
-    poll: Duration,
 ) -> impl Stream<Item = Result<StoredEvent, StoreError>> + Send + 'static {
     let follower = Follower {
         committed: store.subscribe(),
+        size: store.size_watch(),
         store: store.clone(),
         next: from,
         buffered: VecDeque::new(),
-        poll,
         failed: false,
     };
     futures::stream::unfold(follower, |mut follower| async move {

@@ -103,7 +103,7 @@ async fn a_follower_sees_the_log_then_each_new_event_in_order(database: &TestDat
     append(&store, 3).await;
     // From the middle of what exists, with a poll far longer than the test: local commits wake
     // the follower.
-    let mut events = Box::pin(follow(&store, 1, Duration::from_secs(3600)));
+    let mut events = Box::pin(follow(&store, 1));
     assert_eq!(next_index(&mut events).await, 1);
     assert_eq!(next_index(&mut events).await, 2);
 
@@ -118,14 +118,22 @@ async fn a_follower_sees_the_log_then_each_new_event_in_order(database: &TestDat
     assert_eq!(appender.await.unwrap(), (3..43).collect::<Vec<_>>());
 
     // A follower from the end sees only what comes next.
-    let mut later = Box::pin(follow(&store, 43, Duration::from_secs(3600)));
+    let mut later = Box::pin(follow(&store, 43));
     append(&store, 1).await;
     assert_eq!(next_index(&mut later).await, 43);
     assert_eq!(next_index(&mut events).await, 43);
 }
 
 async fn a_follower_sees_what_another_replica_appends(database: &TestDatabase) {
-    let here = database.store();
+    // This process polls the log's size every 50 ms (for all its followers).
+    let here = SqlEventStore::start(
+        database.connection().clone(),
+        StoreConfig {
+            follow_poll: Duration::from_millis(50),
+            ..StoreConfig::default()
+        },
+        NoProjection,
+    );
     // A second sequencer on the same database: another replica, whose commits this process's
     // broadcast never hears of.
     let replica = SqlEventStore::start(
@@ -133,7 +141,9 @@ async fn a_follower_sees_what_another_replica_appends(database: &TestDatabase) {
         StoreConfig::default(),
         NoProjection,
     );
-    let mut events = Box::pin(follow(&here, 0, Duration::from_millis(50)));
+    // One poller per process, whatever the number of followers (and clones of the store).
+    assert!(here.size_watch().same_channel(&here.clone().size_watch()));
+    let mut events = Box::pin(follow(&here, 0));
     append(&replica, 5).await;
     append(&here, 2).await;
     append(&replica, 3).await;

@@ -4,7 +4,7 @@
 //! Both follow the log itself ([`amanah_infra::follow`]): events arrive in index order, none is
 //! skipped, and a client that reconnects with `fromIndex` = the last index it saw + 1 misses
 //! nothing. Changes appended by other replicas on the same PostgreSQL database arrive within
-//! [`FOLLOW_POLL`]; this replica's own at once.
+//! [`amanah_infra::follow::FOLLOW_POLL`]; this replica's own at once.
 //!
 //! Access is decided when the subscription starts (the same guards as the queries), and holds
 //! only as long as the token: when the caller's token expires the subscription sends one
@@ -15,7 +15,7 @@ use std::future::ready;
 
 use amanah_domain::aggregate::StreamKind;
 use amanah_domain::project::Project as ProjectState;
-use amanah_infra::follow::{FOLLOW_POLL, follow};
+use amanah_infra::follow::follow;
 use async_graphql::{Context, ID, Subscription as SubscriptionRoot};
 use chrono::{DateTime, Utc};
 use futures::stream::{self, BoxStream};
@@ -78,7 +78,7 @@ impl Subscription {
         if last.is_some_and(|last| last < from) {
             return Ok(deliver(None, stream::empty().boxed()));
         }
-        let events = follow(store, from, FOLLOW_POLL)
+        let events = follow(store, from)
             // Ends after `indexTo` (the log is gapless, so that index is seen).
             .scan(false, move |finished, item| {
                 if *finished {
@@ -119,7 +119,7 @@ impl Subscription {
             )));
         };
         let commands = state.commands.clone();
-        let changes = follow(store, from, FOLLOW_POLL)
+        let changes = follow(store, from)
             .map_err(ApiError::from)
             .try_filter(move |event| {
                 ready(event.stream == StreamKind::Project && event.stream_id == project_id)
