@@ -37,7 +37,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use amanah_domain::aggregate::StreamKind;
-use amanah_domain::ports::{AppendOutcome, AppendRequest, EventStore, StoreError, StoredEvent};
+use amanah_domain::ports::{
+    AppendOutcome, AppendRequest, EventStore, StoreError, StoredEvent, StreamRead,
+};
 use futures::FutureExt as _;
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, IsolationLevel,
@@ -604,14 +606,8 @@ async fn append_request<P: Projector>(
         });
     }
     // Under the head lock no other writer runs, so what is checked here holds at the commit.
-    for read in &request.reads {
-        let now = stream_version(txn, read.stream, read.stream_id).await?;
-        if now != read.version {
-            return Err(StoreError::StaleRead {
-                read: *read,
-                current: now,
-            });
-        }
+    if let Some((read, current)) = first_stale_read(txn, &request.reads).await? {
+        return Err(StoreError::StaleRead { read, current });
     }
     // Truncated once, here, so that the row, the bytes and the answer all carry the same instant.
     let occurred_at = envelope::truncate_to_micros(request.metadata.occurred_at);
@@ -711,6 +707,54 @@ async fn poll_size(db: DatabaseConnection, sender: watch::Sender<u64>, interval:
             Err(error) => tracing::warn!(%error, "could not poll the log size for followers"),
         }
     }
+}
+
+/// The first of `reads` whose stream is no longer at the version read, with its current version;
+/// all of them looked up in one statement (this runs under the log's write lock).
+async fn first_stale_read(
+    txn: &DatabaseTransaction,
+    reads: &[StreamRead],
+) -> Result<Option<(StreamRead, u64)>, StoreError> {
+    if reads.is_empty() {
+        return Ok(None);
+    }
+    let conditions = vec!["(stream = ? AND stream_id = ?)"; reads.len()].join(" OR ");
+    let values = reads.iter().flat_map(|read| {
+        [
+            read.stream.as_str().into(),
+            read.stream_id.to_string().into(),
+        ]
+    });
+    let rows = txn
+        .query_all_raw(statement(
+            txn.get_database_backend(),
+            &format!(
+                "SELECT stream, stream_id, MAX(stream_version) FROM events WHERE {conditions} \
+                 GROUP BY stream, stream_id"
+            ),
+            values,
+        ))
+        .await
+        .map_err(map_internal_db_error)?;
+    let mut versions = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let stream: String = row.try_get_by_index(0).map_err(map_internal_db_error)?;
+        let stream_id: String = row.try_get_by_index(1).map_err(map_internal_db_error)?;
+        let version = from_db_int(row.try_get_by_index(2).map_err(map_internal_db_error)?)?;
+        versions.push((stream, stream_id, version));
+    }
+    // A stream without events has no row: its version is 0.
+    let current = |read: &StreamRead| {
+        let id = read.stream_id.to_string();
+        versions
+            .iter()
+            .find(|(stream, stream_id, _)| stream == read.stream.as_str() && *stream_id == id)
+            .map_or(0, |(_, _, version)| *version)
+    };
+    Ok(reads
+        .iter()
+        .map(|read| (*read, current(read)))
+        .find(|(read, current)| *current != read.version))
 }
 
 /// Reads `log_head.size`; with `lock`, on PostgreSQL, locks the row until the transaction ends.
