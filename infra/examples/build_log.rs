@@ -92,8 +92,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             while n < events {
                 let slot = (done % STREAMS_PER_TASK) as usize;
                 let stream = task * STREAMS_PER_TASK + slot as u64;
-                let request =
-                    requests::request(stream, versions[slot], n).map_err(|e| e.to_string())?;
+                let request = requests::request(stream, versions[slot], n);
                 store.append(request).await.map_err(|e| e.to_string())?;
                 versions[slot] += 1;
                 done += 1;

@@ -61,11 +61,63 @@ macro_rules! on_both_engines {
     )*};
 }
 
+use amanah_domain::aggregate::StreamKind;
+use amanah_domain::codelists::OrganisationType;
+use amanah_domain::organisation::Organisation;
+use amanah_domain::ports::{Actor, AppendRequest, EventMetadata, NewEvent, Snapshot};
+use amanah_domain::values::Name;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
 use uuid::Uuid;
 
 use crate::database::{self, DatabaseSetupError};
 use crate::event_store::SqlEventStore;
+
+/// An append of `events` to organisation `stream_id` at `expected_version`, by `actor` under
+/// `request_id`, now, with the organisation state the read model would store (only its id and
+/// version matter): the request the log's tests and benchmarks append.
+#[must_use]
+#[expect(clippy::expect_used, reason = "a fixed name that is valid")]
+pub fn organisation_append(
+    stream_id: Uuid,
+    expected_version: u64,
+    events: Vec<NewEvent>,
+    actor: Actor,
+    request_id: Option<String>,
+) -> AppendRequest {
+    let version = expected_version + events.len() as u64;
+    AppendRequest {
+        stream: StreamKind::Organisation,
+        stream_id,
+        expected_version,
+        reads: Vec::new(),
+        events,
+        metadata: EventMetadata {
+            actor,
+            request_id,
+            occurred_at: chrono::Utc::now(),
+        },
+        snapshot: Snapshot::Organisation(Box::new(Organisation {
+            id: stream_id,
+            org_ref: None,
+            name: Name::parse("Test organisation").expect("a valid name"),
+            acronym: None,
+            organisation_type: OrganisationType::Government,
+            country: None,
+            website: None,
+            deactivated: false,
+            version,
+        })),
+    }
+}
+
+/// One event of `event_type` with `data`, for [`organisation_append`].
+#[must_use]
+pub fn event(event_type: &str, data: serde_json::Value) -> NewEvent {
+    NewEvent {
+        event_type: event_type.to_owned(),
+        data,
+    }
+}
 
 /// Environment variable naming the PostgreSQL server (any database on it) tests may use.
 pub const POSTGRES_URL_VAR: &str = "AMANAH_TEST_POSTGRES_URL";

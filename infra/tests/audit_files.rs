@@ -7,20 +7,15 @@
 
 use std::sync::Arc;
 
-use amanah_domain::aggregate::StreamKind;
-use amanah_domain::codelists::OrganisationType;
-use amanah_domain::organisation::Organisation;
-use amanah_domain::ports::{Actor, AppendRequest, EventMetadata, EventStore, NewEvent, Snapshot};
-use amanah_domain::values::Name;
+use amanah_domain::ports::{Actor, AppendRequest, EventStore};
 use amanah_infra::audit_files::{
     CHECKPOINT_FILE, EVENTS_FILE, SigningKeyError, VerifyError, export, load_or_create_signing_key,
     verify_db, verify_dir,
 };
 use amanah_infra::export_verify::Reason;
 use amanah_infra::note::SigningKey;
-use amanah_infra::testing::TestDatabase;
+use amanah_infra::testing::{TestDatabase, event, organisation_append};
 use amanah_infra::{NoProjection, SqlEventStore, StoreConfig};
-use chrono::Utc;
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 use uuid::Uuid;
@@ -28,32 +23,13 @@ use uuid::Uuid;
 const ORIGIN: &str = "amanah.test/audit";
 
 fn request(stream_id: Uuid, expected_version: u64) -> AppendRequest {
-    AppendRequest {
-        stream: StreamKind::Organisation,
+    organisation_append(
         stream_id,
         expected_version,
-        reads: Vec::new(),
-        events: vec![NewEvent {
-            event_type: "OrganisationRevised".to_owned(),
-            data: json!({ "note": "ünïcode" }),
-        }],
-        metadata: EventMetadata {
-            actor: Actor::system("system:test"),
-            request_id: None,
-            occurred_at: Utc::now(),
-        },
-        snapshot: Snapshot::Organisation(Box::new(Organisation {
-            id: stream_id,
-            org_ref: None,
-            name: Name::parse("Audit office").unwrap(),
-            acronym: None,
-            organisation_type: OrganisationType::Government,
-            country: None,
-            website: None,
-            deactivated: false,
-            version: expected_version + 1,
-        })),
-    }
+        vec![event("OrganisationRevised", json!({ "note": "ünïcode" }))],
+        Actor::system("system:test"),
+        None,
+    )
 }
 
 async fn filled_store(database: &TestDatabase, key: &Arc<SigningKey>) -> SqlEventStore {

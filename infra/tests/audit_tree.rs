@@ -8,20 +8,15 @@
 
 use std::sync::Arc;
 
-use amanah_domain::aggregate::StreamKind;
-use amanah_domain::codelists::OrganisationType;
-use amanah_domain::organisation::Organisation;
-use amanah_domain::ports::{Actor, AppendRequest, EventMetadata, EventStore, NewEvent, Snapshot};
-use amanah_domain::values::Name;
+use amanah_domain::ports::{Actor, AppendRequest, EventStore};
 use amanah_infra::audit_tree::{
     AuditReadError, consistency_proof, inclusion_proof, latest_checkpoint, root_at,
 };
 use amanah_infra::checkpoint::Checkpoint;
 use amanah_infra::merkle::{self, ProofError, verify_consistency, verify_inclusion};
 use amanah_infra::note::SigningKey;
-use amanah_infra::testing::TestDatabase;
+use amanah_infra::testing::{TestDatabase, event, organisation_append};
 use amanah_infra::{NoProjection, SqlEventStore, StoreConfig};
-use chrono::Utc;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
 use uuid::Uuid;
@@ -51,34 +46,15 @@ fn store(database: &TestDatabase) -> SqlEventStore {
 }
 
 fn request(stream_id: Uuid, expected_version: u64, events: usize) -> AppendRequest {
-    AppendRequest {
-        stream: StreamKind::Organisation,
+    organisation_append(
         stream_id,
         expected_version,
-        reads: Vec::new(),
-        events: (0..events)
-            .map(|i| NewEvent {
-                event_type: "OrganisationRevised".to_owned(),
-                data: json!({ "n": i }),
-            })
+        (0..events)
+            .map(|i| event("OrganisationRevised", json!({ "n": i })))
             .collect(),
-        metadata: EventMetadata {
-            actor: Actor::system("system:test"),
-            request_id: None,
-            occurred_at: Utc::now(),
-        },
-        snapshot: Snapshot::Organisation(Box::new(Organisation {
-            id: stream_id,
-            org_ref: None,
-            name: Name::parse("Audit office").unwrap(),
-            acronym: None,
-            organisation_type: OrganisationType::Government,
-            country: None,
-            website: None,
-            deactivated: false,
-            version: expected_version + events as u64,
-        })),
-    }
+        Actor::system("system:test"),
+        None,
+    )
 }
 
 /// Appends from several tasks at once (so batches form), `per_task` single-event requests each.

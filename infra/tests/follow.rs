@@ -10,16 +10,11 @@
 use std::time::Duration;
 
 use amanah_domain::aggregate::StreamKind;
-use amanah_domain::codelists::OrganisationType;
-use amanah_domain::organisation::Organisation;
-use amanah_domain::ports::{
-    Actor, AppendRequest, EventMetadata, EventStore as _, NewEvent, Snapshot, StoredEvent,
-};
+use amanah_domain::ports::{Actor, AppendRequest, EventStore as _, StoredEvent};
 use amanah_domain::query::Window;
-use amanah_domain::values::Name;
 use amanah_infra::audit_query::{AuditEventFilter, audit_events};
 use amanah_infra::follow::follow;
-use amanah_infra::testing::TestDatabase;
+use amanah_infra::testing::{TestDatabase, event, organisation_append};
 use amanah_infra::{NoProjection, SqlEventStore, StoreConfig};
 use chrono::{Duration as TimeDelta, Utc};
 use futures::{Stream, StreamExt as _};
@@ -36,36 +31,18 @@ amanah_infra::on_both_engines!(
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 fn request(stream_id: Uuid, expected_version: u64, sub: &str, event_type: &str) -> AppendRequest {
-    AppendRequest {
-        stream: StreamKind::Organisation,
+    let actor = Actor {
+        sub: sub.to_owned(),
+        roles: vec!["editor".to_owned()],
+        org: None,
+    };
+    organisation_append(
         stream_id,
         expected_version,
-        reads: Vec::new(),
-        events: vec![NewEvent {
-            event_type: event_type.to_owned(),
-            data: json!({ "n": expected_version }),
-        }],
-        metadata: EventMetadata {
-            actor: Actor {
-                sub: sub.to_owned(),
-                roles: vec!["editor".to_owned()],
-                org: None,
-            },
-            request_id: None,
-            occurred_at: Utc::now(),
-        },
-        snapshot: Snapshot::Organisation(Box::new(Organisation {
-            id: stream_id,
-            org_ref: None,
-            name: Name::parse("Follower test").unwrap(),
-            acronym: None,
-            organisation_type: OrganisationType::Government,
-            country: None,
-            website: None,
-            deactivated: false,
-            version: expected_version + 1,
-        })),
-    }
+        vec![event(event_type, json!({ "n": expected_version }))],
+        actor,
+        None,
+    )
 }
 
 /// Appends `count` events to one new stream; returns their indexes.

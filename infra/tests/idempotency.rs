@@ -24,55 +24,52 @@ amanah_infra::on_both_engines!(
 );
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
+
+/// `store.claim(subject, key, hash, request_id)` with a day's time to live, waiting `wait`.
+async fn claim(
+    store: &IdempotencyStore,
+    subject: &str,
+    key: &str,
+    hash: &str,
+    request_id: &str,
+    wait: Duration,
+) -> Claim {
+    store
+        .claim(subject, key, hash, request_id, DAY, wait)
+        .await
+        .unwrap()
+}
 const NO_WAIT: Duration = Duration::ZERO;
 
 async fn the_first_claim_runs_and_retries_replay(database: &TestDatabase) {
     let store = IdempotencyStore::new(database.connection().clone());
     assert_eq!(
-        store
-            .claim("alice", "k1", "hash-a", "request-1", DAY, NO_WAIT)
-            .await
-            .unwrap(),
+        claim(&store, "alice", "k1", "hash-a", "request-1", NO_WAIT).await,
         Claim::Run
     );
     // Pending: the same request waits, and gives up after the wait.
     assert_eq!(
-        store
-            .claim("alice", "k1", "hash-a", "request-1", DAY, NO_WAIT)
-            .await
-            .unwrap(),
+        claim(&store, "alice", "k1", "hash-a", "request-1", NO_WAIT).await,
         Claim::InProgress
     );
     // A different request under the same key is refused even while pending.
     assert_eq!(
-        store
-            .claim("alice", "k1", "hash-b", "request-1", DAY, NO_WAIT)
-            .await
-            .unwrap(),
+        claim(&store, "alice", "k1", "hash-b", "request-1", NO_WAIT).await,
         Claim::Mismatch
     );
     let response = json!({ "data": { "registerOrganisation": { "auditIndex": 7 } } });
     store.complete("alice", "k1", &response).await.unwrap();
     assert_eq!(
-        store
-            .claim("alice", "k1", "hash-a", "request-1", DAY, NO_WAIT)
-            .await
-            .unwrap(),
+        claim(&store, "alice", "k1", "hash-a", "request-1", NO_WAIT).await,
         Claim::Replay(response.clone())
     );
     assert_eq!(
-        store
-            .claim("alice", "k1", "hash-b", "request-1", DAY, NO_WAIT)
-            .await
-            .unwrap(),
+        claim(&store, "alice", "k1", "hash-b", "request-1", NO_WAIT).await,
         Claim::Mismatch
     );
     // Keys belong to their subject.
     assert_eq!(
-        store
-            .claim("bob", "k1", "hash-b", "request-1", DAY, NO_WAIT)
-            .await
-            .unwrap(),
+        claim(&store, "bob", "k1", "hash-b", "request-1", NO_WAIT).await,
         Claim::Run
     );
     // A second completion does not overwrite the first response.
@@ -81,10 +78,7 @@ async fn the_first_claim_runs_and_retries_replay(database: &TestDatabase) {
         .await
         .unwrap();
     assert_eq!(
-        store
-            .claim("alice", "k1", "hash-a", "request-1", DAY, NO_WAIT)
-            .await
-            .unwrap(),
+        claim(&store, "alice", "k1", "hash-a", "request-1", NO_WAIT).await,
         Claim::Replay(response)
     );
 }
@@ -92,18 +86,12 @@ async fn the_first_claim_runs_and_retries_replay(database: &TestDatabase) {
 async fn a_released_key_runs_again(database: &TestDatabase) {
     let store = IdempotencyStore::new(database.connection().clone());
     assert_eq!(
-        store
-            .claim("alice", "k", "h", "request-1", DAY, NO_WAIT)
-            .await
-            .unwrap(),
+        claim(&store, "alice", "k", "h", "request-1", NO_WAIT).await,
         Claim::Run
     );
     store.release("alice", "k").await.unwrap();
     assert_eq!(
-        store
-            .claim("alice", "k", "h", "request-1", DAY, NO_WAIT)
-            .await
-            .unwrap(),
+        claim(&store, "alice", "k", "h", "request-1", NO_WAIT).await,
         Claim::Run
     );
     // A completed key is not released.
@@ -113,10 +101,7 @@ async fn a_released_key_runs_again(database: &TestDatabase) {
         .unwrap();
     store.release("alice", "k").await.unwrap();
     assert_eq!(
-        store
-            .claim("alice", "k", "h", "request-1", DAY, NO_WAIT)
-            .await
-            .unwrap(),
+        claim(&store, "alice", "k", "h", "request-1", NO_WAIT).await,
         Claim::Replay(json!({ "ok": 1 }))
     );
 }
@@ -136,18 +121,12 @@ async fn age_keys(database: &TestDatabase, age: Duration) {
 async fn an_expired_key_runs_again_and_purge_removes_old_keys(database: &TestDatabase) {
     let store = IdempotencyStore::new(database.connection().clone());
     assert_eq!(
-        store
-            .claim("alice", "old", "h1", "request-1", DAY, NO_WAIT)
-            .await
-            .unwrap(),
+        claim(&store, "alice", "old", "h1", "request-1", NO_WAIT).await,
         Claim::Run
     );
     store.complete("alice", "old", &json!(1)).await.unwrap();
     assert_eq!(
-        store
-            .claim("alice", "kept", "h1", "request-1", DAY, NO_WAIT)
-            .await
-            .unwrap(),
+        claim(&store, "alice", "kept", "h1", "request-1", NO_WAIT).await,
         Claim::Run
     );
     store.complete("alice", "kept", &json!(2)).await.unwrap();
@@ -175,10 +154,7 @@ async fn an_expired_key_runs_again_and_purge_removes_old_keys(database: &TestDat
     age_keys(database, Duration::from_secs(3600)).await;
     assert_eq!(store.purge_expired(DAY).await.unwrap(), 0);
     assert_eq!(
-        store
-            .claim("alice", "old", "h2", "request-1", DAY, NO_WAIT)
-            .await
-            .unwrap(),
+        claim(&store, "alice", "old", "h2", "request-1", NO_WAIT).await,
         Claim::Replay(json!(3))
     );
 }
@@ -236,30 +212,21 @@ const WAIT: Duration = Duration::from_millis(200);
 async fn a_live_holder_keeps_its_key(database: &TestDatabase) {
     let store = IdempotencyStore::new(database.connection().clone());
     assert_eq!(
-        store
-            .claim("alice", "k", "h", "first", DAY, NO_WAIT)
-            .await
-            .unwrap(),
+        claim(&store, "alice", "k", "h", "first", NO_WAIT).await,
         Claim::Run
     );
     // Older than the staleness limit, but the holder's heartbeat is fresh: still in progress.
     stop_heartbeats(database, STALE_AFTER * 2).await;
     store.heartbeat("alice", "k", "first").await.unwrap();
     assert_eq!(
-        store
-            .claim("alice", "k", "h", "second", DAY, WAIT)
-            .await
-            .unwrap(),
+        claim(&store, "alice", "k", "h", "second", WAIT).await,
         Claim::InProgress
     );
     // A heartbeat from anyone but the holder changes nothing.
     stop_heartbeats(database, STALE_AFTER * 2).await;
     store.heartbeat("alice", "k", "intruder").await.unwrap();
     assert_eq!(
-        store
-            .claim("alice", "k", "h", "second", DAY, NO_WAIT)
-            .await
-            .unwrap(),
+        claim(&store, "alice", "k", "h", "second", NO_WAIT).await,
         Claim::Run,
         "the holder's heartbeat stopped: the key is taken over"
     );
@@ -268,18 +235,12 @@ async fn a_live_holder_keeps_its_key(database: &TestDatabase) {
 async fn a_key_whose_holder_died_before_appending_is_taken_over(database: &TestDatabase) {
     let store = IdempotencyStore::new(database.connection().clone());
     assert_eq!(
-        store
-            .claim("alice", "k", "h", "dead", DAY, NO_WAIT)
-            .await
-            .unwrap(),
+        claim(&store, "alice", "k", "h", "dead", NO_WAIT).await,
         Claim::Run
     );
     // Within the staleness limit a retry waits and is told the first is in progress.
     assert_eq!(
-        store
-            .claim("alice", "k", "h", "retry-1", DAY, WAIT)
-            .await
-            .unwrap(),
+        claim(&store, "alice", "k", "h", "retry-1", WAIT).await,
         Claim::InProgress
     );
     stop_heartbeats(database, STALE_AFTER + Duration::from_secs(1)).await;
@@ -308,64 +269,33 @@ async fn a_key_whose_holder_died_before_appending_is_taken_over(database: &TestD
     // A changed request is still a mismatch, dead holder or not.
     stop_heartbeats(database, STALE_AFTER * 2).await;
     assert_eq!(
-        store
-            .claim("alice", "k", "other", "x", DAY, NO_WAIT)
-            .await
-            .unwrap(),
+        claim(&store, "alice", "k", "other", "x", NO_WAIT).await,
         Claim::Mismatch
     );
 }
 
 async fn a_key_whose_holder_died_after_appending_is_answered_as_landed(database: &TestDatabase) {
-    use amanah_domain::aggregate::StreamKind;
-    use amanah_domain::codelists::OrganisationType;
-    use amanah_domain::organisation::Organisation;
-    use amanah_domain::ports::{
-        Actor, AppendRequest, EventMetadata, EventStore as _, NewEvent, Snapshot,
-    };
-    use amanah_domain::values::Name;
+    use amanah_domain::ports::{Actor, EventStore as _};
+    use amanah_infra::testing::{event, organisation_append};
 
     let store = IdempotencyStore::new(database.connection().clone());
     assert_eq!(
-        store
-            .claim("alice", "k", "h", "landed-then-died", DAY, NO_WAIT)
-            .await
-            .unwrap(),
+        claim(&store, "alice", "k", "h", "landed-then-died", NO_WAIT).await,
         Claim::Run
     );
     // The holder appends two events under its request id, then dies before `complete`.
     let events = database.store();
-    let id = uuid::Uuid::now_v7();
     let outcome = events
-        .append(AppendRequest {
-            stream: StreamKind::Organisation,
-            stream_id: id,
-            expected_version: 0,
-            reads: Vec::new(),
-            events: ["OrganisationRegistered", "OrganisationRevised"]
-                .into_iter()
-                .map(|event_type| NewEvent {
-                    event_type: event_type.to_owned(),
-                    data: json!({}),
-                })
-                .collect(),
-            metadata: EventMetadata {
-                actor: Actor::system("alice"),
-                request_id: Some("landed-then-died".to_owned()),
-                occurred_at: chrono::Utc::now(),
-            },
-            snapshot: Snapshot::Organisation(Box::new(Organisation {
-                id,
-                org_ref: None,
-                name: Name::parse("Landed").unwrap(),
-                acronym: None,
-                organisation_type: OrganisationType::Government,
-                country: None,
-                website: None,
-                deactivated: false,
-                version: 2,
-            })),
-        })
+        .append(organisation_append(
+            uuid::Uuid::now_v7(),
+            0,
+            vec![
+                event("OrganisationRegistered", json!({})),
+                event("OrganisationRevised", json!({})),
+            ],
+            Actor::system("alice"),
+            Some("landed-then-died".to_owned()),
+        ))
         .await
         .unwrap();
     stop_heartbeats(database, STALE_AFTER * 2).await;
@@ -374,18 +304,12 @@ async fn a_key_whose_holder_died_after_appending_is_answered_as_landed(database:
         last_index: outcome.last_index,
     };
     assert_eq!(
-        store
-            .claim("alice", "k", "h", "retry", DAY, NO_WAIT)
-            .await
-            .unwrap(),
+        claim(&store, "alice", "k", "h", "retry", NO_WAIT).await,
         landed
     );
     // Until the answer is stored every retry is told the same; then it is replayed.
     assert_eq!(
-        store
-            .claim("alice", "k", "h", "retry-2", DAY, NO_WAIT)
-            .await
-            .unwrap(),
+        claim(&store, "alice", "k", "h", "retry-2", NO_WAIT).await,
         landed
     );
     store
@@ -393,10 +317,7 @@ async fn a_key_whose_holder_died_after_appending_is_answered_as_landed(database:
         .await
         .unwrap();
     assert_eq!(
-        store
-            .claim("alice", "k", "h", "retry-3", DAY, NO_WAIT)
-            .await
-            .unwrap(),
+        claim(&store, "alice", "k", "h", "retry-3", NO_WAIT).await,
         Claim::Replay(json!({ "landed": outcome.last_index }))
     );
 }
