@@ -260,34 +260,22 @@ const REGISTER_ORGANISATION: &str = "mutation($input: RegisterOrganisationInput!
 const RECORD_TRANSACTION: &str = "mutation($input: RecordTransactionInput!) {
     recordTransaction(input: $input) { project { version } auditIndex } }";
 
-/// Registers an organisation as `token`'s bearer; returns its id.
-async fn organisation(app: &TestApp, token: &str, name: &str, org_ref: Option<&str>) -> String {
-    let response = app
-        .graphql_as(
-            token,
-            REGISTER_ORGANISATION,
-            json!({ "input": { "name": name, "ref": org_ref, "type": "GOVERNMENT" } }),
-        )
-        .await;
-    assert_eq!(
-        response.codes(),
-        Vec::<String>::new(),
-        "{:?}",
-        response.body
-    );
-    response.body["data"]["registerOrganisation"]["organisation"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 #[tokio::test]
 async fn mutations_follow_the_access_table_and_record_the_caller() {
     let app = TestApp::spawn_sqlite().await;
     let editor = app.token("editor@asean.org", &[Role::Editor], None);
-    let reporting = organisation(&app, &editor, "Federal Foreign Office", Some("XM-DAC-5-7")).await;
-    let own = organisation(&app, &editor, "Implementing agency", None).await;
-    let other = organisation(&app, &editor, "Outside agency", None).await;
+    let reporting = app
+        .register_organisation(&editor, "Federal Foreign Office", Some("XM-DAC-5-7"))
+        .await
+        .0;
+    let own = app
+        .register_organisation(&editor, "Implementing agency", None)
+        .await
+        .0;
+    let other = app
+        .register_organisation(&editor, "Outside agency", None)
+        .await
+        .0;
     let response = app
         .graphql_as(
             &editor,

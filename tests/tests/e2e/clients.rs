@@ -73,9 +73,6 @@ async fn every_graphql_over_http_server_audit_passes() {
     assert!(failed.is_empty(), "audits not passed: {failed:#?}");
 }
 
-const REGISTER: &str = "mutation($input: RegisterOrganisationInput!) {
-    registerOrganisation(input: $input) { auditIndex } }";
-
 #[tokio::test]
 async fn the_graphql_ws_client_follows_the_audit_log_from_an_index() {
     if !clients_available() {
@@ -84,23 +81,8 @@ async fn the_graphql_ws_client_follows_the_audit_log_from_an_index() {
     let app = TestApp::spawn_sqlite().await;
     let editor = app.token("editor@asean.org", &[Role::Editor], None);
     let auditor = app.token("sai-auditor", &[Role::Auditor], None);
-    let register = |name: &'static str| {
-        let (app, editor) = (&app, &editor);
-        async move {
-            let response = app
-                .graphql_as(
-                    editor,
-                    REGISTER,
-                    json!({ "input": { "name": name, "type": "GOVERNMENT" } }),
-                )
-                .await;
-            response.body["data"]["registerOrganisation"]["auditIndex"]
-                .as_u64()
-                .unwrap()
-        }
-    };
-    register("Before one").await;
-    register("Before two").await;
+    app.register_organisation(&editor, "Before one", None).await;
+    app.register_organisation(&editor, "Before two", None).await;
     let url = format!("ws://{}/graphql", app.address);
     // From index 1: one event from the past, then three appended while the client listens.
     let client = tokio::spawn(node(
@@ -109,7 +91,7 @@ async fn the_graphql_ws_client_follows_the_audit_log_from_an_index() {
     ));
     let mut live = Vec::new();
     for name in ["Live one", "Live two", "Live three"] {
-        live.push(register(name).await);
+        live.push(app.register_organisation(&editor, name, None).await.1);
     }
     let report = client.await.unwrap();
     assert_eq!(

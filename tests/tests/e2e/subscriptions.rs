@@ -13,9 +13,6 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::test_app::TestApp;
 use crate::websocket::{MESSAGE_TIMEOUT, Socket, close_code, connect, errors_of, receive, send};
 
-const REGISTER_ORGANISATION: &str = "mutation($input: RegisterOrganisationInput!) {
-    registerOrganisation(input: $input) { organisation { id } auditIndex } }";
-
 const AUDIT_SUBSCRIPTION: &str = "subscription($filter: AuditEventFilter, $from: Int) {
     auditEventAppended(filter: $filter, fromIndex: $from) { index type stream actor { sub } } }";
 
@@ -53,28 +50,6 @@ async fn next_data(socket: &mut Socket, id: &str) -> Value {
     message["payload"]["data"].clone()
 }
 
-/// Registers an organisation as `token`'s bearer; returns its id and audit index.
-async fn register(app: &TestApp, token: &str, name: &str) -> (String, u64) {
-    let response = app
-        .graphql_as(
-            token,
-            REGISTER_ORGANISATION,
-            json!({ "input": { "name": name, "type": "GOVERNMENT" } }),
-        )
-        .await;
-    assert_eq!(
-        response.codes(),
-        Vec::<String>::new(),
-        "{:?}",
-        response.body
-    );
-    let payload = &response.body["data"]["registerOrganisation"];
-    (
-        payload["organisation"]["id"].as_str().unwrap().to_owned(),
-        payload["auditIndex"].as_u64().unwrap(),
-    )
-}
-
 /// Fails if anything but keep-alives arrives within `quiet`.
 async fn assert_silent(socket: &mut Socket, quiet: Duration) {
     let deadline = tokio::time::Instant::now() + quiet;
@@ -99,7 +74,9 @@ async fn audit_events_arrive_in_order_and_resume_from_an_index_without_gaps() {
     let app = TestApp::spawn_sqlite().await;
     let editor = app.token("editor@asean.org", &[Role::Editor], None);
     let auditor = app.token("sai-auditor", &[Role::Auditor], None);
-    let (_, first) = register(&app, &editor, "Before the subscription").await;
+    let (_, first) = app
+        .register_organisation(&editor, "Before the subscription", None)
+        .await;
 
     let mut socket = open(&app, Some(&auditor)).await;
     subscribe(
@@ -115,7 +92,7 @@ async fn audit_events_arrive_in_order_and_resume_from_an_index_without_gaps() {
         "Jabatan Audit Negara",
         "Commission on Audit",
     ] {
-        appended.push(register(&app, &editor, name).await.1);
+        appended.push(app.register_organisation(&editor, name, None).await.1);
     }
     for expected in &appended {
         let event = &next_data(&mut socket, "audit").await["auditEventAppended"];
@@ -128,7 +105,9 @@ async fn audit_events_arrive_in_order_and_resume_from_an_index_without_gaps() {
 
     // Reconnecting with fromIndex = the last index seen + 1 misses nothing: the events appended
     // while disconnected first, then new ones as they come, filtered.
-    let (_, while_away) = register(&app, &editor, "Appended while away").await;
+    let (_, while_away) = app
+        .register_organisation(&editor, "Appended while away", None)
+        .await;
     let mut socket = open(&app, Some(&auditor)).await;
     subscribe(
         &mut socket,
@@ -141,7 +120,9 @@ async fn audit_events_arrive_in_order_and_resume_from_an_index_without_gaps() {
         let event = &next_data(&mut socket, "resume").await["auditEventAppended"];
         assert_eq!(event["index"], expected, "{event}");
     }
-    let (_, live) = register(&app, &editor, "Appended live").await;
+    let (_, live) = app
+        .register_organisation(&editor, "Appended live", None)
+        .await;
     let event = &next_data(&mut socket, "resume").await["auditEventAppended"];
     assert_eq!(event["index"], live);
 
@@ -177,7 +158,9 @@ async fn without_from_index_only_new_events_arrive() {
     let app = TestApp::spawn_sqlite().await;
     let editor = app.token("editor@asean.org", &[Role::Editor], None);
     let admin = app.token("admin", &[Role::Admin], None);
-    let (_, before) = register(&app, &editor, "Before the subscription").await;
+    let (_, before) = app
+        .register_organisation(&editor, "Before the subscription", None)
+        .await;
     let mut socket = open(&app, Some(&admin)).await;
     subscribe(&mut socket, "new", AUDIT_SUBSCRIPTION, json!({})).await;
     // The subscription starts at the log's end when the server runs it; append until the first
@@ -186,7 +169,7 @@ async fn without_from_index_only_new_events_arrive() {
     let first_seen = loop {
         assert!(appended.len() < 50, "no event arrived");
         appended.push(
-            register(&app, &editor, &format!("Live {}", appended.len()))
+            app.register_organisation(&editor, &format!("Live {}", appended.len()), None)
                 .await
                 .1,
         );
@@ -215,7 +198,7 @@ async fn without_from_index_only_new_events_arrive() {
         let event = &next_data(&mut socket, "new").await["auditEventAppended"];
         assert_eq!(event["index"], expected);
     }
-    let (_, next) = register(&app, &editor, "One more").await;
+    let (_, next) = app.register_organisation(&editor, "One more", None).await;
     assert_eq!(
         next_data(&mut socket, "new").await["auditEventAppended"]["index"],
         next
@@ -271,21 +254,9 @@ async fn only_auditors_and_admins_may_follow_the_audit_log() {
 async fn project_changed_follows_one_project() {
     let app = TestApp::spawn_sqlite().await;
     let editor = app.token("editor@asean.org", &[Role::Editor], None);
-    let (reporting, _) = {
-        let response = app
-            .graphql_as(
-                &editor,
-                REGISTER_ORGANISATION,
-                json!({ "input": { "name": "Federal Foreign Office", "ref": "XM-DAC-5-7",
-                                   "type": "GOVERNMENT" } }),
-            )
-            .await;
-        let payload = &response.body["data"]["registerOrganisation"];
-        (
-            payload["organisation"]["id"].as_str().unwrap().to_owned(),
-            payload["auditIndex"].as_u64().unwrap(),
-        )
-    };
+    let (reporting, _) = app
+        .register_organisation(&editor, "Federal Foreign Office", Some("XM-DAC-5-7"))
+        .await;
     let project = |n: u32| {
         json!({ "input": {
             "iatiIdentifier": format!("XM-DAC-5-7-SUB-{n}"), "reportingOrganisationId": reporting,
@@ -393,7 +364,9 @@ async fn an_expired_token_ends_the_subscription_and_nothing_after_it_is_delivere
         json!({ "from": size }),
     )
     .await;
-    let (_, index) = register(&app, &editor, "While the token is valid").await;
+    let (_, index) = app
+        .register_organisation(&editor, "While the token is valid", None)
+        .await;
     let event = &next_data(&mut socket, "audit").await["auditEventAppended"];
     assert_eq!(event["index"], index);
 
@@ -432,7 +405,8 @@ async fn an_expired_token_ends_the_subscription_and_nothing_after_it_is_delivere
     };
     assert!(ended.elapsed() < MESSAGE_TIMEOUT);
     // Appended after the expiry: never delivered (the connection is closed with 4401 too).
-    register(&app, &editor, "After the expiry").await;
+    app.register_organisation(&editor, "After the expiry", None)
+        .await;
     if outcome == "completed" {
         let (code, reason) = close_code(&mut socket).await;
         assert_eq!(code, 4401, "{reason}");

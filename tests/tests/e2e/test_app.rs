@@ -173,6 +173,35 @@ impl TestApp {
         .await
     }
 
+    /// Registers an organisation (with `org_ref` when given) as the bearer of `token`, which must
+    /// succeed; returns its id and the audit index of its event.
+    pub async fn register_organisation(
+        &self,
+        token: &str,
+        name: &str,
+        org_ref: Option<&str>,
+    ) -> (String, u64) {
+        let response = self
+            .graphql_as(
+                token,
+                "mutation($input: RegisterOrganisationInput!) {
+                    registerOrganisation(input: $input) { organisation { id } auditIndex } }",
+                json!({ "input": { "name": name, "ref": org_ref, "type": "GOVERNMENT" } }),
+            )
+            .await;
+        assert_eq!(
+            response.codes(),
+            Vec::<String>::new(),
+            "{:?}",
+            response.body
+        );
+        let payload = &response.body["data"]["registerOrganisation"];
+        (
+            payload["organisation"]["id"].as_str().unwrap().to_owned(),
+            payload["auditIndex"].as_u64().unwrap(),
+        )
+    }
+
     /// The number of events in the audit log.
     pub async fn log_size(&self) -> u64 {
         self.state.commands.store().size().await.unwrap()
