@@ -586,7 +586,21 @@ fn response_body(
         // The request never executed, so the response has no `data` at all.
         serde_json::json!({ "errors": response.errors, "extensions": response.extensions })
     } else {
-        serde_json::to_value(response).unwrap_or_else(|_| serde_json::json!({}))
+        match serde_json::to_value(response) {
+            Ok(body) => body,
+            Err(error) => {
+                // Never a silent `{}`: the client is told it failed, the log says why.
+                tracing::error!(%error, "a GraphQL response could not be serialised");
+                let error = error_object(
+                    ErrorCode::InternalServerError,
+                    crate::error::INTERNAL_ERROR_MESSAGE,
+                );
+                return (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    serde_json::json!({ "errors": [error] }),
+                );
+            }
+        }
     };
     if let Some(object) = body.as_object_mut()
         && object
