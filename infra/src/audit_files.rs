@@ -362,15 +362,10 @@ async fn write_raw_events(
     let limit = i64::try_from(size).unwrap_or(i64::MAX);
     let mut after = -1_i64;
     loop {
-        let sql = if backend == sea_orm::DbBackend::Postgres {
-            "SELECT idx, canonical FROM events WHERE idx > $1 AND idx < $2 ORDER BY idx LIMIT 10000"
-        } else {
-            "SELECT idx, canonical FROM events WHERE idx > ? AND idx < ? ORDER BY idx LIMIT 10000"
-        };
         let rows = db
-            .query_all_raw(sea_orm::Statement::from_sql_and_values(
+            .query_all_raw(crate::sql::statement(
                 backend,
-                sql,
+                "SELECT idx, canonical FROM events WHERE idx > ? AND idx < ? ORDER BY idx LIMIT 10000",
                 [after.into(), limit.into()],
             ))
             .await
