@@ -8,7 +8,7 @@
 //! | register / revise / deactivate / reactivate organisations | [`ChangeOrganisations`] | editor, admin |
 //! | register / revise projects, status, budgets, participants, documents, related projects, other identifiers | [`ChangeProjects`] | editor, admin |
 //! | plan / reschedule / complete / cancel activities, record / reverse transactions | [`WorkOnProject::authorise`] | editor, admin; integrator when its `org` participates in the project |
-//! | audit log, proofs, checkpoints, actors; export | [`ReadAudit`] (or [`require_auditor`]) | auditor, admin |
+//! | audit log, proofs, checkpoints, actors; export | [`ReadAudit`] | auditor, admin |
 //!
 //! Outcomes: an anonymous caller who is refused gets `UNAUTHENTICATED` (a token would help); an
 //! authenticated one gets `FORBIDDEN` (another token would be needed). Nothing is appended then.
@@ -121,15 +121,6 @@ fn check(ctx: &Context<'_>, action: Action<'_>) -> Result<(), ApiError> {
     decide(ctx.identity(), public_read, action).map_err(|denial| denial.into_error(action))
 }
 
-/// Requires the auditor or admin role: for the audit log's fields (`auditEvents`, proofs,
-/// checkpoints) and exports. Use it in a resolver, or [`ReadAudit`] as a field guard.
-///
-/// # Errors
-/// `UNAUTHENTICATED` when anonymous, `FORBIDDEN` without either role.
-pub fn require_auditor(ctx: &Context<'_>) -> Result<(), ApiError> {
-    check(ctx, Action::ReadAudit)
-}
-
 /// Guard: [`Action::ReadPortfolio`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ReadPortfolio;
@@ -160,13 +151,13 @@ impl Guard for ChangeProjects {
     }
 }
 
-/// Guard: [`Action::ReadAudit`] (the same rule as [`require_auditor`]).
+/// Guard: [`Action::ReadAudit`], for the audit log's queries and subscription.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ReadAudit;
 
 impl Guard for ReadAudit {
     async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
-        Ok(require_auditor(ctx)?)
+        Ok(check(ctx, Action::ReadAudit)?)
     }
 }
 

@@ -13,7 +13,7 @@ use amanah_infra::{base64_standard, merkle};
 use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject};
 
 use super::ContextExt as _;
-use super::access::require_auditor;
+use super::access;
 use super::connection::{AuditEventConnection, PageArgs, paginate};
 use super::scalars::DateTime;
 use crate::error::ApiError;
@@ -248,6 +248,7 @@ pub struct AuditQuery;
 #[Object]
 impl AuditQuery {
     /// The audit log, in index order (auditor or admin).
+    #[graphql(guard = "access::ReadAudit")]
     async fn audit_events(
         &self,
         ctx: &Context<'_>,
@@ -257,7 +258,6 @@ impl AuditQuery {
         before: Option<String>,
         filter: Option<AuditEventFilter>,
     ) -> Result<AuditEventConnection, ApiError> {
-        require_auditor(ctx)?;
         let state = ctx.api_state()?;
         let filter = filter.unwrap_or_default().parse()?;
         let args = PageArgs {
@@ -280,12 +280,12 @@ impl AuditQuery {
     }
 
     /// The signed checkpoint at treeSize (the latest when omitted).
+    #[graphql(guard = "access::ReadAudit")]
     async fn audit_checkpoint(
         &self,
         ctx: &Context<'_>,
         tree_size: Option<i64>,
     ) -> Result<AuditCheckpoint, ApiError> {
-        require_auditor(ctx)?;
         let size = size_arg(tree_size, "treeSize")?;
         let stored = audit_tree::signed_checkpoint(&ctx.api_state()?.db, size)
             .await
@@ -295,13 +295,13 @@ impl AuditQuery {
 
     /// An inclusion proof of event `index` in the signed tree of `treeSize` (the latest when
     /// omitted).
+    #[graphql(guard = "access::ReadAudit")]
     async fn audit_inclusion_proof(
         &self,
         ctx: &Context<'_>,
         index: i64,
         tree_size: Option<i64>,
     ) -> Result<InclusionProof, ApiError> {
-        require_auditor(ctx)?;
         let index = size_arg(Some(index), "index")?.unwrap_or_default();
         let size = size_arg(tree_size, "treeSize")?;
         let (checkpoint, leaf, proof) =
@@ -319,13 +319,13 @@ impl AuditQuery {
 
     /// A consistency proof from the signed tree of `fromSize` to that of `toSize` (the latest when
     /// omitted).
+    #[graphql(guard = "access::ReadAudit")]
     async fn audit_consistency_proof(
         &self,
         ctx: &Context<'_>,
         from_size: i64,
         to_size: Option<i64>,
     ) -> Result<ConsistencyProof, ApiError> {
-        require_auditor(ctx)?;
         let from = size_arg(Some(from_size), "fromSize")?.unwrap_or_default();
         let to = size_arg(to_size, "toSize")?;
         let (old, new, proof) = audit_tree::consistency_proof(&ctx.api_state()?.db, from, to)
