@@ -40,14 +40,13 @@ struct Follower {
 }
 
 impl Follower {
-    /// Takes a locally committed batch when it continues exactly where the follower is.
-    fn take(&mut self, batch: &CommittedBatch) -> bool {
-        if batch.events.first().map(|event| event.index) != Some(self.next) {
-            return false;
+    /// Takes a locally committed batch when it continues exactly where the follower is;
+    /// otherwise leaves it to the next read of the log.
+    fn take(&mut self, batch: &CommittedBatch) {
+        if batch.events.first().map(|event| event.index) == Some(self.next) {
+            self.buffered.extend(batch.events.iter().cloned());
+            self.next = batch.size;
         }
-        self.buffered.extend(batch.events.iter().cloned());
-        self.next = batch.size;
-        true
     }
 
     async fn next_event(&mut self) -> Option<Result<StoredEvent, StoreError>> {
