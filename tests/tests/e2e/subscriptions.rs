@@ -11,26 +11,10 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::test_app::TestApp;
-use crate::websocket::{MESSAGE_TIMEOUT, Socket, connect, errors_of, receive, send};
+use crate::websocket::{MESSAGE_TIMEOUT, Socket, errors_of, open, receive, send};
 
 const AUDIT_SUBSCRIPTION: &str = "subscription($filter: AuditEventFilter, $from: Int) {
     auditEventAppended(filter: $filter, fromIndex: $from) { index type stream actor { sub } } }";
-
-/// Opens a connection as the bearer of `token` (anonymous with `None`) and waits for the ack.
-async fn open(app: &TestApp, token: Option<&str>) -> Socket {
-    let mut socket = connect(app).await;
-    let payload = match token {
-        Some(token) => json!({ "Authorization": format!("Bearer {token}") }),
-        None => json!({}),
-    };
-    send(
-        &mut socket,
-        json!({ "type": "connection_init", "payload": payload }),
-    )
-    .await;
-    assert_eq!(receive(&mut socket).await["type"], "connection_ack");
-    socket
-}
 
 async fn subscribe(socket: &mut Socket, id: &str, query: &str, variables: Value) {
     send(

@@ -40,6 +40,22 @@ pub async fn send(socket: &mut Socket, message: Value) {
         .unwrap();
 }
 
+/// Opens a connection as the bearer of `token` (anonymous with `None`) and waits for the ack.
+pub async fn open(app: &TestApp, token: Option<&str>) -> Socket {
+    let mut socket = connect(app).await;
+    let payload = match token {
+        Some(token) => json!({ "Authorization": format!("Bearer {token}") }),
+        None => json!({}),
+    };
+    send(
+        &mut socket,
+        json!({ "type": "connection_init", "payload": payload }),
+    )
+    .await;
+    assert_eq!(receive(&mut socket).await["type"], "connection_ack");
+    socket
+}
+
 /// The next protocol message, skipping keep-alive pings.
 pub async fn receive(socket: &mut Socket) -> Value {
     loop {
@@ -60,13 +76,7 @@ pub async fn receive(socket: &mut Socket) -> Value {
 #[tokio::test]
 async fn a_query_runs_over_graphql_transport_ws() {
     let app = TestApp::spawn_sqlite().await;
-    let mut socket = connect(&app).await;
-    send(
-        &mut socket,
-        json!({ "type": "connection_init", "payload": {} }),
-    )
-    .await;
-    assert_eq!(receive(&mut socket).await["type"], "connection_ack");
+    let mut socket = open(&app, None).await;
 
     send(
         &mut socket,
@@ -139,13 +149,7 @@ async fn a_token_in_connection_init_runs_operations_as_its_subject() {
         &[amanah_infra::auth::Role::Integrator],
         None,
     );
-    let mut socket = connect(&app).await;
-    send(
-        &mut socket,
-        json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } }),
-    )
-    .await;
-    assert_eq!(receive(&mut socket).await["type"], "connection_ack");
+    let mut socket = open(&app, Some(&token)).await;
     send(
         &mut socket,
         json!({ "id": "1", "type": "subscribe", "payload": { "query": "{ me { sub roles } }" } }),
@@ -218,13 +222,7 @@ async fn an_expiring_token_ends_the_connection_with_4401() {
         "amanah",
     )
     .unwrap();
-    let mut socket = connect(&app).await;
-    send(
-        &mut socket,
-        json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } }),
-    )
-    .await;
-    assert_eq!(receive(&mut socket).await["type"], "connection_ack");
+    let mut socket = open(&app, Some(&token)).await;
     // The token expires within a second: the server closes the connection on its own.
     let (code, reason) = close_code(&mut socket).await;
     assert_eq!(code, 4401, "{reason}");
