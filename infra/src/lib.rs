@@ -30,7 +30,7 @@ pub mod migration;
 pub mod note;
 pub mod projection;
 pub mod read_model;
-mod sql;
+pub mod sql;
 pub mod testing;
 
 pub use event_store::{AppendStats, CommittedBatch, LogHead, SqlEventStore, StoreConfig};

@@ -6,7 +6,7 @@ use sea_orm::{DbBackend, Statement, Value};
 
 /// A statement written with `?` placeholders, numbered (`$1`, `$2`, …) for PostgreSQL.
 /// (The SQL texts of this crate never contain a literal `?`.)
-pub(crate) fn statement(
+pub fn statement(
     backend: DbBackend,
     sql: &str,
     values: impl IntoIterator<Item = Value>,

@@ -10,21 +10,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use amanah_domain::aggregate::StreamKind;
-use amanah_domain::codelists::OrganisationType;
-use amanah_domain::organisation::Organisation;
 use amanah_domain::ports::{
-    Actor, AppendOutcome, AppendRequest, EventMetadata, EventStore, NewEvent, Snapshot, StoreError,
+    Actor, AppendOutcome, AppendRequest, EventMetadata, EventStore, Snapshot, StoreError,
     StoredEvent, StreamRead,
 };
-use amanah_domain::values::{Name, OrgRef};
+use amanah_domain::values::OrgRef;
 use amanah_infra::db_error::map_db_error;
 use amanah_infra::event_store::MAX_READ_LIMIT;
-use amanah_infra::testing::TestDatabase;
+use amanah_infra::sql::statement;
+use amanah_infra::testing::{TestDatabase, event, organisation_append};
 use amanah_infra::{Projector, SqlEventStore, StoreConfig, database, envelope, jcs};
 use chrono::{DateTime, TimeZone, Utc};
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, Statement, Value,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, Statement};
 use serde_json::json;
 use tokio::sync::oneshot;
 use uuid::Uuid;
@@ -67,21 +64,19 @@ fn metadata() -> EventMetadata {
 }
 
 fn request(stream_id: Uuid, expected_version: u64, event_types: &[&str]) -> AppendRequest {
+    let events = event_types
+        .iter()
+        .enumerate()
+        .map(|(position, event_type)| {
+            event(
+                event_type,
+                json!({"position": position, "name": "Ünïcode \u{2028} \"quoted\"", "share": "33.33"}),
+            )
+        })
+        .collect();
     AppendRequest {
-        stream: StreamKind::Organisation,
-        stream_id,
-        expected_version,
-        reads: Vec::new(),
-        events: event_types
-            .iter()
-            .enumerate()
-            .map(|(position, event_type)| NewEvent {
-                event_type: (*event_type).to_owned(),
-                data: json!({"position": position, "name": "Ünïcode \u{2028} \"quoted\"", "share": "33.33"}),
-            })
-            .collect(),
         metadata: metadata(),
-        snapshot: organisation(stream_id, expected_version + event_types.len() as u64, None),
+        ..organisation_append(stream_id, expected_version, events, metadata().actor, None)
     }
 }
 
@@ -94,22 +89,6 @@ fn read(stream_id: Uuid, version: u64) -> StreamRead {
     }
 }
 
-/// The state an organisation's request leaves behind (only `id`, `version` and `org_ref` matter
-/// to these tests).
-fn organisation(id: Uuid, version: u64, org_ref: Option<&str>) -> Snapshot {
-    Snapshot::Organisation(Box::new(Organisation {
-        id,
-        org_ref: org_ref.map(|org_ref| OrgRef::parse(org_ref).unwrap()),
-        name: Name::parse("Supreme Audit Institution").unwrap(),
-        acronym: None,
-        organisation_type: OrganisationType::Government,
-        country: None,
-        website: None,
-        deactivated: false,
-        version,
-    }))
-}
-
 /// [`request`] for an organisation with an IATI `ref`.
 fn request_with_ref(
     stream_id: Uuid,
@@ -117,34 +96,11 @@ fn request_with_ref(
     event_types: &[&str],
     org_ref: &str,
 ) -> AppendRequest {
-    AppendRequest {
-        snapshot: organisation(
-            stream_id,
-            expected_version + event_types.len() as u64,
-            Some(org_ref),
-        ),
-        ..request(stream_id, expected_version, event_types)
+    let mut request = request(stream_id, expected_version, event_types);
+    if let Snapshot::Organisation(organisation) = &mut request.snapshot {
+        organisation.org_ref = Some(OrgRef::parse(org_ref).unwrap());
     }
-}
-
-/// Numbers `?` placeholders for PostgreSQL.
-fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
-    let sql = if backend == DbBackend::Postgres {
-        let mut position = 0;
-        sql.chars()
-            .map(|ch| {
-                if ch == '?' {
-                    position += 1;
-                    format!("${position}")
-                } else {
-                    ch.to_string()
-                }
-            })
-            .collect()
-    } else {
-        sql.to_owned()
-    };
-    Statement::from_sql_and_values(backend, sql, values)
+    request
 }
 
 async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
