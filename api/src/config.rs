@@ -231,6 +231,9 @@ pub struct AuditConfig {
     pub origin: String,
     /// Ed25519 signing key file.
     pub signing_key: PathBuf,
+    /// Memory for the in-process copy of the Merkle tree that proofs read (MiB; 0 turns it off).
+    /// The whole tree takes about 64 bytes per event; a smaller budget holds its upper levels.
+    pub tree_cache_mb: u64,
 }
 
 /// Limits that keep one request from taking the service down. Each is configurable; the defaults
@@ -320,6 +323,7 @@ enum Key {
     AuthAudience,
     AuditOrigin,
     AuditSigning,
+    AuditTreeCacheMb,
     LimitsDepth,
     LimitsComplexity,
     LimitsAliases,
@@ -330,7 +334,7 @@ enum Key {
 }
 
 impl Key {
-    const ALL: [Self; 18] = [
+    const ALL: [Self; 19] = [
         Self::Listen,
         Self::DataDir,
         Self::DatabaseUrl,
@@ -342,6 +346,7 @@ impl Key {
         Self::AuthAudience,
         Self::AuditOrigin,
         Self::AuditSigning,
+        Self::AuditTreeCacheMb,
         Self::LimitsDepth,
         Self::LimitsComplexity,
         Self::LimitsAliases,
@@ -364,6 +369,7 @@ impl Key {
             Self::AuthAudience => "auth.audience",
             Self::AuditOrigin => "audit.origin",
             Self::AuditSigning => "audit.signing_key",
+            Self::AuditTreeCacheMb => "audit.tree_cache_mb",
             Self::LimitsDepth => "limits.depth",
             Self::LimitsComplexity => "limits.complexity",
             Self::LimitsAliases => "limits.aliases",
@@ -417,6 +423,7 @@ struct Overrides {
     auth_audience: Option<String>,
     audit_origin: Option<String>,
     audit_signing_key: Option<PathBuf>,
+    audit_tree_cache_mb: Option<u64>,
     limits_depth: Option<usize>,
     limits_complexity: Option<usize>,
     limits_aliases: Option<usize>,
@@ -549,6 +556,9 @@ impl Overrides {
                 self.audit_origin = Some(origin);
             }
             Key::AuditSigning => self.audit_signing_key = Some(PathBuf::from(non_empty(&value)?)),
+            Key::AuditTreeCacheMb => {
+                self.audit_tree_cache_mb = Some(integer(&value, 0, 1024 * 1024)?);
+            }
             Key::LimitsDepth => self.limits_depth = Some(size(&value, 1, 1000)?),
             Key::LimitsComplexity => self.limits_complexity = Some(size(&value, 1, 1_000_000)?),
             Key::LimitsAliases => self.limits_aliases = Some(size(&value, 0, 10_000)?),
@@ -609,6 +619,9 @@ impl Overrides {
                 signing_key: self
                     .audit_signing_key
                     .unwrap_or_else(|| data_dir.join("audit-signing.key")),
+                tree_cache_mb: self
+                    .audit_tree_cache_mb
+                    .unwrap_or(Config::DEFAULT_TREE_CACHE_MB),
             },
             limits: Limits {
                 depth: self.limits_depth.unwrap_or(defaults.depth),
@@ -662,6 +675,8 @@ impl Config {
     pub const DEFAULT_ISSUER: &str = "amanah";
     pub const DEFAULT_AUDIENCE: &str = "amanah";
     pub const DEFAULT_AUDIT_ORIGIN: &str = "amanah.local/audit";
+    /// Holds the whole tree of a log of 4 million events.
+    pub const DEFAULT_TREE_CACHE_MB: u64 = 256;
 
     /// Loads the configuration from the three layers.
     ///
@@ -888,6 +903,27 @@ mod tests {
                 Config::load(FileChoice::None, [("AMANAH_IDEMPOTENCY_TTL", bad)]).unwrap_err();
             assert!(
                 error.to_string().contains("AMANAH_IDEMPOTENCY_TTL"),
+                "{bad}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_tree_cache_budget_defaults_to_256_mib_and_zero_turns_it_off() {
+        let config = Config::load(FileChoice::None, NO_ENV).unwrap();
+        assert_eq!(config.audit.tree_cache_mb, 256);
+        let config = Config::load(FileChoice::None, [("AMANAH_AUDIT_TREE_CACHE_MB", "0")]).unwrap();
+        assert_eq!(config.audit.tree_cache_mb, 0);
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_file(&dir, "[audit]\ntree_cache_mb = 64\n");
+        let config = Config::load(FileChoice::Explicit(&path), NO_ENV).unwrap();
+        assert_eq!(config.audit.tree_cache_mb, 64);
+        assert!(config.to_toml().unwrap().contains("tree_cache_mb = 64"));
+        for bad in ["lots", "-1"] {
+            let error = Config::load(FileChoice::None, [("AMANAH_AUDIT_TREE_CACHE_MB", bad)])
+                .unwrap_err();
+            assert!(
+                error.to_string().contains("AMANAH_AUDIT_TREE_CACHE_MB"),
                 "{bad}: {error}"
             );
         }

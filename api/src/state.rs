@@ -7,6 +7,7 @@ use amanah_infra::auth::Verifier;
 use amanah_infra::idempotency::IdempotencyStore;
 use amanah_infra::note::SigningKey;
 use amanah_infra::read_model::SqlProjector;
+use amanah_infra::tree_cache::TreeCache;
 use amanah_infra::{SqlEventStore, StoreConfig};
 use sea_orm::DatabaseConnection;
 
@@ -33,6 +34,8 @@ pub struct ApiState {
     pub checkpoint_signer: Option<Arc<SigningKey>>,
     /// The first responses of keyed mutations (`Idempotency-Key`), shared by every replica.
     pub idempotency: IdempotencyStore,
+    /// The Merkle tree and checkpoints in memory, kept up to date with the log: what proofs read.
+    pub audit_tree: Arc<TreeCache>,
 }
 
 impl ApiState {
@@ -60,7 +63,13 @@ impl ApiState {
             },
             SqlProjector,
         );
+        let audit_tree = Arc::new(TreeCache::new(
+            config.audit.tree_cache_mb.saturating_mul(1024 * 1024),
+        ));
+        // Ends when the state (and with it the copy) is dropped.
+        drop(audit_tree.follow(&store));
         Self {
+            audit_tree,
             commands: CommandService::new(store),
             read_model: PortfolioReadModel::new(db.clone()),
             idempotency: IdempotencyStore::new(db.clone()),

@@ -19,6 +19,7 @@ use crate::db_error::map_internal_db_error;
 use crate::merkle::{self, CompactRange, Hash, NodeId, Plan, ProofError};
 use crate::note::SigningKey;
 use crate::sql::statement;
+use crate::tree_cache::TreeCache;
 
 /// A signed checkpoint as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,11 +49,11 @@ pub enum AuditReadError {
     Store(#[from] StoreError),
 }
 
-fn db_int(value: u64) -> Result<i64, StoreError> {
+pub(crate) fn db_int(value: u64) -> Result<i64, StoreError> {
     i64::try_from(value).map_err(|_| StoreError::Internal(format!("{value} exceeds BIGINT")))
 }
 
-fn to_hash(bytes: Vec<u8>) -> Result<Hash, StoreError> {
+pub(crate) fn to_hash(bytes: Vec<u8>) -> Result<Hash, StoreError> {
     Hash::try_from(bytes.as_slice())
         .map_err(|_| StoreError::Internal(format!("a stored hash has {} bytes", bytes.len())))
 }
@@ -97,15 +98,35 @@ async fn fetch_nodes<C: ConnectionTrait>(
     Ok(found)
 }
 
+/// Fetches nodes from `cache` where it holds them, from the database otherwise.
+async fn nodes<C: ConnectionTrait>(
+    db: &C,
+    cache: Option<&TreeCache>,
+    ids: &[NodeId],
+) -> Result<Vec<(NodeId, Hash)>, StoreError> {
+    let Some(cache) = cache else {
+        return fetch_nodes(db, ids).await;
+    };
+    let (mut found, missing) = cache.lookup(ids);
+    if !missing.is_empty() {
+        found.extend(fetch_nodes(db, &missing).await?);
+    }
+    Ok(found)
+}
+
 /// Evaluates a plan against the stored nodes.
-async fn evaluate<C: ConnectionTrait>(db: &C, plan: &Plan) -> Result<Vec<Hash>, StoreError> {
-    let nodes = fetch_nodes(db, &plan.nodes()).await?;
+async fn evaluate<C: ConnectionTrait>(
+    db: &C,
+    cache: Option<&TreeCache>,
+    plan: &Plan,
+) -> Result<Vec<Hash>, StoreError> {
+    let nodes = nodes(db, cache, &plan.nodes()).await?;
     plan.assemble(|id| nodes.iter().find(|(n, _)| *n == id).map(|(_, h)| *h))
         .ok_or_else(|| StoreError::Internal("the Merkle tree lacks a node a proof needs".into()))
 }
 
 /// The number of leaves the stored tree has (level-0 nodes).
-async fn tree_leaves<C: ConnectionTrait>(db: &C) -> Result<u64, StoreError> {
+pub(crate) async fn tree_leaves<C: ConnectionTrait>(db: &C) -> Result<u64, StoreError> {
     let row = db
         .query_one_raw(Statement::from_string(
             db.get_database_backend(),
@@ -300,14 +321,31 @@ pub async fn signed_checkpoint<C: ConnectionTrait>(
     db: &C,
     size: Option<u64>,
 ) -> Result<StoredCheckpoint, AuditReadError> {
-    match size {
+    signed_checkpoint_in(db, None, size).await
+}
+
+async fn signed_checkpoint_in<C: ConnectionTrait>(
+    db: &C,
+    cache: Option<&TreeCache>,
+    size: Option<u64>,
+) -> Result<StoredCheckpoint, AuditReadError> {
+    if let (Some(size), Some(cache)) = (size, cache)
+        && let Some(held) = cache.checkpoint(size)
+    {
+        return Ok(held);
+    }
+    let stored = match size {
         Some(size) => checkpoint_at(db, size)
             .await?
-            .ok_or(AuditReadError::NotSigned(size)),
+            .ok_or(AuditReadError::NotSigned(size))?,
         None => latest_checkpoint(db)
             .await?
-            .ok_or(AuditReadError::NoCheckpoint),
+            .ok_or(AuditReadError::NoCheckpoint)?,
+    };
+    if let Some(cache) = cache {
+        cache.remember(&stored);
     }
+    Ok(stored)
 }
 
 /// The root of the first `size` leaves, from the stored nodes.
@@ -318,7 +356,7 @@ pub async fn root_at<C: ConnectionTrait>(db: &C, size: u64) -> Result<Hash, Stor
     if size == 0 {
         return Ok(merkle::empty_root());
     }
-    let hashes = evaluate(db, &merkle::root_plan(size)).await?;
+    let hashes = evaluate(db, None, &merkle::root_plan(size)).await?;
     hashes
         .first()
         .copied()
@@ -338,7 +376,7 @@ pub async fn leaf_at<C: ConnectionTrait>(db: &C, index: u64) -> Result<Hash, Sto
 }
 
 /// An inclusion proof (RFC 9162 §2.1.3) of leaf `index` in the signed tree of `size` (the latest
-/// checkpoint when `None`), with that checkpoint.
+/// checkpoint when `None`), with that checkpoint and the leaf's hash.
 ///
 /// # Errors
 /// [`AuditReadError::NotSigned`] when `size` is not a checkpoint's size,
@@ -348,7 +386,16 @@ pub async fn inclusion_proof<C: ConnectionTrait>(
     index: u64,
     size: Option<u64>,
 ) -> Result<(StoredCheckpoint, Hash, Vec<Hash>), AuditReadError> {
-    let checkpoint = signed_checkpoint(db, size).await?;
+    inclusion_proof_in(db, None, index, size).await
+}
+
+async fn inclusion_proof_in<C: ConnectionTrait>(
+    db: &C,
+    cache: Option<&TreeCache>,
+    index: u64,
+    size: Option<u64>,
+) -> Result<(StoredCheckpoint, Hash, Vec<Hash>), AuditReadError> {
+    let checkpoint = signed_checkpoint_in(db, cache, size).await?;
     if index >= checkpoint.size {
         return Err(AuditReadError::IndexOutOfRange {
             index,
@@ -359,7 +406,7 @@ pub async fn inclusion_proof<C: ConnectionTrait>(
     let mut ids = plan.nodes();
     let leaf_id = NodeId { level: 0, index };
     ids.push(leaf_id);
-    let nodes = fetch_nodes(db, &ids).await?;
+    let nodes = nodes(db, cache, &ids).await?;
     let lookup = |id: NodeId| nodes.iter().find(|(n, _)| *n == id).map(|(_, h)| *h);
     let leaf = lookup(leaf_id)
         .ok_or_else(|| StoreError::Internal(format!("the Merkle tree has no leaf {index}")))?;
@@ -380,10 +427,19 @@ pub async fn consistency_proof<C: ConnectionTrait>(
     from: u64,
     to: Option<u64>,
 ) -> Result<(StoredCheckpoint, StoredCheckpoint, Vec<Hash>), AuditReadError> {
+    consistency_proof_in(db, None, from, to).await
+}
+
+async fn consistency_proof_in<C: ConnectionTrait>(
+    db: &C,
+    cache: Option<&TreeCache>,
+    from: u64,
+    to: Option<u64>,
+) -> Result<(StoredCheckpoint, StoredCheckpoint, Vec<Hash>), AuditReadError> {
     if from == 0 {
         return Err(ProofError::FromEmptyTree.into());
     }
-    let to_checkpoint = signed_checkpoint(db, to).await?;
+    let to_checkpoint = signed_checkpoint_in(db, cache, to).await?;
     if from > to_checkpoint.size {
         return Err(ProofError::SizeDecreased {
             size1: from,
@@ -391,11 +447,52 @@ pub async fn consistency_proof<C: ConnectionTrait>(
         }
         .into());
     }
-    let from_checkpoint = signed_checkpoint(db, Some(from)).await?;
+    let from_checkpoint = signed_checkpoint_in(db, cache, Some(from)).await?;
     if from == to_checkpoint.size {
         return Ok((from_checkpoint, to_checkpoint, Vec::new()));
     }
     let plan = merkle::consistency_plan(from, to_checkpoint.size)?;
-    let hashes = evaluate(db, &plan).await?;
+    let hashes = evaluate(db, cache, &plan).await?;
     Ok((from_checkpoint, to_checkpoint, hashes))
+}
+
+/// The same reads, served from the copy where it can.
+impl TreeCache {
+    /// [`signed_checkpoint`], through the copy.
+    ///
+    /// # Errors
+    /// As [`signed_checkpoint`].
+    pub async fn signed_checkpoint<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        size: Option<u64>,
+    ) -> Result<StoredCheckpoint, AuditReadError> {
+        signed_checkpoint_in(db, Some(self), size).await
+    }
+
+    /// [`inclusion_proof`], through the copy: the same answer, fewer reads.
+    ///
+    /// # Errors
+    /// As [`inclusion_proof`].
+    pub async fn inclusion_proof<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        index: u64,
+        size: Option<u64>,
+    ) -> Result<(StoredCheckpoint, Hash, Vec<Hash>), AuditReadError> {
+        inclusion_proof_in(db, Some(self), index, size).await
+    }
+
+    /// [`consistency_proof`], through the copy: the same answer, fewer reads.
+    ///
+    /// # Errors
+    /// As [`consistency_proof`].
+    pub async fn consistency_proof<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        from: u64,
+        to: Option<u64>,
+    ) -> Result<(StoredCheckpoint, StoredCheckpoint, Vec<Hash>), AuditReadError> {
+        consistency_proof_in(db, Some(self), from, to).await
+    }
 }

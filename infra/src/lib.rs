@@ -32,6 +32,7 @@ pub mod projection;
 pub mod read_model;
 pub mod sql;
 pub mod testing;
+pub mod tree_cache;
 
 pub use event_store::{AppendStats, CommittedBatch, LogHead, SqlEventStore, StoreConfig};
 pub use projection::{NoProjection, Projector};

@@ -8,7 +8,7 @@
 use amanah_domain::aggregate::StreamKind;
 use amanah_domain::ports::StoredEvent;
 use amanah_infra::audit_query::{self, AuditEventFilter as StoreFilter};
-use amanah_infra::audit_tree::{self, AuditReadError, StoredCheckpoint};
+use amanah_infra::audit_tree::{AuditReadError, StoredCheckpoint};
 use amanah_infra::{base64_standard, merkle};
 use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject};
 
@@ -227,8 +227,8 @@ fn size_arg(value: Option<i64>, field: &str) -> Result<Option<u64>, ApiError> {
 /// # Errors
 /// Internal errors when the store cannot answer.
 pub async fn receipt(ctx: &Context<'_>, index: u64) -> Result<Option<Receipt>, ApiError> {
-    let db = &ctx.api_state()?.db;
-    match audit_tree::inclusion_proof(db, index, None).await {
+    let state = ctx.api_state()?;
+    match state.audit_tree.inclusion_proof(&state.db, index, None).await {
         Ok((checkpoint, leaf, proof)) => Ok(Some(Receipt {
             index,
             leaf_hash: base64_standard(&leaf),
@@ -287,7 +287,10 @@ impl AuditQuery {
         tree_size: Option<i64>,
     ) -> Result<AuditCheckpoint, ApiError> {
         let size = size_arg(tree_size, "treeSize")?;
-        let stored = audit_tree::signed_checkpoint(&ctx.api_state()?.db, size)
+        let state = ctx.api_state()?;
+        let stored = state
+            .audit_tree
+            .signed_checkpoint(&state.db, size)
             .await
             .map_err(|e| read_error(e, "treeSize"))?;
         Ok(AuditCheckpoint::from_stored(stored))
@@ -304,10 +307,12 @@ impl AuditQuery {
     ) -> Result<InclusionProof, ApiError> {
         let index = size_arg(Some(index), "index")?.unwrap_or_default();
         let size = size_arg(tree_size, "treeSize")?;
-        let (checkpoint, leaf, proof) =
-            audit_tree::inclusion_proof(&ctx.api_state()?.db, index, size)
-                .await
-                .map_err(|e| read_error(e, if size.is_some() { "treeSize" } else { "index" }))?;
+        let state = ctx.api_state()?;
+        let (checkpoint, leaf, proof) = state
+            .audit_tree
+            .inclusion_proof(&state.db, index, size)
+            .await
+            .map_err(|e| read_error(e, if size.is_some() { "treeSize" } else { "index" }))?;
         Ok(InclusionProof {
             leaf_index: index,
             tree_size: checkpoint.size,
@@ -328,7 +333,10 @@ impl AuditQuery {
     ) -> Result<ConsistencyProof, ApiError> {
         let from = size_arg(Some(from_size), "fromSize")?.unwrap_or_default();
         let to = size_arg(to_size, "toSize")?;
-        let (old, new, proof) = audit_tree::consistency_proof(&ctx.api_state()?.db, from, to)
+        let state = ctx.api_state()?;
+        let (old, new, proof) = state
+            .audit_tree
+            .consistency_proof(&state.db, from, to)
             .await
             .map_err(|e| read_error(e, "fromSize"))?;
         Ok(ConsistencyProof {
