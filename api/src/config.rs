@@ -920,8 +920,8 @@ mod tests {
         assert_eq!(config.audit.tree_cache_mb, 64);
         assert!(config.to_toml().unwrap().contains("tree_cache_mb = 64"));
         for bad in ["lots", "-1"] {
-            let error = Config::load(FileChoice::None, [("AMANAH_AUDIT_TREE_CACHE_MB", bad)])
-                .unwrap_err();
+            let error =
+                Config::load(FileChoice::None, [("AMANAH_AUDIT_TREE_CACHE_MB", bad)]).unwrap_err();
             assert!(
                 error.to_string().contains("AMANAH_AUDIT_TREE_CACHE_MB"),
                 "{bad}: {error}"

@@ -1,13 +1,19 @@
 //! A small Prometheus registry for the HTTP server, rendered at `GET /metrics`.
 //!
-//! Two families: `amanah_http_requests_total` (a counter by method, route and status) and
-//! `amanah_http_request_duration_seconds` (a histogram by method and route). Routes are the
+//! Two HTTP families: `amanah_http_requests_total` (a counter by method, route and status) and
+//! `amanah_http_request_duration_seconds` (a histogram by method and route); and three gauges of
+//! the in-memory copy of the audit tree (`amanah_audit_tree_cache_*`: nodes, lowest level,
+//! checkpoints held), so that operators see what it costs. Routes are the
 //! registered patterns (`/graphql`), never raw paths, so a scan of random URLs cannot grow the
 //! registry: unmatched paths share the route label `unmatched`.
 //!
 //! One registry per [`crate::startup::Application`], not a global, so tests that run several
 //! servers in one process count separately. Written by hand because two families do not justify a
 //! dependency; if the families multiply, the `prometheus` crate is the next step.
+
+use amanah_infra::tree_cache::TreeCacheStats;
+
+use crate::state::ApiState;
 
 use std::{
     collections::BTreeMap,
@@ -123,11 +129,33 @@ impl HttpMetrics {
     }
 }
 
+/// The gauges of the audit tree's in-memory copy.
+#[must_use]
+pub fn render_tree_cache(stats: TreeCacheStats) -> String {
+    format!(
+        "# HELP amanah_audit_tree_cache_nodes Merkle tree nodes held in memory (32 bytes each).\n\
+         # TYPE amanah_audit_tree_cache_nodes gauge\n\
+         amanah_audit_tree_cache_nodes {}\n\
+         # HELP amanah_audit_tree_cache_floor Lowest tree level held in memory (0: the whole tree).\n\
+         # TYPE amanah_audit_tree_cache_floor gauge\n\
+         amanah_audit_tree_cache_floor {}\n\
+         # HELP amanah_audit_tree_cache_checkpoints Signed checkpoints held in memory.\n\
+         # TYPE amanah_audit_tree_cache_checkpoints gauge\n\
+         amanah_audit_tree_cache_checkpoints {}\n",
+        stats.nodes, stats.floor, stats.checkpoints
+    )
+}
+
 /// `GET /metrics`.
-pub async fn render_metrics(metrics: actix_web::web::Data<HttpMetrics>) -> actix_web::HttpResponse {
+pub async fn render_metrics(
+    metrics: actix_web::web::Data<HttpMetrics>,
+    state: actix_web::web::Data<ApiState>,
+) -> actix_web::HttpResponse {
+    let mut text = metrics.render();
+    text.push_str(&render_tree_cache(state.audit_tree.stats()));
     actix_web::HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(metrics.render())
+        .body(text)
 }
 
 /// Label values escape `\`, `"` and newlines.
@@ -180,6 +208,22 @@ mod tests {
         assert!(text.contains(&format!(
             "amanah_http_request_duration_seconds_count{{{labels}}} 3\n"
         )));
+    }
+
+    #[test]
+    fn the_tree_cache_gauges_are_rendered() {
+        let text = render_tree_cache(TreeCacheStats {
+            floor: 2,
+            nodes: 1234,
+            checkpoints: 7,
+        });
+        for expected in [
+            "# TYPE amanah_audit_tree_cache_nodes gauge\namanah_audit_tree_cache_nodes 1234\n",
+            "\namanah_audit_tree_cache_floor 2\n",
+            "\namanah_audit_tree_cache_checkpoints 7\n",
+        ] {
+            assert!(text.contains(expected), "{expected} missing from\n{text}");
+        }
     }
 
     #[test]

@@ -297,10 +297,7 @@ impl TreeCache {
                     }
                 }
                 // One refresh covers every batch committed meanwhile.
-                while matches!(
-                    committed.try_recv(),
-                    Ok(_) | Err(TryRecvError::Lagged(_))
-                ) {}
+                while matches!(committed.try_recv(), Ok(_) | Err(TryRecvError::Lagged(_))) {}
             }
         })
     }

@@ -45,7 +45,10 @@ fn request(stream_id: Uuid, expected_version: u64) -> AppendRequest {
     organisation_append(
         stream_id,
         expected_version,
-        vec![event("OrganisationRevised", json!({ "v": expected_version }))],
+        vec![event(
+            "OrganisationRevised",
+            json!({ "v": expected_version }),
+        )],
         Actor::system("system:test"),
         None,
     )
@@ -163,7 +166,9 @@ async fn cached_proofs_are_the_database_proofs(database: &TestDatabase) {
         Err(AuditReadError::NotSigned(n)) if n == size + 1
     ));
     assert!(matches!(
-        cache.inclusion_proof(database.connection(), size, Some(size)).await,
+        cache
+            .inclusion_proof(database.connection(), size, Some(size))
+            .await,
         Err(AuditReadError::IndexOutOfRange { .. })
     ));
     empty.cleanup().await;

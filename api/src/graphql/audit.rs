@@ -228,7 +228,11 @@ fn size_arg(value: Option<i64>, field: &str) -> Result<Option<u64>, ApiError> {
 /// Internal errors when the store cannot answer.
 pub async fn receipt(ctx: &Context<'_>, index: u64) -> Result<Option<Receipt>, ApiError> {
     let state = ctx.api_state()?;
-    match state.audit_tree.inclusion_proof(&state.db, index, None).await {
+    match state
+        .audit_tree
+        .inclusion_proof(&state.db, index, None)
+        .await
+    {
         Ok((checkpoint, leaf, proof)) => Ok(Some(Receipt {
             index,
             leaf_hash: base64_standard(&leaf),

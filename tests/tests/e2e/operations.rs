@@ -1,5 +1,6 @@
 //! What operators rely on: probes, metrics and the request id.
 
+use amanah_infra::auth::Role;
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -119,6 +120,42 @@ async fn metrics_count_requests_by_route_and_status_in_prometheus_text() {
         r#"amanah_http_request_duration_seconds_count{method="GET",route="/healthz"} 2"#,
     ] {
         assert!(text.contains(expected), "{expected} missing from\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn metrics_show_the_audit_tree_copy_following_the_log() {
+    let app = TestApp::spawn_sqlite().await;
+    let gauge = |text: &str, name: &str| -> u64 {
+        text.lines()
+            .find_map(|line| line.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name} missing from\n{text}"))
+            .parse()
+            .unwrap()
+    };
+    let editor = app.token("editor@asean.org", &[Role::Editor], None);
+    app.register_organisation(&editor, "Audit Board of Indonesia", None)
+        .await;
+    // One event, one leaf: the copy holds it once the follower has refreshed after the commit.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let text = app
+            .get("/metrics")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(gauge(&text, "amanah_audit_tree_cache_floor"), 0, "{text}");
+        if gauge(&text, "amanah_audit_tree_cache_nodes") >= 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the copy never grew:\n{text}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
 
