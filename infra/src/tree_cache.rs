@@ -278,10 +278,26 @@ impl TreeCache {
         let mut committed = store.subscribe();
         let mut size = store.size_watch();
         tokio::spawn(async move {
+            let mut first = true;
             loop {
                 let Some(held) = cache.upgrade() else { return };
-                if let Err(error) = held.refresh(&db).await {
-                    tracing::warn!(%error, "the audit tree cache could not refresh; proofs read the database");
+                let started = std::time::Instant::now();
+                match held.refresh(&db).await {
+                    Ok(added) if first => {
+                        first = false;
+                        let stats = held.stats();
+                        tracing::info!(
+                            nodes = added,
+                            floor = stats.floor,
+                            elapsed_ms = started.elapsed().as_millis(),
+                            "the audit tree's copy is loaded"
+                        );
+                    }
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(
+                        %error,
+                        "the audit tree's copy could not refresh; proofs read the database"
+                    ),
                 }
                 drop(held);
                 tokio::select! {
