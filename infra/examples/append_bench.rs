@@ -11,7 +11,10 @@
 //!
 //! * `bare`: `maintain_tree: false`, no signer — the log alone;
 //! * `tree`: the Merkle tree maintained, no signer;
-//! * `signed`: the tree and one signed checkpoint per batch — what the server does.
+//! * `signed`: the tree and one signed checkpoint per batch;
+//! * `served`: as `signed`, with the in-memory copy of the tree following the log
+//!   ([`TreeCache::follow`], refreshing after every batch) — what `amanah serve` does. Not timed:
+//!   waiting for the copy to catch up at the end, which checks that it did.
 //!
 //! The modes run in turn within each run (rotating which goes first), each on its own fresh
 //! database, and the medians of events/s are compared: overhead = bare rate / mode rate − 1.
@@ -25,6 +28,7 @@ use amanah_domain::ports::EventStore as _;
 use amanah_infra::audit_tree::latest_checkpoint;
 use amanah_infra::note::SigningKey;
 use amanah_infra::testing::{POSTGRES_URL_VAR, TestDatabase};
+use amanah_infra::tree_cache::TreeCache;
 use amanah_infra::{NoProjection, SqlEventStore, StoreConfig};
 
 mod common;
@@ -39,9 +43,10 @@ enum Mode {
     Bare,
     Tree,
     Signed,
+    Served,
 }
 
-const MODES: [Mode; 3] = [Mode::Bare, Mode::Tree, Mode::Signed];
+const MODES: [Mode; 4] = [Mode::Bare, Mode::Tree, Mode::Signed, Mode::Served];
 
 impl Mode {
     fn name(self) -> &'static str {
@@ -49,6 +54,7 @@ impl Mode {
             Self::Bare => "bare (no tree, no signer)",
             Self::Tree => "tree, no signer",
             Self::Signed => "tree + signed checkpoints",
+            Self::Served => "signed + tree copy",
         }
     }
 }
@@ -77,12 +83,14 @@ async fn measure(
     let store = SqlEventStore::start(
         database.connection().clone(),
         StoreConfig {
-            checkpoint_signer: (mode == Mode::Signed).then_some(signer),
+            checkpoint_signer: matches!(mode, Mode::Signed | Mode::Served).then_some(signer),
             maintain_tree: mode != Mode::Bare,
             ..StoreConfig::default()
         },
         NoProjection,
     );
+    let copy = Arc::new(TreeCache::new(u64::MAX));
+    let follower = (mode == Mode::Served).then(|| copy.follow(&store));
     // Requests are built before the clock starts: only the store is timed.
     let mut work = Vec::new();
     for task in 0..tasks {
@@ -122,11 +130,24 @@ async fn measure(
     }
     let checkpoint = latest_checkpoint(database.connection()).await?;
     match (mode, checkpoint) {
-        (Mode::Signed, Some(checkpoint)) if checkpoint.size == events => {}
-        (Mode::Signed, _) => return Err("the last batch has no signed checkpoint".into()),
+        (Mode::Signed | Mode::Served, Some(checkpoint)) if checkpoint.size == events => {}
+        (Mode::Signed | Mode::Served, _) => {
+            return Err("the last batch has no signed checkpoint".into());
+        }
         (_, Some(_)) => return Err("a checkpoint was signed without a signer".into()),
         (_, None) => {}
     }
+    if follower.is_some() {
+        let nodes: u64 = (0..64).map(|level| events >> level).sum();
+        let deadline = Instant::now() + std::time::Duration::from_secs(60);
+        while copy.stats().nodes != nodes {
+            if Instant::now() > deadline {
+                return Err(format!("the tree copy holds {:?}", copy.stats()).into());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+    drop(copy);
     drop(store);
     database.cleanup().await;
     Ok((
@@ -183,7 +204,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut summary = Vec::new();
     for &engine in &engines {
         for &tasks in &task_counts {
-            let mut rates: [Vec<f64>; 3] = Default::default();
+            let mut rates: [Vec<f64>; 4] = Default::default();
             for run in 0..runs {
                 for turn in 0..MODES.len() {
                     let slot = (turn + run) % MODES.len();
@@ -206,12 +227,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "median of {runs} runs, {events} single-event appends each (overhead = bare / mode - 1):"
     );
-    for (engine, tasks, [bare, tree, signed]) in summary {
+    for (engine, tasks, [bare, tree, signed, served]) in summary {
         println!(
             "{engine:?} K={tasks:<3} bare {bare:>7.0}/s  tree {tree:>7.0}/s ({:+.1} %)  \
-             tree+signed {signed:>7.0}/s ({:+.1} %)",
+             tree+signed {signed:>7.0}/s ({:+.1} %)  signed+copy {served:>7.0}/s ({:+.1} %)",
             (bare / tree - 1.0) * 100.0,
-            (bare / signed - 1.0) * 100.0
+            (bare / signed - 1.0) * 100.0,
+            (bare / served - 1.0) * 100.0
         );
     }
     Ok(())
