@@ -36,6 +36,11 @@ const NODE_BYTES: u64 = 32;
 /// Rows one refresh query reads at most (about 1 MB of hashes).
 const REFRESH_PAGE: u64 = 16_384;
 
+/// The least time between two refreshes of [`TreeCache::follow`]: under a steady stream of
+/// batches it reads once per interval rather than once per batch (a proof meanwhile reads the
+/// few newest nodes from the database).
+const REFRESH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(25);
+
 /// Signed checkpoints the copy holds at most (a signed note is a few hundred bytes); when full,
 /// it starts again from empty.
 const CHECKPOINTS_HELD: usize = 16_384;
@@ -265,8 +270,9 @@ impl TreeCache {
         }
     }
 
-    /// Keeps the copy up to date with `store`'s log: refreshes now, after every batch this process
-    /// commits, and whenever the shared size poll sees the log grow (other replicas' appends). A
+    /// Keeps the copy up to date with `store`'s log: refreshes now, after the batches this process
+    /// commits (at most once per 25 ms), and whenever the shared size poll sees the log grow
+    /// (other replicas' appends). A
     /// failed refresh is logged and retried on the next change; proofs meanwhile read what the
     /// copy lacks from the database. The task ends when the copy or the store is dropped.
     ///
@@ -300,6 +306,7 @@ impl TreeCache {
                     ),
                 }
                 drop(held);
+                tokio::time::sleep_until((started + REFRESH_INTERVAL).into()).await;
                 tokio::select! {
                     received = committed.recv() => {
                         if matches!(received, Err(RecvError::Closed)) {
