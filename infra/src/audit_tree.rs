@@ -9,6 +9,9 @@
 //!
 //! Reading: the root at any size, inclusion and consistency proofs each need O(log n) stored
 //! nodes ([`crate::merkle::Plan`]), fetched in one query.
+//! The server reads them through [`TreeCache`], an in-memory
+//! copy of the nodes and checkpoints (the `TreeCache` methods below): the same answers, with the
+//! database read only for what the copy lacks and for the latest checkpoint.
 
 use amanah_domain::ports::{StoreError, StoredEvent};
 use chrono::Utc;
@@ -53,9 +56,22 @@ pub(crate) fn db_int(value: u64) -> Result<i64, StoreError> {
     i64::try_from(value).map_err(|_| StoreError::Internal(format!("{value} exceeds BIGINT")))
 }
 
-pub(crate) fn to_hash(bytes: Vec<u8>) -> Result<Hash, StoreError> {
+fn to_hash(bytes: Vec<u8>) -> Result<Hash, StoreError> {
     Hash::try_from(bytes.as_slice())
         .map_err(|_| StoreError::Internal(format!("a stored hash has {} bytes", bytes.len())))
+}
+
+/// A `SELECT level, idx, hash FROM merkle_nodes` row.
+pub(crate) fn node_row(row: &sea_orm::QueryResult) -> Result<(NodeId, Hash), StoreError> {
+    let level: i64 = row.try_get_by_index(0).map_err(map_internal_db_error)?;
+    let index: i64 = row.try_get_by_index(1).map_err(map_internal_db_error)?;
+    let hash: Vec<u8> = row.try_get_by_index(2).map_err(map_internal_db_error)?;
+    let (Ok(level), Ok(index)) = (u32::try_from(level), u64::try_from(index)) else {
+        return Err(StoreError::Internal(
+            "a stored node has a negative position".into(),
+        ));
+    };
+    Ok((NodeId { level, index }, to_hash(hash)?))
 }
 
 /// Fetches stored nodes in one query; missing ones are absent from the result.
@@ -83,16 +99,8 @@ async fn fetch_nodes<C: ConnectionTrait>(
             ))
             .await
             .map_err(map_internal_db_error)?;
-        for row in rows {
-            let level: i64 = row.try_get_by_index(0).map_err(map_internal_db_error)?;
-            let index: i64 = row.try_get_by_index(1).map_err(map_internal_db_error)?;
-            let hash: Vec<u8> = row.try_get_by_index(2).map_err(map_internal_db_error)?;
-            let (Ok(level), Ok(index)) = (u32::try_from(level), u64::try_from(index)) else {
-                return Err(StoreError::Internal(
-                    "a stored node has a negative position".into(),
-                ));
-            };
-            found.push((NodeId { level, index }, to_hash(hash)?));
+        for row in &rows {
+            found.push(node_row(row)?);
         }
     }
     Ok(found)

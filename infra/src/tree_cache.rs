@@ -24,7 +24,7 @@ use amanah_domain::ports::StoreError;
 use sea_orm::{ConnectionTrait, Value};
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
-use crate::audit_tree::{StoredCheckpoint, db_int, to_hash, tree_leaves};
+use crate::audit_tree::{StoredCheckpoint, db_int, node_row, tree_leaves};
 use crate::db_error::map_internal_db_error;
 use crate::event_store::SqlEventStore;
 use crate::merkle::{Hash, NodeId};
@@ -347,19 +347,9 @@ async fn read_ranges<C: ConnectionTrait>(
         .await
         .map_err(map_internal_db_error)?;
     let mut by_level: HashMap<u32, Vec<(u64, Hash)>> = HashMap::new();
-    for row in rows {
-        let level: i64 = row.try_get_by_index(0).map_err(map_internal_db_error)?;
-        let index: i64 = row.try_get_by_index(1).map_err(map_internal_db_error)?;
-        let hash: Vec<u8> = row.try_get_by_index(2).map_err(map_internal_db_error)?;
-        let (Ok(level), Ok(index)) = (u32::try_from(level), u64::try_from(index)) else {
-            return Err(StoreError::Internal(
-                "a stored node has a negative position".into(),
-            ));
-        };
-        by_level
-            .entry(level)
-            .or_default()
-            .push((index, to_hash(hash)?));
+    for row in &rows {
+        let (id, hash) = node_row(row)?;
+        by_level.entry(id.level).or_default().push((id.index, hash));
     }
     for nodes in by_level.values_mut() {
         nodes.sort_unstable_by_key(|(index, _)| *index);
