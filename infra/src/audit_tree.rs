@@ -61,17 +61,34 @@ fn to_hash(bytes: Vec<u8>) -> Result<Hash, StoreError> {
         .map_err(|_| StoreError::Internal(format!("a stored hash has {} bytes", bytes.len())))
 }
 
-/// A `SELECT level, idx, hash FROM merkle_nodes` row.
-pub(crate) fn node_row(row: &sea_orm::QueryResult) -> Result<(NodeId, Hash), StoreError> {
-    let level: i64 = row.try_get_by_index(0).map_err(map_internal_db_error)?;
-    let index: i64 = row.try_get_by_index(1).map_err(map_internal_db_error)?;
-    let hash: Vec<u8> = row.try_get_by_index(2).map_err(map_internal_db_error)?;
-    let (Ok(level), Ok(index)) = (u32::try_from(level), u64::try_from(index)) else {
-        return Err(StoreError::Internal(
-            "a stored node has a negative position".into(),
-        ));
-    };
-    Ok((NodeId { level, index }, to_hash(hash)?))
+/// The stored nodes matching `conditions` (SQL with `?` placeholders for `values`), in no
+/// particular order.
+pub(crate) async fn select_nodes<C: ConnectionTrait>(
+    db: &C,
+    conditions: &str,
+    values: Vec<Value>,
+) -> Result<Vec<(NodeId, Hash)>, StoreError> {
+    let rows = db
+        .query_all_raw(statement(
+            db.get_database_backend(),
+            &format!("SELECT level, idx, hash FROM merkle_nodes WHERE {conditions}"),
+            values,
+        ))
+        .await
+        .map_err(map_internal_db_error)?;
+    rows.iter()
+        .map(|row| {
+            let level: i64 = row.try_get_by_index(0).map_err(map_internal_db_error)?;
+            let index: i64 = row.try_get_by_index(1).map_err(map_internal_db_error)?;
+            let hash: Vec<u8> = row.try_get_by_index(2).map_err(map_internal_db_error)?;
+            let (Ok(level), Ok(index)) = (u32::try_from(level), u64::try_from(index)) else {
+                return Err(StoreError::Internal(
+                    "a stored node has a negative position".into(),
+                ));
+            };
+            Ok((NodeId { level, index }, to_hash(hash)?))
+        })
+        .collect()
 }
 
 /// Fetches stored nodes in one query; missing ones are absent from the result.
@@ -91,17 +108,7 @@ async fn fetch_nodes<C: ConnectionTrait>(
             values.push(Value::from(i64::from(id.level)));
             values.push(Value::from(db_int(id.index)?));
         }
-        let rows = db
-            .query_all_raw(statement(
-                db.get_database_backend(),
-                &format!("SELECT level, idx, hash FROM merkle_nodes WHERE {conditions}"),
-                values,
-            ))
-            .await
-            .map_err(map_internal_db_error)?;
-        for row in &rows {
-            found.push(node_row(row)?);
-        }
+        found.extend(select_nodes(db, &conditions, values).await?);
     }
     Ok(found)
 }

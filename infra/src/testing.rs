@@ -119,6 +119,41 @@ pub fn event(event_type: &str, data: serde_json::Value) -> NewEvent {
     }
 }
 
+/// Appends from `tasks` concurrent tasks, each `per_task` single-event requests to a stream of
+/// its own, through `store`, so that group commit forms batches (and, with a signer, one
+/// checkpoint per batch).
+///
+/// # Panics
+/// When an append fails.
+#[expect(clippy::expect_used, reason = "a test fixture fails loudly")]
+pub async fn append_concurrently(store: &SqlEventStore, tasks: usize, per_task: u64) {
+    let mut handles = Vec::new();
+    for _ in 0..tasks {
+        let store = store.clone();
+        handles.push(tokio::spawn(async move {
+            let id = Uuid::now_v7();
+            for version in 0..per_task {
+                let request = organisation_append(
+                    id,
+                    version,
+                    vec![event(
+                        "OrganisationRevised",
+                        serde_json::json!({ "v": version }),
+                    )],
+                    Actor::system("system:test"),
+                    None,
+                );
+                amanah_domain::ports::EventStore::append(&store, request)
+                    .await
+                    .expect("the append succeeds");
+            }
+        }));
+    }
+    for handle in handles {
+        handle.await.expect("the appending task ends");
+    }
+}
+
 /// Environment variable naming the PostgreSQL server (any database on it) tests may use.
 pub const POSTGRES_URL_VAR: &str = "AMANAH_TEST_POSTGRES_URL";
 

@@ -24,11 +24,9 @@ use amanah_domain::ports::StoreError;
 use sea_orm::{ConnectionTrait, Value};
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
-use crate::audit_tree::{StoredCheckpoint, db_int, node_row, tree_leaves};
-use crate::db_error::map_internal_db_error;
+use crate::audit_tree::{StoredCheckpoint, db_int, select_nodes, tree_leaves};
 use crate::event_store::SqlEventStore;
 use crate::merkle::{Hash, NodeId};
-use crate::sql::statement;
 
 /// Bytes a node takes in the copy.
 const NODE_BYTES: u64 = 32;
@@ -338,17 +336,8 @@ async fn read_ranges<C: ConnectionTrait>(
         values.push(Value::from(db_int(from)?));
         values.push(Value::from(db_int(to)?));
     }
-    let rows = db
-        .query_all_raw(statement(
-            db.get_database_backend(),
-            &format!("SELECT level, idx, hash FROM merkle_nodes WHERE {conditions}"),
-            values,
-        ))
-        .await
-        .map_err(map_internal_db_error)?;
     let mut by_level: HashMap<u32, Vec<(u64, Hash)>> = HashMap::new();
-    for row in &rows {
-        let (id, hash) = node_row(row)?;
+    for (id, hash) in select_nodes(db, &conditions, values).await? {
         by_level.entry(id.level).or_default().push((id.index, hash));
     }
     for nodes in by_level.values_mut() {

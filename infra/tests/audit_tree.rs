@@ -15,7 +15,7 @@ use amanah_infra::audit_tree::{
 use amanah_infra::checkpoint::Checkpoint;
 use amanah_infra::merkle::{self, ProofError, verify_consistency, verify_inclusion};
 use amanah_infra::note::SigningKey;
-use amanah_infra::testing::{TestDatabase, event, organisation_append};
+use amanah_infra::testing::{TestDatabase, append_concurrently, event, organisation_append};
 use amanah_infra::{NoProjection, SqlEventStore, StoreConfig};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
@@ -55,23 +55,6 @@ fn request(stream_id: Uuid, expected_version: u64, events: usize) -> AppendReque
         Actor::system("system:test"),
         None,
     )
-}
-
-/// Appends from several tasks at once (so batches form), `per_task` single-event requests each.
-async fn append_concurrently(store: &SqlEventStore, tasks: usize, per_task: u64) {
-    let mut handles = Vec::new();
-    for _ in 0..tasks {
-        let store = store.clone();
-        handles.push(tokio::spawn(async move {
-            let id = Uuid::now_v7();
-            for version in 0..per_task {
-                store.append(request(id, version, 1)).await.unwrap();
-            }
-        }));
-    }
-    for handle in handles {
-        handle.await.unwrap();
-    }
 }
 
 async fn every_batch_is_signed_and_proofs_verify(database: &TestDatabase) {

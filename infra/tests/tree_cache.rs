@@ -13,7 +13,7 @@ use std::time::Duration;
 use amanah_domain::ports::{Actor, AppendRequest, EventStore};
 use amanah_infra::audit_tree::{AuditReadError, consistency_proof, inclusion_proof};
 use amanah_infra::note::SigningKey;
-use amanah_infra::testing::{TestDatabase, event, organisation_append};
+use amanah_infra::testing::{TestDatabase, append_concurrently, event, organisation_append};
 use amanah_infra::tree_cache::{TreeCache, TreeCacheStats};
 use amanah_infra::{NoProjection, SqlEventStore, StoreConfig};
 use sea_orm::{ConnectionTrait, Statement};
@@ -52,23 +52,6 @@ fn request(stream_id: Uuid, expected_version: u64) -> AppendRequest {
         Actor::system("system:test"),
         None,
     )
-}
-
-/// `tasks` concurrent writers of `per_task` single-event requests (so that batches form).
-async fn append_concurrently(store: &SqlEventStore, tasks: usize, per_task: u64) {
-    let mut handles = Vec::new();
-    for _ in 0..tasks {
-        let store = store.clone();
-        handles.push(tokio::spawn(async move {
-            let id = Uuid::now_v7();
-            for version in 0..per_task {
-                store.append(request(id, version)).await.unwrap();
-            }
-        }));
-    }
-    for handle in handles {
-        handle.await.unwrap();
-    }
 }
 
 /// The nodes a tree of `leaves` leaves stores on the levels from `floor` up.
