@@ -345,3 +345,71 @@ async fn read_ranges<C: ConnectionTrait>(
     }
     Ok(by_level)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn checkpoint(size: u64) -> StoredCheckpoint {
+        StoredCheckpoint {
+            size,
+            root: [0; 32],
+            note: format!("note {size}"),
+        }
+    }
+
+    #[test]
+    fn the_floor_is_the_lowest_level_the_budget_holds() {
+        // 8 leaves: levels 0..=3 hold 8 + 4 + 2 + 1 = 15 nodes, levels 1..=3 hold 7.
+        assert_eq!(TreeCache::new(15 * 32).floor_for(8), 0);
+        assert_eq!(TreeCache::new(15 * 32 - 1).floor_for(8), 1);
+        assert_eq!(TreeCache::new(7 * 32).floor_for(8), 1);
+        assert_eq!(TreeCache::new(32).floor_for(8), 3);
+        assert_eq!(
+            TreeCache::new(0).floor_for(8),
+            4,
+            "no budget: above the top level (3), so nothing is held"
+        );
+        assert_eq!(
+            TreeCache::new(0).floor_for(0),
+            0,
+            "an empty tree fits anything"
+        );
+        assert_eq!(TreeCache::new(u64::MAX).floor_for(u64::MAX >> 1), 0);
+    }
+
+    #[test]
+    fn held_checkpoints_are_bounded() {
+        let cache = TreeCache::new(0);
+        for size in 1..=CHECKPOINTS_HELD as u64 {
+            cache.remember(&checkpoint(size));
+        }
+        assert_eq!(cache.stats().checkpoints, CHECKPOINTS_HELD);
+        // Full: one already held changes nothing; a new one starts again from empty.
+        cache.remember(&checkpoint(7));
+        assert_eq!(cache.stats().checkpoints, CHECKPOINTS_HELD);
+        cache.remember(&checkpoint(CHECKPOINTS_HELD as u64 + 1));
+        assert_eq!(cache.stats().checkpoints, 1);
+        assert_eq!(
+            cache.checkpoint(CHECKPOINTS_HELD as u64 + 1),
+            Some(checkpoint(CHECKPOINTS_HELD as u64 + 1))
+        );
+        assert_eq!(cache.checkpoint(7), None);
+    }
+
+    #[test]
+    fn levels_grow_only_from_where_they_end() {
+        let mut levels = Levels::default();
+        levels
+            .extend(0, 0, vec![[1; 32], [2; 32]])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            levels.extend(0, 3, vec![[3; 32]]).is_err(),
+            "a gap is refused"
+        );
+        assert_eq!(levels.get(NodeId { level: 0, index: 1 }), Some([2; 32]));
+        levels.raise_floor(1);
+        assert_eq!(levels.get(NodeId { level: 0, index: 1 }), None);
+        assert_eq!(levels.nodes(), 0);
+    }
+}
