@@ -344,12 +344,7 @@ async fn mutations_follow_the_access_table_and_record_the_caller() {
                 .json(&json!({ "query": RECORD_TRANSACTION, "variables": transaction(1) })),
         )
         .await;
-    assert_eq!(
-        response.codes(),
-        Vec::<String>::new(),
-        "{:?}",
-        response.body
-    );
+    response.assert_no_errors();
     let index = response.body["data"]["recordTransaction"]["auditIndex"]
         .as_u64()
         .unwrap();
@@ -374,12 +369,7 @@ async fn mutations_follow_the_access_table_and_record_the_caller() {
     let by_actor = "{ auditEvents(filter: { actor: \"partner-system\" }) {
         totalCount edges { node { index type actor { sub roles org } requestId } } } }";
     let response = app.graphql_as(&auditor, by_actor, json!({})).await;
-    assert_eq!(
-        response.codes(),
-        Vec::<String>::new(),
-        "{:?}",
-        response.body
-    );
+    response.assert_no_errors();
     assert_eq!(
         response.body["data"]["auditEvents"]["edges"],
         json!([{ "node": { "index": index, "type": "TransactionRecorded",

@@ -294,12 +294,7 @@ async fn project_changed_follows_one_project() {
         let response = app
             .graphql_as(&editor, REVISE, revise(id, version, title))
             .await;
-        assert_eq!(
-            response.codes(),
-            Vec::<String>::new(),
-            "{:?}",
-            response.body
-        );
+        response.assert_no_errors();
     }
     let first = &next_data(&mut socket, "p").await["projectChanged"];
     assert_eq!(

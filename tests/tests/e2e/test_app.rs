@@ -83,6 +83,12 @@ impl GraphqlResponse {
             .unwrap_or_default()
     }
 
+    /// Fails the test, showing the body, unless the response has no errors.
+    #[track_caller]
+    pub fn assert_no_errors(&self) {
+        assert_eq!(self.codes(), Vec::<String>::new(), "{:?}", self.body);
+    }
+
     /// Whether the body has a `data` entry at all (request errors must not).
     pub fn has_data(&self) -> bool {
         self.body.get("data").is_some()
@@ -189,12 +195,7 @@ impl TestApp {
                 json!({ "input": { "name": name, "ref": org_ref, "type": "GOVERNMENT" } }),
             )
             .await;
-        assert_eq!(
-            response.codes(),
-            Vec::<String>::new(),
-            "{:?}",
-            response.body
-        );
+        response.assert_no_errors();
         let payload = &response.body["data"]["registerOrganisation"];
         (
             payload["organisation"]["id"].as_str().unwrap().to_owned(),
