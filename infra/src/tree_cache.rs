@@ -241,27 +241,19 @@ impl TreeCache {
             let mut rows = read_ranges(db, &page).await?;
             let mut levels = self.levels.write().unwrap_or_else(PoisonError::into_inner);
             for &(level, from, to) in &page {
-                let hashes: Vec<Hash> = rows
-                    .remove(&level)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .zip(from..)
-                    .map(|((index, hash), expected)| {
-                        if index == expected {
-                            Ok(hash)
-                        } else {
-                            Err(StoreError::Internal(format!(
-                                "the Merkle tree lacks node {expected} of level {level}"
-                            )))
-                        }
-                    })
-                    .collect::<Result<_, _>>()?;
-                if (hashes.len() as u64) < to - from {
+                let nodes = rows.remove(&level).unwrap_or_default();
+                // In index order; the first that is not where it should be names the hole.
+                let in_place = (from..)
+                    .zip(&nodes)
+                    .take_while(|(expected, (index, _))| expected == index)
+                    .count() as u64;
+                if in_place < to - from {
                     return Err(StoreError::Internal(format!(
                         "the Merkle tree lacks node {} of level {level}",
-                        from + hashes.len() as u64
+                        from + in_place
                     )));
                 }
+                let hashes: Vec<Hash> = nodes.into_iter().map(|(_, hash)| hash).collect();
                 added += hashes.len() as u64;
                 levels.extend(level, from, hashes)?;
             }
