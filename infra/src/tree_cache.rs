@@ -190,8 +190,17 @@ impl TreeCache {
             .cloned()
     }
 
-    /// Keeps a checkpoint read from the database.
+    /// Keeps a checkpoint read from the database. Every proof without a `treeSize` passes the
+    /// latest checkpoint here, so one already held costs only a shared lock.
     pub fn remember(&self, checkpoint: &StoredCheckpoint) {
+        if self
+            .checkpoints
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains_key(&checkpoint.size)
+        {
+            return;
+        }
         let mut held = self
             .checkpoints
             .write()
