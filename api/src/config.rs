@@ -31,6 +31,8 @@ use std::{
 
 use serde::{Serialize, Serializer};
 
+use crate::graphql::document_bounds::DocumentLimits;
+
 /// The file read when `--config` is not given, if it exists in the working directory.
 pub const DEFAULT_FILE_NAME: &str = "amanah.toml";
 
@@ -254,6 +256,22 @@ pub struct Limits {
     pub body_bytes: usize,
     /// Seconds a request may take before it is abandoned, so a stuck query cannot hold a worker.
     pub request_timeout_secs: u64,
+    /// Most lexical tokens in one GraphQL document, counted before it is parsed: parsing and
+    /// validating cost grows with the document, and no real query comes near it.
+    pub tokens: usize,
+    /// Most fragment definitions in one document (Relay pages use a few dozen).
+    pub fragments: usize,
+    /// Most directives in one document: each is checked and many repeated `@include`s otherwise
+    /// make a small document answer with megabytes of errors.
+    pub directives: usize,
+    /// Most HTTP connections the process holds open at once (WebSocket connections included);
+    /// beyond it new connections wait in the listen queue.
+    pub connections: usize,
+    /// Most WebSocket connections the process holds; an upgrade beyond it is refused with `503`.
+    pub websockets: usize,
+    /// Most operations running at once on one WebSocket connection; a `subscribe` beyond it gets
+    /// an `error` with `RATE_LIMITED`.
+    pub subscriptions_per_socket: usize,
 }
 
 impl Limits {
@@ -264,10 +282,28 @@ impl Limits {
     pub const MAX_PAGE_SIZE: usize = 100;
     pub const DEFAULT_BODY_BYTES: usize = 1024 * 1024;
     pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 30;
+    pub const DEFAULT_TOKENS: usize = 10_000;
+    pub const DEFAULT_FRAGMENTS: usize = 200;
+    pub const DEFAULT_DIRECTIVES: usize = 50;
+    pub const DEFAULT_CONNECTIONS: usize = 4096;
+    pub const DEFAULT_WEBSOCKETS: usize = 1024;
+    pub const DEFAULT_SUBSCRIPTIONS_PER_SOCKET: usize = 100;
 
     #[must_use]
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs)
+    }
+
+    /// The bounds every GraphQL document is checked against before it is parsed and validated;
+    /// its expanded fields are bounded by the complexity limit.
+    #[must_use]
+    pub fn document(&self) -> DocumentLimits {
+        DocumentLimits {
+            tokens: self.tokens,
+            fragments: self.fragments,
+            directives: self.directives,
+            fields: self.complexity,
+        }
     }
 }
 
@@ -280,6 +316,12 @@ impl Default for Limits {
             page_size: Self::MAX_PAGE_SIZE,
             body_bytes: Self::DEFAULT_BODY_BYTES,
             request_timeout_secs: Self::DEFAULT_REQUEST_TIMEOUT_SECS,
+            tokens: Self::DEFAULT_TOKENS,
+            fragments: Self::DEFAULT_FRAGMENTS,
+            directives: Self::DEFAULT_DIRECTIVES,
+            connections: Self::DEFAULT_CONNECTIONS,
+            websockets: Self::DEFAULT_WEBSOCKETS,
+            subscriptions_per_socket: Self::DEFAULT_SUBSCRIPTIONS_PER_SOCKET,
         }
     }
 }
@@ -330,11 +372,17 @@ enum Key {
     LimitsPageSize,
     LimitsBodyBytes,
     LimitsRequestTimeoutSecs,
+    LimitsTokens,
+    LimitsFragments,
+    LimitsDirectives,
+    LimitsConnections,
+    LimitsWebsockets,
+    LimitsSubscriptionsPerSocket,
     IdempotencyTtl,
 }
 
 impl Key {
-    const ALL: [Self; 19] = [
+    const ALL: [Self; 25] = [
         Self::Listen,
         Self::DataDir,
         Self::DatabaseUrl,
@@ -353,6 +401,12 @@ impl Key {
         Self::LimitsPageSize,
         Self::LimitsBodyBytes,
         Self::LimitsRequestTimeoutSecs,
+        Self::LimitsTokens,
+        Self::LimitsFragments,
+        Self::LimitsDirectives,
+        Self::LimitsConnections,
+        Self::LimitsWebsockets,
+        Self::LimitsSubscriptionsPerSocket,
         Self::IdempotencyTtl,
     ];
 
@@ -376,6 +430,12 @@ impl Key {
             Self::LimitsPageSize => "limits.page_size",
             Self::LimitsBodyBytes => "limits.body_bytes",
             Self::LimitsRequestTimeoutSecs => "limits.request_timeout_secs",
+            Self::LimitsTokens => "limits.tokens",
+            Self::LimitsFragments => "limits.fragments",
+            Self::LimitsDirectives => "limits.directives",
+            Self::LimitsConnections => "limits.connections",
+            Self::LimitsWebsockets => "limits.websockets",
+            Self::LimitsSubscriptionsPerSocket => "limits.subscriptions_per_socket",
             Self::IdempotencyTtl => "idempotency.ttl",
         }
     }
@@ -430,6 +490,12 @@ struct Overrides {
     limits_page_size: Option<usize>,
     limits_body_bytes: Option<usize>,
     limits_request_timeout_secs: Option<u64>,
+    limits_tokens: Option<usize>,
+    limits_fragments: Option<usize>,
+    limits_directives: Option<usize>,
+    limits_connections: Option<usize>,
+    limits_websockets: Option<usize>,
+    limits_subscriptions_per_socket: Option<usize>,
     idempotency_ttl: Option<Duration>,
 }
 
@@ -571,6 +637,16 @@ impl Overrides {
             Key::LimitsRequestTimeoutSecs => {
                 self.limits_request_timeout_secs = Some(integer(&value, 1, 24 * 60 * 60)?);
             }
+            Key::LimitsTokens => self.limits_tokens = Some(size(&value, 100, 1_000_000)?),
+            Key::LimitsFragments => self.limits_fragments = Some(size(&value, 0, 100_000)?),
+            Key::LimitsDirectives => self.limits_directives = Some(size(&value, 0, 100_000)?),
+            Key::LimitsConnections => {
+                self.limits_connections = Some(size(&value, 16, 1_000_000)?);
+            }
+            Key::LimitsWebsockets => self.limits_websockets = Some(size(&value, 0, 1_000_000)?),
+            Key::LimitsSubscriptionsPerSocket => {
+                self.limits_subscriptions_per_socket = Some(size(&value, 1, 100_000)?);
+            }
             Key::IdempotencyTtl => {
                 let text = match &value {
                     RawValue::Integer(seconds) => seconds.to_string(),
@@ -632,6 +708,14 @@ impl Overrides {
                 request_timeout_secs: self
                     .limits_request_timeout_secs
                     .unwrap_or(defaults.request_timeout_secs),
+                tokens: self.limits_tokens.unwrap_or(defaults.tokens),
+                fragments: self.limits_fragments.unwrap_or(defaults.fragments),
+                directives: self.limits_directives.unwrap_or(defaults.directives),
+                connections: self.limits_connections.unwrap_or(defaults.connections),
+                websockets: self.limits_websockets.unwrap_or(defaults.websockets),
+                subscriptions_per_socket: self
+                    .limits_subscriptions_per_socket
+                    .unwrap_or(defaults.subscriptions_per_socket),
             },
             idempotency: IdempotencyConfig {
                 ttl: self

@@ -51,7 +51,7 @@ use futures::StreamExt as _;
 
 use crate::{
     error::{ErrorCode, error_object},
-    graphql::AmanahSchema,
+    graphql::{AmanahSchema, document_bounds::count_tokens},
     request_id::RequestId,
     state::ApiState,
 };
@@ -193,6 +193,8 @@ const JWKS_RETRY_AFTER_SECS: u64 = 30;
 #[derive(Debug, Clone, Copy)]
 pub struct HttpLimits {
     pub body_bytes: usize,
+    /// Documents with more tokens are not parsed to find their operation type.
+    pub tokens: usize,
 }
 
 /// The parameters of a GraphQL-over-HTTP request.
@@ -373,8 +375,12 @@ impl GraphqlParams {
     }
 
     /// The type of the operation the request selects, when the document parses and the choice is
-    /// unambiguous; otherwise execution reports the problem.
-    fn operation_type(&self) -> Option<OperationType> {
+    /// unambiguous; otherwise execution reports the problem. A document over `max_tokens` is not
+    /// parsed here (execution refuses it before parsing too).
+    fn operation_type(&self, max_tokens: usize) -> Option<OperationType> {
+        if count_tokens(&self.query, max_tokens).is_some() {
+            return None;
+        }
         let document = async_graphql::parser::parse_query(&self.query).ok()?;
         match document.operations {
             DocumentOperations::Single(operation) => Some(operation.node.ty),
@@ -649,7 +655,7 @@ pub async fn graphql_post(
         Err(rejection) => return rejection.into_response(Some(media_type)),
     };
     if let (Some(key), Some(identity)) = (key, &identity)
-        && params.operation_type() == Some(OperationType::Mutation)
+        && params.operation_type(limits.tokens) == Some(OperationType::Mutation)
     {
         let keyed = Keyed {
             subject: identity.sub.clone(),
@@ -884,6 +890,7 @@ pub async fn graphql_get(
     payload: web::Payload,
     schema: web::Data<AmanahSchema>,
     state: web::Data<ApiState>,
+    limits: web::Data<HttpLimits>,
     request_id: RequestId,
 ) -> HttpResponse {
     let upgrade = req
@@ -913,7 +920,7 @@ pub async fn graphql_get(
         Ok(params) => params,
         Err(rejection) => return rejection.into_response(Some(media_type)),
     };
-    match params.operation_type() {
+    match params.operation_type(limits.tokens) {
         Some(OperationType::Mutation | OperationType::Subscription) => {
             return Rejection::new(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -1053,23 +1060,23 @@ mod tests {
             extensions: serde_json::Map::new(),
         };
         assert_eq!(
-            params("{ a }", None).operation_type(),
+            params("{ a }", None).operation_type(usize::MAX),
             Some(OperationType::Query)
         );
         assert_eq!(
-            params("mutation { a }", None).operation_type(),
+            params("mutation { a }", None).operation_type(usize::MAX),
             Some(OperationType::Mutation)
         );
         let both = "query Q { a } mutation M { b }";
         assert_eq!(
-            params(both, Some("M")).operation_type(),
+            params(both, Some("M")).operation_type(usize::MAX),
             Some(OperationType::Mutation)
         );
         assert_eq!(
-            params(both, Some("Q")).operation_type(),
+            params(both, Some("Q")).operation_type(usize::MAX),
             Some(OperationType::Query)
         );
-        assert_eq!(params(both, None).operation_type(), None);
-        assert_eq!(params("{", None).operation_type(), None);
+        assert_eq!(params(both, None).operation_type(usize::MAX), None);
+        assert_eq!(params("{", None).operation_type(usize::MAX), None);
     }
 }

@@ -84,6 +84,7 @@ impl Application {
         let deadline = web::Data::new(RequestDeadline(limits.request_timeout()));
         let http_limits = web::Data::new(HttpLimits {
             body_bytes: limits.body_bytes,
+            tokens: limits.tokens,
         });
 
         let server = HttpServer::new(move || {

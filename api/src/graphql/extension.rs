@@ -12,6 +12,10 @@
 //! | `limit_complexity`, the alias limit | `QUERY_TOO_COMPLEX` |
 //! | every other validation rule, unknown operation names | `GRAPHQL_VALIDATION_FAILED` |
 //!
+//! Before any of that, `prepare_request` bounds the document's size, fragments, directives and
+//! expanded fields ([`document_bounds`]), so that async-graphql's own walks, which expand every
+//! fragment spread anew, only ever see documents of bounded size.
+//!
 //! The alias limit is enforced here too (async-graphql has none). It reports `QUERY_TOO_COMPLEX`:
 //! like complexity it bounds the work one document may ask for, and the remedy is the same.
 //!
@@ -27,30 +31,36 @@ use std::sync::{
 };
 
 use async_graphql::{
-    Response, ServerError, ServerResult, ValidationResult, Variables,
+    Request, Response, ServerError, ServerResult, ValidationResult, Variables,
     extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextRequest,
-        NextSubscribe, NextValidation,
+        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery,
+        NextPrepareRequest, NextRequest, NextSubscribe, NextValidation,
     },
     futures_util::{StreamExt as _, stream::BoxStream},
     parser::types::{ExecutableDocument, Selection, SelectionSet},
 };
 
+use super::document_bounds::{self, DocumentLimits};
 use crate::{
     error::{ErrorCode, INTERNAL_ERROR_MESSAGE, InternalCause},
     request_id::RequestId,
 };
 
-/// Installs the catalogue on a schema; `max_aliases` is [`crate::config::Limits::aliases`].
+/// Installs the catalogue on a schema; `max_aliases` is [`crate::config::Limits::aliases`],
+/// `document` the bounds of [`document_bounds`] (from the same limits).
 #[derive(Debug, Clone, Copy)]
 pub struct ErrorCatalogue {
     max_aliases: usize,
+    document: DocumentLimits,
 }
 
 impl ErrorCatalogue {
     #[must_use]
-    pub fn new(max_aliases: usize) -> Self {
-        Self { max_aliases }
+    pub fn new(max_aliases: usize, document: DocumentLimits) -> Self {
+        Self {
+            max_aliases,
+            document,
+        }
     }
 }
 
@@ -58,6 +68,7 @@ impl ExtensionFactory for ErrorCatalogue {
     fn create(&self) -> Arc<dyn Extension> {
         Arc::new(ErrorCatalogueExtension {
             max_aliases: self.max_aliases,
+            document: self.document,
             executed: AtomicBool::new(false),
             request_id: OnceLock::new(),
         })
@@ -67,6 +78,7 @@ impl ExtensionFactory for ErrorCatalogue {
 /// One per request (async-graphql creates extensions per request).
 struct ErrorCatalogueExtension {
     max_aliases: usize,
+    document: DocumentLimits,
     /// Whether execution started: errors of a request that never executed are request errors.
     executed: AtomicBool,
     /// Captured in `parse_query`, the first hook that can see the request's data.
@@ -220,6 +232,27 @@ impl Extension for ErrorCatalogueExtension {
             .boxed()
     }
 
+    /// Bounds the document before async-graphql parses and walks it ([`document_bounds`]), after
+    /// the inner extensions prepared the request, and hands it on parsed.
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        let mut request = next.run(ctx, request).await?;
+        match document_bounds::check(&request.query, &self.document) {
+            Ok(Some(document)) => request.set_parsed_query(document),
+            Ok(None) => {}
+            Err(refusal) => {
+                let mut error = ServerError::new(refusal.message, None);
+                set_code(&mut error, refusal.code);
+                return Err(error);
+            }
+        }
+        Ok(request)
+    }
+
     async fn parse_query(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -333,7 +366,10 @@ mod tests {
         Schema::build(Query, EmptyMutation, EmptySubscription)
             .limit_depth(3)
             .limit_complexity(20)
-            .extension(ErrorCatalogue::new(2))
+            .extension(ErrorCatalogue::new(
+                2,
+                crate::config::Limits::default().document(),
+            ))
             .finish()
     }
 

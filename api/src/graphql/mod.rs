@@ -25,6 +25,7 @@ pub mod audit;
 mod audit_tests;
 pub mod command;
 pub mod connection;
+pub mod document_bounds;
 pub mod enums;
 pub mod extension;
 pub mod ids;
@@ -72,7 +73,10 @@ fn builder(
     .limit_depth(limits.depth)
     .limit_complexity(limits.complexity)
     // First, so it is the outermost extension and sees every error last.
-    .extension(extension::ErrorCatalogue::new(limits.aliases))
+    .extension(extension::ErrorCatalogue::new(
+        limits.aliases,
+        limits.document(),
+    ))
     .extension(Tracing)
 }
 

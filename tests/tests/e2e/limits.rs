@@ -86,3 +86,110 @@ async fn a_body_over_the_configured_size_is_413() {
     let response = app.graphql("{ apiVersion }", Value::Null).await;
     assert_eq!(response.status, StatusCode::OK);
 }
+
+/// `query{...F0}`, then `fragment Fi on Query{...Fi+1 ...Fi+1 ...Fi+1}`, and
+/// `fragment F30 on Query{apiVersion}`: 1.4 KB that async-graphql would expand to 3³⁰ fields.
+fn fragment_bomb() -> String {
+    let mut document = String::from("query{...F0}");
+    for level in 0..30 {
+        let next = level + 1;
+        document.push_str(&format!(
+            "fragment F{level} on Query{{...F{next} ...F{next} ...F{next}}}"
+        ));
+    }
+    document.push_str("fragment F30 on Query{apiVersion}");
+    document
+}
+
+/// The attack of issue 9: three fragment bombs at once, while another client checks that the
+/// server still answers. Before the document bounds, each bomb pinned a worker for hours (the
+/// requests below would time out and `/healthz` with them).
+#[tokio::test]
+async fn fragment_bombs_are_refused_while_the_server_keeps_answering() {
+    let app = TestApp::spawn_sqlite().await;
+    let bomb = fragment_bomb();
+    assert!(bomb.len() < 1500, "{} bytes", bomb.len());
+    // Not a speed target: a hang guard, so that the old behaviour fails instead of hanging.
+    let hang_guard = std::time::Duration::from_secs(10);
+    let attack = (0..3).map(|_| {
+        app.post_graphql()
+            .timeout(hang_guard)
+            .json(&json!({ "query": bomb }))
+            .send()
+    });
+    let health = async {
+        let mut answers = 0;
+        for _ in 0..20 {
+            let response = app
+                .get("/healthz")
+                .timeout(hang_guard)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            answers += 1;
+        }
+        answers
+    };
+    let (responses, answers) = tokio::join!(futures::future::join_all(attack), health);
+    assert_eq!(answers, 20);
+    for response in responses {
+        let response = response.expect("the bomb is answered, not left hanging");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains(&3_u64.pow(30).to_string()),
+            "{body}"
+        );
+        assert!(body.get("data").is_none(), "{body}");
+    }
+    // A well-behaved client is served as before.
+    let response = app.graphql("{ apiVersion }", Value::Null).await;
+    response.assert_no_errors();
+}
+
+#[tokio::test]
+async fn a_fragment_cycle_is_refused_before_it_is_walked() {
+    let app = TestApp::spawn_sqlite().await;
+    // Two spreads per fragment and a cycle: async-graphql's recursion guard alone walks 2³²
+    // paths before it notices.
+    let response = app
+        .graphql(
+            "{ ...A } fragment A on Query { ...B ...B } fragment B on Query { ...A ...A }",
+            Value::Null,
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::BAD_REQUEST);
+    assert_eq!(response.codes(), ["GRAPHQL_VALIDATION_FAILED"]);
+    assert!(!response.has_data());
+}
+
+#[tokio::test]
+async fn tokens_fragments_and_directives_have_configured_limits() {
+    let app = TestApp::spawn_sqlite_with(|config| {
+        config.limits.tokens = 100;
+        config.limits.fragments = 2;
+        config.limits.directives = 3;
+    })
+    .await;
+    let ok = "{ ...A ...B } fragment A on Query { apiVersion @include(if: true) } \
+              fragment B on Query { apiVersion @skip(if: false) }";
+    app.graphql(ok, Value::Null).await.assert_no_errors();
+    let too_many = [
+        // 101 tokens.
+        format!("{{ {} }}", "apiVersion ".repeat(99)),
+        // 3 fragments.
+        format!("{ok} fragment C on Query {{ apiVersion }}"),
+        // 4 directives, on one field: async-graphql's per-field limit is not what counts.
+        "{ apiVersion @include(if: true) @include(if: true) @skip(if: false) @skip(if: false) }"
+            .to_owned(),
+    ];
+    for query in too_many {
+        let response = app.graphql(&query, Value::Null).await;
+        assert_eq!(response.codes(), ["QUERY_TOO_COMPLEX"], "{query}");
+    }
+}
