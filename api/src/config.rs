@@ -244,8 +244,8 @@ pub struct AuditConfig {
 pub struct Limits {
     /// Maximum selection depth: stops queries that walk project → organisation → project … forever.
     pub depth: usize,
-    /// Maximum complexity (each field counts 1 unless it says otherwise): bounds the work one
-    /// query can ask for even when it is shallow.
+    /// Maximum complexity (each field counts 1, a connection its selection once per item it may
+    /// return): bounds the work one query can ask for even when it is shallow.
     pub complexity: usize,
     /// Maximum number of aliased fields in one document: aliases let a small document ask for the
     /// same expensive field hundreds of times.
@@ -276,7 +276,10 @@ pub struct Limits {
 
 impl Limits {
     pub const DEFAULT_DEPTH: usize = 12;
-    pub const DEFAULT_COMPLEXITY: usize = 1000;
+    /// A connection costs its selection once per item ([`crate::graphql::connection::connection_cost`]),
+    /// so this is about the number of values a response may hold: a page of 100 projects with
+    /// ten fields and ten activities of each comes to about 7,000.
+    pub const DEFAULT_COMPLEXITY: usize = 10_000;
     pub const DEFAULT_ALIASES: usize = 30;
     /// Also the most a page may ever hold (`shared/spec/api.md`).
     pub const MAX_PAGE_SIZE: usize = 100;

@@ -14,7 +14,7 @@ use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject};
 
 use super::ContextExt as _;
 use super::access;
-use super::connection::{AuditEventConnection, PageArgs, paginate};
+use super::connection::{AuditEventConnection, PageArgs, connection_cost, paginate};
 use super::scalars::DateTime;
 use crate::error::ApiError;
 
@@ -252,7 +252,10 @@ pub struct AuditQuery;
 #[Object]
 impl AuditQuery {
     /// The audit log, in index order (auditor or admin).
-    #[graphql(guard = "access::ReadAudit")]
+    #[graphql(
+        guard = "access::ReadAudit",
+        complexity = "connection_cost(first, last, child_complexity)"
+    )]
     async fn audit_events(
         &self,
         ctx: &Context<'_>,

@@ -12,6 +12,10 @@
 //! limit. `first` and `last` together follow the Relay algorithm: `first` is applied, then `last`.
 //!
 //! `hasPreviousPage` and `hasNextPage` are exact in both directions (offsets make it cheap).
+//!
+//! In the complexity limit a connection costs 1 plus its selection once per item it may return
+//! ([`connection_cost`]): `projects(first: 20) { … activities(first: 5) { … } }` pays for 100
+//! activities, as the response may hold them.
 
 use std::future::Future;
 
@@ -26,6 +30,28 @@ use super::audit::AuditEvent;
 use super::organisation::Organisation;
 use super::project::{Project, Transaction};
 use crate::error::ApiError;
+
+/// The complexity of a connection field: 1, plus `child_complexity` (its selection: edges,
+/// `pageInfo`, `totalCount`) once per item a page may hold — `first` or `last` (the smaller when
+/// both), or the largest page when neither is given, since the configured default may be that
+/// large. A negative or oversized count counts as one item: the field refuses it when it runs,
+/// naming the argument, which tells the client more than "too complex".
+#[must_use]
+pub fn connection_cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
+    let largest = crate::config::Limits::MAX_PAGE_SIZE;
+    let items = |count: i32| {
+        usize::try_from(count)
+            .ok()
+            .filter(|count| *count <= largest)
+            .unwrap_or(1)
+    };
+    let page = match (first, last) {
+        (Some(first), Some(last)) => items(first).min(items(last)),
+        (Some(count), None) | (None, Some(count)) => items(count),
+        (None, None) => largest,
+    };
+    page.max(1).saturating_mul(child_complexity).saturating_add(1)
+}
 
 /// Information to aid in pagination.
 #[derive(SimpleObject, Debug, Clone, PartialEq, Eq)]
@@ -460,5 +486,17 @@ mod tests {
                 end_cursor: None,
             }
         );
+    }
+
+    #[test]
+    fn a_connection_costs_its_selection_once_per_item() {
+        assert_eq!(connection_cost(Some(20), None, 5), 101);
+        assert_eq!(connection_cost(None, Some(3), 5), 16);
+        assert_eq!(connection_cost(Some(20), Some(3), 5), 16, "the smaller page");
+        assert_eq!(connection_cost(None, None, 2), 201, "the largest page");
+        assert_eq!(connection_cost(Some(0), None, 4), 5, "totalCount alone still costs");
+        assert_eq!(connection_cost(Some(-1), None, 1), 2, "refused when it runs");
+        assert_eq!(connection_cost(Some(101), None, 1), 2, "refused when it runs");
+        assert_eq!(connection_cost(Some(100), None, usize::MAX), usize::MAX);
     }
 }

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::ContextExt as _;
 use super::command::{self, rejected};
-use super::connection::{PageArgs, ProjectConnection, paginate};
+use super::connection::{PageArgs, ProjectConnection, connection_cost, paginate};
 use super::enums::{OrderDirection, OrganisationOrderField, OrganisationRole, OrganisationType};
 use super::ids::{parse_id, to_id};
 use super::project::Project;
@@ -97,6 +97,7 @@ impl Organisation {
 
     /// Projects this organisation takes part in, optionally in one role. Always the current
     /// projects, also when the organisation was read with `asOf`.
+    #[graphql(complexity = "connection_cost(first, None, child_complexity)")]
     async fn projects(
         &self,
         ctx: &Context<'_>,

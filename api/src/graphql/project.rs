@@ -17,7 +17,9 @@ use uuid::Uuid;
 
 use super::ContextExt as _;
 use super::activity::{Activity, ActivityFilter, activity_query};
-use super::connection::{ActivityConnection, PageArgs, TransactionConnection, paginate, window_of};
+use super::connection::{
+    ActivityConnection, PageArgs, TransactionConnection, connection_cost, paginate, window_of,
+};
 use super::enums::{
     BudgetStatus, BudgetType, OrderDirection, OrganisationRole, ProjectOrderField, ProjectStatus,
     RelatedActivityType, TransactionType,
@@ -172,6 +174,7 @@ impl Project {
     }
 
     /// The transactions in the order they were recorded; a reversal is a transaction of its own.
+    #[graphql(complexity = "connection_cost(first, last, child_complexity)")]
     async fn transactions(
         &self,
         ctx: &Context<'_>,
@@ -224,6 +227,7 @@ impl Project {
 
     /// The anti-corruption activities under this project. Always the current activities, also
     /// when the project was read with `asOf`.
+    #[graphql(complexity = "connection_cost(first, last, child_complexity)")]
     async fn activities(
         &self,
         ctx: &Context<'_>,

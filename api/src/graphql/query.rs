@@ -19,6 +19,7 @@ use super::ContextExt as _;
 use super::access;
 use super::activity::{Activity, ActivityFilter, ActivityOrder, activity_query};
 use super::connection::{
+    connection_cost,
     ActivityConnection, OrganisationConnection, PageArgs, ProjectConnection, paginate,
 };
 use super::enums::CodelistName;
@@ -75,7 +76,10 @@ impl PortfolioQuery {
         clippy::too_many_arguments,
         reason = "the Relay arguments, a filter and an order are the field's contract"
     )]
-    #[graphql(guard = "access::ReadPortfolio")]
+    #[graphql(
+        guard = "access::ReadPortfolio",
+        complexity = "connection_cost(first, last, child_complexity)"
+    )]
     async fn organisations(
         &self,
         ctx: &Context<'_>,
@@ -133,7 +137,10 @@ impl PortfolioQuery {
         clippy::too_many_arguments,
         reason = "the Relay arguments, a filter and an order are the field's contract"
     )]
-    #[graphql(guard = "access::ReadPortfolio")]
+    #[graphql(
+        guard = "access::ReadPortfolio",
+        complexity = "connection_cost(first, last, child_complexity)"
+    )]
     async fn projects(
         &self,
         ctx: &Context<'_>,
@@ -183,7 +190,10 @@ impl PortfolioQuery {
         clippy::too_many_arguments,
         reason = "the Relay arguments, a filter and an order are the field's contract"
     )]
-    #[graphql(guard = "access::ReadPortfolio")]
+    #[graphql(
+        guard = "access::ReadPortfolio",
+        complexity = "connection_cost(first, last, child_complexity)"
+    )]
     async fn activities(
         &self,
         ctx: &Context<'_>,

@@ -193,3 +193,54 @@ async fn tokens_fragments_and_directives_have_configured_limits() {
         assert_eq!(response.codes(), ["QUERY_TOO_COMPLEX"], "{query}");
     }
 }
+
+/// Nested connections cost their selection once per item a page may hold: 100 projects with 100
+/// activities each is 10,000 activities, not "one field". Before, both queries below scored
+/// under 10 and ran.
+#[tokio::test]
+async fn a_connection_costs_its_selection_once_per_item() {
+    let app = TestApp::spawn_sqlite().await;
+    let nested = "{ projects(first: 100) { edges { node { activities(first: 100) { edges { node { \
+                  title } } } } } } }";
+    let response = app.graphql(nested, Value::Null).await;
+    assert_eq!(response.codes(), ["QUERY_TOO_COMPLEX"], "{:?}", response.body);
+    // Without `first`, a page may hold the largest page.
+    let response = app
+        .graphql(
+            "{ organisations { edges { node { projects { edges { node { title } } } } } } }",
+            Value::Null,
+        )
+        .await;
+    assert_eq!(response.codes(), ["QUERY_TOO_COMPLEX"], "{:?}", response.body);
+    // `first` through a variable counts too.
+    let response = app
+        .graphql(
+            "query ($n: Int) { projects(first: $n) { edges { node { activities(first: $n) { \
+             edges { node { title } } } } } } }",
+            json!({ "n": 60 }),
+        )
+        .await;
+    assert_eq!(response.codes(), ["QUERY_TOO_COMPLEX"], "{:?}", response.body);
+}
+
+/// The queries users start from fit the default limits: the README's first query and the
+/// frontend list page of the benchmarks (`projects(first: 20)` with participants and the first
+/// five activities of each).
+#[tokio::test]
+async fn the_readme_query_and_the_list_page_fit_the_default_limits() {
+    let app = TestApp::spawn_sqlite().await;
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .unwrap();
+    let first_query = readme
+        .split("```graphql\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .unwrap();
+    assert!(first_query.contains("projects(first: 5"), "{first_query}");
+    let list_page = "{ projects(first: 20) { edges { node { title status participatingOrganisations \
+                     { role organisation { name } } activities(first: 5) { edges { node { title \
+                     kind status } } } } } } }";
+    for query in [first_query, list_page] {
+        app.graphql(query, Value::Null).await.assert_no_errors();
+    }
+}
