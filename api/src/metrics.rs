@@ -3,9 +3,13 @@
 //! Two HTTP families: `amanah_http_requests_total` (a counter by method, route and status) and
 //! `amanah_http_request_duration_seconds` (a histogram by method and route); and three gauges of
 //! the in-memory copy of the audit tree (`amanah_audit_tree_cache_*`: nodes, lowest level,
-//! checkpoints held), so that operators see what it costs. Routes are the
-//! registered patterns (`/graphql`), never raw paths, so a scan of random URLs cannot grow the
-//! registry: unmatched paths share the route label `unmatched`.
+//! checkpoints held), so that operators see what it costs.
+//!
+//! Every label has a bounded set of values, so no client can grow the registry (each series
+//! costs memory, and a scrape renders them all while requests wait for the lock): routes are the
+//! registered patterns (`/graphql`), never raw paths, and unmatched paths share `unmatched`;
+//! methods are the nine of HTTP/1.1 and PATCH, any other (a client may send any token as a
+//! method) is `OTHER`; statuses are three digits.
 //!
 //! One registry per [`crate::startup::Application`], not a global, so tests that run several
 //! servers in one process count separately. Written by hand because two families do not justify a
@@ -61,9 +65,21 @@ pub struct HttpMetrics {
     families: Mutex<Families>,
 }
 
+/// The name of a standard method (the nine of HTTP/1.1 and PATCH); `None` for any other token a
+/// client sent as its method.
+#[must_use]
+pub fn standard_method(method: &str) -> Option<&'static str> {
+    const KNOWN: [&str; 9] = [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+    ];
+    KNOWN.into_iter().find(|known| *known == method)
+}
+
 impl HttpMetrics {
-    /// Records one finished request.
+    /// Records one finished request. `method` may be anything the client sent; `route` must be
+    /// a registered pattern or `unmatched`.
     pub fn record(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        let method = standard_method(method).unwrap_or("OTHER");
         // A panic while holding the lock cannot leave the maps half-updated in a way that matters
         // for counters, so a poisoned lock is still used.
         let mut families = self.families.lock().unwrap_or_else(PoisonError::into_inner);
@@ -224,6 +240,25 @@ mod tests {
         ] {
             assert!(text.contains(expected), "{expected} missing from\n{text}");
         }
+    }
+
+    #[test]
+    fn made_up_methods_share_one_label() {
+        let metrics = HttpMetrics::default();
+        for method in ["X".repeat(4096), "FOO".to_owned(), "get".to_owned()] {
+            metrics.record(&method, "/graphql", 405, Duration::from_millis(1));
+        }
+        metrics.record("PATCH", "/graphql", 405, Duration::from_millis(1));
+        let text = metrics.render();
+        assert!(
+            text.contains(
+                "amanah_http_requests_total{method=\"OTHER\",route=\"/graphql\",status=\"405\"} 3\n"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("method=\"PATCH\""), "{text}");
+        assert!(!text.contains("FOO") && !text.contains("XXXX"), "{text}");
+        assert_eq!(text.matches("amanah_http_requests_total{").count(), 2);
     }
 
     #[test]

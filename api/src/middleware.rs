@@ -27,7 +27,7 @@ use tracing::Instrument as _;
 
 use crate::{
     error::{ErrorCode, error_object},
-    metrics::HttpMetrics,
+    metrics::{HttpMetrics, standard_method},
     request_id::{REQUEST_ID_HEADER, RequestId},
 };
 
@@ -76,13 +76,16 @@ pub async fn observe_request(
     let request_id = RequestId::from_header(req.headers().get(REQUEST_ID_HEADER));
     req.extensions_mut().insert(request_id.clone());
 
+    // The standard methods by name, anything else as OpenTelemetry's `_OTHER`: a client can send
+    // any token as a method, and it must not become a label or a 4 KB span attribute.
     let method = req.method().to_string();
+    let method_attribute = standard_method(req.method().as_str()).unwrap_or("_OTHER");
     let route = req
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
     let span = tracing::info_span!(
         "http_request",
-        http.request.method = %method,
+        http.request.method = method_attribute,
         http.route = %route,
         url.path = %req.path(),
         request_id = %request_id,

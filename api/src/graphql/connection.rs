@@ -50,7 +50,9 @@ pub fn connection_cost(first: Option<i32>, last: Option<i32>, child_complexity: 
         (Some(count), None) | (None, Some(count)) => items(count),
         (None, None) => largest,
     };
-    page.max(1).saturating_mul(child_complexity).saturating_add(1)
+    page.max(1)
+        .saturating_mul(child_complexity)
+        .saturating_add(1)
 }
 
 /// Information to aid in pagination.
@@ -492,11 +494,27 @@ mod tests {
     fn a_connection_costs_its_selection_once_per_item() {
         assert_eq!(connection_cost(Some(20), None, 5), 101);
         assert_eq!(connection_cost(None, Some(3), 5), 16);
-        assert_eq!(connection_cost(Some(20), Some(3), 5), 16, "the smaller page");
+        assert_eq!(
+            connection_cost(Some(20), Some(3), 5),
+            16,
+            "the smaller page"
+        );
         assert_eq!(connection_cost(None, None, 2), 201, "the largest page");
-        assert_eq!(connection_cost(Some(0), None, 4), 5, "totalCount alone still costs");
-        assert_eq!(connection_cost(Some(-1), None, 1), 2, "refused when it runs");
-        assert_eq!(connection_cost(Some(101), None, 1), 2, "refused when it runs");
+        assert_eq!(
+            connection_cost(Some(0), None, 4),
+            5,
+            "totalCount alone still costs"
+        );
+        assert_eq!(
+            connection_cost(Some(-1), None, 1),
+            2,
+            "refused when it runs"
+        );
+        assert_eq!(
+            connection_cost(Some(101), None, 1),
+            2,
+            "refused when it runs"
+        );
         assert_eq!(connection_cost(Some(100), None, usize::MAX), usize::MAX);
     }
 }

@@ -19,8 +19,8 @@ use super::ContextExt as _;
 use super::access;
 use super::activity::{Activity, ActivityFilter, ActivityOrder, activity_query};
 use super::connection::{
-    connection_cost,
-    ActivityConnection, OrganisationConnection, PageArgs, ProjectConnection, paginate,
+    ActivityConnection, OrganisationConnection, PageArgs, ProjectConnection, connection_cost,
+    paginate,
 };
 use super::enums::CodelistName;
 use super::ids::parse_id;

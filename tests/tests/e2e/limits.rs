@@ -203,7 +203,12 @@ async fn a_connection_costs_its_selection_once_per_item() {
     let nested = "{ projects(first: 100) { edges { node { activities(first: 100) { edges { node { \
                   title } } } } } } }";
     let response = app.graphql(nested, Value::Null).await;
-    assert_eq!(response.codes(), ["QUERY_TOO_COMPLEX"], "{:?}", response.body);
+    assert_eq!(
+        response.codes(),
+        ["QUERY_TOO_COMPLEX"],
+        "{:?}",
+        response.body
+    );
     // Without `first`, a page may hold the largest page.
     let response = app
         .graphql(
@@ -211,7 +216,12 @@ async fn a_connection_costs_its_selection_once_per_item() {
             Value::Null,
         )
         .await;
-    assert_eq!(response.codes(), ["QUERY_TOO_COMPLEX"], "{:?}", response.body);
+    assert_eq!(
+        response.codes(),
+        ["QUERY_TOO_COMPLEX"],
+        "{:?}",
+        response.body
+    );
     // `first` through a variable counts too.
     let response = app
         .graphql(
@@ -220,7 +230,12 @@ async fn a_connection_costs_its_selection_once_per_item() {
             json!({ "n": 60 }),
         )
         .await;
-    assert_eq!(response.codes(), ["QUERY_TOO_COMPLEX"], "{:?}", response.body);
+    assert_eq!(
+        response.codes(),
+        ["QUERY_TOO_COMPLEX"],
+        "{:?}",
+        response.body
+    );
 }
 
 /// The queries users start from fit the default limits: the README's first query and the
@@ -229,8 +244,8 @@ async fn a_connection_costs_its_selection_once_per_item() {
 #[tokio::test]
 async fn the_readme_query_and_the_list_page_fit_the_default_limits() {
     let app = TestApp::spawn_sqlite().await;
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
-        .unwrap();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
     let first_query = readme
         .split("```graphql\n")
         .nth(1)

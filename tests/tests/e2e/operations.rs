@@ -123,6 +123,40 @@ async fn metrics_count_requests_by_route_and_status_in_prometheus_text() {
     }
 }
 
+/// Issue 9: each made-up method used to become a series of its own, so a client could grow the
+/// registry (and every scrape) without bound.
+#[tokio::test]
+async fn made_up_methods_do_not_grow_the_metrics() {
+    let app = TestApp::spawn_sqlite().await;
+    for n in 0..50 {
+        let method =
+            reqwest::Method::from_bytes(format!("M{n}{}", "X".repeat(1000)).as_bytes()).unwrap();
+        let response = app
+            .client
+            .request(method, app.url("/graphql"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    }
+    let text = app
+        .get("/metrics")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains(
+            r#"amanah_http_requests_total{method="OTHER",route="/graphql",status="405"} 50"#
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("XXX"), "{text}");
+    assert!(text.len() < 10_000, "{} bytes", text.len());
+}
+
 #[tokio::test]
 async fn metrics_show_the_audit_tree_copy_following_the_log() {
     let app = TestApp::spawn_sqlite().await;
