@@ -5,9 +5,12 @@
 //!    request's extensions for handlers;
 //! 2. runs the handler inside an `http_request` span carrying the method, route and request id,
 //!    so every log line and child span of the request (GraphQL resolvers included) has them;
-//! 3. abandons the handler after [`RequestDeadline`] with `503` and a catalogue error
-//!    (WebSocket upgrades are exempt: the deadline covers answering a request, not the life of a
-//!    connection). Dropping the handler rolls back any open database transaction;
+//! 3. abandons the handler after [`RequestDeadline`] with `503` and a catalogue error. Dropping the
+//!    handler rolls back any open database transaction. Every request is bounded, WebSocket
+//!    upgrades too: the deadline covers producing the response's head, and an upgrade's head (the
+//!    `101`) is ready at once; the connection then lives in the response body, which the deadline
+//!    does not cover. (An exemption for requests that merely carried `Upgrade: websocket` once
+//!    let any client hold a worker with a slow body.)
 //! 4. sets `x-request-id` on the response, whatever produced it (handler, error or deadline);
 //! 5. records the request in [`HttpMetrics`] and logs one line with status and latency (at `debug`
 //!    for the probes and `/metrics`, which machines call every few seconds).
@@ -34,13 +37,6 @@ use crate::{
 /// How long a request may take: [`crate::config::Limits::request_timeout`].
 #[derive(Debug, Clone, Copy)]
 pub struct RequestDeadline(pub Duration);
-
-fn is_websocket_upgrade(req: &ServiceRequest) -> bool {
-    req.headers()
-        .get(header::UPGRADE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
-}
 
 /// Routes that orchestrators and monitoring call on a schedule.
 fn is_probe(route: &str) -> bool {
@@ -91,14 +87,8 @@ pub async fn observe_request(
         request_id = %request_id,
         http.response.status_code = tracing::field::Empty,
     );
-    let websocket = is_websocket_upgrade(&req);
-
     let handled = next.call(req).instrument(span.clone());
-    let outcome = if websocket {
-        Some(handled.await)
-    } else {
-        tokio::time::timeout(deadline.0, handled).await.ok()
-    };
+    let outcome = tokio::time::timeout(deadline.0, handled).await.ok();
     // The request cannot be kept to build responses of our own (cloning it before routing breaks
     // the router), so failures leave as errors whose response is ready-made, header included.
     let header_name = header::HeaderName::from_static(REQUEST_ID_HEADER);

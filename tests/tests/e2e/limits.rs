@@ -259,3 +259,42 @@ async fn the_readme_query_and_the_list_page_fit_the_default_limits() {
         app.graphql(query, Value::Null).await.assert_no_errors();
     }
 }
+
+/// Issue 9: a request that merely carried `Upgrade: websocket` was exempt from the deadline, so
+/// any client could hold a worker with a slow body. It now gets the deadline's `503`.
+#[tokio::test]
+async fn an_upgrade_header_does_not_switch_the_deadline_off() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let app = TestApp::spawn_sqlite_with(|config| config.limits.request_timeout_secs = 1).await;
+    let mut stream = tokio::net::TcpStream::connect(app.address).await.unwrap();
+    let head = format!(
+        "POST /graphql HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\
+         Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{{\"que\r\n",
+        app.address
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    // The rest of the body never comes. The server must answer anyway, after its deadline.
+    let mut answer = vec![0; 1024];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read(&mut answer))
+        .await
+        .expect("answered by the deadline, not held open")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..read]);
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+}
+
+/// The deadline bounds answering a request; a WebSocket connection lives on after its `101`.
+#[tokio::test]
+async fn a_websocket_connection_outlives_the_deadline() {
+    let app = TestApp::spawn_sqlite_with(|config| config.limits.request_timeout_secs = 1).await;
+    let mut socket = crate::websocket::open(&app, None).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    crate::websocket::send(
+        &mut socket,
+        json!({ "id": "1", "type": "subscribe", "payload": { "query": "{ apiVersion }" } }),
+    )
+    .await;
+    let next = crate::websocket::receive(&mut socket).await;
+    assert_eq!(next["type"], "next", "{next}");
+}
