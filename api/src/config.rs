@@ -272,6 +272,9 @@ pub struct Limits {
     /// Most operations running at once on one WebSocket connection; a `subscribe` beyond it gets
     /// an `error` with `RATE_LIMITED`.
     pub subscriptions_per_socket: usize,
+    /// Seconds a new WebSocket connection may take to send `connection_init` (then 4408): an
+    /// idle socket otherwise holds a connection slot for as long as it answers pings.
+    pub websocket_init_timeout_secs: u64,
 }
 
 impl Limits {
@@ -291,6 +294,7 @@ impl Limits {
     pub const DEFAULT_CONNECTIONS: usize = 4096;
     pub const DEFAULT_WEBSOCKETS: usize = 1024;
     pub const DEFAULT_SUBSCRIPTIONS_PER_SOCKET: usize = 100;
+    pub const DEFAULT_WEBSOCKET_INIT_TIMEOUT_SECS: u64 = 10;
 
     #[must_use]
     pub fn request_timeout(&self) -> Duration {
@@ -325,6 +329,7 @@ impl Default for Limits {
             connections: Self::DEFAULT_CONNECTIONS,
             websockets: Self::DEFAULT_WEBSOCKETS,
             subscriptions_per_socket: Self::DEFAULT_SUBSCRIPTIONS_PER_SOCKET,
+            websocket_init_timeout_secs: Self::DEFAULT_WEBSOCKET_INIT_TIMEOUT_SECS,
         }
     }
 }
@@ -381,11 +386,12 @@ enum Key {
     LimitsConnections,
     LimitsWebsockets,
     LimitsSubscriptionsPerSocket,
+    LimitsWebsocketInitTimeoutSecs,
     IdempotencyTtl,
 }
 
 impl Key {
-    const ALL: [Self; 25] = [
+    const ALL: [Self; 26] = [
         Self::Listen,
         Self::DataDir,
         Self::DatabaseUrl,
@@ -410,6 +416,7 @@ impl Key {
         Self::LimitsConnections,
         Self::LimitsWebsockets,
         Self::LimitsSubscriptionsPerSocket,
+        Self::LimitsWebsocketInitTimeoutSecs,
         Self::IdempotencyTtl,
     ];
 
@@ -439,6 +446,7 @@ impl Key {
             Self::LimitsConnections => "limits.connections",
             Self::LimitsWebsockets => "limits.websockets",
             Self::LimitsSubscriptionsPerSocket => "limits.subscriptions_per_socket",
+            Self::LimitsWebsocketInitTimeoutSecs => "limits.websocket_init_timeout_secs",
             Self::IdempotencyTtl => "idempotency.ttl",
         }
     }
@@ -499,6 +507,7 @@ struct Overrides {
     limits_connections: Option<usize>,
     limits_websockets: Option<usize>,
     limits_subscriptions_per_socket: Option<usize>,
+    limits_websocket_init_timeout_secs: Option<u64>,
     idempotency_ttl: Option<Duration>,
 }
 
@@ -650,6 +659,9 @@ impl Overrides {
             Key::LimitsSubscriptionsPerSocket => {
                 self.limits_subscriptions_per_socket = Some(size(&value, 1, 100_000)?);
             }
+            Key::LimitsWebsocketInitTimeoutSecs => {
+                self.limits_websocket_init_timeout_secs = Some(integer(&value, 1, 3600)?);
+            }
             Key::IdempotencyTtl => {
                 let text = match &value {
                     RawValue::Integer(seconds) => seconds.to_string(),
@@ -719,6 +731,9 @@ impl Overrides {
                 subscriptions_per_socket: self
                     .limits_subscriptions_per_socket
                     .unwrap_or(defaults.subscriptions_per_socket),
+                websocket_init_timeout_secs: self
+                    .limits_websocket_init_timeout_secs
+                    .unwrap_or(defaults.websocket_init_timeout_secs),
             },
             idempotency: IdempotencyConfig {
                 ttl: self

@@ -17,7 +17,25 @@
 //!   [`crate::graphql::subscription`].)
 //!
 //! The [`RequestId`] of the upgrade request is the connection's: every operation on it carries it.
+//!
+//! **Limits**, so that no client can take more than its share ([`WsLimits`]):
+//!
+//! * **Connections per process** ([`crate::config::Limits::websockets`]): an upgrade beyond it is
+//!   answered `503` with `Retry-After` and `RATE_LIMITED`, before the protocol starts.
+//! * **Message size**: a message (a frame, or fragments reassembled) larger than the HTTP body
+//!   limit closes the socket with **1009** (message too big) before more of it is buffered.
+//! * **Messages in flight**: at most [`INBOUND_BUFFER`] client messages wait for the protocol; a
+//!   client that sends faster than they are handled is closed with **1013** (try again later).
+//! * **Operations per connection** ([`crate::config::Limits::subscriptions_per_socket`]): a
+//!   `subscribe` beyond it gets an `error` message with `RATE_LIMITED`; the connection and its
+//!   other operations go on.
+//! * **Operation ids** are unique while the operation runs: a `subscribe` reusing one closes the
+//!   socket with **4409** (Subscriber for `id` already exists), as the protocol says.
+//! * **`connection_init` timeout** ([`crate::config::Limits::websocket_init_timeout_secs`]): a
+//!   socket that has not sent it by then is closed with **4408** (Connection initialisation
+//!   timeout).
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -32,13 +50,43 @@ use async_graphql::Data;
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, WebSocket, WebSocketProtocols, WsMessage};
 use chrono::{DateTime, Utc};
 use futures::channel::mpsc;
+use tokio::sync::OwnedSemaphorePermit;
 
-use crate::{graphql::AmanahSchema, request_id::RequestId};
+use crate::{
+    error::{ErrorCode, error_object},
+    graphql::AmanahSchema,
+    request_id::RequestId,
+};
 
 /// Close code: a `connection_init` whose token was refused.
 pub const CLOSE_FORBIDDEN: u16 = 4403;
 /// Close code: an operation before the connection was acknowledged, or an expired token.
 pub const CLOSE_UNAUTHORIZED: u16 = 4401;
+/// Close code: no `connection_init` within [`CONNECTION_INIT_TIMEOUT`].
+pub const CLOSE_INIT_TIMEOUT: u16 = 4408;
+/// Close code: a `subscribe` with the id of an operation still running.
+pub const CLOSE_DUPLICATE_ID: u16 = 4409;
+/// Close code (RFC 6455): a message larger than the limit.
+pub const CLOSE_MESSAGE_TOO_BIG: u16 = 1009;
+/// Close code (RFC 6455): the server cannot keep up with this connection; retry later.
+pub const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
+
+/// Client messages that may wait for the protocol on one connection.
+pub const INBOUND_BUFFER: usize = 64;
+
+/// Seconds a client refused for want of connections is asked to wait.
+const RETRY_AFTER_SECS: u64 = 5;
+
+/// The limits of one connection (see the module documentation).
+#[derive(Debug, Clone, Copy)]
+pub struct WsLimits {
+    /// Largest message, reassembled: the HTTP body limit.
+    pub message_bytes: usize,
+    /// Most operations running at once.
+    pub operations: usize,
+    /// How long the client may take to send `connection_init`.
+    pub init_timeout: Duration,
+}
 
 /// How often the server pings, and how long a silent client is kept.
 const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
@@ -56,7 +104,22 @@ enum Admission {
     Refused(String),
 }
 
-/// Upgrades `GET /graphql` to a WebSocket connection.
+/// The answer to an upgrade when the process holds as many connections as it may.
+#[must_use]
+pub fn too_many_connections() -> HttpResponse {
+    let error = error_object(
+        ErrorCode::RateLimited,
+        "The server holds as many WebSocket connections as it may; retry later or connect to \
+         another replica.",
+    );
+    HttpResponse::ServiceUnavailable()
+        .content_type("application/json")
+        .insert_header(("retry-after", RETRY_AFTER_SECS.to_string()))
+        .body(serde_json::json!({ "errors": [error] }).to_string())
+}
+
+/// Upgrades `GET /graphql` to a WebSocket connection, which holds `slot` (one of the process's
+/// connections) until it ends.
 ///
 /// # Errors
 /// An HTTP error response when the request is not a valid WebSocket handshake or names no GraphQL
@@ -67,6 +130,8 @@ pub fn start(
     schema: AmanahSchema,
     verifier: Arc<Verifier>,
     request_id: RequestId,
+    limits: WsLimits,
+    slot: OwnedSemaphorePermit,
 ) -> Result<HttpResponse, actix_web::Error> {
     let protocol = req
         .headers()
@@ -92,9 +157,15 @@ pub fn start(
         continuation: Vec::new(),
         admission: Arc::new(Mutex::new(Admission::Waiting)),
         acknowledged: false,
+        initialised: false,
+        operations: HashSet::new(),
+        limits,
+        _slot: slot,
     };
     actix_web_actors::ws::WsResponseBuilder::new(connection, req, payload)
         .protocols(&ALL_WEBSOCKET_PROTOCOLS)
+        // A frame larger than a whole message is refused before it is buffered.
+        .frame_size(limits.message_bytes)
         .start()
 }
 
@@ -105,13 +176,41 @@ struct Connection {
     request_id: RequestId,
     protocol: WebSocketProtocols,
     last_heartbeat: Instant,
-    /// Client messages, on their way to the protocol.
-    messages: Option<mpsc::UnboundedSender<Vec<u8>>>,
+    /// Client messages, on their way to the protocol (at most [`INBOUND_BUFFER`] waiting).
+    messages: Option<mpsc::Sender<Vec<u8>>>,
     /// A fragmented message being reassembled.
     continuation: Vec<u8>,
     admission: Arc<Mutex<Admission>>,
     /// Whether `connection_ack` was sent.
     acknowledged: bool,
+    /// Whether the client sent `connection_init`.
+    initialised: bool,
+    /// Ids of the operations running: subscribed, and neither completed nor failed yet.
+    operations: HashSet<String>,
+    limits: WsLimits,
+    /// One of the process's connections, given back when the connection ends.
+    _slot: OwnedSemaphorePermit,
+}
+
+/// The parts of a protocol message this module looks at.
+#[derive(serde::Deserialize)]
+struct Envelope {
+    #[serde(rename = "type")]
+    kind: String,
+    id: Option<String>,
+}
+
+/// What to do with a client message.
+#[derive(Debug, PartialEq, Eq)]
+enum Inbound {
+    /// Hand it to the protocol.
+    Forward,
+    /// An operation before `connection_ack`: close with 4401.
+    Unacknowledged,
+    /// A `subscribe` with the id of a running operation: close with 4409.
+    DuplicateId(String),
+    /// A `subscribe` beyond the connection's operations: answer it with an `error`.
+    TooManyOperations(String),
 }
 
 impl Connection {
@@ -145,22 +244,74 @@ impl Connection {
         }
     }
 
-    /// The `type` of a protocol message, when it is one this module looks at.
-    fn message_type(message: &[u8]) -> Option<&'static str> {
-        #[derive(serde::Deserialize)]
-        struct Typed {
-            #[serde(rename = "type")]
-            kind: String,
+    /// Decides what happens to a client message, and keeps track of the operations it starts
+    /// and stops. Messages that are not JSON objects with a `type` are forwarded: the protocol
+    /// answers them.
+    fn inbound(&mut self, message: &[u8]) -> Inbound {
+        let Ok(envelope) = serde_json::from_slice::<Envelope>(message) else {
+            return Inbound::Forward;
+        };
+        match envelope.kind.as_str() {
+            "connection_init" => {
+                self.initialised = true;
+                Inbound::Forward
+            }
+            "subscribe" | "start" if !self.acknowledged => Inbound::Unacknowledged,
+            "subscribe" | "start" => {
+                // Without an id the protocol refuses the message itself.
+                let Some(id) = envelope.id else {
+                    return Inbound::Forward;
+                };
+                if self.operations.contains(&id) {
+                    Inbound::DuplicateId(id)
+                } else if self.operations.len() >= self.limits.operations {
+                    Inbound::TooManyOperations(id)
+                } else {
+                    self.operations.insert(id);
+                    Inbound::Forward
+                }
+            }
+            "complete" | "stop" => {
+                if let Some(id) = envelope.id {
+                    self.operations.remove(&id);
+                }
+                Inbound::Forward
+            }
+            _ => Inbound::Forward,
         }
-        let typed: Typed = serde_json::from_slice(message).ok()?;
-        ["connection_ack", "subscribe", "start"]
-            .into_iter()
-            .find(|known| *known == typed.kind)
     }
 
-    /// Whether a client message is an operation (`subscribe`, or the legacy `start`).
-    fn is_operation(message: &[u8]) -> bool {
-        matches!(Self::message_type(message), Some("subscribe" | "start"))
+    /// Notes a server message: `connection_ack`, and the end of an operation (`complete`, or
+    /// `error`, which ends it too). The protocol writes `type` first, so other messages (results,
+    /// which may be large) are recognised without being parsed.
+    fn outbound(&mut self, ctx: &mut WebsocketContext<Self>, text: &str) {
+        let ends_operation =
+            text.starts_with(r#"{"type":"complete""#) || text.starts_with(r#"{"type":"error""#);
+        if ends_operation {
+            if let Ok(Envelope { id: Some(id), .. }) = serde_json::from_str::<Envelope>(text) {
+                self.operations.remove(&id);
+            }
+        } else if !self.acknowledged && text.starts_with(r#"{"type":"connection_ack""#) {
+            self.acknowledged(ctx);
+        }
+    }
+
+    /// The `error` message refusing an operation beyond the connection's limit.
+    fn too_many_operations(&self, id: &str) -> String {
+        let error = error_object(
+            ErrorCode::RateLimited,
+            &format!(
+                "This connection already runs {} operations, the most it may; complete one \
+                 first, or open another connection.",
+                self.limits.operations
+            ),
+        );
+        // graphql-transport-ws sends a list of errors; the legacy protocol one error.
+        let payload = match self.protocol {
+            WebSocketProtocols::GraphQLWS => serde_json::json!([error]),
+            WebSocketProtocols::SubscriptionsTransportWS => error,
+        };
+        serde_json::json!({ "type": "error", "id": id, "payload": payload }).to_string()
     }
 }
 
@@ -218,8 +369,17 @@ impl Actor for Connection {
             }
             ctx.ping(b"");
         });
+        ctx.run_later(self.limits.init_timeout, |act, ctx| {
+            if !act.initialised {
+                Self::close(
+                    ctx,
+                    CLOSE_INIT_TIMEOUT,
+                    "Connection initialisation timeout".to_owned(),
+                );
+            }
+        });
 
-        let (sender, receiver) = mpsc::unbounded::<Vec<u8>>();
+        let (sender, receiver) = mpsc::channel::<Vec<u8>>(INBOUND_BUFFER);
         let mut data = Data::default();
         data.insert(self.request_id.clone());
         let verifier = Arc::clone(&self.verifier);
@@ -230,11 +390,7 @@ impl Actor for Connection {
             .into_actor(self)
             .map(|message, act, ctx| match message {
                 WsMessage::Text(text) => {
-                    if !act.acknowledged
-                        && Self::message_type(text.as_bytes()) == Some("connection_ack")
-                    {
-                        act.acknowledged(ctx);
-                    }
+                    act.outbound(ctx, &text);
                     ctx.text(text);
                 }
                 WsMessage::Close(code, description) => match act.admission() {
@@ -255,9 +411,15 @@ impl Actor for Connection {
 
 impl StreamHandler<Result<Message, ProtocolError>> for Connection {
     fn handle(&mut self, message: Result<Message, ProtocolError>, ctx: &mut Self::Context) {
-        let Ok(message) = message else {
-            ctx.stop();
-            return;
+        let message = match message {
+            Ok(message) => message,
+            Err(ProtocolError::Overflow) => {
+                return self.too_big(ctx);
+            }
+            Err(_) => {
+                ctx.stop();
+                return;
+            }
         };
         let text = match message {
             Message::Ping(bytes) => {
@@ -269,21 +431,23 @@ impl StreamHandler<Result<Message, ProtocolError>> for Connection {
                 self.last_heartbeat = Instant::now();
                 None
             }
-            Message::Continuation(item) => match item {
-                actix_http::ws::Item::FirstText(bytes)
-                | actix_http::ws::Item::FirstBinary(bytes) => {
-                    self.continuation = bytes.to_vec();
-                    None
+            Message::Continuation(item) => {
+                let (first, last, bytes) = match item {
+                    actix_http::ws::Item::FirstText(bytes)
+                    | actix_http::ws::Item::FirstBinary(bytes) => (true, false, bytes),
+                    actix_http::ws::Item::Continue(bytes) => (false, false, bytes),
+                    actix_http::ws::Item::Last(bytes) => (false, true, bytes),
+                };
+                if first {
+                    self.continuation.clear();
                 }
-                actix_http::ws::Item::Continue(bytes) => {
-                    self.continuation.extend_from_slice(&bytes);
-                    None
+                // Checked before buffering: a message over the limit is never held whole.
+                if self.continuation.len() + bytes.len() > self.limits.message_bytes {
+                    return self.too_big(ctx);
                 }
-                actix_http::ws::Item::Last(bytes) => {
-                    self.continuation.extend_from_slice(&bytes);
-                    Some(std::mem::take(&mut self.continuation))
-                }
-            },
+                self.continuation.extend_from_slice(&bytes);
+                last.then(|| std::mem::take(&mut self.continuation))
+            }
             Message::Text(text) => Some(text.into_bytes().to_vec()),
             Message::Binary(bytes) => Some(bytes.to_vec()),
             Message::Close(_) => {
@@ -295,20 +459,60 @@ impl StreamHandler<Result<Message, ProtocolError>> for Connection {
         let Some(text) = text else {
             return;
         };
-        if !self.acknowledged && Self::is_operation(&text) {
-            Self::close(
-                ctx,
-                CLOSE_UNAUTHORIZED,
-                "Unauthorized: send connection_init and wait for connection_ack first".to_owned(),
-            );
-            return;
+        self.deliver(ctx, text);
+    }
+}
+
+impl Connection {
+    /// Closes with 1009: a message larger than the limit.
+    fn too_big(&mut self, ctx: &mut WebsocketContext<Self>) {
+        self.continuation = Vec::new();
+        Self::close(
+            ctx,
+            CLOSE_MESSAGE_TOO_BIG,
+            format!(
+                "Message too big: at most {} bytes",
+                self.limits.message_bytes
+            ),
+        );
+    }
+
+    /// Hands a whole client message to the protocol, or refuses it.
+    fn deliver(&mut self, ctx: &mut WebsocketContext<Self>, message: Vec<u8>) {
+        match self.inbound(&message) {
+            Inbound::Forward => {}
+            Inbound::Unacknowledged => {
+                return Self::close(
+                    ctx,
+                    CLOSE_UNAUTHORIZED,
+                    "Unauthorized: send connection_init and wait for connection_ack first"
+                        .to_owned(),
+                );
+            }
+            Inbound::DuplicateId(id) => {
+                return Self::close(
+                    ctx,
+                    CLOSE_DUPLICATE_ID,
+                    format!("Subscriber for {id} already exists"),
+                );
+            }
+            Inbound::TooManyOperations(id) => {
+                ctx.text(self.too_many_operations(&id));
+                return;
+            }
         }
-        let sent = self
-            .messages
-            .as_ref()
-            .is_some_and(|sender| sender.unbounded_send(text).is_ok());
-        if !sent {
+        let Some(sender) = self.messages.as_mut() else {
             ctx.stop();
+            return;
+        };
+        match sender.try_send(message) {
+            Ok(()) => {}
+            Err(error) if error.is_full() => Self::close(
+                ctx,
+                CLOSE_TRY_AGAIN_LATER,
+                "Try again later: messages arrive faster than they are handled".to_owned(),
+            ),
+            Err(_) => ctx.stop(),
         }
     }
 }

@@ -87,6 +87,9 @@ impl Application {
             tokens: limits.tokens,
         });
 
+        // actix-web counts connections per worker thread; one worker per core, as it defaults to.
+        let workers = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let connections_per_worker = limits.connections.div_ceil(workers).max(1);
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(observe_request))
@@ -108,6 +111,8 @@ impl Application {
                 .route("/readyz", web::get().to(health::readyz))
                 .route("/metrics", web::get().to(metrics::render_metrics))
         })
+        .workers(workers)
+        .max_connections(connections_per_worker)
         .listen(listener)
         .map_err(bind_error)?
         .disable_signals()

@@ -10,6 +10,7 @@ use amanah_infra::read_model::SqlProjector;
 use amanah_infra::tree_cache::TreeCache;
 use amanah_infra::{SqlEventStore, StoreConfig};
 use sea_orm::DatabaseConnection;
+use tokio::sync::Semaphore;
 
 use crate::config::Config;
 
@@ -36,6 +37,13 @@ pub struct ApiState {
     pub idempotency: IdempotencyStore,
     /// The Merkle tree and checkpoints in memory, kept up to date with the log: what proofs read.
     pub audit_tree: Arc<TreeCache>,
+    /// The WebSocket connections this process may still accept
+    /// ([`crate::config::Limits::websockets`]); each connection holds a permit.
+    pub websockets: Arc<Semaphore>,
+    /// Database reads of subscriptions (their first read, and following the log) run with one of
+    /// these permits: a quarter of the pool, so that a flood of subscriptions waits here instead
+    /// of taking every connection that queries and mutations need.
+    pub subscription_reads: Arc<Semaphore>,
 }
 
 impl ApiState {
@@ -68,7 +76,10 @@ impl ApiState {
         ));
         // Ends when the state (and with it the copy) is dropped.
         drop(audit_tree.follow(&store));
+        let subscription_reads = (amanah_infra::database::pool_size(&db) / 4).max(1);
         Self {
+            websockets: Arc::new(Semaphore::new(config.limits.websockets)),
+            subscription_reads: Arc::new(Semaphore::new(subscription_reads as usize)),
             audit_tree,
             commands: CommandService::new(store),
             read_model: PortfolioReadModel::new(db.clone()),

@@ -40,6 +40,16 @@ pub const SQLITE_MMAP_BYTES: u64 = 0x7fff_0000;
 /// reads. Kept well below PostgreSQL's default `max_connections` (100) so that several replicas fit.
 pub const POSTGRES_MAX_CONNECTIONS: u32 = 16;
 
+/// The most connections the pool of `db` holds (see [`SQLITE_MAX_CONNECTIONS`] and
+/// [`POSTGRES_MAX_CONNECTIONS`]).
+#[must_use]
+pub fn pool_size(db: &DatabaseConnection) -> u32 {
+    match db.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => POSTGRES_MAX_CONNECTIONS,
+        _ => SQLITE_MAX_CONNECTIONS,
+    }
+}
+
 /// How long opening a connection, or waiting for a free one in the pool, may take before the
 /// database counts as unavailable.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);

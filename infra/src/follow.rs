@@ -15,11 +15,12 @@
 //! far behind its consumer is: a slow subscriber reads from the database at its own pace.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
 
 use amanah_domain::ports::{StoreError, StoredEvent};
 use futures::Stream;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{Semaphore, broadcast, watch};
 
 use crate::event_store::{CommittedBatch, SqlEventStore};
 
@@ -37,6 +38,8 @@ struct Follower {
     next: u64,
     buffered: VecDeque<StoredEvent>,
     failed: bool,
+    /// When set, each read of the log waits for one of these permits first.
+    reads: Option<Arc<Semaphore>>,
 }
 
 impl Follower {
@@ -57,7 +60,13 @@ impl Follower {
             if let Some(event) = self.buffered.pop_front() {
                 return Some(Ok(event));
             }
-            match self.store.read_range(self.next, FOLLOW_PAGE).await {
+            let permit = match &self.reads {
+                Some(reads) => Some(reads.acquire().await.ok()?),
+                None => None,
+            };
+            let read = self.store.read_range(self.next, FOLLOW_PAGE).await;
+            drop(permit);
+            match read {
                 Ok(events) if !events.is_empty() => {
                     self.next = events.last().map_or(self.next, |event| event.index + 1);
                     self.buffered.extend(events);
@@ -98,7 +107,30 @@ pub fn follow(
     store: &SqlEventStore,
     from: u64,
 ) -> impl Stream<Item = Result<StoredEvent, StoreError>> + Send + 'static {
+    follow_with(store, from, None)
+}
+
+/// As [`follow`], with each read of the log taking one of `reads`' permits while it runs, so that
+/// many followers share a bounded part of the connection pool. (A closed semaphore ends the
+/// stream.)
+///
+/// # Panics
+/// Outside a Tokio runtime.
+pub fn follow_limited(
+    store: &SqlEventStore,
+    from: u64,
+    reads: Arc<Semaphore>,
+) -> impl Stream<Item = Result<StoredEvent, StoreError>> + Send + 'static {
+    follow_with(store, from, Some(reads))
+}
+
+fn follow_with(
+    store: &SqlEventStore,
+    from: u64,
+    reads: Option<Arc<Semaphore>>,
+) -> impl Stream<Item = Result<StoredEvent, StoreError>> + Send + 'static {
     let follower = Follower {
+        reads,
         committed: store.subscribe(),
         size: store.size_watch(),
         store: store.clone(),

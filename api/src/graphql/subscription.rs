@@ -12,10 +12,11 @@
 //! WebSocket layer also closes the connection with 4401 then).
 
 use std::future::ready;
+use std::sync::Arc;
 
 use amanah_domain::aggregate::StreamKind;
 use amanah_domain::project::Project as ProjectState;
-use amanah_infra::follow::follow;
+use amanah_infra::follow::follow_limited;
 use async_graphql::{Context, ID, Subscription as SubscriptionRoot};
 use chrono::{DateTime, Utc};
 use futures::stream::{self, BoxStream};
@@ -54,7 +55,10 @@ impl Subscription {
         let state = ctx.api_state()?;
         let filter = filter.unwrap_or_default().parse()?;
         let store = state.commands.store();
-        let size = store.size().await?;
+        let size = {
+            let _read = state.subscription_reads.acquire().await;
+            store.size().await?
+        };
         let from = match from_index {
             None => size,
             Some(from) => {
@@ -78,7 +82,7 @@ impl Subscription {
         if last.is_some_and(|last| last < from) {
             return Ok(deliver(None, stream::empty().boxed()));
         }
-        let events = follow(store, from)
+        let events = follow_limited(store, from, Arc::clone(&state.subscription_reads))
             // Ends after `indexTo` (the log is gapless, so that index is seen).
             .scan(false, move |finished, item| {
                 if *finished {
@@ -108,25 +112,32 @@ impl Subscription {
         let project_id = parse_id(&id, "id")?;
         let state = ctx.api_state()?;
         let store = state.commands.store();
-        let from = store.size().await?;
-        let Some(now) = state
-            .commands
-            .load::<ProjectState>(project_id, Some(from))
-            .await?
-        else {
+        let reads = Arc::clone(&state.subscription_reads);
+        let (from, now) = {
+            let _read = reads.acquire().await;
+            let from = store.size().await?;
+            let now = state
+                .commands
+                .load::<ProjectState>(project_id, Some(from))
+                .await?;
+            (from, now)
+        };
+        let Some(now) = now else {
             return Err(ApiError::not_found(format!(
                 "there is no project {project_id}"
             )));
         };
         let commands = state.commands.clone();
-        let changes = follow(store, from)
+        let changes = follow_limited(store, from, Arc::clone(&reads))
             .map_err(ApiError::from)
             .try_filter(move |event| {
                 ready(event.stream == StreamKind::Project && event.stream_id == project_id)
             })
             .and_then(move |event| {
                 let commands = commands.clone();
+                let reads = Arc::clone(&reads);
                 async move {
+                    let _read = reads.acquire().await;
                     let as_of = event.index + 1;
                     let state = commands
                         .load::<ProjectState>(project_id, Some(as_of))
