@@ -4,7 +4,7 @@
 //!
 //! | rule | guard | who |
 //! |---|---|---|
-//! | read projects, organisations, activities, member states | [`ReadPortfolio`] | anyone when `AMANAH_PUBLIC_READ` (the default), else any role |
+//! | read projects, organisations, activities, member states | `ctx.portfolio()` ([`super::ContextExt::portfolio`]), wherever such data is read | anyone when `AMANAH_PUBLIC_READ` (the default), else any role |
 //! | register / revise / deactivate / reactivate organisations | [`ChangeOrganisations`] | editor, admin |
 //! | register / revise projects, status, budgets, participants, documents, related projects, other identifiers | [`ChangeProjects`] | editor, admin |
 //! | plan / reschedule / complete / cancel activities, record / reverse transactions | [`WorkOnProject::authorise`] | editor, admin; integrator when its `org` participates in the project |
@@ -116,19 +116,9 @@ impl Denial {
 }
 
 /// [`decide`] for the caller of `ctx`, as a catalogue error.
-fn check(ctx: &Context<'_>, action: Action<'_>) -> Result<(), ApiError> {
+pub(super) fn check(ctx: &Context<'_>, action: Action<'_>) -> Result<(), ApiError> {
     let public_read = ctx.api_state()?.config.public_read;
     decide(ctx.identity(), public_read, action).map_err(|denial| denial.into_error(action))
-}
-
-/// Guard: [`Action::ReadPortfolio`].
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ReadPortfolio;
-
-impl Guard for ReadPortfolio {
-    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
-        Ok(check(ctx, Action::ReadPortfolio)?)
-    }
 }
 
 /// Guard: [`Action::ChangeOrganisations`].

@@ -221,7 +221,8 @@ impl Harness {
         let org = |id: &str| Uuid::parse_str(id).ok();
         match caller {
             Caller::Anonymous => None,
-            Caller::Roleless => Some(test_identity("roleless", &[], None)),
+            // With an `org`: `me { organisation }` must not open the portfolio to it.
+            Caller::Roleless => Some(test_identity("roleless", &[], org(&self.own))),
             Caller::Viewer => Some(test_identity("viewer", &[Role::Viewer], None)),
             Caller::Editor => Some(test_identity("editor", &[Role::Editor], None)),
             Caller::IntegratorOwn => Some(test_identity(
@@ -595,34 +596,86 @@ async fn an_integrator_cannot_reach_another_organisations_project_through_an_act
     }
 }
 
-/// The protected queries, each selecting one field.
-const QUERIES: [(&str, &str); 9] = [
-    ("node", "query($id: ID!) { node(id: $id) { id } }"),
+/// Every path into portfolio data: each protected root field, the nested connections and
+/// references below them, `node` for each kind, and `me { organisation }` — the one open root
+/// field that leads into the portfolio. Each is (the root field, a JSON pointer to what it
+/// reads, the query).
+const QUERIES: [(&str, &str, &str); 14] = [
+    ("node", "/node", "query($id: ID!) { node(id: $id) { id } }"),
+    (
+        "node",
+        "/node",
+        "query($act: ID!) { node(id: $act) { id } }",
+    ),
+    (
+        "node",
+        "/node",
+        "query($org: ID!) { node(id: $org) { id } }",
+    ),
     (
         "organisation",
-        "query($org: ID!) { organisation(id: $org) { id } }",
+        "/organisation/projects",
+        "query($org: ID!) { organisation(id: $org) { id projects(first: 1) { totalCount } } }",
     ),
     (
         "organisations",
+        "/organisations",
         "{ organisations(first: 1) { totalCount } }",
     ),
-    ("project", "query($id: ID!) { project(id: $id) { id } }"),
-    ("projects", "{ projects(first: 1) { totalCount } }"),
+    (
+        "project",
+        "/project/activities",
+        "query($id: ID!) { project(id: $id) { id participatingOrganisations { organisation { id } } \
+         activities(first: 1) { totalCount } transactions(first: 1) { totalCount } } }",
+    ),
+    (
+        "projects",
+        "/projects",
+        "{ projects(first: 1) { totalCount } }",
+    ),
     (
         "projectByIatiIdentifier",
+        "/projectByIatiIdentifier",
         "{ projectByIatiIdentifier(iatiIdentifier: \"XM-DAC-5-7-ACCESS-0\") { id } }",
     ),
-    ("activity", "query($act: ID!) { activity(id: $act) { id } }"),
-    ("activities", "{ activities(first: 1) { totalCount } }"),
-    ("memberStates", "{ memberStates { joinedOn } }"),
+    (
+        "activity",
+        "/activity/project",
+        "query($act: ID!) { activity(id: $act) { id project { id } } }",
+    ),
+    (
+        "activities",
+        "/activities",
+        "{ activities(first: 1) { totalCount } }",
+    ),
+    (
+        "memberStates",
+        "/memberStates",
+        "{ memberStates { joinedOn } }",
+    ),
+    (
+        "me",
+        "/me/organisation",
+        "{ me { sub organisation { id } } }",
+    ),
+    (
+        "me",
+        "/me/organisation/projects",
+        "{ me { organisation { projects(first: 1) { totalCount } } } }",
+    ),
+    (
+        "organisation",
+        "/organisation",
+        "query($org: ID!) { organisation(id: $org, asOf: 3) { id } }",
+    ),
 ];
 
 async fn check_reads(public_read: bool, expected: impl Fn(Caller) -> Outcome) {
     let h = Harness::new(public_read).await;
     let activity = h.activity().await;
     for caller in CALLERS {
-        for (name, query) in QUERIES {
-            let case = format!("{name} as {caller:?} (public read {public_read})");
+        for (name, pointer, query) in QUERIES {
+            let case = format!("{query} as {caller:?} (public read {public_read})");
             let mut variables = serde_json::Map::new();
             for (variable, value) in [("$id", &h.project), ("$org", &h.own), ("$act", &activity)] {
                 if query.contains(variable) {
@@ -633,11 +686,24 @@ async fn check_reads(public_read: bool, expected: impl Fn(Caller) -> Outcome) {
             let response = h
                 .execute_as(h.identity(caller), "read", query, variables)
                 .await;
-            match expected(caller) {
+            let outcome = match (name, caller) {
+                // `me` is open: anonymous callers get `null` and read nothing through it.
+                ("me", Caller::Anonymous) => {
+                    assert!(response.errors.is_empty(), "{case}: {:?}", response.errors);
+                    let data = response.data.into_json().unwrap_or_default();
+                    assert_eq!(data, json!({ "me": null }), "{case}");
+                    continue;
+                }
+                // Callers whose token names no organisation have none to read through `me`.
+                ("me", caller) if h.identity(caller).and_then(|i| i.org).is_none() => continue,
+                _ => expected(caller),
+            };
+            match outcome {
                 Outcome::Allowed => {
                     assert!(response.errors.is_empty(), "{case}: {:?}", response.errors);
                     let data = response.data.into_json().unwrap_or_default();
-                    assert_ne!(data[name], Json::Null, "{case}");
+                    let read = data.pointer(pointer).unwrap_or(&Json::Null);
+                    assert_ne!(*read, Json::Null, "{case}: {data}");
                 }
                 Outcome::Forbidden => {
                     assert_eq!(codes(&response), [Some(ErrorCode::Forbidden)], "{case}");
@@ -747,8 +813,13 @@ async fn every_root_field_is_in_the_matrix() {
         .filter(|field| !field.starts_with("audit"))
         .filter(|field| !public.contains(&field.as_str()))
         .collect();
-    let mut protected: Vec<String> = QUERIES.iter().map(|(name, _)| (*name).to_owned()).collect();
+    let mut protected: Vec<String> = QUERIES
+        .iter()
+        .map(|(name, _, _)| (*name).to_owned())
+        .filter(|name| !public.contains(&name.as_str()))
+        .collect();
     protected.sort();
+    protected.dedup();
     assert_eq!(queries, protected);
 
     let mut tested: Vec<String> = MUTATIONS
@@ -923,4 +994,42 @@ async fn a_change_decided_on_an_older_project_version_is_refused() {
         .await
         .unwrap();
     assert_eq!(h.log_size().await, before + 1);
+}
+
+/// Subscriptions are a path into the portfolio too: `projectChanged` follows the read rule.
+#[tokio::test]
+async fn without_public_read_following_a_project_needs_a_role() {
+    use futures::StreamExt as _;
+
+    let h = Harness::new(false).await;
+    for caller in CALLERS {
+        let mut request = Request::new("subscription($id: ID!) { projectChanged(id: $id) { id } }")
+            .variables(Variables::from_json(json!({ "id": h.project })));
+        if let Some(identity) = h.identity(caller) {
+            request = request.data(identity);
+        }
+        let first = h.schema.execute_stream(request).next().await.unwrap();
+        let expected = match caller {
+            Caller::Anonymous => Outcome::Unauthenticated,
+            Caller::Roleless => Outcome::Forbidden,
+            _ => Outcome::Allowed,
+        };
+        match expected {
+            Outcome::Allowed => {
+                assert!(first.errors.is_empty(), "{caller:?}: {:?}", first.errors);
+                let data = first.data.into_json().unwrap();
+                assert_eq!(data["projectChanged"]["id"], json!(h.project), "{caller:?}");
+            }
+            Outcome::Forbidden => {
+                assert_eq!(codes(&first), [Some(ErrorCode::Forbidden)], "{caller:?}");
+            }
+            Outcome::Unauthenticated => {
+                assert_eq!(
+                    codes(&first),
+                    [Some(ErrorCode::Unauthenticated)],
+                    "{caller:?}"
+                );
+            }
+        }
+    }
 }

@@ -6,7 +6,13 @@
 //! differ between them.
 //!
 //! Resolvers reach what they need through the context:
-//! * `ctx.api_state()?` ([`ContextExt`]): the shared [`ApiState`] (database, configuration);
+//! * `ctx.portfolio()?` ([`ContextExt`]): the shared [`ApiState`] for reading portfolio data
+//!   (organisations, projects, activities, member states), after checking that the caller may
+//!   read it ([`access::Action::ReadPortfolio`]). Every resolver that reads portfolio data gets
+//!   the state this way, so the rule holds wherever an object is resolved — from a root field,
+//!   `node`, `me`, a nested connection or a subscription — not only where the walk begins;
+//! * `ctx.api_state()?`: the shared state for everything else (configuration, the audit log,
+//!   whose own rule is a guard);
 //! * `ctx.request_id()`: the [`RequestId`] of the HTTP request or WebSocket connection, which is
 //!   the `requestId` of the events the request appends.
 //! * `ctx.identity()`: the verified [`Identity`] of the caller, `None` when anonymous. The HTTP
@@ -110,6 +116,13 @@ pub trait ContextExt {
     /// An internal error if the schema was built without state (only possible in tests).
     fn api_state(&self) -> Result<&ApiState, ApiError>;
 
+    /// The shared state, for reading portfolio data: checks first that the caller may
+    /// ([`access::Action::ReadPortfolio`]).
+    ///
+    /// # Errors
+    /// `UNAUTHENTICATED` or `FORBIDDEN` when the caller may not read the portfolio.
+    fn portfolio(&self) -> Result<&ApiState, ApiError>;
+
     /// The id of the request (HTTP) or connection (WebSocket) being served, when there is one.
     fn request_id(&self) -> Option<&RequestId>;
 
@@ -125,6 +138,11 @@ impl ContextExt for async_graphql::Context<'_> {
     fn api_state(&self) -> Result<&ApiState, ApiError> {
         self.data_opt::<ApiState>()
             .ok_or_else(|| ApiError::internal(MissingState))
+    }
+
+    fn portfolio(&self) -> Result<&ApiState, ApiError> {
+        access::check(self, access::Action::ReadPortfolio)?;
+        self.api_state()
     }
 
     fn request_id(&self) -> Option<&RequestId> {

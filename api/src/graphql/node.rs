@@ -33,7 +33,7 @@ pub enum Node {
 /// # Errors
 /// Store failures (internal).
 pub async fn resolve(ctx: &Context<'_>, id: Uuid) -> Result<Option<Node>, ApiError> {
-    let read_model = &ctx.api_state()?.read_model;
+    let read_model = &ctx.portfolio()?.read_model;
     let (organisation, project, activity) = futures::try_join!(
         read_model.organisation(id),
         read_model.project(id),

@@ -105,7 +105,7 @@ impl Organisation {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<ProjectConnection, ApiError> {
-        let state = ctx.api_state()?;
+        let state = ctx.portfolio()?;
         let query = ProjectQuery {
             participating_organisation: Some(self.state.id),
             participating_role: role.map(Into::into),

@@ -183,7 +183,7 @@ impl Project {
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<TransactionConnection, ApiError> {
-        let state = ctx.api_state()?;
+        let state = ctx.portfolio()?;
         let args = PageArgs {
             first,
             after,
@@ -237,7 +237,7 @@ impl Project {
         before: Option<String>,
         filter: Option<ActivityFilter>,
     ) -> Result<ActivityConnection, ApiError> {
-        let state = ctx.api_state()?;
+        let state = ctx.portfolio()?;
         let project_id = self.state.id;
         let mut query: ActivityQuery = activity_query(filter, None)?;
         let other_project = query.project.is_some_and(|id| id != project_id);

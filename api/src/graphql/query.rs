@@ -6,9 +6,9 @@
 //! of the same size; lists below it (`projects`, `activities`, …) are always current, since the
 //! read model keeps no history.
 //!
-//! Access: every field that reads domain data has the [`access::ReadPortfolio`] guard (open to
-//! anonymous callers unless `AMANAH_PUBLIC_READ=false`); `codelist` is reference data and always
-//! open.
+//! Access: every field that reads domain data reads it through `ctx.portfolio()` (open to
+//! anonymous callers unless `AMANAH_PUBLIC_READ=false`), first of all, so a refused caller learns
+//! nothing from its arguments either; `codelist` is reference data and always open.
 
 use amanah_domain::activity::Activity as ActivityState;
 use amanah_domain::query::ReadModel as _;
@@ -16,7 +16,6 @@ use async_graphql::{Context, ID, Object};
 use chrono::Utc;
 
 use super::ContextExt as _;
-use super::access;
 use super::activity::{Activity, ActivityFilter, ActivityOrder, activity_query};
 use super::connection::{
     ActivityConnection, OrganisationConnection, PageArgs, ProjectConnection, connection_cost,
@@ -55,19 +54,19 @@ fn parse_as_of(value: Option<i64>) -> Result<Option<u64>, ApiError> {
 #[Object]
 impl PortfolioQuery {
     /// The organisation, project, activity or transaction with this id.
-    #[graphql(guard = "access::ReadPortfolio")]
     async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>, ApiError> {
+        ctx.portfolio()?;
         node::resolve(ctx, parse_id(&id, "id")?).await
     }
 
     /// An organisation; with `asOf`, as the first `asOf` events of the audit log left it.
-    #[graphql(guard = "access::ReadPortfolio")]
     async fn organisation(
         &self,
         ctx: &Context<'_>,
         id: ID,
         as_of: Option<i64>,
     ) -> Result<Option<Organisation>, ApiError> {
+        ctx.portfolio()?;
         references::organisation(ctx, parse_id(&id, "id")?, parse_as_of(as_of)?).await
     }
 
@@ -76,10 +75,7 @@ impl PortfolioQuery {
         clippy::too_many_arguments,
         reason = "the Relay arguments, a filter and an order are the field's contract"
     )]
-    #[graphql(
-        guard = "access::ReadPortfolio",
-        complexity = "connection_cost(first, last, child_complexity)"
-    )]
+    #[graphql(complexity = "connection_cost(first, last, child_complexity)")]
     async fn organisations(
         &self,
         ctx: &Context<'_>,
@@ -90,7 +86,7 @@ impl PortfolioQuery {
         filter: Option<OrganisationFilter>,
         order_by: Option<OrganisationOrder>,
     ) -> Result<OrganisationConnection, ApiError> {
-        let state = ctx.api_state()?;
+        let state = ctx.portfolio()?;
         let query = organisation_query(filter, order_by)?;
         let args = PageArgs {
             first,
@@ -107,24 +103,23 @@ impl PortfolioQuery {
     }
 
     /// A project; with `asOf`, as the first `asOf` events of the audit log left it.
-    #[graphql(guard = "access::ReadPortfolio")]
     async fn project(
         &self,
         ctx: &Context<'_>,
         id: ID,
         as_of: Option<i64>,
     ) -> Result<Option<Project>, ApiError> {
+        ctx.portfolio()?;
         references::project(ctx, parse_id(&id, "id")?, parse_as_of(as_of)?).await
     }
 
     /// The project with this IATI identifier (exactly as registered).
-    #[graphql(guard = "access::ReadPortfolio")]
     async fn project_by_iati_identifier(
         &self,
         ctx: &Context<'_>,
         iati_identifier: String,
     ) -> Result<Option<Project>, ApiError> {
-        let state = ctx.api_state()?;
+        let state = ctx.portfolio()?;
         Ok(state
             .read_model
             .project_by_iati_identifier(&iati_identifier)
@@ -137,10 +132,7 @@ impl PortfolioQuery {
         clippy::too_many_arguments,
         reason = "the Relay arguments, a filter and an order are the field's contract"
     )]
-    #[graphql(
-        guard = "access::ReadPortfolio",
-        complexity = "connection_cost(first, last, child_complexity)"
-    )]
+    #[graphql(complexity = "connection_cost(first, last, child_complexity)")]
     async fn projects(
         &self,
         ctx: &Context<'_>,
@@ -151,7 +143,7 @@ impl PortfolioQuery {
         filter: Option<ProjectFilter>,
         order_by: Option<ProjectOrder>,
     ) -> Result<ProjectConnection, ApiError> {
-        let state = ctx.api_state()?;
+        let state = ctx.portfolio()?;
         let query = project_query(filter, order_by)?;
         let args = PageArgs {
             first,
@@ -168,16 +160,15 @@ impl PortfolioQuery {
     }
 
     /// An activity; with `asOf`, as the first `asOf` events of the audit log left it.
-    #[graphql(guard = "access::ReadPortfolio")]
     async fn activity(
         &self,
         ctx: &Context<'_>,
         id: ID,
         as_of: Option<i64>,
     ) -> Result<Option<Activity>, ApiError> {
+        let state = ctx.portfolio()?;
         let id = parse_id(&id, "id")?;
         let as_of = parse_as_of(as_of)?;
-        let state = ctx.api_state()?;
         let found: Option<ActivityState> = match as_of {
             Some(_) => state.commands.load::<ActivityState>(id, as_of).await?,
             None => state.read_model.activity(id).await?,
@@ -190,10 +181,7 @@ impl PortfolioQuery {
         clippy::too_many_arguments,
         reason = "the Relay arguments, a filter and an order are the field's contract"
     )]
-    #[graphql(
-        guard = "access::ReadPortfolio",
-        complexity = "connection_cost(first, last, child_complexity)"
-    )]
+    #[graphql(complexity = "connection_cost(first, last, child_complexity)")]
     async fn activities(
         &self,
         ctx: &Context<'_>,
@@ -204,7 +192,7 @@ impl PortfolioQuery {
         filter: Option<ActivityFilter>,
         order_by: Option<ActivityOrder>,
     ) -> Result<ActivityConnection, ApiError> {
-        let state = ctx.api_state()?;
+        let state = ctx.portfolio()?;
         let query = activity_query(filter, order_by)?;
         let args = PageArgs {
             first,
@@ -221,13 +209,12 @@ impl PortfolioQuery {
     }
 
     /// ASEAN member states as of a date (today when omitted).
-    #[graphql(guard = "access::ReadPortfolio")]
     async fn member_states(
         &self,
         ctx: &Context<'_>,
         as_of: Option<Date>,
     ) -> Result<Vec<MemberState>, ApiError> {
-        let state = ctx.api_state()?;
+        let state = ctx.portfolio()?;
         let date = match as_of {
             Some(date) => date.parse("asOf")?,
             None => Utc::now().date_naive(),

@@ -68,7 +68,7 @@ pub async fn organisation(
     id: Uuid,
     as_of: Option<u64>,
 ) -> Result<Option<Organisation>, ApiError> {
-    let state = ctx.api_state()?;
+    let state = ctx.portfolio()?;
     let found = match as_of {
         Some(size) => state
             .commands
@@ -92,7 +92,7 @@ pub async fn project(
     id: Uuid,
     as_of: Option<u64>,
 ) -> Result<Option<Project>, ApiError> {
-    let state = ctx.api_state()?;
+    let state = ctx.portfolio()?;
     let found: Option<ProjectState> = match as_of {
         Some(size) => state.commands.load::<ProjectState>(id, Some(size)).await?,
         None => state.read_model.project(id).await?,

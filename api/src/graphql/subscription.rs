@@ -103,14 +103,13 @@ impl Subscription {
     /// references as of the same point of the log): the first item tells the client the
     /// subscription is live, and no change between reading and subscribing is lost. `NOT_FOUND`
     /// when there is no such project.
-    #[graphql(guard = "access::ReadPortfolio")]
     async fn project_changed(
         &self,
         ctx: &Context<'_>,
         id: ID,
     ) -> Result<Delivered<Project>, ApiError> {
+        let state = ctx.portfolio()?;
         let project_id = parse_id(&id, "id")?;
-        let state = ctx.api_state()?;
         let store = state.commands.store();
         let reads = Arc::clone(&state.subscription_reads);
         let (from, now) = {
