@@ -567,14 +567,17 @@ pub fn graphql_response(
     builder.body(body.to_string())
 }
 
-/// Whether a response is of a request that never executed (parse, validation or limit errors).
+/// Whether a response is of a request that never executed: parse, validation or limit errors,
+/// or input refused before execution (a list over its bound). Such errors have no `path`; an
+/// error raised while executing always has one.
 fn is_request_error(response: &async_graphql::Response) -> bool {
     response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
-        && response
-            .errors
-            .iter()
-            .all(|e| ErrorCode::of(e).is_some_and(ErrorCode::is_request_error))
+        && response.errors.iter().all(|e| {
+            e.path.is_empty()
+                && ErrorCode::of(e)
+                    .is_some_and(|code| code.is_request_error() || code == ErrorCode::BadUserInput)
+        })
 }
 
 /// The status and JSON body of a GraphQL response (see the module documentation).

@@ -14,7 +14,8 @@
 //!
 //! Before any of that, `prepare_request` bounds the document's size, fragments, directives and
 //! expanded fields ([`document_bounds`]), so that async-graphql's own walks, which expand every
-//! fragment spread anew, only ever see documents of bounded size.
+//! fragment spread anew, only ever see documents of bounded size; and no list input may hold
+//! more than [`input_bounds::MAX_LIST_ITEMS`] items (`BAD_USER_INPUT`).
 //!
 //! The alias limit is enforced here too (async-graphql has none). It reports `QUERY_TOO_COMPLEX`:
 //! like complexity it bounds the work one document may ask for, and the remedy is the same.
@@ -41,6 +42,7 @@ use async_graphql::{
 };
 
 use super::document_bounds::{self, DocumentLimits};
+use super::input_bounds;
 use crate::{
     error::{ErrorCode, INTERNAL_ERROR_MESSAGE, InternalCause},
     request_id::RequestId,
@@ -242,7 +244,17 @@ impl Extension for ErrorCatalogueExtension {
     ) -> ServerResult<Request> {
         let mut request = next.run(ctx, request).await?;
         match document_bounds::check(&request.query, &self.document) {
-            Ok(Some(document)) => request.set_parsed_query(document),
+            Ok(Some(document)) => {
+                if let Err(oversized) = input_bounds::check(&document, &request.variables) {
+                    let mut error = ServerError::new(oversized.message(), None);
+                    set_code(&mut error, ErrorCode::BadUserInput);
+                    if let Some(extensions) = error.extensions.as_mut() {
+                        extensions.set("field", oversized.field);
+                    }
+                    return Err(error);
+                }
+                request.set_parsed_query(document);
+            }
             Ok(None) => {}
             Err(refusal) => {
                 let mut error = ServerError::new(refusal.message, None);

@@ -35,6 +35,7 @@ pub mod document_bounds;
 pub mod enums;
 pub mod extension;
 pub mod ids;
+pub mod input_bounds;
 pub mod mutation;
 pub mod node;
 pub mod organisation;

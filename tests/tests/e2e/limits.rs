@@ -298,3 +298,52 @@ async fn a_websocket_connection_outlives_the_deadline() {
     let next = crate::websocket::receive(&mut socket).await;
     assert_eq!(next["type"], "next", "{next}");
 }
+
+/// Issue 9: a `status` filter with 40,001 entries was an INTERNAL_SERVER_ERROR ("too many SQL
+/// variables"). Every list input has a documented maximum and a clear error beyond it.
+#[tokio::test]
+async fn a_list_input_over_its_maximum_is_bad_user_input_naming_it() {
+    let app = TestApp::spawn_sqlite().await;
+    let statuses = vec!["IMPLEMENTATION"; 40_001];
+    let response = app
+        .graphql(
+            "query($filter: ProjectFilter) { projects(first: 1, filter: $filter) { totalCount } }",
+            json!({ "filter": { "status": statuses } }),
+        )
+        .await;
+    assert_eq!(
+        response.status,
+        StatusCode::BAD_REQUEST,
+        "{:?}",
+        response.body
+    );
+    assert_eq!(response.codes(), ["BAD_USER_INPUT"]);
+    assert_eq!(
+        response.body["errors"][0]["extensions"]["field"],
+        "$filter.status"
+    );
+    assert!(!response.has_data());
+
+    // Written into the document, it is named by its argument.
+    let countries = vec!["\"ID\""; 101].join(",");
+    let response = app
+        .graphql(
+            &format!("{{ organisations(filter: {{ country: [{countries}] }}) {{ totalCount }} }}"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(response.codes(), ["BAD_USER_INPUT"]);
+    assert_eq!(
+        response.body["errors"][0]["extensions"]["field"],
+        "filter.country"
+    );
+
+    // At the maximum, the query runs.
+    let response = app
+        .graphql(
+            "query($filter: ProjectFilter) { projects(first: 1, filter: $filter) { totalCount } }",
+            json!({ "filter": { "status": vec!["IMPLEMENTATION"; 100] } }),
+        )
+        .await;
+    response.assert_no_errors();
+}
