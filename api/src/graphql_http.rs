@@ -709,14 +709,11 @@ impl Keyed {
         identity: Identity,
         media_type: ResponseMediaType,
     ) -> HttpResponse {
-        let hash = match request_hash(&serde_json::json!({
+        let hash = request_hash(&serde_json::json!({
             "query": params.query,
             "operationName": params.operation_name,
             "variables": params.variables,
-        })) {
-            Ok(hash) => hash,
-            Err(error) => return internal(&error, &request_id, media_type),
-        };
+        }));
         let claim = state
             .idempotency
             .claim(

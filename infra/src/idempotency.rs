@@ -89,21 +89,21 @@ struct Shared {
     last_purge: AtomicI64,
 }
 
-/// The SHA-256 (hex) of the canonical JSON (RFC 8785) of a request, so that the same request
-/// written with its object members in another order hashes the same.
+/// The SHA-256 (hex) of a request written with its object members sorted
+/// ([`crate::jcs::to_sorted_json`]), so that the same request written with its members in
+/// another order hashes the same, and requests that differ in any value (numbers included, as
+/// `serde_json` parsed them: exactly what the request executes with) hash differently.
 ///
-/// # Errors
-/// [`StoreError::Internal`] when the value cannot be canonicalised (a float that JSON cannot
-/// hold).
-pub fn request_hash(request: &serde_json::Value) -> Result<String, StoreError> {
-    let canonical = crate::jcs::to_canonical(request)
-        .map_err(|e| StoreError::Internal(format!("request hash: {e}")))?;
-    let digest = Sha256::digest(&canonical);
+/// Total: every JSON value a client can send has a hash, floats and integers beyond ±2^53
+/// included. For the values RFC 8785 accepts, the bytes hashed are its canonical form.
+#[must_use]
+pub fn request_hash(request: &serde_json::Value) -> String {
+    let digest = Sha256::digest(crate::jcs::to_sorted_json(request).as_bytes());
     let mut hex = String::with_capacity(64);
     for byte in digest {
         let _ = write!(hex, "{byte:02x}");
     }
-    Ok(hex)
+    hex
 }
 
 fn now_micros() -> i64 {
@@ -488,11 +488,68 @@ mod tests {
 
     #[test]
     fn the_hash_ignores_member_order_but_not_values() {
-        let a = request_hash(&json!({ "query": "q", "variables": { "x": 1, "y": 2 } })).unwrap();
-        let b = request_hash(&json!({ "variables": { "y": 2, "x": 1 }, "query": "q" })).unwrap();
-        let c = request_hash(&json!({ "query": "q", "variables": { "x": 1, "y": 3 } })).unwrap();
+        let a = request_hash(&json!({ "query": "q", "variables": { "x": 1, "y": 2 } }));
+        let b = request_hash(&json!({ "variables": { "y": 2, "x": 1 }, "query": "q" }));
+        let c = request_hash(&json!({ "query": "q", "variables": { "x": 1, "y": 3 } }));
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert_eq!(a.len(), 64);
+    }
+
+    /// A request as a client sends it (the body's text), parsed as the server parses it.
+    fn parsed(body: &str) -> serde_json::Value {
+        serde_json::from_str(body).unwrap()
+    }
+
+    #[test]
+    fn every_number_a_client_can_send_has_a_hash() {
+        for (one, same, different) in [
+            (
+                r#"{"query":"q","variables":{"x":1.5,"y":"a"}}"#,
+                r#"{"variables":{"y":"a","x":1.5},"query":"q"}"#,
+                r#"{"query":"q","variables":{"x":2.5,"y":"a"}}"#,
+            ),
+            (
+                r#"{"query":"q","variables":{"x":1152921504606846976}}"#,
+                r#"{"variables":{"x":1152921504606846976},"query":"q"}"#,
+                r#"{"query":"q","variables":{"x":1152921504606846977}}"#,
+            ),
+            (
+                r#"{"query":"q","variables":{"x":-1152921504606846976}}"#,
+                r#"{"variables":{"x":-1152921504606846976},"query":"q"}"#,
+                r#"{"query":"q","variables":{"x":1152921504606846976}}"#,
+            ),
+            (
+                r#"{"query":"q","variables":{"x":[1e300,18446744073709551615]}}"#,
+                r#"{"variables":{"x":[1E300,18446744073709551615]},"query":"q"}"#,
+                r#"{"query":"q","variables":{"x":[1e299,18446744073709551615]}}"#,
+            ),
+        ] {
+            assert_eq!(
+                request_hash(&parsed(one)),
+                request_hash(&parsed(same)),
+                "{one}"
+            );
+            assert_ne!(
+                request_hash(&parsed(one)),
+                request_hash(&parsed(different)),
+                "{one}"
+            );
+        }
+        // A float and the integer it equals are different values to GraphQL (`Int` refuses 1.0).
+        assert_ne!(
+            request_hash(&parsed(r#"{"x":1.0}"#)),
+            request_hash(&parsed(r#"{"x":1}"#))
+        );
+    }
+
+    #[test]
+    fn the_hash_of_integer_requests_is_unchanged_by_accepting_floats() {
+        // Keys stored before floats were accepted were hashed over RFC 8785: their retries must
+        // still match.
+        let request = json!({ "query": "mutation { a }", "variables": { "n": 9_007_199_254_740_991_u64, "s": "é\n" } });
+        let digest = Sha256::digest(crate::jcs::to_canonical(&request).unwrap());
+        let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+        assert_eq!(request_hash(&request), hex);
     }
 }

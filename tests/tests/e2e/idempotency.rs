@@ -183,3 +183,71 @@ async fn a_retry_after_the_first_attempt_died_before_appending_runs_once() {
         assert_eq!(body, ran[0], "every retry gets the one new response");
     }
 }
+
+/// A keyed `registerOrganisation` with `variables` as given, as the bearer of `token`: status,
+/// whether it was a replay, body.
+async fn register_with_variables(
+    app: &TestApp,
+    token: &str,
+    key: &str,
+    variables: &Value,
+) -> (StatusCode, bool, Value) {
+    let response = app
+        .post_graphql()
+        .bearer_auth(token)
+        .header("idempotency-key", key)
+        .json(&json!({ "query": REGISTER, "variables": variables }))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let replayed = response
+        .headers()
+        .get("idempotent-replayed")
+        .is_some_and(|v| v == "true");
+    (status, replayed, response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn keyed_requests_with_floats_or_integers_beyond_2_pow_53_get_graphql_answers() {
+    let app = TestApp::spawn_sqlite().await;
+    let token = app.token("partner-system", &[Role::Editor], None);
+    let input = json!({ "name": "Audit Board", "type": "GOVERNMENT" });
+    for (n, number) in [json!(1.5), json!(1_152_921_504_606_846_976_u64)]
+        .into_iter()
+        .enumerate()
+    {
+        // A variable the operation does not declare: the mutation runs, and its retry replays.
+        let variables = json!({ "input": input, "unused": number });
+        let key = format!("unused-number-{n}");
+        let (status, replayed, first) =
+            register_with_variables(&app, &token, &key, &variables).await;
+        assert_eq!((status, replayed), (StatusCode::OK, false), "{first}");
+        assert!(
+            first["data"]["registerOrganisation"]["auditIndex"].is_u64(),
+            "{first}"
+        );
+        let size = app.log_size().await;
+        let (status, replayed, again) =
+            register_with_variables(&app, &token, &key, &variables).await;
+        assert_eq!((status, replayed), (StatusCode::OK, true), "{again}");
+        assert_eq!(again, first);
+        assert_eq!(app.log_size().await, size, "the retry appended nothing");
+
+        // The number where the schema wants a string: the schema's own error, every time.
+        let variables = json!({ "input": { "name": number, "type": "GOVERNMENT" } });
+        let key = format!("ill-typed-number-{n}");
+        let (status, _, first) = register_with_variables(&app, &token, &key, &variables).await;
+        assert_ne!(status, StatusCode::INTERNAL_SERVER_ERROR, "{first}");
+        assert!(first["errors"][0]["message"].is_string(), "{first}");
+        assert_ne!(
+            first["errors"][0]["extensions"]["code"], "INTERNAL_SERVER_ERROR",
+            "{first}"
+        );
+        let (retry_status, _, again) =
+            register_with_variables(&app, &token, &key, &variables).await;
+        assert_eq!(retry_status, status);
+        assert_eq!(again, first);
+        assert_eq!(app.log_size().await, size, "nothing appended");
+    }
+}
