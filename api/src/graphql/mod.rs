@@ -43,6 +43,7 @@ mod service;
 pub mod subscription;
 pub mod viewer;
 
+use amanah_domain::ports::IdempotencyClaim;
 use amanah_infra::auth::Identity;
 use async_graphql::{MergedObject, Schema, SchemaBuilder, extensions::Tracing};
 
@@ -111,6 +112,10 @@ pub trait ContextExt {
 
     /// The caller's verified identity; `None` when anonymous.
     fn identity(&self) -> Option<&Identity>;
+
+    /// The idempotency key the request holds, when it was sent with one
+    /// ([`crate::graphql_http`]): every append it makes runs under it.
+    fn idempotency_claim(&self) -> Option<&IdempotencyClaim>;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -129,6 +134,10 @@ impl ContextExt for async_graphql::Context<'_> {
 
     fn identity(&self) -> Option<&Identity> {
         self.data_opt::<Identity>()
+    }
+
+    fn idempotency_claim(&self) -> Option<&IdempotencyClaim> {
+        self.data_opt::<IdempotencyClaim>()
     }
 }
 
