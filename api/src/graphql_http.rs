@@ -28,8 +28,9 @@
 //!   name and variables) gets the first response again with `Idempotent-Replayed: true` and
 //!   appends nothing; the same key with a different request is `409` `CONFLICT`, as is a retry
 //!   while the first is still running (with `Retry-After`). Concurrent duplicates wait for the
-//!   first. A first attempt that failed internally, or never executed, does not keep the key.
-//!   The claim on the key (a token the server assigns) goes
+//!   first. A first attempt that failed internally, or never executed, does not keep the key —
+//!   unless it had appended something, which its retry is then told (`CONFLICT` with the audit
+//!   indexes) rather than apply it twice. The claim on the key (a token the server assigns) goes
 //!   into the request's data, and every append of the request runs under it: the key records
 //!   the indexes appended, in the append's transaction, and a retry that took the key over
 //!   (this attempt having looked dead) makes this attempt's appends fail. See

@@ -371,30 +371,61 @@ impl IdempotencyStore {
         result.map(|done| done.rows_affected() == 1)
     }
 
-    /// Removes the pending key `claim` holds, so that the next attempt runs again. Does nothing
-    /// once the key was taken over or settled.
+    /// Gives up the key `claim` holds, after a failure a retry may fix. When nothing was appended
+    /// under the claim the row is removed, so that the next attempt runs again. When something
+    /// was (an append committed although its answer was lost, or a document with several
+    /// mutations failed after the first), running again would apply it twice: the row is left
+    /// with its indexes and its heartbeat stopped, so that the next attempt recovers it at once
+    /// as [`Claim::Landed`]. Does nothing once the key was taken over or settled.
     ///
     /// # Errors
     /// When the database fails.
     #[tracing::instrument(skip_all)]
     pub async fn release(&self, claim: &IdempotencyClaim) -> Result<(), StoreError> {
+        let result = self.release_or_abandon(claim).await;
+        self.shared.settled.notify_waiters();
+        result
+    }
+
+    async fn release_or_abandon(&self, claim: &IdempotencyClaim) -> Result<(), StoreError> {
         let backend = self.db.get_database_backend();
-        let result = self
+        let values = || -> Vec<sea_orm::Value> {
+            vec![
+                claim.subject.clone().into(),
+                claim.key.clone().into(),
+                claim.token.to_string().into(),
+            ]
+        };
+        let deleted = self
             .db
             .execute_raw(statement(
                 backend,
                 "DELETE FROM idempotency_keys WHERE subject = ? AND \"key\" = ? \
-                 AND claim_token = ? AND response IS NULL",
-                vec![
-                    claim.subject.clone().into(),
-                    claim.key.clone().into(),
-                    claim.token.to_string().into(),
-                ],
+                 AND claim_token = ? AND response IS NULL AND first_index IS NULL",
+                values(),
             ))
             .await
-            .map_err(map_db_error);
-        self.shared.settled.notify_waiters();
-        result.map(|_| ())
+            .map_err(map_db_error)?;
+        if deleted.rows_affected() == 0 {
+            let abandoned = self
+                .db
+                .execute_raw(statement(
+                    backend,
+                    "UPDATE idempotency_keys SET heartbeat_at = 0 WHERE subject = ? \
+                     AND \"key\" = ? AND claim_token = ? AND response IS NULL",
+                    values(),
+                ))
+                .await
+                .map_err(map_db_error)?;
+            if abandoned.rows_affected() == 1 {
+                tracing::warn!(
+                    subject = claim.subject,
+                    "a failed idempotent request had appended events: its key is left to be \
+                     answered as landed"
+                );
+            }
+        }
+        Ok(())
     }
 
     /// Deletes every key older than `ttl`; returns how many.

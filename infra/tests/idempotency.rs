@@ -32,6 +32,7 @@ amanah_infra::on_both_engines!(
     a_holder_whose_key_was_taken_over_cannot_append_or_settle_it,
     every_append_under_a_claim_is_recorded_first_kept_last_moved,
     an_append_that_fails_records_nothing,
+    a_failed_request_that_had_appended_is_answered_as_landed_at_once,
     a_pending_key_from_before_claim_tokens_waits_until_it_expires,
     a_takeover_racing_the_holders_append_agrees_with_it,
 );
@@ -472,6 +473,24 @@ async fn an_append_that_fails_records_nothing(database: &TestDatabase) {
     ));
     stop_heartbeats(database, STALE_AFTER * 2).await;
     held(claim(&store, "alice", "k", "h", "retry", NO_WAIT).await);
+}
+
+async fn a_failed_request_that_had_appended_is_answered_as_landed_at_once(database: &TestDatabase) {
+    let store = IdempotencyStore::new(database.connection().clone());
+    let events = database.store();
+    let holder = held(claim(&store, "alice", "k", "h", "partial", NO_WAIT).await);
+    // Its first mutation appended; a later one failed internally: running it again would apply
+    // the first twice.
+    let outcome = events
+        .append(append_under(Some(&holder), 1, "partial"))
+        .await
+        .unwrap();
+    store.release(&holder).await.unwrap();
+    assert!(matches!(
+        claim(&store, "alice", "k", "h", "retry", NO_WAIT).await,
+        Claim::Landed { first_index, last_index, .. }
+            if (first_index, last_index) == (outcome.first_index, outcome.last_index)
+    ));
 }
 
 async fn a_pending_key_from_before_claim_tokens_waits_until_it_expires(database: &TestDatabase) {
