@@ -266,7 +266,8 @@ pub const WHOLE_INPUT_FIELD: &str = "input";
 /// `expectedVersion` is `CONFLICT` with the current version, a change decided on another aggregate
 /// (or an access rule's participants) that moved on before the append is `CONFLICT` without one
 /// (sending the request again decides it anew), a taken unique value is
-/// `BAD_USER_INPUT` naming its field, and store or decoding failures are internal.
+/// `BAD_USER_INPUT` naming its field, an attempt whose idempotency key a retry took over is
+/// `CONFLICT` (it appended nothing), and store or decoding failures are internal.
 impl From<amanah_domain::service::CommandError> for ApiError {
     fn from(error: amanah_domain::service::CommandError) -> Self {
         use amanah_domain::service::CommandError;
@@ -303,6 +304,12 @@ impl From<amanah_domain::service::CommandError> for ApiError {
                 let message = format!("{field} is already taken");
                 Self::bad_user_input(field, message)
             }
+            CommandError::IdempotencyKeyTakenOver => Self::conflict(
+                "this attempt stalled and a retry with the same Idempotency-Key took over: \
+                 this attempt changed nothing; send the request again to get the retry's answer"
+                    .to_owned(),
+                None,
+            ),
             internal @ (CommandError::Undecodable { .. } | CommandError::Store(_)) => {
                 Self::internal(internal)
             }
@@ -515,6 +522,13 @@ mod domain_error_tests {
         });
         assert_eq!(error.code(), ErrorCode::BadUserInput);
         assert_eq!(field_of(&error), Some("iatiIdentifier"));
+    }
+
+    #[test]
+    fn an_attempt_whose_idempotency_key_was_taken_over_is_a_conflict() {
+        let error = ApiError::from(CommandError::from(StoreError::IdempotencyKeyTakenOver));
+        assert_eq!(error.code(), ErrorCode::Conflict);
+        assert!(message_of(error).contains("changed nothing"));
     }
 
     #[test]

@@ -28,8 +28,13 @@
 //!   name and variables) gets the first response again with `Idempotent-Replayed: true` and
 //!   appends nothing; the same key with a different request is `409` `CONFLICT`, as is a retry
 //!   while the first is still running (with `Retry-After`). Concurrent duplicates wait for the
-//!   first. A first attempt that failed internally, or never executed, does not keep the key.
-//!   See [`amanah_infra::idempotency`].
+//!   first. A first attempt that failed internally, or never executed, does not keep the key —
+//!   unless it had appended something, which its retry is then told (`CONFLICT` with the audit
+//!   indexes) rather than apply it twice. The claim on the key (a token the server assigns) goes
+//!   into the request's data, and every append of the request runs under it: the key records
+//!   the indexes appended, in the append's transaction, and a retry that took the key over
+//!   (this attempt having looked dead) makes this attempt's appends fail. See
+//!   [`amanah_infra::idempotency`].
 //!
 //! Every GraphQL request carries the [`RequestId`] in its data; errors of the HTTP layer itself
 //! use the catalogue ([`BAD_USER_INPUT`](ErrorCode::BadUserInput) naming the faulty request
@@ -40,6 +45,7 @@ use actix_web::{
     http::{StatusCode, header},
     web,
 };
+use amanah_domain::ports::IdempotencyClaim;
 use amanah_infra::auth::{AuthError, Identity};
 use amanah_infra::idempotency::{Claim, HEARTBEAT_INTERVAL, request_hash};
 use async_graphql::{
@@ -718,14 +724,11 @@ impl Keyed {
         identity: Identity,
         media_type: ResponseMediaType,
     ) -> HttpResponse {
-        let hash = match request_hash(&serde_json::json!({
+        let hash = request_hash(&serde_json::json!({
             "query": params.query,
             "operationName": params.operation_name,
             "variables": params.variables,
-        })) {
-            Ok(hash) => hash,
-            Err(error) => return internal(&error, &request_id, media_type),
-        };
+        }));
         let claim = state
             .idempotency
             .claim(
@@ -737,8 +740,8 @@ impl Keyed {
                 state.config.limits.request_timeout(),
             )
             .await;
-        match claim {
-            Ok(Claim::Run) => {}
+        let claim = match claim {
+            Ok(Claim::Run(claim)) => claim,
             Ok(Claim::Replay(body)) => {
                 return HttpResponse::Ok()
                     .content_type(media_type.content_type())
@@ -772,21 +775,31 @@ impl Keyed {
             Ok(Claim::Landed {
                 first_index,
                 last_index,
+                claim,
             }) => {
-                return self
-                    .landed(state, first_index, last_index, &request_id, media_type)
-                    .await;
+                return landed(
+                    state,
+                    &claim,
+                    first_index,
+                    last_index,
+                    &request_id,
+                    media_type,
+                )
+                .await;
             }
             Err(error) => return internal(&error, &request_id, media_type),
-        }
+        };
 
         // From here the key is ours: finish (run, then keep or release the key) even if the
         // client goes away, so that the key never stays pending because a connection dropped.
+        // Every append the request makes runs under the claim (it reaches them in the request's
+        // data): it fails, appending nothing, if a retry took the key over meanwhile.
         let schema = schema.clone();
         let store = state.idempotency.clone();
         let failed_request = request_id.clone();
-        let request = params.into_graphql_request(request_id, Some(identity));
-        let holder = failed_request.as_str().to_owned();
+        let request = params
+            .into_graphql_request(request_id, Some(identity))
+            .data(claim.clone());
         let finished = actix_web::rt::spawn(async move {
             // While it runs, the heartbeat tells other claims that this holder is alive.
             let execution = schema.execute(request);
@@ -797,7 +810,7 @@ impl Keyed {
                 tokio::select! {
                     response = &mut execution => break response,
                     _ = beats.tick() => {
-                        if let Err(error) = store.heartbeat(&self.subject, &self.key, &holder).await {
+                        if let Err(error) = store.heartbeat(&claim).await {
                             tracing::warn!(%error, "could not refresh an idempotency key's heartbeat");
                         }
                     }
@@ -812,9 +825,16 @@ impl Keyed {
                 // Stored as the `application/graphql-response+json` body of an executed request,
                 // which is the same for both media types.
                 let (_, body) = response_body(&response, ResponseMediaType::GraphqlResponseJson);
-                store.complete(&self.subject, &self.key, &body).await
+                store.complete(&claim, &body).await.map(|stored| {
+                    if !stored {
+                        tracing::warn!(
+                            "a retry took this request's idempotency key over while it ran; \
+                             its response is not kept"
+                        );
+                    }
+                })
             } else {
-                store.release(&self.subject, &self.key).await
+                store.release(&claim).await
             };
             if let Err(error) = outcome {
                 tracing::error!(%error, "could not settle an idempotency key");
@@ -828,41 +848,35 @@ impl Keyed {
     }
 }
 
-impl Keyed {
-    /// The answer to a retry whose first attempt landed (events `first_index..=last_index`) in a
-    /// process that died before answering: `CONFLICT` with the indexes, stored as the key's
-    /// response so that every later retry gets the same.
-    async fn landed(
-        &self,
-        state: &ApiState,
-        first_index: u64,
-        last_index: u64,
-        request_id: &RequestId,
-        media_type: ResponseMediaType,
-    ) -> HttpResponse {
-        let mut error = error_object(
-            ErrorCode::Conflict,
-            &format!(
-                "This request was applied before (audit index {last_index}), but the server \
-                 stopped before answering it; nothing was applied again. Read the changed \
-                 entity (or auditEvents from index {first_index}) to see the result."
-            ),
-        );
-        error["extensions"]["auditIndex"] = last_index.into();
-        error["extensions"]["firstAuditIndex"] = first_index.into();
-        let body = serde_json::json!({ "data": null, "errors": [error] });
-        if let Err(error) = state
-            .idempotency
-            .complete(&self.subject, &self.key, &body)
-            .await
-        {
-            return internal(&error, request_id, media_type);
-        }
-        HttpResponse::Ok()
-            .content_type(media_type.content_type())
-            .insert_header((IDEMPOTENT_REPLAYED, "true"))
-            .body(body.to_string())
+/// The answer to a retry whose first attempt landed (events `first_index..=last_index`) in a
+/// process that died before answering: `CONFLICT` with the indexes, stored as the key's response
+/// (the retry holds the key now, as `claim`) so that every later retry gets the same.
+async fn landed(
+    state: &ApiState,
+    claim: &IdempotencyClaim,
+    first_index: u64,
+    last_index: u64,
+    request_id: &RequestId,
+    media_type: ResponseMediaType,
+) -> HttpResponse {
+    let mut error = error_object(
+        ErrorCode::Conflict,
+        &format!(
+            "This request was applied before (audit index {last_index}), but the server \
+             stopped before answering it; nothing was applied again. Read the changed \
+             entity (or auditEvents from index {first_index}) to see the result."
+        ),
+    );
+    error["extensions"]["auditIndex"] = last_index.into();
+    error["extensions"]["firstAuditIndex"] = first_index.into();
+    let body = serde_json::json!({ "data": null, "errors": [error] });
+    if let Err(error) = state.idempotency.complete(claim, &body).await {
+        return internal(&error, request_id, media_type);
     }
+    HttpResponse::Ok()
+        .content_type(media_type.content_type())
+        .insert_header((IDEMPOTENT_REPLAYED, "true"))
+        .body(body.to_string())
 }
 
 /// A failure of the server's own: `500` (`503` when the database is unavailable), masked, with

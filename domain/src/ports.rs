@@ -91,6 +91,21 @@ pub struct StreamRead {
     pub version: u64,
 }
 
+/// The idempotency key a keyed request holds while it runs (see `amanah_infra::idempotency`).
+/// An append made under it succeeds only while the key still holds `token` — a retry takes the
+/// key over, with a new token, when this holder looks dead — and records the indexes it
+/// appended in the key, in the append's own transaction: what a retry reads to learn whether
+/// the attempt landed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyClaim {
+    /// The caller's `sub`: keys belong to their subject.
+    pub subject: String,
+    /// The `Idempotency-Key` the client sent.
+    pub key: String,
+    /// Random, assigned by the server when this attempt claimed the key; never seen by clients.
+    pub token: Uuid,
+}
+
 /// One command's events for one stream, with optimistic concurrency.
 #[derive(Debug, Clone)]
 pub struct AppendRequest {
@@ -108,6 +123,9 @@ pub struct AppendRequest {
     pub metadata: EventMetadata,
     /// The aggregate's state after the events, for the read model.
     pub snapshot: Snapshot,
+    /// The idempotency key the request runs under, if it was sent with one: the append is a
+    /// [`StoreError::IdempotencyKeyTakenOver`] when the key no longer holds the claim's token.
+    pub idempotency_claim: Option<IdempotencyClaim>,
 }
 
 /// Where an append landed.
@@ -139,6 +157,11 @@ pub enum StoreError {
         /// The input field whose value is taken, e.g. `iatiIdentifier` or `ref`.
         field: String,
     },
+    /// The idempotency key the request ran under ([`AppendRequest::idempotency_claim`]) no
+    /// longer holds its claim: a retry took it over (this attempt had looked dead), or it was
+    /// settled. Nothing was appended.
+    #[error("the idempotency key this request ran under was taken over by a retry")]
+    IdempotencyKeyTakenOver,
     /// The database could not be reached or did not answer in time.
     #[error("the event store is unavailable: {0}")]
     Unavailable(String),
@@ -163,7 +186,9 @@ pub trait EventStore: Send + Sync {
     /// # Errors
     /// [`StoreError::Conflict`] when the stream is not at `expected_version`,
     /// [`StoreError::StaleRead`] when a stream of `reads` is not at the version read,
-    /// [`StoreError::Duplicate`] when the snapshot breaks a uniqueness rule; nothing is written then.
+    /// [`StoreError::Duplicate`] when the snapshot breaks a uniqueness rule,
+    /// [`StoreError::IdempotencyKeyTakenOver`] when the request's idempotency key no longer holds
+    /// its claim; nothing is written then.
     fn append(
         &self,
         request: AppendRequest,

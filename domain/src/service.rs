@@ -16,8 +16,8 @@ use crate::activity::Activity;
 use crate::aggregate::{Aggregate, DecisionContext, DomainEvent, FieldError};
 use crate::organisation::{Organisation, OrganisationFacts};
 use crate::ports::{
-    AppendOutcome, AppendRequest, EventMetadata, EventStore, NewEvent, Snapshot, StoreError,
-    StoredEvent, StreamRead,
+    AppendOutcome, AppendRequest, EventMetadata, EventStore, IdempotencyClaim, NewEvent, Snapshot,
+    StoreError, StoredEvent, StreamRead,
 };
 use crate::project::{Project, ProjectFacts};
 
@@ -65,6 +65,10 @@ pub enum CommandError {
     /// A uniqueness rule was violated (for example an IATI identifier already registered).
     #[error("{field} is already taken")]
     Duplicate { field: String },
+    /// The idempotency key the request ran under was taken over by a retry while this attempt
+    /// looked dead; this attempt appended nothing.
+    #[error("the idempotency key this request ran under was taken over by a retry")]
+    IdempotencyKeyTakenOver,
     /// A stored event could not be decoded: the log and this build disagree.
     #[error("event {index} of the log could not be decoded: {reason}")]
     Undecodable { index: u64, reason: String },
@@ -86,6 +90,7 @@ impl From<StoreError> for CommandError {
             StoreError::Conflict { expected, current } => Self::Conflict { expected, current },
             StoreError::Duplicate { field } => Self::Duplicate { field },
             StoreError::StaleRead { read, current } => Self::StaleRead { read, current },
+            StoreError::IdempotencyKeyTakenOver => Self::IdempotencyKeyTakenOver,
             other => Self::Store(other),
         }
     }
@@ -203,17 +208,18 @@ impl<S: EventStore> CommandService<S> {
     where
         A: Aggregate + Into<Snapshot>,
     {
-        self.execute_given(id, expected_version, command, metadata, Vec::new())
+        self.execute_given(id, expected_version, command, metadata, Vec::new(), None)
             .await
     }
 
     /// [`execute`](Self::execute), valid only while the streams of `given` are still at the
     /// versions read: what the caller itself decided before the command, such as an access rule
-    /// that looked at a project's participants.
+    /// that looked at a project's participants; and, with `idempotency_claim`, only while the
+    /// request's idempotency key still holds that claim (the append records its indexes there).
     ///
     /// # Errors
     /// As [`execute`](Self::execute); [`CommandError::StaleRead`] also when a stream of `given`
-    /// moved on.
+    /// moved on, [`CommandError::IdempotencyKeyTakenOver`] when the key no longer holds the claim.
     pub async fn execute_given<A>(
         &self,
         id: Uuid,
@@ -221,6 +227,7 @@ impl<S: EventStore> CommandService<S> {
         command: A::Command,
         metadata: EventMetadata,
         given: Vec<StreamRead>,
+        idempotency_claim: Option<IdempotencyClaim>,
     ) -> Result<Committed<A>, CommandError>
     where
         A: Aggregate + Into<Snapshot>,
@@ -270,6 +277,7 @@ impl<S: EventStore> CommandService<S> {
                 events,
                 metadata,
                 snapshot: new_state.clone().into(),
+                idempotency_claim,
             })
             .await?;
         Ok(Committed {

@@ -14,7 +14,10 @@
 //!    assign the next global indexes and stream versions, build each envelope and its canonical
 //!    bytes, insert the events, run the [`Projector`]; release the savepoint on success, roll back
 //!    to it on failure (that request alone fails, with [`StoreError::Conflict`],
-//!    [`StoreError::StaleRead`], [`StoreError::Duplicate`] or the projector's error);
+//!    [`StoreError::StaleRead`], [`StoreError::Duplicate`] or the projector's error). A request
+//!    made under an idempotency key ([`AppendRequest::idempotency_claim`]) first records its
+//!    indexes in the key's row, which must still hold its claim token, else it alone fails with
+//!    [`StoreError::IdempotencyKeyTakenOver`] (`idempotency::record_append`);
 //! 3. set the head to the new size and commit — one disk flush for the whole batch;
 //! 4. only then answer each request, and publish the committed events to subscribers.
 //!
@@ -53,6 +56,7 @@ use crate::audit_tree;
 use crate::database::{self, DatabaseSetupError};
 use crate::db_error::map_internal_db_error;
 use crate::envelope;
+use crate::idempotency;
 use crate::note::SigningKey;
 use crate::projection::{NoProjection, Projector};
 use crate::sql::statement;
@@ -598,6 +602,13 @@ async fn append_request<P: Projector>(
     first_index: u64,
 ) -> Result<Appended, StoreError> {
     let backend = txn.get_database_backend();
+    // First: an attempt whose idempotency key was taken over appends nothing, whatever else
+    // holds. Under the head lock, in the savepoint: the record is undone with the request if a
+    // later check fails, and a retry's takeover is ordered before or after this whole append.
+    if let Some(claim) = &request.idempotency_claim {
+        let last_index = first_index + (request.events.len() as u64).saturating_sub(1);
+        idempotency::record_append(txn, claim, first_index, last_index).await?;
+    }
     let current = stream_version(txn, request.stream, request.stream_id).await?;
     if current != request.expected_version {
         return Err(StoreError::Conflict {

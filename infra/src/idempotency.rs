@@ -1,17 +1,25 @@
 //! Idempotency keys in the database (table `idempotency_keys`, see
-//! [`crate::migration::m0005_idempotency`] and
-//! [`crate::migration::m0006_idempotency_recovery`]), so that every replica answers a retried mutation the
-//! same way and concurrent duplicates run exactly once.
+//! [`crate::migration::m0005_idempotency`], [`crate::migration::m0006_idempotency_recovery`] and
+//! [`crate::migration::m0007_idempotency_claims`]), so that every replica answers a retried
+//! mutation the same way and concurrent duplicates run exactly once.
 //!
 //! The protocol, per (subject, key):
 //!
-//! 1. [`IdempotencyStore::claim`] inserts a *pending* row (no response yet). The primary key makes
-//!    exactly one of any number of concurrent claims win: it gets [`Claim::Run`] and runs the
+//! 1. [`IdempotencyStore::claim`] inserts a *pending* row (no response yet) holding a random
+//!    *claim token* the server assigns. The primary key makes exactly one of any number of
+//!    concurrent claims win: it gets [`Claim::Run`] with its [`IdempotencyClaim`] and runs the
 //!    request.
-//! 2. The winner stores the response with [`IdempotencyStore::complete`] — or, when the request
-//!    failed in a way a retry may fix (an internal error), removes the row with
+//! 2. Every append the request makes carries the claim
+//!    ([`AppendRequest::idempotency_claim`](amanah_domain::ports::AppendRequest)).
+//!    Inside the append's own transaction, under the log's write lock, the event store
+//!    (`record_append`) checks that the row still holds the token and records the first and
+//!    last global index appended under it; when the row holds another token the append fails
+//!    with [`StoreError::IdempotencyKeyTakenOver`] and appends nothing. Several appends under one
+//!    claim (a document with several mutation fields) keep the first index and move the last.
+//! 3. The winner stores the response with [`IdempotencyStore::complete`] — or, when the request
+//!    failed in a way a retry may fix (an internal error), gives the key up with
 //!    [`IdempotencyStore::release`] so that the next attempt runs again.
-//! 3. Every other claim reads the row: a different request hash is [`Claim::Mismatch`]; a stored
+//! 4. Every other claim reads the row: a different request hash is [`Claim::Mismatch`]; a stored
 //!    response is [`Claim::Replay`]; a pending row is waited on (woken at once in this process,
 //!    polled across replicas) until it completes, is released, or the wait ends
 //!    ([`Claim::InProgress`]).
@@ -19,12 +27,18 @@
 //! A process can die while it holds a pending key. The holder refreshes the row's heartbeat
 //! ([`IdempotencyStore::heartbeat`], every [`HEARTBEAT_INTERVAL`]) while it runs; a pending row
 //! whose heartbeat is older than [`STALE_AFTER`] belongs to a dead process, and the next claim
-//! recovers it by looking up the log for events carrying the holder's request id (every event
-//! records the `requestId` it was appended under):
+//! recovers it from the row alone, taking it over with a new token by compare-and-set (exactly
+//! one of any number of racing retries wins; the others wait for it as for a live holder):
 //!
-//! * none: the dead attempt appended nothing, so the claim takes the key over ([`Claim::Run`]);
-//! * some: the dead attempt's change landed but its response was lost ([`Claim::Landed`], with the
-//!   indexes), and the caller answers with that rather than run the change twice.
+//! * no indexes recorded: the dead attempt appended nothing (its appends would have recorded
+//!   them in the same transaction), so the retry runs ([`Claim::Run`]);
+//! * indexes recorded: the dead attempt's change landed but its response was lost
+//!   ([`Claim::Landed`], with the indexes), and the caller answers with that rather than run the
+//!   change twice.
+//!
+//! Either way the dead holder, should it be alive after all, can no longer append under the key
+//! nor settle it: every write it makes names its token. Nothing here depends on the request id,
+//! which the client chooses and may share between keys.
 //!
 //! Rows older than the time to live are expired: a claim that meets one deletes it and claims
 //! afresh, and a purge of every expired row runs at most once per [`PURGE_INTERVAL`] per process
@@ -35,12 +49,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use amanah_domain::ports::StoreError;
+use amanah_domain::ports::{IdempotencyClaim, StoreError};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use sha2::{Digest as _, Sha256};
 use tokio::sync::Notify;
+use uuid::Uuid;
 
-use crate::db_error::map_db_error;
+use crate::db_error::{map_db_error, map_internal_db_error};
 use crate::sql::statement;
 
 /// How often, at most, one process deletes every expired key.
@@ -59,9 +74,9 @@ const POLL_INTERVAL: Duration = Duration::from_millis(50);
 /// What a claim found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
-    /// This claim won: run the request, then [`IdempotencyStore::complete`] or
-    /// [`IdempotencyStore::release`].
-    Run,
+    /// This claim won and holds the key: run the request with the claim in every append, then
+    /// [`IdempotencyStore::complete`] or [`IdempotencyStore::release`].
+    Run(IdempotencyClaim),
     /// The same request ran before: this is its response.
     Replay(serde_json::Value),
     /// The key was used for a different request.
@@ -69,9 +84,14 @@ pub enum Claim {
     /// The same request is still running elsewhere and did not finish within the wait.
     InProgress,
     /// The same request ran in a process that died after appending these events (global
-    /// indexes, inclusive) and before storing its response. Answer with that — and store the
-    /// answer with [`IdempotencyStore::complete`] so that later retries replay it.
-    Landed { first_index: u64, last_index: u64 },
+    /// indexes, inclusive) and before storing its response; this claim took the key over (the
+    /// dead holder can append no more). Answer with that — and store the answer with
+    /// [`IdempotencyStore::complete`] so that later retries replay it.
+    Landed {
+        first_index: u64,
+        last_index: u64,
+        claim: IdempotencyClaim,
+    },
 }
 
 /// The `idempotency_keys` table. Cheap to clone (a pool handle and an `Arc`).
@@ -89,21 +109,21 @@ struct Shared {
     last_purge: AtomicI64,
 }
 
-/// The SHA-256 (hex) of the canonical JSON (RFC 8785) of a request, so that the same request
-/// written with its object members in another order hashes the same.
+/// The SHA-256 (hex) of a request written with its object members sorted
+/// ([`crate::jcs::to_sorted_json`]), so that the same request written with its members in
+/// another order hashes the same, and requests that differ in any value (numbers included, as
+/// `serde_json` parsed them: exactly what the request executes with) hash differently.
 ///
-/// # Errors
-/// [`StoreError::Internal`] when the value cannot be canonicalised (a float that JSON cannot
-/// hold).
-pub fn request_hash(request: &serde_json::Value) -> Result<String, StoreError> {
-    let canonical = crate::jcs::to_canonical(request)
-        .map_err(|e| StoreError::Internal(format!("request hash: {e}")))?;
-    let digest = Sha256::digest(&canonical);
+/// Total: every JSON value a client can send has a hash, floats and integers beyond ±2^53
+/// included. For the values RFC 8785 accepts, the bytes hashed are its canonical form.
+#[must_use]
+pub fn request_hash(request: &serde_json::Value) -> String {
+    let digest = Sha256::digest(crate::jcs::to_sorted_json(request).as_bytes());
     let mut hex = String::with_capacity(64);
     for byte in digest {
         let _ = write!(hex, "{byte:02x}");
     }
-    Ok(hex)
+    hex
 }
 
 fn now_micros() -> i64 {
@@ -119,14 +139,34 @@ struct Row {
     request_hash: String,
     response: Option<String>,
     created_at: i64,
+    /// The request id of the holder's attempt, for the logs.
     request_id: Option<String>,
     heartbeat_at: Option<i64>,
+    /// `None` for rows written before claim tokens existed.
+    claim_token: Option<String>,
+    first_index: Option<i64>,
+    last_index: Option<i64>,
 }
 
 impl Row {
     /// When the holder last showed it was alive.
     fn last_beat(&self) -> i64 {
         self.heartbeat_at.unwrap_or(self.created_at)
+    }
+
+    /// The first and last index appended under the claim, if anything was.
+    fn appended(&self) -> Result<Option<(u64, u64)>, StoreError> {
+        let index = |value: i64| {
+            u64::try_from(value)
+                .map_err(|_| StoreError::Internal(format!("negative recorded index {value}")))
+        };
+        match (self.first_index, self.last_index) {
+            (Some(first), Some(last)) => Ok(Some((index(first)?, index(last)?))),
+            (None, None) => Ok(None),
+            _ => Err(StoreError::Internal(
+                "an idempotency key records only one of its first and last index".to_owned(),
+            )),
+        }
     }
 }
 
@@ -142,9 +182,9 @@ impl IdempotencyStore {
         }
     }
 
-    /// Claims `key` for `subject` and a request hashing to `hash`, run under `request_id` (see
-    /// the module docs). Keys older than `ttl` count as unused; a pending row is waited on for at
-    /// most `wait`, and recovered when its holder died.
+    /// Claims `key` for `subject` and a request hashing to `hash` (see the module docs). Keys
+    /// older than `ttl` count as unused; a pending row is waited on for at most `wait`, and
+    /// recovered when its holder died. `request_id` is recorded with the claim for the logs only.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] or [`StoreError::Internal`] when the database fails; a stored
@@ -168,11 +208,13 @@ impl IdempotencyStore {
             settled.as_mut().enable();
 
             let now = now_micros();
-            if self
-                .insert_pending(subject, key, hash, request_id, now)
-                .await?
-            {
-                return Ok(Claim::Run);
+            let claim = IdempotencyClaim {
+                subject: subject.to_owned(),
+                key: key.to_owned(),
+                token: Uuid::now_v7(),
+            };
+            if self.insert_pending(&claim, hash, request_id, now).await? {
+                return Ok(Claim::Run(claim));
             }
             let Some(row) = self.read(subject, key).await? else {
                 continue; // released or purged since the insert failed: claim again
@@ -191,7 +233,7 @@ impl IdempotencyStore {
                 return Ok(Claim::Replay(response));
             }
             if row.last_beat() < now.saturating_sub(ttl_micros(STALE_AFTER))
-                && let Some(claim) = self.recover(subject, key, &row, request_id, now).await?
+                && let Some(claim) = self.recover(claim, &row, request_id, now).await?
             {
                 return Ok(claim);
             }
@@ -204,110 +246,93 @@ impl IdempotencyStore {
         }
     }
 
-    /// A pending row whose holder died: [`Claim::Landed`] when the holder's request appended
-    /// events, else the key taken over for `request_id` ([`Claim::Run`]). `None` when another
-    /// claim changed the row first, or when the row predates request ids (it cannot be told
-    /// whether it landed: it stays pending until it expires).
+    /// A pending row whose holder died, taken over for `claim` (a new token) when it is still as
+    /// read: [`Claim::Landed`] when the holder's appends recorded indexes, else [`Claim::Run`].
+    /// `None` when another claim (or the holder) changed the row first, or when the row predates
+    /// claim tokens (it cannot be told whether it landed: it stays pending until it expires).
     async fn recover(
         &self,
-        subject: &str,
-        key: &str,
+        claim: IdempotencyClaim,
         row: &Row,
         request_id: &str,
         now: i64,
     ) -> Result<Option<Claim>, StoreError> {
-        let Some(holder) = &row.request_id else {
+        let Some(dead_token) = &row.claim_token else {
             return Ok(None);
         };
-        if let Some((first_index, last_index)) = self.appended_by(holder).await? {
-            tracing::warn!(
-                subject,
-                request_id = holder.as_str(),
-                first_index,
-                last_index,
-                "an idempotent request landed but its process died before answering"
-            );
-            return Ok(Some(Claim::Landed {
-                first_index,
-                last_index,
-            }));
-        }
         let backend = self.db.get_database_backend();
+        // The token, the last index and the heartbeat as read: the row is unchanged since, so
+        // the dead holder appended nothing more and no other retry took it over first. Once the
+        // token changes, the dead holder's appends fail: the indexes read are final.
         let taken = self
             .db
             .execute_raw(statement(
                 backend,
-                "UPDATE idempotency_keys SET request_id = ?, heartbeat_at = ? \
-                 WHERE subject = ? AND \"key\" = ? AND response IS NULL AND request_id = ? \
-                 AND COALESCE(heartbeat_at, created_at) = ?",
+                "UPDATE idempotency_keys SET claim_token = ?, request_id = ?, heartbeat_at = ? \
+                 WHERE subject = ? AND \"key\" = ? AND response IS NULL AND claim_token = ? \
+                 AND COALESCE(last_index, -1) = ? AND COALESCE(heartbeat_at, created_at) = ?",
                 vec![
+                    claim.token.to_string().into(),
                     request_id.into(),
                     now.into(),
-                    subject.into(),
-                    key.into(),
-                    holder.clone().into(),
+                    claim.subject.clone().into(),
+                    claim.key.clone().into(),
+                    dead_token.clone().into(),
+                    row.last_index.unwrap_or(-1).into(),
                     row.last_beat().into(),
                 ],
             ))
             .await
             .map_err(map_db_error)?;
-        if taken.rows_affected() == 1 {
-            tracing::warn!(
-                subject,
-                dead = holder.as_str(),
-                request_id,
-                "took over an idempotency key whose holder died before appending"
-            );
-            Ok(Some(Claim::Run))
-        } else {
-            Ok(None)
+        if taken.rows_affected() != 1 {
+            return Ok(None);
+        }
+        let dead_request = row.request_id.as_deref().unwrap_or("unknown");
+        match row.appended()? {
+            Some((first_index, last_index)) => {
+                tracing::warn!(
+                    subject = claim.subject,
+                    dead_request,
+                    request_id,
+                    first_index,
+                    last_index,
+                    "an idempotent request landed but its process died before answering"
+                );
+                Ok(Some(Claim::Landed {
+                    first_index,
+                    last_index,
+                    claim,
+                }))
+            }
+            None => {
+                tracing::warn!(
+                    subject = claim.subject,
+                    dead_request,
+                    request_id,
+                    "took over an idempotency key whose holder died before appending"
+                );
+                Ok(Some(Claim::Run(claim)))
+            }
         }
     }
 
-    /// The first and last index of the events appended under `request_id`, if any.
-    async fn appended_by(&self, request_id: &str) -> Result<Option<(u64, u64)>, StoreError> {
-        let backend = self.db.get_database_backend();
-        let row = self
-            .db
-            .query_one_raw(statement(
-                backend,
-                "SELECT MIN(idx), MAX(idx) FROM events WHERE request_id = ?",
-                vec![request_id.into()],
-            ))
-            .await
-            .map_err(map_db_error)?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let first: Option<i64> = row.try_get_by_index(0).map_err(map_db_error)?;
-        let last: Option<i64> = row.try_get_by_index(1).map_err(map_db_error)?;
-        Ok(first.zip(last).and_then(|(first, last)| {
-            Some((u64::try_from(first).ok()?, u64::try_from(last).ok()?))
-        }))
-    }
-
-    /// Shows that the holder of a pending key (running `request_id`) is alive; call it every
-    /// [`HEARTBEAT_INTERVAL`] while the request runs.
+    /// Shows that the holder of `claim` is alive; call it every [`HEARTBEAT_INTERVAL`] while the
+    /// request runs. Does nothing once the key was taken over or settled.
     ///
     /// # Errors
     /// When the database fails.
-    pub async fn heartbeat(
-        &self,
-        subject: &str,
-        key: &str,
-        request_id: &str,
-    ) -> Result<(), StoreError> {
+    pub async fn heartbeat(&self, claim: &IdempotencyClaim) -> Result<(), StoreError> {
         let backend = self.db.get_database_backend();
         self.db
             .execute_raw(statement(
                 backend,
                 "UPDATE idempotency_keys SET heartbeat_at = ? WHERE subject = ? AND \"key\" = ? \
-                 AND request_id = ? AND response IS NULL",
+                 AND claim_token = ? AND response IS NULL",
                 vec![
                     now_micros().into(),
-                    subject.into(),
-                    key.into(),
-                    request_id.into(),
+                    claim.subject.clone().into(),
+                    claim.key.clone().into(),
+                    claim.token.to_string().into(),
                 ],
             ))
             .await
@@ -315,51 +340,92 @@ impl IdempotencyStore {
         Ok(())
     }
 
-    /// Stores the response of the request that won the claim.
+    /// Stores the response of the request that holds `claim`; `false` (nothing stored) when the
+    /// key no longer holds the claim: a retry took it over, or it was settled already.
     ///
     /// # Errors
     /// When the database fails.
     #[tracing::instrument(skip_all)]
     pub async fn complete(
         &self,
-        subject: &str,
-        key: &str,
+        claim: &IdempotencyClaim,
         response: &serde_json::Value,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let backend = self.db.get_database_backend();
         let result = self
             .db
             .execute_raw(statement(
                 backend,
                 "UPDATE idempotency_keys SET response = ? WHERE subject = ? AND \"key\" = ? \
-                 AND response IS NULL",
-                vec![response.to_string().into(), subject.into(), key.into()],
+                 AND claim_token = ? AND response IS NULL",
+                vec![
+                    response.to_string().into(),
+                    claim.subject.clone().into(),
+                    claim.key.clone().into(),
+                    claim.token.to_string().into(),
+                ],
             ))
             .await
             .map_err(map_db_error);
         self.shared.settled.notify_waiters();
-        result.map(|_| ())
+        result.map(|done| done.rows_affected() == 1)
     }
 
-    /// Removes a pending claim, so that the next attempt with the key runs again.
+    /// Gives up the key `claim` holds, after a failure a retry may fix. When nothing was appended
+    /// under the claim the row is removed, so that the next attempt runs again. When something
+    /// was (an append committed although its answer was lost, or a document with several
+    /// mutations failed after the first), running again would apply it twice: the row is left
+    /// with its indexes and its heartbeat stopped, so that the next attempt recovers it at once
+    /// as [`Claim::Landed`]. Does nothing once the key was taken over or settled.
     ///
     /// # Errors
     /// When the database fails.
     #[tracing::instrument(skip_all)]
-    pub async fn release(&self, subject: &str, key: &str) -> Result<(), StoreError> {
+    pub async fn release(&self, claim: &IdempotencyClaim) -> Result<(), StoreError> {
+        let result = self.release_or_abandon(claim).await;
+        self.shared.settled.notify_waiters();
+        result
+    }
+
+    async fn release_or_abandon(&self, claim: &IdempotencyClaim) -> Result<(), StoreError> {
         let backend = self.db.get_database_backend();
-        let result = self
+        let values = || -> Vec<sea_orm::Value> {
+            vec![
+                claim.subject.clone().into(),
+                claim.key.clone().into(),
+                claim.token.to_string().into(),
+            ]
+        };
+        let deleted = self
             .db
             .execute_raw(statement(
                 backend,
                 "DELETE FROM idempotency_keys WHERE subject = ? AND \"key\" = ? \
-                 AND response IS NULL",
-                vec![subject.into(), key.into()],
+                 AND claim_token = ? AND response IS NULL AND first_index IS NULL",
+                values(),
             ))
             .await
-            .map_err(map_db_error);
-        self.shared.settled.notify_waiters();
-        result.map(|_| ())
+            .map_err(map_db_error)?;
+        if deleted.rows_affected() == 0 {
+            let abandoned = self
+                .db
+                .execute_raw(statement(
+                    backend,
+                    "UPDATE idempotency_keys SET heartbeat_at = 0 WHERE subject = ? \
+                     AND \"key\" = ? AND claim_token = ? AND response IS NULL",
+                    values(),
+                ))
+                .await
+                .map_err(map_db_error)?;
+            if abandoned.rows_affected() == 1 {
+                tracing::warn!(
+                    subject = claim.subject,
+                    "a failed idempotent request had appended events: its key is left to be \
+                     answered as landed"
+                );
+            }
+        }
+        Ok(())
     }
 
     /// Deletes every key older than `ttl`; returns how many.
@@ -404,11 +470,10 @@ impl IdempotencyStore {
         Ok(())
     }
 
-    /// Inserts the pending row; `false` when the key is already there.
+    /// Inserts the pending row held by `claim`; `false` when the key is already there.
     async fn insert_pending(
         &self,
-        subject: &str,
-        key: &str,
+        claim: &IdempotencyClaim,
         hash: &str,
         request_id: &str,
         now: i64,
@@ -418,16 +483,17 @@ impl IdempotencyStore {
             .db
             .execute_raw(statement(
                 backend,
-                "INSERT INTO idempotency_keys \
-                 (subject, \"key\", request_hash, response, created_at, request_id, heartbeat_at) \
-                 VALUES (?, ?, ?, NULL, ?, ?, ?) ON CONFLICT (subject, \"key\") DO NOTHING",
+                "INSERT INTO idempotency_keys (subject, \"key\", request_hash, response, \
+                 created_at, request_id, heartbeat_at, claim_token) \
+                 VALUES (?, ?, ?, NULL, ?, ?, ?, ?) ON CONFLICT (subject, \"key\") DO NOTHING",
                 vec![
-                    subject.into(),
-                    key.into(),
+                    claim.subject.clone().into(),
+                    claim.key.clone().into(),
                     hash.into(),
                     now.into(),
                     request_id.into(),
                     now.into(),
+                    claim.token.to_string().into(),
                 ],
             ))
             .await
@@ -441,7 +507,8 @@ impl IdempotencyStore {
             .db
             .query_one_raw(statement(
                 backend,
-                "SELECT request_hash, response, created_at, request_id, heartbeat_at \
+                "SELECT request_hash, response, created_at, request_id, heartbeat_at, \
+                 claim_token, first_index, last_index \
                  FROM idempotency_keys WHERE subject = ? AND \"key\" = ?",
                 vec![subject.into(), key.into()],
             ))
@@ -454,6 +521,9 @@ impl IdempotencyStore {
                 created_at: row.try_get_by_index(2).map_err(map_db_error)?,
                 request_id: row.try_get_by_index(3).map_err(map_db_error)?,
                 heartbeat_at: row.try_get_by_index(4).map_err(map_db_error)?,
+                claim_token: row.try_get_by_index(5).map_err(map_db_error)?,
+                first_index: row.try_get_by_index(6).map_err(map_db_error)?,
+                last_index: row.try_get_by_index(7).map_err(map_db_error)?,
             })
         })
         .transpose()
@@ -479,6 +549,44 @@ impl IdempotencyStore {
     }
 }
 
+/// Records, inside an append's transaction (`txn`, under the log's write lock), that the events
+/// `first_index..=last_index` were appended under `claim`: keeps the first index recorded under
+/// the claim, moves the last. Called by the event store before it writes the events.
+///
+/// # Errors
+/// [`StoreError::IdempotencyKeyTakenOver`] when the key no longer holds the claim's token (a
+/// retry took it over) or was settled: the caller must append nothing. Database failures.
+pub(crate) async fn record_append<C: ConnectionTrait>(
+    txn: &C,
+    claim: &IdempotencyClaim,
+    first_index: u64,
+    last_index: u64,
+) -> Result<(), StoreError> {
+    let index = |value: u64| {
+        i64::try_from(value).map_err(|_| StoreError::Internal(format!("{value} exceeds BIGINT")))
+    };
+    let recorded = txn
+        .execute_raw(statement(
+            txn.get_database_backend(),
+            "UPDATE idempotency_keys SET first_index = COALESCE(first_index, ?), last_index = ? \
+             WHERE subject = ? AND \"key\" = ? AND claim_token = ? AND response IS NULL",
+            vec![
+                index(first_index)?.into(),
+                index(last_index)?.into(),
+                claim.subject.clone().into(),
+                claim.key.clone().into(),
+                claim.token.to_string().into(),
+            ],
+        ))
+        .await
+        .map_err(map_internal_db_error)?;
+    if recorded.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::IdempotencyKeyTakenOver)
+    }
+}
+
 #[cfg(test)]
 #[expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 mod tests {
@@ -488,11 +596,68 @@ mod tests {
 
     #[test]
     fn the_hash_ignores_member_order_but_not_values() {
-        let a = request_hash(&json!({ "query": "q", "variables": { "x": 1, "y": 2 } })).unwrap();
-        let b = request_hash(&json!({ "variables": { "y": 2, "x": 1 }, "query": "q" })).unwrap();
-        let c = request_hash(&json!({ "query": "q", "variables": { "x": 1, "y": 3 } })).unwrap();
+        let a = request_hash(&json!({ "query": "q", "variables": { "x": 1, "y": 2 } }));
+        let b = request_hash(&json!({ "variables": { "y": 2, "x": 1 }, "query": "q" }));
+        let c = request_hash(&json!({ "query": "q", "variables": { "x": 1, "y": 3 } }));
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert_eq!(a.len(), 64);
+    }
+
+    /// A request as a client sends it (the body's text), parsed as the server parses it.
+    fn parsed(body: &str) -> serde_json::Value {
+        serde_json::from_str(body).unwrap()
+    }
+
+    #[test]
+    fn every_number_a_client_can_send_has_a_hash() {
+        for (one, same, different) in [
+            (
+                r#"{"query":"q","variables":{"x":1.5,"y":"a"}}"#,
+                r#"{"variables":{"y":"a","x":1.5},"query":"q"}"#,
+                r#"{"query":"q","variables":{"x":2.5,"y":"a"}}"#,
+            ),
+            (
+                r#"{"query":"q","variables":{"x":1152921504606846976}}"#,
+                r#"{"variables":{"x":1152921504606846976},"query":"q"}"#,
+                r#"{"query":"q","variables":{"x":1152921504606846977}}"#,
+            ),
+            (
+                r#"{"query":"q","variables":{"x":-1152921504606846976}}"#,
+                r#"{"variables":{"x":-1152921504606846976},"query":"q"}"#,
+                r#"{"query":"q","variables":{"x":1152921504606846976}}"#,
+            ),
+            (
+                r#"{"query":"q","variables":{"x":[1e300,18446744073709551615]}}"#,
+                r#"{"variables":{"x":[1E300,18446744073709551615]},"query":"q"}"#,
+                r#"{"query":"q","variables":{"x":[1e299,18446744073709551615]}}"#,
+            ),
+        ] {
+            assert_eq!(
+                request_hash(&parsed(one)),
+                request_hash(&parsed(same)),
+                "{one}"
+            );
+            assert_ne!(
+                request_hash(&parsed(one)),
+                request_hash(&parsed(different)),
+                "{one}"
+            );
+        }
+        // A float and the integer it equals are different values to GraphQL (`Int` refuses 1.0).
+        assert_ne!(
+            request_hash(&parsed(r#"{"x":1.0}"#)),
+            request_hash(&parsed(r#"{"x":1}"#))
+        );
+    }
+
+    #[test]
+    fn the_hash_of_integer_requests_is_unchanged_by_accepting_floats() {
+        // Keys stored before floats were accepted were hashed over RFC 8785: their retries must
+        // still match.
+        let request = json!({ "query": "mutation { a }", "variables": { "n": 9_007_199_254_740_991_u64, "s": "é\n" } });
+        let digest = Sha256::digest(crate::jcs::to_canonical(&request).unwrap());
+        let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+        assert_eq!(request_hash(&request), hex);
     }
 }

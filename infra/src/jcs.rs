@@ -9,6 +9,11 @@
 //! those that every JSON implementation represents exactly (|n| ≤ 2^53 − 1, ECMAScript's
 //! `Number.MAX_SAFE_INTEGER`). For those, ECMAScript's number serialisation is the plain decimal
 //! form, so no float formatting (and none of its cross-language pitfalls) is ever needed.
+//!
+//! [`to_sorted_json`] writes any JSON value with the same member order and string escapes, and
+//! every number as `serde_json` writes it: the canonical form of a *request* for comparing
+//! retries (the idempotency hash), where a client may send any number. It is never used for the
+//! audit log, whose numbers stay as strict as above.
 
 use serde_json::Value;
 
@@ -43,8 +48,21 @@ pub fn to_canonical(value: &Value) -> Result<Vec<u8>, JcsError> {
 /// As [`to_canonical`].
 pub fn to_canonical_string(value: &Value) -> Result<String, JcsError> {
     let mut out = String::with_capacity(256);
-    write_value_str(&mut out, value)?;
+    write_value_str(&mut out, value, &write_number)?;
     Ok(out)
+}
+
+/// `value` with RFC 8785's member order, string escapes and no whitespace, and every number
+/// written as `serde_json` writes it (`1.5`, `1152921504606846976`, `1e300`): total over every
+/// value `serde_json` parses, and identical to [`to_canonical_string`] wherever that succeeds.
+///
+/// For comparing requests, never for the audit log: numbers outside ±(2^53 − 1) or with a
+/// fraction are not written as RFC 8785 (ECMAScript) would write them.
+#[must_use]
+pub fn to_sorted_json(value: &Value) -> String {
+    let mut out = String::with_capacity(256);
+    let Ok(()) = write_value_str(&mut out, value, &write_any_number);
+    out
 }
 
 /// Whether `bytes` are exactly the canonical serialisation of the JSON they hold.
@@ -68,7 +86,12 @@ pub fn parse_canonical(bytes: &[u8]) -> Option<Value> {
     }
 }
 
-fn write_value_str(out: &mut String, value: &Value) -> Result<(), JcsError> {
+/// Writes `value`, its numbers with `write_number` (the only part that may fail).
+fn write_value_str<E>(
+    out: &mut String,
+    value: &Value,
+    write_number: &impl Fn(&mut String, &serde_json::Number) -> Result<(), E>,
+) -> Result<(), E> {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(true) => out.push_str("true"),
@@ -81,7 +104,7 @@ fn write_value_str(out: &mut String, value: &Value) -> Result<(), JcsError> {
                 if position > 0 {
                     out.push(',');
                 }
-                write_value_str(out, item)?;
+                write_value_str(out, item, write_number)?;
             }
             out.push(']');
         }
@@ -97,7 +120,7 @@ fn write_value_str(out: &mut String, value: &Value) -> Result<(), JcsError> {
                 }
                 write_string(out, name);
                 out.push(':');
-                write_value_str(out, member)?;
+                write_value_str(out, member, write_number)?;
             }
             out.push('}');
         }
@@ -122,6 +145,16 @@ fn write_number(out: &mut String, number: &serde_json::Number) -> Result<(), Jcs
         return Ok(());
     }
     Err(JcsError::Float(number.to_string()))
+}
+
+/// Writes any number as `serde_json` writes it (for [`to_sorted_json`]).
+fn write_any_number(
+    out: &mut String,
+    number: &serde_json::Number,
+) -> Result<(), std::convert::Infallible> {
+    use std::fmt::Write as _;
+    let _ = write!(out, "{number}");
+    Ok(())
 }
 
 /// Writes a JSON string literal exactly as ECMAScript's `JSON.stringify` does (RFC 8785 §3.2.2.2).
@@ -253,6 +286,20 @@ mod tests {
     }
 
     #[test]
+    fn sorted_json_writes_every_number_and_sorts_like_jcs() {
+        let value: Value = serde_json::from_str(
+            r#"{"b": [1.5, 1152921504606846976, -1152921504606846976, 1E300, 2e-3],
+                "\uFB33": 1, "\uD800\uDC00": "\u000F", "a": 0}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            to_sorted_json(&value),
+            "{\"a\":0,\"b\":[1.5,1152921504606846976,-1152921504606846976,1e+300,0.002],\
+             \"\u{10000}\":\"\\u000f\",\"\u{FB33}\":1}"
+        );
+    }
+
+    #[test]
     fn no_whitespace_and_nested_structures() {
         let value = json!({"b": [], "a": {"d": {}, "c": [1, "x", null]}});
         assert_eq!(
@@ -319,6 +366,13 @@ mod tests {
                 let parsed: Value = serde_json::from_slice(&bytes)
                     .map_err(|e| TestCaseError::fail(e.to_string()))?;
                 prop_assert_eq!(parsed, value);
+            }
+
+            #[test]
+            fn sorted_json_is_jcs_wherever_jcs_succeeds(value in json_without_floats()) {
+                let canonical = to_canonical_string(&value)
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                prop_assert_eq!(to_sorted_json(&value), canonical);
             }
         }
     }

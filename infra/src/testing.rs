@@ -96,6 +96,7 @@ pub fn organisation_append(
             request_id,
             occurred_at: chrono::Utc::now(),
         },
+        idempotency_claim: None,
         snapshot: Snapshot::Organisation(Box::new(Organisation {
             id: stream_id,
             org_ref: None,

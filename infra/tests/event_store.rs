@@ -8,15 +8,17 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use amanah_domain::aggregate::StreamKind;
 use amanah_domain::ports::{
-    Actor, AppendOutcome, AppendRequest, EventMetadata, EventStore, Snapshot, StoreError,
-    StoredEvent, StreamRead,
+    Actor, AppendOutcome, AppendRequest, EventMetadata, EventStore, IdempotencyClaim, Snapshot,
+    StoreError, StoredEvent, StreamRead,
 };
 use amanah_domain::values::OrgRef;
 use amanah_infra::db_error::map_db_error;
 use amanah_infra::event_store::MAX_READ_LIMIT;
+use amanah_infra::idempotency::{Claim, IdempotencyStore, STALE_AFTER};
 use amanah_infra::sql::statement;
 use amanah_infra::testing::{TestDatabase, event, organisation_append};
 use amanah_infra::{Projector, SqlEventStore, StoreConfig, database, envelope, jcs};
@@ -695,8 +697,42 @@ impl Projector for GatedProjector {
     }
 }
 
+/// Claims idempotency keys `taken-over` (then taken over by a retry, so that the first claim
+/// no longer holds it), `refused` and `appended`; returns the first claim of each.
+async fn claims_for_a_batch(database: &TestDatabase) -> [IdempotencyClaim; 3] {
+    let keys = IdempotencyStore::new(database.connection().clone());
+    let day = Duration::from_secs(24 * 3600);
+    let mut claims = Vec::new();
+    for key in ["taken-over", "refused", "appended"] {
+        match keys
+            .claim("alice", key, "h", "shared", day, Duration::ZERO)
+            .await
+            .unwrap()
+        {
+            Claim::Run(claim) => claims.push(claim),
+            other => panic!("{other:?}"),
+        }
+    }
+    let stale = i64::try_from((STALE_AFTER * 2).as_micros()).unwrap();
+    database
+        .connection()
+        .execute_unprepared(&format!(
+            "UPDATE idempotency_keys SET heartbeat_at = heartbeat_at - {stale} \
+             WHERE \"key\" = 'taken-over'"
+        ))
+        .await
+        .unwrap();
+    let retry = keys
+        .claim("alice", "taken-over", "h", "retry", day, Duration::ZERO)
+        .await
+        .unwrap();
+    assert!(matches!(retry, Claim::Run(_)), "{retry:?}");
+    claims.try_into().unwrap()
+}
+
 async fn group_commit_isolates_each_request_in_its_savepoint(database: &TestDatabase) {
-    let ids: Vec<Uuid> = (0..7).map(|_| Uuid::now_v7()).collect();
+    let ids: Vec<Uuid> = (0..10).map(|_| Uuid::now_v7()).collect();
+    let [taken_over, refused, appended] = claims_for_a_batch(database).await;
     let (entered_tx, entered) = oneshot::channel();
     let (release, release_rx) = oneshot::channel();
     let projector = GatedProjector {
@@ -736,6 +772,21 @@ async fn group_commit_isolates_each_request_in_its_savepoint(database: &TestData
         AppendRequest {
             reads: vec![read(ids[4], 0)],
             ..request(ids[6], 0, registered)
+        },
+        // under an idempotency key that a retry took over
+        AppendRequest {
+            idempotency_claim: Some(taken_over),
+            ..request(ids[7], 0, registered)
+        },
+        // under its key, but `ref` taken in the previous batch: the key records nothing
+        AppendRequest {
+            idempotency_claim: Some(refused),
+            ..request_with_ref(ids[8], 0, registered, "XM-DAC-1")
+        },
+        // under its key: recorded there
+        AppendRequest {
+            idempotency_claim: Some(appended),
+            ..request(ids[9], 0, registered)
         },
     ];
     let mut pending = Vec::new();
@@ -789,16 +840,25 @@ async fn group_commit_isolates_each_request_in_its_savepoint(database: &TestData
                 read: read(ids[4], 0),
                 current: 1
             }),
+            Err(StoreError::IdempotencyKeyTakenOver),
+            Err(StoreError::Duplicate {
+                field: "ref".to_owned(),
+            }),
+            Ok(AppendOutcome {
+                first_index: 4,
+                last_index: 4,
+                stream_version: 1
+            }),
         ]
     );
     let stats = store.stats();
     assert_eq!(
         (stats.batches, stats.requests, stats.appended_requests),
-        (2, 7, 3)
+        (2, 10, 4)
     );
 
     // The failed requests' events were rolled back with their savepoints; the others committed.
-    assert_eq!(assert_log_is_gapless(&store).await, 4);
+    assert_eq!(assert_log_is_gapless(&store).await, 5);
     for (id, expected_events) in [
         (ids[1], 2),
         (ids[2], 0),
@@ -806,6 +866,9 @@ async fn group_commit_isolates_each_request_in_its_savepoint(database: &TestData
         (ids[4], 1),
         (ids[5], 0),
         (ids[6], 0),
+        (ids[7], 0),
+        (ids[8], 0),
+        (ids[9], 1),
     ] {
         let events = store
             .load_stream(StreamKind::Organisation, id, None)
@@ -815,7 +878,24 @@ async fn group_commit_isolates_each_request_in_its_savepoint(database: &TestData
     }
     assert_eq!(
         count(database.connection(), "SELECT COUNT(*) FROM organisations").await,
-        3
+        4
+    );
+    // What the keys recorded: the refused request's record went with its savepoint.
+    assert_eq!(
+        count(
+            database.connection(),
+            "SELECT COUNT(*) FROM idempotency_keys WHERE first_index IS NOT NULL"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            database.connection(),
+            "SELECT last_index FROM idempotency_keys WHERE \"key\" = 'appended'"
+        )
+        .await,
+        4
     );
 }
 

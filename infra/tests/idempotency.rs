@@ -1,6 +1,8 @@
 //! The idempotency-key table against real databases: one claim wins, retries replay, a changed
 //! request is a mismatch, released and expired keys run again, and fifty concurrent claims of one
-//! key run exactly once. Every scenario runs on SQLite and on PostgreSQL.
+//! key run exactly once. Recovery from a dead holder reads the key alone: the indexes its appends
+//! recorded there (never the request id, which the client chooses), and a holder whose key was
+//! taken over can append nothing more. Every scenario runs on SQLite and on PostgreSQL.
 #![expect(
     clippy::unwrap_used,
     reason = "a test fails loudly on an unexpected error"
@@ -8,10 +10,15 @@
 
 use std::time::Duration;
 
+use amanah_domain::ports::{
+    Actor, AppendOutcome, AppendRequest, EventStore as _, IdempotencyClaim, StoreError,
+};
+use amanah_infra::SqlEventStore;
 use amanah_infra::idempotency::{Claim, IdempotencyStore, STALE_AFTER};
-use amanah_infra::testing::TestDatabase;
+use amanah_infra::testing::{TestDatabase, event, organisation_append};
 use sea_orm::ConnectionTrait;
 use serde_json::json;
+use uuid::Uuid;
 
 amanah_infra::on_both_engines!(
     the_first_claim_runs_and_retries_replay,
@@ -21,6 +28,13 @@ amanah_infra::on_both_engines!(
     a_live_holder_keeps_its_key,
     a_key_whose_holder_died_before_appending_is_taken_over,
     a_key_whose_holder_died_after_appending_is_answered_as_landed,
+    a_request_id_shared_with_a_key_that_landed_does_not_make_another_key_landed,
+    a_holder_whose_key_was_taken_over_cannot_append_or_settle_it,
+    every_append_under_a_claim_is_recorded_first_kept_last_moved,
+    an_append_that_fails_records_nothing,
+    a_failed_request_that_had_appended_is_answered_as_landed_at_once,
+    a_pending_key_from_before_claim_tokens_waits_until_it_expires,
+    a_takeover_racing_the_holders_append_agrees_with_it,
 );
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
@@ -41,12 +55,40 @@ async fn claim(
 }
 const NO_WAIT: Duration = Duration::ZERO;
 
+/// The claim a [`Claim::Run`] holds; fails the test on any other outcome.
+#[track_caller]
+fn held(claim: Claim) -> IdempotencyClaim {
+    match claim {
+        Claim::Run(held) => held,
+        other => panic!("expected Claim::Run, got {other:?}"),
+    }
+}
+
+/// An organisation registered (and revised, `events - 1` times) under `claim`, with `request_id`.
+fn append_under(
+    claim: Option<&IdempotencyClaim>,
+    events: usize,
+    request_id: &str,
+) -> AppendRequest {
+    let types = ["OrganisationRegistered"]
+        .into_iter()
+        .chain(std::iter::repeat("OrganisationRevised"))
+        .take(events);
+    AppendRequest {
+        idempotency_claim: claim.cloned(),
+        ..organisation_append(
+            Uuid::now_v7(),
+            0,
+            types.map(|t| event(t, json!({}))).collect(),
+            Actor::system("alice"),
+            Some(request_id.to_owned()),
+        )
+    }
+}
+
 async fn the_first_claim_runs_and_retries_replay(database: &TestDatabase) {
     let store = IdempotencyStore::new(database.connection().clone());
-    assert_eq!(
-        claim(&store, "alice", "k1", "hash-a", "request-1", NO_WAIT).await,
-        Claim::Run
-    );
+    let first = held(claim(&store, "alice", "k1", "hash-a", "request-1", NO_WAIT).await);
     // Pending: the same request waits, and gives up after the wait.
     assert_eq!(
         claim(&store, "alice", "k1", "hash-a", "request-1", NO_WAIT).await,
@@ -58,7 +100,7 @@ async fn the_first_claim_runs_and_retries_replay(database: &TestDatabase) {
         Claim::Mismatch
     );
     let response = json!({ "data": { "registerOrganisation": { "auditIndex": 7 } } });
-    store.complete("alice", "k1", &response).await.unwrap();
+    assert!(store.complete(&first, &response).await.unwrap());
     assert_eq!(
         claim(&store, "alice", "k1", "hash-a", "request-1", NO_WAIT).await,
         Claim::Replay(response.clone())
@@ -68,15 +110,18 @@ async fn the_first_claim_runs_and_retries_replay(database: &TestDatabase) {
         Claim::Mismatch
     );
     // Keys belong to their subject.
-    assert_eq!(
-        claim(&store, "bob", "k1", "hash-b", "request-1", NO_WAIT).await,
-        Claim::Run
+    let bob = held(claim(&store, "bob", "k1", "hash-b", "request-1", NO_WAIT).await);
+    assert_ne!(
+        bob.token, first.token,
+        "every claim gets a token of its own"
     );
     // A second completion does not overwrite the first response.
-    store
-        .complete("alice", "k1", &json!({ "data": null }))
-        .await
-        .unwrap();
+    assert!(
+        !store
+            .complete(&first, &json!({ "data": null }))
+            .await
+            .unwrap()
+    );
     assert_eq!(
         claim(&store, "alice", "k1", "hash-a", "request-1", NO_WAIT).await,
         Claim::Replay(response)
@@ -85,21 +130,18 @@ async fn the_first_claim_runs_and_retries_replay(database: &TestDatabase) {
 
 async fn a_released_key_runs_again(database: &TestDatabase) {
     let store = IdempotencyStore::new(database.connection().clone());
+    let first = held(claim(&store, "alice", "k", "h", "request-1", NO_WAIT).await);
+    store.release(&first).await.unwrap();
+    let second = held(claim(&store, "alice", "k", "h", "request-1", NO_WAIT).await);
+    // The first attempt's claim is gone: releasing it again does not free the second's key.
+    store.release(&first).await.unwrap();
     assert_eq!(
         claim(&store, "alice", "k", "h", "request-1", NO_WAIT).await,
-        Claim::Run
-    );
-    store.release("alice", "k").await.unwrap();
-    assert_eq!(
-        claim(&store, "alice", "k", "h", "request-1", NO_WAIT).await,
-        Claim::Run
+        Claim::InProgress
     );
     // A completed key is not released.
-    store
-        .complete("alice", "k", &json!({ "ok": 1 }))
-        .await
-        .unwrap();
-    store.release("alice", "k").await.unwrap();
+    assert!(store.complete(&second, &json!({ "ok": 1 })).await.unwrap());
+    store.release(&second).await.unwrap();
     assert_eq!(
         claim(&store, "alice", "k", "h", "request-1", NO_WAIT).await,
         Claim::Replay(json!({ "ok": 1 }))
@@ -120,37 +162,29 @@ async fn age_keys(database: &TestDatabase, age: Duration) {
 
 async fn an_expired_key_runs_again_and_purge_removes_old_keys(database: &TestDatabase) {
     let store = IdempotencyStore::new(database.connection().clone());
-    assert_eq!(
-        claim(&store, "alice", "old", "h1", "request-1", NO_WAIT).await,
-        Claim::Run
-    );
-    store.complete("alice", "old", &json!(1)).await.unwrap();
-    assert_eq!(
-        claim(&store, "alice", "kept", "h1", "request-1", NO_WAIT).await,
-        Claim::Run
-    );
-    store.complete("alice", "kept", &json!(2)).await.unwrap();
+    let old = held(claim(&store, "alice", "old", "h1", "request-1", NO_WAIT).await);
+    store.complete(&old, &json!(1)).await.unwrap();
+    let kept = held(claim(&store, "alice", "kept", "h1", "request-1", NO_WAIT).await);
+    store.complete(&kept, &json!(2)).await.unwrap();
     age_keys(database, Duration::from_secs(3600)).await;
     // With a one-hour lifetime both are expired: a claim of one runs afresh, even with another
     // request, and the purge removes the other.
     let hour = Duration::from_secs(3599);
-    assert_eq!(
+    let old = held(
         store
             .claim("alice", "old", "h2", "request-1", hour, NO_WAIT)
             .await
             .unwrap(),
-        Claim::Run
     );
     assert_eq!(store.purge_expired(hour).await.unwrap(), 1);
-    assert_eq!(
+    held(
         store
             .claim("alice", "kept", "h2", "request-1", hour, NO_WAIT)
             .await
             .unwrap(),
-        Claim::Run
     );
     // With the default day, nothing of that age is expired.
-    store.complete("alice", "old", &json!(3)).await.unwrap();
+    store.complete(&old, &json!(3)).await.unwrap();
     age_keys(database, Duration::from_secs(3600)).await;
     assert_eq!(store.purge_expired(DAY).await.unwrap(), 0);
     assert_eq!(
@@ -176,9 +210,9 @@ async fn fifty_concurrent_claims_run_once(database: &TestDatabase) {
                 )
                 .await
                 .unwrap();
-            if claim == Claim::Run {
+            if let Claim::Run(held) = &claim {
                 store
-                    .complete("integrator", "batch-1", &json!({ "auditIndex": 0 }))
+                    .complete(held, &json!({ "auditIndex": 0 }))
                     .await
                     .unwrap();
             }
@@ -186,7 +220,7 @@ async fn fifty_concurrent_claims_run_once(database: &TestDatabase) {
         });
     }
     let claims = tasks.join_all().await;
-    let runs = claims.iter().filter(|c| **c == Claim::Run).count();
+    let runs = claims.iter().filter(|c| matches!(c, Claim::Run(_))).count();
     let replays = claims
         .iter()
         .filter(|c| **c == Claim::Replay(json!({ "auditIndex": 0 })))
@@ -208,36 +242,35 @@ async fn stop_heartbeats(database: &TestDatabase, age: Duration) {
 }
 
 const WAIT: Duration = Duration::from_millis(200);
+const RACE_WAIT: Duration = Duration::from_secs(20);
 
 async fn a_live_holder_keeps_its_key(database: &TestDatabase) {
     let store = IdempotencyStore::new(database.connection().clone());
-    assert_eq!(
-        claim(&store, "alice", "k", "h", "first", NO_WAIT).await,
-        Claim::Run
-    );
+    let holder = held(claim(&store, "alice", "k", "h", "first", NO_WAIT).await);
     // Older than the staleness limit, but the holder's heartbeat is fresh: still in progress.
     stop_heartbeats(database, STALE_AFTER * 2).await;
-    store.heartbeat("alice", "k", "first").await.unwrap();
+    store.heartbeat(&holder).await.unwrap();
     assert_eq!(
         claim(&store, "alice", "k", "h", "second", WAIT).await,
         Claim::InProgress
     );
-    // A heartbeat from anyone but the holder changes nothing.
+    // A heartbeat under any other claim changes nothing, even with the holder's request id.
     stop_heartbeats(database, STALE_AFTER * 2).await;
-    store.heartbeat("alice", "k", "intruder").await.unwrap();
-    assert_eq!(
-        claim(&store, "alice", "k", "h", "second", NO_WAIT).await,
-        Claim::Run,
-        "the holder's heartbeat stopped: the key is taken over"
+    let intruder = IdempotencyClaim {
+        token: Uuid::now_v7(),
+        ..holder.clone()
+    };
+    store.heartbeat(&intruder).await.unwrap();
+    let taker = held(claim(&store, "alice", "k", "h", "first", NO_WAIT).await);
+    assert_ne!(
+        taker.token, holder.token,
+        "the holder's heartbeat stopped: the key is taken over under a new token"
     );
 }
 
 async fn a_key_whose_holder_died_before_appending_is_taken_over(database: &TestDatabase) {
     let store = IdempotencyStore::new(database.connection().clone());
-    assert_eq!(
-        claim(&store, "alice", "k", "h", "dead", NO_WAIT).await,
-        Claim::Run
-    );
+    held(claim(&store, "alice", "k", "h", "dead", NO_WAIT).await);
     // Within the staleness limit a retry waits and is told the first is in progress.
     assert_eq!(
         claim(&store, "alice", "k", "h", "retry-1", WAIT).await,
@@ -257,14 +290,14 @@ async fn a_key_whose_holder_died_before_appending_is_taken_over(database: &TestD
     }
     let claims = tasks.join_all().await;
     assert_eq!(
-        claims.iter().filter(|c| **c == Claim::Run).count(),
+        claims.iter().filter(|c| matches!(c, Claim::Run(_))).count(),
         1,
         "{claims:?}"
     );
     assert!(
         claims
             .iter()
-            .all(|c| matches!(c, Claim::Run | Claim::InProgress))
+            .all(|c| matches!(c, Claim::Run(_) | Claim::InProgress))
     );
     // A changed request is still a mismatch, dead holder or not.
     stop_heartbeats(database, STALE_AFTER * 2).await;
@@ -275,49 +308,263 @@ async fn a_key_whose_holder_died_before_appending_is_taken_over(database: &TestD
 }
 
 async fn a_key_whose_holder_died_after_appending_is_answered_as_landed(database: &TestDatabase) {
-    use amanah_domain::ports::{Actor, EventStore as _};
-    use amanah_infra::testing::{event, organisation_append};
-
     let store = IdempotencyStore::new(database.connection().clone());
-    assert_eq!(
-        claim(&store, "alice", "k", "h", "landed-then-died", NO_WAIT).await,
-        Claim::Run
-    );
-    // The holder appends two events under its request id, then dies before `complete`.
     let events = database.store();
+    let dead = held(claim(&store, "alice", "k", "h", "landed-then-died", NO_WAIT).await);
+    // The holder appends two events under its claim, then dies before `complete`.
     let outcome = events
-        .append(organisation_append(
-            uuid::Uuid::now_v7(),
-            0,
-            vec![
-                event("OrganisationRegistered", json!({})),
-                event("OrganisationRevised", json!({})),
-            ],
-            Actor::system("alice"),
-            Some("landed-then-died".to_owned()),
-        ))
+        .append(append_under(Some(&dead), 2, "landed-then-died"))
         .await
         .unwrap();
     stop_heartbeats(database, STALE_AFTER * 2).await;
-    let landed = Claim::Landed {
-        first_index: outcome.first_index,
-        last_index: outcome.last_index,
+    let Claim::Landed {
+        first_index,
+        last_index,
+        claim: retry,
+    } = claim(&store, "alice", "k", "h", "retry", NO_WAIT).await
+    else {
+        panic!("the retry of a landed request must be told it landed");
     };
     assert_eq!(
-        claim(&store, "alice", "k", "h", "retry", NO_WAIT).await,
-        landed
+        (first_index, last_index),
+        (outcome.first_index, outcome.last_index)
     );
-    // Until the answer is stored every retry is told the same; then it is replayed.
+    // The retry that was told holds the key until it stores its answer; then it is replayed.
     assert_eq!(
         claim(&store, "alice", "k", "h", "retry-2", NO_WAIT).await,
-        landed
+        Claim::InProgress
     );
-    store
-        .complete("alice", "k", &json!({ "landed": outcome.last_index }))
-        .await
-        .unwrap();
+    let answer = json!({ "landed": outcome.last_index });
+    assert!(!store.complete(&dead, &json!("late")).await.unwrap());
+    assert!(store.complete(&retry, &answer).await.unwrap());
     assert_eq!(
         claim(&store, "alice", "k", "h", "retry-3", NO_WAIT).await,
-        Claim::Replay(json!({ "landed": outcome.last_index }))
+        Claim::Replay(answer)
     );
+}
+
+/// Issue 9, item 5: a client sent many keyed mutations under one `X-Request-Id`. Before, the
+/// recovery of a dead holder looked for events carrying its request id, found another key's,
+/// and answered "applied before" for a change that was never appended.
+async fn a_request_id_shared_with_a_key_that_landed_does_not_make_another_key_landed(
+    database: &TestDatabase,
+) {
+    let store = IdempotencyStore::new(database.connection().clone());
+    let events = database.store();
+    let never_appended = held(claim(&store, "alice", "dead", "h1", "shared", NO_WAIT).await);
+    let landed = held(claim(&store, "alice", "alive", "h2", "shared", NO_WAIT).await);
+    // The other key's request appends under the same request id, and answers.
+    let outcome = events
+        .append(append_under(Some(&landed), 1, "shared"))
+        .await
+        .unwrap();
+    assert!(store.complete(&landed, &json!({ "ok": 1 })).await.unwrap());
+    // The first holder dies without appending anything.
+    stop_heartbeats(database, STALE_AFTER * 2).await;
+    let retry = held(claim(&store, "alice", "dead", "h1", "shared", NO_WAIT).await);
+    assert_ne!(retry.token, never_appended.token);
+    // The retry runs and appends; the log holds both changes exactly once.
+    let retried = events
+        .append(append_under(Some(&retry), 1, "shared"))
+        .await
+        .unwrap();
+    assert_eq!(retried.first_index, outcome.last_index + 1);
+    assert_eq!(events.size().await.unwrap(), 2);
+}
+
+async fn a_holder_whose_key_was_taken_over_cannot_append_or_settle_it(database: &TestDatabase) {
+    let store = IdempotencyStore::new(database.connection().clone());
+    let events = database.store();
+    events
+        .append(append_under(None, 1, "unkeyed"))
+        .await
+        .unwrap();
+    let stalled = held(claim(&store, "alice", "k", "h", "stalled", NO_WAIT).await);
+    stop_heartbeats(database, STALE_AFTER * 2).await;
+    let retry = held(claim(&store, "alice", "k", "h", "retry", NO_WAIT).await);
+
+    // The stalled holder wakes up: its append fails and appends nothing.
+    assert_eq!(
+        events
+            .append(append_under(Some(&stalled), 2, "stalled"))
+            .await,
+        Err(StoreError::IdempotencyKeyTakenOver)
+    );
+    assert_eq!(events.size().await.unwrap(), 1, "the log is unchanged");
+    assert_eq!(
+        events.stats().appended_requests,
+        1,
+        "only the unkeyed append"
+    );
+    // Nor can it settle the key the retry holds.
+    assert!(!store.complete(&stalled, &json!("stale")).await.unwrap());
+    store.release(&stalled).await.unwrap();
+    assert_eq!(
+        claim(&store, "alice", "k", "h", "third", NO_WAIT).await,
+        Claim::InProgress
+    );
+    // The retry appends and answers as usual.
+    let outcome = events
+        .append(append_under(Some(&retry), 1, "retry"))
+        .await
+        .unwrap();
+    assert_eq!(outcome.first_index, 1);
+    assert!(store.complete(&retry, &json!("done")).await.unwrap());
+    // Once settled, the key takes no more appends, even from its last holder.
+    assert_eq!(
+        events.append(append_under(Some(&retry), 1, "retry")).await,
+        Err(StoreError::IdempotencyKeyTakenOver)
+    );
+    // A claim that never held a key appends nothing either.
+    let unknown = IdempotencyClaim {
+        subject: "alice".to_owned(),
+        key: "never-claimed".to_owned(),
+        token: Uuid::now_v7(),
+    };
+    assert_eq!(
+        events.append(append_under(Some(&unknown), 1, "x")).await,
+        Err(StoreError::IdempotencyKeyTakenOver)
+    );
+    assert_eq!(events.size().await.unwrap(), 2);
+}
+
+async fn every_append_under_a_claim_is_recorded_first_kept_last_moved(database: &TestDatabase) {
+    let store = IdempotencyStore::new(database.connection().clone());
+    let events = database.store();
+    let holder = held(claim(&store, "alice", "k", "h", "document", NO_WAIT).await);
+    // A document with three mutation fields, and another request's append in between.
+    let first = events
+        .append(append_under(Some(&holder), 2, "document"))
+        .await
+        .unwrap();
+    events
+        .append(append_under(None, 1, "document"))
+        .await
+        .unwrap();
+    events
+        .append(append_under(Some(&holder), 1, "document"))
+        .await
+        .unwrap();
+    let last = events
+        .append(append_under(Some(&holder), 3, "document"))
+        .await
+        .unwrap();
+    stop_heartbeats(database, STALE_AFTER * 2).await;
+    assert!(matches!(
+        claim(&store, "alice", "k", "h", "retry", NO_WAIT).await,
+        Claim::Landed { first_index, last_index, .. }
+            if (first_index, last_index) == (first.first_index, last.last_index)
+    ));
+    assert_eq!((first.first_index, last.last_index), (0, 6));
+}
+
+async fn an_append_that_fails_records_nothing(database: &TestDatabase) {
+    let store = IdempotencyStore::new(database.connection().clone());
+    let events = database.store();
+    let holder = held(claim(&store, "alice", "k", "h", "conflicted", NO_WAIT).await);
+    // Under the claim, but at a stale version: the append fails after the claim was checked.
+    let stale = AppendRequest {
+        expected_version: 3,
+        ..append_under(Some(&holder), 1, "conflicted")
+    };
+    assert!(matches!(
+        events.append(stale).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    stop_heartbeats(database, STALE_AFTER * 2).await;
+    held(claim(&store, "alice", "k", "h", "retry", NO_WAIT).await);
+}
+
+async fn a_failed_request_that_had_appended_is_answered_as_landed_at_once(database: &TestDatabase) {
+    let store = IdempotencyStore::new(database.connection().clone());
+    let events = database.store();
+    let holder = held(claim(&store, "alice", "k", "h", "partial", NO_WAIT).await);
+    // Its first mutation appended; a later one failed internally: running it again would apply
+    // the first twice.
+    let outcome = events
+        .append(append_under(Some(&holder), 1, "partial"))
+        .await
+        .unwrap();
+    store.release(&holder).await.unwrap();
+    assert!(matches!(
+        claim(&store, "alice", "k", "h", "retry", NO_WAIT).await,
+        Claim::Landed { first_index, last_index, .. }
+            if (first_index, last_index) == (outcome.first_index, outcome.last_index)
+    ));
+}
+
+async fn a_pending_key_from_before_claim_tokens_waits_until_it_expires(database: &TestDatabase) {
+    let store = IdempotencyStore::new(database.connection().clone());
+    held(claim(&store, "alice", "k", "h", "old-release", NO_WAIT).await);
+    // As m0007 found it: pending, no token, whatever its request id says.
+    database
+        .connection()
+        .execute_unprepared("UPDATE idempotency_keys SET claim_token = NULL")
+        .await
+        .unwrap();
+    stop_heartbeats(database, STALE_AFTER * 2).await;
+    assert_eq!(
+        claim(&store, "alice", "k", "h", "retry", NO_WAIT).await,
+        Claim::InProgress
+    );
+    let hour = Duration::from_secs(3600);
+    age_keys(database, hour).await;
+    assert!(matches!(
+        store
+            .claim("alice", "k", "h", "retry", hour, NO_WAIT)
+            .await
+            .unwrap(),
+        Claim::Run(_)
+    ));
+}
+
+/// Many keys whose holders look dead, each holder appending while a retry recovers its key:
+/// whichever commits first, the retry's answer agrees with the log.
+async fn a_takeover_racing_the_holders_append_agrees_with_it(database: &TestDatabase) {
+    let store = IdempotencyStore::new(database.connection().clone());
+    let events: SqlEventStore = database.store();
+    let keys = 12;
+    let mut holders = Vec::new();
+    for n in 0..keys {
+        let key = format!("k{n}");
+        holders.push(held(
+            claim(&store, "alice", &key, "h", "shared", NO_WAIT).await,
+        ));
+    }
+    stop_heartbeats(database, STALE_AFTER * 2).await;
+    let mut races = tokio::task::JoinSet::new();
+    for holder in holders {
+        let (store, events) = (store.clone(), events.clone());
+        races.spawn(async move {
+            let append = events.append(append_under(Some(&holder), 1, "shared"));
+            // A retry that loses its compare-and-set to the append reads the key again (on
+            // PostgreSQL it first waits for the append's batch to commit: a generous wait).
+            let retry = store.claim("alice", &holder.key, "h", "shared", DAY, RACE_WAIT);
+            let (appended, retried) = tokio::join!(append, retry);
+            (appended, retried.unwrap())
+        });
+    }
+    let mut landed = 0;
+    for (appended, retried) in races.join_all().await {
+        match (appended, retried) {
+            (
+                Ok(AppendOutcome {
+                    first_index,
+                    last_index,
+                    ..
+                }),
+                Claim::Landed {
+                    first_index: first,
+                    last_index: last,
+                    ..
+                },
+            ) => {
+                assert_eq!((first, last), (first_index, last_index));
+                landed += 1;
+            }
+            (Err(StoreError::IdempotencyKeyTakenOver), Claim::Run(_)) => {}
+            other => panic!("the retry disagrees with the log: {other:?}"),
+        }
+    }
+    assert_eq!(events.size().await.unwrap(), landed);
 }

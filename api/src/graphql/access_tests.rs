@@ -968,7 +968,7 @@ async fn a_change_decided_on_an_older_project_version_is_refused() {
     let refused = h
         .state
         .commands
-        .execute_given::<ActivityState>(activity, Some(1), cancel(), metadata(), basis)
+        .execute_given::<ActivityState>(activity, Some(1), cancel(), metadata(), basis, None)
         .await;
     assert!(
         matches!(
@@ -990,7 +990,7 @@ async fn a_change_decided_on_an_older_project_version_is_refused() {
     }];
     h.state
         .commands
-        .execute_given::<ActivityState>(activity, Some(1), cancel(), metadata(), current)
+        .execute_given::<ActivityState>(activity, Some(1), cancel(), metadata(), current, None)
         .await
         .unwrap();
     assert_eq!(h.log_size().await, before + 1);

@@ -5,6 +5,10 @@
 //! input ─▶ parse into domain values (BAD_USER_INPUT + field) ─▶ look up referenced aggregates
 //!       ─▶ CommandService::execute ─▶ payload { entity (from Committed.state), auditIndex }
 //! ```
+//!
+//! A request sent with an `Idempotency-Key` carries its claim on the key in its data
+//! ([`super::ContextExt::idempotency_claim`]); every append made here runs under it, so that the
+//! key records what the request appended (see [`amanah_infra::idempotency`]).
 
 use amanah_domain::aggregate::{Aggregate, FieldError};
 use amanah_domain::organisation::OrganisationFacts;
@@ -71,10 +75,12 @@ where
 }
 
 /// [`execute`], valid only while the streams of `given` are unchanged: what an access rule
-/// decided on ([`super::access::WorkOnProject::authorise`]). Checked in the append's transaction.
+/// decided on ([`super::access::WorkOnProject::authorise`]); and, for a keyed request, only
+/// while its idempotency key still holds its claim. Both checked in the append's transaction.
 ///
 /// # Errors
-/// As [`execute`]; `CONFLICT` when a stream of `given` moved on (nothing appended).
+/// As [`execute`]; `CONFLICT` when a stream of `given` moved on or the idempotency key was taken
+/// over by a retry (nothing appended).
 pub async fn execute_given<A>(
     ctx: &Context<'_>,
     id: Uuid,
@@ -87,9 +93,17 @@ where
 {
     let state = ctx.api_state()?;
     let metadata = metadata(ctx)?;
+    let idempotency_claim = ctx.idempotency_claim().cloned();
     Ok(state
         .commands
-        .execute_given::<A>(id, expected_version, command, metadata, given)
+        .execute_given::<A>(
+            id,
+            expected_version,
+            command,
+            metadata,
+            given,
+            idempotency_claim,
+        )
         .await?)
 }
 

@@ -51,6 +51,7 @@ mod service;
 pub mod subscription;
 pub mod viewer;
 
+use amanah_domain::ports::IdempotencyClaim;
 use amanah_infra::auth::Identity;
 use async_graphql::{MergedObject, Schema, SchemaBuilder, extensions::Tracing};
 
@@ -129,6 +130,10 @@ pub trait ContextExt {
 
     /// The caller's verified identity; `None` when anonymous.
     fn identity(&self) -> Option<&Identity>;
+
+    /// The idempotency key the request holds, when it was sent with one
+    /// ([`crate::graphql_http`]): every append it makes runs under it.
+    fn idempotency_claim(&self) -> Option<&IdempotencyClaim>;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -152,6 +157,10 @@ impl ContextExt for async_graphql::Context<'_> {
 
     fn identity(&self) -> Option<&Identity> {
         self.data_opt::<Identity>()
+    }
+
+    fn idempotency_claim(&self) -> Option<&IdempotencyClaim> {
+        self.data_opt::<IdempotencyClaim>()
     }
 }
 

@@ -10,6 +10,9 @@
 //!
 //! Rows written before this migration have neither (`NULL`): they are treated as pending since
 //! their `created_at`.
+//!
+//! Recovery by request id was replaced by [`super::m0007_idempotency_claims`] (the client chooses
+//! the request id, and may send one for many keys), which drops the index.
 
 use sea_orm_migration::prelude::*;
 

@@ -13,6 +13,8 @@
 //!   that every replica answers a retry the same way.
 //! * [`m0006_idempotency_recovery`]: who holds a pending key and its heartbeat, so that a key left
 //!   pending by a process that died can be recovered; an index on `events.request_id`.
+//! * [`m0007_idempotency_claims`]: the server-assigned claim token of a key and the indexes its
+//!   appends recorded, which recovery reads instead of the log; drops m0006's index.
 //!
 //! DDL is written as SQL rather than with sea-query's builder: the triggers need per-engine SQL
 //! anyway, and the few type differences (`BLOB`/`BYTEA`, SQLite's `INTEGER PRIMARY KEY` rowid
@@ -27,6 +29,7 @@ pub mod m0003_read_model;
 pub mod m0004_audit_tree;
 pub mod m0005_idempotency;
 pub mod m0006_idempotency_recovery;
+pub mod m0007_idempotency_claims;
 
 /// All migrations, in order. `amanah migrate` and `amanah serve` apply the pending ones through
 /// [`crate::database::migrate`].
@@ -42,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_audit_tree::Migration),
             Box::new(m0005_idempotency::Migration),
             Box::new(m0006_idempotency_recovery::Migration),
+            Box::new(m0007_idempotency_claims::Migration),
         ]
     }
 }
