@@ -173,6 +173,16 @@ pub struct Config {
     pub audit: AuditConfig,
     pub limits: Limits,
     pub idempotency: IdempotencyConfig,
+    pub graphql: GraphqlConfig,
+}
+
+/// What GraphQL documents the server runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct GraphqlConfig {
+    /// With a file, only its documents run ([`crate::graphql::persisted`]); without, any document
+    /// within the limits, and automatic persisted queries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trusted_documents: Option<PathBuf>,
 }
 
 /// Idempotency keys of mutations (`Idempotency-Key`).
@@ -388,10 +398,11 @@ enum Key {
     LimitsSubscriptionsPerSocket,
     LimitsWebsocketInitTimeoutSecs,
     IdempotencyTtl,
+    GraphqlTrustedDocuments,
 }
 
 impl Key {
-    const ALL: [Self; 26] = [
+    const ALL: [Self; 27] = [
         Self::Listen,
         Self::DataDir,
         Self::DatabaseUrl,
@@ -418,6 +429,7 @@ impl Key {
         Self::LimitsSubscriptionsPerSocket,
         Self::LimitsWebsocketInitTimeoutSecs,
         Self::IdempotencyTtl,
+        Self::GraphqlTrustedDocuments,
     ];
 
     fn file_key(self) -> &'static str {
@@ -448,6 +460,7 @@ impl Key {
             Self::LimitsSubscriptionsPerSocket => "limits.subscriptions_per_socket",
             Self::LimitsWebsocketInitTimeoutSecs => "limits.websocket_init_timeout_secs",
             Self::IdempotencyTtl => "idempotency.ttl",
+            Self::GraphqlTrustedDocuments => "graphql.trusted_documents",
         }
     }
 
@@ -509,6 +522,7 @@ struct Overrides {
     limits_subscriptions_per_socket: Option<usize>,
     limits_websocket_init_timeout_secs: Option<u64>,
     idempotency_ttl: Option<Duration>,
+    graphql_trusted_documents: Option<PathBuf>,
 }
 
 impl Overrides {
@@ -662,6 +676,9 @@ impl Overrides {
             Key::LimitsWebsocketInitTimeoutSecs => {
                 self.limits_websocket_init_timeout_secs = Some(integer(&value, 1, 3600)?);
             }
+            Key::GraphqlTrustedDocuments => {
+                self.graphql_trusted_documents = Some(PathBuf::from(non_empty(&value)?));
+            }
             Key::IdempotencyTtl => {
                 let text = match &value {
                     RawValue::Integer(seconds) => seconds.to_string(),
@@ -734,6 +751,9 @@ impl Overrides {
                 websocket_init_timeout_secs: self
                     .limits_websocket_init_timeout_secs
                     .unwrap_or(defaults.websocket_init_timeout_secs),
+            },
+            graphql: GraphqlConfig {
+                trusted_documents: self.graphql_trusted_documents,
             },
             idempotency: IdempotencyConfig {
                 ttl: self

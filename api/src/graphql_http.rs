@@ -57,7 +57,11 @@ use futures::StreamExt as _;
 
 use crate::{
     error::{ErrorCode, error_object},
-    graphql::{AmanahSchema, document_bounds::count_tokens},
+    graphql::{
+        AmanahSchema,
+        document_bounds::count_tokens,
+        persisted::{self, PersistedDocuments},
+    },
     request_id::RequestId,
     state::ApiState,
 };
@@ -305,14 +309,9 @@ impl GraphqlParams {
             ));
         };
         let query = match object.remove("query") {
-            Some(serde_json::Value::String(query)) => query,
+            Some(serde_json::Value::String(query)) => Some(query),
+            None | Some(serde_json::Value::Null) => None,
             Some(_) => return Err(Rejection::bad_request("query", "`query` must be a string.")),
-            None => {
-                return Err(Rejection::bad_request(
-                    "query",
-                    "The request has no `query`.",
-                ));
-            }
         };
         let operation_name = match object.remove("operationName") {
             None | Some(serde_json::Value::Null) => None,
@@ -327,11 +326,54 @@ impl GraphqlParams {
         let variables = optional_object(object.remove("variables"), "variables")?;
         let extensions = optional_object(object.remove("extensions"), "extensions")?;
         Ok(Self {
-            query,
+            query: Self::query_or_persisted(query, &extensions, "The request has no `query`.")?,
             operation_name,
             variables,
             extensions,
         })
+    }
+
+    /// The `query` sent, or none when the request names a persisted document instead (an empty
+    /// query, resolved by [`Self::resolve_persisted`]).
+    fn query_or_persisted(
+        query: Option<String>,
+        extensions: &serde_json::Map<String, serde_json::Value>,
+        missing: &str,
+    ) -> Result<String, Rejection> {
+        match query {
+            Some(query) => Ok(query),
+            None if extensions.contains_key(persisted::EXTENSION) => Ok(String::new()),
+            None => Err(Rejection::bad_request("query", missing)),
+        }
+    }
+
+    /// Puts the document a `persistedQuery` names in place of the query (see
+    /// [`crate::graphql::persisted`]); with trusted documents, refuses any other.
+    fn resolve_persisted(
+        &mut self,
+        documents: &PersistedDocuments,
+        media_type: ResponseMediaType,
+    ) -> Result<(), Rejection> {
+        match documents.resolve(&self.query, self.extensions.get(persisted::EXTENSION)) {
+            Ok(Some(query)) => {
+                self.query = query;
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(refusal) => {
+                // Like any request that cannot execute: 400, or 200 for `application/json`.
+                let status = match (refusal.field, media_type) {
+                    (None, ResponseMediaType::Json) => StatusCode::OK,
+                    _ => StatusCode::BAD_REQUEST,
+                };
+                Err(Rejection::new(
+                    status,
+                    refusal.code,
+                    refusal.field,
+                    refusal.message,
+                ))
+            }
+        }
     }
 
     /// From a `GET` query string; `variables` and `extensions` are JSON-encoded.
@@ -369,9 +411,8 @@ impl GraphqlParams {
                 _ => {}
             }
         }
-        let query = query.ok_or_else(|| {
-            Rejection::bad_request("query", "The request has no `query` parameter.")
-        })?;
+        let query =
+            Self::query_or_persisted(query, &extensions, "The request has no `query` parameter.")?;
         Ok(Self {
             query,
             operation_name,
@@ -655,7 +696,10 @@ pub async fn graphql_post(
     let params = match read_body(&req, payload, limits.body_bytes)
         .await
         .and_then(|body| GraphqlParams::from_json_body(&body))
-    {
+        .and_then(|mut params| {
+            params.resolve_persisted(&state.persisted, media_type)?;
+            Ok(params)
+        }) {
         Ok(params) => params,
         Err(rejection) => return rejection.into_response(Some(media_type)),
     };
@@ -945,10 +989,14 @@ pub async fn graphql_get(
         Ok(identity) => identity,
         Err(rejection) => return rejection.into_response(Some(media_type)),
     };
-    let params = match GraphqlParams::from_query_string(req.query_string()) {
-        Ok(params) => params,
-        Err(rejection) => return rejection.into_response(Some(media_type)),
-    };
+    let params =
+        match GraphqlParams::from_query_string(req.query_string()).and_then(|mut params| {
+            params.resolve_persisted(&state.persisted, media_type)?;
+            Ok(params)
+        }) {
+            Ok(params) => params,
+            Err(rejection) => return rejection.into_response(Some(media_type)),
+        };
     match params.operation_type(limits.tokens) {
         Some(OperationType::Mutation | OperationType::Subscription) => {
             return Rejection::new(

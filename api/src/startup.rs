@@ -14,7 +14,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::{
     config::Config,
-    graphql,
+    graphql::{self, persisted::PersistedDocuments},
     graphql_http::{self, HttpLimits},
     health,
     metrics::{self, HttpMetrics},
@@ -37,6 +37,8 @@ pub enum StartupError {
     },
     #[error(transparent)]
     Auth(#[from] crate::auth::AuthSetupError),
+    #[error(transparent)]
+    TrustedDocuments(#[from] crate::graphql::persisted::TrustedDocumentsError),
 }
 
 /// A bound, ready-to-run server.
@@ -75,7 +77,18 @@ impl Application {
                 "created the checkpoint signing key"
             );
         }
-        let shared = ApiState::with_signer(config, db, verifier, Some(Arc::new(signer)));
+        let persisted = match &config.graphql.trusted_documents {
+            Some(path) => {
+                let documents = PersistedDocuments::trusted_from_file(path)?;
+                tracing::info!(path = %path.display(), "only trusted documents run");
+                Some(documents)
+            }
+            None => None,
+        };
+        let mut shared = ApiState::with_signer(config, db, verifier, Some(Arc::new(signer)));
+        if let Some(documents) = persisted {
+            shared.persisted = Arc::new(documents);
+        }
         let schema = graphql::schema(shared.clone());
 
         let state = web::Data::new(shared.clone());

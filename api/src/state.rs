@@ -13,6 +13,7 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::Semaphore;
 
 use crate::config::Config;
+use crate::graphql::persisted::PersistedDocuments;
 
 /// The read model the portfolio's queries read.
 pub type PortfolioReadModel = amanah_infra::read_model::SqlReadModel;
@@ -44,6 +45,8 @@ pub struct ApiState {
     /// these permits: a quarter of the pool, so that a flood of subscriptions waits here instead
     /// of taking every connection that queries and mutations need.
     pub subscription_reads: Arc<Semaphore>,
+    /// The documents requests may name by hash; with trusted documents, the only ones that run.
+    pub persisted: Arc<PersistedDocuments>,
 }
 
 impl ApiState {
@@ -79,6 +82,7 @@ impl ApiState {
         let subscription_reads = (amanah_infra::database::pool_size(&db) / 4).max(1);
         Self {
             websockets: Arc::new(Semaphore::new(config.limits.websockets)),
+            persisted: Arc::new(PersistedDocuments::default()),
             subscription_reads: Arc::new(Semaphore::new(subscription_reads as usize)),
             audit_tree,
             commands: CommandService::new(store),

@@ -43,6 +43,7 @@ use async_graphql::{
 
 use super::document_bounds::{self, DocumentLimits};
 use super::input_bounds;
+use super::persisted::{self, PersistedDocuments};
 use crate::{
     error::{ErrorCode, INTERNAL_ERROR_MESSAGE, InternalCause},
     request_id::RequestId,
@@ -50,18 +51,25 @@ use crate::{
 
 /// Installs the catalogue on a schema; `max_aliases` is [`crate::config::Limits::aliases`],
 /// `document` the bounds of [`document_bounds`] (from the same limits).
-#[derive(Debug, Clone, Copy)]
+/// `persisted` the documents requests may name by hash ([`persisted`]).
+#[derive(Debug, Clone)]
 pub struct ErrorCatalogue {
     max_aliases: usize,
     document: DocumentLimits,
+    persisted: Arc<PersistedDocuments>,
 }
 
 impl ErrorCatalogue {
     #[must_use]
-    pub fn new(max_aliases: usize, document: DocumentLimits) -> Self {
+    pub fn new(
+        max_aliases: usize,
+        document: DocumentLimits,
+        persisted: Arc<PersistedDocuments>,
+    ) -> Self {
         Self {
             max_aliases,
             document,
+            persisted,
         }
     }
 }
@@ -71,6 +79,7 @@ impl ExtensionFactory for ErrorCatalogue {
         Arc::new(ErrorCatalogueExtension {
             max_aliases: self.max_aliases,
             document: self.document,
+            persisted: Arc::clone(&self.persisted),
             executed: AtomicBool::new(false),
             request_id: OnceLock::new(),
         })
@@ -81,6 +90,7 @@ impl ExtensionFactory for ErrorCatalogue {
 struct ErrorCatalogueExtension {
     max_aliases: usize,
     document: DocumentLimits,
+    persisted: Arc<PersistedDocuments>,
     /// Whether execution started: errors of a request that never executed are request errors.
     executed: AtomicBool,
     /// Captured in `parse_query`, the first hook that can see the request's data.
@@ -243,6 +253,23 @@ impl Extension for ErrorCatalogueExtension {
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
         let mut request = next.run(ctx, request).await?;
+        let reference = request
+            .extensions
+            .get(persisted::EXTENSION)
+            .and_then(|value| value.clone().into_json().ok());
+        match self.persisted.resolve(&request.query, reference.as_ref()) {
+            Ok(Some(query)) => request.query = query,
+            Ok(None) => {}
+            Err(refusal) => {
+                let mut error = ServerError::new(refusal.message, None);
+                set_code(&mut error, refusal.code);
+                if let (Some(field), Some(extensions)) = (refusal.field, error.extensions.as_mut())
+                {
+                    extensions.set("field", field);
+                }
+                return Err(error);
+            }
+        }
         match document_bounds::check(&request.query, &self.document) {
             Ok(Some(document)) => {
                 if let Err(oversized) = input_bounds::check(&document, &request.variables) {
@@ -381,6 +408,7 @@ mod tests {
             .extension(ErrorCatalogue::new(
                 2,
                 crate::config::Limits::default().document(),
+                Arc::default(),
             ))
             .finish()
     }

@@ -39,6 +39,7 @@ pub mod input_bounds;
 pub mod mutation;
 pub mod node;
 pub mod organisation;
+pub mod persisted;
 #[cfg(test)]
 mod portfolio_tests;
 pub mod project;
@@ -52,8 +53,11 @@ pub mod subscription;
 pub mod viewer;
 
 use amanah_domain::ports::IdempotencyClaim;
+use std::sync::Arc;
+
 use amanah_infra::auth::Identity;
 use async_graphql::{MergedObject, Schema, SchemaBuilder, extensions::Tracing};
+use persisted::PersistedDocuments;
 
 use crate::{config::Limits, error::ApiError, request_id::RequestId, state::ApiState};
 
@@ -69,9 +73,10 @@ pub struct Query(
 
 pub type AmanahSchema = Schema<Query, mutation::Mutation, subscription::Subscription>;
 
-/// Types, limits and extensions, without per-process data.
+/// Types, limits and extensions, without per-process data but the persisted documents.
 fn builder(
     limits: &Limits,
+    persisted: Arc<PersistedDocuments>,
 ) -> SchemaBuilder<Query, mutation::Mutation, subscription::Subscription> {
     Schema::build(
         Query::default(),
@@ -84,6 +89,7 @@ fn builder(
     .extension(extension::ErrorCatalogue::new(
         limits.aliases,
         limits.document(),
+        persisted,
     ))
     .extension(Tracing)
 }
@@ -92,7 +98,7 @@ fn builder(
 #[must_use]
 pub fn schema(state: ApiState) -> AmanahSchema {
     let limits = state.config.limits.clone();
-    builder(&limits)
+    builder(&limits, Arc::clone(&state.persisted))
         .data(references::loaders(&state))
         .data(state)
         .finish()
@@ -101,7 +107,7 @@ pub fn schema(state: ApiState) -> AmanahSchema {
 /// The SDL of the schema (limits and data do not change it).
 #[must_use]
 pub fn build_schema_sdl() -> String {
-    sdl_of(&builder(&Limits::default()).finish())
+    sdl_of(&builder(&Limits::default(), Arc::default()).finish())
 }
 
 /// The SDL of a built schema.
@@ -203,7 +209,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_schema_answers_api_version() {
-        let schema = builder(&Limits::default()).finish();
+        let schema = builder(&Limits::default(), Arc::default()).finish();
         let response = schema.execute("{ apiVersion }").await;
         assert!(response.errors.is_empty(), "{:?}", response.errors);
         assert_eq!(
@@ -218,7 +224,7 @@ mod tests {
             depth: 2,
             ..Limits::default()
         };
-        let schema = builder(&limits).finish();
+        let schema = builder(&limits, Arc::default()).finish();
         let response = schema
             .execute("{ __schema { types { fields { name } } } }")
             .await;

@@ -15,6 +15,7 @@ mod graphql_http;
 mod idempotency;
 mod limits;
 mod operations;
+mod persisted;
 mod postgres;
 mod schema;
 mod subscriptions;
