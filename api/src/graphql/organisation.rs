@@ -17,7 +17,7 @@ use super::connection::{PageArgs, ProjectConnection, connection_cost, paginate};
 use super::enums::{OrderDirection, OrganisationOrderField, OrganisationRole, OrganisationType};
 use super::ids::{parse_id, to_id};
 use super::project::Project;
-use super::reference_data::{Country, parse_countries};
+use super::reference_data::{Country, parse_countries, search_text};
 use crate::error::ApiError;
 
 /// A partner organisation (current, or as of a log size: it has no references to follow).
@@ -159,7 +159,7 @@ pub fn organisation_query(
             .map(Into::into)
             .collect(),
         countries: parse_countries(filter.country.as_deref(), "filter.country")?,
-        text: filter.text.filter(|text| !text.trim().is_empty()),
+        text: search_text(filter.text, "filter.text")?,
         include_deactivated: filter.include_deactivated.unwrap_or(false),
         ..OrganisationQuery::default()
     };

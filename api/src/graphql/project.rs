@@ -26,7 +26,7 @@ use super::enums::{
 };
 use super::ids::{parse_optional_id, to_id};
 use super::organisation::Organisation;
-use super::reference_data::{Country, parse_countries, parse_list};
+use super::reference_data::{Country, parse_countries, parse_list, search_text};
 use super::references::{required_organisation, required_project};
 use super::scalars::{BigInt, Date, Percentage};
 use crate::error::ApiError;
@@ -627,7 +627,7 @@ pub fn project_query(
             "filter.reportingOrganisationId",
         )?,
         active_on: Date::parse_optional(filter.active_on.as_ref(), "filter.activeOn")?,
-        text: filter.text.filter(|text| !text.trim().is_empty()),
+        text: search_text(filter.text, "filter.text")?,
         ..ProjectQuery::default()
     };
     if let Some(order) = order {

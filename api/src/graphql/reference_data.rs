@@ -97,6 +97,26 @@ pub fn parse_list<T>(
         .collect()
 }
 
+/// Longest `filter.text`: a search for words in names and titles, not for documents. (It becomes
+/// a `LIKE` pattern, which SQLite refuses beyond 50,000 bytes.)
+pub const MAX_SEARCH_TEXT_CHARS: usize = 200;
+
+/// The words a `filter.text` searches for: `None` when blank.
+///
+/// # Errors
+/// `BAD_USER_INPUT` naming `field` when the text is longer than [`MAX_SEARCH_TEXT_CHARS`].
+pub fn search_text(text: Option<String>, field: &str) -> Result<Option<String>, ApiError> {
+    match text {
+        Some(text) if text.chars().count() > MAX_SEARCH_TEXT_CHARS => {
+            Err(ApiError::bad_user_input(
+                field,
+                format!("{field} is a search of at most {MAX_SEARCH_TEXT_CHARS} characters"),
+            ))
+        }
+        text => Ok(text.filter(|text| !text.trim().is_empty())),
+    }
+}
+
 /// Parses the country codes of a filter.
 ///
 /// # Errors

@@ -347,3 +347,27 @@ async fn a_list_input_over_its_maximum_is_bad_user_input_naming_it() {
         .await;
     response.assert_no_errors();
 }
+
+/// A search text becomes a `LIKE` pattern, which SQLite refuses beyond 50,000 bytes: a long one
+/// was an internal error. It is bounded, and named when it is too long.
+#[tokio::test]
+async fn a_search_text_over_its_maximum_is_bad_user_input() {
+    let app = TestApp::spawn_sqlite().await;
+    for field in ["projects", "organisations"] {
+        let query = format!(
+            "query($text: String) {{ {field}(first: 1, filter: {{ text: $text }}) {{ totalCount }} }}"
+        );
+        let response = app
+            .graphql(&query, json!({ "text": "a".repeat(60_000) }))
+            .await;
+        assert_eq!(response.codes(), ["BAD_USER_INPUT"], "{:?}", response.body);
+        assert_eq!(
+            response.body["errors"][0]["extensions"]["field"],
+            "filter.text"
+        );
+        let response = app
+            .graphql(&query, json!({ "text": "é".repeat(200) }))
+            .await;
+        response.assert_no_errors();
+    }
+}
