@@ -2,7 +2,9 @@
 //!
 //! Exit codes: 0 success, 1 a verification or check failed, 2 a usage, configuration or
 //! environment error (the configuration is invalid, the database does not answer, the address is
-//! taken). Errors are printed to stderr as one sentence saying what failed and what to do.
+//! taken), 3 `audit verify` without `--vkey` found the export consistent with its own key only
+//! (which a rewritten log signed again with a new key also is). Errors are printed to stderr as
+//! one sentence saying what failed and what to do.
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -86,12 +88,16 @@ pub enum AuditCommand {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
-    /// Verify an export offline: no database, no network.
+    /// Verify an export offline: no database, no network. Exit 0 verified with the key given
+    /// by --vkey, 1 verification failed, 2 usage or read error, 3 verified without --vkey
+    /// (internal consistency only).
     Verify {
         /// The export directory.
         dir: PathBuf,
-        /// The verifier key to trust (default: the export's own `log.vkey`; pass the key you
-        /// obtained independently).
+        /// The verifier key to trust, obtained out of band (`amanah audit key` run by the
+        /// operator, or the key the operator published); the export's own `log.vkey` must be the
+        /// same key. Without it every check runs with the export's own `log.vkey`, which proves
+        /// only that the export is consistent with itself, and the exit code is 3.
         #[arg(long, value_name = "FILE")]
         vkey: Option<PathBuf>,
         /// A checkpoint kept from earlier: it must be a prefix of this log.
@@ -145,6 +151,13 @@ pub enum CliError {
     Export(#[from] amanah_infra::audit_files::ExportError),
     #[error("{0}")]
     Verify(#[from] amanah_infra::audit_files::VerifyError),
+    #[error(
+        "the export was verified with its own log.vkey, which proves only its internal \
+         consistency, not that it is the log the operator signed (a rewritten log signed again \
+         with a new key passes too); pass --vkey FILE with the key obtained out of band \
+         (`amanah audit key` run by the operator, or the key the operator published)"
+    )]
+    VerifiedWithOwnKeyOnly,
     #[error("could not create a scratch directory ({0})")]
     Scratch(std::io::Error),
     #[error("{0}; set AMANAH_AUTH_HS256_SECRET or check the data directory")]
@@ -160,6 +173,7 @@ impl CliError {
         match self {
             Self::ReplayCheckFailed(_) => ExitCode::from(1),
             Self::Verify(error) if error.is_verification_failure() => ExitCode::from(1),
+            Self::VerifiedWithOwnKeyOnly => ExitCode::from(3),
             _ => ExitCode::from(2),
         }
     }
@@ -246,18 +260,15 @@ async fn audit(config: &Config, command: AuditCommand) -> Result<(), CliError> {
             previous,
         } => {
             let verified = audit_files::verify_dir(&dir, vkey.as_deref(), previous.as_deref())?;
-            if vkey.is_none() {
-                eprintln!(
-                    "note: verified with the export's own log.vkey; pass --vkey with the key you \
-                     obtained independently to rule out a substituted key"
-                );
-            }
             println!(
                 "verified {} events of {}; root {}",
                 verified.size,
                 verified.origin,
                 amanah_infra::base64_standard(&verified.root)
             );
+            if vkey.is_none() {
+                return Err(CliError::VerifiedWithOwnKeyOnly);
+            }
         }
         AuditCommand::Export { out } => {
             let key = audit_files::load_signing_key(key_path, origin)?;

@@ -223,9 +223,23 @@ pub enum VerifyError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The export directory does not exist or is not a directory (usage error, exit 2).
+    #[error(
+        "the export directory {} does not exist or is not a directory; pass the directory \
+         `amanah audit export --out` wrote",
+        path.display()
+    )]
+    MissingDirectory { path: PathBuf },
     /// The verifier key file is not a key (usage error, exit 2).
     #[error("{} is not a verifier key: {source}", path.display())]
     BadKey { path: PathBuf, source: KeyError },
+    /// The export's own `log.vkey` is not the key the auditor trusts (exit 1): the export was
+    /// signed with another key, or its `log.vkey` was replaced.
+    #[error(
+        "verification failed: the export's log.vkey ({found}) is not the key given with --vkey \
+         ({trusted}); the export was signed with another key or its log.vkey was replaced"
+    )]
+    KeyMismatch { found: String, trusted: String },
     /// The log does not verify (exit 1).
     #[error("verification failed: {0}")]
     Failed(#[from] VerificationError),
@@ -248,7 +262,10 @@ impl VerifyError {
     /// Whether the log failed verification (exit 1) rather than the command being unusable.
     #[must_use]
     pub fn is_verification_failure(&self) -> bool {
-        matches!(self, Self::Failed(_) | Self::TreeMismatch { .. })
+        matches!(
+            self,
+            Self::Failed(_) | Self::TreeMismatch { .. } | Self::KeyMismatch { .. }
+        )
     }
 }
 
@@ -273,17 +290,36 @@ pub fn read_verifier_key(path: &Path) -> Result<VerifierKey, VerifyError> {
 }
 
 /// `amanah audit verify DIR [--vkey FILE] [--previous FILE]`: verifies an export with no
-/// database and no network. Without `vkey`, the key in the export is used (an auditor should
-/// pass the key obtained independently).
+/// database and no network.
+///
+/// With `vkey` (the key the auditor obtained out of band) the export's own `log.vkey`, when
+/// present, must be that same key. Without it the export's own `log.vkey` is used, which proves
+/// only that the export is consistent with itself: whoever rewrote a log can sign it again with a
+/// key of their own and replace `log.vkey` (the command exits 3 then, never 0).
 ///
 /// # Errors
-/// [`VerifyError::Failed`] naming the first failing index and reason; read errors otherwise.
+/// [`VerifyError::Failed`] naming the first failing index and reason; [`VerifyError::KeyMismatch`]
+/// when the export's `log.vkey` is not `vkey`; [`VerifyError::MissingDirectory`] and read errors
+/// otherwise.
 pub fn verify_dir(
     dir: &Path,
     vkey: Option<&Path>,
     previous: Option<&Path>,
 ) -> Result<Verified, VerifyError> {
-    let key = read_verifier_key(&vkey.map_or_else(|| dir.join(VKEY_FILE), Path::to_owned))?;
+    if !dir.is_dir() {
+        return Err(VerifyError::MissingDirectory {
+            path: dir.to_owned(),
+        });
+    }
+    let own_key_path = dir.join(VKEY_FILE);
+    let key = match vkey {
+        Some(trusted_path) => {
+            let trusted = read_verifier_key(trusted_path)?;
+            check_own_key(&own_key_path, &trusted)?;
+            trusted
+        }
+        None => read_verifier_key(&own_key_path)?,
+    };
     let checkpoint = read_file(&dir.join(CHECKPOINT_FILE))?;
     let previous = previous.map(read_file).transpose()?;
     let events_path = dir.join(EVENTS_FILE);
@@ -298,6 +334,25 @@ pub fn verify_dir(
         &key,
         previous.as_deref(),
     )?)
+}
+
+/// The export's own `log.vkey`, when there is one, must be the trusted key: a different or
+/// unreadable one is [`VerifyError::KeyMismatch`]. An export without it is verified with the
+/// trusted key alone.
+fn check_own_key(own_key_path: &Path, trusted: &VerifierKey) -> Result<(), VerifyError> {
+    let found = match read_verifier_key(own_key_path) {
+        Ok(own) if own == *trusted => return Ok(()),
+        Err(VerifyError::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(());
+        }
+        Ok(own) => own.to_string(),
+        Err(VerifyError::BadKey { source, .. }) => format!("not a verifier key: {source}"),
+        Err(error) => return Err(error),
+    };
+    Err(VerifyError::KeyMismatch {
+        found,
+        trusted: trusted.to_string(),
+    })
 }
 
 /// `amanah audit verify-db`: verifies the live database the way an auditor verifies an export —
