@@ -33,6 +33,7 @@ pub mod read_model;
 pub mod sql;
 pub mod testing;
 pub mod tree_cache;
+pub mod url_redaction;
 
 pub use event_store::{AppendStats, CommittedBatch, LogHead, SqlEventStore, StoreConfig};
 pub use projection::{NoProjection, Projector};

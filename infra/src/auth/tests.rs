@@ -1406,8 +1406,29 @@ fn jwks_source_parses_paths_and_https_urls_only() {
     let with_credentials = JwksSource::parse("https://user:pw@idp.example/jwks").unwrap();
     assert_eq!(
         with_credentials.to_string(),
-        "https://redacted@idp.example/jwks"
+        "https://user:[redacted]@idp.example/jwks"
     );
+    let with_token =
+        JwksSource::parse("https://idp.example/jwks?access_token=t0k3n&sig=s1g&v=2").unwrap();
+    assert_eq!(
+        with_token.to_string(),
+        "https://idp.example/jwks?access_token=[redacted]&sig=[redacted]&v=2"
+    );
+    for shown in [
+        format!("{with_credentials:?}"),
+        format!("{with_token:?}"),
+        format!(
+            "{:?}",
+            VerifierConfig {
+                jwks: Some(with_token.clone()),
+                ..VerifierConfig::default()
+            }
+        ),
+    ] {
+        for secret in ["pw@", "t0k3n", "s1g"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+    }
 }
 
 #[test]
