@@ -124,7 +124,7 @@ impl Cli {
 pub enum CliError {
     #[error(transparent)]
     Telemetry(#[from] TelemetryError),
-    #[error("could not create the data directory {} ({source}); check AMANAH_DATA_DIR and its permissions", path.display())]
+    #[error("could not create or inspect the data directory {} ({source}); check AMANAH_DATA_DIR and its permissions", path.display())]
     DataDir {
         path: PathBuf,
         source: std::io::Error,
@@ -219,10 +219,7 @@ pub async fn run(command: Command, config: Config) -> Result<(), CliError> {
 /// The data directory or the secret file cannot be created or read; minting fails.
 pub fn mint_token(config: &Config, args: &TokenArgs) -> Result<String, CliError> {
     if config.auth.hs256_secret.is_none() {
-        std::fs::create_dir_all(&config.data_dir).map_err(|source| CliError::DataDir {
-            path: config.data_dir.clone(),
-            source,
-        })?;
+        prepare_data_dir(&config.data_dir)?;
     }
     let secret = crate::auth::hs256_secret(config)?;
     Ok(amanah_infra::auth::mint_hs256(
@@ -234,6 +231,30 @@ pub fn mint_token(config: &Config, args: &TokenArgs) -> Result<String, CliError>
         &config.auth.issuer,
         &config.auth.audience,
     )?)
+}
+
+/// Creates the data directory (mode 0700: it holds the key files and the SQLite database) when
+/// missing; an existing one that group or others may use is kept, with a warning.
+///
+/// # Errors
+/// [`CliError::DataDir`] when it cannot be created or inspected.
+pub fn prepare_data_dir(data_dir: &std::path::Path) -> Result<(), CliError> {
+    use amanah_infra::private_file;
+
+    let failed = |source| CliError::DataDir {
+        path: data_dir.to_owned(),
+        source,
+    };
+    private_file::create_dir(data_dir).map_err(failed)?;
+    if let Some(mode) = private_file::exposed_mode(data_dir).map_err(failed)? {
+        tracing::warn!(
+            path = %data_dir.display(),
+            mode = format!("{mode:03o}"),
+            "other users may enter the data directory, which holds the key files and the SQLite \
+             database; run `chmod 700` on it"
+        );
+    }
+    Ok(())
 }
 
 fn start_telemetry(config: &Config) -> Result<telemetry::TelemetryGuard, CliError> {
@@ -332,10 +353,7 @@ async fn replay(config: &Config, check: bool) -> Result<(), CliError> {
 
 /// `amanah serve`: data dir, database, migrations, then the server until SIGINT or SIGTERM.
 async fn serve(config: Config, demo: bool) -> Result<(), CliError> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|source| CliError::DataDir {
-        path: config.data_dir.clone(),
-        source,
-    })?;
+    prepare_data_dir(&config.data_dir)?;
     let db = amanah_infra::database::connect(config.database_url.expose()).await?;
     amanah_infra::database::migrate(&db).await?;
     let application = Application::build(config, db).await?;
@@ -473,6 +491,53 @@ mod tests {
         let lifetime = identity.expires_at - chrono::Utc::now();
         assert!(lifetime <= chrono::Duration::seconds(120), "{lifetime}");
         assert!(lifetime > chrono::Duration::seconds(60), "{lifetime}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_data_dir_is_created_0700_and_an_exposed_one_is_kept_with_a_warning() {
+        use std::os::unix::fs::PermissionsExt as _;
+        use std::sync::{Arc, Mutex};
+
+        #[derive(Clone, Default)]
+        struct Captured(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Captured {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mode =
+            |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().join("new/amanah-data");
+        let captured = Captured::default();
+        let sink = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || sink.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            prepare_data_dir(&data_dir).unwrap();
+            assert_eq!(mode(&data_dir), 0o700);
+            assert!(captured.0.lock().unwrap().is_empty(), "no warning for 0700");
+
+            std::fs::set_permissions(&data_dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+            prepare_data_dir(&data_dir).unwrap();
+        });
+        assert_eq!(
+            mode(&data_dir),
+            0o755,
+            "an existing directory is not changed"
+        );
+        let logged = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(logged.contains("WARN"), "{logged}");
+        assert!(logged.contains("755"), "{logged}");
+        assert!(logged.contains("chmod 700"), "{logged}");
     }
 
     #[test]

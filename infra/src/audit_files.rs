@@ -17,25 +17,22 @@ use crate::base64_standard;
 use crate::event_store::{MAX_READ_LIMIT, SqlEventStore};
 use crate::export_verify::{VerificationError, Verified, verify_export};
 use crate::note::{KeyError, SigningKey, VerifierKey};
+use crate::private_file::{self, PrivateFileError};
 
 /// File names inside an export directory.
 pub const EVENTS_FILE: &str = "events.jsonl";
 pub const CHECKPOINT_FILE: &str = "checkpoint";
 pub const VKEY_FILE: &str = "log.vkey";
 
+/// How the signing key file is named in messages.
+const SIGNING_KEY_FILE: &str = "the checkpoint signing key";
+
 /// Why the signing key file could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum SigningKeyError {
-    #[error("cannot read the checkpoint signing key {}: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot create the checkpoint signing key {}: {source}", path.display())]
-    Create {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    /// It cannot be read or created, or others may read or write it.
+    #[error(transparent)]
+    File(#[from] PrivateFileError),
     #[error("the checkpoint signing key {} is not a valid key file: {source}", path.display())]
     Invalid { path: PathBuf, source: KeyError },
     #[error(
@@ -52,55 +49,40 @@ pub enum SigningKeyError {
     BadOrigin(String),
 }
 
-/// Loads the Ed25519 checkpoint signing key at `path`, or creates it (mode 0600, never
-/// overwriting a file another process created meanwhile) when absent. Returns the key and whether
-/// it was created.
+/// Loads the Ed25519 checkpoint signing key at `path`, or creates it when absent — mode 0600,
+/// atomically, never over a file another process created meanwhile (that one is loaded instead:
+/// see [`crate::private_file`]). Returns the key and whether it was created.
 ///
 /// # Errors
-/// [`SigningKeyError`] when the file cannot be read or written, is not a key, or names another
-/// origin.
+/// [`SigningKeyError`] when the file cannot be read or written, group or others may read or write
+/// it (Unix), it is not a key, or it names another origin.
 pub fn load_or_create_signing_key(
     path: &Path,
     origin: &str,
 ) -> Result<(SigningKey, bool), SigningKeyError> {
-    match fs::read_to_string(path) {
-        Ok(text) => load(path, origin, &text).map(|key| (key, false)),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            let key = SigningKey::generate(origin)
-                .map_err(|_| SigningKeyError::BadOrigin(origin.to_owned()))?;
-            match write_new(path, &format!("{}\n", key.to_private_key_string())) {
-                Ok(()) => Ok((key, true)),
-                Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let text =
-                        fs::read_to_string(path).map_err(|source| SigningKeyError::Read {
-                            path: path.to_owned(),
-                            source,
-                        })?;
-                    load(path, origin, &text).map(|key| (key, false))
-                }
-                Err(source) => Err(SigningKeyError::Create {
-                    path: path.to_owned(),
-                    source,
-                }),
-            }
-        }
-        Err(source) => Err(SigningKeyError::Read {
-            path: path.to_owned(),
-            source,
-        }),
+    match private_file::read(path, SIGNING_KEY_FILE) {
+        Ok(text) => return load(path, origin, &text).map(|key| (key, false)),
+        Err(error) if error.is_not_found() => {}
+        Err(error) => return Err(error.into()),
     }
+    let key =
+        SigningKey::generate(origin).map_err(|_| SigningKeyError::BadOrigin(origin.to_owned()))?;
+    let text = format!("{}\n", key.to_private_key_string());
+    if private_file::create_new(path, text.as_bytes(), SIGNING_KEY_FILE)? {
+        return Ok((key, true));
+    }
+    let text = private_file::read(path, SIGNING_KEY_FILE)?;
+    load(path, origin, &text).map(|key| (key, false))
 }
 
 /// Loads the checkpoint signing key at `path`, which must exist (export and verification must
 /// not invent a new key).
 ///
 /// # Errors
-/// [`SigningKeyError`] when the file cannot be read, is not a key, or names another origin.
+/// [`SigningKeyError`] when the file cannot be read, group or others may read or write it
+/// (Unix), it is not a key, or it names another origin.
 pub fn load_signing_key(path: &Path, origin: &str) -> Result<SigningKey, SigningKeyError> {
-    let text = fs::read_to_string(path).map_err(|source| SigningKeyError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
+    let text = private_file::read(path, SIGNING_KEY_FILE)?;
     load(path, origin, &text)
 }
 
@@ -118,25 +100,6 @@ fn load(path: &Path, origin: &str, text: &str) -> Result<SigningKey, SigningKeyE
         });
     }
     Ok(key)
-}
-
-/// Creates `path` exclusively with mode 0600 and writes `text`.
-fn write_new(path: &Path, text: &str) -> std::io::Result<()> {
-    if let Some(parent) = path.parent()
-        && !parent.as_os_str().is_empty()
-    {
-        fs::create_dir_all(parent)?;
-    }
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()
 }
 
 /// Why an export failed.

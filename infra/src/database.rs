@@ -76,7 +76,7 @@ pub enum DatabaseSetupError {
 
 /// Opens a connection pool for `url` (see the module documentation for the settings).
 ///
-/// For SQLite, the file's directory is created when missing, and so is the file unless the URL
+/// For SQLite, the file's directory is created (mode 0700) when missing, and so is the file unless the URL
 /// sets `mode` itself (`mode=rwc` creates, `mode=rw` does not). `sqlite::memory:` gets a
 /// single-connection pool, since every connection would otherwise see its own empty database.
 ///
@@ -118,7 +118,8 @@ async fn connect_sqlite(url: &str) -> Result<DatabaseConnection, DatabaseSetupEr
         && let Some(directory) = parsed.get_filename().parent()
         && !directory.as_os_str().is_empty()
     {
-        std::fs::create_dir_all(directory).map_err(|source| {
+        // Mode 0700: the database files are readable by whoever can enter the directory.
+        crate::private_file::create_dir(directory).map_err(|source| {
             DatabaseSetupError::CreateDirectory {
                 path: directory.to_path_buf(),
                 source,

@@ -28,6 +28,7 @@ pub mod jcs;
 pub mod merkle;
 pub mod migration;
 pub mod note;
+pub mod private_file;
 pub mod projection;
 pub mod read_model;
 pub mod sql;

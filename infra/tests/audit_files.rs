@@ -73,9 +73,80 @@ fn the_signing_key_is_created_private_and_reloaded() {
         matches!(error, SigningKeyError::OtherOrigin { .. }),
         "{error}"
     );
+    #[cfg(unix)]
+    {
+        use amanah_infra::audit_files::load_signing_key;
+        use amanah_infra::private_file::PrivateFileError;
+        use std::os::unix::fs::PermissionsExt as _;
+        let set_mode = |mode| {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        };
+        set_mode(0o644);
+        for error in [
+            load_or_create_signing_key(&path, ORIGIN).unwrap_err(),
+            load_signing_key(&path, ORIGIN).unwrap_err(),
+        ] {
+            assert!(
+                matches!(
+                    error,
+                    SigningKeyError::File(PrivateFileError::Exposed { mode: 0o644, .. })
+                ),
+                "{error}"
+            );
+            assert!(
+                error
+                    .to_string()
+                    .contains(&format!("chmod 600 {}", path.display())),
+                "{error}"
+            );
+        }
+        set_mode(0o600);
+        assert_eq!(
+            load_signing_key(&path, ORIGIN).unwrap().verifier_key(),
+            created.verifier_key()
+        );
+    }
     std::fs::write(&path, "not a key\n").unwrap();
     let error = load_or_create_signing_key(&path, ORIGIN).unwrap_err();
     assert!(matches!(error, SigningKeyError::Invalid { .. }), "{error}");
+}
+
+#[test]
+fn replicas_starting_together_all_get_the_one_signing_key() {
+    // Each round: 16 threads race to load-or-create the key in an empty directory. A reader must
+    // never see the file before the key is in it.
+    for _ in 0..20 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit-signing.key");
+        let start = std::sync::Barrier::new(16);
+        let loaded: Vec<_> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..16)
+                .map(|_| {
+                    scope.spawn(|| {
+                        start.wait();
+                        load_or_create_signing_key(&path, ORIGIN)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|handle| handle.join().unwrap().unwrap())
+                .collect()
+        });
+        assert_eq!(loaded.iter().filter(|(_, created)| *created).count(), 1);
+        for (key, _) in &loaded {
+            assert_eq!(key.verifier_key(), loaded[0].0.verifier_key());
+        }
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            names,
+            ["audit-signing.key"],
+            "no temporary file is left behind"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
