@@ -325,17 +325,19 @@ async fn open_store(config: &Config) -> Result<amanah_infra::SqlEventStore, CliE
     Ok(amanah_infra::SqlEventStore::new(db))
 }
 
-/// `amanah replay [--check]`: rebuilds the read model from the log, or compares the two.
+/// `amanah replay [--check]`: rebuilds the read model from the log, or compares the two. Safe
+/// beside running servers: the rebuild holds the log's append lock from its read of the log to
+/// its commit, so appends wait for it rather than being lost ([`amanah_infra::read_model::rebuild`]).
 async fn replay(config: &Config, check: bool) -> Result<(), CliError> {
     use amanah_infra::read_model;
 
     let db = amanah_infra::database::connect(config.database_url.expose()).await?;
     amanah_infra::database::migrate(&db).await?;
     let store = amanah_infra::SqlEventStore::new(db);
-    let size = store.size().await.map_err(CliError::Replay)?;
     if check {
         let differences = read_model::check(&store).await.map_err(CliError::Replay)?;
         if differences.is_empty() {
+            let size = store.size().await.map_err(CliError::Replay)?;
             println!("the read model equals the fold of the audit log ({size} events)");
             return Ok(());
         }
@@ -344,10 +346,13 @@ async fn replay(config: &Config, check: bool) -> Result<(), CliError> {
         }
         return Err(CliError::ReplayCheckFailed(differences.len()));
     }
-    let aggregates = read_model::rebuild(&store)
+    let rebuilt = read_model::rebuild(&store)
         .await
         .map_err(CliError::Replay)?;
-    println!("rebuilt the read model of {aggregates} aggregates from {size} events");
+    println!(
+        "rebuilt the read model of {} aggregates from {} events",
+        rebuilt.aggregates, rebuilt.events
+    );
     Ok(())
 }
 
