@@ -44,7 +44,8 @@ pub fn dev_secret_path(data_dir: &Path) -> PathBuf {
 }
 
 /// The HS256 secret: the configured one, else the data directory's file (created with a fresh
-/// random secret when missing; the data directory must exist).
+/// random secret when missing, mode 0600; a file that group or others may read or write is
+/// refused, see [`amanah_infra::private_file`]).
 ///
 /// # Errors
 /// A configured secret shorter than 32 bytes; a secret file that cannot be read, created or holds

@@ -2,7 +2,9 @@
 //!
 //! Exit codes: 0 success, 1 a verification or check failed, 2 a usage, configuration or
 //! environment error (the configuration is invalid, the database does not answer, the address is
-//! taken). Errors are printed to stderr as one sentence saying what failed and what to do.
+//! taken), 3 `audit verify` without `--vkey` found the export consistent with its own key only
+//! (which a rewritten log signed again with a new key also is). Errors are printed to stderr as
+//! one sentence saying what failed and what to do.
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -86,12 +88,16 @@ pub enum AuditCommand {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
-    /// Verify an export offline: no database, no network.
+    /// Verify an export offline: no database, no network. Exit 0 verified with the key given
+    /// by --vkey, 1 verification failed, 2 usage or read error, 3 verified without --vkey
+    /// (internal consistency only).
     Verify {
         /// The export directory.
         dir: PathBuf,
-        /// The verifier key to trust (default: the export's own `log.vkey`; pass the key you
-        /// obtained independently).
+        /// The verifier key to trust, obtained out of band (`amanah audit key` run by the
+        /// operator, or the key the operator published); the export's own `log.vkey` must be the
+        /// same key. Without it every check runs with the export's own `log.vkey`, which proves
+        /// only that the export is consistent with itself, and the exit code is 3.
         #[arg(long, value_name = "FILE")]
         vkey: Option<PathBuf>,
         /// A checkpoint kept from earlier: it must be a prefix of this log.
@@ -118,7 +124,7 @@ impl Cli {
 pub enum CliError {
     #[error(transparent)]
     Telemetry(#[from] TelemetryError),
-    #[error("could not create the data directory {} ({source}); check AMANAH_DATA_DIR and its permissions", path.display())]
+    #[error("could not create or inspect the data directory {} ({source}); check AMANAH_DATA_DIR and its permissions", path.display())]
     DataDir {
         path: PathBuf,
         source: std::io::Error,
@@ -145,6 +151,13 @@ pub enum CliError {
     Export(#[from] amanah_infra::audit_files::ExportError),
     #[error("{0}")]
     Verify(#[from] amanah_infra::audit_files::VerifyError),
+    #[error(
+        "the export was verified with its own log.vkey, which proves only its internal \
+         consistency, not that it is the log the operator signed (a rewritten log signed again \
+         with a new key passes too); pass --vkey FILE with the key obtained out of band \
+         (`amanah audit key` run by the operator, or the key the operator published)"
+    )]
+    VerifiedWithOwnKeyOnly,
     #[error("could not create a scratch directory ({0})")]
     Scratch(std::io::Error),
     #[error("{0}; set AMANAH_AUTH_HS256_SECRET or check the data directory")]
@@ -160,6 +173,7 @@ impl CliError {
         match self {
             Self::ReplayCheckFailed(_) => ExitCode::from(1),
             Self::Verify(error) if error.is_verification_failure() => ExitCode::from(1),
+            Self::VerifiedWithOwnKeyOnly => ExitCode::from(3),
             _ => ExitCode::from(2),
         }
     }
@@ -205,10 +219,7 @@ pub async fn run(command: Command, config: Config) -> Result<(), CliError> {
 /// The data directory or the secret file cannot be created or read; minting fails.
 pub fn mint_token(config: &Config, args: &TokenArgs) -> Result<String, CliError> {
     if config.auth.hs256_secret.is_none() {
-        std::fs::create_dir_all(&config.data_dir).map_err(|source| CliError::DataDir {
-            path: config.data_dir.clone(),
-            source,
-        })?;
+        prepare_data_dir(&config.data_dir)?;
     }
     let secret = crate::auth::hs256_secret(config)?;
     Ok(amanah_infra::auth::mint_hs256(
@@ -220,6 +231,30 @@ pub fn mint_token(config: &Config, args: &TokenArgs) -> Result<String, CliError>
         &config.auth.issuer,
         &config.auth.audience,
     )?)
+}
+
+/// Creates the data directory (mode 0700: it holds the key files and the SQLite database) when
+/// missing; an existing one that group or others may use is kept, with a warning.
+///
+/// # Errors
+/// [`CliError::DataDir`] when it cannot be created or inspected.
+pub fn prepare_data_dir(data_dir: &std::path::Path) -> Result<(), CliError> {
+    use amanah_infra::private_file;
+
+    let failed = |source| CliError::DataDir {
+        path: data_dir.to_owned(),
+        source,
+    };
+    private_file::create_dir(data_dir).map_err(failed)?;
+    if let Some(mode) = private_file::exposed_mode(data_dir).map_err(failed)? {
+        tracing::warn!(
+            path = %data_dir.display(),
+            mode = format!("{mode:03o}"),
+            "other users may enter the data directory, which holds the key files and the SQLite \
+             database; run `chmod 700` on it"
+        );
+    }
+    Ok(())
 }
 
 fn start_telemetry(config: &Config) -> Result<telemetry::TelemetryGuard, CliError> {
@@ -246,18 +281,15 @@ async fn audit(config: &Config, command: AuditCommand) -> Result<(), CliError> {
             previous,
         } => {
             let verified = audit_files::verify_dir(&dir, vkey.as_deref(), previous.as_deref())?;
-            if vkey.is_none() {
-                eprintln!(
-                    "note: verified with the export's own log.vkey; pass --vkey with the key you \
-                     obtained independently to rule out a substituted key"
-                );
-            }
             println!(
                 "verified {} events of {}; root {}",
                 verified.size,
                 verified.origin,
                 amanah_infra::base64_standard(&verified.root)
             );
+            if vkey.is_none() {
+                return Err(CliError::VerifiedWithOwnKeyOnly);
+            }
         }
         AuditCommand::Export { out } => {
             let key = audit_files::load_signing_key(key_path, origin)?;
@@ -293,17 +325,19 @@ async fn open_store(config: &Config) -> Result<amanah_infra::SqlEventStore, CliE
     Ok(amanah_infra::SqlEventStore::new(db))
 }
 
-/// `amanah replay [--check]`: rebuilds the read model from the log, or compares the two.
+/// `amanah replay [--check]`: rebuilds the read model from the log, or compares the two. Safe
+/// beside running servers: the rebuild holds the log's append lock from its read of the log to
+/// its commit, so appends wait for it rather than being lost ([`amanah_infra::read_model::rebuild`]).
 async fn replay(config: &Config, check: bool) -> Result<(), CliError> {
     use amanah_infra::read_model;
 
     let db = amanah_infra::database::connect(config.database_url.expose()).await?;
     amanah_infra::database::migrate(&db).await?;
     let store = amanah_infra::SqlEventStore::new(db);
-    let size = store.size().await.map_err(CliError::Replay)?;
     if check {
         let differences = read_model::check(&store).await.map_err(CliError::Replay)?;
         if differences.is_empty() {
+            let size = store.size().await.map_err(CliError::Replay)?;
             println!("the read model equals the fold of the audit log ({size} events)");
             return Ok(());
         }
@@ -312,19 +346,19 @@ async fn replay(config: &Config, check: bool) -> Result<(), CliError> {
         }
         return Err(CliError::ReplayCheckFailed(differences.len()));
     }
-    let aggregates = read_model::rebuild(&store)
+    let rebuilt = read_model::rebuild(&store)
         .await
         .map_err(CliError::Replay)?;
-    println!("rebuilt the read model of {aggregates} aggregates from {size} events");
+    println!(
+        "rebuilt the read model of {} aggregates from {} events",
+        rebuilt.aggregates, rebuilt.events
+    );
     Ok(())
 }
 
 /// `amanah serve`: data dir, database, migrations, then the server until SIGINT or SIGTERM.
 async fn serve(config: Config, demo: bool) -> Result<(), CliError> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|source| CliError::DataDir {
-        path: config.data_dir.clone(),
-        source,
-    })?;
+    prepare_data_dir(&config.data_dir)?;
     let db = amanah_infra::database::connect(config.database_url.expose()).await?;
     amanah_infra::database::migrate(&db).await?;
     let application = Application::build(config, db).await?;
@@ -462,6 +496,53 @@ mod tests {
         let lifetime = identity.expires_at - chrono::Utc::now();
         assert!(lifetime <= chrono::Duration::seconds(120), "{lifetime}");
         assert!(lifetime > chrono::Duration::seconds(60), "{lifetime}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_data_dir_is_created_0700_and_an_exposed_one_is_kept_with_a_warning() {
+        use std::os::unix::fs::PermissionsExt as _;
+        use std::sync::{Arc, Mutex};
+
+        #[derive(Clone, Default)]
+        struct Captured(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Captured {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mode =
+            |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().join("new/amanah-data");
+        let captured = Captured::default();
+        let sink = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || sink.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            prepare_data_dir(&data_dir).unwrap();
+            assert_eq!(mode(&data_dir), 0o700);
+            assert!(captured.0.lock().unwrap().is_empty(), "no warning for 0700");
+
+            std::fs::set_permissions(&data_dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+            prepare_data_dir(&data_dir).unwrap();
+        });
+        assert_eq!(
+            mode(&data_dir),
+            0o755,
+            "an existing directory is not changed"
+        );
+        let logged = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(logged.contains("WARN"), "{logged}");
+        assert!(logged.contains("755"), "{logged}");
+        assert!(logged.contains("chmod 700"), "{logged}");
     }
 
     #[test]

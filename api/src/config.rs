@@ -19,7 +19,8 @@
 //! same mistake.
 //!
 //! Secrets are held in [`Secret`], whose `Debug`, `Display` and `Serialize` print `[redacted]`; the
-//! database URL hides its password the same way. `amanah config` prints [`Config`] as TOML.
+//! database and JWKS URLs show `[redacted]` in place of their credentials (userinfo, and query
+//! parameters such as `password` or `token`). `amanah config` prints [`Config`] as TOML.
 
 use std::{
     ffi::OsStr,
@@ -29,6 +30,7 @@ use std::{
     time::Duration,
 };
 
+use amanah_infra::url_redaction::redact_url;
 use serde::{Serialize, Serializer};
 
 use crate::graphql::document_bounds::DocumentLimits;
@@ -74,8 +76,9 @@ impl<T> Serialize for Secret<T> {
     }
 }
 
-/// A database URL (`sqlite://…` or `postgres://…`). It may carry a password, so `Debug`,
-/// `Display` and `Serialize` replace the password with `[redacted]`.
+/// A database URL (`sqlite://…` or `postgres://…`). It may carry a password (in the userinfo or
+/// a query parameter), so `Debug`, `Display` and `Serialize` show it without its credentials
+/// ([`amanah_infra::url_redaction`]).
 #[derive(Clone, PartialEq, Eq)]
 pub struct DatabaseUrl(String);
 
@@ -115,18 +118,7 @@ impl DatabaseUrl {
     }
 
     fn redacted(&self) -> String {
-        let Some((scheme, rest)) = self.0.split_once("://") else {
-            return self.0.clone();
-        };
-        let authority_end = rest.find('/').unwrap_or(rest.len());
-        let (authority, path) = rest.split_at(authority_end);
-        match authority.rsplit_once('@') {
-            Some((user_info, host)) => match user_info.split_once(':') {
-                Some((user, _password)) => format!("{scheme}://{user}:[redacted]@{host}{path}"),
-                None => self.0.clone(),
-            },
-            None => self.0.clone(),
-        }
+        redact_url(&self.0)
     }
 }
 
@@ -222,18 +214,43 @@ fn serialize_lifetime<S: Serializer>(value: &Duration, serializer: S) -> Result<
 }
 
 /// Bearer-token verification (`shared/spec/api.md`, "Identity and access").
-#[derive(Debug, Clone, Serialize)]
+#[derive(Clone, Serialize)]
 pub struct AuthConfig {
     /// Shared secret for HS256 tokens (≥ 32 bytes); generated into the data dir when unset.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hs256_secret: Option<Secret<String>>,
-    /// JWKS file path or `https://` URL for RS256 / ES256 / EdDSA tokens.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// JWKS file path or `https://` URL for RS256 / ES256 / EdDSA tokens. A URL may carry
+    /// credentials (userinfo, `?token=…`): `Debug` and `Serialize` show it redacted.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_redacted_url"
+    )]
     pub jwks: Option<String>,
     /// Required `iss` claim.
     pub issuer: String,
     /// Required `aud` claim.
     pub audience: String,
+}
+
+impl fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthConfig")
+            .field("hs256_secret", &self.hs256_secret)
+            .field("jwks", &self.jwks.as_deref().map(redact_url))
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .finish()
+    }
+}
+
+fn serialize_redacted_url<S: Serializer>(
+    value: &Option<String>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(url) => serializer.serialize_some(&redact_url(url)),
+        None => serializer.serialize_none(),
+    }
 }
 
 /// The signed audit log (`shared/spec/audit-log.md`).
@@ -480,7 +497,10 @@ impl Key {
     }
 
     fn is_secret(self) -> bool {
-        matches!(self, Self::AuthHs256Secret | Self::DatabaseUrl)
+        matches!(
+            self,
+            Self::AuthHs256Secret | Self::DatabaseUrl | Self::AuthJwks
+        )
     }
 }
 
@@ -1187,9 +1207,17 @@ mod tests {
                     "AMANAH_DATABASE_URL",
                     "postgres://amanah:hunter2@db.example:5432/amanah",
                 ),
+                (
+                    "AMANAH_AUTH_JWKS",
+                    "https://keys.example/jwks.json?token=hunter2",
+                ),
             ],
         )
         .unwrap();
+        assert_eq!(
+            config.auth.jwks.as_deref(),
+            Some("https://keys.example/jwks.json?token=hunter2")
+        );
         assert_eq!(config.auth.hs256_secret.as_ref().unwrap().expose(), secret);
         assert_eq!(
             config.database_url.expose(),
@@ -1200,6 +1228,7 @@ mod tests {
             config.to_toml().unwrap(),
             serde_json::to_string(&config).unwrap(),
             config.database_url.to_string(),
+            format!("{:?}", config.auth),
         ];
         for text in printed {
             assert!(!text.contains(secret), "secret leaked: {text}");

@@ -17,25 +17,22 @@ use crate::base64_standard;
 use crate::event_store::{MAX_READ_LIMIT, SqlEventStore};
 use crate::export_verify::{VerificationError, Verified, verify_export};
 use crate::note::{KeyError, SigningKey, VerifierKey};
+use crate::private_file::{self, PrivateFileError};
 
 /// File names inside an export directory.
 pub const EVENTS_FILE: &str = "events.jsonl";
 pub const CHECKPOINT_FILE: &str = "checkpoint";
 pub const VKEY_FILE: &str = "log.vkey";
 
+/// How the signing key file is named in messages.
+const SIGNING_KEY_FILE: &str = "the checkpoint signing key";
+
 /// Why the signing key file could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum SigningKeyError {
-    #[error("cannot read the checkpoint signing key {}: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot create the checkpoint signing key {}: {source}", path.display())]
-    Create {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    /// It cannot be read or created, or others may read or write it.
+    #[error(transparent)]
+    File(#[from] PrivateFileError),
     #[error("the checkpoint signing key {} is not a valid key file: {source}", path.display())]
     Invalid { path: PathBuf, source: KeyError },
     #[error(
@@ -52,55 +49,40 @@ pub enum SigningKeyError {
     BadOrigin(String),
 }
 
-/// Loads the Ed25519 checkpoint signing key at `path`, or creates it (mode 0600, never
-/// overwriting a file another process created meanwhile) when absent. Returns the key and whether
-/// it was created.
+/// Loads the Ed25519 checkpoint signing key at `path`, or creates it when absent — mode 0600,
+/// atomically, never over a file another process created meanwhile (that one is loaded instead:
+/// see [`crate::private_file`]). Returns the key and whether it was created.
 ///
 /// # Errors
-/// [`SigningKeyError`] when the file cannot be read or written, is not a key, or names another
-/// origin.
+/// [`SigningKeyError`] when the file cannot be read or written, group or others may read or write
+/// it (Unix), it is not a key, or it names another origin.
 pub fn load_or_create_signing_key(
     path: &Path,
     origin: &str,
 ) -> Result<(SigningKey, bool), SigningKeyError> {
-    match fs::read_to_string(path) {
-        Ok(text) => load(path, origin, &text).map(|key| (key, false)),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            let key = SigningKey::generate(origin)
-                .map_err(|_| SigningKeyError::BadOrigin(origin.to_owned()))?;
-            match write_new(path, &format!("{}\n", key.to_private_key_string())) {
-                Ok(()) => Ok((key, true)),
-                Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let text =
-                        fs::read_to_string(path).map_err(|source| SigningKeyError::Read {
-                            path: path.to_owned(),
-                            source,
-                        })?;
-                    load(path, origin, &text).map(|key| (key, false))
-                }
-                Err(source) => Err(SigningKeyError::Create {
-                    path: path.to_owned(),
-                    source,
-                }),
-            }
-        }
-        Err(source) => Err(SigningKeyError::Read {
-            path: path.to_owned(),
-            source,
-        }),
+    match private_file::read(path, SIGNING_KEY_FILE) {
+        Ok(text) => return load(path, origin, &text).map(|key| (key, false)),
+        Err(error) if error.is_not_found() => {}
+        Err(error) => return Err(error.into()),
     }
+    let key =
+        SigningKey::generate(origin).map_err(|_| SigningKeyError::BadOrigin(origin.to_owned()))?;
+    let text = format!("{}\n", key.to_private_key_string());
+    if private_file::create_new(path, text.as_bytes(), SIGNING_KEY_FILE)? {
+        return Ok((key, true));
+    }
+    let text = private_file::read(path, SIGNING_KEY_FILE)?;
+    load(path, origin, &text).map(|key| (key, false))
 }
 
 /// Loads the checkpoint signing key at `path`, which must exist (export and verification must
 /// not invent a new key).
 ///
 /// # Errors
-/// [`SigningKeyError`] when the file cannot be read, is not a key, or names another origin.
+/// [`SigningKeyError`] when the file cannot be read, group or others may read or write it
+/// (Unix), it is not a key, or it names another origin.
 pub fn load_signing_key(path: &Path, origin: &str) -> Result<SigningKey, SigningKeyError> {
-    let text = fs::read_to_string(path).map_err(|source| SigningKeyError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
+    let text = private_file::read(path, SIGNING_KEY_FILE)?;
     load(path, origin, &text)
 }
 
@@ -118,25 +100,6 @@ fn load(path: &Path, origin: &str, text: &str) -> Result<SigningKey, SigningKeyE
         });
     }
     Ok(key)
-}
-
-/// Creates `path` exclusively with mode 0600 and writes `text`.
-fn write_new(path: &Path, text: &str) -> std::io::Result<()> {
-    if let Some(parent) = path.parent()
-        && !parent.as_os_str().is_empty()
-    {
-        fs::create_dir_all(parent)?;
-    }
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()
 }
 
 /// Why an export failed.
@@ -223,9 +186,23 @@ pub enum VerifyError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The export directory does not exist or is not a directory (usage error, exit 2).
+    #[error(
+        "the export directory {} does not exist or is not a directory; pass the directory \
+         `amanah audit export --out` wrote",
+        path.display()
+    )]
+    MissingDirectory { path: PathBuf },
     /// The verifier key file is not a key (usage error, exit 2).
     #[error("{} is not a verifier key: {source}", path.display())]
     BadKey { path: PathBuf, source: KeyError },
+    /// The export's own `log.vkey` is not the key the auditor trusts (exit 1): the export was
+    /// signed with another key, or its `log.vkey` was replaced.
+    #[error(
+        "verification failed: the export's log.vkey ({found}) is not the key given with --vkey \
+         ({trusted}); the export was signed with another key or its log.vkey was replaced"
+    )]
+    KeyMismatch { found: String, trusted: String },
     /// The log does not verify (exit 1).
     #[error("verification failed: {0}")]
     Failed(#[from] VerificationError),
@@ -248,7 +225,10 @@ impl VerifyError {
     /// Whether the log failed verification (exit 1) rather than the command being unusable.
     #[must_use]
     pub fn is_verification_failure(&self) -> bool {
-        matches!(self, Self::Failed(_) | Self::TreeMismatch { .. })
+        matches!(
+            self,
+            Self::Failed(_) | Self::TreeMismatch { .. } | Self::KeyMismatch { .. }
+        )
     }
 }
 
@@ -273,17 +253,36 @@ pub fn read_verifier_key(path: &Path) -> Result<VerifierKey, VerifyError> {
 }
 
 /// `amanah audit verify DIR [--vkey FILE] [--previous FILE]`: verifies an export with no
-/// database and no network. Without `vkey`, the key in the export is used (an auditor should
-/// pass the key obtained independently).
+/// database and no network.
+///
+/// With `vkey` (the key the auditor obtained out of band) the export's own `log.vkey`, when
+/// present, must be that same key. Without it the export's own `log.vkey` is used, which proves
+/// only that the export is consistent with itself: whoever rewrote a log can sign it again with a
+/// key of their own and replace `log.vkey` (the command exits 3 then, never 0).
 ///
 /// # Errors
-/// [`VerifyError::Failed`] naming the first failing index and reason; read errors otherwise.
+/// [`VerifyError::Failed`] naming the first failing index and reason; [`VerifyError::KeyMismatch`]
+/// when the export's `log.vkey` is not `vkey`; [`VerifyError::MissingDirectory`] and read errors
+/// otherwise.
 pub fn verify_dir(
     dir: &Path,
     vkey: Option<&Path>,
     previous: Option<&Path>,
 ) -> Result<Verified, VerifyError> {
-    let key = read_verifier_key(&vkey.map_or_else(|| dir.join(VKEY_FILE), Path::to_owned))?;
+    if !dir.is_dir() {
+        return Err(VerifyError::MissingDirectory {
+            path: dir.to_owned(),
+        });
+    }
+    let own_key_path = dir.join(VKEY_FILE);
+    let key = match vkey {
+        Some(trusted_path) => {
+            let trusted = read_verifier_key(trusted_path)?;
+            check_own_key(&own_key_path, &trusted)?;
+            trusted
+        }
+        None => read_verifier_key(&own_key_path)?,
+    };
     let checkpoint = read_file(&dir.join(CHECKPOINT_FILE))?;
     let previous = previous.map(read_file).transpose()?;
     let events_path = dir.join(EVENTS_FILE);
@@ -298,6 +297,25 @@ pub fn verify_dir(
         &key,
         previous.as_deref(),
     )?)
+}
+
+/// The export's own `log.vkey`, when there is one, must be the trusted key: a different or
+/// unreadable one is [`VerifyError::KeyMismatch`]. An export without it is verified with the
+/// trusted key alone.
+fn check_own_key(own_key_path: &Path, trusted: &VerifierKey) -> Result<(), VerifyError> {
+    let found = match read_verifier_key(own_key_path) {
+        Ok(own) if own == *trusted => return Ok(()),
+        Err(VerifyError::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(());
+        }
+        Ok(own) => own.to_string(),
+        Err(VerifyError::BadKey { source, .. }) => format!("not a verifier key: {source}"),
+        Err(error) => return Err(error),
+    };
+    Err(VerifyError::KeyMismatch {
+        found,
+        trusted: trusted.to_string(),
+    })
 }
 
 /// `amanah audit verify-db`: verifies the live database the way an auditor verifies an export —

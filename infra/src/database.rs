@@ -4,7 +4,7 @@
 //! SQLite is opened for durability and for several processes: WAL journal, `synchronous=FULL`
 //! (an acknowledged append survives a power cut), foreign keys on, and a busy timeout so that a
 //! writer waits for another process's write lock instead of failing. Error messages never repeat
-//! the URL, which may hold a password.
+//! the URL's credentials (it may hold a password): where a driver quotes the URL, it is redacted.
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -64,7 +64,7 @@ pub enum DatabaseSetupError {
     /// The URL names an engine Amanah does not run on.
     #[error("unsupported database URL scheme `{0}`: use sqlite:// or postgres://")]
     UnsupportedScheme(String),
-    /// The URL could not be parsed.
+    /// The URL could not be parsed (the reason never repeats the URL's credentials).
     #[error("the database URL is not valid: {0}")]
     InvalidUrl(String),
     /// The directory for the SQLite file could not be created.
@@ -74,9 +74,11 @@ pub enum DatabaseSetupError {
         #[source]
         source: std::io::Error,
     },
-    /// Connecting failed.
+    /// Connecting failed: the driver's reason, with the URL redacted should the driver repeat it
+    /// ([`crate::url_redaction`]). Kept as text, not as the driver's error, so that no cause
+    /// chain printed later can reveal the password.
     #[error("could not connect to the database: {0}")]
-    Connect(#[source] DbErr),
+    Connect(String),
     /// Applying migrations failed.
     #[error("could not migrate the database: {0}")]
     Migrate(#[source] DbErr),
@@ -84,7 +86,7 @@ pub enum DatabaseSetupError {
 
 /// Opens a connection pool for `url` (see the module documentation for the settings).
 ///
-/// For SQLite, the file's directory is created when missing, and so is the file unless the URL
+/// For SQLite, the file's directory is created (mode 0700) when missing, and so is the file unless the URL
 /// sets `mode` itself (`mode=rwc` creates, `mode=rw` does not). `sqlite::memory:` gets a
 /// single-connection pool, since every connection would otherwise see its own empty database.
 ///
@@ -105,21 +107,29 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DatabaseSetupError
                 .sqlx_logging(false);
             Database::connect(options)
                 .await
-                .map_err(DatabaseSetupError::Connect)
+                .map_err(|error| DatabaseSetupError::Connect(without_credentials(&error, url)))
         }
         other => Err(DatabaseSetupError::UnsupportedScheme(other.to_owned())),
     }
 }
 
+/// A driver's message about `url`, with the URL redacted wherever the message quotes it.
+fn without_credentials(error: &impl std::fmt::Display, url: &str) -> String {
+    error
+        .to_string()
+        .replace(url, &crate::url_redaction::redact_url(url))
+}
+
 async fn connect_sqlite(url: &str) -> Result<DatabaseConnection, DatabaseSetupError> {
     let parsed = SqliteConnectOptions::from_str(url)
-        .map_err(|err| DatabaseSetupError::InvalidUrl(err.to_string()))?;
+        .map_err(|err| DatabaseSetupError::InvalidUrl(without_credentials(&err, url)))?;
     let in_memory = url.contains(":memory:") || url.contains("mode=memory");
     if !in_memory
         && let Some(directory) = parsed.get_filename().parent()
         && !directory.as_os_str().is_empty()
     {
-        std::fs::create_dir_all(directory).map_err(|source| {
+        // Mode 0700: the database files are readable by whoever can enter the directory.
+        crate::private_file::create_dir(directory).map_err(|source| {
             DatabaseSetupError::CreateDirectory {
                 path: directory.to_path_buf(),
                 source,
@@ -153,7 +163,7 @@ async fn connect_sqlite(url: &str) -> Result<DatabaseConnection, DatabaseSetupEr
         });
     Database::connect(options)
         .await
-        .map_err(DatabaseSetupError::Connect)
+        .map_err(|error| DatabaseSetupError::Connect(without_credentials(&error, url)))
 }
 
 /// Applies every pending migration, atomically: all of them or none.
@@ -210,5 +220,23 @@ mod tests {
         };
         assert!(matches!(err, DatabaseSetupError::UnsupportedScheme(_)));
         assert!(!err.to_string().contains("secret"));
+    }
+
+    #[tokio::test]
+    async fn connection_errors_do_not_repeat_the_password() {
+        // A `/` in the password makes the URL unparsable; the driver's message quotes it.
+        for url in [
+            "postgres://amanah:pa/ss@localhost/db",
+            "postgres://amanah:s3cr3t@localhost:notaport/db?password=pw",
+            "sqlite://amanah.db?password=pw&mode=bogus",
+        ] {
+            let Err(err) = connect(url).await else {
+                panic!("{url} must be refused");
+            };
+            let message = err.to_string();
+            for secret in ["pa/ss", "s3cr3t", "=pw"] {
+                assert!(!message.contains(secret), "{url}: {message}");
+            }
+        }
     }
 }

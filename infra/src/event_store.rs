@@ -21,6 +21,9 @@
 //! 3. set the head to the new size and commit — one disk flush for the whole batch;
 //! 4. only then answer each request, and publish the committed events to subscribers.
 //!
+//! [`SqlEventStore::begin_holding_append_lock`] takes the same lock for work that must read the
+//! whole log and keep appends out until it commits (`amanah replay`).
+//!
 //! A failed commit fails every request that had succeeded in the batch (requests that had already
 //! failed keep their own error). When a connection dies during `COMMIT` the outcome is unknown to
 //! the store; the caller sees [`StoreError::Unavailable`] and a retry with the same expected
@@ -330,24 +333,75 @@ impl SqlEventStore {
         from_index: u64,
         limit: u64,
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        let (Ok(from), Ok(limit)) = (
-            i64::try_from(from_index),
-            i64::try_from(limit.min(MAX_READ_LIMIT)),
-        ) else {
-            return Ok(Vec::new());
-        };
-        let backend = self.db.get_database_backend();
-        let rows = self
-            .db
-            .query_all_raw(statement(
-                backend,
-                "SELECT idx, canonical FROM events WHERE idx >= ? ORDER BY idx LIMIT ?",
-                [from.into(), limit.into()],
-            ))
-            .await
-            .map_err(map_internal_db_error)?;
-        rows.iter().map(decode_row).collect()
+        read_range_in(&self.db, from_index, limit).await
     }
+
+    /// Begins a transaction that holds the log's append lock, the one every batch of appends
+    /// takes (by any process): PostgreSQL locks the log head row (`FOR UPDATE`, under READ
+    /// COMMITTED), SQLite starts with `BEGIN IMMEDIATE` (the database's one write lock). Until the
+    /// transaction ends no append commits, and what it reads is the whole committed log; returns
+    /// the transaction and the log's size.
+    ///
+    /// Appends wait meanwhile: on PostgreSQL for as long as it takes, on SQLite for
+    /// [`database::SQLITE_BUSY_TIMEOUT`], after which they fail as unavailable. Keep it short.
+    ///
+    /// # Errors
+    /// As [`Self::size`].
+    #[tracing::instrument(skip_all)]
+    pub async fn begin_holding_append_lock(
+        &self,
+    ) -> Result<(DatabaseTransaction, u64), StoreError> {
+        let txn = begin_append_transaction(&self.db).await?;
+        let size = read_head_size(&txn, true).await?;
+        Ok((txn, size))
+    }
+}
+
+/// Up to `limit` events (at most [`MAX_READ_LIMIT`]) from index `from_index` on, in index order,
+/// read through `db` (the pool, or a transaction).
+///
+/// # Errors
+/// As [`SqlEventStore::read_range`].
+pub async fn read_range_in<C: ConnectionTrait>(
+    db: &C,
+    from_index: u64,
+    limit: u64,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let (Ok(from), Ok(limit)) = (
+        i64::try_from(from_index),
+        i64::try_from(limit.min(MAX_READ_LIMIT)),
+    ) else {
+        return Ok(Vec::new());
+    };
+    let rows = db
+        .query_all_raw(statement(
+            db.get_database_backend(),
+            "SELECT idx, canonical FROM events WHERE idx >= ? ORDER BY idx LIMIT ?",
+            [from.into(), limit.into()],
+        ))
+        .await
+        .map_err(map_internal_db_error)?;
+    rows.iter().map(decode_row).collect()
+}
+
+/// Begins the transaction of an append batch (or of anything else that must exclude appends),
+/// with the write lock taken at once on SQLite; on PostgreSQL the caller then locks the log head
+/// with `read_head_size(txn, true)`.
+async fn begin_append_transaction(
+    db: &DatabaseConnection,
+) -> Result<DatabaseTransaction, StoreError> {
+    let options = TransactionOptions {
+        // READ COMMITTED whatever the server's default: under it `FOR UPDATE` waits for the
+        // previous holder and then reads the row it committed; stricter levels would fail
+        // with a serialization error instead.
+        isolation_level: (db.get_database_backend() == DbBackend::Postgres)
+            .then_some(IsolationLevel::ReadCommitted),
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    };
+    db.begin_with_options(options)
+        .await
+        .map_err(map_internal_db_error)
 }
 
 impl EventStore for SqlEventStore {
@@ -517,21 +571,7 @@ impl<P: Projector> Sequencer<P> {
         requests: &[&AppendRequest],
         outcomes: &mut Vec<Result<Appended, StoreError>>,
     ) -> Result<u64, StoreError> {
-        let backend = self.db.get_database_backend();
-        let options = TransactionOptions {
-            // READ COMMITTED whatever the server's default: under it `FOR UPDATE` waits for the
-            // previous holder and then reads the row it committed; stricter levels would fail
-            // with a serialization error instead.
-            isolation_level: (backend == DbBackend::Postgres)
-                .then_some(IsolationLevel::ReadCommitted),
-            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-            ..TransactionOptions::default()
-        };
-        let txn = self
-            .db
-            .begin_with_options(options)
-            .await
-            .map_err(map_internal_db_error)?;
+        let txn = begin_append_transaction(&self.db).await?;
         match self.write_requests(&txn, requests, outcomes).await {
             Ok((start, end)) if start == end => {
                 // Nothing to write (every request failed): no need for a commit and its flush.

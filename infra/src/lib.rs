@@ -28,11 +28,13 @@ pub mod jcs;
 pub mod merkle;
 pub mod migration;
 pub mod note;
+pub mod private_file;
 pub mod projection;
 pub mod read_model;
 pub mod sql;
 pub mod testing;
 pub mod tree_cache;
+pub mod url_redaction;
 
 pub use event_store::{AppendStats, CommittedBatch, LogHead, SqlEventStore, StoreConfig};
 pub use projection::{NoProjection, Projector};

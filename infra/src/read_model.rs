@@ -6,9 +6,12 @@
 //! * [`SqlProjector`] (the store's [`Projector`]) replaces an aggregate's rows inside the append
 //!   transaction;
 //! * [`rebuild`] (`amanah replay`) folds the whole log with the domain's `evolve` and writes every
-//!   aggregate's rows afresh;
+//!   aggregate's rows afresh, in one transaction that holds the log's append lock, so that it is
+//!   safe beside running servers: an append lands before the rebuild reads the log (and is folded
+//!   in) or waits for the rebuild to commit (and is projected after it);
 //! * [`check`] (`amanah replay --check`) folds the log the same way and compares the rows it
-//!   expects with the rows the live read model holds, reporting every difference.
+//!   expects with the rows the live read model holds, reporting every difference; it reads both
+//!   from one snapshot, so appends running meanwhile neither wait nor show up as differences.
 //!
 //! [`SqlReadModel`] answers the API's queries ([`ReadModel`]). Each aggregate's row keeps its whole
 //! state as JSON (`state`); the other columns and the child tables are what filters, sorting and
@@ -29,13 +32,13 @@ use amanah_domain::service::decode;
 use amanah_domain::values::CountryCode;
 use chrono::NaiveDate;
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, QueryResult, Statement,
-    TransactionTrait, Value,
+    AccessMode, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
+    IsolationLevel, QueryResult, Statement, TransactionOptions, TransactionTrait, Value,
 };
 use uuid::Uuid;
 
 use crate::db_error::map_db_error;
-use crate::event_store::SqlEventStore;
+use crate::event_store::{SqlEventStore, read_range_in};
 use crate::projection::Projector;
 use crate::sql::statement;
 
@@ -596,13 +599,20 @@ impl Projector for SqlProjector {
 /// # Errors
 /// When the log cannot be read or an event does not decode.
 pub async fn fold_log(store: &SqlEventStore) -> Result<Vec<Snapshot>, StoreError> {
+    fold_log_in(store.connection())
+        .await
+        .map(|(snapshots, _)| snapshots)
+}
+
+/// [`fold_log`] through `db` (the pool, or a transaction); also returns the number of events read.
+async fn fold_log_in<C: ConnectionTrait>(db: &C) -> Result<(Vec<Snapshot>, u64), StoreError> {
     let mut organisations: BTreeMap<Uuid, Option<Organisation>> = BTreeMap::new();
     let mut projects: BTreeMap<Uuid, Option<Project>> = BTreeMap::new();
     let mut activities: BTreeMap<Uuid, Option<Activity>> = BTreeMap::new();
     let undecodable = |e: amanah_domain::service::CommandError| StoreError::Internal(e.to_string());
     let mut next = 0;
     loop {
-        let batch = store.read_range(next, 1000).await?;
+        let batch = read_range_in(db, next, 1000).await?;
         let Some(last) = batch.last() else { break };
         next = last.index + 1;
         for event in &batch {
@@ -625,22 +635,41 @@ pub async fn fold_log(store: &SqlEventStore) -> Result<Vec<Snapshot>, StoreError
             }
         }
     }
-    Ok(organisations
+    let snapshots = organisations
         .into_values()
         .flatten()
         .map(Snapshot::from)
         .chain(projects.into_values().flatten().map(Snapshot::from))
         .chain(activities.into_values().flatten().map(Snapshot::from))
-        .collect())
+        .collect();
+    Ok((snapshots, next))
 }
 
-/// `amanah replay`: rebuilds every read-model table from the log, in one transaction.
+/// What [`rebuild`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rebuilt {
+    /// The aggregates whose rows were written.
+    pub aggregates: u64,
+    /// The events folded: the whole log at the time of the rebuild.
+    pub events: u64,
+}
+
+/// `amanah replay`: rebuilds every read-model table from the log, in one transaction that holds
+/// the log's append lock ([`SqlEventStore::begin_holding_append_lock`]) from before it reads the
+/// log until it commits. Appends by running servers wait meanwhile (on SQLite for at most
+/// [`crate::database::SQLITE_BUSY_TIMEOUT`], then they fail and may be retried), so none can
+/// commit between the read and the rewrite and be lost from the read model.
 ///
 /// # Errors
 /// When the log cannot be read or the tables cannot be written; nothing changes then.
-pub async fn rebuild(store: &SqlEventStore) -> Result<u64, StoreError> {
-    let snapshots = fold_log(store).await?;
-    let txn = store.connection().begin().await.map_err(map_db_error)?;
+pub async fn rebuild(store: &SqlEventStore) -> Result<Rebuilt, StoreError> {
+    let (txn, size) = store.begin_holding_append_lock().await?;
+    let (snapshots, events) = fold_log_in(&txn).await?;
+    if events != size {
+        return Err(StoreError::Internal(format!(
+            "the log head says {size} events but {events} were read"
+        )));
+    }
     for table in all_tables() {
         txn.execute_unprepared(&format!("DELETE FROM {}", table.name))
             .await
@@ -650,7 +679,10 @@ pub async fn rebuild(store: &SqlEventStore) -> Result<u64, StoreError> {
         insert_rows(&txn, &rows_of(snapshot)?).await?;
     }
     txn.commit().await.map_err(map_db_error)?;
-    Ok(u64::try_from(snapshots.len()).unwrap_or(u64::MAX))
+    Ok(Rebuilt {
+        aggregates: u64::try_from(snapshots.len()).unwrap_or(u64::MAX),
+        events,
+    })
 }
 
 /// One difference between the live read model and the fold of the log.
@@ -688,7 +720,27 @@ impl std::fmt::Display for Difference {
 /// # Errors
 /// When the log or the read model cannot be read.
 pub async fn check(store: &SqlEventStore) -> Result<Vec<Difference>, StoreError> {
-    let snapshots = fold_log(store).await?;
+    let db = store.connection();
+    let backend = db.get_database_backend();
+    // One snapshot for the log and the tables: REPEATABLE READ on PostgreSQL; on SQLite (WAL) a
+    // read transaction sees the state of its first read throughout. Appends are not held up.
+    let txn = db
+        .begin_with_options(TransactionOptions {
+            isolation_level: (backend == DbBackend::Postgres)
+                .then_some(IsolationLevel::RepeatableRead),
+            access_mode: (backend == DbBackend::Postgres).then_some(AccessMode::ReadOnly),
+            ..TransactionOptions::default()
+        })
+        .await
+        .map_err(map_db_error)?;
+    let differences = compare(&txn).await?;
+    txn.commit().await.map_err(map_db_error)?;
+    Ok(differences)
+}
+
+/// [`check`] inside its transaction.
+async fn compare(txn: &DatabaseTransaction) -> Result<Vec<Difference>, StoreError> {
+    let (snapshots, _) = fold_log_in(txn).await?;
     let mut expected: BTreeMap<&'static str, BTreeSet<Vec<Option<String>>>> = BTreeMap::new();
     for snapshot in &snapshots {
         for rows in rows_of(snapshot)? {
@@ -698,8 +750,7 @@ pub async fn check(store: &SqlEventStore) -> Result<Vec<Difference>, StoreError>
             }
         }
     }
-    let db = store.connection();
-    let backend = db.get_database_backend();
+    let backend = txn.get_database_backend();
     let mut differences = Vec::new();
     for table in all_tables() {
         let selects: Vec<String> = table
@@ -712,7 +763,7 @@ pub async fn check(store: &SqlEventStore) -> Result<Vec<Difference>, StoreError>
             })
             .collect();
         let sql = format!("SELECT {} FROM {}", selects.join(", "), table.name);
-        let rows = db
+        let rows = txn
             .query_all_raw(Statement::from_string(backend, sql))
             .await
             .map_err(map_db_error)?;

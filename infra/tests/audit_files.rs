@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use amanah_domain::ports::{Actor, AppendRequest, EventStore};
 use amanah_infra::audit_files::{
-    CHECKPOINT_FILE, EVENTS_FILE, SigningKeyError, VerifyError, export, load_or_create_signing_key,
-    verify_db, verify_dir,
+    CHECKPOINT_FILE, EVENTS_FILE, SigningKeyError, VKEY_FILE, VerifyError, export,
+    load_or_create_signing_key, verify_db, verify_dir,
 };
 use amanah_infra::export_verify::Reason;
 use amanah_infra::note::SigningKey;
@@ -73,9 +73,80 @@ fn the_signing_key_is_created_private_and_reloaded() {
         matches!(error, SigningKeyError::OtherOrigin { .. }),
         "{error}"
     );
+    #[cfg(unix)]
+    {
+        use amanah_infra::audit_files::load_signing_key;
+        use amanah_infra::private_file::PrivateFileError;
+        use std::os::unix::fs::PermissionsExt as _;
+        let set_mode = |mode| {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        };
+        set_mode(0o644);
+        for error in [
+            load_or_create_signing_key(&path, ORIGIN).unwrap_err(),
+            load_signing_key(&path, ORIGIN).unwrap_err(),
+        ] {
+            assert!(
+                matches!(
+                    error,
+                    SigningKeyError::File(PrivateFileError::Exposed { mode: 0o644, .. })
+                ),
+                "{error}"
+            );
+            assert!(
+                error
+                    .to_string()
+                    .contains(&format!("chmod 600 {}", path.display())),
+                "{error}"
+            );
+        }
+        set_mode(0o600);
+        assert_eq!(
+            load_signing_key(&path, ORIGIN).unwrap().verifier_key(),
+            created.verifier_key()
+        );
+    }
     std::fs::write(&path, "not a key\n").unwrap();
     let error = load_or_create_signing_key(&path, ORIGIN).unwrap_err();
     assert!(matches!(error, SigningKeyError::Invalid { .. }), "{error}");
+}
+
+#[test]
+fn replicas_starting_together_all_get_the_one_signing_key() {
+    // Each round: 16 threads race to load-or-create the key in an empty directory. A reader must
+    // never see the file before the key is in it.
+    for _ in 0..20 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit-signing.key");
+        let start = std::sync::Barrier::new(16);
+        let loaded: Vec<_> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..16)
+                .map(|_| {
+                    scope.spawn(|| {
+                        start.wait();
+                        load_or_create_signing_key(&path, ORIGIN)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|handle| handle.join().unwrap().unwrap())
+                .collect()
+        });
+        assert_eq!(loaded.iter().filter(|(_, created)| *created).count(), 1);
+        for (key, _) in &loaded {
+            assert_eq!(key.verifier_key(), loaded[0].0.verifier_key());
+        }
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            names,
+            ["audit-signing.key"],
+            "no temporary file is left behind"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -144,6 +215,65 @@ async fn an_export_verifies_offline_and_tampering_is_named() {
     let error = verify_dir(dir.path(), None, None).unwrap_err();
     assert!(error.is_verification_failure(), "{error}");
     database.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_exports_own_key_must_be_the_trusted_one() {
+    let database = TestDatabase::sqlite().await;
+    let key = Arc::new(SigningKey::from_seed(ORIGIN, &[7; 32]).unwrap());
+    let store = filled_store(&database, &key).await;
+    let dir = tempfile::tempdir().unwrap();
+    export(&store, &key.verifier_key(), dir.path())
+        .await
+        .unwrap();
+    database.cleanup().await;
+    let trusted = dir.path().join("trusted.vkey");
+    std::fs::write(&trusted, format!("{}\n", key.verifier_key())).unwrap();
+    assert_eq!(
+        verify_dir(dir.path(), Some(&trusted), None).unwrap().size,
+        20
+    );
+
+    // Only log.vkey replaced: the checkpoint still verifies with the trusted key, but the export
+    // names another key, which is a failure that says so.
+    let other = SigningKey::from_seed(ORIGIN, &[8; 32]).unwrap();
+    std::fs::write(
+        dir.path().join(VKEY_FILE),
+        format!("{}\n", other.verifier_key()),
+    )
+    .unwrap();
+    let error = verify_dir(dir.path(), Some(&trusted), None).unwrap_err();
+    assert!(matches!(error, VerifyError::KeyMismatch { .. }), "{error}");
+    assert!(error.is_verification_failure(), "{error}");
+    let message = error.to_string();
+    assert!(
+        message.contains(&other.verifier_key().to_string()),
+        "{message}"
+    );
+    assert!(
+        message.contains(&key.verifier_key().to_string()),
+        "{message}"
+    );
+
+    std::fs::write(dir.path().join(VKEY_FILE), "garbage\n").unwrap();
+    let error = verify_dir(dir.path(), Some(&trusted), None).unwrap_err();
+    assert!(matches!(error, VerifyError::KeyMismatch { .. }), "{error}");
+
+    // An export without log.vkey is verified with the trusted key alone.
+    std::fs::remove_file(dir.path().join(VKEY_FILE)).unwrap();
+    assert_eq!(
+        verify_dir(dir.path(), Some(&trusted), None).unwrap().size,
+        20
+    );
+
+    let missing = dir.path().join("missing");
+    let error = verify_dir(&missing, None, None).unwrap_err();
+    assert!(
+        matches!(error, VerifyError::MissingDirectory { .. }),
+        "{error}"
+    );
+    assert!(!error.is_verification_failure());
+    assert!(!error.to_string().contains(VKEY_FILE), "{error}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,7 +14,7 @@ use amanah_domain::codelists::{
     UncacChapter,
 };
 use amanah_domain::organisation::{
-    Organisation, OrganisationCommand, OrganisationFacts, RegisterOrganisation,
+    Organisation, OrganisationCommand, OrganisationFacts, RegisterOrganisation, ReviseOrganisation,
 };
 use amanah_domain::ports::{Actor, EventMetadata};
 use amanah_domain::project::{
@@ -38,6 +38,7 @@ amanah_infra::on_both_engines!(
     projection_answers_queries,
     duplicate_iati_identifier_is_refused_and_appends_nothing,
     replay_check_finds_tampering_and_rebuild_repairs_it,
+    appends_during_rebuilds_all_reach_the_read_model,
 );
 
 struct World {
@@ -379,12 +380,156 @@ async fn replay_check_finds_tampering_and_rebuild_repairs_it(database: &TestData
         "{tables:?}"
     );
 
-    let aggregates = rebuild(store).await.unwrap();
+    let rebuilt = rebuild(store).await.unwrap();
+    assert_eq!(rebuilt.events, store.size().await.unwrap());
     assert_eq!(
-        aggregates, 5,
+        rebuilt.aggregates, 5,
         "two organisations, two projects, one activity"
     );
     assert_eq!(check(store).await.unwrap(), Vec::new());
     let repaired = world.read_model.project(first.id).await.unwrap().unwrap();
     assert_eq!(repaired, first);
+}
+
+/// Renames `organisation` to `name`, through `service`.
+async fn rename<S: amanah_domain::ports::EventStore>(
+    service: &CommandService<S>,
+    organisation: Uuid,
+    name: &str,
+) {
+    let command = OrganisationCommand::Revise(ReviseOrganisation {
+        id: organisation,
+        name: Some(Name::parse(name).unwrap()),
+        ..ReviseOrganisation::default()
+    });
+    service
+        .execute::<Organisation>(organisation, None, command, metadata())
+        .await
+        .unwrap();
+}
+
+/// `amanah replay` beside a running server: renames keep landing while the read model is rebuilt
+/// again and again. Each must either be in the log the rebuild folds, or be projected after the
+/// rebuild commits; one that commits between the fold's read and the rewrite would vanish from
+/// the read model, and `replay --check` would then find it missing. Each organisation is renamed
+/// once, so that a lost rename stays lost (a later one would project the row afresh). The race is
+/// a matter of timing, so the scenario runs five times (before the fix one trial caught it about
+/// two times in three on SQLite, every time on PostgreSQL; the deterministic PostgreSQL test is
+/// [`a_rebuild_waits_for_an_append_in_flight_and_folds_it_in`]).
+async fn appends_during_rebuilds_all_reach_the_read_model(database: &TestDatabase) {
+    let world = std::sync::Arc::new(world(database));
+    let store = world.service.store().clone();
+    for trial in 0..5 {
+        let mut organisations = Vec::new();
+        for n in 0..30 {
+            let name = format!("Organisation {trial}-{n}");
+            organisations.push(organisation(&world, None, &name).await.id);
+        }
+        let renaming = {
+            let world = std::sync::Arc::clone(&world);
+            tokio::spawn(async move {
+                for (n, id) in organisations.into_iter().enumerate() {
+                    let name = format!("Organisation {trial}-{n}, renamed");
+                    rename(&world.service, id, &name).await;
+                }
+            })
+        };
+        let mut rebuilds = 0;
+        while !renaming.is_finished() && rebuilds < MAX_REBUILDS_BESIDE_APPENDS {
+            rebuild(&store).await.unwrap();
+            rebuilds += 1;
+        }
+        renaming.await.unwrap();
+        assert_eq!(check(&store).await.unwrap(), Vec::new(), "trial {trial}");
+    }
+}
+
+/// The most rebuilds [`appends_during_rebuilds_all_reach_the_read_model`] runs back to back in one
+/// trial. On SQLite each holds the write lock, and the appends they starve wait for at most the
+/// busy timeout (10 s); these take a few tens of milliseconds each.
+const MAX_REBUILDS_BESIDE_APPENDS: usize = 10;
+
+/// A projector that writes the read model like [`SqlProjector`], then — once, for the first
+/// append — tells the test it is inside the append transaction (the log's write lock held, the
+/// event and its rows written but not committed) and waits for the test to let it commit.
+struct PausingProjector {
+    paused: std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+    resume: tokio::sync::Mutex<Option<tokio::sync::oneshot::Receiver<()>>>,
+}
+
+impl amanah_infra::Projector for PausingProjector {
+    async fn project(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        snapshot: &amanah_domain::ports::Snapshot,
+        events: &[amanah_domain::ports::StoredEvent],
+    ) -> Result<(), amanah_domain::ports::StoreError> {
+        SqlProjector.project(txn, snapshot, events).await?;
+        let paused = self.paused.lock().unwrap().take();
+        if let Some(paused) = paused {
+            let resume = self.resume.lock().await.take().unwrap();
+            paused.send(()).unwrap();
+            resume.await.unwrap();
+        }
+        Ok(())
+    }
+}
+
+/// Whether a session of this database waits for a lock (PostgreSQL).
+async fn a_session_waits_for_a_lock(db: &sea_orm::DatabaseConnection) -> bool {
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get_by_index::<i64>(0).unwrap() > 0
+}
+
+/// The same race as [`appends_during_rebuilds_all_reach_the_read_model`], made deterministic on
+/// PostgreSQL, where a session waiting for a lock can be seen: an append is held inside its
+/// transaction (it has renamed the organisation in the read model, uncommitted) while a rebuild
+/// starts and blocks; only then does the append commit. A rebuild that folded the log before
+/// taking the append lock folds the old name and then writes it over the committed rename (or
+/// fails on the row the append inserted); one that takes the lock first folds the rename in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebuild_waits_for_an_append_in_flight_and_folds_it_in() {
+    let Some(database) = TestDatabase::postgres().await else {
+        return;
+    };
+    let world = world(&database);
+    let id = organisation(&world, None, "Before the rename").await.id;
+    let (paused_tx, paused) = tokio::sync::oneshot::channel();
+    let (resume, resume_rx) = tokio::sync::oneshot::channel();
+    let pausing = CommandService::new(SqlEventStore::start(
+        database.connection().clone(),
+        StoreConfig::default(),
+        PausingProjector {
+            paused: std::sync::Mutex::new(Some(paused_tx)),
+            resume: tokio::sync::Mutex::new(Some(resume_rx)),
+        },
+    ));
+    let renaming = tokio::spawn(async move { rename(&pausing, id, "After the rename").await });
+    paused.await.unwrap();
+
+    let store = world.service.store().clone();
+    let rebuilding = tokio::spawn(async move { rebuild(&store).await });
+    // Bounded: a rebuild that never blocked would be a bug of this test, not a pass.
+    let mut polls = 0;
+    while !a_session_waits_for_a_lock(database.connection()).await {
+        polls += 1;
+        assert!(polls < 3000, "the rebuild never waited for the append");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    resume.send(()).unwrap();
+    renaming.await.unwrap();
+    let rebuilt = rebuilding.await.unwrap();
+    assert!(rebuilt.is_ok(), "{rebuilt:?}");
+    assert_eq!(check(world.service.store()).await.unwrap(), Vec::new());
+    let organisation = world.read_model.organisation(id).await.unwrap().unwrap();
+    assert_eq!(organisation.name.as_str(), "After the rename");
+    database.cleanup().await;
 }

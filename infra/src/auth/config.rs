@@ -55,8 +55,9 @@ impl fmt::Debug for HmacSecret {
     }
 }
 
-/// Where the JWKS for RS256 / ES256 / EdDSA tokens comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where the JWKS for RS256 / ES256 / EdDSA tokens comes from. `Debug` and `Display` show a URL
+/// without its credentials ([`crate::url_redaction`]).
+#[derive(Clone, PartialEq, Eq)]
 pub enum JwksSource {
     /// A local file, re-read on refresh.
     File(PathBuf),
@@ -114,15 +115,17 @@ impl fmt::Display for JwksSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::File(path) => write!(f, "{}", path.display()),
-            Self::Url(url) => {
-                // Userinfo in a URL is a credential: never print it.
-                let mut shown = url.clone();
-                if !shown.username().is_empty() || shown.password().is_some() {
-                    let _ = shown.set_username("redacted");
-                    let _ = shown.set_password(None);
-                }
-                write!(f, "{shown}")
-            }
+            // Userinfo and query parameters such as `token` are credentials: never print them.
+            Self::Url(url) => f.write_str(&crate::url_redaction::redact_url(url.as_str())),
+        }
+    }
+}
+
+impl fmt::Debug for JwksSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::File(path) => f.debug_tuple("File").field(path).finish(),
+            Self::Url(_) => f.debug_tuple("Url").field(&self.to_string()).finish(),
         }
     }
 }

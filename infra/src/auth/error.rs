@@ -378,16 +378,9 @@ pub struct TtlError {
 /// Loading or creating the secret file in the data directory failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SecretFileError {
-    /// Reading or writing the file failed.
-    #[error("cannot {action} the token secret file {path}: {source}")]
-    Io {
-        /// `read` or `create`.
-        action: &'static str,
-        /// The file.
-        path: String,
-        /// The I/O error.
-        source: std::io::Error,
-    },
+    /// Reading or creating the file failed, or group or others may read or write it.
+    #[error(transparent)]
+    File(#[from] crate::private_file::PrivateFileError),
     /// The random generator failed.
     #[error("cannot generate a token secret: {0}")]
     Random(String),

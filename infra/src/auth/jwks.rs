@@ -86,11 +86,20 @@ impl JwksFetcher for FileFetcher {
 }
 
 /// Fetches the JWKS over HTTPS only (redirects too), with a timeout and a size limit.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HttpsFetcher {
     client: reqwest::Client,
     url: reqwest::Url,
     max_bytes: usize,
+}
+
+impl std::fmt::Debug for HttpsFetcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpsFetcher")
+            .field("url", &crate::url_redaction::redact_url(self.url.as_str()))
+            .field("max_bytes", &self.max_bytes)
+            .finish_non_exhaustive()
+    }
 }
 
 impl HttpsFetcher {

@@ -2,7 +2,6 @@
 //! `--ttl`, [`generate_secret`] and [`load_or_create_secret`] for the secret `serve` keeps in the
 //! data directory when none is configured, and [`bearer_token`] to read an `Authorization` value.
 
-use std::io::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
@@ -15,6 +14,7 @@ use uuid::Uuid;
 use crate::auth::claims::{Claims, Role};
 use crate::auth::config::HmacSecret;
 use crate::auth::error::{AuthError, MintError, SecretFileError, TtlError};
+use crate::private_file;
 
 /// The longest lifetime [`mint_hs256`] and [`parse_ttl`] accept (366 days).
 pub const MAX_TTL: Duration = Duration::from_secs(366 * 24 * 3600);
@@ -129,69 +129,37 @@ pub struct LoadedSecret {
     pub created: bool,
 }
 
+/// How the secret file is named in messages.
+const SECRET_FILE: &str = "the token secret file";
+
 /// Reads the HS256 secret from `path`, or — when the file does not exist — generates one with
-/// [`generate_secret`] and writes it there (created exclusively, mode 0600 on Unix). Surrounding
-/// whitespace in the file is ignored. If another process creates the file first, its secret is
-/// used.
+/// [`generate_secret`] and writes it there: mode 0600, atomically, never over a file another
+/// process created meanwhile, whose secret is then used ([`crate::private_file`]). Surrounding
+/// whitespace in the file is ignored.
 ///
 /// # Errors
-/// [`SecretFileError`] when the file cannot be read or created, holds a secret shorter than 32
-/// bytes, or the random generator fails.
+/// [`SecretFileError`] when the file cannot be read or created, group or others may read or
+/// write it (Unix), it holds a secret shorter than 32 bytes, or the random generator fails.
 pub fn load_or_create_secret(path: &Path) -> Result<LoadedSecret, SecretFileError> {
-    let shown = || path.display().to_string();
-    match std::fs::read_to_string(path) {
-        Ok(text) => {
-            return read_secret(&text, path).map(|secret| LoadedSecret {
-                secret,
-                created: false,
-            });
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(source) => {
-            return Err(SecretFileError::Io {
-                action: "read",
-                path: shown(),
-                source,
-            });
-        }
+    let existing = |text: String| {
+        read_secret(&text, path).map(|secret| LoadedSecret {
+            secret,
+            created: false,
+        })
+    };
+    match private_file::read(path, SECRET_FILE) {
+        Ok(text) => return existing(text),
+        Err(error) if error.is_not_found() => {}
+        Err(error) => return Err(error.into()),
     }
     let generated = generate_secret().map_err(|e| SecretFileError::Random(e.to_string()))?;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
+    if private_file::create_new(path, format!("{generated}\n").as_bytes(), SECRET_FILE)? {
+        return read_secret(&generated, path).map(|secret| LoadedSecret {
+            secret,
+            created: true,
+        });
     }
-    let create_error = |source| SecretFileError::Io {
-        action: "create",
-        path: shown(),
-        source,
-    };
-    match options.open(path) {
-        Ok(mut file) => {
-            file.write_all(format!("{generated}\n").as_bytes())
-                .and_then(|()| file.sync_all())
-                .map_err(create_error)?;
-            let secret = read_secret(&generated, path)?;
-            Ok(LoadedSecret {
-                secret,
-                created: true,
-            })
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            let text = std::fs::read_to_string(path).map_err(|source| SecretFileError::Io {
-                action: "read",
-                path: shown(),
-                source,
-            })?;
-            read_secret(&text, path).map(|secret| LoadedSecret {
-                secret,
-                created: false,
-            })
-        }
-        Err(source) => Err(create_error(source)),
-    }
+    existing(private_file::read(path, SECRET_FILE)?)
 }
 
 fn read_secret(text: &str, path: &Path) -> Result<HmacSecret, SecretFileError> {

@@ -1406,8 +1406,29 @@ fn jwks_source_parses_paths_and_https_urls_only() {
     let with_credentials = JwksSource::parse("https://user:pw@idp.example/jwks").unwrap();
     assert_eq!(
         with_credentials.to_string(),
-        "https://redacted@idp.example/jwks"
+        "https://user:[redacted]@idp.example/jwks"
     );
+    let with_token =
+        JwksSource::parse("https://idp.example/jwks?access_token=t0k3n&sig=s1g&v=2").unwrap();
+    assert_eq!(
+        with_token.to_string(),
+        "https://idp.example/jwks?access_token=[redacted]&sig=[redacted]&v=2"
+    );
+    for shown in [
+        format!("{with_credentials:?}"),
+        format!("{with_token:?}"),
+        format!(
+            "{:?}",
+            VerifierConfig {
+                jwks: Some(with_token.clone()),
+                ..VerifierConfig::default()
+            }
+        ),
+    ] {
+        for secret in ["pw@", "t0k3n", "s1g"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+    }
 }
 
 #[test]
@@ -1691,10 +1712,53 @@ fn the_data_dir_secret_is_created_once_and_reused() {
         load_or_create_secret(&path),
         Err(crate::auth::error::SecretFileError::Invalid { .. })
     ));
-    assert!(matches!(
-        load_or_create_secret(dir.path()),
-        Err(crate::auth::error::SecretFileError::Io { action: "read", .. })
-    ));
+    // A directory where the file should be (mode 0700, so that it is the read that fails).
+    let not_a_file = dir.path().join("a-directory");
+    crate::private_file::create_dir(&not_a_file).unwrap();
+    let error = load_or_create_secret(&not_a_file).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            crate::auth::error::SecretFileError::File(
+                crate::private_file::PrivateFileError::Read { .. }
+            )
+        ),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn processes_starting_together_all_get_the_one_secret() {
+    // Each round: 16 threads race to load-or-create the secret in an empty directory. A reader
+    // must never see the file before its secret is in it.
+    for _ in 0..20 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token-secret");
+        let start = std::sync::Barrier::new(16);
+        let loaded: Vec<_> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..16)
+                .map(|_| {
+                    scope.spawn(|| {
+                        start.wait();
+                        load_or_create_secret(&path)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|handle| handle.join().unwrap().unwrap())
+                .collect()
+        });
+        assert_eq!(loaded.iter().filter(|l| l.created).count(), 1);
+        for other in &loaded {
+            assert_eq!(other.secret, loaded[0].secret);
+        }
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["token-secret"], "no temporary file is left behind");
+    }
 }
 
 #[test]
