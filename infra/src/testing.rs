@@ -120,6 +120,33 @@ pub fn event(event_type: &str, data: serde_json::Value) -> NewEvent {
     }
 }
 
+/// Runs `work` on `threads` threads released at the same instant (as processes starting
+/// together), and returns what each got, in thread order.
+///
+/// # Panics
+/// When a thread panics.
+pub fn all_at_once<T: Send>(threads: usize, work: impl Fn() -> T + Sync) -> Vec<T> {
+    let start = std::sync::Barrier::new(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    start.wait();
+                    work()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
+}
+
 /// Appends from `tasks` concurrent tasks, each `per_task` single-event requests to a stream of
 /// its own, through `store`, so that group commit forms batches (and, with a signer, one
 /// checkpoint per batch).

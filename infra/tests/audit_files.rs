@@ -118,20 +118,8 @@ fn replicas_starting_together_all_get_the_one_signing_key() {
     for _ in 0..20 {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("audit-signing.key");
-        let start = std::sync::Barrier::new(16);
-        let loaded: Vec<_> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..16)
-                .map(|_| {
-                    scope.spawn(|| {
-                        start.wait();
-                        load_or_create_signing_key(&path, ORIGIN)
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|handle| handle.join().unwrap().unwrap())
-                .collect()
+        let loaded: Vec<_> = amanah_infra::testing::all_at_once(16, || {
+            load_or_create_signing_key(&path, ORIGIN).unwrap()
         });
         assert_eq!(loaded.iter().filter(|(_, created)| *created).count(), 1);
         for (key, _) in &loaded {

@@ -1734,21 +1734,8 @@ fn processes_starting_together_all_get_the_one_secret() {
     for _ in 0..20 {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("token-secret");
-        let start = std::sync::Barrier::new(16);
-        let loaded: Vec<_> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..16)
-                .map(|_| {
-                    scope.spawn(|| {
-                        start.wait();
-                        load_or_create_secret(&path)
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|handle| handle.join().unwrap().unwrap())
-                .collect()
-        });
+        let loaded: Vec<_> =
+            crate::testing::all_at_once(16, || load_or_create_secret(&path).unwrap());
         assert_eq!(loaded.iter().filter(|l| l.created).count(), 1);
         for other in &loaded {
             assert_eq!(other.secret, loaded[0].secret);

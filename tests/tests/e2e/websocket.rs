@@ -17,7 +17,8 @@ pub type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 /// How long to wait for one message before the test fails (it never sleeps).
 pub const MESSAGE_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub async fn connect(app: &TestApp) -> Socket {
+/// The upgrade request of a `graphql-transport-ws` connection to `app`.
+fn upgrade_request(app: &TestApp) -> tokio_tungstenite::tungstenite::handshake::client::Request {
     let mut request = format!("ws://{}/graphql", app.address)
         .into_client_request()
         .unwrap();
@@ -25,7 +26,11 @@ pub async fn connect(app: &TestApp) -> Socket {
         "sec-websocket-protocol",
         HeaderValue::from_static("graphql-transport-ws"),
     );
-    let (socket, response) = connect_async(request).await.unwrap();
+    request
+}
+
+pub async fn connect(app: &TestApp) -> Socket {
+    let (socket, response) = connect_async(upgrade_request(app)).await.unwrap();
     assert_eq!(
         response.headers()["sec-websocket-protocol"],
         "graphql-transport-ws"
@@ -353,13 +358,7 @@ async fn upgrades_beyond_the_process_limit_get_503() {
     let app = TestApp::spawn_sqlite_with(|config| config.limits.websockets = 2).await;
     let mut first = open(&app, None).await;
     let _second = open(&app, None).await;
-    let mut request = format!("ws://{}/graphql", app.address)
-        .into_client_request()
-        .unwrap();
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        HeaderValue::from_static("graphql-transport-ws"),
-    );
+    let request = upgrade_request(&app);
     match connect_async(request.clone()).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
             assert_eq!(response.status(), 503);
