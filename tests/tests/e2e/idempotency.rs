@@ -14,21 +14,8 @@ const REGISTER: &str = "mutation($input: RegisterOrganisationInput!) {
 
 /// A keyed `registerOrganisation` as the bearer of `token`: status, whether it was a replay, body.
 async fn register(app: &TestApp, token: &str, key: &str, name: &str) -> (StatusCode, bool, Value) {
-    let response = app
-        .post_graphql()
-        .bearer_auth(token)
-        .header("idempotency-key", key)
-        .json(&json!({ "query": REGISTER,
-                       "variables": { "input": { "name": name, "type": "GOVERNMENT" } } }))
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    let replayed = response
-        .headers()
-        .get("idempotent-replayed")
-        .is_some_and(|v| v == "true");
-    (status, replayed, response.json().await.unwrap())
+    let variables = json!({ "input": { "name": name, "type": "GOVERNMENT" } });
+    register_with_variables(app, token, key, &variables).await
 }
 
 #[tokio::test]
