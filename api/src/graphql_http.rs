@@ -611,7 +611,7 @@ pub fn graphql_response(
             builder.append_header((name, value));
         }
     }
-    builder.body(body.to_string())
+    builder.body(body)
 }
 
 /// Whether a response is of a request that never executed: parse, validation or limit errors,
@@ -627,45 +627,51 @@ fn is_request_error(response: &async_graphql::Response) -> bool {
         })
 }
 
-/// The status and JSON body of a GraphQL response (see the module documentation).
+/// The body of a request that never executed: no `data` at all.
+#[derive(serde::Serialize)]
+struct RequestErrorBody<'a> {
+    errors: &'a [async_graphql::ServerError],
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    extensions: &'a std::collections::BTreeMap<String, async_graphql::Value>,
+}
+
+/// The status and JSON body of a GraphQL response (see the module documentation). The response
+/// is serialised as it is, never through `serde_json::Value` (whose objects sort their keys), so
+/// that `data` keeps the order of the selection, as the GraphQL specification asks of
+/// serialisations that can keep it.
 fn response_body(
     response: &async_graphql::Response,
     media_type: ResponseMediaType,
-) -> (StatusCode, serde_json::Value) {
+) -> (StatusCode, String) {
     let request_error = is_request_error(response);
     let status = if request_error && media_type == ResponseMediaType::GraphqlResponseJson {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
-    let mut body = if request_error {
-        // The request never executed, so the response has no `data` at all.
-        serde_json::json!({ "errors": response.errors, "extensions": response.extensions })
+    let body = if request_error {
+        serde_json::to_string(&RequestErrorBody {
+            errors: &response.errors,
+            extensions: &response.extensions,
+        })
     } else {
-        match serde_json::to_value(response) {
-            Ok(body) => body,
-            Err(error) => {
-                // Never a silent `{}`: the client is told it failed, the log says why.
-                tracing::error!(%error, "a GraphQL response could not be serialised");
-                let error = error_object(
-                    ErrorCode::InternalServerError,
-                    crate::error::INTERNAL_ERROR_MESSAGE,
-                );
-                return (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    serde_json::json!({ "errors": [error] }),
-                );
-            }
-        }
+        serde_json::to_string(response)
     };
-    if let Some(object) = body.as_object_mut()
-        && object
-            .get("extensions")
-            .is_some_and(|e| e.as_object().is_some_and(serde_json::Map::is_empty))
-    {
-        object.remove("extensions");
+    match body {
+        Ok(body) => (status, body),
+        Err(error) => {
+            // Never a silent `{}`: the client is told it failed, the log says why.
+            tracing::error!(%error, "a GraphQL response could not be serialised");
+            let error = error_object(
+                ErrorCode::InternalServerError,
+                crate::error::INTERNAL_ERROR_MESSAGE,
+            );
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                serde_json::json!({ "errors": [error] }).to_string(),
+            )
+        }
     }
-    (status, body)
 }
 
 /// `POST /graphql`.
@@ -869,14 +875,21 @@ impl Keyed {
                 // Stored as the `application/graphql-response+json` body of an executed request,
                 // which is the same for both media types.
                 let (_, body) = response_body(&response, ResponseMediaType::GraphqlResponseJson);
-                store.complete(&claim, &body).await.map(|stored| {
-                    if !stored {
-                        tracing::warn!(
-                            "a retry took this request's idempotency key over while it ran; \
-                             its response is not kept"
-                        );
+                match serde_json::from_str(&body) {
+                    Ok(body) => store.complete(&claim, &body).await.map(|stored| {
+                        if !stored {
+                            tracing::warn!(
+                                "a retry took this request's idempotency key over while it ran; \
+                                 its response is not kept"
+                            );
+                        }
+                    }),
+                    Err(error) => {
+                        // Not for a body just serialised; if it ever were, a retry runs again.
+                        tracing::error!(%error, "a GraphQL response does not read back as JSON");
+                        store.release(&claim).await
                     }
-                })
+                }
             } else {
                 store.release(&claim).await
             };

@@ -44,6 +44,7 @@ use async_graphql::{
 use super::document_bounds::{self, DocumentLimits};
 use super::input_bounds;
 use super::persisted::{self, PersistedDocuments};
+use super::response_order;
 use crate::{
     error::{ErrorCode, INTERNAL_ERROR_MESSAGE, InternalCause},
     request_id::RequestId,
@@ -80,6 +81,7 @@ impl ExtensionFactory for ErrorCatalogue {
             max_aliases: self.max_aliases,
             document: self.document,
             persisted: Arc::clone(&self.persisted),
+            selection: Arc::new(OnceLock::new()),
             executed: AtomicBool::new(false),
             request_id: OnceLock::new(),
         })
@@ -91,6 +93,9 @@ struct ErrorCatalogueExtension {
     max_aliases: usize,
     document: DocumentLimits,
     persisted: Arc<PersistedDocuments>,
+    /// The document and the operation name, kept to put the response in selection order
+    /// ([`response_order`]).
+    selection: Arc<OnceLock<(ExecutableDocument, Option<String>)>>,
     /// Whether execution started: errors of a request that never executed are request errors.
     executed: AtomicBool,
     /// Captured in `parse_query`, the first hook that can see the request's data.
@@ -236,9 +241,13 @@ impl Extension for ErrorCatalogueExtension {
         // Subscriptions skip `request` and `execute`; over WebSocket the request id is in the
         // connection's data.
         let request_id = ctx.data_opt::<RequestId>().cloned();
+        let selection = Arc::clone(&self.selection);
         next.run(ctx, stream)
             .map(move |mut response| {
                 classify_execution_errors(&mut response, request_id.as_ref());
+                if let Some((document, operation)) = selection.get() {
+                    response_order::reorder(&mut response.data, document, operation.as_deref());
+                }
                 response
             })
             .boxed()
@@ -280,6 +289,9 @@ impl Extension for ErrorCatalogueExtension {
                     }
                     return Err(error);
                 }
+                let _ = self
+                    .selection
+                    .set((document.clone(), request.operation_name.clone()));
                 request.set_parsed_query(document);
             }
             Ok(None) => {}
@@ -354,6 +366,9 @@ impl Extension for ErrorCatalogueExtension {
     ) -> Response {
         self.executed.store(true, Ordering::Release);
         let mut response = next.run(ctx, operation_name).await;
+        if let Some((document, _)) = self.selection.get() {
+            response_order::reorder(&mut response.data, document, operation_name);
+        }
         let request_id = ctx
             .data_opt::<RequestId>()
             .or_else(|| self.request_id.get().and_then(Option::as_ref));

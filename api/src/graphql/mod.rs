@@ -47,6 +47,7 @@ pub mod project_commands;
 pub mod query;
 pub mod reference_data;
 pub mod references;
+pub mod response_order;
 pub mod scalars;
 mod service;
 pub mod subscription;

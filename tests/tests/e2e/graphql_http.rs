@@ -227,3 +227,31 @@ async fn other_methods_are_not_allowed() {
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(response.headers()[header::ALLOW], "GET, POST");
 }
+
+/// The GraphQL specification asks serialisations that can keep order (JSON can) to keep the
+/// order of the selection; over HTTP the keys came back sorted (`memberStates` before
+/// `projects`).
+#[tokio::test]
+async fn response_keys_keep_the_order_of_the_selection() {
+    let app = TestApp::spawn_sqlite().await;
+    let body = app
+        .post_graphql()
+        .json(
+            &json!({ "query": "{ projects(first: 1) { totalCount pageInfo { hasNextPage } } \
+                                  memberStates { joinedOn } apiVersion __typename }" }),
+        )
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let at = |key: &str| {
+        body.find(&format!("\"{key}\""))
+            .unwrap_or_else(|| panic!("{key} in {body}"))
+    };
+    assert!(at("projects") < at("memberStates"), "{body}");
+    assert!(at("memberStates") < at("apiVersion"), "{body}");
+    assert!(at("apiVersion") < at("__typename"), "{body}");
+    assert!(at("totalCount") < at("pageInfo"), "{body}");
+}
