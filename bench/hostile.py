@@ -123,7 +123,10 @@ class Ws:
                 n = struct.unpack(">Q", self._read(8))[0]
             payload = self._read(n)
             if opcode == 0x9:
-                self.frame(0xA, payload)
+                try:
+                    self.frame(0xA, payload)
+                except OSError:
+                    pass  # the server may have closed meanwhile; its close frame is still to read
             elif opcode == 0x8:
                 code = struct.unpack(">H", payload[:2])[0] if len(payload) >= 2 else None
                 return ("close", code, payload[2:].decode(errors="replace"))
@@ -276,7 +279,7 @@ def attack_documents():
 def attack_idempotency(token):
     for value in (1.5, 2**60):
         status, body, t = post(
-            {"query": "mutation($v: Int) { registerOrganisation(input: { name: \"X\", type: GOVERNMENT }) { auditIndex } }",
+            {"query": "mutation($v: Int!) { setBudget(input: { projectId: \"x\", expectedVersion: $v, budgets: [] }) { auditIndex } }",
              "variables": {"v": value}},
             headers={"Authorization": f"Bearer {token}", "Idempotency-Key": f"k-{value}"},
         )

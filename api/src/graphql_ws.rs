@@ -68,6 +68,8 @@ pub const CLOSE_INIT_TIMEOUT: u16 = 4408;
 pub const CLOSE_DUPLICATE_ID: u16 = 4409;
 /// Close code (RFC 6455): a message larger than the limit.
 pub const CLOSE_MESSAGE_TOO_BIG: u16 = 1009;
+/// Close code (RFC 6455): the client stopped answering pings (or the server is stopping).
+pub const CLOSE_GOING_AWAY: u16 = 1001;
 /// Close code (RFC 6455): the server cannot keep up with this connection; retry later.
 pub const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
 
@@ -364,8 +366,17 @@ impl Actor for Connection {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.run_interval(HEARTBEAT_INTERVAL, |act, ctx| {
-            if Instant::now().duration_since(act.last_heartbeat) > CLIENT_TIMEOUT {
-                ctx.stop();
+            // Before `connection_init`, the initialisation timeout decides (4408).
+            if act.initialised && Instant::now().duration_since(act.last_heartbeat) > CLIENT_TIMEOUT
+            {
+                return Self::close(
+                    ctx,
+                    CLOSE_GOING_AWAY,
+                    format!(
+                        "Going away: no answer to pings for {} s",
+                        CLIENT_TIMEOUT.as_secs()
+                    ),
+                );
             }
             ctx.ping(b"");
         });

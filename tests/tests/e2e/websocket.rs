@@ -452,3 +452,16 @@ async fn a_subscription_flood_on_one_socket_neither_fails_nor_starves_others() {
     }
     assert_eq!((started, refused), (limit, flood - limit));
 }
+
+/// A client that stops answering pings is closed with 1001 (it used to be dropped without a
+/// close frame, which clients cannot tell from a network failure).
+#[tokio::test]
+async fn a_client_that_stops_answering_pings_is_closed_with_1001() {
+    let app = TestApp::spawn_sqlite().await;
+    let mut socket = open(&app, None).await;
+    // Not reading: tungstenite answers pings only while it reads.
+    tokio::time::sleep(Duration::from_secs(16)).await;
+    let (code, reason) = close_code(&mut socket).await;
+    assert_eq!(code, 1001, "{reason}");
+    assert!(reason.contains("no answer to pings"), "{reason}");
+}
