@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 
 use crate::{
     config::{Config, FileChoice},
-    startup::{Application, StartupError},
+    startup::{Application, Listener, StartupError},
     telemetry::{self, TelemetryError, TelemetrySettings},
 };
 
@@ -358,10 +358,13 @@ async fn replay(config: &Config, check: bool) -> Result<(), CliError> {
 
 /// `amanah serve`: data dir, database, migrations, then the server until SIGINT or SIGTERM.
 async fn serve(config: Config, demo: bool) -> Result<(), CliError> {
+    // First, so that a taken address stops `serve` before it creates or migrates anything.
+    let listener = Listener::bind(&config)?;
     prepare_data_dir(&config.data_dir)?;
     let db = amanah_infra::database::connect(config.database_url.expose()).await?;
     amanah_infra::database::migrate(&db).await?;
-    let application = Application::build(config, db).await?;
+    let welcome = Welcome::new(&config, listener.address());
+    let application = Application::build_on(listener, config, db).await?;
     if demo {
         let commands = &application.state().commands;
         let size = commands.store().size().await.map_err(CliError::Replay)?;
@@ -381,10 +384,68 @@ async fn serve(config: Config, demo: bool) -> Result<(), CliError> {
             );
         }
     }
+    welcome.print();
     application
         .run_until_stopped(shutdown_signal())
         .await
         .map_err(CliError::Server)
+}
+
+/// What a person starting `serve` needs first: where GraphiQL is, where the data lives, and how
+/// to get a token.
+struct Welcome {
+    base: String,
+    data_dir: PathBuf,
+    sqlite: bool,
+    pretty: bool,
+}
+
+impl Welcome {
+    fn new(config: &Config, address: std::net::SocketAddr) -> Self {
+        // An unspecified address (all interfaces) is reached on this machine at localhost.
+        let host = if address.ip().is_unspecified() {
+            "127.0.0.1".to_owned()
+        } else {
+            match address.ip() {
+                std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+                std::net::IpAddr::V4(ip) => ip.to_string(),
+            }
+        };
+        Self {
+            base: format!("http://{host}:{}", address.port()),
+            data_dir: config.data_dir.clone(),
+            sqlite: config.database_url.is_sqlite(),
+            pretty: config.log_format == crate::config::LogFormat::Pretty,
+        }
+    }
+
+    /// A log line with the addresses; for a person at a terminal (`pretty` logs), the same as a
+    /// few lines on stderr. JSON logs get only the log line, so collectors see no stray text.
+    fn print(&self) {
+        let graphiql = format!("{}/graphiql", self.base);
+        tracing::info!(
+            graphiql = %graphiql,
+            data_dir = %self.data_dir.display(),
+            "ready"
+        );
+        if self.pretty {
+            let database = if self.sqlite {
+                "the SQLite database, "
+            } else {
+                ""
+            };
+            eprintln!(
+                "\nAmanah is running.\n\
+                 \x20 GraphiQL     {graphiql}\n\
+                 \x20 GraphQL      {base}/graphql (HTTP and WebSocket)\n\
+                 \x20 data         {data} ({database}the signing key, the token secret)\n\
+                 \x20 a token      amanah token --sub you@example.org --role editor\n\
+                 \x20 stop         Ctrl-C\n",
+                base = self.base,
+                data = self.data_dir.display(),
+            );
+        }
+    }
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM (what orchestrators send).

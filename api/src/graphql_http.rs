@@ -991,6 +991,7 @@ pub async fn graphql_get(
             request_id,
             limits,
             slot,
+            state.stopping.subscribe(),
         )
         .unwrap_or_else(|error| error.error_response());
     }

@@ -31,6 +31,8 @@
 //!   other operations go on.
 //! * **Operation ids** are unique while the operation runs: a `subscribe` reusing one closes the
 //!   socket with **4409** (Subscriber for `id` already exists), as the protocol says.
+//! * **Shutdown**: when the server stops, every running operation gets `complete` and the socket
+//!   is closed with **1001** (going away) at once, so that clients reconnect to another replica.
 //! * **`connection_init` timeout** ([`crate::config::Limits::websocket_init_timeout_secs`]): a
 //!   socket that has not sent it by then is closed with **4408** (Connection initialisation
 //!   timeout).
@@ -40,8 +42,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix::{
-    Actor, ActorContext as _, ActorStreamExt as _, AsyncContext as _, ContextFutureSpawner as _,
-    StreamHandler, WrapStream as _,
+    Actor, ActorContext as _, ActorFutureExt as _, ActorStreamExt as _, AsyncContext as _,
+    ContextFutureSpawner as _, StreamHandler, WrapFuture as _, WrapStream as _,
 };
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_web_actors::ws::{CloseCode, CloseReason, Message, ProtocolError, WebsocketContext};
@@ -134,6 +136,7 @@ pub fn start(
     request_id: RequestId,
     limits: WsLimits,
     slot: OwnedSemaphorePermit,
+    stopping: tokio::sync::watch::Receiver<bool>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let protocol = req
         .headers()
@@ -162,6 +165,7 @@ pub fn start(
         initialised: false,
         operations: HashSet::new(),
         limits,
+        stopping: Some(stopping),
         _slot: slot,
     };
     actix_web_actors::ws::WsResponseBuilder::new(connection, req, payload)
@@ -190,6 +194,8 @@ struct Connection {
     /// Ids of the operations running: subscribed, and neither completed nor failed yet.
     operations: HashSet<String>,
     limits: WsLimits,
+    /// Turns `true` when the server stops (taken when the actor starts).
+    stopping: Option<tokio::sync::watch::Receiver<bool>>,
     /// One of the process's connections, given back when the connection ends.
     _slot: OwnedSemaphorePermit,
 }
@@ -380,6 +386,15 @@ impl Actor for Connection {
             }
             ctx.ping(b"");
         });
+        if let Some(mut stopping) = self.stopping.take() {
+            async move {
+                // An error means the server's state is gone: stopping too.
+                let _ = stopping.wait_for(|stopping| *stopping).await;
+            }
+            .into_actor(self)
+            .map(|(), act, ctx| act.going_away(ctx))
+            .spawn(ctx);
+        }
         ctx.run_later(self.limits.init_timeout, |act, ctx| {
             if !act.initialised {
                 Self::close(
@@ -475,6 +490,19 @@ impl StreamHandler<Result<Message, ProtocolError>> for Connection {
 }
 
 impl Connection {
+    /// The server is stopping: every running operation gets `complete`, then the socket is
+    /// closed with 1001 (going away), so that the client reconnects, to another replica.
+    fn going_away(&mut self, ctx: &mut WebsocketContext<Self>) {
+        for id in std::mem::take(&mut self.operations) {
+            ctx.text(serde_json::json!({ "type": "complete", "id": id }).to_string());
+        }
+        Self::close(
+            ctx,
+            CLOSE_GOING_AWAY,
+            "Going away: the server is stopping".to_owned(),
+        );
+    }
+
     /// Closes with 1009: a message larger than the limit.
     fn too_big(&mut self, ctx: &mut WebsocketContext<Self>) {
         self.continuation = Vec::new();

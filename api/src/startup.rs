@@ -41,6 +41,36 @@ pub enum StartupError {
     TrustedDocuments(#[from] crate::graphql::persisted::TrustedDocumentsError),
 }
 
+/// The server's socket, bound to `listen` (port 0: a free port).
+#[derive(Debug)]
+pub struct Listener {
+    listener: std::net::TcpListener,
+    address: SocketAddr,
+}
+
+impl Listener {
+    /// Binds `config.listen`.
+    ///
+    /// # Errors
+    /// [`StartupError::Bind`] when the address cannot be bound.
+    pub fn bind(config: &Config) -> Result<Self, StartupError> {
+        let requested = config.listen;
+        let bind_error = |source| StartupError::Bind {
+            address: requested,
+            source,
+        };
+        let listener = std::net::TcpListener::bind(requested).map_err(bind_error)?;
+        let address = listener.local_addr().map_err(bind_error)?;
+        Ok(Self { listener, address })
+    }
+
+    /// The bound address (with the real port when `listen` asked for port 0).
+    #[must_use]
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+}
+
 /// A bound, ready-to-run server.
 pub struct Application {
     server: Server,
@@ -56,13 +86,22 @@ impl Application {
     /// [`StartupError::Bind`] when the address cannot be bound, [`StartupError::Auth`] when token
     /// verification cannot be set up.
     pub async fn build(config: Config, db: DatabaseConnection) -> Result<Self, StartupError> {
-        let requested = config.listen;
-        let bind_error = |source| StartupError::Bind {
-            address: requested,
-            source,
-        };
-        let listener = std::net::TcpListener::bind(requested).map_err(bind_error)?;
-        let address = listener.local_addr().map_err(bind_error)?;
+        let listener = Listener::bind(&config)?;
+        Self::build_on(listener, config, db).await
+    }
+
+    /// As [`Self::build`], on a listener bound before: `amanah serve` binds first, so that a taken
+    /// address stops it before it creates or migrates anything.
+    ///
+    /// # Errors
+    /// As [`Self::build`].
+    pub async fn build_on(
+        listener: Listener,
+        config: Config,
+        db: DatabaseConnection,
+    ) -> Result<Self, StartupError> {
+        let Listener { listener, address } = listener;
+        let bind_error = |source| StartupError::Bind { address, source };
 
         let limits = config.limits.clone();
         let verifier = std::sync::Arc::new(crate::auth::build_verifier(&config).await?);
@@ -157,8 +196,10 @@ impl Application {
         self.address.port()
     }
 
-    /// Serves until `shutdown` completes, then stops accepting connections and lets requests in
-    /// flight finish (up to 30 s).
+    /// Serves until `shutdown` completes, then stops accepting connections, ends every
+    /// WebSocket connection at once (each running operation gets `complete`, then the socket is
+    /// closed with 1001, going away, so that clients reconnect to another replica), lets HTTP
+    /// requests in flight finish (up to 30 s), and logs `stopped`.
     ///
     /// # Errors
     /// An I/O error of the server.
@@ -167,12 +208,18 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let handle = self.server.handle();
+        let stopping = self.state.stopping.clone();
         tokio::spawn(async move {
             shutdown.await;
-            tracing::info!("shutting down: finishing requests in flight");
+            tracing::info!(
+                "shutting down: ending WebSocket connections, finishing requests in flight"
+            );
+            stopping.send_replace(true);
             handle.stop(true).await;
         });
-        self.server.await
+        let result = self.server.await;
+        tracing::info!("stopped");
+        result
     }
 }
 

@@ -47,6 +47,8 @@ pub struct ApiState {
     pub subscription_reads: Arc<Semaphore>,
     /// The documents requests may name by hash; with trusted documents, the only ones that run.
     pub persisted: Arc<PersistedDocuments>,
+    /// Becomes `true` when the server begins to stop: WebSocket connections end then.
+    pub stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl ApiState {
@@ -83,6 +85,7 @@ impl ApiState {
         Self {
             websockets: Arc::new(Semaphore::new(config.limits.websockets)),
             persisted: Arc::new(PersistedDocuments::default()),
+            stopping: tokio::sync::watch::Sender::new(false),
             subscription_reads: Arc::new(Semaphore::new(subscription_reads as usize)),
             audit_tree,
             commands: CommandService::new(store),

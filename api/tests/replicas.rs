@@ -105,6 +105,10 @@ async fn register(client: &reqwest::Client, base: &str, token: &str, name: &str)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(amanah_postgres_tests),
+    ignore = "needs PostgreSQL: build the tests with AMANAH_TEST_POSTGRES_URL set (.ci/run does)"
+)]
 async fn two_replicas_on_one_postgres_keep_one_gapless_signed_log() {
     let Some(database) = TestDatabase::postgres().await else {
         return;
@@ -246,6 +250,10 @@ async fn next_event(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(amanah_postgres_tests),
+    ignore = "needs PostgreSQL: build the tests with AMANAH_TEST_POSTGRES_URL set (.ci/run does)"
+)]
 async fn a_subscriber_to_one_replica_sees_what_the_other_appends() {
     use futures::SinkExt as _;
     use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest as _};

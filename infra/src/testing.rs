@@ -29,10 +29,11 @@ use std::time::Duration;
 
 /// Runs each `scenario(&TestDatabase)` (an `async fn` of the calling test file) as two tests,
 /// `SCENARIO::sqlite` and `SCENARIO::postgres`, each on a fresh database of its own that is
-/// cleaned up afterwards. The PostgreSQL one is skipped, or fails, as [`TestDatabase::postgres`]
-/// says.
+/// cleaned up afterwards. The PostgreSQL one is `#[ignore]`d unless the calling package is built
+/// with `AMANAH_TEST_POSTGRES_URL` or `CI` set (`build/postgres_tests.rs`, the cfg
+/// `amanah_postgres_tests`); then a missing server fails it ([`TestDatabase::postgres`]).
 ///
-/// ```ignore
+/// ```text
 /// amanah_infra::on_both_engines!(appends_are_gapless, proofs_verify);
 /// async fn appends_are_gapless(database: &TestDatabase) { /* … */ }
 /// ```
@@ -50,6 +51,10 @@ macro_rules! on_both_engines {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(
+                not(amanah_postgres_tests),
+                ignore = "needs PostgreSQL: build the tests with AMANAH_TEST_POSTGRES_URL set (.ci/run does)"
+            )]
             async fn postgres() {
                 let Some(database) = TestDatabase::postgres().await else {
                     return;

@@ -1049,6 +1049,10 @@ async fn a_panicking_projection_fails_its_batch_not_the_store(database: &TestDat
 // The test databases themselves
 
 #[tokio::test]
+#[cfg_attr(
+    not(amanah_postgres_tests),
+    ignore = "needs PostgreSQL: build the tests with AMANAH_TEST_POSTGRES_URL set (.ci/run does)"
+)]
 async fn a_postgres_test_database_is_dropped_even_without_cleanup() {
     let Some(database) = TestDatabase::postgres().await else {
         return;

@@ -496,6 +496,10 @@ async fn a_session_waits_for_a_lock(db: &sea_orm::DatabaseConnection) -> bool {
 /// taking the append lock folds the old name and then writes it over the committed rename (or
 /// fails on the row the append inserted); one that takes the lock first folds the rename in.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(amanah_postgres_tests),
+    ignore = "needs PostgreSQL: build the tests with AMANAH_TEST_POSTGRES_URL set (.ci/run does)"
+)]
 async fn a_rebuild_waits_for_an_append_in_flight_and_folds_it_in() {
     let Some(database) = TestDatabase::postgres().await else {
         return;

@@ -330,6 +330,10 @@ async fn retries_of_keys_sharing_a_request_id_answer_by_their_own_key_on_sqlite(
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(amanah_postgres_tests),
+    ignore = "needs PostgreSQL: build the tests with AMANAH_TEST_POSTGRES_URL set (.ci/run does)"
+)]
 async fn retries_of_keys_sharing_a_request_id_answer_by_their_own_key_on_postgres() {
     let Some(app) = TestApp::spawn_postgres().await else {
         return;

@@ -7,6 +7,10 @@ use serde_json::Value;
 use crate::test_app::TestApp;
 
 #[tokio::test]
+#[cfg_attr(
+    not(amanah_postgres_tests),
+    ignore = "needs PostgreSQL: build the tests with AMANAH_TEST_POSTGRES_URL set (.ci/run does)"
+)]
 async fn the_server_is_ready_and_answers_on_postgres() {
     let Some(app) = TestApp::spawn_postgres().await else {
         return;
