@@ -976,22 +976,13 @@ pub async fn graphql_get(
         let Ok(slot) = std::sync::Arc::clone(&state.websockets).try_acquire_owned() else {
             return crate::graphql_ws::too_many_connections();
         };
-        let limits = crate::graphql_ws::WsLimits {
-            message_bytes: limits.body_bytes,
-            operations: state.config.limits.subscriptions_per_socket,
-            init_timeout: std::time::Duration::from_secs(
-                state.config.limits.websocket_init_timeout_secs,
-            ),
-        };
         return crate::graphql_ws::start(
             &req,
             payload,
             AmanahSchema::clone(&schema),
-            std::sync::Arc::clone(&state.verifier),
+            &state,
             request_id,
-            limits,
             slot,
-            state.stopping.subscribe(),
         )
         .unwrap_or_else(|error| error.error_response());
     }

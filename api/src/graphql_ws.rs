@@ -58,6 +58,7 @@ use crate::{
     error::{ErrorCode, error_object},
     graphql::AmanahSchema,
     request_id::RequestId,
+    state::ApiState,
 };
 
 /// Close code: a `connection_init` whose token was refused.
@@ -92,6 +93,18 @@ pub struct WsLimits {
     pub init_timeout: Duration,
 }
 
+impl WsLimits {
+    /// From the configuration: a message may be as large as an HTTP body.
+    #[must_use]
+    pub fn of(limits: &crate::config::Limits) -> Self {
+        Self {
+            message_bytes: limits.body_bytes,
+            operations: limits.subscriptions_per_socket,
+            init_timeout: Duration::from_secs(limits.websocket_init_timeout_secs),
+        }
+    }
+}
+
 /// How often the server pings, and how long a silent client is kept.
 const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -122,8 +135,8 @@ pub fn too_many_connections() -> HttpResponse {
         .body(serde_json::json!({ "errors": [error] }).to_string())
 }
 
-/// Upgrades `GET /graphql` to a WebSocket connection, which holds `slot` (one of the process's
-/// connections) until it ends.
+/// Upgrades `GET /graphql` to a WebSocket connection with the limits of `state`'s configuration;
+/// it holds `slot` (one of the process's connections) until it ends.
 ///
 /// # Errors
 /// An HTTP error response when the request is not a valid WebSocket handshake or names no GraphQL
@@ -132,12 +145,11 @@ pub fn start(
     req: &HttpRequest,
     payload: web::Payload,
     schema: AmanahSchema,
-    verifier: Arc<Verifier>,
+    state: &ApiState,
     request_id: RequestId,
-    limits: WsLimits,
     slot: OwnedSemaphorePermit,
-    stopping: tokio::sync::watch::Receiver<bool>,
 ) -> Result<HttpResponse, actix_web::Error> {
+    let limits = WsLimits::of(&state.config.limits);
     let protocol = req
         .headers()
         .get("sec-websocket-protocol")
@@ -154,7 +166,7 @@ pub fn start(
         })?;
     let connection = Connection {
         schema,
-        verifier,
+        verifier: Arc::clone(&state.verifier),
         request_id,
         protocol,
         last_heartbeat: Instant::now(),
@@ -165,7 +177,7 @@ pub fn start(
         initialised: false,
         operations: HashSet::new(),
         limits,
-        stopping: Some(stopping),
+        stopping: Some(state.stopping.subscribe()),
         _slot: slot,
     };
     actix_web_actors::ws::WsResponseBuilder::new(connection, req, payload)
