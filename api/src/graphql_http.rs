@@ -50,7 +50,6 @@ use amanah_infra::auth::{AuthError, Identity};
 use amanah_infra::idempotency::{Claim, HEARTBEAT_INTERVAL, request_hash};
 use async_graphql::{
     Variables,
-    http::GraphiQLSource,
     parser::types::{DocumentOperations, OperationType},
 };
 use futures::StreamExt as _;
@@ -713,8 +712,17 @@ pub async fn graphql_post(
         Ok(key) => key,
         Err(rejection) => return rejection.into_response(Some(media_type)),
     };
+    let operation_type = params.operation_type(limits.tokens);
+    if operation_type == Some(OperationType::Subscription) {
+        return Rejection::bad_request(
+            "query",
+            "Subscriptions run over the WebSocket at /graphql (graphql-transport-ws), not over \
+             HTTP.",
+        )
+        .into_response(Some(media_type));
+    }
     if let (Some(key), Some(identity)) = (key, &identity)
-        && params.operation_type(limits.tokens) == Some(OperationType::Mutation)
+        && operation_type == Some(OperationType::Mutation)
     {
         let keyed = Keyed {
             subject: identity.sub.clone(),
@@ -1022,19 +1030,6 @@ pub async fn method_not_allowed() -> HttpResponse {
     HttpResponse::MethodNotAllowed()
         .insert_header((header::ALLOW, "GET, POST"))
         .finish()
-}
-
-/// `GET /graphiql`: GraphiQL, pointed at `/graphql` for queries and subscriptions.
-pub async fn graphiql() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(
-            GraphiQLSource::build()
-                .endpoint("/graphql")
-                .subscription_endpoint("/graphql")
-                .title("Amanah GraphiQL")
-                .finish(),
-        )
 }
 
 /// `GET /schema.graphql`: the SDL of the running schema.

@@ -14,6 +14,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::{
     config::Config,
+    graphiql,
     graphql::{self, persisted::PersistedDocuments},
     graphql_http::{self, HttpLimits},
     health,
@@ -156,7 +157,8 @@ impl Application {
                         .route(web::get().to(graphql_http::graphql_get))
                         .default_service(web::to(graphql_http::method_not_allowed)),
                 )
-                .route("/graphiql", web::get().to(graphql_http::graphiql))
+                .route("/graphiql", web::get().to(graphiql::page))
+                .route("/graphiql/assets/{name}", web::get().to(graphiql::asset))
                 .route("/schema.graphql", web::get().to(graphql_http::schema_sdl))
                 .route("/audit/checkpoint", web::get().to(audit_checkpoint))
                 .route("/healthz", web::get().to(health::healthz))

@@ -110,3 +110,47 @@ async fn the_graphql_ws_client_is_refused_with_4403_for_a_bad_token() {
         "{report}"
     );
 }
+
+/// GraphiQL in Debian's headless Chromium with the network cut off: the page loads everything
+/// from the server (no request tries to leave it, no Content-Security-Policy violation), runs a
+/// query through the editor, `me` with a token typed into the Headers tab, and a subscription over
+/// the WebSocket with another token from the Headers tab.
+#[tokio::test]
+#[ignore = "needs Chromium (apt-get install chromium) and `npm ci --prefix tests/clients` (.ci/run runs it with --ignored)"]
+async fn graphiql_works_offline_in_a_real_browser() {
+    assert_clients_installed();
+    assert!(
+        std::path::Path::new("/usr/bin/chromium").exists()
+            || std::env::var_os("CHROMIUM").is_some(),
+        "Chromium is missing: apt-get install chromium (or set CHROMIUM to its path)"
+    );
+    let app = TestApp::spawn_sqlite().await;
+    let editor = app.token("editor@asean.org", &[Role::Editor], None);
+    let auditor = app.token("sai-auditor", &[Role::Auditor], None);
+    let base = format!("http://{}", app.address);
+    let report = node("graphiql.mjs", vec![base, editor, auditor]).await;
+    assert!(report.get("error").is_none(), "{report:#}");
+    assert_eq!(
+        report["blocked"],
+        json!([]),
+        "requests left the server: {report:#}"
+    );
+    assert_eq!(report["consoleErrors"], json!([]), "{report:#}");
+    let steps = &report["steps"];
+    assert_eq!(
+        steps["query"]["data"]["apiVersion"],
+        env!("CARGO_PKG_VERSION"),
+        "{report:#}"
+    );
+    assert_eq!(
+        steps["me"]["data"]["me"],
+        json!({ "sub": "editor@asean.org", "roles": ["EDITOR"] }),
+        "{report:#}"
+    );
+    let event = &steps["subscription"]["shown"]["data"]["auditEventAppended"];
+    assert_eq!(event["type"], "OrganisationRegistered", "{report:#}");
+    assert_eq!(
+        event["index"], steps["subscription"]["appended"],
+        "{report:#}"
+    );
+}

@@ -255,3 +255,27 @@ async fn response_keys_keep_the_order_of_the_selection() {
     assert!(at("apiVersion") < at("__typename"), "{body}");
     assert!(at("totalCount") < at("pageInfo"), "{body}");
 }
+
+/// A subscription sent over HTTP was answered with a masked INTERNAL_SERVER_ERROR ("not supported
+/// on this transport"): it is the client's mistake, and the answer says where subscriptions run.
+#[tokio::test]
+async fn a_subscription_over_http_is_bad_user_input_pointing_at_the_websocket() {
+    let app = TestApp::spawn_sqlite().await;
+    let response = app
+        .graphql(
+            "subscription { projectChanged(id: \"x\") { id } }",
+            Value::Null,
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::BAD_REQUEST);
+    assert_eq!(response.codes(), ["BAD_USER_INPUT"]);
+    assert_eq!(response.body["errors"][0]["extensions"]["field"], "query");
+    assert!(
+        response.body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("WebSocket"),
+        "{:?}",
+        response.body
+    );
+}
