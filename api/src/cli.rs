@@ -191,7 +191,11 @@ pub async fn run(command: Command, config: Config) -> Result<(), CliError> {
         }
         Command::Migrate => {
             let _telemetry = start_telemetry(&config)?;
-            let db = amanah_infra::database::connect(config.database_url.expose()).await?;
+            let db = amanah_infra::database::connect_with(
+                config.database_url.expose(),
+                &config.connect_settings(),
+            )
+            .await?;
             amanah_infra::database::migrate(&db).await?;
             tracing::info!("migrations applied");
             Ok(())
@@ -321,7 +325,11 @@ async fn audit(config: &Config, command: AuditCommand) -> Result<(), CliError> {
 
 /// The event store over the configured database, read-only use (no migration).
 async fn open_store(config: &Config) -> Result<amanah_infra::SqlEventStore, CliError> {
-    let db = amanah_infra::database::connect(config.database_url.expose()).await?;
+    let db = amanah_infra::database::connect_with(
+        config.database_url.expose(),
+        &config.connect_settings(),
+    )
+    .await?;
     Ok(amanah_infra::SqlEventStore::new(db))
 }
 
@@ -331,7 +339,11 @@ async fn open_store(config: &Config) -> Result<amanah_infra::SqlEventStore, CliE
 async fn replay(config: &Config, check: bool) -> Result<(), CliError> {
     use amanah_infra::read_model;
 
-    let db = amanah_infra::database::connect(config.database_url.expose()).await?;
+    let db = amanah_infra::database::connect_with(
+        config.database_url.expose(),
+        &config.connect_settings(),
+    )
+    .await?;
     amanah_infra::database::migrate(&db).await?;
     let store = amanah_infra::SqlEventStore::new(db);
     if check {
@@ -361,7 +373,11 @@ async fn serve(config: Config, demo: bool) -> Result<(), CliError> {
     // First, so that a taken address stops `serve` before it creates or migrates anything.
     let listener = Listener::bind(&config)?;
     prepare_data_dir(&config.data_dir)?;
-    let db = amanah_infra::database::connect(config.database_url.expose()).await?;
+    let db = amanah_infra::database::connect_with(
+        config.database_url.expose(),
+        &config.connect_settings(),
+    )
+    .await?;
     amanah_infra::database::migrate(&db).await?;
     let welcome = Welcome::new(&config, listener.address());
     let application = Application::build_on(listener, config, db).await?;

@@ -166,6 +166,32 @@ pub struct Config {
     pub limits: Limits,
     pub idempotency: IdempotencyConfig,
     pub graphql: GraphqlConfig,
+    pub sqlite: SqliteConfig,
+}
+
+/// SQLite, when `database_url` names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SqliteConfig {
+    /// MiB of the database file memory-mapped (0: none). Reads of a large log come from the page
+    /// cache without a copy; the mapped pages count in the process's resident memory (`RssFile`)
+    /// and in a container's memory limit, though the kernel drops them under pressure. SQLite
+    /// caps it just under 2 GiB.
+    pub mmap_mb: u64,
+}
+
+impl SqliteConfig {
+    /// Just under 2 GiB, SQLite's own ceiling: the whole file of a 1.7M-event log.
+    pub const DEFAULT_MMAP_MB: u64 = amanah_infra::database::SQLITE_MMAP_BYTES / (1024 * 1024);
+}
+
+impl Config {
+    /// How the connection pool is set up.
+    #[must_use]
+    pub fn connect_settings(&self) -> amanah_infra::database::ConnectSettings {
+        amanah_infra::database::ConnectSettings {
+            sqlite_mmap_bytes: self.sqlite.mmap_mb.saturating_mul(1024 * 1024),
+        }
+    }
 }
 
 /// What GraphQL documents the server runs.
@@ -199,11 +225,12 @@ impl Default for IdempotencyConfig {
     }
 }
 
-/// A lifetime in the largest unit that divides it exactly (`24h`, `90m`, `45s`), as `--ttl` and
-/// `AMANAH_IDEMPOTENCY_TTL` read it.
+/// A lifetime in the largest of hours, minutes and seconds that divides it exactly (`24h`,
+/// `168h`, `90m`, `45s`), as `--ttl` and `AMANAH_IDEMPOTENCY_TTL` read it and the README writes
+/// it.
 fn serialize_lifetime<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
     let secs = value.as_secs();
-    let text = [(86_400, "d"), (3600, "h"), (60, "m")]
+    let text = [(3600, "h"), (60, "m")]
         .into_iter()
         .find(|(unit, _)| secs > 0 && secs.is_multiple_of(*unit))
         .map_or_else(
@@ -416,10 +443,11 @@ enum Key {
     LimitsWebsocketInitTimeoutSecs,
     IdempotencyTtl,
     GraphqlTrustedDocuments,
+    SqliteMmapMb,
 }
 
 impl Key {
-    const ALL: [Self; 27] = [
+    const ALL: [Self; 28] = [
         Self::Listen,
         Self::DataDir,
         Self::DatabaseUrl,
@@ -447,6 +475,7 @@ impl Key {
         Self::LimitsWebsocketInitTimeoutSecs,
         Self::IdempotencyTtl,
         Self::GraphqlTrustedDocuments,
+        Self::SqliteMmapMb,
     ];
 
     fn file_key(self) -> &'static str {
@@ -478,6 +507,7 @@ impl Key {
             Self::LimitsWebsocketInitTimeoutSecs => "limits.websocket_init_timeout_secs",
             Self::IdempotencyTtl => "idempotency.ttl",
             Self::GraphqlTrustedDocuments => "graphql.trusted_documents",
+            Self::SqliteMmapMb => "sqlite.mmap_mb",
         }
     }
 
@@ -543,6 +573,7 @@ struct Overrides {
     limits_websocket_init_timeout_secs: Option<u64>,
     idempotency_ttl: Option<Duration>,
     graphql_trusted_documents: Option<PathBuf>,
+    sqlite_mmap_mb: Option<u64>,
 }
 
 impl Overrides {
@@ -696,6 +727,7 @@ impl Overrides {
             Key::LimitsWebsocketInitTimeoutSecs => {
                 self.limits_websocket_init_timeout_secs = Some(integer(&value, 1, 3600)?);
             }
+            Key::SqliteMmapMb => self.sqlite_mmap_mb = Some(integer(&value, 0, 1024 * 1024)?),
             Key::GraphqlTrustedDocuments => {
                 self.graphql_trusted_documents = Some(PathBuf::from(non_empty(&value)?));
             }
@@ -771,6 +803,9 @@ impl Overrides {
                 websocket_init_timeout_secs: self
                     .limits_websocket_init_timeout_secs
                     .unwrap_or(defaults.websocket_init_timeout_secs),
+            },
+            sqlite: SqliteConfig {
+                mmap_mb: self.sqlite_mmap_mb.unwrap_or(SqliteConfig::DEFAULT_MMAP_MB),
             },
             graphql: GraphqlConfig {
                 trusted_documents: self.graphql_trusted_documents,
@@ -1024,6 +1059,25 @@ mod tests {
     }
 
     #[test]
+    fn the_sqlite_memory_map_is_a_setting_in_mib() {
+        let config = Config::load(FileChoice::None, NO_ENV).unwrap();
+        assert_eq!(config.sqlite.mmap_mb, 2047);
+        assert_eq!(
+            config.connect_settings().sqlite_mmap_bytes,
+            2047 * 1024 * 1024
+        );
+        let config = Config::load(FileChoice::None, [("AMANAH_SQLITE_MMAP_MB", "0")]).unwrap();
+        assert_eq!(config.connect_settings().sqlite_mmap_bytes, 0);
+        assert!(config.to_toml().unwrap().contains("[sqlite]\nmmap_mb = 0"));
+        let error =
+            Config::load(FileChoice::None, [("AMANAH_SQLITE_MMAP_MB", "lots")]).unwrap_err();
+        assert!(
+            error.to_string().contains("AMANAH_SQLITE_MMAP_MB"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn the_idempotency_ttl_defaults_to_a_day_and_reads_lifetimes() {
         let config = Config::load(FileChoice::None, NO_ENV).unwrap();
         assert_eq!(config.idempotency.ttl, Duration::from_secs(86_400));
@@ -1031,7 +1085,7 @@ mod tests {
             config
                 .to_toml()
                 .unwrap()
-                .contains("[idempotency]\nttl = \"1d\"")
+                .contains("[idempotency]\nttl = \"24h\"")
         );
         let config = Config::load(FileChoice::None, [("AMANAH_IDEMPOTENCY_TTL", "90m")]).unwrap();
         assert_eq!(config.idempotency.ttl, Duration::from_secs(5400));

@@ -2,9 +2,9 @@
 //!
 //! Liveness says the process serves HTTP, nothing more, so an orchestrator restarts only a process
 //! that is truly stuck. Readiness says this replica can do useful work: the database answers
-//! `SELECT 1` and no migration is pending. (The audit signing key joins the checks when the audit
-//! log lands.) A failed readiness check answers `503` with a JSON body naming the failed check; the
-//! details go to the log, not to the unauthenticated caller.
+//! `SELECT 1`, no migration is pending and the audit signing key is loaded (every committed batch
+//! is signed). A failed readiness check answers `503` with a JSON body naming the failed check;
+//! the details go to the log, not to the unauthenticated caller.
 
 use std::time::Duration;
 

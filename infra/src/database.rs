@@ -28,7 +28,8 @@ pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// readers run beside the writer). More would only contend for the same file.
 pub const SQLITE_MAX_CONNECTIONS: u32 = 8;
 
-/// How much of a SQLite database file each connection maps into memory (`PRAGMA mmap_size`):
+/// How much of a SQLite database file each connection maps into memory by default
+/// (`PRAGMA mmap_size`, [`ConnectSettings::sqlite_mmap_bytes`]):
 /// reads of a large log (the Merkle nodes of a proof are scattered over the file) then come from
 /// the shared page cache without a `pread` and a copy each. Address space only; the kernel shares
 /// the pages between connections. SQLite writes through its usual path either way. This is
@@ -94,9 +95,37 @@ pub enum DatabaseSetupError {
 /// [`DatabaseSetupError`] for an unsupported or invalid URL, a directory that cannot be created or
 /// a database that does not answer.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DatabaseSetupError> {
+    connect_with(url, &ConnectSettings::default()).await
+}
+
+/// How a connection pool is set up, beyond its URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectSettings {
+    /// How much of a SQLite database file is memory-mapped (`PRAGMA mmap_size`; 0: none). The
+    /// mapped pages count in the process's resident memory (`RssFile`) and in a container's
+    /// memory limit, though the kernel can drop them at any time.
+    pub sqlite_mmap_bytes: u64,
+}
+
+impl Default for ConnectSettings {
+    fn default() -> Self {
+        Self {
+            sqlite_mmap_bytes: SQLITE_MMAP_BYTES,
+        }
+    }
+}
+
+/// As [`connect`], with `settings`.
+///
+/// # Errors
+/// As [`connect`].
+pub async fn connect_with(
+    url: &str,
+    settings: &ConnectSettings,
+) -> Result<DatabaseConnection, DatabaseSetupError> {
     let scheme = url.split_once(':').map_or(url, |(scheme, _)| scheme);
     match scheme {
-        "sqlite" => connect_sqlite(url).await,
+        "sqlite" => connect_sqlite(url, settings.sqlite_mmap_bytes).await,
         "postgres" | "postgresql" => {
             let mut options = ConnectOptions::new(url);
             options
@@ -120,7 +149,10 @@ fn without_credentials(error: &impl std::fmt::Display, url: &str) -> String {
         .replace(url, &crate::url_redaction::redact_url(url))
 }
 
-async fn connect_sqlite(url: &str) -> Result<DatabaseConnection, DatabaseSetupError> {
+async fn connect_sqlite(
+    url: &str,
+    mmap_bytes: u64,
+) -> Result<DatabaseConnection, DatabaseSetupError> {
     let parsed = SqliteConnectOptions::from_str(url)
         .map_err(|err| DatabaseSetupError::InvalidUrl(without_credentials(&err, url)))?;
     let in_memory = url.contains(":memory:") || url.contains("mode=memory");
@@ -154,7 +186,7 @@ async fn connect_sqlite(url: &str) -> Result<DatabaseConnection, DatabaseSetupEr
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
                 .busy_timeout(SQLITE_BUSY_TIMEOUT)
-                .pragma("mmap_size", SQLITE_MMAP_BYTES.to_string());
+                .pragma("mmap_size", mmap_bytes.to_string());
             if create_if_missing {
                 sqlite.create_if_missing(true)
             } else {
@@ -211,6 +243,33 @@ pub async fn pending_migrations(db: &DatabaseConnection) -> Result<usize, Databa
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    #[expect(
+        clippy::unwrap_used,
+        reason = "a test fails loudly on an unexpected error"
+    )]
+    async fn the_sqlite_memory_map_follows_the_settings() {
+        use sea_orm::{ConnectionTrait as _, Statement};
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/m.db?mode=rwc", dir.path().display());
+        for (bytes, expected) in [(0, 0_i64), (64 * 1024 * 1024, 64 * 1024 * 1024)] {
+            let settings = ConnectSettings {
+                sqlite_mmap_bytes: bytes,
+            };
+            let db = connect_with(&url, &settings).await.unwrap();
+            let row = db
+                .query_one_raw(Statement::from_string(
+                    db.get_database_backend(),
+                    "PRAGMA mmap_size",
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            let mapped: i64 = row.try_get_by_index(0).unwrap();
+            assert_eq!(mapped, expected);
+        }
+    }
 
     #[tokio::test]
     async fn rejects_unknown_schemes_without_echoing_the_url() {
