@@ -204,6 +204,34 @@ async fn graphiql_is_served_and_points_at_graphql() {
             .unwrap()
             .starts_with("text/html")
     );
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("connect-src 'self'"),
+        "{csp}"
+    );
     let html = response.text().await.unwrap();
-    assert!(html.contains("/graphql"), "{html}");
+    // Every script and style comes from this server; the start-up script points at /graphql.
+    for asset in amanah_api::graphiql::ASSETS {
+        let path = format!("/graphiql/assets/{}", asset.name);
+        assert!(html.contains(&path), "{path} not in {html}");
+        let response = app.get(&path).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert_eq!(
+            response.headers()["content-type"].to_str().unwrap(),
+            asset.content_type,
+            "{path}"
+        );
+        assert_eq!(response.bytes().await.unwrap(), asset.bytes, "{path}");
+    }
+    let start = app
+        .get("/graphiql/assets/amanah-graphiql.js")
+        .send()
+        .await
+        .unwrap();
+    assert!(start.text().await.unwrap().contains("\"/graphql\""));
+    let missing = app.get("/graphiql/assets/nothing.js").send().await.unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 }
