@@ -15,6 +15,7 @@
 //! servers in one process count separately. Written by hand because two families do not justify a
 //! dependency; if the families multiply, the `prometheus` crate is the next step.
 
+use amanah_infra::statements::StatementCounts;
 use amanah_infra::tree_cache::TreeCacheStats;
 
 use crate::state::ApiState;
@@ -162,6 +163,25 @@ pub fn render_tree_cache(stats: TreeCacheStats) -> String {
     )
 }
 
+/// The counters of SQL statements sent.
+#[must_use]
+pub fn render_statements(counts: StatementCounts) -> String {
+    format!(
+        "# HELP amanah_sql_statements_total SQL statements sent to the database.\n\
+         # TYPE amanah_sql_statements_total counter\n\
+         amanah_sql_statements_total {}\n\
+         # HELP amanah_sql_statement_errors_total SQL statements that failed.\n\
+         # TYPE amanah_sql_statement_errors_total counter\n\
+         amanah_sql_statement_errors_total {}\n\
+         # HELP amanah_sql_statement_seconds_total Time spent in SQL statements.\n\
+         # TYPE amanah_sql_statement_seconds_total counter\n\
+         amanah_sql_statement_seconds_total {}\n",
+        counts.statements,
+        counts.failed,
+        Duration::from_micros(counts.micros).as_secs_f64()
+    )
+}
+
 /// `GET /metrics`.
 pub async fn render_metrics(
     metrics: actix_web::web::Data<HttpMetrics>,
@@ -169,6 +189,7 @@ pub async fn render_metrics(
 ) -> actix_web::HttpResponse {
     let mut text = metrics.render();
     text.push_str(&render_tree_cache(state.audit_tree.stats()));
+    text.push_str(&render_statements(state.statements.read()));
     actix_web::HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(text)

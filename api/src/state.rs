@@ -7,6 +7,7 @@ use amanah_infra::auth::Verifier;
 use amanah_infra::idempotency::IdempotencyStore;
 use amanah_infra::note::SigningKey;
 use amanah_infra::read_model::SqlProjector;
+use amanah_infra::statements::StatementCounter;
 use amanah_infra::tree_cache::TreeCache;
 use amanah_infra::{SqlEventStore, StoreConfig};
 use sea_orm::DatabaseConnection;
@@ -49,6 +50,8 @@ pub struct ApiState {
     pub persisted: Arc<PersistedDocuments>,
     /// Becomes `true` when the server begins to stop: WebSocket connections end then.
     pub stopping: tokio::sync::watch::Sender<bool>,
+    /// Every SQL statement the state's connections send (`/metrics`).
+    pub statements: Arc<StatementCounter>,
 }
 
 impl ApiState {
@@ -68,6 +71,9 @@ impl ApiState {
         verifier: Arc<Verifier>,
         signer: Option<Arc<SigningKey>>,
     ) -> Self {
+        // Before the connection is cloned into the store and the read model, so all share it.
+        let mut db = db;
+        let statements = StatementCounter::install(&mut db);
         let store = SqlEventStore::start(
             db.clone(),
             StoreConfig {
@@ -86,6 +92,7 @@ impl ApiState {
             websockets: Arc::new(Semaphore::new(config.limits.websockets)),
             persisted: Arc::new(PersistedDocuments::default()),
             stopping: tokio::sync::watch::Sender::new(false),
+            statements,
             subscription_reads: Arc::new(Semaphore::new(subscription_reads as usize)),
             audit_tree,
             commands: CommandService::new(store),

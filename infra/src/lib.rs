@@ -32,6 +32,7 @@ pub mod private_file;
 pub mod projection;
 pub mod read_model;
 pub mod sql;
+pub mod statements;
 pub mod testing;
 pub mod tree_cache;
 pub mod url_redaction;

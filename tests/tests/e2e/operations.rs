@@ -118,9 +118,31 @@ async fn metrics_count_requests_by_route_and_status_in_prometheus_text() {
         r#"amanah_http_requests_total{method="POST",route="/graphql",status="200"} 1"#,
         "# TYPE amanah_http_request_duration_seconds histogram",
         r#"amanah_http_request_duration_seconds_count{method="GET",route="/healthz"} 2"#,
+        "# TYPE amanah_sql_statements_total counter",
     ] {
         assert!(text.contains(expected), "{expected} missing from\n{text}");
     }
+    // A query that reads the database adds statements.
+    let statements = |text: &str| -> u64 {
+        text.lines()
+            .find_map(|line| line.strip_prefix("amanah_sql_statements_total "))
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let before = statements(&text);
+    app.graphql("{ projects(first: 1) { totalCount } }", Value::Null)
+        .await
+        .assert_no_errors();
+    let text = app
+        .get("/metrics")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(statements(&text) > before, "{text}");
 }
 
 /// Issue 9: each made-up method used to become a series of its own, so a client could grow the
