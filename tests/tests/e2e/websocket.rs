@@ -465,3 +465,35 @@ async fn a_client_that_stops_answering_pings_is_closed_with_1001() {
     assert_eq!(code, 1001, "{reason}");
     assert!(reason.contains("no answer to pings"), "{reason}");
 }
+
+/// Over the WebSocket too, a result keeps the order of the selection (async-graphql collects a
+/// query's fields in the order they finish).
+#[tokio::test]
+async fn results_over_websocket_keep_the_order_of_the_selection() {
+    let app = TestApp::spawn_sqlite().await;
+    let mut socket = open(&app, None).await;
+    send(
+        &mut socket,
+        subscribe_message(
+            "1",
+            "{ projects(first: 1) { totalCount } memberStates { joinedOn } apiVersion __typename }",
+        ),
+    )
+    .await;
+    let text = loop {
+        let message = tokio::time::timeout(MESSAGE_TIMEOUT, socket.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        if let Message::Text(text) = message
+            && text.contains("\"next\"")
+        {
+            break text.to_string();
+        }
+    };
+    let at = |key: &str| text.find(&format!("\"{key}\"")).unwrap();
+    assert!(at("projects") < at("memberStates"), "{text}");
+    assert!(at("memberStates") < at("apiVersion"), "{text}");
+    assert!(at("apiVersion") < at("__typename"), "{text}");
+}
