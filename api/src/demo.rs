@@ -616,17 +616,14 @@ pub async fn load<S: EventStore>(service: &CommandService<S>) -> Result<DemoSumm
 #[expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 mod tests {
     use amanah_domain::codelists::{ActivityStatus, ProjectStatus};
-    use amanah_domain::query::{ActivityQuery, OrganisationQuery, ProjectQuery, ReadModel, Window};
+    use amanah_domain::query::{ActivityQuery, OrganisationQuery, ProjectQuery, Range, ReadModel};
     use amanah_infra::read_model::{SqlProjector, SqlReadModel, check};
     use amanah_infra::testing::TestDatabase;
     use amanah_infra::{SqlEventStore, StoreConfig};
 
     use super::*;
 
-    const ALL: Window = Window {
-        offset: 0,
-        limit: 100,
-    };
+    const ALL: Range = Range::first(100);
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_demo_goes_through_the_log_and_matches_the_spec() {
@@ -650,15 +647,15 @@ mod tests {
 
         let read_model = SqlReadModel::new(db);
         let organisations = read_model
-            .organisations(&OrganisationQuery::default(), ALL)
+            .organisations(&OrganisationQuery::default(), &ALL)
             .await
             .unwrap();
-        assert_eq!(organisations.total, 8);
+        assert_eq!(organisations.len(), 8);
         let projects = read_model
-            .projects(&ProjectQuery::default(), ALL)
+            .projects(&ProjectQuery::default(), &ALL)
             .await
             .unwrap();
-        assert_eq!(projects.total, 4);
+        assert_eq!(projects.len(), 4);
         let post_2015 = read_model
             .project_by_iati_identifier("XM-DAC-5-7-DEMO-ASEC-POST-2015")
             .await
@@ -673,16 +670,15 @@ mod tests {
                     project: Some(post_2015.id),
                     ..ActivityQuery::default()
                 },
-                ALL,
+                &ALL,
             )
             .await
             .unwrap();
-        assert_eq!(activities.total, 4);
+        assert_eq!(activities.len(), 4);
         assert!(
             activities
-                .items
                 .iter()
-                .all(|a| a.status == ActivityStatus::Completed)
+                .all(|a| a.item.status == ActivityStatus::Completed)
         );
         let vision = read_model
             .project_by_iati_identifier("XM-DAC-5-7-DEMO-ASEC-VISION-2025")

@@ -32,25 +32,51 @@ const BUCKETS: [f64; 11] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Histogram {
+    bounds: &'static [f64],
     /// Non-cumulative counts per bucket; the last slot is `+Inf`.
-    buckets: [u64; BUCKETS.len() + 1],
+    buckets: Vec<u64>,
     sum: f64,
     count: u64,
 }
 
 impl Histogram {
-    fn observe(&mut self, seconds: f64) {
-        let slot = BUCKETS
+    fn new(bounds: &'static [f64]) -> Self {
+        Self {
+            bounds,
+            buckets: vec![0; bounds.len() + 1],
+            sum: 0.0,
+            count: 0,
+        }
+    }
+
+    fn observe(&mut self, value: f64) {
+        let slot = self
+            .bounds
             .iter()
-            .position(|bound| seconds <= *bound)
-            .unwrap_or(BUCKETS.len());
+            .position(|bound| value <= *bound)
+            .unwrap_or(self.bounds.len());
         self.buckets[slot] += 1;
-        self.sum += seconds;
+        self.sum += value;
         self.count += 1;
     }
+
+    /// The histogram's lines for `name` with `labels` (`key="value",…`).
+    fn render(&self, out: &mut String, name: &str, labels: &str) {
+        let mut cumulative = 0;
+        for (bound, count) in self.bounds.iter().zip(self.buckets.iter()) {
+            cumulative += count;
+            let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {cumulative}");
+        }
+        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {}", self.count);
+        let _ = writeln!(out, "{name}_sum{{{labels}}} {}", self.sum);
+        let _ = writeln!(out, "{name}_count{{{labels}}} {}", self.count);
+    }
 }
+
+/// Upper bounds of the buckets of SQL statements per request.
+const STATEMENT_BUCKETS: [f64; 9] = [0.0, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 50.0, 100.0];
 
 #[derive(Debug, Default)]
 struct Families {
@@ -58,6 +84,8 @@ struct Families {
     requests: BTreeMap<(String, String, u16), u64>,
     /// (method, route) → durations
     durations: BTreeMap<(String, String), Histogram>,
+    /// route → SQL statements per request (requests that finished within the deadline)
+    statements: BTreeMap<String, Histogram>,
 }
 
 /// The HTTP metrics of one server.
@@ -77,9 +105,17 @@ pub fn standard_method(method: &str) -> Option<&'static str> {
 }
 
 impl HttpMetrics {
-    /// Records one finished request. `method` may be anything the client sent; `route` must be
-    /// a registered pattern or `unmatched`.
-    pub fn record(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+    /// Records one finished request with the SQL statements it sent (`None`: abandoned at the
+    /// deadline). `method` may be anything the client sent; `route` must be a registered pattern
+    /// or `unmatched`.
+    pub fn record(
+        &self,
+        method: &str,
+        route: &str,
+        status: u16,
+        elapsed: Duration,
+        statements: Option<u64>,
+    ) {
         let method = standard_method(method).unwrap_or("OTHER");
         // A panic while holding the lock cannot leave the maps half-updated in a way that matters
         // for counters, so a poisoned lock is still used.
@@ -91,8 +127,20 @@ impl HttpMetrics {
         families
             .durations
             .entry((method.to_owned(), route.to_owned()))
-            .or_default()
+            .or_insert_with(|| Histogram::new(&BUCKETS))
             .observe(elapsed.as_secs_f64());
+        if let Some(statements) = statements {
+            #[expect(
+                clippy::cast_precision_loss,
+                reason = "statement counts are far below 2^52"
+            )]
+            let statements = statements as f64;
+            families
+                .statements
+                .entry(route.to_owned())
+                .or_insert_with(|| Histogram::new(&STATEMENT_BUCKETS))
+                .observe(statements);
+        }
     }
 
     /// The registry in the Prometheus text exposition format (version 0.0.4).
@@ -118,29 +166,15 @@ impl HttpMetrics {
         );
         for ((method, route), histogram) in &families.durations {
             let labels = format!("method=\"{}\",route=\"{}\"", escape(method), escape(route));
-            let mut cumulative = 0;
-            for (bound, count) in BUCKETS.iter().zip(histogram.buckets.iter()) {
-                cumulative += count;
-                let _ = writeln!(
-                    out,
-                    "amanah_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {cumulative}"
-                );
-            }
-            let _ = writeln!(
-                out,
-                "amanah_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
-                histogram.count
-            );
-            let _ = writeln!(
-                out,
-                "amanah_http_request_duration_seconds_sum{{{labels}}} {}",
-                histogram.sum
-            );
-            let _ = writeln!(
-                out,
-                "amanah_http_request_duration_seconds_count{{{labels}}} {}",
-                histogram.count
-            );
+            histogram.render(&mut out, "amanah_http_request_duration_seconds", &labels);
+        }
+        out.push_str(
+            "# HELP amanah_http_request_sql_statements SQL statements sent per request, by route.\n\
+             # TYPE amanah_http_request_sql_statements histogram\n",
+        );
+        for (route, histogram) in &families.statements {
+            let labels = format!("route=\"{}\"", escape(route));
+            histogram.render(&mut out, "amanah_http_request_sql_statements", &labels);
         }
         out
     }
@@ -210,9 +244,9 @@ mod tests {
     #[test]
     fn counts_requests_by_method_route_and_status() {
         let metrics = HttpMetrics::default();
-        metrics.record("POST", "/graphql", 200, Duration::from_millis(3));
-        metrics.record("POST", "/graphql", 200, Duration::from_millis(30));
-        metrics.record("POST", "/graphql", 400, Duration::from_millis(1));
+        metrics.record("POST", "/graphql", 200, Duration::from_millis(3), Some(2));
+        metrics.record("POST", "/graphql", 200, Duration::from_millis(30), Some(4));
+        metrics.record("POST", "/graphql", 400, Duration::from_millis(1), None);
         let text = metrics.render();
         assert!(text.contains(
             "amanah_http_requests_total{method=\"POST\",route=\"/graphql\",status=\"200\"} 2\n"
@@ -225,9 +259,9 @@ mod tests {
     #[test]
     fn the_histogram_is_cumulative_and_ends_with_inf() {
         let metrics = HttpMetrics::default();
-        metrics.record("GET", "/healthz", 200, Duration::from_millis(3));
-        metrics.record("GET", "/healthz", 200, Duration::from_millis(30));
-        metrics.record("GET", "/healthz", 200, Duration::from_secs(60));
+        metrics.record("GET", "/healthz", 200, Duration::from_millis(3), Some(0));
+        metrics.record("GET", "/healthz", 200, Duration::from_millis(30), Some(0));
+        metrics.record("GET", "/healthz", 200, Duration::from_secs(60), None);
         let text = metrics.render();
         let labels = "method=\"GET\",route=\"/healthz\"";
         assert!(text.contains(&format!(
@@ -245,6 +279,25 @@ mod tests {
         assert!(text.contains(&format!(
             "amanah_http_request_duration_seconds_count{{{labels}}} 3\n"
         )));
+    }
+
+    #[test]
+    fn sql_statements_per_request_are_a_histogram_by_route() {
+        let metrics = HttpMetrics::default();
+        metrics.record("POST", "/graphql", 200, Duration::from_millis(3), Some(3));
+        metrics.record("POST", "/graphql", 200, Duration::from_millis(3), Some(7));
+        metrics.record("GET", "/graphql", 200, Duration::from_millis(3), Some(1));
+        metrics.record("POST", "/graphql", 503, Duration::from_secs(30), None);
+        let text = metrics.render();
+        for expected in [
+            "# TYPE amanah_http_request_sql_statements histogram\n",
+            "amanah_http_request_sql_statements_bucket{route=\"/graphql\",le=\"3\"} 2\n",
+            "amanah_http_request_sql_statements_bucket{route=\"/graphql\",le=\"10\"} 3\n",
+            "amanah_http_request_sql_statements_sum{route=\"/graphql\"} 11\n",
+            "amanah_http_request_sql_statements_count{route=\"/graphql\"} 3\n",
+        ] {
+            assert!(text.contains(expected), "{expected} missing from\n{text}");
+        }
     }
 
     #[test]
@@ -267,9 +320,9 @@ mod tests {
     fn made_up_methods_share_one_label() {
         let metrics = HttpMetrics::default();
         for method in ["X".repeat(4096), "FOO".to_owned(), "get".to_owned()] {
-            metrics.record(&method, "/graphql", 405, Duration::from_millis(1));
+            metrics.record(&method, "/graphql", 405, Duration::from_millis(1), Some(0));
         }
-        metrics.record("PATCH", "/graphql", 405, Duration::from_millis(1));
+        metrics.record("PATCH", "/graphql", 405, Duration::from_millis(1), Some(0));
         let text = metrics.render();
         assert!(
             text.contains(

@@ -12,8 +12,9 @@
 //!    does not cover. (An exemption for requests that merely carried `Upgrade: websocket` once
 //!    let any client hold a worker with a slow body.)
 //! 4. sets `x-request-id` on the response, whatever produced it (handler, error or deadline);
-//! 5. records the request in [`HttpMetrics`] and logs one line with status and latency (at `debug`
-//!    for the probes and `/metrics`, which machines call every few seconds).
+//! 5. counts the SQL statements the request sends, and records the request in [`HttpMetrics`] and
+//!    logs one line with status, latency and statements (at `debug` for the probes and
+//!    `/metrics`, which machines call every few seconds).
 
 use std::time::{Duration, Instant};
 
@@ -87,8 +88,12 @@ pub async fn observe_request(
         request_id = %request_id,
         http.response.status_code = tracing::field::Empty,
     );
-    let handled = next.call(req).instrument(span.clone());
-    let outcome = tokio::time::timeout(deadline.0, handled).await.ok();
+    // The request's SQL statements are counted (its own and its batch loaders').
+    let handled = amanah_infra::statements::counted(next.call(req).instrument(span.clone()));
+    let (outcome, statements) = match tokio::time::timeout(deadline.0, handled).await {
+        Ok((outcome, statements)) => (Some(outcome), Some(statements)),
+        Err(_) => (None, None),
+    };
     // The request cannot be kept to build responses of our own (cloning it before routing breaks
     // the router), so failures leave as errors whose response is ready-made, header included.
     let header_name = header::HeaderName::from_static(REQUEST_ID_HEADER);
@@ -122,15 +127,25 @@ pub async fn observe_request(
 
     let status = status.as_u16();
     let elapsed = started.elapsed();
-    metrics.record(&method, &route, status, elapsed);
+    metrics.record(&method, &route, status, elapsed, statements);
     span.record("http.response.status_code", status);
     let latency_ms = elapsed.as_secs_f64() * 1000.0;
     span.in_scope(|| {
         // Probes and scrapes arrive every few seconds from machines: keep them out of `info`.
         if is_probe(&route) {
-            tracing::debug!(status, latency_ms, "request finished");
+            tracing::debug!(
+                status,
+                latency_ms,
+                sql_statements = statements,
+                "request finished"
+            );
         } else {
-            tracing::info!(status, latency_ms, "request finished");
+            tracing::info!(
+                status,
+                latency_ms,
+                sql_statements = statements,
+                "request finished"
+            );
         }
     });
     result

@@ -2,9 +2,16 @@
 //!
 //! The read model is a disposable projection of the log (`amanah replay` rebuilds it), kept in the
 //! same transaction as the events. Queries return domain state, which the API maps to its own
-//! GraphQL types. Lists are windows (`offset`, `limit`) over a deterministic order plus the total
-//! count, from which the API builds Relay connections.
+//! GraphQL types.
+//!
+//! Lists of organisations, projects and activities are read by **keyset**: each item comes with its
+//! [`Position`] in the list's order (the sort key and the id that breaks ties), and a page is the
+//! items after (or before) a position — a [`Range`]. A position stays put when items are added or
+//! removed elsewhere, and the read costs the page, not the items before it. The size of a list is
+//! a query of its own, asked only when wanted. Lists that only ever grow at their end (the audit
+//! log, a project's transactions) keep plain windows (`offset`, `limit`).
 
+use std::collections::HashMap;
 use std::future::Future;
 
 use chrono::NaiveDate;
@@ -32,6 +39,52 @@ pub struct Window {
 pub struct Page<T> {
     pub items: Vec<T>,
     pub total: u64,
+}
+
+/// The value of a list's sort key at one item.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SortKey {
+    /// Text keys (names, identifiers, titles, codes); an absent value sorts as the empty text.
+    Text(String),
+    Date(NaiveDate),
+}
+
+/// Where an item stands in a list's order: its sort key, then its id (which breaks ties).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Position {
+    pub key: SortKey,
+    pub id: Uuid,
+}
+
+/// An item and its position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Positioned<T> {
+    pub position: Position,
+    pub item: T,
+}
+
+/// The part of an ordered list a page is read from: strictly after `after` and strictly before
+/// `before` (either end open when `None`), at most `limit` items, from the range's start — or,
+/// with `from_end`, its last `limit` items (still returned in list order).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Range {
+    pub after: Option<Position>,
+    pub before: Option<Position>,
+    pub limit: u64,
+    pub from_end: bool,
+}
+
+impl Range {
+    /// The first `limit` items of the whole list.
+    #[must_use]
+    pub const fn first(limit: u64) -> Self {
+        Self {
+            after: None,
+            before: None,
+            limit,
+            from_end: false,
+        }
+    }
 }
 
 /// Sort direction.
@@ -134,11 +187,18 @@ pub trait ReadModel: Send + Sync {
         ids: &[Uuid],
     ) -> impl Future<Output = Result<Vec<Organisation>, StoreError>> + Send;
 
+    /// A page of the organisations `query` selects, in its order, with their positions.
     fn organisations(
         &self,
         query: &OrganisationQuery,
-        window: Window,
-    ) -> impl Future<Output = Result<Page<Organisation>, StoreError>> + Send;
+        range: &Range,
+    ) -> impl Future<Output = Result<Vec<Positioned<Organisation>>, StoreError>> + Send;
+
+    /// How many organisations `query` selects.
+    fn count_organisations(
+        &self,
+        query: &OrganisationQuery,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     fn project(&self, id: Uuid)
     -> impl Future<Output = Result<Option<Project>, StoreError>> + Send;
@@ -148,22 +208,54 @@ pub trait ReadModel: Send + Sync {
         iati_identifier: &str,
     ) -> impl Future<Output = Result<Option<Project>, StoreError>> + Send;
 
+    /// A page of the projects `query` selects, in its order, with their positions.
     fn projects(
         &self,
         query: &ProjectQuery,
-        window: Window,
-    ) -> impl Future<Output = Result<Page<Project>, StoreError>> + Send;
+        range: &Range,
+    ) -> impl Future<Output = Result<Vec<Positioned<Project>>, StoreError>> + Send;
+
+    /// How many projects `query` selects.
+    fn count_projects(
+        &self,
+        query: &ProjectQuery,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     fn activity(
         &self,
         id: Uuid,
     ) -> impl Future<Output = Result<Option<Activity>, StoreError>> + Send;
 
+    /// A page of the activities `query` selects, in its order, with their positions.
     fn activities(
         &self,
         query: &ActivityQuery,
-        window: Window,
-    ) -> impl Future<Output = Result<Page<Activity>, StoreError>> + Send;
+        range: &Range,
+    ) -> impl Future<Output = Result<Vec<Positioned<Activity>>, StoreError>> + Send;
+
+    /// How many activities `query` selects.
+    fn count_activities(
+        &self,
+        query: &ActivityQuery,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// The activities of each of `projects` that `query` selects (its own `project` ignored),
+    /// each project's page read from `range` — all in one round trip, however many projects.
+    /// A project with no such activity is absent.
+    fn activities_of_projects(
+        &self,
+        projects: &[Uuid],
+        query: &ActivityQuery,
+        range: &Range,
+    ) -> impl Future<Output = Result<HashMap<Uuid, Vec<Positioned<Activity>>>, StoreError>> + Send;
+
+    /// How many activities of each of `projects` `query` selects, in one round trip; a project
+    /// with none is absent.
+    fn count_activities_of_projects(
+        &self,
+        projects: &[Uuid],
+        query: &ActivityQuery,
+    ) -> impl Future<Output = Result<HashMap<Uuid, u64>, StoreError>> + Send;
 
     /// The project holding the transaction with this id (for `node(id:)`).
     fn project_of_transaction(

@@ -31,6 +31,7 @@ pub mod note;
 pub mod private_file;
 pub mod projection;
 pub mod read_model;
+pub mod read_queries;
 pub mod sql;
 pub mod statements;
 pub mod testing;

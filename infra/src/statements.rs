@@ -2,14 +2,43 @@
 //! callback: every statement of the pool, inside transactions too.
 //!
 //! The counts are what `/metrics` shows (`amanah_sql_statements_total`,
-//! `amanah_sql_statement_seconds_total`) and what the benchmarks divide by the requests they sent
-//! to report statements per request; the tests use them to check that a request's statements do
-//! not grow with its page size.
+//! `amanah_sql_statement_seconds_total`). Statements are also counted per request: [`counted`]
+//! runs a request's future with a counter of its own, which every statement sent from that task
+//! adds to — and from the tasks it has spawned with [`spawn_counted`] (the batch loaders), so that
+//! a batched read counts for the request that started the batch. Background work (the tree
+//! copy's refresh, the log's size poll) counts for no request.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use sea_orm::DatabaseConnection;
+
+tokio::task_local! {
+    /// The statements of the request whose task this is.
+    static REQUEST: Arc<AtomicU64>;
+}
+
+/// Runs `future` counting the statements it sends (see the module documentation); returns its
+/// output and the count.
+pub async fn counted<F: Future>(future: F) -> (F::Output, u64) {
+    let count = Arc::new(AtomicU64::new(0));
+    let output = REQUEST.scope(Arc::clone(&count), future).await;
+    (output, count.load(Ordering::Relaxed))
+}
+
+/// Spawns `future` on the Tokio runtime, counting its statements for the request of the calling
+/// task, if any.
+pub fn spawn_counted<F>(future: F) -> tokio::task::JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match REQUEST.try_with(Arc::clone) {
+        Ok(count) => tokio::spawn(REQUEST.scope(count, future)),
+        Err(_) => tokio::spawn(future),
+    }
+}
 
 /// The statements sent through the connections it was installed on.
 #[derive(Debug, Default)]
@@ -36,6 +65,8 @@ impl StatementCounter {
         let counting = Arc::clone(&counter);
         db.set_metric_callback(move |info| {
             counting.statements.fetch_add(1, Ordering::Relaxed);
+            // The request being served, if any, counts it too.
+            let _ = REQUEST.try_with(|request| request.fetch_add(1, Ordering::Relaxed));
             if info.failed {
                 counting.failed.fetch_add(1, Ordering::Relaxed);
             }
@@ -79,5 +110,30 @@ mod tests {
         let counts = counter.read();
         assert_eq!(counts.statements, 3);
         assert_eq!(counts.failed, 1);
+    }
+
+    #[tokio::test]
+    async fn a_request_counts_its_own_statements_and_those_of_what_it_spawns() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/s.db?mode=rwc", dir.path().display());
+        let mut db = crate::database::connect(&url).await.unwrap();
+        let _counter = StatementCounter::install(&mut db);
+        let backend = db.get_database_backend();
+        let query = |db: DatabaseConnection| async move {
+            db.query_one_raw(Statement::from_string(backend, "SELECT 1"))
+                .await
+                .unwrap();
+        };
+        // Outside any request: counted for none.
+        query(db.clone()).await;
+        let ((), own) = counted(async {
+            query(db.clone()).await;
+            query(db.clone()).await;
+            spawn_counted(query(db.clone())).await.unwrap();
+            // Spawned plainly: not the request's.
+            tokio::spawn(query(db.clone())).await.unwrap();
+        })
+        .await;
+        assert_eq!(own, 3);
     }
 }

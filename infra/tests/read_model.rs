@@ -21,7 +21,7 @@ use amanah_domain::project::{
     Participation, Project, ProjectCommand, RecipientCountry, RegisterProject, SectorShare,
 };
 use amanah_domain::query::{
-    ActivityQuery, Direction, OrganisationQuery, ProjectOrderField, ProjectQuery, ReadModel, Window,
+    ActivityQuery, Direction, OrganisationQuery, ProjectOrderField, ProjectQuery, Range, ReadModel,
 };
 use amanah_domain::service::{CommandError, CommandService};
 use amanah_domain::values::{
@@ -177,10 +177,7 @@ async fn seed(world: &World) -> (OrganisationFacts, OrganisationFacts, Project, 
     (funder, implementer, first, second)
 }
 
-const ALL: Window = Window {
-    offset: 0,
-    limit: 100,
-};
+const ALL: Range = Range::first(100);
 
 async fn projection_answers_queries(database: &TestDatabase) {
     let world = world(database);
@@ -206,12 +203,12 @@ async fn projection_answers_queries(database: &TestDatabase) {
                 recipient_countries: vec![CountryCode::parse("VN").unwrap()],
                 ..ProjectQuery::default()
             },
-            ALL,
+            &ALL,
         )
         .await
         .unwrap();
-    assert_eq!(in_vietnam.total, 1);
-    assert_eq!(in_vietnam.items[0].id, second.id);
+    assert_eq!(in_vietnam.len(), 1);
+    assert_eq!(in_vietnam[0].item.id, second.id);
 
     let implemented = world
         .read_model
@@ -222,16 +219,22 @@ async fn projection_answers_queries(database: &TestDatabase) {
                 order: (ProjectOrderField::IatiIdentifier, Direction::Descending),
                 ..ProjectQuery::default()
             },
-            Window {
-                offset: 0,
-                limit: 1,
-            },
+            &Range::first(1),
         )
         .await
         .unwrap();
-    assert_eq!(implemented.total, 2, "the total ignores the window");
-    assert_eq!(implemented.items.len(), 1);
-    assert_eq!(implemented.items[0].id, second.id, "descending order");
+    assert_eq!(implemented.len(), 1);
+    assert_eq!(implemented[0].item.id, second.id, "descending order");
+    let count = world
+        .read_model
+        .count_projects(&ProjectQuery {
+            participating_organisation: Some(implementer.id),
+            participating_role: Some(OrganisationRole::Implementing),
+            ..ProjectQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(count, 2, "the count ignores the range");
 
     let funded_by_implementer = world
         .read_model
@@ -241,11 +244,11 @@ async fn projection_answers_queries(database: &TestDatabase) {
                 participating_role: Some(OrganisationRole::Funding),
                 ..ProjectQuery::default()
             },
-            ALL,
+            &ALL,
         )
         .await
         .unwrap();
-    assert_eq!(funded_by_implementer.total, 0);
+    assert_eq!(funded_by_implementer.len(), 0);
 
     let pipeline = world
         .read_model
@@ -257,12 +260,12 @@ async fn projection_answers_queries(database: &TestDatabase) {
                 sectors: vec![SectorCode::parse("15113").unwrap()],
                 ..ProjectQuery::default()
             },
-            ALL,
+            &ALL,
         )
         .await
         .unwrap();
-    assert_eq!(pipeline.total, 1);
-    assert_eq!(pipeline.items[0].id, first.id);
+    assert_eq!(pipeline.len(), 1);
+    assert_eq!(pipeline[0].item.id, first.id);
 
     let organisations = world
         .read_model
@@ -271,12 +274,12 @@ async fn projection_answers_queries(database: &TestDatabase) {
                 text: Some("asean".to_owned()),
                 ..OrganisationQuery::default()
             },
-            ALL,
+            &ALL,
         )
         .await
         .unwrap();
-    assert_eq!(organisations.total, 1);
-    assert_eq!(organisations.items[0].id, implementer.id);
+    assert_eq!(organisations.len(), 1);
+    assert_eq!(organisations[0].item.id, implementer.id);
     let both = world
         .read_model
         .organisations_by_id(&[funder.id, implementer.id, Uuid::now_v7()])
@@ -293,11 +296,11 @@ async fn projection_answers_queries(database: &TestDatabase) {
                 uncac_chapters: vec![UncacChapter::Prevention],
                 ..ActivityQuery::default()
             },
-            ALL,
+            &ALL,
         )
         .await
         .unwrap();
-    assert_eq!(activities.total, 1);
+    assert_eq!(activities.len(), 1);
     let none = world
         .read_model
         .activities(
@@ -305,11 +308,11 @@ async fn projection_answers_queries(database: &TestDatabase) {
                 project: Some(second.id),
                 ..ActivityQuery::default()
             },
-            ALL,
+            &ALL,
         )
         .await
         .unwrap();
-    assert_eq!(none.total, 0);
+    assert_eq!(none.len(), 0);
 
     let members_2000 = world
         .read_model

@@ -1,17 +1,19 @@
-//! Relay connections (`first/after/last/before`, `edges { cursor node }`, `pageInfo`, `totalCount`)
-//! over the read model's windows (`Window { offset, limit }` → `Page { items, total }`).
+//! Relay connections (`first/after/last/before`, `edges { cursor node }`, `pageInfo`, `totalCount`).
 //!
-//! A cursor is the item's 0-based position in the ordered result, opaque to clients (base64 of the
-//! offset). Positions move when items are added in front of them, as with any offset cursor;
-//! the read model orders every list by a total order (ties broken by id), so a page never repeats
-//! or skips an item while the list does not change.
+//! **Organisations, projects and activities** are read by keyset ([`paginate_keyset`]): a cursor
+//! is the item's position in the list's order — its sort key and its id — with the list and order
+//! it belongs to, opaque to clients. A page is the items after (or before) it, so a cursor stays
+//! put when items are added or removed elsewhere in the list, and a page costs the same wherever
+//! it starts. `totalCount` is counted only when selected ([`wants_total`]).
+//!
+//! **The audit log and a project's transactions** only ever grow at their end, so their cursors
+//! are positions (base64 of the offset), which new items never move ([`paginate`]).
 //!
 //! Arguments are checked at the edge: `first`/`last` between 0 and the page-size limit
-//! ([`crate::config::Limits::page_size`], at most 100), cursors that decode; anything else is
-//! `BAD_USER_INPUT` naming the argument. Without `first` and `last`, a page holds the page-size
-//! limit. `first` and `last` together follow the Relay algorithm: `first` is applied, then `last`.
-//!
-//! `hasPreviousPage` and `hasNextPage` are exact in both directions (offsets make it cheap).
+//! ([`crate::config::Limits::page_size`], at most 100), cursors of this list and order; anything
+//! else is `BAD_USER_INPUT` naming the argument. Without `first` and `last`, a page holds the
+//! page-size limit. `first` and `last` together follow the Relay algorithm: `first` is applied,
+//! then `last`.
 //!
 //! In the complexity limit a connection costs 1 plus its selection once per item it may return
 //! ([`connection_cost`]): `projects(first: 20) { … activities(first: 5) { … } }` pays for 100
@@ -19,7 +21,7 @@
 
 use std::future::Future;
 
-use amanah_domain::query::{Page, Window};
+use amanah_domain::query::{Page, Position, Positioned, Range, SortKey, Window};
 use async_graphql::{
     SimpleObject,
     connection::{CursorType, OpaqueCursor},
@@ -346,6 +348,166 @@ where
         page_info,
         total_count: total,
     })
+}
+
+/// The position a keyset cursor stands for, with the order it was taken in.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct KeysetCursor {
+    /// The list and its order (`projects (Title, Descending)`): a cursor of another list or
+    /// order is refused, since its position means nothing there.
+    #[serde(rename = "o")]
+    order: String,
+    #[serde(rename = "t", skip_serializing_if = "Option::is_none", default)]
+    text: Option<String>,
+    #[serde(rename = "d", skip_serializing_if = "Option::is_none", default)]
+    date: Option<chrono::NaiveDate>,
+    #[serde(rename = "i")]
+    id: uuid::Uuid,
+}
+
+/// The cursor of the item at `position` of the list ordered as `order` says.
+#[must_use]
+pub fn keyset_cursor(order: &str, position: &Position) -> String {
+    let (text, date) = match &position.key {
+        SortKey::Text(text) => (Some(text.clone()), None),
+        SortKey::Date(date) => (None, Some(*date)),
+    };
+    OpaqueCursor(KeysetCursor {
+        order: order.to_owned(),
+        text,
+        date,
+        id: position.id,
+    })
+    .encode_cursor()
+}
+
+/// The position a cursor of the list ordered as `order` stands for.
+fn decode_keyset_cursor(cursor: &str, field: &str, order: &str) -> Result<Position, ApiError> {
+    let foreign = || {
+        ApiError::bad_user_input(
+            field,
+            format!(
+                "{field} is not a cursor of this list in this order; pass a cursor the list \
+                 returned"
+            ),
+        )
+    };
+    let decoded = OpaqueCursor::<KeysetCursor>::decode_cursor(cursor)
+        .map_err(|_| foreign())?
+        .0;
+    if decoded.order != order {
+        return Err(foreign());
+    }
+    let key = match (decoded.text, decoded.date) {
+        (Some(text), None) => SortKey::Text(text),
+        (None, Some(date)) => SortKey::Date(date),
+        _ => return Err(foreign()),
+    };
+    Ok(Position {
+        key,
+        id: decoded.id,
+    })
+}
+
+/// Builds a connection over a list read by keyset (organisations, projects, activities): checks
+/// `args`, reads one range with `fetch` — the page and one item more, which tells whether more lie
+/// beyond — and, when `count` is given (the client selected `totalCount`), the list's size.
+/// `order` names the list and its order; cursors carry it.
+///
+/// Relay's algorithm: `first` reads from the range's start, `last` from its end, both together
+/// take the last `last` of the first `first`. `hasNextPage` is exact when paginating forward
+/// (`first`), `hasPreviousPage` when paginating backward (`last`); the other is `true` exactly
+/// when a cursor bounds the page on that side (a cursor the list returned stands for an item
+/// there), as the Relay specification allows.
+///
+/// # Errors
+/// `BAD_USER_INPUT` for arguments out of range or cursors of another list or order; whatever
+/// `fetch` or `count` fail with.
+pub async fn paginate_keyset<T, F, Fut, C, CFut>(
+    args: &PageArgs,
+    max_page_size: usize,
+    order: &str,
+    fetch: F,
+    count: Option<C>,
+) -> Result<Paged<T>, ApiError>
+where
+    F: FnOnce(Range) -> Fut,
+    Fut: Future<Output = Result<Vec<Positioned<T>>, ApiError>>,
+    C: FnOnce() -> CFut,
+    CFut: Future<Output = Result<u64, ApiError>>,
+{
+    let mut first = page_size(args.first, "first", max_page_size)?;
+    let last = page_size(args.last, "last", max_page_size)?;
+    if first.is_none() && last.is_none() {
+        first = Some(u64::try_from(max_page_size).unwrap_or(u64::MAX));
+    }
+    let after = args
+        .after
+        .as_deref()
+        .map(|cursor| decode_keyset_cursor(cursor, "after", order))
+        .transpose()?;
+    let before = args
+        .before
+        .as_deref()
+        .map(|cursor| decode_keyset_cursor(cursor, "before", order))
+        .transpose()?;
+    let (bounded_before, bounded_after) = (before.is_some(), after.is_some());
+    let wanted = first.or(last).unwrap_or_default();
+    let range = Range {
+        after,
+        before,
+        limit: wanted.saturating_add(1),
+        from_end: first.is_none(),
+    };
+    let mut items = fetch(range).await?;
+    let wanted = usize::try_from(wanted).unwrap_or(usize::MAX);
+    let more = items.len() > wanted;
+    let (mut has_previous_page, has_next_page);
+    if first.is_some() {
+        items.truncate(wanted);
+        has_next_page = more;
+        has_previous_page = bounded_after;
+        if let Some(last) = last.and_then(|last| usize::try_from(last).ok())
+            && items.len() > last
+        {
+            items.drain(..items.len() - last);
+            has_previous_page = true;
+        }
+    } else {
+        // Read from the end: the extra item, if any, is the first.
+        if more {
+            items.drain(..items.len() - wanted);
+        }
+        has_previous_page = more;
+        has_next_page = bounded_before;
+    }
+    let total_count = match count {
+        Some(count) => count().await?,
+        // Not selected: never read, never shown.
+        None => 0,
+    };
+    let items: Vec<(String, T)> = items
+        .into_iter()
+        .map(|positioned| (keyset_cursor(order, &positioned.position), positioned.item))
+        .collect();
+    let page_info = PageInfo {
+        has_next_page,
+        has_previous_page,
+        start_cursor: items.first().map(|(cursor, _)| cursor.clone()),
+        end_cursor: items.last().map(|(cursor, _)| cursor.clone()),
+    };
+    Ok(Paged {
+        items,
+        page_info,
+        total_count,
+    })
+}
+
+/// Whether the connection field being resolved selects `totalCount` (counting is a query of
+/// its own, run only then).
+#[must_use]
+pub fn wants_total(ctx: &async_graphql::Context<'_>) -> bool {
+    ctx.look_ahead().field("totalCount").exists()
 }
 
 /// A window of an in-memory list (a project's transactions).

@@ -99,8 +99,12 @@ fn builder(
 #[must_use]
 pub fn schema(state: ApiState) -> AmanahSchema {
     let limits = state.config.limits.clone();
+    let (activities_of_projects, activity_counts_of_projects) =
+        references::activity_loaders(&state);
     builder(&limits, Arc::clone(&state.persisted))
         .data(references::loaders(&state))
+        .data(activities_of_projects)
+        .data(activity_counts_of_projects)
         .data(state)
         .finish()
 }

@@ -13,7 +13,9 @@ use uuid::Uuid;
 
 use super::ContextExt as _;
 use super::command::{self, rejected};
-use super::connection::{PageArgs, ProjectConnection, connection_cost, paginate};
+use super::connection::{
+    PageArgs, ProjectConnection, connection_cost, paginate_keyset, wants_total,
+};
 use super::enums::{OrderDirection, OrganisationOrderField, OrganisationRole, OrganisationType};
 use super::ids::{parse_id, to_id};
 use super::project::Project;
@@ -112,10 +114,15 @@ impl Organisation {
             ..ProjectQuery::default()
         };
         let args = PageArgs::forward(first, after);
-        let connection = paginate(&args, state.config.limits.page_size, |window| {
-            let query = &query;
-            async move { Ok(state.read_model.projects(query, window).await?) }
-        })
+        let query = &query;
+        let connection = paginate_keyset(
+            &args,
+            state.config.limits.page_size,
+            &format!("projects {:?}", query.order),
+            |range| async move { Ok(state.read_model.projects(query, &range).await?) },
+            wants_total(ctx)
+                .then_some(|| async move { Ok(state.read_model.count_projects(query).await?) }),
+        )
         .await?;
         Ok(connection.map(Project::from).into())
     }

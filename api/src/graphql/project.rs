@@ -10,7 +10,7 @@ use amanah_domain::project::{
     RelatedProject as RelatedProjectRow, SectorShare as SectorShareRow,
     Transaction as TransactionRow,
 };
-use amanah_domain::query::{ActivityQuery, ProjectQuery, ReadModel as _};
+use amanah_domain::query::{ActivityQuery, ProjectQuery, Range};
 use amanah_domain::values::{Description, Money as MoneyValue, SectorCode, TransactionRef};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use uuid::Uuid;
@@ -18,7 +18,8 @@ use uuid::Uuid;
 use super::ContextExt as _;
 use super::activity::{Activity, ActivityFilter, activity_query};
 use super::connection::{
-    ActivityConnection, PageArgs, TransactionConnection, connection_cost, paginate, window_of,
+    ActivityConnection, PageArgs, TransactionConnection, connection_cost, paginate,
+    paginate_keyset, wants_total, window_of,
 };
 use super::enums::{
     BudgetStatus, BudgetType, OrderDirection, OrganisationRole, ProjectOrderField, ProjectStatus,
@@ -27,7 +28,10 @@ use super::enums::{
 use super::ids::{parse_optional_id, to_id};
 use super::organisation::Organisation;
 use super::reference_data::{Country, parse_countries, parse_list, search_text};
-use super::references::{required_organisation, required_project};
+use super::references::{
+    ActivitiesOfProjects, ActivityCountsOfProjects, ProjectActivities, loader,
+    required_organisation, required_project,
+};
 use super::scalars::{BigInt, Date, Percentage};
 use crate::error::ApiError;
 
@@ -240,24 +244,39 @@ impl Project {
         let state = ctx.portfolio()?;
         let project_id = self.state.id;
         let mut query: ActivityQuery = activity_query(filter, None)?;
+        // `filter.projectId` naming another project: nothing here matches.
         let other_project = query.project.is_some_and(|id| id != project_id);
-        query.project = Some(project_id);
+        query.project = None;
         let args = PageArgs {
             first,
             after,
             last,
             before,
         };
-        let connection = paginate(&args, state.config.limits.page_size, |window| {
-            let query = &query;
-            async move {
+        // Batched with the other projects of the response: one statement for all their pages.
+        let pages = loader::<ActivitiesOfProjects>(ctx)?;
+        let counts = loader::<ActivityCountsOfProjects>(ctx)?;
+        let order = format!("activities {:?}", query.order);
+        let query = &query;
+        let connection = paginate_keyset(
+            &args,
+            state.config.limits.page_size,
+            &order,
+            |range| async move {
                 if other_project {
-                    // `filter.projectId` names another project: nothing here matches.
-                    return Ok(window_of::<amanah_domain::activity::Activity>(&[], window));
+                    return Ok(Vec::new());
                 }
-                Ok(state.read_model.activities(query, window).await?)
-            }
-        })
+                let key = ProjectActivities::new(project_id, query.clone(), range);
+                Ok(pages.load_one(key).await?.unwrap_or_default())
+            },
+            wants_total(ctx).then_some(|| async move {
+                if other_project {
+                    return Ok(0);
+                }
+                let key = ProjectActivities::new(project_id, query.clone(), Range::first(0));
+                Ok(counts.load_one(key).await?.unwrap_or_default())
+            }),
+        )
         .await?;
         Ok(connection.map(Activity::from).into())
     }

@@ -19,7 +19,7 @@ use super::ContextExt as _;
 use super::activity::{Activity, ActivityFilter, ActivityOrder, activity_query};
 use super::connection::{
     ActivityConnection, OrganisationConnection, PageArgs, ProjectConnection, connection_cost,
-    paginate,
+    paginate_keyset, wants_total,
 };
 use super::enums::CodelistName;
 use super::ids::parse_id;
@@ -94,10 +94,16 @@ impl PortfolioQuery {
             last,
             before,
         };
-        let connection = paginate(&args, state.config.limits.page_size, |window| {
-            let query = &query;
-            async move { Ok(state.read_model.organisations(query, window).await?) }
-        })
+        let query = &query;
+        let connection = paginate_keyset(
+            &args,
+            state.config.limits.page_size,
+            &format!("organisations {:?}", query.order),
+            |range| async move { Ok(state.read_model.organisations(query, &range).await?) },
+            wants_total(ctx).then_some(|| async move {
+                Ok(state.read_model.count_organisations(query).await?)
+            }),
+        )
         .await?;
         Ok(connection.map(Organisation::from).into())
     }
@@ -151,10 +157,15 @@ impl PortfolioQuery {
             last,
             before,
         };
-        let connection = paginate(&args, state.config.limits.page_size, |window| {
-            let query = &query;
-            async move { Ok(state.read_model.projects(query, window).await?) }
-        })
+        let query = &query;
+        let connection = paginate_keyset(
+            &args,
+            state.config.limits.page_size,
+            &format!("projects {:?}", query.order),
+            |range| async move { Ok(state.read_model.projects(query, &range).await?) },
+            wants_total(ctx)
+                .then_some(|| async move { Ok(state.read_model.count_projects(query).await?) }),
+        )
         .await?;
         Ok(connection.map(Project::from).into())
     }
@@ -200,10 +211,15 @@ impl PortfolioQuery {
             last,
             before,
         };
-        let connection = paginate(&args, state.config.limits.page_size, |window| {
-            let query = &query;
-            async move { Ok(state.read_model.activities(query, window).await?) }
-        })
+        let query = &query;
+        let connection = paginate_keyset(
+            &args,
+            state.config.limits.page_size,
+            &format!("activities {:?}", query.order),
+            |range| async move { Ok(state.read_model.activities(query, &range).await?) },
+            wants_total(ctx)
+                .then_some(|| async move { Ok(state.read_model.count_activities(query).await?) }),
+        )
         .await?;
         Ok(connection.map(Activity::from).into())
     }

@@ -11,10 +11,12 @@
 
 use std::{collections::HashMap, sync::Arc};
 
+use amanah_domain::activity::Activity as ActivityState;
 use amanah_domain::organisation::Organisation as OrganisationState;
 use amanah_domain::ports::StoreError;
 use amanah_domain::project::Project as ProjectState;
-use amanah_domain::query::ReadModel as _;
+use amanah_domain::query::{ActivityQuery, Positioned, Range, ReadModel as _};
+use amanah_infra::statements::spawn_counted;
 use async_graphql::{
     Context,
     dataloader::{DataLoader, Loader},
@@ -55,7 +57,165 @@ pub fn loaders(state: &ApiState) -> OrganisationsById {
         OrganisationLoader {
             read_model: state.read_model.clone(),
         },
-        tokio::spawn,
+        spawn_counted,
+    )
+}
+
+/// What a page of one project's activities reads: the filter and order, and the range.
+#[derive(Debug)]
+pub struct ActivityPageOf {
+    query: ActivityQuery,
+    range: Range,
+    /// Identifies `query` and `range` together (keys with equal ones are read together).
+    fingerprint: String,
+}
+
+/// One project's page of activities, as a [`DataLoader`] key: the pages of every project of a
+/// response that read the same filter, order and range are read in one statement
+/// ([`ReadModel::activities_of_projects`]), and their counts in one more when asked for.
+#[derive(Debug, Clone)]
+pub struct ProjectActivities {
+    project: Uuid,
+    page: Arc<ActivityPageOf>,
+}
+
+impl ProjectActivities {
+    /// The page of `project`'s activities that `query` (its `project` ignored) and `range` say.
+    #[must_use]
+    pub fn new(project: Uuid, query: ActivityQuery, range: Range) -> Self {
+        let fingerprint = format!("{query:?} {range:?}");
+        Self {
+            project,
+            page: Arc::new(ActivityPageOf {
+                query,
+                range,
+                fingerprint,
+            }),
+        }
+    }
+
+    fn group(&self) -> &str {
+        &self.page.fingerprint
+    }
+}
+
+impl PartialEq for ProjectActivities {
+    fn eq(&self, other: &Self) -> bool {
+        self.project == other.project && self.group() == other.group()
+    }
+}
+
+impl Eq for ProjectActivities {}
+
+impl std::hash::Hash for ProjectActivities {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.project.hash(state);
+        self.group().hash(state);
+    }
+}
+
+/// The keys of one batch, grouped by what they read: each group is one statement.
+fn groups(keys: &[ProjectActivities]) -> HashMap<&str, (&ActivityPageOf, Vec<Uuid>)> {
+    let mut groups: HashMap<&str, (&ActivityPageOf, Vec<Uuid>)> = HashMap::new();
+    for key in keys {
+        groups
+            .entry(key.group())
+            .or_insert_with(|| (&key.page, Vec::new()))
+            .1
+            .push(key.project);
+    }
+    groups
+}
+
+/// Loads pages of activities of many projects at once.
+pub struct ActivityPageLoader {
+    read_model: PortfolioReadModel,
+}
+
+impl Loader<ProjectActivities> for ActivityPageLoader {
+    type Value = Vec<Positioned<ActivityState>>;
+    type Error = StoreError;
+
+    async fn load(
+        &self,
+        keys: &[ProjectActivities],
+    ) -> Result<HashMap<ProjectActivities, Self::Value>, Self::Error> {
+        let mut loaded = HashMap::with_capacity(keys.len());
+        for (page, projects) in groups(keys).into_values() {
+            let mut pages = self
+                .read_model
+                .activities_of_projects(&projects, &page.query, &page.range)
+                .await?;
+            for key in keys.iter().filter(|key| key.group() == page.fingerprint) {
+                loaded.insert(key.clone(), pages.remove(&key.project).unwrap_or_default());
+            }
+        }
+        Ok(loaded)
+    }
+}
+
+/// Counts the activities of many projects at once (the range of a key plays no part).
+pub struct ActivityCountLoader {
+    read_model: PortfolioReadModel,
+}
+
+impl Loader<ProjectActivities> for ActivityCountLoader {
+    type Value = u64;
+    type Error = StoreError;
+
+    async fn load(
+        &self,
+        keys: &[ProjectActivities],
+    ) -> Result<HashMap<ProjectActivities, Self::Value>, Self::Error> {
+        let mut loaded = HashMap::with_capacity(keys.len());
+        for (page, projects) in groups(keys).into_values() {
+            let counts = self
+                .read_model
+                .count_activities_of_projects(&projects, &page.query)
+                .await?;
+            for key in keys.iter().filter(|key| key.group() == page.fingerprint) {
+                loaded.insert(key.clone(), counts.get(&key.project).copied().unwrap_or(0));
+            }
+        }
+        Ok(loaded)
+    }
+}
+
+/// A loader the schema carries ([`super::schema`] builds every one).
+#[derive(Debug, thiserror::Error)]
+#[error("the GraphQL schema has no {0}; build it with graphql::schema")]
+pub struct MissingLoader(&'static str);
+
+/// The loader of type `L` from the schema's data.
+///
+/// # Errors
+/// Internal when the schema was built without it (only possible in tests).
+pub fn loader<'a, L: Send + Sync + 'static>(ctx: &'a Context<'_>) -> Result<&'a L, ApiError> {
+    ctx.data_opt::<L>()
+        .ok_or_else(|| ApiError::internal(MissingLoader(std::any::type_name::<L>())))
+}
+
+/// Pages of activities of projects, batched.
+pub type ActivitiesOfProjects = DataLoader<ActivityPageLoader>;
+/// Counts of activities of projects, batched.
+pub type ActivityCountsOfProjects = DataLoader<ActivityCountLoader>;
+
+/// The activity loaders for a schema over `state`.
+#[must_use]
+pub fn activity_loaders(state: &ApiState) -> (ActivitiesOfProjects, ActivityCountsOfProjects) {
+    (
+        DataLoader::new(
+            ActivityPageLoader {
+                read_model: state.read_model.clone(),
+            },
+            spawn_counted,
+        ),
+        DataLoader::new(
+            ActivityCountLoader {
+                read_model: state.read_model.clone(),
+            },
+            spawn_counted,
+        ),
     )
 }
 

@@ -15,6 +15,7 @@
 //!   pending by a process that died can be recovered; an index on `events.request_id`.
 //! * [`m0007_idempotency_claims`]: the server-assigned claim token of a key and the indexes its
 //!   appends recorded, which recovery reads instead of the log; drops m0006's index.
+//! * [`m0008_keyset_indexes`]: (sort key, id) indexes for reading lists by keyset.
 //!
 //! DDL is written as SQL rather than with sea-query's builder: the triggers need per-engine SQL
 //! anyway, and the few type differences (`BLOB`/`BYTEA`, SQLite's `INTEGER PRIMARY KEY` rowid
@@ -30,6 +31,7 @@ pub mod m0004_audit_tree;
 pub mod m0005_idempotency;
 pub mod m0006_idempotency_recovery;
 pub mod m0007_idempotency_claims;
+pub mod m0008_keyset_indexes;
 
 /// All migrations, in order. `amanah migrate` and `amanah serve` apply the pending ones through
 /// [`crate::database::migrate`].
@@ -46,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_idempotency::Migration),
             Box::new(m0006_idempotency_recovery::Migration),
             Box::new(m0007_idempotency_claims::Migration),
+            Box::new(m0008_keyset_indexes::Migration),
         ]
     }
 }

@@ -15,6 +15,7 @@ mod graphql_http;
 mod idempotency;
 mod limits;
 mod operations;
+mod pagination;
 mod persisted;
 mod postgres;
 mod schema;

@@ -1,0 +1,720 @@
+//! [`SqlReadModel`]: the API's queries over the read-model tables ([`ReadModel`]).
+//!
+//! Lists are read by keyset ([`Range`]): a page is the rows strictly after (or before) a
+//! position in the list's order — the sort key, then the id — so it costs an index walk of the
+//! page's length wherever it starts, and a position stays put when rows are added or removed
+//! elsewhere. Each order has a composite index on (key, id) (migration m0008). A sort key that may
+//! be absent is read as the empty text or the earliest date, so that both engines order it alike.
+//!
+//! One statement reads a page; counting is a statement of its own, run only when the caller asks
+//! for a size. The activities of many projects are read in one statement with a window function
+//! (`ROW_NUMBER() OVER (PARTITION BY project_id …)`), so a page of projects with the first
+//! activities of each costs one statement, not one per project.
+
+use std::collections::HashMap;
+
+use amanah_domain::activity::Activity;
+use amanah_domain::organisation::Organisation;
+use amanah_domain::ports::StoreError;
+use amanah_domain::project::Project;
+use amanah_domain::query::{
+    ActivityOrderField, ActivityQuery, Direction, MemberState, OrganisationOrderField,
+    OrganisationQuery, Position, Positioned, ProjectOrderField, ProjectQuery, Range, ReadModel,
+    SortKey,
+};
+use amanah_domain::values::CountryCode;
+use chrono::NaiveDate;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, QueryResult, Value};
+use uuid::Uuid;
+
+use crate::db_error::map_db_error;
+use crate::sql::statement;
+
+/// The API's queries over the read-model tables.
+#[derive(Debug, Clone)]
+pub struct SqlReadModel {
+    db: DatabaseConnection,
+}
+
+/// What a sort key is, to read it back from a row and to bind it in a condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyKind {
+    Text,
+    Date,
+}
+
+/// An ordered list over one table: the rows its conditions select, in the order of its key.
+struct Listing {
+    /// The table, whose `state` column and `id` are read.
+    table: &'static str,
+    conditions: Vec<String>,
+    values: Vec<Value>,
+    /// The sort key as an SQL expression (absent values coalesced).
+    key: &'static str,
+    kind: KeyKind,
+    descending: bool,
+}
+
+impl Listing {
+    fn new(table: &'static str, conditions: Vec<String>, values: Vec<Value>) -> Self {
+        Self {
+            table,
+            conditions,
+            values,
+            key: "",
+            kind: KeyKind::Text,
+            descending: false,
+        }
+    }
+
+    fn ordered_by(mut self, key: &'static str, kind: KeyKind, direction: Direction) -> Self {
+        self.key = key;
+        self.kind = kind;
+        self.descending = direction == Direction::Descending;
+        self
+    }
+
+    fn bind(key: &SortKey) -> Value {
+        match key {
+            SortKey::Text(text) => text.clone().into(),
+            SortKey::Date(date) => (*date).into(),
+        }
+    }
+
+    /// Adds the conditions of `range`'s ends. In list order, "after" means a greater key (a
+    /// smaller one when descending), then a greater id; ids always ascend.
+    fn restrict_to(&mut self, range: &Range) {
+        let (key, id) = (self.key, format!("{}.id", self.table));
+        let (after, before) = if self.descending {
+            ("<", ">")
+        } else {
+            (">", "<")
+        };
+        if let Some(position) = &range.after {
+            self.conditions
+                .push(format!("({key} {after} ? OR ({key} = ? AND {id} > ?))"));
+            let bound = Self::bind(&position.key);
+            self.values
+                .extend([bound.clone(), bound, position.id.to_string().into()]);
+        }
+        if let Some(position) = &range.before {
+            self.conditions
+                .push(format!("({key} {before} ? OR ({key} = ? AND {id} < ?))"));
+            let bound = Self::bind(&position.key);
+            self.values
+                .extend([bound.clone(), bound, position.id.to_string().into()]);
+        }
+    }
+
+    fn where_clause(&self) -> String {
+        if self.conditions.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", self.conditions.join(" AND "))
+        }
+    }
+
+    /// `ORDER BY` in list order, or reversed (to read a range from its end).
+    fn order(&self, reversed: bool) -> String {
+        let descending = self.descending != reversed;
+        let (key, id) = if descending {
+            ("DESC", if reversed { "DESC" } else { "ASC" })
+        } else {
+            ("ASC", if reversed { "DESC" } else { "ASC" })
+        };
+        format!("{} {key}, {}.id {id}", self.key, self.table)
+    }
+
+    /// The key as the query returns it: text on both engines (a date as `YYYY-MM-DD`).
+    fn key_column(&self) -> String {
+        format!("CAST({} AS TEXT)", self.key)
+    }
+}
+
+fn parse_key(kind: KeyKind, text: String) -> Result<SortKey, StoreError> {
+    match kind {
+        KeyKind::Text => Ok(SortKey::Text(text)),
+        KeyKind::Date => NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+            .map(SortKey::Date)
+            .map_err(|error| StoreError::Internal(format!("a sort key {text:?}: {error}"))),
+    }
+}
+
+fn parse_id(text: &str) -> Result<Uuid, StoreError> {
+    Uuid::parse_str(text).map_err(|error| StoreError::Internal(format!("bad id {text}: {error}")))
+}
+
+fn parse_state<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, StoreError> {
+    serde_json::from_str(json).map_err(|error| {
+        StoreError::Internal(format!("a read-model state does not decode: {error}"))
+    })
+}
+
+/// A row of `state, key, id[, …]`: the item and its position.
+fn positioned<T: serde::de::DeserializeOwned>(
+    row: &QueryResult,
+    kind: KeyKind,
+) -> Result<Positioned<T>, StoreError> {
+    let state: String = row.try_get_by_index(0).map_err(map_db_error)?;
+    let key: String = row.try_get_by_index(1).map_err(map_db_error)?;
+    let id: String = row.try_get_by_index(2).map_err(map_db_error)?;
+    Ok(Positioned {
+        position: Position {
+            key: parse_key(kind, key)?,
+            id: parse_id(&id)?,
+        },
+        item: parse_state(&state)?,
+    })
+}
+
+fn limit_value(limit: u64) -> Value {
+    i64::try_from(limit).unwrap_or(i64::MAX).into()
+}
+
+/// A `LIKE` pattern matching `text` anywhere, with `\` escaping the wildcards.
+fn contains_pattern(text: &str) -> String {
+    let escaped = text
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// `column IN (?, ?, …)` for a non-empty list, pushing the values.
+fn push_in(
+    conditions: &mut Vec<String>,
+    values: &mut Vec<Value>,
+    column: &str,
+    items: Vec<String>,
+) {
+    if items.is_empty() {
+        return;
+    }
+    conditions.push(format!(
+        "{column} IN ({})",
+        vec!["?"; items.len()].join(", ")
+    ));
+    values.extend(items.into_iter().map(Value::from));
+}
+
+/// The text of a member of the JSON `state` column.
+fn state_member(backend: DbBackend, table: &str, member: &str) -> String {
+    match backend {
+        DbBackend::Postgres => format!("({table}.state::jsonb ->> '{member}')"),
+        _ => format!("json_extract({table}.state, '$.{member}')"),
+    }
+}
+
+impl SqlReadModel {
+    #[must_use]
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    async fn rows(&self, sql: &str, values: Vec<Value>) -> Result<Vec<QueryResult>, StoreError> {
+        self.db
+            .query_all_raw(statement(self.backend(), sql, values))
+            .await
+            .map_err(map_db_error)
+    }
+
+    async fn states<T: serde::de::DeserializeOwned>(
+        &self,
+        sql: &str,
+        values: Vec<Value>,
+    ) -> Result<Vec<T>, StoreError> {
+        self.rows(sql, values)
+            .await?
+            .iter()
+            .map(|row| {
+                let json: String = row.try_get_by_index(0).map_err(map_db_error)?;
+                parse_state(&json)
+            })
+            .collect()
+    }
+
+    async fn count(&self, listing: &Listing) -> Result<u64, StoreError> {
+        let sql = format!(
+            "SELECT COUNT(*) FROM {}{}",
+            listing.table,
+            listing.where_clause()
+        );
+        let row = self
+            .db
+            .query_one_raw(statement(self.backend(), &sql, listing.values.clone()))
+            .await
+            .map_err(map_db_error)?;
+        let count: i64 = match row {
+            Some(row) => row.try_get_by_index(0).map_err(map_db_error)?,
+            None => 0,
+        };
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    /// One page of `listing`, in list order.
+    async fn page<T: serde::de::DeserializeOwned>(
+        &self,
+        mut listing: Listing,
+        range: &Range,
+    ) -> Result<Vec<Positioned<T>>, StoreError> {
+        listing.restrict_to(range);
+        let sql = format!(
+            "SELECT {table}.state, {key}, {table}.id FROM {table}{where_clause} ORDER BY {order} \
+             LIMIT ?",
+            table = listing.table,
+            key = listing.key_column(),
+            where_clause = listing.where_clause(),
+            order = listing.order(range.from_end),
+        );
+        let mut values = listing.values;
+        values.push(limit_value(range.limit));
+        let mut items = self
+            .rows(&sql, values)
+            .await?
+            .iter()
+            .map(|row| positioned(row, listing.kind))
+            .collect::<Result<Vec<_>, _>>()?;
+        if range.from_end {
+            items.reverse();
+        }
+        Ok(items)
+    }
+
+    fn organisation_listing(query: &OrganisationQuery) -> Listing {
+        let mut conditions = Vec::new();
+        let mut values = Vec::new();
+        push_in(
+            &mut conditions,
+            &mut values,
+            "organisations.type_code",
+            query.types.iter().map(|t| t.code().to_owned()).collect(),
+        );
+        push_in(
+            &mut conditions,
+            &mut values,
+            "organisations.country",
+            query.countries.iter().map(ToString::to_string).collect(),
+        );
+        if let Some(text) = &query.text {
+            conditions.push(
+                "(LOWER(organisations.name) LIKE ? ESCAPE '\\' \
+                 OR LOWER(COALESCE(organisations.acronym, '')) LIKE ? ESCAPE '\\' \
+                 OR LOWER(COALESCE(organisations.ref, '')) LIKE ? ESCAPE '\\')"
+                    .to_owned(),
+            );
+            let pattern = contains_pattern(text);
+            values.extend([
+                pattern.clone().into(),
+                pattern.clone().into(),
+                pattern.into(),
+            ]);
+        }
+        if !query.include_deactivated {
+            conditions.push("organisations.deactivated = ?".to_owned());
+            values.push(false.into());
+        }
+        let (field, direction) = query.order;
+        let key = match field {
+            OrganisationOrderField::Name => "organisations.name",
+            OrganisationOrderField::Ref => "COALESCE(organisations.ref, '')",
+        };
+        Listing::new("organisations", conditions, values).ordered_by(key, KeyKind::Text, direction)
+    }
+
+    fn project_listing(query: &ProjectQuery) -> Listing {
+        let mut conditions = Vec::new();
+        let mut values: Vec<Value> = Vec::new();
+        push_in(
+            &mut conditions,
+            &mut values,
+            "projects.status_code",
+            query.statuses.iter().map(|s| s.code().to_owned()).collect(),
+        );
+        if !query.recipient_countries.is_empty() {
+            let mut inner = Vec::new();
+            push_in(
+                &mut inner,
+                &mut values,
+                "c.country_code",
+                query
+                    .recipient_countries
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+            );
+            conditions.push(format!(
+                "EXISTS (SELECT 1 FROM project_countries c WHERE c.project_id = projects.id AND {})",
+                inner.join(" AND ")
+            ));
+        }
+        if !query.sectors.is_empty() {
+            let mut inner = Vec::new();
+            push_in(
+                &mut inner,
+                &mut values,
+                "s.sector_code",
+                query.sectors.iter().map(ToString::to_string).collect(),
+            );
+            conditions.push(format!(
+                "EXISTS (SELECT 1 FROM project_sectors s WHERE s.project_id = projects.id AND {})",
+                inner.join(" AND ")
+            ));
+        }
+        if query.participating_organisation.is_some() || query.participating_role.is_some() {
+            let mut inner = vec!["p.project_id = projects.id".to_owned()];
+            if let Some(organisation) = query.participating_organisation {
+                inner.push("p.organisation_id = ?".to_owned());
+                values.push(organisation.to_string().into());
+            }
+            if let Some(role) = query.participating_role {
+                inner.push("p.role_code = ?".to_owned());
+                values.push(role.code().into());
+            }
+            conditions.push(format!(
+                "EXISTS (SELECT 1 FROM project_participants p WHERE {})",
+                inner.join(" AND ")
+            ));
+        }
+        if let Some(reporting) = query.reporting_organisation {
+            conditions.push("projects.reporting_org_id = ?".to_owned());
+            values.push(reporting.to_string().into());
+        }
+        if let Some(day) = query.active_on {
+            conditions.push("projects.planned_start <= ? AND projects.planned_end >= ?".to_owned());
+            values.push(day.into());
+            values.push(day.into());
+        }
+        if let Some(text) = &query.text {
+            conditions.push(
+                "(LOWER(projects.title) LIKE ? ESCAPE '\\' \
+                 OR LOWER(projects.iati_identifier) LIKE ? ESCAPE '\\')"
+                    .to_owned(),
+            );
+            let pattern = contains_pattern(text);
+            values.extend([pattern.clone().into(), pattern.into()]);
+        }
+        let (field, direction) = query.order;
+        let (key, kind) = match field {
+            ProjectOrderField::IatiIdentifier => ("projects.iati_identifier", KeyKind::Text),
+            ProjectOrderField::Title => ("projects.title", KeyKind::Text),
+            ProjectOrderField::PlannedStart => (
+                "COALESCE(projects.planned_start, '0001-01-01')",
+                KeyKind::Date,
+            ),
+            ProjectOrderField::Status => ("projects.status_code", KeyKind::Text),
+        };
+        Listing::new("projects", conditions, values).ordered_by(key, kind, direction)
+    }
+
+    /// The activities `query` selects, without its `project` condition.
+    fn activity_listing(&self, query: &ActivityQuery) -> Listing {
+        let mut conditions = Vec::new();
+        let mut values: Vec<Value> = Vec::new();
+        push_in(
+            &mut conditions,
+            &mut values,
+            "activities.kind",
+            query.kinds.iter().map(|k| k.as_str().to_owned()).collect(),
+        );
+        push_in(
+            &mut conditions,
+            &mut values,
+            "activities.status",
+            query
+                .statuses
+                .iter()
+                .map(|s| s.as_str().to_owned())
+                .collect(),
+        );
+        push_in(
+            &mut conditions,
+            &mut values,
+            "activities.country",
+            query.countries.iter().map(ToString::to_string).collect(),
+        );
+        if !query.uncac_chapters.is_empty() {
+            let mut inner = Vec::new();
+            push_in(
+                &mut inner,
+                &mut values,
+                "c.chapter",
+                query
+                    .uncac_chapters
+                    .iter()
+                    .map(|c| c.as_str().to_owned())
+                    .collect(),
+            );
+            conditions.push(format!(
+                "EXISTS (SELECT 1 FROM activity_chapters c WHERE c.activity_id = activities.id AND {})",
+                inner.join(" AND ")
+            ));
+        }
+        // The audit type has no column of its own: it is read from the state, among the few
+        // activities of kind AUDIT.
+        push_in(
+            &mut conditions,
+            &mut values,
+            &state_member(self.backend(), "activities", "auditType"),
+            query
+                .audit_types
+                .iter()
+                .map(|t| t.as_str().to_owned())
+                .collect(),
+        );
+        if !query.audit_types.is_empty() {
+            conditions.push("activities.kind = 'AUDIT'".to_owned());
+        }
+        if let Some(from) = query.from {
+            conditions.push("activities.planned_end >= ?".to_owned());
+            values.push(from.into());
+        }
+        if let Some(to) = query.to {
+            conditions.push("activities.planned_start <= ?".to_owned());
+            values.push(to.into());
+        }
+        let (field, direction) = query.order;
+        let (key, kind) = match field {
+            ActivityOrderField::PlannedStart => (
+                "COALESCE(activities.planned_start, '0001-01-01')",
+                KeyKind::Date,
+            ),
+            ActivityOrderField::Title => ("activities.title", KeyKind::Text),
+            ActivityOrderField::Kind => ("activities.kind", KeyKind::Text),
+        };
+        Listing::new("activities", conditions, values).ordered_by(key, kind, direction)
+    }
+
+    fn of_project(listing: &mut Listing, project: Option<Uuid>) {
+        if let Some(project) = project {
+            listing
+                .conditions
+                .insert(0, "activities.project_id = ?".to_owned());
+            listing.values.insert(0, project.to_string().into());
+        }
+    }
+
+    /// Restricts an activity listing to `projects` (`activities.project_id IN (…)`).
+    fn of_projects(listing: &mut Listing, projects: &[Uuid]) {
+        let mut conditions = Vec::new();
+        let mut values = Vec::new();
+        push_in(
+            &mut conditions,
+            &mut values,
+            "activities.project_id",
+            projects.iter().map(ToString::to_string).collect(),
+        );
+        conditions.append(&mut listing.conditions);
+        values.append(&mut listing.values);
+        listing.conditions = conditions;
+        listing.values = values;
+    }
+}
+
+impl ReadModel for SqlReadModel {
+    async fn organisation(&self, id: Uuid) -> Result<Option<Organisation>, StoreError> {
+        let mut found = self
+            .states(
+                "SELECT state FROM organisations WHERE id = ?",
+                vec![id.to_string().into()],
+            )
+            .await?;
+        Ok(found.pop())
+    }
+
+    async fn organisations_by_id(&self, ids: &[Uuid]) -> Result<Vec<Organisation>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders = vec!["?"; ids.len()].join(", ");
+        self.states(
+            &format!("SELECT state FROM organisations WHERE id IN ({placeholders})"),
+            ids.iter().map(|id| id.to_string().into()).collect(),
+        )
+        .await
+    }
+
+    async fn organisations(
+        &self,
+        query: &OrganisationQuery,
+        range: &Range,
+    ) -> Result<Vec<Positioned<Organisation>>, StoreError> {
+        self.page(Self::organisation_listing(query), range).await
+    }
+
+    async fn count_organisations(&self, query: &OrganisationQuery) -> Result<u64, StoreError> {
+        self.count(&Self::organisation_listing(query)).await
+    }
+
+    async fn project(&self, id: Uuid) -> Result<Option<Project>, StoreError> {
+        let mut found = self
+            .states(
+                "SELECT state FROM projects WHERE id = ?",
+                vec![id.to_string().into()],
+            )
+            .await?;
+        Ok(found.pop())
+    }
+
+    async fn project_by_iati_identifier(
+        &self,
+        iati_identifier: &str,
+    ) -> Result<Option<Project>, StoreError> {
+        let mut found = self
+            .states(
+                "SELECT state FROM projects WHERE iati_identifier = ?",
+                vec![iati_identifier.into()],
+            )
+            .await?;
+        Ok(found.pop())
+    }
+
+    async fn projects(
+        &self,
+        query: &ProjectQuery,
+        range: &Range,
+    ) -> Result<Vec<Positioned<Project>>, StoreError> {
+        self.page(Self::project_listing(query), range).await
+    }
+
+    async fn count_projects(&self, query: &ProjectQuery) -> Result<u64, StoreError> {
+        self.count(&Self::project_listing(query)).await
+    }
+
+    async fn activity(&self, id: Uuid) -> Result<Option<Activity>, StoreError> {
+        let mut found = self
+            .states(
+                "SELECT state FROM activities WHERE id = ?",
+                vec![id.to_string().into()],
+            )
+            .await?;
+        Ok(found.pop())
+    }
+
+    async fn activities(
+        &self,
+        query: &ActivityQuery,
+        range: &Range,
+    ) -> Result<Vec<Positioned<Activity>>, StoreError> {
+        let mut listing = self.activity_listing(query);
+        Self::of_project(&mut listing, query.project);
+        self.page(listing, range).await
+    }
+
+    async fn count_activities(&self, query: &ActivityQuery) -> Result<u64, StoreError> {
+        let mut listing = self.activity_listing(query);
+        Self::of_project(&mut listing, query.project);
+        self.count(&listing).await
+    }
+
+    async fn activities_of_projects(
+        &self,
+        projects: &[Uuid],
+        query: &ActivityQuery,
+        range: &Range,
+    ) -> Result<HashMap<Uuid, Vec<Positioned<Activity>>>, StoreError> {
+        if projects.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut listing = self.activity_listing(query);
+        Self::of_projects(&mut listing, projects);
+        listing.restrict_to(range);
+        // Each project's own page: number its rows in (possibly reversed) list order, keep the
+        // first `limit` of each.
+        let sql = format!(
+            "SELECT state, sort_key, id, project_id FROM (\
+               SELECT activities.state AS state, {key} AS sort_key, activities.id AS id, \
+                      activities.project_id AS project_id, \
+                      ROW_NUMBER() OVER (PARTITION BY activities.project_id ORDER BY {order}) AS rn \
+               FROM activities{where_clause}\
+             ) ranked WHERE rn <= ? ORDER BY project_id, rn",
+            key = listing.key_column(),
+            order = listing.order(range.from_end),
+            where_clause = listing.where_clause(),
+        );
+        let mut values = listing.values;
+        values.push(limit_value(range.limit));
+        let mut pages: HashMap<Uuid, Vec<Positioned<Activity>>> = HashMap::new();
+        for row in self.rows(&sql, values).await? {
+            let project: String = row.try_get_by_index(3).map_err(map_db_error)?;
+            pages
+                .entry(parse_id(&project)?)
+                .or_default()
+                .push(positioned(&row, listing.kind)?);
+        }
+        if range.from_end {
+            for page in pages.values_mut() {
+                page.reverse();
+            }
+        }
+        Ok(pages)
+    }
+
+    async fn count_activities_of_projects(
+        &self,
+        projects: &[Uuid],
+        query: &ActivityQuery,
+    ) -> Result<HashMap<Uuid, u64>, StoreError> {
+        if projects.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut listing = self.activity_listing(query);
+        Self::of_projects(&mut listing, projects);
+        let sql = format!(
+            "SELECT activities.project_id, COUNT(*) FROM activities{} \
+             GROUP BY activities.project_id",
+            listing.where_clause()
+        );
+        self.rows(&sql, listing.values)
+            .await?
+            .iter()
+            .map(|row| {
+                let project: String = row.try_get_by_index(0).map_err(map_db_error)?;
+                let count: i64 = row.try_get_by_index(1).map_err(map_db_error)?;
+                Ok((parse_id(&project)?, u64::try_from(count).unwrap_or(0)))
+            })
+            .collect()
+    }
+
+    async fn project_of_transaction(
+        &self,
+        transaction_id: Uuid,
+    ) -> Result<Option<Uuid>, StoreError> {
+        let rows = self
+            .rows(
+                "SELECT project_id FROM project_transactions WHERE id = ?",
+                vec![transaction_id.to_string().into()],
+            )
+            .await?;
+        let Some(row) = rows.first() else {
+            return Ok(None);
+        };
+        let id: String = row.try_get_by_index(0).map_err(map_db_error)?;
+        parse_id(&id).map(Some)
+    }
+
+    async fn member_states(&self, as_of: NaiveDate) -> Result<Vec<MemberState>, StoreError> {
+        let rows = self
+            .rows(
+                "SELECT country_code, CAST(joined_on AS TEXT) FROM member_states \
+                 WHERE joined_on <= ? ORDER BY country_code",
+                vec![as_of.into()],
+            )
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let code: String = row.try_get_by_index(0).map_err(map_db_error)?;
+                let joined: String = row.try_get_by_index(1).map_err(map_db_error)?;
+                let country = CountryCode::parse(&code)
+                    .map_err(|e| StoreError::Internal(format!("member state {code}: {e}")))?;
+                let joined_on = NaiveDate::parse_from_str(&joined, "%Y-%m-%d")
+                    .map_err(|e| StoreError::Internal(format!("member state {code}: {e}")))?;
+                Ok(MemberState { country, joined_on })
+            })
+            .collect()
+    }
+}
