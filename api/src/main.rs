@@ -5,6 +5,10 @@ use std::process::ExitCode;
 use amanah_api::{cli::Cli, config::Config};
 use clap::Parser as _;
 
+/// mimalloc: see `api/Cargo.toml`.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

@@ -9,7 +9,7 @@
 //!   fields such as `request_id`) as `AMANAH_LOG_FORMAT` says;
 //! * when `OTEL_EXPORTER_OTLP_ENDPOINT` is set, an OpenTelemetry layer exporting spans over OTLP
 //!   (HTTP/protobuf; the standard `OTEL_*` variables apply). Resolver spans come from
-//!   async-graphql's `Tracing` extension, request spans from [`crate::middleware`].
+//!   [`crate::graphql::spans`], request spans from [`crate::middleware`].
 //!
 //! Keep the returned [`TelemetryGuard`] alive until exit: dropping it flushes spans not yet sent.
 

@@ -50,6 +50,7 @@ pub mod references;
 pub mod response_order;
 pub mod scalars;
 mod service;
+pub mod spans;
 pub mod subscription;
 pub mod viewer;
 
@@ -57,7 +58,7 @@ use amanah_domain::ports::IdempotencyClaim;
 use std::sync::Arc;
 
 use amanah_infra::auth::Identity;
-use async_graphql::{MergedObject, Schema, SchemaBuilder, extensions::Tracing};
+use async_graphql::{MergedObject, Schema, SchemaBuilder};
 use persisted::PersistedDocuments;
 
 use crate::{config::Limits, error::ApiError, request_id::RequestId, state::ApiState};
@@ -92,7 +93,7 @@ fn builder(
         limits.document(),
         persisted,
     ))
-    .extension(Tracing)
+    .extension(spans::ResolverSpans)
 }
 
 /// The schema the server runs, with the limits of `state.config` and `state` as schema data.

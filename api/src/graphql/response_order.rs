@@ -55,9 +55,21 @@ fn reorder_value(
             for selection_set in selections {
                 collect(selection_set, fragments, &mut order, &mut Vec::new());
             }
+            let in_order = object.len() == order.len()
+                && object
+                    .keys()
+                    .zip(&order)
+                    .all(|(name, (key, _))| name.as_str() == *key);
+            if in_order {
+                for ((_, entry), (_, nested)) in object.iter_mut().zip(&order) {
+                    reorder_value(entry, nested, fragments);
+                }
+                return;
+            }
             let mut unordered = std::mem::take(object);
             for (key, nested) in order {
-                if let Some((name, mut entry)) = unordered.shift_remove_entry(key) {
+                // Taken out in O(1); the rest's order does not matter, it is rebuilt here.
+                if let Some((name, mut entry)) = unordered.swap_remove_entry(key) {
                     reorder_value(&mut entry, &nested, fragments);
                     object.insert(name, entry);
                 }
