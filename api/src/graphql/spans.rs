@@ -1,7 +1,8 @@
 //! [`ResolverSpans`]: the tracing spans of a GraphQL operation — `graphql.request`, `graphql.parse`,
 //! `graphql.validation`, `graphql.execute`, and one `graphql.resolve` span per resolver that
-//! reads something: the root fields, every connection (`…Connection`), and every reference to an
-//! organisation or a project (resolved through the batch loaders).
+//! reads a list or an entry point: the root fields and every connection (`…Connection`).
+//! (References to organisations and projects are read in batches by the loaders, whose
+//! statements the request's SQL count and log line show.)
 //!
 //! async-graphql's own `Tracing` extension opens a span for every field that returns an object —
 //! hundreds for a list page, each allocated, filtered and formatted — and stringifies the whole
@@ -39,10 +40,8 @@ fn reads(info: &ResolveInfo<'_>) -> bool {
     if info.is_for_introspection {
         return false;
     }
-    let concrete = MetaTypeName::concrete_typename(info.return_type);
     info.path_node.parent.is_none()
-        || concrete.ends_with("Connection")
-        || matches!(concrete, "Organisation" | "Project")
+        || MetaTypeName::concrete_typename(info.return_type).ends_with("Connection")
 }
 
 #[async_graphql::async_trait::async_trait]
