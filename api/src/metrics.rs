@@ -216,6 +216,50 @@ pub fn render_statements(counts: StatementCounts) -> String {
     )
 }
 
+/// The process's resident memory, from `/proc/self/status` (Linux): the standard
+/// `process_resident_memory_bytes`, and its two parts — the process's own memory (`RssAnon`) and
+/// mapped files (`RssFile`: the SQLite database when memory-mapped, see the runbook).
+#[must_use]
+pub fn render_process(status: &str) -> String {
+    let kilobytes = |field: &str| {
+        status.lines().find_map(|line| {
+            line.strip_prefix(field)?
+                .trim()
+                .strip_suffix("kB")?
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+    };
+    let mut out = String::new();
+    for (field, name, help) in [
+        (
+            "VmRSS:",
+            "process_resident_memory_bytes",
+            "Resident memory size in bytes.",
+        ),
+        (
+            "RssAnon:",
+            "amanah_process_resident_anonymous_bytes",
+            "Resident memory of the process's own (anonymous) pages.",
+        ),
+        (
+            "RssFile:",
+            "amanah_process_resident_file_bytes",
+            "Resident memory of mapped files (the SQLite database when memory-mapped).",
+        ),
+    ] {
+        if let Some(kb) = kilobytes(field) {
+            let _ = write!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {}\n",
+                kb * 1024
+            );
+        }
+    }
+    out
+}
+
 /// `GET /metrics`.
 pub async fn render_metrics(
     metrics: actix_web::web::Data<HttpMetrics>,
@@ -224,6 +268,9 @@ pub async fn render_metrics(
     let mut text = metrics.render();
     text.push_str(&render_tree_cache(state.audit_tree.stats()));
     text.push_str(&render_statements(state.statements.read()));
+    if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
+        text.push_str(&render_process(&status));
+    }
     actix_web::HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(text)
@@ -298,6 +345,26 @@ mod tests {
         ] {
             assert!(text.contains(expected), "{expected} missing from\n{text}");
         }
+    }
+
+    #[test]
+    fn resident_memory_comes_from_proc_status() {
+        let status =
+            "Name:\tamanah\nVmRSS:\t   2048 kB\nRssAnon:\t  1024 kB\nRssFile:\t   1000 kB\n";
+        let text = render_process(status);
+        assert!(
+            text.contains("\nprocess_resident_memory_bytes 2097152\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\namanah_process_resident_anonymous_bytes 1048576\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\namanah_process_resident_file_bytes 1024000\n"),
+            "{text}"
+        );
+        assert_eq!(render_process("nothing"), "");
     }
 
     #[test]
