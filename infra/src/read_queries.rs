@@ -25,6 +25,7 @@ use amanah_domain::query::{
 use amanah_domain::values::CountryCode;
 use chrono::NaiveDate;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, QueryResult, Value};
+use tracing::Instrument as _;
 use uuid::Uuid;
 
 use crate::db_error::map_db_error;
@@ -206,6 +207,16 @@ fn state_member(backend: DbBackend, table: &str, member: &str) -> String {
     }
 }
 
+/// The span of one SQL statement (OpenTelemetry's database conventions).
+fn db_span(backend: DbBackend, sql: &str) -> tracing::Span {
+    let system = match backend {
+        DbBackend::Postgres => "postgresql",
+        DbBackend::Sqlite => "sqlite",
+        _ => "other",
+    };
+    tracing::info_span!("db.query", db.system = system, db.statement = sql)
+}
+
 impl SqlReadModel {
     #[must_use]
     pub fn new(db: DatabaseConnection) -> Self {
@@ -216,9 +227,13 @@ impl SqlReadModel {
         self.db.get_database_backend()
     }
 
+    /// Every query of the read model goes through here, in a `db.query` span with the statement
+    /// (never its values).
     async fn rows(&self, sql: &str, values: Vec<Value>) -> Result<Vec<QueryResult>, StoreError> {
+        let span = db_span(self.backend(), sql);
         self.db
             .query_all_raw(statement(self.backend(), sql, values))
+            .instrument(span)
             .await
             .map_err(map_db_error)
     }
@@ -247,6 +262,7 @@ impl SqlReadModel {
         let row = self
             .db
             .query_one_raw(statement(self.backend(), &sql, listing.values.clone()))
+            .instrument(db_span(self.backend(), &sql))
             .await
             .map_err(map_db_error)?;
         let count: i64 = match row {

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use sea_orm::DatabaseConnection;
+use tracing::Instrument as _;
 
 tokio::task_local! {
     /// The statements of the request whose task this is.
@@ -28,12 +29,14 @@ pub async fn counted<F: Future>(future: F) -> (F::Output, u64) {
 }
 
 /// Spawns `future` on the Tokio runtime, counting its statements for the request of the calling
-/// task, if any.
+/// task, if any, and inside the calling task's current span (so that its spans belong to the
+/// request's trace).
 pub fn spawn_counted<F>(future: F) -> tokio::task::JoinHandle<F::Output>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    let future = future.instrument(tracing::Span::current());
     match REQUEST.try_with(Arc::clone) {
         Ok(count) => tokio::spawn(REQUEST.scope(count, future)),
         Err(_) => tokio::spawn(future),

@@ -23,6 +23,8 @@ use async_graphql::{
 };
 use tracing::Instrument as _;
 
+use crate::request_id::RequestId;
+
 /// Installs the spans on a schema.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ResolverSpans;
@@ -47,8 +49,12 @@ fn reads(info: &ResolveInfo<'_>) -> bool {
 #[async_graphql::async_trait::async_trait]
 impl Extension for ResolverSpansExtension {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        // The request's data (its id) is attached after this hook starts: `parse_query` records it.
         next.run(ctx)
-            .instrument(tracing::info_span!("graphql.request"))
+            .instrument(tracing::info_span!(
+                "graphql.request",
+                request_id = tracing::field::Empty
+            ))
             .await
     }
 
@@ -59,6 +65,10 @@ impl Extension for ResolverSpansExtension {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
+        // Still inside `graphql.request`, which learns its request id here.
+        if let Some(request_id) = ctx.data_opt::<RequestId>() {
+            tracing::Span::current().record("request_id", request_id.as_str());
+        }
         next.run(ctx, query, variables)
             .instrument(tracing::info_span!("graphql.parse"))
             .await
