@@ -141,7 +141,7 @@ const R2: &str = "query($id: ID!) { project(id: $id) { iatiIdentifier title desc
                   activities(first: 20) { edges { node { title kind status plannedStart partners \
                   { role organisation { name } } } } } } }";
 /// The same page from PostGraphile.
-const R2_ANCHOR: &str = "query($id: String!) { projectById(id: $id) { iatiIdentifier title \
+const R2_ANCHOR: &str = "query($id: String!) { projectByRowId(rowId: $id) { iatiIdentifier title \
                          statusCode plannedStart plannedEnd projectBudgetsByProjectId { nodes { \
                          typeCode statusCode periodStart periodEnd minorUnits currency } } \
                          projectTransactionsByProjectId(first: 20) { nodes { typeCode date \

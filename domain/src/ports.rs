@@ -123,6 +123,9 @@ pub struct AppendRequest {
     pub metadata: EventMetadata,
     /// The aggregate's state after the events, for the read model.
     pub snapshot: Snapshot,
+    /// Its state before them (`None` for a new stream): the read model holds it, so only the
+    /// difference needs writing.
+    pub previous: Option<Snapshot>,
     /// The idempotency key the request runs under, if it was sent with one: the append is a
     /// [`StoreError::IdempotencyKeyTakenOver`] when the key no longer holds the claim's token.
     pub idempotency_claim: Option<IdempotencyClaim>,

@@ -249,6 +249,7 @@ impl<S: EventStore> CommandService<S> {
             .map(decode::<A::Event>)
             .collect::<Result<Vec<_>, _>>()?;
         let state = A::fold(&history);
+        let previous = state.clone().map(Into::into);
 
         let context = DecisionContext {
             today: metadata.occurred_at.date_naive(),
@@ -277,6 +278,7 @@ impl<S: EventStore> CommandService<S> {
                 events,
                 metadata,
                 snapshot: new_state.clone().into(),
+                previous,
                 idempotency_claim,
             })
             .await?;

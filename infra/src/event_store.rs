@@ -504,16 +504,19 @@ impl<P: Projector> Sequencer<P> {
             requests = jobs.len(),
             appended = tracing::field::Empty,
             size = tracing::field::Empty,
+            statements = tracing::field::Empty,
         );
         for job in &jobs {
             span.follows_from(&job.span);
         }
         let requests: Vec<&AppendRequest> = jobs.iter().map(|job| &job.request).collect();
         let mut outcomes = Vec::with_capacity(requests.len());
-        let written = self
-            .write_batch(&requests, &mut outcomes)
-            .instrument(span.clone())
-            .await;
+        let (written, statements) = crate::statements::counted(
+            self.write_batch(&requests, &mut outcomes)
+                .instrument(span.clone()),
+        )
+        .await;
+        span.record("statements", statements);
 
         let counters = &self.counters;
         counters.batches.fetch_add(1, Ordering::Relaxed);
@@ -579,7 +582,10 @@ impl<P: Projector> Sequencer<P> {
                 Ok(end)
             }
             Ok((_, end)) => {
-                txn.commit().await.map_err(map_internal_db_error)?;
+                txn.commit()
+                    .instrument(tracing::info_span!("db.commit"))
+                    .await
+                    .map_err(map_internal_db_error)?;
                 Ok(end)
             }
             Err(error) => {
@@ -705,7 +711,9 @@ async fn append_request<P: Projector>(
         .map_err(map_internal_db_error)?;
         events.push(event);
     }
-    projector.project(txn, &request.snapshot, &events).await?;
+    projector
+        .project(txn, request.previous.as_ref(), &request.snapshot, &events)
+        .await?;
     let count = events.len() as u64;
     Ok(Appended {
         outcome: AppendOutcome {

@@ -18,7 +18,8 @@ use sea_orm::DatabaseTransaction;
 
 /// Writes the read model for one append, inside its transaction.
 pub trait Projector: Send + Sync + 'static {
-    /// Brings the read model in line with `snapshot`, the state the `events` just appended lead to.
+    /// Brings the read model in line with `snapshot`, the state the `events` just appended lead
+    /// to from `previous` (the state the read model holds; `None` for a new stream).
     ///
     /// # Errors
     /// [`StoreError::Duplicate`] when the snapshot breaks a uniqueness rule of the read model;
@@ -27,6 +28,7 @@ pub trait Projector: Send + Sync + 'static {
     fn project(
         &self,
         txn: &DatabaseTransaction,
+        previous: Option<&Snapshot>,
         snapshot: &Snapshot,
         events: &[StoredEvent],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -40,6 +42,7 @@ impl Projector for NoProjection {
     async fn project(
         &self,
         _txn: &DatabaseTransaction,
+        _previous: Option<&Snapshot>,
         _snapshot: &Snapshot,
         _events: &[StoredEvent],
     ) -> Result<(), StoreError> {

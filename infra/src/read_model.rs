@@ -95,16 +95,19 @@ enum Kind {
     Bool,
 }
 
-/// A read-model table: its columns and the column that names the aggregate a row belongs to.
+/// A read-model table: its columns, the column that names the aggregate a row belongs to, and
+/// the columns that identify one row (its primary key).
 struct Table {
     name: &'static str,
     key: &'static str,
+    row_key: &'static [&'static str],
     columns: &'static [(&'static str, Kind)],
 }
 
 const ORGANISATIONS: Table = Table {
     name: "organisations",
     key: "id",
+    row_key: &["id"],
     columns: &[
         ("id", Kind::Text),
         ("ref", Kind::Text),
@@ -121,6 +124,7 @@ const ORGANISATIONS: Table = Table {
 const PROJECTS: Table = Table {
     name: "projects",
     key: "id",
+    row_key: &["id"],
     columns: &[
         ("id", Kind::Text),
         ("iati_identifier", Kind::Text),
@@ -138,6 +142,7 @@ const PROJECTS: Table = Table {
 const PROJECT_PARTICIPANTS: Table = Table {
     name: "project_participants",
     key: "project_id",
+    row_key: &["project_id", "position"],
     columns: &[
         ("project_id", Kind::Text),
         ("position", Kind::Int),
@@ -148,6 +153,7 @@ const PROJECT_PARTICIPANTS: Table = Table {
 const PROJECT_COUNTRIES: Table = Table {
     name: "project_countries",
     key: "project_id",
+    row_key: &["project_id", "position"],
     columns: &[
         ("project_id", Kind::Text),
         ("position", Kind::Int),
@@ -158,6 +164,7 @@ const PROJECT_COUNTRIES: Table = Table {
 const PROJECT_REGIONS: Table = Table {
     name: "project_regions",
     key: "project_id",
+    row_key: &["project_id", "position"],
     columns: &[
         ("project_id", Kind::Text),
         ("position", Kind::Int),
@@ -168,6 +175,7 @@ const PROJECT_REGIONS: Table = Table {
 const PROJECT_SECTORS: Table = Table {
     name: "project_sectors",
     key: "project_id",
+    row_key: &["project_id", "position"],
     columns: &[
         ("project_id", Kind::Text),
         ("position", Kind::Int),
@@ -178,6 +186,7 @@ const PROJECT_SECTORS: Table = Table {
 const PROJECT_BUDGETS: Table = Table {
     name: "project_budgets",
     key: "project_id",
+    row_key: &["project_id", "position"],
     columns: &[
         ("project_id", Kind::Text),
         ("position", Kind::Int),
@@ -193,6 +202,7 @@ const PROJECT_BUDGETS: Table = Table {
 const PROJECT_TRANSACTIONS: Table = Table {
     name: "project_transactions",
     key: "project_id",
+    row_key: &["id"],
     columns: &[
         ("id", Kind::Text),
         ("project_id", Kind::Text),
@@ -212,6 +222,7 @@ const PROJECT_TRANSACTIONS: Table = Table {
 const PROJECT_DOCUMENTS: Table = Table {
     name: "project_documents",
     key: "project_id",
+    row_key: &["project_id", "position"],
     columns: &[
         ("project_id", Kind::Text),
         ("position", Kind::Int),
@@ -225,6 +236,7 @@ const PROJECT_DOCUMENTS: Table = Table {
 const ACTIVITIES: Table = Table {
     name: "activities",
     key: "id",
+    row_key: &["id"],
     columns: &[
         ("id", Kind::Text),
         ("project_id", Kind::Text),
@@ -241,6 +253,7 @@ const ACTIVITIES: Table = Table {
 const ACTIVITY_PARTNERS: Table = Table {
     name: "activity_partners",
     key: "activity_id",
+    row_key: &["activity_id", "organisation_id", "role"],
     columns: &[
         ("activity_id", Kind::Text),
         ("organisation_id", Kind::Text),
@@ -250,6 +263,7 @@ const ACTIVITY_PARTNERS: Table = Table {
 const ACTIVITY_CHAPTERS: Table = Table {
     name: "activity_chapters",
     key: "activity_id",
+    row_key: &["activity_id", "chapter"],
     columns: &[("activity_id", Kind::Text), ("chapter", Kind::Text)],
 };
 
@@ -538,29 +552,109 @@ fn snapshot_tables(snapshot: &Snapshot) -> &'static [&'static Table] {
     }
 }
 
-/// Inserts rows into their tables.
+/// Rows one `INSERT` carries at most (well within SQLite's and PostgreSQL's limits on bound
+/// values, at 13 columns a row).
+const ROWS_PER_INSERT: usize = 64;
+
+/// Inserts rows into their tables: one multi-row `INSERT` per table (per 64 rows).
 async fn insert_rows<C: ConnectionTrait>(db: &C, all: &[Rows]) -> Result<(), StoreError> {
     let backend = db.get_database_backend();
     for rows in all {
         let table = table(rows.table)?;
-        if rows.rows.is_empty() {
-            continue;
-        }
         let columns: Vec<&str> = table.columns.iter().map(|(c, _)| *c).collect();
-        let placeholders = vec!["?"; columns.len()].join(", ");
-        let sql = format!(
-            "INSERT INTO {} ({}) VALUES ({placeholders})",
-            table.name,
-            columns.join(", ")
-        );
-        for row in &rows.rows {
-            let values: Vec<Value> = row.iter().map(Cell::value).collect();
+        let one_row = format!("({})", vec!["?"; columns.len()].join(", "));
+        for chunk in rows.rows.chunks(ROWS_PER_INSERT) {
+            let sql = format!(
+                "INSERT INTO {} ({}) VALUES {}",
+                table.name,
+                columns.join(", "),
+                vec![one_row.as_str(); chunk.len()].join(", ")
+            );
+            let values: Vec<Value> = chunk.iter().flatten().map(Cell::value).collect();
             db.execute_raw(statement(backend, &sql, values))
                 .await
                 .map_err(map_db_error)?;
         }
     }
     Ok(())
+}
+
+/// What changes in one table between two states of an aggregate: the keys of the rows to delete
+/// (gone, or changed) and the rows to insert (new, or changed).
+#[derive(Debug, Default, PartialEq, Eq)]
+struct TableChanges {
+    deletes: Vec<Vec<Cell>>,
+    inserts: Vec<Vec<Cell>>,
+}
+
+/// The changes from `before` to `after`, two row sets of `table`. A row that is in both
+/// unchanged is not touched: appending a transaction to a project with hundreds writes one
+/// transaction row (and the project's own row), not all of them again.
+fn table_changes(table: &Table, before: &[Vec<Cell>], after: &[Vec<Cell>]) -> TableChanges {
+    let key_columns: Vec<usize> = table
+        .row_key
+        .iter()
+        .filter_map(|key| table.columns.iter().position(|(name, _)| name == key))
+        .collect();
+    let key_of = |row: &Vec<Cell>| -> Vec<Cell> {
+        key_columns
+            .iter()
+            .map(|&index| row[index].clone())
+            .collect()
+    };
+    let before_set: BTreeSet<&Vec<Cell>> = before.iter().collect();
+    let after_set: BTreeSet<&Vec<Cell>> = after.iter().collect();
+    TableChanges {
+        deletes: before
+            .iter()
+            .filter(|row| !after_set.contains(row))
+            .map(key_of)
+            .collect(),
+        inserts: after
+            .iter()
+            .filter(|row| !before_set.contains(row))
+            .cloned()
+            .collect(),
+    }
+}
+
+/// Brings the rows of an aggregate from its state `before` to its state `after`: deletes the
+/// rows that went or changed (by their key), then inserts the new and changed ones.
+async fn update_rows<C: ConnectionTrait>(
+    db: &C,
+    before: &Snapshot,
+    after: &Snapshot,
+) -> Result<(), StoreError> {
+    let backend = db.get_database_backend();
+    let before = rows_of(before)?;
+    let after = rows_of(after)?;
+    let mut inserts = Vec::new();
+    for new in &after {
+        let table = table(new.table)?;
+        let old = before
+            .iter()
+            .find(|rows| rows.table == new.table)
+            .map_or(&[][..], |rows| rows.rows.as_slice());
+        let changes = table_changes(table, old, &new.rows);
+        let condition = table
+            .row_key
+            .iter()
+            .map(|column| format!("{column} = ?"))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let sql = format!("DELETE FROM {} WHERE {condition}", table.name);
+        for key in changes.deletes {
+            let values: Vec<Value> = key.iter().map(Cell::value).collect();
+            db.execute_raw(statement(backend, &sql, values))
+                .await
+                .map_err(map_db_error)?;
+        }
+        inserts.push(Rows {
+            table: new.table,
+            rows: changes.inserts,
+        });
+    }
+    insert_rows(db, &inserts).await
 }
 
 /// Replaces the rows of the aggregate `snapshot` is the state of.
@@ -584,10 +678,16 @@ impl Projector for SqlProjector {
     async fn project(
         &self,
         txn: &DatabaseTransaction,
+        previous: Option<&Snapshot>,
         snapshot: &Snapshot,
         _events: &[StoredEvent],
     ) -> Result<(), StoreError> {
-        replace_rows(txn, snapshot).await
+        match previous {
+            // The read model holds exactly `previous` (it was projected with the append that
+            // left the stream at the version this append expects): write the difference.
+            Some(previous) => update_rows(txn, previous, snapshot).await,
+            None => replace_rows(txn, snapshot).await,
+        }
     }
 }
 
@@ -785,4 +885,64 @@ async fn compare(txn: &DatabaseTransaction) -> Result<Vec<Difference>, StoreErro
         }));
     }
     Ok(differences)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn transaction(position: i64) -> Vec<Cell> {
+        let text = |value: &str| Cell::Text(Some(value.to_owned()));
+        vec![
+            text(&format!("tx-{position}")),
+            text("project-1"),
+            Cell::Int(position),
+            text("3"),
+            Cell::Date(None),
+            Cell::Int(100 * position),
+            text("EUR"),
+            Cell::Date(None),
+            Cell::Text(None),
+            Cell::Text(None),
+            Cell::Text(None),
+            Cell::Text(None),
+            Cell::Text(None),
+        ]
+    }
+
+    #[test]
+    fn only_what_changed_is_written() {
+        let before: Vec<Vec<Cell>> = (0..50).map(transaction).collect();
+        let mut after = before.clone();
+        after.push(transaction(50));
+        let changes = table_changes(&PROJECT_TRANSACTIONS, &before, &after);
+        assert_eq!(changes.deletes, Vec::<Vec<Cell>>::new());
+        assert_eq!(changes.inserts, [transaction(50)]);
+    }
+
+    #[test]
+    fn a_changed_row_is_deleted_by_its_key_and_inserted_again() {
+        let before: Vec<Vec<Cell>> = (0..3).map(transaction).collect();
+        let mut after = before.clone();
+        after[1][5] = Cell::Int(7);
+        after.remove(2);
+        let changes = table_changes(&PROJECT_TRANSACTIONS, &before, &after);
+        let key = |position: i64| vec![Cell::Text(Some(format!("tx-{position}")))];
+        assert_eq!(changes.deletes, [key(1), key(2)]);
+        assert_eq!(changes.inserts, [after[1].clone()]);
+    }
+
+    #[test]
+    fn every_table_names_columns_for_its_row_key() {
+        for table in all_tables() {
+            assert!(!table.row_key.is_empty(), "{}", table.name);
+            for key in table.row_key {
+                assert!(
+                    table.columns.iter().any(|(name, _)| name == key),
+                    "{}.{key}",
+                    table.name
+                );
+            }
+        }
+    }
 }

@@ -101,6 +101,7 @@ pub fn organisation_append(
             request_id,
             occurred_at: chrono::Utc::now(),
         },
+        previous: None,
         idempotency_claim: None,
         snapshot: Snapshot::Organisation(Box::new(Organisation {
             id: stream_id,

@@ -664,6 +664,7 @@ impl Projector for GatedProjector {
     async fn project(
         &self,
         txn: &DatabaseTransaction,
+        _previous: Option<&amanah_domain::ports::Snapshot>,
         snapshot: &Snapshot,
         events: &[StoredEvent],
     ) -> Result<(), StoreError> {
@@ -998,6 +999,7 @@ impl Projector for PanickingProjector {
     async fn project(
         &self,
         _txn: &DatabaseTransaction,
+        _previous: Option<&amanah_domain::ports::Snapshot>,
         snapshot: &Snapshot,
         _events: &[StoredEvent],
     ) -> Result<(), StoreError> {

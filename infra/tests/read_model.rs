@@ -464,10 +464,13 @@ impl amanah_infra::Projector for PausingProjector {
     async fn project(
         &self,
         txn: &sea_orm::DatabaseTransaction,
+        previous: Option<&amanah_domain::ports::Snapshot>,
         snapshot: &amanah_domain::ports::Snapshot,
         events: &[amanah_domain::ports::StoredEvent],
     ) -> Result<(), amanah_domain::ports::StoreError> {
-        SqlProjector.project(txn, snapshot, events).await?;
+        SqlProjector
+            .project(txn, previous, snapshot, events)
+            .await?;
         let paused = self.paused.lock().unwrap().take();
         if let Some(paused) = paused {
             let resume = self.resume.lock().await.take().unwrap();
