@@ -70,7 +70,9 @@ pub trait FieldError: std::error::Error + Send + Sync + 'static {
 }
 
 /// An event-sourced aggregate: its state is the fold of its events.
-pub trait Aggregate: Clone + std::fmt::Debug + Send + Sync + Sized + 'static {
+pub trait Aggregate:
+    Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + Sync + Sized + 'static
+{
     /// The stream its events are appended to.
     const STREAM: StreamKind;
     type Command: std::fmt::Debug + Send;

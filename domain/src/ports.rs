@@ -106,6 +106,15 @@ pub struct IdempotencyClaim {
     pub token: Uuid,
 }
 
+/// A stream's current state as the store keeps it ([`EventStore::latest_state`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LatestState {
+    /// The stream's version: the number of its events the state folds.
+    pub version: u64,
+    /// The aggregate's state, as JSON (as [`Snapshot`] serialises it).
+    pub state: String,
+}
+
 /// One command's events for one stream, with optimistic concurrency.
 #[derive(Debug, Clone)]
 pub struct AppendRequest {
@@ -183,6 +192,19 @@ pub trait EventStore: Send + Sync {
         stream_id: Uuid,
         up_to_index: Option<u64>,
     ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
+
+    /// The current state of a stream's aggregate, when the store keeps it beside the log (written
+    /// in the same transaction as the stream's events, so it is the fold of exactly the events
+    /// committed): what a command decides on without folding the whole stream again. `None`
+    /// when the store keeps none, or the stream does not exist; the caller folds the stream then.
+    fn latest_state(
+        &self,
+        stream: StreamKind,
+        stream_id: Uuid,
+    ) -> impl Future<Output = Result<Option<LatestState>, StoreError>> + Send {
+        let _ = (stream, stream_id);
+        std::future::ready(Ok(None))
+    }
 
     /// Appends one command's events and updates the read model, atomically.
     ///

@@ -147,7 +147,8 @@ impl<S: EventStore> CommandService<S> {
         &self.store
     }
 
-    /// Folds an aggregate's stream; with `as_of`, only the events among the first `as_of` of the log.
+    /// An aggregate's state: its current one, or with `as_of` the fold of its events among the
+    /// first `as_of` of the log.
     ///
     /// # Errors
     /// When the store fails or an event cannot be decoded.
@@ -156,12 +157,37 @@ impl<S: EventStore> CommandService<S> {
         id: Uuid,
         as_of: Option<u64>,
     ) -> Result<Option<A>, CommandError> {
+        if as_of.is_none() {
+            return Ok(self.current::<A>(id).await?.0);
+        }
         let stored = self.store.load_stream(A::STREAM, id, as_of).await?;
         let events = stored
             .iter()
             .map(decode::<A::Event>)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(A::fold(&events))
+    }
+
+    /// An aggregate's current state and its stream's version: the state the store keeps beside
+    /// the log when it keeps one ([`EventStore::latest_state`]), so that a command costs the same
+    /// however long its stream has grown; else the fold of the whole stream.
+    async fn current<A: Aggregate>(&self, id: Uuid) -> Result<(Option<A>, u64), CommandError> {
+        if let Some(latest) = self.store.latest_state(A::STREAM, id).await? {
+            let state: A = serde_json::from_str(&latest.state).map_err(|error| {
+                CommandError::Store(StoreError::Internal(format!(
+                    "the kept state of {} {id} does not decode: {error}",
+                    A::STREAM.as_str()
+                )))
+            })?;
+            return Ok((Some(state), latest.version));
+        }
+        let stored = self.store.load_stream(A::STREAM, id, None).await?;
+        let version = u64::try_from(stored.len()).unwrap_or(u64::MAX);
+        let history = stored
+            .iter()
+            .map(decode::<A::Event>)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((A::fold(&history), version))
     }
 
     /// Facts about an organisation for another aggregate's command, `None` when it does not exist.
@@ -236,19 +262,13 @@ impl<S: EventStore> CommandService<S> {
         reads.extend(given);
         reads.sort_by_key(|read| (read.stream.as_str(), read.stream_id, read.version));
         reads.dedup();
-        let stored = self.store.load_stream(A::STREAM, id, None).await?;
-        let current = u64::try_from(stored.len()).unwrap_or(u64::MAX);
+        let (state, current) = self.current::<A>(id).await?;
         if let Some(expected) = expected_version
             && expected != current
             && current > 0
         {
             return Err(CommandError::Conflict { expected, current });
         }
-        let history = stored
-            .iter()
-            .map(decode::<A::Event>)
-            .collect::<Result<Vec<_>, _>>()?;
-        let state = A::fold(&history);
         let previous = state.clone().map(Into::into);
 
         let context = DecisionContext {

@@ -44,7 +44,7 @@ use std::time::Duration;
 
 use amanah_domain::aggregate::StreamKind;
 use amanah_domain::ports::{
-    AppendOutcome, AppendRequest, EventStore, StoreError, StoredEvent, StreamRead,
+    AppendOutcome, AppendRequest, EventStore, LatestState, StoreError, StoredEvent, StreamRead,
 };
 use futures::FutureExt as _;
 use sea_orm::{
@@ -61,7 +61,7 @@ use crate::db_error::map_internal_db_error;
 use crate::envelope;
 use crate::idempotency;
 use crate::note::SigningKey;
-use crate::projection::{NoProjection, Projector};
+use crate::projection::{NoProjection, Projector, StateReader};
 use crate::sql::statement;
 
 /// Default for [`StoreConfig::queue_capacity`].
@@ -185,6 +185,8 @@ pub struct SqlEventStore {
     /// The log size as last polled, shared by every follower; started by the first of them.
     size_watch: Arc<OnceLock<watch::Receiver<u64>>>,
     follow_poll: Duration,
+    /// Reads the aggregate states the projector keeps ([`EventStore::latest_state`]).
+    state_reader: Option<StateReader>,
 }
 
 impl std::fmt::Debug for SqlEventStore {
@@ -220,6 +222,7 @@ impl SqlEventStore {
         let (jobs, queue) = mpsc::channel(config.queue_capacity.max(1));
         let counters = Arc::new(Counters::default());
         let (committed, _) = broadcast::channel(COMMITTED_CHANNEL_CAPACITY);
+        let state_reader = projector.state_reader();
         let sequencer = Sequencer {
             db: db.clone(),
             projector,
@@ -237,6 +240,7 @@ impl SqlEventStore {
             committed,
             size_watch: Arc::new(OnceLock::new()),
             follow_poll: config.follow_poll,
+            state_reader,
         }
     }
 
@@ -405,6 +409,17 @@ async fn begin_append_transaction(
 }
 
 impl EventStore for SqlEventStore {
+    async fn latest_state(
+        &self,
+        stream: StreamKind,
+        stream_id: Uuid,
+    ) -> Result<Option<LatestState>, StoreError> {
+        match self.state_reader {
+            Some(read) => read(self.db.clone(), stream, stream_id).await,
+            None => Ok(None),
+        }
+    }
+
     #[tracing::instrument(
         skip_all,
         fields(stream = stream.as_str(), %stream_id, up_to_index = ?up_to_index)

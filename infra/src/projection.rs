@@ -13,8 +13,19 @@
 
 use std::future::Future;
 
-use amanah_domain::ports::{Snapshot, StoreError, StoredEvent};
-use sea_orm::DatabaseTransaction;
+use amanah_domain::aggregate::StreamKind;
+use amanah_domain::ports::{LatestState, Snapshot, StoreError, StoredEvent};
+use futures::future::BoxFuture;
+use sea_orm::{DatabaseConnection, DatabaseTransaction};
+use uuid::Uuid;
+
+/// Reads the state a projector keeps of an aggregate, with its version (what
+/// `EventStore::latest_state` answers).
+pub type StateReader = fn(
+    DatabaseConnection,
+    StreamKind,
+    Uuid,
+) -> BoxFuture<'static, Result<Option<LatestState>, StoreError>>;
 
 /// Writes the read model for one append, inside its transaction.
 pub trait Projector: Send + Sync + 'static {
@@ -32,6 +43,13 @@ pub trait Projector: Send + Sync + 'static {
         snapshot: &Snapshot,
         events: &[StoredEvent],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// How to read back the aggregate states it writes, when it keeps them (written in the
+    /// append transaction, they are the fold of exactly the committed events): commands then
+    /// decide on them instead of folding whole streams. `None` by default.
+    fn state_reader(&self) -> Option<StateReader> {
+        None
+    }
 }
 
 /// A projector that writes nothing: the log alone, until the read model is plugged in.

@@ -22,19 +22,19 @@ use std::collections::{BTreeMap, BTreeSet};
 use amanah_domain::activity::{Activity, ActivityLocation};
 use amanah_domain::aggregate::{Aggregate, StreamKind};
 use amanah_domain::organisation::Organisation;
-use amanah_domain::ports::{Snapshot, StoreError, StoredEvent};
+use amanah_domain::ports::{LatestState, Snapshot, StoreError, StoredEvent};
 use amanah_domain::project::Project;
 use amanah_domain::service::decode;
 use chrono::NaiveDate;
 use sea_orm::{
-    AccessMode, ConnectionTrait, DatabaseTransaction, DbBackend, IsolationLevel, Statement,
-    TransactionOptions, TransactionTrait, Value,
+    AccessMode, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
+    IsolationLevel, Statement, TransactionOptions, TransactionTrait, Value,
 };
 use uuid::Uuid;
 
 use crate::db_error::map_db_error;
 use crate::event_store::{SqlEventStore, read_range_in};
-use crate::projection::Projector;
+use crate::projection::{Projector, StateReader};
 use crate::sql::statement;
 
 pub use crate::read_queries::SqlReadModel;
@@ -674,7 +674,44 @@ async fn replace_rows<C: ConnectionTrait>(db: &C, snapshot: &Snapshot) -> Result
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SqlProjector;
 
+/// The state the read model keeps of an aggregate, and its version.
+fn read_latest_state(
+    db: DatabaseConnection,
+    stream: StreamKind,
+    id: Uuid,
+) -> futures::future::BoxFuture<'static, Result<Option<LatestState>, StoreError>> {
+    Box::pin(async move {
+        let table = match stream {
+            StreamKind::Organisation => "organisations",
+            StreamKind::Project => "projects",
+            StreamKind::Activity => "activities",
+        };
+        let backend = db.get_database_backend();
+        let row = db
+            .query_one_raw(statement(
+                backend,
+                &format!("SELECT state, version FROM {table} WHERE id = ?"),
+                vec![id.to_string().into()],
+            ))
+            .await
+            .map_err(map_db_error)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let state: String = row.try_get_by_index(0).map_err(map_db_error)?;
+        let version: i64 = row.try_get_by_index(1).map_err(map_db_error)?;
+        Ok(Some(LatestState {
+            version: u64::try_from(version).unwrap_or(0),
+            state,
+        }))
+    })
+}
+
 impl Projector for SqlProjector {
+    fn state_reader(&self) -> Option<StateReader> {
+        Some(read_latest_state)
+    }
+
     async fn project(
         &self,
         txn: &DatabaseTransaction,

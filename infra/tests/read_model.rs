@@ -39,6 +39,7 @@ amanah_infra::on_both_engines!(
     duplicate_iati_identifier_is_refused_and_appends_nothing,
     replay_check_finds_tampering_and_rebuild_repairs_it,
     appends_during_rebuilds_all_reach_the_read_model,
+    commands_decide_on_the_kept_state_not_a_fold_of_the_stream,
 );
 
 struct World {
@@ -542,4 +543,68 @@ async fn a_rebuild_waits_for_an_append_in_flight_and_folds_it_in() {
     let organisation = world.read_model.organisation(id).await.unwrap().unwrap();
     assert_eq!(organisation.name.as_str(), "After the rename");
     database.cleanup().await;
+}
+
+/// A command loads the state the read model keeps beside the log (written in the same
+/// transaction as the events) instead of folding the whole stream, so that it costs the same
+/// however long the stream has grown. Shown by changing the kept state behind the store's back:
+/// the current state follows it, the state as of a log size is still the fold of the events.
+async fn commands_decide_on_the_kept_state_not_a_fold_of_the_stream(database: &TestDatabase) {
+    let world = world(database);
+    let facts = organisation(&world, Some("XM-KEPT-1"), "Kept State Office").await;
+    let id = facts.id;
+    for (version, name) in [(1, "Renamed once"), (2, "Renamed twice")] {
+        let command = OrganisationCommand::Revise(ReviseOrganisation {
+            id,
+            name: Some(Name::parse(name).unwrap()),
+            ..ReviseOrganisation::default()
+        });
+        world
+            .service
+            .execute::<Organisation>(id, Some(version), command, metadata())
+            .await
+            .unwrap();
+    }
+    let size = world.service.store().size().await.unwrap();
+    let db = database.connection();
+    let kept: String = db
+        .query_one_raw(amanah_infra::sql::statement(
+            db.get_database_backend(),
+            "SELECT state FROM organisations WHERE id = ?",
+            vec![id.to_string().into()],
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index(0)
+        .unwrap();
+    let tampered = kept.replace("Renamed twice", "Changed behind the store");
+    db.execute_raw(amanah_infra::sql::statement(
+        db.get_database_backend(),
+        "UPDATE organisations SET state = ? WHERE id = ?",
+        vec![tampered.into(), id.to_string().into()],
+    ))
+    .await
+    .unwrap();
+
+    let current = world
+        .service
+        .load::<Organisation>(id, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(current.name.as_str(), "Changed behind the store");
+    assert_eq!(current.version, 3);
+    let folded = world
+        .service
+        .load::<Organisation>(id, Some(size))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(folded.name.as_str(), "Renamed twice");
+    // And `replay --check` reports the change.
+    let differences = amanah_infra::read_model::check(world.service.store())
+        .await
+        .unwrap();
+    assert!(!differences.is_empty());
 }
