@@ -30,6 +30,7 @@
 //! connection revising one project with `expectedVersion`, retrying on `CONFLICT` — and then
 //! checking that no update was lost.
 
+use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -422,6 +423,8 @@ struct Driver {
     /// R2: the projects to read; W2: each connection's own project and its organisation.
     projects: Arc<Vec<(String, [String; 3])>>,
     anchor: bool,
+    /// How many connections drive it (W2 gives each its own projects).
+    connections: usize,
 }
 
 impl Driver {
@@ -429,7 +432,7 @@ impl Driver {
         &self,
         worker: usize,
         n: u64,
-        version: &mut Option<u64>,
+        versions: &mut HashMap<usize, u64>,
     ) -> Result<bool, Error> {
         match self.scenario {
             Scenario::R1 => {
@@ -456,7 +459,12 @@ impl Driver {
                 .await
                 .map(|_| true),
             Scenario::W2 => {
-                let (project, orgs) = &self.projects[worker % self.projects.len()];
+                // Each connection its own projects (disjoint from the others'), in turn, so that
+                // no project grows past what a real one holds over a run.
+                let own = (self.projects.len() / self.connections.max(1)).max(1);
+                let turn = usize::try_from(n / 2).unwrap_or(0) % own;
+                let index = (worker + turn * self.connections.max(1)) % self.projects.len();
+                let (project, orgs) = &self.projects[index];
                 if n.is_multiple_of(2) {
                     plan_activity(
                         &self.client,
@@ -467,7 +475,7 @@ impl Driver {
                     .await
                     .map(|()| true)
                 } else {
-                    let expected = match version {
+                    let expected = match versions.get(&index) {
                         Some(version) => *version,
                         None => self.project_version(project).await?,
                     };
@@ -482,7 +490,11 @@ impl Driver {
                                            "value": { "minorUnits": "100000", "currency": "EUR" } } }),
                         )
                         .await?;
-                    *version = body["data"]["recordTransaction"]["project"]["version"].as_u64();
+                    if let Some(version) =
+                        body["data"]["recordTransaction"]["project"]["version"].as_u64()
+                    {
+                        versions.insert(index, version);
+                    }
                     Ok(true)
                 }
             }
@@ -545,10 +557,10 @@ async fn drive(driver: &Driver, connections: usize, seconds: u64) -> Result<Meas
         workers.push(tokio::spawn(async move {
             let mut latencies = Histogram::<u64>::new(3)?;
             let (mut done, mut errors, mut first_error) = (0_u64, 0_u64, None);
-            let mut version = None;
+            let mut versions = HashMap::new();
             while Instant::now() < deadline {
                 let sent = Instant::now();
-                match driver.request(worker, done + errors, &mut version).await {
+                match driver.request(worker, done + errors, &mut versions).await {
                     Ok(applied) => {
                         let micros = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
                         latencies.record(micros.max(1))?;
@@ -559,7 +571,7 @@ async fn drive(driver: &Driver, connections: usize, seconds: u64) -> Result<Meas
                     }
                     Err(error) => {
                         errors += 1;
-                        version = None;
+                        versions.clear();
                         first_error.get_or_insert_with(|| error.to_string());
                     }
                 }
@@ -818,6 +830,7 @@ async fn compare(comparison: Comparison<'_>) -> Result<(), Error> {
                 scenario,
                 projects: Arc::new(portfolio.projects.clone()),
                 anchor: false,
+                connections,
             };
             let before = if scenario == Scenario::W3 {
                 Some(driver.project_version(&portfolio.projects[0].0).await?)
@@ -843,6 +856,7 @@ async fn compare(comparison: Comparison<'_>) -> Result<(), Error> {
                             .unwrap_or_default(),
                     ),
                     anchor: true,
+                    connections,
                 };
                 drive(&driver, connections, seconds)
                     .await?
@@ -957,6 +971,7 @@ async fn smoke(bin: &str) -> Result<(), Error> {
             scenario,
             projects: Arc::new(portfolio.projects.clone()),
             anchor: false,
+            connections: 2,
         };
         let before = driver.project_version(&portfolio.projects[0].0).await?;
         let measured = drive(&driver, 2, 1).await?;
@@ -1065,6 +1080,7 @@ async fn run_one(
         scenario,
         projects: Arc::new(projects),
         anchor: false,
+        connections,
     };
     drive(&driver, connections, seconds)
         .await?
