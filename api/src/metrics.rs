@@ -15,6 +15,7 @@
 //! servers in one process count separately. Written by hand because two families do not justify a
 //! dependency; if the families multiply, the `prometheus` crate is the next step.
 
+use amanah_infra::event_store::AppendStats;
 use amanah_infra::statements::StatementCounts;
 use amanah_infra::tree_cache::TreeCacheStats;
 
@@ -197,6 +198,55 @@ pub fn render_tree_cache(stats: TreeCacheStats) -> String {
     )
 }
 
+/// The counters of the store's sequencer: its batches and what they wrote.
+#[must_use]
+pub fn render_appends(stats: AppendStats) -> String {
+    let mut out = String::new();
+    for (name, help, value) in [
+        (
+            "amanah_append_batches_total",
+            "Append transactions the sequencer committed or tried (one per batch).",
+            stats.batches,
+        ),
+        (
+            "amanah_append_requests_total",
+            "Append requests the sequencer handled, whatever their outcome.",
+            stats.requests,
+        ),
+        (
+            "amanah_append_committed_requests_total",
+            "Append requests whose events were committed.",
+            stats.appended_requests,
+        ),
+        (
+            "amanah_append_events_total",
+            "Events committed.",
+            stats.events,
+        ),
+        (
+            "amanah_append_failed_batches_total",
+            "Append batches that failed as a whole.",
+            stats.failed_batches,
+        ),
+        (
+            "amanah_append_statements_total",
+            "SQL statements the append batches sent (BEGIN, COMMIT and savepoints not counted).",
+            stats.statements,
+        ),
+        (
+            "amanah_append_batches_one_by_one_total",
+            "Append batches written request by request after their set-based write failed.",
+            stats.batches_one_by_one,
+        ),
+    ] {
+        let _ = write!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"
+        );
+    }
+    out
+}
+
 /// The counters of SQL statements sent.
 #[must_use]
 pub fn render_statements(counts: StatementCounts) -> String {
@@ -268,6 +318,7 @@ pub async fn render_metrics(
     let mut text = metrics.render();
     text.push_str(&render_tree_cache(state.audit_tree.stats()));
     text.push_str(&render_statements(state.statements.read()));
+    text.push_str(&render_appends(state.commands.store().stats()));
     if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
         text.push_str(&render_process(&status));
     }

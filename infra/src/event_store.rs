@@ -37,6 +37,7 @@
 //! re-derived from columns. Because appends are serialised by the head lock and commit in index
 //! order, every committed state of the log is a prefix: a reader never sees a hole.
 
+use std::collections::{HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -61,7 +62,7 @@ use crate::db_error::map_internal_db_error;
 use crate::envelope;
 use crate::idempotency;
 use crate::note::SigningKey;
-use crate::projection::{NoProjection, Projector, StateReader};
+use crate::projection::{NoProjection, Projection, Projector, StateReader};
 use crate::sql::statement;
 
 /// Default for [`StoreConfig::queue_capacity`].
@@ -132,6 +133,11 @@ pub struct AppendStats {
     pub events: u64,
     /// Batches that failed as a whole (begin, head lock or commit failed, or the batch panicked).
     pub failed_batches: u64,
+    /// SQL statements the batches sent, from `BEGIN` to `COMMIT`.
+    pub statements: u64,
+    /// Batches written request by request after their set-based write failed (a request of
+    /// theirs broke a uniqueness rule of the read model, say) or could not be used.
+    pub batches_one_by_one: u64,
 }
 
 #[derive(Debug, Default)]
@@ -141,6 +147,8 @@ struct Counters {
     appended_requests: AtomicU64,
     events: AtomicU64,
     failed_batches: AtomicU64,
+    statements: AtomicU64,
+    batches_one_by_one: AtomicU64,
 }
 
 /// The log's size and its last event.
@@ -269,6 +277,8 @@ impl SqlEventStore {
             appended_requests: counters.appended_requests.load(Ordering::Relaxed),
             events: counters.events.load(Ordering::Relaxed),
             failed_batches: counters.failed_batches.load(Ordering::Relaxed),
+            statements: counters.statements.load(Ordering::Relaxed),
+            batches_one_by_one: counters.batches_one_by_one.load(Ordering::Relaxed),
         }
     }
 
@@ -534,6 +544,7 @@ impl<P: Projector> Sequencer<P> {
         span.record("statements", statements);
 
         let counters = &self.counters;
+        counters.statements.fetch_add(statements, Ordering::Relaxed);
         counters.batches.fetch_add(1, Ordering::Relaxed);
         counters
             .requests
@@ -610,8 +621,15 @@ impl<P: Projector> Sequencer<P> {
         }
     }
 
-    /// Locks the head, appends each request in its savepoint and moves the head. Returns the log
-    /// size before and after.
+    /// Locks the head, appends the requests and moves the head. Returns the log size before and
+    /// after.
+    ///
+    /// The batch is first written set-based ([`Self::write_together`]): its checks in memory,
+    /// its events and read-model rows in a few multi-row statements, all inside one savepoint.
+    /// Should that fail (a unique violation in the read model, say), the savepoint is rolled
+    /// back and the batch is written again request by request, each in its own savepoint
+    /// ([`Self::write_one_by_one`]), so that only the request at fault fails. Both give each
+    /// request the answer it would get alone, in queue order.
     async fn write_requests(
         &self,
         txn: &DatabaseTransaction,
@@ -619,21 +637,35 @@ impl<P: Projector> Sequencer<P> {
         outcomes: &mut Vec<Result<Appended, StoreError>>,
     ) -> Result<(u64, u64), StoreError> {
         let start = read_head_size(txn, true).await?;
-        let mut next = start;
-        for request in requests {
+        let together = if requests.len() > 1 {
             let savepoint = txn.begin().await.map_err(map_internal_db_error)?;
-            match append_request(&savepoint, &self.projector, request, next).await {
-                Ok(appended) => {
+            match self
+                .write_together(&savepoint, requests, start, outcomes)
+                .await
+            {
+                Ok(Some(next)) => {
                     savepoint.commit().await.map_err(map_internal_db_error)?;
-                    next = appended.outcome.last_index + 1;
-                    outcomes.push(Ok(appended));
+                    Some(next)
                 }
-                Err(error) => {
+                Ok(None) | Err(_) => {
                     savepoint.rollback().await.map_err(map_internal_db_error)?;
-                    outcomes.push(Err(error));
+                    outcomes.clear();
+                    self.counters
+                        .batches_one_by_one
+                        .fetch_add(1, Ordering::Relaxed);
+                    None
                 }
             }
-        }
+        } else {
+            None
+        };
+        let next = match together {
+            Some(next) => next,
+            None => {
+                self.write_one_by_one(txn, requests, start, outcomes)
+                    .await?
+            }
+        };
         if next != start {
             if self.maintain_tree {
                 let appended: Vec<&StoredEvent> = outcomes
@@ -653,34 +685,186 @@ impl<P: Projector> Sequencer<P> {
         }
         Ok((start, next))
     }
+
+    /// Appends each request in its own savepoint, from index `start`; returns the next index.
+    async fn write_one_by_one(
+        &self,
+        txn: &DatabaseTransaction,
+        requests: &[&AppendRequest],
+        start: u64,
+        outcomes: &mut Vec<Result<Appended, StoreError>>,
+    ) -> Result<u64, StoreError> {
+        let mut next = start;
+        for request in requests {
+            let savepoint = txn.begin().await.map_err(map_internal_db_error)?;
+            match append_request(&savepoint, &self.projector, request, next).await {
+                Ok(appended) => {
+                    savepoint.commit().await.map_err(map_internal_db_error)?;
+                    next = appended.outcome.last_index + 1;
+                    outcomes.push(Ok(appended));
+                }
+                Err(error) => {
+                    savepoint.rollback().await.map_err(map_internal_db_error)?;
+                    outcomes.push(Err(error));
+                }
+            }
+        }
+        Ok(next)
+    }
+
+    /// Appends the batch set-based, from index `start`, inside `txn` (a savepoint): one
+    /// statement reads the version of every stream the batch writes or read; the version and
+    /// stale-read checks run in memory, in queue order, against those versions as the earlier
+    /// requests move them; the accepted requests' events go in multi-row inserts and the read
+    /// model is written for all of them at once ([`Projector::project_all`]). A request under an
+    /// idempotency key records its indexes (one statement each) as before.
+    ///
+    /// Returns the next index, or `None` when the batch must be written request by request
+    /// instead: two accepted requests write the same stream (the second one's projection starts
+    /// from the first one's), which happens only when a batch holds a chain of commands.
+    async fn write_together(
+        &self,
+        txn: &DatabaseTransaction,
+        requests: &[&AppendRequest],
+        start: u64,
+        outcomes: &mut Vec<Result<Appended, StoreError>>,
+    ) -> Result<Option<u64>, StoreError> {
+        let keys: Vec<(StreamKind, Uuid)> = requests
+            .iter()
+            .flat_map(|request| {
+                std::iter::once((request.stream, request.stream_id)).chain(
+                    request
+                        .reads
+                        .iter()
+                        .map(|read| (read.stream, read.stream_id)),
+                )
+            })
+            .collect();
+        let mut versions = stream_versions(txn, &keys).await?;
+        let version_of = |versions: &HashMap<(StreamKind, Uuid), u64>, stream, id| {
+            versions.get(&(stream, id)).copied().unwrap_or(0)
+        };
+        let mut written: HashSet<(StreamKind, Uuid)> = HashSet::new();
+        let mut next = start;
+        for request in requests {
+            let current = version_of(&versions, request.stream, request.stream_id);
+            let stale = request.reads.iter().find_map(|read| {
+                let now = version_of(&versions, read.stream, read.stream_id);
+                (now != read.version).then_some((*read, now))
+            });
+            let refused = if current != request.expected_version {
+                Some(StoreError::Conflict {
+                    expected: request.expected_version,
+                    current,
+                })
+            } else {
+                stale.map(|(read, current)| StoreError::StaleRead { read, current })
+            };
+            if let Some(refused) = refused {
+                // Alone, a request under a taken-over key hears that first, whatever else holds.
+                let answer = match &request.idempotency_claim {
+                    Some(claim) if !idempotency::holds_claim(txn, claim).await? => {
+                        StoreError::IdempotencyKeyTakenOver
+                    }
+                    _ => refused,
+                };
+                outcomes.push(Err(answer));
+                continue;
+            }
+            if !written.insert((request.stream, request.stream_id)) {
+                return Ok(None);
+            }
+            let count = request.events.len() as u64;
+            if let Some(claim) = &request.idempotency_claim {
+                match idempotency::record_append(txn, claim, next, next + count - 1).await {
+                    Ok(()) => {}
+                    Err(StoreError::IdempotencyKeyTakenOver) => {
+                        written.remove(&(request.stream, request.stream_id));
+                        outcomes.push(Err(StoreError::IdempotencyKeyTakenOver));
+                        continue;
+                    }
+                    Err(error) => return Err(error),
+                }
+            }
+            let events = stored_events(request, next, current)?;
+            versions.insert((request.stream, request.stream_id), current + count);
+            outcomes.push(Ok(Appended {
+                outcome: AppendOutcome {
+                    first_index: next,
+                    last_index: next + count - 1,
+                    stream_version: current + count,
+                },
+                events,
+            }));
+            next += count;
+        }
+        let accepted: Vec<(&AppendRequest, &Appended)> = requests
+            .iter()
+            .zip(outcomes.iter())
+            .filter_map(|(request, outcome)| Some((*request, outcome.as_ref().ok()?)))
+            .collect();
+        let events: Vec<&StoredEvent> = accepted
+            .iter()
+            .flat_map(|(_, appended)| appended.events.iter())
+            .collect();
+        insert_events(txn, &events).await?;
+        let projections: Vec<Projection<'_>> = accepted
+            .iter()
+            .map(|(request, appended)| Projection {
+                previous: request.previous.as_ref(),
+                snapshot: &request.snapshot,
+                events: &appended.events,
+            })
+            .collect();
+        self.projector.project_all(txn, &projections).await?;
+        Ok(Some(next))
+    }
 }
 
-/// Appends one request's events at `first_index` and projects them, inside `txn` (a savepoint).
-async fn append_request<P: Projector>(
+/// Rows one `INSERT INTO events` carries at most (10 bound values a row).
+const EVENTS_PER_INSERT: usize = 64;
+
+/// Inserts events, in multi-row statements.
+async fn insert_events(
     txn: &DatabaseTransaction,
-    projector: &P,
+    events: &[&StoredEvent],
+) -> Result<(), StoreError> {
+    let backend = txn.get_database_backend();
+    for chunk in events.chunks(EVENTS_PER_INSERT) {
+        let sql = format!(
+            "INSERT INTO events (idx, id, stream, stream_id, stream_version, event_type, \
+             occurred_at, actor_sub, request_id, canonical) VALUES {}",
+            vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
+        );
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 10);
+        for event in chunk {
+            values.extend([
+                to_db_int(event.index)?.into(),
+                event.id.to_string().into(),
+                event.stream.as_str().into(),
+                event.stream_id.to_string().into(),
+                to_db_int(event.stream_version)?.into(),
+                event.event_type.clone().into(),
+                envelope::format_occurred_at(event.occurred_at).into(),
+                event.actor.sub.clone().into(),
+                event.request_id.clone().into(),
+                event.canonical.clone().into(),
+            ]);
+        }
+        txn.execute_raw(statement(backend, &sql, values))
+            .await
+            .map_err(map_internal_db_error)?;
+    }
+    Ok(())
+}
+
+/// The events of `request` as stored from global index `first_index`, on a stream at version
+/// `current`: ids, versions, the one instant they all carry, and their canonical bytes.
+fn stored_events(
     request: &AppendRequest,
     first_index: u64,
-) -> Result<Appended, StoreError> {
-    let backend = txn.get_database_backend();
-    // First: an attempt whose idempotency key was taken over appends nothing, whatever else
-    // holds. Under the head lock, in the savepoint: the record is undone with the request if a
-    // later check fails, and a retry's takeover is ordered before or after this whole append.
-    if let Some(claim) = &request.idempotency_claim {
-        let last_index = first_index + (request.events.len() as u64).saturating_sub(1);
-        idempotency::record_append(txn, claim, first_index, last_index).await?;
-    }
-    let current = stream_version(txn, request.stream, request.stream_id).await?;
-    if current != request.expected_version {
-        return Err(StoreError::Conflict {
-            expected: request.expected_version,
-            current,
-        });
-    }
-    // Under the head lock no other writer runs, so what is checked here holds at the commit.
-    if let Some((read, current)) = first_stale_read(txn, &request.reads).await? {
-        return Err(StoreError::StaleRead { read, current });
-    }
+    current: u64,
+) -> Result<Vec<StoredEvent>, StoreError> {
     // Truncated once, here, so that the row, the bytes and the answer all carry the same instant.
     let occurred_at = envelope::truncate_to_micros(request.metadata.occurred_at);
     let mut events = Vec::with_capacity(request.events.len());
@@ -704,28 +888,38 @@ async fn append_request<P: Projector>(
                 event.event_type
             ))
         })?;
-        txn.execute_raw(statement(
-            backend,
-            "INSERT INTO events (idx, id, stream, stream_id, stream_version, event_type, \
-             occurred_at, actor_sub, request_id, canonical) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                to_db_int(event.index)?.into(),
-                event.id.to_string().into(),
-                event.stream.as_str().into(),
-                event.stream_id.to_string().into(),
-                to_db_int(event.stream_version)?.into(),
-                event.event_type.clone().into(),
-                envelope::format_occurred_at(event.occurred_at).into(),
-                event.actor.sub.clone().into(),
-                event.request_id.clone().into(),
-                event.canonical.clone().into(),
-            ],
-        ))
-        .await
-        .map_err(map_internal_db_error)?;
         events.push(event);
     }
+    Ok(events)
+}
+
+/// Appends one request's events at `first_index` and projects them, inside `txn` (a savepoint).
+async fn append_request<P: Projector>(
+    txn: &DatabaseTransaction,
+    projector: &P,
+    request: &AppendRequest,
+    first_index: u64,
+) -> Result<Appended, StoreError> {
+    // First: an attempt whose idempotency key was taken over appends nothing, whatever else
+    // holds. Under the head lock, in the savepoint: the record is undone with the request if a
+    // later check fails, and a retry's takeover is ordered before or after this whole append.
+    if let Some(claim) = &request.idempotency_claim {
+        let last_index = first_index + (request.events.len() as u64).saturating_sub(1);
+        idempotency::record_append(txn, claim, first_index, last_index).await?;
+    }
+    let current = stream_version(txn, request.stream, request.stream_id).await?;
+    if current != request.expected_version {
+        return Err(StoreError::Conflict {
+            expected: request.expected_version,
+            current,
+        });
+    }
+    // Under the head lock no other writer runs, so what is checked here holds at the commit.
+    if let Some((read, current)) = first_stale_read(txn, &request.reads).await? {
+        return Err(StoreError::StaleRead { read, current });
+    }
+    let events = stored_events(request, first_index, current)?;
+    insert_events(txn, &events.iter().collect::<Vec<_>>()).await?;
     projector
         .project(txn, request.previous.as_ref(), &request.snapshot, &events)
         .await?;
@@ -789,46 +983,67 @@ async fn first_stale_read(
     txn: &DatabaseTransaction,
     reads: &[StreamRead],
 ) -> Result<Option<(StreamRead, u64)>, StoreError> {
-    if reads.is_empty() {
-        return Ok(None);
-    }
-    let conditions = vec!["(stream = ? AND stream_id = ?)"; reads.len()].join(" OR ");
-    let values = reads.iter().flat_map(|read| {
-        [
-            read.stream.as_str().into(),
-            read.stream_id.to_string().into(),
-        ]
-    });
-    let rows = txn
-        .query_all_raw(statement(
-            txn.get_database_backend(),
-            &format!(
-                "SELECT stream, stream_id, MAX(stream_version) FROM events WHERE {conditions} \
-                 GROUP BY stream, stream_id"
-            ),
-            values,
-        ))
-        .await
-        .map_err(map_internal_db_error)?;
-    let mut versions = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let stream: String = row.try_get_by_index(0).map_err(map_internal_db_error)?;
-        let stream_id: String = row.try_get_by_index(1).map_err(map_internal_db_error)?;
-        let version = from_db_int(row.try_get_by_index(2).map_err(map_internal_db_error)?)?;
-        versions.push((stream, stream_id, version));
-    }
-    // A stream without events has no row: its version is 0.
-    let current = |read: &StreamRead| {
-        let id = read.stream_id.to_string();
-        versions
-            .iter()
-            .find(|(stream, stream_id, _)| stream == read.stream.as_str() && *stream_id == id)
-            .map_or(0, |(_, _, version)| *version)
-    };
+    let keys: Vec<(StreamKind, Uuid)> = reads
+        .iter()
+        .map(|read| (read.stream, read.stream_id))
+        .collect();
+    let versions = stream_versions(txn, &keys).await?;
     Ok(reads
         .iter()
-        .map(|read| (*read, current(read)))
+        .map(|read| {
+            let current = versions
+                .get(&(read.stream, read.stream_id))
+                .copied()
+                .unwrap_or(0);
+            (*read, current)
+        })
         .find(|(read, current)| *current != read.version))
+}
+
+/// Streams one version lookup names at most (two bound values each).
+const STREAMS_PER_LOOKUP: usize = 256;
+
+/// The current version of each of `streams` that has events (a stream without any is at 0 and
+/// has no entry), in one statement per 256 streams.
+async fn stream_versions(
+    txn: &DatabaseTransaction,
+    streams: &[(StreamKind, Uuid)],
+) -> Result<HashMap<(StreamKind, Uuid), u64>, StoreError> {
+    let mut distinct: Vec<(StreamKind, Uuid)> = streams.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let mut versions = HashMap::with_capacity(distinct.len());
+    for chunk in distinct.chunks(STREAMS_PER_LOOKUP) {
+        let conditions = vec!["(stream = ? AND stream_id = ?)"; chunk.len()].join(" OR ");
+        let values = chunk
+            .iter()
+            .flat_map(|(stream, id)| [stream.as_str().into(), id.to_string().into()]);
+        let rows = txn
+            .query_all_raw(statement(
+                txn.get_database_backend(),
+                &format!(
+                    "SELECT stream, stream_id, MAX(stream_version) FROM events \
+                     WHERE {conditions} GROUP BY stream, stream_id"
+                ),
+                values,
+            ))
+            .await
+            .map_err(map_internal_db_error)?;
+        let asked: HashMap<(&str, String), (StreamKind, Uuid)> = chunk
+            .iter()
+            .map(|&(kind, id)| ((kind.as_str(), id.to_string()), (kind, id)))
+            .collect();
+        for row in &rows {
+            let stream: String = row.try_get_by_index(0).map_err(map_internal_db_error)?;
+            let stream_id: String = row.try_get_by_index(1).map_err(map_internal_db_error)?;
+            let version = from_db_int(row.try_get_by_index(2).map_err(map_internal_db_error)?)?;
+            let key = asked.get(&(stream.as_str(), stream_id)).ok_or_else(|| {
+                StoreError::Internal(format!("a version for a {stream} stream not asked for"))
+            })?;
+            versions.insert(*key, version);
+        }
+    }
+    Ok(versions)
 }
 
 /// Reads `log_head.size`; with `lock`, on PostgreSQL, locks the row until the transaction ends.

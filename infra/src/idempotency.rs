@@ -587,6 +587,28 @@ pub(crate) async fn record_append<C: ConnectionTrait>(
     }
 }
 
+/// Whether the key of `claim` still holds its token and is not settled: what
+/// [`record_append`] requires, read without writing (for an append refused for another reason).
+pub(crate) async fn holds_claim<C: ConnectionTrait>(
+    txn: &C,
+    claim: &IdempotencyClaim,
+) -> Result<bool, StoreError> {
+    let row = txn
+        .query_one_raw(statement(
+            txn.get_database_backend(),
+            "SELECT 1 FROM idempotency_keys \
+             WHERE subject = ? AND \"key\" = ? AND claim_token = ? AND response IS NULL",
+            vec![
+                claim.subject.clone().into(),
+                claim.key.clone().into(),
+                claim.token.to_string().into(),
+            ],
+        ))
+        .await
+        .map_err(map_internal_db_error)?;
+    Ok(row.is_some())
+}
+
 #[cfg(test)]
 #[expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 mod tests {

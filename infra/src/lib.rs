@@ -39,7 +39,7 @@ pub mod tree_cache;
 pub mod url_redaction;
 
 pub use event_store::{AppendStats, CommittedBatch, LogHead, SqlEventStore, StoreConfig};
-pub use projection::{NoProjection, Projector};
+pub use projection::{NoProjection, Projection, Projector};
 
 /// Standard base64 (RFC 4648 §4), as the audit log serves hashes.
 #[must_use]

@@ -1,10 +1,11 @@
 //! The seam where the read model is written: a [`Projector`] runs inside the append transaction.
 //!
-//! For each append request the store opens a savepoint, inserts the request's events, then calls
-//! [`Projector::project`] with the same transaction, the aggregate's state after the events
-//! (`AppendRequest::snapshot`) and the events as stored. If the projector fails, the savepoint is
-//! rolled back — the events and the projection of that one request vanish together, other requests
-//! of the batch are untouched — and the caller gets the projector's error. Map database errors
+//! The store inserts a batch's events, then calls [`Projector::project_all`] with the same
+//! transaction and, for each append request, the aggregate's state before and after the events
+//! (`AppendRequest::previous` and `snapshot`) and the events as stored. If that fails, the store
+//! rolls back the batch's writes and goes through it again request by request, each in its own
+//! savepoint with [`Projector::project`]: a request whose projection fails vanishes with its
+//! events, other requests of the batch are untouched, and its caller gets the projector's error. Map database errors
 //! with [`crate::db_error::map_db_error`], so that a unique violation (a taken `ref` or IATI
 //! identifier) becomes [`StoreError::Duplicate`] naming the input field.
 //!
@@ -27,6 +28,17 @@ pub type StateReader = fn(
     Uuid,
 ) -> BoxFuture<'static, Result<Option<LatestState>, StoreError>>;
 
+/// One append request's part of a batch, as [`Projector::project_all`] receives it.
+#[derive(Debug, Clone, Copy)]
+pub struct Projection<'a> {
+    /// The state before the events, as the read model holds it (`None` for a new stream).
+    pub previous: Option<&'a Snapshot>,
+    /// The state after them.
+    pub snapshot: &'a Snapshot,
+    /// The events as stored.
+    pub events: &'a [StoredEvent],
+}
+
 /// Writes the read model for one append, inside its transaction.
 pub trait Projector: Send + Sync + 'static {
     /// Brings the read model in line with `snapshot`, the state the `events` just appended lead
@@ -43,6 +55,33 @@ pub trait Projector: Send + Sync + 'static {
         snapshot: &Snapshot,
         events: &[StoredEvent],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Projects several appends of one batch at once, each of a different stream, in queue
+    /// order; by default one [`Self::project`] after the other. A projector writing tables
+    /// overrides it to write all of them in a few statements. On an error the store rolls back
+    /// what this wrote and projects the batch's appends one by one, so that only the append at
+    /// fault fails.
+    ///
+    /// # Errors
+    /// As [`Self::project`], for any of the appends.
+    fn project_all(
+        &self,
+        txn: &DatabaseTransaction,
+        projections: &[Projection<'_>],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        async move {
+            for projection in projections {
+                self.project(
+                    txn,
+                    projection.previous,
+                    projection.snapshot,
+                    projection.events,
+                )
+                .await?;
+            }
+            Ok(())
+        }
+    }
 
     /// How to read back the aggregate states it writes, when it keeps them (written in the
     /// append transaction, they are the fold of exactly the committed events): commands then

@@ -3,8 +3,8 @@
 //! One pure function, [`rows_of`], says which rows an aggregate's state stands for. Everything
 //! else is built on it, so the three uses cannot drift apart:
 //!
-//! * [`SqlProjector`] (the store's [`Projector`]) replaces an aggregate's rows inside the append
-//!   transaction;
+//! * [`SqlProjector`] (the store's [`Projector`]) writes what changed in an aggregate's rows
+//!   inside the append transaction, for a whole batch of appends at once;
 //! * [`rebuild`] (`amanah replay`) folds the whole log with the domain's `evolve` and writes every
 //!   aggregate's rows afresh, in one transaction that holds the log's append lock, so that it is
 //!   safe beside running servers: an append lands before the rebuild reads the log (and is folded
@@ -34,7 +34,7 @@ use uuid::Uuid;
 
 use crate::db_error::map_db_error;
 use crate::event_store::{SqlEventStore, read_range_in};
-use crate::projection::{Projector, StateReader};
+use crate::projection::{Projection, Projector, StateReader};
 use crate::sql::statement;
 
 pub use crate::read_queries::SqlReadModel;
@@ -618,56 +618,104 @@ fn table_changes(table: &Table, before: &[Vec<Cell>], after: &[Vec<Cell>]) -> Ta
     }
 }
 
-/// Brings the rows of an aggregate from its state `before` to its state `after`: deletes the
-/// rows that went or changed (by their key), then inserts the new and changed ones.
-async fn update_rows<C: ConnectionTrait>(
+/// Conditions one `DELETE` carries at most.
+const KEYS_PER_DELETE: usize = 128;
+
+/// Brings the rows of several aggregates (each a different one) from their state before to
+/// their state after, set-based: per table, one `DELETE` for the rows that went or changed and
+/// multi-row `INSERT`s for the new and changed ones. An aggregate with no state before (a new
+/// stream) has every row of its tables deleted by its id first, so that its rows are exactly
+/// those of its state.
+async fn write_changes<C: ConnectionTrait>(
     db: &C,
-    before: &Snapshot,
-    after: &Snapshot,
+    changes: &[(Option<&Snapshot>, &Snapshot)],
 ) -> Result<(), StoreError> {
     let backend = db.get_database_backend();
-    let before = rows_of(before)?;
-    let after = rows_of(after)?;
-    let mut inserts = Vec::new();
-    for new in &after {
-        let table = table(new.table)?;
-        let old = before
-            .iter()
-            .find(|rows| rows.table == new.table)
-            .map_or(&[][..], |rows| rows.rows.as_slice());
-        let changes = table_changes(table, old, &new.rows);
-        let condition = table
-            .row_key
-            .iter()
-            .map(|column| format!("{column} = ?"))
-            .collect::<Vec<_>>()
-            .join(" AND ");
-        let sql = format!("DELETE FROM {} WHERE {condition}", table.name);
-        for key in changes.deletes {
-            let values: Vec<Value> = key.iter().map(Cell::value).collect();
-            db.execute_raw(statement(backend, &sql, values))
-                .await
-                .map_err(map_db_error)?;
+    let mut cleared: BTreeMap<&'static str, Vec<Value>> = BTreeMap::new();
+    let mut deletes: BTreeMap<&'static str, Vec<Vec<Cell>>> = BTreeMap::new();
+    let mut inserts: BTreeMap<&'static str, Vec<Vec<Cell>>> = BTreeMap::new();
+    for (before, after) in changes {
+        let after_rows = rows_of(after)?;
+        match before {
+            Some(before) => {
+                let before_rows = rows_of(before)?;
+                for new in after_rows {
+                    let old = before_rows
+                        .iter()
+                        .find(|rows| rows.table == new.table)
+                        .map_or(&[][..], |rows| rows.rows.as_slice());
+                    let changed = table_changes(table(new.table)?, old, &new.rows);
+                    deletes
+                        .entry(new.table)
+                        .or_default()
+                        .extend(changed.deletes);
+                    inserts
+                        .entry(new.table)
+                        .or_default()
+                        .extend(changed.inserts);
+                }
+            }
+            None => {
+                let id = snapshot_id(after).to_string();
+                for table in snapshot_tables(after) {
+                    cleared
+                        .entry(table.name)
+                        .or_default()
+                        .push(id.clone().into());
+                }
+                for new in after_rows {
+                    inserts.entry(new.table).or_default().extend(new.rows);
+                }
+            }
         }
-        inserts.push(Rows {
-            table: new.table,
-            rows: changes.inserts,
-        });
     }
+    for table in all_tables() {
+        if let Some(ids) = cleared.remove(table.name) {
+            for chunk in ids.chunks(KEYS_PER_DELETE) {
+                let sql = format!(
+                    "DELETE FROM {} WHERE {} IN ({})",
+                    table.name,
+                    table.key,
+                    vec!["?"; chunk.len()].join(", ")
+                );
+                db.execute_raw(statement(backend, &sql, chunk.to_vec()))
+                    .await
+                    .map_err(map_db_error)?;
+            }
+        }
+        if let Some(keys) = deletes.remove(table.name) {
+            let one_key = format!(
+                "({})",
+                table
+                    .row_key
+                    .iter()
+                    .map(|column| format!("{column} = ?"))
+                    .collect::<Vec<_>>()
+                    .join(" AND ")
+            );
+            for chunk in keys.chunks(KEYS_PER_DELETE) {
+                let sql = format!(
+                    "DELETE FROM {} WHERE {}",
+                    table.name,
+                    vec![one_key.as_str(); chunk.len()].join(" OR ")
+                );
+                let values: Vec<Value> = chunk.iter().flatten().map(Cell::value).collect();
+                db.execute_raw(statement(backend, &sql, values))
+                    .await
+                    .map_err(map_db_error)?;
+            }
+        }
+    }
+    let inserts: Vec<Rows> = all_tables()
+        .filter_map(|table| {
+            let rows = inserts.remove(table.name)?;
+            (!rows.is_empty()).then_some(Rows {
+                table: table.name,
+                rows,
+            })
+        })
+        .collect();
     insert_rows(db, &inserts).await
-}
-
-/// Replaces the rows of the aggregate `snapshot` is the state of.
-async fn replace_rows<C: ConnectionTrait>(db: &C, snapshot: &Snapshot) -> Result<(), StoreError> {
-    let backend = db.get_database_backend();
-    let id = snapshot_id(snapshot).to_string();
-    for table in snapshot_tables(snapshot) {
-        let sql = format!("DELETE FROM {} WHERE {} = ?", table.name, table.key);
-        db.execute_raw(statement(backend, &sql, vec![id.clone().into()]))
-            .await
-            .map_err(map_db_error)?;
-    }
-    insert_rows(db, &rows_of(snapshot)?).await
 }
 
 /// The store's [`Projector`]: keeps the read-model tables in line with each append.
@@ -719,12 +767,21 @@ impl Projector for SqlProjector {
         snapshot: &Snapshot,
         _events: &[StoredEvent],
     ) -> Result<(), StoreError> {
-        match previous {
-            // The read model holds exactly `previous` (it was projected with the append that
-            // left the stream at the version this append expects): write the difference.
-            Some(previous) => update_rows(txn, previous, snapshot).await,
-            None => replace_rows(txn, snapshot).await,
-        }
+        // The read model holds exactly `previous` (it was projected with the append that left
+        // the stream at the version this append expects): the difference is what is written.
+        write_changes(txn, &[(previous, snapshot)]).await
+    }
+
+    async fn project_all(
+        &self,
+        txn: &DatabaseTransaction,
+        projections: &[Projection<'_>],
+    ) -> Result<(), StoreError> {
+        let changes: Vec<(Option<&Snapshot>, &Snapshot)> = projections
+            .iter()
+            .map(|projection| (projection.previous, projection.snapshot))
+            .collect();
+        write_changes(txn, &changes).await
     }
 }
 

@@ -37,6 +37,7 @@ amanah_infra::on_both_engines!(
     concurrent_appends_are_gapless,
     two_sequencers_on_one_database_stay_gapless_for_a_reader,
     group_commit_isolates_each_request_in_its_savepoint,
+    a_batch_written_together_answers_each_request_as_alone,
     unique_violations_name_the_input_field,
     migrations_seed_member_states_and_are_idempotent,
     a_panicking_projection_fails_its_batch_not_the_store,
@@ -897,6 +898,138 @@ async fn group_commit_isolates_each_request_in_its_savepoint(database: &TestData
         )
         .await,
         4
+    );
+}
+
+/// A batch with no request at fault in the read model is written set-based (its checks in memory,
+/// its events in one insert), and each request still gets the answer it would get alone, in queue
+/// order: a conflict, a stale read, a request under a taken-over key (which hears that first, even
+/// though its version is wrong too), a refused request whose key records nothing, and a request
+/// whose key records where it landed.
+async fn a_batch_written_together_answers_each_request_as_alone(database: &TestDatabase) {
+    let ids: Vec<Uuid> = (0..7).map(|_| Uuid::now_v7()).collect();
+    let [taken_over, refused, appended] = claims_for_a_batch(database).await;
+    let (entered_tx, entered) = oneshot::channel();
+    let (release, release_rx) = oneshot::channel();
+    let store = SqlEventStore::start(
+        database.connection().clone(),
+        StoreConfig::default(),
+        GatedProjector {
+            entered: std::sync::Mutex::new(Some(entered_tx)),
+            release: std::sync::Mutex::new(Some(release_rx)),
+        },
+    );
+    let first = tokio::spawn({
+        let store = store.clone();
+        let request = request(ids[0], 0, &["OrganisationRegistered"]);
+        async move { store.append(request).await }
+    });
+    entered.await.unwrap();
+    let registered = &["OrganisationRegistered"];
+    let queued = [
+        request(
+            ids[1],
+            0,
+            &["OrganisationRegistered", "OrganisationRevised"],
+        ),
+        // decided on ids[1] before it existed
+        AppendRequest {
+            reads: vec![read(ids[1], 0)],
+            ..request(ids[2], 0, registered)
+        },
+        // a taken-over key and a wrong version: the key is what it hears
+        AppendRequest {
+            idempotency_claim: Some(taken_over),
+            ..request(ids[3], 3, registered)
+        },
+        // its key holds, its version is wrong: a conflict, and the key records nothing
+        AppendRequest {
+            idempotency_claim: Some(refused),
+            ..request(ids[4], 2, registered)
+        },
+        AppendRequest {
+            idempotency_claim: Some(appended),
+            ..request(ids[5], 0, registered)
+        },
+        // the stream the first request of this batch wrote, at the version before it
+        request(ids[1], 0, &["OrganisationRevised"]),
+        request(ids[6], 0, registered),
+    ];
+    let mut pending = Vec::new();
+    for (position, request) in queued.into_iter().enumerate() {
+        let store_for_task = store.clone();
+        pending.push(tokio::spawn(
+            async move { store_for_task.append(request).await },
+        ));
+        while store.queued_requests() < position + 1 {
+            tokio::task::yield_now().await;
+        }
+    }
+    release.send(()).unwrap();
+    assert!(first.await.unwrap().is_ok());
+    let mut results = Vec::new();
+    for task in pending {
+        results.push(task.await.unwrap());
+    }
+    assert_eq!(
+        results,
+        [
+            Ok(AppendOutcome {
+                first_index: 1,
+                last_index: 2,
+                stream_version: 2
+            }),
+            Err(StoreError::StaleRead {
+                read: read(ids[1], 0),
+                current: 2
+            }),
+            Err(StoreError::IdempotencyKeyTakenOver),
+            Err(StoreError::Conflict {
+                expected: 2,
+                current: 0
+            }),
+            Ok(AppendOutcome {
+                first_index: 3,
+                last_index: 3,
+                stream_version: 1
+            }),
+            Err(StoreError::Conflict {
+                expected: 0,
+                current: 2
+            }),
+            Ok(AppendOutcome {
+                first_index: 4,
+                last_index: 4,
+                stream_version: 1
+            }),
+        ]
+    );
+    let stats = store.stats();
+    assert_eq!(
+        (stats.batches, stats.requests, stats.appended_requests),
+        (2, 8, 4)
+    );
+    assert_eq!(stats.batches_one_by_one, 0, "{stats:?}");
+    assert_eq!(assert_log_is_gapless(&store).await, 5);
+    assert_eq!(
+        count(database.connection(), "SELECT COUNT(*) FROM organisations").await,
+        4
+    );
+    assert_eq!(
+        count(
+            database.connection(),
+            "SELECT COUNT(*) FROM idempotency_keys WHERE first_index IS NOT NULL"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            database.connection(),
+            "SELECT first_index FROM idempotency_keys WHERE \"key\" = 'appended'"
+        )
+        .await,
+        3
     );
 }
 

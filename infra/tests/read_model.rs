@@ -40,6 +40,7 @@ amanah_infra::on_both_engines!(
     replay_check_finds_tampering_and_rebuild_repairs_it,
     appends_during_rebuilds_all_reach_the_read_model,
     commands_decide_on_the_kept_state_not_a_fold_of_the_stream,
+    a_batch_is_written_set_based_and_the_read_model_matches_the_log,
 );
 
 struct World {
@@ -607,4 +608,278 @@ async fn commands_decide_on_the_kept_state_not_a_fold_of_the_stream(database: &T
         .await
         .unwrap();
     assert!(!differences.is_empty());
+}
+
+/// A projector that writes like [`SqlProjector`] but holds its first call (the first append, alone
+/// in its batch) until the test lets it go, so that the appends sent meanwhile queue up and are
+/// committed together, in one batch.
+struct HoldingFirst {
+    held: std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+    release: tokio::sync::Mutex<Option<tokio::sync::oneshot::Receiver<()>>>,
+}
+
+impl amanah_infra::Projector for HoldingFirst {
+    async fn project(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        previous: Option<&amanah_domain::ports::Snapshot>,
+        snapshot: &amanah_domain::ports::Snapshot,
+        events: &[amanah_domain::ports::StoredEvent],
+    ) -> Result<(), amanah_domain::ports::StoreError> {
+        let held = self.held.lock().unwrap().take();
+        if let Some(held) = held {
+            let release = self.release.lock().await.take().unwrap();
+            held.send(()).unwrap();
+            release.await.unwrap();
+        }
+        SqlProjector.project(txn, previous, snapshot, events).await
+    }
+
+    async fn project_all(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        projections: &[amanah_infra::Projection<'_>],
+    ) -> Result<(), amanah_domain::ports::StoreError> {
+        SqlProjector.project_all(txn, projections).await
+    }
+}
+
+/// Spawns `append` and waits until its request is queued behind the others, so that the batch
+/// holds them in a known order.
+async fn queue_in_order(
+    store: &SqlEventStore,
+    pending: &mut Vec<tokio::task::JoinHandle<Result<u64, CommandError>>>,
+    append: impl std::future::Future<Output = Result<u64, CommandError>> + Send + 'static,
+) {
+    pending.push(tokio::spawn(append));
+    let mut polls = 0;
+    while store.queued_requests() < pending.len() {
+        polls += 1;
+        assert!(polls < 3000, "an append never queued up");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+/// Requests queued while the sequencer is busy are written together: their checks in memory and
+/// their events and rows in a few multi-row statements. The batch here mixes new organisations,
+/// renames (rows changed by key), a project gaining a participant and changing its sectors (rows
+/// of child tables deleted and inserted), a new activity, and a rename that lost the race for its
+/// organisation: every request gets the answer it would get alone, the batch's statements do not
+/// grow with its requests, and the read model is exactly what folding the log gives.
+async fn a_batch_is_written_set_based_and_the_read_model_matches_the_log(database: &TestDatabase) {
+    let setup = world(database);
+    let (reporting, implementing, first, second) = seed(&setup).await;
+    let renamed = organisation(&setup, Some("XM-BATCH-1"), "To Be Renamed").await;
+    let raced = organisation(&setup, Some("XM-BATCH-2"), "Raced For").await;
+
+    let mut db = database.connection().clone();
+    let statements = amanah_infra::statements::StatementCounter::install(&mut db);
+    let (held_tx, held) = tokio::sync::oneshot::channel();
+    let (release, release_rx) = tokio::sync::oneshot::channel();
+    let service = std::sync::Arc::new(CommandService::new(SqlEventStore::start(
+        db,
+        StoreConfig::default(),
+        HoldingFirst {
+            held: std::sync::Mutex::new(Some(held_tx)),
+            release: tokio::sync::Mutex::new(Some(release_rx)),
+        },
+    )));
+    let store = service.store().clone();
+
+    // The first append holds the sequencer…
+    let holder = {
+        let service = std::sync::Arc::clone(&service);
+        let id = raced.id;
+        tokio::spawn(async move { rename(&service, id, "Renamed First").await })
+    };
+    held.await.unwrap();
+    // …while the rest queue up, each decided on the state before the batch.
+    let mut pending: Vec<tokio::task::JoinHandle<Result<u64, CommandError>>> = Vec::new();
+    const NEW_ORGANISATIONS: usize = 20;
+    for n in 0..NEW_ORGANISATIONS {
+        let service = std::sync::Arc::clone(&service);
+        let id = Uuid::now_v7();
+        let command = OrganisationCommand::Register(RegisterOrganisation {
+            id,
+            org_ref: Some(OrgRef::parse(&format!("XM-BATCH-NEW-{n}")).unwrap()),
+            name: Name::parse(&format!("Batch Organisation {n}")).unwrap(),
+            acronym: None,
+            organisation_type: OrganisationType::Government,
+            country: Some(CountryCode::parse("ID").unwrap()),
+            website: None,
+        });
+        queue_in_order(&store, &mut pending, async move {
+            service
+                .execute::<Organisation>(id, None, command, metadata())
+                .await
+                .map(|c| c.outcome.stream_version)
+        })
+        .await;
+    }
+    let revise = |id: Uuid, name: &str| {
+        OrganisationCommand::Revise(ReviseOrganisation {
+            id,
+            name: Some(Name::parse(name).unwrap()),
+            ..ReviseOrganisation::default()
+        })
+    };
+    {
+        let service = std::sync::Arc::clone(&service);
+        let command = revise(renamed.id, "Renamed In The Batch");
+        let id = renamed.id;
+        queue_in_order(&store, &mut pending, async move {
+            service
+                .execute::<Organisation>(id, None, command, metadata())
+                .await
+                .map(|c| c.outcome.stream_version)
+        })
+        .await;
+    }
+    {
+        // Decided on version 1 like the holder, which commits first: a conflict.
+        let service = std::sync::Arc::clone(&service);
+        let command = revise(raced.id, "Renamed Second");
+        let id = raced.id;
+        queue_in_order(&store, &mut pending, async move {
+            service
+                .execute::<Organisation>(id, None, command, metadata())
+                .await
+                .map(|c| c.outcome.stream_version)
+        })
+        .await;
+    }
+    {
+        let service = std::sync::Arc::clone(&service);
+        let command = ProjectCommand::AddParticipatingOrganisation(
+            amanah_domain::project::AddParticipatingOrganisation {
+                project_id: first.id,
+                organisation: reporting.clone(),
+                role: OrganisationRole::Accountable,
+            },
+        );
+        let id = first.id;
+        queue_in_order(&store, &mut pending, async move {
+            service
+                .execute::<Project>(id, None, command, metadata())
+                .await
+                .map(|c| c.outcome.stream_version)
+        })
+        .await;
+    }
+    // An activity of the second project, and one of the first, whose decision read the project
+    // at the version an earlier request of the batch moves on from: a stale read.
+    let activity = Uuid::now_v7();
+    for (id, project) in [(activity, &second), (Uuid::now_v7(), &first)] {
+        let service = std::sync::Arc::clone(&service);
+        let command = ActivityCommand::Plan(PlanActivity {
+            id,
+            project: project.facts(),
+            title: Title::parse("Workshop planned in a batch").unwrap(),
+            description: Description::parse("An event.").unwrap(),
+            kind: ActivityKind::Workshop,
+            uncac_chapters: vec![UncacChapter::Prevention, UncacChapter::AssetRecovery],
+            audit_type: None,
+            partners: vec![Partnership {
+                organisation: implementing.clone(),
+                role: ActivityPartnerRole::Organiser,
+            }],
+            location: ActivityLocation::Online,
+            planned_start: day("2021-05-01"),
+            planned_end: day("2021-05-02"),
+        });
+        queue_in_order(&store, &mut pending, async move {
+            service
+                .execute::<Activity>(id, None, command, metadata())
+                .await
+                .map(|c| c.outcome.stream_version)
+        })
+        .await;
+    }
+    let queued = pending.len();
+    let before = store.stats();
+    let statements_before = statements.read().statements;
+    release.send(()).unwrap();
+    holder.await.unwrap();
+    let mut answers = Vec::new();
+    for task in pending {
+        answers.push(task.await.unwrap());
+    }
+    let after = store.stats();
+
+    // Every request got its own answer: new streams at version 1, the rename at 2, the project
+    // one version on, the raced rename a conflict.
+    let (organisations, rest) = answers.split_at(NEW_ORGANISATIONS);
+    let version = |answer: &Result<u64, CommandError>| answer.as_ref().ok().copied();
+    assert!(
+        organisations
+            .iter()
+            .all(|answer| version(answer) == Some(1)),
+        "{organisations:?}"
+    );
+    assert_eq!(version(&rest[0]), Some(2), "{:?}", rest[0]);
+    assert!(
+        matches!(
+            rest[1],
+            Err(CommandError::Conflict {
+                expected: 1,
+                current: 2
+            })
+        ),
+        "{:?}",
+        rest[1]
+    );
+    assert_eq!(version(&rest[2]), Some(first.version + 1), "{:?}", rest[2]);
+    assert_eq!(version(&rest[3]), Some(1), "{:?}", rest[3]);
+    assert!(
+        matches!(
+            &rest[4],
+            Err(CommandError::StaleRead { read, current })
+                if read.stream_id == first.id && *current == first.version + 1
+        ),
+        "{:?}",
+        rest[4]
+    );
+
+    // The holder's batch and the queued one; the queued one written set-based.
+    assert_eq!(after.batches - before.batches, 2, "{before:?} {after:?}");
+    assert_eq!(after.requests - before.requests, queued as u64 + 1);
+    assert_eq!(after.batches_one_by_one, before.batches_one_by_one);
+    // 24 requests, each of which alone takes at least four statements (its version, its event,
+    // its rows deleted and inserted) plus its savepoint: together a handful per table touched.
+    let batch_statements = statements.read().statements - statements_before;
+    assert!(
+        batch_statements <= 40,
+        "{batch_statements} statements for two batches of 1 and {queued} requests"
+    );
+
+    assert_eq!(check(&store).await.unwrap(), Vec::new());
+    let read = &setup.read_model;
+    assert_eq!(
+        read.organisation(renamed.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .name
+            .as_str(),
+        "Renamed In The Batch"
+    );
+    assert_eq!(
+        read.organisation(raced.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .name
+            .as_str(),
+        "Renamed First"
+    );
+    let project = read.project(first.id).await.unwrap().unwrap();
+    assert!(
+        project
+            .participating_organisations
+            .iter()
+            .any(|p| p.organisation_id == reporting.id && p.role == OrganisationRole::Accountable)
+    );
+    assert_eq!(project.version, first.version + 1);
+    let planned = read.activity(activity).await.unwrap().unwrap();
+    assert_eq!(planned.uncac_chapters.len(), 2);
 }
