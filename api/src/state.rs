@@ -74,10 +74,15 @@ impl ApiState {
         // Before the connection is cloned into the store and the read model, so all share it.
         let mut db = db;
         let statements = StatementCounter::install(&mut db);
+        let writer = amanah_infra::database::writer_pool(&db).map(|mut writer| {
+            statements.attach(&mut writer);
+            writer
+        });
         let store = SqlEventStore::start(
             db.clone(),
             StoreConfig {
                 checkpoint_signer: signer.clone(),
+                writer,
                 ..StoreConfig::default()
             },
             SqlProjector,

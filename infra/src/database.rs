@@ -10,10 +10,14 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sea_orm::sqlx::postgres::PgPoolOptions;
+use sea_orm::sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr,
-    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    SqliteTransactionMode, SqlxPostgresConnector, SqlxSqliteConnector, Statement,
+    TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -48,6 +52,40 @@ pub fn pool_size(db: &DatabaseConnection) -> u32 {
     match db.get_database_backend() {
         sea_orm::DatabaseBackend::Postgres => POSTGRES_MAX_CONNECTIONS,
         _ => SQLITE_MAX_CONNECTIONS,
+    }
+}
+
+/// A pool of one connection for the append sequencer ([`crate::StoreConfig::writer`]), with the
+/// settings of `db` (its URL, and for SQLite its pragmas), opened on first use. `None` for an
+/// in-memory SQLite database, which a second pool would not share.
+#[must_use]
+pub fn writer_pool(db: &DatabaseConnection) -> Option<DatabaseConnection> {
+    match db.get_database_backend() {
+        DbBackend::Postgres => {
+            let options = (*db.get_postgres_connection_pool().connect_options())
+                .clone()
+                .application_name("amanah-writer");
+            let pool = PgPoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(CONNECT_TIMEOUT)
+                .connect_lazy_with(options);
+            Some(SqlxPostgresConnector::from_sqlx_postgres_pool(pool))
+        }
+        DbBackend::Sqlite => {
+            let options = (*db.get_sqlite_connection_pool().connect_options()).clone();
+            let filename = options.get_filename().to_string_lossy();
+            if filename.starts_with("file:sqlx-in-memory") || filename == ":memory:" {
+                return None;
+            }
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(CONNECT_TIMEOUT)
+                // As for the shared pool: no liveness ping per checkout.
+                .test_before_acquire(false)
+                .connect_lazy_with(options);
+            Some(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
+        }
+        _ => None,
     }
 }
 
@@ -243,6 +281,40 @@ pub async fn pending_migrations(db: &DatabaseConnection) -> Result<usize, Databa
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    #[expect(
+        clippy::unwrap_used,
+        reason = "a test fails loudly on an unexpected error"
+    )]
+    async fn an_in_memory_database_gets_no_writer_pool_and_a_file_one_does() {
+        let memory = connect("sqlite::memory:").await.unwrap();
+        assert!(writer_pool(&memory).is_none());
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/w.db?mode=rwc", dir.path().display());
+        let file = connect(&url).await.unwrap();
+        file.execute_unprepared("CREATE TABLE t (x INTEGER)")
+            .await
+            .unwrap();
+        let writer = writer_pool(&file).unwrap();
+        writer
+            .execute_unprepared("INSERT INTO t VALUES (7)")
+            .await
+            .unwrap();
+        let row = file
+            .query_one_raw(Statement::from_string(DbBackend::Sqlite, "SELECT x FROM t"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.try_get_by_index::<i64>(0).unwrap(), 7);
+        // The writer keeps the pool's pragmas: WAL and synchronous=FULL (2).
+        let synchronous = writer
+            .query_one_raw(Statement::from_string(DbBackend::Sqlite, "PRAGMA synchronous"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(synchronous.try_get_by_index::<i64>(0).unwrap(), 2);
+    }
 
     #[tokio::test]
     #[expect(

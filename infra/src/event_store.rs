@@ -106,11 +106,16 @@ pub struct StoreConfig {
     /// appended, on behalf of all its followers together ([`crate::follow`]); its own commits
     /// reach them at once.
     pub follow_poll: Duration,
+    /// The pool the sequencer writes through ([`database::writer_pool`]: one connection of its
+    /// own, so that a batch never waits for a pooled connection behind the reads of the requests
+    /// it is about to answer). `None`: the store's own pool.
+    pub writer: Option<DatabaseConnection>,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
         Self {
+            writer: None,
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
             max_batch: DEFAULT_MAX_BATCH,
             checkpoint_signer: None,
@@ -232,7 +237,7 @@ impl SqlEventStore {
         let (committed, _) = broadcast::channel(COMMITTED_CHANNEL_CAPACITY);
         let state_reader = projector.state_reader();
         let sequencer = Sequencer {
-            db: db.clone(),
+            db: config.writer.clone().unwrap_or_else(|| db.clone()),
             projector,
             signer: config.checkpoint_signer.clone(),
             maintain_tree: config.maintain_tree,

@@ -621,20 +621,47 @@ fn table_changes(table: &Table, before: &[Vec<Cell>], after: &[Vec<Cell>]) -> Ta
 /// Conditions one `DELETE` carries at most.
 const KEYS_PER_DELETE: usize = 128;
 
+/// What one append changes in the read model: an aggregate's state before and after.
+#[derive(Debug, Clone, Copy)]
+struct Change<'a> {
+    before: Option<&'a Snapshot>,
+    after: &'a Snapshot,
+    /// The append started the stream (its first event is version 1): nothing can be in the
+    /// read model for it yet.
+    new_stream: bool,
+}
+
+impl<'a> Change<'a> {
+    fn of(before: Option<&'a Snapshot>, after: &'a Snapshot, events: &[StoredEvent]) -> Self {
+        Self {
+            before,
+            after,
+            new_stream: events
+                .first()
+                .is_some_and(|event| event.stream_version == 1),
+        }
+    }
+}
+
 /// Brings the rows of several aggregates (each a different one) from their state before to
 /// their state after, set-based: per table, one `DELETE` for the rows that went or changed and
-/// multi-row `INSERT`s for the new and changed ones. An aggregate with no state before (a new
-/// stream) has every row of its tables deleted by its id first, so that its rows are exactly
-/// those of its state.
+/// multi-row `INSERT`s for the new and changed ones. An aggregate without a state before that
+/// is not a new stream has every row of its tables deleted by its id first, so that its rows
+/// are exactly those of its state.
 async fn write_changes<C: ConnectionTrait>(
     db: &C,
-    changes: &[(Option<&Snapshot>, &Snapshot)],
+    changes: &[Change<'_>],
 ) -> Result<(), StoreError> {
     let backend = db.get_database_backend();
     let mut cleared: BTreeMap<&'static str, Vec<Value>> = BTreeMap::new();
     let mut deletes: BTreeMap<&'static str, Vec<Vec<Cell>>> = BTreeMap::new();
     let mut inserts: BTreeMap<&'static str, Vec<Vec<Cell>>> = BTreeMap::new();
-    for (before, after) in changes {
+    for &Change {
+        before,
+        after,
+        new_stream,
+    } in changes
+    {
         let after_rows = rows_of(after)?;
         match before {
             Some(before) => {
@@ -656,12 +683,14 @@ async fn write_changes<C: ConnectionTrait>(
                 }
             }
             None => {
-                let id = snapshot_id(after).to_string();
-                for table in snapshot_tables(after) {
-                    cleared
-                        .entry(table.name)
-                        .or_default()
-                        .push(id.clone().into());
+                if !new_stream {
+                    let id = snapshot_id(after).to_string();
+                    for table in snapshot_tables(after) {
+                        cleared
+                            .entry(table.name)
+                            .or_default()
+                            .push(id.clone().into());
+                    }
                 }
                 for new in after_rows {
                     inserts.entry(new.table).or_default().extend(new.rows);
@@ -765,11 +794,11 @@ impl Projector for SqlProjector {
         txn: &DatabaseTransaction,
         previous: Option<&Snapshot>,
         snapshot: &Snapshot,
-        _events: &[StoredEvent],
+        events: &[StoredEvent],
     ) -> Result<(), StoreError> {
         // The read model holds exactly `previous` (it was projected with the append that left
         // the stream at the version this append expects): the difference is what is written.
-        write_changes(txn, &[(previous, snapshot)]).await
+        write_changes(txn, &[Change::of(previous, snapshot, events)]).await
     }
 
     async fn project_all(
@@ -777,9 +806,11 @@ impl Projector for SqlProjector {
         txn: &DatabaseTransaction,
         projections: &[Projection<'_>],
     ) -> Result<(), StoreError> {
-        let changes: Vec<(Option<&Snapshot>, &Snapshot)> = projections
+        let changes: Vec<Change<'_>> = projections
             .iter()
-            .map(|projection| (projection.previous, projection.snapshot))
+            .map(|projection| {
+                Change::of(projection.previous, projection.snapshot, projection.events)
+            })
             .collect();
         write_changes(txn, &changes).await
     }

@@ -65,7 +65,14 @@ impl StatementCounter {
     #[must_use]
     pub fn install(db: &mut DatabaseConnection) -> Arc<Self> {
         let counter = Arc::new(Self::default());
-        let counting = Arc::clone(&counter);
+        counter.attach(db);
+        counter
+    }
+
+    /// Counts the statements `db` (and every clone of it made afterwards) sends, too: for a
+    /// second pool of the same process.
+    pub fn attach(self: &Arc<Self>, db: &mut DatabaseConnection) {
+        let counting = Arc::clone(self);
         db.set_metric_callback(move |info| {
             counting.statements.fetch_add(1, Ordering::Relaxed);
             // The request being served, if any, counts it too.
@@ -76,7 +83,6 @@ impl StatementCounter {
             let micros = u64::try_from(info.elapsed.as_micros()).unwrap_or(u64::MAX);
             counting.micros.fetch_add(micros, Ordering::Relaxed);
         });
-        counter
     }
 
     /// The counts so far.

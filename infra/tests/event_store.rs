@@ -35,6 +35,7 @@ amanah_infra::on_both_engines!(
     a_decision_on_a_stream_that_moved_on_appends_nothing,
     triggers_keep_the_log_append_only,
     concurrent_appends_are_gapless,
+    a_sequencer_with_a_pool_of_its_own_stays_gapless,
     two_sequencers_on_one_database_stay_gapless_for_a_reader,
     group_commit_isolates_each_request_in_its_savepoint,
     a_batch_written_together_answers_each_request_as_alone,
@@ -567,6 +568,38 @@ async fn triggers_keep_the_log_append_only(database: &TestDatabase) {
         .await
         .unwrap();
     assert_eq!(assert_log_is_gapless(&store).await, 2);
+}
+
+/// The server's sequencer writes through a pool of its own (`database::writer_pool`, one
+/// connection with the settings of the shared pool): appends through it are read back through the
+/// shared pool, gapless, with conflicts answered as before; on PostgreSQL the connection shows
+/// itself as `amanah-writer`.
+async fn a_sequencer_with_a_pool_of_its_own_stays_gapless(database: &TestDatabase) {
+    let writer = database::writer_pool(database.connection()).expect("a file or server database");
+    let store = SqlEventStore::start(
+        database.connection().clone(),
+        StoreConfig {
+            writer: Some(writer),
+            ..StoreConfig::default()
+        },
+        amanah_infra::NoProjection,
+    );
+    let streams: Arc<Vec<Uuid>> = Arc::new((0..16).map(|_| Uuid::now_v7()).collect());
+    hammer(&store, &streams, 8, 20, 5).await;
+    let size = assert_log_is_gapless(&store).await;
+    assert_eq!(store.stats().appended_requests, 160);
+    assert_eq!(store.stats().events, size);
+    if database.backend() == DbBackend::Postgres {
+        assert_eq!(
+            count(
+                database.connection(),
+                "SELECT COUNT(*) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND application_name = 'amanah-writer'"
+            )
+            .await,
+            1
+        );
+    }
 }
 
 async fn concurrent_appends_are_gapless(database: &TestDatabase) {
