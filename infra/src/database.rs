@@ -309,7 +309,10 @@ mod tests {
         assert_eq!(row.try_get_by_index::<i64>(0).unwrap(), 7);
         // The writer keeps the pool's pragmas: WAL and synchronous=FULL (2).
         let synchronous = writer
-            .query_one_raw(Statement::from_string(DbBackend::Sqlite, "PRAGMA synchronous"))
+            .query_one_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "PRAGMA synchronous",
+            ))
             .await
             .unwrap()
             .unwrap();

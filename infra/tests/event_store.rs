@@ -575,7 +575,7 @@ async fn triggers_keep_the_log_append_only(database: &TestDatabase) {
 /// shared pool, gapless, with conflicts answered as before; on PostgreSQL the connection shows
 /// itself as `amanah-writer`.
 async fn a_sequencer_with_a_pool_of_its_own_stays_gapless(database: &TestDatabase) {
-    let writer = database::writer_pool(database.connection()).expect("a file or server database");
+    let writer = database::writer_pool(database.connection()).unwrap();
     let store = SqlEventStore::start(
         database.connection().clone(),
         StoreConfig {
