@@ -115,6 +115,18 @@ pub struct LatestState {
     pub state: String,
 }
 
+/// What the store keeps of a stream's current state ([`EventStore::latest_state`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeptState {
+    /// The store keeps no states beside the log: the caller folds the stream.
+    NotKept,
+    /// The store keeps a state for every stream that has events, and has none for this one: the
+    /// stream has no events (a creation needs no second read to learn that).
+    Absent,
+    /// The stream's state and version.
+    Kept(LatestState),
+}
+
 /// One command's events for one stream, with optimistic concurrency.
 #[derive(Debug, Clone)]
 pub struct AppendRequest {
@@ -195,15 +207,19 @@ pub trait EventStore: Send + Sync {
 
     /// The current state of a stream's aggregate, when the store keeps it beside the log (written
     /// in the same transaction as the stream's events, so it is the fold of exactly the events
-    /// committed): what a command decides on without folding the whole stream again. `None`
-    /// when the store keeps none, or the stream does not exist; the caller folds the stream then.
+    /// committed): what a command decides on without folding the whole stream again.
+    /// [`KeptState::NotKept`] by default: the caller folds the stream then.
+    ///
+    /// A store that answers [`KeptState::Absent`] must keep a state for every stream with events,
+    /// written in the events' transaction. The append checks the stream's version against the log
+    /// itself, so a wrong `Absent` could only ever cost a `CONFLICT`, never a forked stream.
     fn latest_state(
         &self,
         stream: StreamKind,
         stream_id: Uuid,
-    ) -> impl Future<Output = Result<Option<LatestState>, StoreError>> + Send {
+    ) -> impl Future<Output = Result<KeptState, StoreError>> + Send {
         let _ = (stream, stream_id);
-        std::future::ready(Ok(None))
+        std::future::ready(Ok(KeptState::NotKept))
     }
 
     /// Appends one command's events and updates the read model, atomically.

@@ -16,8 +16,8 @@ use crate::activity::Activity;
 use crate::aggregate::{Aggregate, DecisionContext, DomainEvent, FieldError};
 use crate::organisation::{Organisation, OrganisationFacts};
 use crate::ports::{
-    AppendOutcome, AppendRequest, EventMetadata, EventStore, IdempotencyClaim, NewEvent, Snapshot,
-    StoreError, StoredEvent, StreamRead,
+    AppendOutcome, AppendRequest, EventMetadata, EventStore, IdempotencyClaim, KeptState, NewEvent,
+    Snapshot, StoreError, StoredEvent, StreamRead,
 };
 use crate::project::{Project, ProjectFacts};
 
@@ -170,24 +170,30 @@ impl<S: EventStore> CommandService<S> {
 
     /// An aggregate's current state and its stream's version: the state the store keeps beside
     /// the log when it keeps one ([`EventStore::latest_state`]), so that a command costs the same
-    /// however long its stream has grown; else the fold of the whole stream.
+    /// however long its stream has grown (and a creation costs one read); else the fold of the
+    /// whole stream.
     async fn current<A: Aggregate>(&self, id: Uuid) -> Result<(Option<A>, u64), CommandError> {
-        if let Some(latest) = self.store.latest_state(A::STREAM, id).await? {
-            let state: A = serde_json::from_str(&latest.state).map_err(|error| {
-                CommandError::Store(StoreError::Internal(format!(
-                    "the kept state of {} {id} does not decode: {error}",
-                    A::STREAM.as_str()
-                )))
-            })?;
-            return Ok((Some(state), latest.version));
+        match self.store.latest_state(A::STREAM, id).await? {
+            KeptState::Kept(latest) => {
+                let state: A = serde_json::from_str(&latest.state).map_err(|error| {
+                    CommandError::Store(StoreError::Internal(format!(
+                        "the kept state of {} {id} does not decode: {error}",
+                        A::STREAM.as_str()
+                    )))
+                })?;
+                Ok((Some(state), latest.version))
+            }
+            KeptState::Absent => Ok((None, 0)),
+            KeptState::NotKept => {
+                let stored = self.store.load_stream(A::STREAM, id, None).await?;
+                let version = u64::try_from(stored.len()).unwrap_or(u64::MAX);
+                let history = stored
+                    .iter()
+                    .map(decode::<A::Event>)
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok((A::fold(&history), version))
+            }
         }
-        let stored = self.store.load_stream(A::STREAM, id, None).await?;
-        let version = u64::try_from(stored.len()).unwrap_or(u64::MAX);
-        let history = stored
-            .iter()
-            .map(decode::<A::Event>)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok((A::fold(&history), version))
     }
 
     /// Facts about an organisation for another aggregate's command, `None` when it does not exist.

@@ -45,7 +45,7 @@ use std::time::Duration;
 
 use amanah_domain::aggregate::StreamKind;
 use amanah_domain::ports::{
-    AppendOutcome, AppendRequest, EventStore, LatestState, StoreError, StoredEvent, StreamRead,
+    AppendOutcome, AppendRequest, EventStore, KeptState, StoreError, StoredEvent, StreamRead,
 };
 use futures::FutureExt as _;
 use sea_orm::{
@@ -428,10 +428,15 @@ impl EventStore for SqlEventStore {
         &self,
         stream: StreamKind,
         stream_id: Uuid,
-    ) -> Result<Option<LatestState>, StoreError> {
+    ) -> Result<KeptState, StoreError> {
+        // The projector writes a stream's state with its events, in their transaction: a
+        // projector that keeps states and has none for a stream says the stream has no events.
         match self.state_reader {
-            Some(read) => read(self.db.clone(), stream, stream_id).await,
-            None => Ok(None),
+            Some(read) => Ok(match read(self.db.clone(), stream, stream_id).await? {
+                Some(latest) => KeptState::Kept(latest),
+                None => KeptState::Absent,
+            }),
+            None => Ok(KeptState::NotKept),
         }
     }
 

@@ -21,7 +21,8 @@ use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use uuid::Uuid;
 
 /// Reads the state a projector keeps of an aggregate, with its version (what
-/// `EventStore::latest_state` answers).
+/// `EventStore::latest_state` answers); `None` when it keeps none for that stream, which then
+/// has no events.
 pub type StateReader = fn(
     DatabaseConnection,
     StreamKind,
@@ -85,7 +86,10 @@ pub trait Projector: Send + Sync + 'static {
 
     /// How to read back the aggregate states it writes, when it keeps them (written in the
     /// append transaction, they are the fold of exactly the committed events): commands then
-    /// decide on them instead of folding whole streams. `None` by default.
+    /// decide on them instead of folding whole streams. A projector that offers a reader keeps a
+    /// state for every stream with events, so a stream without one is taken to have none (a
+    /// creation reads once; the append still checks the version against the log). `None` by
+    /// default.
     fn state_reader(&self) -> Option<StateReader> {
         None
     }

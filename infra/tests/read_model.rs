@@ -9,6 +9,7 @@
 use amanah_domain::activity::{
     Activity, ActivityCommand, ActivityLocation, Partnership, PlanActivity,
 };
+use amanah_domain::aggregate::StreamKind;
 use amanah_domain::codelists::{
     ActivityKind, ActivityPartnerRole, OrganisationRole, OrganisationType, ProjectStatus,
     UncacChapter,
@@ -16,7 +17,7 @@ use amanah_domain::codelists::{
 use amanah_domain::organisation::{
     Organisation, OrganisationCommand, OrganisationFacts, RegisterOrganisation, ReviseOrganisation,
 };
-use amanah_domain::ports::{Actor, EventMetadata};
+use amanah_domain::ports::{Actor, EventMetadata, EventStore as _};
 use amanah_domain::project::{
     Participation, Project, ProjectCommand, RecipientCountry, RegisterProject, SectorShare,
 };
@@ -41,6 +42,7 @@ amanah_infra::on_both_engines!(
     appends_during_rebuilds_all_reach_the_read_model,
     commands_decide_on_the_kept_state_not_a_fold_of_the_stream,
     a_batch_is_written_set_based_and_the_read_model_matches_the_log,
+    a_creation_reads_once_and_a_lost_kept_state_cannot_fork_a_stream,
 );
 
 struct World {
@@ -882,4 +884,86 @@ async fn a_batch_is_written_set_based_and_the_read_model_matches_the_log(databas
     assert_eq!(project.version, first.version + 1);
     let planned = read.activity(activity).await.unwrap().unwrap();
     assert_eq!(planned.uncac_chapters.len(), 2);
+}
+
+/// A store that keeps states answers a creation's read in one statement: a stream without a kept
+/// state has no events, so there is nothing to fold. The append still checks the version against
+/// the log itself: a kept state lost behind the store's back costs a `CONFLICT`, never a second
+/// first event.
+async fn a_creation_reads_once_and_a_lost_kept_state_cannot_fork_a_stream(database: &TestDatabase) {
+    let mut db = database.connection().clone();
+    let statements = amanah_infra::statements::StatementCounter::install(&mut db);
+    let world = World {
+        service: CommandService::new(SqlEventStore::start(
+            db.clone(),
+            StoreConfig::default(),
+            SqlProjector,
+        )),
+        read_model: SqlReadModel::new(db.clone()),
+    };
+    let before = statements.read().statements;
+    let unknown = world
+        .service
+        .load::<Organisation>(Uuid::now_v7(), None)
+        .await
+        .unwrap();
+    assert!(unknown.is_none());
+    assert_eq!(statements.read().statements - before, 1);
+
+    let facts = organisation(&world, Some("XM-ONCE-1"), "Read Once Office").await;
+    let before = statements.read().statements;
+    let known = world
+        .service
+        .load::<Organisation>(facts.id, None)
+        .await
+        .unwrap();
+    assert_eq!(known.unwrap().name.as_str(), "Read Once Office");
+    assert_eq!(statements.read().statements - before, 1);
+
+    db.execute_raw(amanah_infra::sql::statement(
+        db.get_database_backend(),
+        "DELETE FROM organisations WHERE id = ?",
+        vec![facts.id.to_string().into()],
+    ))
+    .await
+    .unwrap();
+    let again = OrganisationCommand::Register(RegisterOrganisation {
+        id: facts.id,
+        org_ref: None,
+        name: Name::parse("A Second First Event").unwrap(),
+        acronym: None,
+        organisation_type: OrganisationType::Government,
+        country: None,
+        website: None,
+    });
+    let error = world
+        .service
+        .execute::<Organisation>(facts.id, None, again, metadata())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            CommandError::Conflict {
+                expected: 0,
+                current: 1
+            }
+        ),
+        "{error:?}"
+    );
+    let stream = world
+        .service
+        .store()
+        .load_stream(StreamKind::Organisation, facts.id, None)
+        .await
+        .unwrap();
+    assert_eq!(stream.len(), 1);
+    assert!(
+        world
+            .read_model
+            .organisation(facts.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
