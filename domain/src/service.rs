@@ -264,10 +264,6 @@ impl<S: EventStore> CommandService<S> {
     where
         A: Aggregate + Into<Snapshot>,
     {
-        let mut reads = A::reads(&command);
-        reads.extend(given);
-        reads.sort_by_key(|read| (read.stream.as_str(), read.stream_id, read.version));
-        reads.dedup();
         let (state, current) = self.current::<A>(id).await?;
         if let Some(expected) = expected_version
             && expected != current
@@ -275,6 +271,65 @@ impl<S: EventStore> CommandService<S> {
         {
             return Err(CommandError::Conflict { expected, current });
         }
+        self.decide_and_append(
+            id,
+            state,
+            current,
+            command,
+            metadata,
+            given,
+            idempotency_claim,
+        )
+        .await
+    }
+
+    /// A creation under an id the caller has just minted (a UUIDv7 no other request can hold),
+    /// valid only while the streams of `given` are unchanged and, with `idempotency_claim`, the
+    /// key still holds the claim: there is no stream to read, so nothing is read before the
+    /// append. The append checks the stream's version against the log all the same, so an id
+    /// that was not fresh after all is refused, never given a second first event.
+    ///
+    /// # Errors
+    /// As [`execute_given`](Self::execute_given); [`CommandError::Conflict`] when the stream
+    /// exists.
+    pub async fn create_given<A>(
+        &self,
+        id: Uuid,
+        command: A::Command,
+        metadata: EventMetadata,
+        given: Vec<StreamRead>,
+        idempotency_claim: Option<IdempotencyClaim>,
+    ) -> Result<Committed<A>, CommandError>
+    where
+        A: Aggregate + Into<Snapshot>,
+    {
+        self.decide_and_append(id, None, 0, command, metadata, given, idempotency_claim)
+            .await
+    }
+
+    /// Decides `command` on `state` (the stream at version `current`) and appends the events,
+    /// requiring the stream still at `current` and the streams read unchanged.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the two entry points above name each part; a struct would only rename them"
+    )]
+    async fn decide_and_append<A>(
+        &self,
+        id: Uuid,
+        state: Option<A>,
+        current: u64,
+        command: A::Command,
+        metadata: EventMetadata,
+        given: Vec<StreamRead>,
+        idempotency_claim: Option<IdempotencyClaim>,
+    ) -> Result<Committed<A>, CommandError>
+    where
+        A: Aggregate + Into<Snapshot>,
+    {
+        let mut reads = A::reads(&command);
+        reads.extend(given);
+        reads.sort_by_key(|read| (read.stream.as_str(), read.stream_id, read.version));
+        reads.dedup();
         let previous = state.clone().map(Into::into);
 
         let context = DecisionContext {

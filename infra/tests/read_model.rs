@@ -43,6 +43,7 @@ amanah_infra::on_both_engines!(
     commands_decide_on_the_kept_state_not_a_fold_of_the_stream,
     a_batch_is_written_set_based_and_the_read_model_matches_the_log,
     a_creation_reads_once_and_a_lost_kept_state_cannot_fork_a_stream,
+    a_creation_under_a_minted_id_reads_nothing_and_an_existing_id_is_refused,
 );
 
 struct World {
@@ -966,4 +967,98 @@ async fn a_creation_reads_once_and_a_lost_kept_state_cannot_fork_a_stream(databa
             .unwrap()
             .is_none()
     );
+}
+
+fn register_organisation(id: Uuid, name: &str) -> OrganisationCommand {
+    OrganisationCommand::Register(RegisterOrganisation {
+        id,
+        org_ref: None,
+        name: Name::parse(name).unwrap(),
+        acronym: None,
+        organisation_type: OrganisationType::Government,
+        country: None,
+        website: None,
+    })
+}
+
+/// `create_given` (a creation under an id the caller has just minted) reads nothing before the
+/// append: one statement fewer than `execute` of the same creation, which reads the kept state
+/// first. An id that is not fresh after all is refused by the append's version check.
+async fn a_creation_under_a_minted_id_reads_nothing_and_an_existing_id_is_refused(
+    database: &TestDatabase,
+) {
+    let mut db = database.connection().clone();
+    let statements = amanah_infra::statements::StatementCounter::install(&mut db);
+    let service = CommandService::new(SqlEventStore::start(
+        db,
+        StoreConfig::default(),
+        SqlProjector,
+    ));
+    // A first append, so that the two measured below find a tree to extend alike.
+    let first = Uuid::now_v7();
+    service
+        .create_given::<Organisation>(
+            first,
+            register_organisation(first, "First Office"),
+            metadata(),
+            Vec::new(),
+            None,
+        )
+        .await
+        .unwrap();
+    let executed_id = Uuid::now_v7();
+    let before = statements.read().statements;
+    service
+        .execute::<Organisation>(
+            executed_id,
+            None,
+            register_organisation(executed_id, "Executed Office"),
+            metadata(),
+        )
+        .await
+        .unwrap();
+    let executed = statements.read().statements - before;
+
+    let created_id = Uuid::now_v7();
+    let before = statements.read().statements;
+    let created = service
+        .create_given::<Organisation>(
+            created_id,
+            register_organisation(created_id, "Created Office"),
+            metadata(),
+            Vec::new(),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(statements.read().statements - before, executed - 1);
+    assert_eq!(created.state.name.as_str(), "Created Office");
+    assert_eq!(created.outcome.stream_version, 1);
+
+    let error = service
+        .create_given::<Organisation>(
+            executed_id,
+            register_organisation(executed_id, "Not Fresh After All"),
+            metadata(),
+            Vec::new(),
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            CommandError::Conflict {
+                expected: 0,
+                current: 1
+            }
+        ),
+        "{error:?}"
+    );
+    let stream = service
+        .store()
+        .load_stream(StreamKind::Organisation, executed_id, None)
+        .await
+        .unwrap();
+    assert_eq!(stream.len(), 1);
 }

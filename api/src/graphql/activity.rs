@@ -17,7 +17,7 @@ use amanah_domain::values::{
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use uuid::Uuid;
 
-use super::command::{self, rejected};
+use super::command::{self, Expected, rejected};
 use super::enums::{
     ActivityKind, ActivityOrderField, ActivityPartnerRole, ActivityStatus, AuditType,
     OrderDirection, UncacChapter,
@@ -395,12 +395,12 @@ fn invalid(field: impl Into<String>) -> impl FnOnce(ValueError) -> ApiError {
 async fn payload(
     ctx: &Context<'_>,
     id: Uuid,
-    expected_version: Option<u64>,
+    expected: Expected,
     command: ActivityCommand,
     given: Vec<StreamRead>,
 ) -> Result<ActivityPayload, ApiError> {
     let committed =
-        command::execute_given::<ActivityState>(ctx, id, expected_version, command, given).await?;
+        command::execute_given::<ActivityState>(ctx, id, expected, command, given).await?;
     Ok(ActivityPayload {
         audit_index: command::audit_index(&committed),
         activity: committed.state.into(),
@@ -503,7 +503,7 @@ pub async fn plan(
         planned_start,
         planned_end,
     });
-    payload(ctx, id, None, command, given).await
+    payload(ctx, id, Expected::Minted, command, given).await
 }
 
 /// Parses and runs `rescheduleActivity`; `given` is what the access decision was based on.
@@ -522,7 +522,7 @@ pub async fn reschedule(
         planned_start: input.planned_start.parse("plannedStart")?,
         planned_end: input.planned_end.parse("plannedEnd")?,
     });
-    payload(ctx, id, Some(expected), command, given).await
+    payload(ctx, id, Expected::Version(expected), command, given).await
 }
 
 /// Parses and runs `completeActivity`; `given` is what the access decision was based on.
@@ -548,7 +548,7 @@ pub async fn complete(
             .map(|raw| Description::parse(raw).map_err(invalid("outcome")))
             .transpose()?,
     });
-    payload(ctx, id, Some(expected), command, given).await
+    payload(ctx, id, Expected::Version(expected), command, given).await
 }
 
 /// Parses and runs `cancelActivity`; `given` is what the access decision was based on.
@@ -566,5 +566,5 @@ pub async fn cancel(
         id,
         reason: Description::parse(&input.reason).map_err(invalid("reason"))?,
     });
-    payload(ctx, id, Some(expected), command, given).await
+    payload(ctx, id, Expected::Version(expected), command, given).await
 }

@@ -58,6 +58,16 @@ pub fn rejected(error: impl FieldError) -> ApiError {
     ApiError::from(CommandError::rejected(error))
 }
 
+/// The version a command expects of its stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expected {
+    /// A creation under an id this request has just minted (`Uuid::now_v7`): there is no stream
+    /// to read first ([`CommandService::create_given`](amanah_domain::service::CommandService::create_given)).
+    Minted,
+    /// The client's `expectedVersion`.
+    Version(u64),
+}
+
 /// Runs `command` against aggregate `id` and returns what it committed.
 ///
 /// # Errors
@@ -65,13 +75,13 @@ pub fn rejected(error: impl FieldError) -> ApiError {
 pub async fn execute<A>(
     ctx: &Context<'_>,
     id: Uuid,
-    expected_version: Option<u64>,
+    expected: Expected,
     command: A::Command,
 ) -> Result<Committed<A>, ApiError>
 where
     A: Aggregate + Into<Snapshot>,
 {
-    execute_given(ctx, id, expected_version, command, Vec::new()).await
+    execute_given(ctx, id, expected, command, Vec::new()).await
 }
 
 /// [`execute`], valid only while the streams of `given` are unchanged: what an access rule
@@ -84,7 +94,7 @@ where
 pub async fn execute_given<A>(
     ctx: &Context<'_>,
     id: Uuid,
-    expected_version: Option<u64>,
+    expected: Expected,
     command: A::Command,
     given: Vec<StreamRead>,
 ) -> Result<Committed<A>, ApiError>
@@ -94,17 +104,26 @@ where
     let state = ctx.api_state()?;
     let metadata = metadata(ctx)?;
     let idempotency_claim = ctx.idempotency_claim().cloned();
-    Ok(state
-        .commands
-        .execute_given::<A>(
-            id,
-            expected_version,
-            command,
-            metadata,
-            given,
-            idempotency_claim,
-        )
-        .await?)
+    let commands = &state.commands;
+    Ok(match expected {
+        Expected::Minted => {
+            commands
+                .create_given::<A>(id, command, metadata, given, idempotency_claim)
+                .await?
+        }
+        Expected::Version(version) => {
+            commands
+                .execute_given::<A>(
+                    id,
+                    Some(version),
+                    command,
+                    metadata,
+                    given,
+                    idempotency_claim,
+                )
+                .await?
+        }
+    })
 }
 
 /// The facts of an organisation a command names, or the rejection `missing` builds.

@@ -12,7 +12,7 @@ use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObje
 use uuid::Uuid;
 
 use super::ContextExt as _;
-use super::command::{self, rejected};
+use super::command::{self, Expected, rejected};
 use super::connection::{
     PageArgs, ProjectConnection, connection_cost, paginate_keyset, wants_total,
 };
@@ -266,11 +266,10 @@ fn patch<T>(
 async fn payload(
     ctx: &Context<'_>,
     id: Uuid,
-    expected_version: Option<u64>,
+    expected: Expected,
     command: OrganisationCommand,
 ) -> Result<OrganisationPayload, ApiError> {
-    let committed =
-        command::execute::<OrganisationState>(ctx, id, expected_version, command).await?;
+    let committed = command::execute::<OrganisationState>(ctx, id, expected, command).await?;
     Ok(OrganisationPayload {
         audit_index: command::audit_index(&committed),
         organisation: committed.state.into(),
@@ -295,7 +294,7 @@ pub async fn register(
         country: optional(input.country.as_deref(), "country", CountryCode::parse)?,
         website: optional(input.website.as_deref(), "website", WebUrl::parse)?,
     });
-    payload(ctx, id, None, command).await
+    payload(ctx, id, Expected::Minted, command).await
 }
 
 /// Parses and runs `reviseOrganisation`.
@@ -327,7 +326,7 @@ pub async fn revise(
         country: patch(&input.country, "country", CountryCode::parse)?,
         website: patch(&input.website, "website", WebUrl::parse)?,
     });
-    payload(ctx, id, Some(expected), command).await
+    payload(ctx, id, Expected::Version(expected), command).await
 }
 
 /// Parses and runs `deactivateOrganisation` (`deactivate = true`) or `reactivateOrganisation`.
@@ -346,5 +345,5 @@ pub async fn set_deactivated(
     } else {
         OrganisationCommand::Reactivate { id }
     };
-    payload(ctx, id, Some(expected), command).await
+    payload(ctx, id, Expected::Version(expected), command).await
 }

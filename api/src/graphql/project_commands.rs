@@ -23,7 +23,7 @@ use amanah_domain::values::{
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, SimpleObject};
 use uuid::Uuid;
 
-use super::command::{self, rejected};
+use super::command::{self, Expected, rejected};
 use super::enums::{
     BudgetStatus, BudgetType, OrganisationRole, ProjectStatus, RelatedActivityType, TransactionType,
 };
@@ -309,10 +309,10 @@ fn revised_list<I, T>(
 async fn payload(
     ctx: &Context<'_>,
     id: Uuid,
-    expected_version: Option<u64>,
+    expected: Expected,
     command: ProjectCommand,
 ) -> Result<ProjectPayload, ApiError> {
-    payload_given(ctx, id, expected_version, command, Vec::new()).await
+    payload_given(ctx, id, expected, command, Vec::new()).await
 }
 
 /// [`payload`], valid only while the streams of `given` (an access decision's basis) are
@@ -320,12 +320,12 @@ async fn payload(
 async fn payload_given(
     ctx: &Context<'_>,
     id: Uuid,
-    expected_version: Option<u64>,
+    expected: Expected,
     command: ProjectCommand,
     given: Vec<StreamRead>,
 ) -> Result<ProjectPayload, ApiError> {
     let committed =
-        command::execute_given::<ProjectState>(ctx, id, expected_version, command, given).await?;
+        command::execute_given::<ProjectState>(ctx, id, expected, command, given).await?;
     Ok(ProjectPayload {
         audit_index: command::audit_index(&committed),
         project: committed.state.into(),
@@ -401,7 +401,7 @@ pub async fn register(
         recipient_regions,
         sectors,
     });
-    payload(ctx, id, None, command).await
+    payload(ctx, id, Expected::Minted, command).await
 }
 
 /// Parses and runs `reviseProject`.
@@ -439,7 +439,7 @@ pub async fn revise(
         recipient_regions: revised_list(input.recipient_regions.as_deref(), recipient_regions)?,
         sectors: revised_list(input.sectors.as_deref(), sectors)?,
     });
-    payload(ctx, id, Some(expected), command).await
+    payload(ctx, id, Expected::Version(expected), command).await
 }
 
 /// Parses and runs `changeProjectStatus`.
@@ -458,7 +458,7 @@ pub async fn change_status(
         actual_start: Date::parse_optional(input.actual_start.as_ref(), "actualStart")?,
         actual_end: Date::parse_optional(input.actual_end.as_ref(), "actualEnd")?,
     });
-    payload(ctx, id, Some(expected), command).await
+    payload(ctx, id, Expected::Version(expected), command).await
 }
 
 /// Parses and runs `addParticipatingOrganisation` (`add = true`) or
@@ -489,7 +489,7 @@ pub async fn change_participation(
             role,
         })
     };
-    payload(ctx, id, Some(expected), command).await
+    payload(ctx, id, Expected::Version(expected), command).await
 }
 
 /// Parses and runs `setBudget`.
@@ -522,7 +522,7 @@ pub async fn set_budget(
         project_id: id,
         budgets,
     });
-    payload(ctx, id, Some(expected), command).await
+    payload(ctx, id, Expected::Version(expected), command).await
 }
 
 /// Parses and runs `recordTransaction`; `given` is what the access decision was based on.
@@ -575,7 +575,7 @@ pub async fn record_transaction(
         receiver_organisation,
         reference,
     });
-    payload_given(ctx, id, Some(expected), command, given).await
+    payload_given(ctx, id, Expected::Version(expected), command, given).await
 }
 
 /// Parses and runs `reverseTransaction`; `given` is what the access decision was based on.
@@ -595,7 +595,7 @@ pub async fn reverse_transaction(
         reversal_id: Uuid::now_v7(),
         reason: Description::parse(&input.reason).map_err(invalid("reason"))?,
     });
-    payload_given(ctx, id, Some(expected), command, given).await
+    payload_given(ctx, id, Expected::Version(expected), command, given).await
 }
 
 /// Parses and runs `addDocument`.
@@ -616,7 +616,7 @@ pub async fn add_document(
         format: MimeType::parse(&input.format).map_err(invalid("format"))?,
         date: Date::parse_optional(input.date.as_ref(), "date")?,
     });
-    payload(ctx, id, Some(expected), command).await
+    payload(ctx, id, Expected::Version(expected), command).await
 }
 
 /// Parses and runs `addRelatedProject`.
@@ -640,7 +640,7 @@ pub async fn add_related_project(
         related,
         relation: input.relation.into(),
     });
-    payload(ctx, id, Some(expected), command).await
+    payload(ctx, id, Expected::Version(expected), command).await
 }
 
 /// Parses and runs `addOtherIdentifier`.
@@ -659,5 +659,5 @@ pub async fn add_other_identifier(
         identifier_type: OtherIdentifierType::parse(&input.type_code)
             .map_err(invalid("typeCode"))?,
     });
-    payload(ctx, id, Some(expected), command).await
+    payload(ctx, id, Expected::Version(expected), command).await
 }
