@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Times `sha256sum` and `amanah audit verify` over one export (BENCHMARKS.md, target 1).
 
-    python3 bench/time_verify.py DIR AMANAH_BIN [--runs 3]
+    python3 bench/time_verify.py DIR AMANAH_BIN --vkey FILE [--runs 3]
 
 DIR is an export (`events.jsonl`, `checkpoint`, `log.vkey`), e.g. one written by
-`cargo run --release -p amanah-infra --example verify_bench -- 1000000 --out DIR`.
+`cargo run --release -p amanah-infra --example verify_bench -- 1000000 --out DIR`. FILE is the
+log's verification key as obtained out of band (`amanah audit key` run where the log is kept):
+`audit verify` refuses to vouch for an export checked only against its own `log.vkey`.
 Each command runs under `/usr/bin/time -v` after the file was read once (warm page cache);
 the script prints wall time, user+sys CPU time and peak RSS of every run, then the medians as
 MB/s (decimal megabytes of events.jsonl per second) and the ratio verify / sha256sum.
@@ -41,6 +43,11 @@ def main():
         at = args.index("--runs")
         runs = int(args[at + 1])
         del args[at : at + 2]
+    if "--vkey" not in args:
+        sys.exit(__doc__)
+    at = args.index("--vkey")
+    vkey = args[at + 1]
+    del args[at : at + 2]
     if len(args) != 2:
         sys.exit(__doc__)
     directory, amanah = args
@@ -51,7 +58,7 @@ def main():
             pass
     commands = {
         "sha256sum": ["sha256sum", events],
-        "amanah audit verify": [amanah, "audit", "verify", directory],
+        "amanah audit verify": [amanah, "audit", "verify", directory, "--vkey", vkey],
     }
     results = {name: [] for name in commands}
     for n in range(runs):
