@@ -983,7 +983,13 @@ async fn smoke(bin: &str) -> Result<(), Error> {
             )
             .into());
         }
-        if measured.statements.is_none_or(|s| s <= 0.0) || measured.rss_mb.is_none() {
+        // Every scenario sends statements (a write's are its batch's, sent by the sequencer: a
+        // creation reads nothing of its own); a read's are its own.
+        let read = matches!(scenario, Scenario::R1 | Scenario::R2);
+        if measured.all_statements.is_none_or(|s| s <= 0.0)
+            || (read && measured.statements.is_none_or(|s| s <= 0.0))
+            || measured.rss_mb.is_none()
+        {
             return Err(format!("{scenario:?}: no statements or RSS read from /metrics").into());
         }
         if scenario == Scenario::W3 {
