@@ -220,27 +220,38 @@ async fn missing_leaves<C: ConnectionTrait>(
 
 /// Adds a committed batch's events (`appended`, in index order, starting at `start`) to the tree
 /// and, with a signer, signs and stores the checkpoint of the new size. Runs inside the append
-/// transaction.
+/// transaction. `known` is the tree's right edge as the caller last committed it: when it is at
+/// `start`, it stands for the two reads of the stored edge. Returns the new right edge (to be
+/// kept only once the transaction commits).
 ///
 /// # Errors
 /// Database errors, or a tree that does not line up with the log.
 pub(crate) async fn extend<C: ConnectionTrait>(
     db: &C,
     start: u64,
+    known: Option<CompactRange>,
     appended: &[&StoredEvent],
     signer: Option<&SigningKey>,
-) -> Result<(), StoreError> {
+) -> Result<CompactRange, StoreError> {
     let mut leaves = Vec::new();
-    let stored = tree_leaves(db).await?;
-    if stored > start {
-        return Err(StoreError::Internal(format!(
-            "the Merkle tree has {stored} leaves but the log only {start} events"
-        )));
-    }
-    let mut range = compact_range(db, stored).await?;
-    if stored < start {
-        leaves.extend(missing_leaves(db, stored, start).await?);
-    }
+    let mut range = match known {
+        // The right edge this sequencer committed last, still the log's: nobody appended since
+        // (sizes only grow, and the tree at a size is the log's up to it).
+        Some(range) if range.size() == start => range,
+        _ => {
+            let stored = tree_leaves(db).await?;
+            if stored > start {
+                return Err(StoreError::Internal(format!(
+                    "the Merkle tree has {stored} leaves but the log only {start} events"
+                )));
+            }
+            let range = compact_range(db, stored).await?;
+            if stored < start {
+                leaves.extend(missing_leaves(db, stored, start).await?);
+            }
+            range
+        }
+    };
     for (offset, event) in (0_u64..).zip(appended) {
         if event.index != start + offset {
             return Err(StoreError::Internal(format!(
@@ -277,7 +288,7 @@ pub(crate) async fn extend<C: ConnectionTrait>(
         .await
         .map_err(map_internal_db_error)?;
     }
-    Ok(())
+    Ok(range)
 }
 
 fn parse_checkpoint(row: &sea_orm::QueryResult) -> Result<StoredCheckpoint, StoreError> {

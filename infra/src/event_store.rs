@@ -61,6 +61,7 @@ use crate::database::{self, DatabaseSetupError};
 use crate::db_error::map_internal_db_error;
 use crate::envelope;
 use crate::idempotency;
+use crate::merkle::CompactRange;
 use crate::note::SigningKey;
 use crate::projection::{NoProjection, Projection, Projector, StateReader};
 use crate::sql::statement;
@@ -241,6 +242,7 @@ impl SqlEventStore {
             projector,
             signer: config.checkpoint_signer.clone(),
             maintain_tree: config.maintain_tree,
+            frontier: std::sync::Mutex::new(None),
             max_batch: config.max_batch.max(1),
             counters: Arc::clone(&counters),
             committed: committed.clone(),
@@ -509,6 +511,9 @@ struct Sequencer<P> {
     max_batch: usize,
     counters: Arc<Counters>,
     committed: broadcast::Sender<CommittedBatch>,
+    /// The Merkle tree's right edge as this sequencer's last batch committed it: the next batch
+    /// extends it without reading the stored edge, unless another replica appended meanwhile.
+    frontier: std::sync::Mutex<Option<CompactRange>>,
 }
 
 impl<P: Projector> Sequencer<P> {
@@ -610,18 +615,23 @@ impl<P: Projector> Sequencer<P> {
         requests: &[&AppendRequest],
         outcomes: &mut Vec<Result<Appended, StoreError>>,
     ) -> Result<u64, StoreError> {
+        // Taken, not read: whatever happens to this batch, the edge is known again only if it
+        // commits.
+        let known = self.take_frontier();
         let txn = begin_append_transaction(&self.db).await?;
-        match self.write_requests(&txn, requests, outcomes).await {
-            Ok((start, end)) if start == end => {
+        match self.write_requests(&txn, requests, known, outcomes).await {
+            Ok((start, end, frontier)) if start == end => {
                 // Nothing to write (every request failed): no need for a commit and its flush.
                 let _ = txn.rollback().await;
+                self.keep_frontier(frontier);
                 Ok(end)
             }
-            Ok((_, end)) => {
+            Ok((_, end, frontier)) => {
                 txn.commit()
                     .instrument(tracing::info_span!("db.commit"))
                     .await
                     .map_err(map_internal_db_error)?;
+                self.keep_frontier(frontier);
                 Ok(end)
             }
             Err(error) => {
@@ -631,8 +641,23 @@ impl<P: Projector> Sequencer<P> {
         }
     }
 
+    fn take_frontier(&self) -> Option<CompactRange> {
+        self.frontier
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
+
+    fn keep_frontier(&self, frontier: Option<CompactRange>) {
+        *self
+            .frontier
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = frontier;
+    }
+
     /// Locks the head, appends the requests and moves the head. Returns the log size before and
-    /// after.
+    /// after, and the Merkle tree's right edge at the size after (when it maintains the tree and
+    /// knows it: `known` is the edge its last committed batch left).
     ///
     /// The batch is first written set-based ([`Self::write_together`]): its checks in memory,
     /// its events and read-model rows in a few multi-row statements, all inside one savepoint.
@@ -644,8 +669,9 @@ impl<P: Projector> Sequencer<P> {
         &self,
         txn: &DatabaseTransaction,
         requests: &[&AppendRequest],
+        known: Option<CompactRange>,
         outcomes: &mut Vec<Result<Appended, StoreError>>,
-    ) -> Result<(u64, u64), StoreError> {
+    ) -> Result<(u64, u64, Option<CompactRange>), StoreError> {
         let start = read_head_size(txn, true).await?;
         let together = if requests.len() > 1 {
             let savepoint = txn.begin().await.map_err(map_internal_db_error)?;
@@ -676,24 +702,28 @@ impl<P: Projector> Sequencer<P> {
                     .await?
             }
         };
-        if next != start {
-            if self.maintain_tree {
-                let appended: Vec<&StoredEvent> = outcomes
-                    .iter()
-                    .filter_map(|outcome| outcome.as_ref().ok())
-                    .flat_map(|done| done.events.iter())
-                    .collect();
-                audit_tree::extend(txn, start, &appended, self.signer.as_deref()).await?;
-            }
-            txn.execute_raw(statement(
-                txn.get_database_backend(),
-                "UPDATE log_head SET size = ? WHERE id = 1",
-                [to_db_int(next)?.into()],
-            ))
-            .await
-            .map_err(map_internal_db_error)?;
+        if next == start {
+            return Ok((start, next, known));
         }
-        Ok((start, next))
+        let mut frontier = None;
+        if self.maintain_tree {
+            let appended: Vec<&StoredEvent> = outcomes
+                .iter()
+                .filter_map(|outcome| outcome.as_ref().ok())
+                .flat_map(|done| done.events.iter())
+                .collect();
+            frontier = Some(
+                audit_tree::extend(txn, start, known, &appended, self.signer.as_deref()).await?,
+            );
+        }
+        txn.execute_raw(statement(
+            txn.get_database_backend(),
+            "UPDATE log_head SET size = ? WHERE id = 1",
+            [to_db_int(next)?.into()],
+        ))
+        .await
+        .map_err(map_internal_db_error)?;
+        Ok((start, next, frontier))
     }
 
     /// Appends each request in its own savepoint, from index `start`; returns the next index.

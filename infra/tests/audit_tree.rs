@@ -26,6 +26,7 @@ amanah_infra::on_both_engines!(
     tree_and_checkpoints_are_append_only,
     proofs_for_unsigned_sizes_are_refused,
     a_log_appended_without_its_tree_catches_up,
+    replicas_taking_turns_keep_one_tree_and_read_its_edge_only_after_another_appended,
 );
 
 const ORIGIN: &str = "amanah.test/audit";
@@ -226,5 +227,88 @@ async fn a_log_appended_without_its_tree_catches_up(database: &TestDatabase) {
         let (checkpoint, leaf, proof) = inclusion_proof(db, index, None).await.unwrap();
         assert_eq!(leaf, leaves[index as usize]);
         verify_inclusion(index, 14, &leaf, &proof, &checkpoint.root).unwrap();
+    }
+}
+
+/// A sequencer keeps the tree's right edge its last batch committed and extends it without reading
+/// the stored edge (two statements fewer a batch), unless another replica appended meanwhile: then
+/// it reads the edge again. Two sequencers on one database taking turns leave one tree whose every
+/// signed root is the RFC 9162 root of the log's leaves.
+async fn replicas_taking_turns_keep_one_tree_and_read_its_edge_only_after_another_appended(
+    database: &TestDatabase,
+) {
+    let mut db = database.connection().clone();
+    let _counter = amanah_infra::statements::StatementCounter::install(&mut db);
+    let replica = || {
+        SqlEventStore::start(
+            db.clone(),
+            StoreConfig {
+                checkpoint_signer: Some(signer()),
+                ..StoreConfig::default()
+            },
+            NoProjection,
+        )
+    };
+    let (a, b) = (replica(), replica());
+    // The statements one single-event append costs its sequencer.
+    let append = |store: &SqlEventStore| {
+        let store = store.clone();
+        async move {
+            let before = store.stats().statements;
+            store.append(request(Uuid::now_v7(), 0, 1)).await.unwrap();
+            store.stats().statements - before
+        }
+    };
+    append(&a).await; // the first batch of an empty tree
+    let warm = append(&a).await;
+    append(&b).await;
+    let after_another = append(&a).await;
+    let warm_again = append(&a).await;
+    let b_after_another = append(&b).await;
+    assert_eq!(
+        after_another,
+        warm + 2,
+        "the edge read again (leaves, then nodes)"
+    );
+    assert_eq!(warm_again, warm);
+    assert_eq!(b_after_another, warm + 2);
+    for _ in 0..3 {
+        append(&b).await;
+        append(&a).await;
+    }
+
+    let size = a.size().await.unwrap();
+    assert_eq!(size, 12);
+    let leaves: Vec<merkle::Hash> = a
+        .read_range(0, size)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| merkle::leaf_hash(&e.canonical))
+        .collect();
+    let db = database.connection();
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT tree_size, note FROM checkpoints ORDER BY tree_size",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 12, "one checkpoint per append");
+    let verifier = signer().verifier_key();
+    for row in &rows {
+        let tree_size: i64 = row.try_get_by_index(0).unwrap();
+        let note: String = row.try_get_by_index(1).unwrap();
+        let checkpoint = Checkpoint::open(&note, &verifier).unwrap();
+        let mut range = merkle::CompactRange::new();
+        for leaf in &leaves[..tree_size as usize] {
+            range.push(*leaf);
+        }
+        assert_eq!(checkpoint.root, range.root(), "size {tree_size}");
+    }
+    for index in [0, 5, 11] {
+        let (checkpoint, leaf, proof) = inclusion_proof(db, index, None).await.unwrap();
+        assert_eq!(leaf, leaves[index as usize]);
+        verify_inclusion(index, size, &leaf, &proof, &checkpoint.root).unwrap();
     }
 }
