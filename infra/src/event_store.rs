@@ -610,6 +610,14 @@ impl<P: Projector> Sequencer<P> {
 
     /// Runs one batch transaction; fills `outcomes` (one per request, in order, as far as it got)
     /// and returns the log size after the commit.
+    ///
+    /// A batch of several requests is first written set-based ([`Self::write_together`]): its
+    /// checks in memory, its events and read-model rows in a few multi-row statements. Should that
+    /// fail (a unique violation in the read model, say), the transaction is rolled back and the
+    /// batch is written again in a new one, request by request, each in its own savepoint
+    /// ([`Self::write_one_by_one`]), so that only the request at fault fails. Both give each
+    /// request the answer it would get alone, in queue order. (No savepoint around the set-based
+    /// attempt: that is two round trips a batch saved, for a second `BEGIN` when it fails.)
     async fn write_batch(
         &self,
         requests: &[&AppendRequest],
@@ -618,27 +626,59 @@ impl<P: Projector> Sequencer<P> {
         // Taken, not read: whatever happens to this batch, the edge is known again only if it
         // commits.
         let known = self.take_frontier();
-        let txn = begin_append_transaction(&self.db).await?;
-        match self.write_requests(&txn, requests, known, outcomes).await {
-            Ok((start, end, frontier)) if start == end => {
-                // Nothing to write (every request failed): no need for a commit and its flush.
-                let _ = txn.rollback().await;
-                self.keep_frontier(frontier);
-                Ok(end)
+        if requests.len() > 1 {
+            let txn = begin_append_transaction(&self.db).await?;
+            match self
+                .write_requests(&txn, requests, known.clone(), true, outcomes)
+                .await
+            {
+                Ok(Some(written)) => return self.finish(txn, written).await,
+                Ok(None) | Err(_) => {
+                    let _ = txn.rollback().await;
+                    outcomes.clear();
+                    self.counters
+                        .batches_one_by_one
+                        .fetch_add(1, Ordering::Relaxed);
+                }
             }
-            Ok((_, end, frontier)) => {
-                txn.commit()
-                    .instrument(tracing::info_span!("db.commit"))
-                    .await
-                    .map_err(map_internal_db_error)?;
-                self.keep_frontier(frontier);
-                Ok(end)
+        }
+        let txn = begin_append_transaction(&self.db).await?;
+        match self
+            .write_requests(&txn, requests, known, false, outcomes)
+            .await
+        {
+            Ok(Some(written)) => self.finish(txn, written).await,
+            Ok(None) => {
+                let _ = txn.rollback().await;
+                Err(StoreError::Internal(
+                    "an append batch written request by request gave up".into(),
+                ))
             }
             Err(error) => {
                 let _ = txn.rollback().await;
                 Err(error)
             }
         }
+    }
+
+    /// Commits what [`Self::write_requests`] wrote (log size before and after, the tree's edge
+    /// after), or rolls back when nothing was appended; keeps the edge; returns the size after.
+    async fn finish(
+        &self,
+        txn: DatabaseTransaction,
+        (start, end, frontier): (u64, u64, Option<CompactRange>),
+    ) -> Result<u64, StoreError> {
+        if start == end {
+            // Nothing to write (every request failed): no need for a commit and its flush.
+            let _ = txn.rollback().await;
+        } else {
+            txn.commit()
+                .instrument(tracing::info_span!("db.commit"))
+                .await
+                .map_err(map_internal_db_error)?;
+        }
+        self.keep_frontier(frontier);
+        Ok(end)
     }
 
     fn take_frontier(&self) -> Option<CompactRange> {
@@ -655,55 +695,31 @@ impl<P: Projector> Sequencer<P> {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = frontier;
     }
 
-    /// Locks the head, appends the requests and moves the head. Returns the log size before and
-    /// after, and the Merkle tree's right edge at the size after (when it maintains the tree and
-    /// knows it: `known` is the edge its last committed batch left).
-    ///
-    /// The batch is first written set-based ([`Self::write_together`]): its checks in memory,
-    /// its events and read-model rows in a few multi-row statements, all inside one savepoint.
-    /// Should that fail (a unique violation in the read model, say), the savepoint is rolled
-    /// back and the batch is written again request by request, each in its own savepoint
-    /// ([`Self::write_one_by_one`]), so that only the request at fault fails. Both give each
-    /// request the answer it would get alone, in queue order.
+    /// Locks the head, appends the requests — set-based when `together`, else one by one — and
+    /// moves the head. Returns the log size before and after, and the Merkle tree's right edge at
+    /// the size after (when it maintains the tree and knows it: `known` is the edge its last
+    /// committed batch left); `None` when the set-based attempt gave up (the transaction is to be
+    /// rolled back then).
     async fn write_requests(
         &self,
         txn: &DatabaseTransaction,
         requests: &[&AppendRequest],
         known: Option<CompactRange>,
+        together: bool,
         outcomes: &mut Vec<Result<Appended, StoreError>>,
-    ) -> Result<(u64, u64, Option<CompactRange>), StoreError> {
+    ) -> Result<Option<(u64, u64, Option<CompactRange>)>, StoreError> {
         let start = read_head_size(txn, true).await?;
-        let together = if requests.len() > 1 {
-            let savepoint = txn.begin().await.map_err(map_internal_db_error)?;
-            match self
-                .write_together(&savepoint, requests, start, outcomes)
-                .await
-            {
-                Ok(Some(next)) => {
-                    savepoint.commit().await.map_err(map_internal_db_error)?;
-                    Some(next)
-                }
-                Ok(None) | Err(_) => {
-                    savepoint.rollback().await.map_err(map_internal_db_error)?;
-                    outcomes.clear();
-                    self.counters
-                        .batches_one_by_one
-                        .fetch_add(1, Ordering::Relaxed);
-                    None
-                }
+        let next = if together {
+            match self.write_together(txn, requests, start, outcomes).await? {
+                Some(next) => next,
+                None => return Ok(None),
             }
         } else {
-            None
-        };
-        let next = match together {
-            Some(next) => next,
-            None => {
-                self.write_one_by_one(txn, requests, start, outcomes)
-                    .await?
-            }
+            self.write_one_by_one(txn, requests, start, outcomes)
+                .await?
         };
         if next == start {
-            return Ok((start, next, known));
+            return Ok(Some((start, next, known)));
         }
         let mut frontier = None;
         if self.maintain_tree {
@@ -723,7 +739,7 @@ impl<P: Projector> Sequencer<P> {
         ))
         .await
         .map_err(map_internal_db_error)?;
-        Ok((start, next, frontier))
+        Ok(Some((start, next, frontier)))
     }
 
     /// Appends each request in its own savepoint, from index `start`; returns the next index.
@@ -752,7 +768,7 @@ impl<P: Projector> Sequencer<P> {
         Ok(next)
     }
 
-    /// Appends the batch set-based, from index `start`, inside `txn` (a savepoint): one
+    /// Appends the batch set-based, from index `start`, inside `txn`: one
     /// statement reads the version of every stream the batch writes or read; the version and
     /// stale-read checks run in memory, in queue order, against those versions as the earlier
     /// requests move them; the accepted requests' events go in multi-row inserts and the read

@@ -44,6 +44,7 @@ amanah_infra::on_both_engines!(
     a_batch_is_written_set_based_and_the_read_model_matches_the_log,
     a_creation_reads_once_and_a_lost_kept_state_cannot_fork_a_stream,
     a_creation_under_a_minted_id_reads_nothing_and_an_existing_id_is_refused,
+    a_batch_whose_set_based_write_fails_is_written_again_request_by_request,
 );
 
 struct World {
@@ -1061,4 +1062,116 @@ async fn a_creation_under_a_minted_id_reads_nothing_and_an_existing_id_is_refuse
         .await
         .unwrap();
     assert_eq!(stream.len(), 1);
+}
+
+/// When a batch's set-based write fails in the database (here two projects of one batch claim the
+/// same IATI identifier, which only the read model's unique index sees), the whole transaction is
+/// rolled back and the batch written again request by request: only the request at fault fails,
+/// the others commit in queue order, and the log, the tree and the read model agree.
+async fn a_batch_whose_set_based_write_fails_is_written_again_request_by_request(
+    database: &TestDatabase,
+) {
+    let setup = world(database);
+    let (reporting, implementing, _, _) = seed(&setup).await;
+    let held_for = organisation(&setup, Some("XM-REDO-0"), "Held For").await;
+    let (held_tx, held) = tokio::sync::oneshot::channel();
+    let (release, release_rx) = tokio::sync::oneshot::channel();
+    let service = std::sync::Arc::new(CommandService::new(SqlEventStore::start(
+        database.connection().clone(),
+        StoreConfig::default(),
+        HoldingFirst {
+            held: std::sync::Mutex::new(Some(held_tx)),
+            release: tokio::sync::Mutex::new(Some(release_rx)),
+        },
+    )));
+    let store = service.store().clone();
+    let holder = {
+        let service = std::sync::Arc::clone(&service);
+        let id = held_for.id;
+        tokio::spawn(async move { rename(&service, id, "Renamed While Held").await })
+    };
+    held.await.unwrap();
+
+    let mut pending: Vec<tokio::task::JoinHandle<Result<u64, CommandError>>> = Vec::new();
+    let register_org = |n: usize| {
+        let service = std::sync::Arc::clone(&service);
+        async move {
+            let id = Uuid::now_v7();
+            let command = OrganisationCommand::Register(RegisterOrganisation {
+                id,
+                org_ref: Some(OrgRef::parse(&format!("XM-REDO-{n}")).unwrap()),
+                name: Name::parse(&format!("Redo Organisation {n}")).unwrap(),
+                acronym: None,
+                organisation_type: OrganisationType::Government,
+                country: None,
+                website: None,
+            });
+            service
+                .execute::<Organisation>(id, None, command, metadata())
+                .await
+                .map(|c| c.outcome.stream_version)
+        }
+    };
+    let register_project = |iati: &str, country: &str| {
+        let service = std::sync::Arc::clone(&service);
+        let command = register(iati, &reporting, &implementing, country, "15113");
+        async move {
+            let id = command.id;
+            service
+                .execute::<Project>(id, None, ProjectCommand::Register(command), metadata())
+                .await
+                .map(|c| c.outcome.stream_version)
+        }
+    };
+    queue_in_order(&store, &mut pending, register_org(1)).await;
+    queue_in_order(&store, &mut pending, register_project("XM-DAC-5-7-REDO", "ID")).await;
+    queue_in_order(&store, &mut pending, register_project("XM-DAC-5-7-REDO", "TH")).await;
+    queue_in_order(&store, &mut pending, register_org(2)).await;
+    let size_before = store.size().await.unwrap();
+    let before = store.stats();
+    release.send(()).unwrap();
+    holder.await.unwrap();
+    let mut answers = Vec::new();
+    for task in pending {
+        answers.push(task.await.unwrap());
+    }
+    let after = store.stats();
+
+    assert!(matches!(answers[0], Ok(1)), "{:?}", answers[0]);
+    assert!(matches!(answers[1], Ok(1)), "{:?}", answers[1]);
+    assert!(
+        matches!(&answers[2], Err(CommandError::Duplicate { field }) if field == "iatiIdentifier"),
+        "{:?}",
+        answers[2]
+    );
+    assert!(matches!(answers[3], Ok(1)), "{:?}", answers[3]);
+    assert_eq!(
+        after.batches_one_by_one - before.batches_one_by_one,
+        1,
+        "{before:?} {after:?}"
+    );
+    // The rename, two organisations and one project: four events, nothing of the refused one.
+    assert_eq!(store.size().await.unwrap(), size_before + 4);
+    assert_eq!(check(&store).await.unwrap(), Vec::new());
+    let projects = setup
+        .read_model
+        .projects(
+            &ProjectQuery {
+                text: Some("XM-DAC-5-7-REDO".to_owned()),
+                ..ProjectQuery::default()
+            },
+            &ALL,
+        )
+        .await
+        .unwrap();
+    let redo: Vec<_> = projects
+        .iter()
+        .filter(|p| p.item.iati_identifier.as_str() == "XM-DAC-5-7-REDO")
+        .collect();
+    assert_eq!(redo.len(), 1);
+    assert_eq!(
+        redo[0].item.recipient_countries[0].country.as_str(),
+        "ID",
+        "the first in queue order keeps the identifier"
+    );
 }
