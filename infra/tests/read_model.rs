@@ -1124,8 +1124,18 @@ async fn a_batch_whose_set_based_write_fails_is_written_again_request_by_request
         }
     };
     queue_in_order(&store, &mut pending, register_org(1)).await;
-    queue_in_order(&store, &mut pending, register_project("XM-DAC-5-7-REDO", "ID")).await;
-    queue_in_order(&store, &mut pending, register_project("XM-DAC-5-7-REDO", "TH")).await;
+    queue_in_order(
+        &store,
+        &mut pending,
+        register_project("XM-DAC-5-7-REDO", "ID"),
+    )
+    .await;
+    queue_in_order(
+        &store,
+        &mut pending,
+        register_project("XM-DAC-5-7-REDO", "TH"),
+    )
+    .await;
     queue_in_order(&store, &mut pending, register_org(2)).await;
     let size_before = store.size().await.unwrap();
     let before = store.stats();
