@@ -1,4 +1,4 @@
-//! The `amanah` command line (`shared/spec/api.md`, "The binary").
+//! The `amanah` command line (`docs/api.md`, "The binary").
 //!
 //! Exit codes: 0 success, 1 a verification or check failed, 2 a usage, configuration or
 //! environment error (the configuration is invalid, the database does not answer, the address is
@@ -76,7 +76,7 @@ pub struct TokenArgs {
     pub ttl: std::time::Duration,
 }
 
-/// `amanah audit …` (`shared/spec/audit-log.md` §5).
+/// `amanah audit …` (`docs/audit-log.md` §2).
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Print the checkpoint verifier key (`<origin>+<key id>+<public key>`); creates the signing

@@ -1,6 +1,6 @@
 //! Amanah's configuration: one typed value, built once in `main` and passed down; never a global.
 //!
-//! Three layers, each overriding the one before (`shared/spec/api.md`, "Configuration"):
+//! Three layers, each overriding the one before (`docs/api.md`, "Configuration"):
 //!
 //! 1. the defaults below;
 //! 2. a TOML file: `--config FILE` (which must exist) or, when that flag is absent, `amanah.toml` in
@@ -240,7 +240,7 @@ fn serialize_lifetime<S: Serializer>(value: &Duration, serializer: S) -> Result<
     serializer.serialize_str(&text)
 }
 
-/// Bearer-token verification (`shared/spec/api.md`, "Identity and access").
+/// Bearer-token verification (`docs/api.md`, "Identity and access").
 #[derive(Clone, Serialize)]
 pub struct AuthConfig {
     /// Shared secret for HS256 tokens (≥ 32 bytes); generated into the data dir when unset.
@@ -280,7 +280,7 @@ fn serialize_redacted_url<S: Serializer>(
     }
 }
 
-/// The signed audit log (`shared/spec/audit-log.md`).
+/// The signed audit log (`docs/audit-log.md`).
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditConfig {
     /// Checkpoint origin line and key name.
@@ -338,7 +338,7 @@ impl Limits {
     /// ten fields and ten activities of each comes to about 7,000.
     pub const DEFAULT_COMPLEXITY: usize = 10_000;
     pub const DEFAULT_ALIASES: usize = 30;
-    /// Also the most a page may ever hold (`shared/spec/api.md`).
+    /// Also the most a page may ever hold (`docs/api.md`).
     pub const MAX_PAGE_SIZE: usize = 100;
     pub const DEFAULT_BODY_BYTES: usize = 1024 * 1024;
     pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 30;

@@ -1,4 +1,4 @@
-//! The demo dataset of `shared/spec/domain.md`, loaded by `amanah serve --demo` when the log is
+//! The demo dataset of `docs/domain.md`, loaded by `amanah serve --demo` when the log is
 //! empty.
 //!
 //! It goes through the same [`CommandService`] as every mutation, so every demo record is in the

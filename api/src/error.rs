@@ -1,7 +1,7 @@
 //! The one catalogue of error codes clients see, and the mapping of every failure onto it.
 //!
 //! Every GraphQL error Amanah sends carries `extensions.code` with one [`ErrorCode`]
-//! (`shared/spec/api.md`, "GraphQL conventions"). Resolvers return [`ApiError`]; `?` turns it into
+//! (`docs/api.md`, "GraphQL conventions"). Resolvers return [`ApiError`]; `?` turns it into
 //! an [`async_graphql::Error`] with the code and the extensions the code promises
 //! (`field` for `BAD_USER_INPUT`, `currentVersion` for `CONFLICT`).
 //!

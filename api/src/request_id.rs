@@ -1,5 +1,5 @@
 //! The request id: one string that ties a request's response header, log lines, trace and the
-//! events it appends together (`shared/spec/api.md`, "HTTP").
+//! events it appends together (`docs/api.md`, "HTTP").
 //!
 //! Taken from the incoming `x-request-id` when it is well-formed (1 to 128 characters of
 //! `[A-Za-z0-9._-]`, so it is safe in logs and headers), otherwise a new UUID v7. The middleware in

@@ -1,7 +1,7 @@
 //! The composition root of the HTTP server.
 //!
 //! [`Application::build`] binds the listener (port 0 picks a free one, which tests use), builds the
-//! shared state and the schema, and wires the routes of `shared/spec/api.md`; the caller decides
+//! shared state and the schema, and wires the routes of `docs/api.md`; the caller decides
 //! when it stops by passing a future to [`Application::run_until_stopped`] (SIGINT/SIGTERM in
 //! `amanah serve`, never in tests). The database arrives connected and migrated: `serve` and the
 //! test harness each decide how.

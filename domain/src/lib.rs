@@ -2,7 +2,7 @@
 //!
 //! This crate knows the development-cooperation portfolio of the ASEAN Secretariat — organisations,
 //! projects (IATI activities) and anti-corruption activities — and nothing about databases, HTTP or
-//! GraphQL. Every rule of `shared/spec/domain.md` lives here as a pure function:
+//! GraphQL. Every rule of `docs/domain.md` lives here as a pure function:
 //!
 //! * [`aggregate::Aggregate::decide`] turns a command and the current state into events, or a typed
 //!   rejection that names the offending input field;

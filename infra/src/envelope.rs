@@ -1,4 +1,4 @@
-//! The audit envelope (`shared/spec/audit-log.md` §1): what an event's leaf bytes say, and how
+//! The audit envelope (`docs/audit-log.md` §3.2): what an event's leaf bytes say, and how
 //! they are written and read back.
 //!
 //! [`encode`] turns a [`StoredEvent`] into its leaf bytes (RFC 8785 JSON, see [`crate::jcs`]);

@@ -1,7 +1,7 @@
 //! RFC 8785 JSON Canonicalization Scheme (JCS), restricted to the JSON that audit envelopes may hold.
 //!
 //! The leaf bytes of the audit log are the JCS serialisation of an event envelope
-//! (`shared/spec/audit-log.md` §1). JCS is: UTF-8, no insignificant whitespace, object members
+//! (`docs/audit-log.md` §3.2). JCS is: UTF-8, no insignificant whitespace, object members
 //! sorted by the UTF-16 code units of their names, strings escaped exactly as ECMAScript's
 //! `JSON.stringify` does, and numbers written as ECMAScript writes them.
 //!

@@ -1,4 +1,4 @@
-//! Who may do what: the access table of `shared/spec/api.md` ("Identity and access"), one rule per
+//! Who may do what: the access table of `docs/api.md` ("Identity and access"), one rule per
 //! row, each decided in exactly one place ([`decide`]) and applied to fields as async-graphql
 //! [`Guard`]s.
 //!

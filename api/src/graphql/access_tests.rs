@@ -3,7 +3,7 @@
 //! must append, and every event it appends must carry the caller as its actor and the request's
 //! id; a refused one must answer `FORBIDDEN` or `UNAUTHENTICATED` and append nothing.
 //!
-//! The expected outcomes are written out here by hand from `shared/spec/api.md`, independently
+//! The expected outcomes are written out here by hand from `docs/api.md`, independently
 //! of [`super::access::decide`].
 #![expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 

@@ -1,4 +1,4 @@
-//! The audit log for auditors (`shared/spec/audit-log.md` §5): the events with their exact leaf
+//! The audit log for auditors (`docs/audit-log.md` §6): the events with their exact leaf
 //! bytes, signed checkpoints, inclusion and consistency proofs — all for the auditor and admin
 //! roles — and the receipt a mutation payload carries, which anyone holding it can verify later.
 //!

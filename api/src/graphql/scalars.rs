@@ -1,4 +1,4 @@
-//! The custom scalars of the schema (`shared/spec/schema-sketch.graphql`): `Date`, `Percentage`,
+//! The custom scalars of the schema (`docs/schema-sketch.graphql`): `Date`, `Percentage`,
 //! `BigInt` and `DateTime`.
 //!
 //! Input scalars accept the raw text and nothing more: the domain's value types decide whether it

@@ -1,4 +1,4 @@
-//! The ASEAN member states with the date each joined (`shared/spec/domain.md`, "Member states").
+//! The ASEAN member states with the date each joined (`docs/domain.md`, "Member states").
 //! Reference data: seeded here, changed only by a later migration.
 
 use sea_orm_migration::prelude::*;

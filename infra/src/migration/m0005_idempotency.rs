@@ -1,4 +1,4 @@
-//! Idempotency keys (`shared/spec/api.md`, "GraphQL conventions"): the first response to a
+//! Idempotency keys (`docs/api.md`, "GraphQL conventions"): the first response to a
 //! mutation sent with an `Idempotency-Key`, per subject and key, so that a retry returns it and
 //! appends nothing. In the database rather than in memory so that every replica agrees.
 //!
