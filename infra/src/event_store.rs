@@ -183,6 +183,14 @@ struct Job {
     span: tracing::Span,
 }
 
+/// What a batch transaction wrote: the log size before and after, and the Merkle tree's right
+/// edge after (when the sequencer maintains the tree and knows it).
+struct Written {
+    start: u64,
+    end: u64,
+    frontier: Option<CompactRange>,
+}
+
 /// A request's appended events and where they landed.
 struct Appended {
     outcome: AppendOutcome,
@@ -628,10 +636,17 @@ impl<P: Projector> Sequencer<P> {
         let known = self.take_frontier();
         if requests.len() > 1 {
             let txn = begin_append_transaction(&self.db).await?;
-            match self
-                .write_requests(&txn, requests, known.clone(), true, outcomes)
-                .await
-            {
+            let attempt = async {
+                let start = read_head_size(&txn, true).await?;
+                match self.write_together(&txn, requests, start, outcomes).await? {
+                    Some(next) => self
+                        .seal(&txn, start, next, known.clone(), outcomes)
+                        .await
+                        .map(Some),
+                    None => Ok(None),
+                }
+            };
+            match attempt.await {
                 Ok(Some(written)) => return self.finish(txn, written).await,
                 Ok(None) | Err(_) => {
                     let _ = txn.rollback().await;
@@ -643,17 +658,15 @@ impl<P: Projector> Sequencer<P> {
             }
         }
         let txn = begin_append_transaction(&self.db).await?;
-        match self
-            .write_requests(&txn, requests, known, false, outcomes)
-            .await
-        {
-            Ok(Some(written)) => self.finish(txn, written).await,
-            Ok(None) => {
-                let _ = txn.rollback().await;
-                Err(StoreError::Internal(
-                    "an append batch written request by request gave up".into(),
-                ))
-            }
+        let written = async {
+            let start = read_head_size(&txn, true).await?;
+            let next = self
+                .write_one_by_one(&txn, requests, start, outcomes)
+                .await?;
+            self.seal(&txn, start, next, known, outcomes).await
+        };
+        match written.await {
+            Ok(written) => self.finish(txn, written).await,
             Err(error) => {
                 let _ = txn.rollback().await;
                 Err(error)
@@ -661,65 +674,22 @@ impl<P: Projector> Sequencer<P> {
         }
     }
 
-    /// Commits what [`Self::write_requests`] wrote (log size before and after, the tree's edge
-    /// after), or rolls back when nothing was appended; keeps the edge; returns the size after.
-    async fn finish(
-        &self,
-        txn: DatabaseTransaction,
-        (start, end, frontier): (u64, u64, Option<CompactRange>),
-    ) -> Result<u64, StoreError> {
-        if start == end {
-            // Nothing to write (every request failed): no need for a commit and its flush.
-            let _ = txn.rollback().await;
-        } else {
-            txn.commit()
-                .instrument(tracing::info_span!("db.commit"))
-                .await
-                .map_err(map_internal_db_error)?;
-        }
-        self.keep_frontier(frontier);
-        Ok(end)
-    }
-
-    fn take_frontier(&self) -> Option<CompactRange> {
-        self.frontier
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take()
-    }
-
-    fn keep_frontier(&self, frontier: Option<CompactRange>) {
-        *self
-            .frontier
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = frontier;
-    }
-
-    /// Locks the head, appends the requests — set-based when `together`, else one by one — and
-    /// moves the head. Returns the log size before and after, and the Merkle tree's right edge at
-    /// the size after (when it maintains the tree and knows it: `known` is the edge its last
-    /// committed batch left); `None` when the set-based attempt gave up (the transaction is to be
-    /// rolled back then).
-    async fn write_requests(
+    /// Grows the Merkle tree by the batch's events (from `known`, the edge the last committed
+    /// batch left, when it is still the log's) and moves the head from `start` to `next`.
+    async fn seal(
         &self,
         txn: &DatabaseTransaction,
-        requests: &[&AppendRequest],
+        start: u64,
+        next: u64,
         known: Option<CompactRange>,
-        together: bool,
-        outcomes: &mut Vec<Result<Appended, StoreError>>,
-    ) -> Result<Option<(u64, u64, Option<CompactRange>)>, StoreError> {
-        let start = read_head_size(txn, true).await?;
-        let next = if together {
-            match self.write_together(txn, requests, start, outcomes).await? {
-                Some(next) => next,
-                None => return Ok(None),
-            }
-        } else {
-            self.write_one_by_one(txn, requests, start, outcomes)
-                .await?
-        };
+        outcomes: &[Result<Appended, StoreError>],
+    ) -> Result<Written, StoreError> {
         if next == start {
-            return Ok(Some((start, next, known)));
+            return Ok(Written {
+                start,
+                end: next,
+                frontier: known,
+            });
         }
         let mut frontier = None;
         if self.maintain_tree {
@@ -739,7 +709,41 @@ impl<P: Projector> Sequencer<P> {
         ))
         .await
         .map_err(map_internal_db_error)?;
-        Ok(Some((start, next, frontier)))
+        Ok(Written {
+            start,
+            end: next,
+            frontier,
+        })
+    }
+
+    /// Commits what a batch wrote, or rolls back when nothing was appended; keeps the tree's edge;
+    /// returns the log size after.
+    async fn finish(&self, txn: DatabaseTransaction, written: Written) -> Result<u64, StoreError> {
+        if written.start == written.end {
+            // Nothing to write (every request failed): no need for a commit and its flush.
+            let _ = txn.rollback().await;
+        } else {
+            txn.commit()
+                .instrument(tracing::info_span!("db.commit"))
+                .await
+                .map_err(map_internal_db_error)?;
+        }
+        self.keep_frontier(written.frontier);
+        Ok(written.end)
+    }
+
+    fn take_frontier(&self) -> Option<CompactRange> {
+        self.frontier
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
+
+    fn keep_frontier(&self, frontier: Option<CompactRange>) {
+        *self
+            .frontier
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = frontier;
     }
 
     /// Appends each request in its own savepoint, from index `start`; returns the next index.
