@@ -58,30 +58,33 @@ fn request(stream_id: Uuid, expected_version: u64, events: usize) -> AppendReque
     )
 }
 
-async fn every_batch_is_signed_and_proofs_verify(database: &TestDatabase) {
-    let store = store(database);
-    append_concurrently(&store, 6, 12).await;
-    store.append(request(Uuid::now_v7(), 0, 3)).await.unwrap();
-    let db = database.connection();
-    let size = store.size().await.unwrap();
-    assert_eq!(size, 75);
-
-    // The leaves as an auditor would hash them, from the stored canonical bytes.
-    let leaves: Vec<merkle::Hash> = store
+/// The leaves of the log's first `size` events, hashed as an auditor would, from the stored
+/// canonical bytes.
+async fn leaves(store: &SqlEventStore, size: u64) -> Vec<merkle::Hash> {
+    store
         .read_range(0, size)
         .await
         .unwrap()
         .iter()
         .map(|e| merkle::leaf_hash(&e.canonical))
-        .collect();
-    let root_of = |n: usize| {
-        let mut range = merkle::CompactRange::new();
-        for leaf in &leaves[..n] {
-            range.push(*leaf);
-        }
-        range.root()
-    };
+        .collect()
+}
 
+/// The RFC 9162 root of `leaves`, computed afresh.
+fn root_of(leaves: &[merkle::Hash]) -> merkle::Hash {
+    let mut range = merkle::CompactRange::new();
+    for leaf in leaves {
+        range.push(*leaf);
+    }
+    range.root()
+}
+
+/// Opens every stored checkpoint with the test key, checks its origin and that its root is the
+/// root of the first `tree_size` of `leaves`; returns their sizes in order.
+async fn checked_checkpoints(
+    db: &sea_orm::DatabaseConnection,
+    leaves: &[merkle::Hash],
+) -> Vec<u64> {
     let rows = db
         .query_all_raw(Statement::from_string(
             db.get_database_backend(),
@@ -99,11 +102,24 @@ async fn every_batch_is_signed_and_proofs_verify(database: &TestDatabase) {
         assert_eq!(checkpoint.size, tree_size as u64);
         assert_eq!(
             checkpoint.root,
-            root_of(tree_size as usize),
+            root_of(&leaves[..tree_size as usize]),
             "size {tree_size}"
         );
         sizes.push(checkpoint.size);
     }
+    sizes
+}
+
+async fn every_batch_is_signed_and_proofs_verify(database: &TestDatabase) {
+    let store = store(database);
+    append_concurrently(&store, 6, 12).await;
+    store.append(request(Uuid::now_v7(), 0, 3)).await.unwrap();
+    let db = database.connection();
+    let size = store.size().await.unwrap();
+    assert_eq!(size, 75);
+
+    let leaves = leaves(&store, size).await;
+    let sizes = checked_checkpoints(db, &leaves).await;
     assert_eq!(sizes.last(), Some(&size), "the last batch is signed");
     let stats = store.stats();
     assert_eq!(
@@ -115,7 +131,7 @@ async fn every_batch_is_signed_and_proofs_verify(database: &TestDatabase) {
 
     let latest = latest_checkpoint(db).await.unwrap().unwrap();
     assert_eq!(latest.size, size);
-    assert_eq!(root_at(db, 37).await.unwrap(), root_of(37));
+    assert_eq!(root_at(db, 37).await.unwrap(), root_of(&leaves[..37]));
 
     for &tree_size in &sizes {
         for index in [0, tree_size / 2, tree_size - 1] {
@@ -209,20 +225,10 @@ async fn a_log_appended_without_its_tree_catches_up(database: &TestDatabase) {
 
     let store = store(database);
     store.append(request(Uuid::now_v7(), 0, 2)).await.unwrap();
-    let leaves: Vec<merkle::Hash> = store
-        .read_range(0, 14)
-        .await
-        .unwrap()
-        .iter()
-        .map(|e| merkle::leaf_hash(&e.canonical))
-        .collect();
-    let mut range = merkle::CompactRange::new();
-    for leaf in &leaves {
-        range.push(*leaf);
-    }
+    let leaves = leaves(&store, 14).await;
     let latest = latest_checkpoint(db).await.unwrap().unwrap();
     assert_eq!(latest.size, 14);
-    assert_eq!(latest.root, range.root());
+    assert_eq!(latest.root, root_of(&leaves));
     for index in [0, 5, 13] {
         let (checkpoint, leaf, proof) = inclusion_proof(db, index, None).await.unwrap();
         assert_eq!(leaf, leaves[index as usize]);
@@ -279,33 +285,14 @@ async fn replicas_taking_turns_keep_one_tree_and_read_its_edge_only_after_anothe
 
     let size = a.size().await.unwrap();
     assert_eq!(size, 12);
-    let leaves: Vec<merkle::Hash> = a
-        .read_range(0, size)
-        .await
-        .unwrap()
-        .iter()
-        .map(|e| merkle::leaf_hash(&e.canonical))
-        .collect();
+    let leaves = leaves(&a, size).await;
     let db = database.connection();
-    let rows = db
-        .query_all_raw(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT tree_size, note FROM checkpoints ORDER BY tree_size",
-        ))
-        .await
-        .unwrap();
-    assert_eq!(rows.len(), 12, "one checkpoint per append");
-    let verifier = signer().verifier_key();
-    for row in &rows {
-        let tree_size: i64 = row.try_get_by_index(0).unwrap();
-        let note: String = row.try_get_by_index(1).unwrap();
-        let checkpoint = Checkpoint::open(&note, &verifier).unwrap();
-        let mut range = merkle::CompactRange::new();
-        for leaf in &leaves[..tree_size as usize] {
-            range.push(*leaf);
-        }
-        assert_eq!(checkpoint.root, range.root(), "size {tree_size}");
-    }
+    let sizes = checked_checkpoints(db, &leaves).await;
+    assert_eq!(
+        sizes,
+        (1..=12).collect::<Vec<u64>>(),
+        "one checkpoint per append"
+    );
     for index in [0, 5, 11] {
         let (checkpoint, leaf, proof) = inclusion_proof(db, index, None).await.unwrap();
         assert_eq!(leaf, leaves[index as usize]);
