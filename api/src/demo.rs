@@ -22,7 +22,7 @@ use amanah_domain::project::{
     AddOtherIdentifier, Budget, ChangeProjectStatus, Participation, Project, ProjectCommand,
     RecipientCountry, RecordTransaction, RegisterProject, SectorShare, SetBudget,
 };
-use amanah_domain::service::{CommandError, CommandService};
+use amanah_domain::service::{CommandError, CommandService, Expected};
 use amanah_domain::values::{
     Acronym, City, CountryCode, CurrencyCode, Description, IatiIdentifier, Money, Name, OrgRef,
     OtherIdentifierRef, Percentage, SectorCode, Title, ValueError, WebUrl,
@@ -93,7 +93,7 @@ impl<S: EventStore> Loader<'_, S> {
     async fn run<A>(
         &mut self,
         id: Uuid,
-        expected: Option<u64>,
+        expected: Expected,
         command: A::Command,
     ) -> Result<A, DemoError>
     where
@@ -126,7 +126,7 @@ impl<S: EventStore> Loader<'_, S> {
             country: Some(CountryCode::parse(country)?),
             website: website.map(WebUrl::parse).transpose()?,
         });
-        let organisation: Organisation = self.run(id, None, command).await?;
+        let organisation: Organisation = self.run(id, Expected::Minted, command).await?;
         self.summary.organisations += 1;
         Ok(organisation.facts())
     }
@@ -134,7 +134,7 @@ impl<S: EventStore> Loader<'_, S> {
     async fn project(&mut self, command: RegisterProject) -> Result<Project, DemoError> {
         let id = command.id;
         let project: Project = self
-            .run(id, None, ProjectCommand::Register(command))
+            .run(id, Expected::Minted, ProjectCommand::Register(command))
             .await?;
         self.summary.projects += 1;
         Ok(project)
@@ -145,7 +145,8 @@ impl<S: EventStore> Loader<'_, S> {
         project: &Project,
         command: ProjectCommand,
     ) -> Result<Project, DemoError> {
-        self.run(project.id, Some(project.version), command).await
+        self.run(project.id, Expected::Version(project.version), command)
+            .await
     }
 
     async fn status(
@@ -201,7 +202,7 @@ impl<S: EventStore> Loader<'_, S> {
             planned_start: date(dates.0)?,
             planned_end: date(dates.1)?,
         });
-        let planned: Activity = self.run(id, None, plan).await?;
+        let planned: Activity = self.run(id, Expected::Minted, plan).await?;
         let (female, male, undisclosed) = participants;
         let complete = ActivityCommand::Complete(CompleteActivity {
             id,
@@ -216,7 +217,9 @@ impl<S: EventStore> Loader<'_, S> {
             },
             outcome: Some(Description::parse(outcome)?),
         });
-        let _: Activity = self.run(id, Some(planned.version), complete).await?;
+        let _: Activity = self
+            .run(id, Expected::Version(planned.version), complete)
+            .await?;
         self.summary.activities += 1;
         Ok(())
     }

@@ -137,6 +137,17 @@ pub struct CommandService<S> {
     store: S,
 }
 
+/// The version a command expects of its stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expected {
+    /// A creation under an id the caller has just minted (a UUIDv7 no other request can hold):
+    /// there is no stream to read first, so nothing is read before the append.
+    Minted,
+    /// The stream at this version: the client's `expectedVersion`. A stream that does not exist
+    /// is left to the aggregate's `decide` (not found).
+    Version(u64),
+}
+
 impl<S: EventStore> CommandService<S> {
     pub fn new(store: S) -> Self {
         Self { store }
@@ -221,26 +232,27 @@ impl<S: EventStore> CommandService<S> {
     /// Decides `command` against aggregate `id` and appends what it decided, with the new state
     /// for the read model, in one transaction.
     ///
-    /// `expected_version` is the client's `expectedVersion` (`None` for a creation, which the
-    /// aggregate's `decide` refuses when the stream already exists). The append also requires
-    /// the streams the command's facts were read from ([`Aggregate::reads`]) to be unchanged.
+    /// `expected` is [`Expected::Version`] with the client's `expectedVersion`, or
+    /// [`Expected::Minted`] for a creation under an id the caller has just minted. The append also
+    /// requires the streams the command's facts were read from ([`Aggregate::reads`]) to be
+    /// unchanged.
     ///
     /// # Errors
-    /// [`CommandError::Conflict`] when the aggregate is not at `expected_version` (now, or by the
-    /// time the append commits), [`CommandError::StaleRead`] when a stream the command's facts
-    /// came from moved on, [`CommandError::Rejected`] when the domain refuses, and store
-    /// failures. Nothing is appended then.
+    /// [`CommandError::Conflict`] when the aggregate is not at the expected version (now, or by
+    /// the time the append commits; for `Minted`, when the stream exists), [`CommandError::StaleRead`]
+    /// when a stream the command's facts came from moved on, [`CommandError::Rejected`] when the
+    /// domain refuses, and store failures. Nothing is appended then.
     pub async fn execute<A>(
         &self,
         id: Uuid,
-        expected_version: Option<u64>,
+        expected: Expected,
         command: A::Command,
         metadata: EventMetadata,
     ) -> Result<Committed<A>, CommandError>
     where
         A: Aggregate + Into<Snapshot>,
     {
-        self.execute_given(id, expected_version, command, metadata, Vec::new(), None)
+        self.execute_given(id, expected, command, metadata, Vec::new(), None)
             .await
     }
 
@@ -255,7 +267,7 @@ impl<S: EventStore> CommandService<S> {
     pub async fn execute_given<A>(
         &self,
         id: Uuid,
-        expected_version: Option<u64>,
+        expected: Expected,
         command: A::Command,
         metadata: EventMetadata,
         given: Vec<StreamRead>,
@@ -264,68 +276,18 @@ impl<S: EventStore> CommandService<S> {
     where
         A: Aggregate + Into<Snapshot>,
     {
-        let (state, current) = self.current::<A>(id).await?;
-        if let Some(expected) = expected_version
-            && expected != current
-            && current > 0
-        {
-            return Err(CommandError::Conflict { expected, current });
-        }
-        self.decide_and_append(
-            id,
-            state,
-            current,
-            command,
-            metadata,
-            given,
-            idempotency_claim,
-        )
-        .await
-    }
-
-    /// A creation under an id the caller has just minted (a UUIDv7 no other request can hold),
-    /// valid only while the streams of `given` are unchanged and, with `idempotency_claim`, the
-    /// key still holds the claim: there is no stream to read, so nothing is read before the
-    /// append. The append checks the stream's version against the log all the same, so an id
-    /// that was not fresh after all is refused, never given a second first event.
-    ///
-    /// # Errors
-    /// As [`execute_given`](Self::execute_given); [`CommandError::Conflict`] when the stream
-    /// exists.
-    pub async fn create_given<A>(
-        &self,
-        id: Uuid,
-        command: A::Command,
-        metadata: EventMetadata,
-        given: Vec<StreamRead>,
-        idempotency_claim: Option<IdempotencyClaim>,
-    ) -> Result<Committed<A>, CommandError>
-    where
-        A: Aggregate + Into<Snapshot>,
-    {
-        self.decide_and_append(id, None, 0, command, metadata, given, idempotency_claim)
-            .await
-    }
-
-    /// Decides `command` on `state` (the stream at version `current`) and appends the events,
-    /// requiring the stream still at `current` and the streams read unchanged.
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "the two entry points above name each part; a struct would only rename them"
-    )]
-    async fn decide_and_append<A>(
-        &self,
-        id: Uuid,
-        state: Option<A>,
-        current: u64,
-        command: A::Command,
-        metadata: EventMetadata,
-        given: Vec<StreamRead>,
-        idempotency_claim: Option<IdempotencyClaim>,
-    ) -> Result<Committed<A>, CommandError>
-    where
-        A: Aggregate + Into<Snapshot>,
-    {
+        let (state, current) = match expected {
+            // No stream to read: the append's version check against the log still refuses an
+            // id that was not fresh after all.
+            Expected::Minted => (None, 0),
+            Expected::Version(expected) => {
+                let (state, current) = self.current::<A>(id).await?;
+                if expected != current && current > 0 {
+                    return Err(CommandError::Conflict { expected, current });
+                }
+                (state, current)
+            }
+        };
         let mut reads = A::reads(&command);
         reads.extend(given);
         reads.sort_by_key(|read| (read.stream.as_str(), read.stream_id, read.version));

@@ -24,7 +24,7 @@ use amanah_domain::project::{
 use amanah_domain::query::{
     ActivityQuery, Direction, OrganisationQuery, ProjectOrderField, ProjectQuery, Range, ReadModel,
 };
-use amanah_domain::service::{CommandError, CommandService};
+use amanah_domain::service::{CommandError, CommandService, Expected};
 use amanah_domain::values::{
     CountryCode, Description, IatiIdentifier, Name, OrgRef, Percentage, SectorCode, Title,
 };
@@ -42,8 +42,7 @@ amanah_infra::on_both_engines!(
     appends_during_rebuilds_all_reach_the_read_model,
     commands_decide_on_the_kept_state_not_a_fold_of_the_stream,
     a_batch_is_written_set_based_and_the_read_model_matches_the_log,
-    a_creation_reads_once_and_a_lost_kept_state_cannot_fork_a_stream,
-    a_creation_under_a_minted_id_reads_nothing_and_an_existing_id_is_refused,
+    creations_read_at_most_once_and_cannot_fork_a_stream,
     a_batch_whose_set_based_write_fails_is_written_again_request_by_request,
 );
 
@@ -89,7 +88,7 @@ async fn organisation(world: &World, org_ref: Option<&str>, name: &str) -> Organ
     });
     world
         .service
-        .execute::<Organisation>(id, None, command, metadata())
+        .execute::<Organisation>(id, Expected::Minted, command, metadata())
         .await
         .unwrap()
         .state
@@ -138,7 +137,12 @@ async fn project(world: &World, command: RegisterProject) -> Result<Project, Com
     let id = command.id;
     world
         .service
-        .execute::<Project>(id, None, ProjectCommand::Register(command), metadata())
+        .execute::<Project>(
+            id,
+            Expected::Minted,
+            ProjectCommand::Register(command),
+            metadata(),
+        )
         .await
         .map(|c| c.state)
 }
@@ -177,7 +181,7 @@ async fn seed(world: &World) -> (OrganisationFacts, OrganisationFacts, Project, 
     });
     world
         .service
-        .execute::<Activity>(id, None, plan, metadata())
+        .execute::<Activity>(id, Expected::Minted, plan, metadata())
         .await
         .unwrap();
     (funder, implementer, first, second)
@@ -400,19 +404,30 @@ async fn replay_check_finds_tampering_and_rebuild_repairs_it(database: &TestData
     assert_eq!(repaired, first);
 }
 
-/// Renames `organisation` to `name`, through `service`.
+/// Renames `organisation` to `name`, through `service`, at whatever version it is.
 async fn rename<S: amanah_domain::ports::EventStore>(
     service: &CommandService<S>,
     organisation: Uuid,
     name: &str,
 ) {
+    let version = service
+        .load::<Organisation>(organisation, None)
+        .await
+        .unwrap()
+        .unwrap()
+        .version;
     let command = OrganisationCommand::Revise(ReviseOrganisation {
         id: organisation,
         name: Some(Name::parse(name).unwrap()),
         ..ReviseOrganisation::default()
     });
     service
-        .execute::<Organisation>(organisation, None, command, metadata())
+        .execute::<Organisation>(
+            organisation,
+            Expected::Version(version),
+            command,
+            metadata(),
+        )
         .await
         .unwrap();
 }
@@ -566,7 +581,7 @@ async fn commands_decide_on_the_kept_state_not_a_fold_of_the_stream(database: &T
         });
         world
             .service
-            .execute::<Organisation>(id, Some(version), command, metadata())
+            .execute::<Organisation>(id, Expected::Version(version), command, metadata())
             .await
             .unwrap();
     }
@@ -648,6 +663,53 @@ impl amanah_infra::Projector for HoldingFirst {
     }
 }
 
+/// A service whose sequencer is held inside its first append — renaming `organisation` — until
+/// [`Held::release`]: the appends sent meanwhile queue up and are committed together, in one
+/// batch, in the order [`queue_in_order`] gives them.
+struct Held {
+    service: std::sync::Arc<CommandService<SqlEventStore>>,
+    store: SqlEventStore,
+    release: tokio::sync::oneshot::Sender<()>,
+    holder: tokio::task::JoinHandle<()>,
+}
+
+impl Held {
+    async fn start(
+        db: sea_orm::DatabaseConnection,
+        organisation: Uuid,
+        name: &'static str,
+    ) -> Self {
+        let (held_tx, held) = tokio::sync::oneshot::channel();
+        let (release, release_rx) = tokio::sync::oneshot::channel();
+        let service = std::sync::Arc::new(CommandService::new(SqlEventStore::start(
+            db,
+            StoreConfig::default(),
+            HoldingFirst {
+                held: std::sync::Mutex::new(Some(held_tx)),
+                release: tokio::sync::Mutex::new(Some(release_rx)),
+            },
+        )));
+        let store = service.store().clone();
+        let holder = {
+            let service = std::sync::Arc::clone(&service);
+            tokio::spawn(async move { rename(&service, organisation, name).await })
+        };
+        held.await.unwrap();
+        Self {
+            service,
+            store,
+            release,
+            holder,
+        }
+    }
+
+    /// Lets the first append go and waits for it: the queued ones follow in one batch.
+    async fn release(self) {
+        self.release.send(()).unwrap();
+        self.holder.await.unwrap();
+    }
+}
+
 /// Spawns `append` and waits until its request is queued behind the others, so that the batch
 /// holds them in a known order.
 async fn queue_in_order(
@@ -678,25 +740,9 @@ async fn a_batch_is_written_set_based_and_the_read_model_matches_the_log(databas
 
     let mut db = database.connection().clone();
     let statements = amanah_infra::statements::StatementCounter::install(&mut db);
-    let (held_tx, held) = tokio::sync::oneshot::channel();
-    let (release, release_rx) = tokio::sync::oneshot::channel();
-    let service = std::sync::Arc::new(CommandService::new(SqlEventStore::start(
-        db,
-        StoreConfig::default(),
-        HoldingFirst {
-            held: std::sync::Mutex::new(Some(held_tx)),
-            release: tokio::sync::Mutex::new(Some(release_rx)),
-        },
-    )));
-    let store = service.store().clone();
-
     // The first append holds the sequencer…
-    let holder = {
-        let service = std::sync::Arc::clone(&service);
-        let id = raced.id;
-        tokio::spawn(async move { rename(&service, id, "Renamed First").await })
-    };
-    held.await.unwrap();
+    let held = Held::start(db, raced.id, "Renamed First").await;
+    let (service, store) = (std::sync::Arc::clone(&held.service), held.store.clone());
     // …while the rest queue up, each decided on the state before the batch.
     let mut pending: Vec<tokio::task::JoinHandle<Result<u64, CommandError>>> = Vec::new();
     const NEW_ORGANISATIONS: usize = 20;
@@ -714,7 +760,7 @@ async fn a_batch_is_written_set_based_and_the_read_model_matches_the_log(databas
         });
         queue_in_order(&store, &mut pending, async move {
             service
-                .execute::<Organisation>(id, None, command, metadata())
+                .execute::<Organisation>(id, Expected::Minted, command, metadata())
                 .await
                 .map(|c| c.outcome.stream_version)
         })
@@ -733,7 +779,7 @@ async fn a_batch_is_written_set_based_and_the_read_model_matches_the_log(databas
         let id = renamed.id;
         queue_in_order(&store, &mut pending, async move {
             service
-                .execute::<Organisation>(id, None, command, metadata())
+                .execute::<Organisation>(id, Expected::Version(1), command, metadata())
                 .await
                 .map(|c| c.outcome.stream_version)
         })
@@ -746,7 +792,7 @@ async fn a_batch_is_written_set_based_and_the_read_model_matches_the_log(databas
         let id = raced.id;
         queue_in_order(&store, &mut pending, async move {
             service
-                .execute::<Organisation>(id, None, command, metadata())
+                .execute::<Organisation>(id, Expected::Version(1), command, metadata())
                 .await
                 .map(|c| c.outcome.stream_version)
         })
@@ -761,10 +807,10 @@ async fn a_batch_is_written_set_based_and_the_read_model_matches_the_log(databas
                 role: OrganisationRole::Accountable,
             },
         );
-        let id = first.id;
+        let (id, version) = (first.id, first.version);
         queue_in_order(&store, &mut pending, async move {
             service
-                .execute::<Project>(id, None, command, metadata())
+                .execute::<Project>(id, Expected::Version(version), command, metadata())
                 .await
                 .map(|c| c.outcome.stream_version)
         })
@@ -793,7 +839,7 @@ async fn a_batch_is_written_set_based_and_the_read_model_matches_the_log(databas
         });
         queue_in_order(&store, &mut pending, async move {
             service
-                .execute::<Activity>(id, None, command, metadata())
+                .execute::<Activity>(id, Expected::Minted, command, metadata())
                 .await
                 .map(|c| c.outcome.stream_version)
         })
@@ -802,8 +848,7 @@ async fn a_batch_is_written_set_based_and_the_read_model_matches_the_log(databas
     let queued = pending.len();
     let before = store.stats();
     let statements_before = statements.read().statements;
-    release.send(()).unwrap();
-    holder.await.unwrap();
+    held.release().await;
     let mut answers = Vec::new();
     for task in pending {
         answers.push(task.await.unwrap());
@@ -888,88 +933,6 @@ async fn a_batch_is_written_set_based_and_the_read_model_matches_the_log(databas
     assert_eq!(planned.uncac_chapters.len(), 2);
 }
 
-/// A store that keeps states answers a creation's read in one statement: a stream without a kept
-/// state has no events, so there is nothing to fold. The append still checks the version against
-/// the log itself: a kept state lost behind the store's back costs a `CONFLICT`, never a second
-/// first event.
-async fn a_creation_reads_once_and_a_lost_kept_state_cannot_fork_a_stream(database: &TestDatabase) {
-    let mut db = database.connection().clone();
-    let statements = amanah_infra::statements::StatementCounter::install(&mut db);
-    let world = World {
-        service: CommandService::new(SqlEventStore::start(
-            db.clone(),
-            StoreConfig::default(),
-            SqlProjector,
-        )),
-        read_model: SqlReadModel::new(db.clone()),
-    };
-    let before = statements.read().statements;
-    let unknown = world
-        .service
-        .load::<Organisation>(Uuid::now_v7(), None)
-        .await
-        .unwrap();
-    assert!(unknown.is_none());
-    assert_eq!(statements.read().statements - before, 1);
-
-    let facts = organisation(&world, Some("XM-ONCE-1"), "Read Once Office").await;
-    let before = statements.read().statements;
-    let known = world
-        .service
-        .load::<Organisation>(facts.id, None)
-        .await
-        .unwrap();
-    assert_eq!(known.unwrap().name.as_str(), "Read Once Office");
-    assert_eq!(statements.read().statements - before, 1);
-
-    db.execute_raw(amanah_infra::sql::statement(
-        db.get_database_backend(),
-        "DELETE FROM organisations WHERE id = ?",
-        vec![facts.id.to_string().into()],
-    ))
-    .await
-    .unwrap();
-    let again = OrganisationCommand::Register(RegisterOrganisation {
-        id: facts.id,
-        org_ref: None,
-        name: Name::parse("A Second First Event").unwrap(),
-        acronym: None,
-        organisation_type: OrganisationType::Government,
-        country: None,
-        website: None,
-    });
-    let error = world
-        .service
-        .execute::<Organisation>(facts.id, None, again, metadata())
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            error,
-            CommandError::Conflict {
-                expected: 0,
-                current: 1
-            }
-        ),
-        "{error:?}"
-    );
-    let stream = world
-        .service
-        .store()
-        .load_stream(StreamKind::Organisation, facts.id, None)
-        .await
-        .unwrap();
-    assert_eq!(stream.len(), 1);
-    assert!(
-        world
-            .read_model
-            .organisation(facts.id)
-            .await
-            .unwrap()
-            .is_none()
-    );
-}
-
 fn register_organisation(id: Uuid, name: &str) -> OrganisationCommand {
     OrganisationCommand::Register(RegisterOrganisation {
         id,
@@ -982,83 +945,104 @@ fn register_organisation(id: Uuid, name: &str) -> OrganisationCommand {
     })
 }
 
-/// `create_given` (a creation under an id the caller has just minted) reads nothing before the
-/// append: one statement fewer than `execute` of the same creation, which reads the kept state
-/// first. An id that is not fresh after all is refused by the append's version check.
-async fn a_creation_under_a_minted_id_reads_nothing_and_an_existing_id_is_refused(
-    database: &TestDatabase,
-) {
+/// A store that keeps states answers a stream's state in one statement, also for a stream that
+/// does not exist (a stream without a kept state has no events: nothing to fold). A creation
+/// under a minted id reads nothing at all, one statement fewer than the same creation at version
+/// 0. The append checks the version against the log itself, so neither a minted id that exists
+/// nor a kept state lost behind the store's back can give a stream a second first event.
+async fn creations_read_at_most_once_and_cannot_fork_a_stream(database: &TestDatabase) {
     let mut db = database.connection().clone();
     let statements = amanah_infra::statements::StatementCounter::install(&mut db);
     let service = CommandService::new(SqlEventStore::start(
-        db,
+        db.clone(),
         StoreConfig::default(),
         SqlProjector,
     ));
+    let counted = || statements.read().statements;
+
+    let before = counted();
+    let unknown = service
+        .load::<Organisation>(Uuid::now_v7(), None)
+        .await
+        .unwrap();
+    assert!(unknown.is_none());
+    assert_eq!(counted() - before, 1);
+
     // A first append, so that the two measured below find a tree to extend alike.
     let first = Uuid::now_v7();
     service
-        .create_given::<Organisation>(
+        .execute::<Organisation>(
             first,
+            Expected::Minted,
             register_organisation(first, "First Office"),
             metadata(),
-            Vec::new(),
-            None,
         )
         .await
         .unwrap();
-    let executed_id = Uuid::now_v7();
-    let before = statements.read().statements;
+    let at_zero = Uuid::now_v7();
+    let before = counted();
     service
         .execute::<Organisation>(
-            executed_id,
-            None,
-            register_organisation(executed_id, "Executed Office"),
+            at_zero,
+            Expected::Version(0),
+            register_organisation(at_zero, "Version Zero Office"),
             metadata(),
         )
         .await
         .unwrap();
-    let executed = statements.read().statements - before;
-
-    let created_id = Uuid::now_v7();
-    let before = statements.read().statements;
+    let read_first = counted() - before;
+    let minted = Uuid::now_v7();
+    let before = counted();
     let created = service
-        .create_given::<Organisation>(
-            created_id,
-            register_organisation(created_id, "Created Office"),
+        .execute::<Organisation>(
+            minted,
+            Expected::Minted,
+            register_organisation(minted, "Minted Office"),
             metadata(),
-            Vec::new(),
-            None,
         )
         .await
         .unwrap();
-    assert_eq!(statements.read().statements - before, executed - 1);
-    assert_eq!(created.state.name.as_str(), "Created Office");
+    assert_eq!(counted() - before, read_first - 1);
+    assert_eq!(created.state.name.as_str(), "Minted Office");
     assert_eq!(created.outcome.stream_version, 1);
 
-    let error = service
-        .create_given::<Organisation>(
-            executed_id,
-            register_organisation(executed_id, "Not Fresh After All"),
-            metadata(),
-            Vec::new(),
-            None,
-        )
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            error,
-            CommandError::Conflict {
-                expected: 0,
-                current: 1
-            }
-        ),
-        "{error:?}"
-    );
+    let before = counted();
+    let known = service.load::<Organisation>(minted, None).await.unwrap();
+    assert_eq!(known.unwrap().name.as_str(), "Minted Office");
+    assert_eq!(counted() - before, 1);
+
+    // The kept state lost behind the store's back: the service sees no stream, the log does.
+    db.execute_raw(amanah_infra::sql::statement(
+        db.get_database_backend(),
+        "DELETE FROM organisations WHERE id = ?",
+        vec![minted.to_string().into()],
+    ))
+    .await
+    .unwrap();
+    for (expected, id) in [(Expected::Version(0), minted), (Expected::Minted, minted)] {
+        let error = service
+            .execute::<Organisation>(
+                id,
+                expected,
+                register_organisation(id, "A Second First Event"),
+                metadata(),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                error,
+                CommandError::Conflict {
+                    expected: 0,
+                    current: 1
+                }
+            ),
+            "{expected:?}: {error:?}"
+        );
+    }
     let stream = service
         .store()
-        .load_stream(StreamKind::Organisation, executed_id, None)
+        .load_stream(StreamKind::Organisation, minted, None)
         .await
         .unwrap();
     assert_eq!(stream.len(), 1);
@@ -1074,23 +1058,13 @@ async fn a_batch_whose_set_based_write_fails_is_written_again_request_by_request
     let setup = world(database);
     let (reporting, implementing, _, _) = seed(&setup).await;
     let held_for = organisation(&setup, Some("XM-REDO-0"), "Held For").await;
-    let (held_tx, held) = tokio::sync::oneshot::channel();
-    let (release, release_rx) = tokio::sync::oneshot::channel();
-    let service = std::sync::Arc::new(CommandService::new(SqlEventStore::start(
+    let held = Held::start(
         database.connection().clone(),
-        StoreConfig::default(),
-        HoldingFirst {
-            held: std::sync::Mutex::new(Some(held_tx)),
-            release: tokio::sync::Mutex::new(Some(release_rx)),
-        },
-    )));
-    let store = service.store().clone();
-    let holder = {
-        let service = std::sync::Arc::clone(&service);
-        let id = held_for.id;
-        tokio::spawn(async move { rename(&service, id, "Renamed While Held").await })
-    };
-    held.await.unwrap();
+        held_for.id,
+        "Renamed While Held",
+    )
+    .await;
+    let (service, store) = (std::sync::Arc::clone(&held.service), held.store.clone());
 
     let mut pending: Vec<tokio::task::JoinHandle<Result<u64, CommandError>>> = Vec::new();
     let register_org = |n: usize| {
@@ -1107,7 +1081,7 @@ async fn a_batch_whose_set_based_write_fails_is_written_again_request_by_request
                 website: None,
             });
             service
-                .execute::<Organisation>(id, None, command, metadata())
+                .execute::<Organisation>(id, Expected::Minted, command, metadata())
                 .await
                 .map(|c| c.outcome.stream_version)
         }
@@ -1118,7 +1092,12 @@ async fn a_batch_whose_set_based_write_fails_is_written_again_request_by_request
         async move {
             let id = command.id;
             service
-                .execute::<Project>(id, None, ProjectCommand::Register(command), metadata())
+                .execute::<Project>(
+                    id,
+                    Expected::Minted,
+                    ProjectCommand::Register(command),
+                    metadata(),
+                )
                 .await
                 .map(|c| c.outcome.stream_version)
         }
@@ -1139,8 +1118,7 @@ async fn a_batch_whose_set_based_write_fails_is_written_again_request_by_request
     queue_in_order(&store, &mut pending, register_org(2)).await;
     let size_before = store.size().await.unwrap();
     let before = store.stats();
-    release.send(()).unwrap();
-    holder.await.unwrap();
+    held.release().await;
     let mut answers = Vec::new();
     for task in pending {
         answers.push(task.await.unwrap());

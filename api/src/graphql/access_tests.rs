@@ -7,6 +7,7 @@
 //! of [`super::access::decide`].
 #![expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 
+use amanah_domain::service::Expected;
 use amanah_infra::auth::{Identity, Role};
 use amanah_infra::testing::TestDatabase;
 use async_graphql::{Request, Response, Variables};
@@ -968,7 +969,14 @@ async fn a_change_decided_on_an_older_project_version_is_refused() {
     let refused = h
         .state
         .commands
-        .execute_given::<ActivityState>(activity, Some(1), cancel(), metadata(), basis, None)
+        .execute_given::<ActivityState>(
+            activity,
+            Expected::Version(1),
+            cancel(),
+            metadata(),
+            basis,
+            None,
+        )
         .await;
     assert!(
         matches!(
@@ -990,7 +998,14 @@ async fn a_change_decided_on_an_older_project_version_is_refused() {
     }];
     h.state
         .commands
-        .execute_given::<ActivityState>(activity, Some(1), cancel(), metadata(), current, None)
+        .execute_given::<ActivityState>(
+            activity,
+            Expected::Version(1),
+            cancel(),
+            metadata(),
+            current,
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(h.log_size().await, before + 1);

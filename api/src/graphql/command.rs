@@ -14,6 +14,7 @@ use amanah_domain::aggregate::{Aggregate, FieldError};
 use amanah_domain::organisation::OrganisationFacts;
 use amanah_domain::ports::{EventMetadata, Snapshot, StreamRead};
 use amanah_domain::project::ProjectFacts;
+pub use amanah_domain::service::Expected;
 use amanah_domain::service::{CommandError, Committed};
 use async_graphql::Context;
 use chrono::Utc;
@@ -58,16 +59,6 @@ pub fn rejected(error: impl FieldError) -> ApiError {
     ApiError::from(CommandError::rejected(error))
 }
 
-/// The version a command expects of its stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Expected {
-    /// A creation under an id this request has just minted (`Uuid::now_v7`): there is no stream
-    /// to read first ([`CommandService::create_given`](amanah_domain::service::CommandService::create_given)).
-    Minted,
-    /// The client's `expectedVersion`.
-    Version(u64),
-}
-
 /// Runs `command` against aggregate `id` and returns what it committed.
 ///
 /// # Errors
@@ -104,26 +95,10 @@ where
     let state = ctx.api_state()?;
     let metadata = metadata(ctx)?;
     let idempotency_claim = ctx.idempotency_claim().cloned();
-    let commands = &state.commands;
-    Ok(match expected {
-        Expected::Minted => {
-            commands
-                .create_given::<A>(id, command, metadata, given, idempotency_claim)
-                .await?
-        }
-        Expected::Version(version) => {
-            commands
-                .execute_given::<A>(
-                    id,
-                    Some(version),
-                    command,
-                    metadata,
-                    given,
-                    idempotency_claim,
-                )
-                .await?
-        }
-    })
+    Ok(state
+        .commands
+        .execute_given::<A>(id, expected, command, metadata, given, idempotency_claim)
+        .await?)
 }
 
 /// The facts of an organisation a command names, or the rejection `missing` builds.
