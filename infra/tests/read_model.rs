@@ -720,6 +720,13 @@ async fn queue_in_order(
     pending.push(tokio::spawn(append));
     let mut polls = 0;
     while store.queued_requests() < pending.len() {
+        if pending
+            .last()
+            .is_some_and(tokio::task::JoinHandle::is_finished)
+        {
+            let finished = pending.pop().unwrap().await;
+            panic!("an append was answered before it queued: {finished:?}");
+        }
         polls += 1;
         assert!(polls < 3000, "an append never queued up");
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
