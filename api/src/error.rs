@@ -6,7 +6,7 @@
 //! (`field` for `BAD_USER_INPUT`, `currentVersion` for `CONFLICT`).
 //!
 //! Errors that async-graphql raises itself (parse and validation failures, limits) are given their
-//! codes by [`crate::graphql::extension::ErrorCatalogue`], which also masks internal errors and
+//! codes by [`crate::graphql::execution::Catalogued`], which also masks internal errors and
 //! logs their causes with the request id: the client gets the code, the message "internal error"
 //! and `extensions.requestId`, never the cause chain.
 
@@ -227,7 +227,7 @@ impl From<ApiError> for async_graphql::Error {
         match error {
             ApiError::Internal(cause) => {
                 // The message is masked here already; the cause travels as the error's source so
-                // `ErrorCatalogue` can log it with the request id and add `requestId`.
+                // `execution::Catalogued` can log it with the request id and add `requestId`.
                 let mut masked = async_graphql::Error::new_with_source(cause);
                 masked.message = INTERNAL_ERROR_MESSAGE.to_owned();
                 masked.extend_with(|_, e| e.set("code", code.as_str()))

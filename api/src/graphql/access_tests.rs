@@ -1023,7 +1023,7 @@ async fn without_public_read_following_a_project_needs_a_role() {
         if let Some(identity) = h.identity(caller) {
             request = request.data(identity);
         }
-        let first = h.schema.execute_stream(request).next().await.unwrap();
+        let first = h.schema.execute_stream(request, None).next().await.unwrap();
         let expected = match caller {
             Caller::Anonymous => Outcome::Unauthenticated,
             Caller::Roleless => Outcome::Forbidden,

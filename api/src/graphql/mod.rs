@@ -19,7 +19,7 @@
 //!   layer and the WebSocket `connection_init` put it into the request data only after the token
 //!   verified; who may do what is decided in [`access`].
 //!
-//! Errors: return [`crate::error::ApiError`]; [`extension::ErrorCatalogue`] gives async-graphql's own
+//! Errors: return [`crate::error::ApiError`]; [`execution::Catalogued`] gives async-graphql's own
 //! errors their codes and masks internal ones.
 
 pub mod access;
@@ -33,7 +33,7 @@ pub mod command;
 pub mod connection;
 pub mod document_bounds;
 pub mod enums;
-pub mod extension;
+pub mod execution;
 pub mod ids;
 pub mod input_bounds;
 pub mod mutation;
@@ -50,7 +50,6 @@ pub mod references;
 pub mod response_order;
 pub mod scalars;
 mod service;
-pub mod spans;
 pub mod subscription;
 pub mod viewer;
 
@@ -73,27 +72,38 @@ pub struct Query(
     audit::AuditQuery,
 );
 
-pub type AmanahSchema = Schema<Query, mutation::Mutation, subscription::Subscription>;
+/// The schema the server runs: the roots with a span per field, with the checks and the error
+/// catalogue of [`execution`] around it.
+pub type AmanahSchema = execution::Catalogued<
+    execution::Traced<Query>,
+    execution::Traced<mutation::Mutation>,
+    subscription::Subscription,
+>;
 
-/// Types, limits and extensions, without per-process data but the persisted documents.
+/// Types and limits, without per-process data.
 fn builder(
     limits: &Limits,
-    persisted: Arc<PersistedDocuments>,
-) -> SchemaBuilder<Query, mutation::Mutation, subscription::Subscription> {
+) -> SchemaBuilder<
+    execution::Traced<Query>,
+    execution::Traced<mutation::Mutation>,
+    subscription::Subscription,
+> {
     Schema::build(
-        Query::default(),
-        mutation::Mutation,
+        execution::Traced(Query::default()),
+        execution::Traced(mutation::Mutation),
         subscription::Subscription,
     )
     .limit_depth(limits.depth)
     .limit_complexity(limits.complexity)
-    // First, so it is the outermost extension and sees every error last.
-    .extension(extension::ErrorCatalogue::new(
-        limits.aliases,
-        limits.document(),
+}
+
+/// The checks of [`execution`] for `limits`.
+fn checks(limits: &Limits, persisted: Arc<PersistedDocuments>) -> execution::Checks {
+    execution::Checks {
+        max_aliases: limits.aliases,
+        document: limits.document(),
         persisted,
-    ))
-    .extension(spans::ResolverSpans)
+    }
 }
 
 /// The schema the server runs, with the limits of `state.config` and `state` as schema data.
@@ -102,18 +112,20 @@ pub fn schema(state: ApiState) -> AmanahSchema {
     let limits = state.config.limits.clone();
     let (activities_of_projects, activity_counts_of_projects) =
         references::activity_loaders(&state);
-    builder(&limits, Arc::clone(&state.persisted))
+    let checks = checks(&limits, Arc::clone(&state.persisted));
+    let schema = builder(&limits)
         .data(references::loaders(&state))
         .data(activities_of_projects)
         .data(activity_counts_of_projects)
         .data(state)
-        .finish()
+        .finish();
+    execution::Catalogued::new(schema, checks)
 }
 
 /// The SDL of the schema (limits and data do not change it).
 #[must_use]
 pub fn build_schema_sdl() -> String {
-    sdl_of(&builder(&Limits::default(), Arc::default()).finish())
+    builder(&Limits::default()).finish().sdl()
 }
 
 /// The SDL of a built schema.
@@ -215,7 +227,10 @@ mod tests {
 
     #[tokio::test]
     async fn the_schema_answers_api_version() {
-        let schema = builder(&Limits::default(), Arc::default()).finish();
+        let schema = execution::Catalogued::new(
+            builder(&Limits::default()).finish(),
+            checks(&Limits::default(), Arc::default()),
+        );
         let response = schema.execute("{ apiVersion }").await;
         assert!(response.errors.is_empty(), "{:?}", response.errors);
         assert_eq!(
@@ -230,7 +245,8 @@ mod tests {
             depth: 2,
             ..Limits::default()
         };
-        let schema = builder(&limits, Arc::default()).finish();
+        let schema =
+            execution::Catalogued::new(builder(&limits).finish(), checks(&limits, Arc::default()));
         let response = schema
             .execute("{ __schema { types { fields { name } } } }")
             .await;

@@ -1,0 +1,735 @@
+//! How the server runs a GraphQL request: [`Catalogued`], a schema with the checks and error codes
+//! of [`crate::error`] around it, and [`Traced`], the root types that open a span per root field.
+//!
+//! Before async-graphql sees a request, [`Catalogued`] resolves a persisted document
+//! ([`persisted`]), bounds the document's size, fragments, directives and expanded fields
+//! ([`document_bounds`]), so that async-graphql's own walks, which expand every fragment spread
+//! anew, only ever see documents of bounded size; no list input may hold more than
+//! [`input_bounds::MAX_LIST_ITEMS`] items (`BAD_USER_INPUT`); and it counts the aliases
+//! (async-graphql has no alias limit). It parses the document once and hands it on parsed.
+//!
+//! async-graphql raises parse, validation and limit errors as plain messages; they get their
+//! codes here:
+//!
+//! | raised by | code |
+//! |---|---|
+//! | the parser | `GRAPHQL_PARSE_FAILED` |
+//! | the parser's nesting guard, `limit_depth` | `QUERY_TOO_DEEP` |
+//! | `limit_complexity`, the alias limit, the document bounds | `QUERY_TOO_COMPLEX` |
+//! | every other validation rule, unknown operation names | `GRAPHQL_VALIDATION_FAILED` |
+//!
+//! The alias limit reports `QUERY_TOO_COMPLEX`: like complexity it bounds the work one document
+//! may ask for, and the remedy is the same.
+//!
+//! After execution it masks internal errors: an `INTERNAL_SERVER_ERROR` (from
+//! [`crate::error::ApiError::internal`]) and any error without a code — which can only come from a
+//! resolver that forgot the catalogue — are logged with their cause chain and the request id, and
+//! the client gets "internal error" with `extensions.requestId`. Argument coercion failures that
+//! async-graphql raises during execution become `BAD_USER_INPUT`. The response's fields are put
+//! in the order of the selection ([`response_order`]).
+//!
+//! Why not an async-graphql extension, as this was: with any extension installed, async-graphql
+//! builds a `ResolveInfo` and runs the extensions' `resolve` hook, a boxed future each, for every
+//! field it resolves — hundreds on the frontend's list page. Without extensions it calls the
+//! resolvers directly; on that page the server answered 30 % more requests per second (see
+//! BENCHMARKS.md). What the hooks did is done here, around `Schema::execute`, once per request.
+//!
+//! Spans: `graphql.request` (with the request id), `graphql.parse` (our checks and the parse),
+//! `graphql.execute` (async-graphql's validation and the execution), and one `graphql.resolve`
+//! per root field of a query or mutation ([`Traced`]). Nested lists are read by the batch
+//! loaders ([`super::references`]), whose SQL statements have spans of their own; a span per
+//! nested field, which async-graphql's `Tracing` extension opens, would cost as much as the page.
+
+use std::{any::TypeId, borrow::Cow, sync::Arc};
+
+use async_graphql::{
+    Context, ContextSelectionSet, Data, Executor, ObjectType, OutputType, Positioned, Request,
+    Response, Schema, ServerError, ServerResult, SubscriptionType, Value,
+    futures_util::{
+        StreamExt as _,
+        stream::{self, BoxStream},
+    },
+    parser::types::{ExecutableDocument, Field, Selection, SelectionSet},
+    registry::Registry,
+    resolver_utils::{ContainerType, resolve_container},
+};
+use tracing::Instrument as _;
+
+use super::document_bounds::{self, DocumentLimits};
+use super::input_bounds;
+use super::persisted::{self, PersistedDocuments};
+use super::response_order;
+use crate::{
+    error::{ErrorCode, INTERNAL_ERROR_MESSAGE, InternalCause},
+    request_id::RequestId,
+};
+
+/// The checks [`Catalogued`] makes before execution; `max_aliases` is
+/// [`crate::config::Limits::aliases`], `document` the bounds of [`document_bounds`] (from the same
+/// limits), `persisted` the documents requests may name by hash ([`persisted`]).
+#[derive(Debug)]
+pub struct Checks {
+    pub max_aliases: usize,
+    pub document: DocumentLimits,
+    pub persisted: Arc<PersistedDocuments>,
+}
+
+/// A schema run with [`Checks`] and the error catalogue (see the module documentation). It is
+/// what the HTTP handlers call and, as an [`Executor`], what the WebSocket protocol runs.
+pub struct Catalogued<Q, M, S> {
+    schema: Schema<Q, M, S>,
+    checks: Arc<Checks>,
+}
+
+impl<Q, M, S> Clone for Catalogued<Q, M, S> {
+    fn clone(&self) -> Self {
+        Self {
+            schema: self.schema.clone(),
+            checks: Arc::clone(&self.checks),
+        }
+    }
+}
+
+/// A document that passed the checks, kept to put the response in selection order.
+struct Selected {
+    document: ExecutableDocument,
+    operation_name: Option<String>,
+}
+
+impl<Q, M, S> Catalogued<Q, M, S>
+where
+    Q: ObjectType + 'static,
+    M: ObjectType + 'static,
+    S: SubscriptionType + 'static,
+{
+    #[must_use]
+    pub fn new(schema: Schema<Q, M, S>, checks: Checks) -> Self {
+        Self {
+            schema,
+            checks: Arc::new(checks),
+        }
+    }
+
+    /// The schema's SDL.
+    #[must_use]
+    pub fn sdl(&self) -> String {
+        self.schema.sdl()
+    }
+
+    /// Runs a query or a mutation.
+    pub async fn execute(&self, request: impl Into<Request>) -> Response {
+        let request = request.into();
+        let request_id = request_id_in(&request.data);
+        let span = tracing::info_span!(
+            "graphql.request",
+            request_id = request_id.as_ref().map(RequestId::as_str)
+        );
+        async {
+            let (request, selected) = match self.prepare(request) {
+                Ok(prepared) => prepared,
+                Err(error) => return finished(Response::from_errors(vec![error]), None, None),
+            };
+            let execute = tracing::info_span!(
+                "graphql.execute",
+                graphql.operation.name = request.operation_name.as_deref().unwrap_or_default()
+            );
+            let response = self.schema.execute(request).instrument(execute).await;
+            finished(response, Some(&selected), request_id.as_ref())
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Runs a subscription (or, over WebSocket, any operation) with the connection's data.
+    pub fn execute_stream(
+        &self,
+        request: Request,
+        session_data: Option<Arc<Data>>,
+    ) -> BoxStream<'static, Response> {
+        // Over WebSocket the request id is in the connection's data.
+        let request_id = request_id_in(&request.data)
+            .or_else(|| session_data.as_deref().and_then(request_id_in));
+        match self.prepare(request) {
+            Err(error) => {
+                stream::once(
+                    async move { finished(Response::from_errors(vec![error]), None, None) },
+                )
+                .boxed()
+            }
+            Ok((request, selected)) => self
+                .schema
+                .execute_stream_with_session_data(request, session_data.unwrap_or_default())
+                .map(move |response| finished(response, Some(&selected), request_id.as_ref()))
+                .boxed(),
+        }
+    }
+
+    /// The checks before execution; the request with its document parsed, or the error that
+    /// refuses it.
+    fn prepare(&self, mut request: Request) -> Result<(Request, Selected), ServerError> {
+        let _span = tracing::info_span!("graphql.parse").entered();
+        let reference = request
+            .extensions
+            .get(persisted::EXTENSION)
+            .and_then(|value| value.clone().into_json().ok());
+        match self
+            .checks
+            .persisted
+            .resolve(&request.query, reference.as_ref())
+        {
+            Ok(Some(query)) => request.query = query,
+            Ok(None) => {}
+            Err(refusal) => {
+                let mut error = ServerError::new(refusal.message, None);
+                set_code(&mut error, refusal.code);
+                if let (Some(field), Some(extensions)) = (refusal.field, error.extensions.as_mut())
+                {
+                    extensions.set("field", field);
+                }
+                return Err(error);
+            }
+        }
+        let document = match document_bounds::check(&request.query, &self.checks.document) {
+            Ok(Some(document)) => document,
+            Ok(None) => {
+                let error = async_graphql::parser::parse_query(&request.query)
+                    .err()
+                    .map_or_else(
+                        || ServerError::new("The document could not be parsed.", None),
+                        ServerError::from,
+                    );
+                return Err(with_code(error, ErrorCode::GraphqlParseFailed));
+            }
+            Err(refusal) => {
+                return Err(with_code(
+                    ServerError::new(refusal.message, None),
+                    refusal.code,
+                ));
+            }
+        };
+        if let Err(oversized) = input_bounds::check(&document, &request.variables) {
+            let mut error = with_code(
+                ServerError::new(oversized.message(), None),
+                ErrorCode::BadUserInput,
+            );
+            if let Some(extensions) = error.extensions.as_mut() {
+                extensions.set("field", oversized.field);
+            }
+            return Err(error);
+        }
+        let aliases = count_aliases(&document);
+        if aliases > self.checks.max_aliases {
+            return Err(with_code(
+                ServerError::new(
+                    format!(
+                        "Query uses {aliases} aliases; at most {} are allowed.",
+                        self.checks.max_aliases
+                    ),
+                    None,
+                ),
+                ErrorCode::QueryTooComplex,
+            ));
+        }
+        let selected = Selected {
+            document: document.clone(),
+            operation_name: request.operation_name.clone(),
+        };
+        request.set_parsed_query(document);
+        Ok((request, selected))
+    }
+}
+
+impl<Q, M, S> Executor for Catalogued<Q, M, S>
+where
+    Q: ObjectType + 'static,
+    M: ObjectType + 'static,
+    S: SubscriptionType + 'static,
+{
+    async fn execute(&self, request: Request) -> Response {
+        Catalogued::execute(self, request).await
+    }
+
+    fn execute_stream(
+        &self,
+        request: Request,
+        session_data: Option<Arc<Data>>,
+    ) -> BoxStream<'static, Response> {
+        Catalogued::execute_stream(self, request, session_data)
+    }
+}
+
+fn request_id_in(data: &Data) -> Option<RequestId> {
+    data.get(&TypeId::of::<RequestId>())
+        .and_then(|value| value.downcast_ref::<RequestId>())
+        .cloned()
+}
+
+/// The response with its errors coded and masked, and its fields in selection order.
+fn finished(
+    mut response: Response,
+    selected: Option<&Selected>,
+    request_id: Option<&RequestId>,
+) -> Response {
+    // async-graphql answers a request it refused before execution (validation, limits, an
+    // unknown operation) with errors and no data; every error of an execution has a path.
+    let refused =
+        response.data == Value::Null && response.errors.iter().all(|error| error.path.is_empty());
+    if refused {
+        for error in &mut response.errors {
+            if !has_code(error) {
+                let code = refusal_code(error);
+                set_code(error, code);
+            }
+        }
+    } else {
+        classify_execution_errors(&mut response, request_id);
+    }
+    if let Some(selected) = selected {
+        response_order::reorder(
+            &mut response.data,
+            &selected.document,
+            selected.operation_name.as_deref(),
+        );
+    }
+    response
+}
+
+/// A root type whose fields each run in a `graphql.resolve` span: the root fields are where a
+/// request reads or writes (see the module documentation). The schema is the same as `T`'s.
+#[derive(Default)]
+pub struct Traced<T>(pub T);
+
+impl<T: ObjectType> OutputType for Traced<T> {
+    fn type_name() -> Cow<'static, str> {
+        T::type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        T::create_type_info(registry)
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        _field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        resolve_container(ctx, self).await
+    }
+}
+
+impl<T: ObjectType> ContainerType for Traced<T> {
+    async fn resolve_field(&self, ctx: &Context<'_>) -> ServerResult<Option<Value>> {
+        let field = &ctx.item.node;
+        let parent = T::type_name();
+        let returns = ctx
+            .schema_env
+            .registry
+            .types
+            .get(parent.as_ref())
+            .and_then(|ty| ty.field_by_name(field.name.node.as_str()))
+            .map_or("", |meta| meta.ty.as_str());
+        let span = tracing::info_span!(
+            "graphql.resolve",
+            graphql.field.path = field.response_key().node.as_str(),
+            graphql.field.parent_type = parent.as_ref(),
+            graphql.field.type = returns,
+        );
+        self.0.resolve_field(ctx).instrument(span).await
+    }
+
+    async fn find_entity(&self, ctx: &Context<'_>, params: &Value) -> ServerResult<Option<Value>> {
+        self.0.find_entity(ctx, params).await
+    }
+}
+
+impl<T: ObjectType> ObjectType for Traced<T> {}
+
+fn with_code(mut error: ServerError, code: ErrorCode) -> ServerError {
+    set_code(&mut error, code);
+    error
+}
+
+fn set_code(error: &mut ServerError, code: ErrorCode) {
+    error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set("code", code.as_str());
+}
+
+fn has_code(error: &ServerError) -> bool {
+    error
+        .extensions
+        .as_ref()
+        .is_some_and(|extensions| extensions.get("code").is_some())
+}
+
+/// Code for an error async-graphql raised before execution, from the limit messages of
+/// `async-graphql` 7 (`src/validation/mod.rs`, `src/schema.rs`); a test pins them.
+fn refusal_code(error: &ServerError) -> ErrorCode {
+    match error.message.as_str() {
+        "Query is nested too deep." => ErrorCode::QueryTooDeep,
+        "Query is too complex." => ErrorCode::QueryTooComplex,
+        message if message.starts_with("The recursion depth of the query") => {
+            ErrorCode::QueryTooDeep
+        }
+        _ => ErrorCode::GraphqlValidationFailed,
+    }
+}
+
+/// Aliased fields in the document, counting each fragment definition once.
+fn count_aliases(document: &ExecutableDocument) -> usize {
+    fn in_selection_set(selection_set: &SelectionSet) -> usize {
+        selection_set
+            .items
+            .iter()
+            .map(|selection| match &selection.node {
+                Selection::Field(field) => {
+                    usize::from(field.node.alias.is_some())
+                        + in_selection_set(&field.node.selection_set.node)
+                }
+                Selection::InlineFragment(fragment) => {
+                    in_selection_set(&fragment.node.selection_set.node)
+                }
+                Selection::FragmentSpread(_) => 0,
+            })
+            .sum()
+    }
+    let in_operations: usize = document
+        .operations
+        .iter()
+        .map(|(_, operation)| in_selection_set(&operation.node.selection_set.node))
+        .sum();
+    let in_fragments: usize = document
+        .fragments
+        .values()
+        .map(|fragment| in_selection_set(&fragment.node.selection_set.node))
+        .sum();
+    in_operations + in_fragments
+}
+
+/// Gives execution errors their codes and masks internal ones (see the module documentation).
+fn classify_execution_errors(response: &mut Response, request_id: Option<&RequestId>) {
+    for error in &mut response.errors {
+        match ErrorCode::of(error) {
+            Some(ErrorCode::InternalServerError) => mask_internal(error, request_id),
+            Some(_) => {}
+            None if is_argument_error(&error.message) => {
+                set_code(error, ErrorCode::BadUserInput);
+                let field = path_text(error);
+                if let Some(extensions) = error.extensions.as_mut() {
+                    extensions.set("field", field);
+                }
+            }
+            None => {
+                set_code(error, ErrorCode::InternalServerError);
+                mask_internal(error, request_id);
+            }
+        }
+    }
+}
+
+/// Messages async-graphql gives input that failed coercion or connection arguments out of range.
+fn is_argument_error(message: &str) -> bool {
+    message.starts_with("Failed to parse \"")
+        || message.starts_with("Invalid value for argument")
+        || (message.starts_with("The \"") && message.contains("parameter"))
+}
+
+fn path_text(error: &ServerError) -> String {
+    error
+        .path
+        .iter()
+        .map(|segment| match segment {
+            async_graphql::PathSegment::Field(name) => name.clone(),
+            async_graphql::PathSegment::Index(index) => index.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+fn mask_internal(error: &mut ServerError, request_id: Option<&RequestId>) {
+    let cause = error
+        .source::<InternalCause>()
+        .map_or_else(|| error.message.clone(), InternalCause::chain);
+    tracing::error!(
+        request_id = request_id.map(RequestId::as_str),
+        graphql.path = %path_text(error),
+        error.cause_chain = %cause,
+        "internal error while resolving a GraphQL field"
+    );
+    error.message = INTERNAL_ERROR_MESSAGE.to_owned();
+    if let Some(id) = request_id {
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("requestId", id.as_str());
+    }
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
+mod tests {
+    use async_graphql::{EmptyMutation, EmptySubscription, Object, Request, Schema, Value};
+    use tracing::field::{Field as TracingField, Visit};
+    use tracing_subscriber::layer::{Context as LayerContext, SubscriberExt as _};
+
+    use super::*;
+    use crate::error::ApiError;
+
+    struct Query;
+
+    #[Object]
+    impl Query {
+        async fn ok(&self) -> i32 {
+            1
+        }
+
+        async fn nested(&self) -> Query {
+            Query
+        }
+
+        async fn broken(&self) -> Result<i32, ApiError> {
+            Err(ApiError::internal(std::io::Error::other(
+                "password=hunter2 rejected",
+            )))
+        }
+
+        async fn untagged(&self) -> async_graphql::Result<i32> {
+            Err(async_graphql::Error::new("raw driver text"))
+        }
+
+        async fn rejected(&self) -> Result<i32, ApiError> {
+            Err(ApiError::bad_user_input("input.title", "title is empty"))
+        }
+
+        async fn echo(&self, value: i32) -> i32 {
+            value
+        }
+    }
+
+    fn schema() -> Catalogued<Traced<Query>, EmptyMutation, EmptySubscription> {
+        let schema = Schema::build(Traced(Query), EmptyMutation, EmptySubscription)
+            .limit_depth(3)
+            .limit_complexity(20)
+            .finish();
+        Catalogued::new(
+            schema,
+            Checks {
+                max_aliases: 2,
+                document: crate::config::Limits::default().document(),
+                persisted: Arc::default(),
+            },
+        )
+    }
+
+    async fn run(request: impl Into<Request>) -> (Response, Vec<String>) {
+        let response = schema().execute(request).await;
+        let codes = response
+            .errors
+            .iter()
+            .map(|e| ErrorCode::of(e).map_or_else(|| "none".to_owned(), |c| c.to_string()))
+            .collect();
+        (response, codes)
+    }
+
+    fn request_id() -> RequestId {
+        RequestId::parse("req-42").unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_parse_failure_is_graphql_parse_failed() {
+        let (_, codes) = run("{ ok ").await;
+        assert_eq!(codes, ["GRAPHQL_PARSE_FAILED"]);
+    }
+
+    #[tokio::test]
+    async fn an_unknown_field_is_graphql_validation_failed() {
+        let (_, codes) = run("{ nope }").await;
+        assert_eq!(codes, ["GRAPHQL_VALIDATION_FAILED"]);
+    }
+
+    #[tokio::test]
+    async fn an_unknown_operation_name_is_graphql_validation_failed() {
+        let (_, codes) = run(Request::new("query A { ok }").operation_name("B")).await;
+        assert_eq!(codes, ["GRAPHQL_VALIDATION_FAILED"]);
+    }
+
+    #[tokio::test]
+    async fn a_mutation_on_a_schema_without_mutations_is_graphql_validation_failed() {
+        let (_, codes) = run("mutation { ok }").await;
+        assert!(!codes.is_empty());
+        assert!(
+            codes.iter().all(|c| c == "GRAPHQL_VALIDATION_FAILED"),
+            "{codes:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn depth_over_the_limit_is_query_too_deep() {
+        let (_, codes) = run("{ nested { nested { nested { ok } } } }").await;
+        assert_eq!(codes, ["QUERY_TOO_DEEP"]);
+        let (response, _) = run("{ nested { nested { ok } } }").await;
+        assert!(response.errors.is_empty(), "{:?}", response.errors);
+    }
+
+    #[tokio::test]
+    async fn parser_recursion_guard_is_query_too_deep() {
+        let deep = format!("{{ {} ok {} }}", "nested { ".repeat(40), "} ".repeat(40));
+        let (_, codes) = run(deep).await;
+        assert_eq!(codes, ["QUERY_TOO_DEEP"]);
+    }
+
+    #[tokio::test]
+    async fn complexity_over_the_limit_is_query_too_complex() {
+        let fields = "ok ".repeat(21);
+        let (_, codes) = run(format!("{{ {fields} }}")).await;
+        assert_eq!(codes, ["QUERY_TOO_COMPLEX"]);
+    }
+
+    #[tokio::test]
+    async fn aliases_over_the_limit_are_query_too_complex() {
+        let (response, codes) = run("{ a: ok b: ok c: ok }").await;
+        assert_eq!(codes, ["QUERY_TOO_COMPLEX"]);
+        assert!(response.errors[0].message.contains("3 aliases"));
+        let (response, _) = run("{ a: ok b: ok }").await;
+        assert!(response.errors.is_empty());
+    }
+
+    #[tokio::test]
+    async fn aliases_in_fragments_count() {
+        let (_, codes) = run("{ ...F } fragment F on Query { a: ok b: ok c: ok }").await;
+        assert_eq!(codes, ["QUERY_TOO_COMPLEX"]);
+    }
+
+    #[tokio::test]
+    async fn internal_errors_are_masked_and_carry_the_request_id() {
+        let (response, codes) = run(Request::new("{ broken }").data(request_id())).await;
+        assert_eq!(codes, ["INTERNAL_SERVER_ERROR"]);
+        let error = &response.errors[0];
+        assert_eq!(error.message, "internal error");
+        let extensions = error.extensions.as_ref().unwrap();
+        assert_eq!(extensions.get("requestId"), Some(&Value::from("req-42")));
+        let body = serde_json::to_string(&response).unwrap();
+        assert!(!body.contains("hunter2"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn an_error_without_a_code_is_masked_as_internal() {
+        let (response, codes) = run(Request::new("{ untagged }").data(request_id())).await;
+        assert_eq!(codes, ["INTERNAL_SERVER_ERROR"]);
+        assert_eq!(response.errors[0].message, "internal error");
+    }
+
+    #[tokio::test]
+    async fn catalogue_errors_from_resolvers_pass_through() {
+        let (response, codes) = run("{ rejected }").await;
+        assert_eq!(codes, ["BAD_USER_INPUT"]);
+        assert_eq!(response.errors[0].message, "title is empty");
+    }
+
+    #[tokio::test]
+    async fn a_variable_of_the_wrong_type_is_bad_user_input() {
+        let request = Request::new("query ($v: Int!) { echo(value: $v) }").variables(
+            async_graphql::Variables::from_json(serde_json::json!({ "v": "seven" })),
+        );
+        let (_, codes) = run(request).await;
+        assert_eq!(codes.len(), 1);
+        assert!(
+            codes[0] == "BAD_USER_INPUT" || codes[0] == "GRAPHQL_VALIDATION_FAILED",
+            "{codes:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn request_errors_and_only_they_have_request_error_codes() {
+        for query in ["{ ok ", "{ nope }", "{ a: ok b: ok c: ok }"] {
+            let (response, _) = run(query).await;
+            assert!(response.data == Value::Null);
+            assert!(
+                response
+                    .errors
+                    .iter()
+                    .all(|e| ErrorCode::of(e).is_some_and(ErrorCode::is_request_error))
+            );
+        }
+        let (response, _) = run("{ ok broken }").await;
+        assert!(
+            response
+                .errors
+                .iter()
+                .all(|e| !ErrorCode::of(e).is_some_and(ErrorCode::is_request_error))
+        );
+    }
+
+    /// The spans opened, as (name, `graphql.field.path`).
+    #[derive(Clone, Default)]
+    struct Opened(Arc<std::sync::Mutex<Vec<(String, String)>>>);
+
+    struct PathOf(String);
+
+    impl Visit for PathOf {
+        fn record_str(&mut self, field: &TracingField, value: &str) {
+            if field.name() == "graphql.field.path" {
+                value.clone_into(&mut self.0);
+            }
+        }
+
+        fn record_debug(&mut self, field: &TracingField, value: &dyn std::fmt::Debug) {
+            if field.name() == "graphql.field.path" {
+                self.0 = format!("{value:?}");
+            }
+        }
+    }
+
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Opened {
+        fn on_new_span(
+            &self,
+            attributes: &tracing::span::Attributes<'_>,
+            _: &tracing::span::Id,
+            _: LayerContext<'_, S>,
+        ) {
+            let mut path = PathOf(String::new());
+            attributes.record(&mut path);
+            self.0
+                .lock()
+                .unwrap()
+                .push((attributes.metadata().name().to_owned(), path.0));
+        }
+    }
+
+    #[tokio::test]
+    async fn spans_cover_the_phases_and_the_root_fields_not_every_field() {
+        let opened = Opened::default();
+        let subscriber = tracing_subscriber::registry().with(opened.clone());
+        let response = {
+            let _guard = tracing::subscriber::set_default(subscriber);
+            schema()
+                .execute(
+                    Request::new("{ ok second: ok nested { ok nested { ok } } }")
+                        .data(request_id()),
+                )
+                .await
+        };
+        assert!(response.errors.is_empty(), "{:?}", response.errors);
+        let opened = opened.0.lock().unwrap().clone();
+        let names: Vec<&str> = opened.iter().map(|(name, _)| name.as_str()).collect();
+        for phase in ["graphql.request", "graphql.parse", "graphql.execute"] {
+            assert!(names.contains(&phase), "{phase} in {names:?}");
+        }
+        let mut resolved: Vec<&str> = opened
+            .iter()
+            .filter(|(name, _)| name == "graphql.resolve")
+            .map(|(_, path)| path.as_str())
+            .collect();
+        resolved.sort_unstable();
+        // The three root fields (by response key), not the nested ones.
+        assert_eq!(resolved, ["nested", "ok", "second"], "{opened:?}");
+    }
+
+    #[tokio::test]
+    async fn the_response_keeps_the_order_of_the_selection() {
+        let (response, _) = run("{ nested { ok } ok }").await;
+        let body = serde_json::to_string(&response.data).unwrap();
+        assert_eq!(body, r#"{"nested":{"ok":1},"ok":1}"#);
+    }
+}
