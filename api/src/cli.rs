@@ -150,7 +150,9 @@ pub enum CliError {
     #[error("the export failed: {0}")]
     Export(#[from] amanah_infra::audit_files::ExportError),
     #[error("{0}")]
-    Verify(#[from] amanah_infra::audit_files::VerifyError),
+    Verify(#[from] amanah_audit::files::VerifyError),
+    #[error("{0}")]
+    VerifyDb(#[from] amanah_infra::audit_files::VerifyDbError),
     #[error(
         "the export was verified with its own log.vkey, which proves only its internal \
          consistency, not that it is the log the operator signed (a rewritten log signed again \
@@ -173,6 +175,7 @@ impl CliError {
         match self {
             Self::ReplayCheckFailed(_) => ExitCode::from(1),
             Self::Verify(error) if error.is_verification_failure() => ExitCode::from(1),
+            Self::VerifyDb(error) if error.is_verification_failure() => ExitCode::from(1),
             Self::VerifiedWithOwnKeyOnly => ExitCode::from(3),
             _ => ExitCode::from(2),
         }
@@ -284,13 +287,9 @@ async fn audit(config: &Config, command: AuditCommand) -> Result<(), CliError> {
             vkey,
             previous,
         } => {
-            let verified = audit_files::verify_dir(&dir, vkey.as_deref(), previous.as_deref())?;
-            println!(
-                "verified {} events of {}; root {}",
-                verified.size,
-                verified.origin,
-                amanah_infra::base64_standard(&verified.root)
-            );
+            let verified =
+                amanah_audit::files::verify_dir(&dir, vkey.as_deref(), previous.as_deref())?;
+            println!("{}", amanah_audit::files::summary(&verified));
             if vkey.is_none() {
                 return Err(CliError::VerifiedWithOwnKeyOnly);
             }

@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
+use amanah_audit::note::SigningKey;
 use amanah_domain::service::CommandService;
 use amanah_infra::auth::Verifier;
 use amanah_infra::idempotency::IdempotencyStore;
-use amanah_infra::note::SigningKey;
 use amanah_infra::read_model::SqlProjector;
 use amanah_infra::statements::StatementCounter;
 use amanah_infra::tree_cache::TreeCache;

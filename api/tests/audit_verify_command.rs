@@ -14,11 +14,12 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::Arc;
 
+use amanah_audit::checkpoint::Checkpoint;
+use amanah_audit::files::{CHECKPOINT_FILE, EVENTS_FILE, VKEY_FILE};
+use amanah_audit::merkle::{CompactRange, leaf_hash};
+use amanah_audit::note::SigningKey;
 use amanah_domain::ports::{Actor, EventStore as _};
-use amanah_infra::audit_files::{CHECKPOINT_FILE, EVENTS_FILE, VKEY_FILE, export};
-use amanah_infra::checkpoint::Checkpoint;
-use amanah_infra::merkle::{CompactRange, leaf_hash};
-use amanah_infra::note::SigningKey;
+use amanah_infra::audit_files::export;
 use amanah_infra::testing::{TestDatabase, event, organisation_append};
 use amanah_infra::{NoProjection, SqlEventStore, StoreConfig};
 use uuid::Uuid;

@@ -15,10 +15,10 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use amanah_audit::checkpoint::Checkpoint;
+use amanah_audit::merkle::verify_consistency;
 use amanah_infra::audit_files::load_or_create_signing_key;
 use amanah_infra::auth::{HmacSecret, Role, mint_hs256};
-use amanah_infra::checkpoint::Checkpoint;
-use amanah_infra::merkle::verify_consistency;
 use amanah_infra::testing::TestDatabase;
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};

@@ -21,8 +21,8 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use amanah_audit::merkle::{inclusion_plan, verify_inclusion};
 use amanah_infra::auth::{Role, load_or_create_secret, mint_hs256};
-use amanah_infra::merkle::{inclusion_plan, verify_inclusion};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use rand::rngs::StdRng;

@@ -24,12 +24,12 @@ use std::io::{BufReader, BufWriter, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use amanah_audit::checkpoint::Checkpoint;
+use amanah_audit::export_verify::verify_export;
+use amanah_audit::merkle::{CompactRange, leaf_hash};
+use amanah_audit::note::{VerifierKey, generate_signing_key};
 use amanah_domain::ports::StoredEvent;
-use amanah_infra::checkpoint::Checkpoint;
 use amanah_infra::envelope;
-use amanah_infra::export_verify::verify_export;
-use amanah_infra::merkle::{CompactRange, leaf_hash};
-use amanah_infra::note::{VerifierKey, generate_signing_key};
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 

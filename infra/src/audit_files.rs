@@ -1,13 +1,9 @@
-//! The audit log on disk: the checkpoint signing key file, `amanah audit export`, and the
-//! verification of an export directory or of the live database (`audit-log.md` §3, §5).
-//!
-//! An export directory holds exactly:
-//! * `events.jsonl` — line *i* is the leaf bytes of event *i* (RFC 8785 JSON), then `\n`;
-//! * `checkpoint` — the signed checkpoint those lines add up to;
-//! * `log.vkey` — the verifier key (`<name>+<hex key id>+<base64(0x01 ‖ public key)>`), then `\n`.
+//! The audit log on disk, the server's side: the checkpoint signing key file, `amanah audit
+//! export` (the directory of [`amanah_audit::files`]), and the verification of the live database
+//! (`audit-log.md` §3, §5). Verifying an export directory is [`amanah_audit::files::verify_dir`].
 
 use std::fs;
-use std::io::{BufReader, BufWriter, Write as _};
+use std::io::{BufWriter, Write as _};
 use std::path::{Path, PathBuf};
 
 use amanah_domain::ports::StoreError;
@@ -15,14 +11,10 @@ use amanah_domain::ports::StoreError;
 use crate::audit_tree::{latest_checkpoint, root_at};
 use crate::base64_standard;
 use crate::event_store::{MAX_READ_LIMIT, SqlEventStore};
-use crate::export_verify::{VerificationError, Verified, verify_export};
-use crate::note::{KeyError, SigningKey, VerifierKey};
 use crate::private_file::{self, PrivateFileError};
-
-/// File names inside an export directory.
-pub const EVENTS_FILE: &str = "events.jsonl";
-pub const CHECKPOINT_FILE: &str = "checkpoint";
-pub const VKEY_FILE: &str = "log.vkey";
+use amanah_audit::export_verify::Verified;
+use amanah_audit::files::{CHECKPOINT_FILE, EVENTS_FILE, VKEY_FILE, VerifyError, verify_dir};
+use amanah_audit::note::{KeyError, SigningKey, VerifierKey};
 
 /// How the signing key file is named in messages.
 const SIGNING_KEY_FILE: &str = "the checkpoint signing key";
@@ -177,39 +169,16 @@ pub async fn export(
     })
 }
 
-/// Why an export directory could not be verified.
+/// Why `amanah audit verify-db` failed.
 #[derive(Debug, thiserror::Error)]
-pub enum VerifyError {
-    /// A file is missing or unreadable (usage error, exit 2).
-    #[error("cannot read {}: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    /// The export directory does not exist or is not a directory (usage error, exit 2).
-    #[error(
-        "the export directory {} does not exist or is not a directory; pass the directory \
-         `amanah audit export --out` wrote",
-        path.display()
-    )]
-    MissingDirectory { path: PathBuf },
-    /// The verifier key file is not a key (usage error, exit 2).
-    #[error("{} is not a verifier key: {source}", path.display())]
-    BadKey { path: PathBuf, source: KeyError },
-    /// The export's own `log.vkey` is not the key the auditor trusts (exit 1): the export was
-    /// signed with another key, or its `log.vkey` was replaced.
-    #[error(
-        "verification failed: the export's log.vkey ({found}) is not the key given with --vkey \
-         ({trusted}); the export was signed with another key or its log.vkey was replaced"
-    )]
-    KeyMismatch { found: String, trusted: String },
-    /// The log does not verify (exit 1).
-    #[error("verification failed: {0}")]
-    Failed(#[from] VerificationError),
-    /// The live database could not be read (`verify-db`).
+pub enum VerifyDbError {
+    /// The events read from the database do not verify, as an export would not.
+    #[error(transparent)]
+    Verify(#[from] VerifyError),
+    /// The live database could not be read.
     #[error(transparent)]
     Export(#[from] ExportError),
-    /// The database's stored tree disagrees with its events (`verify-db`, exit 1).
+    /// The database's stored tree disagrees with its events (exit 1).
     #[error(
         "verification failed: the stored Merkle tree gives the root {stored} at size {size}, \
          but the signed checkpoint says {signed}"
@@ -221,101 +190,16 @@ pub enum VerifyError {
     },
 }
 
-impl VerifyError {
+impl VerifyDbError {
     /// Whether the log failed verification (exit 1) rather than the command being unusable.
     #[must_use]
     pub fn is_verification_failure(&self) -> bool {
-        matches!(
-            self,
-            Self::Failed(_) | Self::TreeMismatch { .. } | Self::KeyMismatch { .. }
-        )
-    }
-}
-
-fn read_file(path: &Path) -> Result<Vec<u8>, VerifyError> {
-    fs::read(path).map_err(|source| VerifyError::Read {
-        path: path.to_owned(),
-        source,
-    })
-}
-
-/// Reads a verifier key file.
-///
-/// # Errors
-/// When the file cannot be read or holds no valid key.
-pub fn read_verifier_key(path: &Path) -> Result<VerifierKey, VerifyError> {
-    let bytes = read_file(path)?;
-    let text = String::from_utf8_lossy(&bytes);
-    VerifierKey::parse(text.trim_end_matches('\n')).map_err(|source| VerifyError::BadKey {
-        path: path.to_owned(),
-        source,
-    })
-}
-
-/// `amanah audit verify DIR [--vkey FILE] [--previous FILE]`: verifies an export with no
-/// database and no network.
-///
-/// With `vkey` (the key the auditor obtained out of band) the export's own `log.vkey`, when
-/// present, must be that same key. Without it the export's own `log.vkey` is used, which proves
-/// only that the export is consistent with itself: whoever rewrote a log can sign it again with a
-/// key of their own and replace `log.vkey` (the command exits 3 then, never 0).
-///
-/// # Errors
-/// [`VerifyError::Failed`] naming the first failing index and reason; [`VerifyError::KeyMismatch`]
-/// when the export's `log.vkey` is not `vkey`; [`VerifyError::MissingDirectory`] and read errors
-/// otherwise.
-pub fn verify_dir(
-    dir: &Path,
-    vkey: Option<&Path>,
-    previous: Option<&Path>,
-) -> Result<Verified, VerifyError> {
-    if !dir.is_dir() {
-        return Err(VerifyError::MissingDirectory {
-            path: dir.to_owned(),
-        });
-    }
-    let own_key_path = dir.join(VKEY_FILE);
-    let key = match vkey {
-        Some(trusted_path) => {
-            let trusted = read_verifier_key(trusted_path)?;
-            check_own_key(&own_key_path, &trusted)?;
-            trusted
+        match self {
+            Self::Verify(error) => error.is_verification_failure(),
+            Self::TreeMismatch { .. } => true,
+            Self::Export(_) => false,
         }
-        None => read_verifier_key(&own_key_path)?,
-    };
-    let checkpoint = read_file(&dir.join(CHECKPOINT_FILE))?;
-    let previous = previous.map(read_file).transpose()?;
-    let events_path = dir.join(EVENTS_FILE);
-    let events = fs::File::open(&events_path).map_err(|source| VerifyError::Read {
-        path: events_path,
-        source,
-    })?;
-    let reader = BufReader::with_capacity(1 << 20, events);
-    Ok(verify_export(
-        reader,
-        &checkpoint,
-        &key,
-        previous.as_deref(),
-    )?)
-}
-
-/// The export's own `log.vkey`, when there is one, must be the trusted key: a different or
-/// unreadable one is [`VerifyError::KeyMismatch`]. An export without it is verified with the
-/// trusted key alone.
-fn check_own_key(own_key_path: &Path, trusted: &VerifierKey) -> Result<(), VerifyError> {
-    let found = match read_verifier_key(own_key_path) {
-        Ok(own) if own == *trusted => return Ok(()),
-        Err(VerifyError::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(());
-        }
-        Ok(own) => own.to_string(),
-        Err(VerifyError::BadKey { source, .. }) => format!("not a verifier key: {source}"),
-        Err(error) => return Err(error),
-    };
-    Err(VerifyError::KeyMismatch {
-        found,
-        trusted: trusted.to_string(),
-    })
+    }
 }
 
 /// `amanah audit verify-db`: verifies the live database the way an auditor verifies an export —
@@ -324,12 +208,12 @@ fn check_own_key(own_key_path: &Path, trusted: &VerifierKey) -> Result<(), Verif
 /// behind the triggers' back.
 ///
 /// # Errors
-/// As [`verify_dir`], plus [`VerifyError::TreeMismatch`].
+/// As [`verify_dir`], plus [`VerifyDbError::TreeMismatch`].
 pub async fn verify_db(
     store: &SqlEventStore,
     verifier_key: &VerifierKey,
     scratch: &Path,
-) -> Result<Verified, VerifyError> {
+) -> Result<Verified, VerifyDbError> {
     let db = store.connection();
     let checkpoint = latest_checkpoint(db)
         .await
@@ -351,7 +235,7 @@ pub async fn verify_db(
         .await
         .map_err(ExportError::Store)?;
     if stored != verified.root {
-        return Err(VerifyError::TreeMismatch {
+        return Err(VerifyDbError::TreeMismatch {
             size: verified.size,
             stored: base64_standard(&stored),
             signed: base64_standard(&verified.root),

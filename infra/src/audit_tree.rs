@@ -8,7 +8,7 @@
 //! never disagree.
 //!
 //! Reading: the root at any size, inclusion and consistency proofs each need O(log n) stored
-//! nodes ([`crate::merkle::Plan`]), fetched in one query.
+//! nodes ([`amanah_audit::merkle::Plan`]), fetched in one query.
 //! The server reads them through [`TreeCache`], an in-memory
 //! copy of the nodes and checkpoints (the `TreeCache` methods below): the same answers, with the
 //! database read only for what the copy lacks and for the latest checkpoint.
@@ -17,12 +17,12 @@ use amanah_domain::ports::{StoreError, StoredEvent};
 use chrono::Utc;
 use sea_orm::{ConnectionTrait, Statement, Value};
 
-use crate::checkpoint::Checkpoint;
 use crate::db_error::map_internal_db_error;
-use crate::merkle::{self, CompactRange, Hash, NodeId, Plan, ProofError};
-use crate::note::SigningKey;
 use crate::sql::statement;
 use crate::tree_cache::TreeCache;
+use amanah_audit::checkpoint::Checkpoint;
+use amanah_audit::merkle::{self, CompactRange, Hash, NodeId, Plan, ProofError};
+use amanah_audit::note::SigningKey;
 
 /// A signed checkpoint as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! The audit envelope (`docs/audit-log.md` §3.2): what an event's leaf bytes say, and how
 //! they are written and read back.
 //!
-//! [`encode`] turns a [`StoredEvent`] into its leaf bytes (RFC 8785 JSON, see [`crate::jcs`]);
+//! [`encode`] turns a [`StoredEvent`] into its leaf bytes (RFC 8785 JSON, see [`amanah_audit::jcs`]);
 //! [`decode`] checks that bytes are the canonical serialisation of a well-formed envelope and
 //! returns the event they describe. The event store stores exactly the bytes [`encode`] produced
 //! and serves events by decoding them, so what an auditor verifies is what the server read.
@@ -16,28 +16,10 @@ use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use crate::jcs::{self, JcsError, MAX_SAFE_INTEGER};
+use amanah_audit::envelope::is_event_type;
+use amanah_audit::jcs::{self, JcsError, MAX_SAFE_INTEGER};
 
-/// The envelope format version this code writes and reads (`v`).
-pub const ENVELOPE_VERSION: u64 = 1;
-
-/// The members of an envelope, in canonical order. Nothing else may appear.
-pub const ENVELOPE_KEYS: [&str; 11] = [
-    "actor",
-    "data",
-    "id",
-    "index",
-    "occurredAt",
-    "requestId",
-    "stream",
-    "streamId",
-    "streamVersion",
-    "type",
-    "v",
-];
-
-/// The members of `actor`, in canonical order.
-pub const ACTOR_KEYS: [&str; 3] = ["org", "roles", "sub"];
+pub use amanah_audit::envelope::{ACTOR_KEYS, ENVELOPE_KEYS, ENVELOPE_VERSION};
 
 /// Why bytes or an event are not a valid envelope.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -97,14 +79,6 @@ pub fn parse_occurred_at(text: &str) -> Result<DateTime<Utc>, EnvelopeError> {
     }
 }
 
-/// Whether `name` is a PascalCase event name: an ASCII capital, then ASCII letters and digits.
-#[must_use]
-pub fn is_event_type(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars.next().is_some_and(|first| first.is_ascii_uppercase())
-        && chars.all(|c| c.is_ascii_alphanumeric())
-}
-
 /// The envelope of `event` as JSON (its `canonical` field is ignored).
 ///
 /// # Errors
@@ -122,7 +96,7 @@ pub fn envelope_value(event: &StoredEvent) -> Result<Value, EnvelopeError> {
     if event.stream_version == 0 || event.stream_version > MAX_SAFE_INTEGER {
         return Err(malformed("streamVersion", "must be in 1..=2^53-1"));
     }
-    if !is_event_type(&event.event_type) {
+    if !is_event_type(event.event_type.as_bytes()) {
         return Err(malformed("type", "must be a PascalCase name"));
     }
     Ok(json!({
@@ -179,7 +153,7 @@ pub fn decode(bytes: &[u8]) -> Result<StoredEvent, EnvelopeError> {
         return Err(malformed("streamVersion", "must be at least 1"));
     }
     let event_type = take_string(&mut envelope, "type")?;
-    if !is_event_type(&event_type) {
+    if !is_event_type(event_type.as_bytes()) {
         return Err(malformed("type", "must be a PascalCase name"));
     }
     let occurred_at = parse_occurred_at(&take_string(&mut envelope, "occurredAt")?)?;

@@ -61,10 +61,10 @@ use crate::database::{self, DatabaseSetupError};
 use crate::db_error::map_internal_db_error;
 use crate::envelope;
 use crate::idempotency;
-use crate::merkle::CompactRange;
-use crate::note::SigningKey;
 use crate::projection::{NoProjection, Projection, Projector, StateReader};
 use crate::sql::statement;
+use amanah_audit::merkle::CompactRange;
+use amanah_audit::note::SigningKey;
 
 /// Default for [`StoreConfig::queue_capacity`].
 pub const DEFAULT_QUEUE_CAPACITY: usize = 1024;

@@ -110,7 +110,7 @@ struct Shared {
 }
 
 /// The SHA-256 (hex) of a request written with its object members sorted
-/// ([`crate::jcs::to_sorted_json`]), so that the same request written with its members in
+/// ([`amanah_audit::jcs::to_sorted_json`]), so that the same request written with its members in
 /// another order hashes the same, and requests that differ in any value (numbers included, as
 /// `serde_json` parsed them: exactly what the request executes with) hash differently.
 ///
@@ -118,7 +118,7 @@ struct Shared {
 /// included. For the values RFC 8785 accepts, the bytes hashed are its canonical form.
 #[must_use]
 pub fn request_hash(request: &serde_json::Value) -> String {
-    let digest = Sha256::digest(crate::jcs::to_sorted_json(request).as_bytes());
+    let digest = Sha256::digest(amanah_audit::jcs::to_sorted_json(request).as_bytes());
     let mut hex = String::with_capacity(64);
     for byte in digest {
         let _ = write!(hex, "{byte:02x}");
@@ -678,7 +678,7 @@ mod tests {
         // Keys stored before floats were accepted were hashed over RFC 8785: their retries must
         // still match.
         let request = json!({ "query": "mutation { a }", "variables": { "n": 9_007_199_254_740_991_u64, "s": "é\n" } });
-        let digest = Sha256::digest(crate::jcs::to_canonical(&request).unwrap());
+        let digest = Sha256::digest(amanah_audit::jcs::to_canonical(&request).unwrap());
         let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
         assert_eq!(request_hash(&request), hex);
     }

@@ -4,7 +4,9 @@
 //!   PostgreSQL: one sequencer task per process commits appends in batches (group commit), under a
 //!   lock on the log head that serialises every replica, so that the global index is gapless and
 //!   index order equals commit order.
-//! * [`envelope`] and [`jcs`] define the leaf bytes of the audit log (RFC 8785 JSON envelopes).
+//! * [`envelope`] writes and reads the leaf bytes of the audit log (RFC 8785 JSON envelopes, in the
+//!   format of [`amanah_audit::envelope`]); the audit log's pure parts (canonical JSON, the Merkle
+//!   tree, signed notes, checkpoints, the export verifier) are the crate `amanah-audit`.
 //! * [`projection::Projector`] is the seam where the read model is written, inside the append
 //!   transaction; [`db_error`] maps driver errors (unique violations → `Duplicate`).
 //! * [`idempotency::IdempotencyStore`] keeps the first response to each idempotency key, shared by
@@ -16,18 +18,13 @@ pub mod audit_files;
 pub mod audit_query;
 pub mod audit_tree;
 pub mod auth;
-pub mod checkpoint;
 pub mod database;
 pub mod db_error;
 pub mod envelope;
 pub mod event_store;
-pub mod export_verify;
 pub mod follow;
 pub mod idempotency;
-pub mod jcs;
-pub mod merkle;
 pub mod migration;
-pub mod note;
 pub mod private_file;
 pub mod projection;
 pub mod read_model;

@@ -26,7 +26,7 @@ use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 use crate::audit_tree::{StoredCheckpoint, db_int, select_nodes, tree_leaves};
 use crate::event_store::SqlEventStore;
-use crate::merkle::{Hash, NodeId};
+use amanah_audit::merkle::{Hash, NodeId};
 
 /// Bytes a node takes in the copy.
 const NODE_BYTES: u64 = 32;

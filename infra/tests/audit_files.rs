@@ -7,13 +7,13 @@
 
 use std::sync::Arc;
 
+use amanah_audit::export_verify::Reason;
+use amanah_audit::files::{CHECKPOINT_FILE, EVENTS_FILE, VKEY_FILE, VerifyError, verify_dir};
+use amanah_audit::note::SigningKey;
 use amanah_domain::ports::{Actor, AppendRequest, EventStore};
 use amanah_infra::audit_files::{
-    CHECKPOINT_FILE, EVENTS_FILE, SigningKeyError, VKEY_FILE, VerifyError, export,
-    load_or_create_signing_key, verify_db, verify_dir,
+    SigningKeyError, VerifyDbError, export, load_or_create_signing_key, verify_db,
 };
-use amanah_infra::export_verify::Reason;
-use amanah_infra::note::SigningKey;
 use amanah_infra::testing::{TestDatabase, event, organisation_append};
 use amanah_infra::{NoProjection, SqlEventStore, StoreConfig};
 use sea_orm::ConnectionTrait;
@@ -317,7 +317,9 @@ async fn verify_db_catches_deleted_and_reordered_rows() {
         .await
         .unwrap_err()
     {
-        VerifyError::Failed(failure) => assert_eq!(failure.index, Some(4), "{failure}"),
+        VerifyDbError::Verify(VerifyError::Failed(failure)) => {
+            assert_eq!(failure.index, Some(4), "{failure}");
+        }
         other => panic!("{other}"),
     }
 
@@ -338,7 +340,9 @@ async fn verify_db_catches_deleted_and_reordered_rows() {
         .await
         .unwrap_err()
     {
-        VerifyError::Failed(failure) => assert_eq!(failure.index, Some(13), "{failure}"),
+        VerifyDbError::Verify(VerifyError::Failed(failure)) => {
+            assert_eq!(failure.index, Some(13), "{failure}");
+        }
         other => panic!("{other}"),
     }
     database.cleanup().await;

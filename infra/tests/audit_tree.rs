@@ -8,13 +8,13 @@
 
 use std::sync::Arc;
 
+use amanah_audit::checkpoint::Checkpoint;
+use amanah_audit::merkle::{self, ProofError, verify_consistency, verify_inclusion};
+use amanah_audit::note::SigningKey;
 use amanah_domain::ports::{Actor, AppendRequest, EventStore};
 use amanah_infra::audit_tree::{
     AuditReadError, consistency_proof, inclusion_proof, latest_checkpoint, root_at,
 };
-use amanah_infra::checkpoint::Checkpoint;
-use amanah_infra::merkle::{self, ProofError, verify_consistency, verify_inclusion};
-use amanah_infra::note::SigningKey;
 use amanah_infra::testing::{TestDatabase, append_concurrently, event, organisation_append};
 use amanah_infra::{NoProjection, SqlEventStore, StoreConfig};
 use sea_orm::{ConnectionTrait, Statement};

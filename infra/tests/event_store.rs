@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use amanah_audit::jcs;
 use amanah_domain::aggregate::StreamKind;
 use amanah_domain::ports::{
     Actor, AppendOutcome, AppendRequest, EventMetadata, EventStore, IdempotencyClaim, Snapshot,
@@ -21,7 +22,7 @@ use amanah_infra::event_store::MAX_READ_LIMIT;
 use amanah_infra::idempotency::{Claim, IdempotencyStore, STALE_AFTER};
 use amanah_infra::sql::statement;
 use amanah_infra::testing::{TestDatabase, event, organisation_append};
-use amanah_infra::{Projector, SqlEventStore, StoreConfig, database, envelope, jcs};
+use amanah_infra::{Projector, SqlEventStore, StoreConfig, database, envelope};
 use chrono::{DateTime, TimeZone, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, Statement};
 use serde_json::json;

@@ -10,9 +10,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use amanah_audit::note::SigningKey;
 use amanah_domain::ports::{Actor, AppendRequest, EventStore};
 use amanah_infra::audit_tree::{AuditReadError, consistency_proof, inclusion_proof};
-use amanah_infra::note::SigningKey;
 use amanah_infra::testing::{TestDatabase, append_concurrently, event, organisation_append};
 use amanah_infra::tree_cache::{TreeCache, TreeCacheStats};
 use amanah_infra::{NoProjection, SqlEventStore, StoreConfig};

@@ -5,11 +5,12 @@
 //! Hashes are standard base64 (RFC 4648 §4). Proof sizes must be sizes of signed checkpoints: a
 //! proof against a size that was never signed proves nothing to anyone.
 
+use amanah_audit::merkle;
 use amanah_domain::aggregate::StreamKind;
 use amanah_domain::ports::StoredEvent;
 use amanah_infra::audit_query::{self, AuditEventFilter as StoreFilter};
 use amanah_infra::audit_tree::{AuditReadError, StoredCheckpoint};
-use amanah_infra::{base64_standard, merkle};
+use amanah_infra::base64_standard;
 use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject};
 
 use super::ContextExt as _;

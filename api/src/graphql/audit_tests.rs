@@ -5,10 +5,10 @@
 
 use std::sync::Arc;
 
+use amanah_audit::checkpoint::Checkpoint;
+use amanah_audit::merkle::{verify_consistency, verify_inclusion};
+use amanah_audit::note::SigningKey;
 use amanah_infra::auth::{Identity, Role};
-use amanah_infra::checkpoint::Checkpoint;
-use amanah_infra::merkle::{verify_consistency, verify_inclusion};
-use amanah_infra::note::SigningKey;
 use amanah_infra::testing::TestDatabase;
 use async_graphql::{Request, Variables};
 use base64::Engine as _;
@@ -147,7 +147,7 @@ async fn auditors_read_events_checkpoints_and_proofs_that_verify() {
     let canonical = first["canonical"].as_str().unwrap();
     assert_eq!(
         b64(first["leafHash"].as_str().unwrap()),
-        amanah_infra::merkle::leaf_hash(canonical.as_bytes()).to_vec()
+        amanah_audit::merkle::leaf_hash(canonical.as_bytes()).to_vec()
     );
 
     let latest = harness

@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use amanah_infra::merkle::{verify_consistency, verify_inclusion};
+use amanah_audit::merkle::{verify_consistency, verify_inclusion};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;

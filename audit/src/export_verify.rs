@@ -37,6 +37,7 @@ use std::io::{BufRead, Read as _};
 use serde_json::{Map, Value};
 
 use crate::checkpoint::{Checkpoint, CheckpointError};
+use crate::envelope::{ACTOR_KEYS, ENVELOPE_KEYS, ENVELOPE_VERSION, is_event_type};
 use crate::jcs::{self, JcsError};
 use crate::merkle::{CompactRange, Hash, empty_root, leaf_hash};
 use crate::note::{self, VerifierKey};
@@ -382,24 +383,6 @@ fn reference_check(line: &[u8]) -> Result<Fields, Reason> {
     check_envelope(&value)
 }
 
-/// The members of an envelope, in canonical order.
-const ENVELOPE_KEYS: [&str; 11] = [
-    "actor",
-    "data",
-    "id",
-    "index",
-    "occurredAt",
-    "requestId",
-    "stream",
-    "streamId",
-    "streamVersion",
-    "type",
-    "v",
-];
-
-/// The members of `actor`, in canonical order.
-const ACTOR_KEYS: [&str; 3] = ["org", "roles", "sub"];
-
 fn malformed(field: &str, problem: &'static str) -> Reason {
     Reason::Malformed {
         field: field.to_owned(),
@@ -481,7 +464,7 @@ fn check_envelope(value: &Value) -> Result<Fields, Reason> {
     if !is_event_type(string("type")?.as_bytes()) {
         return Err(malformed("type", "must be a PascalCase name"));
     }
-    if member("v").as_u64() != Some(1) {
+    if member("v").as_u64() != Some(ENVELOPE_VERSION) {
         return Err(malformed("v", "must be 1"));
     }
     Ok(Fields {
@@ -534,11 +517,6 @@ fn format_uuid(value: u128) -> String {
         &hex[16..20],
         &hex[20..]
     )
-}
-
-/// A PascalCase event name: an ASCII capital, then ASCII letters and digits.
-fn is_event_type(name: &[u8]) -> bool {
-    name.first().is_some_and(u8::is_ascii_uppercase) && name.iter().all(u8::is_ascii_alphanumeric)
 }
 
 /// `YYYY-MM-DDTHH:MM:SS.ffffffZ`, a valid date and time (seconds 00–59).

@@ -3,7 +3,7 @@
 
 #![expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 
-use amanah_infra::merkle::{
+use amanah_audit::merkle::{
     CompactRange, Hash, NodeId, PeakCountError, ProofError, consistency_plan, empty_root, frontier,
     inclusion_plan, leaf_hash, node_hash, root_from_inclusion_proof, root_plan, verify_consistency,
     verify_inclusion,

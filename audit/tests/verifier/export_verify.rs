@@ -5,17 +5,17 @@
 
 use std::io::{BufReader, Cursor};
 
-use amanah_infra::checkpoint::{Checkpoint, CheckpointError};
-use amanah_infra::export_verify::{Reason, VerificationError, Verified, verify_export};
-use amanah_infra::jcs::{self, JcsError};
-use amanah_infra::merkle::{CompactRange, Hash, empty_root, leaf_hash};
-use amanah_infra::note::{NoteError, SigningKey};
+use amanah_audit::checkpoint::{Checkpoint, CheckpointError};
+use amanah_audit::export_verify::{Reason, VerificationError, Verified, verify_export};
+use amanah_audit::jcs::{self, JcsError};
+use amanah_audit::merkle::{CompactRange, Hash, empty_root, leaf_hash};
+use amanah_audit::note::{NoteError, SigningKey};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
 const ORIGIN: &str = "amanah.example/audit";
 
-fn key() -> SigningKey {
+pub(super) fn key() -> SigningKey {
     SigningKey::from_seed(ORIGIN, &[42; 32]).unwrap()
 }
 
@@ -95,13 +95,13 @@ fn error(index: Option<u64>, reason: Reason) -> Result<Verified, VerificationErr
 
 const N: u64 = 40;
 
-struct Export {
-    lines: Vec<Vec<u8>>,
-    file: Vec<u8>,
-    note: String,
+pub(super) struct Export {
+    pub(super) lines: Vec<Vec<u8>>,
+    pub(super) file: Vec<u8>,
+    pub(super) note: String,
 }
 
-fn export() -> Export {
+pub(super) fn export() -> Export {
     let lines = lines(N);
     let note = checkpoint(&lines, &key());
     Export {
@@ -616,7 +616,7 @@ fn a_previous_checkpoint_signed_by_another_key_or_larger_is_caught() {
 
 #[test]
 fn an_overlong_line_is_an_error_not_an_allocation() {
-    use amanah_infra::export_verify::MAX_LINE_BYTES;
+    use amanah_audit::export_verify::MAX_LINE_BYTES;
     let note = checkpoint(&lines(1), &key());
     let long = std::io::repeat(b'x').take_bytes(MAX_LINE_BYTES + 10);
     let result = verify_export(

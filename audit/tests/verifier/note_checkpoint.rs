@@ -3,9 +3,9 @@
 
 #![expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 
-use amanah_infra::checkpoint::{Checkpoint, CheckpointError};
-use amanah_infra::merkle::Hash;
-use amanah_infra::note::{
+use amanah_audit::checkpoint::{Checkpoint, CheckpointError};
+use amanah_audit::merkle::Hash;
+use amanah_audit::note::{
     KeyError, NoteError, SigningKey, VerifierKey, generate_signing_key, key_id, open_note,
     parse_note, sign_note,
 };

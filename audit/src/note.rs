@@ -314,7 +314,7 @@ impl SigningKey {
     /// # Errors
     /// [`KeyError::InvalidName`] for an invalid name.
     pub fn generate(name: &str) -> Result<Self, KeyError> {
-        let key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
+        let key = ed25519_dalek::SigningKey::generate(&mut rand_core::OsRng);
         Self::new(name, key)
     }
 

@@ -1,0 +1,94 @@
+//! `amanah-verify DIR [--vkey FILE] [--previous FILE]`: verifies an Amanah audit export offline,
+//! with no database and no network — the same checks as `amanah audit verify`, in a binary whose
+//! whole source is this crate and a handful of hashing, signature and JSON crates.
+//!
+//! Exit status: 0 verified with the key given by `--vkey`; 1 verification failed; 2 usage or read
+//! error; 3 verified with the export's own `log.vkey` only (internal consistency, not that it is
+//! the log the operator signed).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use amanah_audit::files::{summary, verify_dir};
+
+const USAGE: &str = "usage: amanah-verify DIR [--vkey FILE] [--previous FILE]
+
+Verifies an export written by `amanah audit export`: every line of events.jsonl is canonical
+JSON of a well-formed envelope, in order, and the lines add up to the signed checkpoint.
+
+  --vkey FILE      the verifier key to trust, obtained out of band from the operator; the
+                   export's own log.vkey must be the same key
+  --previous FILE  a checkpoint kept from earlier: it must be a prefix of this log
+
+Exit status: 0 verified with --vkey, 1 verification failed, 2 usage or read error,
+3 verified with the export's own log.vkey only.";
+
+const OWN_KEY_ONLY: &str = "the export was verified with its own log.vkey, which proves only its \
+internal consistency, not that it is the log the operator signed (a rewritten log signed again \
+with a new key passes too); pass --vkey FILE with the key obtained out of band";
+
+struct Args {
+    dir: PathBuf,
+    vkey: Option<PathBuf>,
+    previous: Option<PathBuf>,
+}
+
+fn parse(mut args: impl Iterator<Item = std::ffi::OsString>) -> Result<Args, String> {
+    let mut dir = None;
+    let mut vkey = None;
+    let mut previous = None;
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| {
+            args.next()
+                .map(PathBuf::from)
+                .ok_or_else(|| format!("{name} needs a FILE"))
+        };
+        match arg.to_str() {
+            Some("--vkey") => vkey = Some(value("--vkey")?),
+            Some("--previous") => previous = Some(value("--previous")?),
+            Some("-h" | "--help") => return Err(String::new()),
+            Some(flag) if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
+            _ if dir.is_none() => dir = Some(PathBuf::from(arg)),
+            _ => return Err("only one export directory may be given".to_owned()),
+        }
+    }
+    let dir = dir.ok_or_else(|| "the export directory is missing".to_owned())?;
+    Ok(Args {
+        dir,
+        vkey,
+        previous,
+    })
+}
+
+fn main() -> ExitCode {
+    let args = match parse(std::env::args_os().skip(1)) {
+        Ok(args) => args,
+        Err(problem) if problem.is_empty() => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(problem) => {
+            eprintln!("amanah-verify: {problem}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match verify_dir(&args.dir, args.vkey.as_deref(), args.previous.as_deref()) {
+        Ok(verified) => {
+            println!("{}", summary(&verified));
+            if args.vkey.is_some() {
+                ExitCode::SUCCESS
+            } else {
+                eprintln!("amanah-verify: {OWN_KEY_ONLY}");
+                ExitCode::from(3)
+            }
+        }
+        Err(error) => {
+            eprintln!("amanah-verify: {error}");
+            if error.is_verification_failure() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::from(2)
+            }
+        }
+    }
+}
