@@ -199,7 +199,7 @@ impl WorkOnProject {
     /// Decides whether the caller may work on the target project, before anything else of the
     /// mutation runs. Returns what the decision was based on: nothing for editors and admins,
     /// the project at the version whose participants allowed an integrator. The append must
-    /// require it unchanged ([`super::command::execute_given`]).
+    /// require it unchanged ([`super::command::execute`]).
     ///
     /// # Errors
     /// `UNAUTHENTICATED` or `FORBIDDEN` as [`decide`] says; store failures.

@@ -6,14 +6,11 @@ use std::sync::Arc;
 use amanah_domain::activity::{
     Activity as ActivityState, ActivityCommand, ActivityError, ActivityLocation as LocationValue,
     ActivityPartner as PartnerRow, CancelActivity, CompleteActivity,
-    CountryCount as CountryCountRow, Participants as ParticipantsValue, Partnership, PlanActivity,
-    RescheduleActivity,
+    Participants as ParticipantsValue, Partnership, PlanActivity, RescheduleActivity,
 };
 use amanah_domain::ports::StreamRead;
 use amanah_domain::query::ActivityQuery;
-use amanah_domain::values::{
-    City, CountryCode, Description, Title, ValueError, field_path, parse_count,
-};
+use amanah_domain::values::{City, CountryCode, Description, Title, ValueError, field_path};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use uuid::Uuid;
 
@@ -399,8 +396,7 @@ async fn payload(
     command: ActivityCommand,
     given: Vec<StreamRead>,
 ) -> Result<ActivityPayload, ApiError> {
-    let committed =
-        command::execute_given::<ActivityState>(ctx, id, expected, command, given).await?;
+    let committed = command::execute::<ActivityState>(ctx, id, expected, command, given).await?;
     Ok(ActivityPayload {
         audit_index: command::audit_index(&committed),
         activity: committed.state.into(),
@@ -422,28 +418,21 @@ fn location(input: &ActivityLocationInput) -> Result<LocationValue, ApiError> {
 }
 
 fn participants(input: &ParticipantsInput) -> Result<ParticipantsValue, ApiError> {
-    let count = |value: i64, field: String| parse_count(value).map_err(invalid(field));
-    let by_country = input
+    let by_country: Vec<(&str, i64)> = input
         .by_country
         .as_deref()
         .unwrap_or_default()
         .iter()
-        .enumerate()
-        .map(|(index, row)| {
-            let at = |leaf: &str| field_path("participants.byCountry", index, leaf);
-            Ok(CountryCountRow {
-                country: CountryCode::parse(&row.country).map_err(invalid(at("country")))?,
-                count: count(row.count, at("count"))?,
-            })
-        })
-        .collect::<Result<Vec<_>, ApiError>>()?;
-    Ok(ParticipantsValue {
-        total: count(input.total, "participants.total".to_owned())?,
-        female: count(input.female, "participants.female".to_owned())?,
-        male: count(input.male, "participants.male".to_owned())?,
-        undisclosed: count(input.undisclosed, "participants.undisclosed".to_owned())?,
-        by_country,
-    })
+        .map(|row| (row.country.as_str(), row.count))
+        .collect();
+    ParticipantsValue::parse(
+        input.total,
+        input.female,
+        input.male,
+        input.undisclosed,
+        &by_country,
+    )
+    .map_err(rejected)
 }
 
 /// Parses and runs `planActivity`; `given` is what the access decision was based on.

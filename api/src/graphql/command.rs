@@ -59,30 +59,17 @@ pub fn rejected(error: impl FieldError) -> ApiError {
     ApiError::from(CommandError::rejected(error))
 }
 
-/// Runs `command` against aggregate `id` and returns what it committed.
+/// Runs `command` against aggregate `id` and returns what it committed, valid only while the
+/// streams of `given` are unchanged: what an access rule decided on
+/// ([`super::access::WorkOnProject::authorise`]; empty when the rule read nothing); and, for a
+/// keyed request, only while its idempotency key still holds its claim. Both are checked in the
+/// append's transaction.
 ///
 /// # Errors
-/// The command service's errors, mapped by the catalogue (`From<CommandError> for ApiError`).
+/// The command service's errors, mapped by the catalogue (`From<CommandError> for ApiError`);
+/// `CONFLICT` when a stream of `given` moved on or the idempotency key was taken over by a retry
+/// (nothing appended).
 pub async fn execute<A>(
-    ctx: &Context<'_>,
-    id: Uuid,
-    expected: Expected,
-    command: A::Command,
-) -> Result<Committed<A>, ApiError>
-where
-    A: Aggregate + Into<Snapshot>,
-{
-    execute_given(ctx, id, expected, command, Vec::new()).await
-}
-
-/// [`execute`], valid only while the streams of `given` are unchanged: what an access rule
-/// decided on ([`super::access::WorkOnProject::authorise`]); and, for a keyed request, only
-/// while its idempotency key still holds its claim. Both checked in the append's transaction.
-///
-/// # Errors
-/// As [`execute`]; `CONFLICT` when a stream of `given` moved on or the idempotency key was taken
-/// over by a retry (nothing appended).
-pub async fn execute_given<A>(
     ctx: &Context<'_>,
     id: Uuid,
     expected: Expected,

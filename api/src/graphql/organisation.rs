@@ -269,7 +269,8 @@ async fn payload(
     expected: Expected,
     command: OrganisationCommand,
 ) -> Result<OrganisationPayload, ApiError> {
-    let committed = command::execute::<OrganisationState>(ctx, id, expected, command).await?;
+    let committed =
+        command::execute::<OrganisationState>(ctx, id, expected, command, Vec::new()).await?;
     Ok(OrganisationPayload {
         audit_index: command::audit_index(&committed),
         organisation: committed.state.into(),

@@ -591,6 +591,24 @@ async fn participants_must_add_up() {
         Some("participants.total"),
     )
     .await;
+    // The rows are the domain's own constructor's (Participants::parse), named by index.
+    h.refused(
+        complete,
+        input(
+            40,
+            json!([{ "country": "ID", "count": 30 }, { "country": "XX", "count": 10 }]),
+        ),
+        ErrorCode::BadUserInput,
+        Some("participants.byCountry[1].country"),
+    )
+    .await;
+    h.refused(
+        complete,
+        input(40, json!([{ "country": "ID", "count": -3 }])),
+        ErrorCode::BadUserInput,
+        Some("participants.byCountry[0].count"),
+    )
+    .await;
     let data = h
         .ok(
             complete,

@@ -16,9 +16,8 @@ use amanah_domain::project::{
     SectorShare as SectorShareRow, SetBudget,
 };
 use amanah_domain::values::{
-    CountryCode, CurrencyCode, Description, DocumentCategory, IatiIdentifier, MimeType, Money,
-    OtherIdentifierRef, Patch, Percentage as PercentageValue, RegionCode, SectorCode, Title,
-    TransactionRef, ValueError, WebUrl, field_path,
+    Description, DocumentCategory, IatiIdentifier, MimeType, Money, OtherIdentifierRef, Patch,
+    Title, TransactionRef, ValueError, WebUrl, field_path,
 };
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, SimpleObject};
 use uuid::Uuid;
@@ -242,60 +241,35 @@ fn optional<T>(
         .transpose()
 }
 
-fn percentage(value: &Percentage, field: String) -> Result<PercentageValue, ApiError> {
-    PercentageValue::parse(value.as_str()).map_err(invalid(field))
+/// Each row of a list input through the domain's own constructor (which names `list[i].leaf`).
+fn rows<I, T>(
+    rows: &[I],
+    parse: impl Fn(usize, &I) -> Result<T, ProjectError>,
+) -> Result<Vec<T>, ApiError> {
+    rows.iter()
+        .enumerate()
+        .map(|(index, row)| parse(index, row).map_err(rejected))
+        .collect()
 }
 
 fn recipient_countries(
-    rows: &[RecipientCountryInput],
+    input: &[RecipientCountryInput],
 ) -> Result<Vec<RecipientCountryRow>, ApiError> {
-    let list = "recipientCountries";
-    rows.iter()
-        .enumerate()
-        .map(|(index, row)| {
-            Ok(RecipientCountryRow {
-                country: CountryCode::parse(&row.country)
-                    .map_err(invalid(field_path(list, index, "country")))?,
-                percentage: percentage(&row.percentage, field_path(list, index, "percentage"))?,
-            })
-        })
-        .collect()
+    rows(input, |index, row| {
+        RecipientCountryRow::parse(index, &row.country, row.percentage.as_str())
+    })
 }
 
-fn recipient_regions(rows: &[RecipientRegionInput]) -> Result<Vec<RecipientRegionRow>, ApiError> {
-    let list = "recipientRegions";
-    rows.iter()
-        .enumerate()
-        .map(|(index, row)| {
-            Ok(RecipientRegionRow {
-                region: RegionCode::parse(&row.code)
-                    .map_err(invalid(field_path(list, index, "code")))?,
-                percentage: percentage(&row.percentage, field_path(list, index, "percentage"))?,
-            })
-        })
-        .collect()
+fn recipient_regions(input: &[RecipientRegionInput]) -> Result<Vec<RecipientRegionRow>, ApiError> {
+    rows(input, |index, row| {
+        RecipientRegionRow::parse(index, &row.code, row.percentage.as_str())
+    })
 }
 
-fn sectors(rows: &[SectorShareInput]) -> Result<Vec<SectorShareRow>, ApiError> {
-    let list = "sectors";
-    rows.iter()
-        .enumerate()
-        .map(|(index, row)| {
-            Ok(SectorShareRow {
-                sector: SectorCode::parse(&row.code)
-                    .map_err(invalid(field_path(list, index, "code")))?,
-                percentage: percentage(&row.percentage, field_path(list, index, "percentage"))?,
-            })
-        })
-        .collect()
-}
-
-/// Money at `path` (`value`, `budgets[0].value`): the currency first, then the amount in it.
-fn money(input: &MoneyInput, path: &str) -> Result<Money, ApiError> {
-    let currency =
-        CurrencyCode::parse(&input.currency).map_err(invalid(format!("{path}.currency")))?;
-    Money::parse(input.minor_units.as_str(), currency.as_str())
-        .map_err(invalid(format!("{path}.minorUnits")))
+fn sectors(input: &[SectorShareInput]) -> Result<Vec<SectorShareRow>, ApiError> {
+    rows(input, |index, row| {
+        SectorShareRow::parse(index, &row.code, row.percentage.as_str())
+    })
 }
 
 /// The list of a revision: `None` keeps the current one.
@@ -306,26 +280,16 @@ fn revised_list<I, T>(
     rows.map(parse).transpose()
 }
 
+/// Runs `command`, valid only while the streams of `given` (an access decision's basis; empty
+/// when the decision needed none) are unchanged.
 async fn payload(
-    ctx: &Context<'_>,
-    id: Uuid,
-    expected: Expected,
-    command: ProjectCommand,
-) -> Result<ProjectPayload, ApiError> {
-    payload_given(ctx, id, expected, command, Vec::new()).await
-}
-
-/// [`payload`], valid only while the streams of `given` (an access decision's basis) are
-/// unchanged.
-async fn payload_given(
     ctx: &Context<'_>,
     id: Uuid,
     expected: Expected,
     command: ProjectCommand,
     given: Vec<StreamRead>,
 ) -> Result<ProjectPayload, ApiError> {
-    let committed =
-        command::execute_given::<ProjectState>(ctx, id, expected, command, given).await?;
+    let committed = command::execute::<ProjectState>(ctx, id, expected, command, given).await?;
     Ok(ProjectPayload {
         audit_index: command::audit_index(&committed),
         project: committed.state.into(),
@@ -401,7 +365,7 @@ pub async fn register(
         recipient_regions,
         sectors,
     });
-    payload(ctx, id, Expected::Minted, command).await
+    payload(ctx, id, Expected::Minted, command, Vec::new()).await
 }
 
 /// Parses and runs `reviseProject`.
@@ -439,7 +403,7 @@ pub async fn revise(
         recipient_regions: revised_list(input.recipient_regions.as_deref(), recipient_regions)?,
         sectors: revised_list(input.sectors.as_deref(), sectors)?,
     });
-    payload(ctx, id, Expected::Version(expected), command).await
+    payload(ctx, id, Expected::Version(expected), command, Vec::new()).await
 }
 
 /// Parses and runs `changeProjectStatus`.
@@ -458,7 +422,7 @@ pub async fn change_status(
         actual_start: Date::parse_optional(input.actual_start.as_ref(), "actualStart")?,
         actual_end: Date::parse_optional(input.actual_end.as_ref(), "actualEnd")?,
     });
-    payload(ctx, id, Expected::Version(expected), command).await
+    payload(ctx, id, Expected::Version(expected), command, Vec::new()).await
 }
 
 /// Parses and runs `addParticipatingOrganisation` (`add = true`) or
@@ -489,7 +453,7 @@ pub async fn change_participation(
             role,
         })
     };
-    payload(ctx, id, Expected::Version(expected), command).await
+    payload(ctx, id, Expected::Version(expected), command, Vec::new()).await
 }
 
 /// Parses and runs `setBudget`.
@@ -508,21 +472,24 @@ pub async fn set_budget(
         .enumerate()
         .map(|(index, row)| {
             let at = |leaf: &str| field_path("budgets", index, leaf);
-            Ok(BudgetRow {
-                budget_type: row.budget_type.into(),
-                status: row.status.into(),
-                period_start: row.period_start.parse(&at("periodStart"))?,
-                period_end: row.period_end.parse(&at("periodEnd"))?,
-                value: money(&row.value, &at("value"))?,
-                value_date: row.value_date.parse(&at("valueDate"))?,
-            })
+            BudgetRow::parse(
+                index,
+                row.budget_type.into(),
+                row.status.into(),
+                row.period_start.parse(&at("periodStart"))?,
+                row.period_end.parse(&at("periodEnd"))?,
+                row.value.minor_units.as_str(),
+                &row.value.currency,
+                row.value_date.parse(&at("valueDate"))?,
+            )
+            .map_err(rejected)
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
     let command = ProjectCommand::SetBudget(SetBudget {
         project_id: id,
         budgets,
     });
-    payload(ctx, id, Expected::Version(expected), command).await
+    payload(ctx, id, Expected::Version(expected), command, Vec::new()).await
 }
 
 /// Parses and runs `recordTransaction`; `given` is what the access decision was based on.
@@ -537,7 +504,8 @@ pub async fn record_transaction(
     let id = parse_id(&input.project_id, "projectId")?;
     let expected = command::expected_version(input.expected_version)?;
     let date = input.date.parse("date")?;
-    let value = money(&input.value, "value")?;
+    let value = Money::parse(input.value.minor_units.as_str(), &input.value.currency)
+        .map_err(|error| rejected(ProjectError::invalid_money("value")(error)))?;
     let value_date = input.value_date.parse("valueDate")?;
     let description = optional(
         input.description.as_deref(),
@@ -575,7 +543,7 @@ pub async fn record_transaction(
         receiver_organisation,
         reference,
     });
-    payload_given(ctx, id, Expected::Version(expected), command, given).await
+    payload(ctx, id, Expected::Version(expected), command, given).await
 }
 
 /// Parses and runs `reverseTransaction`; `given` is what the access decision was based on.
@@ -595,7 +563,7 @@ pub async fn reverse_transaction(
         reversal_id: Uuid::now_v7(),
         reason: Description::parse(&input.reason).map_err(invalid("reason"))?,
     });
-    payload_given(ctx, id, Expected::Version(expected), command, given).await
+    payload(ctx, id, Expected::Version(expected), command, given).await
 }
 
 /// Parses and runs `addDocument`.
@@ -616,7 +584,7 @@ pub async fn add_document(
         format: MimeType::parse(&input.format).map_err(invalid("format"))?,
         date: Date::parse_optional(input.date.as_ref(), "date")?,
     });
-    payload(ctx, id, Expected::Version(expected), command).await
+    payload(ctx, id, Expected::Version(expected), command, Vec::new()).await
 }
 
 /// Parses and runs `addRelatedProject`.
@@ -640,7 +608,7 @@ pub async fn add_related_project(
         related,
         relation: input.relation.into(),
     });
-    payload(ctx, id, Expected::Version(expected), command).await
+    payload(ctx, id, Expected::Version(expected), command, Vec::new()).await
 }
 
 /// Parses and runs `addOtherIdentifier`.
@@ -659,5 +627,5 @@ pub async fn add_other_identifier(
         identifier_type: OtherIdentifierType::parse(&input.type_code)
             .map_err(invalid("typeCode"))?,
     });
-    payload(ctx, id, Expected::Version(expected), command).await
+    payload(ctx, id, Expected::Version(expected), command, Vec::new()).await
 }
