@@ -24,6 +24,11 @@ pub mod envelope;
 pub mod event_store;
 pub mod follow;
 pub mod idempotency;
+#[expect(
+    elided_lifetimes_in_paths,
+    reason = "sea-orm-migration's `MigrationTrait` is an async_trait whose `up`/`down` take \
+              `&SchemaManager` with its lifetime elided; naming it breaks the trait's signature"
+)]
 pub mod migration;
 pub mod private_file;
 pub mod projection;
