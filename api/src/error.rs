@@ -140,14 +140,7 @@ impl InternalCause {
     /// The cause chain on one line: `outer: inner: innermost`.
     #[must_use]
     pub fn chain(&self) -> String {
-        let mut text = self.0.to_string();
-        let mut source = self.0.source();
-        while let Some(cause) = source {
-            text.push_str(": ");
-            text.push_str(&cause.to_string());
-            source = cause.source();
-        }
-        text
+        amanah_domain::errors::Chain(&*self.0).to_string()
     }
 }
 
@@ -270,6 +263,7 @@ pub const WHOLE_INPUT_FIELD: &str = "input";
 /// `CONFLICT` (it appended nothing), and store or decoding failures are internal.
 impl From<amanah_domain::service::CommandError> for ApiError {
     fn from(error: amanah_domain::service::CommandError) -> Self {
+        use amanah_domain::ports::StoreError;
         use amanah_domain::service::CommandError;
         match error {
             CommandError::Rejected(rejection) => {
@@ -283,14 +277,14 @@ impl From<amanah_domain::service::CommandError> for ApiError {
                     Self::bad_user_input(field, message)
                 }
             }
-            CommandError::Conflict { expected, current } => Self::conflict(
+            CommandError::Store(StoreError::Conflict { expected, current }) => Self::conflict(
                 format!(
                     "expectedVersion is {expected} but the current version is {current}: \
                      read it again and retry"
                 ),
                 Some(current),
             ),
-            CommandError::StaleRead { read, current } => Self::conflict(
+            CommandError::Store(StoreError::StaleRead { read, current }) => Self::conflict(
                 format!(
                     "the {} {} that this change was decided on changed meanwhile (version {} \
                      read, now {current}): nothing was changed; send the request again",
@@ -300,19 +294,20 @@ impl From<amanah_domain::service::CommandError> for ApiError {
                 ),
                 None,
             ),
-            CommandError::Duplicate { field } => {
+            CommandError::Store(StoreError::Duplicate { field }) => {
                 let message = format!("{field} is already taken");
                 Self::bad_user_input(field, message)
             }
-            CommandError::IdempotencyKeyTakenOver => Self::conflict(
+            CommandError::Store(StoreError::IdempotencyKeyTakenOver) => Self::conflict(
                 "this attempt stalled and a retry with the same Idempotency-Key took over: \
                  this attempt changed nothing; send the request again to get the retry's answer"
                     .to_owned(),
                 None,
             ),
-            internal @ (CommandError::Undecodable { .. } | CommandError::Store(_)) => {
-                Self::internal(internal)
-            }
+            internal @ (CommandError::Undecodable { .. }
+            | CommandError::Store(
+                StoreError::Unavailable { .. } | StoreError::Internal { .. },
+            )) => Self::internal(internal),
         }
     }
 }
@@ -322,6 +317,29 @@ impl From<amanah_domain::ports::StoreError> for ApiError {
     fn from(error: amanah_domain::ports::StoreError) -> Self {
         Self::internal(error)
     }
+}
+
+/// Masks an internal failure: the one place this is done, for a resolver's error
+/// ([`crate::graphql::execution`]) as for a failure of the HTTP layer around it
+/// ([`crate::graphql_http`]). Logs `cause` with its whole chain
+/// ([`amanah_domain::errors::Chain`]), the request id and `what` failed, and returns the error
+/// object the client gets instead: "internal error", `INTERNAL_SERVER_ERROR`, and
+/// `extensions.requestId`.
+pub fn mask_internal(
+    cause: &(dyn std::error::Error + 'static),
+    request_id: Option<&crate::request_id::RequestId>,
+    what: &str,
+) -> serde_json::Value {
+    tracing::error!(
+        request_id = request_id.map(crate::request_id::RequestId::as_str),
+        error.cause_chain = %amanah_domain::errors::Chain(cause),
+        "{what}"
+    );
+    let mut object = error_object(ErrorCode::InternalServerError, INTERNAL_ERROR_MESSAGE);
+    if let Some(id) = request_id {
+        object["extensions"]["requestId"] = id.as_str().into();
+    }
+    object
 }
 
 /// A catalogue error as a GraphQL error object, for responses built outside async-graphql
@@ -501,10 +519,10 @@ mod domain_error_tests {
 
     #[test]
     fn a_stale_version_is_a_conflict_with_the_current_version() {
-        let error = ApiError::from(CommandError::Conflict {
+        let error = ApiError::from(CommandError::from(StoreError::Conflict {
             expected: 2,
             current: 5,
-        });
+        }));
         assert_eq!(error.code(), ErrorCode::Conflict);
         assert!(matches!(
             error,
@@ -517,9 +535,9 @@ mod domain_error_tests {
 
     #[test]
     fn a_taken_value_is_bad_user_input_naming_its_field() {
-        let error = ApiError::from(CommandError::Duplicate {
+        let error = ApiError::from(CommandError::from(StoreError::Duplicate {
             field: "iatiIdentifier".into(),
-        });
+        }));
         assert_eq!(error.code(), ErrorCode::BadUserInput);
         assert_eq!(field_of(&error), Some("iatiIdentifier"));
     }
@@ -534,9 +552,7 @@ mod domain_error_tests {
     #[test]
     fn store_and_decoding_failures_are_internal_and_masked() {
         for failure in [
-            CommandError::Store(StoreError::Unavailable(
-                "connection refused to db:5432".into(),
-            )),
+            CommandError::Store(StoreError::unavailable("connection refused to db:5432")),
             CommandError::Undecodable {
                 index: 7,
                 reason: "missing field `title`".into(),
@@ -551,7 +567,7 @@ mod domain_error_tests {
 
     #[test]
     fn read_model_failures_are_internal() {
-        let error = ApiError::from(StoreError::Internal("syntax error near SELECT".into()));
+        let error = ApiError::from(StoreError::internal("syntax error near SELECT"));
         assert_eq!(error.code(), ErrorCode::InternalServerError);
     }
 }

@@ -45,6 +45,7 @@ use actix_web::{
     http::{StatusCode, header},
     web,
 };
+use amanah_domain::errors::Chain;
 use amanah_domain::ports::IdempotencyClaim;
 use amanah_infra::auth::{AuthError, Identity};
 use amanah_infra::idempotency::{Claim, HEARTBEAT_INTERVAL, request_hash};
@@ -660,10 +661,10 @@ fn response_body(
         Ok(body) => (status, body),
         Err(error) => {
             // Never a silent `{}`: the client is told it failed, the log says why.
-            tracing::error!(%error, "a GraphQL response could not be serialised");
-            let error = error_object(
-                ErrorCode::InternalServerError,
-                crate::error::INTERNAL_ERROR_MESSAGE,
+            let error = crate::error::mask_internal(
+                &error,
+                None,
+                "a GraphQL response could not be serialised",
             );
             (
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -869,7 +870,7 @@ impl Keyed {
                     response = &mut execution => break response,
                     _ = beats.tick() => {
                         if let Err(error) = store.heartbeat(&claim).await {
-                            tracing::warn!(%error, "could not refresh an idempotency key's heartbeat");
+                            tracing::warn!(error = %Chain(&error), "could not refresh an idempotency key's heartbeat");
                         }
                     }
                 }
@@ -902,7 +903,7 @@ impl Keyed {
                 store.release(&claim).await
             };
             if let Err(error) = outcome {
-                tracing::error!(%error, "could not settle an idempotency key");
+                tracing::error!(error = %Chain(&error), "could not settle an idempotency key");
             }
             response
         });
@@ -951,16 +952,13 @@ fn internal(
     request_id: &RequestId,
     media_type: ResponseMediaType,
 ) -> HttpResponse {
-    tracing::error!(%error, request_id = request_id.as_str(), "idempotent request failed");
     let status = match error.downcast_ref::<amanah_domain::ports::StoreError>() {
-        Some(amanah_domain::ports::StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
+        Some(amanah_domain::ports::StoreError::Unavailable { .. }) => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
-    let mut error = error_object(
-        ErrorCode::InternalServerError,
-        crate::error::INTERNAL_ERROR_MESSAGE,
-    );
-    error["extensions"]["requestId"] = request_id.as_str().into();
+    let error = crate::error::mask_internal(error, Some(request_id), "idempotent request failed");
     HttpResponse::build(status)
         .content_type(media_type.content_type())
         .body(serde_json::json!({ "errors": [error] }).to_string())

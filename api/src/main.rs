@@ -39,7 +39,7 @@ fn main() -> ExitCode {
     match runtime.block_on(amanah_api::cli::run(cli.command, config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", amanah_domain::errors::Chain(&error));
             error.exit_code()
         }
     }

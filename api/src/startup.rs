@@ -6,6 +6,7 @@
 //! `amanah serve`, never in tests). The database arrives connected and migrated: `serve` and the
 //! test harness each decide how.
 
+use amanah_domain::errors::Chain;
 use std::sync::Arc;
 use std::{future::Future, net::SocketAddr};
 
@@ -237,7 +238,7 @@ async fn audit_checkpoint(state: web::Data<ApiState>) -> actix_web::HttpResponse
             .content_type("text/plain; charset=utf-8")
             .body("no checkpoint has been signed yet\n"),
         Err(error) => {
-            tracing::error!(%error, "cannot read the latest checkpoint");
+            tracing::error!(error = %Chain(&error), "cannot read the latest checkpoint");
             actix_web::HttpResponse::ServiceUnavailable()
                 .content_type("text/plain; charset=utf-8")
                 .body("the checkpoint cannot be read now; try again later\n")

@@ -20,6 +20,7 @@
 pub mod activity;
 pub mod aggregate;
 pub mod codelists;
+pub mod errors;
 pub mod organisation;
 pub mod ports;
 pub mod project;

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::aggregate::StreamKind;
+use crate::errors::Cause;
 
 /// Who asked for a change: the verified token's claims, or a system actor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -187,11 +188,61 @@ pub enum StoreError {
     #[error("the idempotency key this request ran under was taken over by a retry")]
     IdempotencyKeyTakenOver,
     /// The database could not be reached or did not answer in time.
-    #[error("the event store is unavailable: {0}")]
-    Unavailable(String),
+    #[error("the event store is unavailable: {message}")]
+    Unavailable {
+        message: String,
+        /// The driver's error, when there is one.
+        #[source]
+        source: Option<Cause>,
+    },
     /// Anything else; the message is for logs, never for clients.
-    #[error("event store failure: {0}")]
-    Internal(String),
+    #[error("event store failure: {message}")]
+    Internal {
+        message: String,
+        /// The error underneath (the driver's, a decoder's), when there is one.
+        #[source]
+        source: Option<Cause>,
+    },
+}
+
+impl StoreError {
+    /// An internal failure the store detected itself (a broken invariant): a message, no cause.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::Internal {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// An internal failure `source` caused; `message` says what the store was doing.
+    pub fn internal_from(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Internal {
+            message: message.into(),
+            source: Some(Cause::new(source)),
+        }
+    }
+
+    /// The store cannot answer now (the database is unreachable, the sequencer stopped).
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::Unavailable {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// The store cannot answer now because of `source`.
+    pub fn unavailable_from(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Unavailable {
+            message: message.into(),
+            source: Some(Cause::new(source)),
+        }
+    }
 }
 
 /// The append-only event log.

@@ -52,47 +52,20 @@ pub enum CommandError {
     /// The domain refused the command; the error names the field.
     #[error("{0}")]
     Rejected(Box<dyn FieldError>),
-    /// The client decided against an older version of the aggregate.
-    #[error("expected version {expected} but the current version is {current}")]
-    Conflict { expected: u64, current: u64 },
-    /// Another aggregate the decision read (or an access rule looked at) changed before the
-    /// append committed; deciding again against its new state may give another answer.
-    #[error(
-        "{} {} changed while the change was decided (version {} read, now {current})",
-        read.stream.as_str(), read.stream_id, read.version
-    )]
-    StaleRead { read: StreamRead, current: u64 },
-    /// A uniqueness rule was violated (for example an IATI identifier already registered).
-    #[error("{field} is already taken")]
-    Duplicate { field: String },
-    /// The idempotency key the request ran under was taken over by a retry while this attempt
-    /// looked dead; this attempt appended nothing.
-    #[error("the idempotency key this request ran under was taken over by a retry")]
-    IdempotencyKeyTakenOver,
     /// A stored event could not be decoded: the log and this build disagree.
     #[error("event {index} of the log could not be decoded: {reason}")]
     Undecodable { index: u64, reason: String },
-    /// The store failed.
+    /// The store refused or failed: a version conflict ([`StoreError::Conflict`], also when the
+    /// service itself finds the aggregate at another version), a stale read, a duplicate, a
+    /// taken-over idempotency key, or a failure of its own.
     #[error(transparent)]
-    Store(StoreError),
+    Store(#[from] StoreError),
 }
 
 impl CommandError {
     /// Wraps a domain rejection.
     pub fn rejected(error: impl FieldError) -> Self {
         Self::Rejected(Box::new(error))
-    }
-}
-
-impl From<StoreError> for CommandError {
-    fn from(error: StoreError) -> Self {
-        match error {
-            StoreError::Conflict { expected, current } => Self::Conflict { expected, current },
-            StoreError::Duplicate { field } => Self::Duplicate { field },
-            StoreError::StaleRead { read, current } => Self::StaleRead { read, current },
-            StoreError::IdempotencyKeyTakenOver => Self::IdempotencyKeyTakenOver,
-            other => Self::Store(other),
-        }
     }
 }
 
@@ -187,7 +160,7 @@ impl<S: EventStore> CommandService<S> {
         match self.store.latest_state(A::STREAM, id).await? {
             KeptState::Kept(latest) => {
                 let state: A = serde_json::from_str(&latest.state).map_err(|error| {
-                    CommandError::Store(StoreError::Internal(format!(
+                    CommandError::Store(StoreError::internal(format!(
                         "the kept state of {} {id} does not decode: {error}",
                         A::STREAM.as_str()
                     )))
@@ -238,8 +211,8 @@ impl<S: EventStore> CommandService<S> {
     /// unchanged.
     ///
     /// # Errors
-    /// [`CommandError::Conflict`] when the aggregate is not at the expected version (now, or by
-    /// the time the append commits; for `Minted`, when the stream exists), [`CommandError::StaleRead`]
+    /// [`StoreError::Conflict`] when the aggregate is not at the expected version (now, or by
+    /// the time the append commits; for `Minted`, when the stream exists), [`StoreError::StaleRead`]
     /// when a stream the command's facts came from moved on, [`CommandError::Rejected`] when the
     /// domain refuses, and store failures. Nothing is appended then.
     pub async fn execute<A>(
@@ -262,8 +235,8 @@ impl<S: EventStore> CommandService<S> {
     /// request's idempotency key still holds that claim (the append records its indexes there).
     ///
     /// # Errors
-    /// As [`execute`](Self::execute); [`CommandError::StaleRead`] also when a stream of `given`
-    /// moved on, [`CommandError::IdempotencyKeyTakenOver`] when the key no longer holds the claim.
+    /// As [`execute`](Self::execute); [`StoreError::StaleRead`] also when a stream of `given`
+    /// moved on, [`StoreError::IdempotencyKeyTakenOver`] when the key no longer holds the claim.
     pub async fn execute_given<A>(
         &self,
         id: Uuid,
@@ -283,7 +256,7 @@ impl<S: EventStore> CommandService<S> {
             Expected::Version(expected) => {
                 let (state, current) = self.current::<A>(id).await?;
                 if expected != current && current > 0 {
-                    return Err(CommandError::Conflict { expected, current });
+                    return Err(StoreError::Conflict { expected, current }.into());
                 }
                 (state, current)
             }

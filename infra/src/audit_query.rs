@@ -116,7 +116,10 @@ pub async fn audit_events<C: ConnectionTrait>(
             let idx: i64 = row.try_get_by_index(0).map_err(map_internal_db_error)?;
             let canonical: Vec<u8> = row.try_get_by_index(1).map_err(map_internal_db_error)?;
             envelope::decode(&canonical).map_err(|error| {
-                StoreError::Internal(format!("the event at index {idx} does not decode: {error}"))
+                StoreError::internal_from(
+                    format!("the event at index {idx} does not decode"),
+                    error,
+                )
             })
         })
         .collect::<Result<Vec<_>, _>>()?;

@@ -53,12 +53,12 @@ pub enum AuditReadError {
 }
 
 pub(crate) fn db_int(value: u64) -> Result<i64, StoreError> {
-    i64::try_from(value).map_err(|_| StoreError::Internal(format!("{value} exceeds BIGINT")))
+    i64::try_from(value).map_err(|_| StoreError::internal(format!("{value} exceeds BIGINT")))
 }
 
 fn to_hash(bytes: Vec<u8>) -> Result<Hash, StoreError> {
     Hash::try_from(bytes.as_slice())
-        .map_err(|_| StoreError::Internal(format!("a stored hash has {} bytes", bytes.len())))
+        .map_err(|_| StoreError::internal(format!("a stored hash has {} bytes", bytes.len())))
 }
 
 /// The stored nodes matching `conditions` (SQL with `?` placeholders for `values`), in no
@@ -82,8 +82,8 @@ pub(crate) async fn select_nodes<C: ConnectionTrait>(
             let index: i64 = row.try_get_by_index(1).map_err(map_internal_db_error)?;
             let hash: Vec<u8> = row.try_get_by_index(2).map_err(map_internal_db_error)?;
             let (Ok(level), Ok(index)) = (u32::try_from(level), u64::try_from(index)) else {
-                return Err(StoreError::Internal(
-                    "a stored node has a negative position".into(),
+                return Err(StoreError::internal(
+                    "a stored node has a negative position",
                 ));
             };
             Ok((NodeId { level, index }, to_hash(hash)?))
@@ -137,7 +137,7 @@ async fn evaluate<C: ConnectionTrait>(
 ) -> Result<Vec<Hash>, StoreError> {
     let nodes = nodes(db, cache, &plan.nodes()).await?;
     plan.assemble(|id| nodes.iter().find(|(n, _)| *n == id).map(|(_, h)| *h))
-        .ok_or_else(|| StoreError::Internal("the Merkle tree lacks a node a proof needs".into()))
+        .ok_or_else(|| StoreError::internal("the Merkle tree lacks a node a proof needs"))
 }
 
 /// The number of leaves the stored tree has (level-0 nodes).
@@ -164,8 +164,9 @@ async fn compact_range<C: ConnectionTrait>(db: &C, size: u64) -> Result<CompactR
         .iter()
         .map(|id| nodes.iter().find(|(n, _)| n == id).map(|(_, h)| *h))
         .collect::<Option<Vec<_>>>()
-        .ok_or_else(|| StoreError::Internal("the Merkle tree's frontier is incomplete".into()))?;
-    CompactRange::from_peaks(size, peaks).map_err(|e| StoreError::Internal(e.to_string()))
+        .ok_or_else(|| StoreError::internal("the Merkle tree's frontier is incomplete"))?;
+    CompactRange::from_peaks(size, peaks)
+        .map_err(|e| StoreError::internal_from("the stored frontier is not a tree's", e))
 }
 
 /// Stores nodes with multi-row inserts.
@@ -241,7 +242,7 @@ pub(crate) async fn extend<C: ConnectionTrait>(
         _ => {
             let stored = tree_leaves(db).await?;
             if stored > start {
-                return Err(StoreError::Internal(format!(
+                return Err(StoreError::internal(format!(
                     "the Merkle tree has {stored} leaves but the log only {start} events"
                 )));
             }
@@ -254,7 +255,7 @@ pub(crate) async fn extend<C: ConnectionTrait>(
     };
     for (offset, event) in (0_u64..).zip(appended) {
         if event.index != start + offset {
-            return Err(StoreError::Internal(format!(
+            return Err(StoreError::internal(format!(
                 "event {} is not at the tree's next leaf {}",
                 event.index,
                 start + offset
@@ -271,7 +272,7 @@ pub(crate) async fn extend<C: ConnectionTrait>(
         let checkpoint = Checkpoint::new(signer.name(), range.size(), range.root());
         let note = checkpoint
             .sign(signer)
-            .map_err(|e| StoreError::Internal(format!("cannot sign the checkpoint: {e}")))?;
+            .map_err(|e| StoreError::internal_from("cannot sign the checkpoint", e))?;
         db.execute_raw(statement(
             db.get_database_backend(),
             "INSERT INTO checkpoints (tree_size, root, note, signed_at) VALUES (?, ?, ?, ?)",
@@ -296,7 +297,7 @@ fn parse_checkpoint(row: &sea_orm::QueryResult) -> Result<StoredCheckpoint, Stor
     let root: Vec<u8> = row.try_get_by_index(1).map_err(map_internal_db_error)?;
     let note: String = row.try_get_by_index(2).map_err(map_internal_db_error)?;
     Ok(StoredCheckpoint {
-        size: u64::try_from(size).map_err(|_| StoreError::Internal("negative size".into()))?,
+        size: u64::try_from(size).map_err(|_| StoreError::internal("negative size"))?,
         root: to_hash(root)?,
         note,
     })
@@ -386,7 +387,7 @@ pub async fn root_at<C: ConnectionTrait>(db: &C, size: u64) -> Result<Hash, Stor
     hashes
         .first()
         .copied()
-        .ok_or_else(|| StoreError::Internal("the root plan is empty".into()))
+        .ok_or_else(|| StoreError::internal("the root plan is empty"))
 }
 
 /// The leaf hash of event `index`.
@@ -398,7 +399,7 @@ pub async fn leaf_at<C: ConnectionTrait>(db: &C, index: u64) -> Result<Hash, Sto
     nodes
         .first()
         .map(|(_, h)| *h)
-        .ok_or_else(|| StoreError::Internal(format!("the Merkle tree has no leaf {index}")))
+        .ok_or_else(|| StoreError::internal(format!("the Merkle tree has no leaf {index}")))
 }
 
 /// An inclusion proof (RFC 9162 §2.1.3) of leaf `index` in the signed tree of `size` (the latest
@@ -435,10 +436,10 @@ async fn inclusion_proof_in<C: ConnectionTrait>(
     let nodes = nodes(db, cache, &ids).await?;
     let lookup = |id: NodeId| nodes.iter().find(|(n, _)| *n == id).map(|(_, h)| *h);
     let leaf = lookup(leaf_id)
-        .ok_or_else(|| StoreError::Internal(format!("the Merkle tree has no leaf {index}")))?;
+        .ok_or_else(|| StoreError::internal(format!("the Merkle tree has no leaf {index}")))?;
     let hashes = plan
         .assemble(lookup)
-        .ok_or_else(|| StoreError::Internal("the Merkle tree lacks a node a proof needs".into()))?;
+        .ok_or_else(|| StoreError::internal("the Merkle tree lacks a node a proof needs"))?;
     Ok((checkpoint, leaf, hashes))
 }
 

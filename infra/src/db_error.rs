@@ -23,16 +23,21 @@ const FIELD_NAMES: &[(&str, &str, &str)] = &[
     ("projects", "iati_identifier", "iatiIdentifier"),
 ];
 
-/// Maps a database error to a [`StoreError`] (see the module documentation).
+/// What the store was doing when the driver failed; the driver's error is the cause under it.
+const UNREACHABLE: &str = "the database did not answer";
+const FAILED: &str = "the database refused a statement";
+
+/// Maps a database error to a [`StoreError`] (see the module documentation); the driver's error is
+/// kept as its source.
 #[must_use]
 pub fn map_db_error(err: DbErr) -> StoreError {
     if let Some(field) = duplicate_field(&err) {
         return StoreError::Duplicate { field };
     }
     if is_transient(&err) {
-        return StoreError::Unavailable(err.to_string());
+        return StoreError::unavailable_from(UNREACHABLE, err);
     }
-    StoreError::Internal(err.to_string())
+    StoreError::internal_from(FAILED, err)
 }
 
 /// Like [`map_db_error`], but a unique violation is an internal error: for the store's own tables,
@@ -40,9 +45,9 @@ pub fn map_db_error(err: DbErr) -> StoreError {
 #[must_use]
 pub(crate) fn map_internal_db_error(err: DbErr) -> StoreError {
     if is_transient(&err) {
-        StoreError::Unavailable(err.to_string())
+        StoreError::unavailable_from(UNREACHABLE, err)
     } else {
-        StoreError::Internal(err.to_string())
+        StoreError::internal_from(FAILED, err)
     }
 }
 
@@ -251,11 +256,27 @@ mod tests {
     fn maps_non_driver_errors_to_internal() {
         assert!(matches!(
             map_db_error(DbErr::Custom("boom".to_owned())),
-            StoreError::Internal(_)
+            StoreError::Internal { .. }
         ));
         assert!(matches!(
             map_db_error(DbErr::Conn(RuntimeErr::Internal("gone".to_owned()))),
-            StoreError::Unavailable(_)
+            StoreError::Unavailable { .. }
         ));
+    }
+
+    /// The driver's error stays the cause (not flattened into text), so the log's chain shows it.
+    #[test]
+    fn the_driver_error_is_kept_as_the_source() {
+        let error = map_db_error(DbErr::Custom("no such table: projectz".to_owned()));
+        let source = std::error::Error::source(&error).map(ToString::to_string);
+        assert_eq!(
+            source.as_deref(),
+            Some("Custom Error: no such table: projectz")
+        );
+        assert_eq!(
+            amanah_domain::errors::Chain(&error).to_string(),
+            "event store failure: the database refused a statement: Custom Error: no such table: \
+             projectz"
+        );
     }
 }

@@ -37,6 +37,7 @@
 //! re-derived from columns. Because appends are serialised by the head lock and commit in index
 //! order, every committed state of the log is a prefix: a reader never sees a hole.
 
+use amanah_domain::errors::Chain;
 use std::collections::{HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -488,8 +489,8 @@ impl EventStore for SqlEventStore {
     )]
     async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
         if request.events.is_empty() {
-            return Err(StoreError::Internal(
-                "an append request needs at least one event".to_owned(),
+            return Err(StoreError::internal(
+                "an append request needs at least one event",
             ));
         }
         let (reply, answer) = oneshot::channel();
@@ -501,11 +502,9 @@ impl EventStore for SqlEventStore {
         self.jobs
             .send(job)
             .await
-            .map_err(|_| StoreError::Unavailable("the append sequencer has stopped".to_owned()))?;
+            .map_err(|_| StoreError::unavailable("the append sequencer has stopped"))?;
         answer.await.map_err(|_| {
-            StoreError::Internal(
-                "the append sequencer failed while committing the request".to_owned(),
-            )
+            StoreError::internal("the append sequencer failed while committing the request")
         })?
     }
 }
@@ -603,7 +602,7 @@ impl<P: Projector> Sequencer<P> {
             }
             Err(error) => {
                 counters.failed_batches.fetch_add(1, Ordering::Relaxed);
-                span.in_scope(|| tracing::warn!(%error, "append batch failed"));
+                span.in_scope(|| tracing::warn!(error = %Chain(&error), "append batch failed"));
                 let mut outcomes = outcomes.into_iter();
                 for job in jobs {
                     let answer = match outcomes.next() {
@@ -943,7 +942,7 @@ fn stored_events(
             canonical: Vec::new(),
         };
         event.canonical = envelope::encode(&event).map_err(|error| {
-            StoreError::Internal(format!(
+            StoreError::internal(format!(
                 "event {} cannot be recorded: {error}",
                 event.event_type
             ))
@@ -1008,7 +1007,7 @@ async fn stream_version(
         ))
         .await
         .map_err(map_internal_db_error)?
-        .ok_or_else(|| StoreError::Internal("no answer for the stream version".to_owned()))?;
+        .ok_or_else(|| StoreError::internal("no answer for the stream version"))?;
     from_db_int(row.try_get_by_index(0).map_err(map_internal_db_error)?)
 }
 
@@ -1032,7 +1031,9 @@ async fn poll_size(db: DatabaseConnection, sender: watch::Sender<u64>, interval:
                     grew
                 });
             }
-            Err(error) => tracing::warn!(%error, "could not poll the log size for followers"),
+            Err(error) => {
+                tracing::warn!(error = %Chain(&error), "could not poll the log size for followers")
+            }
         }
     }
 }
@@ -1098,7 +1099,7 @@ async fn stream_versions(
             let stream_id: String = row.try_get_by_index(1).map_err(map_internal_db_error)?;
             let version = from_db_int(row.try_get_by_index(2).map_err(map_internal_db_error)?)?;
             let key = asked.get(&(stream.as_str(), stream_id)).ok_or_else(|| {
-                StoreError::Internal(format!("a version for a {stream} stream not asked for"))
+                StoreError::internal(format!("a version for a {stream} stream not asked for"))
             })?;
             versions.insert(*key, version);
         }
@@ -1119,9 +1120,7 @@ async fn read_head_size<C: ConnectionTrait>(db: &C, lock: bool) -> Result<u64, S
         .await
         .map_err(map_internal_db_error)?
         .ok_or_else(|| {
-            StoreError::Internal(
-                "the log head row is missing: is the database migrated?".to_owned(),
-            )
+            StoreError::internal("the log head row is missing: is the database migrated?")
         })?;
     from_db_int(row.try_get_by_index(0).map_err(map_internal_db_error)?)
 }
@@ -1131,10 +1130,10 @@ fn decode_row(row: &QueryResult) -> Result<StoredEvent, StoreError> {
     let idx: i64 = row.try_get_by_index(0).map_err(map_internal_db_error)?;
     let canonical: Vec<u8> = row.try_get_by_index(1).map_err(map_internal_db_error)?;
     let event = envelope::decode(&canonical).map_err(|error| {
-        StoreError::Internal(format!("the event at index {idx} does not decode: {error}"))
+        StoreError::internal_from(format!("the event at index {idx} does not decode"), error)
     })?;
     if i64::try_from(event.index) != Ok(idx) {
-        return Err(StoreError::Internal(format!(
+        return Err(StoreError::internal(format!(
             "the event stored at index {idx} says it is at index {}",
             event.index
         )));
@@ -1143,9 +1142,9 @@ fn decode_row(row: &QueryResult) -> Result<StoredEvent, StoreError> {
 }
 
 fn to_db_int(value: u64) -> Result<i64, StoreError> {
-    i64::try_from(value).map_err(|_| StoreError::Internal(format!("{value} exceeds BIGINT")))
+    i64::try_from(value).map_err(|_| StoreError::internal(format!("{value} exceeds BIGINT")))
 }
 
 fn from_db_int(value: i64) -> Result<u64, StoreError> {
-    u64::try_from(value).map_err(|_| StoreError::Internal(format!("negative counter {value}")))
+    u64::try_from(value).map_err(|_| StoreError::internal(format!("negative counter {value}")))
 }

@@ -158,13 +158,13 @@ impl Row {
     fn appended(&self) -> Result<Option<(u64, u64)>, StoreError> {
         let index = |value: i64| {
             u64::try_from(value)
-                .map_err(|_| StoreError::Internal(format!("negative recorded index {value}")))
+                .map_err(|_| StoreError::internal(format!("negative recorded index {value}")))
         };
         match (self.first_index, self.last_index) {
             (Some(first), Some(last)) => Ok(Some((index(first)?, index(last)?))),
             (None, None) => Ok(None),
-            _ => Err(StoreError::Internal(
-                "an idempotency key records only one of its first and last index".to_owned(),
+            _ => Err(StoreError::internal(
+                "an idempotency key records only one of its first and last index",
             )),
         }
     }
@@ -227,9 +227,8 @@ impl IdempotencyStore {
                 return Ok(Claim::Mismatch);
             }
             if let Some(response) = row.response {
-                let response = serde_json::from_str(&response).map_err(|e| {
-                    StoreError::Internal(format!("stored idempotent response: {e}"))
-                })?;
+                let response = serde_json::from_str(&response)
+                    .map_err(|e| StoreError::internal_from("stored idempotent response", e))?;
                 return Ok(Claim::Replay(response));
             }
             if row.last_beat() < now.saturating_sub(ttl_micros(STALE_AFTER))
@@ -563,7 +562,7 @@ pub(crate) async fn record_append<C: ConnectionTrait>(
     last_index: u64,
 ) -> Result<(), StoreError> {
     let index = |value: u64| {
-        i64::try_from(value).map_err(|_| StoreError::Internal(format!("{value} exceeds BIGINT")))
+        i64::try_from(value).map_err(|_| StoreError::internal(format!("{value} exceeds BIGINT")))
     };
     let recorded = txn
         .execute_raw(statement(

@@ -299,7 +299,7 @@ pub struct Rows {
 fn state_json<T: serde::Serialize>(state: &T) -> Result<Cell, StoreError> {
     serde_json::to_string(state)
         .map(|json| Cell::Text(Some(json)))
-        .map_err(|error| StoreError::Internal(format!("state does not serialise: {error}")))
+        .map_err(|error| StoreError::internal_from("state does not serialise", error))
 }
 
 /// The rows `snapshot` stands for, table by table (every table of its aggregate, possibly empty).
@@ -533,7 +533,7 @@ fn activity_rows(a: &Activity) -> Result<Vec<Rows>, StoreError> {
 fn table(name: &str) -> Result<&'static Table, StoreError> {
     all_tables()
         .find(|t| t.name == name)
-        .ok_or_else(|| StoreError::Internal(format!("no read-model table {name}")))
+        .ok_or_else(|| StoreError::internal(format!("no read-model table {name}")))
 }
 
 fn snapshot_id(snapshot: &Snapshot) -> Uuid {
@@ -831,7 +831,7 @@ async fn fold_log_in<C: ConnectionTrait>(db: &C) -> Result<(Vec<Snapshot>, u64),
     let mut organisations: BTreeMap<Uuid, Option<Organisation>> = BTreeMap::new();
     let mut projects: BTreeMap<Uuid, Option<Project>> = BTreeMap::new();
     let mut activities: BTreeMap<Uuid, Option<Activity>> = BTreeMap::new();
-    let undecodable = |e: amanah_domain::service::CommandError| StoreError::Internal(e.to_string());
+    let undecodable = |e: amanah_domain::service::CommandError| StoreError::internal(e.to_string());
     let mut next = 0;
     loop {
         let batch = read_range_in(db, next, 1000).await?;
@@ -888,7 +888,7 @@ pub async fn rebuild(store: &SqlEventStore) -> Result<Rebuilt, StoreError> {
     let (txn, size) = store.begin_holding_append_lock().await?;
     let (snapshots, events) = fold_log_in(&txn).await?;
     if events != size {
-        return Err(StoreError::Internal(format!(
+        return Err(StoreError::internal(format!(
             "the log head says {size} events but {events} were read"
         )));
     }

@@ -137,18 +137,18 @@ fn parse_key(kind: KeyKind, text: String) -> Result<SortKey, StoreError> {
         KeyKind::Text => Ok(SortKey::Text(text)),
         KeyKind::Date => NaiveDate::parse_from_str(&text, "%Y-%m-%d")
             .map(SortKey::Date)
-            .map_err(|error| StoreError::Internal(format!("a sort key {text:?}: {error}"))),
+            .map_err(|error| StoreError::internal_from(format!("a sort key {text:?}"), error)),
     }
 }
 
 fn parse_id(text: &str) -> Result<Uuid, StoreError> {
-    Uuid::parse_str(text).map_err(|error| StoreError::Internal(format!("bad id {text}: {error}")))
+    Uuid::parse_str(text)
+        .map_err(|error| StoreError::internal_from(format!("bad id {text}"), error))
 }
 
 fn parse_state<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, StoreError> {
-    serde_json::from_str(json).map_err(|error| {
-        StoreError::Internal(format!("a read-model state does not decode: {error}"))
-    })
+    serde_json::from_str(json)
+        .map_err(|error| StoreError::internal_from("a read-model state does not decode", error))
 }
 
 /// A row of `state, key, id[, …]`: the item and its position.
@@ -726,9 +726,9 @@ impl ReadModel for SqlReadModel {
                 let code: String = row.try_get_by_index(0).map_err(map_db_error)?;
                 let joined: String = row.try_get_by_index(1).map_err(map_db_error)?;
                 let country = CountryCode::parse(&code)
-                    .map_err(|e| StoreError::Internal(format!("member state {code}: {e}")))?;
+                    .map_err(|e| StoreError::internal_from(format!("member state {code}"), e))?;
                 let joined_on = NaiveDate::parse_from_str(&joined, "%Y-%m-%d")
-                    .map_err(|e| StoreError::Internal(format!("member state {code}: {e}")))?;
+                    .map_err(|e| StoreError::internal_from(format!("member state {code}"), e))?;
                 Ok(MemberState { country, joined_on })
             })
             .collect()

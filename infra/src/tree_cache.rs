@@ -17,6 +17,7 @@
 //! What still reads the database: the *latest* checkpoint (one indexed row, so that "latest"
 //! means the database's latest, on every replica) and whatever the copy lacks.
 
+use amanah_domain::errors::Chain;
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
@@ -87,7 +88,7 @@ impl Levels {
         }
         let nodes = &mut self.by_level[offset];
         if nodes.len() as u64 != from {
-            return Err(StoreError::Internal(format!(
+            return Err(StoreError::internal(format!(
                 "the tree cache holds {} nodes of level {level}, not {from}",
                 nodes.len()
             )));
@@ -257,7 +258,7 @@ impl TreeCache {
                     .take_while(|(expected, (index, _))| expected == index)
                     .count() as u64;
                 if in_place < to - from {
-                    return Err(StoreError::Internal(format!(
+                    return Err(StoreError::internal(format!(
                         "the Merkle tree lacks node {} of level {level}",
                         from + in_place
                     )));
@@ -300,7 +301,7 @@ impl TreeCache {
                     }
                     Ok(_) => {}
                     Err(error) => tracing::warn!(
-                        %error,
+                        error = %Chain(&error),
                         "the audit tree's copy could not refresh; proofs read the database"
                     ),
                 }

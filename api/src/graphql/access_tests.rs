@@ -981,7 +981,7 @@ async fn a_change_decided_on_an_older_project_version_is_refused() {
     assert!(
         matches!(
             refused,
-            Err(CommandError::StaleRead { read, current: 2 }) if read.stream_id == project
+            Err(CommandError::Store(amanah_domain::ports::StoreError::StaleRead { read, current: 2 })) if read.stream_id == project
         ),
         "{refused:?}"
     );

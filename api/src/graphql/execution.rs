@@ -447,17 +447,30 @@ fn path_text(error: &ServerError) -> String {
         .join(".")
 }
 
+/// An error a resolver raised without a code: its message is all there is of its cause.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Uncoded(String);
+
+/// Masks `error` in place ([`crate::error::mask_internal`] logs it and says what the client gets).
 fn mask_internal(error: &mut ServerError, request_id: Option<&RequestId>) {
-    let cause = error
-        .source::<InternalCause>()
-        .map_or_else(|| error.message.clone(), InternalCause::chain);
-    tracing::error!(
-        request_id = request_id.map(RequestId::as_str),
-        graphql.path = %path_text(error),
-        error.cause_chain = %cause,
-        "internal error while resolving a GraphQL field"
+    let uncoded;
+    let cause: &(dyn std::error::Error + 'static) = match error.source::<InternalCause>() {
+        Some(cause) => cause,
+        None => {
+            uncoded = Uncoded(error.message.clone());
+            &uncoded
+        }
+    };
+    let what = format!(
+        "internal error while resolving a GraphQL field ({})",
+        path_text(error)
     );
-    error.message = INTERNAL_ERROR_MESSAGE.to_owned();
+    let masked = crate::error::mask_internal(cause, request_id, &what);
+    error.message = masked["message"]
+        .as_str()
+        .unwrap_or(INTERNAL_ERROR_MESSAGE)
+        .to_owned();
     if let Some(id) = request_id {
         error
             .extensions

@@ -334,7 +334,7 @@ async fn append_and_load_round_trip(database: &TestDatabase) {
     // An empty request is refused before it reaches the database.
     assert!(matches!(
         store.append(request(b, 1, &[])).await,
-        Err(StoreError::Internal(_))
+        Err(StoreError::Internal { .. })
     ));
     assert_log_is_gapless(&store).await;
 }
@@ -1105,7 +1105,10 @@ async fn unique_violations_name_the_input_field(database: &TestDatabase) {
         .execute_unprepared("SELECT * FROM no_such_table")
         .await
         .unwrap_err();
-    assert!(matches!(map_db_error(not_unique), StoreError::Internal(_)));
+    assert!(matches!(
+        map_db_error(not_unique),
+        StoreError::Internal { .. }
+    ));
 }
 
 async fn migrations_seed_member_states_and_are_idempotent(database: &TestDatabase) {
@@ -1195,7 +1198,7 @@ async fn a_panicking_projection_fails_its_batch_not_the_store(database: &TestDat
         store
             .append(request(poisoned, 0, &["OrganisationRegistered"]))
             .await,
-        Err(StoreError::Internal(_))
+        Err(StoreError::Internal { .. })
     ));
     // Nothing of the failed batch was committed, and the sequencer still works.
     assert!(

@@ -17,7 +17,7 @@ use amanah_domain::codelists::{
 use amanah_domain::organisation::{
     Organisation, OrganisationCommand, OrganisationFacts, RegisterOrganisation, ReviseOrganisation,
 };
-use amanah_domain::ports::{Actor, EventMetadata, EventStore as _};
+use amanah_domain::ports::{Actor, EventMetadata, EventStore as _, StoreError};
 use amanah_domain::project::{
     Participation, Project, ProjectCommand, RecipientCountry, RegisterProject, SectorShare,
 };
@@ -349,7 +349,7 @@ async fn duplicate_iati_identifier_is_refused_and_appends_nothing(database: &Tes
     .await
     .unwrap_err();
     assert!(
-        matches!(&error, CommandError::Duplicate { field } if field == "iatiIdentifier"),
+        matches!(&error, CommandError::Store(StoreError::Duplicate { field }) if field == "iatiIdentifier"),
         "{error:?}"
     );
     assert_eq!(world.service.store().size().await.unwrap(), size);
@@ -876,10 +876,10 @@ async fn a_batch_is_written_set_based_and_the_read_model_matches_the_log(databas
     assert!(
         matches!(
             rest[1],
-            Err(CommandError::Conflict {
+            Err(CommandError::Store(StoreError::Conflict {
                 expected: 1,
                 current: 2
-            })
+            }))
         ),
         "{:?}",
         rest[1]
@@ -889,7 +889,7 @@ async fn a_batch_is_written_set_based_and_the_read_model_matches_the_log(databas
     assert!(
         matches!(
             &rest[4],
-            Err(CommandError::StaleRead { read, current })
+            Err(CommandError::Store(StoreError::StaleRead { read, current }))
                 if read.stream_id == first.id && *current == first.version + 1
         ),
         "{:?}",
@@ -1039,10 +1039,10 @@ async fn creations_read_at_most_once_and_cannot_fork_a_stream(database: &TestDat
         assert!(
             matches!(
                 error,
-                CommandError::Conflict {
+                CommandError::Store(StoreError::Conflict {
                     expected: 0,
                     current: 1
-                }
+                })
             ),
             "{expected:?}: {error:?}"
         );
@@ -1135,7 +1135,7 @@ async fn a_batch_whose_set_based_write_fails_is_written_again_request_by_request
     assert!(matches!(answers[0], Ok(1)), "{:?}", answers[0]);
     assert!(matches!(answers[1], Ok(1)), "{:?}", answers[1]);
     assert!(
-        matches!(&answers[2], Err(CommandError::Duplicate { field }) if field == "iatiIdentifier"),
+        matches!(&answers[2], Err(CommandError::Store(StoreError::Duplicate { field })) if field == "iatiIdentifier"),
         "{:?}",
         answers[2]
     );
