@@ -130,7 +130,7 @@ pub enum CliError {
         source: std::io::Error,
     },
     #[error("{0}; check AMANAH_DATABASE_URL and that the database server is running")]
-    Database(#[from] amanah_infra::database::DatabaseSetupError),
+    Database(#[from] amanah_infra::store::database::DatabaseSetupError),
     #[error(transparent)]
     Startup(#[from] StartupError),
     #[error("the server stopped with an error ({0})")]
@@ -146,13 +146,13 @@ pub enum CliError {
     )]
     ReplayCheckFailed(usize),
     #[error("{0}; check AMANAH_AUDIT_SIGNING_KEY and AMANAH_AUDIT_ORIGIN")]
-    SigningKey(#[from] amanah_infra::audit_files::SigningKeyError),
+    SigningKey(#[from] amanah_infra::audit::files::SigningKeyError),
     #[error("the export failed: {0}")]
-    Export(#[from] amanah_infra::audit_files::ExportError),
+    Export(#[from] amanah_infra::audit::files::ExportError),
     #[error("{0}")]
     Verify(#[from] amanah_audit::files::VerifyError),
     #[error("{0}")]
-    VerifyDb(#[from] amanah_infra::audit_files::VerifyDbError),
+    VerifyDb(#[from] amanah_infra::audit::files::VerifyDbError),
     #[error(
         "the export was verified with its own log.vkey, which proves only its internal \
          consistency, not that it is the log the operator signed (a rewritten log signed again \
@@ -194,12 +194,12 @@ pub async fn run(command: Command, config: Config) -> Result<(), CliError> {
         }
         Command::Migrate => {
             let _telemetry = start_telemetry(&config)?;
-            let db = amanah_infra::database::connect_with(
+            let db = amanah_infra::store::database::connect_with(
                 config.database_url.expose(),
                 &config.connect_settings(),
             )
             .await?;
-            amanah_infra::database::migrate(&db).await?;
+            amanah_infra::store::database::migrate(&db).await?;
             tracing::info!("migrations applied");
             Ok(())
         }
@@ -273,7 +273,7 @@ fn start_telemetry(config: &Config) -> Result<telemetry::TelemetryGuard, CliErro
 
 /// `amanah audit …`.
 async fn audit(config: &Config, command: AuditCommand) -> Result<(), CliError> {
-    use amanah_infra::audit_files;
+    use amanah_infra::audit::files as audit_files;
 
     let origin = &config.audit.origin;
     let key_path = &config.audit.signing_key;
@@ -324,7 +324,7 @@ async fn audit(config: &Config, command: AuditCommand) -> Result<(), CliError> {
 
 /// The event store over the configured database, read-only use (no migration).
 async fn open_store(config: &Config) -> Result<amanah_infra::SqlEventStore, CliError> {
-    let db = amanah_infra::database::connect_with(
+    let db = amanah_infra::store::database::connect_with(
         config.database_url.expose(),
         &config.connect_settings(),
     )
@@ -338,12 +338,12 @@ async fn open_store(config: &Config) -> Result<amanah_infra::SqlEventStore, CliE
 async fn replay(config: &Config, check: bool) -> Result<(), CliError> {
     use amanah_infra::read_model;
 
-    let db = amanah_infra::database::connect_with(
+    let db = amanah_infra::store::database::connect_with(
         config.database_url.expose(),
         &config.connect_settings(),
     )
     .await?;
-    amanah_infra::database::migrate(&db).await?;
+    amanah_infra::store::database::migrate(&db).await?;
     let store = amanah_infra::SqlEventStore::new(db);
     if check {
         let differences = read_model::check(&store).await.map_err(CliError::Replay)?;
@@ -372,12 +372,12 @@ async fn serve(config: Config, demo: bool) -> Result<(), CliError> {
     // First, so that a taken address stops `serve` before it creates or migrates anything.
     let listener = Listener::bind(&config)?;
     prepare_data_dir(&config.data_dir)?;
-    let db = amanah_infra::database::connect_with(
+    let db = amanah_infra::store::database::connect_with(
         config.database_url.expose(),
         &config.connect_settings(),
     )
     .await?;
-    amanah_infra::database::migrate(&db).await?;
+    amanah_infra::store::database::migrate(&db).await?;
     let welcome = Welcome::new(&config, listener.address());
     let application = Application::build_on(listener, config, db).await?;
     if demo {

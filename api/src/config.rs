@@ -181,14 +181,15 @@ pub struct SqliteConfig {
 
 impl SqliteConfig {
     /// Just under 2 GiB, SQLite's own ceiling: the whole file of a 1.7M-event log.
-    pub const DEFAULT_MMAP_MB: u64 = amanah_infra::database::SQLITE_MMAP_BYTES / (1024 * 1024);
+    pub const DEFAULT_MMAP_MB: u64 =
+        amanah_infra::store::database::SQLITE_MMAP_BYTES / (1024 * 1024);
 }
 
 impl Config {
     /// How the connection pool is set up.
     #[must_use]
-    pub fn connect_settings(&self) -> amanah_infra::database::ConnectSettings {
-        amanah_infra::database::ConnectSettings {
+    pub fn connect_settings(&self) -> amanah_infra::store::database::ConnectSettings {
+        amanah_infra::store::database::ConnectSettings {
             sqlite_mmap_bytes: self.sqlite.mmap_mb.saturating_mul(1024 * 1024),
         }
     }

@@ -34,7 +34,7 @@
 //!   into the request's data, and every append of the request runs under it: the key records
 //!   the indexes appended, in the append's transaction, and a retry that took the key over
 //!   (this attempt having looked dead) makes this attempt's appends fail. See
-//!   [`amanah_infra::idempotency`].
+//!   [`amanah_infra::store::idempotency`].
 //!
 //! Every GraphQL request carries the [`RequestId`] in its data; errors of the HTTP layer itself
 //! use the catalogue ([`BAD_USER_INPUT`](ErrorCode::BadUserInput) naming the faulty request
@@ -48,7 +48,7 @@ use actix_web::{
 use amanah_domain::errors::Chain;
 use amanah_domain::ports::IdempotencyClaim;
 use amanah_infra::auth::{AuthError, Identity};
-use amanah_infra::idempotency::{Claim, HEARTBEAT_INTERVAL, request_hash};
+use amanah_infra::store::idempotency::{Claim, HEARTBEAT_INTERVAL, request_hash};
 use async_graphql::{
     Variables,
     parser::types::{DocumentOperations, OperationType},

@@ -89,7 +89,7 @@ async fn database_answers(state: &ApiState) -> Result<(), CheckFailure> {
 }
 
 async fn migrations_current(state: &ApiState) -> Result<(), CheckFailure> {
-    match amanah_infra::database::pending_migrations(&state.db).await {
+    match amanah_infra::store::database::pending_migrations(&state.db).await {
         Ok(0) => Ok(()),
         Ok(pending) => Err(CheckFailure {
             public: format!("{pending} migration(s) pending; run `amanah migrate`"),

@@ -15,9 +15,9 @@
 //! servers in one process count separately. Written by hand because two families do not justify a
 //! dependency; if the families multiply, the `prometheus` crate is the next step.
 
-use amanah_infra::event_store::AppendStats;
-use amanah_infra::statements::StatementCounts;
-use amanah_infra::tree_cache::TreeCacheStats;
+use amanah_infra::audit::tree_cache::TreeCacheStats;
+use amanah_infra::store::event_store::AppendStats;
+use amanah_infra::store::statements::StatementCounts;
 
 use crate::state::ApiState;
 

@@ -89,7 +89,7 @@ pub async fn observe_request(
         http.response.status_code = tracing::field::Empty,
     );
     // The request's SQL statements are counted (its own and its batch loaders').
-    let handled = amanah_infra::statements::counted(next.call(req).instrument(span.clone()));
+    let handled = amanah_infra::store::statements::counted(next.call(req).instrument(span.clone()));
     let (outcome, statements) = match tokio::time::timeout(deadline.0, handled).await {
         Ok((outcome, statements)) => (Some(outcome), Some(statements)),
         Err(_) => (None, None),

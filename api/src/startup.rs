@@ -31,7 +31,7 @@ const SHUTDOWN_GRACE_SECS: u64 = 30;
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error(transparent)]
-    SigningKey(#[from] amanah_infra::audit_files::SigningKeyError),
+    SigningKey(#[from] amanah_infra::audit::files::SigningKeyError),
     #[error("could not listen on {address} ({source}); choose another address with AMANAH_LISTEN")]
     Bind {
         address: SocketAddr,
@@ -107,7 +107,7 @@ impl Application {
 
         let limits = config.limits.clone();
         let verifier = std::sync::Arc::new(crate::auth::build_verifier(&config).await?);
-        let (signer, created) = amanah_infra::audit_files::load_or_create_signing_key(
+        let (signer, created) = amanah_infra::audit::files::load_or_create_signing_key(
             &config.audit.signing_key,
             &config.audit.origin,
         )?;
@@ -229,7 +229,7 @@ impl Application {
 /// `GET /audit/checkpoint`: the latest signed checkpoint, `text/plain`, public (anyone may hold the
 /// log to what it signed). 404 before anything was signed.
 async fn audit_checkpoint(state: web::Data<ApiState>) -> actix_web::HttpResponse {
-    match amanah_infra::audit_tree::latest_checkpoint(&state.db).await {
+    match amanah_infra::audit::tree::latest_checkpoint(&state.db).await {
         Ok(Some(checkpoint)) => actix_web::HttpResponse::Ok()
             .content_type("text/plain; charset=utf-8")
             .insert_header(("cache-control", "no-cache"))

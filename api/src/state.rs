@@ -4,11 +4,11 @@ use std::sync::Arc;
 
 use amanah_audit::note::SigningKey;
 use amanah_domain::service::CommandService;
+use amanah_infra::audit::tree_cache::TreeCache;
 use amanah_infra::auth::Verifier;
-use amanah_infra::idempotency::IdempotencyStore;
 use amanah_infra::read_model::SqlProjector;
-use amanah_infra::statements::StatementCounter;
-use amanah_infra::tree_cache::TreeCache;
+use amanah_infra::store::idempotency::IdempotencyStore;
+use amanah_infra::store::statements::StatementCounter;
 use amanah_infra::{SqlEventStore, StoreConfig};
 use sea_orm::DatabaseConnection;
 use tokio::sync::Semaphore;
@@ -74,7 +74,7 @@ impl ApiState {
         // Before the connection is cloned into the store and the read model, so all share it.
         let mut db = db;
         let statements = StatementCounter::install(&mut db);
-        let writer = amanah_infra::database::writer_pool(&db).map(|mut writer| {
+        let writer = amanah_infra::store::database::writer_pool(&db).map(|mut writer| {
             statements.attach(&mut writer);
             writer
         });
@@ -92,7 +92,7 @@ impl ApiState {
         ));
         // Ends when the state (and with it the copy) is dropped.
         drop(audit_tree.follow(&store));
-        let subscription_reads = (amanah_infra::database::pool_size(&db) / 4).max(1);
+        let subscription_reads = (amanah_infra::store::database::pool_size(&db) / 4).max(1);
         Self {
             websockets: Arc::new(Semaphore::new(config.limits.websockets)),
             persisted: Arc::new(PersistedDocuments::default()),

@@ -19,7 +19,7 @@ use amanah_audit::files::{CHECKPOINT_FILE, EVENTS_FILE, VKEY_FILE};
 use amanah_audit::merkle::{CompactRange, leaf_hash};
 use amanah_audit::note::SigningKey;
 use amanah_domain::ports::{Actor, EventStore as _};
-use amanah_infra::audit_files::export;
+use amanah_infra::audit::files::export;
 use amanah_infra::testing::{TestDatabase, event, organisation_append};
 use amanah_infra::{NoProjection, SqlEventStore, StoreConfig};
 use uuid::Uuid;

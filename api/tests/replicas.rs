@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use amanah_audit::checkpoint::Checkpoint;
 use amanah_audit::merkle::verify_consistency;
-use amanah_infra::audit_files::load_or_create_signing_key;
+use amanah_infra::audit::files::load_or_create_signing_key;
 use amanah_infra::auth::{HmacSecret, Role, mint_hs256};
 use amanah_infra::testing::TestDatabase;
 use sea_orm::ConnectionTrait;
@@ -168,7 +168,7 @@ async fn two_replicas_on_one_postgres_keep_one_gapless_signed_log() {
     assert_eq!(checkpoints.last().map(|c| c.size), Some(2 * per_replica));
     for pair in checkpoints.windows(2) {
         let proof =
-            amanah_infra::audit_tree::consistency_proof(db, pair[0].size, Some(pair[1].size))
+            amanah_infra::audit::tree::consistency_proof(db, pair[0].size, Some(pair[1].size))
                 .await
                 .unwrap()
                 .2;

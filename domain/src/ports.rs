@@ -92,7 +92,7 @@ pub struct StreamRead {
     pub version: u64,
 }
 
-/// The idempotency key a keyed request holds while it runs (see `amanah_infra::idempotency`).
+/// The idempotency key a keyed request holds while it runs (see `amanah_infra::store::idempotency`).
 /// An append made under it succeeds only while the key still holds `token` — a retry takes the
 /// key over, with a new token, when this holder looks dead — and records the indexes it
 /// appended in the key, in the append's own transaction: what a retry reads to learn whether

@@ -26,9 +26,9 @@ use std::time::Instant;
 
 use amanah_audit::note::SigningKey;
 use amanah_domain::ports::EventStore as _;
-use amanah_infra::audit_tree::latest_checkpoint;
+use amanah_infra::audit::tree::latest_checkpoint;
+use amanah_infra::audit::tree_cache::TreeCache;
 use amanah_infra::testing::{POSTGRES_URL_VAR, TestDatabase};
-use amanah_infra::tree_cache::TreeCache;
 use amanah_infra::{NoProjection, SqlEventStore, StoreConfig};
 
 mod common;

@@ -19,8 +19,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use amanah_domain::ports::EventStore as _;
-use amanah_infra::audit_files::load_or_create_signing_key;
-use amanah_infra::{NoProjection, SqlEventStore, StoreConfig, database};
+use amanah_infra::audit::files::load_or_create_signing_key;
+use amanah_infra::store::database;
+use amanah_infra::{NoProjection, SqlEventStore, StoreConfig};
 use sea_orm::{ConnectionTrait as _, DbBackend, Statement};
 
 mod common;

@@ -22,8 +22,8 @@
 
 use std::time::{Duration, Instant};
 
-use amanah_infra::audit_tree;
-use amanah_infra::database;
+use amanah_infra::audit::tree as audit_tree;
+use amanah_infra::store::database;
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};

@@ -74,8 +74,8 @@ use amanah_domain::values::Name;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
 use uuid::Uuid;
 
-use crate::database::{self, DatabaseSetupError};
-use crate::event_store::SqlEventStore;
+use crate::store::database::{self, DatabaseSetupError};
+use crate::store::event_store::SqlEventStore;
 
 /// An append of `events` to organisation `stream_id` at `expected_version`, by `actor` under
 /// `request_id`, now, with the organisation state the read model would store (only its id and

@@ -8,8 +8,8 @@
 use amanah_audit::merkle;
 use amanah_domain::aggregate::StreamKind;
 use amanah_domain::ports::StoredEvent;
-use amanah_infra::audit_query::{self, AuditEventFilter as StoreFilter};
-use amanah_infra::audit_tree::{AuditReadError, StoredCheckpoint};
+use amanah_infra::audit::query::{self as audit_query, AuditEventFilter as StoreFilter};
+use amanah_infra::audit::tree::{AuditReadError, StoredCheckpoint};
 use amanah_infra::base64_standard;
 use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject};
 

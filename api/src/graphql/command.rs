@@ -8,7 +8,7 @@
 //!
 //! A request sent with an `Idempotency-Key` carries its claim on the key in its data
 //! ([`super::ContextExt::idempotency_claim`]); every append made here runs under it, so that the
-//! key records what the request appended (see [`amanah_infra::idempotency`]).
+//! key records what the request appended (see [`amanah_infra::store::idempotency`]).
 
 use amanah_domain::aggregate::{Aggregate, FieldError};
 use amanah_domain::organisation::OrganisationFacts;

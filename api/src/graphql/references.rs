@@ -16,7 +16,7 @@ use amanah_domain::organisation::Organisation as OrganisationState;
 use amanah_domain::ports::StoreError;
 use amanah_domain::project::Project as ProjectState;
 use amanah_domain::query::{ActivityQuery, Positioned, Range, ReadModel as _};
-use amanah_infra::statements::spawn_counted;
+use amanah_infra::store::statements::spawn_counted;
 use async_graphql::{
     Context,
     dataloader::{DataLoader, Loader},

@@ -1,10 +1,10 @@
 //! The root `Subscription` (over WebSocket, `graphql-transport-ws`): the audit log as it grows,
 //! and a project as it changes.
 //!
-//! Both follow the log itself ([`amanah_infra::follow`]): events arrive in index order, none is
+//! Both follow the log itself ([`amanah_infra::store::follow`]): events arrive in index order, none is
 //! skipped, and a client that reconnects with `fromIndex` = the last index it saw + 1 misses
 //! nothing. Changes appended by other replicas on the same PostgreSQL database arrive within
-//! [`amanah_infra::follow::FOLLOW_POLL`]; this replica's own at once.
+//! [`amanah_infra::store::follow::FOLLOW_POLL`]; this replica's own at once.
 //!
 //! Access is decided when the subscription starts (the same guards as the queries), and holds
 //! only as long as the token: when the caller's token expires the subscription sends one
@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use amanah_domain::aggregate::StreamKind;
 use amanah_domain::project::Project as ProjectState;
-use amanah_infra::follow::follow_limited;
+use amanah_infra::store::follow::follow_limited;
 use async_graphql::{Context, ID, Subscription as SubscriptionRoot};
 use chrono::{DateTime, Utc};
 use futures::stream::{self, BoxStream};

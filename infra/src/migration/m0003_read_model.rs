@@ -8,7 +8,7 @@
 //! percentages are decimal strings, money is an integer count of minor units, dates are `DATE`.
 //!
 //! Uniqueness rules of the domain that the database enforces here surface as
-//! `StoreError::Duplicate` (see [`crate::db_error`]): `organisations.ref` and
+//! `StoreError::Duplicate` (see [`crate::store::db_error`]): `organisations.ref` and
 //! `projects.iati_identifier`.
 
 use sea_orm_migration::prelude::*;

@@ -1,5 +1,5 @@
 //! Recovering idempotency keys whose first request died with its process (see
-//! [`crate::idempotency`]):
+//! [`crate::store::idempotency`]):
 //!
 //! * `idempotency_keys.request_id`: the request id of the attempt that holds a pending key — the
 //!   `requestId` its events carry in the log, so that a later attempt can tell whether the first

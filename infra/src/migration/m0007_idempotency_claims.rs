@@ -1,4 +1,4 @@
-//! Recovery of idempotency keys decided by the key alone (see [`crate::idempotency`]), no longer
+//! Recovery of idempotency keys decided by the key alone (see [`crate::store::idempotency`]), no longer
 //! by looking up the log for events carrying the dead holder's request id, which the client
 //! chooses (`X-Request-Id`) and may share between keys:
 //!

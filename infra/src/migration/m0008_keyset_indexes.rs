@@ -1,4 +1,4 @@
-//! Indexes for reading lists by keyset ([`crate::read_queries`]): one on (sort key, id) for each
+//! Indexes for reading lists by keyset ([`crate::read_model::queries`]): one on (sort key, id) for each
 //! order a list offers, so that a page is an index walk of its own length wherever it starts, and
 //! (project, sort key, id) for the activities of a project. Sort keys that may be absent are
 //! indexed as the lists read them, coalesced (the empty text, the earliest date).

@@ -34,7 +34,7 @@ pub mod m0007_idempotency_claims;
 pub mod m0008_keyset_indexes;
 
 /// All migrations, in order. `amanah migrate` and `amanah serve` apply the pending ones through
-/// [`crate::database::migrate`].
+/// [`crate::store::database::migrate`].
 pub struct Migrator;
 
 #[async_trait::async_trait]

@@ -11,7 +11,7 @@ use amanah_audit::export_verify::Reason;
 use amanah_audit::files::{CHECKPOINT_FILE, EVENTS_FILE, VKEY_FILE, VerifyError, verify_dir};
 use amanah_audit::note::SigningKey;
 use amanah_domain::ports::{Actor, AppendRequest, EventStore};
-use amanah_infra::audit_files::{
+use amanah_infra::audit::files::{
     SigningKeyError, VerifyDbError, export, load_or_create_signing_key, verify_db,
 };
 use amanah_infra::testing::{TestDatabase, event, organisation_append};
@@ -75,7 +75,7 @@ fn the_signing_key_is_created_private_and_reloaded() {
     );
     #[cfg(unix)]
     {
-        use amanah_infra::audit_files::load_signing_key;
+        use amanah_infra::audit::files::load_signing_key;
         use amanah_infra::private_file::PrivateFileError;
         use std::os::unix::fs::PermissionsExt as _;
         let set_mode = |mode| {

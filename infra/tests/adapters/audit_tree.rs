@@ -12,7 +12,7 @@ use amanah_audit::checkpoint::Checkpoint;
 use amanah_audit::merkle::{self, ProofError, verify_consistency, verify_inclusion};
 use amanah_audit::note::SigningKey;
 use amanah_domain::ports::{Actor, AppendRequest, EventStore};
-use amanah_infra::audit_tree::{
+use amanah_infra::audit::tree::{
     AuditReadError, consistency_proof, inclusion_proof, latest_checkpoint, root_at,
 };
 use amanah_infra::testing::{TestDatabase, append_concurrently, event, organisation_append};
@@ -244,7 +244,7 @@ async fn replicas_taking_turns_keep_one_tree_and_read_its_edge_only_after_anothe
     database: &TestDatabase,
 ) {
     let mut db = database.connection().clone();
-    let _counter = amanah_infra::statements::StatementCounter::install(&mut db);
+    let _counter = amanah_infra::store::statements::StatementCounter::install(&mut db);
     let replica = || {
         SqlEventStore::start(
             db.clone(),

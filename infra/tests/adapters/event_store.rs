@@ -17,12 +17,13 @@ use amanah_domain::ports::{
     StoreError, StoredEvent, StreamRead,
 };
 use amanah_domain::values::OrgRef;
-use amanah_infra::db_error::map_db_error;
-use amanah_infra::event_store::MAX_READ_LIMIT;
-use amanah_infra::idempotency::{Claim, IdempotencyStore, STALE_AFTER};
-use amanah_infra::sql::statement;
+use amanah_infra::store::database;
+use amanah_infra::store::db_error::map_db_error;
+use amanah_infra::store::event_store::MAX_READ_LIMIT;
+use amanah_infra::store::idempotency::{Claim, IdempotencyStore, STALE_AFTER};
+use amanah_infra::store::sql::statement;
 use amanah_infra::testing::{TestDatabase, event, organisation_append};
-use amanah_infra::{Projector, SqlEventStore, StoreConfig, database, envelope};
+use amanah_infra::{Projector, SqlEventStore, StoreConfig, envelope};
 use chrono::{DateTime, TimeZone, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, Statement};
 use serde_json::json;

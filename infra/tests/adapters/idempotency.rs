@@ -14,7 +14,7 @@ use amanah_domain::ports::{
     Actor, AppendOutcome, AppendRequest, EventStore as _, IdempotencyClaim, StoreError,
 };
 use amanah_infra::SqlEventStore;
-use amanah_infra::idempotency::{Claim, IdempotencyStore, STALE_AFTER};
+use amanah_infra::store::idempotency::{Claim, IdempotencyStore, STALE_AFTER};
 use amanah_infra::testing::{TestDatabase, event, organisation_append};
 use sea_orm::ConnectionTrait;
 use serde_json::json;

@@ -588,7 +588,7 @@ async fn commands_decide_on_the_kept_state_not_a_fold_of_the_stream(database: &T
     let size = world.service.store().size().await.unwrap();
     let db = database.connection();
     let kept: String = db
-        .query_one_raw(amanah_infra::sql::statement(
+        .query_one_raw(amanah_infra::store::sql::statement(
             db.get_database_backend(),
             "SELECT state FROM organisations WHERE id = ?",
             vec![id.to_string().into()],
@@ -599,7 +599,7 @@ async fn commands_decide_on_the_kept_state_not_a_fold_of_the_stream(database: &T
         .try_get_by_index(0)
         .unwrap();
     let tampered = kept.replace("Renamed twice", "Changed behind the store");
-    db.execute_raw(amanah_infra::sql::statement(
+    db.execute_raw(amanah_infra::store::sql::statement(
         db.get_database_backend(),
         "UPDATE organisations SET state = ? WHERE id = ?",
         vec![tampered.into(), id.to_string().into()],
@@ -746,7 +746,7 @@ async fn a_batch_is_written_set_based_and_the_read_model_matches_the_log(databas
     let raced = organisation(&setup, Some("XM-BATCH-2"), "Raced For").await;
 
     let mut db = database.connection().clone();
-    let statements = amanah_infra::statements::StatementCounter::install(&mut db);
+    let statements = amanah_infra::store::statements::StatementCounter::install(&mut db);
     // The first append holds the sequencer…
     let held = Held::start(db, raced.id, "Renamed First").await;
     let (service, store) = (std::sync::Arc::clone(&held.service), held.store.clone());
@@ -959,7 +959,7 @@ fn register_organisation(id: Uuid, name: &str) -> OrganisationCommand {
 /// nor a kept state lost behind the store's back can give a stream a second first event.
 async fn creations_read_at_most_once_and_cannot_fork_a_stream(database: &TestDatabase) {
     let mut db = database.connection().clone();
-    let statements = amanah_infra::statements::StatementCounter::install(&mut db);
+    let statements = amanah_infra::store::statements::StatementCounter::install(&mut db);
     let service = CommandService::new(SqlEventStore::start(
         db.clone(),
         StoreConfig::default(),
@@ -1019,7 +1019,7 @@ async fn creations_read_at_most_once_and_cannot_fork_a_stream(database: &TestDat
     assert_eq!(counted() - before, 1);
 
     // The kept state lost behind the store's back: the service sees no stream, the log does.
-    db.execute_raw(amanah_infra::sql::statement(
+    db.execute_raw(amanah_infra::store::sql::statement(
         db.get_database_backend(),
         "DELETE FROM organisations WHERE id = ?",
         vec![minted.to_string().into()],

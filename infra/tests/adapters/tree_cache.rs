@@ -1,4 +1,4 @@
-//! The in-memory copy of the Merkle tree (`amanah_infra::tree_cache`), on SQLite and PostgreSQL:
+//! The in-memory copy of the Merkle tree (`amanah_infra::audit::tree_cache`), on SQLite and PostgreSQL:
 //! proofs through it are the database's proofs byte for byte, whatever it holds (everything, only
 //! the upper levels, or a copy that lags the log); what it holds is served without the database;
 //! it follows this process's and other replicas' appends; and it refuses a tree with a hole.
@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use amanah_audit::note::SigningKey;
 use amanah_domain::ports::{Actor, AppendRequest, EventStore};
-use amanah_infra::audit_tree::{AuditReadError, consistency_proof, inclusion_proof};
+use amanah_infra::audit::tree::{AuditReadError, consistency_proof, inclusion_proof};
+use amanah_infra::audit::tree_cache::{TreeCache, TreeCacheStats};
 use amanah_infra::testing::{TestDatabase, append_concurrently, event, organisation_append};
-use amanah_infra::tree_cache::{TreeCache, TreeCacheStats};
 use amanah_infra::{NoProjection, SqlEventStore, StoreConfig};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;

@@ -106,7 +106,8 @@ async fn kill_holder(app: &TestApp, key: &str) {
 /// `STALE_AFTER` + 1 s, in microseconds.
 fn stale_micros() -> i64 {
     i64::try_from(
-        (amanah_infra::idempotency::STALE_AFTER + std::time::Duration::from_secs(1)).as_micros(),
+        (amanah_infra::store::idempotency::STALE_AFTER + std::time::Duration::from_secs(1))
+            .as_micros(),
     )
     .unwrap()
 }
@@ -123,7 +124,7 @@ async fn claim_and_die_before_appending(
 ) {
     use sea_orm::ConnectionTrait as _;
     // The request exactly as `Keyed::run` hashes it.
-    let hash = amanah_infra::idempotency::request_hash(&json!({
+    let hash = amanah_infra::store::idempotency::request_hash(&json!({
         "query": REGISTER,
         "operationName": null,
         "variables": { "input": { "name": name, "type": "GOVERNMENT" } },
@@ -142,7 +143,7 @@ async fn claim_and_die_before_appending(
         .await
         .unwrap();
     assert!(
-        matches!(claim, amanah_infra::idempotency::Claim::Run(_)),
+        matches!(claim, amanah_infra::store::idempotency::Claim::Run(_)),
         "{claim:?}"
     );
     let statement = sea_orm::Statement::from_sql_and_values(

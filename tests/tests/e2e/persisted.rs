@@ -159,10 +159,10 @@ async fn a_trusted_documents_file_that_does_not_check_out_stops_the_start() {
     let mut config = amanah_api::config::Config::defaults_in(data_dir.path());
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.graphql.trusted_documents = Some(path);
-    let db = amanah_infra::database::connect(config.database_url.expose())
+    let db = amanah_infra::store::database::connect(config.database_url.expose())
         .await
         .unwrap();
-    amanah_infra::database::migrate(&db).await.unwrap();
+    amanah_infra::store::database::migrate(&db).await.unwrap();
     let error = amanah_api::startup::Application::build(config, db)
         .await
         .err()

@@ -104,17 +104,17 @@ impl TestApp {
     /// As [`Self::spawn_sqlite`], with the configuration adjusted first (limits, say).
     pub async fn spawn_sqlite_with(configure: impl FnOnce(&mut Config)) -> Self {
         let (config, data_dir) = test_config(configure);
-        let db = amanah_infra::database::connect(config.database_url.expose())
+        let db = amanah_infra::store::database::connect(config.database_url.expose())
             .await
             .unwrap();
-        amanah_infra::database::migrate(&db).await.unwrap();
+        amanah_infra::store::database::migrate(&db).await.unwrap();
         Self::start(config, db, data_dir, Backing::Sqlite).await
     }
 
     /// A server on a SQLite database that was never migrated (readiness must fail).
     pub async fn spawn_sqlite_unmigrated() -> Self {
         let (config, data_dir) = test_config(|_| {});
-        let db = amanah_infra::database::connect(config.database_url.expose())
+        let db = amanah_infra::store::database::connect(config.database_url.expose())
             .await
             .unwrap();
         Self::start(config, db, data_dir, Backing::Sqlite).await

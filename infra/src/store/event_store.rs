@@ -57,13 +57,13 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tracing::Instrument as _;
 use uuid::Uuid;
 
-use crate::audit_tree;
-use crate::database::{self, DatabaseSetupError};
-use crate::db_error::map_internal_db_error;
+use crate::audit::tree as audit_tree;
 use crate::envelope;
-use crate::idempotency;
-use crate::projection::{NoProjection, Projection, Projector, StateReader};
-use crate::sql::statement;
+use crate::read_model::projection::{NoProjection, Projection, Projector, StateReader};
+use crate::store::database::{self, DatabaseSetupError};
+use crate::store::db_error::map_internal_db_error;
+use crate::store::idempotency;
+use crate::store::sql::statement;
 use amanah_audit::merkle::CompactRange;
 use amanah_audit::note::SigningKey;
 
@@ -105,7 +105,7 @@ pub struct StoreConfig {
     /// the whole log.
     pub maintain_tree: bool,
     /// How often the process looks at the log's size for events other processes (replicas)
-    /// appended, on behalf of all its followers together ([`crate::follow`]); its own commits
+    /// appended, on behalf of all its followers together ([`crate::store::follow`]); its own commits
     /// reach them at once.
     pub follow_poll: Duration,
     /// The pool the sequencer writes through ([`database::writer_pool`]: one connection of its
@@ -122,7 +122,7 @@ impl Default for StoreConfig {
             max_batch: DEFAULT_MAX_BATCH,
             checkpoint_signer: None,
             maintain_tree: true,
-            follow_poll: crate::follow::FOLLOW_POLL,
+            follow_poll: crate::store::follow::FOLLOW_POLL,
         }
     }
 }
@@ -558,7 +558,7 @@ impl<P: Projector> Sequencer<P> {
         }
         let requests: Vec<&AppendRequest> = jobs.iter().map(|job| &job.request).collect();
         let mut outcomes = Vec::with_capacity(requests.len());
-        let (written, statements) = crate::statements::counted(
+        let (written, statements) = crate::store::statements::counted(
             self.write_batch(&requests, &mut outcomes)
                 .instrument(span.clone()),
         )

@@ -55,8 +55,8 @@ use sha2::{Digest as _, Sha256};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-use crate::db_error::{map_db_error, map_internal_db_error};
-use crate::sql::statement;
+use crate::store::db_error::{map_db_error, map_internal_db_error};
+use crate::store::sql::statement;
 
 /// How often, at most, one process deletes every expired key.
 pub const PURGE_INTERVAL: Duration = Duration::from_secs(60);

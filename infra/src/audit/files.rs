@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 
 use amanah_domain::ports::StoreError;
 
-use crate::audit_tree::{latest_checkpoint, root_at};
+use crate::audit::tree::{latest_checkpoint, root_at};
 use crate::base64_standard;
-use crate::event_store::{MAX_READ_LIMIT, SqlEventStore};
 use crate::private_file::{self, PrivateFileError};
+use crate::store::event_store::{MAX_READ_LIMIT, SqlEventStore};
 use amanah_audit::export_verify::Verified;
 use amanah_audit::files::{CHECKPOINT_FILE, EVENTS_FILE, VKEY_FILE, VerifyError, verify_dir};
 use amanah_audit::note::{KeyError, SigningKey, VerifierKey};
@@ -265,21 +265,21 @@ async fn write_raw_events(
     let mut after = -1_i64;
     loop {
         let rows = db
-            .query_all_raw(crate::sql::statement(
+            .query_all_raw(crate::store::sql::statement(
                 backend,
                 "SELECT idx, canonical FROM events WHERE idx > ? AND idx < ? ORDER BY idx LIMIT 10000",
                 [after.into(), limit.into()],
             ))
             .await
-            .map_err(|e| ExportError::Store(crate::db_error::map_db_error(e)))?;
+            .map_err(|e| ExportError::Store(crate::store::db_error::map_db_error(e)))?;
         let Some(last) = rows.last() else { break };
         after = last
             .try_get_by_index(0)
-            .map_err(|e| ExportError::Store(crate::db_error::map_db_error(e)))?;
+            .map_err(|e| ExportError::Store(crate::store::db_error::map_db_error(e)))?;
         for row in &rows {
             let canonical: Vec<u8> = row
                 .try_get_by_index(1)
-                .map_err(|e| ExportError::Store(crate::db_error::map_db_error(e)))?;
+                .map_err(|e| ExportError::Store(crate::store::db_error::map_db_error(e)))?;
             out.write_all(&canonical).map_err(writing)?;
             out.write_all(b"\n").map_err(writing)?;
         }

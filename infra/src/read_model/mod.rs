@@ -13,9 +13,12 @@
 //!   expects with the rows the live read model holds, reporting every difference; it reads both
 //!   from one snapshot, so appends running meanwhile neither wait nor show up as differences.
 //!
-//! [`SqlReadModel`] ([`crate::read_queries`]) answers the API's queries. Each aggregate's row keeps
+//! [`SqlReadModel`] ([`crate::read_model::queries`]) answers the API's queries. Each aggregate's row keeps
 //! its whole state as JSON (`state`); the other columns and the child tables are what filters,
 //! sorting and joins use.
+
+pub mod projection;
+pub mod queries;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -32,12 +35,12 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::db_error::map_db_error;
-use crate::event_store::{SqlEventStore, read_range_in};
-use crate::projection::{Projection, Projector, StateReader};
-use crate::sql::statement;
+use crate::read_model::projection::{Projection, Projector, StateReader};
+use crate::store::db_error::map_db_error;
+use crate::store::event_store::{SqlEventStore, read_range_in};
+use crate::store::sql::statement;
 
-pub use crate::read_queries::SqlReadModel;
+pub use queries::SqlReadModel;
 
 /// One cell of a read-model row.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -879,7 +882,7 @@ pub struct Rebuilt {
 /// `amanah replay`: rebuilds every read-model table from the log, in one transaction that holds
 /// the log's append lock ([`SqlEventStore::begin_holding_append_lock`]) from before it reads the
 /// log until it commits. Appends by running servers wait meanwhile (on SQLite for at most
-/// [`crate::database::SQLITE_BUSY_TIMEOUT`], then they fail and may be retried), so none can
+/// [`crate::store::database::SQLITE_BUSY_TIMEOUT`], then they fail and may be retried), so none can
 /// commit between the read and the rewrite and be lost from the read model.
 ///
 /// # Errors

@@ -6,7 +6,7 @@
 //! rolls back the batch's writes and goes through it again request by request, each in its own
 //! savepoint with [`Projector::project`]: a request whose projection fails vanishes with its
 //! events, other requests of the batch are untouched, and its caller gets the projector's error. Map database errors
-//! with [`crate::db_error::map_db_error`], so that a unique violation (a taken `ref` or IATI
+//! with [`crate::store::db_error::map_db_error`], so that a unique violation (a taken `ref` or IATI
 //! identifier) becomes [`StoreError::Duplicate`] naming the input field.
 //!
 //! The projector must write through `txn` only (never through another connection: it would not

@@ -107,7 +107,7 @@ mod tests {
     async fn every_statement_of_every_clone_is_counted() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/s.db?mode=rwc", dir.path().display());
-        let mut db = crate::database::connect(&url).await.unwrap();
+        let mut db = crate::store::database::connect(&url).await.unwrap();
         let counter = StatementCounter::install(&mut db);
         let clone = db.clone();
         let backend = db.get_database_backend();
@@ -125,7 +125,7 @@ mod tests {
     async fn a_request_counts_its_own_statements_and_those_of_what_it_spawns() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/s.db?mode=rwc", dir.path().display());
-        let mut db = crate::database::connect(&url).await.unwrap();
+        let mut db = crate::store::database::connect(&url).await.unwrap();
         let _counter = StatementCounter::install(&mut db);
         let backend = db.get_database_backend();
         let query = |db: DatabaseConnection| async move {

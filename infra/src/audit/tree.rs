@@ -17,9 +17,9 @@ use amanah_domain::ports::{StoreError, StoredEvent};
 use chrono::Utc;
 use sea_orm::{ConnectionTrait, Statement, Value};
 
-use crate::db_error::map_internal_db_error;
-use crate::sql::statement;
-use crate::tree_cache::TreeCache;
+use crate::audit::tree_cache::TreeCache;
+use crate::store::db_error::map_internal_db_error;
+use crate::store::sql::statement;
 use amanah_audit::checkpoint::Checkpoint;
 use amanah_audit::merkle::{self, CompactRange, Hash, NodeId, Plan, ProofError};
 use amanah_audit::note::SigningKey;

@@ -25,8 +25,8 @@ use amanah_domain::ports::StoreError;
 use sea_orm::{ConnectionTrait, Value};
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
-use crate::audit_tree::{StoredCheckpoint, db_int, select_nodes, tree_leaves};
-use crate::event_store::SqlEventStore;
+use crate::audit::tree::{StoredCheckpoint, db_int, select_nodes, tree_leaves};
+use crate::store::event_store::SqlEventStore;
 use amanah_audit::merkle::{Hash, NodeId};
 
 /// Bytes a node takes in the copy.

@@ -28,8 +28,8 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, QueryResult, Value
 use tracing::Instrument as _;
 use uuid::Uuid;
 
-use crate::db_error::map_db_error;
-use crate::sql::statement;
+use crate::store::db_error::map_db_error;
+use crate::store::sql::statement;
 
 /// The API's queries over the read-model tables.
 #[derive(Debug, Clone)]

@@ -22,7 +22,7 @@ use amanah_domain::ports::{StoreError, StoredEvent};
 use futures::Stream;
 use tokio::sync::{Semaphore, broadcast, watch};
 
-use crate::event_store::{CommittedBatch, SqlEventStore};
+use crate::store::event_store::{CommittedBatch, SqlEventStore};
 
 /// How often, by default, a process looks for events appended by other processes (for all its
 /// followers at once).

@@ -9,9 +9,9 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, Value};
 use uuid::Uuid;
 
-use crate::db_error::map_internal_db_error;
 use crate::envelope;
-use crate::sql::statement;
+use crate::store::db_error::map_internal_db_error;
+use crate::store::sql::statement;
 
 /// Which events to list. `None` means "any".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -1,0 +1,8 @@
+//! The audit log's stored side: the Merkle tree and signed checkpoints in the database
+//! ([`tree`]), their copy in memory that proofs are served from ([`tree_cache`]), queries of the
+//! log ([`query`]), and the files: the signing key, `audit export`, `audit verify-db` ([`files`]).
+
+pub mod files;
+pub mod query;
+pub mod tree;
+pub mod tree_cache;

@@ -1,0 +1,12 @@
+//! The database and the append-only log: the event store and its sequencer ([`event_store`]),
+//! opening and migrating the database ([`database`]), statements for either engine ([`sql`]),
+//! driver errors mapped to the port's ([`db_error`]), the statement counter ([`statements`]),
+//! following the log ([`follow`]), and the idempotency keys ([`idempotency`]).
+
+pub mod database;
+pub mod db_error;
+pub mod event_store;
+pub mod follow;
+pub mod idempotency;
+pub mod sql;
+pub mod statements;
