@@ -304,3 +304,220 @@ impl<S: EventStore> CommandService<S> {
         })
     }
 }
+
+/// The service's own logic — versions, stale reads, rejections, idempotency claims — against the
+/// in-memory store ([`crate::fakes::MemoryEventStore`]), without a database.
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
+mod tests {
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+
+    use chrono::Utc;
+
+    use super::*;
+    use crate::aggregate::StreamKind;
+    use crate::codelists::OrganisationType;
+    use crate::fakes::MemoryEventStore;
+    use crate::organisation::{OrganisationCommand, RegisterOrganisation, ReviseOrganisation};
+    use crate::ports::Actor;
+    use crate::values::Name;
+
+    /// Runs a future the in-memory store never suspends.
+    fn run<F: Future>(future: F) -> F::Output {
+        let mut future = pin!(future);
+        match future
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+        {
+            Poll::Ready(output) => output,
+            Poll::Pending => panic!("the in-memory store never waits"),
+        }
+    }
+
+    fn metadata() -> EventMetadata {
+        EventMetadata {
+            actor: Actor::system("test"),
+            request_id: None,
+            occurred_at: Utc::now(),
+        }
+    }
+
+    fn register(id: Uuid, name: &str) -> OrganisationCommand {
+        OrganisationCommand::Register(RegisterOrganisation {
+            id,
+            org_ref: None,
+            name: Name::parse(name).unwrap(),
+            acronym: None,
+            organisation_type: OrganisationType::Government,
+            country: None,
+            website: None,
+        })
+    }
+
+    fn rename(id: Uuid, name: &str) -> OrganisationCommand {
+        OrganisationCommand::Revise(ReviseOrganisation {
+            id,
+            name: Some(Name::parse(name).unwrap()),
+            ..ReviseOrganisation::default()
+        })
+    }
+
+    fn service() -> CommandService<MemoryEventStore> {
+        CommandService::new(MemoryEventStore::default())
+    }
+
+    fn execute(
+        service: &CommandService<MemoryEventStore>,
+        id: Uuid,
+        expected: Expected,
+        command: OrganisationCommand,
+    ) -> Result<Committed<Organisation>, CommandError> {
+        run(service.execute::<Organisation>(id, expected, command, metadata()))
+    }
+
+    #[test]
+    fn a_minted_creation_reads_nothing_and_an_existing_id_is_refused_by_the_append() {
+        let service = service();
+        let id = Uuid::now_v7();
+        let created = execute(&service, id, Expected::Minted, register(id, "Ministry")).unwrap();
+        assert_eq!(created.outcome.stream_version, 1);
+        assert_eq!(
+            service.store().loads(),
+            0,
+            "a minted id has no stream to read"
+        );
+        let again = execute(&service, id, Expected::Minted, register(id, "Other")).unwrap_err();
+        assert!(
+            matches!(
+                again,
+                CommandError::Store(StoreError::Conflict {
+                    expected: 0,
+                    current: 1
+                })
+            ),
+            "{again:?}"
+        );
+        assert_eq!(service.store().events().len(), 1);
+    }
+
+    #[test]
+    fn an_expected_version_behind_the_stream_is_a_conflict_before_anything_is_appended() {
+        let service = service();
+        let id = Uuid::now_v7();
+        execute(&service, id, Expected::Minted, register(id, "Ministry")).unwrap();
+        execute(
+            &service,
+            id,
+            Expected::Version(1),
+            rename(id, "Ministry of Finance"),
+        )
+        .unwrap();
+        let appends = service.store().appends();
+        let stale = execute(&service, id, Expected::Version(1), rename(id, "Again")).unwrap_err();
+        assert!(
+            matches!(
+                stale,
+                CommandError::Store(StoreError::Conflict {
+                    expected: 1,
+                    current: 2
+                })
+            ),
+            "{stale:?}"
+        );
+        assert_eq!(
+            service.store().appends(),
+            appends,
+            "refused before the append"
+        );
+        let renamed = execute(&service, id, Expected::Version(2), rename(id, "Again")).unwrap();
+        assert_eq!(renamed.outcome.stream_version, 3);
+        assert_eq!(renamed.outcome.last_index, 2);
+        assert_eq!(renamed.state.name.as_str(), "Again");
+    }
+
+    #[test]
+    fn a_decision_on_a_stream_that_moved_on_is_a_stale_read_and_appends_nothing() {
+        let service = service();
+        let (one, other) = (Uuid::now_v7(), Uuid::now_v7());
+        execute(&service, one, Expected::Minted, register(one, "One")).unwrap();
+        execute(&service, other, Expected::Minted, register(other, "Other")).unwrap();
+        // The decision looked at `other` at version 1; it moves on before the append.
+        let read = StreamRead {
+            stream: StreamKind::Organisation,
+            stream_id: other,
+            version: 1,
+        };
+        execute(
+            &service,
+            other,
+            Expected::Version(1),
+            rename(other, "Other, renamed"),
+        )
+        .unwrap();
+        let error = run(service.execute_given::<Organisation>(
+            one,
+            Expected::Version(1),
+            rename(one, "One, renamed"),
+            metadata(),
+            vec![read],
+            None,
+        ))
+        .unwrap_err();
+        assert!(
+            matches!(
+                error,
+                CommandError::Store(StoreError::StaleRead { read: stale, current: 2 }) if stale == read
+            ),
+            "{error:?}"
+        );
+        assert_eq!(service.store().events().len(), 3);
+    }
+
+    #[test]
+    fn a_rejection_appends_nothing() {
+        let service = service();
+        let missing = Uuid::now_v7();
+        let error = execute(
+            &service,
+            missing,
+            Expected::Version(1),
+            rename(missing, "Nobody"),
+        )
+        .unwrap_err();
+        match error {
+            CommandError::Rejected(rejection) => assert!(rejection.is_not_found(), "{rejection}"),
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+        assert_eq!(service.store().appends(), 0);
+    }
+
+    #[test]
+    fn an_append_under_a_key_a_retry_took_over_fails() {
+        let service = service();
+        let id = Uuid::now_v7();
+        let claim = IdempotencyClaim {
+            subject: "alice".to_owned(),
+            key: "key-1".to_owned(),
+            token: Uuid::now_v7(),
+        };
+        service.store().take_over(&claim);
+        let error = run(service.execute_given::<Organisation>(
+            id,
+            Expected::Minted,
+            register(id, "Ministry"),
+            metadata(),
+            Vec::new(),
+            Some(claim),
+        ))
+        .unwrap_err();
+        assert!(
+            matches!(
+                error,
+                CommandError::Store(StoreError::IdempotencyKeyTakenOver)
+            ),
+            "{error:?}"
+        );
+        assert!(service.store().events().is_empty());
+    }
+}
