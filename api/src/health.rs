@@ -9,7 +9,6 @@
 use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
-use sea_orm::ConnectionTrait as _;
 
 use crate::state::ApiState;
 
@@ -77,19 +76,14 @@ struct CheckFailure {
 }
 
 async fn database_answers(state: &ApiState) -> Result<(), CheckFailure> {
-    state
-        .db
-        .execute_unprepared("SELECT 1")
-        .await
-        .map(|_| ())
-        .map_err(|error| CheckFailure {
-            public: "the database does not answer".to_owned(),
-            detail: Some(error.to_string()),
-        })
+    state.db.ping().await.map_err(|error| CheckFailure {
+        public: "the database does not answer".to_owned(),
+        detail: Some(error.to_string()),
+    })
 }
 
 async fn migrations_current(state: &ApiState) -> Result<(), CheckFailure> {
-    match amanah_infra::store::database::pending_migrations(&state.db).await {
+    match state.db.pending_migrations().await {
         Ok(0) => Ok(()),
         Ok(pending) => Err(CheckFailure {
             public: format!("{pending} migration(s) pending; run `amanah migrate`"),

@@ -6,12 +6,21 @@
 //! `amanah serve`, never in tests). The database arrives connected and migrated: `serve` and the
 //! test harness each decide how.
 
+use amanah_audit::note::SigningKey;
 use amanah_domain::errors::Chain;
+use amanah_domain::service::CommandService;
+use amanah_infra::audit::tree_cache::TreeCache;
+use amanah_infra::auth::Verifier;
+use amanah_infra::read_model::SqlProjector;
+use amanah_infra::store::database::Database;
+use amanah_infra::store::idempotency::IdempotencyStore;
+use amanah_infra::store::statements::StatementCounter;
+use amanah_infra::{SqlEventStore, StoreConfig};
 use std::sync::Arc;
 use std::{future::Future, net::SocketAddr};
+use tokio::sync::Semaphore;
 
 use actix_web::{App, HttpServer, dev::Server, middleware::from_fn, web};
-use sea_orm::DatabaseConnection;
 
 use crate::{
     config::Config,
@@ -80,6 +89,57 @@ pub struct Application {
     state: ApiState,
 }
 
+/// The composition root: every adapter the server uses, built over `db` — the event store with
+/// its sequencer and the read model's projection, the read model's queries, the idempotency keys,
+/// the audit tree's copy in memory — and the state every handler and resolver shares. `verifier`
+/// checks tokens ([`crate::auth::build_verifier`]); `signer` signs a checkpoint per committed
+/// batch (`None` only in tests of the portfolio alone). Nothing else builds adapters.
+#[must_use]
+pub fn state(
+    config: Config,
+    db: impl Into<Database>,
+    verifier: Arc<Verifier>,
+    signer: Option<Arc<SigningKey>>,
+) -> ApiState {
+    // Before the pool is cloned into the store and the read model, so that all share the counter.
+    let mut connection = db.into().into_connection();
+    let statements = StatementCounter::install(&mut connection);
+    let writer = amanah_infra::store::database::writer_pool(&connection).map(|mut writer| {
+        statements.attach(&mut writer);
+        writer
+    });
+    let store = SqlEventStore::start(
+        connection.clone(),
+        StoreConfig {
+            checkpoint_signer: signer.clone(),
+            writer,
+            ..StoreConfig::default()
+        },
+        SqlProjector,
+    );
+    let audit_tree = Arc::new(TreeCache::new(
+        config.audit.tree_cache_mb.saturating_mul(1024 * 1024),
+    ));
+    // Ends when the state (and with it the copy) is dropped.
+    drop(audit_tree.follow(&store));
+    let subscription_reads = (amanah_infra::store::database::pool_size(&connection) / 4).max(1);
+    ApiState {
+        websockets: Arc::new(Semaphore::new(config.limits.websockets)),
+        persisted: Arc::new(PersistedDocuments::default()),
+        stopping: tokio::sync::watch::Sender::new(false),
+        statements,
+        subscription_reads: Arc::new(Semaphore::new(subscription_reads as usize)),
+        audit_tree,
+        commands: CommandService::new(store),
+        read_model: crate::state::PortfolioReadModel::new(connection.clone()),
+        idempotency: IdempotencyStore::new(connection.clone()),
+        db: Database::from(connection),
+        config: Arc::new(config),
+        verifier,
+        checkpoint_signer: signer,
+    }
+}
+
 impl Application {
     /// Binds `config.listen` and builds the server around `db` (connected and migrated). Without
     /// a configured HS256 secret, the data directory (which must exist) gets a generated one.
@@ -87,7 +147,7 @@ impl Application {
     /// # Errors
     /// [`StartupError::Bind`] when the address cannot be bound, [`StartupError::Auth`] when token
     /// verification cannot be set up.
-    pub async fn build(config: Config, db: DatabaseConnection) -> Result<Self, StartupError> {
+    pub async fn build(config: Config, db: impl Into<Database>) -> Result<Self, StartupError> {
         let listener = Listener::bind(&config)?;
         Self::build_on(listener, config, db).await
     }
@@ -100,7 +160,7 @@ impl Application {
     pub async fn build_on(
         listener: Listener,
         config: Config,
-        db: DatabaseConnection,
+        db: impl Into<Database>,
     ) -> Result<Self, StartupError> {
         let Listener { listener, address } = listener;
         let bind_error = |source| StartupError::Bind { address, source };
@@ -126,7 +186,7 @@ impl Application {
             }
             None => None,
         };
-        let mut shared = ApiState::with_signer(config, db, verifier, Some(Arc::new(signer)));
+        let mut shared = state(config, db, verifier, Some(Arc::new(signer)));
         if let Some(documents) = persisted {
             shared.persisted = Arc::new(documents);
         }
@@ -229,7 +289,7 @@ impl Application {
 /// `GET /audit/checkpoint`: the latest signed checkpoint, `text/plain`, public (anyone may hold the
 /// log to what it signed). 404 before anything was signed.
 async fn audit_checkpoint(state: web::Data<ApiState>) -> actix_web::HttpResponse {
-    match amanah_infra::audit::tree::latest_checkpoint(&state.db).await {
+    match amanah_infra::audit::tree::latest_checkpoint(state.db.connection()).await {
         Ok(Some(checkpoint)) => actix_web::HttpResponse::Ok()
             .content_type("text/plain; charset=utf-8")
             .insert_header(("cache-control", "no-cache"))

@@ -1,16 +1,16 @@
-//! What every handler and resolver shares: built once in [`crate::startup::Application::build`].
+//! What every handler and resolver shares: built once, by [`crate::startup::state`] (the
+//! composition root, which builds every adapter).
 
 use std::sync::Arc;
 
 use amanah_audit::note::SigningKey;
 use amanah_domain::service::CommandService;
+use amanah_infra::SqlEventStore;
 use amanah_infra::audit::tree_cache::TreeCache;
 use amanah_infra::auth::Verifier;
-use amanah_infra::read_model::SqlProjector;
+use amanah_infra::store::database::Database;
 use amanah_infra::store::idempotency::IdempotencyStore;
 use amanah_infra::store::statements::StatementCounter;
-use amanah_infra::{SqlEventStore, StoreConfig};
-use sea_orm::DatabaseConnection;
 use tokio::sync::Semaphore;
 
 use crate::config::Config;
@@ -23,8 +23,9 @@ pub type PortfolioReadModel = amanah_infra::read_model::SqlReadModel;
 /// `web::Data<ApiState>`, resolvers as `ctx.api_state()?` ([`crate::graphql::ContextExt`]).
 #[derive(Debug, Clone)]
 pub struct ApiState {
-    /// The connection pool; hand it to `amanah_infra`, which owns every query.
-    pub db: DatabaseConnection,
+    /// The database: handed to `amanah_infra`'s adapters, which send every statement (the API
+    /// sends none; it only asks whether the database answers).
+    pub db: Database,
     /// The effective configuration (limits, access policy, audit settings).
     pub config: Arc<Config>,
     /// The write side: load, decide, append (the store projects the read model as it appends).
@@ -52,61 +53,4 @@ pub struct ApiState {
     pub stopping: tokio::sync::watch::Sender<bool>,
     /// Every SQL statement the state's connections send (`/metrics`).
     pub statements: Arc<StatementCounter>,
-}
-
-impl ApiState {
-    /// The state over `db`, verifying tokens with `verifier` (built by
-    /// [`crate::auth::build_verifier`] in the server).
-    #[must_use]
-    pub fn new(config: Config, db: DatabaseConnection, verifier: Arc<Verifier>) -> Self {
-        Self::with_signer(config, db, verifier, None)
-    }
-
-    /// The state of the server: as [`Self::new`], and the store signs a checkpoint per committed
-    /// batch with `signer`.
-    #[must_use]
-    pub fn with_signer(
-        config: Config,
-        db: DatabaseConnection,
-        verifier: Arc<Verifier>,
-        signer: Option<Arc<SigningKey>>,
-    ) -> Self {
-        // Before the connection is cloned into the store and the read model, so all share it.
-        let mut db = db;
-        let statements = StatementCounter::install(&mut db);
-        let writer = amanah_infra::store::database::writer_pool(&db).map(|mut writer| {
-            statements.attach(&mut writer);
-            writer
-        });
-        let store = SqlEventStore::start(
-            db.clone(),
-            StoreConfig {
-                checkpoint_signer: signer.clone(),
-                writer,
-                ..StoreConfig::default()
-            },
-            SqlProjector,
-        );
-        let audit_tree = Arc::new(TreeCache::new(
-            config.audit.tree_cache_mb.saturating_mul(1024 * 1024),
-        ));
-        // Ends when the state (and with it the copy) is dropped.
-        drop(audit_tree.follow(&store));
-        let subscription_reads = (amanah_infra::store::database::pool_size(&db) / 4).max(1);
-        Self {
-            websockets: Arc::new(Semaphore::new(config.limits.websockets)),
-            persisted: Arc::new(PersistedDocuments::default()),
-            stopping: tokio::sync::watch::Sender::new(false),
-            statements,
-            subscription_reads: Arc::new(Semaphore::new(subscription_reads as usize)),
-            audit_tree,
-            commands: CommandService::new(store),
-            read_model: PortfolioReadModel::new(db.clone()),
-            idempotency: IdempotencyStore::new(db.clone()),
-            db,
-            config: Arc::new(config),
-            verifier,
-            checkpoint_signer: signer,
-        }
-    }
 }

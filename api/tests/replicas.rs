@@ -20,7 +20,6 @@ use amanah_audit::merkle::verify_consistency;
 use amanah_infra::audit::files::load_or_create_signing_key;
 use amanah_infra::auth::{HmacSecret, Role, mint_hs256};
 use amanah_infra::testing::TestDatabase;
-use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 const SECRET: &str = "replica-test-secret-with-at-least-32-bytes!";
@@ -152,26 +151,24 @@ async fn two_replicas_on_one_postgres_keep_one_gapless_signed_log() {
     assert_eq!(indexes, expected, "one gapless log, no index twice");
 
     // Every checkpoint (signed by either replica) opens and is consistent with the next.
-    let db = database.connection();
-    let rows = db
-        .query_all_raw(sea_orm::Statement::from_string(
-            db.get_database_backend(),
-            "SELECT note FROM checkpoints ORDER BY tree_size",
-        ))
-        .await
-        .unwrap();
     let verifier = key.verifier_key();
-    let checkpoints: Vec<Checkpoint> = rows
-        .iter()
-        .map(|row| Checkpoint::open(row.try_get_by_index::<String>(0).unwrap(), &verifier).unwrap())
-        .collect();
+    let checkpoints: Vec<Checkpoint> =
+        amanah_infra::audit::tree::checkpoints(database.connection())
+            .await
+            .unwrap()
+            .iter()
+            .map(|stored| Checkpoint::open(&stored.note, &verifier).unwrap())
+            .collect();
     assert_eq!(checkpoints.last().map(|c| c.size), Some(2 * per_replica));
     for pair in checkpoints.windows(2) {
-        let proof =
-            amanah_infra::audit::tree::consistency_proof(db, pair[0].size, Some(pair[1].size))
-                .await
-                .unwrap()
-                .2;
+        let proof = amanah_infra::audit::tree::consistency_proof(
+            database.connection(),
+            pair[0].size,
+            Some(pair[1].size),
+        )
+        .await
+        .unwrap()
+        .2;
         verify_consistency(
             pair[0].size,
             pair[1].size,

@@ -198,7 +198,8 @@ impl Harness {
         let database = TestDatabase::sqlite().await;
         let mut config = Config::defaults_in(&std::env::temp_dir().join("amanah-access-tests"));
         config.public_read = public_read;
-        let state = ApiState::new(config, database.connection().clone(), test_verifier());
+        let state =
+            crate::startup::state(config, database.connection().clone(), test_verifier(), None);
         let mut harness = Self {
             schema: schema(state.clone()),
             state,

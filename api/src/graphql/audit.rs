@@ -231,7 +231,7 @@ pub async fn receipt(ctx: &Context<'_>, index: u64) -> Result<Option<Receipt>, A
     let state = ctx.api_state()?;
     match state
         .audit_tree
-        .inclusion_proof(&state.db, index, None)
+        .inclusion_proof(state.db.connection(), index, None)
         .await
     {
         Ok((checkpoint, leaf, proof)) => Ok(Some(Receipt {
@@ -274,7 +274,7 @@ impl AuditQuery {
             last,
             before,
         };
-        let db = &state.db;
+        let db = state.db.connection();
         let paged = paginate(&args, state.config.limits.page_size, |window| {
             let filter = &filter;
             async move {
@@ -298,7 +298,7 @@ impl AuditQuery {
         let state = ctx.api_state()?;
         let stored = state
             .audit_tree
-            .signed_checkpoint(&state.db, size)
+            .signed_checkpoint(state.db.connection(), size)
             .await
             .map_err(|e| read_error(e, "treeSize"))?;
         Ok(AuditCheckpoint::from_stored(stored))
@@ -318,7 +318,7 @@ impl AuditQuery {
         let state = ctx.api_state()?;
         let (checkpoint, leaf, proof) = state
             .audit_tree
-            .inclusion_proof(&state.db, index, size)
+            .inclusion_proof(state.db.connection(), index, size)
             .await
             .map_err(|e| read_error(e, if size.is_some() { "treeSize" } else { "index" }))?;
         Ok(InclusionProof {
@@ -344,7 +344,7 @@ impl AuditQuery {
         let state = ctx.api_state()?;
         let (old, new, proof) = state
             .audit_tree
-            .consistency_proof(&state.db, from, to)
+            .consistency_proof(state.db.connection(), from, to)
             .await
             .map_err(|e| read_error(e, "fromSize"))?;
         Ok(ConsistencyProof {

@@ -18,7 +18,6 @@ use super::{AmanahSchema, schema};
 use crate::auth::{test_identity, test_verifier};
 use crate::config::Config;
 use crate::request_id::RequestId;
-use crate::state::ApiState;
 
 const ORIGIN: &str = "amanah.test/audit";
 
@@ -48,7 +47,7 @@ impl Harness {
         let database = TestDatabase::sqlite().await;
         let config = Config::defaults_in(&std::env::temp_dir().join("amanah-audit-tests"));
         let key = Arc::new(SigningKey::from_seed(ORIGIN, &[9; 32]).unwrap());
-        let state = ApiState::with_signer(
+        let state = crate::startup::state(
             config,
             database.connection().clone(),
             test_verifier(),

@@ -1,5 +1,5 @@
 //! In-process tests of the portfolio's schema: `schema.execute(…)` against a real, migrated SQLite
-//! database, with the state built exactly as the server builds it ([`ApiState::new`],
+//! database, with the state built exactly as the server builds it ([`crate::startup::state`],
 //! [`super::schema`]).
 //!
 //! Every domain rule broken through GraphQL is checked three ways: `extensions.code`,
@@ -34,10 +34,11 @@ impl Harness {
     async fn new() -> Self {
         let database = TestDatabase::sqlite().await;
         let config = Config::defaults_in(&std::env::temp_dir().join("amanah-graphql-tests"));
-        let state = ApiState::new(
+        let state = crate::startup::state(
             config,
             database.connection().clone(),
             crate::auth::test_verifier(),
+            None,
         );
         Self {
             schema: schema(state.clone()),

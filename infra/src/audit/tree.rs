@@ -320,6 +320,21 @@ pub async fn latest_checkpoint<C: ConnectionTrait>(
     row.as_ref().map(parse_checkpoint).transpose()
 }
 
+/// Every signed checkpoint, smallest tree first.
+///
+/// # Errors
+/// Database errors.
+pub async fn checkpoints<C: ConnectionTrait>(db: &C) -> Result<Vec<StoredCheckpoint>, StoreError> {
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT tree_size, root, note FROM checkpoints ORDER BY tree_size",
+        ))
+        .await
+        .map_err(map_internal_db_error)?;
+    rows.iter().map(parse_checkpoint).collect()
+}
+
 /// The checkpoint signed at `size`, if one was.
 ///
 /// # Errors

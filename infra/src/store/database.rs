@@ -15,9 +15,8 @@ use sea_orm::sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
 };
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr,
-    SqliteTransactionMode, SqlxPostgresConnector, SqlxSqliteConnector, Statement,
-    TransactionOptions, TransactionTrait,
+    ConnectOptions, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, SqliteTransactionMode,
+    SqlxPostgresConnector, SqlxSqliteConnector, Statement, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -172,7 +171,7 @@ pub async fn connect_with(
                 .acquire_timeout(CONNECT_TIMEOUT)
                 .set_application_name("amanah")
                 .sqlx_logging(false);
-            Database::connect(options)
+            sea_orm::Database::connect(options)
                 .await
                 .map_err(|error| DatabaseSetupError::Connect(without_credentials(&error, url)))
         }
@@ -231,7 +230,7 @@ async fn connect_sqlite(
                 sqlite
             }
         });
-    Database::connect(options)
+    sea_orm::Database::connect(options)
         .await
         .map_err(|error| DatabaseSetupError::Connect(without_credentials(&error, url)))
 }
@@ -276,6 +275,54 @@ pub async fn pending_migrations(db: &DatabaseConnection) -> Result<usize, Databa
         .await
         .map(|pending| pending.len())
         .map_err(DatabaseSetupError::Migrate)
+}
+
+/// A connected database, as the API holds it: the API passes it to the adapters it builds and
+/// asks it whether the database answers, but never sends SQL itself (it does not depend on
+/// sea-orm; every statement is an adapter's).
+#[derive(Debug, Clone)]
+pub struct Database {
+    connection: DatabaseConnection,
+}
+
+impl Database {
+    /// The pool, for the adapters of this crate.
+    #[must_use]
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.connection
+    }
+
+    /// The pool, to build an adapter that keeps it, or to attach a statement counter to
+    /// ([`crate::store::statements::StatementCounter::install`]).
+    #[must_use]
+    pub fn into_connection(self) -> DatabaseConnection {
+        self.connection
+    }
+
+    /// Whether the database answers a trivial statement now; the driver's error when not.
+    ///
+    /// # Errors
+    /// The driver's error.
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        self.connection
+            .execute_unprepared("SELECT 1")
+            .await
+            .map(|_| ())
+    }
+
+    /// How many migrations are not applied yet ([`pending_migrations`]).
+    ///
+    /// # Errors
+    /// As [`pending_migrations`].
+    pub async fn pending_migrations(&self) -> Result<usize, DatabaseSetupError> {
+        pending_migrations(&self.connection).await
+    }
+}
+
+impl From<DatabaseConnection> for Database {
+    fn from(connection: DatabaseConnection) -> Self {
+        Self { connection }
+    }
 }
 
 #[cfg(test)]

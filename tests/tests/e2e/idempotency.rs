@@ -94,12 +94,12 @@ async fn a_refused_first_attempt_is_replayed_and_a_malformed_key_is_400() {
 async fn kill_holder(app: &TestApp, key: &str) {
     use sea_orm::ConnectionTrait as _;
     let statement = sea_orm::Statement::from_sql_and_values(
-        app.state.db.get_database_backend(),
+        app.state.db.connection().get_database_backend(),
         "UPDATE idempotency_keys SET response = NULL, heartbeat_at = heartbeat_at - $1 \
          WHERE \"key\" = $2",
         [stale_micros().into(), key.into()],
     );
-    let updated = app.state.db.execute_raw(statement).await.unwrap();
+    let updated = app.state.db.connection().execute_raw(statement).await.unwrap();
     assert_eq!(updated.rows_affected(), 1);
 }
 
@@ -147,11 +147,11 @@ async fn claim_and_die_before_appending(
         "{claim:?}"
     );
     let statement = sea_orm::Statement::from_sql_and_values(
-        app.state.db.get_database_backend(),
+        app.state.db.connection().get_database_backend(),
         "UPDATE idempotency_keys SET heartbeat_at = heartbeat_at - $1 WHERE \"key\" = $2",
         [stale_micros().into(), key.into()],
     );
-    let updated = app.state.db.execute_raw(statement).await.unwrap();
+    let updated = app.state.db.connection().execute_raw(statement).await.unwrap();
     assert_eq!(updated.rows_affected(), 1);
 }
 
