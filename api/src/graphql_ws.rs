@@ -1,8 +1,8 @@
 //! GraphQL over WebSocket (`graphql-transport-ws`, and the legacy `graphql-ws`), with the caller's
 //! token in the `connection_init` payload.
 //!
-//! async-graphql's [`WebSocket`] speaks the protocol; this module is the actix actor around it
-//! (the stock `async_graphql_actix_web::GraphQLSubscription` closes every refused
+//! async-graphql's [`WebSocket`] speaks the protocol; this module is the task around it, over
+//! `actix-ws` (the stock `async_graphql_actix_web::GraphQLSubscription` closes every refused
 //! `connection_init` with 1002 and cannot end a connection when its token expires), adding:
 //!
 //! * **Authentication** in `connection_init`: `{"Authorization": "Bearer …"}` (the key is also
@@ -38,19 +38,18 @@
 //!   timeout).
 
 use std::collections::HashSet;
+use std::pin::pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use actix::{
-    Actor, ActorContext as _, ActorFutureExt as _, ActorStreamExt as _, AsyncContext as _,
-    ContextFutureSpawner as _, StreamHandler, WrapFuture as _, WrapStream as _,
-};
+use actix_web::http::header::{HeaderValue, SEC_WEBSOCKET_PROTOCOL};
 use actix_web::{HttpRequest, HttpResponse, web};
-use actix_web_actors::ws::{CloseCode, CloseReason, Message, ProtocolError, WebsocketContext};
+use actix_ws::{CloseCode, CloseReason, Item, Message, MessageStream, ProtocolError, Session};
 use amanah_infra::auth::{AuthError, Identity, Verifier};
 use async_graphql::Data;
-use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, WebSocket, WebSocketProtocols, WsMessage};
+use async_graphql::http::{WebSocket, WebSocketProtocols, WsMessage};
 use chrono::{DateTime, Utc};
+use futures::StreamExt as _;
 use futures::channel::mpsc;
 use tokio::sync::OwnedSemaphorePermit;
 
@@ -109,7 +108,7 @@ impl WsLimits {
 const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// What `connection_init` decided, shared between the protocol's callback and the actor.
+/// What `connection_init` decided, shared between the protocol's callback and the connection's task.
 #[derive(Debug, Clone, Default)]
 enum Admission {
     /// No `connection_init` yet.
@@ -164,6 +163,11 @@ pub fn start(
                 "name a GraphQL WebSocket sub-protocol: graphql-transport-ws",
             )
         })?;
+    let (mut response, session, messages) = actix_ws::handle(req, payload)?;
+    response.headers_mut().insert(
+        SEC_WEBSOCKET_PROTOCOL,
+        HeaderValue::from_static(protocol.sec_websocket_protocol()),
+    );
     let connection = Connection {
         schema,
         verifier: Arc::clone(&state.verifier),
@@ -177,14 +181,14 @@ pub fn start(
         initialised: false,
         operations: HashSet::new(),
         limits,
-        stopping: Some(state.stopping.subscribe()),
+        expires: None,
         _slot: slot,
     };
-    actix_web_actors::ws::WsResponseBuilder::new(connection, req, payload)
-        .protocols(&ALL_WEBSOCKET_PROTOCOLS)
-        // A frame larger than a whole message is refused before it is buffered.
-        .frame_size(limits.message_bytes)
-        .start()
+    let stopping = state.stopping.subscribe();
+    // A frame larger than a whole message is refused before it is buffered.
+    let messages = messages.max_frame_size(limits.message_bytes);
+    actix_web::rt::spawn(connection.run(session, messages, stopping));
+    Ok(response)
 }
 
 /// One WebSocket connection.
@@ -206,8 +210,8 @@ struct Connection {
     /// Ids of the operations running: subscribed, and neither completed nor failed yet.
     operations: HashSet<String>,
     limits: WsLimits,
-    /// Turns `true` when the server stops (taken when the actor starts).
-    stopping: Option<tokio::sync::watch::Receiver<bool>>,
+    /// When the token expires: the connection closes then (set at `connection_ack`).
+    expires: Option<Instant>,
     /// One of the process's connections, given back when the connection ends.
     _slot: OwnedSemaphorePermit,
 }
@@ -233,6 +237,37 @@ enum Inbound {
     TooManyOperations(String),
 }
 
+/// What the connection does after a step: go on, or end (the socket is closed or gone).
+enum Step {
+    Continue,
+    End,
+}
+
+/// Closes the socket with `code` and `description`; the connection ends.
+async fn close(session: &mut Option<Session>, code: u16, description: String) -> Step {
+    if let Some(session) = session.take() {
+        let _ = session
+            .close(Some(CloseReason {
+                code: CloseCode::Other(code),
+                description: Some(description),
+            }))
+            .await;
+    }
+    Step::End
+}
+
+/// Sends a text message; the connection ends when the socket is gone.
+async fn send(session: &mut Option<Session>, text: String) -> Step {
+    let Some(open) = session.as_mut() else {
+        return Step::End;
+    };
+    if open.text(text).await.is_ok() {
+        Step::Continue
+    } else {
+        Step::End
+    }
+}
+
 impl Connection {
     fn admission(&self) -> Admission {
         self.admission
@@ -241,26 +276,12 @@ impl Connection {
             .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
     }
 
-    fn close(ctx: &mut WebsocketContext<Self>, code: u16, description: String) {
-        ctx.close(Some(CloseReason {
-            code: CloseCode::Other(code),
-            description: Some(description),
-        }));
-        ctx.stop();
-    }
-
-    /// Called as the server sends `connection_ack`: ends the connection when the token expires.
-    fn acknowledged(&mut self, ctx: &mut WebsocketContext<Self>) {
+    /// Called as the server sends `connection_ack`: the connection ends when the token expires.
+    fn acknowledged(&mut self) {
         self.acknowledged = true;
         if let Admission::Accepted(Some(expires_at)) = self.admission() {
             let remaining = (expires_at - Utc::now()).to_std().unwrap_or(Duration::ZERO);
-            ctx.run_later(remaining, |_, ctx| {
-                Self::close(
-                    ctx,
-                    CLOSE_UNAUTHORIZED,
-                    "Unauthorized: the token has expired".to_owned(),
-                );
-            });
+            self.expires = Some(Instant::now() + remaining);
         }
     }
 
@@ -304,7 +325,7 @@ impl Connection {
     /// Notes a server message: `connection_ack`, and the end of an operation (`complete`, or
     /// `error`, which ends it too). The protocol writes `type` first, so other messages (results,
     /// which may be large) are recognised without being parsed.
-    fn outbound(&mut self, ctx: &mut WebsocketContext<Self>, text: &str) {
+    fn outbound(&mut self, text: &str) {
         let ends_operation =
             text.starts_with(r#"{"type":"complete""#) || text.starts_with(r#"{"type":"error""#);
         if ends_operation {
@@ -312,7 +333,7 @@ impl Connection {
                 self.operations.remove(&id);
             }
         } else if !self.acknowledged && text.starts_with(r#"{"type":"connection_ack""#) {
-            self.acknowledged(ctx);
+            self.acknowledged();
         }
     }
 
@@ -336,7 +357,7 @@ impl Connection {
 }
 
 /// The `connection_init` callback: verifies the payload's `Authorization` and records the outcome
-/// for the actor.
+/// for the connection's task.
 async fn admit(
     verifier: Arc<Verifier>,
     admission: Arc<Mutex<Admission>>,
@@ -379,191 +400,239 @@ async fn admit(
     result
 }
 
-impl Actor for Connection {
-    type Context = WebsocketContext<Self>;
-
-    fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.run_interval(HEARTBEAT_INTERVAL, |act, ctx| {
-            // Before `connection_init`, the initialisation timeout decides (4408).
-            if act.initialised && Instant::now().duration_since(act.last_heartbeat) > CLIENT_TIMEOUT
-            {
-                return Self::close(
-                    ctx,
-                    CLOSE_GOING_AWAY,
-                    format!(
-                        "Going away: no answer to pings for {} s",
-                        CLIENT_TIMEOUT.as_secs()
-                    ),
-                );
-            }
-            ctx.ping(b"");
-        });
-        if let Some(mut stopping) = self.stopping.take() {
-            async move {
-                // An error means the server's state is gone: stopping too.
-                let _ = stopping.wait_for(|stopping| *stopping).await;
-            }
-            .into_actor(self)
-            .map(|(), act, ctx| act.going_away(ctx))
-            .spawn(ctx);
-        }
-        ctx.run_later(self.limits.init_timeout, |act, ctx| {
-            if !act.initialised {
-                Self::close(
-                    ctx,
-                    CLOSE_INIT_TIMEOUT,
-                    "Connection initialisation timeout".to_owned(),
-                );
-            }
-        });
-
+impl Connection {
+    /// Runs the connection until either side ends it: client messages go to the protocol (after
+    /// the checks of [`Self::deliver`]), the protocol's answers to the client; pings keep a
+    /// silent client from holding the connection; the `connection_init` timeout, the token's
+    /// expiry and the server's stop close it.
+    async fn run(
+        mut self,
+        session: Session,
+        mut messages: MessageStream,
+        mut stopping: tokio::sync::watch::Receiver<bool>,
+    ) {
+        let mut session = Some(session);
         let (sender, receiver) = mpsc::channel::<Vec<u8>>(INBOUND_BUFFER);
+        self.messages = Some(sender);
         let mut data = Data::default();
         data.insert(self.request_id.clone());
         let verifier = Arc::clone(&self.verifier);
         let admission = Arc::clone(&self.admission);
-        WebSocket::new(self.schema.clone(), receiver, self.protocol)
-            .connection_data(data)
-            .on_connection_init(move |payload| admit(verifier, admission, payload))
-            .into_actor(self)
-            .map(|message, act, ctx| match message {
-                WsMessage::Text(text) => {
-                    act.outbound(ctx, &text);
-                    ctx.text(text);
-                }
-                WsMessage::Close(code, description) => match act.admission() {
-                    Admission::Refused(reason) => {
-                        Self::close(ctx, CLOSE_FORBIDDEN, format!("Forbidden: {reason}"));
-                    }
-                    _ => ctx.close(Some(CloseReason {
-                        code: code.into(),
-                        description: Some(description),
-                    })),
+        let mut protocol = pin!(
+            WebSocket::new(self.schema.clone(), receiver, self.protocol)
+                .connection_data(data)
+                .on_connection_init(move |payload| admit(verifier, admission, payload))
+        );
+        let mut heartbeat = tokio::time::interval_at(
+            tokio::time::Instant::now() + HEARTBEAT_INTERVAL,
+            HEARTBEAT_INTERVAL,
+        );
+        let init_deadline = tokio::time::sleep(self.limits.init_timeout);
+        let mut init_deadline = pin!(init_deadline);
+        let mut init_checked = false;
+        loop {
+            let expiry = self.expires;
+            let step = tokio::select! {
+                message = messages.next() => match message {
+                    Some(message) => self.received(&mut session, message).await,
+                    None => Step::End,
                 },
-            })
-            .finish()
-            .spawn(ctx);
-        self.messages = Some(sender);
-    }
-}
-
-impl StreamHandler<Result<Message, ProtocolError>> for Connection {
-    fn handle(&mut self, message: Result<Message, ProtocolError>, ctx: &mut Self::Context) {
-        let message = match message {
-            Ok(message) => message,
-            Err(ProtocolError::Overflow) => {
-                return self.too_big(ctx);
-            }
-            Err(_) => {
-                ctx.stop();
+                answer = protocol.next() => match answer {
+                    Some(WsMessage::Text(text)) => {
+                        self.outbound(&text);
+                        send(&mut session, text).await
+                    }
+                    Some(WsMessage::Close(code, description)) => match self.admission() {
+                        Admission::Refused(reason) => {
+                            close(&mut session, CLOSE_FORBIDDEN, format!("Forbidden: {reason}")).await
+                        }
+                        _ => close(&mut session, code, description).await,
+                    },
+                    None => Step::End,
+                },
+                _ = heartbeat.tick() => {
+                    // Before `connection_init`, the initialisation timeout decides (4408).
+                    if self.initialised && self.last_heartbeat.elapsed() > CLIENT_TIMEOUT {
+                        close(
+                            &mut session,
+                            CLOSE_GOING_AWAY,
+                            format!("Going away: no answer to pings for {} s", CLIENT_TIMEOUT.as_secs()),
+                        )
+                        .await
+                    } else {
+                        ping(&mut session).await
+                    }
+                }
+                () = &mut init_deadline, if !init_checked => {
+                    init_checked = true;
+                    if self.initialised {
+                        Step::Continue
+                    } else {
+                        close(&mut session, CLOSE_INIT_TIMEOUT, "Connection initialisation timeout".to_owned()).await
+                    }
+                }
+                () = sleep_until(expiry), if expiry.is_some() => {
+                    close(&mut session, CLOSE_UNAUTHORIZED, "Unauthorized: the token has expired".to_owned()).await
+                }
+                // An error means the server's state is gone: stopping too.
+                _ = stopping.wait_for(|stopping| *stopping) => self.going_away(&mut session).await,
+            };
+            if matches!(step, Step::End) {
                 return;
             }
+        }
+    }
+
+    /// A message (or a failure) from the client.
+    async fn received(
+        &mut self,
+        session: &mut Option<Session>,
+        message: Result<Message, ProtocolError>,
+    ) -> Step {
+        let message = match message {
+            Ok(message) => message,
+            Err(ProtocolError::Overflow) => return self.too_big(session).await,
+            Err(_) => return Step::End,
         };
         let text = match message {
             Message::Ping(bytes) => {
                 self.last_heartbeat = Instant::now();
-                ctx.pong(&bytes);
-                None
+                let Some(open) = session.as_mut() else {
+                    return Step::End;
+                };
+                return if open.pong(&bytes).await.is_ok() {
+                    Step::Continue
+                } else {
+                    Step::End
+                };
             }
             Message::Pong(_) => {
                 self.last_heartbeat = Instant::now();
-                None
+                return Step::Continue;
             }
             Message::Continuation(item) => {
                 let (first, last, bytes) = match item {
-                    actix_http::ws::Item::FirstText(bytes)
-                    | actix_http::ws::Item::FirstBinary(bytes) => (true, false, bytes),
-                    actix_http::ws::Item::Continue(bytes) => (false, false, bytes),
-                    actix_http::ws::Item::Last(bytes) => (false, true, bytes),
+                    Item::FirstText(bytes) | Item::FirstBinary(bytes) => (true, false, bytes),
+                    Item::Continue(bytes) => (false, false, bytes),
+                    Item::Last(bytes) => (false, true, bytes),
                 };
                 if first {
                     self.continuation.clear();
                 }
                 // Checked before buffering: a message over the limit is never held whole.
                 if self.continuation.len() + bytes.len() > self.limits.message_bytes {
-                    return self.too_big(ctx);
+                    return self.too_big(session).await;
                 }
                 self.continuation.extend_from_slice(&bytes);
-                last.then(|| std::mem::take(&mut self.continuation))
+                if !last {
+                    return Step::Continue;
+                }
+                std::mem::take(&mut self.continuation)
             }
-            Message::Text(text) => Some(text.into_bytes().to_vec()),
-            Message::Binary(bytes) => Some(bytes.to_vec()),
-            Message::Close(_) => {
-                ctx.stop();
-                None
+            Message::Text(text) => text.into_bytes().to_vec(),
+            Message::Binary(bytes) => bytes.to_vec(),
+            Message::Close(reason) => {
+                if let Some(open) = session.take() {
+                    let _ = open.close(reason).await;
+                }
+                return Step::End;
             }
-            Message::Nop => None,
+            Message::Nop => return Step::Continue,
         };
-        let Some(text) = text else {
-            return;
-        };
-        self.deliver(ctx, text);
+        self.deliver(session, text).await
     }
-}
 
-impl Connection {
     /// The server is stopping: every running operation gets `complete`, then the socket is
     /// closed with 1001 (going away), so that the client reconnects, to another replica.
-    fn going_away(&mut self, ctx: &mut WebsocketContext<Self>) {
+    async fn going_away(&mut self, session: &mut Option<Session>) -> Step {
         for id in std::mem::take(&mut self.operations) {
-            ctx.text(serde_json::json!({ "type": "complete", "id": id }).to_string());
+            let complete = serde_json::json!({ "type": "complete", "id": id }).to_string();
+            if matches!(send(session, complete).await, Step::End) {
+                return Step::End;
+            }
         }
-        Self::close(
-            ctx,
+        close(
+            session,
             CLOSE_GOING_AWAY,
             "Going away: the server is stopping".to_owned(),
-        );
+        )
+        .await
     }
 
     /// Closes with 1009: a message larger than the limit.
-    fn too_big(&mut self, ctx: &mut WebsocketContext<Self>) {
+    async fn too_big(&mut self, session: &mut Option<Session>) -> Step {
         self.continuation = Vec::new();
-        Self::close(
-            ctx,
+        close(
+            session,
             CLOSE_MESSAGE_TOO_BIG,
             format!(
                 "Message too big: at most {} bytes",
                 self.limits.message_bytes
             ),
-        );
+        )
+        .await
     }
 
     /// Hands a whole client message to the protocol, or refuses it.
-    fn deliver(&mut self, ctx: &mut WebsocketContext<Self>, message: Vec<u8>) {
+    async fn deliver(&mut self, session: &mut Option<Session>, message: Vec<u8>) -> Step {
         match self.inbound(&message) {
             Inbound::Forward => {}
             Inbound::Unacknowledged => {
-                return Self::close(
-                    ctx,
+                return close(
+                    session,
                     CLOSE_UNAUTHORIZED,
                     "Unauthorized: send connection_init and wait for connection_ack first"
                         .to_owned(),
-                );
+                )
+                .await;
             }
             Inbound::DuplicateId(id) => {
-                return Self::close(
-                    ctx,
+                return close(
+                    session,
                     CLOSE_DUPLICATE_ID,
                     format!("Subscriber for {id} already exists"),
-                );
+                )
+                .await;
             }
             Inbound::TooManyOperations(id) => {
-                ctx.text(self.too_many_operations(&id));
-                return;
+                let refusal = self.too_many_operations(&id);
+                return send(session, refusal).await;
             }
         }
         let Some(sender) = self.messages.as_mut() else {
-            ctx.stop();
-            return;
+            return Step::End;
         };
         match sender.try_send(message) {
-            Ok(()) => {}
-            Err(error) if error.is_full() => Self::close(
-                ctx,
-                CLOSE_TRY_AGAIN_LATER,
-                "Try again later: messages arrive faster than they are handled".to_owned(),
-            ),
-            Err(_) => ctx.stop(),
+            Ok(()) => Step::Continue,
+            Err(error) if error.is_full() => {
+                close(
+                    session,
+                    CLOSE_TRY_AGAIN_LATER,
+                    "Try again later: messages arrive faster than they are handled".to_owned(),
+                )
+                .await
+            }
+            Err(_) => Step::End,
         }
+    }
+}
+
+/// Pings the client; the connection ends when the socket is gone.
+async fn ping(session: &mut Option<Session>) -> Step {
+    let Some(open) = session.as_mut() else {
+        return Step::End;
+    };
+    if open.ping(b"").await.is_ok() {
+        Step::Continue
+    } else {
+        Step::End
+    }
+}
+
+/// Sleeps until `deadline` (never, without one: the branch is disabled then).
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
+        None => std::future::pending().await,
     }
 }

@@ -99,7 +99,13 @@ async fn kill_holder(app: &TestApp, key: &str) {
          WHERE \"key\" = $2",
         [stale_micros().into(), key.into()],
     );
-    let updated = app.state.db.connection().execute_raw(statement).await.unwrap();
+    let updated = app
+        .state
+        .db
+        .connection()
+        .execute_raw(statement)
+        .await
+        .unwrap();
     assert_eq!(updated.rows_affected(), 1);
 }
 
@@ -151,7 +157,13 @@ async fn claim_and_die_before_appending(
         "UPDATE idempotency_keys SET heartbeat_at = heartbeat_at - $1 WHERE \"key\" = $2",
         [stale_micros().into(), key.into()],
     );
-    let updated = app.state.db.connection().execute_raw(statement).await.unwrap();
+    let updated = app
+        .state
+        .db
+        .connection()
+        .execute_raw(statement)
+        .await
+        .unwrap();
     assert_eq!(updated.rows_affected(), 1);
 }
 
