@@ -181,19 +181,112 @@ mirror_enum! {
     }
 }
 
-/// The reference code lists `codelist(name:)` returns.
+/// The official IATI 2.03 code lists `codelist(name:)` returns, complete, each under its IATI
+/// name (`SECTOR` is the list `Sector`).
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CodelistName {
-    /// DAC 5-digit sectors of the governance group (151), including withdrawn codes.
-    Sector,
+    /// IATI ActivityDateType.
+    ActivityDateType,
+    /// IATI ActivityStatus.
+    ActivityStatus,
+    /// IATI AidType.
+    AidType,
+    /// IATI BudgetStatus.
+    BudgetStatus,
+    /// IATI BudgetType.
+    BudgetType,
+    /// IATI CollaborationType.
+    CollaborationType,
+    /// IATI ContactType.
+    ContactType,
+    /// IATI Country.
+    Country,
+    /// IATI Currency.
+    Currency,
+    /// IATI DescriptionType.
+    DescriptionType,
+    /// IATI DocumentCategory.
+    DocumentCategory,
+    /// IATI FileFormat.
+    FileFormat,
+    /// IATI FinanceType.
+    FinanceType,
+    /// IATI FlowType.
+    FlowType,
+    /// IATI IndicatorMeasure.
+    IndicatorMeasure,
+    /// IATI Language.
+    Language,
+    /// IATI OrganisationRole.
+    OrganisationRole,
     /// IATI OrganisationType.
     OrganisationType,
-    /// ISO 3166-1 alpha-2 countries.
-    Country,
-    /// DAC regions.
+    /// IATI OtherIdentifierType.
+    OtherIdentifierType,
+    /// IATI PolicyMarker.
+    PolicyMarker,
+    /// IATI PolicyMarkerVocabulary.
+    PolicyMarkerVocabulary,
+    /// IATI PolicySignificance.
+    PolicySignificance,
+    /// IATI Region.
     Region,
-    /// IATI DocumentCategory (Amanah's selection).
-    DocumentCategory,
+    /// IATI RegionVocabulary.
+    RegionVocabulary,
+    /// IATI RelatedActivityType.
+    RelatedActivityType,
+    /// IATI ResultType.
+    ResultType,
+    /// IATI Sector.
+    Sector,
+    /// IATI SectorCategory.
+    SectorCategory,
+    /// IATI SectorVocabulary.
+    SectorVocabulary,
+    /// IATI TiedStatus.
+    TiedStatus,
+    /// IATI TransactionType.
+    TransactionType,
+}
+
+impl CodelistName {
+    /// The list's IATI name, e.g. `Sector`.
+    #[must_use]
+    pub fn iati_name(self) -> &'static str {
+        match self {
+            Self::ActivityDateType => "ActivityDateType",
+            Self::ActivityStatus => "ActivityStatus",
+            Self::AidType => "AidType",
+            Self::BudgetStatus => "BudgetStatus",
+            Self::BudgetType => "BudgetType",
+            Self::CollaborationType => "CollaborationType",
+            Self::ContactType => "ContactType",
+            Self::Country => "Country",
+            Self::Currency => "Currency",
+            Self::DescriptionType => "DescriptionType",
+            Self::DocumentCategory => "DocumentCategory",
+            Self::FileFormat => "FileFormat",
+            Self::FinanceType => "FinanceType",
+            Self::FlowType => "FlowType",
+            Self::IndicatorMeasure => "IndicatorMeasure",
+            Self::Language => "Language",
+            Self::OrganisationRole => "OrganisationRole",
+            Self::OrganisationType => "OrganisationType",
+            Self::OtherIdentifierType => "OtherIdentifierType",
+            Self::PolicyMarker => "PolicyMarker",
+            Self::PolicyMarkerVocabulary => "PolicyMarkerVocabulary",
+            Self::PolicySignificance => "PolicySignificance",
+            Self::Region => "Region",
+            Self::RegionVocabulary => "RegionVocabulary",
+            Self::RelatedActivityType => "RelatedActivityType",
+            Self::ResultType => "ResultType",
+            Self::Sector => "Sector",
+            Self::SectorCategory => "SectorCategory",
+            Self::SectorVocabulary => "SectorVocabulary",
+            Self::TiedStatus => "TiedStatus",
+            Self::TransactionType => "TransactionType",
+        }
+    }
 }
 
 /// Sort direction.

@@ -221,7 +221,7 @@ pub struct AddOtherIdentifierInput {
     pub expected_version: i64,
     #[graphql(name = "ref")]
     pub reference: String,
-    /// IATI OtherIdentifierType code: A1, A2, A3, A9, B1 or B9.
+    /// IATI OtherIdentifierType code: A1, A2, A3, A4, A9, B1 or B9.
     pub type_code: String,
 }
 

@@ -1,6 +1,6 @@
 //! Reference data: countries, ASEAN member states and the code lists.
 
-use amanah_domain::codelists::{self, CodeEntry};
+use amanah_domain::codelists::iati;
 use amanah_domain::query::MemberState as MemberStateRow;
 use amanah_domain::values::{CountryCode, ValueError, field_path};
 use async_graphql::SimpleObject;
@@ -43,36 +43,51 @@ impl From<MemberStateRow> for MemberState {
     }
 }
 
-/// One entry of a reference code list.
+/// One code of an IATI code list.
 #[derive(SimpleObject, Debug, Clone, PartialEq, Eq)]
 pub struct Code {
     pub code: String,
+    /// The English name.
     pub name: String,
-    /// Withdrawn codes stay readable but are refused for new data (e.g. sector 15120).
+    /// The English description, when the list gives one.
+    pub description: Option<String>,
+    pub status: CodeStatus,
+    /// Withdrawn codes stay readable but are refused for new data (e.g. sector 15120); the same
+    /// as `status: WITHDRAWN`.
     pub withdrawn: bool,
 }
 
-impl From<&CodeEntry> for Code {
-    fn from(entry: &CodeEntry) -> Self {
+/// Whether a code may be used for new data.
+#[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeStatus {
+    Active,
+    /// Readable in old data, refused for new data.
+    Withdrawn,
+}
+
+impl From<&iati::Code> for Code {
+    fn from(entry: &iati::Code) -> Self {
+        let withdrawn = entry.status == iati::CodeStatus::Withdrawn;
         Self {
             code: entry.code.to_owned(),
             name: entry.name.to_owned(),
-            withdrawn: entry.withdrawn,
+            description: (!entry.description.is_empty()).then(|| entry.description.to_owned()),
+            status: if withdrawn {
+                CodeStatus::Withdrawn
+            } else {
+                CodeStatus::Active
+            },
+            withdrawn,
         }
     }
 }
 
-/// The entries of a code list, in the list's order.
+/// The codes of a list, in the list's order.
 #[must_use]
 pub fn codelist(name: CodelistName) -> Vec<Code> {
-    let entries = match name {
-        CodelistName::Sector => codelists::sectors(),
-        CodelistName::OrganisationType => codelists::organisation_types(),
-        CodelistName::Country => codelists::countries(),
-        CodelistName::Region => codelists::regions(),
-        CodelistName::DocumentCategory => codelists::document_categories(),
-    };
-    entries.iter().map(Code::from).collect()
+    iati::list(name.iati_name())
+        .map(|list| list.codes.iter().map(Code::from).collect())
+        .unwrap_or_default()
 }
 
 /// Parses a list of values given to a filter, naming `list[i]` when one does not parse.
@@ -131,6 +146,37 @@ pub fn parse_countries(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every name the schema offers is a vendored list, served whole with its statuses.
+    #[test]
+    fn every_codelist_name_serves_its_whole_list() {
+        use async_graphql::resolver_utils::EnumType as _;
+        for item in CodelistName::items() {
+            let list = iati::list(item.value.iati_name());
+            let served = codelist(item.value);
+            assert_eq!(
+                served.len(),
+                list.map_or(0, |list| list.codes.len()),
+                "{}",
+                item.name
+            );
+            assert!(!served.is_empty(), "{}", item.name);
+        }
+        let sectors = codelist(CodelistName::Sector);
+        let withdrawn = sectors
+            .iter()
+            .find(|code| code.code == "15120")
+            .unwrap_or_else(|| {
+                panic!("15120 is in the Sector list");
+            });
+        assert_eq!(withdrawn.status, CodeStatus::Withdrawn);
+        assert!(withdrawn.withdrawn);
+        let anti_corruption = sectors.iter().find(|code| code.code == "15113");
+        assert!(
+            anti_corruption.is_some_and(|code| code.status == CodeStatus::Active
+                && code.description.as_deref().is_some_and(|d| !d.is_empty()))
+        );
+    }
 
     #[test]
     fn every_code_list_has_entries_and_sectors_show_the_withdrawn_one() {

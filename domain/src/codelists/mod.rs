@@ -1,23 +1,15 @@
-//! Code lists: the IATI 2.03 code lists Amanah uses, the activity enums of its own, and the
-//! reference tables (countries, currencies, sectors, regions, document categories, member states).
+//! Code lists: the official IATI 2.03 code lists, complete ([`iati`], generated from the vendored
+//! XML), the enums of the lists Amanah decides on (checked against those lists), the activity enums
+//! of its own, the currencies' minor units and the ASEAN member states.
 //!
 //! IATI coded enums serialise as their IATI code string (`"role": "1"`), so an IATI export is a
 //! mapping, not a translation. Amanah's own activity enums serialise as `SCREAMING_SNAKE_CASE`
 //! strings, the names GraphQL shows. Facts were read from the IATI code lists (`version-2.03`).
 
-mod countries;
 mod currencies;
+pub mod iati;
 
 use chrono::NaiveDate;
-
-/// One row of a reference code list, as the GraphQL `codelist` query returns it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct CodeEntry {
-    pub code: &'static str,
-    pub name: &'static str,
-    /// Withdrawn codes stay readable (old data keeps its meaning) but are refused for new data.
-    pub withdrawn: bool,
-}
 
 /// One active ISO 4217 currency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -386,6 +378,7 @@ iati_codelist! {
         ReportingOrganisationInternal = "A1", "Reporting Organisation's internal activity identifier";
         CrsActivityIdentifier = "A2", "CRS Activity identifier";
         PreviousActivityIdentifier = "A3", "Previous Activity Identifier";
+        FtsFlowId = "A4", "FTS Flow ID";
         OtherActivityIdentifier = "A9", "Other Activity Identifier";
         PreviousReportingOrganisationIdentifier = "B1", "Previous Reporting Organisation Identifier";
         OtherOrganisationIdentifier = "B9", "Other Organisation Identifier";
@@ -482,149 +475,6 @@ named_enum! {
     }
 }
 
-/// The DAC 5-digit sectors of the governance group (151) that Amanah uses.
-const SECTORS: &[CodeEntry] = &[
-    entry(
-        "15110",
-        "Public sector policy and administrative management",
-    ),
-    entry(
-        "15111",
-        "Public finance management (PFM) (includes public audit)",
-    ),
-    entry("15113", "Anti-corruption organisations and institutions"),
-    entry("15114", "Domestic revenue mobilisation"),
-    entry("15117", "Budget planning"),
-    entry("15118", "National audit"),
-    entry("15119", "Debt and aid management"),
-    // Withdrawn by the DAC on 2020-02-28: kept so that old data keeps its name, refused for new data.
-    CodeEntry {
-        code: "15120",
-        name: "Public sector financial management",
-        withdrawn: true,
-    },
-    entry("15121", "Foreign affairs"),
-    entry("15125", "Public Procurement"),
-    entry("15127", "National monitoring and evaluation"),
-    entry("15130", "Legal and judicial development"),
-    entry("15135", "Ombudsman"),
-    entry("15150", "Democratic participation and civil society"),
-    entry("15152", "Legislatures and political parties"),
-    entry(
-        "15153",
-        "Media and free flow of information (training of journalists)",
-    ),
-];
-
-/// The DAC regions Amanah uses.
-const REGIONS: &[CodeEntry] = &[
-    entry("689", "South & Central Asia, regional"),
-    entry("789", "Far East Asia, regional"),
-    entry("798", "Asia, regional"),
-];
-
-/// The IATI DocumentCategory codes Amanah uses (a selection of the 2.03 list).
-const DOCUMENT_CATEGORIES: &[CodeEntry] = &[
-    entry("A01", "Pre- and post-project impact appraisal"),
-    entry("A02", "Objectives / Purpose of activity"),
-    entry("A05", "Budget"),
-    entry("A07", "Review of project performance and evaluation"),
-    entry("A08", "Results, outcomes and outputs"),
-    entry(
-        "A09",
-        "Memorandum of understanding (If agreed by all parties)",
-    ),
-    entry("A11", "Contract"),
-    entry("A12", "Activity web page"),
-    entry("B06", "Institutional Audit Report"),
-    entry("B07", "Country Audit Report"),
-];
-
-const fn entry(code: &'static str, name: &'static str) -> CodeEntry {
-    CodeEntry {
-        code,
-        name,
-        withdrawn: false,
-    }
-}
-
-const ORGANISATION_TYPES: &[CodeEntry] = &{
-    let all = OrganisationType::ALL;
-    let mut entries = [entry("", ""); 16];
-    let mut i = 0;
-    while i < all.len() {
-        entries[i] = entry(all[i].code(), all[i].name());
-        i += 1;
-    }
-    entries
-};
-
-const COUNTRY_ENTRIES: &[CodeEntry] = &{
-    let all = countries::COUNTRIES;
-    let mut entries = [entry("", ""); countries::COUNTRIES.len()];
-    let mut i = 0;
-    while i < all.len() {
-        entries[i] = entry(all[i].0, all[i].1);
-        i += 1;
-    }
-    entries
-};
-
-const CURRENCY_ENTRIES: &[CurrencyEntry] = &{
-    let all = currencies::CURRENCIES;
-    let mut entries = [CurrencyEntry {
-        code: "",
-        exponent: 0,
-        name: "",
-    }; currencies::CURRENCIES.len()];
-    let mut i = 0;
-    while i < all.len() {
-        entries[i] = CurrencyEntry {
-            code: all[i].0,
-            exponent: all[i].1,
-            name: all[i].2,
-        };
-        i += 1;
-    }
-    entries
-};
-
-/// ISO 3166-1 alpha-2: all 249 assigned codes with their English short names, sorted by code.
-#[must_use]
-pub fn countries() -> &'static [CodeEntry] {
-    COUNTRY_ENTRIES
-}
-
-/// ISO 4217 active currencies with a minor unit, sorted by code.
-#[must_use]
-pub fn currencies() -> &'static [CurrencyEntry] {
-    CURRENCY_ENTRIES
-}
-
-/// DAC 5-digit sectors of the governance group (151), including the withdrawn 15120.
-#[must_use]
-pub fn sectors() -> &'static [CodeEntry] {
-    SECTORS
-}
-
-/// DAC regions: 689, 789, 798.
-#[must_use]
-pub fn regions() -> &'static [CodeEntry] {
-    REGIONS
-}
-
-/// IATI DocumentCategory codes Amanah accepts.
-#[must_use]
-pub fn document_categories() -> &'static [CodeEntry] {
-    DOCUMENT_CATEGORIES
-}
-
-/// IATI OrganisationType codes.
-#[must_use]
-pub fn organisation_types() -> &'static [CodeEntry] {
-    ORGANISATION_TYPES
-}
-
 /// An ASEAN member state and the day it joined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MemberState {
@@ -670,17 +520,29 @@ pub fn member_states_as_of(date: NaiveDate) -> impl Iterator<Item = &'static Mem
     MEMBER_STATES.iter().filter(move |m| m.joined_on <= date)
 }
 
-/// Looks a code up in a sorted or unsorted table.
-pub(crate) fn find(table: &'static [CodeEntry], code: &str) -> Option<&'static CodeEntry> {
-    table.iter().find(|entry| entry.code == code)
-}
+const CURRENCY_ENTRIES: &[CurrencyEntry] = &{
+    let all = currencies::CURRENCIES;
+    let mut entries = [CurrencyEntry {
+        code: "",
+        exponent: 0,
+        name: "",
+    }; currencies::CURRENCIES.len()];
+    let mut i = 0;
+    while i < all.len() {
+        entries[i] = CurrencyEntry {
+            code: all[i].0,
+            exponent: all[i].1,
+            name: all[i].2,
+        };
+        i += 1;
+    }
+    entries
+};
 
-/// The country entry for an alpha-2 code.
-pub(crate) fn find_country(code: &str) -> Option<&'static CodeEntry> {
-    COUNTRY_ENTRIES
-        .binary_search_by(|entry| entry.code.cmp(code))
-        .ok()
-        .and_then(|i| COUNTRY_ENTRIES.get(i))
+/// ISO 4217 active currencies with a minor unit, sorted by code.
+#[must_use]
+pub fn currencies() -> &'static [CurrencyEntry] {
+    CURRENCY_ENTRIES
 }
 
 /// The currency entry for an ISO 4217 code.

@@ -4,7 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::ValueError;
-use crate::codelists::{self, CodeEntry, CurrencyEntry};
+use crate::codelists::iati::{self, Code, CodeStatus};
+use crate::codelists::{self, CurrencyEntry};
 
 macro_rules! table_code {
     ($ty:ident, $entry:ty) => {
@@ -68,29 +69,41 @@ macro_rules! table_code {
     };
 }
 
-/// An ISO 3166-1 alpha-2 country code (any of the 249 assigned codes), e.g. `ID`.
+/// A country code of the official IATI Country list (ISO 3166-1 alpha-2, and `XK`), e.g. `ID`.
+/// [`CountryCode::parse`] (for new data) refuses withdrawn codes (`AN`); deserialisation accepts
+/// them.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct CountryCode(&'static CodeEntry);
+pub struct CountryCode(&'static Code);
 
 impl CountryCode {
-    /// Parses an alpha-2 code; it must be upper case, as ISO writes it (`id` is refused).
+    /// Parses an alpha-2 code for new data; it must be upper case, as ISO writes it (`id` is
+    /// refused).
     ///
     /// # Errors
-    /// [`ValueError::UnknownCountry`] when the code is not assigned.
+    /// [`ValueError::UnknownCountry`], or [`ValueError::WithdrawnCode`] for a withdrawn code.
     pub fn parse(raw: &str) -> Result<Self, ValueError> {
-        codelists::find_country(raw)
+        for_new_data(Self::known(raw)?.0, "Country").map(Self)
+    }
+
+    /// Looks up a known country, withdrawn or not (for reading recorded data).
+    ///
+    /// # Errors
+    /// [`ValueError::UnknownCountry`].
+    pub fn known(raw: &str) -> Result<Self, ValueError> {
+        iati::generated::COUNTRY
+            .get(raw)
             .map(Self)
             .ok_or_else(|| ValueError::UnknownCountry(raw.to_owned()))
     }
 }
 
-table_code!(CountryCode, CodeEntry);
+table_code!(CountryCode, Code);
 
 impl TryFrom<String> for CountryCode {
     type Error = ValueError;
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
+        Self::known(&value)
     }
 }
 
@@ -100,11 +113,23 @@ impl TryFrom<String> for CountryCode {
 pub struct CurrencyCode(&'static CurrencyEntry);
 
 impl CurrencyCode {
-    /// Parses an upper-case ISO 4217 code.
+    /// Parses an upper-case currency code for new data: active in the IATI Currency list, with
+    /// the minor unit known (ISO 4217).
     ///
     /// # Errors
-    /// [`ValueError::UnknownCurrency`] when the code is not an active code with a minor unit.
+    /// [`ValueError::UnknownCurrency`] otherwise.
     pub fn parse(raw: &str) -> Result<Self, ValueError> {
+        if !iati::generated::CURRENCY.allows(raw) {
+            return Err(ValueError::UnknownCurrency(raw.to_owned()));
+        }
+        Self::known(raw)
+    }
+
+    /// A currency whose minor unit is known, on the IATI list or not (for reading recorded data).
+    ///
+    /// # Errors
+    /// [`ValueError::UnknownCurrency`].
+    pub fn known(raw: &str) -> Result<Self, ValueError> {
         codelists::find_currency(raw)
             .map(Self)
             .ok_or_else(|| ValueError::UnknownCurrency(raw.to_owned()))
@@ -122,17 +147,17 @@ table_code!(CurrencyCode, CurrencyEntry);
 impl TryFrom<String> for CurrencyCode {
     type Error = ValueError;
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
+        Self::known(&value)
     }
 }
 
-/// A DAC 5-digit sector code of the governance group, e.g. `15113`.
+/// A DAC 5-digit sector code of the official IATI Sector list, e.g. `15113`.
 ///
 /// [`SectorCode::parse`] (for new data) refuses withdrawn codes; deserialisation accepts them, so
 /// that events recorded before a withdrawal still replay.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct SectorCode(&'static CodeEntry);
+pub struct SectorCode(&'static Code);
 
 impl SectorCode {
     /// Parses a sector code for new data.
@@ -153,19 +178,20 @@ impl SectorCode {
     /// # Errors
     /// [`ValueError::UnknownSector`].
     pub fn known(raw: &str) -> Result<Self, ValueError> {
-        codelists::find(codelists::sectors(), raw)
+        iati::generated::SECTOR
+            .get(raw)
             .map(Self)
             .ok_or_else(|| ValueError::UnknownSector(raw.to_owned()))
     }
 
     /// Whether the DAC withdrew this code.
     #[must_use]
-    pub const fn is_withdrawn(self) -> bool {
-        self.0.withdrawn
+    pub fn is_withdrawn(self) -> bool {
+        self.0.status == CodeStatus::Withdrawn
     }
 }
 
-table_code!(SectorCode, CodeEntry);
+table_code!(SectorCode, Code);
 
 impl TryFrom<String> for SectorCode {
     type Error = ValueError;
@@ -174,54 +200,86 @@ impl TryFrom<String> for SectorCode {
     }
 }
 
-/// A DAC region code: 689, 789 or 798.
+/// A DAC region code of the official IATI Region list, e.g. `789`. [`RegionCode::parse`] (for new
+/// data) refuses withdrawn codes; deserialisation accepts them.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct RegionCode(&'static CodeEntry);
+pub struct RegionCode(&'static Code);
 
 impl RegionCode {
-    /// Parses a region code.
+    /// Parses a region code for new data.
+    ///
+    /// # Errors
+    /// [`ValueError::UnknownRegion`], or [`ValueError::WithdrawnCode`] for a withdrawn region.
+    pub fn parse(raw: &str) -> Result<Self, ValueError> {
+        for_new_data(Self::known(raw)?.0, "Region").map(Self)
+    }
+
+    /// Looks up a known region, withdrawn or not (for reading recorded data).
     ///
     /// # Errors
     /// [`ValueError::UnknownRegion`].
-    pub fn parse(raw: &str) -> Result<Self, ValueError> {
-        codelists::find(codelists::regions(), raw)
+    pub fn known(raw: &str) -> Result<Self, ValueError> {
+        iati::generated::REGION
+            .get(raw)
             .map(Self)
             .ok_or_else(|| ValueError::UnknownRegion(raw.to_owned()))
     }
 }
 
-table_code!(RegionCode, CodeEntry);
+table_code!(RegionCode, Code);
 
 impl TryFrom<String> for RegionCode {
     type Error = ValueError;
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
+        Self::known(&value)
     }
 }
 
-/// An IATI DocumentCategory code of Amanah's selection, e.g. `A05` (Budget).
+/// A code of the official IATI DocumentCategory list, e.g. `A05` (Budget).
+/// [`DocumentCategory::parse`] (for new data) refuses withdrawn codes; deserialisation accepts
+/// them.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct DocumentCategory(&'static CodeEntry);
+pub struct DocumentCategory(&'static Code);
 
 impl DocumentCategory {
-    /// Parses a document category code.
+    /// Parses a document category code for new data.
+    ///
+    /// # Errors
+    /// [`ValueError::UnknownDocumentCategory`], or [`ValueError::WithdrawnCode`].
+    pub fn parse(raw: &str) -> Result<Self, ValueError> {
+        for_new_data(Self::known(raw)?.0, "DocumentCategory").map(Self)
+    }
+
+    /// Looks up a known category, withdrawn or not (for reading recorded data).
     ///
     /// # Errors
     /// [`ValueError::UnknownDocumentCategory`].
-    pub fn parse(raw: &str) -> Result<Self, ValueError> {
-        codelists::find(codelists::document_categories(), raw)
+    pub fn known(raw: &str) -> Result<Self, ValueError> {
+        iati::generated::DOCUMENT_CATEGORY
+            .get(raw)
             .map(Self)
             .ok_or_else(|| ValueError::UnknownDocumentCategory(raw.to_owned()))
     }
 }
 
-table_code!(DocumentCategory, CodeEntry);
+table_code!(DocumentCategory, Code);
 
 impl TryFrom<String> for DocumentCategory {
     type Error = ValueError;
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
+        Self::known(&value)
+    }
+}
+
+/// `code` if it may be used for new data; withdrawn codes of `list` are refused.
+fn for_new_data(code: &'static Code, list: &'static str) -> Result<&'static Code, ValueError> {
+    match code.status {
+        CodeStatus::Active => Ok(code),
+        CodeStatus::Withdrawn => Err(ValueError::WithdrawnCode {
+            list,
+            code: code.code.to_owned(),
+        }),
     }
 }

@@ -46,16 +46,22 @@ pub enum ValueError {
     OrgRefShape,
     #[error("`{0}` is not an ISO 3166-1 alpha-2 country code (two upper-case letters, e.g. ID)")]
     UnknownCountry(String),
-    #[error("`{0}` is not an active ISO 4217 currency code with a minor unit (e.g. EUR)")]
+    #[error(
+        "`{0}` is not an active currency of the IATI Currency list with a known minor unit (e.g. EUR)"
+    )]
     UnknownCurrency(String),
-    #[error("`{0}` is not a DAC 5-digit sector code Amanah knows")]
+    #[error("`{0}` is not a code of the IATI Sector list (DAC 5-digit sectors, e.g. 15113)")]
     UnknownSector(String),
     #[error("sector `{0}` was withdrawn by the DAC and may not be used for new data")]
     WithdrawnSector(String),
-    #[error("`{0}` is not a DAC region code Amanah knows (689, 789 or 798)")]
+    #[error("`{0}` is not a code of the IATI Region list (DAC regions, e.g. 789)")]
     UnknownRegion(String),
-    #[error("`{0}` is not an IATI DocumentCategory code Amanah knows")]
+    #[error("`{0}` is not a code of the IATI DocumentCategory list (e.g. A05)")]
     UnknownDocumentCategory(String),
+    #[error(
+        "`{code}` was withdrawn from the IATI {list} code list and may not be used for new data"
+    )]
+    WithdrawnCode { list: &'static str, code: String },
     #[error("`{code}` is not a code of the IATI {list} code list")]
     UnknownCode { list: &'static str, code: String },
     #[error("`{0}` is not a decimal number such as 33.33")]
