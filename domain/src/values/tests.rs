@@ -453,6 +453,16 @@ fn mime_types() {
             "{bad}"
         );
     }
+    // Well formed, but not a code of the IATI FileFormat list: refused for new data, still read.
+    assert_eq!(
+        MimeType::parse("application/x-amanah-draft"),
+        Err(ValueError::UnknownCode {
+            list: "FileFormat",
+            code: "application/x-amanah-draft".into()
+        })
+    );
+    let recorded: MimeType = serde_json::from_str("\"application/x-amanah-draft\"").unwrap();
+    assert_eq!(recorded.as_str(), "application/x-amanah-draft");
 }
 
 #[test]

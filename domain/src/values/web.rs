@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{ValueError, string_newtype};
+use crate::codelists::iati;
 
 /// An absolute `http` or `https` URL, e.g. `https://asean.org/`.
 ///
@@ -121,11 +122,30 @@ impl MimeType {
     /// The longest MIME type accepted: RFC 6838 §4.2 limits each name to 127 characters.
     pub const MAX_CHARS: usize = 255;
 
-    /// Parses `type/subtype` (RFC 6838 restricted names); the result is lower case.
+    /// Parses a format for new data: `type/subtype` (RFC 6838 restricted names) that is a code of
+    /// the IATI FileFormat list; the result is lower case.
+    ///
+    /// # Errors
+    /// [`ValueError::Empty`], [`ValueError::InvalidMimeType`], or [`ValueError::UnknownCode`]
+    /// for a MIME type the IATI FileFormat list does not have (or has withdrawn).
+    pub fn parse(raw: &str) -> Result<Self, ValueError> {
+        let format = Self::known(raw)?;
+        if iati::generated::FILE_FORMAT.allows(format.as_str()) {
+            Ok(format)
+        } else {
+            Err(ValueError::UnknownCode {
+                list: "FileFormat",
+                code: format.0,
+            })
+        }
+    }
+
+    /// Parses `type/subtype` (RFC 6838 restricted names), on the IATI list or not: for reading
+    /// recorded data. The result is lower case.
     ///
     /// # Errors
     /// [`ValueError::Empty`] or [`ValueError::InvalidMimeType`].
-    pub fn parse(raw: &str) -> Result<Self, ValueError> {
+    pub fn known(raw: &str) -> Result<Self, ValueError> {
         if raw.is_empty() {
             return Err(ValueError::Empty);
         }
@@ -146,6 +166,43 @@ impl MimeType {
             _ => Err(ValueError::InvalidMimeType),
         }
     }
+
+    /// The value as a string slice.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
-string_newtype!(MimeType);
+impl std::fmt::Display for MimeType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl AsRef<str> for MimeType {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl From<MimeType> for String {
+    fn from(value: MimeType) -> Self {
+        value.0
+    }
+}
+
+/// Recorded formats are read as they were accepted: the shape only, not today's list.
+impl TryFrom<String> for MimeType {
+    type Error = ValueError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::known(&value)
+    }
+}
+
+impl std::str::FromStr for MimeType {
+    type Err = ValueError;
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Self::parse(value)
+    }
+}
