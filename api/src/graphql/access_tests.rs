@@ -88,6 +88,9 @@ enum Mutation {
     AddDocument,
     AddRelatedProject,
     AddOtherIdentifier,
+    RemoveDocument,
+    RemoveRelatedProject,
+    RemoveOtherIdentifier,
     RecordTransaction,
     ReverseTransaction,
     PlanActivity,
@@ -96,7 +99,7 @@ enum Mutation {
     CancelActivity,
 }
 
-const MUTATIONS: [Mutation; 19] = [
+const MUTATIONS: [Mutation; 22] = [
     Mutation::RegisterOrganisation,
     Mutation::ReviseOrganisation,
     Mutation::DeactivateOrganisation,
@@ -110,6 +113,9 @@ const MUTATIONS: [Mutation; 19] = [
     Mutation::AddDocument,
     Mutation::AddRelatedProject,
     Mutation::AddOtherIdentifier,
+    Mutation::RemoveDocument,
+    Mutation::RemoveRelatedProject,
+    Mutation::RemoveOtherIdentifier,
     Mutation::RecordTransaction,
     Mutation::ReverseTransaction,
     Mutation::PlanActivity,
@@ -141,6 +147,9 @@ impl Mutation {
             Self::AddDocument => ("addDocument", "AddDocumentInput"),
             Self::AddRelatedProject => ("addRelatedProject", "AddRelatedProjectInput"),
             Self::AddOtherIdentifier => ("addOtherIdentifier", "AddOtherIdentifierInput"),
+            Self::RemoveDocument => ("removeDocument", "RemoveDocumentInput"),
+            Self::RemoveRelatedProject => ("removeRelatedProject", "RemoveRelatedProjectInput"),
+            Self::RemoveOtherIdentifier => ("removeOtherIdentifier", "RemoveOtherIdentifierInput"),
             Self::RecordTransaction => ("recordTransaction", "RecordTransactionInput"),
             Self::ReverseTransaction => ("reverseTransaction", "ReverseTransactionInput"),
             Self::PlanActivity => ("planActivity", "PlanActivityInput"),
@@ -164,7 +173,10 @@ impl Mutation {
             | Self::SetBudget
             | Self::AddDocument
             | Self::AddRelatedProject
-            | Self::AddOtherIdentifier => Row::Projects,
+            | Self::AddOtherIdentifier
+            | Self::RemoveDocument
+            | Self::RemoveRelatedProject
+            | Self::RemoveOtherIdentifier => Row::Projects,
             Self::RecordTransaction
             | Self::ReverseTransaction
             | Self::PlanActivity
@@ -403,6 +415,46 @@ impl Harness {
                 "projectId": self.project().await, "expectedVersion": 1,
                 "ref": "XM-DAC-5-7-OLD-1", "typeCode": "A3",
             }),
+            Mutation::RemoveDocument => {
+                let project = self.project().await;
+                self.setup(
+                    &Mutation::AddDocument.document(),
+                    json!({ "input": {
+                        "projectId": project, "expectedVersion": 1,
+                        "url": "https://example.org/report.pdf", "title": "Report",
+                        "categoryCode": "A02", "format": "application/pdf",
+                    } }),
+                )
+                .await;
+                json!({ "projectId": project, "expectedVersion": 2,
+                        "url": "https://example.org/report.pdf" })
+            }
+            Mutation::RemoveRelatedProject => {
+                let project = self.project().await;
+                self.setup(
+                    &Mutation::AddRelatedProject.document(),
+                    json!({ "input": {
+                        "projectId": project, "expectedVersion": 1,
+                        "relatedProjectId": self.project, "type": "SIBLING",
+                    } }),
+                )
+                .await;
+                json!({ "projectId": project, "expectedVersion": 2,
+                        "relatedProjectId": self.project, "type": "SIBLING" })
+            }
+            Mutation::RemoveOtherIdentifier => {
+                let project = self.project().await;
+                self.setup(
+                    &Mutation::AddOtherIdentifier.document(),
+                    json!({ "input": {
+                        "projectId": project, "expectedVersion": 1,
+                        "ref": "XM-DAC-5-7-OLD-1", "typeCode": "A3",
+                    } }),
+                )
+                .await;
+                json!({ "projectId": project, "expectedVersion": 2,
+                        "ref": "XM-DAC-5-7-OLD-1", "typeCode": "A3" })
+            }
             Mutation::RecordTransaction => json!({
                 "projectId": self.project().await, "expectedVersion": 1, "type": "DISBURSEMENT",
                 "date": "2016-05-01", "valueDate": "2016-05-01",
@@ -516,7 +568,7 @@ async fn every_mutation_for_every_caller() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 19 * 8);
+    assert_eq!(checked, 22 * 8);
 }
 
 #[tokio::test]

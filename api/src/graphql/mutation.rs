@@ -26,8 +26,8 @@ use super::organisation::{
 use super::project_commands::{
     self as project, AddDocumentInput, AddOtherIdentifierInput, AddRelatedProjectInput,
     ChangeProjectStatusInput, ParticipatingOrganisationChangeInput, ProjectPayload,
-    RecordTransactionInput, RegisterProjectInput, ReverseTransactionInput, ReviseProjectInput,
-    SetBudgetInput,
+    RecordTransactionInput, RegisterProjectInput, RemoveDocumentInput, RemoveOtherIdentifierInput,
+    RemoveRelatedProjectInput, ReverseTransactionInput, ReviseProjectInput, SetBudgetInput,
 };
 use crate::error::ApiError;
 
@@ -190,6 +190,36 @@ impl Mutation {
         input: AddOtherIdentifierInput,
     ) -> Result<ProjectPayload, ApiError> {
         project::add_other_identifier(ctx, input).await
+    }
+
+    /// Unlinks a document from a project (to correct one, remove it and add it again).
+    #[graphql(guard = "access::ChangeProjects")]
+    async fn remove_document(
+        &self,
+        ctx: &Context<'_>,
+        input: RemoveDocumentInput,
+    ) -> Result<ProjectPayload, ApiError> {
+        project::remove_document(ctx, input).await
+    }
+
+    /// Ends one relation of a project to another project.
+    #[graphql(guard = "access::ChangeProjects")]
+    async fn remove_related_project(
+        &self,
+        ctx: &Context<'_>,
+        input: RemoveRelatedProjectInput,
+    ) -> Result<ProjectPayload, ApiError> {
+        project::remove_related_project(ctx, input).await
+    }
+
+    /// Removes one other identifier of a project.
+    #[graphql(guard = "access::ChangeProjects")]
+    async fn remove_other_identifier(
+        &self,
+        ctx: &Context<'_>,
+        input: RemoveOtherIdentifierInput,
+    ) -> Result<ProjectPayload, ApiError> {
+        project::remove_other_identifier(ctx, input).await
     }
 
     /// Plans an anti-corruption activity under a project (a new id is assigned).

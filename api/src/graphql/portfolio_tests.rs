@@ -1137,6 +1137,127 @@ async fn reference_data_answers_from_the_code_lists() {
     assert_eq!(failure.field.as_deref(), Some("asOf"));
 }
 
+/// What an import must be able to correct: documents, relations and other identifiers can be
+/// removed as well as added; the read model (what `project` and lists read) follows, and a
+/// rebuild from the log gives the same tables.
+#[tokio::test]
+#[expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
+async fn documents_relations_and_other_identifiers_can_be_removed() {
+    let h = Harness::new().await;
+    let p = h.portfolio().await;
+    let project = |version: u64| json!({ "projectId": p.project, "expectedVersion": version });
+    let with = |base: Json, extra: Json| {
+        let mut input = base;
+        for (key, value) in extra.as_object().into_iter().flatten() {
+            input[key] = value.clone();
+        }
+        json!({ "input": input })
+    };
+    let mutate = |name: &str, input_type: &str| {
+        format!(
+            "mutation($input: {input_type}!) {{ {name}(input: $input) {{ project {{
+                version documents {{ url }} relatedProjects {{ project {{ id }} type }}
+                otherIdentifiers {{ ref typeCode }} }} }} }}"
+        )
+    };
+    let version = h
+        .ok(
+            "query($id: ID!) { project(id: $id) { version } }",
+            json!({ "id": p.project }),
+        )
+        .await["project"]["version"]
+        .as_u64()
+        .unwrap();
+    let other = {
+        let mut input = project_input(&p.aa, &p.giz, &p.asec);
+        input["iatiIdentifier"] = json!("XM-DAC-5-7-2018-1");
+        let data = h.ok(REGISTER_PROJECT, json!({ "input": input })).await;
+        text(&data["registerProject"]["project"]["id"])
+    };
+    let url = json!({ "url": "https://asean.org/vision-2025.pdf" });
+    h.ok(
+        &mutate("addDocument", "AddDocumentInput"),
+        with(
+            project(version),
+            json!({ "url": "https://asean.org/vision-2025.pdf", "title": "Vision",
+                    "categoryCode": "A02", "format": "application/pdf" }),
+        ),
+    )
+    .await;
+    h.ok(
+        &mutate("addRelatedProject", "AddRelatedProjectInput"),
+        with(
+            project(version + 1),
+            json!({ "relatedProjectId": other, "type": "SIBLING" }),
+        ),
+    )
+    .await;
+    h.ok(
+        &mutate("addOtherIdentifier", "AddOtherIdentifierInput"),
+        with(
+            project(version + 2),
+            json!({ "ref": "XM-DAC-5-7-2010-1", "typeCode": "A3" }),
+        ),
+    )
+    .await;
+
+    let remove_document = mutate("removeDocument", "RemoveDocumentInput");
+    let data = h
+        .ok(&remove_document, with(project(version + 3), url.clone()))
+        .await;
+    assert_eq!(data["removeDocument"]["project"]["documents"], json!([]));
+    h.refused(
+        &remove_document,
+        with(project(version + 4), url),
+        ErrorCode::BadUserInput,
+        Some("url"),
+    )
+    .await;
+    let remove_related = mutate("removeRelatedProject", "RemoveRelatedProjectInput");
+    h.refused(
+        &remove_related,
+        with(
+            project(version + 4),
+            json!({ "relatedProjectId": other, "type": "PARENT" }),
+        ),
+        ErrorCode::BadUserInput,
+        Some("relatedProjectId"),
+    )
+    .await;
+    let data = h
+        .ok(
+            &remove_related,
+            with(
+                project(version + 4),
+                json!({ "relatedProjectId": other, "type": "SIBLING" }),
+            ),
+        )
+        .await;
+    assert_eq!(
+        data["removeRelatedProject"]["project"]["relatedProjects"],
+        json!([])
+    );
+    let data = h
+        .ok(
+            &mutate("removeOtherIdentifier", "RemoveOtherIdentifierInput"),
+            with(
+                project(version + 5),
+                json!({ "ref": "XM-DAC-5-7-2010-1", "typeCode": "A3" }),
+            ),
+        )
+        .await;
+    assert_eq!(
+        data["removeOtherIdentifier"]["project"],
+        json!({ "version": version + 6, "documents": [], "relatedProjects": [],
+                "otherIdentifiers": [] })
+    );
+    // The tables the projection kept are the tables a rebuild from the log gives.
+    let differences = amanah_infra::read_model::check(h.state.commands.store())
+        .await
+        .unwrap();
+    assert!(differences.is_empty(), "{differences:?}");
+}
+
 #[tokio::test]
 async fn the_other_project_and_organisation_mutations_change_what_they_say() {
     let h = Harness::new().await;

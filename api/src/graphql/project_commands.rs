@@ -11,9 +11,9 @@ use amanah_domain::project::{
     AddDocument, AddOtherIdentifier, AddParticipatingOrganisation, AddRelatedProject,
     Budget as BudgetRow, ChangeProjectStatus, Participation, Project as ProjectState,
     ProjectCommand, ProjectError, RecipientCountry as RecipientCountryRow,
-    RecipientRegion as RecipientRegionRow, RecordTransaction, RegisterProject,
-    RemoveParticipatingOrganisation, ReverseTransaction, ReviseProject,
-    SectorShare as SectorShareRow, SetBudget,
+    RecipientRegion as RecipientRegionRow, RecordTransaction, RegisterProject, RemoveDocument,
+    RemoveOtherIdentifier, RemoveParticipatingOrganisation, RemoveRelatedProject,
+    ReverseTransaction, ReviseProject, SectorShare as SectorShareRow, SetBudget,
 };
 use amanah_domain::values::{
     Description, DocumentCategory, IatiIdentifier, MimeType, Money, OtherIdentifierRef, Patch,
@@ -217,6 +217,36 @@ pub struct AddRelatedProjectInput {
 /// predecessor's IATI identifier.
 #[derive(InputObject, Debug)]
 pub struct AddOtherIdentifierInput {
+    pub project_id: ID,
+    pub expected_version: i64,
+    #[graphql(name = "ref")]
+    pub reference: String,
+    /// IATI OtherIdentifierType code: A1, A2, A3, A4, A9, B1 or B9.
+    pub type_code: String,
+}
+
+/// `removeDocument`: unlinks the document with this URL (to correct a document, remove it and
+/// add it again).
+#[derive(InputObject, Debug)]
+pub struct RemoveDocumentInput {
+    pub project_id: ID,
+    pub expected_version: i64,
+    pub url: String,
+}
+
+/// `removeRelatedProject`: ends one relation (project and type) to another project.
+#[derive(InputObject, Debug)]
+pub struct RemoveRelatedProjectInput {
+    pub project_id: ID,
+    pub expected_version: i64,
+    pub related_project_id: ID,
+    #[graphql(name = "type")]
+    pub relation: RelatedActivityType,
+}
+
+/// `removeOtherIdentifier`: removes one other identifier, named by its `ref` and type.
+#[derive(InputObject, Debug)]
+pub struct RemoveOtherIdentifierInput {
     pub project_id: ID,
     pub expected_version: i64,
     #[graphql(name = "ref")]
@@ -622,6 +652,61 @@ pub async fn add_other_identifier(
     let id = parse_id(&input.project_id, "projectId")?;
     let expected = command::expected_version(input.expected_version)?;
     let command = ProjectCommand::AddOtherIdentifier(AddOtherIdentifier {
+        project_id: id,
+        reference: OtherIdentifierRef::parse(&input.reference).map_err(invalid("ref"))?,
+        identifier_type: OtherIdentifierType::parse(&input.type_code)
+            .map_err(invalid("typeCode"))?,
+    });
+    payload(ctx, id, Expected::Version(expected), command, Vec::new()).await
+}
+
+/// Parses and runs `removeDocument`.
+///
+/// # Errors
+/// `BAD_USER_INPUT` naming `url` (also when no document has it), `NOT_FOUND`, `CONFLICT`.
+pub async fn remove_document(
+    ctx: &Context<'_>,
+    input: RemoveDocumentInput,
+) -> Result<ProjectPayload, ApiError> {
+    let id = parse_id(&input.project_id, "projectId")?;
+    let expected = command::expected_version(input.expected_version)?;
+    let command = ProjectCommand::RemoveDocument(RemoveDocument {
+        project_id: id,
+        url: WebUrl::parse(&input.url).map_err(invalid("url"))?,
+    });
+    payload(ctx, id, Expected::Version(expected), command, Vec::new()).await
+}
+
+/// Parses and runs `removeRelatedProject`.
+///
+/// # Errors
+/// `BAD_USER_INPUT` naming `relatedProjectId` (also when no such relation exists), `NOT_FOUND`,
+/// `CONFLICT`.
+pub async fn remove_related_project(
+    ctx: &Context<'_>,
+    input: RemoveRelatedProjectInput,
+) -> Result<ProjectPayload, ApiError> {
+    let id = parse_id(&input.project_id, "projectId")?;
+    let expected = command::expected_version(input.expected_version)?;
+    let command = ProjectCommand::RemoveRelatedProject(RemoveRelatedProject {
+        project_id: id,
+        related_project_id: parse_id(&input.related_project_id, "relatedProjectId")?,
+        relation: input.relation.into(),
+    });
+    payload(ctx, id, Expected::Version(expected), command, Vec::new()).await
+}
+
+/// Parses and runs `removeOtherIdentifier`.
+///
+/// # Errors
+/// `BAD_USER_INPUT` naming `ref` or `typeCode`, `NOT_FOUND`, `CONFLICT`.
+pub async fn remove_other_identifier(
+    ctx: &Context<'_>,
+    input: RemoveOtherIdentifierInput,
+) -> Result<ProjectPayload, ApiError> {
+    let id = parse_id(&input.project_id, "projectId")?;
+    let expected = command::expected_version(input.expected_version)?;
+    let command = ProjectCommand::RemoveOtherIdentifier(RemoveOtherIdentifier {
         project_id: id,
         reference: OtherIdentifierRef::parse(&input.reference).map_err(invalid("ref"))?,
         identifier_type: OtherIdentifierType::parse(&input.type_code)

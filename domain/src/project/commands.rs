@@ -152,6 +152,29 @@ pub struct AddOtherIdentifier {
     pub identifier_type: OtherIdentifierType,
 }
 
+/// `removeDocument`: unlinks the document with this URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoveDocument {
+    pub project_id: Uuid,
+    pub url: WebUrl,
+}
+
+/// `removeRelatedProject`: ends one relation to another project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoveRelatedProject {
+    pub project_id: Uuid,
+    pub related_project_id: Uuid,
+    pub relation: RelatedActivityType,
+}
+
+/// `removeOtherIdentifier`: removes one other identifier (its `ref` and type).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoveOtherIdentifier {
+    pub project_id: Uuid,
+    pub reference: OtherIdentifierRef,
+    pub identifier_type: OtherIdentifierType,
+}
+
 /// The commands of a project.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProjectCommand {
@@ -166,6 +189,9 @@ pub enum ProjectCommand {
     AddDocument(AddDocument),
     AddRelatedProject(AddRelatedProject),
     AddOtherIdentifier(AddOtherIdentifier),
+    RemoveDocument(RemoveDocument),
+    RemoveRelatedProject(RemoveRelatedProject),
+    RemoveOtherIdentifier(RemoveOtherIdentifier),
 }
 
 impl ProjectCommand {
@@ -184,6 +210,9 @@ impl ProjectCommand {
             Self::AddDocument(c) => c.project_id,
             Self::AddRelatedProject(c) => c.project_id,
             Self::AddOtherIdentifier(c) => c.project_id,
+            Self::RemoveDocument(c) => c.project_id,
+            Self::RemoveRelatedProject(c) => c.project_id,
+            Self::RemoveOtherIdentifier(c) => c.project_id,
         }
     }
 
@@ -212,7 +241,10 @@ impl ProjectCommand {
             | Self::SetBudget(_)
             | Self::ReverseTransaction(_)
             | Self::AddDocument(_)
-            | Self::AddOtherIdentifier(_) => Vec::new(),
+            | Self::AddOtherIdentifier(_)
+            | Self::RemoveDocument(_)
+            | Self::RemoveRelatedProject(_)
+            | Self::RemoveOtherIdentifier(_) => Vec::new(),
         }
     }
 }

@@ -28,7 +28,6 @@ use std::collections::HashSet;
 
 use chrono::{Months, NaiveDate};
 
-use super::Document;
 use super::{
     AddDocument, AddOtherIdentifier, AddParticipatingOrganisation, AddRelatedProject, BudgetSet,
     ChangeProjectStatus, OtherIdentifier, ParticipatingOrganisation, Participation, Project,
@@ -36,6 +35,10 @@ use super::{
     ProjectStatusChanged, RecipientCountry, RecipientRegion, RecordTransaction, RegisterProject,
     RelatedProject, RemoveParticipatingOrganisation, ReverseTransaction, ReviseProject,
     SectorShare, SetBudget, TransactionEntry, TransactionReversed,
+};
+use super::{
+    Document, DocumentRemoved, RelatedProjectRemoved, RemoveDocument, RemoveOtherIdentifier,
+    RemoveRelatedProject,
 };
 use crate::aggregate::DecisionContext;
 use crate::codelists::{OrganisationRole, OtherIdentifierType, ProjectStatus};
@@ -72,6 +75,9 @@ pub(super) fn decide(
         ProjectCommand::AddDocument(add) => add_document(project, add)?,
         ProjectCommand::AddRelatedProject(add) => add_related_project(project, add)?,
         ProjectCommand::AddOtherIdentifier(add) => add_other_identifier(project, add)?,
+        ProjectCommand::RemoveDocument(remove) => remove_document(project, remove)?,
+        ProjectCommand::RemoveRelatedProject(remove) => remove_related_project(project, remove)?,
+        ProjectCommand::RemoveOtherIdentifier(remove) => remove_other_identifier(project, remove)?,
     };
     Ok(vec![event])
 }
@@ -406,6 +412,52 @@ fn add_document(project: &Project, add: AddDocument) -> Result<ProjectEvent, Pro
         format: add.format,
         date: add.date,
     }))
+}
+
+fn remove_document(
+    project: &Project,
+    remove: RemoveDocument,
+) -> Result<ProjectEvent, ProjectError> {
+    if !project.documents.iter().any(|d| d.url == remove.url) {
+        return Err(ProjectError::DocumentNotFound { url: remove.url });
+    }
+    Ok(ProjectEvent::DocumentRemoved(DocumentRemoved {
+        url: remove.url,
+    }))
+}
+
+fn remove_related_project(
+    project: &Project,
+    remove: RemoveRelatedProject,
+) -> Result<ProjectEvent, ProjectError> {
+    let related = |r: &&RelatedProject| {
+        r.project_id == remove.related_project_id && r.relation == remove.relation
+    };
+    if !project.related_projects.iter().any(|r| related(&r)) {
+        return Err(ProjectError::RelatedProjectNotFound {
+            project_id: remove.related_project_id,
+        });
+    }
+    Ok(ProjectEvent::RelatedProjectRemoved(RelatedProjectRemoved {
+        project_id: remove.related_project_id,
+        relation: remove.relation,
+    }))
+}
+
+fn remove_other_identifier(
+    project: &Project,
+    remove: RemoveOtherIdentifier,
+) -> Result<ProjectEvent, ProjectError> {
+    let removed = OtherIdentifier {
+        reference: remove.reference,
+        identifier_type: remove.identifier_type,
+    };
+    if !project.other_identifiers.contains(&removed) {
+        return Err(ProjectError::OtherIdentifierNotFound {
+            reference: removed.reference,
+        });
+    }
+    Ok(ProjectEvent::OtherIdentifierRemoved(removed))
 }
 
 fn add_related_project(

@@ -171,6 +171,12 @@ pub enum ProjectError {
     OwnIdentifier { reference: OtherIdentifierRef },
     #[error("ref {reference} is already an other identifier of the project with that type")]
     OtherIdentifierAlreadyAdded { reference: OtherIdentifierRef },
+    #[error("url {url} is not a document of the project")]
+    DocumentNotFound { url: WebUrl },
+    #[error("relatedProjectId {project_id} is not related to the project in that type")]
+    RelatedProjectNotFound { project_id: Uuid },
+    #[error("ref {reference} is not an other identifier of the project with that type")]
+    OtherIdentifierNotFound { reference: OtherIdentifierRef },
 }
 
 impl ProjectError {
@@ -248,13 +254,13 @@ impl FieldError for ProjectError {
             Self::TransactionNotFound { .. }
             | Self::TransactionAlreadyReversed { .. }
             | Self::ReversalCannotBeReversed { .. } => "transactionId".to_owned(),
-            Self::DocumentAlreadyAdded { .. } => "url".to_owned(),
-            Self::RelatedToItself | Self::RelatedProjectAlreadyAdded { .. } => {
-                "relatedProjectId".to_owned()
-            }
-            Self::OwnIdentifier { .. } | Self::OtherIdentifierAlreadyAdded { .. } => {
-                "ref".to_owned()
-            }
+            Self::DocumentAlreadyAdded { .. } | Self::DocumentNotFound { .. } => "url".to_owned(),
+            Self::RelatedToItself
+            | Self::RelatedProjectAlreadyAdded { .. }
+            | Self::RelatedProjectNotFound { .. } => "relatedProjectId".to_owned(),
+            Self::OwnIdentifier { .. }
+            | Self::OtherIdentifierAlreadyAdded { .. }
+            | Self::OtherIdentifierNotFound { .. } => "ref".to_owned(),
         };
         Some(field)
     }

@@ -13,8 +13,25 @@ use super::{
     RecipientRegion, RelatedProject, SectorShare, TransactionEntry,
 };
 use crate::aggregate::DomainEvent;
-use crate::codelists::ProjectStatus;
-use crate::values::{Description, IatiIdentifier, OrgRef, Title};
+use crate::codelists::{ProjectStatus, RelatedActivityType};
+use crate::values::{Description, IatiIdentifier, OrgRef, Title, WebUrl};
+
+/// Payload of `DocumentRemoved`: the URL of the document unlinked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentRemoved {
+    pub url: WebUrl,
+}
+
+/// Payload of `RelatedProjectRemoved`: the relation ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RelatedProjectRemoved {
+    pub project_id: Uuid,
+    /// IATI RelatedActivityType code.
+    #[serde(rename = "type")]
+    pub relation: RelatedActivityType,
+}
 
 /// Payload of `ProjectRegistered`: everything registered. A new project is always in status 1.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,6 +140,9 @@ pub enum ProjectEvent {
     DocumentAdded(Document),
     RelatedProjectAdded(RelatedProject),
     OtherIdentifierAdded(OtherIdentifier),
+    DocumentRemoved(DocumentRemoved),
+    RelatedProjectRemoved(RelatedProjectRemoved),
+    OtherIdentifierRemoved(OtherIdentifier),
 }
 
 impl DomainEvent for ProjectEvent {
@@ -139,6 +159,9 @@ impl DomainEvent for ProjectEvent {
             Self::DocumentAdded(_) => "DocumentAdded",
             Self::RelatedProjectAdded(_) => "RelatedProjectAdded",
             Self::OtherIdentifierAdded(_) => "OtherIdentifierAdded",
+            Self::DocumentRemoved(_) => "DocumentRemoved",
+            Self::RelatedProjectRemoved(_) => "RelatedProjectRemoved",
+            Self::OtherIdentifierRemoved(_) => "OtherIdentifierRemoved",
         }
     }
 }

@@ -420,6 +420,17 @@ impl Aggregate for Project {
             ProjectEvent::OtherIdentifierAdded(added) => {
                 project.other_identifiers.push(added.clone());
             }
+            ProjectEvent::DocumentRemoved(removed) => {
+                project.documents.retain(|d| d.url != removed.url);
+            }
+            ProjectEvent::RelatedProjectRemoved(removed) => {
+                project.related_projects.retain(|r| {
+                    r.project_id != removed.project_id || r.relation != removed.relation
+                });
+            }
+            ProjectEvent::OtherIdentifierRemoved(removed) => {
+                project.other_identifiers.retain(|o| o != removed);
+            }
         }
         project.version += 1;
         Some(project)

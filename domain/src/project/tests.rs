@@ -1526,6 +1526,108 @@ fn a_follow_on_project_names_its_predecessor_with_a3() {
         .accepted();
 }
 
+/// The project `events` make.
+fn folded(events: &[ProjectEvent]) -> Project {
+    <Project as crate::aggregate::Aggregate>::fold(events).unwrap()
+}
+
+/// `history` then what `command` decided: the events of a project that went through them.
+fn after(history: Vec<ProjectEvent>, command: ProjectCommand) -> Vec<ProjectEvent> {
+    let decided = given::<Project>(history.clone()).when(command).accepted();
+    history.into_iter().chain(decided).collect()
+}
+
+#[test]
+fn a_document_can_be_removed_and_added_again_and_only_a_linked_one() {
+    let url = "https://example.org/budget.pdf";
+    let remove = |url: &str| {
+        ProjectCommand::RemoveDocument(RemoveDocument {
+            project_id: project_id(),
+            url: WebUrl::parse(url).unwrap(),
+        })
+    };
+    let linked = after(vec![registered()], add_document(url));
+    let removed = after(linked, remove(url));
+    assert!(
+        matches!(removed.last(), Some(ProjectEvent::DocumentRemoved(r)) if r.url.as_str() == url)
+    );
+    let project = folded(&removed);
+    assert!(project.documents.is_empty());
+    // Removed twice, or never linked: refused naming `url`.
+    given::<Project>(removed.clone())
+        .when(remove(url))
+        .rejected(
+            &ProjectError::DocumentNotFound {
+                url: WebUrl::parse(url).unwrap(),
+            },
+            Some("url"),
+        );
+    // A corrected document is linked again under the same URL.
+    let again = given::<Project>(removed).when(add_document(url)).state();
+    assert_eq!(again.documents.len(), 1);
+}
+
+#[test]
+fn a_relation_is_removed_by_project_and_type() {
+    let other = Uuid::from_u128(0x200);
+    let remove = |relation| {
+        ProjectCommand::RemoveRelatedProject(RemoveRelatedProject {
+            project_id: project_id(),
+            related_project_id: other,
+            relation,
+        })
+    };
+    let both = after(
+        after(
+            vec![registered()],
+            related(other, RelatedActivityType::Sibling),
+        ),
+        related(other, RelatedActivityType::CoFunded),
+    );
+    let project = folded(&after(both.clone(), remove(RelatedActivityType::Sibling)));
+    assert_eq!(project.related_projects.len(), 1);
+    assert_eq!(
+        project.related_projects[0].relation,
+        RelatedActivityType::CoFunded
+    );
+    given::<Project>(both)
+        .when(remove(RelatedActivityType::Parent))
+        .rejected(
+            &ProjectError::RelatedProjectNotFound { project_id: other },
+            Some("relatedProjectId"),
+        );
+}
+
+#[test]
+fn an_other_identifier_is_removed_by_ref_and_type() {
+    let a3 = OtherIdentifierType::PreviousActivityIdentifier;
+    let remove = |reference: &str, identifier_type| {
+        ProjectCommand::RemoveOtherIdentifier(RemoveOtherIdentifier {
+            project_id: project_id(),
+            reference: OtherIdentifierRef::parse(reference).unwrap(),
+            identifier_type,
+        })
+    };
+    let named = after(
+        vec![registered()],
+        other_identifier("XM-DAC-5-7-2012-9", a3),
+    );
+    // The same ref under another type is not the identifier recorded.
+    given::<Project>(named.clone())
+        .when(remove(
+            "XM-DAC-5-7-2012-9",
+            OtherIdentifierType::OtherActivityIdentifier,
+        ))
+        .rejected(
+            &ProjectError::OtherIdentifierNotFound {
+                reference: OtherIdentifierRef::parse("XM-DAC-5-7-2012-9").unwrap(),
+            },
+            Some("ref"),
+        );
+    let project = folded(&after(named, remove("XM-DAC-5-7-2012-9", a3)));
+    assert!(project.other_identifiers.is_empty());
+}
+
 // ---------------------------------------------------------------- events and fold
 
 #[test]
