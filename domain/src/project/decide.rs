@@ -345,6 +345,8 @@ fn record_transaction(
         return Err(ProjectError::ZeroTransaction);
     }
     check_not_future("date", Some(record.date), context)?;
+    // IATI rulesets: a transaction's value-date is not in the future either.
+    check_not_future("valueDate", Some(record.value_date), context)?;
     Ok(ProjectEvent::TransactionRecorded(TransactionEntry {
         id: record.transaction_id,
         transaction_type: record.transaction_type,

@@ -1285,6 +1285,19 @@ fn transactions_are_not_dated_in_the_future() {
             "2026-06-15",
         )))
         .accepted();
+    // Nor valued at a future exchange rate (the IATI rulesets' value-date rule).
+    let mut future_value_date = record(tx(1), 1, "2026-06-15");
+    future_value_date.value_date = day("2026-07-01");
+    given::<Project>([registered()])
+        .when(ProjectCommand::RecordTransaction(future_value_date))
+        .rejected(
+            &ProjectError::DateInFuture {
+                field: "valueDate".into(),
+                date: day("2026-07-01"),
+                today: today(),
+            },
+            Some("valueDate"),
+        );
 }
 
 #[test]
