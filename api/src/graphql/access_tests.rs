@@ -94,12 +94,13 @@ enum Mutation {
     RecordTransaction,
     ReverseTransaction,
     PlanActivity,
+    ReviseActivity,
     RescheduleActivity,
     CompleteActivity,
     CancelActivity,
 }
 
-const MUTATIONS: [Mutation; 22] = [
+const MUTATIONS: [Mutation; 23] = [
     Mutation::RegisterOrganisation,
     Mutation::ReviseOrganisation,
     Mutation::DeactivateOrganisation,
@@ -119,6 +120,7 @@ const MUTATIONS: [Mutation; 22] = [
     Mutation::RecordTransaction,
     Mutation::ReverseTransaction,
     Mutation::PlanActivity,
+    Mutation::ReviseActivity,
     Mutation::RescheduleActivity,
     Mutation::CompleteActivity,
     Mutation::CancelActivity,
@@ -153,6 +155,7 @@ impl Mutation {
             Self::RecordTransaction => ("recordTransaction", "RecordTransactionInput"),
             Self::ReverseTransaction => ("reverseTransaction", "ReverseTransactionInput"),
             Self::PlanActivity => ("planActivity", "PlanActivityInput"),
+            Self::ReviseActivity => ("reviseActivity", "ReviseActivityInput"),
             Self::RescheduleActivity => ("rescheduleActivity", "RescheduleActivityInput"),
             Self::CompleteActivity => ("completeActivity", "CompleteActivityInput"),
             Self::CancelActivity => ("cancelActivity", "CancelActivityInput"),
@@ -180,6 +183,7 @@ impl Mutation {
             Self::RecordTransaction
             | Self::ReverseTransaction
             | Self::PlanActivity
+            | Self::ReviseActivity
             | Self::RescheduleActivity
             | Self::CompleteActivity
             | Self::CancelActivity => Row::ActivitiesAndTransactions,
@@ -482,6 +486,10 @@ impl Harness {
                         "reason": "Booked twice." })
             }
             Mutation::PlanActivity => self.activity_input(),
+            Mutation::ReviseActivity => json!({
+                "id": self.activity().await, "expectedVersion": 1, "title": "Corrected title",
+                "location": { "country": "ID", "city": "Jakarta" },
+            }),
             Mutation::RescheduleActivity => json!({
                 "id": self.activity().await, "expectedVersion": 1,
                 "plannedStart": "2017-04-01", "plannedEnd": "2017-04-02",
@@ -568,7 +576,7 @@ async fn every_mutation_for_every_caller() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 22 * 8);
+    assert_eq!(checked, 23 * 8);
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ use amanah_domain::activity::{
     Activity as ActivityState, ActivityCommand, ActivityError, ActivityLocation as LocationValue,
     ActivityPartner as PartnerRow, CancelActivity, CompleteActivity,
     Participants as ParticipantsValue, Partnership, PlanActivity, RescheduleActivity,
+    ReviseActivity,
 };
 use amanah_domain::ports::StreamRead;
 use amanah_domain::query::ActivityQuery;
@@ -381,6 +382,18 @@ pub struct CancelActivityInput {
     pub reason: String,
 }
 
+/// `reviseActivity`: only the fields given change (a PLANNED activity only); `partners`, when
+/// given, replace the current ones.
+#[derive(InputObject, Debug)]
+pub struct ReviseActivityInput {
+    pub id: ID,
+    pub expected_version: i64,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub partners: Option<Vec<ActivityPartnerInput>>,
+    pub location: Option<ActivityLocationInput>,
+}
+
 /// A value error as the activity's rejection of `field`.
 fn invalid(field: impl Into<String>) -> impl FnOnce(ValueError) -> ApiError {
     let field = field.into();
@@ -451,34 +464,12 @@ pub async fn plan(
     let location = location(&input.location)?;
     let planned_start = input.planned_start.parse("plannedStart")?;
     let planned_end = input.planned_end.parse("plannedEnd")?;
-    let named = input
-        .partners
-        .iter()
-        .enumerate()
-        .map(|(index, row)| {
-            let field = field_path("partners", index, "organisationId");
-            Ok((parse_id(&row.organisation_id, &field)?, row.role, field))
-        })
-        .collect::<Result<Vec<_>, ApiError>>()?;
-
+    let named = named_partners(&input.partners)?;
     let project = command::project_facts(ctx, project_id, || ActivityError::UnknownProject {
         id: project_id,
     })
     .await?;
-    let mut partners = Vec::with_capacity(named.len());
-    for (organisation_id, role, field) in named {
-        let organisation = command::organisation_facts(ctx, organisation_id, || {
-            ActivityError::UnknownOrganisation {
-                field,
-                id: organisation_id,
-            }
-        })
-        .await?;
-        partners.push(Partnership {
-            organisation,
-            role: role.into(),
-        });
-    }
+    let partners = partnerships(ctx, named).await?;
     let command = ActivityCommand::Plan(PlanActivity {
         id,
         project,
@@ -493,6 +484,77 @@ pub async fn plan(
         planned_end,
     });
     payload(ctx, id, Expected::Minted, command, given).await
+}
+
+/// The partners of an input, parsed: (organisation id, role, the field naming the id).
+fn named_partners(
+    rows: &[ActivityPartnerInput],
+) -> Result<Vec<(Uuid, ActivityPartnerRole, String)>, ApiError> {
+    rows.iter()
+        .enumerate()
+        .map(|(index, row)| {
+            let field = field_path("partners", index, "organisationId");
+            Ok((parse_id(&row.organisation_id, &field)?, row.role, field))
+        })
+        .collect()
+}
+
+/// The partners looked up: an organisation that does not exist is refused naming its field.
+async fn partnerships(
+    ctx: &Context<'_>,
+    named: Vec<(Uuid, ActivityPartnerRole, String)>,
+) -> Result<Vec<Partnership>, ApiError> {
+    let mut partners = Vec::with_capacity(named.len());
+    for (organisation_id, role, field) in named {
+        let organisation = command::organisation_facts(ctx, organisation_id, || {
+            ActivityError::UnknownOrganisation {
+                field,
+                id: organisation_id,
+            }
+        })
+        .await?;
+        partners.push(Partnership {
+            organisation,
+            role: role.into(),
+        });
+    }
+    Ok(partners)
+}
+
+/// Parses and runs `reviseActivity`; `given` is what the access decision was based on.
+///
+/// # Errors
+/// `BAD_USER_INPUT` naming the field (an unknown partner included), `NOT_FOUND`, `CONFLICT`.
+pub async fn revise(
+    ctx: &Context<'_>,
+    input: ReviseActivityInput,
+    given: Vec<StreamRead>,
+) -> Result<ActivityPayload, ApiError> {
+    let id = parse_id(&input.id, "id")?;
+    let expected = command::expected_version(input.expected_version)?;
+    let title = input
+        .title
+        .as_deref()
+        .map(|raw| Title::parse(raw).map_err(invalid("title")))
+        .transpose()?;
+    let description = input
+        .description
+        .as_deref()
+        .map(|raw| Description::parse(raw).map_err(invalid("description")))
+        .transpose()?;
+    let location = input.location.as_ref().map(location).transpose()?;
+    let partners = match input.partners.as_deref() {
+        Some(rows) => Some(partnerships(ctx, named_partners(rows)?).await?),
+        None => None,
+    };
+    let command = ActivityCommand::Revise(ReviseActivity {
+        id,
+        title,
+        description,
+        partners,
+        location,
+    });
+    payload(ctx, id, Expected::Version(expected), command, given).await
 }
 
 /// Parses and runs `rescheduleActivity`; `given` is what the access decision was based on.

@@ -18,7 +18,7 @@ use async_graphql::{Context, Object};
 use super::access;
 use super::activity::{
     self, ActivityPayload, CancelActivityInput, CompleteActivityInput, PlanActivityInput,
-    RescheduleActivityInput,
+    RescheduleActivityInput, ReviseActivityInput,
 };
 use super::organisation::{
     self, OrganisationPayload, RegisterOrganisationInput, ReviseOrganisationInput, VersionedIdInput,
@@ -232,6 +232,18 @@ impl Mutation {
             .authorise(ctx)
             .await?;
         activity::plan(ctx, input, given).await
+    }
+
+    /// Corrects a PLANNED activity: title, description, partners (replaced when given), location.
+    async fn revise_activity(
+        &self,
+        ctx: &Context<'_>,
+        input: ReviseActivityInput,
+    ) -> Result<ActivityPayload, ApiError> {
+        let given = access::WorkOnProject::on_activity(&input.id)
+            .authorise(ctx)
+            .await?;
+        activity::revise(ctx, input, given).await
     }
 
     /// Gives a PLANNED activity new planned dates.

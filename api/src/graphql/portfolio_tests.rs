@@ -1137,6 +1137,65 @@ async fn reference_data_answers_from_the_code_lists() {
     assert_eq!(failure.field.as_deref(), Some("asOf"));
 }
 
+/// A planned activity can be corrected: only what is given changes, partners are replaced and
+/// looked up like a plan's, and what does not parse names its field.
+#[tokio::test]
+async fn a_planned_activity_is_revised() {
+    let h = Harness::new().await;
+    let p = h.portfolio().await;
+    let activity = h.activity(&p.project, &p.asec, &p.kpk).await;
+    let revise = "mutation($input: ReviseActivityInput!) { reviseActivity(input: $input) {
+        activity { title description version location { online country { code } }
+                   partners { organisation { id } role } } } }";
+    h.refused(
+        revise,
+        json!({ "input": { "id": activity, "expectedVersion": 1,
+                           "partners": [{ "organisationId": p.project, "role": "ORGANISER" }] } }),
+        ErrorCode::BadUserInput,
+        Some("partners[0].organisationId"),
+    )
+    .await;
+    h.refused(
+        revise,
+        json!({ "input": { "id": activity, "expectedVersion": 1, "title": " " } }),
+        ErrorCode::BadUserInput,
+        Some("title"),
+    )
+    .await;
+    let data = h
+        .ok(
+            revise,
+            json!({ "input": { "id": activity, "expectedVersion": 1, "title": "Corrected title",
+                               "partners": [{ "organisationId": p.kpk, "role": "ORGANISER" }],
+                               "location": { "online": true } } }),
+        )
+        .await;
+    let revised = &data["reviseActivity"]["activity"];
+    assert_eq!(revised["title"], json!("Corrected title"));
+    assert_eq!(revised["version"], json!(2));
+    assert_eq!(
+        revised["location"],
+        json!({ "online": true, "country": null })
+    );
+    assert_eq!(
+        revised["partners"],
+        json!([{ "organisation": { "id": p.kpk }, "role": "ORGANISER" }])
+    );
+    // The description was not given: it stays as planned.
+    assert_eq!(
+        revised["description"],
+        activity_input(&p.project, &p.asec, &p.kpk)["description"]
+    );
+    // A stale version is a conflict.
+    h.refused(
+        revise,
+        json!({ "input": { "id": activity, "expectedVersion": 1, "title": "Again" } }),
+        ErrorCode::Conflict,
+        None,
+    )
+    .await;
+}
+
 /// What an import must be able to correct: documents, relations and other identifiers can be
 /// removed as well as added; the read model (what `project` and lists read) follows, and a
 /// rebuild from the log gives the same tables.

@@ -40,6 +40,17 @@ pub struct PlanActivity {
     pub planned_end: NaiveDate,
 }
 
+/// `reviseActivity`: only the fields given change; a PLANNED activity only. The partners, when
+/// given, replace the current ones (looked up, as for a plan).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviseActivity {
+    pub id: Uuid,
+    pub title: Option<Title>,
+    pub description: Option<Description>,
+    pub partners: Option<Vec<Partnership>>,
+    pub location: Option<ActivityLocation>,
+}
+
 /// `rescheduleActivity`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RescheduleActivity {
@@ -69,6 +80,7 @@ pub struct CancelActivity {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ActivityCommand {
     Plan(PlanActivity),
+    Revise(ReviseActivity),
     Reschedule(RescheduleActivity),
     Complete(CompleteActivity),
     Cancel(CancelActivity),
@@ -80,6 +92,7 @@ impl ActivityCommand {
     pub const fn activity_id(&self) -> Uuid {
         match self {
             Self::Plan(c) => c.id,
+            Self::Revise(c) => c.id,
             Self::Reschedule(c) => c.id,
             Self::Complete(c) => c.id,
             Self::Cancel(c) => c.id,
@@ -93,6 +106,12 @@ impl ActivityCommand {
         match self {
             Self::Plan(c) => std::iter::once(c.project.read())
                 .chain(c.partners.iter().map(|p| p.organisation.read()))
+                .collect(),
+            Self::Revise(c) => c
+                .partners
+                .iter()
+                .flatten()
+                .map(|p| p.organisation.read())
                 .collect(),
             Self::Reschedule(_) | Self::Complete(_) | Self::Cancel(_) => Vec::new(),
         }

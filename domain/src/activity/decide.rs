@@ -13,8 +13,8 @@ use chrono::NaiveDate;
 
 use super::{
     Activity, ActivityCancelled, ActivityCommand, ActivityCompleted, ActivityError, ActivityEvent,
-    ActivityPartner, ActivityPlanned, ActivityRescheduled, CancelActivity, CompleteActivity,
-    Participants, PlanActivity, RescheduleActivity,
+    ActivityPartner, ActivityPlanned, ActivityRescheduled, ActivityRevised, CancelActivity,
+    CompleteActivity, Participants, Partnership, PlanActivity, RescheduleActivity, ReviseActivity,
 };
 use crate::aggregate::DecisionContext;
 use crate::codelists::{ActivityKind, ActivityPartnerRole, ActivityStatus};
@@ -41,6 +41,7 @@ pub(super) fn decide(
     }
     let event = match command {
         ActivityCommand::Plan(_) => return Err(ActivityError::AlreadyExists { id }),
+        ActivityCommand::Revise(revise) => revise_activity(revise)?,
         ActivityCommand::Reschedule(reschedule) => reschedule_activity(reschedule)?,
         ActivityCommand::Complete(complete) => complete_activity(complete, context)?,
         ActivityCommand::Cancel(CancelActivity { reason, .. }) => {
@@ -76,8 +77,28 @@ fn plan_activity(plan: PlanActivity) -> Result<ActivityEvent, ActivityError> {
         }
         _ => {}
     }
-    let mut partners: Vec<ActivityPartner> = Vec::with_capacity(plan.partners.len());
-    for (index, partnership) in plan.partners.iter().enumerate() {
+    let partners = checked_partners(&plan.partners)?;
+    check_dates_order("plannedEnd", plan.planned_start, plan.planned_end)?;
+    Ok(ActivityEvent::ActivityPlanned(ActivityPlanned {
+        id: plan.id,
+        project_id: plan.project.id,
+        title: plan.title,
+        description: plan.description,
+        kind: plan.kind,
+        uncac_chapters: plan.uncac_chapters,
+        audit_type: plan.audit_type,
+        partners,
+        location: plan.location,
+        planned_start: plan.planned_start,
+        planned_end: plan.planned_end,
+    }))
+}
+
+/// The partners of a plan or a revision: none deactivated, no (organisation, role) twice, and an
+/// organiser among them.
+fn checked_partners(partnerships: &[Partnership]) -> Result<Vec<ActivityPartner>, ActivityError> {
+    let mut partners: Vec<ActivityPartner> = Vec::with_capacity(partnerships.len());
+    for (index, partnership) in partnerships.iter().enumerate() {
         let partner = ActivityPartner {
             organisation_id: partnership.organisation.id,
             role: partnership.role,
@@ -103,19 +124,27 @@ fn plan_activity(plan: PlanActivity) -> Result<ActivityEvent, ActivityError> {
     {
         return Err(ActivityError::NoOrganiser);
     }
-    check_dates_order("plannedEnd", plan.planned_start, plan.planned_end)?;
-    Ok(ActivityEvent::ActivityPlanned(ActivityPlanned {
-        id: plan.id,
-        project_id: plan.project.id,
-        title: plan.title,
-        description: plan.description,
-        kind: plan.kind,
-        uncac_chapters: plan.uncac_chapters,
-        audit_type: plan.audit_type,
+    Ok(partners)
+}
+
+fn revise_activity(revise: ReviseActivity) -> Result<ActivityEvent, ActivityError> {
+    if revise.title.is_none()
+        && revise.description.is_none()
+        && revise.partners.is_none()
+        && revise.location.is_none()
+    {
+        return Err(ActivityError::NothingToRevise);
+    }
+    let partners = revise
+        .partners
+        .as_deref()
+        .map(checked_partners)
+        .transpose()?;
+    Ok(ActivityEvent::ActivityRevised(ActivityRevised {
+        title: revise.title,
+        description: revise.description,
         partners,
-        location: plan.location,
-        planned_start: plan.planned_start,
-        planned_end: plan.planned_end,
+        location: revise.location,
     }))
 }
 

@@ -65,6 +65,8 @@ pub enum ActivityError {
         date: NaiveDate,
         today: NaiveDate,
     },
+    #[error("nothing to revise: give at least one of title, description, partners, location")]
+    NothingToRevise,
     #[error("the activity is {status}, and only a PLANNED activity can change")]
     NotPlanned { status: ActivityStatus },
     #[error("participants.total is {total} but female + male + undisclosed is {sum}")]
@@ -87,7 +89,10 @@ impl ActivityError {
 impl FieldError for ActivityError {
     fn field(&self) -> Option<String> {
         let field = match self {
-            Self::NotFound { .. } | Self::AlreadyExists { .. } | Self::NotPlanned { .. } => {
+            Self::NotFound { .. }
+            | Self::AlreadyExists { .. }
+            | Self::NotPlanned { .. }
+            | Self::NothingToRevise => {
                 return None;
             }
             Self::Invalid { field, .. }

@@ -29,6 +29,20 @@ pub struct ActivityPlanned {
     pub planned_end: NaiveDate,
 }
 
+/// Payload of `ActivityRevised`: the fields that changed (absent ones did not).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivityRevised {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<Title>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<Description>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partners: Option<Vec<ActivityPartner>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<ActivityLocation>,
+}
+
 impl ActivityPlanned {
     /// The activity this event creates.
     #[must_use]
@@ -86,6 +100,7 @@ pub struct ActivityCancelled {
 #[serde(tag = "type", content = "data")]
 pub enum ActivityEvent {
     ActivityPlanned(ActivityPlanned),
+    ActivityRevised(ActivityRevised),
     ActivityRescheduled(ActivityRescheduled),
     ActivityCompleted(ActivityCompleted),
     ActivityCancelled(ActivityCancelled),
@@ -95,6 +110,7 @@ impl DomainEvent for ActivityEvent {
     fn event_type(&self) -> &'static str {
         match self {
             Self::ActivityPlanned(_) => "ActivityPlanned",
+            Self::ActivityRevised(_) => "ActivityRevised",
             Self::ActivityRescheduled(_) => "ActivityRescheduled",
             Self::ActivityCompleted(_) => "ActivityCompleted",
             Self::ActivityCancelled(_) => "ActivityCancelled",

@@ -258,6 +258,20 @@ impl Aggregate for Activity {
         };
         match event {
             ActivityEvent::ActivityPlanned(_) => return Some(activity),
+            ActivityEvent::ActivityRevised(revised) => {
+                if let Some(title) = &revised.title {
+                    activity.title = title.clone();
+                }
+                if let Some(description) = &revised.description {
+                    activity.description = description.clone();
+                }
+                if let Some(partners) = &revised.partners {
+                    activity.partners = partners.clone();
+                }
+                if let Some(location) = &revised.location {
+                    activity.location = location.clone();
+                }
+            }
             ActivityEvent::ActivityRescheduled(rescheduled) => {
                 activity.planned_start = rescheduled.planned_start;
                 activity.planned_end = rescheduled.planned_end;

@@ -120,6 +120,16 @@ fn cancel() -> ActivityCommand {
     })
 }
 
+fn revise_title(title: &str) -> ActivityCommand {
+    ActivityCommand::Revise(ReviseActivity {
+        id: activity_id(),
+        title: Some(Title::parse(title).unwrap()),
+        description: None,
+        partners: None,
+        location: None,
+    })
+}
+
 fn reschedule(start: &str, end: &str) -> ActivityCommand {
     ActivityCommand::Reschedule(RescheduleActivity {
         id: activity_id(),
@@ -489,6 +499,7 @@ fn only_planned_activities_change() {
         (vec![planned(), cancelled()], ActivityStatus::Cancelled),
     ] {
         for command in [
+            revise_title("Corrected"),
             reschedule("2017-04-10", "2017-04-11"),
             complete("2017-03-01", "2017-03-02", participants(0, 0, 0, 0)),
             cancel(),
@@ -760,4 +771,53 @@ fn a_plan_holds_only_while_its_project_and_partners_are_as_read() {
         planned_end: day("2017-04-02"),
     });
     assert!(Activity::reads(&reschedule).is_empty());
+}
+
+#[test]
+fn a_planned_activity_is_revised_field_by_field() {
+    let activity = given::<Activity>([planned()])
+        .when(revise_title("Corrected title"))
+        .state();
+    assert_eq!(activity.title.as_str(), "Corrected title");
+    assert_eq!(activity.location, jakarta(), "what is not given stays");
+    let revised = given::<Activity>([planned()])
+        .when(ActivityCommand::Revise(ReviseActivity {
+            id: activity_id(),
+            title: None,
+            description: Some(text("A corrected description.")),
+            partners: Some(vec![
+                partner(kpk(), ActivityPartnerRole::Organiser),
+                partner(asec(), ActivityPartnerRole::Host),
+            ]),
+            location: Some(ActivityLocation::Online),
+        }))
+        .state();
+    assert_eq!(revised.description.as_str(), "A corrected description.");
+    assert_eq!(revised.location, ActivityLocation::Online);
+    assert_eq!(revised.partners.len(), 2);
+    assert_eq!(revised.partners[0].organisation_id, kpk());
+    assert_eq!(revised.version, 2);
+}
+
+#[test]
+fn a_revision_changes_something_and_keeps_the_partner_rules() {
+    let nothing = ActivityCommand::Revise(ReviseActivity {
+        id: activity_id(),
+        title: None,
+        description: None,
+        partners: None,
+        location: None,
+    });
+    given::<Activity>([planned()])
+        .when(nothing)
+        .rejected(&ActivityError::NothingToRevise, None);
+    given::<Activity>([planned()])
+        .when(ActivityCommand::Revise(ReviseActivity {
+            id: activity_id(),
+            title: None,
+            description: None,
+            partners: Some(vec![partner(kpk(), ActivityPartnerRole::Host)]),
+            location: None,
+        }))
+        .rejected(&ActivityError::NoOrganiser, Some("partners"));
 }
