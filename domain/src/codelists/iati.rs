@@ -41,13 +41,19 @@ pub struct CodeList {
     pub title: &'static str,
     /// Every code, in the list's order.
     pub codes: &'static [Code],
+    /// The positions in `codes`, ordered by code: what [`CodeList::get`] searches (binary), since
+    /// every value read back from a stored state looks its code up.
+    pub by_code: &'static [u16],
 }
 
 impl CodeList {
     /// The code `code`, active or withdrawn.
     #[must_use]
     pub fn get(&self, code: &str) -> Option<&'static Code> {
-        self.codes.iter().find(|entry| entry.code == code)
+        self.by_code
+            .binary_search_by(|&at| self.codes[usize::from(at)].code.cmp(code))
+            .ok()
+            .map(|found| &self.codes[usize::from(self.by_code[found])])
     }
 
     /// Whether `code` may be used for new data: in the list and not withdrawn.
@@ -189,7 +195,7 @@ mod tests {
                 "\npub static {}: CodeList = CodeList {{\n    name: {name:?},\n    title: {title:?},\n    codes: &[\n",
                 constant(&name)
             );
-            for item in items {
+            for item in &items {
                 let _ = writeln!(
                     out,
                     "        Code {{ code: {:?}, name: {:?}, description: {:?}, status: {} }},",
@@ -203,7 +209,10 @@ mod tests {
                     }
                 );
             }
-            out.push_str("    ],\n};\n");
+            let mut by_code: Vec<usize> = (0..items.len()).collect();
+            by_code.sort_by(|&a, &b| items[a].code.cmp(&items[b].code));
+            let by_code: Vec<String> = by_code.iter().map(ToString::to_string).collect();
+            let _ = writeln!(out, "    ],\n    by_code: &[{}],\n}};", by_code.join(", "));
             names.push(name);
         }
         let _ = write!(
@@ -231,6 +240,24 @@ mod tests {
             "src/codelists/iati_generated.rs differs from domain/codelists/*.xml: run \
              `UPDATE_CODELISTS=1 cargo test -p amanah-domain the_generated_tables` and commit it"
         );
+    }
+
+    /// `get` finds every code of every list, as itself: codes are unique within a list and
+    /// `by_code` orders them.
+    #[test]
+    fn every_code_is_found_by_its_code() {
+        for list in generated::ALL {
+            assert_eq!(list.by_code.len(), list.codes.len(), "{}", list.name);
+            for code in list.codes {
+                assert_eq!(
+                    list.get(code.code),
+                    Some(code),
+                    "{} {}",
+                    list.name,
+                    code.code
+                );
+            }
+        }
     }
 
     #[test]

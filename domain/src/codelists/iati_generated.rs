@@ -13,6 +13,7 @@ pub static ACTIVITY_DATE_TYPE: CodeList = CodeList {
         Code { code: "3", name: "Planned End", description: "The date on which the activity is planned to end, for example the date of the last planned disbursement or when physical activity is complete.", status: Active },
         Code { code: "4", name: "Actual end", description: "The actual date the activity ends, for example the date of the last disbursement or when physical activity is complete.", status: Active },
     ],
+    by_code: &[0, 1, 2, 3],
 };
 
 pub static ACTIVITY_STATUS: CodeList = CodeList {
@@ -26,6 +27,7 @@ pub static ACTIVITY_STATUS: CodeList = CodeList {
         Code { code: "5", name: "Cancelled", description: "The activity has been cancelled", status: Active },
         Code { code: "6", name: "Suspended", description: "The activity has been temporarily suspended", status: Active },
     ],
+    by_code: &[0, 1, 2, 3, 4, 5],
 };
 
 pub static AID_TYPE: CodeList = CodeList {
@@ -57,6 +59,7 @@ pub static AID_TYPE: CodeList = CodeList {
         Code { code: "H05", name: "Recognised refugees", description: "Costs incurred in donor countries for basic assistance to refugees with a recognised status. This category only includes costs after recognition (or after date of entry into a country through a resettlement programme).", status: Active },
         Code { code: "H06", name: "Refugees and asylum seekers in other provider countries", description: "Costs incurred in other non-ODA eligible provider countries for basic assistance to asylum seekers and refugees from developing countries, up to 12 months. The host and origin country of refugees/asylum seekers shall be specified in one of the descriptive fields of the CRS (fields 14 or 19).", status: Active },
     ],
+    by_code: &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23],
 };
 
 pub static BUDGET_STATUS: CodeList = CodeList {
@@ -66,6 +69,7 @@ pub static BUDGET_STATUS: CodeList = CodeList {
         Code { code: "1", name: "Indicative", description: "A non-binding estimate for the described budget.", status: Active },
         Code { code: "2", name: "Committed", description: "A binding agreement for the described budget.", status: Active },
     ],
+    by_code: &[0, 1],
 };
 
 pub static BUDGET_TYPE: CodeList = CodeList {
@@ -75,6 +79,7 @@ pub static BUDGET_TYPE: CodeList = CodeList {
         Code { code: "1", name: "Original", description: "The original budget allocated to the activity", status: Active },
         Code { code: "2", name: "Revised", description: "The updated budget for an activity", status: Active },
     ],
+    by_code: &[0, 1],
 };
 
 pub static COLLABORATION_TYPE: CodeList = CodeList {
@@ -89,6 +94,7 @@ pub static COLLABORATION_TYPE: CodeList = CodeList {
         Code { code: "7", name: "Bilateral, ex-post reporting on NGOs’ activities funded through core contributions", description: "", status: Active },
         Code { code: "8", name: "Bilateral, triangular co-operation", description: "Activities where one or more bilateral providers of development co-operation or international organisations support South-South co-operation, joining forces with developing countries to facilitate a sharing of knowledge and experience among all partners involved. (Activities that only involve bilateral providers or multilateral agencies without a South-South co-operation element (e.g. joint programming, pooled funding or delegated co-operation) should not be assigned bi_multi 8.)", status: Active },
     ],
+    by_code: &[0, 1, 2, 3, 4, 5, 6],
 };
 
 pub static CONTACT_TYPE: CodeList = CodeList {
@@ -100,6 +106,7 @@ pub static CONTACT_TYPE: CodeList = CodeList {
         Code { code: "3", name: "Financial Management", description: "Financial Management", status: Active },
         Code { code: "4", name: "Communications", description: "Communications", status: Active },
     ],
+    by_code: &[0, 1, 2, 3],
 };
 
 pub static COUNTRY: CodeList = CodeList {
@@ -358,6 +365,7 @@ pub static COUNTRY: CodeList = CodeList {
         Code { code: "ZM", name: "Zambia", description: "", status: Active },
         Code { code: "ZW", name: "Zimbabwe", description: "", status: Active },
     ],
+    by_code: &[5, 235, 0, 9, 7, 2, 11, 158, 6, 8, 10, 4, 14, 13, 12, 1, 15, 28, 19, 18, 21, 35, 34, 17, 36, 23, 186, 24, 33, 26, 27, 31, 16, 25, 30, 29, 20, 22, 39, 47, 51, 42, 50, 217, 54, 52, 44, 38, 45, 48, 53, 56, 40, 57, 46, 58, 59, 82, 61, 60, 62, 63, 3, 64, 69, 65, 247, 68, 210, 70, 74, 73, 71, 145, 72, 75, 79, 236, 87, 81, 76, 91, 83, 84, 86, 80, 92, 88, 67, 85, 208, 90, 89, 93, 94, 99, 96, 98, 55, 95, 100, 103, 106, 108, 107, 102, 32, 105, 104, 101, 109, 112, 110, 113, 111, 115, 121, 37, 116, 49, 188, 117, 118, 120, 41, 114, 122, 124, 189, 128, 211, 126, 125, 129, 130, 123, 127, 151, 147, 146, 149, 190, 133, 139, 132, 137, 153, 148, 131, 166, 140, 141, 150, 138, 142, 136, 134, 144, 135, 152, 154, 159, 162, 165, 163, 161, 157, 167, 156, 155, 164, 160, 168, 172, 175, 77, 173, 176, 169, 178, 191, 177, 180, 171, 179, 170, 174, 181, 182, 183, 198, 184, 185, 196, 205, 199, 212, 216, 201, 187, 204, 214, 203, 200, 194, 197, 206, 213, 209, 195, 66, 202, 218, 215, 231, 43, 78, 224, 222, 220, 225, 223, 230, 228, 226, 229, 227, 232, 219, 221, 234, 233, 238, 237, 239, 240, 97, 192, 242, 244, 245, 243, 241, 246, 193, 119, 248, 143, 207, 249, 250],
 };
 
 pub static CURRENCY: CodeList = CodeList {
@@ -541,6 +549,7 @@ pub static CURRENCY: CodeList = CodeList {
         Code { code: "ZMW", name: "Zambian Kwacha", description: "", status: Active },
         Code { code: "ZWL", name: "Zimbabwe Dollar", description: "", status: Active },
     ],
+    by_code: &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 25, 24, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 91, 92, 93, 94, 95, 96, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 123, 124, 125, 126, 127, 128, 129, 130, 131, 132, 133, 134, 136, 135, 137, 138, 139, 140, 141, 142, 143, 144, 145, 146, 147, 148, 149, 150, 151, 152, 153, 154, 155, 156, 157, 158, 159, 160, 161, 162, 163, 164, 165, 166, 167, 168, 169, 170, 171, 172, 173, 174, 175],
 };
 
 pub static DESCRIPTION_TYPE: CodeList = CodeList {
@@ -552,6 +561,7 @@ pub static DESCRIPTION_TYPE: CodeList = CodeList {
         Code { code: "3", name: "Target Groups", description: "Details of groups that are intended to benefit from the activity", status: Active },
         Code { code: "4", name: "Other", description: "For miscellaneous use. A further classification or breakdown may be included in the narrative", status: Active },
     ],
+    by_code: &[0, 1, 2, 3],
 };
 
 pub static DOCUMENT_CATEGORY: CodeList = CodeList {
@@ -589,6 +599,7 @@ pub static DOCUMENT_CATEGORY: CodeList = CodeList {
         Code { code: "B17", name: "Country/Region web page", description: "", status: Active },
         Code { code: "B18", name: "Sector web page", description: "", status: Active },
     ],
+    by_code: &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29],
 };
 
 pub static FILE_FORMAT: CodeList = CodeList {
@@ -2248,6 +2259,7 @@ pub static FILE_FORMAT: CodeList = CodeList {
         Code { code: "video/vnd.vivo", name: "", description: "", status: Active },
         Code { code: "video/VP8", name: "", description: "", status: Active },
     ],
+    by_code: &[0, 1, 2, 3, 16, 19, 20, 26, 34, 38, 45, 62, 69, 75, 76, 85, 83, 84, 87, 88, 89, 91, 92, 93, 94, 90, 115, 153, 181, 212, 220, 4, 5, 6, 7, 8, 11, 12, 9, 10, 13, 15, 14, 17, 18, 21, 22, 23, 24, 25, 27, 28, 29, 30, 31, 32, 33, 35, 36, 37, 39, 40, 41, 42, 43, 44, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 57, 58, 59, 56, 60, 61, 63, 64, 65, 66, 67, 68, 70, 71, 72, 73, 74, 77, 78, 79, 80, 81, 82, 86, 95, 96, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 116, 117, 118, 119, 120, 121, 122, 123, 124, 125, 126, 127, 128, 129, 130, 131, 132, 133, 134, 135, 136, 137, 138, 139, 140, 141, 142, 143, 144, 145, 146, 147, 148, 149, 150, 151, 152, 154, 155, 156, 157, 158, 159, 162, 160, 161, 163, 164, 165, 167, 166, 168, 169, 171, 170, 172, 173, 174, 176, 175, 177, 178, 179, 180, 182, 183, 184, 185, 186, 187, 188, 189, 190, 191, 192, 193, 194, 195, 196, 197, 198, 199, 200, 201, 202, 203, 204, 205, 206, 207, 208, 209, 210, 211, 213, 214, 215, 216, 217, 218, 219, 221, 222, 223, 225, 224, 226, 230, 227, 228, 229, 231, 232, 233, 234, 235, 236, 237, 238, 239, 240, 241, 242, 243, 244, 245, 246, 247, 248, 249, 250, 252, 253, 254, 251, 255, 256, 257, 258, 260, 259, 261, 262, 263, 264, 265, 266, 267, 268, 269, 270, 271, 272, 273, 274, 275, 276, 277, 278, 279, 280, 281, 282, 284, 283, 285, 286, 287, 288, 289, 290, 291, 292, 293, 294, 295, 296, 297, 298, 299, 300, 301, 302, 303, 304, 305, 306, 307, 308, 309, 310, 311, 312, 313, 314, 315, 316, 317, 318, 319, 320, 321, 322, 323, 324, 325, 326, 327, 328, 329, 330, 331, 332, 333, 334, 335, 336, 337, 338, 357, 346, 345, 350, 339, 340, 341, 342, 343, 344, 347, 348, 349, 351, 352, 353, 354, 355, 356, 551, 601, 688, 716, 727, 728, 729, 730, 731, 732, 733, 1023, 1046, 1076, 358, 359, 360, 361, 362, 363, 364, 365, 366, 367, 368, 369, 370, 371, 372, 373, 374, 375, 376, 377, 378, 379, 380, 381, 382, 383, 384, 386, 385, 387, 388, 389, 390, 391, 392, 393, 394, 395, 396, 397, 398, 399, 400, 401, 402, 403, 404, 405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417, 418, 419, 420, 421, 423, 422, 424, 425, 426, 427, 430, 428, 429, 431, 432, 433, 434, 435, 436, 437, 438, 439, 440, 441, 442, 443, 444, 445, 446, 447, 448, 449, 450, 451, 452, 453, 454, 455, 456, 457, 458, 459, 460, 461, 462, 463, 464, 465, 466, 467, 468, 469, 470, 471, 472, 473, 474, 475, 476, 477, 478, 479, 480, 481, 482, 483, 484, 485, 486, 487, 488, 489, 490, 491, 492, 493, 494, 495, 496, 497, 498, 499, 500, 501, 502, 503, 504, 505, 506, 507, 508, 509, 510, 511, 512, 513, 514, 515, 516, 518, 517, 519, 520, 521, 522, 523, 524, 525, 526, 527, 528, 529, 530, 531, 532, 533, 534, 535, 536, 537, 539, 538, 540, 541, 542, 543, 544, 545, 546, 547, 548, 549, 550, 552, 553, 554, 555, 556, 557, 558, 559, 560, 561, 562, 564, 563, 569, 565, 566, 567, 568, 570, 571, 572, 573, 574, 575, 576, 577, 578, 579, 580, 581, 582, 583, 584, 585, 586, 587, 588, 589, 590, 591, 592, 593, 594, 595, 596, 597, 598, 599, 600, 602, 603, 604, 605, 606, 607, 608, 612, 613, 609, 610, 611, 614, 615, 616, 617, 618, 621, 619, 620, 622, 623, 624, 625, 626, 627, 628, 629, 630, 631, 632, 633, 634, 635, 636, 638, 637, 639, 640, 641, 644, 642, 643, 645, 646, 647, 648, 649, 650, 651, 652, 653, 654, 655, 656, 657, 658, 659, 660, 661, 662, 663, 664, 665, 666, 667, 668, 669, 670, 671, 672, 673, 674, 675, 676, 677, 678, 679, 680, 681, 682, 683, 684, 685, 686, 687, 689, 690, 691, 692, 693, 694, 695, 696, 697, 698, 699, 700, 701, 702, 703, 704, 705, 706, 707, 708, 709, 710, 711, 712, 713, 714, 715, 717, 718, 719, 720, 721, 722, 723, 724, 725, 726, 734, 735, 736, 737, 738, 739, 740, 741, 742, 743, 744, 748, 767, 768, 745, 746, 747, 749, 750, 751, 752, 753, 754, 755, 756, 757, 758, 759, 760, 761, 762, 763, 764, 765, 766, 769, 770, 771, 772, 773, 774, 775, 776, 777, 778, 779, 780, 781, 782, 783, 784, 785, 786, 787, 788, 790, 789, 791, 792, 793, 794, 795, 796, 797, 798, 800, 799, 801, 802, 803, 804, 805, 806, 807, 809, 808, 810, 811, 812, 814, 815, 816, 813, 817, 818, 819, 820, 821, 822, 823, 824, 825, 826, 827, 828, 829, 830, 831, 832, 833, 834, 835, 836, 837, 838, 839, 840, 841, 842, 843, 844, 845, 846, 847, 848, 849, 850, 851, 852, 853, 854, 855, 856, 857, 858, 859, 860, 899, 900, 901, 861, 862, 863, 864, 865, 866, 867, 868, 869, 870, 871, 872, 873, 874, 875, 876, 877, 878, 879, 880, 881, 882, 883, 884, 885, 886, 887, 888, 889, 890, 891, 892, 893, 894, 895, 896, 897, 898, 902, 903, 904, 905, 906, 907, 909, 908, 910, 911, 912, 913, 914, 915, 916, 917, 918, 919, 920, 921, 922, 923, 924, 925, 926, 929, 927, 928, 930, 931, 932, 933, 936, 934, 935, 937, 938, 939, 940, 941, 942, 943, 944, 945, 946, 947, 948, 949, 950, 951, 952, 953, 954, 955, 956, 957, 958, 959, 960, 961, 962, 963, 964, 965, 966, 967, 968, 969, 970, 971, 972, 973, 974, 975, 976, 977, 978, 979, 980, 981, 982, 983, 984, 985, 986, 987, 988, 989, 990, 991, 992, 993, 994, 995, 996, 997, 998, 999, 1000, 1001, 1002, 1003, 1004, 1005, 1006, 1007, 1008, 1009, 1010, 1013, 1011, 1012, 1014, 1015, 1016, 1017, 1018, 1019, 1020, 1021, 1022, 1024, 1025, 1039, 1030, 1026, 1027, 1028, 1029, 1031, 1038, 1032, 1033, 1034, 1035, 1036, 1037, 1040, 1041, 1042, 1043, 1044, 1045, 1047, 1048, 1049, 1050, 1051, 1052, 1053, 1054, 1055, 1056, 1057, 1058, 1059, 1060, 1061, 1062, 1063, 1064, 1065, 1066, 1067, 1068, 1069, 1070, 1071, 1072, 1073, 1074, 1075, 1077, 1078, 1079, 1080, 1081, 1082, 1083, 1084, 1085, 1086, 1087, 1088, 1089, 1090, 1091, 1092, 1093, 1094, 1095, 1104, 1101, 1102, 1096, 1100, 1097, 1098, 1099, 1103, 1105, 1106, 1107, 1109, 1108, 1110, 1111, 1112, 1113, 1114, 1115, 1116, 1117, 1118, 1119, 1120, 1121, 1122, 1123, 1124, 1125, 1126, 1127, 1128, 1129, 1130, 1133, 1131, 1132, 1135, 1134, 1136, 1137, 1138, 1139, 1140, 1141, 1142, 1143, 1144, 1145, 1146, 1147, 1148, 1149, 1150, 1151, 1152, 1153, 1154, 1155, 1156, 1157, 1158, 1159, 1160, 1161, 1162, 1163, 1164, 1166, 1165, 1167, 1168, 1169, 1170, 1171, 1172, 1173, 1174, 1175, 1176, 1177, 1178, 1179, 1180, 1182, 1181, 1183, 1184, 1185, 1186, 1187, 1188, 1189, 1190, 1191, 1192, 1193, 1194, 1195, 1196, 1197, 1198, 1199, 1200, 1201, 1202, 1203, 1204, 1205, 1206, 1207, 1208, 1209, 1210, 1212, 1211, 1213, 1215, 1214, 1216, 1217, 1218, 1219, 1220, 1221, 1222, 1223, 1224, 1225, 1226, 1227, 1228, 1229, 1230, 1231, 1232, 1233, 1234, 1235, 1237, 1238, 1242, 1243, 1244, 1246, 1247, 1249, 1250, 1256, 1257, 1260, 1261, 1262, 1263, 1264, 1265, 1266, 1267, 1268, 1269, 1270, 1271, 1272, 1273, 1276, 1277, 1279, 1278, 1280, 1281, 1282, 1283, 1284, 1285, 1286, 1287, 1288, 1289, 1290, 1291, 1292, 1296, 1297, 1298, 1295, 1299, 1300, 1302, 1303, 1301, 1307, 1305, 1314, 1315, 1316, 1317, 1319, 1321, 1326, 1328, 1327, 1335, 1337, 1338, 1236, 1239, 1240, 1241, 1245, 1248, 1251, 1252, 1253, 1254, 1255, 1258, 1259, 1274, 1275, 1293, 1294, 1304, 1306, 1308, 1309, 1310, 1311, 1312, 1313, 1318, 1320, 1322, 1324, 1323, 1325, 1329, 1330, 1331, 1332, 1333, 1334, 1336, 1339, 1340, 1342, 1341, 1343, 1344, 1345, 1346, 1347, 1348, 1349, 1350, 1351, 1352, 1353, 1354, 1355, 1356, 1357, 1358, 1359, 1360, 1361, 1362, 1363, 1364, 1365, 1366, 1367, 1368, 1369, 1370, 1371, 1372, 1373, 1374, 1375, 1376, 1377, 1378, 1379, 1380, 1381, 1382, 1383, 1384, 1385, 1386, 1387, 1388, 1389, 1390, 1391, 1392, 1393, 1394, 1395, 1396, 1397, 1398, 1399, 1400, 1401, 1402, 1403, 1404, 1405, 1406, 1407, 1408, 1409, 1410, 1411, 1412, 1413, 1416, 1414, 1415, 1417, 1418, 1419, 1420, 1421, 1422, 1423, 1424, 1426, 1425, 1427, 1428, 1429, 1430, 1431, 1432, 1433, 1434, 1435, 1436, 1437, 1438, 1439, 1440, 1441, 1442, 1443, 1444, 1445, 1446, 1447, 1448, 1449, 1450, 1451, 1452, 1453, 1454, 1455, 1456, 1457, 1458, 1459, 1460, 1461, 1462, 1463, 1464, 1465, 1466, 1467, 1468, 1469, 1470, 1471, 1472, 1473, 1474, 1475, 1476, 1477, 1478, 1479, 1480, 1481, 1483, 1484, 1482, 1485, 1486, 1487, 1488, 1489, 1490, 1491, 1492, 1493, 1494, 1495, 1496, 1497, 1498, 1499, 1500, 1501, 1529, 1502, 1503, 1504, 1505, 1506, 1507, 1508, 1509, 1510, 1511, 1512, 1513, 1514, 1515, 1516, 1517, 1518, 1519, 1520, 1521, 1522, 1523, 1524, 1525, 1526, 1527, 1528, 1530, 1531, 1532, 1533, 1534, 1535, 1536, 1537, 1538, 1539, 1540, 1541, 1542, 1543, 1544, 1550, 1559, 1558, 1545, 1546, 1547, 1548, 1549, 1551, 1552, 1553, 1554, 1555, 1556, 1557, 1560, 1561, 1562, 1563, 1564, 1565, 1566, 1567, 1568, 1569, 1570, 1571, 1572, 1573, 1574, 1575, 1577, 1576, 1578, 1579, 1580, 1581, 1584, 1585, 1586, 1587, 1588, 1589, 1590, 1591, 1593, 1596, 1597, 1598, 1600, 1601, 1614, 1651, 1582, 1583, 1592, 1594, 1595, 1599, 1602, 1603, 1604, 1605, 1606, 1607, 1608, 1609, 1610, 1611, 1612, 1613, 1615, 1616, 1617, 1618, 1619, 1620, 1621, 1622, 1623, 1624, 1625, 1626, 1627, 1628, 1629, 1630, 1631, 1632, 1633, 1634, 1635, 1636, 1637, 1638, 1639, 1640, 1641, 1642, 1643, 1644, 1645, 1646, 1647, 1648, 1649, 1650],
 };
 
 pub static FINANCE_TYPE: CodeList = CodeList {
@@ -2323,6 +2335,7 @@ pub static FINANCE_TYPE: CodeList = CodeList {
         Code { code: "912", name: "Purchase of securities from issuing agencies", description: "", status: Withdrawn },
         Code { code: "913", name: "Securities and other instruments originally issued by multilateral agencies", description: "", status: Withdrawn },
     ],
+    by_code: &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67],
 };
 
 pub static FLOW_TYPE: CodeList = CodeList {
@@ -2340,6 +2353,7 @@ pub static FLOW_TYPE: CodeList = CodeList {
         Code { code: "40", name: "Non flow", description: "e.g. GNI, ODA%GNI, Population etc", status: Active },
         Code { code: "50", name: "Other flows", description: "e.g. non-ODA component of peacebuilding operations", status: Active },
     ],
+    by_code: &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
 };
 
 pub static INDICATOR_MEASURE: CodeList = CodeList {
@@ -2352,6 +2366,7 @@ pub static INDICATOR_MEASURE: CodeList = CodeList {
         Code { code: "4", name: "Ordinal", description: "The indicator is measured as a quantitative ordinal scale.", status: Active },
         Code { code: "5", name: "Qualitative", description: "The indicator is qualitative.", status: Active },
     ],
+    by_code: &[0, 1, 2, 3, 4],
 };
 
 pub static LANGUAGE: CodeList = CodeList {
@@ -2540,6 +2555,7 @@ pub static LANGUAGE: CodeList = CodeList {
         Code { code: "zh", name: "Chinese", description: "", status: Active },
         Code { code: "zu", name: "Zulu", description: "", status: Active },
     ],
+    by_code: &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 91, 92, 93, 94, 95, 96, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 123, 124, 125, 126, 127, 128, 129, 130, 131, 132, 133, 134, 135, 136, 137, 138, 139, 140, 141, 142, 143, 144, 145, 146, 147, 148, 149, 150, 151, 152, 153, 154, 155, 156, 157, 158, 159, 160, 161, 162, 163, 164, 165, 166, 167, 168, 169, 170, 171, 172, 173, 174, 175, 176, 177, 178, 179, 180],
 };
 
 pub static ORGANISATION_ROLE: CodeList = CodeList {
@@ -2551,6 +2567,7 @@ pub static ORGANISATION_ROLE: CodeList = CodeList {
         Code { code: "3", name: "Extending", description: "An organisation that manages the budget and direction of an activity on behalf of the funding organisation", status: Active },
         Code { code: "4", name: "Implementing", description: "The organisation that physically carries out the activity or intervention.", status: Active },
     ],
+    by_code: &[0, 1, 2, 3],
 };
 
 pub static ORGANISATION_TYPE: CodeList = CodeList {
@@ -2574,6 +2591,7 @@ pub static ORGANISATION_TYPE: CodeList = CodeList {
         Code { code: "80", name: "Academic, Training and Research", description: "", status: Active },
         Code { code: "90", name: "Other", description: "", status: Active },
     ],
+    by_code: &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
 };
 
 pub static OTHER_IDENTIFIER_TYPE: CodeList = CodeList {
@@ -2588,6 +2606,7 @@ pub static OTHER_IDENTIFIER_TYPE: CodeList = CodeList {
         Code { code: "B1", name: "Previous Reporting Organisation Identifier", description: "", status: Active },
         Code { code: "B9", name: "Other Organisation Identifier", description: "", status: Active },
     ],
+    by_code: &[0, 1, 2, 3, 4, 5, 6],
 };
 
 pub static POLICY_MARKER: CodeList = CodeList {
@@ -2607,6 +2626,7 @@ pub static POLICY_MARKER: CodeList = CodeList {
         Code { code: "11", name: "Disability", description: "", status: Active },
         Code { code: "12", name: "Nutrition", description: "", status: Active },
     ],
+    by_code: &[0, 9, 10, 11, 1, 2, 3, 4, 5, 6, 7, 8],
 };
 
 pub static POLICY_MARKER_VOCABULARY: CodeList = CodeList {
@@ -2616,6 +2636,7 @@ pub static POLICY_MARKER_VOCABULARY: CodeList = CodeList {
         Code { code: "1", name: "OECD DAC CRS", description: "The policy marker is an OECD DAC CRS policy marker, Reported in columns 20-23, 28-31 and 54 of CRS++ reporting format.", status: Active },
         Code { code: "99", name: "Reporting Organisation", description: "The policy marker is one that is defined and tracked by the reporting organisation", status: Active },
     ],
+    by_code: &[0, 1],
 };
 
 pub static POLICY_SIGNIFICANCE: CodeList = CodeList {
@@ -2628,6 +2649,7 @@ pub static POLICY_SIGNIFICANCE: CodeList = CodeList {
         Code { code: "3", name: "principal objective AND in support of an action programme", description: "For desertification-related aid only", status: Active },
         Code { code: "4", name: "Explicit primary objective", description: "", status: Active },
     ],
+    by_code: &[0, 1, 2, 3, 4],
 };
 
 pub static REGION: CodeList = CodeList {
@@ -2661,6 +2683,7 @@ pub static REGION: CodeList = CodeList {
         Code { code: "1034", name: "Micronesia, regional", description: "", status: Active },
         Code { code: "1035", name: "Polynesia, regional", description: "", status: Active },
     ],
+    by_code: &[17, 18, 19, 20, 21, 22, 23, 24, 25, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 0, 15, 1, 16],
 };
 
 pub static REGION_VOCABULARY: CodeList = CodeList {
@@ -2671,6 +2694,7 @@ pub static REGION_VOCABULARY: CodeList = CodeList {
         Code { code: "2", name: "UN", description: "Supra-national regions maintained by UN Statistics Division (M49 standard)", status: Active },
         Code { code: "99", name: "Reporting Organisation", description: "The region reported corresponds to a region vocabulary maintained by the reporting organisation for this activity.", status: Active },
     ],
+    by_code: &[0, 1, 2],
 };
 
 pub static RELATED_ACTIVITY_TYPE: CodeList = CodeList {
@@ -2683,6 +2707,7 @@ pub static RELATED_ACTIVITY_TYPE: CodeList = CodeList {
         Code { code: "4", name: "Co-funded", description: "An activity that receives funding from more than one organisation", status: Active },
         Code { code: "5", name: "Third Party", description: "A report by another organisation on the same activity you are reporting (excluding activities reported as part of a financial transaction - e.g. provider-activity-id or a co-funded activity, using code 4)", status: Active },
     ],
+    by_code: &[0, 1, 2, 3, 4],
 };
 
 pub static RESULT_TYPE: CodeList = CodeList {
@@ -2694,6 +2719,7 @@ pub static RESULT_TYPE: CodeList = CodeList {
         Code { code: "3", name: "Impact", description: "The long term effects of the outcomes, that lead to larger, over arching results, such as improved life-expectancy.", status: Active },
         Code { code: "9", name: "Other", description: "Another type of result, not specified above.", status: Active },
     ],
+    by_code: &[0, 1, 2, 3],
 };
 
 pub static SECTOR: CodeList = CodeList {
@@ -3026,6 +3052,7 @@ pub static SECTOR: CodeList = CodeList {
         Code { code: "99810", name: "Sectors not specified", description: "Contributions to general development of the recipient should be included under programme assistance (51010).", status: Active },
         Code { code: "99820", name: "Promotion of development awareness (non-sector allocable)", description: "Spending in donor country for heightened awareness/interest in development co-operation (brochures, lectures, special research projects, etc.).", status: Active },
     ],
+    by_code: &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 91, 92, 93, 94, 95, 96, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 123, 124, 125, 126, 127, 128, 129, 130, 131, 132, 133, 134, 135, 136, 137, 138, 139, 140, 141, 142, 143, 144, 145, 146, 147, 148, 149, 150, 151, 152, 153, 154, 155, 156, 157, 158, 159, 160, 161, 162, 163, 164, 165, 166, 167, 168, 169, 170, 171, 172, 173, 174, 175, 176, 177, 178, 179, 180, 181, 182, 183, 184, 185, 186, 187, 188, 189, 190, 191, 192, 193, 194, 195, 196, 197, 198, 199, 200, 201, 202, 203, 204, 205, 206, 207, 208, 209, 210, 211, 212, 213, 214, 215, 216, 217, 218, 219, 220, 221, 222, 223, 224, 225, 226, 227, 228, 229, 230, 231, 232, 233, 234, 235, 236, 237, 238, 239, 240, 241, 242, 243, 244, 245, 246, 247, 248, 249, 250, 251, 252, 253, 254, 255, 256, 257, 258, 259, 260, 261, 262, 263, 264, 265, 266, 267, 268, 269, 270, 271, 272, 273, 274, 275, 276, 277, 278, 279, 280, 281, 282, 283, 284, 285, 286, 287, 288, 289, 290, 291, 292, 293, 294, 295, 296, 297, 298, 299, 300, 301, 302, 303, 304, 305, 306, 307, 308, 309, 310, 311, 312, 313, 314, 315, 316, 317, 318, 319, 320, 321, 322, 323, 324],
 };
 
 pub static SECTOR_CATEGORY: CodeList = CodeList {
@@ -3077,6 +3104,7 @@ pub static SECTOR_CATEGORY: CodeList = CodeList {
         Code { code: "930", name: "Refugees in Donor Countries", description: "", status: Active },
         Code { code: "998", name: "Unallocated / Unspecified", description: "Contributions to general development of the recipient should be included under programme assistance (51010).", status: Active },
     ],
+    by_code: &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43],
 };
 
 pub static SECTOR_VOCABULARY: CodeList = CodeList {
@@ -3098,6 +3126,7 @@ pub static SECTOR_VOCABULARY: CodeList = CodeList {
         Code { code: "99", name: "Reporting Organisation", description: "The sector reported corresponds to a sector vocabulary maintained by the reporting organisation for this activity", status: Active },
         Code { code: "98", name: "Reporting Organisation 2", description: "The sector reported corresponds to a sector vocabulary maintained by the reporting organisation for this activity (if they are referencing more than one)", status: Active },
     ],
+    by_code: &[0, 9, 10, 11, 1, 2, 3, 4, 5, 6, 7, 8, 13, 12],
 };
 
 pub static TIED_STATUS: CodeList = CodeList {
@@ -3108,6 +3137,7 @@ pub static TIED_STATUS: CodeList = CodeList {
         Code { code: "4", name: "Tied", description: "Official grants or loans where procurement of the goods or services involved is limited to the donor country or to a group of countries which does not include substantially all aid recipient countries.", status: Active },
         Code { code: "5", name: "Untied", description: "Untied aid is defined as loans and grants whose proceeds are fully and freely available to finance procurement from all OECD countries and substantially all developing countries.", status: Active },
     ],
+    by_code: &[0, 1, 2],
 };
 
 pub static TRANSACTION_TYPE: CodeList = CodeList {
@@ -3128,6 +3158,7 @@ pub static TRANSACTION_TYPE: CodeList = CodeList {
         Code { code: "12", name: "Outgoing Pledge", description: "Indicative, non-binding advice of an intended outgoing commitment.", status: Active },
         Code { code: "13", name: "Incoming Pledge", description: "Indicative, non-binding advice of an intended incoming commitment.", status: Active },
     ],
+    by_code: &[0, 9, 10, 11, 12, 1, 2, 3, 4, 5, 6, 7, 8],
 };
 
 /// Every list, by name.
