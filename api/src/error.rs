@@ -322,19 +322,28 @@ impl From<amanah_domain::ports::StoreError> for ApiError {
 /// Masks an internal failure: the one place this is done, for a resolver's error
 /// ([`crate::graphql::execution`]) as for a failure of the HTTP layer around it
 /// ([`crate::graphql_http`]). Logs `cause` with its whole chain
-/// ([`amanah_domain::errors::Chain`]), the request id and `what` failed, and returns the error
-/// object the client gets instead: "internal error", `INTERNAL_SERVER_ERROR`, and
-/// `extensions.requestId`.
-pub fn mask_internal(
+/// ([`amanah_domain::errors::Chain`]), the request id and `what` failed; the client is told
+/// only [`INTERNAL_ERROR_MESSAGE`] with `extensions.requestId` ([`masked_error_object`]).
+pub fn log_internal(
     cause: &(dyn std::error::Error + 'static),
     request_id: Option<&crate::request_id::RequestId>,
     what: &str,
-) -> serde_json::Value {
+) {
     tracing::error!(
         request_id = request_id.map(crate::request_id::RequestId::as_str),
         error.cause_chain = %amanah_domain::errors::Chain(cause),
         "{what}"
     );
+}
+
+/// [`log_internal`], and the error object the client gets instead: "internal error",
+/// `INTERNAL_SERVER_ERROR`, and `extensions.requestId`.
+pub fn mask_internal(
+    cause: &(dyn std::error::Error + 'static),
+    request_id: Option<&crate::request_id::RequestId>,
+    what: &str,
+) -> serde_json::Value {
+    log_internal(cause, request_id, what);
     let mut object = error_object(ErrorCode::InternalServerError, INTERNAL_ERROR_MESSAGE);
     if let Some(id) = request_id {
         object["extensions"]["requestId"] = id.as_str().into();

@@ -452,7 +452,8 @@ fn path_text(error: &ServerError) -> String {
 #[error("{0}")]
 struct Uncoded(String);
 
-/// Masks `error` in place ([`crate::error::mask_internal`] logs it and says what the client gets).
+/// Masks `error` in place: logged with its cause ([`crate::error::log_internal`]), the client gets
+/// only "internal error" and `extensions.requestId`.
 fn mask_internal(error: &mut ServerError, request_id: Option<&RequestId>) {
     let uncoded;
     let cause: &(dyn std::error::Error + 'static) = match error.source::<InternalCause>() {
@@ -466,11 +467,8 @@ fn mask_internal(error: &mut ServerError, request_id: Option<&RequestId>) {
         "internal error while resolving a GraphQL field ({})",
         path_text(error)
     );
-    let masked = crate::error::mask_internal(cause, request_id, &what);
-    error.message = masked["message"]
-        .as_str()
-        .unwrap_or(INTERNAL_ERROR_MESSAGE)
-        .to_owned();
+    crate::error::log_internal(cause, request_id, &what);
+    error.message = INTERNAL_ERROR_MESSAGE.to_owned();
     if let Some(id) = request_id {
         error
             .extensions

@@ -85,6 +85,7 @@ async fn execute(
         .await;
     graphql_response(response, media_type)
 }
+
 /// `POST /graphql`.
 pub async fn graphql_post(
     req: HttpRequest,
