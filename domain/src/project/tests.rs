@@ -1759,7 +1759,10 @@ fn input_rows_parse_with_field_paths() {
         SectorShare::parse(3, "15120", "10").unwrap_err(),
         ProjectError::Invalid {
             field: "sectors[3].code".into(),
-            error: ValueError::WithdrawnSector("15120".into()),
+            error: ValueError::WithdrawnCode {
+                list: "Sector",
+                code: "15120".into(),
+            },
         }
     );
     assert_eq!(

@@ -69,43 +69,70 @@ macro_rules! table_code {
     };
 }
 
-/// A country code of the official IATI Country list (ISO 3166-1 alpha-2, and `XK`), e.g. `ID`.
-/// [`CountryCode::parse`] (for new data) refuses withdrawn codes (`AN`); deserialisation accepts
-/// them.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct CountryCode(&'static Code);
+/// Declares a value type backed by an official IATI code list: `parse` for new data (withdrawn
+/// codes refused, [`ValueError::WithdrawnCode`]), `known` for recorded data (withdrawn codes
+/// read), and deserialisation through `known`, so that events recorded before a withdrawal
+/// still replay.
+macro_rules! iati_code {
+    ($(#[$meta:meta])* $ty:ident, $list:ident, $list_name:literal, $unknown:ident) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $ty(&'static Code);
 
-impl CountryCode {
-    /// Parses an alpha-2 code for new data; it must be upper case, as ISO writes it (`id` is
-    /// refused).
-    ///
-    /// # Errors
-    /// [`ValueError::UnknownCountry`], or [`ValueError::WithdrawnCode`] for a withdrawn code.
-    pub fn parse(raw: &str) -> Result<Self, ValueError> {
-        for_new_data(Self::known(raw)?.0, "Country").map(Self)
-    }
+        impl $ty {
+            #[doc = concat!("Parses a code of the IATI ", $list_name, " list for new data.")]
+            ///
+            /// # Errors
+            #[doc = concat!("[`ValueError::", stringify!($unknown), "`], or [`ValueError::WithdrawnCode`] for a withdrawn code.")]
+            pub fn parse(raw: &str) -> Result<Self, ValueError> {
+                let code = Self::known(raw)?.0;
+                match code.status {
+                    CodeStatus::Active => Ok(Self(code)),
+                    CodeStatus::Withdrawn => Err(ValueError::WithdrawnCode {
+                        list: $list_name,
+                        code: code.code.to_owned(),
+                    }),
+                }
+            }
 
-    /// Looks up a known country, withdrawn or not (for reading recorded data).
-    ///
-    /// # Errors
-    /// [`ValueError::UnknownCountry`].
-    pub fn known(raw: &str) -> Result<Self, ValueError> {
-        iati::generated::COUNTRY
-            .get(raw)
-            .map(Self)
-            .ok_or_else(|| ValueError::UnknownCountry(raw.to_owned()))
-    }
+            /// Looks up a known code, withdrawn or not (for reading recorded data).
+            ///
+            /// # Errors
+            #[doc = concat!("[`ValueError::", stringify!($unknown), "`].")]
+            pub fn known(raw: &str) -> Result<Self, ValueError> {
+                iati::generated::$list
+                    .get(raw)
+                    .map(Self)
+                    .ok_or_else(|| ValueError::$unknown(raw.to_owned()))
+            }
+
+            /// Whether the code was withdrawn from its list (it is then only read, never new).
+            #[must_use]
+            pub fn is_withdrawn(self) -> bool {
+                self.0.status == CodeStatus::Withdrawn
+            }
+        }
+
+        table_code!($ty, Code);
+
+        impl TryFrom<String> for $ty {
+            type Error = ValueError;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                Self::known(&value)
+            }
+        }
+    };
 }
 
-table_code!(CountryCode, Code);
-
-impl TryFrom<String> for CountryCode {
-    type Error = ValueError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::known(&value)
-    }
-}
+iati_code!(
+    /// A country code of the official IATI Country list (ISO 3166-1 alpha-2, and `XK`), e.g.
+    /// `ID`; upper case, as ISO writes it (`id` is refused). `AN` is withdrawn.
+    CountryCode,
+    COUNTRY,
+    "Country",
+    UnknownCountry
+);
 
 /// An active ISO 4217 currency code with its minor-unit exponent, e.g. `EUR` (2), `JPY` (0).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -151,135 +178,27 @@ impl TryFrom<String> for CurrencyCode {
     }
 }
 
-/// A DAC 5-digit sector code of the official IATI Sector list, e.g. `15113`.
-///
-/// [`SectorCode::parse`] (for new data) refuses withdrawn codes; deserialisation accepts them, so
-/// that events recorded before a withdrawal still replay.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct SectorCode(&'static Code);
+iati_code!(
+    /// A DAC 5-digit sector code of the official IATI Sector list, e.g. `15113`; 15120 is
+    /// withdrawn.
+    SectorCode,
+    SECTOR,
+    "Sector",
+    UnknownSector
+);
 
-impl SectorCode {
-    /// Parses a sector code for new data.
-    ///
-    /// # Errors
-    /// [`ValueError::UnknownSector`] or, for 15120 and any other withdrawn code,
-    /// [`ValueError::WithdrawnSector`].
-    pub fn parse(raw: &str) -> Result<Self, ValueError> {
-        let sector = Self::known(raw)?;
-        if sector.is_withdrawn() {
-            return Err(ValueError::WithdrawnSector(raw.to_owned()));
-        }
-        Ok(sector)
-    }
+iati_code!(
+    /// A DAC region code of the official IATI Region list, e.g. `789`.
+    RegionCode,
+    REGION,
+    "Region",
+    UnknownRegion
+);
 
-    /// Looks up a known sector, withdrawn or not (for reading recorded data).
-    ///
-    /// # Errors
-    /// [`ValueError::UnknownSector`].
-    pub fn known(raw: &str) -> Result<Self, ValueError> {
-        iati::generated::SECTOR
-            .get(raw)
-            .map(Self)
-            .ok_or_else(|| ValueError::UnknownSector(raw.to_owned()))
-    }
-
-    /// Whether the DAC withdrew this code.
-    #[must_use]
-    pub fn is_withdrawn(self) -> bool {
-        self.0.status == CodeStatus::Withdrawn
-    }
-}
-
-table_code!(SectorCode, Code);
-
-impl TryFrom<String> for SectorCode {
-    type Error = ValueError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::known(&value)
-    }
-}
-
-/// A DAC region code of the official IATI Region list, e.g. `789`. [`RegionCode::parse`] (for new
-/// data) refuses withdrawn codes; deserialisation accepts them.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct RegionCode(&'static Code);
-
-impl RegionCode {
-    /// Parses a region code for new data.
-    ///
-    /// # Errors
-    /// [`ValueError::UnknownRegion`], or [`ValueError::WithdrawnCode`] for a withdrawn region.
-    pub fn parse(raw: &str) -> Result<Self, ValueError> {
-        for_new_data(Self::known(raw)?.0, "Region").map(Self)
-    }
-
-    /// Looks up a known region, withdrawn or not (for reading recorded data).
-    ///
-    /// # Errors
-    /// [`ValueError::UnknownRegion`].
-    pub fn known(raw: &str) -> Result<Self, ValueError> {
-        iati::generated::REGION
-            .get(raw)
-            .map(Self)
-            .ok_or_else(|| ValueError::UnknownRegion(raw.to_owned()))
-    }
-}
-
-table_code!(RegionCode, Code);
-
-impl TryFrom<String> for RegionCode {
-    type Error = ValueError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::known(&value)
-    }
-}
-
-/// A code of the official IATI DocumentCategory list, e.g. `A05` (Budget).
-/// [`DocumentCategory::parse`] (for new data) refuses withdrawn codes; deserialisation accepts
-/// them.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct DocumentCategory(&'static Code);
-
-impl DocumentCategory {
-    /// Parses a document category code for new data.
-    ///
-    /// # Errors
-    /// [`ValueError::UnknownDocumentCategory`], or [`ValueError::WithdrawnCode`].
-    pub fn parse(raw: &str) -> Result<Self, ValueError> {
-        for_new_data(Self::known(raw)?.0, "DocumentCategory").map(Self)
-    }
-
-    /// Looks up a known category, withdrawn or not (for reading recorded data).
-    ///
-    /// # Errors
-    /// [`ValueError::UnknownDocumentCategory`].
-    pub fn known(raw: &str) -> Result<Self, ValueError> {
-        iati::generated::DOCUMENT_CATEGORY
-            .get(raw)
-            .map(Self)
-            .ok_or_else(|| ValueError::UnknownDocumentCategory(raw.to_owned()))
-    }
-}
-
-table_code!(DocumentCategory, Code);
-
-impl TryFrom<String> for DocumentCategory {
-    type Error = ValueError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::known(&value)
-    }
-}
-
-/// `code` if it may be used for new data; withdrawn codes of `list` are refused.
-fn for_new_data(code: &'static Code, list: &'static str) -> Result<&'static Code, ValueError> {
-    match code.status {
-        CodeStatus::Active => Ok(code),
-        CodeStatus::Withdrawn => Err(ValueError::WithdrawnCode {
-            list,
-            code: code.code.to_owned(),
-        }),
-    }
-}
+iati_code!(
+    /// A code of the official IATI DocumentCategory list, e.g. `A05` (Budget).
+    DocumentCategory,
+    DOCUMENT_CATEGORY,
+    "DocumentCategory",
+    UnknownDocumentCategory
+);

@@ -52,8 +52,6 @@ pub enum ValueError {
     UnknownCurrency(String),
     #[error("`{0}` is not a code of the IATI Sector list (DAC 5-digit sectors, e.g. 15113)")]
     UnknownSector(String),
-    #[error("sector `{0}` was withdrawn by the DAC and may not be used for new data")]
-    WithdrawnSector(String),
     #[error("`{0}` is not a code of the IATI Region list (DAC regions, e.g. 789)")]
     UnknownRegion(String),
     #[error("`{0}` is not a code of the IATI DocumentCategory list (e.g. A05)")]

@@ -329,7 +329,10 @@ fn sectors_refuse_withdrawn_codes_for_new_data_but_replay_them() {
     );
     assert_eq!(
         SectorCode::parse("15120"),
-        Err(ValueError::WithdrawnSector("15120".into()))
+        Err(ValueError::WithdrawnCode {
+            list: "Sector",
+            code: "15120".into(),
+        })
     );
     assert!(SectorCode::known("15120").unwrap().is_withdrawn());
     assert_eq!(
