@@ -9,8 +9,8 @@ use amanah_domain::codelists::OtherIdentifierType;
 use amanah_domain::ports::StreamRead;
 use amanah_domain::project::{
     AddDocument, AddOtherIdentifier, AddParticipatingOrganisation, AddRelatedProject,
-    Budget as BudgetRow, ChangeProjectStatus, Participation, Project as ProjectState,
-    ProjectCommand, ProjectError, RecipientCountry as RecipientCountryRow,
+    Budget as BudgetRow, ChangeProjectStatus, OtherIdentifier, Participation,
+    Project as ProjectState, ProjectCommand, ProjectError, RecipientCountry as RecipientCountryRow,
     RecipientRegion as RecipientRegionRow, RecordTransaction, RegisterProject, RemoveDocument,
     RemoveOtherIdentifier, RemoveParticipatingOrganisation, RemoveRelatedProject,
     ReverseTransaction, ReviseProject, SectorShare as SectorShareRow, SetBudget,
@@ -641,6 +641,14 @@ pub async fn add_related_project(
     payload(ctx, id, Expected::Version(expected), command, Vec::new()).await
 }
 
+/// The `ref` and `typeCode` of an other identifier (added or removed).
+fn other_identifier(reference: &str, type_code: &str) -> Result<OtherIdentifier, ApiError> {
+    Ok(OtherIdentifier {
+        reference: OtherIdentifierRef::parse(reference).map_err(invalid("ref"))?,
+        identifier_type: OtherIdentifierType::parse(type_code).map_err(invalid("typeCode"))?,
+    })
+}
+
 /// Parses and runs `addOtherIdentifier`.
 ///
 /// # Errors
@@ -651,11 +659,14 @@ pub async fn add_other_identifier(
 ) -> Result<ProjectPayload, ApiError> {
     let id = parse_id(&input.project_id, "projectId")?;
     let expected = command::expected_version(input.expected_version)?;
+    let OtherIdentifier {
+        reference,
+        identifier_type,
+    } = other_identifier(&input.reference, &input.type_code)?;
     let command = ProjectCommand::AddOtherIdentifier(AddOtherIdentifier {
         project_id: id,
-        reference: OtherIdentifierRef::parse(&input.reference).map_err(invalid("ref"))?,
-        identifier_type: OtherIdentifierType::parse(&input.type_code)
-            .map_err(invalid("typeCode"))?,
+        reference,
+        identifier_type,
     });
     payload(ctx, id, Expected::Version(expected), command, Vec::new()).await
 }
@@ -708,9 +719,7 @@ pub async fn remove_other_identifier(
     let expected = command::expected_version(input.expected_version)?;
     let command = ProjectCommand::RemoveOtherIdentifier(RemoveOtherIdentifier {
         project_id: id,
-        reference: OtherIdentifierRef::parse(&input.reference).map_err(invalid("ref"))?,
-        identifier_type: OtherIdentifierType::parse(&input.type_code)
-            .map_err(invalid("typeCode"))?,
+        identifier: other_identifier(&input.reference, &input.type_code)?,
     });
     payload(ctx, id, Expected::Version(expected), command, Vec::new()).await
 }

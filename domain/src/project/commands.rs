@@ -171,8 +171,7 @@ pub struct RemoveRelatedProject {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoveOtherIdentifier {
     pub project_id: Uuid,
-    pub reference: OtherIdentifierRef,
-    pub identifier_type: OtherIdentifierType,
+    pub identifier: super::OtherIdentifier,
 }
 
 /// The commands of a project.

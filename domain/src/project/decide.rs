@@ -450,10 +450,7 @@ fn remove_other_identifier(
     project: &Project,
     remove: RemoveOtherIdentifier,
 ) -> Result<ProjectEvent, ProjectError> {
-    let removed = OtherIdentifier {
-        reference: remove.reference,
-        identifier_type: remove.identifier_type,
-    };
+    let removed = remove.identifier;
     if !project.other_identifiers.contains(&removed) {
         return Err(ProjectError::OtherIdentifierNotFound {
             reference: removed.reference,

@@ -1617,8 +1617,10 @@ fn an_other_identifier_is_removed_by_ref_and_type() {
     let remove = |reference: &str, identifier_type| {
         ProjectCommand::RemoveOtherIdentifier(RemoveOtherIdentifier {
             project_id: project_id(),
-            reference: OtherIdentifierRef::parse(reference).unwrap(),
-            identifier_type,
+            identifier: OtherIdentifier {
+                reference: OtherIdentifierRef::parse(reference).unwrap(),
+                identifier_type,
+            },
         })
     };
     let named = after(
