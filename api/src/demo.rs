@@ -22,7 +22,7 @@ use amanah_domain::project::{
     AddOtherIdentifier, Budget, ChangeProjectStatus, Participation, Project, ProjectCommand,
     RecipientCountry, RecordTransaction, RegisterProject, SectorShare, SetBudget,
 };
-use amanah_domain::service::{CommandError, CommandService, Expected};
+use amanah_domain::service::{CommandError, CommandService, Expected, Given};
 use amanah_domain::values::{
     Acronym, City, CountryCode, CurrencyCode, Description, IatiIdentifier, Money, Name, OrgRef,
     OtherIdentifierRef, Percentage, SectorCode, Title, ValueError, WebUrl,
@@ -101,7 +101,7 @@ impl<S: EventStore> Loader<'_, S> {
     {
         let committed = self
             .service
-            .execute::<A>(id, expected, command, Self::metadata())
+            .execute::<A>(id, expected, command, Self::metadata(), Given::NOTHING)
             .await?;
         self.summary.events = committed.outcome.last_index + 1;
         Ok(committed.state)

@@ -273,7 +273,7 @@ impl From<amanah_domain::service::CommandError> for ApiError {
                 } else {
                     let field = rejection
                         .field()
-                        .unwrap_or_else(|| WHOLE_INPUT_FIELD.to_owned());
+                        .map_or_else(|| WHOLE_INPUT_FIELD.to_owned(), |path| path.to_string());
                     Self::bad_user_input(field, message)
                 }
             }
@@ -296,7 +296,7 @@ impl From<amanah_domain::service::CommandError> for ApiError {
             ),
             CommandError::Store(StoreError::Duplicate { field }) => {
                 let message = format!("{field} is already taken");
-                Self::bad_user_input(field, message)
+                Self::bad_user_input(field.to_string(), message)
             }
             CommandError::Store(StoreError::IdempotencyKeyTakenOver) => Self::conflict(
                 "this attempt stalled and a retry with the same Idempotency-Key took over: \

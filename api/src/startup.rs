@@ -9,6 +9,7 @@
 use amanah_audit::note::SigningKey;
 use amanah_domain::errors::Chain;
 use amanah_domain::service::CommandService;
+use amanah_infra::audit::log::SqlAuditLog;
 use amanah_infra::audit::tree_cache::TreeCache;
 use amanah_infra::auth::Verifier;
 use amanah_infra::read_model::SqlProjector;
@@ -129,10 +130,14 @@ pub fn state(
         stopping: tokio::sync::watch::Sender::new(false),
         statements,
         subscription_reads: Arc::new(Semaphore::new(subscription_reads as usize)),
+        audit_log: Arc::new(SqlAuditLog::new(
+            connection.clone(),
+            Arc::clone(&audit_tree),
+        )),
         audit_tree,
         commands: CommandService::new(store),
         read_model: crate::state::PortfolioReadModel::new(connection.clone()),
-        idempotency: IdempotencyStore::new(connection.clone()),
+        idempotency: Arc::new(IdempotencyStore::new(connection.clone())),
         db: Database::from(connection),
         config: Arc::new(config),
         verifier,

@@ -4,12 +4,12 @@
 use std::sync::Arc;
 
 use amanah_audit::note::SigningKey;
+use amanah_domain::ports::{AuditLog, IdempotencyKeys};
 use amanah_domain::service::CommandService;
 use amanah_infra::SqlEventStore;
 use amanah_infra::audit::tree_cache::TreeCache;
 use amanah_infra::auth::Verifier;
 use amanah_infra::store::database::Database;
-use amanah_infra::store::idempotency::IdempotencyStore;
 use amanah_infra::store::statements::StatementCounter;
 use tokio::sync::Semaphore;
 
@@ -37,8 +37,11 @@ pub struct ApiState {
     /// Signs a checkpoint per committed batch; `None` only in tests of the portfolio alone.
     pub checkpoint_signer: Option<Arc<SigningKey>>,
     /// The first responses of keyed mutations (`Idempotency-Key`), shared by every replica.
-    pub idempotency: IdempotencyStore,
-    /// The Merkle tree and checkpoints in memory, kept up to date with the log: what proofs read.
+    pub idempotency: Arc<dyn IdempotencyKeys>,
+    /// The audit log for auditors: events, signed checkpoints, proofs (and receipts).
+    pub audit_log: Arc<dyn AuditLog>,
+    /// The Merkle tree and checkpoints in memory, kept up to date with the log: what the audit
+    /// log's proofs read first (here for its `/metrics`).
     pub audit_tree: Arc<TreeCache>,
     /// The WebSocket connections this process may still accept
     /// ([`crate::config::Limits::websockets`]); each connection holds a permit.

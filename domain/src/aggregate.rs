@@ -3,6 +3,8 @@
 use serde::{Serialize, de::DeserializeOwned};
 use uuid::Uuid;
 
+use crate::values::FieldPath;
+
 /// The aggregate types of the audit log. Their names are the `stream` of an event envelope.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
@@ -60,7 +62,7 @@ pub trait FieldError: std::error::Error + Send + Sync + 'static {
     /// The offending input field as a GraphQL input path, e.g. `iatiIdentifier` or
     /// `recipientCountries[2].percentage`; `None` when the rejection is about the whole command
     /// (a status transition that is not allowed, for instance).
-    fn field(&self) -> Option<String>;
+    fn field(&self) -> Option<FieldPath>;
 
     /// Whether the rejection means the aggregate the command names does not exist (GraphQL
     /// `NOT_FOUND`) rather than bad input (`BAD_USER_INPUT`).

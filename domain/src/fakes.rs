@@ -1,6 +1,9 @@
 //! In-memory implementations of the ports, for tests that need a store but not a database: the
 //! command service's own logic (versions, stale reads, rejections) is tested against
-//! [`MemoryEventStore`] in `service.rs`, and any crate may use it the same way.
+//! [`MemoryEventStore`] in `service.rs`, and any crate may use it the same way;
+//! [`MemoryIdempotencyKeys`] keeps idempotency keys, and [`check_idempotency_keys`] checks that
+//! it and the database adapter keep the same rules; [`MemoryAuditLog`] serves checkpoints and
+//! proofs computed from its leaves.
 //!
 //! It keeps the rules the port states and nothing more: an append is all or nothing; it is a
 //! [`StoreError::Conflict`] when its stream is not at `expected_version`, a
@@ -9,16 +12,21 @@
 //! versions are gapless. It keeps no states beside the log (`KeptState::NotKept`), and no leaf
 //! bytes (`canonical` is empty: encoding envelopes is the infrastructure's).
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use uuid::Uuid;
 
 use crate::aggregate::StreamKind;
+use amanah_audit::merkle::{self, Hash, NodeId};
+
 use crate::ports::{
-    AppendOutcome, AppendRequest, EventStore, IdempotencyClaim, StoreError, StoredEvent,
+    AppendOutcome, AppendRequest, AuditEventFilter, AuditLog, AuditReadError, BoxFuture,
+    ConsistencyProof, EventStore, IdempotencyClaim, IdempotencyKeys, InclusionProof, KeyClaim,
+    KeyRequest, StoreError, StoredCheckpoint, StoredEvent,
 };
+use crate::query::{Page, Window};
 
 /// The log in a `Vec`, behind a lock.
 #[derive(Debug, Default)]
@@ -136,5 +144,567 @@ impl EventStore for MemoryEventStore {
             last_index,
             stream_version: version_of(&log, request.stream, request.stream_id),
         })
+    }
+}
+
+/// Idempotency keys in a map, behind a lock: the rules of [`IdempotencyKeys`] within one process.
+/// The first claim of a (subject, key) runs; a claim with another request's hash is a mismatch; a
+/// completed key replays its response; a pending key is [`KeyClaim::InProgress`] at once (the
+/// fake never waits). Its holders never die and its keys never expire, so it never answers
+/// [`KeyClaim::Landed`]; those rules are the database adapter's, tested there.
+#[derive(Debug, Default)]
+pub struct MemoryIdempotencyKeys {
+    keys: Mutex<HashMap<(String, String), HeldKey>>,
+}
+
+#[derive(Debug)]
+struct HeldKey {
+    hash: String,
+    token: Uuid,
+    response: Option<serde_json::Value>,
+}
+
+impl MemoryIdempotencyKeys {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), HeldKey>> {
+        self.keys
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether `claim` still holds its key, pending.
+    fn holds(keys: &HashMap<(String, String), HeldKey>, claim: &IdempotencyClaim) -> bool {
+        keys.get(&(claim.subject.clone(), claim.key.clone()))
+            .is_some_and(|held| held.token == claim.token && held.response.is_none())
+    }
+}
+
+impl IdempotencyKeys for MemoryIdempotencyKeys {
+    fn claim<'a>(&'a self, request: KeyRequest<'a>) -> BoxFuture<'a, Result<KeyClaim, StoreError>> {
+        let mut keys = self.lock();
+        let id = (request.subject.to_owned(), request.key.to_owned());
+        let outcome = match keys.get(&id) {
+            Some(held) if held.hash != request.hash => KeyClaim::Mismatch,
+            Some(HeldKey {
+                response: Some(response),
+                ..
+            }) => KeyClaim::Replay(response.clone()),
+            Some(_) => KeyClaim::InProgress,
+            None => {
+                let token = Uuid::now_v7();
+                keys.insert(
+                    id,
+                    HeldKey {
+                        hash: request.hash.to_owned(),
+                        token,
+                        response: None,
+                    },
+                );
+                KeyClaim::Run(IdempotencyClaim {
+                    subject: request.subject.to_owned(),
+                    key: request.key.to_owned(),
+                    token,
+                })
+            }
+        };
+        Box::pin(std::future::ready(Ok(outcome)))
+    }
+
+    fn heartbeat<'a>(
+        &'a self,
+        _claim: &'a IdempotencyClaim,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn complete<'a>(
+        &'a self,
+        claim: &'a IdempotencyClaim,
+        response: &'a serde_json::Value,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        let mut keys = self.lock();
+        let stored = Self::holds(&keys, claim);
+        if let (true, Some(held)) = (
+            stored,
+            keys.get_mut(&(claim.subject.clone(), claim.key.clone())),
+        ) {
+            held.response = Some(response.clone());
+        }
+        Box::pin(std::future::ready(Ok(stored)))
+    }
+
+    fn release<'a>(&'a self, claim: &'a IdempotencyClaim) -> BoxFuture<'a, Result<(), StoreError>> {
+        let mut keys = self.lock();
+        if Self::holds(&keys, claim) {
+            keys.remove(&(claim.subject.clone(), claim.key.clone()));
+        }
+        Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+/// A rule of [`IdempotencyKeys`] that an implementation broke
+/// ([`check_idempotency_keys`]).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BrokenRule(String);
+
+/// Checks the rules every [`IdempotencyKeys`] keeps, on keys of `subject` that were never used:
+/// the same sequence of calls runs against [`MemoryIdempotencyKeys`] and against the database
+/// adapter, so that the fake behaves as the real store does.
+///
+/// # Errors
+/// The first rule broken, or a store failure.
+pub async fn check_idempotency_keys(
+    keys: &dyn IdempotencyKeys,
+    subject: &str,
+) -> Result<(), BrokenRule> {
+    let ttl = std::time::Duration::from_secs(3600);
+    let request = |subject, key, hash| KeyRequest {
+        subject,
+        key,
+        hash,
+        request_id: "request-1",
+        ttl,
+        wait: std::time::Duration::ZERO,
+    };
+    let failed = |error: StoreError| BrokenRule(format!("the store failed: {error}"));
+    let expect = |rule: &str, got: &KeyClaim, wanted: &KeyClaim| {
+        if got == wanted {
+            Ok(())
+        } else {
+            Err(BrokenRule(format!(
+                "{rule}: expected {wanted:?}, got {got:?}"
+            )))
+        }
+    };
+
+    let first = keys
+        .claim(request(subject, "key-1", "hash-a"))
+        .await
+        .map_err(failed)?;
+    let KeyClaim::Run(held) = first else {
+        return Err(BrokenRule(format!("a fresh key must run, got {first:?}")));
+    };
+    let again = keys
+        .claim(request(subject, "key-1", "hash-a"))
+        .await
+        .map_err(failed)?;
+    expect(
+        "a pending key is in progress",
+        &again,
+        &KeyClaim::InProgress,
+    )?;
+    let other = keys
+        .claim(request(subject, "key-1", "hash-b"))
+        .await
+        .map_err(failed)?;
+    expect(
+        "another request under a used key is a mismatch",
+        &other,
+        &KeyClaim::Mismatch,
+    )?;
+    let elsewhere = keys
+        .claim(request("someone-else", "key-1", "hash-a"))
+        .await
+        .map_err(failed)?;
+    if !matches!(elsewhere, KeyClaim::Run(_)) {
+        return Err(BrokenRule(format!(
+            "keys belong to their subject: another subject's key-1 must run, got {elsewhere:?}"
+        )));
+    }
+
+    let stranger = IdempotencyClaim {
+        token: Uuid::now_v7(),
+        ..held.clone()
+    };
+    let response = serde_json::json!({ "data": { "answer": 1 } });
+    if keys.complete(&stranger, &response).await.map_err(failed)? {
+        return Err(BrokenRule(
+            "a claim that does not hold the key must not complete it".to_owned(),
+        ));
+    }
+    if !keys.complete(&held, &response).await.map_err(failed)? {
+        return Err(BrokenRule("the holder must complete its key".to_owned()));
+    }
+    let replay = keys
+        .claim(request(subject, "key-1", "hash-a"))
+        .await
+        .map_err(failed)?;
+    expect(
+        "a completed key replays its response",
+        &replay,
+        &KeyClaim::Replay(response.clone()),
+    )?;
+    keys.release(&held).await.map_err(failed)?;
+    let still = keys
+        .claim(request(subject, "key-1", "hash-a"))
+        .await
+        .map_err(failed)?;
+    expect(
+        "a completed key cannot be released",
+        &still,
+        &KeyClaim::Replay(response),
+    )?;
+
+    let KeyClaim::Run(second) = keys
+        .claim(request(subject, "key-2", "hash-a"))
+        .await
+        .map_err(failed)?
+    else {
+        return Err(BrokenRule("a fresh key-2 must run".to_owned()));
+    };
+    keys.heartbeat(&second).await.map_err(failed)?;
+    keys.release(&second).await.map_err(failed)?;
+    let rerun = keys
+        .claim(request(subject, "key-2", "hash-a"))
+        .await
+        .map_err(failed)?;
+    match rerun {
+        KeyClaim::Run(third) if third.token != second.token => Ok(()),
+        other => Err(BrokenRule(format!(
+            "a released key runs again under a new claim, got {other:?}"
+        ))),
+    }
+}
+
+/// The audit log in memory: events appended with [`MemoryAuditLog::append`] become leaves (the
+/// RFC 9162 leaf hash of their `canonical` bytes), [`MemoryAuditLog::sign`] signs a checkpoint of
+/// the tree as it stands, and checkpoints and proofs are computed from the leaves with the same
+/// plans ([`amanah_audit::merkle`]) the database adapter evaluates. Sizes never signed are
+/// refused, as the port requires.
+#[derive(Debug)]
+pub struct MemoryAuditLog {
+    key: amanah_audit::note::SigningKey,
+    log: Mutex<AuditMemory>,
+}
+
+#[derive(Debug, Default)]
+struct AuditMemory {
+    events: Vec<StoredEvent>,
+    leaves: Vec<Hash>,
+    checkpoints: BTreeMap<u64, StoredCheckpoint>,
+}
+
+impl AuditMemory {
+    /// The hash of the complete subtree `node`, from the leaves.
+    fn node(&self, node: NodeId) -> Option<Hash> {
+        if node.level == 0 {
+            return usize::try_from(node.index)
+                .ok()
+                .and_then(|index| self.leaves.get(index).copied());
+        }
+        let below = node.level - 1;
+        let left = self.node(NodeId {
+            level: below,
+            index: node.index.checked_mul(2)?,
+        })?;
+        let right = self.node(NodeId {
+            level: below,
+            index: node.index.checked_mul(2)?.checked_add(1)?,
+        })?;
+        Some(merkle::node_hash(&left, &right))
+    }
+
+    fn assemble(&self, plan: &merkle::Plan) -> Result<Vec<Hash>, AuditReadError> {
+        plan.assemble(|node| self.node(node)).ok_or_else(|| {
+            AuditReadError::Store(StoreError::internal("a proof's node is beyond the leaves"))
+        })
+    }
+
+    fn checkpoint(&self, size: Option<u64>) -> Result<StoredCheckpoint, AuditReadError> {
+        match size {
+            Some(size) => self
+                .checkpoints
+                .get(&size)
+                .cloned()
+                .ok_or(AuditReadError::NotSigned(size)),
+            None => self
+                .checkpoints
+                .last_key_value()
+                .map(|(_, checkpoint)| checkpoint.clone())
+                .ok_or(AuditReadError::NoCheckpoint),
+        }
+    }
+}
+
+impl MemoryAuditLog {
+    /// An empty log whose checkpoints `key` signs (its name is the origin).
+    #[must_use]
+    pub fn new(key: amanah_audit::note::SigningKey) -> Self {
+        Self {
+            key,
+            log: Mutex::new(AuditMemory::default()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, AuditMemory> {
+        self.log
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Appends `event` (at the next index; its `index` must be that) as a leaf.
+    ///
+    /// # Errors
+    /// [`StoreError::Internal`] when `event.index` is not the next index.
+    pub fn append(&self, event: StoredEvent) -> Result<(), StoreError> {
+        let mut log = self.lock();
+        if event.index != log.events.len() as u64 {
+            return Err(StoreError::internal(format!(
+                "event {} appended at index {}",
+                event.index,
+                log.events.len()
+            )));
+        }
+        log.leaves.push(merkle::leaf_hash(&event.canonical));
+        log.events.push(event);
+        Ok(())
+    }
+
+    /// Signs a checkpoint of the tree as it stands.
+    ///
+    /// # Errors
+    /// When the key cannot sign a checkpoint of its own name.
+    pub fn sign(&self) -> Result<StoredCheckpoint, StoreError> {
+        let mut log = self.lock();
+        let size = log.leaves.len() as u64;
+        let root = log
+            .assemble(&merkle::root_plan(size))
+            .map_err(|error| StoreError::internal(error.to_string()))?
+            .first()
+            .copied()
+            .unwrap_or_else(merkle::empty_root);
+        let note = amanah_audit::checkpoint::Checkpoint::new(self.key.name(), size, root)
+            .sign(&self.key)
+            .map_err(|error| StoreError::internal(error.to_string()))?;
+        let checkpoint = StoredCheckpoint { size, root, note };
+        log.checkpoints.insert(size, checkpoint.clone());
+        Ok(checkpoint)
+    }
+}
+
+impl AuditLog for MemoryAuditLog {
+    fn events<'a>(
+        &'a self,
+        filter: &'a AuditEventFilter,
+        window: Window,
+    ) -> BoxFuture<'a, Result<Page<StoredEvent>, StoreError>> {
+        let matching: Vec<StoredEvent> = self
+            .lock()
+            .events
+            .iter()
+            .filter(|event| filter.matches(event))
+            .cloned()
+            .collect();
+        let start = usize::try_from(window.offset).unwrap_or(usize::MAX);
+        let limit = usize::try_from(window.limit).unwrap_or(usize::MAX);
+        let page = Page {
+            total: matching.len() as u64,
+            items: matching.into_iter().skip(start).take(limit).collect(),
+        };
+        Box::pin(std::future::ready(Ok(page)))
+    }
+
+    fn signed_checkpoint(
+        &self,
+        size: Option<u64>,
+    ) -> BoxFuture<'_, Result<StoredCheckpoint, AuditReadError>> {
+        Box::pin(std::future::ready(self.lock().checkpoint(size)))
+    }
+
+    fn inclusion_proof(
+        &self,
+        index: u64,
+        size: Option<u64>,
+    ) -> BoxFuture<'_, Result<InclusionProof, AuditReadError>> {
+        let log = self.lock();
+        let proof = log.checkpoint(size).and_then(|checkpoint| {
+            if index >= checkpoint.size {
+                return Err(AuditReadError::IndexOutOfRange {
+                    index,
+                    size: checkpoint.size,
+                });
+            }
+            let leaf = log.leaves[usize::try_from(index).unwrap_or(usize::MAX)];
+            let hashes = log.assemble(&merkle::inclusion_plan(index, checkpoint.size)?)?;
+            Ok((checkpoint, leaf, hashes))
+        });
+        Box::pin(std::future::ready(proof))
+    }
+
+    fn consistency_proof(
+        &self,
+        from: u64,
+        to: Option<u64>,
+    ) -> BoxFuture<'_, Result<ConsistencyProof, AuditReadError>> {
+        let log = self.lock();
+        let proof = log.checkpoint(Some(from)).and_then(|old| {
+            let new = log.checkpoint(to)?;
+            let hashes = log.assemble(&merkle::consistency_plan(from, new.size)?)?;
+            Ok((old, new, hashes))
+        });
+        Box::pin(std::future::ready(proof))
+    }
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
+mod tests {
+    use super::*;
+    use crate::testing::run;
+
+    #[test]
+    fn the_memory_keys_keep_the_ports_rules() {
+        let keys = MemoryIdempotencyKeys::default();
+        if let Err(broken) = run(check_idempotency_keys(&keys, "alice")) {
+            panic!("{broken}");
+        }
+    }
+
+    /// The check fails an implementation that breaks a rule: one that keeps
+    /// something other than the response it was given.
+    #[test]
+    fn the_check_catches_a_store_that_keeps_the_wrong_response() {
+        #[derive(Debug, Default)]
+        struct Garbling(MemoryIdempotencyKeys);
+        impl IdempotencyKeys for Garbling {
+            fn claim<'a>(
+                &'a self,
+                request: KeyRequest<'a>,
+            ) -> BoxFuture<'a, Result<KeyClaim, StoreError>> {
+                self.0.claim(request)
+            }
+            fn heartbeat<'a>(
+                &'a self,
+                claim: &'a IdempotencyClaim,
+            ) -> BoxFuture<'a, Result<(), StoreError>> {
+                self.0.heartbeat(claim)
+            }
+            fn complete<'a>(
+                &'a self,
+                claim: &'a IdempotencyClaim,
+                _response: &'a serde_json::Value,
+            ) -> BoxFuture<'a, Result<bool, StoreError>> {
+                self.0.complete(claim, &serde_json::Value::Null)
+            }
+            fn release<'a>(
+                &'a self,
+                claim: &'a IdempotencyClaim,
+            ) -> BoxFuture<'a, Result<(), StoreError>> {
+                self.0.release(claim)
+            }
+        }
+        let Err(broken) = run(check_idempotency_keys(&Garbling::default(), "alice")) else {
+            panic!("a store that keeps the wrong response passed the check");
+        };
+        assert!(
+            broken
+                .to_string()
+                .contains("a completed key replays its response"),
+            "{broken}"
+        );
+    }
+
+    fn key() -> amanah_audit::note::SigningKey {
+        amanah_audit::note::SigningKey::from_seed("amanah.test/audit", &[7; 32]).unwrap()
+    }
+
+    fn event(index: u64) -> StoredEvent {
+        StoredEvent {
+            index,
+            id: Uuid::now_v7(),
+            stream: crate::aggregate::StreamKind::Organisation,
+            stream_id: Uuid::nil(),
+            stream_version: index + 1,
+            event_type: if index == 0 {
+                "OrganisationRegistered"
+            } else {
+                "OrganisationRevised"
+            }
+            .to_owned(),
+            occurred_at: chrono::Utc::now(),
+            actor: crate::ports::Actor::system("test"),
+            request_id: None,
+            data: serde_json::json!({ "n": index }),
+            canonical: format!("leaf {index}").into_bytes(),
+        }
+    }
+
+    /// Checkpoints open with the key's verifier key, and every proof the fake serves verifies
+    /// against them with the verifier crate.
+    #[test]
+    fn the_memory_audit_log_serves_proofs_that_verify() {
+        let log = MemoryAuditLog::new(key());
+        let mut signed = Vec::new();
+        for index in 0..7 {
+            log.append(event(index)).unwrap();
+            if matches!(index, 1 | 4 | 6) {
+                signed.push(log.sign().unwrap());
+            }
+        }
+        for checkpoint in &signed {
+            let opened =
+                amanah_audit::checkpoint::Checkpoint::open(&checkpoint.note, &key().verifier_key())
+                    .unwrap();
+            assert_eq!(
+                (opened.size, opened.root),
+                (checkpoint.size, checkpoint.root)
+            );
+            for index in 0..checkpoint.size {
+                let (at, leaf, proof) =
+                    run(log.inclusion_proof(index, Some(checkpoint.size))).unwrap();
+                assert_eq!(at, *checkpoint);
+                merkle::verify_inclusion(index, at.size, &leaf, &proof, &at.root).unwrap();
+            }
+        }
+        let (old, new, proof) = run(log.consistency_proof(2, None)).unwrap();
+        assert_eq!((old.size, new.size), (2, 7));
+        merkle::verify_consistency(2, 7, &proof, &old.root, &new.root).unwrap();
+        // A wrong leaf does not verify: the check above can fail.
+        let (at, _, proof) = run(log.inclusion_proof(3, Some(5))).unwrap();
+        assert!(
+            merkle::verify_inclusion(3, 5, &merkle::leaf_hash(b"forged"), &proof, &at.root)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn the_memory_audit_log_refuses_what_the_port_refuses() {
+        let log = MemoryAuditLog::new(key());
+        assert_eq!(
+            run(log.signed_checkpoint(None)),
+            Err(AuditReadError::NoCheckpoint)
+        );
+        for index in 0..3 {
+            log.append(event(index)).unwrap();
+        }
+        assert!(
+            log.append(event(7)).is_err(),
+            "an index out of order is refused"
+        );
+        log.sign().unwrap();
+        assert_eq!(
+            run(log.signed_checkpoint(Some(2))),
+            Err(AuditReadError::NotSigned(2))
+        );
+        assert_eq!(
+            run(log.inclusion_proof(3, None)).map(|_| ()),
+            Err(AuditReadError::IndexOutOfRange { index: 3, size: 3 })
+        );
+        let page = run(log.events(
+            &AuditEventFilter {
+                event_type: Some("OrganisationRevised".to_owned()),
+                ..AuditEventFilter::default()
+            },
+            Window {
+                offset: 1,
+                limit: 5,
+            },
+        ))
+        .unwrap();
+        assert_eq!(page.total, 2);
+        assert_eq!(
+            page.items.iter().map(|e| e.index).collect::<Vec<_>>(),
+            vec![2]
+        );
     }
 }

@@ -9,8 +9,12 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use amanah_audit::merkle::{Hash, ProofError};
+
 use crate::aggregate::StreamKind;
 use crate::errors::Cause;
+use crate::query::{Page, Window};
+use crate::values::FieldPath;
 
 /// Who asked for a change: the verified token's claims, or a system actor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -180,7 +184,7 @@ pub enum StoreError {
     #[error("{field} is already taken")]
     Duplicate {
         /// The input field whose value is taken, e.g. `iatiIdentifier` or `ref`.
-        field: String,
+        field: FieldPath,
     },
     /// The idempotency key the request ran under ([`AppendRequest::idempotency_claim`]) no
     /// longer holds its claim: a retry took it over (this attempt had looked dead), or it was
@@ -285,4 +289,224 @@ pub trait EventStore: Send + Sync {
         &self,
         request: AppendRequest,
     ) -> impl Future<Output = Result<AppendOutcome, StoreError>> + Send;
+}
+
+/// A future a port returns where the port is used as a trait object (`Arc<dyn …>`): boxed, so
+/// the trait stays object-safe, and `Send`.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A request to claim an idempotency key ([`IdempotencyKeys::claim`]).
+#[derive(Debug, Clone, Copy)]
+pub struct KeyRequest<'a> {
+    /// The caller's `sub`: keys belong to their subject.
+    pub subject: &'a str,
+    /// The `Idempotency-Key` the client sent.
+    pub key: &'a str,
+    /// The hash of the request the key is sent with: the same key with another request is
+    /// [`KeyClaim::Mismatch`].
+    pub hash: &'a str,
+    /// The request's id, kept with the claim for the logs only.
+    pub request_id: &'a str,
+    /// How long a key and its response are kept: an older key counts as unused.
+    pub ttl: std::time::Duration,
+    /// How long to wait for the same request still running elsewhere.
+    pub wait: std::time::Duration,
+}
+
+/// What a claim of an idempotency key found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyClaim {
+    /// This claim won and holds the key: run the request with the claim in every append
+    /// ([`AppendRequest::idempotency_claim`]), then [`IdempotencyKeys::complete`] or
+    /// [`IdempotencyKeys::release`].
+    Run(IdempotencyClaim),
+    /// The same request ran before: this is its response.
+    Replay(serde_json::Value),
+    /// The key was used for a different request.
+    Mismatch,
+    /// The same request is still running elsewhere and did not finish within the wait.
+    InProgress,
+    /// The same request ran in a process that died after appending these events (global
+    /// indexes, inclusive) and before storing its response; this claim took the key over (the
+    /// dead holder can append no more). Answer with that, and store the answer with
+    /// [`IdempotencyKeys::complete`] so that later retries replay it.
+    Landed {
+        first_index: u64,
+        last_index: u64,
+        claim: IdempotencyClaim,
+    },
+}
+
+/// Idempotency keys of mutations (`Idempotency-Key`), shared by every replica: a keyed request
+/// runs at most once per (subject, key) while the key is kept, and every retry gets its first
+/// response. The event store checks the claim in each append's transaction
+/// ([`StoreError::IdempotencyKeyTakenOver`]).
+pub trait IdempotencyKeys: Send + Sync + std::fmt::Debug {
+    /// Claims the key for a request (see [`KeyClaim`]).
+    ///
+    /// # Errors
+    /// When the store fails.
+    fn claim<'a>(&'a self, request: KeyRequest<'a>) -> BoxFuture<'a, Result<KeyClaim, StoreError>>;
+
+    /// Tells other claims that the holder of `claim` is still running its request.
+    ///
+    /// # Errors
+    /// When the store fails.
+    fn heartbeat<'a>(
+        &'a self,
+        claim: &'a IdempotencyClaim,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// Keeps `response` as the key's answer; `false` when the key no longer holds `claim` (a
+    /// retry took it over), and nothing was kept.
+    ///
+    /// # Errors
+    /// When the store fails.
+    fn complete<'a>(
+        &'a self,
+        claim: &'a IdempotencyClaim,
+        response: &'a serde_json::Value,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
+
+    /// Gives the key up, so that the next attempt runs the request again (the request failed in
+    /// a way a retry may fix).
+    ///
+    /// # Errors
+    /// When the store fails.
+    fn release<'a>(&'a self, claim: &'a IdempotencyClaim) -> BoxFuture<'a, Result<(), StoreError>>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The audit log, for auditors: events, signed checkpoints and proofs.
+// ---------------------------------------------------------------------------------------------
+
+/// A signed checkpoint as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    pub size: u64,
+    pub root: Hash,
+    /// The signed note, verbatim.
+    pub note: String,
+}
+
+/// Why a proof or checkpoint could not be served.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuditReadError {
+    /// The size asked for is not the size of a signed checkpoint.
+    #[error("no checkpoint was signed at tree size {0}")]
+    NotSigned(u64),
+    /// The index is not below the tree size.
+    #[error("index {index} is not below the tree size {size}")]
+    IndexOutOfRange { index: u64, size: u64 },
+    /// The sizes do not make a consistency proof.
+    #[error("{0}")]
+    Proof(#[from] ProofError),
+    /// Nothing has been signed yet.
+    #[error("the log has no signed checkpoint yet")]
+    NoCheckpoint,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Which events to list. `None` means "any".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditEventFilter {
+    pub stream: Option<StreamKind>,
+    pub stream_id: Option<Uuid>,
+    pub event_type: Option<String>,
+    /// The actor's `sub`.
+    pub actor: Option<String>,
+    /// Inclusive lower bound of `occurredAt`.
+    pub occurred_from: Option<DateTime<Utc>>,
+    /// Inclusive upper bound of `occurredAt`.
+    pub occurred_to: Option<DateTime<Utc>>,
+    /// Inclusive lower bound of the index.
+    pub index_from: Option<u64>,
+    /// Inclusive upper bound of the index.
+    pub index_to: Option<u64>,
+}
+
+impl AuditEventFilter {
+    /// Whether `event` passes the filter: the same rule as the database adapter's query, for
+    /// events that are already in memory (a subscription's).
+    #[must_use]
+    pub fn matches(&self, event: &StoredEvent) -> bool {
+        let occurred_at = truncate_to_micros(event.occurred_at);
+        self.stream.is_none_or(|stream| stream == event.stream)
+            && self.stream_id.is_none_or(|id| id == event.stream_id)
+            && self
+                .event_type
+                .as_ref()
+                .is_none_or(|event_type| *event_type == event.event_type)
+            && self
+                .actor
+                .as_ref()
+                .is_none_or(|sub| *sub == event.actor.sub)
+            && self
+                .occurred_from
+                .is_none_or(|from| truncate_to_micros(from) <= occurred_at)
+            && self
+                .occurred_to
+                .is_none_or(|to| occurred_at <= truncate_to_micros(to))
+            && self.index_from.is_none_or(|from| from <= event.index)
+            && self.index_to.is_none_or(|to| event.index <= to)
+    }
+}
+
+/// `time` to whole microseconds, as the log records `occurredAt`.
+fn truncate_to_micros(time: DateTime<Utc>) -> DateTime<Utc> {
+    chrono::SubsecRound::trunc_subsecs(time, 6)
+}
+
+/// An inclusion proof: the signed checkpoint it is against, the leaf's hash and the proof's
+/// hashes (RFC 9162 §2.1.3).
+pub type InclusionProof = (StoredCheckpoint, Hash, Vec<Hash>);
+
+/// A consistency proof: the older checkpoint, the newer one, and the proof's hashes (RFC 9162
+/// §2.1.4).
+pub type ConsistencyProof = (StoredCheckpoint, StoredCheckpoint, Vec<Hash>);
+
+/// The audit log as auditors read it (`docs/audit-log.md` §6): its events, filtered, in index
+/// order; its signed checkpoints; inclusion and consistency proofs between them. Sizes are sizes
+/// of signed checkpoints: a proof against a size never signed proves nothing to anyone.
+pub trait AuditLog: Send + Sync + std::fmt::Debug {
+    /// One window of the events matching `filter`, in index order, and how many match in all.
+    ///
+    /// # Errors
+    /// When the store fails or a stored event does not decode.
+    fn events<'a>(
+        &'a self,
+        filter: &'a AuditEventFilter,
+        window: Window,
+    ) -> BoxFuture<'a, Result<Page<StoredEvent>, StoreError>>;
+
+    /// The signed checkpoint of `size`, or the latest.
+    ///
+    /// # Errors
+    /// [`AuditReadError::NotSigned`], [`AuditReadError::NoCheckpoint`], store failures.
+    fn signed_checkpoint(
+        &self,
+        size: Option<u64>,
+    ) -> BoxFuture<'_, Result<StoredCheckpoint, AuditReadError>>;
+
+    /// The inclusion proof of event `index` in the signed tree of `size`, or the latest.
+    ///
+    /// # Errors
+    /// As [`signed_checkpoint`](Self::signed_checkpoint); [`AuditReadError::IndexOutOfRange`].
+    fn inclusion_proof(
+        &self,
+        index: u64,
+        size: Option<u64>,
+    ) -> BoxFuture<'_, Result<InclusionProof, AuditReadError>>;
+
+    /// The consistency proof from the signed tree of `from` to that of `to`, or the latest.
+    ///
+    /// # Errors
+    /// As [`signed_checkpoint`](Self::signed_checkpoint); [`AuditReadError::Proof`] when the
+    /// sizes make no proof.
+    fn consistency_proof(
+        &self,
+        from: u64,
+        to: Option<u64>,
+    ) -> BoxFuture<'_, Result<ConsistencyProof, AuditReadError>>;
 }

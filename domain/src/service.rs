@@ -110,6 +110,26 @@ pub struct CommandService<S> {
     store: S,
 }
 
+/// What a command was decided on besides its own stream and the facts its command names
+/// ([`Aggregate::reads`]): the append checks both in its transaction.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Given {
+    /// Streams the caller read before the command, such as the project whose participants an
+    /// access rule looked at: the append requires them still at the versions read.
+    pub reads: Vec<StreamRead>,
+    /// For a request under an idempotency key, the key's claim: the append requires the key to
+    /// still hold it, and records its indexes there.
+    pub idempotency_claim: Option<IdempotencyClaim>,
+}
+
+impl Given {
+    /// Nothing beyond the command itself.
+    pub const NOTHING: Self = Self {
+        reads: Vec::new(),
+        idempotency_claim: None,
+    };
+}
+
 /// The version a command expects of its stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expected {
@@ -207,44 +227,23 @@ impl<S: EventStore> CommandService<S> {
     ///
     /// `expected` is [`Expected::Version`] with the client's `expectedVersion`, or
     /// [`Expected::Minted`] for a creation under an id the caller has just minted. The append also
-    /// requires the streams the command's facts were read from ([`Aggregate::reads`]) to be
-    /// unchanged.
+    /// requires the streams the command's facts were read from ([`Aggregate::reads`]) and those of
+    /// `given` to be unchanged, and `given`'s idempotency claim, if any, to still be held.
     ///
     /// # Errors
     /// [`StoreError::Conflict`] when the aggregate is not at the expected version (now, or by
     /// the time the append commits; for `Minted`, when the stream exists), [`StoreError::StaleRead`]
-    /// when a stream the command's facts came from moved on, [`CommandError::Rejected`] when the
-    /// domain refuses, and store failures. Nothing is appended then.
+    /// when a stream the command's facts or `given` came from moved on,
+    /// [`StoreError::IdempotencyKeyTakenOver`] when the key no longer holds the claim,
+    /// [`CommandError::Rejected`] when the domain refuses, and store failures. Nothing is appended
+    /// then.
     pub async fn execute<A>(
         &self,
         id: Uuid,
         expected: Expected,
         command: A::Command,
         metadata: EventMetadata,
-    ) -> Result<Committed<A>, CommandError>
-    where
-        A: Aggregate + Into<Snapshot>,
-    {
-        self.execute_given(id, expected, command, metadata, Vec::new(), None)
-            .await
-    }
-
-    /// [`execute`](Self::execute), valid only while the streams of `given` are still at the
-    /// versions read: what the caller itself decided before the command, such as an access rule
-    /// that looked at a project's participants; and, with `idempotency_claim`, only while the
-    /// request's idempotency key still holds that claim (the append records its indexes there).
-    ///
-    /// # Errors
-    /// As [`execute`](Self::execute); [`StoreError::StaleRead`] also when a stream of `given`
-    /// moved on, [`StoreError::IdempotencyKeyTakenOver`] when the key no longer holds the claim.
-    pub async fn execute_given<A>(
-        &self,
-        id: Uuid,
-        expected: Expected,
-        command: A::Command,
-        metadata: EventMetadata,
-        given: Vec<StreamRead>,
-        idempotency_claim: Option<IdempotencyClaim>,
+        given: Given,
     ) -> Result<Committed<A>, CommandError>
     where
         A: Aggregate + Into<Snapshot>,
@@ -262,7 +261,7 @@ impl<S: EventStore> CommandService<S> {
             }
         };
         let mut reads = A::reads(&command);
-        reads.extend(given);
+        reads.extend(given.reads);
         reads.sort_by_key(|read| (read.stream.as_str(), read.stream_id, read.version));
         reads.dedup();
         let previous = state.clone().map(Into::into);
@@ -295,7 +294,7 @@ impl<S: EventStore> CommandService<S> {
                 metadata,
                 snapshot: new_state.clone().into(),
                 previous,
-                idempotency_claim,
+                idempotency_claim: given.idempotency_claim,
             })
             .await?;
         Ok(Committed {
@@ -310,9 +309,6 @@ impl<S: EventStore> CommandService<S> {
 #[cfg(test)]
 #[expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 mod tests {
-    use std::pin::pin;
-    use std::task::{Context, Poll, Waker};
-
     use chrono::Utc;
 
     use super::*;
@@ -321,19 +317,8 @@ mod tests {
     use crate::fakes::MemoryEventStore;
     use crate::organisation::{OrganisationCommand, RegisterOrganisation, ReviseOrganisation};
     use crate::ports::Actor;
+    use crate::testing::run;
     use crate::values::Name;
-
-    /// Runs a future the in-memory store never suspends.
-    fn run<F: Future>(future: F) -> F::Output {
-        let mut future = pin!(future);
-        match future
-            .as_mut()
-            .poll(&mut Context::from_waker(Waker::noop()))
-        {
-            Poll::Ready(output) => output,
-            Poll::Pending => panic!("the in-memory store never waits"),
-        }
-    }
 
     fn metadata() -> EventMetadata {
         EventMetadata {
@@ -373,7 +358,7 @@ mod tests {
         expected: Expected,
         command: OrganisationCommand,
     ) -> Result<Committed<Organisation>, CommandError> {
-        run(service.execute::<Organisation>(id, expected, command, metadata()))
+        run(service.execute::<Organisation>(id, expected, command, metadata(), Given::NOTHING))
     }
 
     #[test]
@@ -455,13 +440,15 @@ mod tests {
             rename(other, "Other, renamed"),
         )
         .unwrap();
-        let error = run(service.execute_given::<Organisation>(
+        let error = run(service.execute::<Organisation>(
             one,
             Expected::Version(1),
             rename(one, "One, renamed"),
             metadata(),
-            vec![read],
-            None,
+            Given {
+                reads: vec![read],
+                ..Given::NOTHING
+            },
         ))
         .unwrap_err();
         assert!(
@@ -502,13 +489,15 @@ mod tests {
             token: Uuid::now_v7(),
         };
         service.store().take_over(&claim);
-        let error = run(service.execute_given::<Organisation>(
+        let error = run(service.execute::<Organisation>(
             id,
             Expected::Minted,
             register(id, "Ministry"),
             metadata(),
-            Vec::new(),
-            Some(claim),
+            Given {
+                idempotency_claim: Some(claim),
+                ..Given::NOTHING
+            },
         ))
         .unwrap_err();
         assert!(

@@ -5,6 +5,16 @@ use chrono::NaiveDate;
 
 use crate::aggregate::{Aggregate, DecisionContext, DomainEvent, FieldError};
 
+/// Runs a future that never suspends (the in-memory fakes answer at once).
+pub(crate) fn run<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut context) {
+        std::task::Poll::Ready(output) => output,
+        std::task::Poll::Pending => panic!("the in-memory fakes never wait"),
+    }
+}
+
 /// The day tests run on, unless a test says otherwise.
 pub(crate) fn today() -> NaiveDate {
     day("2026-06-15")
@@ -98,7 +108,11 @@ where
             Ok(events) => panic!("expected {expected:?}, but the command produced {events:?}"),
             Err(error) => {
                 assert_eq!(&error, expected);
-                assert_eq!(error.field().as_deref(), field, "field of {error:?}");
+                assert_eq!(
+                    error.field().map(|path| path.to_string()).as_deref(),
+                    field,
+                    "field of {error:?}"
+                );
                 if let Some(field) = field {
                     let message = error.to_string();
                     let top = field.split(['[', '.']).next().unwrap_or(field);

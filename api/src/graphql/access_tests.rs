@@ -7,7 +7,7 @@
 //! of [`super::access::decide`].
 #![expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 
-use amanah_domain::service::Expected;
+use amanah_domain::service::{Expected, Given};
 use amanah_infra::auth::{Identity, Role};
 use amanah_infra::testing::TestDatabase;
 use async_graphql::{Request, Response, Variables};
@@ -1030,13 +1030,15 @@ async fn a_change_decided_on_an_older_project_version_is_refused() {
     let refused = h
         .state
         .commands
-        .execute_given::<ActivityState>(
+        .execute::<ActivityState>(
             activity,
             Expected::Version(1),
             cancel(),
             metadata(),
-            basis,
-            None,
+            Given {
+                reads: basis,
+                ..Given::NOTHING
+            },
         )
         .await;
     assert!(
@@ -1059,13 +1061,15 @@ async fn a_change_decided_on_an_older_project_version_is_refused() {
     }];
     h.state
         .commands
-        .execute_given::<ActivityState>(
+        .execute::<ActivityState>(
             activity,
             Expected::Version(1),
             cancel(),
             metadata(),
-            current,
-            None,
+            Given {
+                reads: current,
+                ..Given::NOTHING
+            },
         )
         .await
         .unwrap();

@@ -11,7 +11,7 @@ use amanah_domain::activity::{
 };
 use amanah_domain::ports::StreamRead;
 use amanah_domain::query::ActivityQuery;
-use amanah_domain::values::{City, CountryCode, Description, Title, ValueError, field_path};
+use amanah_domain::values::{City, CountryCode, Description, FieldPath, Title, ValueError};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use uuid::Uuid;
 
@@ -285,23 +285,10 @@ pub fn activity_query(
 
 /// What an activity mutation returns.
 #[derive(SimpleObject)]
-#[graphql(complex)]
 pub struct ActivityPayload {
     pub activity: Activity,
-    /// The audit-log index of the last event the mutation appended.
-    pub audit_index: u64,
-}
-
-#[async_graphql::ComplexObject]
-impl ActivityPayload {
-    /// Proof that the change is in the signed log (its last event's inclusion proof in the
-    /// latest checkpoint): keep it, verify it any time.
-    async fn receipt(
-        &self,
-        ctx: &async_graphql::Context<'_>,
-    ) -> Result<Option<super::audit::Receipt>, ApiError> {
-        super::audit::receipt(ctx, self.audit_index).await
-    }
+    #[graphql(flatten)]
+    pub appended: super::audit::Appended,
 }
 
 /// An organisation and its role in an activity.
@@ -395,7 +382,7 @@ pub struct ReviseActivityInput {
 }
 
 /// A value error as the activity's rejection of `field`.
-fn invalid(field: impl Into<String>) -> impl FnOnce(ValueError) -> ApiError {
+fn invalid(field: impl Into<FieldPath>) -> impl FnOnce(ValueError) -> ApiError {
     let field = field.into();
     move |error| rejected(ActivityError::invalid(field)(error))
 }
@@ -411,7 +398,7 @@ async fn payload(
 ) -> Result<ActivityPayload, ApiError> {
     let committed = command::execute::<ActivityState>(ctx, id, expected, command, given).await?;
     Ok(ActivityPayload {
-        audit_index: command::audit_index(&committed),
+        appended: (&committed).into(),
         activity: committed.state.into(),
     })
 }
@@ -489,12 +476,16 @@ pub async fn plan(
 /// The partners of an input, parsed: (organisation id, role, the field naming the id).
 fn named_partners(
     rows: &[ActivityPartnerInput],
-) -> Result<Vec<(Uuid, ActivityPartnerRole, String)>, ApiError> {
+) -> Result<Vec<(Uuid, ActivityPartnerRole, FieldPath)>, ApiError> {
     rows.iter()
         .enumerate()
         .map(|(index, row)| {
-            let field = field_path("partners", index, "organisationId");
-            Ok((parse_id(&row.organisation_id, &field)?, row.role, field))
+            let field = FieldPath::list("partners", index).field("organisationId");
+            Ok((
+                parse_id(&row.organisation_id, &field.to_string())?,
+                row.role,
+                field,
+            ))
         })
         .collect()
 }
@@ -502,7 +493,7 @@ fn named_partners(
 /// The partners looked up: an organisation that does not exist is refused naming its field.
 async fn partnerships(
     ctx: &Context<'_>,
-    named: Vec<(Uuid, ActivityPartnerRole, String)>,
+    named: Vec<(Uuid, ActivityPartnerRole, FieldPath)>,
 ) -> Result<Vec<Partnership>, ApiError> {
     let mut partners = Vec::with_capacity(named.len());
     for (organisation_id, role, field) in named {

@@ -7,9 +7,9 @@
 
 use amanah_audit::merkle;
 use amanah_domain::aggregate::StreamKind;
-use amanah_domain::ports::StoredEvent;
-use amanah_infra::audit::query::{self as audit_query, AuditEventFilter as StoreFilter};
-use amanah_infra::audit::tree::{AuditReadError, StoredCheckpoint};
+use amanah_domain::ports::{
+    AuditEventFilter as StoreFilter, AuditReadError, StoredCheckpoint, StoredEvent,
+};
 use amanah_infra::base64_standard;
 use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject};
 
@@ -223,17 +223,43 @@ fn size_arg(value: Option<i64>, field: &str) -> Result<Option<u64>, ApiError> {
     non_negative(value, field)
 }
 
+/// What every mutation payload carries besides the aggregate it changed: where the change is in
+/// the audit log, and the receipt that proves it. One definition for all payloads, flattened
+/// into each (`#[graphql(flatten)] appended: Appended`), so each payload still shows
+/// `auditIndex` and `receipt` as its own fields.
+pub struct Appended {
+    audit_index: u64,
+}
+
+impl<A> From<&amanah_domain::service::Committed<A>> for Appended {
+    fn from(committed: &amanah_domain::service::Committed<A>) -> Self {
+        Self {
+            audit_index: committed.outcome.last_index,
+        }
+    }
+}
+
+#[Object]
+impl Appended {
+    /// The audit-log index of the last event the mutation appended.
+    async fn audit_index(&self) -> u64 {
+        self.audit_index
+    }
+
+    /// Proof that the change is in the signed log (its last event's inclusion proof in the
+    /// latest checkpoint): keep it, verify it any time.
+    async fn receipt(&self, ctx: &Context<'_>) -> Result<Option<Receipt>, ApiError> {
+        receipt(ctx, self.audit_index).await
+    }
+}
+
 /// The receipt of the event at `index`: its inclusion proof in the latest signed checkpoint.
 ///
 /// # Errors
 /// Internal errors when the store cannot answer.
-pub async fn receipt(ctx: &Context<'_>, index: u64) -> Result<Option<Receipt>, ApiError> {
+async fn receipt(ctx: &Context<'_>, index: u64) -> Result<Option<Receipt>, ApiError> {
     let state = ctx.api_state()?;
-    match state
-        .audit_tree
-        .inclusion_proof(state.db.connection(), index, None)
-        .await
-    {
+    match state.audit_log.inclusion_proof(index, None).await {
         Ok((checkpoint, leaf, proof)) => Ok(Some(Receipt {
             index,
             leaf_hash: base64_standard(&leaf),
@@ -274,14 +300,10 @@ impl AuditQuery {
             last,
             before,
         };
-        let db = state.db.connection();
+        let log = &state.audit_log;
         let paged = paginate(&args, state.config.limits.page_size, |window| {
             let filter = &filter;
-            async move {
-                audit_query::audit_events(db, filter, window)
-                    .await
-                    .map_err(ApiError::from)
-            }
+            async move { log.events(filter, window).await.map_err(ApiError::from) }
         })
         .await?;
         Ok(paged.map(AuditEvent).into())
@@ -297,8 +319,8 @@ impl AuditQuery {
         let size = size_arg(tree_size, "treeSize")?;
         let state = ctx.api_state()?;
         let stored = state
-            .audit_tree
-            .signed_checkpoint(state.db.connection(), size)
+            .audit_log
+            .signed_checkpoint(size)
             .await
             .map_err(|e| read_error(e, "treeSize"))?;
         Ok(AuditCheckpoint::from_stored(stored))
@@ -317,8 +339,8 @@ impl AuditQuery {
         let size = size_arg(tree_size, "treeSize")?;
         let state = ctx.api_state()?;
         let (checkpoint, leaf, proof) = state
-            .audit_tree
-            .inclusion_proof(state.db.connection(), index, size)
+            .audit_log
+            .inclusion_proof(index, size)
             .await
             .map_err(|e| read_error(e, if size.is_some() { "treeSize" } else { "index" }))?;
         Ok(InclusionProof {
@@ -343,8 +365,8 @@ impl AuditQuery {
         let to = size_arg(to_size, "toSize")?;
         let state = ctx.api_state()?;
         let (old, new, proof) = state
-            .audit_tree
-            .consistency_proof(state.db.connection(), from, to)
+            .audit_log
+            .consistency_proof(from, to)
             .await
             .map_err(|e| read_error(e, "fromSize"))?;
         Ok(ConsistencyProof {

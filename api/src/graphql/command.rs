@@ -15,7 +15,7 @@ use amanah_domain::organisation::OrganisationFacts;
 use amanah_domain::ports::{EventMetadata, Snapshot, StreamRead};
 use amanah_domain::project::ProjectFacts;
 pub use amanah_domain::service::Expected;
-use amanah_domain::service::{CommandError, Committed};
+use amanah_domain::service::{CommandError, Committed, Given};
 use async_graphql::Context;
 use chrono::Utc;
 use uuid::Uuid;
@@ -84,7 +84,16 @@ where
     let idempotency_claim = ctx.idempotency_claim().cloned();
     Ok(state
         .commands
-        .execute_given::<A>(id, expected, command, metadata, given, idempotency_claim)
+        .execute::<A>(
+            id,
+            expected,
+            command,
+            metadata,
+            Given {
+                reads: given,
+                idempotency_claim,
+            },
+        )
         .await?)
 }
 
@@ -118,12 +127,6 @@ pub async fn project_facts<E: FieldError>(
         Some(facts) => Ok(facts),
         None => Err(rejected(missing())),
     }
-}
-
-/// The log index of the last event a mutation appended (the payload's `auditIndex`).
-#[must_use]
-pub fn audit_index<A>(committed: &Committed<A>) -> u64 {
-    committed.outcome.last_index
 }
 
 #[cfg(test)]

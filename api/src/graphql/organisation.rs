@@ -217,33 +217,19 @@ pub struct VersionedIdInput {
 
 /// What an organisation mutation returns.
 #[derive(SimpleObject)]
-#[graphql(complex)]
 pub struct OrganisationPayload {
     pub organisation: Organisation,
-    /// The audit-log index of the last event the mutation appended.
-    pub audit_index: u64,
+    #[graphql(flatten)]
+    pub appended: super::audit::Appended,
 }
 
-#[async_graphql::ComplexObject]
-impl OrganisationPayload {
-    /// Proof that the change is in the signed log (its last event's inclusion proof in the
-    /// latest checkpoint): keep it, verify it any time.
-    async fn receipt(
-        &self,
-        ctx: &async_graphql::Context<'_>,
-    ) -> Result<Option<super::audit::Receipt>, ApiError> {
-        super::audit::receipt(ctx, self.audit_index).await
-    }
-}
-
-fn invalid(field: &str) -> impl FnOnce(amanah_domain::values::ValueError) -> ApiError {
-    let field = field.to_owned();
+fn invalid(field: &'static str) -> impl FnOnce(amanah_domain::values::ValueError) -> ApiError {
     move |error| rejected(OrganisationError::invalid(field)(error))
 }
 
 fn optional<T>(
     value: Option<&str>,
-    field: &str,
+    field: &'static str,
     parse: impl FnOnce(&str) -> Result<T, amanah_domain::values::ValueError>,
 ) -> Result<Option<T>, ApiError> {
     value
@@ -253,7 +239,7 @@ fn optional<T>(
 
 fn patch<T>(
     value: &MaybeUndefined<String>,
-    field: &str,
+    field: &'static str,
     parse: impl FnOnce(&str) -> Result<T, amanah_domain::values::ValueError>,
 ) -> Result<Patch<T>, ApiError> {
     Ok(match value {
@@ -272,7 +258,7 @@ async fn payload(
     let committed =
         command::execute::<OrganisationState>(ctx, id, expected, command, Vec::new()).await?;
     Ok(OrganisationPayload {
-        audit_index: command::audit_index(&committed),
+        appended: (&committed).into(),
         organisation: committed.state.into(),
     })
 }

@@ -16,8 +16,8 @@ use amanah_domain::project::{
     ReverseTransaction, ReviseProject, SectorShare as SectorShareRow, SetBudget,
 };
 use amanah_domain::values::{
-    Description, DocumentCategory, IatiIdentifier, MimeType, Money, OtherIdentifierRef, Patch,
-    Title, TransactionRef, ValueError, WebUrl, field_path,
+    Description, DocumentCategory, FieldPath, IatiIdentifier, MimeType, Money, OtherIdentifierRef,
+    Patch, Title, TransactionRef, ValueError, WebUrl,
 };
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, SimpleObject};
 use uuid::Uuid;
@@ -33,23 +33,10 @@ use crate::error::ApiError;
 
 /// What a project mutation returns.
 #[derive(SimpleObject)]
-#[graphql(complex)]
 pub struct ProjectPayload {
     pub project: Project,
-    /// The audit-log index of the last event the mutation appended.
-    pub audit_index: u64,
-}
-
-#[async_graphql::ComplexObject]
-impl ProjectPayload {
-    /// Proof that the change is in the signed log (its last event's inclusion proof in the
-    /// latest checkpoint): keep it, verify it any time.
-    async fn receipt(
-        &self,
-        ctx: &async_graphql::Context<'_>,
-    ) -> Result<Option<super::audit::Receipt>, ApiError> {
-        super::audit::receipt(ctx, self.audit_index).await
-    }
+    #[graphql(flatten)]
+    pub appended: super::audit::Appended,
 }
 
 /// An organisation and its role in a project.
@@ -256,14 +243,14 @@ pub struct RemoveOtherIdentifierInput {
 }
 
 /// A value error as the project's rejection of `field`.
-fn invalid(field: impl Into<String>) -> impl FnOnce(ValueError) -> ApiError {
+fn invalid(field: impl Into<FieldPath>) -> impl FnOnce(ValueError) -> ApiError {
     let field = field.into();
     move |error| rejected(ProjectError::invalid(field)(error))
 }
 
 fn optional<T>(
     value: Option<&str>,
-    field: &str,
+    field: &'static str,
     parse: impl FnOnce(&str) -> Result<T, ValueError>,
 ) -> Result<Option<T>, ApiError> {
     value
@@ -321,7 +308,7 @@ async fn payload(
 ) -> Result<ProjectPayload, ApiError> {
     let committed = command::execute::<ProjectState>(ctx, id, expected, command, given).await?;
     Ok(ProjectPayload {
-        audit_index: command::audit_index(&committed),
+        appended: (&committed).into(),
         project: committed.state.into(),
     })
 }
@@ -330,7 +317,7 @@ async fn payload(
 async fn organisation(
     ctx: &Context<'_>,
     id: Uuid,
-    field: String,
+    field: FieldPath,
 ) -> Result<amanah_domain::organisation::OrganisationFacts, ApiError> {
     command::organisation_facts(ctx, id, || ProjectError::UnknownOrganisation { field, id }).await
 }
@@ -362,8 +349,12 @@ pub async fn register(
         .iter()
         .enumerate()
         .map(|(index, row)| {
-            let field = field_path(list, index, "organisationId");
-            Ok((parse_id(&row.organisation_id, &field)?, row.role, field))
+            let field = FieldPath::list(list, index).field("organisationId");
+            Ok((
+                parse_id(&row.organisation_id, &field.to_string())?,
+                row.role,
+                field,
+            ))
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
     let recipient_countries =
@@ -373,7 +364,7 @@ pub async fn register(
     let sectors = sectors(input.sectors.as_deref().unwrap_or_default())?;
 
     let reporting_organisation =
-        organisation(ctx, reporting_id, "reportingOrganisationId".to_owned()).await?;
+        organisation(ctx, reporting_id, FieldPath::new("reportingOrganisationId")).await?;
     let mut participating_organisations = Vec::with_capacity(named.len());
     for (organisation_id, role, field) in named {
         participating_organisations.push(Participation {
@@ -473,7 +464,8 @@ pub async fn change_participation(
     let command = if add {
         ProjectCommand::AddParticipatingOrganisation(AddParticipatingOrganisation {
             project_id: id,
-            organisation: organisation(ctx, organisation_id, "organisationId".to_owned()).await?,
+            organisation: organisation(ctx, organisation_id, FieldPath::new("organisationId"))
+                .await?,
             role,
         })
     } else {
@@ -501,7 +493,7 @@ pub async fn set_budget(
         .iter()
         .enumerate()
         .map(|(index, row)| {
-            let at = |leaf: &str| field_path("budgets", index, leaf);
+            let at = |leaf| FieldPath::list("budgets", index).field(leaf).to_string();
             BudgetRow::parse(
                 index,
                 row.budget_type.into(),
@@ -554,11 +546,11 @@ pub async fn record_transaction(
         .map(|id| parse_id(id, "receiverOrganisationId"))
         .transpose()?;
     let provider_organisation = match provider_id {
-        Some(org) => Some(organisation(ctx, org, "providerOrganisationId".to_owned()).await?),
+        Some(org) => Some(organisation(ctx, org, FieldPath::new("providerOrganisationId")).await?),
         None => None,
     };
     let receiver_organisation = match receiver_id {
-        Some(org) => Some(organisation(ctx, org, "receiverOrganisationId".to_owned()).await?),
+        Some(org) => Some(organisation(ctx, org, FieldPath::new("receiverOrganisationId")).await?),
         None => None,
     };
     let command = ProjectCommand::RecordTransaction(RecordTransaction {
@@ -629,7 +621,7 @@ pub async fn add_related_project(
     let expected = command::expected_version(input.expected_version)?;
     let related_id = parse_id(&input.related_project_id, "relatedProjectId")?;
     let related = command::project_facts(ctx, related_id, || ProjectError::UnknownProject {
-        field: "relatedProjectId".to_owned(),
+        field: FieldPath::new("relatedProjectId"),
         id: related_id,
     })
     .await?;

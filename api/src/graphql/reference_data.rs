@@ -2,7 +2,7 @@
 
 use amanah_domain::codelists::iati;
 use amanah_domain::query::MemberState as MemberStateRow;
-use amanah_domain::values::{CountryCode, ValueError, field_path};
+use amanah_domain::values::{CountryCode, FieldPath, ValueError};
 use async_graphql::SimpleObject;
 
 use super::enums::CodelistName;
@@ -96,7 +96,7 @@ pub fn codelist(name: CodelistName) -> Vec<Code> {
 /// `BAD_USER_INPUT` naming the first value that does not parse.
 pub fn parse_list<T>(
     values: Option<&[String]>,
-    list: &str,
+    list: &'static str,
     parse: impl Fn(&str) -> Result<T, ValueError>,
 ) -> Result<Vec<T>, ApiError> {
     values
@@ -105,8 +105,8 @@ pub fn parse_list<T>(
         .enumerate()
         .map(|(index, raw)| {
             parse(raw).map_err(|error| {
-                let field = field_path(list, index, "");
-                ApiError::bad_user_input(field.clone(), format!("{field} {error}"))
+                let field = FieldPath::list(list, index);
+                ApiError::bad_user_input(field.to_string(), format!("{field} {error}"))
             })
         })
         .collect()
@@ -138,7 +138,7 @@ pub fn search_text(text: Option<String>, field: &str) -> Result<Option<String>, 
 /// `BAD_USER_INPUT` naming `list[i]` for an unknown code.
 pub fn parse_countries(
     values: Option<&[String]>,
-    list: &str,
+    list: &'static str,
 ) -> Result<Vec<CountryCode>, ApiError> {
     parse_list(values, list, CountryCode::parse)
 }

@@ -7,9 +7,9 @@ use actix_web::{
     http::{StatusCode, header},
 };
 use amanah_domain::errors::Chain;
-use amanah_domain::ports::IdempotencyClaim;
+use amanah_domain::ports::{IdempotencyClaim, KeyClaim, KeyRequest};
 use amanah_infra::auth::Identity;
-use amanah_infra::store::idempotency::{Claim, HEARTBEAT_INTERVAL, request_hash};
+use amanah_infra::store::idempotency::{HEARTBEAT_INTERVAL, request_hash};
 
 use super::negotiation::{ResponseMediaType, graphql_response, is_request_error, response_body};
 use super::request::{GraphqlParams, Rejection};
@@ -74,24 +74,24 @@ impl Keyed {
         }));
         let claim = state
             .idempotency
-            .claim(
-                &self.subject,
-                &self.key,
-                &hash,
-                request_id.as_str(),
-                state.config.idempotency.ttl,
-                state.config.limits.request_timeout(),
-            )
+            .claim(KeyRequest {
+                subject: &self.subject,
+                key: &self.key,
+                hash: &hash,
+                request_id: request_id.as_str(),
+                ttl: state.config.idempotency.ttl,
+                wait: state.config.limits.request_timeout(),
+            })
             .await;
         let claim = match claim {
-            Ok(Claim::Run(claim)) => claim,
-            Ok(Claim::Replay(body)) => {
+            Ok(KeyClaim::Run(claim)) => claim,
+            Ok(KeyClaim::Replay(body)) => {
                 return HttpResponse::Ok()
                     .content_type(media_type.content_type())
                     .insert_header((IDEMPOTENT_REPLAYED, "true"))
                     .body(body.to_string());
             }
-            Ok(Claim::Mismatch) => {
+            Ok(KeyClaim::Mismatch) => {
                 return Rejection::new(
                     StatusCode::CONFLICT,
                     ErrorCode::Conflict,
@@ -102,7 +102,7 @@ impl Keyed {
                 )
                 .into_response(Some(media_type));
             }
-            Ok(Claim::InProgress) => {
+            Ok(KeyClaim::InProgress) => {
                 let mut rejection = Rejection::new(
                     StatusCode::CONFLICT,
                     ErrorCode::Conflict,
@@ -115,7 +115,7 @@ impl Keyed {
                     .push((header::RETRY_AFTER, "1".to_owned()));
                 return rejection.into_response(Some(media_type));
             }
-            Ok(Claim::Landed {
+            Ok(KeyClaim::Landed {
                 first_index,
                 last_index,
                 claim,
@@ -138,7 +138,7 @@ impl Keyed {
         // Every append the request makes runs under the claim (it reaches them in the request's
         // data): it fails, appending nothing, if a retry took the key over meanwhile.
         let schema = schema.clone();
-        let store = state.idempotency.clone();
+        let store = std::sync::Arc::clone(&state.idempotency);
         let failed_request = request_id.clone();
         let request = params
             .into_graphql_request(request_id, Some(identity))

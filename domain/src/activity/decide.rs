@@ -18,6 +18,7 @@ use super::{
 };
 use crate::aggregate::DecisionContext;
 use crate::codelists::{ActivityKind, ActivityPartnerRole, ActivityStatus};
+use crate::values::FieldPath;
 
 pub(super) fn decide(
     state: Option<&Activity>,
@@ -170,7 +171,7 @@ fn complete_activity(
     ] {
         if date > context.today {
             return Err(ActivityError::DateInFuture {
-                field: field.to_owned(),
+                field: FieldPath::new(field),
                 date,
                 today: context.today,
             });
@@ -218,10 +219,14 @@ fn check_participants(participants: &Participants) -> Result<(), ActivityError> 
 }
 
 /// `end ≥ start`, or [`ActivityError::EndBeforeStart`] naming `field`.
-fn check_dates_order(field: &str, start: NaiveDate, end: NaiveDate) -> Result<(), ActivityError> {
+fn check_dates_order(
+    field: &'static str,
+    start: NaiveDate,
+    end: NaiveDate,
+) -> Result<(), ActivityError> {
     if end < start {
         return Err(ActivityError::EndBeforeStart {
-            field: field.to_owned(),
+            field: FieldPath::new(field),
             start,
             end,
         });

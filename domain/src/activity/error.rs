@@ -7,7 +7,7 @@ use crate::aggregate::FieldError;
 use crate::codelists::{
     ActivityKind, ActivityPartnerRole, ActivityStatus, ProjectStatus, UncacChapter,
 };
-use crate::values::{CountryCode, ValueError, field_path};
+use crate::values::{CountryCode, FieldPath, ValueError};
 
 /// Why an activity command was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -18,13 +18,13 @@ pub enum ActivityError {
     AlreadyExists { id: Uuid },
     /// A raw input value could not be parsed.
     #[error("{field} {error}")]
-    Invalid { field: String, error: ValueError },
+    Invalid { field: FieldPath, error: ValueError },
     /// The project named does not exist (raised by the API when its look-up finds nothing).
     #[error("projectId names project {id}, which does not exist")]
     UnknownProject { id: Uuid },
     /// A referenced organisation does not exist (raised by the API when its look-up finds nothing).
     #[error("{field} names organisation {id}, which does not exist")]
-    UnknownOrganisation { field: String, id: Uuid },
+    UnknownOrganisation { field: FieldPath, id: Uuid },
 
     #[error("projectId names a project in status {}, under which no activity can be planned", status.name())]
     ProjectNotOpen {
@@ -33,7 +33,7 @@ pub enum ActivityError {
     },
     #[error("uncacChapters must name at least one UNCAC chapter")]
     NoUncacChapter,
-    #[error("{} repeats the chapter {chapter}", field_path("uncacChapters", *index, ""))]
+    #[error("{} repeats the chapter {chapter}", FieldPath::list("uncacChapters", *index))]
     DuplicateUncacChapter { index: usize, chapter: UncacChapter },
     #[error("auditType is required when kind is AUDIT")]
     AuditTypeRequired,
@@ -41,27 +41,27 @@ pub enum ActivityError {
     AuditTypeNotAllowed { kind: ActivityKind },
     #[error("partners must include at least one ORGANISER")]
     NoOrganiser,
-    #[error("{} repeats organisation {organisation_id} in the role {role}", field_path("partners", *index, "role"))]
+    #[error("{} repeats organisation {organisation_id} in the role {role}", FieldPath::list("partners", *index).field("role"))]
     DuplicatePartner {
         index: usize,
         organisation_id: Uuid,
         role: ActivityPartnerRole,
     },
-    #[error("{} names organisation {organisation_id}, which is deactivated and takes no new roles", field_path("partners", *index, "organisationId"))]
+    #[error("{} names organisation {organisation_id}, which is deactivated and takes no new roles", FieldPath::list("partners", *index).field("organisationId"))]
     PartnerDeactivated { index: usize, organisation_id: Uuid },
     #[error("{field} must not be given for an online activity")]
-    OnlineWithPlace { field: String },
+    OnlineWithPlace { field: FieldPath },
     #[error("location.country is required unless the activity is online")]
     LocationCountryRequired,
     #[error("{field} {end} is before the start date {start}")]
     EndBeforeStart {
-        field: String,
+        field: FieldPath,
         start: NaiveDate,
         end: NaiveDate,
     },
     #[error("{field} {date} is in the future (today is {today})")]
     DateInFuture {
-        field: String,
+        field: FieldPath,
         date: NaiveDate,
         today: NaiveDate,
     },
@@ -73,21 +73,21 @@ pub enum ActivityError {
     ParticipantsDoNotAddUp { total: u32, sum: u64 },
     #[error("participants.byCountry counts add up to {sum}, not to participants.total {total}")]
     CountryCountsDoNotAddUp { total: u32, sum: u64 },
-    #[error("{} repeats country {country}", field_path("participants.byCountry", *index, "country"))]
+    #[error("{} repeats country {country}", FieldPath::list("participants.byCountry", *index).field("country"))]
     DuplicateCountryCount { index: usize, country: CountryCode },
 }
 
 impl ActivityError {
     /// Attaches an input field to a value error:
     /// `Title::parse(raw).map_err(ActivityError::invalid("title"))`.
-    pub fn invalid(field: impl Into<String>) -> impl FnOnce(ValueError) -> Self {
+    pub fn invalid(field: impl Into<FieldPath>) -> impl FnOnce(ValueError) -> Self {
         let field = field.into();
         move |error| Self::Invalid { field, error }
     }
 }
 
 impl FieldError for ActivityError {
-    fn field(&self) -> Option<String> {
+    fn field(&self) -> Option<FieldPath> {
         let field = match self {
             Self::NotFound { .. }
             | Self::AlreadyExists { .. }
@@ -100,20 +100,26 @@ impl FieldError for ActivityError {
             | Self::OnlineWithPlace { field }
             | Self::EndBeforeStart { field, .. }
             | Self::DateInFuture { field, .. } => field.clone(),
-            Self::UnknownProject { .. } | Self::ProjectNotOpen { .. } => "projectId".to_owned(),
-            Self::NoUncacChapter => "uncacChapters".to_owned(),
-            Self::DuplicateUncacChapter { index, .. } => field_path("uncacChapters", *index, ""),
-            Self::AuditTypeRequired | Self::AuditTypeNotAllowed { .. } => "auditType".to_owned(),
-            Self::NoOrganiser => "partners".to_owned(),
-            Self::DuplicatePartner { index, .. } => field_path("partners", *index, "role"),
-            Self::PartnerDeactivated { index, .. } => {
-                field_path("partners", *index, "organisationId")
+            Self::UnknownProject { .. } | Self::ProjectNotOpen { .. } => {
+                FieldPath::new("projectId")
             }
-            Self::LocationCountryRequired => "location.country".to_owned(),
-            Self::ParticipantsDoNotAddUp { .. } => "participants.total".to_owned(),
-            Self::CountryCountsDoNotAddUp { .. } => "participants.byCountry".to_owned(),
+            Self::NoUncacChapter => FieldPath::new("uncacChapters"),
+            Self::DuplicateUncacChapter { index, .. } => FieldPath::list("uncacChapters", *index),
+            Self::AuditTypeRequired | Self::AuditTypeNotAllowed { .. } => {
+                FieldPath::new("auditType")
+            }
+            Self::NoOrganiser => FieldPath::new("partners"),
+            Self::DuplicatePartner { index, .. } => {
+                FieldPath::list("partners", *index).field("role")
+            }
+            Self::PartnerDeactivated { index, .. } => {
+                FieldPath::list("partners", *index).field("organisationId")
+            }
+            Self::LocationCountryRequired => FieldPath::new("location.country"),
+            Self::ParticipantsDoNotAddUp { .. } => FieldPath::new("participants.total"),
+            Self::CountryCountsDoNotAddUp { .. } => FieldPath::new("participants.byCountry"),
             Self::DuplicateCountryCount { index, .. } => {
-                field_path("participants.byCountry", *index, "country")
+                FieldPath::list("participants.byCountry", *index).field("country")
             }
         };
         Some(field)

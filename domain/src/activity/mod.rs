@@ -18,7 +18,7 @@ use crate::aggregate::{Aggregate, DecisionContext, StreamKind};
 use crate::codelists::{
     ActivityKind, ActivityPartnerRole, ActivityStatus, AuditType, UncacChapter,
 };
-use crate::values::{City, CountryCode, Description, Title, field_path, parse_count};
+use crate::values::{City, CountryCode, Description, FieldPath, Title, parse_count};
 
 pub use commands::*;
 pub use error::ActivityError;
@@ -126,12 +126,12 @@ impl ActivityLocation {
         if online == Some(true) {
             if country.is_some() {
                 return Err(ActivityError::OnlineWithPlace {
-                    field: "location.country".to_owned(),
+                    field: FieldPath::new("location.country"),
                 });
             }
             if city.is_some() {
                 return Err(ActivityError::OnlineWithPlace {
-                    field: "location.city".to_owned(),
+                    field: FieldPath::new("location.city"),
                 });
             }
             return Ok(Self::Online);
@@ -193,15 +193,19 @@ impl Participants {
         undisclosed: i64,
         by_country: &[(C, i64)],
     ) -> Result<Self, ActivityError> {
-        let count = |field: &str, raw| {
-            parse_count(raw).map_err(ActivityError::invalid(format!("participants.{field}")))
+        let count = |field: &'static str, raw| {
+            parse_count(raw).map_err(ActivityError::invalid(
+                FieldPath::new("participants").field(field),
+            ))
         };
         let by_country = by_country
             .iter()
             .enumerate()
             .map(|(index, (country, raw))| {
                 let at = |leaf| {
-                    ActivityError::invalid(field_path("participants.byCountry", index, leaf))
+                    ActivityError::invalid(
+                        FieldPath::list("participants.byCountry", index).field(leaf),
+                    )
                 };
                 Ok(CountryCount {
                     country: CountryCode::parse(country.as_ref()).map_err(at("country"))?,

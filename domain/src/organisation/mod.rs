@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::aggregate::{Aggregate, DecisionContext, DomainEvent, FieldError, StreamKind};
 use crate::codelists::OrganisationType;
 use crate::ports::StreamRead;
-use crate::values::{Acronym, CountryCode, Name, OrgRef, Patch, ValueError, WebUrl};
+use crate::values::{Acronym, CountryCode, FieldPath, Name, OrgRef, Patch, ValueError, WebUrl};
 
 /// An organisation, as its events made it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -170,7 +170,7 @@ pub enum OrganisationError {
     AlreadyExists { id: Uuid },
     /// A raw input value could not be parsed.
     #[error("{field} {error}")]
-    Invalid { field: String, error: ValueError },
+    Invalid { field: FieldPath, error: ValueError },
     #[error(
         "ref is already {current} and cannot be changed or removed, because project identifiers are derived from it"
     )]
@@ -186,17 +186,17 @@ pub enum OrganisationError {
 impl OrganisationError {
     /// Attaches an input field to a value error:
     /// `Name::parse(raw).map_err(OrganisationError::invalid("name"))`.
-    pub fn invalid(field: impl Into<String>) -> impl FnOnce(ValueError) -> Self {
+    pub fn invalid(field: impl Into<FieldPath>) -> impl FnOnce(ValueError) -> Self {
         let field = field.into();
         move |error| Self::Invalid { field, error }
     }
 }
 
 impl FieldError for OrganisationError {
-    fn field(&self) -> Option<String> {
+    fn field(&self) -> Option<FieldPath> {
         match self {
             Self::Invalid { field, .. } => Some(field.clone()),
-            Self::RefImmutable { .. } => Some("ref".to_owned()),
+            Self::RefImmutable { .. } => Some(FieldPath::new("ref")),
             Self::NotFound { .. }
             | Self::AlreadyExists { .. }
             | Self::NothingToRevise

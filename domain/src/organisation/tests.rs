@@ -226,7 +226,10 @@ fn parse_errors_name_the_field() {
     let error = Name::parse("  ")
         .map_err(OrganisationError::invalid("name"))
         .unwrap_err();
-    assert_eq!(error.field().as_deref(), Some("name"));
+    assert_eq!(
+        error.field().map(|path| path.to_string()).as_deref(),
+        Some("name")
+    );
     assert_eq!(error.to_string(), "name must not be empty");
     assert!(!error.is_not_found());
     let error = OrgRef::parse("XM/DAC")

@@ -42,7 +42,7 @@ use super::{
 };
 use crate::aggregate::DecisionContext;
 use crate::codelists::{OrganisationRole, OtherIdentifierType, ProjectStatus};
-use crate::values::{IatiIdentifier, Percentage, field_path};
+use crate::values::{FieldPath, IatiIdentifier, Percentage};
 
 pub(super) fn decide(
     state: Option<&Project>,
@@ -147,7 +147,7 @@ fn revise_project(project: &Project, revise: ReviseProject) -> Result<ProjectEve
     };
     if planned_end < planned_start {
         return Err(ProjectError::EndBeforeStart {
-            field: blamed.to_owned(),
+            field: FieldPath::new(blamed),
             start: planned_start,
             end: planned_end,
         });
@@ -244,13 +244,13 @@ fn add_participant(
 ) -> Result<ProjectEvent, ProjectError> {
     if add.organisation.deactivated {
         return Err(ProjectError::OrganisationDeactivated {
-            field: "organisationId".to_owned(),
+            field: FieldPath::new("organisationId"),
             organisation_id: add.organisation.id,
         });
     }
     if project.has_participant(add.organisation.id, add.role) {
         return Err(ProjectError::DuplicateParticipation {
-            field: "role".to_owned(),
+            field: FieldPath::new("role"),
             organisation_id: add.organisation.id,
             role: add.role,
         });
@@ -510,10 +510,14 @@ fn add_other_identifier(
 }
 
 /// `end ≥ start`, or [`ProjectError::EndBeforeStart`] naming `field`.
-fn check_dates_order(field: &str, start: NaiveDate, end: NaiveDate) -> Result<(), ProjectError> {
+fn check_dates_order(
+    field: &'static str,
+    start: NaiveDate,
+    end: NaiveDate,
+) -> Result<(), ProjectError> {
     if end < start {
         return Err(ProjectError::EndBeforeStart {
-            field: field.to_owned(),
+            field: FieldPath::new(field),
             start,
             end,
         });
@@ -523,13 +527,13 @@ fn check_dates_order(field: &str, start: NaiveDate, end: NaiveDate) -> Result<()
 
 /// An actual date is never after today.
 fn check_not_future(
-    field: &str,
+    field: &'static str,
     date: Option<NaiveDate>,
     context: &DecisionContext,
 ) -> Result<(), ProjectError> {
     match date {
         Some(date) if date > context.today => Err(ProjectError::DateInFuture {
-            field: field.to_owned(),
+            field: FieldPath::new(field),
             date,
             today: context.today,
         }),
@@ -552,13 +556,13 @@ fn check_participations(
         };
         if participation.organisation.deactivated {
             return Err(ProjectError::OrganisationDeactivated {
-                field: field_path("participatingOrganisations", index, "organisationId"),
+                field: FieldPath::list("participatingOrganisations", index).field("organisationId"),
                 organisation_id: row.organisation_id,
             });
         }
         if rows.contains(&row) {
             return Err(ProjectError::DuplicateParticipation {
-                field: field_path("participatingOrganisations", index, "role"),
+                field: FieldPath::list("participatingOrganisations", index).field("role"),
                 organisation_id: row.organisation_id,
                 role: row.role,
             });
@@ -586,7 +590,7 @@ fn sum_hundredths(percentages: impl Iterator<Item = Percentage>) -> u32 {
 fn check_geography(
     countries: &[RecipientCountry],
     regions: &[RecipientRegion],
-    sum_field: &str,
+    sum_field: &'static str,
 ) -> Result<(), ProjectError> {
     let mut seen = HashSet::new();
     for (index, row) in countries.iter().enumerate() {
@@ -613,7 +617,7 @@ fn check_geography(
         .saturating_add(sum_hundredths(regions.iter().map(|r| r.percentage)));
     if total != Percentage::HUNDRED_IN_HUNDREDTHS {
         return Err(ProjectError::GeographyPercentagesSum {
-            field: sum_field.to_owned(),
+            field: FieldPath::new(sum_field),
             total_hundredths: total,
         });
     }

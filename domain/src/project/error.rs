@@ -6,8 +6,8 @@ use uuid::Uuid;
 use crate::aggregate::FieldError;
 use crate::codelists::{OrganisationRole, ProjectStatus};
 use crate::values::{
-    CountryCode, IatiIdentifier, OrgRef, OtherIdentifierRef, RegionCode, SectorCode, ValueError,
-    WebUrl, field_path, format_hundredths,
+    CountryCode, FieldPath, IatiIdentifier, OrgRef, OtherIdentifierRef, RegionCode, SectorCode,
+    ValueError, WebUrl, format_hundredths,
 };
 
 /// Renders a list of roles for a message: `Funding, Implementing`.
@@ -28,13 +28,13 @@ pub enum ProjectError {
     AlreadyExists { id: Uuid },
     /// A raw input value could not be parsed.
     #[error("{field} {error}")]
-    Invalid { field: String, error: ValueError },
+    Invalid { field: FieldPath, error: ValueError },
     /// A referenced organisation does not exist (raised by the API when its look-up finds nothing).
     #[error("{field} names organisation {id}, which does not exist")]
-    UnknownOrganisation { field: String, id: Uuid },
+    UnknownOrganisation { field: FieldPath, id: Uuid },
     /// A referenced project does not exist (raised by the API when its look-up finds nothing).
     #[error("{field} names project {id}, which does not exist")]
-    UnknownProject { field: String, id: Uuid },
+    UnknownProject { field: FieldPath, id: Uuid },
 
     #[error(
         "reportingOrganisationId names organisation {organisation_id}, which has no IATI ref; a reporting organisation needs one"
@@ -55,7 +55,7 @@ pub enum ProjectError {
     NoParticipatingOrganisation,
     #[error("{field} repeats organisation {organisation_id} in the role {role}, which it already holds", role = role.name())]
     DuplicateParticipation {
-        field: String,
+        field: FieldPath,
         organisation_id: Uuid,
         role: OrganisationRole,
     },
@@ -63,35 +63,35 @@ pub enum ProjectError {
         "{field} names organisation {organisation_id}, which is deactivated and takes no new roles"
     )]
     OrganisationDeactivated {
-        field: String,
+        field: FieldPath,
         organisation_id: Uuid,
     },
     #[error("{field} {end} is before the start date {start}")]
     EndBeforeStart {
-        field: String,
+        field: FieldPath,
         start: NaiveDate,
         end: NaiveDate,
     },
     #[error("{field} {date} is in the future (today is {today})")]
     DateInFuture {
-        field: String,
+        field: FieldPath,
         date: NaiveDate,
         today: NaiveDate,
     },
-    #[error("{} repeats country {country}", field_path("recipientCountries", *index, "country"))]
+    #[error("{} repeats country {country}", FieldPath::list("recipientCountries", *index).field("country"))]
     DuplicateRecipientCountry { index: usize, country: CountryCode },
-    #[error("{} repeats region {region}", field_path("recipientRegions", *index, "code"))]
+    #[error("{} repeats region {region}", FieldPath::list("recipientRegions", *index).field("code"))]
     DuplicateRecipientRegion { index: usize, region: RegionCode },
-    #[error("{} repeats sector {sector}", field_path("sectors", *index, "code"))]
+    #[error("{} repeats sector {sector}", FieldPath::list("sectors", *index).field("code"))]
     DuplicateSector { index: usize, sector: SectorCode },
-    #[error("{} is sector {sector}, which the DAC withdrew and may not be used for new data", field_path("sectors", *index, "code"))]
+    #[error("{} is sector {sector}, which the DAC withdrew and may not be used for new data", FieldPath::list("sectors", *index).field("code"))]
     WithdrawnSector { index: usize, sector: SectorCode },
     #[error(
         "{field}: recipient country and region percentages together must add up to exactly 100.00, not {}",
         format_hundredths(*total_hundredths)
     )]
     GeographyPercentagesSum {
-        field: String,
+        field: FieldPath,
         total_hundredths: u32,
     },
     #[error(
@@ -138,14 +138,14 @@ pub enum ProjectError {
         status: ProjectStatus,
     },
 
-    #[error("{} must be after periodStart", field_path("budgets", *index, "periodEnd"))]
+    #[error("{} must be after periodStart", FieldPath::list("budgets", *index).field("periodEnd"))]
     BudgetPeriodNotPositive { index: usize },
     #[error(
         "{} must be no later than one year after periodStart (IATI: a budget period is at most one year)",
-        field_path("budgets", *index, "periodEnd")
+        FieldPath::list("budgets", *index).field("periodEnd")
     )]
     BudgetPeriodTooLong { index: usize },
-    #[error("{} must not be negative", field_path("budgets", *index, "value.minorUnits"))]
+    #[error("{} must not be negative", FieldPath::list("budgets", *index).field("value.minorUnits"))]
     NegativeBudget { index: usize },
 
     #[error("transaction {id} already exists in the project")]
@@ -182,7 +182,7 @@ pub enum ProjectError {
 impl ProjectError {
     /// Attaches an input field to a value error:
     /// `Title::parse(raw).map_err(ProjectError::invalid("title"))`.
-    pub fn invalid(field: impl Into<String>) -> impl FnOnce(ValueError) -> Self {
+    pub fn invalid(field: impl Into<FieldPath>) -> impl FnOnce(ValueError) -> Self {
         let field = field.into();
         move |error| Self::Invalid { field, error }
     }
@@ -192,7 +192,7 @@ impl ProjectError {
     /// Attaches a money input's field to a value error from [`Money::parse`](crate::values::Money::parse)
     /// or [`CurrencyCode::parse`](crate::values::CurrencyCode::parse): `{prefix}.currency` for a
     /// currency error, `{prefix}.minorUnits` otherwise (`value.minorUnits`, `budgets[0].value.currency`).
-    pub fn invalid_money(prefix: impl Into<String>) -> impl FnOnce(ValueError) -> Self {
+    pub fn invalid_money(prefix: impl Into<FieldPath>) -> impl FnOnce(ValueError) -> Self {
         let prefix = prefix.into();
         move |error| {
             let leaf = match error {
@@ -200,7 +200,7 @@ impl ProjectError {
                 _ => "minorUnits",
             };
             Self::Invalid {
-                field: format!("{prefix}.{leaf}"),
+                field: prefix.field(leaf),
                 error,
             }
         }
@@ -208,7 +208,7 @@ impl ProjectError {
 }
 
 impl FieldError for ProjectError {
-    fn field(&self) -> Option<String> {
+    fn field(&self) -> Option<FieldPath> {
         let field = match self {
             Self::NotFound { .. }
             | Self::AlreadyExists { .. }
@@ -225,42 +225,50 @@ impl FieldError for ProjectError {
             | Self::DateInFuture { field, .. }
             | Self::GeographyPercentagesSum { field, .. } => field.clone(),
             Self::ReportingOrganisationWithoutRef { .. }
-            | Self::ReportingOrganisationDeactivated { .. } => "reportingOrganisationId".to_owned(),
-            Self::IdentifierNotUnderReportingOrganisation { .. } => "iatiIdentifier".to_owned(),
-            Self::NoParticipatingOrganisation => "participatingOrganisations".to_owned(),
+            | Self::ReportingOrganisationDeactivated { .. } => {
+                FieldPath::new("reportingOrganisationId")
+            }
+            Self::IdentifierNotUnderReportingOrganisation { .. } => {
+                FieldPath::new("iatiIdentifier")
+            }
+            Self::NoParticipatingOrganisation => FieldPath::new("participatingOrganisations"),
             Self::DuplicateRecipientCountry { index, .. } => {
-                field_path("recipientCountries", *index, "country")
+                FieldPath::list("recipientCountries", *index).field("country")
             }
             Self::DuplicateRecipientRegion { index, .. } => {
-                field_path("recipientRegions", *index, "code")
+                FieldPath::list("recipientRegions", *index).field("code")
             }
             Self::DuplicateSector { index, .. } | Self::WithdrawnSector { index, .. } => {
-                field_path("sectors", *index, "code")
+                FieldPath::list("sectors", *index).field("code")
             }
-            Self::SectorPercentagesSum { .. } => "sectors".to_owned(),
-            Self::ActualStartRequired { .. } => "actualStart".to_owned(),
+            Self::SectorPercentagesSum { .. } => FieldPath::new("sectors"),
+            Self::ActualStartRequired { .. } => FieldPath::new("actualStart"),
             Self::ActualEndRequired { .. } | Self::ActualEndNotAllowed { .. } => {
-                "actualEnd".to_owned()
+                FieldPath::new("actualEnd")
             }
             Self::ParticipationNotFound { .. } | Self::LastParticipatingOrganisation { .. } => {
-                "organisationId".to_owned()
+                FieldPath::new("organisationId")
             }
-            Self::RoleStillNeeded { .. } => "role".to_owned(),
+            Self::RoleStillNeeded { .. } => FieldPath::new("role"),
             Self::BudgetPeriodNotPositive { index } | Self::BudgetPeriodTooLong { index } => {
-                field_path("budgets", *index, "periodEnd")
+                FieldPath::list("budgets", *index).field("periodEnd")
             }
-            Self::NegativeBudget { index } => field_path("budgets", *index, "value.minorUnits"),
-            Self::ZeroTransaction => "value.minorUnits".to_owned(),
+            Self::NegativeBudget { index } => {
+                FieldPath::list("budgets", *index).field("value.minorUnits")
+            }
+            Self::ZeroTransaction => FieldPath::new("value.minorUnits"),
             Self::TransactionNotFound { .. }
             | Self::TransactionAlreadyReversed { .. }
-            | Self::ReversalCannotBeReversed { .. } => "transactionId".to_owned(),
-            Self::DocumentAlreadyAdded { .. } | Self::DocumentNotFound { .. } => "url".to_owned(),
+            | Self::ReversalCannotBeReversed { .. } => FieldPath::new("transactionId"),
+            Self::DocumentAlreadyAdded { .. } | Self::DocumentNotFound { .. } => {
+                FieldPath::new("url")
+            }
             Self::RelatedToItself
             | Self::RelatedProjectAlreadyAdded { .. }
-            | Self::RelatedProjectNotFound { .. } => "relatedProjectId".to_owned(),
+            | Self::RelatedProjectNotFound { .. } => FieldPath::new("relatedProjectId"),
             Self::OwnIdentifier { .. }
             | Self::OtherIdentifierAlreadyAdded { .. }
-            | Self::OtherIdentifierNotFound { .. } => "ref".to_owned(),
+            | Self::OtherIdentifierNotFound { .. } => FieldPath::new("ref"),
         };
         Some(field)
     }

@@ -26,9 +26,8 @@ use crate::codelists::{
 };
 use crate::ports::StreamRead;
 use crate::values::{
-    CountryCode, Description, DocumentCategory, IatiIdentifier, MimeType, Money, OrgRef,
+    CountryCode, Description, DocumentCategory, FieldPath, IatiIdentifier, MimeType, Money, OrgRef,
     OtherIdentifierRef, Percentage, RegionCode, SectorCode, Title, TransactionRef, WebUrl,
-    field_path,
 };
 
 pub use commands::*;
@@ -144,7 +143,8 @@ impl RecipientCountry {
     /// # Errors
     /// [`ProjectError::Invalid`] naming `recipientCountries[index].country` or `.percentage`.
     pub fn parse(index: usize, country: &str, percentage: &str) -> Result<Self, ProjectError> {
-        let at = |leaf| ProjectError::invalid(field_path("recipientCountries", index, leaf));
+        let at =
+            |leaf| ProjectError::invalid(FieldPath::list("recipientCountries", index).field(leaf));
         Ok(Self {
             country: CountryCode::parse(country).map_err(at("country"))?,
             percentage: Percentage::parse(percentage).map_err(at("percentage"))?,
@@ -167,7 +167,8 @@ impl RecipientRegion {
     /// # Errors
     /// [`ProjectError::Invalid`] naming `recipientRegions[index].code` or `.percentage`.
     pub fn parse(index: usize, code: &str, percentage: &str) -> Result<Self, ProjectError> {
-        let at = |leaf| ProjectError::invalid(field_path("recipientRegions", index, leaf));
+        let at =
+            |leaf| ProjectError::invalid(FieldPath::list("recipientRegions", index).field(leaf));
         Ok(Self {
             region: RegionCode::parse(code).map_err(at("code"))?,
             percentage: Percentage::parse(percentage).map_err(at("percentage"))?,
@@ -190,7 +191,7 @@ impl SectorShare {
     /// # Errors
     /// [`ProjectError::Invalid`] naming `sectors[index].code` or `.percentage`.
     pub fn parse(index: usize, code: &str, percentage: &str) -> Result<Self, ProjectError> {
-        let at = |leaf| ProjectError::invalid(field_path("sectors", index, leaf));
+        let at = |leaf| ProjectError::invalid(FieldPath::list("sectors", index).field(leaf));
         Ok(Self {
             sector: SectorCode::parse(code).map_err(at("code"))?,
             percentage: Percentage::parse(percentage).map_err(at("percentage"))?,
@@ -235,7 +236,7 @@ impl Budget {
         value_date: NaiveDate,
     ) -> Result<Self, ProjectError> {
         let value = Money::parse(minor_units, currency).map_err(ProjectError::invalid_money(
-            field_path("budgets", index, "value"),
+            FieldPath::list("budgets", index).field("value"),
         ))?;
         Ok(Self {
             budget_type,

@@ -343,20 +343,21 @@ fn identifier_parse_errors_name_the_field() {
             error: ValueError::ForbiddenCharacter('/')
         }
     );
-    assert_eq!(error.field().as_deref(), Some("iatiIdentifier"));
+    assert_eq!(
+        error.field().map(|path| path.to_string()).as_deref(),
+        Some("iatiIdentifier")
+    );
     assert_eq!(
         error.to_string(),
         "iatiIdentifier must not contain the character `/`"
     );
     let error = Percentage::parse("33.333")
-        .map_err(ProjectError::invalid(crate::values::field_path(
-            "recipientCountries",
-            1,
-            "percentage",
-        )))
+        .map_err(ProjectError::invalid(
+            crate::values::FieldPath::list("recipientCountries", 1).field("percentage"),
+        ))
         .unwrap_err();
     assert_eq!(
-        error.field().as_deref(),
+        error.field().map(|path| path.to_string()).as_deref(),
         Some("recipientCountries[1].percentage")
     );
 }
@@ -407,7 +408,7 @@ fn same_role_twice_is_refused_but_several_roles_are_fine() {
         .when(ProjectCommand::Register(command))
         .rejected(
             &ProjectError::DuplicateParticipation {
-                field: "participatingOrganisations[3].role".into(),
+                field: FieldPath::list("participatingOrganisations", 3).field("role"),
                 organisation_id: aa(),
                 role: OrganisationRole::Funding,
             },
@@ -431,7 +432,7 @@ fn deactivated_participants_are_refused() {
         .when(ProjectCommand::Register(command))
         .rejected(
             &ProjectError::OrganisationDeactivated {
-                field: "participatingOrganisations[1].organisationId".into(),
+                field: FieldPath::list("participatingOrganisations", 1).field("organisationId"),
                 organisation_id: asec(),
             },
             Some("participatingOrganisations[1].organisationId"),
@@ -1739,14 +1740,14 @@ fn input_rows_parse_with_field_paths() {
     );
     let error = RecipientCountry::parse(1, "XX", "10").unwrap_err();
     assert_eq!(
-        error.field().as_deref(),
+        error.field().map(|path| path.to_string()).as_deref(),
         Some("recipientCountries[1].country")
     );
     let error = RecipientCountry::parse(2, "ID", "33.333").unwrap_err();
     assert_eq!(
         error,
         ProjectError::Invalid {
-            field: "recipientCountries[2].percentage".into(),
+            field: FieldPath::list("recipientCountries", 2).field("percentage"),
             error: ValueError::PercentageTooPrecise("33.333".into()),
         }
     );
@@ -1754,13 +1755,14 @@ fn input_rows_parse_with_field_paths() {
         RecipientRegion::parse(0, "999", "10")
             .unwrap_err()
             .field()
+            .map(|path| path.to_string())
             .as_deref(),
         Some("recipientRegions[0].code")
     );
     assert_eq!(
         SectorShare::parse(3, "15120", "10").unwrap_err(),
         ProjectError::Invalid {
-            field: "sectors[3].code".into(),
+            field: FieldPath::list("sectors", 3).field("code"),
             error: ValueError::WithdrawnCode {
                 list: "Sector",
                 code: "15120".into(),
@@ -1771,6 +1773,7 @@ fn input_rows_parse_with_field_paths() {
         SectorShare::parse(0, "15113", "0")
             .unwrap_err()
             .field()
+            .map(|path| path.to_string())
             .as_deref(),
         Some("sectors[0].percentage")
     );
@@ -1801,17 +1804,25 @@ fn budget_rows_name_their_money_fields() {
         parse("9007199254740992", "EUR")
             .unwrap_err()
             .field()
+            .map(|path| path.to_string())
             .as_deref(),
         Some("budgets[2].value.minorUnits")
     );
     assert_eq!(
-        parse("100", "EURO").unwrap_err().field().as_deref(),
+        parse("100", "EURO")
+            .unwrap_err()
+            .field()
+            .map(|path| path.to_string())
+            .as_deref(),
         Some("budgets[2].value.currency")
     );
     let error = Money::parse("1.5", "USD")
         .map_err(ProjectError::invalid_money("value"))
         .unwrap_err();
-    assert_eq!(error.field().as_deref(), Some("value.minorUnits"));
+    assert_eq!(
+        error.field().map(|path| path.to_string()).as_deref(),
+        Some("value.minorUnits")
+    );
 }
 
 #[test]

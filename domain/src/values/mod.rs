@@ -7,10 +7,11 @@
 //!
 //! A [`ValueError`] says what is wrong with a value but not where it came from; the API attaches
 //! the input field with the aggregates' `invalid` constructors, e.g.
-//! `IatiIdentifier::parse(raw).map_err(ProjectError::invalid("iatiIdentifier"))`, and builds list
-//! paths with [`field_path`] (`recipientCountries[1].percentage`).
+//! `IatiIdentifier::parse(raw).map_err(ProjectError::invalid("iatiIdentifier"))`, and names fields
+//! inside lists with a [`FieldPath`] (`FieldPath::list("recipientCountries", 1).field("percentage")`).
 
 mod codes;
+mod field_path;
 mod identifiers;
 mod money;
 mod percentage;
@@ -18,6 +19,7 @@ mod text;
 mod web;
 
 pub use codes::{CountryCode, CurrencyCode, DocumentCategory, RegionCode, SectorCode};
+pub use field_path::{FieldPath, Step};
 pub use identifiers::{IatiIdentifier, OrgRef, OtherIdentifierRef, TransactionRef};
 pub use money::{MAX_MINOR_UNITS, Money};
 pub use percentage::{Percentage, format_hundredths};
@@ -84,7 +86,7 @@ pub enum ValueError {
 
 impl crate::aggregate::FieldError for ValueError {
     /// A bare value error does not know its field; aggregates' `Invalid` variants carry it.
-    fn field(&self) -> Option<String> {
+    fn field(&self) -> Option<FieldPath> {
         None
     }
 }
@@ -137,17 +139,6 @@ impl<T> Patch<T> {
             Self::Set(value) => Patch::Set(f(value)),
             Self::Clear => Patch::Clear,
         }
-    }
-}
-
-/// The GraphQL input path of a field inside a list element: `field_path("sectors", 1, "code")`
-/// is `sectors[1].code`; an empty `leaf` gives `sectors[1]`.
-#[must_use]
-pub fn field_path(list: &str, index: usize, leaf: &str) -> String {
-    if leaf.is_empty() {
-        format!("{list}[{index}]")
-    } else {
-        format!("{list}[{index}].{leaf}")
     }
 }
 

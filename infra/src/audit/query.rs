@@ -2,34 +2,15 @@
 //! `auditEvents`). The filters use the columns the event table keeps beside the leaf bytes; what
 //! is returned is always decoded from the stored leaf bytes themselves.
 
-use amanah_domain::aggregate::StreamKind;
 use amanah_domain::ports::{StoreError, StoredEvent};
 use amanah_domain::query::{Page, Window};
-use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, Value};
-use uuid::Uuid;
 
 use crate::envelope;
 use crate::store::db_error::map_internal_db_error;
 use crate::store::sql::statement;
 
-/// Which events to list. `None` means "any".
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AuditEventFilter {
-    pub stream: Option<StreamKind>,
-    pub stream_id: Option<Uuid>,
-    pub event_type: Option<String>,
-    /// The actor's `sub`.
-    pub actor: Option<String>,
-    /// Inclusive lower bound of `occurredAt`.
-    pub occurred_from: Option<DateTime<Utc>>,
-    /// Inclusive upper bound of `occurredAt`.
-    pub occurred_to: Option<DateTime<Utc>>,
-    /// Inclusive lower bound of the index.
-    pub index_from: Option<u64>,
-    /// Inclusive upper bound of the index.
-    pub index_to: Option<u64>,
-}
+pub use amanah_domain::ports::AuditEventFilter;
 
 fn db_int(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
@@ -127,31 +108,4 @@ pub async fn audit_events<C: ConnectionTrait>(
         items,
         total: u64::try_from(total).unwrap_or(0),
     })
-}
-
-impl AuditEventFilter {
-    /// Whether `event` passes the filter: the same rule as the SQL of [`audit_events`], for
-    /// events that are already in memory (a subscription's).
-    #[must_use]
-    pub fn matches(&self, event: &StoredEvent) -> bool {
-        let occurred_at = envelope::truncate_to_micros(event.occurred_at);
-        self.stream.is_none_or(|stream| stream == event.stream)
-            && self.stream_id.is_none_or(|id| id == event.stream_id)
-            && self
-                .event_type
-                .as_ref()
-                .is_none_or(|event_type| *event_type == event.event_type)
-            && self
-                .actor
-                .as_ref()
-                .is_none_or(|sub| *sub == event.actor.sub)
-            && self
-                .occurred_from
-                .is_none_or(|from| envelope::truncate_to_micros(from) <= occurred_at)
-            && self
-                .occurred_to
-                .is_none_or(|to| occurred_at <= envelope::truncate_to_micros(to))
-            && self.index_from.is_none_or(|from| from <= event.index)
-            && self.index_to.is_none_or(|to| event.index <= to)
-    }
 }

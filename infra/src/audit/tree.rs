@@ -24,33 +24,7 @@ use amanah_audit::checkpoint::Checkpoint;
 use amanah_audit::merkle::{self, CompactRange, Hash, NodeId, Plan, ProofError};
 use amanah_audit::note::SigningKey;
 
-/// A signed checkpoint as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredCheckpoint {
-    pub size: u64,
-    pub root: Hash,
-    /// The signed note, verbatim.
-    pub note: String,
-}
-
-/// Why a proof or checkpoint could not be served.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AuditReadError {
-    /// The size asked for is not the size of a signed checkpoint.
-    #[error("no checkpoint was signed at tree size {0}")]
-    NotSigned(u64),
-    /// The index is not below the tree size.
-    #[error("index {index} is not below the tree size {size}")]
-    IndexOutOfRange { index: u64, size: u64 },
-    /// The sizes do not make a consistency proof.
-    #[error("{0}")]
-    Proof(#[from] ProofError),
-    /// Nothing has been signed yet.
-    #[error("the log has no signed checkpoint yet")]
-    NoCheckpoint,
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
+pub use amanah_domain::ports::{AuditReadError, StoredCheckpoint};
 
 pub(crate) fn db_int(value: u64) -> Result<i64, StoreError> {
     i64::try_from(value).map_err(|_| StoreError::internal(format!("{value} exceeds BIGINT")))

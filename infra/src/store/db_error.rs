@@ -12,6 +12,7 @@
 //! identifier reaches the client as `BAD_USER_INPUT` on `iatiIdentifier`, not as an internal error.
 
 use amanah_domain::ports::StoreError;
+use amanah_domain::values::FieldPath;
 use sea_orm::sqlx;
 use sea_orm::sqlx::postgres::PgDatabaseError;
 use sea_orm::{DbErr, RuntimeErr};
@@ -53,7 +54,7 @@ pub(crate) fn map_internal_db_error(err: DbErr) -> StoreError {
 
 /// The input field named by a unique-constraint violation; `None` for any other error.
 #[must_use]
-pub fn duplicate_field(err: &DbErr) -> Option<String> {
+pub fn duplicate_field(err: &DbErr) -> Option<FieldPath> {
     let database_error = database_error(err)?;
     if !database_error.is_unique_violation() {
         return None;
@@ -69,11 +70,10 @@ pub fn duplicate_field(err: &DbErr) -> Option<String> {
     };
     let columns = columns.unwrap_or_default();
     let Some(column) = columns.last() else {
-        return Some(
-            database_error
-                .constraint()
-                .map_or_else(|| "value".to_owned(), str::to_owned),
-        );
+        return Some(database_error.constraint().map_or_else(
+            || FieldPath::new("value"),
+            |name| FieldPath::named(name.to_owned()),
+        ));
     };
     Some(field_name(table.as_deref(), column))
 }
@@ -164,13 +164,16 @@ fn sqlite_unique_columns(message: &str) -> (Option<String>, Option<Vec<String>>)
 }
 
 /// The input field of `table.column`: from [`FIELD_NAMES`], else the column in camelCase.
-fn field_name(table: Option<&str>, column: &str) -> String {
+fn field_name(table: Option<&str>, column: &str) -> FieldPath {
     FIELD_NAMES
         .iter()
         .find(|(known_table, known_column, _)| {
             table.is_none_or(|table| table == *known_table) && column == *known_column
         })
-        .map_or_else(|| camel_case(column), |(_, _, field)| (*field).to_owned())
+        .map_or_else(
+            || FieldPath::named(camel_case(column)),
+            |(_, _, field)| FieldPath::new(field),
+        )
 }
 
 fn camel_case(snake: &str) -> String {
@@ -224,13 +227,16 @@ mod tests {
     #[test]
     fn names_input_fields() {
         assert_eq!(
-            field_name(Some("projects"), "iati_identifier"),
+            field_name(Some("projects"), "iati_identifier").to_string(),
             "iatiIdentifier"
         );
-        assert_eq!(field_name(Some("organisations"), "ref"), "ref");
-        assert_eq!(field_name(None, "iati_identifier"), "iatiIdentifier");
+        assert_eq!(field_name(Some("organisations"), "ref").to_string(), "ref");
         assert_eq!(
-            field_name(Some("projects"), "reporting_org_id"),
+            field_name(None, "iati_identifier").to_string(),
+            "iatiIdentifier"
+        );
+        assert_eq!(
+            field_name(Some("projects"), "reporting_org_id").to_string(),
             "reportingOrgId"
         );
         assert_eq!(camel_case("_leading_underscore"), "leadingUnderscore");

@@ -7,7 +7,7 @@
 //!
 //! 1. [`IdempotencyStore::claim`] inserts a *pending* row (no response yet) holding a random
 //!    *claim token* the server assigns. The primary key makes exactly one of any number of
-//!    concurrent claims win: it gets [`Claim::Run`] with its [`IdempotencyClaim`] and runs the
+//!    concurrent claims win: it gets [`KeyClaim::Run`] with its [`IdempotencyClaim`] and runs the
 //!    request.
 //! 2. Every append the request makes carries the claim
 //!    ([`AppendRequest::idempotency_claim`](amanah_domain::ports::AppendRequest)).
@@ -19,10 +19,10 @@
 //! 3. The winner stores the response with [`IdempotencyStore::complete`] — or, when the request
 //!    failed in a way a retry may fix (an internal error), gives the key up with
 //!    [`IdempotencyStore::release`] so that the next attempt runs again.
-//! 4. Every other claim reads the row: a different request hash is [`Claim::Mismatch`]; a stored
-//!    response is [`Claim::Replay`]; a pending row is waited on (woken at once in this process,
+//! 4. Every other claim reads the row: a different request hash is [`KeyClaim::Mismatch`]; a stored
+//!    response is [`KeyClaim::Replay`]; a pending row is waited on (woken at once in this process,
 //!    polled across replicas) until it completes, is released, or the wait ends
-//!    ([`Claim::InProgress`]).
+//!    ([`KeyClaim::InProgress`]).
 //!
 //! A process can die while it holds a pending key. The holder refreshes the row's heartbeat
 //! ([`IdempotencyStore::heartbeat`], every [`HEARTBEAT_INTERVAL`]) while it runs; a pending row
@@ -31,9 +31,9 @@
 //! one of any number of racing retries wins; the others wait for it as for a live holder):
 //!
 //! * no indexes recorded: the dead attempt appended nothing (its appends would have recorded
-//!   them in the same transaction), so the retry runs ([`Claim::Run`]);
+//!   them in the same transaction), so the retry runs ([`KeyClaim::Run`]);
 //! * indexes recorded: the dead attempt's change landed but its response was lost
-//!   ([`Claim::Landed`], with the indexes), and the caller answers with that rather than run the
+//!   ([`KeyClaim::Landed`], with the indexes), and the caller answers with that rather than run the
 //!   change twice.
 //!
 //! Either way the dead holder, should it be alive after all, can no longer append under the key
@@ -49,7 +49,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use amanah_domain::ports::{IdempotencyClaim, StoreError};
+use amanah_domain::ports::{
+    BoxFuture, IdempotencyClaim, IdempotencyKeys, KeyClaim, KeyRequest, StoreError,
+};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use sha2::{Digest as _, Sha256};
 use tokio::sync::Notify;
@@ -70,29 +72,6 @@ pub const STALE_AFTER: Duration = Duration::from_secs(30);
 /// How often a waiting claim looks at a row that another replica is still running (in this
 /// process it is woken as soon as the row completes).
 const POLL_INTERVAL: Duration = Duration::from_millis(50);
-
-/// What a claim found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Claim {
-    /// This claim won and holds the key: run the request with the claim in every append, then
-    /// [`IdempotencyStore::complete`] or [`IdempotencyStore::release`].
-    Run(IdempotencyClaim),
-    /// The same request ran before: this is its response.
-    Replay(serde_json::Value),
-    /// The key was used for a different request.
-    Mismatch,
-    /// The same request is still running elsewhere and did not finish within the wait.
-    InProgress,
-    /// The same request ran in a process that died after appending these events (global
-    /// indexes, inclusive) and before storing its response; this claim took the key over (the
-    /// dead holder can append no more). Answer with that — and store the answer with
-    /// [`IdempotencyStore::complete`] so that later retries replay it.
-    Landed {
-        first_index: u64,
-        last_index: u64,
-        claim: IdempotencyClaim,
-    },
-}
 
 /// The `idempotency_keys` table. Cheap to clone (a pool handle and an `Arc`).
 #[derive(Debug, Clone)]
@@ -198,7 +177,7 @@ impl IdempotencyStore {
         request_id: &str,
         ttl: Duration,
         wait: Duration,
-    ) -> Result<Claim, StoreError> {
+    ) -> Result<KeyClaim, StoreError> {
         let deadline = tokio::time::Instant::now() + wait;
         self.purge_if_due(ttl).await?;
         loop {
@@ -214,7 +193,7 @@ impl IdempotencyStore {
                 token: Uuid::now_v7(),
             };
             if self.insert_pending(&claim, hash, request_id, now).await? {
-                return Ok(Claim::Run(claim));
+                return Ok(KeyClaim::Run(claim));
             }
             let Some(row) = self.read(subject, key).await? else {
                 continue; // released or purged since the insert failed: claim again
@@ -224,12 +203,12 @@ impl IdempotencyStore {
                 continue;
             }
             if row.request_hash != hash {
-                return Ok(Claim::Mismatch);
+                return Ok(KeyClaim::Mismatch);
             }
             if let Some(response) = row.response {
                 let response = serde_json::from_str(&response)
                     .map_err(|e| StoreError::internal_from("stored idempotent response", e))?;
-                return Ok(Claim::Replay(response));
+                return Ok(KeyClaim::Replay(response));
             }
             if row.last_beat() < now.saturating_sub(ttl_micros(STALE_AFTER))
                 && let Some(claim) = self.recover(claim, &row, request_id, now).await?
@@ -238,7 +217,7 @@ impl IdempotencyStore {
             }
             let now = tokio::time::Instant::now();
             if now >= deadline {
-                return Ok(Claim::InProgress);
+                return Ok(KeyClaim::InProgress);
             }
             let poll = POLL_INTERVAL.min(deadline - now);
             let _ = tokio::time::timeout(poll, settled).await;
@@ -246,7 +225,7 @@ impl IdempotencyStore {
     }
 
     /// A pending row whose holder died, taken over for `claim` (a new token) when it is still as
-    /// read: [`Claim::Landed`] when the holder's appends recorded indexes, else [`Claim::Run`].
+    /// read: [`KeyClaim::Landed`] when the holder's appends recorded indexes, else [`KeyClaim::Run`].
     /// `None` when another claim (or the holder) changed the row first, or when the row predates
     /// claim tokens (it cannot be told whether it landed: it stays pending until it expires).
     async fn recover(
@@ -255,7 +234,7 @@ impl IdempotencyStore {
         row: &Row,
         request_id: &str,
         now: i64,
-    ) -> Result<Option<Claim>, StoreError> {
+    ) -> Result<Option<KeyClaim>, StoreError> {
         let Some(dead_token) = &row.claim_token else {
             return Ok(None);
         };
@@ -297,7 +276,7 @@ impl IdempotencyStore {
                     last_index,
                     "an idempotent request landed but its process died before answering"
                 );
-                Ok(Some(Claim::Landed {
+                Ok(Some(KeyClaim::Landed {
                     first_index,
                     last_index,
                     claim,
@@ -310,7 +289,7 @@ impl IdempotencyStore {
                     request_id,
                     "took over an idempotency key whose holder died before appending"
                 );
-                Ok(Some(Claim::Run(claim)))
+                Ok(Some(KeyClaim::Run(claim)))
             }
         }
     }
@@ -375,7 +354,7 @@ impl IdempotencyStore {
     /// was (an append committed although its answer was lost, or a document with several
     /// mutations failed after the first), running again would apply it twice: the row is left
     /// with its indexes and its heartbeat stopped, so that the next attempt recovers it at once
-    /// as [`Claim::Landed`]. Does nothing once the key was taken over or settled.
+    /// as [`KeyClaim::Landed`]. Does nothing once the key was taken over or settled.
     ///
     /// # Errors
     /// When the database fails.
@@ -606,6 +585,40 @@ pub(crate) async fn holds_claim<C: ConnectionTrait>(
         .await
         .map_err(map_internal_db_error)?;
     Ok(row.is_some())
+}
+
+/// The port, for the API: each method is the inherent one of the same name.
+impl IdempotencyKeys for IdempotencyStore {
+    fn claim<'a>(&'a self, request: KeyRequest<'a>) -> BoxFuture<'a, Result<KeyClaim, StoreError>> {
+        Box::pin(IdempotencyStore::claim(
+            self,
+            request.subject,
+            request.key,
+            request.hash,
+            request.request_id,
+            request.ttl,
+            request.wait,
+        ))
+    }
+
+    fn heartbeat<'a>(
+        &'a self,
+        claim: &'a IdempotencyClaim,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(IdempotencyStore::heartbeat(self, claim))
+    }
+
+    fn complete<'a>(
+        &'a self,
+        claim: &'a IdempotencyClaim,
+        response: &'a serde_json::Value,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(IdempotencyStore::complete(self, claim, response))
+    }
+
+    fn release<'a>(&'a self, claim: &'a IdempotencyClaim) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(IdempotencyStore::release(self, claim))
+    }
 }
 
 #[cfg(test)]

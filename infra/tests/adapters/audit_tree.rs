@@ -27,6 +27,7 @@ amanah_infra::on_both_engines!(
     proofs_for_unsigned_sizes_are_refused,
     a_log_appended_without_its_tree_catches_up,
     replicas_taking_turns_keep_one_tree_and_read_its_edge_only_after_another_appended,
+    the_in_memory_audit_log_answers_as_the_database_does,
 );
 
 const ORIGIN: &str = "amanah.test/audit";
@@ -298,4 +299,93 @@ async fn replicas_taking_turns_keep_one_tree_and_read_its_edge_only_after_anothe
         assert_eq!(leaf, leaves[index as usize]);
         verify_inclusion(index, size, &leaf, &proof, &checkpoint.root).unwrap();
     }
+}
+
+/// The port's fake ([`MemoryAuditLog`]), given the same leaves and signed at the same sizes with
+/// the same key, answers exactly as the database adapter ([`SqlAuditLog`]): the same checkpoints
+/// (notes byte for byte), the same inclusion and consistency proofs, the same pages of events,
+/// and the same refusals.
+async fn the_in_memory_audit_log_answers_as_the_database_does(database: &TestDatabase) {
+    use amanah_domain::fakes::MemoryAuditLog;
+    use amanah_domain::ports::{AuditEventFilter, AuditLog};
+    use amanah_domain::query::Window;
+    use amanah_infra::audit::log::SqlAuditLog;
+    use amanah_infra::audit::tree::checkpoints;
+    use amanah_infra::audit::tree_cache::TreeCache;
+
+    let store = store(database);
+    let id = Uuid::now_v7();
+    let mut version = 0;
+    for events in [1, 3, 2] {
+        store.append(request(id, version, events)).await.unwrap();
+        version += events as u64;
+    }
+    let sql = SqlAuditLog::new(database.connection().clone(), Arc::new(TreeCache::new(0)));
+    let sizes: Vec<u64> = checkpoints(database.connection())
+        .await
+        .unwrap()
+        .iter()
+        .map(|checkpoint| checkpoint.size)
+        .collect();
+    assert_eq!(sizes, vec![1, 4, 6], "one checkpoint per batch");
+
+    let memory = MemoryAuditLog::new(SigningKey::from_seed(ORIGIN, &[7; 32]).unwrap());
+    for event in store.read_range(0, 6).await.unwrap() {
+        let size = event.index + 1;
+        memory.append(event).unwrap();
+        if sizes.contains(&size) {
+            memory.sign().unwrap();
+        }
+    }
+    for size in [None, Some(1), Some(4), Some(6)] {
+        assert_eq!(
+            memory.signed_checkpoint(size).await,
+            sql.signed_checkpoint(size).await,
+            "checkpoint {size:?}"
+        );
+    }
+    for size in [1, 4, 6] {
+        for index in 0..=size {
+            assert_eq!(
+                memory.inclusion_proof(index, Some(size)).await,
+                sql.inclusion_proof(index, Some(size)).await,
+                "inclusion of {index} in {size}"
+            );
+        }
+    }
+    for (from, to) in [
+        (1, Some(4)),
+        (1, None),
+        (4, Some(6)),
+        (6, Some(4)),
+        (3, None),
+    ] {
+        assert_eq!(
+            memory.consistency_proof(from, to).await,
+            sql.consistency_proof(from, to).await,
+            "consistency {from} → {to:?}"
+        );
+    }
+    let filter = AuditEventFilter {
+        event_type: Some("OrganisationRevised".to_owned()),
+        ..AuditEventFilter::default()
+    };
+    let window = Window {
+        offset: 1,
+        limit: 3,
+    };
+    let indexes = |page: amanah_domain::query::Page<amanah_domain::ports::StoredEvent>| {
+        (
+            page.total,
+            page.items.iter().map(|e| e.index).collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(
+        indexes(memory.events(&filter, window).await.unwrap()),
+        indexes(sql.events(&filter, window).await.unwrap()),
+    );
+    assert_eq!(
+        memory.signed_checkpoint(Some(3)).await,
+        Err(AuditReadError::NotSigned(3))
+    );
 }

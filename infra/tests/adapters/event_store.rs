@@ -12,15 +12,16 @@ use std::time::Duration;
 
 use amanah_audit::jcs;
 use amanah_domain::aggregate::StreamKind;
+use amanah_domain::ports::KeyClaim;
 use amanah_domain::ports::{
     Actor, AppendOutcome, AppendRequest, EventMetadata, EventStore, IdempotencyClaim, Snapshot,
     StoreError, StoredEvent, StreamRead,
 };
-use amanah_domain::values::OrgRef;
+use amanah_domain::values::{FieldPath, OrgRef};
 use amanah_infra::store::database;
 use amanah_infra::store::db_error::map_db_error;
 use amanah_infra::store::event_store::MAX_READ_LIMIT;
-use amanah_infra::store::idempotency::{Claim, IdempotencyStore, STALE_AFTER};
+use amanah_infra::store::idempotency::{IdempotencyStore, STALE_AFTER};
 use amanah_infra::store::sql::statement;
 use amanah_infra::testing::{TestDatabase, event, organisation_append};
 use amanah_infra::{Projector, SqlEventStore, StoreConfig, envelope};
@@ -746,7 +747,7 @@ async fn claims_for_a_batch(database: &TestDatabase) -> [IdempotencyClaim; 3] {
             .await
             .unwrap()
         {
-            Claim::Run(claim) => claims.push(claim),
+            KeyClaim::Run(claim) => claims.push(claim),
             other => panic!("{other:?}"),
         }
     }
@@ -763,7 +764,7 @@ async fn claims_for_a_batch(database: &TestDatabase) -> [IdempotencyClaim; 3] {
         .claim("alice", "taken-over", "h", "retry", day, Duration::ZERO)
         .await
         .unwrap();
-    assert!(matches!(retry, Claim::Run(_)), "{retry:?}");
+    assert!(matches!(retry, KeyClaim::Run(_)), "{retry:?}");
     claims.try_into().unwrap()
 }
 
@@ -851,7 +852,7 @@ async fn group_commit_isolates_each_request_in_its_savepoint(database: &TestData
         results.push(task.await.unwrap());
     }
     let duplicate_ref = Err(StoreError::Duplicate {
-        field: "ref".to_owned(),
+        field: FieldPath::new("ref"),
     });
     assert_eq!(
         results,
@@ -879,7 +880,7 @@ async fn group_commit_isolates_each_request_in_its_savepoint(database: &TestData
             }),
             Err(StoreError::IdempotencyKeyTakenOver),
             Err(StoreError::Duplicate {
-                field: "ref".to_owned(),
+                field: FieldPath::new("ref"),
             }),
             Ok(AppendOutcome {
                 first_index: 4,
@@ -1084,7 +1085,7 @@ async fn unique_violations_name_the_input_field(database: &TestDatabase) {
     assert_eq!(
         map_db_error(taken),
         StoreError::Duplicate {
-            field: "iatiIdentifier".to_owned()
+            field: FieldPath::new("iatiIdentifier")
         }
     );
     let same_id = db
@@ -1099,7 +1100,7 @@ async fn unique_violations_name_the_input_field(database: &TestDatabase) {
     assert_eq!(
         map_db_error(same_id),
         StoreError::Duplicate {
-            field: "id".to_owned()
+            field: FieldPath::new("id")
         }
     );
     let not_unique = db

@@ -10,11 +10,13 @@
 
 use std::time::Duration;
 
+use amanah_domain::fakes::check_idempotency_keys;
+use amanah_domain::ports::KeyClaim;
 use amanah_domain::ports::{
     Actor, AppendOutcome, AppendRequest, EventStore as _, IdempotencyClaim, StoreError,
 };
 use amanah_infra::SqlEventStore;
-use amanah_infra::store::idempotency::{Claim, IdempotencyStore, STALE_AFTER};
+use amanah_infra::store::idempotency::{IdempotencyStore, STALE_AFTER};
 use amanah_infra::testing::{TestDatabase, event, organisation_append};
 use sea_orm::ConnectionTrait;
 use serde_json::json;
@@ -35,6 +37,7 @@ amanah_infra::on_both_engines!(
     a_failed_request_that_had_appended_is_answered_as_landed_at_once,
     a_pending_key_from_before_claim_tokens_waits_until_it_expires,
     a_takeover_racing_the_holders_append_agrees_with_it,
+    the_store_keeps_the_rules_the_in_memory_fake_keeps,
 );
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
@@ -47,7 +50,7 @@ async fn claim(
     hash: &str,
     request_id: &str,
     wait: Duration,
-) -> Claim {
+) -> KeyClaim {
     store
         .claim(subject, key, hash, request_id, DAY, wait)
         .await
@@ -55,12 +58,12 @@ async fn claim(
 }
 const NO_WAIT: Duration = Duration::ZERO;
 
-/// The claim a [`Claim::Run`] holds; fails the test on any other outcome.
+/// The claim a [`KeyClaim::Run`] holds; fails the test on any other outcome.
 #[track_caller]
-fn held(claim: Claim) -> IdempotencyClaim {
+fn held(claim: KeyClaim) -> IdempotencyClaim {
     match claim {
-        Claim::Run(held) => held,
-        other => panic!("expected Claim::Run, got {other:?}"),
+        KeyClaim::Run(held) => held,
+        other => panic!("expected KeyClaim::Run, got {other:?}"),
     }
 }
 
@@ -86,28 +89,37 @@ fn append_under(
     }
 }
 
+/// The same sequence of calls as the fake's own test ([`check_idempotency_keys`]), through the
+/// port: the fake the API's tests may use behaves as this store does.
+async fn the_store_keeps_the_rules_the_in_memory_fake_keeps(database: &TestDatabase) {
+    let store = IdempotencyStore::new(database.connection().clone());
+    if let Err(broken) = check_idempotency_keys(&store, "alice").await {
+        panic!("{broken}");
+    }
+}
+
 async fn the_first_claim_runs_and_retries_replay(database: &TestDatabase) {
     let store = IdempotencyStore::new(database.connection().clone());
     let first = held(claim(&store, "alice", "k1", "hash-a", "request-1", NO_WAIT).await);
     // Pending: the same request waits, and gives up after the wait.
     assert_eq!(
         claim(&store, "alice", "k1", "hash-a", "request-1", NO_WAIT).await,
-        Claim::InProgress
+        KeyClaim::InProgress
     );
     // A different request under the same key is refused even while pending.
     assert_eq!(
         claim(&store, "alice", "k1", "hash-b", "request-1", NO_WAIT).await,
-        Claim::Mismatch
+        KeyClaim::Mismatch
     );
     let response = json!({ "data": { "registerOrganisation": { "auditIndex": 7 } } });
     assert!(store.complete(&first, &response).await.unwrap());
     assert_eq!(
         claim(&store, "alice", "k1", "hash-a", "request-1", NO_WAIT).await,
-        Claim::Replay(response.clone())
+        KeyClaim::Replay(response.clone())
     );
     assert_eq!(
         claim(&store, "alice", "k1", "hash-b", "request-1", NO_WAIT).await,
-        Claim::Mismatch
+        KeyClaim::Mismatch
     );
     // Keys belong to their subject.
     let bob = held(claim(&store, "bob", "k1", "hash-b", "request-1", NO_WAIT).await);
@@ -124,7 +136,7 @@ async fn the_first_claim_runs_and_retries_replay(database: &TestDatabase) {
     );
     assert_eq!(
         claim(&store, "alice", "k1", "hash-a", "request-1", NO_WAIT).await,
-        Claim::Replay(response)
+        KeyClaim::Replay(response)
     );
 }
 
@@ -137,14 +149,14 @@ async fn a_released_key_runs_again(database: &TestDatabase) {
     store.release(&first).await.unwrap();
     assert_eq!(
         claim(&store, "alice", "k", "h", "request-1", NO_WAIT).await,
-        Claim::InProgress
+        KeyClaim::InProgress
     );
     // A completed key is not released.
     assert!(store.complete(&second, &json!({ "ok": 1 })).await.unwrap());
     store.release(&second).await.unwrap();
     assert_eq!(
         claim(&store, "alice", "k", "h", "request-1", NO_WAIT).await,
-        Claim::Replay(json!({ "ok": 1 }))
+        KeyClaim::Replay(json!({ "ok": 1 }))
     );
 }
 
@@ -189,7 +201,7 @@ async fn an_expired_key_runs_again_and_purge_removes_old_keys(database: &TestDat
     assert_eq!(store.purge_expired(DAY).await.unwrap(), 0);
     assert_eq!(
         claim(&store, "alice", "old", "h2", "request-1", NO_WAIT).await,
-        Claim::Replay(json!(3))
+        KeyClaim::Replay(json!(3))
     );
 }
 
@@ -210,7 +222,7 @@ async fn fifty_concurrent_claims_run_once(database: &TestDatabase) {
                 )
                 .await
                 .unwrap();
-            if let Claim::Run(held) = &claim {
+            if let KeyClaim::Run(held) = &claim {
                 store
                     .complete(held, &json!({ "auditIndex": 0 }))
                     .await
@@ -220,10 +232,13 @@ async fn fifty_concurrent_claims_run_once(database: &TestDatabase) {
         });
     }
     let claims = tasks.join_all().await;
-    let runs = claims.iter().filter(|c| matches!(c, Claim::Run(_))).count();
+    let runs = claims
+        .iter()
+        .filter(|c| matches!(c, KeyClaim::Run(_)))
+        .count();
     let replays = claims
         .iter()
-        .filter(|c| **c == Claim::Replay(json!({ "auditIndex": 0 })))
+        .filter(|c| **c == KeyClaim::Replay(json!({ "auditIndex": 0 })))
         .count();
     assert_eq!((runs, replays), (1, 49), "{claims:?}");
 }
@@ -252,7 +267,7 @@ async fn a_live_holder_keeps_its_key(database: &TestDatabase) {
     store.heartbeat(&holder).await.unwrap();
     assert_eq!(
         claim(&store, "alice", "k", "h", "second", WAIT).await,
-        Claim::InProgress
+        KeyClaim::InProgress
     );
     // A heartbeat under any other claim changes nothing, even with the holder's request id.
     stop_heartbeats(database, STALE_AFTER * 2).await;
@@ -274,7 +289,7 @@ async fn a_key_whose_holder_died_before_appending_is_taken_over(database: &TestD
     // Within the staleness limit a retry waits and is told the first is in progress.
     assert_eq!(
         claim(&store, "alice", "k", "h", "retry-1", WAIT).await,
-        Claim::InProgress
+        KeyClaim::InProgress
     );
     stop_heartbeats(database, STALE_AFTER + Duration::from_secs(1)).await;
     // Exactly one of several concurrent retries takes the key over.
@@ -290,20 +305,23 @@ async fn a_key_whose_holder_died_before_appending_is_taken_over(database: &TestD
     }
     let claims = tasks.join_all().await;
     assert_eq!(
-        claims.iter().filter(|c| matches!(c, Claim::Run(_))).count(),
+        claims
+            .iter()
+            .filter(|c| matches!(c, KeyClaim::Run(_)))
+            .count(),
         1,
         "{claims:?}"
     );
     assert!(
         claims
             .iter()
-            .all(|c| matches!(c, Claim::Run(_) | Claim::InProgress))
+            .all(|c| matches!(c, KeyClaim::Run(_) | KeyClaim::InProgress))
     );
     // A changed request is still a mismatch, dead holder or not.
     stop_heartbeats(database, STALE_AFTER * 2).await;
     assert_eq!(
         claim(&store, "alice", "k", "other", "x", NO_WAIT).await,
-        Claim::Mismatch
+        KeyClaim::Mismatch
     );
 }
 
@@ -317,7 +335,7 @@ async fn a_key_whose_holder_died_after_appending_is_answered_as_landed(database:
         .await
         .unwrap();
     stop_heartbeats(database, STALE_AFTER * 2).await;
-    let Claim::Landed {
+    let KeyClaim::Landed {
         first_index,
         last_index,
         claim: retry,
@@ -332,14 +350,14 @@ async fn a_key_whose_holder_died_after_appending_is_answered_as_landed(database:
     // The retry that was told holds the key until it stores its answer; then it is replayed.
     assert_eq!(
         claim(&store, "alice", "k", "h", "retry-2", NO_WAIT).await,
-        Claim::InProgress
+        KeyClaim::InProgress
     );
     let answer = json!({ "landed": outcome.last_index });
     assert!(!store.complete(&dead, &json!("late")).await.unwrap());
     assert!(store.complete(&retry, &answer).await.unwrap());
     assert_eq!(
         claim(&store, "alice", "k", "h", "retry-3", NO_WAIT).await,
-        Claim::Replay(answer)
+        KeyClaim::Replay(answer)
     );
 }
 
@@ -401,7 +419,7 @@ async fn a_holder_whose_key_was_taken_over_cannot_append_or_settle_it(database: 
     store.release(&stalled).await.unwrap();
     assert_eq!(
         claim(&store, "alice", "k", "h", "third", NO_WAIT).await,
-        Claim::InProgress
+        KeyClaim::InProgress
     );
     // The retry appends and answers as usual.
     let outcome = events
@@ -452,7 +470,7 @@ async fn every_append_under_a_claim_is_recorded_first_kept_last_moved(database: 
     stop_heartbeats(database, STALE_AFTER * 2).await;
     assert!(matches!(
         claim(&store, "alice", "k", "h", "retry", NO_WAIT).await,
-        Claim::Landed { first_index, last_index, .. }
+        KeyClaim::Landed { first_index, last_index, .. }
             if (first_index, last_index) == (first.first_index, last.last_index)
     ));
     assert_eq!((first.first_index, last.last_index), (0, 6));
@@ -488,7 +506,7 @@ async fn a_failed_request_that_had_appended_is_answered_as_landed_at_once(databa
     store.release(&holder).await.unwrap();
     assert!(matches!(
         claim(&store, "alice", "k", "h", "retry", NO_WAIT).await,
-        Claim::Landed { first_index, last_index, .. }
+        KeyClaim::Landed { first_index, last_index, .. }
             if (first_index, last_index) == (outcome.first_index, outcome.last_index)
     ));
 }
@@ -505,7 +523,7 @@ async fn a_pending_key_from_before_claim_tokens_waits_until_it_expires(database:
     stop_heartbeats(database, STALE_AFTER * 2).await;
     assert_eq!(
         claim(&store, "alice", "k", "h", "retry", NO_WAIT).await,
-        Claim::InProgress
+        KeyClaim::InProgress
     );
     let hour = Duration::from_secs(3600);
     age_keys(database, hour).await;
@@ -514,7 +532,7 @@ async fn a_pending_key_from_before_claim_tokens_waits_until_it_expires(database:
             .claim("alice", "k", "h", "retry", hour, NO_WAIT)
             .await
             .unwrap(),
-        Claim::Run(_)
+        KeyClaim::Run(_)
     ));
 }
 
@@ -553,7 +571,7 @@ async fn a_takeover_racing_the_holders_append_agrees_with_it(database: &TestData
                     last_index,
                     ..
                 }),
-                Claim::Landed {
+                KeyClaim::Landed {
                     first_index: first,
                     last_index: last,
                     ..
@@ -562,7 +580,7 @@ async fn a_takeover_racing_the_holders_append_agrees_with_it(database: &TestData
                 assert_eq!((first, last), (first_index, last_index));
                 landed += 1;
             }
-            (Err(StoreError::IdempotencyKeyTakenOver), Claim::Run(_)) => {}
+            (Err(StoreError::IdempotencyKeyTakenOver), KeyClaim::Run(_)) => {}
             other => panic!("the retry disagrees with the log: {other:?}"),
         }
     }

@@ -24,9 +24,10 @@ use amanah_domain::project::{
 use amanah_domain::query::{
     ActivityQuery, Direction, OrganisationQuery, ProjectOrderField, ProjectQuery, Range, ReadModel,
 };
-use amanah_domain::service::{CommandError, CommandService, Expected};
+use amanah_domain::service::{CommandError, CommandService, Expected, Given};
 use amanah_domain::values::{
-    CountryCode, Description, IatiIdentifier, Name, OrgRef, Percentage, SectorCode, Title,
+    CountryCode, Description, FieldPath, IatiIdentifier, Name, OrgRef, Percentage, SectorCode,
+    Title,
 };
 use amanah_infra::read_model::{SqlProjector, SqlReadModel, check, rebuild};
 use amanah_infra::testing::TestDatabase;
@@ -88,7 +89,7 @@ async fn organisation(world: &World, org_ref: Option<&str>, name: &str) -> Organ
     });
     world
         .service
-        .execute::<Organisation>(id, Expected::Minted, command, metadata())
+        .execute::<Organisation>(id, Expected::Minted, command, metadata(), Given::NOTHING)
         .await
         .unwrap()
         .state
@@ -142,6 +143,7 @@ async fn project(world: &World, command: RegisterProject) -> Result<Project, Com
             Expected::Minted,
             ProjectCommand::Register(command),
             metadata(),
+            Given::NOTHING,
         )
         .await
         .map(|c| c.state)
@@ -181,7 +183,7 @@ async fn seed(world: &World) -> (OrganisationFacts, OrganisationFacts, Project, 
     });
     world
         .service
-        .execute::<Activity>(id, Expected::Minted, plan, metadata())
+        .execute::<Activity>(id, Expected::Minted, plan, metadata(), Given::NOTHING)
         .await
         .unwrap();
     (funder, implementer, first, second)
@@ -349,7 +351,7 @@ async fn duplicate_iati_identifier_is_refused_and_appends_nothing(database: &Tes
     .await
     .unwrap_err();
     assert!(
-        matches!(&error, CommandError::Store(StoreError::Duplicate { field }) if field == "iatiIdentifier"),
+        matches!(&error, CommandError::Store(StoreError::Duplicate { field }) if *field == FieldPath::new("iatiIdentifier")),
         "{error:?}"
     );
     assert_eq!(world.service.store().size().await.unwrap(), size);
@@ -427,6 +429,7 @@ async fn rename<S: amanah_domain::ports::EventStore>(
             Expected::Version(version),
             command,
             metadata(),
+            Given::NOTHING,
         )
         .await
         .unwrap();
@@ -581,7 +584,13 @@ async fn commands_decide_on_the_kept_state_not_a_fold_of_the_stream(database: &T
         });
         world
             .service
-            .execute::<Organisation>(id, Expected::Version(version), command, metadata())
+            .execute::<Organisation>(
+                id,
+                Expected::Version(version),
+                command,
+                metadata(),
+                Given::NOTHING,
+            )
             .await
             .unwrap();
     }
@@ -767,7 +776,7 @@ async fn a_batch_is_written_set_based_and_the_read_model_matches_the_log(databas
         });
         queue_in_order(&store, &mut pending, async move {
             service
-                .execute::<Organisation>(id, Expected::Minted, command, metadata())
+                .execute::<Organisation>(id, Expected::Minted, command, metadata(), Given::NOTHING)
                 .await
                 .map(|c| c.outcome.stream_version)
         })
@@ -786,7 +795,13 @@ async fn a_batch_is_written_set_based_and_the_read_model_matches_the_log(databas
         let id = renamed.id;
         queue_in_order(&store, &mut pending, async move {
             service
-                .execute::<Organisation>(id, Expected::Version(1), command, metadata())
+                .execute::<Organisation>(
+                    id,
+                    Expected::Version(1),
+                    command,
+                    metadata(),
+                    Given::NOTHING,
+                )
                 .await
                 .map(|c| c.outcome.stream_version)
         })
@@ -799,7 +814,13 @@ async fn a_batch_is_written_set_based_and_the_read_model_matches_the_log(databas
         let id = raced.id;
         queue_in_order(&store, &mut pending, async move {
             service
-                .execute::<Organisation>(id, Expected::Version(1), command, metadata())
+                .execute::<Organisation>(
+                    id,
+                    Expected::Version(1),
+                    command,
+                    metadata(),
+                    Given::NOTHING,
+                )
                 .await
                 .map(|c| c.outcome.stream_version)
         })
@@ -817,7 +838,13 @@ async fn a_batch_is_written_set_based_and_the_read_model_matches_the_log(databas
         let (id, version) = (first.id, first.version);
         queue_in_order(&store, &mut pending, async move {
             service
-                .execute::<Project>(id, Expected::Version(version), command, metadata())
+                .execute::<Project>(
+                    id,
+                    Expected::Version(version),
+                    command,
+                    metadata(),
+                    Given::NOTHING,
+                )
                 .await
                 .map(|c| c.outcome.stream_version)
         })
@@ -846,7 +873,7 @@ async fn a_batch_is_written_set_based_and_the_read_model_matches_the_log(databas
         });
         queue_in_order(&store, &mut pending, async move {
             service
-                .execute::<Activity>(id, Expected::Minted, command, metadata())
+                .execute::<Activity>(id, Expected::Minted, command, metadata(), Given::NOTHING)
                 .await
                 .map(|c| c.outcome.stream_version)
         })
@@ -983,6 +1010,7 @@ async fn creations_read_at_most_once_and_cannot_fork_a_stream(database: &TestDat
             Expected::Minted,
             register_organisation(first, "First Office"),
             metadata(),
+            Given::NOTHING,
         )
         .await
         .unwrap();
@@ -994,6 +1022,7 @@ async fn creations_read_at_most_once_and_cannot_fork_a_stream(database: &TestDat
             Expected::Version(0),
             register_organisation(at_zero, "Version Zero Office"),
             metadata(),
+            Given::NOTHING,
         )
         .await
         .unwrap();
@@ -1006,6 +1035,7 @@ async fn creations_read_at_most_once_and_cannot_fork_a_stream(database: &TestDat
             Expected::Minted,
             register_organisation(minted, "Minted Office"),
             metadata(),
+            Given::NOTHING,
         )
         .await
         .unwrap();
@@ -1033,6 +1063,7 @@ async fn creations_read_at_most_once_and_cannot_fork_a_stream(database: &TestDat
                 expected,
                 register_organisation(id, "A Second First Event"),
                 metadata(),
+                Given::NOTHING,
             )
             .await
             .unwrap_err();
@@ -1088,7 +1119,7 @@ async fn a_batch_whose_set_based_write_fails_is_written_again_request_by_request
                 website: None,
             });
             service
-                .execute::<Organisation>(id, Expected::Minted, command, metadata())
+                .execute::<Organisation>(id, Expected::Minted, command, metadata(), Given::NOTHING)
                 .await
                 .map(|c| c.outcome.stream_version)
         }
@@ -1104,6 +1135,7 @@ async fn a_batch_whose_set_based_write_fails_is_written_again_request_by_request
                     Expected::Minted,
                     ProjectCommand::Register(command),
                     metadata(),
+                    Given::NOTHING,
                 )
                 .await
                 .map(|c| c.outcome.stream_version)
@@ -1135,7 +1167,7 @@ async fn a_batch_whose_set_based_write_fails_is_written_again_request_by_request
     assert!(matches!(answers[0], Ok(1)), "{:?}", answers[0]);
     assert!(matches!(answers[1], Ok(1)), "{:?}", answers[1]);
     assert!(
-        matches!(&answers[2], Err(CommandError::Store(StoreError::Duplicate { field })) if field == "iatiIdentifier"),
+        matches!(&answers[2], Err(CommandError::Store(StoreError::Duplicate { field })) if *field == FieldPath::new("iatiIdentifier")),
         "{:?}",
         answers[2]
     );

@@ -138,18 +138,18 @@ async fn claim_and_die_before_appending(
     let claim = app
         .state
         .idempotency
-        .claim(
+        .claim(amanah_domain::ports::KeyRequest {
             subject,
             key,
-            &hash,
+            hash: &hash,
             request_id,
-            app.config.idempotency.ttl,
-            std::time::Duration::ZERO,
-        )
+            ttl: app.config.idempotency.ttl,
+            wait: std::time::Duration::ZERO,
+        })
         .await
         .unwrap();
     assert!(
-        matches!(claim, amanah_infra::store::idempotency::Claim::Run(_)),
+        matches!(claim, amanah_domain::ports::KeyClaim::Run(_)),
         "{claim:?}"
     );
     let statement = sea_orm::Statement::from_sql_and_values(

@@ -1,0 +1,62 @@
+//! The [`AuditLog`] port over the database: events from the event table ([`super::query`]),
+//! checkpoints and proofs through the tree's copy in memory ([`TreeCache`]), which reads the
+//! database for what it does not hold.
+
+use std::sync::Arc;
+
+use amanah_domain::ports::{
+    AuditEventFilter, AuditLog, AuditReadError, BoxFuture, ConsistencyProof, InclusionProof,
+    StoreError, StoredCheckpoint, StoredEvent,
+};
+use amanah_domain::query::{Page, Window};
+use sea_orm::DatabaseConnection;
+
+use super::query::audit_events;
+use super::tree_cache::TreeCache;
+
+/// The audit log in the database. Cheap to clone (a pool handle and an `Arc`).
+#[derive(Debug, Clone)]
+pub struct SqlAuditLog {
+    db: DatabaseConnection,
+    tree: Arc<TreeCache>,
+}
+
+impl SqlAuditLog {
+    #[must_use]
+    pub fn new(db: DatabaseConnection, tree: Arc<TreeCache>) -> Self {
+        Self { db, tree }
+    }
+}
+
+impl AuditLog for SqlAuditLog {
+    fn events<'a>(
+        &'a self,
+        filter: &'a AuditEventFilter,
+        window: Window,
+    ) -> BoxFuture<'a, Result<Page<StoredEvent>, StoreError>> {
+        Box::pin(audit_events(&self.db, filter, window))
+    }
+
+    fn signed_checkpoint(
+        &self,
+        size: Option<u64>,
+    ) -> BoxFuture<'_, Result<StoredCheckpoint, AuditReadError>> {
+        Box::pin(self.tree.signed_checkpoint(&self.db, size))
+    }
+
+    fn inclusion_proof(
+        &self,
+        index: u64,
+        size: Option<u64>,
+    ) -> BoxFuture<'_, Result<InclusionProof, AuditReadError>> {
+        Box::pin(self.tree.inclusion_proof(&self.db, index, size))
+    }
+
+    fn consistency_proof(
+        &self,
+        from: u64,
+        to: Option<u64>,
+    ) -> BoxFuture<'_, Result<ConsistencyProof, AuditReadError>> {
+        Box::pin(self.tree.consistency_proof(&self.db, from, to))
+    }
+}
