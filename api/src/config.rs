@@ -2,7 +2,7 @@
 //!
 //! Three layers, each overriding the one before (`docs/api.md`, "Configuration"):
 //!
-//! 1. the defaults below;
+//! 1. the defaults ([`Config::defaults_in`]);
 //! 2. a TOML file: `--config FILE` (which must exist) or, when that flag is absent, `amanah.toml` in
 //!    the working directory if there is one;
 //! 3. `AMANAH_*` environment variables.
@@ -13,10 +13,24 @@
 //! (`AMANAH_TEST_*` is reserved for the test suites and ignored here). Invalid values are errors that
 //! name the key or variable; secret values are never repeated in errors.
 //!
-//! The file is read as a TOML table and walked key by key rather than derived with serde's
-//! `deny_unknown_fields`: the effect is the same (an unknown key is refused), and walking lets the
-//! file and the environment share one parser per setting, so both give the same message for the
-//! same mistake.
+//! [`Config`] is itself the description of the settings. Each setting is one field: its doc comment,
+//! its parse function (`deserialize_with`, range included) and, in [`Config::defaults_in`] or its
+//! section's `Default`, its default. Serde derives the rest: `#[serde(default)]` fills in what no
+//! layer sets, `deny_unknown_fields` refuses any other key, and the known keys (and so variables)
+//! listed in those errors are serde's own list of the fields. The two defaults inside the data dir
+//! (the SQLite database, the signing key) follow the data dir the layers chose.
+//!
+//! [figment] does the layering. The file, parsed with `toml`, and the `AMANAH_*` variables, gathered
+//! into the same shape (`AMANAH_LIMITS_DEPTH` → `[limits] depth`, by looking the name up among the
+//! known variables), are two figment providers; figment merges them, extracts [`Config`], and
+//! reports a failure with its key path and the layer it came from, from which the [`ConfigError`]
+//! names the file key or the variable. The variables are gathered here rather than by figment's
+//! `Env`, which reads only the process environment: [`Config::load`] takes the environment as a
+//! list, so tests never change the process's. A value reaches its parse function as the layer gave
+//! it: TOML booleans and integers natively, a variable always as text (never guessed into a number),
+//! so the file and the environment share one parser per setting and give the same message for the
+//! same mistake. Each layer is also extracted on its own first, so an invalid value in the file is an
+//! error even when a variable overrides it.
 //!
 //! Secrets are held in [`Secret`], whose `Debug`, `Display` and `Serialize` print `[redacted]`; the
 //! database and JWKS URLs show `[redacted]` in place of their credentials (userinfo, and query
@@ -31,7 +45,12 @@ use std::{
 };
 
 use amanah_infra::url_redaction::redact_url;
-use serde::{Serialize, Serializer};
+use figment::{
+    Figment, Metadata, Profile, Provider,
+    error::Kind,
+    value::{Dict, Map, Value},
+};
+use serde::{Deserialize, Serialize, Serializer};
 
 use crate::graphql::document_bounds::DocumentLimits;
 
@@ -150,16 +169,25 @@ pub enum LogFormat {
     Json,
 }
 
-/// The effective configuration.
-#[derive(Debug, Clone, Serialize)]
+/// The effective configuration, and the description of the settings: a field is a setting (a
+/// section, such as `limits`, holds more), read by its parse function and defaulting to
+/// [`Config::defaults_in`]'s value.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Address the HTTP server binds; port 0 picks a free port (the bound address is logged).
+    #[serde(deserialize_with = "parse::listen")]
     pub listen: SocketAddr,
     /// Holds the SQLite database, the signing key and the development token secret.
+    #[serde(deserialize_with = "parse::path")]
     pub data_dir: PathBuf,
+    /// By default the SQLite database in the data dir.
+    #[serde(deserialize_with = "parse::database_url")]
     pub database_url: DatabaseUrl,
     /// Whether anonymous clients may read domain data.
+    #[serde(deserialize_with = "parse::boolean")]
     pub public_read: bool,
+    #[serde(deserialize_with = "parse::log_format")]
     pub log_format: LogFormat,
     pub auth: AuthConfig,
     pub audit: AuditConfig,
@@ -170,12 +198,14 @@ pub struct Config {
 }
 
 /// SQLite, when `database_url` names it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct SqliteConfig {
     /// MiB of the database file memory-mapped (0: none). Reads of a large log come from the page
     /// cache without a copy; the mapped pages count in the process's resident memory (`RssFile`)
     /// and in a container's memory limit, though the kernel drops them under pressure. SQLite
     /// caps it just under 2 GiB.
+    #[serde(deserialize_with = "parse::whole::<_, _, 0, { 1024 * 1024 }>")]
     pub mmap_mb: u64,
 }
 
@@ -183,6 +213,14 @@ impl SqliteConfig {
     /// Just under 2 GiB, SQLite's own ceiling: the whole file of a 1.7M-event log.
     pub const DEFAULT_MMAP_MB: u64 =
         amanah_infra::store::database::SQLITE_MMAP_BYTES / (1024 * 1024);
+}
+
+impl Default for SqliteConfig {
+    fn default() -> Self {
+        Self {
+            mmap_mb: Self::DEFAULT_MMAP_MB,
+        }
+    }
 }
 
 impl Config {
@@ -196,21 +234,29 @@ impl Config {
 }
 
 /// What GraphQL documents the server runs.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct GraphqlConfig {
     /// With a file, only its documents run ([`crate::graphql::persisted`]); without, any document
     /// within the limits, and automatic persisted queries.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "parse::optional_path"
+    )]
     pub trusted_documents: Option<PathBuf>,
 }
 
 /// Idempotency keys of mutations (`Idempotency-Key`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct IdempotencyConfig {
     /// How long a key and its first response are kept: a retry within it replays the response,
     /// after it the key may be used afresh. Long enough for a partner system's retries over a
     /// night's outage, short enough that the table stays small.
-    #[serde(serialize_with = "serialize_lifetime")]
+    #[serde(
+        serialize_with = "serialize_lifetime",
+        deserialize_with = "parse::lifetime"
+    )]
     pub ttl: Duration,
 }
 
@@ -242,22 +288,40 @@ fn serialize_lifetime<S: Serializer>(value: &Duration, serializer: S) -> Result<
 }
 
 /// Bearer-token verification (`docs/api.md`, "Identity and access").
-#[derive(Clone, Serialize)]
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct AuthConfig {
     /// Shared secret for HS256 tokens (≥ 32 bytes); generated into the data dir when unset.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "parse::hs256_secret"
+    )]
     pub hs256_secret: Option<Secret<String>>,
     /// JWKS file path or `https://` URL for RS256 / ES256 / EdDSA tokens. A URL may carry
     /// credentials (userinfo, `?token=…`): `Debug` and `Serialize` show it redacted.
     #[serde(
         skip_serializing_if = "Option::is_none",
-        serialize_with = "serialize_redacted_url"
+        serialize_with = "serialize_redacted_url",
+        deserialize_with = "parse::jwks"
     )]
     pub jwks: Option<String>,
     /// Required `iss` claim.
+    #[serde(deserialize_with = "parse::text")]
     pub issuer: String,
     /// Required `aud` claim.
+    #[serde(deserialize_with = "parse::text")]
     pub audience: String,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            hs256_secret: None,
+            jwks: None,
+            issuer: Config::DEFAULT_ISSUER.to_owned(),
+            audience: Config::DEFAULT_AUDIENCE.to_owned(),
+        }
+    }
 }
 
 impl fmt::Debug for AuthConfig {
@@ -282,53 +346,88 @@ fn serialize_redacted_url<S: Serializer>(
 }
 
 /// The signed audit log (`docs/audit-log.md`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct AuditConfig {
     /// Checkpoint origin line and key name.
+    #[serde(deserialize_with = "parse::origin")]
     pub origin: String,
-    /// Ed25519 signing key file.
+    /// Ed25519 signing key file; by default in the data dir.
+    #[serde(deserialize_with = "parse::path")]
     pub signing_key: PathBuf,
     /// Memory for the in-process copy of the Merkle tree that proofs read (MiB; 0 turns it off).
     /// The whole tree takes about 64 bytes per event; a smaller budget holds its upper levels.
+    #[serde(deserialize_with = "parse::whole::<_, _, 0, { 1024 * 1024 }>")]
     pub tree_cache_mb: u64,
+}
+
+impl AuditConfig {
+    /// The defaults, with the signing key in `data_dir`.
+    fn defaults_in(data_dir: &Path) -> Self {
+        Self {
+            origin: Config::DEFAULT_AUDIT_ORIGIN.to_owned(),
+            signing_key: data_dir.join("audit-signing.key"),
+            tree_cache_mb: Config::DEFAULT_TREE_CACHE_MB,
+        }
+    }
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self::defaults_in(Path::new(Config::DEFAULT_DATA_DIR))
+    }
 }
 
 /// Limits that keep one request from taking the service down. Each is configurable; the defaults
 /// suit the portfolio's schema (the deepest useful query is about eight levels).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Limits {
     /// Maximum selection depth: stops queries that walk project → organisation → project … forever.
+    #[serde(deserialize_with = "parse::whole::<_, _, 1, 1000>")]
     pub depth: usize,
     /// Maximum complexity (each field counts 1, a connection its selection once per item it may
     /// return): bounds the work one query can ask for even when it is shallow.
+    #[serde(deserialize_with = "parse::whole::<_, _, 1, 1_000_000>")]
     pub complexity: usize,
     /// Maximum number of aliased fields in one document: aliases let a small document ask for the
     /// same expensive field hundreds of times.
+    #[serde(deserialize_with = "parse::whole::<_, _, 0, 10_000>")]
     pub aliases: usize,
     /// Maximum `first` / `last` of a connection; the contract promises clients at most 100.
+    #[serde(deserialize_with = "parse::whole::<_, _, 1, { Limits::MAX_PAGE_SIZE as u64 }>")]
     pub page_size: usize,
     /// Maximum request body: GraphQL documents are small; a large body is a mistake or an attack.
+    #[serde(deserialize_with = "parse::whole::<_, _, 1024, { 1024 * 1024 * 1024 }>")]
     pub body_bytes: usize,
     /// Seconds a request may take before it is abandoned, so a stuck query cannot hold a worker.
+    #[serde(deserialize_with = "parse::whole::<_, _, 1, { 24 * 60 * 60 }>")]
     pub request_timeout_secs: u64,
     /// Most lexical tokens in one GraphQL document, counted before it is parsed: parsing and
     /// validating cost grows with the document, and no real query comes near it.
+    #[serde(deserialize_with = "parse::whole::<_, _, 100, 1_000_000>")]
     pub tokens: usize,
     /// Most fragment definitions in one document (Relay pages use a few dozen).
+    #[serde(deserialize_with = "parse::whole::<_, _, 0, 100_000>")]
     pub fragments: usize,
     /// Most directives in one document: each is checked and many repeated `@include`s otherwise
     /// make a small document answer with megabytes of errors.
+    #[serde(deserialize_with = "parse::whole::<_, _, 0, 100_000>")]
     pub directives: usize,
     /// Most HTTP connections the process holds open at once (WebSocket connections included);
     /// beyond it new connections wait in the listen queue.
+    #[serde(deserialize_with = "parse::whole::<_, _, 16, 1_000_000>")]
     pub connections: usize,
     /// Most WebSocket connections the process holds; an upgrade beyond it is refused with `503`.
+    #[serde(deserialize_with = "parse::whole::<_, _, 0, 1_000_000>")]
     pub websockets: usize,
     /// Most operations running at once on one WebSocket connection; a `subscribe` beyond it gets
     /// an `error` with `RATE_LIMITED`.
+    #[serde(deserialize_with = "parse::whole::<_, _, 1, 100_000>")]
     pub subscriptions_per_socket: usize,
     /// Seconds a new WebSocket connection may take to send `connection_init` (then 4408): an
     /// idle socket otherwise holds a connection slot for as long as it answers pings.
+    #[serde(deserialize_with = "parse::whole::<_, _, 1, 3600>")]
     pub websocket_init_timeout_secs: u64,
 }
 
@@ -414,413 +513,6 @@ pub enum ConfigError {
     InvalidValue { origin: String, reason: String },
 }
 
-/// One setting: its file key, from which its variable name follows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Key {
-    Listen,
-    DataDir,
-    DatabaseUrl,
-    PublicRead,
-    LogFormat,
-    AuthHs256Secret,
-    AuthJwks,
-    AuthIssuer,
-    AuthAudience,
-    AuditOrigin,
-    AuditSigning,
-    AuditTreeCacheMb,
-    LimitsDepth,
-    LimitsComplexity,
-    LimitsAliases,
-    LimitsPageSize,
-    LimitsBodyBytes,
-    LimitsRequestTimeoutSecs,
-    LimitsTokens,
-    LimitsFragments,
-    LimitsDirectives,
-    LimitsConnections,
-    LimitsWebsockets,
-    LimitsSubscriptionsPerSocket,
-    LimitsWebsocketInitTimeoutSecs,
-    IdempotencyTtl,
-    GraphqlTrustedDocuments,
-    SqliteMmapMb,
-}
-
-impl Key {
-    const ALL: [Self; 28] = [
-        Self::Listen,
-        Self::DataDir,
-        Self::DatabaseUrl,
-        Self::PublicRead,
-        Self::LogFormat,
-        Self::AuthHs256Secret,
-        Self::AuthJwks,
-        Self::AuthIssuer,
-        Self::AuthAudience,
-        Self::AuditOrigin,
-        Self::AuditSigning,
-        Self::AuditTreeCacheMb,
-        Self::LimitsDepth,
-        Self::LimitsComplexity,
-        Self::LimitsAliases,
-        Self::LimitsPageSize,
-        Self::LimitsBodyBytes,
-        Self::LimitsRequestTimeoutSecs,
-        Self::LimitsTokens,
-        Self::LimitsFragments,
-        Self::LimitsDirectives,
-        Self::LimitsConnections,
-        Self::LimitsWebsockets,
-        Self::LimitsSubscriptionsPerSocket,
-        Self::LimitsWebsocketInitTimeoutSecs,
-        Self::IdempotencyTtl,
-        Self::GraphqlTrustedDocuments,
-        Self::SqliteMmapMb,
-    ];
-
-    fn file_key(self) -> &'static str {
-        match self {
-            Self::Listen => "listen",
-            Self::DataDir => "data_dir",
-            Self::DatabaseUrl => "database_url",
-            Self::PublicRead => "public_read",
-            Self::LogFormat => "log_format",
-            Self::AuthHs256Secret => "auth.hs256_secret",
-            Self::AuthJwks => "auth.jwks",
-            Self::AuthIssuer => "auth.issuer",
-            Self::AuthAudience => "auth.audience",
-            Self::AuditOrigin => "audit.origin",
-            Self::AuditSigning => "audit.signing_key",
-            Self::AuditTreeCacheMb => "audit.tree_cache_mb",
-            Self::LimitsDepth => "limits.depth",
-            Self::LimitsComplexity => "limits.complexity",
-            Self::LimitsAliases => "limits.aliases",
-            Self::LimitsPageSize => "limits.page_size",
-            Self::LimitsBodyBytes => "limits.body_bytes",
-            Self::LimitsRequestTimeoutSecs => "limits.request_timeout_secs",
-            Self::LimitsTokens => "limits.tokens",
-            Self::LimitsFragments => "limits.fragments",
-            Self::LimitsDirectives => "limits.directives",
-            Self::LimitsConnections => "limits.connections",
-            Self::LimitsWebsockets => "limits.websockets",
-            Self::LimitsSubscriptionsPerSocket => "limits.subscriptions_per_socket",
-            Self::LimitsWebsocketInitTimeoutSecs => "limits.websocket_init_timeout_secs",
-            Self::IdempotencyTtl => "idempotency.ttl",
-            Self::GraphqlTrustedDocuments => "graphql.trusted_documents",
-            Self::SqliteMmapMb => "sqlite.mmap_mb",
-        }
-    }
-
-    fn env_var(self) -> String {
-        format!(
-            "AMANAH_{}",
-            self.file_key().replace('.', "_").to_uppercase()
-        )
-    }
-
-    fn from_file_key(key: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.file_key() == key)
-    }
-
-    fn from_env_var(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.env_var() == name)
-    }
-
-    fn is_secret(self) -> bool {
-        matches!(
-            self,
-            Self::AuthHs256Secret | Self::DatabaseUrl | Self::AuthJwks
-        )
-    }
-}
-
-/// A value as a layer supplied it: TOML may give native booleans and integers, variables give text.
-#[derive(Debug, Clone)]
-enum RawValue {
-    Text(String),
-    Bool(bool),
-    Integer(i64),
-    Other(&'static str),
-}
-
-/// The values that layers set explicitly; `None` means "not set here".
-#[derive(Debug, Default)]
-struct Overrides {
-    listen: Option<SocketAddr>,
-    data_dir: Option<PathBuf>,
-    database_url: Option<DatabaseUrl>,
-    public_read: Option<bool>,
-    log_format: Option<LogFormat>,
-    auth_hs256_secret: Option<Secret<String>>,
-    auth_jwks: Option<String>,
-    auth_issuer: Option<String>,
-    auth_audience: Option<String>,
-    audit_origin: Option<String>,
-    audit_signing_key: Option<PathBuf>,
-    audit_tree_cache_mb: Option<u64>,
-    limits_depth: Option<usize>,
-    limits_complexity: Option<usize>,
-    limits_aliases: Option<usize>,
-    limits_page_size: Option<usize>,
-    limits_body_bytes: Option<usize>,
-    limits_request_timeout_secs: Option<u64>,
-    limits_tokens: Option<usize>,
-    limits_fragments: Option<usize>,
-    limits_directives: Option<usize>,
-    limits_connections: Option<usize>,
-    limits_websockets: Option<usize>,
-    limits_subscriptions_per_socket: Option<usize>,
-    limits_websocket_init_timeout_secs: Option<u64>,
-    idempotency_ttl: Option<Duration>,
-    graphql_trusted_documents: Option<PathBuf>,
-    sqlite_mmap_mb: Option<u64>,
-}
-
-impl Overrides {
-    /// Parses `value` for `key` and records it; `origin` names the key or variable in errors.
-    fn set(&mut self, key: Key, value: RawValue, origin: &str) -> Result<(), ConfigError> {
-        let invalid = |reason: String| ConfigError::InvalidValue {
-            origin: origin.to_owned(),
-            reason,
-        };
-        let shown = |value: &RawValue| {
-            if key.is_secret() {
-                "the given value".to_owned()
-            } else {
-                match value {
-                    RawValue::Text(text) => format!("`{text}`"),
-                    RawValue::Bool(b) => format!("`{b}`"),
-                    RawValue::Integer(i) => format!("`{i}`"),
-                    RawValue::Other(kind) => format!("a {kind}"),
-                }
-            }
-        };
-        let text = |value: &RawValue| match value {
-            RawValue::Text(text) => Ok(text.trim().to_owned()),
-            other => Err(invalid(format!("expected text, found {}", shown(other)))),
-        };
-        let non_empty = |value: &RawValue| {
-            let text = text(value)?;
-            if text.is_empty() {
-                Err(invalid("it must not be empty".to_owned()))
-            } else {
-                Ok(text)
-            }
-        };
-        let integer = |value: &RawValue, min: u64, max: u64| {
-            let number = match value {
-                RawValue::Integer(i) => u64::try_from(*i).ok(),
-                RawValue::Text(text) => text.trim().parse::<u64>().ok(),
-                RawValue::Bool(_) | RawValue::Other(_) => None,
-            };
-            match number {
-                Some(n) if (min..=max).contains(&n) => Ok(n),
-                _ => Err(invalid(format!(
-                    "expected a whole number from {min} to {max}, found {}",
-                    shown(value)
-                ))),
-            }
-        };
-        let size = |value: &RawValue, min: u64, max: u64| {
-            integer(value, min, max).and_then(|n| {
-                usize::try_from(n).map_err(|_| invalid("the number is too large".to_owned()))
-            })
-        };
-
-        match key {
-            Key::Listen => {
-                let text = non_empty(&value)?;
-                self.listen = Some(parse_listen(&text).map_err(|()| {
-                    invalid(format!(
-                        "expected HOST:PORT such as `127.0.0.1:8080` or `:0`, found {}",
-                        shown(&value)
-                    ))
-                })?);
-            }
-            Key::DataDir => self.data_dir = Some(PathBuf::from(non_empty(&value)?)),
-            Key::DatabaseUrl => {
-                self.database_url = Some(DatabaseUrl::parse(&non_empty(&value)?).map_err(invalid)?);
-            }
-            Key::PublicRead => {
-                self.public_read = Some(match &value {
-                    RawValue::Bool(b) => *b,
-                    RawValue::Text(text) if text.trim() == "true" => true,
-                    RawValue::Text(text) if text.trim() == "false" => false,
-                    other => {
-                        return Err(invalid(format!(
-                            "expected `true` or `false`, found {}",
-                            shown(other)
-                        )));
-                    }
-                });
-            }
-            Key::LogFormat => {
-                self.log_format = Some(match non_empty(&value)?.as_str() {
-                    "pretty" => LogFormat::Pretty,
-                    "json" => LogFormat::Json,
-                    _ => {
-                        return Err(invalid(format!(
-                            "expected `pretty` or `json`, found {}",
-                            shown(&value)
-                        )));
-                    }
-                });
-            }
-            Key::AuthHs256Secret => {
-                // Not trimmed: every byte of a secret counts.
-                let RawValue::Text(secret) = value else {
-                    return Err(invalid("expected text".to_owned()));
-                };
-                if secret.len() < 32 {
-                    return Err(invalid(
-                        "the HS256 secret must be at least 32 bytes long".to_owned(),
-                    ));
-                }
-                self.auth_hs256_secret = Some(Secret::new(secret));
-            }
-            Key::AuthJwks => {
-                let jwks = non_empty(&value)?;
-                if jwks.starts_with("http://") {
-                    return Err(invalid(
-                        "a JWKS URL must use https://; use a file path for local keys".to_owned(),
-                    ));
-                }
-                self.auth_jwks = Some(jwks);
-            }
-            Key::AuthIssuer => self.auth_issuer = Some(non_empty(&value)?),
-            Key::AuthAudience => self.auth_audience = Some(non_empty(&value)?),
-            Key::AuditOrigin => {
-                let origin = non_empty(&value)?;
-                if origin.chars().any(char::is_control) {
-                    return Err(invalid(
-                        "the origin is one line of printable text".to_owned(),
-                    ));
-                }
-                self.audit_origin = Some(origin);
-            }
-            Key::AuditSigning => self.audit_signing_key = Some(PathBuf::from(non_empty(&value)?)),
-            Key::AuditTreeCacheMb => {
-                self.audit_tree_cache_mb = Some(integer(&value, 0, 1024 * 1024)?);
-            }
-            Key::LimitsDepth => self.limits_depth = Some(size(&value, 1, 1000)?),
-            Key::LimitsComplexity => self.limits_complexity = Some(size(&value, 1, 1_000_000)?),
-            Key::LimitsAliases => self.limits_aliases = Some(size(&value, 0, 10_000)?),
-            Key::LimitsPageSize => {
-                self.limits_page_size = Some(size(&value, 1, Limits::MAX_PAGE_SIZE as u64)?);
-            }
-            Key::LimitsBodyBytes => {
-                self.limits_body_bytes = Some(size(&value, 1024, 1024 * 1024 * 1024)?);
-            }
-            Key::LimitsRequestTimeoutSecs => {
-                self.limits_request_timeout_secs = Some(integer(&value, 1, 24 * 60 * 60)?);
-            }
-            Key::LimitsTokens => self.limits_tokens = Some(size(&value, 100, 1_000_000)?),
-            Key::LimitsFragments => self.limits_fragments = Some(size(&value, 0, 100_000)?),
-            Key::LimitsDirectives => self.limits_directives = Some(size(&value, 0, 100_000)?),
-            Key::LimitsConnections => {
-                self.limits_connections = Some(size(&value, 16, 1_000_000)?);
-            }
-            Key::LimitsWebsockets => self.limits_websockets = Some(size(&value, 0, 1_000_000)?),
-            Key::LimitsSubscriptionsPerSocket => {
-                self.limits_subscriptions_per_socket = Some(size(&value, 1, 100_000)?);
-            }
-            Key::LimitsWebsocketInitTimeoutSecs => {
-                self.limits_websocket_init_timeout_secs = Some(integer(&value, 1, 3600)?);
-            }
-            Key::SqliteMmapMb => self.sqlite_mmap_mb = Some(integer(&value, 0, 1024 * 1024)?),
-            Key::GraphqlTrustedDocuments => {
-                self.graphql_trusted_documents = Some(PathBuf::from(non_empty(&value)?));
-            }
-            Key::IdempotencyTtl => {
-                let text = match &value {
-                    RawValue::Integer(seconds) => seconds.to_string(),
-                    other => text(other)?,
-                };
-                self.idempotency_ttl =
-                    Some(amanah_infra::auth::parse_ttl(&text).map_err(|_| {
-                        invalid(format!(
-                            "expected a lifetime such as `24h`, `90m` or `3600s` (at most 366d), \
-                         found {}",
-                            shown(&value)
-                        ))
-                    })?);
-            }
-        }
-        Ok(())
-    }
-
-    /// Fills in the defaults. Defaults that live inside the data dir follow the final `data_dir`.
-    fn resolve(self) -> Config {
-        let data_dir = self
-            .data_dir
-            .unwrap_or_else(|| PathBuf::from(Config::DEFAULT_DATA_DIR));
-        let defaults = Limits::default();
-        Config {
-            listen: self.listen.unwrap_or(Config::DEFAULT_LISTEN),
-            database_url: self
-                .database_url
-                .unwrap_or_else(|| DatabaseUrl::sqlite_in(&data_dir)),
-            public_read: self.public_read.unwrap_or(true),
-            log_format: self.log_format.unwrap_or(LogFormat::Pretty),
-            auth: AuthConfig {
-                hs256_secret: self.auth_hs256_secret,
-                jwks: self.auth_jwks,
-                issuer: self
-                    .auth_issuer
-                    .unwrap_or_else(|| Config::DEFAULT_ISSUER.to_owned()),
-                audience: self
-                    .auth_audience
-                    .unwrap_or_else(|| Config::DEFAULT_AUDIENCE.to_owned()),
-            },
-            audit: AuditConfig {
-                origin: self
-                    .audit_origin
-                    .unwrap_or_else(|| Config::DEFAULT_AUDIT_ORIGIN.to_owned()),
-                signing_key: self
-                    .audit_signing_key
-                    .unwrap_or_else(|| data_dir.join("audit-signing.key")),
-                tree_cache_mb: self
-                    .audit_tree_cache_mb
-                    .unwrap_or(Config::DEFAULT_TREE_CACHE_MB),
-            },
-            limits: Limits {
-                depth: self.limits_depth.unwrap_or(defaults.depth),
-                complexity: self.limits_complexity.unwrap_or(defaults.complexity),
-                aliases: self.limits_aliases.unwrap_or(defaults.aliases),
-                page_size: self.limits_page_size.unwrap_or(defaults.page_size),
-                body_bytes: self.limits_body_bytes.unwrap_or(defaults.body_bytes),
-                request_timeout_secs: self
-                    .limits_request_timeout_secs
-                    .unwrap_or(defaults.request_timeout_secs),
-                tokens: self.limits_tokens.unwrap_or(defaults.tokens),
-                fragments: self.limits_fragments.unwrap_or(defaults.fragments),
-                directives: self.limits_directives.unwrap_or(defaults.directives),
-                connections: self.limits_connections.unwrap_or(defaults.connections),
-                websockets: self.limits_websockets.unwrap_or(defaults.websockets),
-                subscriptions_per_socket: self
-                    .limits_subscriptions_per_socket
-                    .unwrap_or(defaults.subscriptions_per_socket),
-                websocket_init_timeout_secs: self
-                    .limits_websocket_init_timeout_secs
-                    .unwrap_or(defaults.websocket_init_timeout_secs),
-            },
-            sqlite: SqliteConfig {
-                mmap_mb: self.sqlite_mmap_mb.unwrap_or(SqliteConfig::DEFAULT_MMAP_MB),
-            },
-            graphql: GraphqlConfig {
-                trusted_documents: self.graphql_trusted_documents,
-            },
-            idempotency: IdempotencyConfig {
-                ttl: self
-                    .idempotency_ttl
-                    .unwrap_or(IdempotencyConfig::DEFAULT_TTL),
-            },
-            data_dir,
-        }
-    }
-}
-
 /// `HOST:PORT`, `[V6]:PORT`, `localhost:PORT`, or `:PORT` (all IPv4 interfaces, as Go and
 /// others read it).
 fn parse_listen(text: &str) -> Result<SocketAddr, ()> {
@@ -870,22 +562,47 @@ impl Config {
         K: AsRef<OsStr>,
         V: AsRef<OsStr>,
     {
-        let mut overrides = Overrides::default();
+        let keys = file_keys();
+        let mut figment = Figment::new();
+        // Each layer is extracted on its own first, so that an invalid value is an error even when
+        // a later layer overrides it; the file's errors come before the environment's.
         if let Some((path, text)) = read_file(file)? {
-            apply_file(&mut overrides, &path, &text)?;
+            let layer = Layer::file(path, &text, &keys)?;
+            extract(&Figment::from(&layer), &keys)?;
+            figment = figment.merge(layer);
         }
-        apply_env(&mut overrides, env)?;
-        Ok(overrides.resolve())
+        let layer = Layer::environment(env, &keys)?;
+        extract(&Figment::from(&layer), &keys)?;
+        let figment = figment.merge(layer);
+
+        let mut config = extract(&figment, &keys)?;
+        // The defaults inside the data dir follow the data dir the layers chose.
+        let defaults = Self::defaults_in(&config.data_dir);
+        if !figment.contains("database_url") {
+            config.database_url = defaults.database_url;
+        }
+        if !figment.contains("audit.signing_key") {
+            config.audit.signing_key = defaults.audit.signing_key;
+        }
+        Ok(config)
     }
 
     /// The defaults with `data_dir` set, as a starting point for tests.
     #[must_use]
     pub fn defaults_in(data_dir: &Path) -> Self {
-        Overrides {
-            data_dir: Some(data_dir.to_owned()),
-            ..Overrides::default()
+        Self {
+            listen: Self::DEFAULT_LISTEN,
+            data_dir: data_dir.to_owned(),
+            database_url: DatabaseUrl::sqlite_in(data_dir),
+            public_read: true,
+            log_format: LogFormat::Pretty,
+            auth: AuthConfig::default(),
+            audit: AuditConfig::defaults_in(data_dir),
+            limits: Limits::default(),
+            idempotency: IdempotencyConfig::default(),
+            graphql: GraphqlConfig::default(),
+            sqlite: SqliteConfig::default(),
         }
-        .resolve()
     }
 
     /// The effective configuration as TOML, secrets redacted (`amanah config`).
@@ -894,6 +611,13 @@ impl Config {
     /// Only if a value cannot be written as TOML, which the types rule out.
     pub fn to_toml(&self) -> Result<String, toml::ser::Error> {
         toml::to_string(self)
+    }
+}
+
+/// The defaults, with the data dir `./amanah-data`.
+impl Default for Config {
+    fn default() -> Self {
+        Self::defaults_in(Path::new(Self::DEFAULT_DATA_DIR))
     }
 }
 
@@ -916,111 +640,461 @@ fn read_file(file: FileChoice<'_>) -> Result<Option<(PathBuf, String)>, ConfigEr
     }
 }
 
-fn known_file_keys() -> String {
-    Key::ALL
-        .iter()
-        .map(|k| format!("`{}`", k.file_key()))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// One layer's settings in the file's shape (`[limits] depth = …`), as a figment provider whose
+/// metadata says where they came from: the file's path, or none for the environment.
+struct Layer {
+    settings: toml::Table,
+    file: Option<PathBuf>,
 }
 
-fn known_variables() -> String {
-    Key::ALL
-        .iter()
-        .map(|k| k.env_var())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn apply_file(overrides: &mut Overrides, path: &Path, text: &str) -> Result<(), ConfigError> {
-    let table: toml::Table = toml::from_str(text).map_err(|error| ConfigError::FileSyntax {
-        path: path.to_owned(),
-        message: error.message().to_owned(),
-    })?;
-    let mut entries = Vec::new();
-    flatten("", &table, &mut entries);
-    for (key_name, value) in entries {
-        let key = Key::from_file_key(&key_name).ok_or_else(|| ConfigError::UnknownKey {
-            path: path.to_owned(),
-            key: key_name.clone(),
-            known: known_file_keys(),
-        })?;
-        let raw = match value {
-            toml::Value::String(s) => RawValue::Text(s.clone()),
-            toml::Value::Boolean(b) => RawValue::Bool(*b),
-            toml::Value::Integer(i) => RawValue::Integer(*i),
-            toml::Value::Float(_) => RawValue::Other("floating-point number"),
-            toml::Value::Datetime(_) => RawValue::Other("date"),
-            toml::Value::Array(_) => RawValue::Other("list"),
-            toml::Value::Table(_) => RawValue::Other("table"),
-        };
-        overrides.set(
-            key,
-            raw,
-            &format!("`{key_name}` in the configuration file {}", path.display()),
-        )?;
-    }
-    Ok(())
-}
-
-/// Flattens `[limits] depth = 3` into `("limits.depth", 3)`. Tables under keys that are not
-/// sections (such as `[listen]`) stay whole, so they fail as the wrong kind of value.
-fn flatten<'t>(prefix: &str, table: &'t toml::Table, out: &mut Vec<(String, &'t toml::Value)>) {
-    for (name, value) in table {
-        let key = if prefix.is_empty() {
-            name.clone()
-        } else {
-            format!("{prefix}.{name}")
-        };
-        match value {
-            toml::Value::Table(inner) if prefix.is_empty() && is_section(name) => {
-                flatten(&key, inner, out);
+impl Layer {
+    /// The file's settings. The file is parsed here rather than by figment's `Toml` provider, so
+    /// that a syntax error is [`ConfigError::FileSyntax`] with `toml`'s one-line message.
+    fn file(path: PathBuf, text: &str, keys: &[String]) -> Result<Self, ConfigError> {
+        let settings: toml::Table = match toml::from_str(text) {
+            Ok(settings) => settings,
+            Err(error) => {
+                return Err(ConfigError::FileSyntax {
+                    path,
+                    message: error.message().to_owned(),
+                });
             }
-            _ => out.push((key, value)),
+        };
+        // A section given as anything but a table (`limits = 5`, `[[limits]]`) is no key:
+        // serde would read a list as the section's fields in order.
+        let section = |name: &str| {
+            keys.iter()
+                .any(|key| key.split_once('.').is_some_and(|(s, _)| s == name))
+        };
+        if let Some((name, _)) = settings
+            .iter()
+            .find(|(name, value)| !value.is_table() && section(name))
+        {
+            return Err(ConfigError::UnknownKey {
+                key: name.clone(),
+                path,
+                known: known_file_keys(keys),
+            });
+        }
+        Ok(Self {
+            settings,
+            file: Some(path),
+        })
+    }
+
+    /// The `AMANAH_*` variables, each set as text at the file key it names; an `AMANAH_*` name
+    /// that is not one of `keys`' variables is an error.
+    fn environment<I, K, V>(env: I, keys: &[String]) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<OsStr>,
+        V: AsRef<OsStr>,
+    {
+        let mut settings = toml::Table::new();
+        for (name, value) in env {
+            let name = name.as_ref().to_string_lossy();
+            if !name.starts_with("AMANAH_") || name.starts_with(TEST_VARIABLE_PREFIX) {
+                continue;
+            }
+            let key = keys
+                .iter()
+                .find(|key| variable(key) == name)
+                .ok_or_else(|| ConfigError::UnknownVariable {
+                    name: name.to_string(),
+                    known: known_variables(keys),
+                })?;
+            let value = value
+                .as_ref()
+                .to_str()
+                .ok_or_else(|| ConfigError::InvalidValue {
+                    origin: name.to_string(),
+                    reason: "the value is not valid UTF-8".to_owned(),
+                })?;
+            set(&mut settings, key, toml::Value::String(value.to_owned()));
+        }
+        Ok(Self {
+            settings,
+            file: None,
+        })
+    }
+}
+
+impl Provider for Layer {
+    fn metadata(&self) -> Metadata {
+        match &self.file {
+            Some(path) => Metadata::from("configuration file", path.as_path()),
+            None => Metadata::named("environment"),
+        }
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        let settings = Value::serialize(&self.settings)?;
+        Ok(Profile::Default.collect(settings.into_dict().unwrap_or_default()))
+    }
+}
+
+/// Sets the file key `key` (`limits.depth`) in `table`, adding its section when missing.
+fn set(table: &mut toml::Table, key: &str, value: toml::Value) {
+    match key.split_once('.') {
+        Some((section, rest)) => {
+            let section = table
+                .entry(section)
+                .or_insert_with(|| toml::Table::new().into());
+            if let toml::Value::Table(section) = section {
+                set(section, rest, value);
+            }
+        }
+        None => {
+            table.insert(key.to_owned(), value);
         }
     }
 }
 
-fn is_section(name: &str) -> bool {
-    Key::ALL.iter().any(|k| {
-        k.file_key()
-            .split_once('.')
-            .is_some_and(|(section, _)| section == name)
+/// Extracts [`Config`], turning figment's error into the [`ConfigError`] that names the file key
+/// or the variable, from the error's key path and the metadata of the layer that gave the value.
+fn extract(figment: &Figment, keys: &[String]) -> Result<Config, ConfigError> {
+    figment.extract().map_err(|error: figment::Error| {
+        let key = error.path.join(".");
+        let file = error
+            .metadata
+            .as_ref()
+            .and_then(|metadata| metadata.source.as_ref()?.file_path())
+            .map(Path::to_owned);
+        match (error.kind, file) {
+            // A parse function's reason.
+            (Kind::Message(reason), Some(path)) => ConfigError::InvalidValue {
+                origin: format!("`{key}` in the configuration file {}", path.display()),
+                reason,
+            },
+            (Kind::Message(reason), None) => ConfigError::InvalidValue {
+                origin: variable(&key),
+                reason,
+            },
+            // Anything else is a key that is no setting (`deny_unknown_fields`); the environment
+            // has none, its unknown names being refused as they are gathered.
+            (_, Some(path)) => ConfigError::UnknownKey {
+                path,
+                key,
+                known: known_file_keys(keys),
+            },
+            (_, None) => ConfigError::UnknownVariable {
+                name: variable(&key),
+                known: known_variables(keys),
+            },
+        }
     })
 }
 
-fn apply_env<I, K, V>(overrides: &mut Overrides, env: I) -> Result<(), ConfigError>
-where
-    I: IntoIterator<Item = (K, V)>,
-    K: AsRef<OsStr>,
-    V: AsRef<OsStr>,
-{
-    let mut settings = Vec::new();
-    for (name, value) in env {
-        let name = name.as_ref().to_string_lossy();
-        if !name.starts_with("AMANAH_") || name.starts_with(TEST_VARIABLE_PREFIX) {
-            continue;
+/// Every setting's file key, in the order [`Config`] declares them: serde's own list of each
+/// struct's fields, which `deny_unknown_fields` gives with a key that is none of them (`?` at the
+/// top, then `section.?` for each field; a setting's parse function refuses the table instead).
+fn file_keys() -> Vec<String> {
+    let fields_at = |path: &str| match Figment::from((path, 0)).extract::<Config>() {
+        Err(figment::Error {
+            kind: Kind::UnknownField(_, fields),
+            ..
+        }) => fields,
+        _ => &[],
+    };
+    fields_at("?")
+        .iter()
+        .flat_map(|name| match fields_at(&format!("{name}.?")) {
+            [] => vec![(*name).to_owned()],
+            fields => fields
+                .iter()
+                .map(|field| format!("{name}.{field}"))
+                .collect(),
+        })
+        .collect()
+}
+
+/// The variable of a file key: `limits.depth` is `AMANAH_LIMITS_DEPTH`.
+fn variable(key: &str) -> String {
+    format!("AMANAH_{}", key.replace('.', "_").to_uppercase())
+}
+
+fn known_file_keys(keys: &[String]) -> String {
+    keys.iter()
+        .map(|key| format!("`{key}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn known_variables(keys: &[String]) -> String {
+    keys.iter()
+        .map(|key| variable(key))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// How each setting reads the value a layer gave: the fields' `deserialize_with` functions. An
+/// error is the reason alone (`expected …, found …`); [`extract`] names the key or variable.
+mod parse {
+    use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
+
+    use serde::{
+        Deserialize, Deserializer,
+        de::{self, Error as _, MapAccess, SeqAccess, Visitor},
+    };
+
+    use super::{DatabaseUrl, LogFormat, Secret};
+
+    /// How an error shows a secret's value: not at all.
+    const SECRET_SHOWN: &str = "the given value";
+
+    /// The one key of the table `toml` writes a date as (`toml_datetime`'s marker).
+    const TOML_DATETIME: &str = "$__toml_private_datetime";
+
+    /// A value as a layer gave it: the file's TOML may hold booleans and integers, a variable only
+    /// text.
+    enum Given {
+        Text(String),
+        Bool(bool),
+        Integer(i128),
+        Other(&'static str),
+    }
+
+    impl Given {
+        /// The value as an error shows it.
+        fn shown(&self) -> String {
+            match self {
+                Self::Text(text) => format!("`{text}`"),
+                Self::Bool(b) => format!("`{b}`"),
+                Self::Integer(i) => format!("`{i}`"),
+                Self::Other(kind) => format!("a {kind}"),
+            }
         }
-        let key = Key::from_env_var(&name).ok_or_else(|| ConfigError::UnknownVariable {
-            name: name.to_string(),
-            known: known_variables(),
-        })?;
-        let value = value
-            .as_ref()
-            .to_str()
-            .ok_or_else(|| ConfigError::InvalidValue {
-                origin: name.to_string(),
-                reason: "the value is not valid UTF-8".to_owned(),
-            })?
-            .to_owned();
-        settings.push((key, value));
+
+        /// The text, trimmed; an error shows a `secret` value as [`SECRET_SHOWN`].
+        fn text(&self, secret: bool) -> Result<String, String> {
+            match self {
+                Self::Text(text) => Ok(text.trim().to_owned()),
+                other => Err(format!(
+                    "expected text, found {}",
+                    if secret {
+                        SECRET_SHOWN.to_owned()
+                    } else {
+                        other.shown()
+                    }
+                )),
+            }
+        }
+
+        fn non_empty(&self, secret: bool) -> Result<String, String> {
+            let text = self.text(secret)?;
+            if text.is_empty() {
+                Err("it must not be empty".to_owned())
+            } else {
+                Ok(text)
+            }
+        }
     }
-    // The process environment has no order; apply in the order of `Key::ALL` so errors are stable.
-    settings.sort_by_key(|(key, _)| Key::ALL.iter().position(|k| k == key));
-    for (key, value) in settings {
-        overrides.set(key, RawValue::Text(value), &key.env_var())?;
+
+    impl<'de> Deserialize<'de> for Given {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            deserializer.deserialize_any(GivenVisitor)
+        }
     }
-    Ok(())
+
+    struct GivenVisitor;
+
+    impl<'de> Visitor<'de> for GivenVisitor {
+        type Value = Given;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a setting's value")
+        }
+
+        fn visit_str<E: de::Error>(self, text: &str) -> Result<Given, E> {
+            Ok(Given::Text(text.to_owned()))
+        }
+
+        fn visit_bool<E: de::Error>(self, b: bool) -> Result<Given, E> {
+            Ok(Given::Bool(b))
+        }
+
+        fn visit_i64<E: de::Error>(self, i: i64) -> Result<Given, E> {
+            Ok(Given::Integer(i.into()))
+        }
+
+        fn visit_u64<E: de::Error>(self, i: u64) -> Result<Given, E> {
+            Ok(Given::Integer(i.into()))
+        }
+
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Given, E> {
+            Ok(Given::Other("floating-point number"))
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Given, A::Error> {
+            Ok(Given::Other("list"))
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Given, A::Error> {
+            Ok(Given::Other(
+                if map.next_key::<String>()?.as_deref() == Some(TOML_DATETIME) {
+                    "date"
+                } else {
+                    "table"
+                },
+            ))
+        }
+    }
+
+    /// Reads the value as [`Given`] and parses it with `parse`.
+    fn read<'de, D: Deserializer<'de>, T>(
+        deserializer: D,
+        parse: impl FnOnce(&Given) -> Result<T, String>,
+    ) -> Result<T, D::Error> {
+        let given = Given::deserialize(deserializer)?;
+        parse(&given).map_err(D::Error::custom)
+    }
+
+    /// Non-empty text, trimmed.
+    pub(super) fn text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+        read(deserializer, |given| given.non_empty(false))
+    }
+
+    pub(super) fn path<'de, D: Deserializer<'de>>(deserializer: D) -> Result<PathBuf, D::Error> {
+        text(deserializer).map(PathBuf::from)
+    }
+
+    pub(super) fn optional_path<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<PathBuf>, D::Error> {
+        path(deserializer).map(Some)
+    }
+
+    /// A whole number from `MIN` to `MAX`, given as an integer or as its digits.
+    pub(super) fn whole<'de, D, T, const MIN: u64, const MAX: u64>(
+        deserializer: D,
+    ) -> Result<T, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: TryFrom<u64>,
+    {
+        read(deserializer, |given| {
+            let number = match given {
+                Given::Integer(i) => u64::try_from(*i).ok(),
+                Given::Text(text) => text.trim().parse::<u64>().ok(),
+                Given::Bool(_) | Given::Other(_) => None,
+            };
+            match number {
+                Some(n) if (MIN..=MAX).contains(&n) => {
+                    T::try_from(n).map_err(|_| "the number is too large".to_owned())
+                }
+                _ => Err(format!(
+                    "expected a whole number from {MIN} to {MAX}, found {}",
+                    given.shown()
+                )),
+            }
+        })
+    }
+
+    pub(super) fn boolean<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+        read(deserializer, |given| match given {
+            Given::Bool(b) => Ok(*b),
+            Given::Text(text) if text.trim() == "true" => Ok(true),
+            Given::Text(text) if text.trim() == "false" => Ok(false),
+            other => Err(format!(
+                "expected `true` or `false`, found {}",
+                other.shown()
+            )),
+        })
+    }
+
+    pub(super) fn listen<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<SocketAddr, D::Error> {
+        read(deserializer, |given| {
+            super::parse_listen(&given.non_empty(false)?).map_err(|()| {
+                format!(
+                    "expected HOST:PORT such as `127.0.0.1:8080` or `:0`, found {}",
+                    given.shown()
+                )
+            })
+        })
+    }
+
+    pub(super) fn database_url<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<DatabaseUrl, D::Error> {
+        read(deserializer, |given| {
+            DatabaseUrl::parse(&given.non_empty(true)?)
+        })
+    }
+
+    pub(super) fn log_format<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<LogFormat, D::Error> {
+        read(deserializer, |given| {
+            match given.non_empty(false)?.as_str() {
+                "pretty" => Ok(LogFormat::Pretty),
+                "json" => Ok(LogFormat::Json),
+                _ => Err(format!(
+                    "expected `pretty` or `json`, found {}",
+                    given.shown()
+                )),
+            }
+        })
+    }
+
+    pub(super) fn hs256_secret<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Secret<String>>, D::Error> {
+        read(deserializer, |given| {
+            // Not trimmed: every byte of a secret counts.
+            let Given::Text(secret) = given else {
+                return Err("expected text".to_owned());
+            };
+            if secret.len() < 32 {
+                return Err("the HS256 secret must be at least 32 bytes long".to_owned());
+            }
+            Ok(Some(Secret::new(secret.clone())))
+        })
+    }
+
+    pub(super) fn jwks<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<String>, D::Error> {
+        read(deserializer, |given| {
+            let jwks = given.non_empty(true)?;
+            if jwks.starts_with("http://") {
+                return Err(
+                    "a JWKS URL must use https://; use a file path for local keys".to_owned(),
+                );
+            }
+            Ok(Some(jwks))
+        })
+    }
+
+    /// The audit log's origin: one line of text.
+    pub(super) fn origin<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+        read(deserializer, |given| {
+            let origin = given.non_empty(false)?;
+            if origin.chars().any(char::is_control) {
+                return Err("the origin is one line of printable text".to_owned());
+            }
+            Ok(origin)
+        })
+    }
+
+    /// `24h`, `90m`, `3600s`, or a number of seconds.
+    pub(super) fn lifetime<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Duration, D::Error> {
+        read(deserializer, |given| {
+            let text = match given {
+                Given::Integer(seconds) => seconds.to_string(),
+                other => other.text(false)?,
+            };
+            amanah_infra::auth::parse_ttl(&text).map_err(|_| {
+                format!(
+                    "expected a lifetime such as `24h`, `90m` or `3600s` (at most 366d), found {}",
+                    given.shown()
+                )
+            })
+        })
+    }
 }
 
 #[cfg(test)]
@@ -1334,7 +1408,166 @@ mod tests {
             "AMANAH_AUDIT_SIGNING_KEY",
             "AMANAH_LOG_FORMAT",
         ] {
-            assert!(Key::from_env_var(name).is_some(), "{name}");
+            assert!(
+                file_keys().iter().any(|key| variable(key) == name),
+                "{name}"
+            );
         }
+    }
+
+    #[test]
+    fn the_known_keys_are_every_setting_in_the_order_config_declares_them() {
+        assert_eq!(
+            file_keys(),
+            [
+                "listen",
+                "data_dir",
+                "database_url",
+                "public_read",
+                "log_format",
+                "auth.hs256_secret",
+                "auth.jwks",
+                "auth.issuer",
+                "auth.audience",
+                "audit.origin",
+                "audit.signing_key",
+                "audit.tree_cache_mb",
+                "limits.depth",
+                "limits.complexity",
+                "limits.aliases",
+                "limits.page_size",
+                "limits.body_bytes",
+                "limits.request_timeout_secs",
+                "limits.tokens",
+                "limits.fragments",
+                "limits.directives",
+                "limits.connections",
+                "limits.websockets",
+                "limits.subscriptions_per_socket",
+                "limits.websocket_init_timeout_secs",
+                "idempotency.ttl",
+                "graphql.trusted_documents",
+                "sqlite.mmap_mb",
+            ]
+        );
+        assert_eq!(
+            variable("limits.request_timeout_secs"),
+            "AMANAH_LIMITS_REQUEST_TIMEOUT_SECS"
+        );
+    }
+
+    #[test]
+    fn errors_name_the_file_key_or_the_variable_and_list_the_known_ones() {
+        let error = Config::load(FileChoice::None, [("AMANAH_LIMITS_DEPTH", "deep")]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "invalid value for AMANAH_LIMITS_DEPTH: expected a whole number from 1 to 1000, \
+             found `deep`"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_file(&dir, "[limits]\ndepth = \"three\"\n");
+        let error = Config::load(FileChoice::Explicit(&path), NO_ENV).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "invalid value for `limits.depth` in the configuration file {}: expected a whole \
+                 number from 1 to 1000, found `three`",
+                path.display()
+            )
+        );
+        let path = write_file(&dir, "[limits]\ndepht = 3\n");
+        let error = Config::load(FileChoice::Explicit(&path), NO_ENV).unwrap_err();
+        assert!(
+            error.to_string().starts_with(&format!(
+                "unknown key `limits.depht` in the configuration file {}; known keys are \
+                 `listen`, `data_dir`, `database_url`, ",
+                path.display()
+            )),
+            "{error}"
+        );
+        assert!(error.to_string().ends_with(", `sqlite.mmap_mb`"), "{error}");
+        let error = Config::load(FileChoice::None, [("AMANAH_LISTN", ":0")]).unwrap_err();
+        assert!(
+            error.to_string().starts_with(
+                "unknown environment variable AMANAH_LISTN; known variables are AMANAH_LISTEN, \
+                 AMANAH_DATA_DIR, "
+            ),
+            "{error}"
+        );
+        assert!(
+            error.to_string().ends_with(", AMANAH_SQLITE_MMAP_MB"),
+            "{error}"
+        );
+        // A section given as one value is not a key either.
+        let path = write_file(&dir, "limits = 5\n");
+        let error = Config::load(FileChoice::Explicit(&path), NO_ENV).unwrap_err();
+        assert!(
+            error.to_string().contains("unknown key `limits`"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_variable_is_text_and_a_file_value_keeps_its_toml_type() {
+        let config = Config::load(
+            FileChoice::None,
+            [
+                ("AMANAH_AUTH_ISSUER", "0123"),
+                (
+                    "AMANAH_AUTH_HS256_SECRET",
+                    "01234567890123456789012345678901",
+                ),
+            ],
+        )
+        .unwrap();
+        assert_eq!(config.auth.issuer, "0123");
+        assert_eq!(
+            config.auth.hs256_secret.unwrap().expose(),
+            "01234567890123456789012345678901"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_file(&dir, "[auth]\nissuer = 123\n");
+        let error = Config::load(FileChoice::Explicit(&path), NO_ENV).unwrap_err();
+        assert!(
+            error.to_string().contains("expected text, found `123`"),
+            "{error}"
+        );
+        let path = write_file(&dir, "[limits]\ndepth = 1979-05-27\n");
+        let error = Config::load(FileChoice::Explicit(&path), NO_ENV).unwrap_err();
+        assert!(error.to_string().contains("found a date"), "{error}");
+        let path = write_file(&dir, "[auth]\nhs256_secret = 12345\n");
+        let error = Config::load(FileChoice::Explicit(&path), NO_ENV).unwrap_err();
+        assert!(!error.to_string().contains("12345"), "{error}");
+    }
+
+    #[test]
+    fn an_invalid_file_value_is_an_error_even_when_a_variable_overrides_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_file(&dir, "[limits]\ndepth = \"three\"\n");
+        let error =
+            Config::load(FileChoice::Explicit(&path), [("AMANAH_LIMITS_DEPTH", "7")]).unwrap_err();
+        assert!(error.to_string().contains("`limits.depth`"), "{error}");
+    }
+
+    #[test]
+    fn a_database_url_or_signing_key_that_is_set_does_not_follow_the_data_dir() {
+        let config = Config::load(
+            FileChoice::None,
+            [
+                ("AMANAH_DATA_DIR", "/srv/amanah"),
+                ("AMANAH_DATABASE_URL", "sqlite://elsewhere.db"),
+                ("AMANAH_AUDIT_SIGNING_KEY", "/keys/audit.key"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(config.database_url.expose(), "sqlite://elsewhere.db");
+        assert_eq!(config.audit.signing_key, PathBuf::from("/keys/audit.key"));
+        assert_eq!(
+            Config::default().to_toml().unwrap(),
+            Config::load(FileChoice::None, NO_ENV)
+                .unwrap()
+                .to_toml()
+                .unwrap()
+        );
     }
 }
