@@ -1,7 +1,8 @@
 //! The GraphQL enums. They belong to the API (renaming a domain variant must not silently change
-//! the contract), mirror the domain's code lists one to one, and convert both ways. A test checks
-//! that every GraphQL name equals the name the domain gives the value (`as_str()`), so the two
-//! cannot drift apart.
+//! the contract), mirror the domain's code lists one to one, and convert both ways. The IATI-coded
+//! lists are codes in the domain (`"2"`), and their GraphQL names (`IMPLEMENTATION`) exist only
+//! here; for Amanah's own enums, which events record by name, a test checks that every GraphQL
+//! name equals the domain's (`as_str()`), so the contract and the log cannot drift apart.
 
 use amanah_domain::{codelists, query};
 use async_graphql::Enum;
@@ -374,39 +375,65 @@ mod tests {
 
     use super::*;
 
-    /// The GraphQL name of each value equals the domain's name for it (`as_str()`), so the enum
-    /// names of the contract and of the events and code lists cannot drift apart.
-    macro_rules! assert_names_match {
+    /// Each value converts to the domain's and back, and the API enum has as many values as the
+    /// domain's, so that no domain value lacks a GraphQL name.
+    macro_rules! assert_mirrors {
         ($($name:ident),+) => {
             $(
                 for value in codelists::$name::ALL {
-                    let api = $name::from(*value);
-                    assert_eq!(
-                        enum_value(api),
-                        Value::Enum(async_graphql::Name::new(value.as_str())),
-                        "{}",
-                        stringify!($name)
-                    );
-                    assert_eq!(codelists::$name::from(api), *value);
+                    assert_eq!(codelists::$name::from($name::from(*value)), *value);
                 }
                 assert_eq!(
                     <$name as async_graphql::resolver_utils::EnumType>::items().len(),
-                    codelists::$name::ALL.len()
+                    codelists::$name::ALL.len(),
+                    "{}",
+                    stringify!($name)
                 );
             )+
         };
     }
 
+    /// The IATI-coded enums are events' codes in the domain (`"2"`); their GraphQL names
+    /// (`IMPLEMENTATION`) are the API's alone.
     #[test]
-    fn graphql_names_are_the_domain_names() {
-        assert_names_match!(
+    fn iati_coded_enums_mirror_the_domain() {
+        assert_mirrors!(
             ProjectStatus,
             OrganisationRole,
             OrganisationType,
             TransactionType,
             RelatedActivityType,
             BudgetType,
-            BudgetStatus,
+            BudgetStatus
+        );
+    }
+
+    /// Amanah's own enums are recorded in events by name (`as_str()`): the GraphQL name of each
+    /// value is that name, so the contract and the log say the same.
+    #[test]
+    fn amanahs_own_enums_have_the_names_events_record() {
+        macro_rules! assert_names_match {
+            ($($name:ident),+) => {
+                $(
+                    for value in codelists::$name::ALL {
+                        assert_eq!(
+                            enum_value($name::from(*value)),
+                            Value::Enum(async_graphql::Name::new(value.as_str())),
+                            "{}",
+                            stringify!($name)
+                        );
+                    }
+                )+
+            };
+        }
+        assert_mirrors!(
+            ActivityKind,
+            UncacChapter,
+            AuditType,
+            ActivityStatus,
+            ActivityPartnerRole
+        );
+        assert_names_match!(
             ActivityKind,
             UncacChapter,
             AuditType,

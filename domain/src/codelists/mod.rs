@@ -163,19 +163,6 @@ impl ProjectStatus {
     pub const fn is_terminal(self) -> bool {
         matches!(self, Self::Closed | Self::Cancelled)
     }
-
-    /// The GraphQL enum name, e.g. `IMPLEMENTATION`.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Pipeline => "PIPELINE",
-            Self::Implementation => "IMPLEMENTATION",
-            Self::Finalisation => "FINALISATION",
-            Self::Closed => "CLOSED",
-            Self::Cancelled => "CANCELLED",
-            Self::Suspended => "SUSPENDED",
-        }
-    }
 }
 
 iati_codelist! {
@@ -198,18 +185,7 @@ iati_codelist! {
     }
 }
 
-impl OrganisationRole {
-    /// The GraphQL enum name, e.g. `FUNDING`.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Funding => "FUNDING",
-            Self::Accountable => "ACCOUNTABLE",
-            Self::Extending => "EXTENDING",
-            Self::Implementing => "IMPLEMENTING",
-        }
-    }
-}
+impl OrganisationRole {}
 
 iati_codelist! {
     /// IATI OrganisationType (all 16 codes of 2.03).
@@ -233,30 +209,7 @@ iati_codelist! {
     }
 }
 
-impl OrganisationType {
-    /// The GraphQL enum name, e.g. `PARTNER_COUNTRY_NGO`.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Government => "GOVERNMENT",
-            Self::LocalGovernment => "LOCAL_GOVERNMENT",
-            Self::OtherPublicSector => "OTHER_PUBLIC_SECTOR",
-            Self::InternationalNgo => "INTERNATIONAL_NGO",
-            Self::NationalNgo => "NATIONAL_NGO",
-            Self::RegionalNgo => "REGIONAL_NGO",
-            Self::PartnerCountryNgo => "PARTNER_COUNTRY_NGO",
-            Self::PublicPrivatePartnership => "PUBLIC_PRIVATE_PARTNERSHIP",
-            Self::Multilateral => "MULTILATERAL",
-            Self::Foundation => "FOUNDATION",
-            Self::PrivateSector => "PRIVATE_SECTOR",
-            Self::PrivateSectorProviderCountry => "PRIVATE_SECTOR_PROVIDER_COUNTRY",
-            Self::PrivateSectorRecipientCountry => "PRIVATE_SECTOR_RECIPIENT_COUNTRY",
-            Self::PrivateSectorThirdCountry => "PRIVATE_SECTOR_THIRD_COUNTRY",
-            Self::Academic => "ACADEMIC",
-            Self::Other => "OTHER",
-        }
-    }
-}
+impl OrganisationType {}
 
 iati_codelist! {
     /// IATI TransactionType (all 13 codes of 2.03).
@@ -277,27 +230,7 @@ iati_codelist! {
     }
 }
 
-impl TransactionType {
-    /// The GraphQL enum name, e.g. `DISBURSEMENT`.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::IncomingFunds => "INCOMING_FUNDS",
-            Self::OutgoingCommitment => "OUTGOING_COMMITMENT",
-            Self::Disbursement => "DISBURSEMENT",
-            Self::Expenditure => "EXPENDITURE",
-            Self::InterestPayment => "INTEREST_PAYMENT",
-            Self::LoanRepayment => "LOAN_REPAYMENT",
-            Self::Reimbursement => "REIMBURSEMENT",
-            Self::PurchaseOfEquity => "PURCHASE_OF_EQUITY",
-            Self::SaleOfEquity => "SALE_OF_EQUITY",
-            Self::CreditGuarantee => "CREDIT_GUARANTEE",
-            Self::IncomingCommitment => "INCOMING_COMMITMENT",
-            Self::OutgoingPledge => "OUTGOING_PLEDGE",
-            Self::IncomingPledge => "INCOMING_PLEDGE",
-        }
-    }
-}
+impl TransactionType {}
 
 iati_codelist! {
     /// IATI RelatedActivityType (2.03 has no predecessor/successor: see [`OtherIdentifierType::PreviousActivityIdentifier`]).
@@ -310,19 +243,7 @@ iati_codelist! {
     }
 }
 
-impl RelatedActivityType {
-    /// The GraphQL enum name, e.g. `CO_FUNDED`.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Parent => "PARENT",
-            Self::Child => "CHILD",
-            Self::Sibling => "SIBLING",
-            Self::CoFunded => "CO_FUNDED",
-            Self::ThirdParty => "THIRD_PARTY",
-        }
-    }
-}
+impl RelatedActivityType {}
 
 iati_codelist! {
     /// IATI BudgetType.
@@ -332,16 +253,7 @@ iati_codelist! {
     }
 }
 
-impl BudgetType {
-    /// The GraphQL enum name.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Original => "ORIGINAL",
-            Self::Revised => "REVISED",
-        }
-    }
-}
+impl BudgetType {}
 
 iati_codelist! {
     /// IATI BudgetStatus.
@@ -351,16 +263,7 @@ iati_codelist! {
     }
 }
 
-impl BudgetStatus {
-    /// The GraphQL enum name.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Indicative => "INDICATIVE",
-            Self::Committed => "COMMITTED",
-        }
-    }
-}
+impl BudgetStatus {}
 
 iati_codelist! {
     /// IATI DescriptionType (for the IATI export: Amanah keeps General and Objectives).

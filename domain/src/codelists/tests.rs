@@ -89,10 +89,6 @@ fn code_list_sizes_match_iati_2_03() {
 fn names_and_codes() {
     assert_eq!(OrganisationType::PartnerCountryNgo.code(), "24");
     assert_eq!(
-        OrganisationType::PartnerCountryNgo.as_str(),
-        "PARTNER_COUNTRY_NGO"
-    );
-    assert_eq!(
         OrganisationType::Academic.name(),
         "Academic, Training and Research"
     );
