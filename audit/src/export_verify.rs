@@ -465,6 +465,8 @@ fn check_envelope(value: &Value) -> Result<Fields, Reason> {
         return Err(malformed("type", "must be a PascalCase name"));
     }
     if member("v").as_u64() != Some(ENVELOPE_VERSION) {
+        // The message names the version: a new version must change it.
+        const _: () = assert!(ENVELOPE_VERSION == 1);
         return Err(malformed("v", "must be 1"));
     }
     Ok(Fields {

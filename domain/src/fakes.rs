@@ -1,6 +1,7 @@
 //! In-memory implementations of the ports, for tests that need a store but not a database: the
 //! command service's own logic (versions, stale reads, rejections) is tested against
-//! [`MemoryEventStore`] in `service.rs`, and any crate may use it the same way;
+//! [`MemoryEventStore`] in `service.rs`, and other crates' tests use them with the `fakes` feature
+//! (not compiled into the server);
 //! [`MemoryIdempotencyKeys`] keeps idempotency keys, and [`check_idempotency_keys`] checks that
 //! it and the database adapter keep the same rules; [`MemoryAuditLog`] serves checkpoints and
 //! proofs computed from its leaves.
@@ -94,6 +95,9 @@ impl EventStore for MemoryEventStore {
 
     async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
         self.appends.fetch_add(1, Ordering::SeqCst);
+        if request.events.is_empty() {
+            return Err(StoreError::internal("an append needs at least one event"));
+        }
         let mut log = self.lock();
         let current = version_of(&log, request.stream, request.stream_id);
         if current != request.expected_version {

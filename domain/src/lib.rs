@@ -21,6 +21,7 @@ pub mod activity;
 pub mod aggregate;
 pub mod codelists;
 pub mod errors;
+#[cfg(any(test, feature = "fakes"))]
 pub mod fakes;
 pub mod organisation;
 pub mod ports;

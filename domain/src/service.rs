@@ -112,7 +112,7 @@ pub struct CommandService<S> {
 
 /// What a command was decided on besides its own stream and the facts its command names
 /// ([`Aggregate::reads`]): the append checks both in its transaction.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Given {
     /// Streams the caller read before the command, such as the project whose participants an
     /// access rule looked at: the append requires them still at the versions read.
@@ -180,10 +180,13 @@ impl<S: EventStore> CommandService<S> {
         match self.store.latest_state(A::STREAM, id).await? {
             KeptState::Kept(latest) => {
                 let state: A = serde_json::from_str(&latest.state).map_err(|error| {
-                    CommandError::Store(StoreError::internal(format!(
-                        "the kept state of {} {id} does not decode: {error}",
-                        A::STREAM.as_str()
-                    )))
+                    StoreError::internal_from(
+                        format!(
+                            "the kept state of {} {id} does not decode",
+                            A::STREAM.as_str()
+                        ),
+                        error,
+                    )
                 })?;
                 Ok((Some(state), latest.version))
             }

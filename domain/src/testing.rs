@@ -15,6 +15,11 @@ pub(crate) fn run<F: std::future::Future>(future: F) -> F::Output {
     }
 }
 
+/// The input field `error` names, as the API spells it (`None`: the whole command).
+pub(crate) fn field_of(error: &impl FieldError) -> Option<String> {
+    error.field().map(|path| path.to_string())
+}
+
 /// The day tests run on, unless a test says otherwise.
 pub(crate) fn today() -> NaiveDate {
     day("2026-06-15")
@@ -108,11 +113,7 @@ where
             Ok(events) => panic!("expected {expected:?}, but the command produced {events:?}"),
             Err(error) => {
                 assert_eq!(&error, expected);
-                assert_eq!(
-                    error.field().map(|path| path.to_string()).as_deref(),
-                    field,
-                    "field of {error:?}"
-                );
+                assert_eq!(field_of(&error).as_deref(), field, "field of {error:?}");
                 if let Some(field) = field {
                     let message = error.to_string();
                     let top = field.split(['[', '.']).next().unwrap_or(field);

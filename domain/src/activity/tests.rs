@@ -13,7 +13,7 @@ use crate::codelists::{
 };
 use crate::organisation::OrganisationFacts;
 use crate::project::{ParticipatingOrganisation, ProjectFacts};
-use crate::testing::{day, given, today};
+use crate::testing::{day, field_of, given, today};
 use crate::values::{City, CountryCode, Description, IatiIdentifier, Title, ValueError};
 
 fn activity_id() -> Uuid {
@@ -394,23 +394,14 @@ fn location_is_a_country_with_optional_city_or_online() {
             field: "location.country".into()
         }
     );
-    assert_eq!(
-        error.field().map(|path| path.to_string()).as_deref(),
-        Some("location.country")
-    );
+    assert_eq!(field_of(&error).as_deref(), Some("location.country"));
     let city = City::parse("Singapore").unwrap();
     let error = ActivityLocation::from_input(None, Some(city.clone()), Some(true)).unwrap_err();
-    assert_eq!(
-        error.field().map(|path| path.to_string()).as_deref(),
-        Some("location.city")
-    );
+    assert_eq!(field_of(&error).as_deref(), Some("location.city"));
     for online in [None, Some(false)] {
         let error = ActivityLocation::from_input(None, Some(city.clone()), online).unwrap_err();
         assert_eq!(error, ActivityError::LocationCountryRequired);
-        assert_eq!(
-            error.field().map(|path| path.to_string()).as_deref(),
-            Some("location.country")
-        );
+        assert_eq!(field_of(&error).as_deref(), Some("location.country"));
     }
     let json = serde_json::to_value(jakarta()).unwrap();
     assert_eq!(
@@ -454,17 +445,11 @@ fn raw_values_name_their_field() {
     let error = crate::values::parse_count(-3)
         .map_err(ActivityError::invalid("participants.female"))
         .unwrap_err();
-    assert_eq!(
-        error.field().map(|path| path.to_string()).as_deref(),
-        Some("participants.female")
-    );
+    assert_eq!(field_of(&error).as_deref(), Some("participants.female"));
     let error = Description::parse("")
         .map_err(ActivityError::invalid("reason"))
         .unwrap_err();
-    assert_eq!(
-        error.field().map(|path| path.to_string()).as_deref(),
-        Some("reason")
-    );
+    assert_eq!(field_of(&error).as_deref(), Some("reason"));
 }
 
 // ---------------------------------------------------------------- rescheduleActivity
@@ -752,12 +737,12 @@ fn participants_parse_from_graphql_ints() {
     );
     let error = Participants::parse(3, 1, 1, 1, &[("ID", 2), ("XX", 1)]).unwrap_err();
     assert_eq!(
-        error.field().map(|path| path.to_string()).as_deref(),
+        field_of(&error).as_deref(),
         Some("participants.byCountry[1].country")
     );
     let error = Participants::parse(3, 1, 1, 1, &[("ID", -2)]).unwrap_err();
     assert_eq!(
-        error.field().map(|path| path.to_string()).as_deref(),
+        field_of(&error).as_deref(),
         Some("participants.byCountry[0].count")
     );
 }

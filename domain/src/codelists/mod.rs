@@ -185,8 +185,6 @@ iati_codelist! {
     }
 }
 
-impl OrganisationRole {}
-
 iati_codelist! {
     /// IATI OrganisationType (all 16 codes of 2.03).
     pub enum OrganisationType ("OrganisationType") {
@@ -209,8 +207,6 @@ iati_codelist! {
     }
 }
 
-impl OrganisationType {}
-
 iati_codelist! {
     /// IATI TransactionType (all 13 codes of 2.03).
     pub enum TransactionType ("TransactionType") {
@@ -230,8 +226,6 @@ iati_codelist! {
     }
 }
 
-impl TransactionType {}
-
 iati_codelist! {
     /// IATI RelatedActivityType (2.03 has no predecessor/successor: see [`OtherIdentifierType::PreviousActivityIdentifier`]).
     pub enum RelatedActivityType ("RelatedActivityType") {
@@ -243,8 +237,6 @@ iati_codelist! {
     }
 }
 
-impl RelatedActivityType {}
-
 iati_codelist! {
     /// IATI BudgetType.
     pub enum BudgetType ("BudgetType") {
@@ -253,8 +245,6 @@ iati_codelist! {
     }
 }
 
-impl BudgetType {}
-
 iati_codelist! {
     /// IATI BudgetStatus.
     pub enum BudgetStatus ("BudgetStatus") {
@@ -262,8 +252,6 @@ iati_codelist! {
         Committed = "2", "Committed";
     }
 }
-
-impl BudgetStatus {}
 
 iati_codelist! {
     /// IATI DescriptionType (for the IATI export: Amanah keeps General and Objectives).
@@ -443,8 +431,8 @@ const CURRENCY_ENTRIES: &[CurrencyEntry] = &{
 };
 
 /// ISO 4217 active currencies with a minor unit, sorted by code.
-#[must_use]
-pub fn currencies() -> &'static [CurrencyEntry] {
+#[cfg(test)]
+pub(crate) fn currencies() -> &'static [CurrencyEntry] {
     CURRENCY_ENTRIES
 }
 

@@ -6,7 +6,7 @@
 use uuid::Uuid;
 
 use super::*;
-use crate::testing::given;
+use crate::testing::{field_of, given};
 
 fn org_id() -> Uuid {
     Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001)
@@ -226,10 +226,7 @@ fn parse_errors_name_the_field() {
     let error = Name::parse("  ")
         .map_err(OrganisationError::invalid("name"))
         .unwrap_err();
-    assert_eq!(
-        error.field().map(|path| path.to_string()).as_deref(),
-        Some("name")
-    );
+    assert_eq!(field_of(&error).as_deref(), Some("name"));
     assert_eq!(error.to_string(), "name must not be empty");
     assert!(!error.is_not_found());
     let error = OrgRef::parse("XM/DAC")

@@ -13,7 +13,7 @@ use crate::codelists::{
     RelatedActivityType, TransactionType,
 };
 use crate::organisation::OrganisationFacts;
-use crate::testing::{day, given, today};
+use crate::testing::{day, field_of, given, today};
 use crate::values::{
     CountryCode, CurrencyCode, Description, DocumentCategory, IatiIdentifier, MimeType, Money,
     OrgRef, OtherIdentifierRef, Patch, Percentage, RegionCode, SectorCode, Title, TransactionRef,
@@ -343,10 +343,7 @@ fn identifier_parse_errors_name_the_field() {
             error: ValueError::ForbiddenCharacter('/')
         }
     );
-    assert_eq!(
-        error.field().map(|path| path.to_string()).as_deref(),
-        Some("iatiIdentifier")
-    );
+    assert_eq!(field_of(&error).as_deref(), Some("iatiIdentifier"));
     assert_eq!(
         error.to_string(),
         "iatiIdentifier must not contain the character `/`"
@@ -357,7 +354,7 @@ fn identifier_parse_errors_name_the_field() {
         ))
         .unwrap_err();
     assert_eq!(
-        error.field().map(|path| path.to_string()).as_deref(),
+        field_of(&error).as_deref(),
         Some("recipientCountries[1].percentage")
     );
 }
@@ -1740,7 +1737,7 @@ fn input_rows_parse_with_field_paths() {
     );
     let error = RecipientCountry::parse(1, "XX", "10").unwrap_err();
     assert_eq!(
-        error.field().map(|path| path.to_string()).as_deref(),
+        field_of(&error).as_deref(),
         Some("recipientCountries[1].country")
     );
     let error = RecipientCountry::parse(2, "ID", "33.333").unwrap_err();
@@ -1752,11 +1749,7 @@ fn input_rows_parse_with_field_paths() {
         }
     );
     assert_eq!(
-        RecipientRegion::parse(0, "999", "10")
-            .unwrap_err()
-            .field()
-            .map(|path| path.to_string())
-            .as_deref(),
+        field_of(&RecipientRegion::parse(0, "999", "10").unwrap_err()).as_deref(),
         Some("recipientRegions[0].code")
     );
     assert_eq!(
@@ -1770,11 +1763,7 @@ fn input_rows_parse_with_field_paths() {
         }
     );
     assert_eq!(
-        SectorShare::parse(0, "15113", "0")
-            .unwrap_err()
-            .field()
-            .map(|path| path.to_string())
-            .as_deref(),
+        field_of(&SectorShare::parse(0, "15113", "0").unwrap_err()).as_deref(),
         Some("sectors[0].percentage")
     );
 }
@@ -1801,28 +1790,17 @@ fn budget_rows_name_their_money_fields() {
         }
     );
     assert_eq!(
-        parse("9007199254740992", "EUR")
-            .unwrap_err()
-            .field()
-            .map(|path| path.to_string())
-            .as_deref(),
+        field_of(&parse("9007199254740992", "EUR").unwrap_err()).as_deref(),
         Some("budgets[2].value.minorUnits")
     );
     assert_eq!(
-        parse("100", "EURO")
-            .unwrap_err()
-            .field()
-            .map(|path| path.to_string())
-            .as_deref(),
+        field_of(&parse("100", "EURO").unwrap_err()).as_deref(),
         Some("budgets[2].value.currency")
     );
     let error = Money::parse("1.5", "USD")
         .map_err(ProjectError::invalid_money("value"))
         .unwrap_err();
-    assert_eq!(
-        error.field().map(|path| path.to_string()).as_deref(),
-        Some("value.minorUnits")
-    );
+    assert_eq!(field_of(&error).as_deref(), Some("value.minorUnits"));
 }
 
 #[test]

@@ -7,14 +7,14 @@ use std::fmt;
 ///
 /// A typed value, built from steps rather than spelled as a string, so that code which names a
 /// field inside a list (`FieldPath::list("sectors", 1).field("percentage")`) cannot get the
-/// syntax wrong and code which reads one can look at its steps. Its [`Display`](fmt::Display) is
-/// the one place a path is spelled; the API sends that text as `extensions.field`.
+/// syntax wrong. Its [`Display`](fmt::Display) is the one place a path is spelled; the API sends
+/// that text as `extensions.field`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FieldPath(Vec<Step>);
 
 /// One step of a [`FieldPath`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Step {
+enum Step {
     /// A named field of an input object.
     Field(Cow<'static, str>),
     /// An element of a list, counted from 0.
@@ -25,11 +25,7 @@ impl FieldPath {
     /// A top-level field; a dotted name (`"location.country"`) is a field of a field.
     #[must_use]
     pub fn new(name: &'static str) -> Self {
-        Self(
-            name.split('.')
-                .map(|part| Step::Field(part.into()))
-                .collect(),
-        )
+        Self(Vec::new()).field(name)
     }
 
     /// A field whose name is only known at run time (a database column's input field, say).
@@ -45,11 +41,11 @@ impl FieldPath {
     }
 
     /// The field `name` (dotted for nested fields) of what this path names.
-    #[must_use]
     ///
     /// # Panics
     /// In debug builds, when `name` spells a list element (`"sectors[1]"`): that is
     /// [`list`](Self::list) or [`index`](Self::index).
+    #[must_use]
     pub fn field(mut self, name: &'static str) -> Self {
         debug_assert!(
             !name.contains(['[', ']']),
@@ -65,12 +61,6 @@ impl FieldPath {
     pub fn index(mut self, index: usize) -> Self {
         self.0.push(Step::Index(index));
         self
-    }
-
-    /// The steps from the outermost field in.
-    #[must_use]
-    pub fn steps(&self) -> &[Step] {
-        &self.0
     }
 }
 
@@ -138,8 +128,9 @@ mod tests {
                 .field("count")
         );
         assert_eq!(
-            FieldPath::list("sectors", 1).steps(),
-            &[Step::Field("sectors".into()), Step::Index(1)]
+            FieldPath::list("sectors", 1),
+            FieldPath(vec![Step::Field("sectors".into()), Step::Index(1)])
         );
+        assert_ne!(FieldPath::new("a.b"), FieldPath::named("a.b".to_owned()));
     }
 }

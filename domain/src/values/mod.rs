@@ -19,7 +19,7 @@ mod text;
 mod web;
 
 pub use codes::{CountryCode, CurrencyCode, DocumentCategory, RegionCode, SectorCode};
-pub use field_path::{FieldPath, Step};
+pub use field_path::FieldPath;
 pub use identifiers::{IatiIdentifier, OrgRef, OtherIdentifierRef, TransactionRef};
 pub use money::{MAX_MINOR_UNITS, Money};
 pub use percentage::{Percentage, format_hundredths};
