@@ -66,6 +66,14 @@ macro_rules! table_code {
                 value.as_str().to_owned()
             }
         }
+
+        /// Recorded codes are read through `known`: a code withdrawn since still replays.
+        impl TryFrom<String> for $ty {
+            type Error = ValueError;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                Self::known(&value)
+            }
+        }
     };
 }
 
@@ -74,14 +82,14 @@ macro_rules! table_code {
 /// read), and deserialisation through `known`, so that events recorded before a withdrawal
 /// still replay.
 macro_rules! iati_code {
-    ($(#[$meta:meta])* $ty:ident, $list:ident, $list_name:literal, $unknown:ident) => {
+    ($(#[$meta:meta])* $ty:ident, $list:ident, $unknown:ident) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
         pub struct $ty(&'static Code);
 
         impl $ty {
-            #[doc = concat!("Parses a code of the IATI ", $list_name, " list for new data.")]
+            /// Parses a code of its IATI list for new data.
             ///
             /// # Errors
             #[doc = concat!("[`ValueError::", stringify!($unknown), "`], or [`ValueError::WithdrawnCode`] for a withdrawn code.")]
@@ -90,7 +98,7 @@ macro_rules! iati_code {
                 match code.status {
                     CodeStatus::Active => Ok(Self(code)),
                     CodeStatus::Withdrawn => Err(ValueError::WithdrawnCode {
-                        list: $list_name,
+                        list: iati::generated::$list.name,
                         code: code.code.to_owned(),
                     }),
                 }
@@ -115,13 +123,6 @@ macro_rules! iati_code {
         }
 
         table_code!($ty, Code);
-
-        impl TryFrom<String> for $ty {
-            type Error = ValueError;
-            fn try_from(value: String) -> Result<Self, Self::Error> {
-                Self::known(&value)
-            }
-        }
     };
 }
 
@@ -130,7 +131,6 @@ iati_code!(
     /// `ID`; upper case, as ISO writes it (`id` is refused). `AN` is withdrawn.
     CountryCode,
     COUNTRY,
-    "Country",
     UnknownCountry
 );
 
@@ -144,12 +144,18 @@ impl CurrencyCode {
     /// the minor unit known (ISO 4217).
     ///
     /// # Errors
+    /// [`ValueError::WithdrawnCode`] for a currency the list has withdrawn,
     /// [`ValueError::UnknownCurrency`] otherwise.
     pub fn parse(raw: &str) -> Result<Self, ValueError> {
-        if !iati::generated::CURRENCY.allows(raw) {
-            return Err(ValueError::UnknownCurrency(raw.to_owned()));
+        let list = &iati::generated::CURRENCY;
+        match list.get(raw).map(|code| code.status) {
+            Some(CodeStatus::Active) => Self::known(raw),
+            Some(CodeStatus::Withdrawn) => Err(ValueError::WithdrawnCode {
+                list: list.name,
+                code: raw.to_owned(),
+            }),
+            None => Err(ValueError::UnknownCurrency(raw.to_owned())),
         }
-        Self::known(raw)
     }
 
     /// A currency whose minor unit is known, on the IATI list or not (for reading recorded data).
@@ -171,19 +177,11 @@ impl CurrencyCode {
 
 table_code!(CurrencyCode, CurrencyEntry);
 
-impl TryFrom<String> for CurrencyCode {
-    type Error = ValueError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::known(&value)
-    }
-}
-
 iati_code!(
     /// A DAC 5-digit sector code of the official IATI Sector list, e.g. `15113`; 15120 is
     /// withdrawn.
     SectorCode,
     SECTOR,
-    "Sector",
     UnknownSector
 );
 
@@ -191,7 +189,6 @@ iati_code!(
     /// A DAC region code of the official IATI Region list, e.g. `789`.
     RegionCode,
     REGION,
-    "Region",
     UnknownRegion
 );
 
@@ -199,6 +196,5 @@ iati_code!(
     /// A code of the official IATI DocumentCategory list, e.g. `A05` (Budget).
     DocumentCategory,
     DOCUMENT_CATEGORY,
-    "DocumentCategory",
     UnknownDocumentCategory
 );

@@ -142,10 +142,15 @@ impl<T> Patch<T> {
     }
 }
 
-/// Implements `Display`, `as_str`, `From<T> for String` and `TryFrom<String>` for a string newtype
-/// whose `parse` takes `&str`.
+/// Implements `Display`, `as_str`, `From<T> for String`, `FromStr` (through `parse`) and
+/// `TryFrom<String>` for a string newtype whose `parse` takes `&str`. Deserialisation goes through
+/// `TryFrom<String>`: `parse` by default; with `read = known`, through a `known` constructor that
+/// accepts recorded values today's rules would refuse as new data.
 macro_rules! string_newtype {
     ($ty:ident) => {
+        string_newtype!($ty, read = parse);
+    };
+    ($ty:ident, read = $read:ident) => {
         impl $ty {
             /// The value as a string slice.
             #[must_use]
@@ -175,7 +180,7 @@ macro_rules! string_newtype {
         impl TryFrom<String> for $ty {
             type Error = ValueError;
             fn try_from(value: String) -> Result<Self, Self::Error> {
-                Self::parse(&value)
+                Self::$read(&value)
             }
         }
 

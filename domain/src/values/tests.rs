@@ -466,6 +466,31 @@ fn mime_types() {
     );
     let recorded: MimeType = serde_json::from_str("\"application/x-amanah-draft\"").unwrap();
     assert_eq!(recorded.as_str(), "application/x-amanah-draft");
+    // Withdrawn from the list: refused for new data as withdrawn, still read.
+    assert_eq!(
+        MimeType::parse("text/javascript"),
+        Err(ValueError::WithdrawnCode {
+            list: "FileFormat",
+            code: "text/javascript".into()
+        })
+    );
+    let recorded: MimeType = serde_json::from_str("\"text/javascript\"").unwrap();
+    assert_eq!(recorded.as_str(), "text/javascript");
+}
+
+#[test]
+fn a_withdrawn_currency_is_refused_for_new_data_as_withdrawn() {
+    assert_eq!(
+        CurrencyCode::parse("BYR"),
+        Err(ValueError::WithdrawnCode {
+            list: "Currency",
+            code: "BYR".into()
+        })
+    );
+    assert_eq!(
+        CurrencyCode::parse("BYN").map(CurrencyCode::as_str),
+        Ok("BYN")
+    );
 }
 
 #[test]

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{ValueError, string_newtype};
-use crate::codelists::iati;
+use crate::codelists::iati::{self, CodeStatus};
 
 /// An absolute `http` or `https` URL, e.g. `https://asean.org/`.
 ///
@@ -126,17 +126,22 @@ impl MimeType {
     /// the IATI FileFormat list; the result is lower case.
     ///
     /// # Errors
-    /// [`ValueError::Empty`], [`ValueError::InvalidMimeType`], or [`ValueError::UnknownCode`]
-    /// for a MIME type the IATI FileFormat list does not have (or has withdrawn).
+    /// [`ValueError::Empty`], [`ValueError::InvalidMimeType`], [`ValueError::UnknownCode`] for a
+    /// MIME type the IATI FileFormat list does not have, [`ValueError::WithdrawnCode`] for one it
+    /// has withdrawn.
     pub fn parse(raw: &str) -> Result<Self, ValueError> {
         let format = Self::known(raw)?;
-        if iati::generated::FILE_FORMAT.allows(format.as_str()) {
-            Ok(format)
-        } else {
-            Err(ValueError::UnknownCode {
-                list: "FileFormat",
+        let list = &iati::generated::FILE_FORMAT;
+        match list.get(format.as_str()).map(|code| code.status) {
+            Some(CodeStatus::Active) => Ok(format),
+            Some(CodeStatus::Withdrawn) => Err(ValueError::WithdrawnCode {
+                list: list.name,
                 code: format.0,
-            })
+            }),
+            None => Err(ValueError::UnknownCode {
+                list: list.name,
+                code: format.0,
+            }),
         }
     }
 
@@ -166,43 +171,7 @@ impl MimeType {
             _ => Err(ValueError::InvalidMimeType),
         }
     }
-
-    /// The value as a string slice.
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl std::fmt::Display for MimeType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl AsRef<str> for MimeType {
-    fn as_ref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl From<MimeType> for String {
-    fn from(value: MimeType) -> Self {
-        value.0
-    }
-}
-
-/// Recorded formats are read as they were accepted: the shape only, not today's list.
-impl TryFrom<String> for MimeType {
-    type Error = ValueError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::known(&value)
-    }
-}
-
-impl std::str::FromStr for MimeType {
-    type Err = ValueError;
-    fn from_str(value: &str) -> Result<Self, Self::Err> {
-        Self::parse(value)
-    }
-}
+// Recorded formats are read as they were accepted: the shape only, not today's list.
+string_newtype!(MimeType, read = known);
