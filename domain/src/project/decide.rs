@@ -432,10 +432,11 @@ fn remove_related_project(
     project: &Project,
     remove: RemoveRelatedProject,
 ) -> Result<ProjectEvent, ProjectError> {
-    let related = |r: &&RelatedProject| {
-        r.project_id == remove.related_project_id && r.relation == remove.relation
-    };
-    if !project.related_projects.iter().any(|r| related(&r)) {
+    if !project
+        .related_projects
+        .iter()
+        .any(|r| r.is(remove.related_project_id, remove.relation))
+    {
         return Err(ProjectError::RelatedProjectNotFound {
             project_id: remove.related_project_id,
         });
@@ -469,7 +470,7 @@ fn add_related_project(
     if project
         .related_projects
         .iter()
-        .any(|r| r.project_id == add.related.id && r.relation == add.relation)
+        .any(|r| r.is(add.related.id, add.relation))
     {
         return Err(ProjectError::RelatedProjectAlreadyAdded {
             project_id: add.related.id,
@@ -494,19 +495,16 @@ fn add_other_identifier(
             });
         }
     }
-    if project
-        .other_identifiers
-        .iter()
-        .any(|o| o.reference == add.reference && o.identifier_type == add.identifier_type)
-    {
-        return Err(ProjectError::OtherIdentifierAlreadyAdded {
-            reference: add.reference,
-        });
-    }
-    Ok(ProjectEvent::OtherIdentifierAdded(OtherIdentifier {
+    let added = OtherIdentifier {
         reference: add.reference,
         identifier_type: add.identifier_type,
-    }))
+    };
+    if project.other_identifiers.contains(&added) {
+        return Err(ProjectError::OtherIdentifierAlreadyAdded {
+            reference: added.reference,
+        });
+    }
+    Ok(ProjectEvent::OtherIdentifierAdded(added))
 }
 
 /// `end ≥ start`, or [`ProjectError::EndBeforeStart`] naming `field`.

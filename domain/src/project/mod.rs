@@ -335,6 +335,15 @@ pub struct RelatedProject {
     pub relation: RelatedActivityType,
 }
 
+impl RelatedProject {
+    /// Whether this is the relation `relation` to project `project_id`: what identifies a
+    /// relation among a project's (the same project may be related in several ways).
+    #[must_use]
+    pub fn is(&self, project_id: Uuid, relation: RelatedActivityType) -> bool {
+        self.project_id == project_id && self.relation == relation
+    }
+}
+
 /// Another identifier of the project; type A3 names the project this one follows on from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -425,9 +434,9 @@ impl Aggregate for Project {
                 project.documents.retain(|d| d.url != removed.url);
             }
             ProjectEvent::RelatedProjectRemoved(removed) => {
-                project.related_projects.retain(|r| {
-                    r.project_id != removed.project_id || r.relation != removed.relation
-                });
+                project
+                    .related_projects
+                    .retain(|r| !r.is(removed.project_id, removed.relation));
             }
             ProjectEvent::OtherIdentifierRemoved(removed) => {
                 project.other_identifiers.retain(|o| o != removed);
