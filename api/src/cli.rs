@@ -8,6 +8,7 @@
 
 use std::{path::PathBuf, process::ExitCode};
 
+use amanah_audit::files::{EXIT_FAILED, EXIT_OWN_KEY_ONLY, EXIT_UNUSABLE};
 use clap::{Parser, Subcommand};
 
 use crate::{
@@ -154,10 +155,8 @@ pub enum CliError {
     #[error("{0}")]
     VerifyDb(#[from] amanah_infra::audit::files::VerifyDbError),
     #[error(
-        "the export was verified with its own log.vkey, which proves only its internal \
-         consistency, not that it is the log the operator signed (a rewritten log signed again \
-         with a new key passes too); pass --vkey FILE with the key obtained out of band \
-         (`amanah audit key` run by the operator, or the key the operator published)"
+        "{} (`amanah audit key` run by the operator, or the key the operator published)",
+        amanah_audit::files::OWN_KEY_ONLY
     )]
     VerifiedWithOwnKeyOnly,
     #[error("could not create a scratch directory ({0})")]
@@ -174,10 +173,10 @@ impl CliError {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             Self::ReplayCheckFailed(_) => ExitCode::from(1),
-            Self::Verify(error) if error.is_verification_failure() => ExitCode::from(1),
-            Self::VerifyDb(error) if error.is_verification_failure() => ExitCode::from(1),
-            Self::VerifiedWithOwnKeyOnly => ExitCode::from(3),
-            _ => ExitCode::from(2),
+            Self::Verify(error) => ExitCode::from(error.exit_status()),
+            Self::VerifyDb(error) if error.is_verification_failure() => ExitCode::from(EXIT_FAILED),
+            Self::VerifiedWithOwnKeyOnly => ExitCode::from(EXIT_OWN_KEY_ONLY),
+            _ => ExitCode::from(EXIT_UNUSABLE),
         }
     }
 }

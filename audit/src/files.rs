@@ -15,6 +15,21 @@ use base64::Engine as _;
 use crate::export_verify::{VerificationError, Verified, verify_export};
 use crate::note::{KeyError, VerifierKey};
 
+/// The exit status of a verification (`amanah audit verify` and `amanah-verify`): the export
+/// verified with the key the auditor trusts.
+pub const EXIT_VERIFIED: u8 = 0;
+/// The exit status when the log does not verify.
+pub const EXIT_FAILED: u8 = 1;
+/// The exit status when the command could not run (usage, unreadable files).
+pub const EXIT_UNUSABLE: u8 = 2;
+/// The exit status when the export verified with its own `log.vkey` only.
+pub const EXIT_OWN_KEY_ONLY: u8 = 3;
+
+/// What a verification with the export's own `log.vkey` proves, and what to do instead.
+pub const OWN_KEY_ONLY: &str = "the export was verified with its own log.vkey, which proves only \
+its internal consistency, not that it is the log the operator signed (a rewritten log signed \
+again with a new key passes too); pass --vkey FILE with the key obtained out of band";
+
 /// File names inside an export directory.
 pub const EVENTS_FILE: &str = "events.jsonl";
 pub const CHECKPOINT_FILE: &str = "checkpoint";
@@ -56,6 +71,16 @@ impl VerifyError {
     #[must_use]
     pub fn is_verification_failure(&self) -> bool {
         matches!(self, Self::Failed(_) | Self::KeyMismatch { .. })
+    }
+
+    /// The exit status for this error: [`EXIT_FAILED`] or [`EXIT_UNUSABLE`].
+    #[must_use]
+    pub fn exit_status(&self) -> u8 {
+        if self.is_verification_failure() {
+            EXIT_FAILED
+        } else {
+            EXIT_UNUSABLE
+        }
     }
 }
 

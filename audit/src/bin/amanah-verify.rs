@@ -9,7 +9,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use amanah_audit::files::{summary, verify_dir};
+use amanah_audit::files::{
+    EXIT_OWN_KEY_ONLY, EXIT_UNUSABLE, EXIT_VERIFIED, OWN_KEY_ONLY, summary, verify_dir,
+};
 
 const USAGE: &str = "usage: amanah-verify DIR [--vkey FILE] [--previous FILE]
 
@@ -23,17 +25,19 @@ JSON of a well-formed envelope, in order, and the lines add up to the signed che
 Exit status: 0 verified with --vkey, 1 verification failed, 2 usage or read error,
 3 verified with the export's own log.vkey only.";
 
-const OWN_KEY_ONLY: &str = "the export was verified with its own log.vkey, which proves only its \
-internal consistency, not that it is the log the operator signed (a rewritten log signed again \
-with a new key passes too); pass --vkey FILE with the key obtained out of band";
-
 struct Args {
     dir: PathBuf,
     vkey: Option<PathBuf>,
     previous: Option<PathBuf>,
 }
 
-fn parse(mut args: impl Iterator<Item = std::ffi::OsString>) -> Result<Args, String> {
+/// What the command line asks for.
+enum Parsed {
+    Help,
+    Verify(Args),
+}
+
+fn parse(mut args: impl Iterator<Item = std::ffi::OsString>) -> Result<Parsed, String> {
     let mut dir = None;
     let mut vkey = None;
     let mut previous = None;
@@ -46,49 +50,45 @@ fn parse(mut args: impl Iterator<Item = std::ffi::OsString>) -> Result<Args, Str
         match arg.to_str() {
             Some("--vkey") => vkey = Some(value("--vkey")?),
             Some("--previous") => previous = Some(value("--previous")?),
-            Some("-h" | "--help") => return Err(String::new()),
+            Some("-h" | "--help") => return Ok(Parsed::Help),
             Some(flag) if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
             _ if dir.is_none() => dir = Some(PathBuf::from(arg)),
             _ => return Err("only one export directory may be given".to_owned()),
         }
     }
     let dir = dir.ok_or_else(|| "the export directory is missing".to_owned())?;
-    Ok(Args {
+    Ok(Parsed::Verify(Args {
         dir,
         vkey,
         previous,
-    })
+    }))
 }
 
 fn main() -> ExitCode {
     let args = match parse(std::env::args_os().skip(1)) {
-        Ok(args) => args,
-        Err(problem) if problem.is_empty() => {
+        Ok(Parsed::Verify(args)) => args,
+        Ok(Parsed::Help) => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
         }
         Err(problem) => {
             eprintln!("amanah-verify: {problem}\n\n{USAGE}");
-            return ExitCode::from(2);
+            return ExitCode::from(EXIT_UNUSABLE);
         }
     };
     match verify_dir(&args.dir, args.vkey.as_deref(), args.previous.as_deref()) {
         Ok(verified) => {
             println!("{}", summary(&verified));
             if args.vkey.is_some() {
-                ExitCode::SUCCESS
+                ExitCode::from(EXIT_VERIFIED)
             } else {
                 eprintln!("amanah-verify: {OWN_KEY_ONLY}");
-                ExitCode::from(3)
+                ExitCode::from(EXIT_OWN_KEY_ONLY)
             }
         }
         Err(error) => {
             eprintln!("amanah-verify: {error}");
-            if error.is_verification_failure() {
-                ExitCode::from(1)
-            } else {
-                ExitCode::from(2)
-            }
+            ExitCode::from(error.exit_status())
         }
     }
 }
