@@ -5,6 +5,7 @@ use amanah_domain::query::MemberState as MemberStateRow;
 use amanah_domain::values::{CountryCode, FieldPath, ValueError};
 use async_graphql::SimpleObject;
 
+use super::command::invalid;
 use super::enums::CodelistName;
 use super::scalars::Date;
 use crate::error::ApiError;
@@ -103,12 +104,7 @@ pub fn parse_list<T>(
         .unwrap_or_default()
         .iter()
         .enumerate()
-        .map(|(index, raw)| {
-            parse(raw).map_err(|error| {
-                let field = FieldPath::list(list, index);
-                ApiError::bad_user_input(field.to_string(), format!("{field} {error}"))
-            })
-        })
+        .map(|(index, raw)| parse(raw).map_err(invalid(FieldPath::list(list, index))))
         .collect()
 }
 
