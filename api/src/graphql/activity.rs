@@ -18,7 +18,7 @@ use uuid::Uuid;
 use super::command::{self, Expected, NamedOrganisation, invalid, optional, rejected};
 use super::enums::{
     ActivityKind, ActivityOrderField, ActivityPartnerRole, ActivityStatus, AuditType,
-    OrderDirection, UncacChapter,
+    OrderDirection, UncacChapter, all,
 };
 use super::ids::{parse_id, parse_optional_id, to_id};
 use super::organisation::Organisation;
@@ -247,14 +247,6 @@ pub struct ActivityFilter {
 pub struct ActivityOrder {
     pub field: ActivityOrderField,
     pub direction: OrderDirection,
-}
-
-fn all<A: Copy, D: From<A>>(values: Option<Vec<A>>) -> Vec<D> {
-    values
-        .unwrap_or_default()
-        .into_iter()
-        .map(D::from)
-        .collect()
 }
 
 /// The read model's query for `activities(filter, orderBy)`.

@@ -291,6 +291,15 @@ impl CodelistName {
     }
 }
 
+/// The domain values of a list of enum values given to a filter (none when it is omitted).
+pub fn all<A, D: From<A>>(values: Option<Vec<A>>) -> Vec<D> {
+    values
+        .unwrap_or_default()
+        .into_iter()
+        .map(D::from)
+        .collect()
+}
+
 /// Sort direction.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OrderDirection {

@@ -16,7 +16,9 @@ use super::command::{self, Expected, invalid, optional, patch};
 use super::connection::{
     PageArgs, ProjectConnection, connection_cost, paginate_keyset, wants_total,
 };
-use super::enums::{OrderDirection, OrganisationOrderField, OrganisationRole, OrganisationType};
+use super::enums::{
+    OrderDirection, OrganisationOrderField, OrganisationRole, OrganisationType, all,
+};
 use super::ids::to_id;
 use super::project::Project;
 use super::reference_data::{Country, parse_countries, search_text};
@@ -159,12 +161,7 @@ pub fn organisation_query(
 ) -> Result<OrganisationQuery, ApiError> {
     let filter = filter.unwrap_or_default();
     let mut query = OrganisationQuery {
-        types: filter
-            .organisation_type
-            .unwrap_or_default()
-            .into_iter()
-            .map(Into::into)
-            .collect(),
+        types: all(filter.organisation_type),
         countries: parse_countries(filter.country.as_deref(), "filter.country")?,
         text: search_text(filter.text, "filter.text")?,
         include_deactivated: filter.include_deactivated.unwrap_or(false),
