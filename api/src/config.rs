@@ -366,9 +366,14 @@ impl AuditConfig {
     fn defaults_in(data_dir: &Path) -> Self {
         Self {
             origin: Config::DEFAULT_AUDIT_ORIGIN.to_owned(),
-            signing_key: data_dir.join("audit-signing.key"),
+            signing_key: Self::signing_key_in(data_dir),
             tree_cache_mb: Config::DEFAULT_TREE_CACHE_MB,
         }
+    }
+
+    /// The default signing key file inside `data_dir`.
+    fn signing_key_in(data_dir: &Path) -> PathBuf {
+        data_dir.join("audit-signing.key")
     }
 }
 
@@ -577,12 +582,11 @@ impl Config {
 
         let mut config = extract(&figment, &keys)?;
         // The defaults inside the data dir follow the data dir the layers chose.
-        let defaults = Self::defaults_in(&config.data_dir);
         if !figment.contains("database_url") {
-            config.database_url = defaults.database_url;
+            config.database_url = DatabaseUrl::sqlite_in(&config.data_dir);
         }
         if !figment.contains("audit.signing_key") {
-            config.audit.signing_key = defaults.audit.signing_key;
+            config.audit.signing_key = AuditConfig::signing_key_in(&config.data_dir);
         }
         Ok(config)
     }
@@ -728,8 +732,10 @@ impl Provider for Layer {
     }
 
     fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
-        let settings = Value::serialize(&self.settings)?;
-        Ok(Profile::Default.collect(settings.into_dict().unwrap_or_default()))
+        let settings = Value::serialize(&self.settings)?
+            .into_dict()
+            .ok_or_else(|| figment::Error::from("the settings are not a table".to_owned()))?;
+        Ok(Profile::Default.collect(settings))
     }
 }
 
@@ -832,6 +838,8 @@ fn known_variables(keys: &[String]) -> String {
 mod parse {
     use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
 
+    use amanah_infra::auth::config::MIN_SECRET_BYTES;
+    use amanah_infra::auth::mint::MAX_TTL;
     use serde::{
         Deserialize, Deserializer,
         de::{self, Error as _, MapAccess, SeqAccess, Visitor},
@@ -1046,8 +1054,10 @@ mod parse {
             let Given::Text(secret) = given else {
                 return Err("expected text".to_owned());
             };
-            if secret.len() < 32 {
-                return Err("the HS256 secret must be at least 32 bytes long".to_owned());
+            if secret.len() < MIN_SECRET_BYTES {
+                return Err(format!(
+                    "the HS256 secret must be at least {MIN_SECRET_BYTES} bytes long"
+                ));
             }
             Ok(Some(Secret::new(secret.clone())))
         })
@@ -1089,7 +1099,8 @@ mod parse {
             };
             amanah_infra::auth::parse_ttl(&text).map_err(|_| {
                 format!(
-                    "expected a lifetime such as `24h`, `90m` or `3600s` (at most 366d), found {}",
+                    "expected a lifetime such as `24h`, `90m` or `3600s` (at most {}d), found {}",
+                    MAX_TTL.as_secs() / 86_400,
                     given.shown()
                 )
             })
@@ -1380,6 +1391,33 @@ mod tests {
         assert!(message.contains("AMANAH_AUTH_HS256_SECRET"));
         assert!(message.contains("32 bytes"));
         assert!(!message.contains("tiny"));
+    }
+
+    /// The limits infra enforces, in the words the configuration has always used.
+    #[test]
+    fn the_secret_and_lifetime_limits_are_infras() {
+        let message = |variable: &str, value: &str| {
+            Config::load(FileChoice::None, [(variable, value)])
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(
+            message("AMANAH_AUTH_HS256_SECRET", &"s".repeat(31))
+                .ends_with(": the HS256 secret must be at least 32 bytes long"),
+        );
+        assert!(
+            Config::load(
+                FileChoice::None,
+                [("AMANAH_AUTH_HS256_SECRET", "s".repeat(32).as_str())]
+            )
+            .is_ok()
+        );
+        assert!(
+            message("AMANAH_IDEMPOTENCY_TTL", "367d").contains(
+                "expected a lifetime such as `24h`, `90m` or `3600s` (at most 366d), found"
+            )
+        );
+        assert!(Config::load(FileChoice::None, [("AMANAH_IDEMPOTENCY_TTL", "366d")]).is_ok());
     }
 
     #[test]

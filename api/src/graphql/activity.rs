@@ -11,14 +11,14 @@ use amanah_domain::activity::{
 };
 use amanah_domain::ports::StreamRead;
 use amanah_domain::query::ActivityQuery;
-use amanah_domain::values::{City, CountryCode, Description, FieldPath, Title, ValueError};
+use amanah_domain::values::{City, CountryCode, Description, Title};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use uuid::Uuid;
 
-use super::command::{self, Expected, rejected};
+use super::command::{self, Expected, NamedOrganisation, invalid, optional, rejected};
 use super::enums::{
     ActivityKind, ActivityOrderField, ActivityPartnerRole, ActivityStatus, AuditType,
-    OrderDirection, UncacChapter,
+    OrderDirection, UncacChapter, all,
 };
 use super::ids::{parse_id, parse_optional_id, to_id};
 use super::organisation::Organisation;
@@ -249,14 +249,6 @@ pub struct ActivityOrder {
     pub direction: OrderDirection,
 }
 
-fn all<A: Copy, D: From<A>>(values: Option<Vec<A>>) -> Vec<D> {
-    values
-        .unwrap_or_default()
-        .into_iter()
-        .map(D::from)
-        .collect()
-}
-
 /// The read model's query for `activities(filter, orderBy)`.
 ///
 /// # Errors
@@ -381,12 +373,6 @@ pub struct ReviseActivityInput {
     pub location: Option<ActivityLocationInput>,
 }
 
-/// A value error as the activity's rejection of `field`.
-fn invalid(field: impl Into<FieldPath>) -> impl FnOnce(ValueError) -> ApiError {
-    let field = field.into();
-    move |error| rejected(ActivityError::invalid(field)(error))
-}
-
 /// Runs `command`, valid only while the streams of `given` (what the access decision was based
 /// on) are unchanged.
 async fn payload(
@@ -404,16 +390,12 @@ async fn payload(
 }
 
 fn location(input: &ActivityLocationInput) -> Result<LocationValue, ApiError> {
-    let country = input
-        .country
-        .as_deref()
-        .map(|raw| CountryCode::parse(raw).map_err(invalid("location.country")))
-        .transpose()?;
-    let city = input
-        .city
-        .as_deref()
-        .map(|raw| City::parse(raw).map_err(invalid("location.city")))
-        .transpose()?;
+    let country = optional(
+        input.country.as_deref(),
+        "location.country",
+        CountryCode::parse,
+    )?;
+    let city = optional(input.city.as_deref(), "location.city", City::parse)?;
     LocationValue::from_input(country, city, input.online).map_err(rejected)
 }
 
@@ -473,43 +455,28 @@ pub async fn plan(
     payload(ctx, id, Expected::Minted, command, given).await
 }
 
-/// The partners of an input, parsed: (organisation id, role, the field naming the id).
+/// The partners of an input, their ids parsed.
 fn named_partners(
     rows: &[ActivityPartnerInput],
-) -> Result<Vec<(Uuid, ActivityPartnerRole, FieldPath)>, ApiError> {
-    rows.iter()
-        .enumerate()
-        .map(|(index, row)| {
-            let field = FieldPath::list("partners", index).field("organisationId");
-            Ok((
-                parse_id(&row.organisation_id, &field.to_string())?,
-                row.role,
-                field,
-            ))
-        })
-        .collect()
+) -> Result<Vec<NamedOrganisation<ActivityPartnerRole>>, ApiError> {
+    command::named_organisations("partners", rows, |row| (&row.organisation_id, row.role))
 }
 
 /// The partners looked up: an organisation that does not exist is refused naming its field.
 async fn partnerships(
     ctx: &Context<'_>,
-    named: Vec<(Uuid, ActivityPartnerRole, FieldPath)>,
+    named: Vec<NamedOrganisation<ActivityPartnerRole>>,
 ) -> Result<Vec<Partnership>, ApiError> {
-    let mut partners = Vec::with_capacity(named.len());
-    for (organisation_id, role, field) in named {
-        let organisation = command::organisation_facts(ctx, organisation_id, || {
-            ActivityError::UnknownOrganisation {
-                field,
-                id: organisation_id,
-            }
-        })
-        .await?;
-        partners.push(Partnership {
+    command::organisations(
+        ctx,
+        named,
+        |field, id| ActivityError::UnknownOrganisation { field, id },
+        |organisation, role| Partnership {
             organisation,
             role: role.into(),
-        });
-    }
-    Ok(partners)
+        },
+    )
+    .await
 }
 
 /// Parses and runs `reviseActivity`; `given` is what the access decision was based on.
@@ -521,18 +488,13 @@ pub async fn revise(
     input: ReviseActivityInput,
     given: Vec<StreamRead>,
 ) -> Result<ActivityPayload, ApiError> {
-    let id = parse_id(&input.id, "id")?;
-    let expected = command::expected_version(input.expected_version)?;
-    let title = input
-        .title
-        .as_deref()
-        .map(|raw| Title::parse(raw).map_err(invalid("title")))
-        .transpose()?;
-    let description = input
-        .description
-        .as_deref()
-        .map(|raw| Description::parse(raw).map_err(invalid("description")))
-        .transpose()?;
+    let (id, expected) = command::target(&input.id, "id", input.expected_version)?;
+    let title = optional(input.title.as_deref(), "title", Title::parse)?;
+    let description = optional(
+        input.description.as_deref(),
+        "description",
+        Description::parse,
+    )?;
     let location = input.location.as_ref().map(location).transpose()?;
     let partners = match input.partners.as_deref() {
         Some(rows) => Some(partnerships(ctx, named_partners(rows)?).await?),
@@ -545,7 +507,7 @@ pub async fn revise(
         partners,
         location,
     });
-    payload(ctx, id, Expected::Version(expected), command, given).await
+    payload(ctx, id, expected, command, given).await
 }
 
 /// Parses and runs `rescheduleActivity`; `given` is what the access decision was based on.
@@ -557,14 +519,13 @@ pub async fn reschedule(
     input: RescheduleActivityInput,
     given: Vec<StreamRead>,
 ) -> Result<ActivityPayload, ApiError> {
-    let id = parse_id(&input.id, "id")?;
-    let expected = command::expected_version(input.expected_version)?;
+    let (id, expected) = command::target(&input.id, "id", input.expected_version)?;
     let command = ActivityCommand::Reschedule(RescheduleActivity {
         id,
         planned_start: input.planned_start.parse("plannedStart")?,
         planned_end: input.planned_end.parse("plannedEnd")?,
     });
-    payload(ctx, id, Expected::Version(expected), command, given).await
+    payload(ctx, id, expected, command, given).await
 }
 
 /// Parses and runs `completeActivity`; `given` is what the access decision was based on.
@@ -577,20 +538,15 @@ pub async fn complete(
     input: CompleteActivityInput,
     given: Vec<StreamRead>,
 ) -> Result<ActivityPayload, ApiError> {
-    let id = parse_id(&input.id, "id")?;
-    let expected = command::expected_version(input.expected_version)?;
+    let (id, expected) = command::target(&input.id, "id", input.expected_version)?;
     let command = ActivityCommand::Complete(CompleteActivity {
         id,
         actual_start: input.actual_start.parse("actualStart")?,
         actual_end: input.actual_end.parse("actualEnd")?,
         participants: participants(&input.participants)?,
-        outcome: input
-            .outcome
-            .as_deref()
-            .map(|raw| Description::parse(raw).map_err(invalid("outcome")))
-            .transpose()?,
+        outcome: optional(input.outcome.as_deref(), "outcome", Description::parse)?,
     });
-    payload(ctx, id, Expected::Version(expected), command, given).await
+    payload(ctx, id, expected, command, given).await
 }
 
 /// Parses and runs `cancelActivity`; `given` is what the access decision was based on.
@@ -602,11 +558,10 @@ pub async fn cancel(
     input: CancelActivityInput,
     given: Vec<StreamRead>,
 ) -> Result<ActivityPayload, ApiError> {
-    let id = parse_id(&input.id, "id")?;
-    let expected = command::expected_version(input.expected_version)?;
+    let (id, expected) = command::target(&input.id, "id", input.expected_version)?;
     let command = ActivityCommand::Cancel(CancelActivity {
         id,
         reason: Description::parse(&input.reason).map_err(invalid("reason"))?,
     });
-    payload(ctx, id, Expected::Version(expected), command, given).await
+    payload(ctx, id, expected, command, given).await
 }

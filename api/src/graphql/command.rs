@@ -16,11 +16,13 @@ use amanah_domain::ports::{EventMetadata, Snapshot, StreamRead};
 use amanah_domain::project::ProjectFacts;
 pub use amanah_domain::service::Expected;
 use amanah_domain::service::{CommandError, Committed, Given};
-use async_graphql::Context;
+use amanah_domain::values::{FieldPath, Patch, ValueError};
+use async_graphql::{Context, ID, MaybeUndefined};
 use chrono::Utc;
 use uuid::Uuid;
 
 use super::ContextExt as _;
+use super::ids::parse_id;
 use crate::error::ApiError;
 
 /// Who, when and under which request the events of this mutation are appended: the verified
@@ -44,8 +46,8 @@ pub fn metadata(ctx: &Context<'_>) -> Result<EventMetadata, ApiError> {
 ///
 /// # Errors
 /// `BAD_USER_INPUT` on `expectedVersion` when negative.
-pub fn expected_version(value: i64) -> Result<u64, ApiError> {
-    u64::try_from(value).map_err(|_| {
+pub fn expected_version(value: i64) -> Result<Expected, ApiError> {
+    u64::try_from(value).map(Expected::Version).map_err(|_| {
         ApiError::bad_user_input(
             "expectedVersion",
             format!("expectedVersion must be the version you read (0 or more), not {value}"),
@@ -53,10 +55,67 @@ pub fn expected_version(value: i64) -> Result<u64, ApiError> {
     })
 }
 
+/// The aggregate a mutation changes and the version the client read of it: the input's id field
+/// (`id`, `projectId`) and its `expectedVersion`, checked in that order.
+///
+/// # Errors
+/// `BAD_USER_INPUT` naming `id_field` or `expectedVersion`.
+pub fn target(
+    id: &ID,
+    id_field: &'static str,
+    expected_version: i64,
+) -> Result<(Uuid, Expected), ApiError> {
+    Ok((
+        parse_id(id, id_field)?,
+        self::expected_version(expected_version)?,
+    ))
+}
+
 /// A domain rejection raised at the edge (a value that does not parse, a reference that does not
 /// exist), mapped exactly as the same rejection from `decide` would be.
 pub fn rejected(error: impl FieldError) -> ApiError {
     ApiError::from(CommandError::rejected(error))
+}
+
+/// A value of input `field` that does not parse: `BAD_USER_INPUT` naming the field, with the
+/// message `{field} {error}`. This is how every aggregate's `Invalid` rejection is mapped
+/// (`ProjectError::invalid(field)(error)` through [`rejected`]; a test checks they agree), so
+/// the edge need not say which aggregate refuses the value. The path is built only on error.
+pub fn invalid(field: impl Into<FieldPath>) -> impl FnOnce(ValueError) -> ApiError {
+    move |error| {
+        let field = field.into();
+        ApiError::bad_user_input(field.to_string(), format!("{field} {error}"))
+    }
+}
+
+/// An optional input value, parsed when given.
+///
+/// # Errors
+/// [`invalid`] naming `field` when the value does not parse.
+pub fn optional<T>(
+    value: Option<&str>,
+    field: impl Into<FieldPath>,
+    parse: impl FnOnce(&str) -> Result<T, ValueError>,
+) -> Result<Option<T>, ApiError> {
+    value
+        .map(|raw| parse(raw).map_err(invalid(field)))
+        .transpose()
+}
+
+/// A clearable field of a revision: omitted keeps it, `null` clears it, a value is parsed.
+///
+/// # Errors
+/// [`invalid`] naming `field` when the value does not parse.
+pub fn patch<T>(
+    value: &MaybeUndefined<String>,
+    field: impl Into<FieldPath>,
+    parse: impl FnOnce(&str) -> Result<T, ValueError>,
+) -> Result<Patch<T>, ApiError> {
+    Ok(match value {
+        MaybeUndefined::Undefined => Patch::Keep,
+        MaybeUndefined::Null => Patch::Clear,
+        MaybeUndefined::Value(raw) => Patch::Set(parse(raw).map_err(invalid(field))?),
+    })
 }
 
 /// Runs `command` against aggregate `id` and returns what it committed, valid only while the
@@ -129,16 +188,91 @@ pub async fn project_facts<E: FieldError>(
     }
 }
 
+/// An organisation a row of a list input names: its id, the row's role, and the field naming
+/// the id (`partners[2].organisationId`).
+#[derive(Debug)]
+pub struct NamedOrganisation<R> {
+    pub id: Uuid,
+    pub role: R,
+    pub field: FieldPath,
+}
+
+/// The organisations the rows of the list input `list` name, their ids parsed; `row` gives a
+/// row's `organisationId` and role.
+///
+/// # Errors
+/// `BAD_USER_INPUT` naming `list[i].organisationId` for the first id that is not a UUID.
+pub fn named_organisations<I, R>(
+    list: &'static str,
+    rows: &[I],
+    row: impl Fn(&I) -> (&ID, R),
+) -> Result<Vec<NamedOrganisation<R>>, ApiError> {
+    rows.iter()
+        .enumerate()
+        .map(|(index, input)| {
+            let (id, role) = row(input);
+            let field = FieldPath::list(list, index).field("organisationId");
+            Ok(NamedOrganisation {
+                id: parse_id(id, field.clone())?,
+                role,
+                field,
+            })
+        })
+        .collect()
+}
+
+/// The organisations `named` looked up in order, each with its role made into `T` by `build`.
+///
+/// # Errors
+/// The rejection `unknown` builds from the field and id of the first organisation that does not
+/// exist; store failures.
+pub async fn organisations<R, T, E: FieldError>(
+    ctx: &Context<'_>,
+    named: Vec<NamedOrganisation<R>>,
+    unknown: impl Fn(FieldPath, Uuid) -> E,
+    build: impl Fn(OrganisationFacts, R) -> T,
+) -> Result<Vec<T>, ApiError> {
+    let mut found = Vec::with_capacity(named.len());
+    for NamedOrganisation { id, role, field } in named {
+        let facts = organisation_facts(ctx, id, || unknown(field, id)).await?;
+        found.push(build(facts, role));
+    }
+    Ok(found)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn negative_expected_versions_are_bad_input() {
-        assert_eq!(expected_version(3).ok(), Some(3));
+        assert_eq!(expected_version(3).ok(), Some(Expected::Version(3)));
         assert!(matches!(
             expected_version(-1),
             Err(ApiError::BadUserInput { field, .. }) if field == "expectedVersion"
+        ));
+    }
+
+    /// `invalid` is what each aggregate's own `Invalid` rejection of the value becomes.
+    #[test]
+    fn invalid_is_every_aggregates_invalid_rejection() {
+        use amanah_domain::activity::ActivityError;
+        use amanah_domain::organisation::OrganisationError;
+        use amanah_domain::project::ProjectError;
+
+        let field = || FieldPath::list("budgets", 1).field("value.currency");
+        let error = || ValueError::UnknownCurrency("XXX".to_owned());
+        let expected = format!("{:?}", invalid(field())(error()));
+        for mapped in [
+            rejected(ProjectError::invalid(field())(error())),
+            rejected(ActivityError::invalid(field())(error())),
+            rejected(OrganisationError::invalid(field())(error())),
+        ] {
+            assert_eq!(format!("{mapped:?}"), expected);
+        }
+        assert!(matches!(
+            invalid("title")(ValueError::Empty),
+            ApiError::BadUserInput { field, message } if field == "title" && message.starts_with("title ")
         ));
     }
 }

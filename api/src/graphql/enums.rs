@@ -251,43 +251,53 @@ pub enum CodelistName {
 }
 
 impl CodelistName {
-    /// The list's IATI name, e.g. `Sector`.
+    /// The vendored list, e.g. `Sector` for `SECTOR`.
     #[must_use]
-    pub fn iati_name(self) -> &'static str {
+    pub fn list(self) -> &'static codelists::iati::CodeList {
+        use codelists::iati::generated;
         match self {
-            Self::ActivityDateType => "ActivityDateType",
-            Self::ActivityStatus => "ActivityStatus",
-            Self::AidType => "AidType",
-            Self::BudgetStatus => "BudgetStatus",
-            Self::BudgetType => "BudgetType",
-            Self::CollaborationType => "CollaborationType",
-            Self::ContactType => "ContactType",
-            Self::Country => "Country",
-            Self::Currency => "Currency",
-            Self::DescriptionType => "DescriptionType",
-            Self::DocumentCategory => "DocumentCategory",
-            Self::FileFormat => "FileFormat",
-            Self::FinanceType => "FinanceType",
-            Self::FlowType => "FlowType",
-            Self::IndicatorMeasure => "IndicatorMeasure",
-            Self::Language => "Language",
-            Self::OrganisationRole => "OrganisationRole",
-            Self::OrganisationType => "OrganisationType",
-            Self::OtherIdentifierType => "OtherIdentifierType",
-            Self::PolicyMarker => "PolicyMarker",
-            Self::PolicyMarkerVocabulary => "PolicyMarkerVocabulary",
-            Self::PolicySignificance => "PolicySignificance",
-            Self::Region => "Region",
-            Self::RegionVocabulary => "RegionVocabulary",
-            Self::RelatedActivityType => "RelatedActivityType",
-            Self::ResultType => "ResultType",
-            Self::Sector => "Sector",
-            Self::SectorCategory => "SectorCategory",
-            Self::SectorVocabulary => "SectorVocabulary",
-            Self::TiedStatus => "TiedStatus",
-            Self::TransactionType => "TransactionType",
+            Self::ActivityDateType => &generated::ACTIVITY_DATE_TYPE,
+            Self::ActivityStatus => &generated::ACTIVITY_STATUS,
+            Self::AidType => &generated::AID_TYPE,
+            Self::BudgetStatus => &generated::BUDGET_STATUS,
+            Self::BudgetType => &generated::BUDGET_TYPE,
+            Self::CollaborationType => &generated::COLLABORATION_TYPE,
+            Self::ContactType => &generated::CONTACT_TYPE,
+            Self::Country => &generated::COUNTRY,
+            Self::Currency => &generated::CURRENCY,
+            Self::DescriptionType => &generated::DESCRIPTION_TYPE,
+            Self::DocumentCategory => &generated::DOCUMENT_CATEGORY,
+            Self::FileFormat => &generated::FILE_FORMAT,
+            Self::FinanceType => &generated::FINANCE_TYPE,
+            Self::FlowType => &generated::FLOW_TYPE,
+            Self::IndicatorMeasure => &generated::INDICATOR_MEASURE,
+            Self::Language => &generated::LANGUAGE,
+            Self::OrganisationRole => &generated::ORGANISATION_ROLE,
+            Self::OrganisationType => &generated::ORGANISATION_TYPE,
+            Self::OtherIdentifierType => &generated::OTHER_IDENTIFIER_TYPE,
+            Self::PolicyMarker => &generated::POLICY_MARKER,
+            Self::PolicyMarkerVocabulary => &generated::POLICY_MARKER_VOCABULARY,
+            Self::PolicySignificance => &generated::POLICY_SIGNIFICANCE,
+            Self::Region => &generated::REGION,
+            Self::RegionVocabulary => &generated::REGION_VOCABULARY,
+            Self::RelatedActivityType => &generated::RELATED_ACTIVITY_TYPE,
+            Self::ResultType => &generated::RESULT_TYPE,
+            Self::Sector => &generated::SECTOR,
+            Self::SectorCategory => &generated::SECTOR_CATEGORY,
+            Self::SectorVocabulary => &generated::SECTOR_VOCABULARY,
+            Self::TiedStatus => &generated::TIED_STATUS,
+            Self::TransactionType => &generated::TRANSACTION_TYPE,
         }
     }
+}
+
+/// The domain values of a list of enum values given to a filter (none when it is omitted).
+pub fn all<A, D: From<A>>(values: Option<Vec<A>>) -> Vec<D> {
+    values
+        .unwrap_or_default()
+        .into_iter()
+        .map(D::from)
+        .collect()
 }
 
 /// Sort direction.

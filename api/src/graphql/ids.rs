@@ -2,6 +2,7 @@
 //! same UUID that appears as `streamId` in the audit log. UUIDs are globally unique, so `node(id:)`
 //! needs no type prefix.
 
+use amanah_domain::values::FieldPath;
 use async_graphql::ID;
 use uuid::Uuid;
 
@@ -17,10 +18,11 @@ pub fn to_id(id: Uuid) -> ID {
 ///
 /// # Errors
 /// `BAD_USER_INPUT` naming `field` when the id is not a UUID.
-pub fn parse_id(id: &ID, field: &str) -> Result<Uuid, ApiError> {
+pub fn parse_id(id: &ID, field: impl Into<FieldPath>) -> Result<Uuid, ApiError> {
     Uuid::parse_str(id.as_str()).map_err(|_| {
+        let field = field.into();
         ApiError::bad_user_input(
-            field,
+            field.to_string(),
             format!(
                 "{field} `{}` is not an Amanah id (a UUID such as 0190f3c2-8a4e-7b1c-9d2e-3f4a5b6c7d8e)",
                 id.as_str()
@@ -33,7 +35,10 @@ pub fn parse_id(id: &ID, field: &str) -> Result<Uuid, ApiError> {
 ///
 /// # Errors
 /// As [`parse_id`].
-pub fn parse_optional_id(id: Option<&ID>, field: &str) -> Result<Option<Uuid>, ApiError> {
+pub fn parse_optional_id(
+    id: Option<&ID>,
+    field: impl Into<FieldPath>,
+) -> Result<Option<Uuid>, ApiError> {
     id.map(|id| parse_id(id, field)).transpose()
 }
 
@@ -49,6 +54,18 @@ mod tests {
         assert!(matches!(
             error,
             Some(ApiError::BadUserInput { field, .. }) if field == "input.projectId"
+        ));
+        let error = parse_id(
+            &ID("x".into()),
+            FieldPath::list("partners", 1).field("organisationId"),
+        )
+        .err();
+        assert!(matches!(
+            error,
+            Some(ApiError::BadUserInput { field, message })
+                if field == "partners[1].organisationId"
+                    && message == "partners[1].organisationId `x` is not an Amanah id \
+                                   (a UUID such as 0190f3c2-8a4e-7b1c-9d2e-3f4a5b6c7d8e)"
         ));
     }
 }

@@ -3,21 +3,23 @@
 use std::sync::Arc;
 
 use amanah_domain::organisation::{
-    Organisation as OrganisationState, OrganisationCommand, OrganisationError,
-    RegisterOrganisation, ReviseOrganisation,
+    Organisation as OrganisationState, OrganisationCommand, RegisterOrganisation,
+    ReviseOrganisation,
 };
 use amanah_domain::query::{OrganisationQuery, ProjectQuery, ReadModel as _};
-use amanah_domain::values::{Acronym, CountryCode, Name, OrgRef, Patch, WebUrl};
+use amanah_domain::values::{Acronym, CountryCode, Name, OrgRef, WebUrl};
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use uuid::Uuid;
 
 use super::ContextExt as _;
-use super::command::{self, Expected, rejected};
+use super::command::{self, Expected, invalid, optional, patch};
 use super::connection::{
     PageArgs, ProjectConnection, connection_cost, paginate_keyset, wants_total,
 };
-use super::enums::{OrderDirection, OrganisationOrderField, OrganisationRole, OrganisationType};
-use super::ids::{parse_id, to_id};
+use super::enums::{
+    OrderDirection, OrganisationOrderField, OrganisationRole, OrganisationType, all,
+};
+use super::ids::to_id;
 use super::project::Project;
 use super::reference_data::{Country, parse_countries, search_text};
 use crate::error::ApiError;
@@ -159,12 +161,7 @@ pub fn organisation_query(
 ) -> Result<OrganisationQuery, ApiError> {
     let filter = filter.unwrap_or_default();
     let mut query = OrganisationQuery {
-        types: filter
-            .organisation_type
-            .unwrap_or_default()
-            .into_iter()
-            .map(Into::into)
-            .collect(),
+        types: all(filter.organisation_type),
         countries: parse_countries(filter.country.as_deref(), "filter.country")?,
         text: search_text(filter.text, "filter.text")?,
         include_deactivated: filter.include_deactivated.unwrap_or(false),
@@ -223,32 +220,6 @@ pub struct OrganisationPayload {
     pub appended: super::audit::Appended,
 }
 
-fn invalid(field: &'static str) -> impl FnOnce(amanah_domain::values::ValueError) -> ApiError {
-    move |error| rejected(OrganisationError::invalid(field)(error))
-}
-
-fn optional<T>(
-    value: Option<&str>,
-    field: &'static str,
-    parse: impl FnOnce(&str) -> Result<T, amanah_domain::values::ValueError>,
-) -> Result<Option<T>, ApiError> {
-    value
-        .map(|raw| parse(raw).map_err(invalid(field)))
-        .transpose()
-}
-
-fn patch<T>(
-    value: &MaybeUndefined<String>,
-    field: &'static str,
-    parse: impl FnOnce(&str) -> Result<T, amanah_domain::values::ValueError>,
-) -> Result<Patch<T>, ApiError> {
-    Ok(match value {
-        MaybeUndefined::Undefined => Patch::Keep,
-        MaybeUndefined::Null => Patch::Clear,
-        MaybeUndefined::Value(raw) => Patch::Set(parse(raw).map_err(invalid(field))?),
-    })
-}
-
 async fn payload(
     ctx: &Context<'_>,
     id: Uuid,
@@ -292,8 +263,7 @@ pub async fn revise(
     ctx: &Context<'_>,
     input: ReviseOrganisationInput,
 ) -> Result<OrganisationPayload, ApiError> {
-    let id = parse_id(&input.id, "id")?;
-    let expected = command::expected_version(input.expected_version)?;
+    let (id, expected) = command::target(&input.id, "id", input.expected_version)?;
     let org_ref = match &input.org_ref {
         MaybeUndefined::Undefined => None,
         MaybeUndefined::Null => {
@@ -313,7 +283,7 @@ pub async fn revise(
         country: patch(&input.country, "country", CountryCode::parse)?,
         website: patch(&input.website, "website", WebUrl::parse)?,
     });
-    payload(ctx, id, Expected::Version(expected), command).await
+    payload(ctx, id, expected, command).await
 }
 
 /// Parses and runs `deactivateOrganisation` (`deactivate = true`) or `reactivateOrganisation`.
@@ -325,12 +295,11 @@ pub async fn set_deactivated(
     input: VersionedIdInput,
     deactivate: bool,
 ) -> Result<OrganisationPayload, ApiError> {
-    let id = parse_id(&input.id, "id")?;
-    let expected = command::expected_version(input.expected_version)?;
+    let (id, expected) = command::target(&input.id, "id", input.expected_version)?;
     let command = if deactivate {
         OrganisationCommand::Deactivate { id }
     } else {
         OrganisationCommand::Reactivate { id }
     };
-    payload(ctx, id, Expected::Version(expected), command).await
+    payload(ctx, id, expected, command).await
 }

@@ -23,7 +23,7 @@ use super::connection::{
 };
 use super::enums::{
     BudgetStatus, BudgetType, OrderDirection, OrganisationRole, ProjectOrderField, ProjectStatus,
-    RelatedActivityType, TransactionType,
+    RelatedActivityType, TransactionType, all,
 };
 use super::ids::{parse_optional_id, to_id};
 use super::organisation::Organisation;
@@ -625,12 +625,7 @@ pub fn project_query(
 ) -> Result<ProjectQuery, ApiError> {
     let filter = filter.unwrap_or_default();
     let mut query = ProjectQuery {
-        statuses: filter
-            .status
-            .unwrap_or_default()
-            .into_iter()
-            .map(Into::into)
-            .collect(),
+        statuses: all(filter.status),
         recipient_countries: parse_countries(
             filter.recipient_country.as_deref(),
             "filter.recipientCountry",

@@ -17,16 +17,16 @@ use amanah_domain::project::{
 };
 use amanah_domain::values::{
     Description, DocumentCategory, FieldPath, IatiIdentifier, MimeType, Money, OtherIdentifierRef,
-    Patch, Title, TransactionRef, ValueError, WebUrl,
+    Title, TransactionRef, WebUrl,
 };
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, SimpleObject};
 use uuid::Uuid;
 
-use super::command::{self, Expected, rejected};
+use super::command::{self, Expected, invalid, optional, patch, rejected};
 use super::enums::{
     BudgetStatus, BudgetType, OrganisationRole, ProjectStatus, RelatedActivityType, TransactionType,
 };
-use super::ids::parse_id;
+use super::ids::{parse_id, parse_optional_id};
 use super::project::Project;
 use super::scalars::{BigInt, Date, Percentage};
 use crate::error::ApiError;
@@ -242,22 +242,6 @@ pub struct RemoveOtherIdentifierInput {
     pub type_code: String,
 }
 
-/// A value error as the project's rejection of `field`.
-fn invalid(field: impl Into<FieldPath>) -> impl FnOnce(ValueError) -> ApiError {
-    let field = field.into();
-    move |error| rejected(ProjectError::invalid(field)(error))
-}
-
-fn optional<T>(
-    value: Option<&str>,
-    field: &'static str,
-    parse: impl FnOnce(&str) -> Result<T, ValueError>,
-) -> Result<Option<T>, ApiError> {
-    value
-        .map(|raw| parse(raw).map_err(invalid(field)))
-        .transpose()
-}
-
 /// Each row of a list input through the domain's own constructor (which names `list[i].leaf`).
 fn rows<I, T>(
     rows: &[I],
@@ -343,20 +327,11 @@ pub async fn register(
     )?;
     let planned_start = input.planned_start.parse("plannedStart")?;
     let planned_end = input.planned_end.parse("plannedEnd")?;
-    let list = "participatingOrganisations";
-    let named = input
-        .participating_organisations
-        .iter()
-        .enumerate()
-        .map(|(index, row)| {
-            let field = FieldPath::list(list, index).field("organisationId");
-            Ok((
-                parse_id(&row.organisation_id, &field.to_string())?,
-                row.role,
-                field,
-            ))
-        })
-        .collect::<Result<Vec<_>, ApiError>>()?;
+    let named = command::named_organisations(
+        "participatingOrganisations",
+        &input.participating_organisations,
+        |row| (&row.organisation_id, row.role),
+    )?;
     let recipient_countries =
         recipient_countries(input.recipient_countries.as_deref().unwrap_or_default())?;
     let recipient_regions =
@@ -365,13 +340,16 @@ pub async fn register(
 
     let reporting_organisation =
         organisation(ctx, reporting_id, FieldPath::new("reportingOrganisationId")).await?;
-    let mut participating_organisations = Vec::with_capacity(named.len());
-    for (organisation_id, role, field) in named {
-        participating_organisations.push(Participation {
-            organisation: organisation(ctx, organisation_id, field).await?,
+    let participating_organisations = command::organisations(
+        ctx,
+        named,
+        |field, id| ProjectError::UnknownOrganisation { field, id },
+        |organisation, role| Participation {
+            organisation,
             role: role.into(),
-        });
-    }
+        },
+    )
+    .await?;
     let command = ProjectCommand::Register(RegisterProject {
         id,
         iati_identifier,
@@ -397,15 +375,8 @@ pub async fn revise(
     ctx: &Context<'_>,
     input: ReviseProjectInput,
 ) -> Result<ProjectPayload, ApiError> {
-    let id = parse_id(&input.id, "id")?;
-    let expected = command::expected_version(input.expected_version)?;
-    let objectives = match &input.objectives {
-        MaybeUndefined::Undefined => Patch::Keep,
-        MaybeUndefined::Null => Patch::Clear,
-        MaybeUndefined::Value(raw) => {
-            Patch::Set(Description::parse(raw).map_err(invalid("objectives"))?)
-        }
-    };
+    let (id, expected) = command::target(&input.id, "id", input.expected_version)?;
+    let objectives = patch(&input.objectives, "objectives", Description::parse)?;
     let command = ProjectCommand::Revise(ReviseProject {
         id,
         title: optional(input.title.as_deref(), "title", Title::parse)?,
@@ -424,7 +395,7 @@ pub async fn revise(
         recipient_regions: revised_list(input.recipient_regions.as_deref(), recipient_regions)?,
         sectors: revised_list(input.sectors.as_deref(), sectors)?,
     });
-    payload(ctx, id, Expected::Version(expected), command, Vec::new()).await
+    payload(ctx, id, expected, command, Vec::new()).await
 }
 
 /// Parses and runs `changeProjectStatus`.
@@ -435,15 +406,14 @@ pub async fn change_status(
     ctx: &Context<'_>,
     input: ChangeProjectStatusInput,
 ) -> Result<ProjectPayload, ApiError> {
-    let id = parse_id(&input.id, "id")?;
-    let expected = command::expected_version(input.expected_version)?;
+    let (id, expected) = command::target(&input.id, "id", input.expected_version)?;
     let command = ProjectCommand::ChangeStatus(ChangeProjectStatus {
         id,
         status: input.status.into(),
         actual_start: Date::parse_optional(input.actual_start.as_ref(), "actualStart")?,
         actual_end: Date::parse_optional(input.actual_end.as_ref(), "actualEnd")?,
     });
-    payload(ctx, id, Expected::Version(expected), command, Vec::new()).await
+    payload(ctx, id, expected, command, Vec::new()).await
 }
 
 /// Parses and runs `addParticipatingOrganisation` (`add = true`) or
@@ -457,8 +427,7 @@ pub async fn change_participation(
     input: ParticipatingOrganisationChangeInput,
     add: bool,
 ) -> Result<ProjectPayload, ApiError> {
-    let id = parse_id(&input.project_id, "projectId")?;
-    let expected = command::expected_version(input.expected_version)?;
+    let (id, expected) = command::target(&input.project_id, "projectId", input.expected_version)?;
     let organisation_id = parse_id(&input.organisation_id, "organisationId")?;
     let role = input.role.into();
     let command = if add {
@@ -475,7 +444,7 @@ pub async fn change_participation(
             role,
         })
     };
-    payload(ctx, id, Expected::Version(expected), command, Vec::new()).await
+    payload(ctx, id, expected, command, Vec::new()).await
 }
 
 /// Parses and runs `setBudget`.
@@ -486,23 +455,22 @@ pub async fn set_budget(
     ctx: &Context<'_>,
     input: SetBudgetInput,
 ) -> Result<ProjectPayload, ApiError> {
-    let id = parse_id(&input.project_id, "projectId")?;
-    let expected = command::expected_version(input.expected_version)?;
+    let (id, expected) = command::target(&input.project_id, "projectId", input.expected_version)?;
     let budgets = input
         .budgets
         .iter()
         .enumerate()
         .map(|(index, row)| {
-            let at = |leaf| FieldPath::list("budgets", index).field(leaf).to_string();
+            let at = |leaf| FieldPath::list("budgets", index).field(leaf);
             BudgetRow::parse(
                 index,
                 row.budget_type.into(),
                 row.status.into(),
-                row.period_start.parse(&at("periodStart"))?,
-                row.period_end.parse(&at("periodEnd"))?,
+                row.period_start.parse(at("periodStart"))?,
+                row.period_end.parse(at("periodEnd"))?,
                 row.value.minor_units.as_str(),
                 &row.value.currency,
-                row.value_date.parse(&at("valueDate"))?,
+                row.value_date.parse(at("valueDate"))?,
             )
             .map_err(rejected)
         })
@@ -511,7 +479,7 @@ pub async fn set_budget(
         project_id: id,
         budgets,
     });
-    payload(ctx, id, Expected::Version(expected), command, Vec::new()).await
+    payload(ctx, id, expected, command, Vec::new()).await
 }
 
 /// Parses and runs `recordTransaction`; `given` is what the access decision was based on.
@@ -523,8 +491,7 @@ pub async fn record_transaction(
     input: RecordTransactionInput,
     given: Vec<StreamRead>,
 ) -> Result<ProjectPayload, ApiError> {
-    let id = parse_id(&input.project_id, "projectId")?;
-    let expected = command::expected_version(input.expected_version)?;
+    let (id, expected) = command::target(&input.project_id, "projectId", input.expected_version)?;
     let date = input.date.parse("date")?;
     let value = Money::parse(input.value.minor_units.as_str(), &input.value.currency)
         .map_err(|error| rejected(ProjectError::invalid_money("value")(error)))?;
@@ -535,16 +502,14 @@ pub async fn record_transaction(
         Description::parse,
     )?;
     let reference = optional(input.reference.as_deref(), "ref", TransactionRef::parse)?;
-    let provider_id = input
-        .provider_organisation_id
-        .as_ref()
-        .map(|id| parse_id(id, "providerOrganisationId"))
-        .transpose()?;
-    let receiver_id = input
-        .receiver_organisation_id
-        .as_ref()
-        .map(|id| parse_id(id, "receiverOrganisationId"))
-        .transpose()?;
+    let provider_id = parse_optional_id(
+        input.provider_organisation_id.as_ref(),
+        "providerOrganisationId",
+    )?;
+    let receiver_id = parse_optional_id(
+        input.receiver_organisation_id.as_ref(),
+        "receiverOrganisationId",
+    )?;
     let provider_organisation = match provider_id {
         Some(org) => Some(organisation(ctx, org, FieldPath::new("providerOrganisationId")).await?),
         None => None,
@@ -565,7 +530,7 @@ pub async fn record_transaction(
         receiver_organisation,
         reference,
     });
-    payload(ctx, id, Expected::Version(expected), command, given).await
+    payload(ctx, id, expected, command, given).await
 }
 
 /// Parses and runs `reverseTransaction`; `given` is what the access decision was based on.
@@ -577,15 +542,14 @@ pub async fn reverse_transaction(
     input: ReverseTransactionInput,
     given: Vec<StreamRead>,
 ) -> Result<ProjectPayload, ApiError> {
-    let id = parse_id(&input.project_id, "projectId")?;
-    let expected = command::expected_version(input.expected_version)?;
+    let (id, expected) = command::target(&input.project_id, "projectId", input.expected_version)?;
     let command = ProjectCommand::ReverseTransaction(ReverseTransaction {
         project_id: id,
         transaction_id: parse_id(&input.transaction_id, "transactionId")?,
         reversal_id: Uuid::now_v7(),
         reason: Description::parse(&input.reason).map_err(invalid("reason"))?,
     });
-    payload(ctx, id, Expected::Version(expected), command, given).await
+    payload(ctx, id, expected, command, given).await
 }
 
 /// Parses and runs `addDocument`.
@@ -596,8 +560,7 @@ pub async fn add_document(
     ctx: &Context<'_>,
     input: AddDocumentInput,
 ) -> Result<ProjectPayload, ApiError> {
-    let id = parse_id(&input.project_id, "projectId")?;
-    let expected = command::expected_version(input.expected_version)?;
+    let (id, expected) = command::target(&input.project_id, "projectId", input.expected_version)?;
     let command = ProjectCommand::AddDocument(AddDocument {
         project_id: id,
         url: WebUrl::parse(&input.url).map_err(invalid("url"))?,
@@ -606,7 +569,7 @@ pub async fn add_document(
         format: MimeType::parse(&input.format).map_err(invalid("format"))?,
         date: Date::parse_optional(input.date.as_ref(), "date")?,
     });
-    payload(ctx, id, Expected::Version(expected), command, Vec::new()).await
+    payload(ctx, id, expected, command, Vec::new()).await
 }
 
 /// Parses and runs `addRelatedProject`.
@@ -617,8 +580,7 @@ pub async fn add_related_project(
     ctx: &Context<'_>,
     input: AddRelatedProjectInput,
 ) -> Result<ProjectPayload, ApiError> {
-    let id = parse_id(&input.project_id, "projectId")?;
-    let expected = command::expected_version(input.expected_version)?;
+    let (id, expected) = command::target(&input.project_id, "projectId", input.expected_version)?;
     let related_id = parse_id(&input.related_project_id, "relatedProjectId")?;
     let related = command::project_facts(ctx, related_id, || ProjectError::UnknownProject {
         field: FieldPath::new("relatedProjectId"),
@@ -630,7 +592,7 @@ pub async fn add_related_project(
         related,
         relation: input.relation.into(),
     });
-    payload(ctx, id, Expected::Version(expected), command, Vec::new()).await
+    payload(ctx, id, expected, command, Vec::new()).await
 }
 
 /// The `ref` and `typeCode` of an other identifier (added or removed).
@@ -649,8 +611,7 @@ pub async fn add_other_identifier(
     ctx: &Context<'_>,
     input: AddOtherIdentifierInput,
 ) -> Result<ProjectPayload, ApiError> {
-    let id = parse_id(&input.project_id, "projectId")?;
-    let expected = command::expected_version(input.expected_version)?;
+    let (id, expected) = command::target(&input.project_id, "projectId", input.expected_version)?;
     let OtherIdentifier {
         reference,
         identifier_type,
@@ -660,7 +621,7 @@ pub async fn add_other_identifier(
         reference,
         identifier_type,
     });
-    payload(ctx, id, Expected::Version(expected), command, Vec::new()).await
+    payload(ctx, id, expected, command, Vec::new()).await
 }
 
 /// Parses and runs `removeDocument`.
@@ -671,13 +632,12 @@ pub async fn remove_document(
     ctx: &Context<'_>,
     input: RemoveDocumentInput,
 ) -> Result<ProjectPayload, ApiError> {
-    let id = parse_id(&input.project_id, "projectId")?;
-    let expected = command::expected_version(input.expected_version)?;
+    let (id, expected) = command::target(&input.project_id, "projectId", input.expected_version)?;
     let command = ProjectCommand::RemoveDocument(RemoveDocument {
         project_id: id,
         url: WebUrl::parse(&input.url).map_err(invalid("url"))?,
     });
-    payload(ctx, id, Expected::Version(expected), command, Vec::new()).await
+    payload(ctx, id, expected, command, Vec::new()).await
 }
 
 /// Parses and runs `removeRelatedProject`.
@@ -689,14 +649,13 @@ pub async fn remove_related_project(
     ctx: &Context<'_>,
     input: RemoveRelatedProjectInput,
 ) -> Result<ProjectPayload, ApiError> {
-    let id = parse_id(&input.project_id, "projectId")?;
-    let expected = command::expected_version(input.expected_version)?;
+    let (id, expected) = command::target(&input.project_id, "projectId", input.expected_version)?;
     let command = ProjectCommand::RemoveRelatedProject(RemoveRelatedProject {
         project_id: id,
         related_project_id: parse_id(&input.related_project_id, "relatedProjectId")?,
         relation: input.relation.into(),
     });
-    payload(ctx, id, Expected::Version(expected), command, Vec::new()).await
+    payload(ctx, id, expected, command, Vec::new()).await
 }
 
 /// Parses and runs `removeOtherIdentifier`.
@@ -707,11 +666,10 @@ pub async fn remove_other_identifier(
     ctx: &Context<'_>,
     input: RemoveOtherIdentifierInput,
 ) -> Result<ProjectPayload, ApiError> {
-    let id = parse_id(&input.project_id, "projectId")?;
-    let expected = command::expected_version(input.expected_version)?;
+    let (id, expected) = command::target(&input.project_id, "projectId", input.expected_version)?;
     let command = ProjectCommand::RemoveOtherIdentifier(RemoveOtherIdentifier {
         project_id: id,
         identifier: other_identifier(&input.reference, &input.type_code)?,
     });
-    payload(ctx, id, Expected::Version(expected), command, Vec::new()).await
+    payload(ctx, id, expected, command, Vec::new()).await
 }

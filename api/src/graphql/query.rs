@@ -231,10 +231,8 @@ impl PortfolioQuery {
         as_of: Option<Date>,
     ) -> Result<Vec<MemberState>, ApiError> {
         let state = ctx.portfolio()?;
-        let date = match as_of {
-            Some(date) => date.parse("asOf")?,
-            None => Utc::now().date_naive(),
-        };
+        let date = Date::parse_optional(as_of.as_ref(), "asOf")?
+            .unwrap_or_else(|| Utc::now().date_naive());
         Ok(state
             .read_model
             .member_states(date)

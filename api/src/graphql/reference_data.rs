@@ -5,6 +5,7 @@ use amanah_domain::query::MemberState as MemberStateRow;
 use amanah_domain::values::{CountryCode, FieldPath, ValueError};
 use async_graphql::SimpleObject;
 
+use super::command::invalid;
 use super::enums::CodelistName;
 use super::scalars::Date;
 use crate::error::ApiError;
@@ -46,11 +47,11 @@ impl From<MemberStateRow> for MemberState {
 /// One code of an IATI code list.
 #[derive(SimpleObject, Debug, Clone, PartialEq, Eq)]
 pub struct Code {
-    pub code: String,
+    pub code: &'static str,
     /// The English name.
-    pub name: String,
+    pub name: &'static str,
     /// The English description, when the list gives one.
-    pub description: Option<String>,
+    pub description: Option<&'static str>,
     pub status: CodeStatus,
     /// Withdrawn codes stay readable but are refused for new data (e.g. sector 15120); the same
     /// as `status: WITHDRAWN`.
@@ -65,19 +66,24 @@ pub enum CodeStatus {
     Withdrawn,
 }
 
+impl From<iati::CodeStatus> for CodeStatus {
+    fn from(status: iati::CodeStatus) -> Self {
+        match status {
+            iati::CodeStatus::Active => Self::Active,
+            iati::CodeStatus::Withdrawn => Self::Withdrawn,
+        }
+    }
+}
+
 impl From<&iati::Code> for Code {
     fn from(entry: &iati::Code) -> Self {
-        let withdrawn = entry.status == iati::CodeStatus::Withdrawn;
+        let status = CodeStatus::from(entry.status);
         Self {
-            code: entry.code.to_owned(),
-            name: entry.name.to_owned(),
-            description: (!entry.description.is_empty()).then(|| entry.description.to_owned()),
-            status: if withdrawn {
-                CodeStatus::Withdrawn
-            } else {
-                CodeStatus::Active
-            },
-            withdrawn,
+            code: entry.code,
+            name: entry.name,
+            description: (!entry.description.is_empty()).then_some(entry.description),
+            status,
+            withdrawn: status == CodeStatus::Withdrawn,
         }
     }
 }
@@ -85,9 +91,7 @@ impl From<&iati::Code> for Code {
 /// The codes of a list, in the list's order.
 #[must_use]
 pub fn codelist(name: CodelistName) -> Vec<Code> {
-    iati::list(name.iati_name())
-        .map(|list| list.codes.iter().map(Code::from).collect())
-        .unwrap_or_default()
+    name.list().codes.iter().map(Code::from).collect()
 }
 
 /// Parses a list of values given to a filter, naming `list[i]` when one does not parse.
@@ -103,12 +107,7 @@ pub fn parse_list<T>(
         .unwrap_or_default()
         .iter()
         .enumerate()
-        .map(|(index, raw)| {
-            parse(raw).map_err(|error| {
-                let field = FieldPath::list(list, index);
-                ApiError::bad_user_input(field.to_string(), format!("{field} {error}"))
-            })
-        })
+        .map(|(index, raw)| parse(raw).map_err(invalid(FieldPath::list(list, index))))
         .collect()
 }
 
@@ -147,21 +146,30 @@ pub fn parse_countries(
 mod tests {
     use super::*;
 
-    /// Every name the schema offers is a vendored list, served whole with its statuses.
+    /// Every name the schema offers is the vendored list of that IATI name (`SECTOR_CATEGORY` is
+    /// `SectorCategory`), served whole with its statuses; every vendored list has a name.
     #[test]
     fn every_codelist_name_serves_its_whole_list() {
         use async_graphql::resolver_utils::EnumType as _;
+        let mut served_lists = Vec::new();
         for item in CodelistName::items() {
-            let list = iati::list(item.value.iati_name());
+            let list = item.value.list();
+            let iati_name: String = item
+                .name
+                .split('_')
+                .map(|word| word[..1].to_owned() + &word[1..].to_lowercase())
+                .collect();
+            assert_eq!(list.name, iati_name, "{}", item.name);
+            assert_eq!(iati::list(&iati_name), Some(list), "{}", item.name);
             let served = codelist(item.value);
-            assert_eq!(
-                served.len(),
-                list.map_or(0, |list| list.codes.len()),
-                "{}",
-                item.name
-            );
+            assert_eq!(served.len(), list.codes.len(), "{}", item.name);
             assert!(!served.is_empty(), "{}", item.name);
+            served_lists.push(list.name);
         }
+        let mut vendored: Vec<_> = iati::generated::ALL.iter().map(|list| list.name).collect();
+        served_lists.sort_unstable();
+        vendored.sort_unstable();
+        assert_eq!(served_lists, vendored);
         let sectors = codelist(CodelistName::Sector);
         let withdrawn = sectors
             .iter()
@@ -174,7 +182,7 @@ mod tests {
         let anti_corruption = sectors.iter().find(|code| code.code == "15113");
         assert!(
             anti_corruption.is_some_and(|code| code.status == CodeStatus::Active
-                && code.description.as_deref().is_some_and(|d| !d.is_empty()))
+                && code.description.is_some_and(|d| !d.is_empty()))
         );
     }
 

@@ -8,6 +8,7 @@
 //! domain. A scalar that refused the value itself could only say "failed to parse", without the
 //! path inside the input object.
 
+use amanah_domain::values::FieldPath;
 use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
 use chrono::{NaiveDate, SecondsFormat, Utc};
 
@@ -50,10 +51,11 @@ impl Date {
     ///
     /// # Errors
     /// When the text is not a valid `YYYY-MM-DD` date.
-    pub fn parse(&self, field: &str) -> Result<NaiveDate, ApiError> {
+    pub fn parse(&self, field: impl Into<FieldPath>) -> Result<NaiveDate, ApiError> {
         parse_date(&self.0).ok_or_else(|| {
+            let field = field.into();
             ApiError::bad_user_input(
-                field,
+                field.to_string(),
                 format!(
                     "{field} `{}` is not a calendar date of the form YYYY-MM-DD",
                     self.0
@@ -66,7 +68,10 @@ impl Date {
     ///
     /// # Errors
     /// As [`Date::parse`].
-    pub fn parse_optional(date: Option<&Self>, field: &str) -> Result<Option<NaiveDate>, ApiError> {
+    pub fn parse_optional(
+        date: Option<&Self>,
+        field: impl Into<FieldPath>,
+    ) -> Result<Option<NaiveDate>, ApiError> {
         date.map(|date| date.parse(field)).transpose()
     }
 }
@@ -202,6 +207,20 @@ mod tests {
                 "{bad}: {error:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_bad_date_names_its_path() {
+        let error = Date("2026-02-30".to_owned())
+            .parse(FieldPath::list("budgets", 1).field("periodEnd"))
+            .err();
+        assert!(matches!(
+            error,
+            Some(ApiError::BadUserInput { field, message })
+                if field == "budgets[1].periodEnd"
+                    && message == "budgets[1].periodEnd `2026-02-30` is not a calendar date \
+                                   of the form YYYY-MM-DD"
+        ));
     }
 
     #[test]
