@@ -11,7 +11,9 @@ use amanah_domain::ports::{IdempotencyClaim, KeyClaim, KeyRequest};
 use amanah_infra::auth::Identity;
 use amanah_infra::store::idempotency::{HEARTBEAT_INTERVAL, request_hash};
 
-use super::negotiation::{ResponseMediaType, graphql_response, is_request_error, response_body};
+use super::negotiation::{
+    ResponseMediaType, graphql_response, graphql_response_with, is_request_error, response_body,
+};
 use super::request::{GraphqlParams, Rejection};
 use crate::{
     error::{ErrorCode, error_object},
@@ -85,12 +87,7 @@ impl Keyed {
             .await;
         let claim = match claim {
             Ok(KeyClaim::Run(claim)) => claim,
-            Ok(KeyClaim::Replay(body)) => {
-                return HttpResponse::Ok()
-                    .content_type(media_type.content_type())
-                    .insert_header((IDEMPOTENT_REPLAYED, "true"))
-                    .body(body.to_string());
-            }
+            Ok(KeyClaim::Replay(body)) => return replayed(body, media_type),
             Ok(KeyClaim::Mismatch) => {
                 return Rejection::new(
                     StatusCode::CONFLICT,
@@ -164,35 +161,34 @@ impl Keyed {
                     .errors
                     .iter()
                     .all(|e| ErrorCode::of(e) != Some(ErrorCode::InternalServerError));
-            let outcome = if keep {
-                // Stored as the `application/graphql-response+json` body of an executed request,
-                // which is the same for both media types.
-                let (_, body) = response_body(&response, ResponseMediaType::GraphqlResponseJson);
-                match serde_json::from_str(&body) {
-                    Ok(body) => store.complete(&claim, &body).await.map(|stored| {
+            // An executed request's body is the same for both media types: kept as it is sent.
+            let kept =
+                keep.then(|| response_body(&response, ResponseMediaType::GraphqlResponseJson));
+            let outcome = match &kept {
+                Some((status, body)) if *status == StatusCode::OK => {
+                    store.complete(&claim, body).await.map(|stored| {
                         if !stored {
                             tracing::warn!(
                                 "a retry took this request's idempotency key over while it ran; \
                                  its response is not kept"
                             );
                         }
-                    }),
-                    Err(error) => {
-                        // Not for a body just serialised; if it ever were, a retry runs again.
-                        tracing::error!(%error, "a GraphQL response does not read back as JSON");
-                        store.release(&claim).await
-                    }
+                    })
                 }
-            } else {
-                store.release(&claim).await
+                // It never executed, or failed internally (down to a response that could not be
+                // serialised): a retry may fix it, and runs again.
+                _ => store.release(&claim).await,
             };
             if let Err(error) = outcome {
                 tracing::error!(error = %Chain(&error), "could not settle an idempotency key");
             }
-            response
+            (response, kept)
         });
         match finished.await {
-            Ok(response) => graphql_response(response, media_type),
+            Ok((response, Some((status, body)))) => {
+                graphql_response_with(&response, status, body, media_type)
+            }
+            Ok((response, None)) => graphql_response(response, media_type),
             Err(error) => internal(&error, &failed_request, media_type),
         }
     }
@@ -219,14 +215,19 @@ pub(super) async fn landed(
     );
     error["extensions"]["auditIndex"] = last_index.into();
     error["extensions"]["firstAuditIndex"] = first_index.into();
-    let body = serde_json::json!({ "data": null, "errors": [error] });
+    let body = serde_json::json!({ "data": null, "errors": [error] }).to_string();
     if let Err(error) = state.idempotency.complete(claim, &body).await {
         return internal(&error, request_id, media_type);
     }
+    replayed(body, media_type)
+}
+
+/// The stored first response to a key, as it was sent, marked as a replay.
+fn replayed(body: String, media_type: ResponseMediaType) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(media_type.content_type())
         .insert_header((IDEMPOTENT_REPLAYED, "true"))
-        .body(body.to_string())
+        .body(body)
 }
 
 /// A failure of the server's own: `500` (`503` when the database is unavailable), masked, with

@@ -177,6 +177,16 @@ pub fn graphql_response(
     media_type: ResponseMediaType,
 ) -> HttpResponse {
     let (status, body) = response_body(&response, media_type);
+    graphql_response_with(&response, status, body, media_type)
+}
+
+/// A GraphQL response as HTTP, its status and body ([`response_body`]) already made.
+pub(super) fn graphql_response_with(
+    response: &async_graphql::Response,
+    status: StatusCode,
+    body: String,
+    media_type: ResponseMediaType,
+) -> HttpResponse {
     let mut builder = HttpResponse::build(status);
     builder.content_type(media_type.content_type());
     if response.is_ok()
