@@ -179,55 +179,30 @@ where
         {
             Ok(Some(query)) => request.query = query,
             Ok(None) => {}
-            Err(refusal) => {
-                let mut error = ServerError::new(refusal.message, None);
-                set_code(&mut error, refusal.code);
-                if let (Some(field), Some(extensions)) = (refusal.field, error.extensions.as_mut())
-                {
-                    extensions.set("field", field);
-                }
-                return Err(error);
-            }
+            Err(refusal) => return Err(coded(refusal.message, refusal.code, refusal.field)),
         }
-        let document = match document_bounds::check(&request.query, &self.checks.document) {
-            Ok(Some(document)) => document,
-            Ok(None) => {
-                let error = async_graphql::parser::parse_query(&request.query)
-                    .err()
-                    .map_or_else(
-                        || ServerError::new("The document could not be parsed.", None),
-                        ServerError::from,
-                    );
-                return Err(with_code(error, ErrorCode::GraphqlParseFailed));
-            }
-            Err(refusal) => {
-                return Err(with_code(
-                    ServerError::new(refusal.message, None),
-                    refusal.code,
-                ));
-            }
-        };
+        let document =
+            document_bounds::check(&request.query, &self.checks.document).map_err(|refusal| {
+                let mut error = coded(refusal.message, refusal.code, None);
+                error.locations = refusal.locations;
+                error
+            })?;
         if let Err(oversized) = input_bounds::check(&document, &request.variables) {
-            let mut error = with_code(
-                ServerError::new(oversized.message(), None),
+            return Err(coded(
+                oversized.message(),
                 ErrorCode::BadUserInput,
-            );
-            if let Some(extensions) = error.extensions.as_mut() {
-                extensions.set("field", oversized.field);
-            }
-            return Err(error);
+                Some(oversized.field.as_str()),
+            ));
         }
         let aliases = count_aliases(&document);
         if aliases > self.checks.max_aliases {
-            return Err(with_code(
-                ServerError::new(
-                    format!(
-                        "Query uses {aliases} aliases; at most {} are allowed.",
-                        self.checks.max_aliases
-                    ),
-                    None,
+            return Err(coded(
+                format!(
+                    "Query uses {aliases} aliases; at most {} are allowed.",
+                    self.checks.max_aliases
                 ),
                 ErrorCode::QueryTooComplex,
+                None,
             ));
         }
         let selected = Selected {
@@ -264,19 +239,27 @@ fn request_id_in(data: &Data) -> Option<RequestId> {
         .cloned()
 }
 
+/// Whether `response` answers a request that never executed: it did not parse or validate, broke
+/// a limit, named an unknown operation or persisted document, or had input refused before
+/// execution. Such a response has errors and no data, and none of its errors has a `path`; every
+/// error raised while executing has one. (Once [`Catalogued`] has coded them, each of these
+/// errors has a code of [`ErrorCode::is_request_error`], or `BAD_USER_INPUT`.)
+#[must_use]
+pub fn never_executed(response: &Response) -> bool {
+    response.data == Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|error| error.path.is_empty())
+}
+
 /// The response with its errors coded and masked, and its fields in selection order.
 fn finished(
     mut response: Response,
     selected: Option<&Selected>,
     request_id: Option<&RequestId>,
 ) -> Response {
-    // async-graphql answers a request it refused before execution (validation, limits, an
-    // unknown operation) with errors and no data; every error of an execution has a path.
-    let refused =
-        response.data == Value::Null && response.errors.iter().all(|error| error.path.is_empty());
-    if refused {
+    if never_executed(&response) {
         for error in &mut response.errors {
-            if !has_code(error) {
+            if ErrorCode::of(error).is_none() {
                 let code = refusal_code(error);
                 set_code(error, code);
             }
@@ -344,8 +327,13 @@ impl<T: ObjectType> ContainerType for Traced<T> {
 
 impl<T: ObjectType> ObjectType for Traced<T> {}
 
-fn with_code(mut error: ServerError, code: ErrorCode) -> ServerError {
+/// An error of the catalogue raised before execution: `code`, and `field` when it names one.
+fn coded(message: impl Into<String>, code: ErrorCode, field: Option<&str>) -> ServerError {
+    let mut error = ServerError::new(message, None);
     set_code(&mut error, code);
+    if let (Some(field), Some(extensions)) = (field, error.extensions.as_mut()) {
+        extensions.set("field", field);
+    }
     error
 }
 
@@ -354,13 +342,6 @@ fn set_code(error: &mut ServerError, code: ErrorCode) {
         .extensions
         .get_or_insert_with(Default::default)
         .set("code", code.as_str());
-}
-
-fn has_code(error: &ServerError) -> bool {
-    error
-        .extensions
-        .as_ref()
-        .is_some_and(|extensions| extensions.get("code").is_some())
 }
 
 /// Code for an error async-graphql raised before execution, from the limit messages of
@@ -414,11 +395,12 @@ fn classify_execution_errors(response: &mut Response, request_id: Option<&Reques
             Some(ErrorCode::InternalServerError) => mask_internal(error, request_id),
             Some(_) => {}
             None if is_argument_error(&error.message) => {
-                set_code(error, ErrorCode::BadUserInput);
                 let field = path_text(error);
-                if let Some(extensions) = error.extensions.as_mut() {
-                    extensions.set("field", field);
-                }
+                set_code(error, ErrorCode::BadUserInput);
+                error
+                    .extensions
+                    .get_or_insert_with(Default::default)
+                    .set("field", field);
             }
             None => {
                 set_code(error, ErrorCode::InternalServerError);

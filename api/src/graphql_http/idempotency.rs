@@ -12,12 +12,12 @@ use amanah_infra::auth::Identity;
 use amanah_infra::store::idempotency::{HEARTBEAT_INTERVAL, request_hash};
 
 use super::negotiation::{
-    ResponseMediaType, graphql_response, graphql_response_with, is_request_error, response_body,
+    ResponseMediaType, graphql_response, graphql_response_with, response_body,
 };
 use super::request::{GraphqlParams, Rejection};
 use crate::{
     error::{ErrorCode, error_object},
-    graphql::AmanahSchema,
+    graphql::{AmanahSchema, execution::never_executed},
     request_id::RequestId,
     state::ApiState,
 };
@@ -156,7 +156,7 @@ impl Keyed {
                     }
                 }
             };
-            let keep = !is_request_error(&response)
+            let keep = !never_executed(&response)
                 && response
                     .errors
                     .iter()
