@@ -70,11 +70,23 @@ impl Refusal {
     }
 }
 
-/// Checks `query` against `limits` and returns it parsed, so that it is parsed only once.
+/// Checks `query` against `limits` and returns it parsed, so that it is parsed only once:
+/// [`parse`], then [`bound`].
 ///
 /// # Errors
 /// A [`Refusal`] naming the bound the document breaks, or the parser's error.
 pub fn check(query: &str, limits: &DocumentLimits) -> Result<ExecutableDocument, Refusal> {
+    let document = parse(query, limits)?;
+    bound(&document, limits)?;
+    Ok(document)
+}
+
+/// Counts the tokens of `query` (refused beyond [`DocumentLimits::tokens`], before parsing),
+/// then parses it.
+///
+/// # Errors
+/// A [`Refusal`]: too many tokens, or the parser's error.
+pub fn parse(query: &str, limits: &DocumentLimits) -> Result<ExecutableDocument, Refusal> {
     if let Some(tokens) = count_tokens(query, limits.tokens) {
         return Err(Refusal::too_complex(format!(
             "The document has more than {} tokens ({tokens} counted so far); at most {} are \
@@ -82,8 +94,14 @@ pub fn check(query: &str, limits: &DocumentLimits) -> Result<ExecutableDocument,
             limits.tokens, limits.tokens
         )));
     }
-    let document =
-        async_graphql::parser::parse_query(query).map_err(|error| Refusal::unparsable(&error))?;
+    async_graphql::parser::parse_query(query).map_err(|error| Refusal::unparsable(&error))
+}
+
+/// Checks a parsed document's fragments, directives and expanded fields against `limits`.
+///
+/// # Errors
+/// A [`Refusal`] naming the bound the document breaks.
+pub fn bound(document: &ExecutableDocument, limits: &DocumentLimits) -> Result<(), Refusal> {
     let fragments = document.fragments.len();
     if fragments > limits.fragments {
         return Err(Refusal::too_complex(format!(
@@ -91,14 +109,14 @@ pub fn check(query: &str, limits: &DocumentLimits) -> Result<ExecutableDocument,
             limits.fragments
         )));
     }
-    let directives = count_directives(&document);
+    let directives = count_directives(document);
     if directives > limits.directives {
         return Err(Refusal::too_complex(format!(
             "The document uses {directives} directives; at most {} are allowed.",
             limits.directives
         )));
     }
-    let mut sizes = FragmentSizes::new(&document);
+    let mut sizes = FragmentSizes::new(document);
     for (name, operation) in document.operations.iter() {
         let fields = sizes.of_selection_set(&operation.node.selection_set.node)?;
         if fields > limits.fields {
@@ -111,7 +129,7 @@ pub fn check(query: &str, limits: &DocumentLimits) -> Result<ExecutableDocument,
             )));
         }
     }
-    Ok(document)
+    Ok(())
 }
 
 /// `usize::MAX` means "more than can be counted".

@@ -14,10 +14,13 @@ use amanah_infra::store::idempotency::{HEARTBEAT_INTERVAL, request_hash};
 use super::negotiation::{
     ResponseMediaType, graphql_response, graphql_response_with, response_body,
 };
-use super::request::{GraphqlParams, Rejection};
+use super::request::Rejection;
 use crate::{
     error::{ErrorCode, error_object},
-    graphql::{AmanahSchema, execution::never_executed},
+    graphql::{
+        AmanahSchema,
+        execution::{Prepared, never_executed},
+    },
     request_id::RequestId,
     state::ApiState,
 };
@@ -52,33 +55,39 @@ pub(super) fn idempotency_key(req: &HttpRequest) -> Result<Option<&str>, Rejecti
 }
 
 /// A mutation sent with an idempotency key by an authenticated subject.
-pub(super) struct Keyed {
-    pub(super) subject: String,
-    pub(super) key: String,
+pub(super) struct Keyed<'k> {
+    pub(super) key: &'k str,
+    /// The caller: the key is the subject's (`sub`), and the request runs as it.
+    pub(super) identity: Identity,
 }
 
-impl Keyed {
+impl Keyed<'_> {
     /// Claims the key, then runs the mutation (and keeps its response), replays the stored
     /// response, or refuses.
     pub(super) async fn run(
         self,
         schema: &AmanahSchema,
         state: &ApiState,
-        params: GraphqlParams,
+        prepared: Prepared,
         request_id: RequestId,
-        identity: Identity,
         media_type: ResponseMediaType,
     ) -> HttpResponse {
+        let request = prepared.request();
+        let variables = match serde_json::to_value(&request.variables) {
+            Ok(variables) => variables,
+            Err(error) => return internal(&error, &request_id, media_type),
+        };
+        // The document run (a persisted one resolved), as sent otherwise.
         let hash = request_hash(&serde_json::json!({
-            "query": params.query,
-            "operationName": params.operation_name,
-            "variables": params.variables,
+            "query": request.query,
+            "operationName": request.operation_name,
+            "variables": variables,
         }));
         let claim = state
             .idempotency
             .claim(KeyRequest {
-                subject: &self.subject,
-                key: &self.key,
+                subject: &self.identity.sub,
+                key: self.key,
                 hash: &hash,
                 request_id: request_id.as_str(),
                 ttl: state.config.idempotency.ttl,
@@ -100,17 +109,15 @@ impl Keyed {
                 .into_response(Some(media_type));
             }
             Ok(KeyClaim::InProgress) => {
-                let mut rejection = Rejection::new(
+                return Rejection::new(
                     StatusCode::CONFLICT,
                     ErrorCode::Conflict,
                     None,
                     "A request with this Idempotency-Key is still running; retry it later."
                         .to_owned(),
-                );
-                rejection
-                    .headers
-                    .push((header::RETRY_AFTER, "1".to_owned()));
-                return rejection.into_response(Some(media_type));
+                )
+                .with_header(header::RETRY_AFTER, "1")
+                .into_response(Some(media_type));
             }
             Ok(KeyClaim::Landed {
                 first_index,
@@ -136,13 +143,10 @@ impl Keyed {
         // data): it fails, appending nothing, if a retry took the key over meanwhile.
         let schema = schema.clone();
         let store = std::sync::Arc::clone(&state.idempotency);
-        let failed_request = request_id.clone();
-        let request = params
-            .into_graphql_request(request_id, Some(identity))
-            .data(claim.clone());
+        let prepared = prepared.data(self.identity).data(claim.clone());
         let finished = actix_web::rt::spawn(async move {
             // While it runs, the heartbeat tells other claims that this holder is alive.
-            let execution = schema.execute(request);
+            let execution = schema.execute_prepared(prepared);
             tokio::pin!(execution);
             let mut beats = tokio::time::interval(HEARTBEAT_INTERVAL);
             beats.tick().await; // the first tick is immediate; the claim set the first beat
@@ -189,7 +193,7 @@ impl Keyed {
                 graphql_response_with(&response, status, body, media_type)
             }
             Ok((response, None)) => graphql_response(response, media_type),
-            Err(error) => internal(&error, &failed_request, media_type),
+            Err(error) => internal(&error, &request_id, media_type),
         }
     }
 }
