@@ -49,6 +49,7 @@ use std::{
     sync::{Arc, OnceLock},
 };
 
+use amanah_domain::errors::Cause;
 use async_graphql::{
     Context, ContextSelectionSet, Data, Executor, ObjectType, OutputType, Positioned, Request,
     Response, Schema, ServerError, ServerResult, SubscriptionType, Value,
@@ -69,7 +70,7 @@ use super::input_bounds;
 use super::persisted::{self, PersistedDocuments};
 use super::response_order;
 use crate::{
-    error::{ErrorCode, INTERNAL_ERROR_MESSAGE, InternalCause},
+    error::{ErrorCode, INTERNAL_ERROR_MESSAGE},
     request_id::RequestId,
 };
 
@@ -521,7 +522,7 @@ fn count_aliases(document: &ExecutableDocument) -> usize {
 fn classify_execution_errors(response: &mut Response, request_id: Option<&RequestId>) {
     for error in &mut response.errors {
         match ErrorCode::of(error) {
-            Some(ErrorCode::InternalServerError) => mask_internal(error, request_id),
+            Some(ErrorCode::InternalServerError) => mask_field_error(error, request_id),
             Some(_) => {}
             None if is_argument_error(&error.message) => {
                 let field = path_text(error);
@@ -533,7 +534,7 @@ fn classify_execution_errors(response: &mut Response, request_id: Option<&Reques
             }
             None => {
                 set_code(error, ErrorCode::InternalServerError);
-                mask_internal(error, request_id);
+                mask_field_error(error, request_id);
             }
         }
     }
@@ -563,11 +564,13 @@ fn path_text(error: &ServerError) -> String {
 #[error("{0}")]
 struct Uncoded(String);
 
-/// Masks `error` in place: logged with its cause ([`crate::error::log_internal`]), the client gets
-/// only "internal error" and `extensions.requestId`.
-fn mask_internal(error: &mut ServerError, request_id: Option<&RequestId>) {
+/// Masks an internal error raised while resolving, in place: logged with its cause
+/// ([`crate::error::log_internal`]), the client gets only "internal error" and
+/// `extensions.requestId` (as [`crate::error::mask_internal`] gives failures outside
+/// async-graphql).
+fn mask_field_error(error: &mut ServerError, request_id: Option<&RequestId>) {
     let uncoded;
-    let cause: &(dyn std::error::Error + 'static) = match error.source::<InternalCause>() {
+    let cause: &(dyn std::error::Error + 'static) = match error.source::<Cause>() {
         Some(cause) => cause,
         None => {
             uncoded = Uncoded(error.message.clone());
