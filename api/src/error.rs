@@ -10,8 +10,9 @@
 //! logs their causes with the request id: the client gets the code, the message "internal error"
 //! and `extensions.requestId`, never the cause chain.
 
-use std::{fmt, sync::Arc};
+use std::fmt;
 
+use amanah_domain::errors::Cause;
 use async_graphql::ErrorExtensions as _;
 
 /// The codes of the catalogue; the `SCREAMING_SNAKE_CASE` names are the contract.
@@ -127,33 +128,9 @@ pub enum ApiError {
     },
     PersistedQueryNotFound(String),
     RateLimited(String),
-    /// Anything the client cannot fix. The cause is logged, never sent.
-    Internal(InternalCause),
-}
-
-/// The cause of an internal error, shareable so it can ride inside an [`async_graphql::Error`]
-/// until it is logged.
-#[derive(Debug, Clone)]
-pub struct InternalCause(Arc<dyn std::error::Error + Send + Sync>);
-
-impl InternalCause {
-    /// The cause chain on one line: `outer: inner: innermost`.
-    #[must_use]
-    pub fn chain(&self) -> String {
-        amanah_domain::errors::Chain(&*self.0).to_string()
-    }
-}
-
-impl fmt::Display for InternalCause {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
-
-impl std::error::Error for InternalCause {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.0.source()
-    }
+    /// Anything the client cannot fix. The cause is logged, never sent; shareable, it rides
+    /// inside the [`async_graphql::Error`] as its source until it is logged.
+    Internal(Cause),
 }
 
 impl ApiError {
@@ -196,7 +173,7 @@ impl ApiError {
     /// Wraps any error the client cannot fix; its chain is logged with the request id.
     #[must_use]
     pub fn internal(cause: impl std::error::Error + Send + Sync + 'static) -> Self {
-        Self::Internal(InternalCause(Arc::new(cause)))
+        Self::Internal(Cause::new(cause))
     }
 
     #[must_use]
@@ -319,11 +296,11 @@ impl From<amanah_domain::ports::StoreError> for ApiError {
     }
 }
 
-/// Masks an internal failure: the one place this is done, for a resolver's error
+/// Logs an internal failure: `cause` with its whole chain ([`amanah_domain::errors::Chain`]),
+/// the request id and `what` failed. The one place this is done, for a resolver's error
 /// ([`crate::graphql::execution`]) as for a failure of the HTTP layer around it
-/// ([`crate::graphql_http`]). Logs `cause` with its whole chain
-/// ([`amanah_domain::errors::Chain`]), the request id and `what` failed; the client is told
-/// only [`INTERNAL_ERROR_MESSAGE`] with `extensions.requestId` ([`masked_error_object`]).
+/// ([`mask_internal`]); either way the client is told only [`INTERNAL_ERROR_MESSAGE`] with
+/// `extensions.requestId`.
 pub fn log_internal(
     cause: &(dyn std::error::Error + 'static),
     request_id: Option<&crate::request_id::RequestId>,
@@ -440,8 +417,12 @@ mod tests {
         assert_eq!(code(&error), Some(Value::from("INTERNAL_SERVER_ERROR")));
         let server_error = error.into_server_error(async_graphql::Pos::default());
         assert!(!server_error.message.contains("disk"));
-        let cause = server_error.source::<InternalCause>().unwrap();
-        assert!(cause.chain().contains("disk on fire"));
+        let cause = server_error.source::<Cause>().unwrap();
+        assert!(
+            amanah_domain::errors::Chain(cause)
+                .to_string()
+                .contains("disk on fire")
+        );
     }
 
     #[test]
@@ -453,7 +434,10 @@ mod tests {
         let ApiError::Internal(cause) = error else {
             panic!("expected an internal error");
         };
-        assert_eq!(cause.chain(), "appending events failed: connection reset");
+        assert_eq!(
+            amanah_domain::errors::Chain(&cause).to_string(),
+            "appending events failed: connection reset"
+        );
     }
 
     #[test]

@@ -24,6 +24,7 @@
 //!   answered `503` with `Retry-After` and `RATE_LIMITED`, before the protocol starts.
 //! * **Message size**: a message (a frame, or fragments reassembled) larger than the HTTP body
 //!   limit closes the socket with **1009** (message too big) before more of it is buffered.
+//! * **Malformed frames** close the socket with **1002** (protocol error).
 //! * **Messages in flight**: at most [`INBOUND_BUFFER`] client messages wait for the protocol; a
 //!   client that sends faster than they are handled is closed with **1013** (try again later).
 //! * **Operations per connection** ([`crate::config::Limits::subscriptions_per_socket`]): a
@@ -42,7 +43,9 @@ use std::pin::pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use actix_web::http::header::{HeaderValue, SEC_WEBSOCKET_PROTOCOL};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{HeaderValue, RETRY_AFTER, SEC_WEBSOCKET_PROTOCOL};
+use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{CloseCode, CloseReason, Item, Message, MessageStream, ProtocolError, Session};
 use amanah_infra::auth::{AuthError, Identity, Verifier};
@@ -56,6 +59,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use crate::{
     error::{ErrorCode, error_object},
     graphql::AmanahSchema,
+    graphql_http::Rejection,
     request_id::RequestId,
     state::ApiState,
 };
@@ -72,6 +76,8 @@ pub const CLOSE_DUPLICATE_ID: u16 = 4409;
 pub const CLOSE_MESSAGE_TOO_BIG: u16 = 1009;
 /// Close code (RFC 6455): the client stopped answering pings (or the server is stopping).
 pub const CLOSE_GOING_AWAY: u16 = 1001;
+/// Close code (RFC 6455): the client broke the WebSocket protocol (a malformed frame).
+pub const CLOSE_PROTOCOL_ERROR: u16 = 1002;
 /// Close code (RFC 6455): the server cannot keep up with this connection; retry later.
 pub const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
 
@@ -123,15 +129,16 @@ enum Admission {
 /// The answer to an upgrade when the process holds as many connections as it may.
 #[must_use]
 pub fn too_many_connections() -> HttpResponse {
-    let error = error_object(
+    Rejection::new(
+        StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::RateLimited,
+        None,
         "The server holds as many WebSocket connections as it may; retry later or connect to \
-         another replica.",
-    );
-    HttpResponse::ServiceUnavailable()
-        .content_type("application/json")
-        .insert_header(("retry-after", RETRY_AFTER_SECS.to_string()))
-        .body(serde_json::json!({ "errors": [error] }).to_string())
+         another replica."
+            .to_owned(),
+    )
+    .with_header(RETRY_AFTER, RETRY_AFTER_SECS.to_string())
+    .into_response(None)
 }
 
 /// Upgrades `GET /graphql` to a WebSocket connection with the limits of `state`'s configuration;
@@ -199,7 +206,7 @@ struct Connection {
     protocol: WebSocketProtocols,
     last_heartbeat: Instant,
     /// Client messages, on their way to the protocol (at most [`INBOUND_BUFFER`] waiting).
-    messages: Option<mpsc::Sender<Vec<u8>>>,
+    messages: Option<mpsc::Sender<Bytes>>,
     /// A fragmented message being reassembled.
     continuation: Vec<u8>,
     admission: Arc<Mutex<Admission>>,
@@ -256,15 +263,19 @@ async fn close(session: &mut Option<Session>, code: u16, description: String) ->
     Step::End
 }
 
+/// Goes on after a write to the socket that succeeded; ends when the socket is gone.
+fn step<E>(written: Result<(), E>) -> Step {
+    match written {
+        Ok(()) => Step::Continue,
+        Err(_) => Step::End,
+    }
+}
+
 /// Sends a text message; the connection ends when the socket is gone.
 async fn send(session: &mut Option<Session>, text: String) -> Step {
-    let Some(open) = session.as_mut() else {
-        return Step::End;
-    };
-    if open.text(text).await.is_ok() {
-        Step::Continue
-    } else {
-        Step::End
+    match session.as_mut() {
+        Some(open) => step(open.text(text).await),
+        None => Step::End,
     }
 }
 
@@ -412,7 +423,7 @@ impl Connection {
         mut stopping: tokio::sync::watch::Receiver<bool>,
     ) {
         let mut session = Some(session);
-        let (sender, receiver) = mpsc::channel::<Vec<u8>>(INBOUND_BUFFER);
+        let (sender, receiver) = mpsc::channel::<Bytes>(INBOUND_BUFFER);
         self.messages = Some(sender);
         let mut data = Data::default();
         data.insert(self.request_id.clone());
@@ -492,18 +503,22 @@ impl Connection {
         let message = match message {
             Ok(message) => message,
             Err(ProtocolError::Overflow) => return self.too_big(session).await,
-            Err(_) => return Step::End,
+            Err(error) => {
+                tracing::debug!(%error, "a WebSocket client broke the protocol");
+                return close(
+                    session,
+                    CLOSE_PROTOCOL_ERROR,
+                    "Protocol error: a malformed WebSocket frame".to_owned(),
+                )
+                .await;
+            }
         };
         let text = match message {
             Message::Ping(bytes) => {
                 self.last_heartbeat = Instant::now();
-                let Some(open) = session.as_mut() else {
-                    return Step::End;
-                };
-                return if open.pong(&bytes).await.is_ok() {
-                    Step::Continue
-                } else {
-                    Step::End
+                return match session.as_mut() {
+                    Some(open) => step(open.pong(&bytes).await),
+                    None => Step::End,
                 };
             }
             Message::Pong(_) => {
@@ -527,10 +542,10 @@ impl Connection {
                 if !last {
                     return Step::Continue;
                 }
-                std::mem::take(&mut self.continuation)
+                Bytes::from(std::mem::take(&mut self.continuation))
             }
-            Message::Text(text) => text.into_bytes().to_vec(),
-            Message::Binary(bytes) => bytes.to_vec(),
+            Message::Text(text) => text.into_bytes(),
+            Message::Binary(bytes) => bytes,
             Message::Close(reason) => {
                 if let Some(open) = session.take() {
                     let _ = open.close(reason).await;
@@ -574,7 +589,7 @@ impl Connection {
     }
 
     /// Hands a whole client message to the protocol, or refuses it.
-    async fn deliver(&mut self, session: &mut Option<Session>, message: Vec<u8>) -> Step {
+    async fn deliver(&mut self, session: &mut Option<Session>, message: Bytes) -> Step {
         match self.inbound(&message) {
             Inbound::Forward => {}
             Inbound::Unacknowledged => {
@@ -619,13 +634,9 @@ impl Connection {
 
 /// Pings the client; the connection ends when the socket is gone.
 async fn ping(session: &mut Option<Session>) -> Step {
-    let Some(open) = session.as_mut() else {
-        return Step::End;
-    };
-    if open.ping(b"").await.is_ok() {
-        Step::Continue
-    } else {
-        Step::End
+    match session.as_mut() {
+        Some(open) => step(open.ping(b"").await),
+        None => Step::End,
     }
 }
 

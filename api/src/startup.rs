@@ -27,8 +27,7 @@ use crate::{
     config::Config,
     graphiql,
     graphql::{self, persisted::PersistedDocuments},
-    graphql_http::{self, HttpLimits},
-    health,
+    graphql_http, health,
     metrics::{self, HttpMetrics},
     middleware::{RequestDeadline, observe_request},
     state::ApiState,
@@ -94,13 +93,16 @@ pub struct Application {
 /// its sequencer and the read model's projection, the read model's queries, the idempotency keys,
 /// the audit tree's copy in memory — and the state every handler and resolver shares. `verifier`
 /// checks tokens ([`crate::auth::build_verifier`]); `signer` signs a checkpoint per committed
-/// batch (`None` only in tests of the portfolio alone). Nothing else builds adapters.
+/// batch (`None` only in tests of the portfolio alone); `persisted` are the documents requests
+/// may name by hash (trusted documents, or the default cache of automatic persisted queries).
+/// Nothing else builds adapters.
 #[must_use]
 pub fn state(
     config: Config,
     db: impl Into<Database>,
     verifier: Arc<Verifier>,
     signer: Option<Arc<SigningKey>>,
+    persisted: PersistedDocuments,
 ) -> ApiState {
     // Before the pool is cloned into the store and the read model, so that all share the counter.
     let mut connection = db.into().into_connection();
@@ -126,7 +128,7 @@ pub fn state(
     let subscription_reads = (amanah_infra::store::database::pool_size(&connection) / 4).max(1);
     ApiState {
         websockets: Arc::new(Semaphore::new(config.limits.websockets)),
-        persisted: Arc::new(PersistedDocuments::default()),
+        persisted: Arc::new(persisted),
         stopping: tokio::sync::watch::Sender::new(false),
         statements,
         subscription_reads: Arc::new(Semaphore::new(subscription_reads as usize)),
@@ -187,24 +189,17 @@ impl Application {
             Some(path) => {
                 let documents = PersistedDocuments::trusted_from_file(path)?;
                 tracing::info!(path = %path.display(), "only trusted documents run");
-                Some(documents)
+                documents
             }
-            None => None,
+            None => PersistedDocuments::default(),
         };
-        let mut shared = state(config, db, verifier, Some(Arc::new(signer)));
-        if let Some(documents) = persisted {
-            shared.persisted = Arc::new(documents);
-        }
+        let shared = state(config, db, verifier, Some(Arc::new(signer)), persisted);
         let schema = graphql::schema(shared.clone());
 
         let state = web::Data::new(shared.clone());
         let schema = web::Data::new(schema);
         let metrics = web::Data::new(HttpMetrics::default());
         let deadline = web::Data::new(RequestDeadline(limits.request_timeout()));
-        let http_limits = web::Data::new(HttpLimits {
-            body_bytes: limits.body_bytes,
-            tokens: limits.tokens,
-        });
 
         // actix-web counts connections per worker thread; one worker per core, as it defaults to.
         let workers = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
@@ -216,7 +211,6 @@ impl Application {
                 .app_data(schema.clone())
                 .app_data(metrics.clone())
                 .app_data(deadline.clone())
-                .app_data(http_limits.clone())
                 .service(
                     web::resource("/graphql")
                         .route(web::post().to(graphql_http::graphql_post))

@@ -320,8 +320,9 @@ pub enum KeyClaim {
     /// ([`AppendRequest::idempotency_claim`]), then [`IdempotencyKeys::complete`] or
     /// [`IdempotencyKeys::release`].
     Run(IdempotencyClaim),
-    /// The same request ran before: this is its response.
-    Replay(serde_json::Value),
+    /// The same request ran before: this is its response body, the text as it was first sent
+    /// (so that a replay is byte for byte the first answer, its fields in the same order).
+    Replay(String),
     /// The key was used for a different request.
     Mismatch,
     /// The same request is still running elsewhere and did not finish within the wait.
@@ -357,15 +358,16 @@ pub trait IdempotencyKeys: Send + Sync + std::fmt::Debug {
         claim: &'a IdempotencyClaim,
     ) -> BoxFuture<'a, Result<(), StoreError>>;
 
-    /// Keeps `response` as the key's answer; `false` when the key no longer holds `claim` (a
-    /// retry took it over), and nothing was kept.
+    /// Keeps `response`, the response body's text as it is sent, as the key's answer (replayed
+    /// unchanged, [`KeyClaim::Replay`]); `false` when the key no longer holds `claim` (a retry
+    /// took it over), and nothing was kept.
     ///
     /// # Errors
     /// When the store fails.
     fn complete<'a>(
         &'a self,
         claim: &'a IdempotencyClaim,
-        response: &'a serde_json::Value,
+        response: &'a str,
     ) -> BoxFuture<'a, Result<bool, StoreError>>;
 
     /// Gives the key up, so that the next attempt runs the request again (the request failed in

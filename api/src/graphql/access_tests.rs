@@ -214,8 +214,13 @@ impl Harness {
         let database = TestDatabase::sqlite().await;
         let mut config = Config::defaults_in(&std::env::temp_dir().join("amanah-access-tests"));
         config.public_read = public_read;
-        let state =
-            crate::startup::state(config, database.connection().clone(), test_verifier(), None);
+        let state = crate::startup::state(
+            config,
+            database.connection().clone(),
+            test_verifier(),
+            None,
+            Default::default(),
+        );
         let mut harness = Self {
             schema: schema(state.clone()),
             state,

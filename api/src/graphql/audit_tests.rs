@@ -52,6 +52,7 @@ impl Harness {
             database.connection().clone(),
             test_verifier(),
             Some(Arc::clone(&key)),
+            Default::default(),
         );
         Self {
             schema: schema(state),

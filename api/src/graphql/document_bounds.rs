@@ -14,16 +14,18 @@
 //! | directives anywhere in the document ([`DocumentLimits::directives`]) | `QUERY_TOO_COMPLEX` |
 //! | fields of each operation once every fragment is expanded ([`DocumentLimits::fields`]) | `QUERY_TOO_COMPLEX` |
 //! | a fragment that spreads itself, directly or through others | `GRAPHQL_VALIDATION_FAILED` |
+//! | text that does not parse (the parser's error and its positions) | `GRAPHQL_PARSE_FAILED` |
 //!
 //! The expanded size of each fragment is computed once and remembered, so the count costs one
 //! visit per selection however often a fragment is spread (and saturates instead of overflowing).
 //! The field bound is the complexity limit: every field costs at least 1 in complexity, so a
 //! document within it is never refused here that the complexity check would accept.
 //!
-//! A document that does not parse is left to async-graphql, which reports the parse error.
+//! The document is parsed once, here, and handed on parsed.
 
 use std::collections::HashMap;
 
+use async_graphql::Pos;
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 
 use crate::error::ErrorCode;
@@ -46,6 +48,8 @@ pub struct DocumentLimits {
 pub struct Refusal {
     pub code: ErrorCode,
     pub message: String,
+    /// Where in the document (for a parse error, the parser's positions).
+    pub locations: Vec<Pos>,
 }
 
 impl Refusal {
@@ -53,16 +57,36 @@ impl Refusal {
         Self {
             code: ErrorCode::QueryTooComplex,
             message,
+            locations: Vec::new(),
+        }
+    }
+
+    fn unparsable(error: &async_graphql::parser::Error) -> Self {
+        Self {
+            code: ErrorCode::GraphqlParseFailed,
+            message: error.to_string(),
+            locations: error.positions().collect(),
         }
     }
 }
 
-/// Checks `query` against `limits` and returns it parsed, so that it is parsed only once; `None`
-/// when it does not parse (async-graphql reports why).
+/// Checks `query` against `limits` and returns it parsed, so that it is parsed only once:
+/// [`parse`], then [`bound`].
 ///
 /// # Errors
-/// A [`Refusal`] naming the bound the document breaks.
-pub fn check(query: &str, limits: &DocumentLimits) -> Result<Option<ExecutableDocument>, Refusal> {
+/// A [`Refusal`] naming the bound the document breaks, or the parser's error.
+pub fn check(query: &str, limits: &DocumentLimits) -> Result<ExecutableDocument, Refusal> {
+    let document = parse(query, limits)?;
+    bound(&document, limits)?;
+    Ok(document)
+}
+
+/// Counts the tokens of `query` (refused beyond [`DocumentLimits::tokens`], before parsing),
+/// then parses it.
+///
+/// # Errors
+/// A [`Refusal`]: too many tokens, or the parser's error.
+pub fn parse(query: &str, limits: &DocumentLimits) -> Result<ExecutableDocument, Refusal> {
     if let Some(tokens) = count_tokens(query, limits.tokens) {
         return Err(Refusal::too_complex(format!(
             "The document has more than {} tokens ({tokens} counted so far); at most {} are \
@@ -70,9 +94,14 @@ pub fn check(query: &str, limits: &DocumentLimits) -> Result<Option<ExecutableDo
             limits.tokens, limits.tokens
         )));
     }
-    let Ok(document) = async_graphql::parser::parse_query(query) else {
-        return Ok(None);
-    };
+    async_graphql::parser::parse_query(query).map_err(|error| Refusal::unparsable(&error))
+}
+
+/// Checks a parsed document's fragments, directives and expanded fields against `limits`.
+///
+/// # Errors
+/// A [`Refusal`] naming the bound the document breaks.
+pub fn bound(document: &ExecutableDocument, limits: &DocumentLimits) -> Result<(), Refusal> {
     let fragments = document.fragments.len();
     if fragments > limits.fragments {
         return Err(Refusal::too_complex(format!(
@@ -80,14 +109,14 @@ pub fn check(query: &str, limits: &DocumentLimits) -> Result<Option<ExecutableDo
             limits.fragments
         )));
     }
-    let directives = count_directives(&document);
+    let directives = count_directives(document);
     if directives > limits.directives {
         return Err(Refusal::too_complex(format!(
             "The document uses {directives} directives; at most {} are allowed.",
             limits.directives
         )));
     }
-    let mut sizes = FragmentSizes::new(&document);
+    let mut sizes = FragmentSizes::new(document);
     for (name, operation) in document.operations.iter() {
         let fields = sizes.of_selection_set(&operation.node.selection_set.node)?;
         if fields > limits.fields {
@@ -100,7 +129,7 @@ pub fn check(query: &str, limits: &DocumentLimits) -> Result<Option<ExecutableDo
             )));
         }
     }
-    Ok(Some(document))
+    Ok(())
 }
 
 /// `usize::MAX` means "more than can be counted".
@@ -153,6 +182,7 @@ impl<'a> FragmentSizes<'a> {
                 return Err(Refusal {
                     code: ErrorCode::GraphqlValidationFailed,
                     message: format!("Cannot spread fragment \"{name}\" within itself."),
+                    locations: Vec::new(),
                 });
             }
             None => {}
@@ -353,11 +383,21 @@ mod tests {
 
     #[test]
     fn a_document_within_the_bounds_is_returned_parsed() {
-        let document = check(&fragment_bomb(5, 3), &LIMITS).unwrap().unwrap();
+        let document = check(&fragment_bomb(5, 3), &LIMITS).unwrap();
         assert_eq!(document.fragments.len(), 6);
         let query =
             "query Q($x: Boolean!) { a @include(if: $x) b { ...F } } fragment F on B { c d }";
-        assert!(check(query, &LIMITS).unwrap().is_some());
+        assert!(check(query, &LIMITS).is_ok());
+    }
+
+    #[test]
+    fn a_document_that_does_not_parse_is_refused_with_the_parsers_error() {
+        let refusal = check("{ a(x: ) }", &LIMITS).unwrap_err();
+        assert_eq!(refusal.code, ErrorCode::GraphqlParseFailed);
+        let parser = async_graphql::parser::parse_query("{ a(x: ) }").unwrap_err();
+        assert_eq!(refusal.message, parser.to_string());
+        assert_eq!(refusal.locations, parser.positions().collect::<Vec<_>>());
+        assert!(!refusal.locations.is_empty());
     }
 
     #[test]

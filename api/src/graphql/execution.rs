@@ -7,6 +7,9 @@
 //! anew, only ever see documents of bounded size; no list input may hold more than
 //! [`input_bounds::MAX_LIST_ITEMS`] items (`BAD_USER_INPUT`); and it counts the aliases
 //! (async-graphql has no alias limit). It parses the document once and hands it on parsed.
+//! [`Catalogued::prepare`] makes these checks and [`Catalogued::execute_prepared`] runs what they
+//! left; the HTTP handlers call the two themselves, in between deciding by the operation's type
+//! ([`Prepared::operation_type`]) what HTTP refuses.
 //!
 //! async-graphql raises parse, validation and limit errors as plain messages; they get their
 //! codes here:
@@ -40,8 +43,13 @@
 //! loaders ([`super::references`]), whose SQL statements have spans of their own; a span per
 //! nested field, which async-graphql's `Tracing` extension opens, would cost as much as the page.
 
-use std::{any::TypeId, borrow::Cow, sync::Arc};
+use std::{
+    any::TypeId,
+    borrow::Cow,
+    sync::{Arc, OnceLock},
+};
 
+use amanah_domain::errors::Cause;
 use async_graphql::{
     Context, ContextSelectionSet, Data, Executor, ObjectType, OutputType, Positioned, Request,
     Response, Schema, ServerError, ServerResult, SubscriptionType, Value,
@@ -49,7 +57,9 @@ use async_graphql::{
         StreamExt as _,
         stream::{self, BoxStream},
     },
-    parser::types::{ExecutableDocument, Field, Selection, SelectionSet},
+    parser::types::{
+        DocumentOperations, ExecutableDocument, Field, OperationType, Selection, SelectionSet,
+    },
     registry::Registry,
     resolver_utils::{ContainerType, resolve_container},
 };
@@ -60,7 +70,7 @@ use super::input_bounds;
 use super::persisted::{self, PersistedDocuments};
 use super::response_order;
 use crate::{
-    error::{ErrorCode, INTERNAL_ERROR_MESSAGE, InternalCause},
+    error::{ErrorCode, INTERNAL_ERROR_MESSAGE},
     request_id::RequestId,
 };
 
@@ -79,6 +89,8 @@ pub struct Checks {
 pub struct Catalogued<Q, M, S> {
     schema: Schema<Q, M, S>,
     checks: Arc<Checks>,
+    /// The schema's SDL, once asked for.
+    sdl: Arc<OnceLock<String>>,
 }
 
 impl<Q, M, S> Clone for Catalogued<Q, M, S> {
@@ -86,6 +98,7 @@ impl<Q, M, S> Clone for Catalogued<Q, M, S> {
         Self {
             schema: self.schema.clone(),
             checks: Arc::clone(&self.checks),
+            sdl: Arc::clone(&self.sdl),
         }
     }
 }
@@ -94,6 +107,57 @@ impl<Q, M, S> Clone for Catalogued<Q, M, S> {
 struct Selected {
     document: ExecutableDocument,
     operation_name: Option<String>,
+}
+
+/// Why a prepared request does not run.
+enum Refused {
+    /// The persisted document it names cannot be found or accepted.
+    Persisted(persisted::Refusal),
+    /// Its document broke a check, or did not parse.
+    Checks(ServerError),
+}
+
+/// A request as [`Catalogued::prepare`] leaves it: its document resolved, checked and parsed,
+/// ready for [`Catalogued::execute_prepared`], or refused (which that answers with the refusal).
+pub struct Prepared {
+    request: Request,
+    outcome: Result<Selected, Refused>,
+    operation_type: Option<OperationType>,
+    request_id: Option<RequestId>,
+    /// `graphql.request`: the preparation ran in it, the execution runs in it too.
+    span: tracing::Span,
+}
+
+impl Prepared {
+    /// The type of the operation the request selects, when its document parsed and names one
+    /// operation unambiguously (even when a later check refuses it); otherwise execution
+    /// reports the problem.
+    #[must_use]
+    pub fn operation_type(&self) -> Option<OperationType> {
+        self.operation_type
+    }
+
+    /// Why the persisted document the request names cannot be found or accepted, if so.
+    #[must_use]
+    pub fn persisted_refusal(&self) -> Option<&persisted::Refusal> {
+        match &self.outcome {
+            Err(Refused::Persisted(refusal)) => Some(refusal),
+            _ => None,
+        }
+    }
+
+    /// The request, with its persisted document resolved.
+    #[must_use]
+    pub fn request(&self) -> &Request {
+        &self.request
+    }
+
+    /// Adds `data` to the request's data.
+    #[must_use]
+    pub fn data<D: std::any::Any + Send + Sync>(mut self, data: D) -> Self {
+        self.request.data.insert(data);
+        self
+    }
 }
 
 impl<Q, M, S> Catalogued<Q, M, S>
@@ -107,27 +171,34 @@ where
         Self {
             schema,
             checks: Arc::new(checks),
+            sdl: Arc::default(),
         }
     }
 
-    /// The schema's SDL.
+    /// The schema's SDL, built once.
     #[must_use]
-    pub fn sdl(&self) -> String {
-        self.schema.sdl()
+    pub fn sdl(&self) -> &str {
+        self.sdl.get_or_init(|| self.schema.sdl())
     }
 
     /// Runs a query or a mutation.
     pub async fn execute(&self, request: impl Into<Request>) -> Response {
-        let request = request.into();
-        let request_id = request_id_in(&request.data);
-        let span = tracing::info_span!(
-            "graphql.request",
-            request_id = request_id.as_ref().map(RequestId::as_str)
-        );
+        self.execute_prepared(self.prepare(request.into())).await
+    }
+
+    /// Runs a request [`Self::prepare`] prepared: answers its refusal, or executes it.
+    pub async fn execute_prepared(&self, prepared: Prepared) -> Response {
+        let Prepared {
+            request,
+            outcome,
+            request_id,
+            span,
+            ..
+        } = prepared;
         async {
-            let (request, selected) = match self.prepare(request) {
-                Ok(prepared) => prepared,
-                Err(error) => return finished(Response::from_errors(vec![error]), None, None),
+            let selected = match outcome {
+                Ok(selected) => selected,
+                Err(refused) => return refusal_response(refused),
             };
             let execute = tracing::info_span!(
                 "graphql.execute",
@@ -146,17 +217,17 @@ where
         request: Request,
         session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
+        let Prepared {
+            request,
+            outcome,
+            request_id,
+            ..
+        } = self.prepare(request);
         // Over WebSocket the request id is in the connection's data.
-        let request_id = request_id_in(&request.data)
-            .or_else(|| session_data.as_deref().and_then(request_id_in));
-        match self.prepare(request) {
-            Err(error) => {
-                stream::once(
-                    async move { finished(Response::from_errors(vec![error]), None, None) },
-                )
-                .boxed()
-            }
-            Ok((request, selected)) => self
+        let request_id = request_id.or_else(|| session_data.as_deref().and_then(request_id_in));
+        match outcome {
+            Err(refused) => stream::once(async move { refusal_response(refused) }).boxed(),
+            Ok(selected) => self
                 .schema
                 .execute_stream_with_session_data(request, session_data.unwrap_or_default())
                 .map(move |response| finished(response, Some(&selected), request_id.as_ref()))
@@ -164,10 +235,35 @@ where
         }
     }
 
-    /// The checks before execution; the request with its document parsed, or the error that
-    /// refuses it.
-    fn prepare(&self, mut request: Request) -> Result<(Request, Selected), ServerError> {
-        let _span = tracing::info_span!("graphql.parse").entered();
+    /// The checks before execution (see the module documentation), in a `graphql.request`
+    /// span that [`Self::execute_prepared`] goes on with: the request with its persisted
+    /// document resolved and its document parsed, or the refusal.
+    pub fn prepare(&self, mut request: Request) -> Prepared {
+        let request_id = request_id_in(&request.data);
+        let span = tracing::info_span!(
+            "graphql.request",
+            request_id = request_id.as_ref().map(RequestId::as_str)
+        );
+        let mut operation_type = None;
+        let outcome = span.in_scope(|| {
+            let _span = tracing::info_span!("graphql.parse").entered();
+            self.check(&mut request, &mut operation_type)
+        });
+        Prepared {
+            request,
+            outcome,
+            operation_type,
+            request_id,
+            span,
+        }
+    }
+
+    /// [`Self::prepare`]'s checks; sets `operation_type` as soon as the document parsed.
+    fn check(
+        &self,
+        request: &mut Request,
+        operation_type: &mut Option<OperationType>,
+    ) -> Result<Selected, Refused> {
         let reference = request
             .extensions
             .get(persisted::EXTENSION)
@@ -179,63 +275,72 @@ where
         {
             Ok(Some(query)) => request.query = query,
             Ok(None) => {}
-            Err(refusal) => {
-                let mut error = ServerError::new(refusal.message, None);
-                set_code(&mut error, refusal.code);
-                if let (Some(field), Some(extensions)) = (refusal.field, error.extensions.as_mut())
-                {
-                    extensions.set("field", field);
-                }
-                return Err(error);
-            }
+            Err(refusal) => return Err(Refused::Persisted(refusal)),
         }
-        let document = match document_bounds::check(&request.query, &self.checks.document) {
-            Ok(Some(document)) => document,
-            Ok(None) => {
-                let error = async_graphql::parser::parse_query(&request.query)
-                    .err()
-                    .map_or_else(
-                        || ServerError::new("The document could not be parsed.", None),
-                        ServerError::from,
-                    );
-                return Err(with_code(error, ErrorCode::GraphqlParseFailed));
-            }
-            Err(refusal) => {
-                return Err(with_code(
-                    ServerError::new(refusal.message, None),
-                    refusal.code,
-                ));
-            }
+        let refused = |refusal: document_bounds::Refusal| {
+            let mut error = coded(refusal.message, refusal.code, None);
+            error.locations = refusal.locations;
+            Refused::Checks(error)
         };
+        let document =
+            document_bounds::parse(&request.query, &self.checks.document).map_err(refused)?;
+        *operation_type = operation_type_of(&document, request.operation_name.as_deref());
+        document_bounds::bound(&document, &self.checks.document).map_err(refused)?;
         if let Err(oversized) = input_bounds::check(&document, &request.variables) {
-            let mut error = with_code(
-                ServerError::new(oversized.message(), None),
+            return Err(Refused::Checks(coded(
+                oversized.message(),
                 ErrorCode::BadUserInput,
-            );
-            if let Some(extensions) = error.extensions.as_mut() {
-                extensions.set("field", oversized.field);
-            }
-            return Err(error);
+                Some(oversized.field.as_str()),
+            )));
         }
         let aliases = count_aliases(&document);
         if aliases > self.checks.max_aliases {
-            return Err(with_code(
-                ServerError::new(
-                    format!(
-                        "Query uses {aliases} aliases; at most {} are allowed.",
-                        self.checks.max_aliases
-                    ),
-                    None,
+            return Err(Refused::Checks(coded(
+                format!(
+                    "Query uses {aliases} aliases; at most {} are allowed.",
+                    self.checks.max_aliases
                 ),
                 ErrorCode::QueryTooComplex,
-            ));
+                None,
+            )));
         }
         let selected = Selected {
             document: document.clone(),
             operation_name: request.operation_name.clone(),
         };
         request.set_parsed_query(document);
-        Ok((request, selected))
+        Ok(selected)
+    }
+}
+
+/// The response to a request refused before execution.
+fn refusal_response(refused: Refused) -> Response {
+    let error = match refused {
+        Refused::Persisted(refusal) => coded(refusal.message, refusal.code, refusal.field),
+        Refused::Checks(error) => error,
+    };
+    finished(Response::from_errors(vec![error]), None, None)
+}
+
+/// The type of the operation `operation_name` selects in `document` (the only one, without a
+/// name); `None` when that is ambiguous or names no operation.
+fn operation_type_of(
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<OperationType> {
+    match &document.operations {
+        DocumentOperations::Single(operation) => Some(operation.node.ty),
+        DocumentOperations::Multiple(operations) => match operation_name {
+            Some(name) => operations
+                .iter()
+                .find(|(n, _)| n.as_str() == name)
+                .map(|(_, operation)| operation.node.ty),
+            None if operations.len() == 1 => operations
+                .values()
+                .next()
+                .map(|operation| operation.node.ty),
+            None => None,
+        },
     }
 }
 
@@ -264,19 +369,27 @@ fn request_id_in(data: &Data) -> Option<RequestId> {
         .cloned()
 }
 
+/// Whether `response` answers a request that never executed: it did not parse or validate, broke
+/// a limit, named an unknown operation or persisted document, or had input refused before
+/// execution. Such a response has errors and no data, and none of its errors has a `path`; every
+/// error raised while executing has one. (Once [`Catalogued`] has coded them, each of these
+/// errors has a code of [`ErrorCode::is_request_error`], or `BAD_USER_INPUT`.)
+#[must_use]
+pub fn never_executed(response: &Response) -> bool {
+    response.data == Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|error| error.path.is_empty())
+}
+
 /// The response with its errors coded and masked, and its fields in selection order.
 fn finished(
     mut response: Response,
     selected: Option<&Selected>,
     request_id: Option<&RequestId>,
 ) -> Response {
-    // async-graphql answers a request it refused before execution (validation, limits, an
-    // unknown operation) with errors and no data; every error of an execution has a path.
-    let refused =
-        response.data == Value::Null && response.errors.iter().all(|error| error.path.is_empty());
-    if refused {
+    if never_executed(&response) {
         for error in &mut response.errors {
-            if !has_code(error) {
+            if ErrorCode::of(error).is_none() {
                 let code = refusal_code(error);
                 set_code(error, code);
             }
@@ -344,8 +457,13 @@ impl<T: ObjectType> ContainerType for Traced<T> {
 
 impl<T: ObjectType> ObjectType for Traced<T> {}
 
-fn with_code(mut error: ServerError, code: ErrorCode) -> ServerError {
+/// An error of the catalogue raised before execution: `code`, and `field` when it names one.
+fn coded(message: impl Into<String>, code: ErrorCode, field: Option<&str>) -> ServerError {
+    let mut error = ServerError::new(message, None);
     set_code(&mut error, code);
+    if let (Some(field), Some(extensions)) = (field, error.extensions.as_mut()) {
+        extensions.set("field", field);
+    }
     error
 }
 
@@ -354,13 +472,6 @@ fn set_code(error: &mut ServerError, code: ErrorCode) {
         .extensions
         .get_or_insert_with(Default::default)
         .set("code", code.as_str());
-}
-
-fn has_code(error: &ServerError) -> bool {
-    error
-        .extensions
-        .as_ref()
-        .is_some_and(|extensions| extensions.get("code").is_some())
 }
 
 /// Code for an error async-graphql raised before execution, from the limit messages of
@@ -411,18 +522,19 @@ fn count_aliases(document: &ExecutableDocument) -> usize {
 fn classify_execution_errors(response: &mut Response, request_id: Option<&RequestId>) {
     for error in &mut response.errors {
         match ErrorCode::of(error) {
-            Some(ErrorCode::InternalServerError) => mask_internal(error, request_id),
+            Some(ErrorCode::InternalServerError) => mask_field_error(error, request_id),
             Some(_) => {}
             None if is_argument_error(&error.message) => {
-                set_code(error, ErrorCode::BadUserInput);
                 let field = path_text(error);
-                if let Some(extensions) = error.extensions.as_mut() {
-                    extensions.set("field", field);
-                }
+                set_code(error, ErrorCode::BadUserInput);
+                error
+                    .extensions
+                    .get_or_insert_with(Default::default)
+                    .set("field", field);
             }
             None => {
                 set_code(error, ErrorCode::InternalServerError);
-                mask_internal(error, request_id);
+                mask_field_error(error, request_id);
             }
         }
     }
@@ -452,11 +564,13 @@ fn path_text(error: &ServerError) -> String {
 #[error("{0}")]
 struct Uncoded(String);
 
-/// Masks `error` in place: logged with its cause ([`crate::error::log_internal`]), the client gets
-/// only "internal error" and `extensions.requestId`.
-fn mask_internal(error: &mut ServerError, request_id: Option<&RequestId>) {
+/// Masks an internal error raised while resolving, in place: logged with its cause
+/// ([`crate::error::log_internal`]), the client gets only "internal error" and
+/// `extensions.requestId` (as [`crate::error::mask_internal`] gives failures outside
+/// async-graphql).
+fn mask_field_error(error: &mut ServerError, request_id: Option<&RequestId>) {
     let uncoded;
-    let cause: &(dyn std::error::Error + 'static) = match error.source::<InternalCause>() {
+    let cause: &(dyn std::error::Error + 'static) = match error.source::<Cause>() {
         Some(cause) => cause,
         None => {
             uncoded = Uncoded(error.message.clone());
@@ -610,6 +724,61 @@ mod tests {
     async fn aliases_in_fragments_count() {
         let (_, codes) = run("{ ...F } fragment F on Query { a: ok b: ok c: ok }").await;
         assert_eq!(codes, ["QUERY_TOO_COMPLEX"]);
+    }
+
+    #[test]
+    fn the_operation_type_follows_the_operation_name() {
+        let schema = schema();
+        let operation_type = |query: &str, name: Option<&str>| {
+            let request = match name {
+                Some(name) => Request::new(query).operation_name(name),
+                None => Request::new(query),
+            };
+            schema.prepare(request).operation_type()
+        };
+        assert_eq!(operation_type("{ a }", None), Some(OperationType::Query));
+        assert_eq!(
+            operation_type("mutation { a }", None),
+            Some(OperationType::Mutation)
+        );
+        let both = "query Q { a } mutation M { b }";
+        assert_eq!(
+            operation_type(both, Some("M")),
+            Some(OperationType::Mutation)
+        );
+        assert_eq!(operation_type(both, Some("Q")), Some(OperationType::Query));
+        assert_eq!(operation_type(both, None), None);
+        assert_eq!(operation_type("{", None), None);
+        // Known as soon as the document parsed, even when a later check refuses it.
+        assert_eq!(
+            operation_type("mutation { a: ok b: ok c: ok }", None),
+            Some(OperationType::Mutation)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_persisted_refusal_is_told_apart_and_answered_with_its_code() {
+        let reference = serde_json::json!({ "version": 1, "sha256Hash": "0".repeat(64) });
+        let mut request = Request::new("");
+        request.extensions.0.insert(
+            persisted::EXTENSION.to_owned(),
+            Value::from_json(reference).unwrap(),
+        );
+        let schema = schema();
+        let prepared = schema.prepare(request);
+        assert_eq!(
+            prepared.persisted_refusal().map(|refusal| refusal.code),
+            Some(ErrorCode::PersistedQueryNotFound)
+        );
+        let response = schema.execute_prepared(prepared).await;
+        let codes: Vec<_> = response.errors.iter().filter_map(ErrorCode::of).collect();
+        assert_eq!(codes, [ErrorCode::PersistedQueryNotFound]);
+        assert!(
+            schema
+                .prepare(Request::new("{ ok }"))
+                .persisted_refusal()
+                .is_none()
+        );
     }
 
     #[tokio::test]

@@ -1,9 +1,9 @@
 //! The GraphQL schema: transport-agnostic, built by one function.
 //!
-//! [`schema`] is what the server runs; [`build_schema_sdl`] is what `GET /schema.graphql` serves and
-//! what the committed `schema.graphql` must equal (a test below fails on drift and rewrites the
-//! file when `UPDATE_SCHEMA=1`). Both go through the same builder, so limits and extensions never
-//! differ between them.
+//! [`schema`] is what the server runs (`GET /schema.graphql` serves its SDL,
+//! [`execution::Catalogued::sdl`]); [`build_schema_sdl`] is what the committed `schema.graphql`
+//! must equal (a test below fails on drift and rewrites the file when `UPDATE_SCHEMA=1`). Both go
+//! through the same builder, so limits and extensions never differ between them.
 //!
 //! Resolvers reach what they need through the context:
 //! * `ctx.portfolio()?` ([`ContextExt`]): the shared [`ApiState`] for reading portfolio data
@@ -126,12 +126,6 @@ pub fn schema(state: ApiState) -> AmanahSchema {
 #[must_use]
 pub fn build_schema_sdl() -> String {
     builder(&Limits::default()).finish().sdl()
-}
-
-/// The SDL of a built schema.
-#[must_use]
-pub fn sdl_of(schema: &AmanahSchema) -> String {
-    schema.sdl()
 }
 
 /// What resolvers read from their context.

@@ -39,6 +39,7 @@ impl Harness {
             database.connection().clone(),
             crate::auth::test_verifier(),
             None,
+            Default::default(),
         );
         Self {
             schema: schema(state.clone()),

@@ -11,11 +11,16 @@ use amanah_domain::ports::{IdempotencyClaim, KeyClaim, KeyRequest};
 use amanah_infra::auth::Identity;
 use amanah_infra::store::idempotency::{HEARTBEAT_INTERVAL, request_hash};
 
-use super::negotiation::{ResponseMediaType, graphql_response, is_request_error, response_body};
-use super::request::{GraphqlParams, Rejection};
+use super::negotiation::{
+    ResponseMediaType, graphql_response, graphql_response_with, response_body,
+};
+use super::request::Rejection;
 use crate::{
     error::{ErrorCode, error_object},
-    graphql::AmanahSchema,
+    graphql::{
+        AmanahSchema,
+        execution::{Prepared, never_executed},
+    },
     request_id::RequestId,
     state::ApiState,
 };
@@ -50,33 +55,39 @@ pub(super) fn idempotency_key(req: &HttpRequest) -> Result<Option<&str>, Rejecti
 }
 
 /// A mutation sent with an idempotency key by an authenticated subject.
-pub(super) struct Keyed {
-    pub(super) subject: String,
-    pub(super) key: String,
+pub(super) struct Keyed<'k> {
+    pub(super) key: &'k str,
+    /// The caller: the key is the subject's (`sub`), and the request runs as it.
+    pub(super) identity: Identity,
 }
 
-impl Keyed {
+impl Keyed<'_> {
     /// Claims the key, then runs the mutation (and keeps its response), replays the stored
     /// response, or refuses.
     pub(super) async fn run(
         self,
         schema: &AmanahSchema,
         state: &ApiState,
-        params: GraphqlParams,
+        prepared: Prepared,
         request_id: RequestId,
-        identity: Identity,
         media_type: ResponseMediaType,
     ) -> HttpResponse {
+        let request = prepared.request();
+        let variables = match serde_json::to_value(&request.variables) {
+            Ok(variables) => variables,
+            Err(error) => return internal(&error, &request_id, media_type),
+        };
+        // The document run (a persisted one resolved), as sent otherwise.
         let hash = request_hash(&serde_json::json!({
-            "query": params.query,
-            "operationName": params.operation_name,
-            "variables": params.variables,
+            "query": request.query,
+            "operationName": request.operation_name,
+            "variables": variables,
         }));
         let claim = state
             .idempotency
             .claim(KeyRequest {
-                subject: &self.subject,
-                key: &self.key,
+                subject: &self.identity.sub,
+                key: self.key,
                 hash: &hash,
                 request_id: request_id.as_str(),
                 ttl: state.config.idempotency.ttl,
@@ -85,12 +96,7 @@ impl Keyed {
             .await;
         let claim = match claim {
             Ok(KeyClaim::Run(claim)) => claim,
-            Ok(KeyClaim::Replay(body)) => {
-                return HttpResponse::Ok()
-                    .content_type(media_type.content_type())
-                    .insert_header((IDEMPOTENT_REPLAYED, "true"))
-                    .body(body.to_string());
-            }
+            Ok(KeyClaim::Replay(body)) => return replayed(body, media_type),
             Ok(KeyClaim::Mismatch) => {
                 return Rejection::new(
                     StatusCode::CONFLICT,
@@ -103,17 +109,15 @@ impl Keyed {
                 .into_response(Some(media_type));
             }
             Ok(KeyClaim::InProgress) => {
-                let mut rejection = Rejection::new(
+                return Rejection::new(
                     StatusCode::CONFLICT,
                     ErrorCode::Conflict,
                     None,
                     "A request with this Idempotency-Key is still running; retry it later."
                         .to_owned(),
-                );
-                rejection
-                    .headers
-                    .push((header::RETRY_AFTER, "1".to_owned()));
-                return rejection.into_response(Some(media_type));
+                )
+                .with_header(header::RETRY_AFTER, "1")
+                .into_response(Some(media_type));
             }
             Ok(KeyClaim::Landed {
                 first_index,
@@ -139,13 +143,10 @@ impl Keyed {
         // data): it fails, appending nothing, if a retry took the key over meanwhile.
         let schema = schema.clone();
         let store = std::sync::Arc::clone(&state.idempotency);
-        let failed_request = request_id.clone();
-        let request = params
-            .into_graphql_request(request_id, Some(identity))
-            .data(claim.clone());
+        let prepared = prepared.data(self.identity).data(claim.clone());
         let finished = actix_web::rt::spawn(async move {
             // While it runs, the heartbeat tells other claims that this holder is alive.
-            let execution = schema.execute(request);
+            let execution = schema.execute_prepared(prepared);
             tokio::pin!(execution);
             let mut beats = tokio::time::interval(HEARTBEAT_INTERVAL);
             beats.tick().await; // the first tick is immediate; the claim set the first beat
@@ -159,41 +160,40 @@ impl Keyed {
                     }
                 }
             };
-            let keep = !is_request_error(&response)
+            let keep = !never_executed(&response)
                 && response
                     .errors
                     .iter()
                     .all(|e| ErrorCode::of(e) != Some(ErrorCode::InternalServerError));
-            let outcome = if keep {
-                // Stored as the `application/graphql-response+json` body of an executed request,
-                // which is the same for both media types.
-                let (_, body) = response_body(&response, ResponseMediaType::GraphqlResponseJson);
-                match serde_json::from_str(&body) {
-                    Ok(body) => store.complete(&claim, &body).await.map(|stored| {
+            // An executed request's body is the same for both media types: kept as it is sent.
+            let kept =
+                keep.then(|| response_body(&response, ResponseMediaType::GraphqlResponseJson));
+            let outcome = match &kept {
+                Some((status, body)) if *status == StatusCode::OK => {
+                    store.complete(&claim, body).await.map(|stored| {
                         if !stored {
                             tracing::warn!(
                                 "a retry took this request's idempotency key over while it ran; \
                                  its response is not kept"
                             );
                         }
-                    }),
-                    Err(error) => {
-                        // Not for a body just serialised; if it ever were, a retry runs again.
-                        tracing::error!(%error, "a GraphQL response does not read back as JSON");
-                        store.release(&claim).await
-                    }
+                    })
                 }
-            } else {
-                store.release(&claim).await
+                // It never executed, or failed internally (down to a response that could not be
+                // serialised): a retry may fix it, and runs again.
+                _ => store.release(&claim).await,
             };
             if let Err(error) = outcome {
                 tracing::error!(error = %Chain(&error), "could not settle an idempotency key");
             }
-            response
+            (response, kept)
         });
         match finished.await {
-            Ok(response) => graphql_response(response, media_type),
-            Err(error) => internal(&error, &failed_request, media_type),
+            Ok((response, Some((status, body)))) => {
+                graphql_response_with(&response, status, body, media_type)
+            }
+            Ok((response, None)) => graphql_response(response, media_type),
+            Err(error) => internal(&error, &request_id, media_type),
         }
     }
 }
@@ -219,14 +219,19 @@ pub(super) async fn landed(
     );
     error["extensions"]["auditIndex"] = last_index.into();
     error["extensions"]["firstAuditIndex"] = first_index.into();
-    let body = serde_json::json!({ "data": null, "errors": [error] });
+    let body = serde_json::json!({ "data": null, "errors": [error] }).to_string();
     if let Err(error) = state.idempotency.complete(claim, &body).await {
         return internal(&error, request_id, media_type);
     }
+    replayed(body, media_type)
+}
+
+/// The stored first response to a key, as it was sent, marked as a replay.
+fn replayed(body: String, media_type: ResponseMediaType) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(media_type.content_type())
         .insert_header((IDEMPOTENT_REPLAYED, "true"))
-        .body(body.to_string())
+        .body(body)
 }
 
 /// A failure of the server's own: `500` (`503` when the database is unavailable), masked, with

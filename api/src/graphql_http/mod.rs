@@ -44,10 +44,7 @@ mod idempotency;
 mod negotiation;
 mod request;
 
-pub use idempotency::{IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED};
-pub use negotiation::{
-    APPLICATION_JSON, GRAPHQL_RESPONSE_JSON, ResponseMediaType, graphql_response,
-};
+pub(crate) use request::Rejection;
 
 use actix_web::{
     HttpRequest, HttpResponse,
@@ -57,33 +54,48 @@ use actix_web::{
 use amanah_infra::auth::Identity;
 use async_graphql::parser::types::OperationType;
 
-use crate::{error::ErrorCode, graphql::AmanahSchema, request_id::RequestId, state::ApiState};
+use crate::{
+    error::ErrorCode,
+    graphql::{AmanahSchema, execution::Prepared},
+    request_id::RequestId,
+    state::ApiState,
+};
 
 use idempotency::{Keyed, idempotency_key};
-use negotiation::{accept_header, is_json_content_type, not_acceptable};
-use request::{GraphqlParams, Rejection, caller, read_body};
+use negotiation::{
+    APPLICATION_JSON, ResponseMediaType, accept_header, graphql_response, is_json_content_type,
+    not_acceptable,
+};
+use request::{GraphqlParams, caller, read_body};
 
-/// The limits the HTTP layer enforces itself.
-#[derive(Debug, Clone, Copy)]
-pub struct HttpLimits {
-    pub body_bytes: usize,
-    /// Documents with more tokens are not parsed to find their operation type.
-    pub tokens: usize,
+/// What every GraphQL request over HTTP passes first: the response media type by `Accept`
+/// (`406` when neither is acceptable), then the caller (`401`, or `503`, for a token that does
+/// not verify).
+async fn admit(
+    req: &HttpRequest,
+    state: &ApiState,
+) -> Result<(ResponseMediaType, Option<Identity>), HttpResponse> {
+    let Some(media_type) = ResponseMediaType::negotiate(accept_header(req)) else {
+        return Err(not_acceptable());
+    };
+    match caller(req, state).await {
+        Ok(identity) => Ok((media_type, identity)),
+        Err(rejection) => Err(rejection.into_response(Some(media_type))),
+    }
 }
 
-/// The parameters of a GraphQL-over-HTTP request.
-/// Executes a GraphQL request and writes the response for `media_type`.
+/// Executes a prepared request as `identity` and writes the response for `media_type`.
 async fn execute(
     schema: &AmanahSchema,
-    params: GraphqlParams,
-    request_id: RequestId,
+    prepared: Prepared,
     identity: Option<Identity>,
     media_type: ResponseMediaType,
 ) -> HttpResponse {
-    let response = schema
-        .execute(params.into_graphql_request(request_id, identity))
-        .await;
-    graphql_response(response, media_type)
+    let prepared = match identity {
+        Some(identity) => prepared.data(identity),
+        None => prepared,
+    };
+    graphql_response(schema.execute_prepared(prepared).await, media_type)
 }
 
 /// `POST /graphql`.
@@ -92,67 +104,49 @@ pub async fn graphql_post(
     payload: web::Payload,
     schema: web::Data<AmanahSchema>,
     state: web::Data<ApiState>,
-    limits: web::Data<HttpLimits>,
     request_id: RequestId,
 ) -> HttpResponse {
-    let Some(media_type) = ResponseMediaType::negotiate(accept_header(&req)) else {
-        return not_acceptable();
+    let (media_type, identity) = match admit(&req, &state).await {
+        Ok(admitted) => admitted,
+        Err(response) => return response,
     };
-    let identity = match caller(&req, &state).await {
-        Ok(identity) => identity,
-        Err(rejection) => return rejection.into_response(Some(media_type)),
-    };
+    let reject = |rejection: Rejection| rejection.into_response(Some(media_type));
     if !is_json_content_type(&req) {
-        return Rejection::new(
+        return reject(Rejection::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorCode::BadUserInput,
             Some("content-type"),
             format!("Send GraphQL requests as {APPLICATION_JSON} (UTF-8)."),
-        )
-        .into_response(Some(media_type));
+        ));
     }
-    let params = match read_body(&req, payload, limits.body_bytes)
+    let params = match read_body(&req, payload, state.config.limits.body_bytes)
         .await
         .and_then(|body| GraphqlParams::from_json_body(&body))
-        .and_then(|mut params| {
-            params.resolve_persisted(&state.persisted, media_type)?;
-            Ok(params)
-        }) {
+    {
         Ok(params) => params,
-        Err(rejection) => return rejection.into_response(Some(media_type)),
+        Err(rejection) => return reject(rejection),
     };
+    let prepared = schema.prepare(params.into_graphql_request(request_id.clone()));
+    if let Some(refusal) = prepared.persisted_refusal() {
+        return reject(Rejection::persisted(refusal, media_type));
+    }
     let key = match idempotency_key(&req) {
         Ok(key) => key,
-        Err(rejection) => return rejection.into_response(Some(media_type)),
+        Err(rejection) => return reject(rejection),
     };
-    let operation_type = params.operation_type(limits.tokens);
-    if operation_type == Some(OperationType::Subscription) {
-        return Rejection::bad_request(
+    match (prepared.operation_type(), key, identity) {
+        (Some(OperationType::Subscription), _, _) => reject(Rejection::bad_request(
             "query",
             "Subscriptions run over the WebSocket at /graphql (graphql-transport-ws), not over \
              HTTP.",
-        )
-        .into_response(Some(media_type));
+        )),
+        (Some(OperationType::Mutation), Some(key), Some(identity)) => {
+            Keyed { key, identity }
+                .run(&schema, &state, prepared, request_id, media_type)
+                .await
+        }
+        (_, _, identity) => execute(&schema, prepared, identity, media_type).await,
     }
-    if let (Some(key), Some(identity)) = (key, &identity)
-        && operation_type == Some(OperationType::Mutation)
-    {
-        let keyed = Keyed {
-            subject: identity.sub.clone(),
-            key: key.to_owned(),
-        };
-        return keyed
-            .run(
-                &schema,
-                &state,
-                params,
-                request_id,
-                identity.clone(),
-                media_type,
-            )
-            .await;
-    }
-    execute(&schema, params, request_id, identity, media_type).await
 }
 
 /// `GET /graphql`: a query from the query string, or a WebSocket upgrade.
@@ -161,7 +155,6 @@ pub async fn graphql_get(
     payload: web::Payload,
     schema: web::Data<AmanahSchema>,
     state: web::Data<ApiState>,
-    limits: web::Data<HttpLimits>,
     request_id: RequestId,
 ) -> HttpResponse {
     let upgrade = req
@@ -184,34 +177,25 @@ pub async fn graphql_get(
         .unwrap_or_else(|error| error.error_response());
     }
 
-    let Some(media_type) = ResponseMediaType::negotiate(accept_header(&req)) else {
-        return not_acceptable();
+    let (media_type, identity) = match admit(&req, &state).await {
+        Ok(admitted) => admitted,
+        Err(response) => return response,
     };
-    let identity = match caller(&req, &state).await {
-        Ok(identity) => identity,
-        Err(rejection) => return rejection.into_response(Some(media_type)),
+    let reject = |rejection: Rejection| rejection.into_response(Some(media_type));
+    let params = match GraphqlParams::from_query_string(req.query_string()) {
+        Ok(params) => params,
+        Err(rejection) => return reject(rejection),
     };
-    let params =
-        match GraphqlParams::from_query_string(req.query_string()).and_then(|mut params| {
-            params.resolve_persisted(&state.persisted, media_type)?;
-            Ok(params)
-        }) {
-            Ok(params) => params,
-            Err(rejection) => return rejection.into_response(Some(media_type)),
-        };
-    match params.operation_type(limits.tokens) {
-        Some(OperationType::Mutation | OperationType::Subscription) => {
-            return Rejection::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                ErrorCode::BadUserInput,
-                Some("query"),
-                "GET runs queries only; send mutations with POST.".to_owned(),
-            )
-            .into_response(Some(media_type));
-        }
-        Some(OperationType::Query) | None => {}
+    let prepared = schema.prepare(params.into_graphql_request(request_id));
+    if let Some(refusal) = prepared.persisted_refusal() {
+        return reject(Rejection::persisted(refusal, media_type));
     }
-    execute(&schema, params, request_id, identity, media_type).await
+    match prepared.operation_type() {
+        Some(OperationType::Mutation | OperationType::Subscription) => {
+            reject(Rejection::method_not_allowed())
+        }
+        Some(OperationType::Query) | None => execute(&schema, prepared, identity, media_type).await,
+    }
 }
 
 /// Any other method on `/graphql`.
@@ -225,5 +209,5 @@ pub async fn method_not_allowed() -> HttpResponse {
 pub async fn schema_sdl(schema: web::Data<AmanahSchema>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
-        .body(crate::graphql::sdl_of(&schema))
+        .body(schema.sdl().to_owned())
 }

@@ -9,6 +9,7 @@ use actix_web::{
 
 use super::request::Rejection;
 use crate::error::ErrorCode;
+use crate::graphql::execution::never_executed;
 
 /// `application/graphql-response+json`, the GraphQL-over-HTTP media type.
 pub const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -177,6 +178,16 @@ pub fn graphql_response(
     media_type: ResponseMediaType,
 ) -> HttpResponse {
     let (status, body) = response_body(&response, media_type);
+    graphql_response_with(&response, status, body, media_type)
+}
+
+/// A GraphQL response as HTTP, its status and body ([`response_body`]) already made.
+pub(super) fn graphql_response_with(
+    response: &async_graphql::Response,
+    status: StatusCode,
+    body: String,
+    media_type: ResponseMediaType,
+) -> HttpResponse {
     let mut builder = HttpResponse::build(status);
     builder.content_type(media_type.content_type());
     if response.is_ok()
@@ -195,19 +206,6 @@ pub fn graphql_response(
     builder.body(body)
 }
 
-/// Whether a response is of a request that never executed: parse, validation or limit errors,
-/// or input refused before execution (a list over its bound). Such errors have no `path`; an
-/// error raised while executing always has one.
-pub(super) fn is_request_error(response: &async_graphql::Response) -> bool {
-    response.data == async_graphql::Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|e| {
-            e.path.is_empty()
-                && ErrorCode::of(e)
-                    .is_some_and(|code| code.is_request_error() || code == ErrorCode::BadUserInput)
-        })
-}
-
 /// The body of a request that never executed: no `data` at all.
 #[derive(serde::Serialize)]
 pub(super) struct RequestErrorBody<'a> {
@@ -224,7 +222,7 @@ pub(super) fn response_body(
     response: &async_graphql::Response,
     media_type: ResponseMediaType,
 ) -> (StatusCode, String) {
-    let request_error = is_request_error(response);
+    let request_error = never_executed(response);
     let status = if request_error && media_type == ResponseMediaType::GraphqlResponseJson {
         StatusCode::BAD_REQUEST
     } else {

@@ -8,19 +8,12 @@ use actix_web::{
     web,
 };
 use amanah_infra::auth::{AuthError, Identity};
-use async_graphql::{
-    Variables,
-    parser::types::{DocumentOperations, OperationType},
-};
-use futures::StreamExt as _;
+use async_graphql::Variables;
 
 use super::negotiation::{APPLICATION_JSON, ResponseMediaType};
 use crate::{
     error::{ErrorCode, error_object},
-    graphql::{
-        document_bounds::count_tokens,
-        persisted::{self, PersistedDocuments},
-    },
+    graphql::persisted,
     request_id::RequestId,
     state::ApiState,
 };
@@ -36,17 +29,17 @@ pub(super) struct GraphqlParams {
 
 /// A request that cannot become a GraphQL request: status and one catalogue error.
 #[derive(Debug)]
-pub(super) struct Rejection {
+pub(crate) struct Rejection {
     status: StatusCode,
     code: ErrorCode,
     field: Option<&'static str>,
     message: String,
-    /// Extra response headers (`WWW-Authenticate`, `Retry-After`).
-    pub(super) headers: Vec<(header::HeaderName, String)>,
+    /// Extra response headers (`WWW-Authenticate`, `Retry-After`, `Allow`).
+    headers: Vec<(header::HeaderName, String)>,
 }
 
 impl Rejection {
-    pub(super) fn new(
+    pub(crate) fn new(
         status: StatusCode,
         code: ErrorCode,
         field: Option<&'static str>,
@@ -61,6 +54,38 @@ impl Rejection {
         }
     }
 
+    /// The rejection with the response header `name: value`.
+    pub(crate) fn with_header(
+        mut self,
+        name: header::HeaderName,
+        value: impl Into<String>,
+    ) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// `405` with `Allow: POST`: an operation other than a query sent with `GET`.
+    pub(super) fn method_not_allowed() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::BadUserInput,
+            Some("query"),
+            "GET runs queries only; send mutations with POST.".to_owned(),
+        )
+        .with_header(header::ALLOW, "POST")
+    }
+
+    /// A request whose persisted document cannot be found or accepted (see
+    /// [`crate::graphql::persisted`]): like any request that cannot execute, `400`, or `200` for
+    /// `application/json`; a malformed reference is `400` for both.
+    pub(super) fn persisted(refusal: &persisted::Refusal, media_type: ResponseMediaType) -> Self {
+        let status = match (refusal.field, media_type) {
+            (None, ResponseMediaType::Json) => StatusCode::OK,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        Self::new(status, refusal.code, refusal.field, refusal.message.clone())
+    }
+
     pub(super) fn bad_request(field: &'static str, message: impl Into<String>) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
@@ -73,26 +98,28 @@ impl Rejection {
     /// A token that did not verify: `401` with `WWW-Authenticate`, or `503` with `Retry-After`
     /// when the keys to check it are unavailable.
     pub(super) fn unauthenticated(error: &AuthError) -> Self {
-        let mut rejection = Self::new(
-            StatusCode::UNAUTHORIZED,
-            ErrorCode::Unauthenticated,
-            None,
-            error.message(),
-        );
         if error.is_transient() {
-            rejection.status = StatusCode::SERVICE_UNAVAILABLE;
-            rejection
-                .headers
-                .push((header::RETRY_AFTER, JWKS_RETRY_AFTER_SECS.to_string()));
+            Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::Unauthenticated,
+                None,
+                error.message(),
+            )
+            .with_header(header::RETRY_AFTER, JWKS_RETRY_AFTER_SECS.to_string())
         } else {
-            rejection
-                .headers
-                .push((header::WWW_AUTHENTICATE, error.www_authenticate()));
+            Self::new(
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::Unauthenticated,
+                None,
+                error.message(),
+            )
+            .with_header(header::WWW_AUTHENTICATE, error.www_authenticate())
         }
-        rejection
     }
 
-    pub(super) fn into_response(self, media_type: Option<ResponseMediaType>) -> HttpResponse {
+    /// The response: the status, the headers, and `{"errors": [the error]}` as `media_type`
+    /// (`application/json` when none was negotiated).
+    pub(crate) fn into_response(self, media_type: Option<ResponseMediaType>) -> HttpResponse {
         let mut error = error_object(self.code, &self.message);
         if let Some(field) = self.field {
             error["extensions"]["field"] = field.into();
@@ -100,9 +127,6 @@ impl Rejection {
         let content_type = media_type.map_or(APPLICATION_JSON, ResponseMediaType::content_type);
         let mut response = HttpResponse::build(self.status);
         response.content_type(content_type);
-        if self.status == StatusCode::METHOD_NOT_ALLOWED {
-            response.insert_header((header::ALLOW, "POST"));
-        }
         for (name, value) in self.headers {
             response.insert_header((name, value));
         }
@@ -152,7 +176,7 @@ impl GraphqlParams {
     }
 
     /// The `query` sent, or none when the request names a persisted document instead (an empty
-    /// query, resolved by [`Self::resolve_persisted`]).
+    /// query, which [`crate::graphql::execution::Catalogued::prepare`] resolves).
     pub(super) fn query_or_persisted(
         query: Option<String>,
         extensions: &serde_json::Map<String, serde_json::Value>,
@@ -162,35 +186,6 @@ impl GraphqlParams {
             Some(query) => Ok(query),
             None if extensions.contains_key(persisted::EXTENSION) => Ok(String::new()),
             None => Err(Rejection::bad_request("query", missing)),
-        }
-    }
-
-    /// Puts the document a `persistedQuery` names in place of the query (see
-    /// [`crate::graphql::persisted`]); with trusted documents, refuses any other.
-    pub(super) fn resolve_persisted(
-        &mut self,
-        documents: &PersistedDocuments,
-        media_type: ResponseMediaType,
-    ) -> Result<(), Rejection> {
-        match documents.resolve(&self.query, self.extensions.get(persisted::EXTENSION)) {
-            Ok(Some(query)) => {
-                self.query = query;
-                Ok(())
-            }
-            Ok(None) => Ok(()),
-            Err(refusal) => {
-                // Like any request that cannot execute: 400, or 200 for `application/json`.
-                let status = match (refusal.field, media_type) {
-                    (None, ResponseMediaType::Json) => StatusCode::OK,
-                    _ => StatusCode::BAD_REQUEST,
-                };
-                Err(Rejection::new(
-                    status,
-                    refusal.code,
-                    refusal.field,
-                    refusal.message,
-                ))
-            }
         }
     }
 
@@ -211,20 +206,10 @@ impl GraphqlParams {
                 "query" => query = Some(value),
                 "operationName" if !value.is_empty() => operation_name = Some(value),
                 "variables" if !value.is_empty() => {
-                    variables = optional_object(
-                        Some(serde_json::from_str(&value).map_err(|_| {
-                            Rejection::bad_request("variables", "`variables` must be JSON.")
-                        })?),
-                        "variables",
-                    )?;
+                    variables = json_object_param(&value, "variables")?;
                 }
                 "extensions" if !value.is_empty() => {
-                    extensions = optional_object(
-                        Some(serde_json::from_str(&value).map_err(|_| {
-                            Rejection::bad_request("extensions", "`extensions` must be JSON.")
-                        })?),
-                        "extensions",
-                    )?;
+                    extensions = json_object_param(&value, "extensions")?;
                 }
                 _ => {}
             }
@@ -239,40 +224,13 @@ impl GraphqlParams {
         })
     }
 
-    /// The type of the operation the request selects, when the document parses and the choice is
-    /// unambiguous; otherwise execution reports the problem. A document over `max_tokens` is not
-    /// parsed here (execution refuses it before parsing too).
-    pub(super) fn operation_type(&self, max_tokens: usize) -> Option<OperationType> {
-        if count_tokens(&self.query, max_tokens).is_some() {
-            return None;
-        }
-        let document = async_graphql::parser::parse_query(&self.query).ok()?;
-        match document.operations {
-            DocumentOperations::Single(operation) => Some(operation.node.ty),
-            DocumentOperations::Multiple(operations) => match &self.operation_name {
-                Some(name) => operations
-                    .iter()
-                    .find(|(n, _)| n.as_str() == name)
-                    .map(|(_, op)| op.node.ty),
-                None if operations.len() == 1 => operations.values().next().map(|op| op.node.ty),
-                None => None,
-            },
-        }
-    }
-
-    pub(super) fn into_graphql_request(
-        self,
-        request_id: RequestId,
-        identity: Option<Identity>,
-    ) -> async_graphql::Request {
+    /// The GraphQL request, with `request_id` in its data.
+    pub(super) fn into_graphql_request(self, request_id: RequestId) -> async_graphql::Request {
         let mut request = async_graphql::Request::new(self.query)
             .variables(Variables::from_json(serde_json::Value::Object(
                 self.variables,
             )))
             .data(request_id);
-        if let Some(identity) = identity {
-            request = request.data(identity);
-        }
         if let Some(name) = self.operation_name {
             request = request.operation_name(name);
         }
@@ -283,6 +241,16 @@ impl GraphqlParams {
         }
         request
     }
+}
+
+/// A query-string parameter that holds a JSON object (or `null`).
+fn json_object_param(
+    value: &str,
+    field: &'static str,
+) -> Result<serde_json::Map<String, serde_json::Value>, Rejection> {
+    let value = serde_json::from_str(value)
+        .map_err(|_| Rejection::bad_request(field, format!("`{field}` must be JSON.")))?;
+    optional_object(Some(value), field)
 }
 
 pub(super) fn optional_object(
@@ -324,12 +292,12 @@ pub(super) async fn caller(
         })
 }
 
-/// Reads the body up to `limit` bytes; `413` beyond it.
+/// Reads the body up to `limit` bytes; `413` beyond it (at once when `Content-Length` says so).
 pub(super) async fn read_body(
     req: &HttpRequest,
-    mut payload: web::Payload,
+    payload: web::Payload,
     limit: usize,
-) -> Result<web::BytesMut, Rejection> {
+) -> Result<web::Bytes, Rejection> {
     let too_large = || {
         Rejection::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -346,20 +314,14 @@ pub(super) async fn read_body(
     if declared.is_some_and(|length| length > limit) {
         return Err(too_large());
     }
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|error| {
-            Rejection::bad_request(
-                "body",
-                format!("The request body could not be read: {error}."),
-            )
-        })?;
-        if body.len() + chunk.len() > limit {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
+    match payload.to_bytes_limited(limit).await {
+        Ok(Ok(body)) => Ok(body),
+        Ok(Err(error)) => Err(Rejection::bad_request(
+            "body",
+            format!("The request body could not be read: {error}."),
+        )),
+        Err(_) => Err(too_large()),
     }
-    Ok(body)
 }
 
 #[cfg(test)]
@@ -386,33 +348,5 @@ mod tests {
             assert_eq!(rejection.status, StatusCode::BAD_REQUEST);
             assert_eq!(rejection.field, Some(field));
         }
-    }
-    #[test]
-    fn the_operation_type_follows_the_operation_name() {
-        let params = |query: &str, name: Option<&str>| GraphqlParams {
-            query: query.to_owned(),
-            operation_name: name.map(str::to_owned),
-            variables: serde_json::Map::new(),
-            extensions: serde_json::Map::new(),
-        };
-        assert_eq!(
-            params("{ a }", None).operation_type(usize::MAX),
-            Some(OperationType::Query)
-        );
-        assert_eq!(
-            params("mutation { a }", None).operation_type(usize::MAX),
-            Some(OperationType::Mutation)
-        );
-        let both = "query Q { a } mutation M { b }";
-        assert_eq!(
-            params(both, Some("M")).operation_type(usize::MAX),
-            Some(OperationType::Mutation)
-        );
-        assert_eq!(
-            params(both, Some("Q")).operation_type(usize::MAX),
-            Some(OperationType::Query)
-        );
-        assert_eq!(params(both, None).operation_type(usize::MAX), None);
-        assert_eq!(params("{", None).operation_type(usize::MAX), None);
     }
 }

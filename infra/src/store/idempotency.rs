@@ -113,6 +113,20 @@ fn ttl_micros(ttl: Duration) -> i64 {
     i64::try_from(ttl.as_micros()).unwrap_or(i64::MAX)
 }
 
+/// The rows `claim` holds: its key, with its token, not settled. Every write of a holder (and
+/// the check of an append) names them so, with the values of [`claim_values`].
+const HELD_BY_CLAIM: &str =
+    "WHERE subject = ? AND \"key\" = ? AND claim_token = ? AND response IS NULL";
+
+/// The values of [`HELD_BY_CLAIM`]'s placeholders.
+fn claim_values(claim: &IdempotencyClaim) -> [sea_orm::Value; 3] {
+    [
+        claim.subject.as_str().into(),
+        claim.key.as_str().into(),
+        claim.token.to_string().into(),
+    ]
+}
+
 /// A row as a claim sees it.
 struct Row {
     request_hash: String,
@@ -161,23 +175,23 @@ impl IdempotencyStore {
         }
     }
 
-    /// Claims `key` for `subject` and a request hashing to `hash` (see the module docs). Keys
-    /// older than `ttl` count as unused; a pending row is waited on for at most `wait`, and
-    /// recovered when its holder died. `request_id` is recorded with the claim for the logs only.
+    /// Claims `request.key` for `request.subject` and a request hashing to `request.hash` (see
+    /// the module docs). Keys older than `request.ttl` count as unused; a pending row is waited
+    /// on for at most `request.wait`, and recovered when its holder died. `request.request_id` is
+    /// recorded with the claim for the logs only.
     ///
     /// # Errors
-    /// [`StoreError::Unavailable`] or [`StoreError::Internal`] when the database fails; a stored
-    /// response that is not JSON is internal too.
+    /// [`StoreError::Unavailable`] or [`StoreError::Internal`] when the database fails.
     #[tracing::instrument(skip_all)]
-    pub async fn claim(
-        &self,
-        subject: &str,
-        key: &str,
-        hash: &str,
-        request_id: &str,
-        ttl: Duration,
-        wait: Duration,
-    ) -> Result<KeyClaim, StoreError> {
+    pub async fn claim(&self, request: KeyRequest<'_>) -> Result<KeyClaim, StoreError> {
+        let KeyRequest {
+            subject,
+            key,
+            hash,
+            request_id,
+            ttl,
+            wait,
+        } = request;
         let deadline = tokio::time::Instant::now() + wait;
         self.purge_if_due(ttl).await?;
         loop {
@@ -206,8 +220,8 @@ impl IdempotencyStore {
                 return Ok(KeyClaim::Mismatch);
             }
             if let Some(response) = row.response {
-                let response = serde_json::from_str(&response)
-                    .map_err(|e| StoreError::internal_from("stored idempotent response", e))?;
+                // The body's text as it was sent (rows of older versions hold the same body
+                // re-serialised, which is JSON as well): replayed as it is.
                 return Ok(KeyClaim::Replay(response));
             }
             if row.last_beat() < now.saturating_sub(ttl_micros(STALE_AFTER))
@@ -304,14 +318,8 @@ impl IdempotencyStore {
         self.db
             .execute_raw(statement(
                 backend,
-                "UPDATE idempotency_keys SET heartbeat_at = ? WHERE subject = ? AND \"key\" = ? \
-                 AND claim_token = ? AND response IS NULL",
-                vec![
-                    now_micros().into(),
-                    claim.subject.clone().into(),
-                    claim.key.clone().into(),
-                    claim.token.to_string().into(),
-                ],
+                &format!("UPDATE idempotency_keys SET heartbeat_at = ? {HELD_BY_CLAIM}"),
+                [now_micros().into()].into_iter().chain(claim_values(claim)),
             ))
             .await
             .map_err(map_db_error)?;
@@ -327,21 +335,15 @@ impl IdempotencyStore {
     pub async fn complete(
         &self,
         claim: &IdempotencyClaim,
-        response: &serde_json::Value,
+        response: &str,
     ) -> Result<bool, StoreError> {
         let backend = self.db.get_database_backend();
         let result = self
             .db
             .execute_raw(statement(
                 backend,
-                "UPDATE idempotency_keys SET response = ? WHERE subject = ? AND \"key\" = ? \
-                 AND claim_token = ? AND response IS NULL",
-                vec![
-                    response.to_string().into(),
-                    claim.subject.clone().into(),
-                    claim.key.clone().into(),
-                    claim.token.to_string().into(),
-                ],
+                &format!("UPDATE idempotency_keys SET response = ? {HELD_BY_CLAIM}"),
+                [response.into()].into_iter().chain(claim_values(claim)),
             ))
             .await
             .map_err(map_db_error);
@@ -367,20 +369,12 @@ impl IdempotencyStore {
 
     async fn release_or_abandon(&self, claim: &IdempotencyClaim) -> Result<(), StoreError> {
         let backend = self.db.get_database_backend();
-        let values = || -> Vec<sea_orm::Value> {
-            vec![
-                claim.subject.clone().into(),
-                claim.key.clone().into(),
-                claim.token.to_string().into(),
-            ]
-        };
         let deleted = self
             .db
             .execute_raw(statement(
                 backend,
-                "DELETE FROM idempotency_keys WHERE subject = ? AND \"key\" = ? \
-                 AND claim_token = ? AND response IS NULL AND first_index IS NULL",
-                values(),
+                &format!("DELETE FROM idempotency_keys {HELD_BY_CLAIM} AND first_index IS NULL"),
+                claim_values(claim),
             ))
             .await
             .map_err(map_db_error)?;
@@ -389,9 +383,8 @@ impl IdempotencyStore {
                 .db
                 .execute_raw(statement(
                     backend,
-                    "UPDATE idempotency_keys SET heartbeat_at = 0 WHERE subject = ? \
-                     AND \"key\" = ? AND claim_token = ? AND response IS NULL",
-                    values(),
+                    &format!("UPDATE idempotency_keys SET heartbeat_at = 0 {HELD_BY_CLAIM}"),
+                    claim_values(claim),
                 ))
                 .await
                 .map_err(map_db_error)?;
@@ -546,15 +539,13 @@ pub(crate) async fn record_append<C: ConnectionTrait>(
     let recorded = txn
         .execute_raw(statement(
             txn.get_database_backend(),
-            "UPDATE idempotency_keys SET first_index = COALESCE(first_index, ?), last_index = ? \
-             WHERE subject = ? AND \"key\" = ? AND claim_token = ? AND response IS NULL",
-            vec![
-                index(first_index)?.into(),
-                index(last_index)?.into(),
-                claim.subject.clone().into(),
-                claim.key.clone().into(),
-                claim.token.to_string().into(),
-            ],
+            &format!(
+                "UPDATE idempotency_keys SET first_index = COALESCE(first_index, ?), \
+                 last_index = ? {HELD_BY_CLAIM}"
+            ),
+            [index(first_index)?.into(), index(last_index)?.into()]
+                .into_iter()
+                .chain(claim_values(claim)),
         ))
         .await
         .map_err(map_internal_db_error)?;
@@ -574,13 +565,8 @@ pub(crate) async fn holds_claim<C: ConnectionTrait>(
     let row = txn
         .query_one_raw(statement(
             txn.get_database_backend(),
-            "SELECT 1 FROM idempotency_keys \
-             WHERE subject = ? AND \"key\" = ? AND claim_token = ? AND response IS NULL",
-            vec![
-                claim.subject.clone().into(),
-                claim.key.clone().into(),
-                claim.token.to_string().into(),
-            ],
+            &format!("SELECT 1 FROM idempotency_keys {HELD_BY_CLAIM}"),
+            claim_values(claim),
         ))
         .await
         .map_err(map_internal_db_error)?;
@@ -590,15 +576,7 @@ pub(crate) async fn holds_claim<C: ConnectionTrait>(
 /// The port, for the API: each method is the inherent one of the same name.
 impl IdempotencyKeys for IdempotencyStore {
     fn claim<'a>(&'a self, request: KeyRequest<'a>) -> BoxFuture<'a, Result<KeyClaim, StoreError>> {
-        Box::pin(IdempotencyStore::claim(
-            self,
-            request.subject,
-            request.key,
-            request.hash,
-            request.request_id,
-            request.ttl,
-            request.wait,
-        ))
+        Box::pin(IdempotencyStore::claim(self, request))
     }
 
     fn heartbeat<'a>(
@@ -611,7 +589,7 @@ impl IdempotencyKeys for IdempotencyStore {
     fn complete<'a>(
         &'a self,
         claim: &'a IdempotencyClaim,
-        response: &'a serde_json::Value,
+        response: &'a str,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(IdempotencyStore::complete(self, claim, response))
     }

@@ -12,11 +12,11 @@ use std::time::Duration;
 
 use amanah_audit::jcs;
 use amanah_domain::aggregate::StreamKind;
-use amanah_domain::ports::KeyClaim;
 use amanah_domain::ports::{
     Actor, AppendOutcome, AppendRequest, EventMetadata, EventStore, IdempotencyClaim, Snapshot,
     StoreError, StoredEvent, StreamRead,
 };
+use amanah_domain::ports::{KeyClaim, KeyRequest};
 use amanah_domain::values::{FieldPath, OrgRef};
 use amanah_infra::store::database;
 use amanah_infra::store::db_error::map_db_error;
@@ -743,7 +743,14 @@ async fn claims_for_a_batch(database: &TestDatabase) -> [IdempotencyClaim; 3] {
     let mut claims = Vec::new();
     for key in ["taken-over", "refused", "appended"] {
         match keys
-            .claim("alice", key, "h", "shared", day, Duration::ZERO)
+            .claim(KeyRequest {
+                subject: "alice",
+                key,
+                hash: "h",
+                request_id: "shared",
+                ttl: day,
+                wait: Duration::ZERO,
+            })
             .await
             .unwrap()
         {
@@ -761,7 +768,14 @@ async fn claims_for_a_batch(database: &TestDatabase) -> [IdempotencyClaim; 3] {
         .await
         .unwrap();
     let retry = keys
-        .claim("alice", "taken-over", "h", "retry", day, Duration::ZERO)
+        .claim(KeyRequest {
+            subject: "alice",
+            key: "taken-over",
+            hash: "h",
+            request_id: "retry",
+            ttl: day,
+            wait: Duration::ZERO,
+        })
         .await
         .unwrap();
     assert!(matches!(retry, KeyClaim::Run(_)), "{retry:?}");

@@ -11,10 +11,10 @@
 use std::time::Duration;
 
 use amanah_domain::fakes::check_idempotency_keys;
-use amanah_domain::ports::KeyClaim;
 use amanah_domain::ports::{
     Actor, AppendOutcome, AppendRequest, EventStore as _, IdempotencyClaim, StoreError,
 };
+use amanah_domain::ports::{KeyClaim, KeyRequest};
 use amanah_infra::SqlEventStore;
 use amanah_infra::store::idempotency::{IdempotencyStore, STALE_AFTER};
 use amanah_infra::testing::{TestDatabase, event, organisation_append};
@@ -42,7 +42,7 @@ amanah_infra::on_both_engines!(
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
 
-/// `store.claim(subject, key, hash, request_id)` with a day's time to live, waiting `wait`.
+/// `store.claim` of (subject, key, hash, request_id) with a day's time to live, waiting `wait`.
 async fn claim(
     store: &IdempotencyStore,
     subject: &str,
@@ -52,7 +52,14 @@ async fn claim(
     wait: Duration,
 ) -> KeyClaim {
     store
-        .claim(subject, key, hash, request_id, DAY, wait)
+        .claim(KeyRequest {
+            subject,
+            key,
+            hash,
+            request_id,
+            ttl: DAY,
+            wait,
+        })
         .await
         .unwrap()
 }
@@ -112,10 +119,10 @@ async fn the_first_claim_runs_and_retries_replay(database: &TestDatabase) {
         KeyClaim::Mismatch
     );
     let response = json!({ "data": { "registerOrganisation": { "auditIndex": 7 } } });
-    assert!(store.complete(&first, &response).await.unwrap());
+    assert!(store.complete(&first, &response.to_string()).await.unwrap());
     assert_eq!(
         claim(&store, "alice", "k1", "hash-a", "request-1", NO_WAIT).await,
-        KeyClaim::Replay(response.clone())
+        KeyClaim::Replay(response.to_string())
     );
     assert_eq!(
         claim(&store, "alice", "k1", "hash-b", "request-1", NO_WAIT).await,
@@ -130,13 +137,13 @@ async fn the_first_claim_runs_and_retries_replay(database: &TestDatabase) {
     // A second completion does not overwrite the first response.
     assert!(
         !store
-            .complete(&first, &json!({ "data": null }))
+            .complete(&first, &json!({ "data": null }).to_string())
             .await
             .unwrap()
     );
     assert_eq!(
         claim(&store, "alice", "k1", "hash-a", "request-1", NO_WAIT).await,
-        KeyClaim::Replay(response)
+        KeyClaim::Replay(response.to_string())
     );
 }
 
@@ -152,11 +159,16 @@ async fn a_released_key_runs_again(database: &TestDatabase) {
         KeyClaim::InProgress
     );
     // A completed key is not released.
-    assert!(store.complete(&second, &json!({ "ok": 1 })).await.unwrap());
+    assert!(
+        store
+            .complete(&second, &json!({ "ok": 1 }).to_string())
+            .await
+            .unwrap()
+    );
     store.release(&second).await.unwrap();
     assert_eq!(
         claim(&store, "alice", "k", "h", "request-1", NO_WAIT).await,
-        KeyClaim::Replay(json!({ "ok": 1 }))
+        KeyClaim::Replay(json!({ "ok": 1 }).to_string())
     );
 }
 
@@ -175,33 +187,47 @@ async fn age_keys(database: &TestDatabase, age: Duration) {
 async fn an_expired_key_runs_again_and_purge_removes_old_keys(database: &TestDatabase) {
     let store = IdempotencyStore::new(database.connection().clone());
     let old = held(claim(&store, "alice", "old", "h1", "request-1", NO_WAIT).await);
-    store.complete(&old, &json!(1)).await.unwrap();
+    store.complete(&old, &json!(1).to_string()).await.unwrap();
     let kept = held(claim(&store, "alice", "kept", "h1", "request-1", NO_WAIT).await);
-    store.complete(&kept, &json!(2)).await.unwrap();
+    store.complete(&kept, &json!(2).to_string()).await.unwrap();
     age_keys(database, Duration::from_secs(3600)).await;
     // With a one-hour lifetime both are expired: a claim of one runs afresh, even with another
     // request, and the purge removes the other.
     let hour = Duration::from_secs(3599);
     let old = held(
         store
-            .claim("alice", "old", "h2", "request-1", hour, NO_WAIT)
+            .claim(KeyRequest {
+                subject: "alice",
+                key: "old",
+                hash: "h2",
+                request_id: "request-1",
+                ttl: hour,
+                wait: NO_WAIT,
+            })
             .await
             .unwrap(),
     );
     assert_eq!(store.purge_expired(hour).await.unwrap(), 1);
     held(
         store
-            .claim("alice", "kept", "h2", "request-1", hour, NO_WAIT)
+            .claim(KeyRequest {
+                subject: "alice",
+                key: "kept",
+                hash: "h2",
+                request_id: "request-1",
+                ttl: hour,
+                wait: NO_WAIT,
+            })
             .await
             .unwrap(),
     );
     // With the default day, nothing of that age is expired.
-    store.complete(&old, &json!(3)).await.unwrap();
+    store.complete(&old, &json!(3).to_string()).await.unwrap();
     age_keys(database, Duration::from_secs(3600)).await;
     assert_eq!(store.purge_expired(DAY).await.unwrap(), 0);
     assert_eq!(
         claim(&store, "alice", "old", "h2", "request-1", NO_WAIT).await,
-        KeyClaim::Replay(json!(3))
+        KeyClaim::Replay(json!(3).to_string())
     );
 }
 
@@ -212,19 +238,19 @@ async fn fifty_concurrent_claims_run_once(database: &TestDatabase) {
         let store = store.clone();
         tasks.spawn(async move {
             let claim = store
-                .claim(
-                    "integrator",
-                    "batch-1",
-                    "h",
-                    "request-1",
-                    DAY,
-                    Duration::from_secs(30),
-                )
+                .claim(KeyRequest {
+                    subject: "integrator",
+                    key: "batch-1",
+                    hash: "h",
+                    request_id: "request-1",
+                    ttl: DAY,
+                    wait: Duration::from_secs(30),
+                })
                 .await
                 .unwrap();
             if let KeyClaim::Run(held) = &claim {
                 store
-                    .complete(held, &json!({ "auditIndex": 0 }))
+                    .complete(held, &json!({ "auditIndex": 0 }).to_string())
                     .await
                     .unwrap();
             }
@@ -238,7 +264,7 @@ async fn fifty_concurrent_claims_run_once(database: &TestDatabase) {
         .count();
     let replays = claims
         .iter()
-        .filter(|c| **c == KeyClaim::Replay(json!({ "auditIndex": 0 })))
+        .filter(|c| **c == KeyClaim::Replay(json!({ "auditIndex": 0 }).to_string()))
         .count();
     assert_eq!((runs, replays), (1, 49), "{claims:?}");
 }
@@ -298,7 +324,14 @@ async fn a_key_whose_holder_died_before_appending_is_taken_over(database: &TestD
         let store = store.clone();
         tasks.spawn(async move {
             store
-                .claim("alice", "k", "h", &format!("retry-{n}"), DAY, NO_WAIT)
+                .claim(KeyRequest {
+                    subject: "alice",
+                    key: "k",
+                    hash: "h",
+                    request_id: &format!("retry-{n}"),
+                    ttl: DAY,
+                    wait: NO_WAIT,
+                })
                 .await
                 .unwrap()
         });
@@ -353,11 +386,16 @@ async fn a_key_whose_holder_died_after_appending_is_answered_as_landed(database:
         KeyClaim::InProgress
     );
     let answer = json!({ "landed": outcome.last_index });
-    assert!(!store.complete(&dead, &json!("late")).await.unwrap());
-    assert!(store.complete(&retry, &answer).await.unwrap());
+    assert!(
+        !store
+            .complete(&dead, &json!("late").to_string())
+            .await
+            .unwrap()
+    );
+    assert!(store.complete(&retry, &answer.to_string()).await.unwrap());
     assert_eq!(
         claim(&store, "alice", "k", "h", "retry-3", NO_WAIT).await,
-        KeyClaim::Replay(answer)
+        KeyClaim::Replay(answer.to_string())
     );
 }
 
@@ -376,7 +414,12 @@ async fn a_request_id_shared_with_a_key_that_landed_does_not_make_another_key_la
         .append(append_under(Some(&landed), 1, "shared"))
         .await
         .unwrap();
-    assert!(store.complete(&landed, &json!({ "ok": 1 })).await.unwrap());
+    assert!(
+        store
+            .complete(&landed, &json!({ "ok": 1 }).to_string())
+            .await
+            .unwrap()
+    );
     // The first holder dies without appending anything.
     stop_heartbeats(database, STALE_AFTER * 2).await;
     let retry = held(claim(&store, "alice", "dead", "h1", "shared", NO_WAIT).await);
@@ -415,7 +458,12 @@ async fn a_holder_whose_key_was_taken_over_cannot_append_or_settle_it(database: 
         "only the unkeyed append"
     );
     // Nor can it settle the key the retry holds.
-    assert!(!store.complete(&stalled, &json!("stale")).await.unwrap());
+    assert!(
+        !store
+            .complete(&stalled, &json!("stale").to_string())
+            .await
+            .unwrap()
+    );
     store.release(&stalled).await.unwrap();
     assert_eq!(
         claim(&store, "alice", "k", "h", "third", NO_WAIT).await,
@@ -427,7 +475,12 @@ async fn a_holder_whose_key_was_taken_over_cannot_append_or_settle_it(database: 
         .await
         .unwrap();
     assert_eq!(outcome.first_index, 1);
-    assert!(store.complete(&retry, &json!("done")).await.unwrap());
+    assert!(
+        store
+            .complete(&retry, &json!("done").to_string())
+            .await
+            .unwrap()
+    );
     // Once settled, the key takes no more appends, even from its last holder.
     assert_eq!(
         events.append(append_under(Some(&retry), 1, "retry")).await,
@@ -529,7 +582,14 @@ async fn a_pending_key_from_before_claim_tokens_waits_until_it_expires(database:
     age_keys(database, hour).await;
     assert!(matches!(
         store
-            .claim("alice", "k", "h", "retry", hour, NO_WAIT)
+            .claim(KeyRequest {
+                subject: "alice",
+                key: "k",
+                hash: "h",
+                request_id: "retry",
+                ttl: hour,
+                wait: NO_WAIT
+            })
             .await
             .unwrap(),
         KeyClaim::Run(_)
@@ -557,7 +617,14 @@ async fn a_takeover_racing_the_holders_append_agrees_with_it(database: &TestData
             let append = events.append(append_under(Some(&holder), 1, "shared"));
             // A retry that loses its compare-and-set to the append reads the key again (on
             // PostgreSQL it first waits for the append's batch to commit: a generous wait).
-            let retry = store.claim("alice", &holder.key, "h", "shared", DAY, RACE_WAIT);
+            let retry = store.claim(KeyRequest {
+                subject: "alice",
+                key: &holder.key,
+                hash: "h",
+                request_id: "shared",
+                ttl: DAY,
+                wait: RACE_WAIT,
+            });
             let (appended, retried) = tokio::join!(append, retry);
             (appended, retried.unwrap())
         });

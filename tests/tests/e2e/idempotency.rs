@@ -453,3 +453,41 @@ async fn keyed_requests_with_floats_or_integers_beyond_2_pow_53_get_graphql_answ
         assert_eq!(app.log_size().await, size, "nothing appended");
     }
 }
+
+/// A replay is the first response byte for byte: `data` keeps the order of the selection (here
+/// not alphabetical), as the first answer had it.
+#[tokio::test]
+async fn a_replay_is_the_first_response_byte_for_byte_in_selection_order() {
+    let app = TestApp::spawn_sqlite().await;
+    let token = app.token("partner-system", &[Role::Editor], None);
+    let query = "mutation($input: RegisterOrganisationInput!) {
+        registerOrganisation(input: $input) { organisation { name id } auditIndex } }";
+    let send = || {
+        app.post_graphql()
+            .bearer_auth(&token)
+            .header("idempotency-key", "in-selection-order")
+            .json(&json!({ "query": query,
+                           "variables": { "input": { "name": "Audit Board", "type": "GOVERNMENT" } } }))
+            .send()
+    };
+    let first = send().await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let first = first.text().await.unwrap();
+    assert!(
+        first.starts_with(
+            r#"{"data":{"registerOrganisation":{"organisation":{"name":"Audit Board","id":"#
+        ),
+        "{first}"
+    );
+    let again = send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(
+        again
+            .headers()
+            .get("idempotent-replayed")
+            .map(|v| v.as_bytes()),
+        Some(&b"true"[..])
+    );
+    assert_eq!(again.text().await.unwrap(), first);
+}

@@ -283,6 +283,22 @@ async fn a_message_over_the_body_limit_closes_with_1009() {
     assert_eq!(receive(&mut socket).await["type"], "next");
 }
 
+/// A frame the WebSocket protocol does not allow (a reserved opcode) closes the socket with 1002
+/// (protocol error), not silently.
+#[tokio::test]
+async fn a_malformed_frame_closes_with_1002() {
+    use tokio_tungstenite::tungstenite::protocol::frame::{
+        Frame,
+        coding::{Data, OpCode},
+    };
+    let app = TestApp::spawn_sqlite().await;
+    let mut socket = open(&app, None).await;
+    let reserved = Frame::message("x", OpCode::Data(Data::Reserved(3)), true);
+    socket.send(Message::Frame(reserved)).await.unwrap();
+    let (code, reason) = close_code(&mut socket).await;
+    assert_eq!(code, 1002, "{reason}");
+}
+
 /// graphql-transport-ws: "If the server already has a subscriber with the same id, it must close
 /// the socket immediately with 4409". The id is free again once its operation completed.
 #[tokio::test]
