@@ -1222,37 +1222,33 @@ async fn a_panicking_projection_fails_its_batch_not_the_store(database: &TestDat
 // ---------------------------------------------------------------------------------------------
 // The test databases themselves
 
-#[tokio::test]
-#[cfg_attr(
-    not(amanah_postgres_tests),
-    ignore = "needs PostgreSQL: build the tests with AMANAH_TEST_POSTGRES_URL set (.ci/run does)"
-)]
-async fn a_postgres_test_database_is_dropped_even_without_cleanup() {
-    let Some(database) = TestDatabase::postgres().await else {
-        return;
-    };
-    let name = database.url().rsplit('/').next().unwrap().to_owned();
-    assert!(name.starts_with("amanah_test_"), "{name}");
-    let admin = database::connect(&amanah_infra::testing::postgres_server_url())
-        .await
-        .unwrap();
-    let exists = async |admin: &DatabaseConnection| {
-        let row = admin
-            .query_one_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "SELECT COUNT(*) FROM pg_database WHERE datname = $1",
-                [name.clone().into()],
-            ))
+amanah_infra::postgres_test! {
+    #[tokio::test]
+    async fn a_postgres_test_database_is_dropped_even_without_cleanup() {
+        let database = TestDatabase::postgres().await;
+        let name = database.url().rsplit('/').next().unwrap().to_owned();
+        assert!(name.starts_with("amanah_test_"), "{name}");
+        let admin = database::connect(&amanah_infra::testing::postgres_server_url())
             .await
-            .unwrap()
             .unwrap();
-        row.try_get_by_index::<i64>(0).unwrap() == 1
-    };
-    assert!(exists(&admin).await);
-    // As when a test fails before its cleanup: the guard drops the database.
-    drop(database);
-    assert!(!exists(&admin).await);
-    admin.close().await.unwrap();
+        let exists = async |admin: &DatabaseConnection| {
+            let row = admin
+                .query_one_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT COUNT(*) FROM pg_database WHERE datname = $1",
+                    [name.clone().into()],
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            row.try_get_by_index::<i64>(0).unwrap() == 1
+        };
+        assert!(exists(&admin).await);
+        // As when a test fails before its cleanup: the guard drops the database.
+        drop(database);
+        assert!(!exists(&admin).await);
+        admin.close().await.unwrap();
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

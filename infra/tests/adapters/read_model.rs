@@ -46,6 +46,7 @@ amanah_infra::on_both_engines!(
     creations_read_at_most_once_and_cannot_fork_a_stream,
     a_batch_whose_set_based_write_fails_is_written_again_request_by_request,
 );
+amanah_infra::postgres_test!(a_rebuild_waits_for_an_append_in_flight_and_folds_it_in);
 
 struct World {
     service: CommandService<SqlEventStore>,
@@ -525,16 +526,8 @@ async fn a_session_waits_for_a_lock(db: &sea_orm::DatabaseConnection) -> bool {
 /// starts and blocks; only then does the append commit. A rebuild that folded the log before
 /// taking the append lock folds the old name and then writes it over the committed rename (or
 /// fails on the row the append inserted); one that takes the lock first folds the rename in.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(
-    not(amanah_postgres_tests),
-    ignore = "needs PostgreSQL: build the tests with AMANAH_TEST_POSTGRES_URL set (.ci/run does)"
-)]
-async fn a_rebuild_waits_for_an_append_in_flight_and_folds_it_in() {
-    let Some(database) = TestDatabase::postgres().await else {
-        return;
-    };
-    let world = world(&database);
+async fn a_rebuild_waits_for_an_append_in_flight_and_folds_it_in(database: &TestDatabase) {
+    let world = world(database);
     let id = organisation(&world, None, "Before the rename").await.id;
     let (paused_tx, paused) = tokio::sync::oneshot::channel();
     let (resume, resume_rx) = tokio::sync::oneshot::channel();
@@ -565,7 +558,6 @@ async fn a_rebuild_waits_for_an_append_in_flight_and_folds_it_in() {
     assert_eq!(check(world.service.store()).await.unwrap(), Vec::new());
     let organisation = world.read_model.organisation(id).await.unwrap().unwrap();
     assert_eq!(organisation.name.as_str(), "After the rename");
-    database.cleanup().await;
 }
 
 /// A command loads the state the read model keeps beside the log (written in the same

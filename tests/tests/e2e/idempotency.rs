@@ -342,16 +342,12 @@ async fn retries_of_keys_sharing_a_request_id_answer_by_their_own_key_on_sqlite(
     retries_of_keys_sharing_a_request_id_answer_by_their_own_key(&app).await;
 }
 
-#[tokio::test]
-#[cfg_attr(
-    not(amanah_postgres_tests),
-    ignore = "needs PostgreSQL: build the tests with AMANAH_TEST_POSTGRES_URL set (.ci/run does)"
-)]
-async fn retries_of_keys_sharing_a_request_id_answer_by_their_own_key_on_postgres() {
-    let Some(app) = TestApp::spawn_postgres().await else {
-        return;
-    };
-    retries_of_keys_sharing_a_request_id_answer_by_their_own_key(&app).await;
+amanah_infra::postgres_test! {
+    #[tokio::test]
+    async fn retries_of_keys_sharing_a_request_id_answer_by_their_own_key_on_postgres() {
+        let app = TestApp::spawn_postgres().await;
+        retries_of_keys_sharing_a_request_id_answer_by_their_own_key(&app).await;
+    }
 }
 
 const REGISTER_TWO: &str =
