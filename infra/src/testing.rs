@@ -108,11 +108,18 @@ macro_rules! postgres_test {
 use amanah_domain::aggregate::StreamKind;
 use amanah_domain::codelists::OrganisationType;
 use amanah_domain::organisation::Organisation;
-use amanah_domain::ports::{Actor, AppendRequest, EventMetadata, NewEvent, Snapshot};
+use amanah_domain::ports::{
+    Actor, AppendRequest, EventMetadata, NewEvent, Snapshot, StoreError, StoredEvent,
+};
 use amanah_domain::values::Name;
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr,
+};
+use tokio::sync::oneshot;
 use uuid::Uuid;
 
+use crate::read_model::projection::{Projection, Projector, StateReader};
 use crate::store::database::{self, DatabaseSetupError};
 use crate::store::event_store::SqlEventStore;
 
@@ -225,6 +232,142 @@ pub async fn append_concurrently(store: &SqlEventStore, tasks: usize, per_task: 
     for handle in handles {
         handle.await.expect("the appending task ends");
     }
+}
+
+/// A projector that projects as `inner` does, but holds its first call (the first append's, alone
+/// in its batch) until the test releases it: the sequencer stays busy with that append, so that
+/// the appends sent meanwhile queue up ([`queue_in_order`]) and are committed together, in one
+/// batch.
+///
+/// ```text
+/// let (projector, hold) = HoldFirst::new(SqlProjector);
+/// let store = SqlEventStore::start(db, StoreConfig::default(), projector);
+/// let first = tokio::spawn(/* an append through store */);
+/// let release = hold.held().await;
+/// queue_in_order(&store, &mut pending, /* the next append */).await;
+/// release.release();
+/// ```
+#[derive(Debug)]
+pub struct HoldFirst<P> {
+    inner: P,
+    held: std::sync::Mutex<Option<oneshot::Sender<()>>>,
+    release: std::sync::Mutex<Option<oneshot::Receiver<()>>>,
+}
+
+/// The test's side of a [`HoldFirst`]: waits until the first projection is held.
+#[derive(Debug)]
+pub struct Hold {
+    held: oneshot::Receiver<()>,
+    release: oneshot::Sender<()>,
+}
+
+/// Lets the projection a [`HoldFirst`] holds go on.
+#[derive(Debug)]
+pub struct Release(oneshot::Sender<()>);
+
+impl<P: Projector> HoldFirst<P> {
+    /// The projector, and the test's side of it.
+    #[must_use]
+    pub fn new(inner: P) -> (Self, Hold) {
+        let (held_tx, held) = oneshot::channel();
+        let (release, release_rx) = oneshot::channel();
+        let projector = Self {
+            inner,
+            held: std::sync::Mutex::new(Some(held_tx)),
+            release: std::sync::Mutex::new(Some(release_rx)),
+        };
+        (projector, Hold { held, release })
+    }
+
+    /// On the first call, signals [`Hold::held`] and waits for the [`Release`].
+    async fn hold_the_first(&self) {
+        let held = take(&self.held);
+        if let Some(held) = held {
+            let release = take(&self.release);
+            let _ = held.send(());
+            if let Some(release) = release {
+                // A test that dropped its `Release` lets the projection go on.
+                let _ = release.await;
+            }
+        }
+    }
+}
+
+fn take<T>(slot: &std::sync::Mutex<Option<T>>) -> Option<T> {
+    slot.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take()
+}
+
+impl<P: Projector> Projector for HoldFirst<P> {
+    async fn project(
+        &self,
+        txn: &DatabaseTransaction,
+        previous: Option<&Snapshot>,
+        snapshot: &Snapshot,
+        events: &[StoredEvent],
+    ) -> Result<(), StoreError> {
+        self.hold_the_first().await;
+        self.inner.project(txn, previous, snapshot, events).await
+    }
+
+    async fn project_all(
+        &self,
+        txn: &DatabaseTransaction,
+        projections: &[Projection<'_>],
+    ) -> Result<(), StoreError> {
+        self.hold_the_first().await;
+        self.inner.project_all(txn, projections).await
+    }
+
+    fn state_reader(&self) -> Option<StateReader> {
+        self.inner.state_reader()
+    }
+}
+
+impl Hold {
+    /// Waits until the [`HoldFirst`] holds its first projection, and returns what releases it.
+    ///
+    /// # Panics
+    /// When the projector was dropped without holding anything (the store stopped).
+    #[expect(clippy::expect_used, reason = "a test fixture fails loudly")]
+    pub async fn held(self) -> Release {
+        self.held
+            .await
+            .expect("the projector holds its first projection");
+        Release(self.release)
+    }
+}
+
+impl Release {
+    /// Lets the held projection go on.
+    pub fn release(self) {
+        let _ = self.0.send(());
+    }
+}
+
+/// Spawns `append` and waits until its request is queued in `store` behind those of the tasks
+/// already in `pending` (while the sequencer is busy, say held by a [`HoldFirst`]), then adds
+/// it to `pending`: the next batch holds them in the order they were given.
+///
+/// # Panics
+/// When `append` is answered before its request queued, or it has not queued within 15 s.
+pub async fn queue_in_order<T: std::fmt::Debug + Send + 'static>(
+    store: &SqlEventStore,
+    pending: &mut Vec<tokio::task::JoinHandle<T>>,
+    append: impl Future<Output = T> + Send + 'static,
+) {
+    let task = tokio::spawn(append);
+    let mut polls = 0;
+    while store.queued_requests() <= pending.len() {
+        if task.is_finished() {
+            panic!("an append was answered before it queued: {:?}", task.await);
+        }
+        polls += 1;
+        assert!(polls < 3000, "an append never queued up");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    pending.push(task);
 }
 
 /// Environment variable naming the PostgreSQL server (any database on it) tests may use.

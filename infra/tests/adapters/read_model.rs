@@ -30,7 +30,7 @@ use amanah_domain::values::{
     Title,
 };
 use amanah_infra::read_model::{SqlProjector, SqlReadModel, check, rebuild};
-use amanah_infra::testing::TestDatabase;
+use amanah_infra::testing::{HoldFirst, Release, TestDatabase, queue_in_order};
 use amanah_infra::{SqlEventStore, StoreConfig};
 use chrono::{NaiveDate, Utc};
 use sea_orm::ConnectionTrait;
@@ -630,47 +630,13 @@ async fn commands_decide_on_the_kept_state_not_a_fold_of_the_stream(database: &T
     assert!(!differences.is_empty());
 }
 
-/// A projector that writes like [`SqlProjector`] but holds its first call (the first append, alone
-/// in its batch) until the test lets it go, so that the appends sent meanwhile queue up and are
-/// committed together, in one batch.
-struct HoldingFirst {
-    held: std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
-    release: tokio::sync::Mutex<Option<tokio::sync::oneshot::Receiver<()>>>,
-}
-
-impl amanah_infra::Projector for HoldingFirst {
-    async fn project(
-        &self,
-        txn: &sea_orm::DatabaseTransaction,
-        previous: Option<&amanah_domain::ports::Snapshot>,
-        snapshot: &amanah_domain::ports::Snapshot,
-        events: &[amanah_domain::ports::StoredEvent],
-    ) -> Result<(), amanah_domain::ports::StoreError> {
-        let held = self.held.lock().unwrap().take();
-        if let Some(held) = held {
-            let release = self.release.lock().await.take().unwrap();
-            held.send(()).unwrap();
-            release.await.unwrap();
-        }
-        SqlProjector.project(txn, previous, snapshot, events).await
-    }
-
-    async fn project_all(
-        &self,
-        txn: &sea_orm::DatabaseTransaction,
-        projections: &[amanah_infra::Projection<'_>],
-    ) -> Result<(), amanah_domain::ports::StoreError> {
-        SqlProjector.project_all(txn, projections).await
-    }
-}
-
 /// A service whose sequencer is held inside its first append — renaming `organisation` — until
 /// [`Held::release`]: the appends sent meanwhile queue up and are committed together, in one
 /// batch, in the order [`queue_in_order`] gives them.
 struct Held {
     service: std::sync::Arc<CommandService<SqlEventStore>>,
     store: SqlEventStore,
-    release: tokio::sync::oneshot::Sender<()>,
+    release: Release,
     holder: tokio::task::JoinHandle<()>,
 }
 
@@ -680,22 +646,18 @@ impl Held {
         organisation: Uuid,
         name: &'static str,
     ) -> Self {
-        let (held_tx, held) = tokio::sync::oneshot::channel();
-        let (release, release_rx) = tokio::sync::oneshot::channel();
+        let (projector, hold) = HoldFirst::new(SqlProjector);
         let service = std::sync::Arc::new(CommandService::new(SqlEventStore::start(
             db,
             StoreConfig::default(),
-            HoldingFirst {
-                held: std::sync::Mutex::new(Some(held_tx)),
-                release: tokio::sync::Mutex::new(Some(release_rx)),
-            },
+            projector,
         )));
         let store = service.store().clone();
         let holder = {
             let service = std::sync::Arc::clone(&service);
             tokio::spawn(async move { rename(&service, organisation, name).await })
         };
-        held.await.unwrap();
+        let release = hold.held().await;
         Self {
             service,
             store,
@@ -706,31 +668,8 @@ impl Held {
 
     /// Lets the first append go and waits for it: the queued ones follow in one batch.
     async fn release(self) {
-        self.release.send(()).unwrap();
+        self.release.release();
         self.holder.await.unwrap();
-    }
-}
-
-/// Spawns `append` and waits until its request is queued behind the others, so that the batch
-/// holds them in a known order.
-async fn queue_in_order(
-    store: &SqlEventStore,
-    pending: &mut Vec<tokio::task::JoinHandle<Result<u64, CommandError>>>,
-    append: impl std::future::Future<Output = Result<u64, CommandError>> + Send + 'static,
-) {
-    pending.push(tokio::spawn(append));
-    let mut polls = 0;
-    while store.queued_requests() < pending.len() {
-        if pending
-            .last()
-            .is_some_and(tokio::task::JoinHandle::is_finished)
-        {
-            let finished = pending.pop().unwrap().await;
-            panic!("an append was answered before it queued: {finished:?}");
-        }
-        polls += 1;
-        assert!(polls < 3000, "an append never queued up");
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
 }
 
