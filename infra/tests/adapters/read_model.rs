@@ -77,9 +77,8 @@ fn day(iso: &str) -> NaiveDate {
     NaiveDate::parse_from_str(iso, "%Y-%m-%d").unwrap()
 }
 
-async fn organisation(world: &World, org_ref: Option<&str>, name: &str) -> OrganisationFacts {
-    let id = Uuid::now_v7();
-    let command = OrganisationCommand::Register(RegisterOrganisation {
+fn register_organisation(id: Uuid, org_ref: Option<&str>, name: &str) -> OrganisationCommand {
+    OrganisationCommand::Register(RegisterOrganisation {
         id,
         org_ref: org_ref.map(|r| OrgRef::parse(r).unwrap()),
         name: Name::parse(name).unwrap(),
@@ -87,7 +86,12 @@ async fn organisation(world: &World, org_ref: Option<&str>, name: &str) -> Organ
         organisation_type: OrganisationType::Government,
         country: Some(CountryCode::parse("DE").unwrap()),
         website: None,
-    });
+    })
+}
+
+async fn organisation(world: &World, org_ref: Option<&str>, name: &str) -> OrganisationFacts {
+    let id = Uuid::now_v7();
+    let command = register_organisation(id, org_ref, name);
     world
         .service
         .execute::<Organisation>(id, Expected::Minted, command, metadata(), Given::NOTHING)
@@ -630,6 +634,9 @@ async fn commands_decide_on_the_kept_state_not_a_fold_of_the_stream(database: &T
     assert!(!differences.is_empty());
 }
 
+/// A queued command's task: the stream's new version, or why it failed.
+type Queued = tokio::task::JoinHandle<Result<u64, CommandError>>;
+
 /// A service whose sequencer is held inside its first append — renaming `organisation` — until
 /// [`Held::release`]: the appends sent meanwhile queue up and are committed together, in one
 /// batch, in the order [`queue_in_order`] gives them.
@@ -666,6 +673,33 @@ impl Held {
         }
     }
 
+    /// Queues `command` for `A`'s stream `id` at `expected`, decided now through the held
+    /// service, behind the appends already in `pending` (see [`queue_in_order`]); its task
+    /// answers the stream's new version.
+    async fn queue<A>(
+        &self,
+        pending: &mut Vec<Queued>,
+        id: Uuid,
+        expected: Expected,
+        command: A::Command,
+    ) where
+        A: amanah_domain::aggregate::Aggregate
+            + Into<amanah_domain::ports::Snapshot>
+            + Send
+            + Sync
+            + 'static,
+        A::Command: Send + Sync + 'static,
+    {
+        let service = std::sync::Arc::clone(&self.service);
+        queue_in_order(&self.store, pending, async move {
+            service
+                .execute::<A>(id, expected, command, metadata(), Given::NOTHING)
+                .await
+                .map(|committed| committed.outcome.stream_version)
+        })
+        .await;
+    }
+
     /// Lets the first append go and waits for it: the queued ones follow in one batch.
     async fn release(self) {
         self.release.release();
@@ -689,29 +723,19 @@ async fn a_batch_is_written_set_based_and_the_read_model_matches_the_log(databas
     let statements = amanah_infra::store::statements::StatementCounter::install(&mut db);
     // The first append holds the sequencer…
     let held = Held::start(db, raced.id, "Renamed First").await;
-    let (service, store) = (std::sync::Arc::clone(&held.service), held.store.clone());
+    let store = held.store.clone();
     // …while the rest queue up, each decided on the state before the batch.
-    let mut pending: Vec<tokio::task::JoinHandle<Result<u64, CommandError>>> = Vec::new();
+    let mut pending = Vec::new();
     const NEW_ORGANISATIONS: usize = 20;
     for n in 0..NEW_ORGANISATIONS {
-        let service = std::sync::Arc::clone(&service);
         let id = Uuid::now_v7();
-        let command = OrganisationCommand::Register(RegisterOrganisation {
+        let command = register_organisation(
             id,
-            org_ref: Some(OrgRef::parse(&format!("XM-BATCH-NEW-{n}")).unwrap()),
-            name: Name::parse(&format!("Batch Organisation {n}")).unwrap(),
-            acronym: None,
-            organisation_type: OrganisationType::Government,
-            country: Some(CountryCode::parse("ID").unwrap()),
-            website: None,
-        });
-        queue_in_order(&store, &mut pending, async move {
-            service
-                .execute::<Organisation>(id, Expected::Minted, command, metadata(), Given::NOTHING)
-                .await
-                .map(|c| c.outcome.stream_version)
-        })
-        .await;
+            Some(&format!("XM-BATCH-NEW-{n}")),
+            &format!("Batch Organisation {n}"),
+        );
+        held.queue::<Organisation>(&mut pending, id, Expected::Minted, command)
+            .await;
     }
     let revise = |id: Uuid, name: &str| {
         OrganisationCommand::Revise(ReviseOrganisation {
@@ -720,72 +744,31 @@ async fn a_batch_is_written_set_based_and_the_read_model_matches_the_log(databas
             ..ReviseOrganisation::default()
         })
     };
-    {
-        let service = std::sync::Arc::clone(&service);
-        let command = revise(renamed.id, "Renamed In The Batch");
-        let id = renamed.id;
-        queue_in_order(&store, &mut pending, async move {
-            service
-                .execute::<Organisation>(
-                    id,
-                    Expected::Version(1),
-                    command,
-                    metadata(),
-                    Given::NOTHING,
-                )
-                .await
-                .map(|c| c.outcome.stream_version)
-        })
+    let command = revise(renamed.id, "Renamed In The Batch");
+    held.queue::<Organisation>(&mut pending, renamed.id, Expected::Version(1), command)
         .await;
-    }
-    {
-        // Decided on version 1 like the holder, which commits first: a conflict.
-        let service = std::sync::Arc::clone(&service);
-        let command = revise(raced.id, "Renamed Second");
-        let id = raced.id;
-        queue_in_order(&store, &mut pending, async move {
-            service
-                .execute::<Organisation>(
-                    id,
-                    Expected::Version(1),
-                    command,
-                    metadata(),
-                    Given::NOTHING,
-                )
-                .await
-                .map(|c| c.outcome.stream_version)
-        })
+    // Decided on version 1 like the holder, which commits first: a conflict.
+    let command = revise(raced.id, "Renamed Second");
+    held.queue::<Organisation>(&mut pending, raced.id, Expected::Version(1), command)
         .await;
-    }
-    {
-        let service = std::sync::Arc::clone(&service);
-        let command = ProjectCommand::AddParticipatingOrganisation(
-            amanah_domain::project::AddParticipatingOrganisation {
-                project_id: first.id,
-                organisation: reporting.clone(),
-                role: OrganisationRole::Accountable,
-            },
-        );
-        let (id, version) = (first.id, first.version);
-        queue_in_order(&store, &mut pending, async move {
-            service
-                .execute::<Project>(
-                    id,
-                    Expected::Version(version),
-                    command,
-                    metadata(),
-                    Given::NOTHING,
-                )
-                .await
-                .map(|c| c.outcome.stream_version)
-        })
-        .await;
-    }
+    let command = ProjectCommand::AddParticipatingOrganisation(
+        amanah_domain::project::AddParticipatingOrganisation {
+            project_id: first.id,
+            organisation: reporting.clone(),
+            role: OrganisationRole::Accountable,
+        },
+    );
+    held.queue::<Project>(
+        &mut pending,
+        first.id,
+        Expected::Version(first.version),
+        command,
+    )
+    .await;
     // An activity of the second project, and one of the first, whose decision read the project
     // at the version an earlier request of the batch moves on from: a stale read.
     let activity = Uuid::now_v7();
     for (id, project) in [(activity, &second), (Uuid::now_v7(), &first)] {
-        let service = std::sync::Arc::clone(&service);
         let command = ActivityCommand::Plan(PlanActivity {
             id,
             project: project.facts(),
@@ -802,13 +785,8 @@ async fn a_batch_is_written_set_based_and_the_read_model_matches_the_log(databas
             planned_start: day("2021-05-01"),
             planned_end: day("2021-05-02"),
         });
-        queue_in_order(&store, &mut pending, async move {
-            service
-                .execute::<Activity>(id, Expected::Minted, command, metadata(), Given::NOTHING)
-                .await
-                .map(|c| c.outcome.stream_version)
-        })
-        .await;
+        held.queue::<Activity>(&mut pending, id, Expected::Minted, command)
+            .await;
     }
     let queued = pending.len();
     let before = store.stats();
@@ -898,18 +876,6 @@ async fn a_batch_is_written_set_based_and_the_read_model_matches_the_log(databas
     assert_eq!(planned.uncac_chapters.len(), 2);
 }
 
-fn register_organisation(id: Uuid, name: &str) -> OrganisationCommand {
-    OrganisationCommand::Register(RegisterOrganisation {
-        id,
-        org_ref: None,
-        name: Name::parse(name).unwrap(),
-        acronym: None,
-        organisation_type: OrganisationType::Government,
-        country: None,
-        website: None,
-    })
-}
-
 /// A store that keeps states answers a stream's state in one statement, also for a stream that
 /// does not exist (a stream without a kept state has no events: nothing to fold). A creation
 /// under a minted id reads nothing at all, one statement fewer than the same creation at version
@@ -939,7 +905,7 @@ async fn creations_read_at_most_once_and_cannot_fork_a_stream(database: &TestDat
         .execute::<Organisation>(
             first,
             Expected::Minted,
-            register_organisation(first, "First Office"),
+            register_organisation(first, None, "First Office"),
             metadata(),
             Given::NOTHING,
         )
@@ -951,7 +917,7 @@ async fn creations_read_at_most_once_and_cannot_fork_a_stream(database: &TestDat
         .execute::<Organisation>(
             at_zero,
             Expected::Version(0),
-            register_organisation(at_zero, "Version Zero Office"),
+            register_organisation(at_zero, None, "Version Zero Office"),
             metadata(),
             Given::NOTHING,
         )
@@ -964,7 +930,7 @@ async fn creations_read_at_most_once_and_cannot_fork_a_stream(database: &TestDat
         .execute::<Organisation>(
             minted,
             Expected::Minted,
-            register_organisation(minted, "Minted Office"),
+            register_organisation(minted, None, "Minted Office"),
             metadata(),
             Given::NOTHING,
         )
@@ -992,7 +958,7 @@ async fn creations_read_at_most_once_and_cannot_fork_a_stream(database: &TestDat
             .execute::<Organisation>(
                 id,
                 expected,
-                register_organisation(id, "A Second First Event"),
+                register_organisation(id, None, "A Second First Event"),
                 metadata(),
                 Given::NOTHING,
             )
@@ -1033,59 +999,33 @@ async fn a_batch_whose_set_based_write_fails_is_written_again_request_by_request
         "Renamed While Held",
     )
     .await;
-    let (service, store) = (std::sync::Arc::clone(&held.service), held.store.clone());
+    let store = held.store.clone();
 
-    let mut pending: Vec<tokio::task::JoinHandle<Result<u64, CommandError>>> = Vec::new();
+    let mut pending = Vec::new();
     let register_org = |n: usize| {
-        let service = std::sync::Arc::clone(&service);
-        async move {
-            let id = Uuid::now_v7();
-            let command = OrganisationCommand::Register(RegisterOrganisation {
-                id,
-                org_ref: Some(OrgRef::parse(&format!("XM-REDO-{n}")).unwrap()),
-                name: Name::parse(&format!("Redo Organisation {n}")).unwrap(),
-                acronym: None,
-                organisation_type: OrganisationType::Government,
-                country: None,
-                website: None,
-            });
-            service
-                .execute::<Organisation>(id, Expected::Minted, command, metadata(), Given::NOTHING)
-                .await
-                .map(|c| c.outcome.stream_version)
-        }
+        let id = Uuid::now_v7();
+        let command = register_organisation(
+            id,
+            Some(&format!("XM-REDO-{n}")),
+            &format!("Redo Organisation {n}"),
+        );
+        (id, command)
     };
     let register_project = |iati: &str, country: &str| {
-        let service = std::sync::Arc::clone(&service);
         let command = register(iati, &reporting, &implementing, country, "15113");
-        async move {
-            let id = command.id;
-            service
-                .execute::<Project>(
-                    id,
-                    Expected::Minted,
-                    ProjectCommand::Register(command),
-                    metadata(),
-                    Given::NOTHING,
-                )
-                .await
-                .map(|c| c.outcome.stream_version)
-        }
+        (command.id, ProjectCommand::Register(command))
     };
-    queue_in_order(&store, &mut pending, register_org(1)).await;
-    queue_in_order(
-        &store,
-        &mut pending,
-        register_project("XM-DAC-5-7-REDO", "ID"),
-    )
-    .await;
-    queue_in_order(
-        &store,
-        &mut pending,
-        register_project("XM-DAC-5-7-REDO", "TH"),
-    )
-    .await;
-    queue_in_order(&store, &mut pending, register_org(2)).await;
+    let (id, command) = register_org(1);
+    held.queue::<Organisation>(&mut pending, id, Expected::Minted, command)
+        .await;
+    for country in ["ID", "TH"] {
+        let (id, command) = register_project("XM-DAC-5-7-REDO", country);
+        held.queue::<Project>(&mut pending, id, Expected::Minted, command)
+            .await;
+    }
+    let (id, command) = register_org(2);
+    held.queue::<Organisation>(&mut pending, id, Expected::Minted, command)
+        .await;
     let size_before = store.size().await.unwrap();
     let before = store.stats();
     held.release().await;
