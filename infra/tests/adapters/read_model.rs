@@ -981,6 +981,14 @@ async fn creations_read_at_most_once_and_cannot_fork_a_stream(database: &TestDat
         .await
         .unwrap();
     assert_eq!(stream.len(), 1);
+    // Nor did the refused creations write a row for it.
+    assert!(
+        SqlReadModel::new(db.clone())
+            .organisation(minted)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 /// When a batch's set-based write fails in the database (here two projects of one batch claim the
