@@ -128,7 +128,6 @@ async fn claim_and_die_before_appending(
     name: &str,
     request_id: &str,
 ) {
-    use sea_orm::ConnectionTrait as _;
     // The request exactly as `Keyed::run` hashes it.
     let hash = amanah_infra::store::idempotency::request_hash(&json!({
         "query": REGISTER,
@@ -152,19 +151,8 @@ async fn claim_and_die_before_appending(
         matches!(claim, amanah_domain::ports::KeyClaim::Run(_)),
         "{claim:?}"
     );
-    let statement = sea_orm::Statement::from_sql_and_values(
-        app.state.db.connection().get_database_backend(),
-        "UPDATE idempotency_keys SET heartbeat_at = heartbeat_at - $1 WHERE \"key\" = $2",
-        [stale_micros().into(), key.into()],
-    );
-    let updated = app
-        .state
-        .db
-        .connection()
-        .execute_raw(statement)
-        .await
-        .unwrap();
-    assert_eq!(updated.rows_affected(), 1);
+    // No response is stored yet: the holder dies before appending.
+    kill_holder(app, key).await;
 }
 
 #[tokio::test]
