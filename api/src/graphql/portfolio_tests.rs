@@ -99,7 +99,12 @@ impl Harness {
     }
 
     async fn log_size(&self) -> u64 {
-        self.state.commands.store().size().await.unwrap()
+        self.state
+            .commands
+            .store()
+            .size()
+            .await
+            .unwrap_or_else(|error| panic!("the log's size: {error}"))
     }
 
     /// Registers an organisation and returns its id.
