@@ -25,6 +25,7 @@
 //! laptop without PostgreSQL lists them as ignored, and `cargo test -- --ignored` there fails them.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Runs each `scenario(&TestDatabase)` (an `async fn` of the calling test file) as two tests,
@@ -105,6 +106,7 @@ macro_rules! postgres_test {
     )*};
 }
 
+use amanah_audit::note::SigningKey;
 use amanah_domain::aggregate::StreamKind;
 use amanah_domain::codelists::OrganisationType;
 use amanah_domain::organisation::Organisation;
@@ -119,9 +121,9 @@ use sea_orm::{
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
-use crate::read_model::projection::{Projection, Projector, StateReader};
+use crate::read_model::projection::{NoProjection, Projection, Projector, StateReader};
 use crate::store::database::{self, DatabaseSetupError};
-use crate::store::event_store::SqlEventStore;
+use crate::store::event_store::{SqlEventStore, StoreConfig};
 
 /// An append of `events` to organisation `stream_id` at `expected_version`, by `actor` under
 /// `request_id`, now, with the organisation state the read model would store (only its id and
@@ -557,6 +559,26 @@ impl TestDatabase {
     #[must_use]
     pub fn store(&self) -> SqlEventStore {
         SqlEventStore::new(self.connection.clone())
+    }
+
+    /// An event store over this database that signs a checkpoint with `key` after every batch,
+    /// without a read model.
+    #[must_use]
+    pub fn signed_store(&self, key: Arc<SigningKey>) -> SqlEventStore {
+        self.signed_store_with(key, StoreConfig::default())
+    }
+
+    /// As [`Self::signed_store`], with the rest of the settings from `config`.
+    #[must_use]
+    pub fn signed_store_with(&self, key: Arc<SigningKey>, config: StoreConfig) -> SqlEventStore {
+        SqlEventStore::start(
+            self.connection.clone(),
+            StoreConfig {
+                checkpoint_signer: Some(key),
+                ..config
+            },
+            NoProjection,
+        )
     }
 
     /// Closes the pool and removes the database now (rather than when dropped).

@@ -15,7 +15,7 @@ use amanah_infra::audit::files::{
     SigningKeyError, VerifyDbError, export, load_or_create_signing_key, verify_db,
 };
 use amanah_infra::testing::{TestDatabase, event, organisation_append};
-use amanah_infra::{NoProjection, SqlEventStore, StoreConfig};
+use amanah_infra::SqlEventStore;
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 use uuid::Uuid;
@@ -33,14 +33,7 @@ fn request(stream_id: Uuid, expected_version: u64) -> AppendRequest {
 }
 
 async fn filled_store(database: &TestDatabase, key: &Arc<SigningKey>) -> SqlEventStore {
-    let store = SqlEventStore::start(
-        database.connection().clone(),
-        StoreConfig {
-            checkpoint_signer: Some(Arc::clone(key)),
-            ..StoreConfig::default()
-        },
-        NoProjection,
-    );
+    let store = database.signed_store(Arc::clone(key));
     for _ in 0..5 {
         let id = Uuid::now_v7();
         for version in 0..4 {

@@ -37,14 +37,7 @@ fn signer() -> Arc<SigningKey> {
 }
 
 fn store(database: &TestDatabase) -> SqlEventStore {
-    SqlEventStore::start(
-        database.connection().clone(),
-        StoreConfig {
-            checkpoint_signer: Some(signer()),
-            ..StoreConfig::default()
-        },
-        NoProjection,
-    )
+    database.signed_store(signer())
 }
 
 fn request(stream_id: Uuid, expected_version: u64, events: usize) -> AppendRequest {
@@ -201,14 +194,12 @@ async fn proofs_for_unsigned_sizes_are_refused(database: &TestDatabase) {
 /// whole log.
 async fn a_log_appended_without_its_tree_catches_up(database: &TestDatabase) {
     let db = database.connection();
-    let bare = SqlEventStore::start(
-        db.clone(),
+    let bare = database.signed_store_with(
+        signer(),
         StoreConfig {
-            checkpoint_signer: Some(signer()),
             maintain_tree: false,
             ..StoreConfig::default()
         },
-        NoProjection,
     );
     append_concurrently(&bare, 3, 4).await;
     assert_eq!(bare.size().await.unwrap(), 12);
