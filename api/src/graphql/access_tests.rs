@@ -9,14 +9,13 @@
 
 use amanah_domain::service::{Expected, Given};
 use amanah_infra::auth::{Identity, Role};
-use amanah_infra::testing::TestDatabase;
 use async_graphql::{Request, Response, Variables};
 use serde_json::{Value as Json, json};
 use uuid::Uuid;
 
+use super::portfolio_tests::TestState;
 use super::{AmanahSchema, schema};
-use crate::auth::{actor_of, test_identity, test_verifier};
-use crate::config::Config;
+use crate::auth::{actor_of, test_identity};
 use crate::error::ErrorCode;
 use crate::request_id::RequestId;
 use crate::state::ApiState;
@@ -206,16 +205,13 @@ struct Harness {
     other: String,
     project: String,
     projects_registered: std::sync::atomic::AtomicU32,
-    _database: TestDatabase,
+    _backing: TestState,
 }
 
 impl Harness {
     async fn new(public_read: bool) -> Self {
-        let database = TestDatabase::sqlite().await;
-        let mut config = Config::defaults_in(&std::env::temp_dir().join("amanah-access-tests"));
-        config.public_read = public_read;
-        let state =
-            crate::startup::state(config, database.connection().clone(), test_verifier(), None);
+        let backing = TestState::new(|config| config.public_read = public_read, None).await;
+        let state = backing.state.clone();
         let mut harness = Self {
             schema: schema(state.clone()),
             state,
@@ -224,7 +220,7 @@ impl Harness {
             other: String::new(),
             project: String::new(),
             projects_registered: std::sync::atomic::AtomicU32::new(0),
-            _database: database,
+            _backing: backing,
         };
         harness.reporting = harness
             .organisation("Federal Foreign Office", Some("XM-DAC-5-7"))
