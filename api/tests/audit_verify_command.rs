@@ -21,7 +21,6 @@ use amanah_audit::note::SigningKey;
 use amanah_domain::ports::{Actor, EventStore as _};
 use amanah_infra::audit::files::export;
 use amanah_infra::testing::{TestDatabase, event, organisation_append};
-use amanah_infra::{NoProjection, SqlEventStore, StoreConfig};
 use uuid::Uuid;
 
 const ORIGIN: &str = "amanah.test/verify-command";
@@ -44,14 +43,7 @@ fn text(bytes: &[u8]) -> String {
 /// Writes an export of a short log signed by `operator` into `dir`.
 async fn export_log(operator: &Arc<SigningKey>, dir: &Path) {
     let database = TestDatabase::sqlite().await;
-    let store = SqlEventStore::start(
-        database.connection().clone(),
-        StoreConfig {
-            checkpoint_signer: Some(Arc::clone(operator)),
-            ..StoreConfig::default()
-        },
-        NoProjection,
-    );
+    let store = database.signed_store(Arc::clone(operator));
     let id = Uuid::now_v7();
     for version in 0..5 {
         let request = organisation_append(

@@ -4,8 +4,8 @@
 //! equal to the fold of the log, and `amanah audit verify-db` verifies it. A subscriber to one
 //! replica sees every event, in order, whichever replica appended it.
 //!
-//! Runs when a PostgreSQL server answers, and must run when `CI` or `AMANAH_TEST_POSTGRES_URL` is
-//! set (see `amanah_infra::testing`).
+//! PostgreSQL tests: ignored unless built with `CI` or `AMANAH_TEST_POSTGRES_URL` set, and then a
+//! missing server fails them (see `amanah_infra::postgres_test!`).
 #![expect(
     clippy::unwrap_used,
     reason = "a test fails loudly on an unexpected error"
@@ -21,6 +21,11 @@ use amanah_infra::audit::files::load_or_create_signing_key;
 use amanah_infra::auth::{HmacSecret, Role, mint_hs256};
 use amanah_infra::testing::TestDatabase;
 use serde_json::{Value, json};
+
+amanah_infra::postgres_test!(
+    two_replicas_on_one_postgres_keep_one_gapless_signed_log,
+    a_subscriber_to_one_replica_sees_what_the_other_appends,
+);
 
 const SECRET: &str = "replica-test-secret-with-at-least-32-bytes!";
 const ORIGIN: &str = "amanah.test/replicas";
@@ -103,15 +108,7 @@ async fn register(client: &reqwest::Client, base: &str, token: &str, name: &str)
         .unwrap_or_else(|| panic!("mutation failed: {body}"))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(
-    not(amanah_postgres_tests),
-    ignore = "needs PostgreSQL: build the tests with AMANAH_TEST_POSTGRES_URL set (.ci/run does)"
-)]
-async fn two_replicas_on_one_postgres_keep_one_gapless_signed_log() {
-    let Some(database) = TestDatabase::postgres().await else {
-        return;
-    };
+async fn two_replicas_on_one_postgres_keep_one_gapless_signed_log(database: &TestDatabase) {
     let data_dir = tempfile::tempdir().unwrap();
     // Both replicas sign with the same key, as a deployment shares it.
     let (key, _) =
@@ -218,7 +215,6 @@ async fn two_replicas_on_one_postgres_keep_one_gapless_signed_log() {
         String::from_utf8_lossy(&verify.stderr)
     );
     assert!(String::from_utf8_lossy(&verify.stdout).contains("80 verified events"));
-    database.cleanup().await;
 }
 
 /// The next `next` payload's `data` on `socket`, skipping keep-alives; fails after 10 s.
@@ -246,18 +242,10 @@ async fn next_event(
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(
-    not(amanah_postgres_tests),
-    ignore = "needs PostgreSQL: build the tests with AMANAH_TEST_POSTGRES_URL set (.ci/run does)"
-)]
-async fn a_subscriber_to_one_replica_sees_what_the_other_appends() {
+async fn a_subscriber_to_one_replica_sees_what_the_other_appends(database: &TestDatabase) {
     use futures::SinkExt as _;
     use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest as _};
 
-    let Some(database) = TestDatabase::postgres().await else {
-        return;
-    };
     let data_dir = tempfile::tempdir().unwrap();
     let client = reqwest::Client::new();
     let a = start(data_dir.path(), database.url(), &client).await;

@@ -8,9 +8,7 @@
 //! // … use sqlite.connection() or sqlite.store() …
 //! sqlite.cleanup().await;
 //!
-//! let Some(postgres) = TestDatabase::postgres().await else {
-//!     return; // no server, and none required: the test printed "skipped: no PostgreSQL"
-//! };
+//! let postgres = TestDatabase::postgres().await; // panics when no server answers
 //! postgres.cleanup().await;
 //! # }
 //! ```
@@ -20,18 +18,19 @@
 //! `amanah_test_<uuid>` there and drop it (`WITH (FORCE)`) in [`TestDatabase::cleanup`] or, if the
 //! test ended without it (a failed assertion), when the `TestDatabase` is dropped.
 //!
-//! When PostgreSQL is *required* ([`postgres_required`]: `CI` or `AMANAH_TEST_POSTGRES_URL` is
-//! set), an unreachable server fails the test; otherwise the test is skipped with a message, so
-//! that `cargo test` works on a laptop without PostgreSQL.
+//! A PostgreSQL test that runs needs its server: [`TestDatabase::postgres`] fails the test when
+//! none answers. Whether they run is decided when they are built: [`postgres_test!`] and
+//! [`on_both_engines!`] mark them `#[ignore]`d unless the package is built with
+//! `AMANAH_TEST_POSTGRES_URL` or `CI` set (`build/postgres_tests.rs`), so that `cargo test` on a
+//! laptop without PostgreSQL lists them as ignored, and `cargo test -- --ignored` there fails them.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Runs each `scenario(&TestDatabase)` (an `async fn` of the calling test file) as two tests,
 /// `SCENARIO::sqlite` and `SCENARIO::postgres`, each on a fresh database of its own that is
-/// cleaned up afterwards. The PostgreSQL one is `#[ignore]`d unless the calling package is built
-/// with `AMANAH_TEST_POSTGRES_URL` or `CI` set (`build/postgres_tests.rs`, the cfg
-/// `amanah_postgres_tests`); then a missing server fails it ([`TestDatabase::postgres`]).
+/// cleaned up afterwards. The PostgreSQL one is a [`postgres_test!`].
 ///
 /// ```text
 /// amanah_infra::on_both_engines!(appends_are_gapless, proofs_verify);
@@ -50,32 +49,81 @@ macro_rules! on_both_engines {
                 database.cleanup().await;
             }
 
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            #[cfg_attr(
-                not(amanah_postgres_tests),
-                ignore = "needs PostgreSQL: build the tests with AMANAH_TEST_POSTGRES_URL set (.ci/run does)"
-            )]
-            async fn postgres() {
-                let Some(database) = TestDatabase::postgres().await else {
-                    return;
-                };
-                super::$scenario(&database).await;
-                database.cleanup().await;
+            $crate::postgres_test! {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    let database = TestDatabase::postgres().await;
+                    super::$scenario(&database).await;
+                    database.cleanup().await;
+                }
             }
         }
     )*};
 }
 
+/// A test that needs PostgreSQL: `#[ignore]`d with the reason unless the calling package is built
+/// with `AMANAH_TEST_POSTGRES_URL` or `CI` set (`build/postgres_tests.rs`, the cfg
+/// `amanah_postgres_tests`). When it runs (built so, or with `--ignored`), a missing server fails
+/// it ([`TestDatabase::postgres`]). Every PostgreSQL test has `postgres` in its name, so that
+/// `cargo test -- --ignored --skip postgres` leaves them out.
+///
+/// Given scenarios, each `scenario(&TestDatabase)` runs as one test, `SCENARIO::postgres`, on a
+/// fresh PostgreSQL database cleaned up afterwards; given a test function (with its attributes),
+/// it is marked as a PostgreSQL test, for tests that set up PostgreSQL otherwise.
+///
+/// ```text
+/// amanah_infra::postgres_test!(a_rebuild_waits_for_a_lock);
+/// async fn a_rebuild_waits_for_a_lock(database: &TestDatabase) { /* … */ }
+///
+/// amanah_infra::postgres_test! {
+///     #[tokio::test]
+///     async fn the_server_answers_on_postgres() { /* … */ }
+/// }
+/// ```
+#[macro_export]
+macro_rules! postgres_test {
+    ($(#[$attribute:meta])* async fn $name:ident() $body:block) => {
+        $(#[$attribute])*
+        #[cfg_attr(
+            not(amanah_postgres_tests),
+            ignore = "needs PostgreSQL: build the tests with AMANAH_TEST_POSTGRES_URL set (.ci/run does)"
+        )]
+        async fn $name() $body
+    };
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            use $crate::testing::TestDatabase;
+
+            $crate::postgres_test! {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    let database = TestDatabase::postgres().await;
+                    super::$scenario(&database).await;
+                    database.cleanup().await;
+                }
+            }
+        }
+    )*};
+}
+
+use amanah_audit::note::SigningKey;
 use amanah_domain::aggregate::StreamKind;
 use amanah_domain::codelists::OrganisationType;
 use amanah_domain::organisation::Organisation;
-use amanah_domain::ports::{Actor, AppendRequest, EventMetadata, NewEvent, Snapshot};
+use amanah_domain::ports::{
+    Actor, AppendRequest, EventMetadata, NewEvent, Snapshot, StoreError, StoredEvent,
+};
 use amanah_domain::values::Name;
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr,
+};
+use tokio::sync::oneshot;
 use uuid::Uuid;
 
+use crate::read_model::projection::{NoProjection, Projection, Projector, StateReader};
 use crate::store::database::{self, DatabaseSetupError};
-use crate::store::event_store::SqlEventStore;
+use crate::store::event_store::{SqlEventStore, StoreConfig};
 
 /// An append of `events` to organisation `stream_id` at `expected_version`, by `actor` under
 /// `request_id`, now, with the organisation state the read model would store (only its id and
@@ -188,6 +236,142 @@ pub async fn append_concurrently(store: &SqlEventStore, tasks: usize, per_task: 
     }
 }
 
+/// A projector that projects as `inner` does, but holds its first call (the first append's, alone
+/// in its batch) until the test releases it: the sequencer stays busy with that append, so that
+/// the appends sent meanwhile queue up ([`queue_in_order`]) and are committed together, in one
+/// batch.
+///
+/// ```text
+/// let (projector, hold) = HoldFirst::new(SqlProjector);
+/// let store = SqlEventStore::start(db, StoreConfig::default(), projector);
+/// let first = tokio::spawn(/* an append through store */);
+/// let release = hold.held().await;
+/// queue_in_order(&store, &mut pending, /* the next append */).await;
+/// release.release();
+/// ```
+#[derive(Debug)]
+pub struct HoldFirst<P> {
+    inner: P,
+    held: std::sync::Mutex<Option<oneshot::Sender<()>>>,
+    release: std::sync::Mutex<Option<oneshot::Receiver<()>>>,
+}
+
+/// The test's side of a [`HoldFirst`]: waits until the first projection is held.
+#[derive(Debug)]
+pub struct Hold {
+    held: oneshot::Receiver<()>,
+    release: oneshot::Sender<()>,
+}
+
+/// Lets the projection a [`HoldFirst`] holds go on.
+#[derive(Debug)]
+pub struct Release(oneshot::Sender<()>);
+
+impl<P: Projector> HoldFirst<P> {
+    /// The projector, and the test's side of it.
+    #[must_use]
+    pub fn new(inner: P) -> (Self, Hold) {
+        let (held_tx, held) = oneshot::channel();
+        let (release, release_rx) = oneshot::channel();
+        let projector = Self {
+            inner,
+            held: std::sync::Mutex::new(Some(held_tx)),
+            release: std::sync::Mutex::new(Some(release_rx)),
+        };
+        (projector, Hold { held, release })
+    }
+
+    /// On the first call, signals [`Hold::held`] and waits for the [`Release`].
+    async fn hold_the_first(&self) {
+        let held = take(&self.held);
+        if let Some(held) = held {
+            let release = take(&self.release);
+            let _ = held.send(());
+            if let Some(release) = release {
+                // A test that dropped its `Release` lets the projection go on.
+                let _ = release.await;
+            }
+        }
+    }
+}
+
+fn take<T>(slot: &std::sync::Mutex<Option<T>>) -> Option<T> {
+    slot.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take()
+}
+
+impl<P: Projector> Projector for HoldFirst<P> {
+    async fn project(
+        &self,
+        txn: &DatabaseTransaction,
+        previous: Option<&Snapshot>,
+        snapshot: &Snapshot,
+        events: &[StoredEvent],
+    ) -> Result<(), StoreError> {
+        self.hold_the_first().await;
+        self.inner.project(txn, previous, snapshot, events).await
+    }
+
+    async fn project_all(
+        &self,
+        txn: &DatabaseTransaction,
+        projections: &[Projection<'_>],
+    ) -> Result<(), StoreError> {
+        self.hold_the_first().await;
+        self.inner.project_all(txn, projections).await
+    }
+
+    fn state_reader(&self) -> Option<StateReader> {
+        self.inner.state_reader()
+    }
+}
+
+impl Hold {
+    /// Waits until the [`HoldFirst`] holds its first projection, and returns what releases it.
+    ///
+    /// # Panics
+    /// When the projector was dropped without holding anything (the store stopped).
+    #[expect(clippy::expect_used, reason = "a test fixture fails loudly")]
+    pub async fn held(self) -> Release {
+        self.held
+            .await
+            .expect("the projector holds its first projection");
+        Release(self.release)
+    }
+}
+
+impl Release {
+    /// Lets the held projection go on.
+    pub fn release(self) {
+        let _ = self.0.send(());
+    }
+}
+
+/// Spawns `append` and waits until its request is queued in `store` behind those of the tasks
+/// already in `pending` (while the sequencer is busy, say held by a [`HoldFirst`]), then adds
+/// it to `pending`: the next batch holds them in the order they were given.
+///
+/// # Panics
+/// When `append` is answered before its request queued, or it has not queued within 15 s.
+pub async fn queue_in_order<T: std::fmt::Debug + Send + 'static>(
+    store: &SqlEventStore,
+    pending: &mut Vec<tokio::task::JoinHandle<T>>,
+    append: impl Future<Output = T> + Send + 'static,
+) {
+    let task = tokio::spawn(append);
+    let mut polls = 0;
+    while store.queued_requests() <= pending.len() {
+        if task.is_finished() {
+            panic!("an append was answered before it queued: {:?}", task.await);
+        }
+        polls += 1;
+        assert!(polls < 3000, "an append never queued up");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    pending.push(task);
+}
+
 /// Environment variable naming the PostgreSQL server (any database on it) tests may use.
 pub const POSTGRES_URL_VAR: &str = "AMANAH_TEST_POSTGRES_URL";
 
@@ -197,8 +381,8 @@ pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postg
 /// How long to wait for the PostgreSQL server before deciding there is none.
 const POSTGRES_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Whether PostgreSQL tests must run (and fail when the server is unreachable) rather than skip:
-/// in CI (`CI` set) or when [`POSTGRES_URL_VAR`] is set.
+/// Whether a missing PostgreSQL server is an error for [`TestDatabase::try_postgres`] rather than
+/// `None`: in CI (`CI` set) or when [`POSTGRES_URL_VAR`] is set.
 #[must_use]
 pub fn postgres_required() -> bool {
     let set = |name: &str| std::env::var_os(name).is_some_and(|value| !value.is_empty());
@@ -214,15 +398,31 @@ pub fn postgres_server_url() -> String {
         .unwrap_or_else(|| DEFAULT_POSTGRES_URL.to_owned())
 }
 
+/// Which server the tests tried, for messages: the variable when set (its value may hold a
+/// password), else the default address.
+fn postgres_server_named() -> String {
+    if std::env::var_os(POSTGRES_URL_VAR).is_some_and(|value| !value.is_empty()) {
+        format!("the server {POSTGRES_URL_VAR} names")
+    } else {
+        format!("{DEFAULT_POSTGRES_URL} ({POSTGRES_URL_VAR} is not set)")
+    }
+}
+
 /// Why a test database could not be provided.
 #[derive(Debug, thiserror::Error)]
 pub enum TestDatabaseError {
-    /// PostgreSQL is required but does not answer.
+    /// No PostgreSQL server answers.
     #[error(
-        "PostgreSQL is required (CI or {POSTGRES_URL_VAR} is set) but the server does not answer: {0}; \
-         start it or point {POSTGRES_URL_VAR} at one"
+        "no PostgreSQL server answers at {server}: {source}; a PostgreSQL test that runs needs \
+         one: start it, or set {POSTGRES_URL_VAR} to one that answers"
     )]
-    PostgresUnreachable(#[source] DbErr),
+    PostgresUnreachable {
+        /// The server tried, as [`postgres_server_named`] names it.
+        server: String,
+        /// The connection error.
+        #[source]
+        source: DbErr,
+    },
     /// Creating or dropping the scratch database failed.
     #[error("could not create or drop the test database: {0}")]
     Database(#[from] DbErr),
@@ -282,37 +482,39 @@ impl TestDatabase {
         })
     }
 
-    /// A migrated PostgreSQL database of its own, or `None` (after printing
-    /// "skipped: no PostgreSQL") when there is no server and none is required.
+    /// A migrated PostgreSQL database of its own.
     ///
     /// # Panics
-    /// When PostgreSQL is required ([`postgres_required`]) but unreachable, or the database
+    /// When no PostgreSQL server answers (a PostgreSQL test that runs needs one), or the database
     /// cannot be created: the test fails with the reason.
-    pub async fn postgres() -> Option<Self> {
-        match Self::try_postgres().await {
+    pub async fn postgres() -> Self {
+        match Self::create_postgres().await {
             Ok(database) => database,
             Err(error) => panic!("test PostgreSQL database: {error}"),
         }
     }
 
-    /// A migrated PostgreSQL database of its own, or `Ok(None)` when there is no server and none
-    /// is required.
+    /// A migrated PostgreSQL database of its own, or `Ok(None)` when no server answers and none
+    /// is required ([`postgres_required`]), for a caller that can do without (a benchmark).
     ///
     /// # Errors
     /// [`TestDatabaseError::PostgresUnreachable`] when PostgreSQL is required but does not answer;
     /// other variants when the database cannot be created or migrated.
     pub async fn try_postgres() -> Result<Option<Self>, TestDatabaseError> {
+        match Self::create_postgres().await {
+            Err(TestDatabaseError::PostgresUnreachable { .. }) if !postgres_required() => Ok(None),
+            created => created.map(Some),
+        }
+    }
+
+    async fn create_postgres() -> Result<Self, TestDatabaseError> {
         let admin_url = postgres_server_url();
-        let admin = match connect_admin(&admin_url).await {
-            Ok(admin) => admin,
-            Err(error) if postgres_required() => {
-                return Err(TestDatabaseError::PostgresUnreachable(error));
+        let admin = connect_admin(&admin_url).await.map_err(|source| {
+            TestDatabaseError::PostgresUnreachable {
+                server: postgres_server_named(),
+                source,
             }
-            Err(_) => {
-                eprintln!("skipped: no PostgreSQL");
-                return Ok(None);
-            }
-        };
+        })?;
         let name = format!("amanah_test_{}", Uuid::now_v7().simple());
         let created = admin
             .execute_unprepared(&format!("CREATE DATABASE {name}"))
@@ -328,11 +530,11 @@ impl TestDatabase {
         let url = with_database_name(&admin_url, &name);
         let connection = database::connect(&url).await?;
         database::migrate(&connection).await?;
-        Ok(Some(Self {
+        Ok(Self {
             connection,
             url,
             scratch: Scratch::Postgres(scratch),
-        }))
+        })
     }
 
     /// The connection pool to the test database.
@@ -357,6 +559,26 @@ impl TestDatabase {
     #[must_use]
     pub fn store(&self) -> SqlEventStore {
         SqlEventStore::new(self.connection.clone())
+    }
+
+    /// An event store over this database that signs a checkpoint with `key` after every batch,
+    /// without a read model.
+    #[must_use]
+    pub fn signed_store(&self, key: Arc<SigningKey>) -> SqlEventStore {
+        self.signed_store_with(key, StoreConfig::default())
+    }
+
+    /// As [`Self::signed_store`], with the rest of the settings from `config`.
+    #[must_use]
+    pub fn signed_store_with(&self, key: Arc<SigningKey>, config: StoreConfig) -> SqlEventStore {
+        SqlEventStore::start(
+            self.connection.clone(),
+            StoreConfig {
+                checkpoint_signer: Some(key),
+                ..config
+            },
+            NoProjection,
+        )
     }
 
     /// Closes the pool and removes the database now (rather than when dropped).

@@ -9,14 +9,13 @@ use amanah_audit::checkpoint::Checkpoint;
 use amanah_audit::merkle::{verify_consistency, verify_inclusion};
 use amanah_audit::note::SigningKey;
 use amanah_infra::auth::{Identity, Role};
-use amanah_infra::testing::TestDatabase;
 use async_graphql::{Request, Variables};
 use base64::Engine as _;
 use serde_json::{Value as Json, json};
 
+use super::portfolio_tests::TestState;
 use super::{AmanahSchema, schema};
-use crate::auth::{test_identity, test_verifier};
-use crate::config::Config;
+use crate::auth::test_identity;
 use crate::request_id::RequestId;
 
 const ORIGIN: &str = "amanah.test/audit";
@@ -39,25 +38,17 @@ fn hashes(value: &Json) -> Vec<Vec<u8>> {
 struct Harness {
     schema: AmanahSchema,
     key: Arc<SigningKey>,
-    _database: TestDatabase,
+    _backing: TestState,
 }
 
 impl Harness {
     async fn new() -> Self {
-        let database = TestDatabase::sqlite().await;
-        let config = Config::defaults_in(&std::env::temp_dir().join("amanah-audit-tests"));
         let key = Arc::new(SigningKey::from_seed(ORIGIN, &[9; 32]).unwrap());
-        let state = crate::startup::state(
-            config,
-            database.connection().clone(),
-            test_verifier(),
-            Some(Arc::clone(&key)),
-            Default::default(),
-        );
+        let backing = TestState::new(|_| {}, Some(Arc::clone(&key))).await;
         Self {
-            schema: schema(state),
+            schema: schema(backing.state.clone()),
             key,
-            _database: database,
+            _backing: backing,
         }
     }
 

@@ -6,6 +6,9 @@
 //! `extensions.field`, and that the audit log did not grow. Requests run as an admin (who may do
 //! everything); who may do what is tested in `access_tests`.
 
+use std::sync::Arc;
+
+use amanah_audit::note::SigningKey;
 use amanah_infra::testing::TestDatabase;
 use async_graphql::{Request, Response, Variables};
 use serde_json::{Value as Json, json};
@@ -15,11 +18,45 @@ use crate::config::Config;
 use crate::error::ErrorCode;
 use crate::state::ApiState;
 
+/// The API's state built as the server builds it ([`crate::startup::state`]) over a fresh SQLite
+/// database, with a data directory of its own (tests run concurrently): what the GraphQL tests of
+/// this module and its siblings run against. Both are removed when it is dropped.
+pub(super) struct TestState {
+    pub(super) state: ApiState,
+    _database: TestDatabase,
+    _data_dir: tempfile::TempDir,
+}
+
+impl TestState {
+    /// The defaults adjusted by `configure`; checkpoints signed with `signer` when given.
+    pub(super) async fn new(
+        configure: impl FnOnce(&mut Config),
+        signer: Option<Arc<SigningKey>>,
+    ) -> Self {
+        let database = TestDatabase::sqlite().await;
+        let data_dir = tempfile::tempdir().unwrap_or_else(|error| panic!("a data dir: {error}"));
+        let mut config = Config::defaults_in(data_dir.path());
+        configure(&mut config);
+        let state = crate::startup::state(
+            config,
+            database.connection().clone(),
+            crate::auth::test_verifier(),
+            signer,
+            Default::default(),
+        );
+        Self {
+            state,
+            _database: database,
+            _data_dir: data_dir,
+        }
+    }
+}
+
 /// A schema over a fresh database.
 struct Harness {
     schema: AmanahSchema,
     state: ApiState,
-    _database: TestDatabase,
+    _backing: TestState,
 }
 
 /// A GraphQL error as the tests look at it.
@@ -32,19 +69,12 @@ struct Failure {
 
 impl Harness {
     async fn new() -> Self {
-        let database = TestDatabase::sqlite().await;
-        let config = Config::defaults_in(&std::env::temp_dir().join("amanah-graphql-tests"));
-        let state = crate::startup::state(
-            config,
-            database.connection().clone(),
-            crate::auth::test_verifier(),
-            None,
-            Default::default(),
-        );
+        let backing = TestState::new(|_| {}, None).await;
+        let state = backing.state.clone();
         Self {
             schema: schema(state.clone()),
             state,
-            _database: database,
+            _backing: backing,
         }
     }
 
@@ -100,7 +130,12 @@ impl Harness {
     }
 
     async fn log_size(&self) -> u64 {
-        self.state.commands.store().size().await.unwrap_or(u64::MAX)
+        self.state
+            .commands
+            .store()
+            .size()
+            .await
+            .unwrap_or_else(|error| panic!("the log's size: {error}"))
     }
 
     /// Registers an organisation and returns its id.

@@ -2,15 +2,14 @@
 //! for a good export, a tampered one, an untrusted key and bad usage.
 #![expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use amanah_audit::files::{CHECKPOINT_FILE, EVENTS_FILE, VKEY_FILE};
-use amanah_audit::merkle::Hash;
 use amanah_audit::note::SigningKey;
 use base64::Engine as _;
 
-use super::export_verify::{export, key};
+use super::export_verify::{export, key, root};
 
 fn run(args: &[&std::ffi::OsStr]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_amanah-verify"))
@@ -25,7 +24,7 @@ fn text(bytes: &[u8]) -> String {
 
 /// An export directory of the shared test log, with its own `log.vkey`, and the trusted key
 /// written beside it.
-fn written(dir: &Path, events: &[u8]) -> std::path::PathBuf {
+fn written(dir: &Path, events: &[u8]) -> PathBuf {
     let export = export();
     std::fs::write(dir.join(EVENTS_FILE), events).unwrap();
     std::fs::write(dir.join(CHECKPOINT_FILE), &export.note).unwrap();
@@ -35,23 +34,21 @@ fn written(dir: &Path, events: &[u8]) -> std::path::PathBuf {
     trusted
 }
 
-fn root_of(export_lines: &[Vec<u8>]) -> Hash {
-    let mut range = amanah_audit::merkle::CompactRange::new();
-    for line in export_lines {
-        range.push(amanah_audit::merkle::leaf_hash(line));
-    }
-    range.root()
+/// A scratch directory (removed when dropped) and an empty `export` directory in it.
+fn scratch_export() -> (tempfile::TempDir, PathBuf) {
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path().join("export");
+    std::fs::create_dir(&dir).unwrap();
+    (scratch, dir)
 }
 
 #[test]
 fn a_good_export_with_the_trusted_key_exits_0_and_prints_size_origin_and_root() {
-    let scratch = tempfile::tempdir().unwrap();
-    let dir = scratch.path().join("export");
-    std::fs::create_dir(&dir).unwrap();
+    let (_scratch, dir) = scratch_export();
     let trusted = written(&dir, &export().file);
     let output = run(&[dir.as_os_str(), "--vkey".as_ref(), trusted.as_os_str()]);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
-    let root = base64::engine::general_purpose::STANDARD.encode(root_of(&export().lines));
+    let root = base64::engine::general_purpose::STANDARD.encode(root(&export().lines));
     assert_eq!(
         text(&output.stdout),
         format!("verified 40 events of amanah.example/audit; root {root}\n")
@@ -60,9 +57,7 @@ fn a_good_export_with_the_trusted_key_exits_0_and_prints_size_origin_and_root() 
 
 #[test]
 fn without_a_trusted_key_it_exits_3_even_when_the_export_is_consistent() {
-    let scratch = tempfile::tempdir().unwrap();
-    let dir = scratch.path().join("export");
-    std::fs::create_dir(&dir).unwrap();
+    let (_scratch, dir) = scratch_export();
     written(&dir, &export().file);
     let output = run(&[dir.as_os_str()]);
     assert_eq!(output.status.code(), Some(3));
@@ -75,9 +70,7 @@ fn without_a_trusted_key_it_exits_3_even_when_the_export_is_consistent() {
 
 #[test]
 fn a_changed_event_exits_1() {
-    let scratch = tempfile::tempdir().unwrap();
-    let dir = scratch.path().join("export");
-    std::fs::create_dir(&dir).unwrap();
+    let (_scratch, dir) = scratch_export();
     let mut events = export().file;
     let at = text(&events).find("Project number 7").unwrap();
     events[at + "Project number ".len()] = b'8';
@@ -93,9 +86,7 @@ fn a_changed_event_exits_1() {
 
 #[test]
 fn a_key_other_than_the_trusted_one_exits_1() {
-    let scratch = tempfile::tempdir().unwrap();
-    let dir = scratch.path().join("export");
-    std::fs::create_dir(&dir).unwrap();
+    let (scratch, dir) = scratch_export();
     written(&dir, &export().file);
     let other = SigningKey::from_seed("amanah.example/audit", &[7; 32]).unwrap();
     let untrusted = scratch.path().join("other.vkey");

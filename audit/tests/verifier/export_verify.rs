@@ -62,7 +62,7 @@ fn file(lines: &[Vec<u8>]) -> Vec<u8> {
     bytes
 }
 
-fn root(lines: &[Vec<u8>]) -> Hash {
+pub(super) fn root(lines: &[Vec<u8>]) -> Hash {
     let mut range = CompactRange::new();
     for line in lines {
         range.push(leaf_hash(line));

@@ -40,6 +40,11 @@ struct ConsistencyProbe {
 // verifier honours it with a rule of its own that the reference verifier lacks: the only root of
 // the empty tree is SHA-256 of the empty string, so any other root claimed for size 0 is refused.
 
+/// How many probes of each kind `data/merkle` holds (inclusion and consistency alike), and how
+/// many of them want no error.
+const PROBES: usize = 98;
+const VALID: usize = 6;
+
 fn probe_dir(kind: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data/merkle")
@@ -91,8 +96,10 @@ fn read<T: for<'de> Deserialize<'de>>(path: &Path) -> T {
 #[test]
 fn every_inclusion_probe_agrees_with_want_err() {
     let files = json_files(&probe_dir("inclusion"));
-    assert!(!files.is_empty(), "no inclusion probes found");
+    // The whole set, so that a lost file or folder fails here rather than going unchecked.
+    assert_eq!(files.len(), PROBES, "inclusion probes");
     let mut failures = Vec::new();
+    let mut want_errs = [0, 0];
     for path in &files {
         let probe: InclusionProbe = read(path);
         let proof = decode_proof(probe.proof.as_deref(), path);
@@ -104,6 +111,7 @@ fn every_inclusion_probe_agrees_with_want_err() {
             &decode(&probe.root, path),
         );
         let want_err = probe.want_err;
+        want_errs[usize::from(want_err)] += 1;
         if result.is_err() != want_err {
             failures.push(format!(
                 "{} ({}): wantErr {}, got {result:?}",
@@ -114,14 +122,21 @@ fn every_inclusion_probe_agrees_with_want_err() {
         }
     }
     println!("ran {} inclusion probes", files.len());
+    assert_eq!(
+        want_errs,
+        [VALID, PROBES - VALID],
+        "inclusion probes: wantErr false, true"
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]
 fn every_consistency_probe_agrees_with_want_err() {
     let files = json_files(&probe_dir("consistency"));
-    assert!(!files.is_empty(), "no consistency probes found");
+    // The whole set, so that a lost file or folder fails here rather than going unchecked.
+    assert_eq!(files.len(), PROBES, "consistency probes");
     let mut failures = Vec::new();
+    let mut want_errs = [0, 0];
     for path in &files {
         let probe: ConsistencyProbe = read(path);
         let proof = decode_proof(probe.proof.as_deref(), path);
@@ -133,6 +148,7 @@ fn every_consistency_probe_agrees_with_want_err() {
             &decode(&probe.root2, path),
         );
         let want_err = probe.want_err;
+        want_errs[usize::from(want_err)] += 1;
         if result.is_err() != want_err {
             failures.push(format!(
                 "{} ({}): wantErr {}, got {result:?}",
@@ -143,5 +159,10 @@ fn every_consistency_probe_agrees_with_want_err() {
         }
     }
     println!("ran {} consistency probes", files.len());
+    assert_eq!(
+        want_errs,
+        [VALID, PROBES - VALID],
+        "consistency probes: wantErr false, true"
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -7,15 +7,15 @@
 
 use std::sync::Arc;
 
-use amanah_audit::export_verify::Reason;
+use amanah_audit::export_verify::{Reason, VerificationError};
 use amanah_audit::files::{CHECKPOINT_FILE, EVENTS_FILE, VKEY_FILE, VerifyError, verify_dir};
 use amanah_audit::note::SigningKey;
 use amanah_domain::ports::{Actor, AppendRequest, EventStore};
+use amanah_infra::SqlEventStore;
 use amanah_infra::audit::files::{
     SigningKeyError, VerifyDbError, export, load_or_create_signing_key, verify_db,
 };
 use amanah_infra::testing::{TestDatabase, event, organisation_append};
-use amanah_infra::{NoProjection, SqlEventStore, StoreConfig};
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 use uuid::Uuid;
@@ -33,14 +33,7 @@ fn request(stream_id: Uuid, expected_version: u64) -> AppendRequest {
 }
 
 async fn filled_store(database: &TestDatabase, key: &Arc<SigningKey>) -> SqlEventStore {
-    let store = SqlEventStore::start(
-        database.connection().clone(),
-        StoreConfig {
-            checkpoint_signer: Some(Arc::clone(key)),
-            ..StoreConfig::default()
-        },
-        NoProjection,
-    );
+    let store = database.signed_store(Arc::clone(key));
     for _ in 0..5 {
         let id = Uuid::now_v7();
         for version in 0..4 {
@@ -294,6 +287,18 @@ async fn verify_db_catches_an_event_edited_behind_the_triggers_back() {
     database.cleanup().await;
 }
 
+/// Why `verify_db` finds the log of `store` (signed with `key`) not to verify.
+async fn verification_failure(store: &SqlEventStore, key: &SigningKey) -> VerificationError {
+    let scratch = tempfile::tempdir().unwrap();
+    match verify_db(store, &key.verifier_key(), scratch.path())
+        .await
+        .unwrap_err()
+    {
+        VerifyDbError::Verify(VerifyError::Failed(failure)) => failure,
+        other => panic!("{other}"),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_db_catches_deleted_and_reordered_rows() {
     let database = TestDatabase::sqlite().await;
@@ -312,16 +317,8 @@ async fn verify_db_catches_deleted_and_reordered_rows() {
     )
     .await
     .unwrap();
-    let scratch = tempfile::tempdir().unwrap();
-    match verify_db(&store, &key.verifier_key(), scratch.path())
-        .await
-        .unwrap_err()
-    {
-        VerifyDbError::Verify(VerifyError::Failed(failure)) => {
-            assert_eq!(failure.index, Some(4), "{failure}");
-        }
-        other => panic!("{other}"),
-    }
+    let failure = verification_failure(&store, &key).await;
+    assert_eq!(failure.index, Some(4), "{failure}");
 
     database.cleanup().await;
 
@@ -335,15 +332,7 @@ async fn verify_db_catches_deleted_and_reordered_rows() {
     db.execute_unprepared("DELETE FROM events WHERE idx = 13")
         .await
         .unwrap();
-    let scratch = tempfile::tempdir().unwrap();
-    match verify_db(&store, &key.verifier_key(), scratch.path())
-        .await
-        .unwrap_err()
-    {
-        VerifyDbError::Verify(VerifyError::Failed(failure)) => {
-            assert_eq!(failure.index, Some(13), "{failure}");
-        }
-        other => panic!("{other}"),
-    }
+    let failure = verification_failure(&store, &key).await;
+    assert_eq!(failure.index, Some(13), "{failure}");
     database.cleanup().await;
 }

@@ -23,12 +23,11 @@ use amanah_infra::store::db_error::map_db_error;
 use amanah_infra::store::event_store::MAX_READ_LIMIT;
 use amanah_infra::store::idempotency::{IdempotencyStore, STALE_AFTER};
 use amanah_infra::store::sql::statement;
-use amanah_infra::testing::{TestDatabase, event, organisation_append};
+use amanah_infra::testing::{HoldFirst, TestDatabase, event, organisation_append, queue_in_order};
 use amanah_infra::{Projector, SqlEventStore, StoreConfig, envelope};
 use chrono::{DateTime, TimeZone, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, Statement};
 use serde_json::json;
-use tokio::sync::oneshot;
 use uuid::Uuid;
 
 amanah_infra::on_both_engines!(
@@ -690,14 +689,11 @@ async fn two_sequencers_on_one_database_stay_gapless_for_a_reader(database: &Tes
     assert_eq!(sizes_seen.last(), Some(&size));
 }
 
-/// A projector that holds its first call until released, and writes an organisation row with the
-/// snapshot's `ref` (so that the test can provoke unique violations).
-struct GatedProjector {
-    entered: std::sync::Mutex<Option<oneshot::Sender<()>>>,
-    release: std::sync::Mutex<Option<oneshot::Receiver<()>>>,
-}
+/// A projector that writes an organisation row with the snapshot's `ref` (so that the test can
+/// provoke unique violations).
+struct RefRows;
 
-impl Projector for GatedProjector {
+impl Projector for RefRows {
     async fn project(
         &self,
         txn: &DatabaseTransaction,
@@ -705,12 +701,6 @@ impl Projector for GatedProjector {
         snapshot: &Snapshot,
         events: &[StoredEvent],
     ) -> Result<(), StoreError> {
-        let entered = self.entered.lock().unwrap().take();
-        if let Some(entered) = entered {
-            let release = self.release.lock().unwrap().take().unwrap();
-            entered.send(()).unwrap();
-            release.await.unwrap();
-        }
         let Snapshot::Organisation(organisation) = snapshot else {
             return Ok(());
         };
@@ -785,12 +775,7 @@ async fn claims_for_a_batch(database: &TestDatabase) -> [IdempotencyClaim; 3] {
 async fn group_commit_isolates_each_request_in_its_savepoint(database: &TestDatabase) {
     let ids: Vec<Uuid> = (0..10).map(|_| Uuid::now_v7()).collect();
     let [taken_over, refused, appended] = claims_for_a_batch(database).await;
-    let (entered_tx, entered) = oneshot::channel();
-    let (release, release_rx) = oneshot::channel();
-    let projector = GatedProjector {
-        entered: std::sync::Mutex::new(Some(entered_tx)),
-        release: std::sync::Mutex::new(Some(release_rx)),
-    };
+    let (projector, hold) = HoldFirst::new(RefRows);
     let store = SqlEventStore::start(
         database.connection().clone(),
         StoreConfig::default(),
@@ -803,8 +788,8 @@ async fn group_commit_isolates_each_request_in_its_savepoint(database: &TestData
         let request = request_with_ref(ids[0], 0, &["OrganisationRegistered"], "XM-DAC-1");
         async move { store.append(request).await }
     });
-    entered.await.unwrap();
-    // …while the next five queue up, in a known order.
+    let release = hold.held().await;
+    // …while the next ones queue up, in a known order.
     let registered = &["OrganisationRegistered"];
     let queued = [
         request_with_ref(
@@ -842,16 +827,14 @@ async fn group_commit_isolates_each_request_in_its_savepoint(database: &TestData
         },
     ];
     let mut pending = Vec::new();
-    for (position, request) in queued.into_iter().enumerate() {
+    for request in queued {
         let store_for_task = store.clone();
-        pending.push(tokio::spawn(
-            async move { store_for_task.append(request).await },
-        ));
-        while store.queued_requests() < position + 1 {
-            tokio::task::yield_now().await;
-        }
+        queue_in_order(&store, &mut pending, async move {
+            store_for_task.append(request).await
+        })
+        .await;
     }
-    release.send(()).unwrap();
+    release.release();
 
     assert_eq!(
         first.await.unwrap(),
@@ -959,22 +942,18 @@ async fn group_commit_isolates_each_request_in_its_savepoint(database: &TestData
 async fn a_batch_written_together_answers_each_request_as_alone(database: &TestDatabase) {
     let ids: Vec<Uuid> = (0..7).map(|_| Uuid::now_v7()).collect();
     let [taken_over, refused, appended] = claims_for_a_batch(database).await;
-    let (entered_tx, entered) = oneshot::channel();
-    let (release, release_rx) = oneshot::channel();
+    let (projector, hold) = HoldFirst::new(RefRows);
     let store = SqlEventStore::start(
         database.connection().clone(),
         StoreConfig::default(),
-        GatedProjector {
-            entered: std::sync::Mutex::new(Some(entered_tx)),
-            release: std::sync::Mutex::new(Some(release_rx)),
-        },
+        projector,
     );
     let first = tokio::spawn({
         let store = store.clone();
         let request = request(ids[0], 0, &["OrganisationRegistered"]);
         async move { store.append(request).await }
     });
-    entered.await.unwrap();
+    let release = hold.held().await;
     let registered = &["OrganisationRegistered"];
     let queued = [
         request(
@@ -1006,16 +985,14 @@ async fn a_batch_written_together_answers_each_request_as_alone(database: &TestD
         request(ids[6], 0, registered),
     ];
     let mut pending = Vec::new();
-    for (position, request) in queued.into_iter().enumerate() {
+    for request in queued {
         let store_for_task = store.clone();
-        pending.push(tokio::spawn(
-            async move { store_for_task.append(request).await },
-        ));
-        while store.queued_requests() < position + 1 {
-            tokio::task::yield_now().await;
-        }
+        queue_in_order(&store, &mut pending, async move {
+            store_for_task.append(request).await
+        })
+        .await;
     }
-    release.send(()).unwrap();
+    release.release();
     assert!(first.await.unwrap().is_ok());
     let mut results = Vec::new();
     for task in pending {
@@ -1236,37 +1213,33 @@ async fn a_panicking_projection_fails_its_batch_not_the_store(database: &TestDat
 // ---------------------------------------------------------------------------------------------
 // The test databases themselves
 
-#[tokio::test]
-#[cfg_attr(
-    not(amanah_postgres_tests),
-    ignore = "needs PostgreSQL: build the tests with AMANAH_TEST_POSTGRES_URL set (.ci/run does)"
-)]
-async fn a_postgres_test_database_is_dropped_even_without_cleanup() {
-    let Some(database) = TestDatabase::postgres().await else {
-        return;
-    };
-    let name = database.url().rsplit('/').next().unwrap().to_owned();
-    assert!(name.starts_with("amanah_test_"), "{name}");
-    let admin = database::connect(&amanah_infra::testing::postgres_server_url())
-        .await
-        .unwrap();
-    let exists = async |admin: &DatabaseConnection| {
-        let row = admin
-            .query_one_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "SELECT COUNT(*) FROM pg_database WHERE datname = $1",
-                [name.clone().into()],
-            ))
+amanah_infra::postgres_test! {
+    #[tokio::test]
+    async fn a_postgres_test_database_is_dropped_even_without_cleanup() {
+        let database = TestDatabase::postgres().await;
+        let name = database.url().rsplit('/').next().unwrap().to_owned();
+        assert!(name.starts_with("amanah_test_"), "{name}");
+        let admin = database::connect(&amanah_infra::testing::postgres_server_url())
             .await
-            .unwrap()
             .unwrap();
-        row.try_get_by_index::<i64>(0).unwrap() == 1
-    };
-    assert!(exists(&admin).await);
-    // As when a test fails before its cleanup: the guard drops the database.
-    drop(database);
-    assert!(!exists(&admin).await);
-    admin.close().await.unwrap();
+        let exists = async |admin: &DatabaseConnection| {
+            let row = admin
+                .query_one_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT COUNT(*) FROM pg_database WHERE datname = $1",
+                    [name.clone().into()],
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            row.try_get_by_index::<i64>(0).unwrap() == 1
+        };
+        assert!(exists(&admin).await);
+        // As when a test fails before its cleanup: the guard drops the database.
+        drop(database);
+        assert!(!exists(&admin).await);
+        admin.close().await.unwrap();
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

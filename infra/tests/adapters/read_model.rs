@@ -30,7 +30,7 @@ use amanah_domain::values::{
     Title,
 };
 use amanah_infra::read_model::{SqlProjector, SqlReadModel, check, rebuild};
-use amanah_infra::testing::TestDatabase;
+use amanah_infra::testing::{HoldFirst, Release, TestDatabase, queue_in_order};
 use amanah_infra::{SqlEventStore, StoreConfig};
 use chrono::{NaiveDate, Utc};
 use sea_orm::ConnectionTrait;
@@ -46,6 +46,7 @@ amanah_infra::on_both_engines!(
     creations_read_at_most_once_and_cannot_fork_a_stream,
     a_batch_whose_set_based_write_fails_is_written_again_request_by_request,
 );
+amanah_infra::postgres_test!(a_rebuild_waits_for_an_append_in_flight_and_folds_it_in);
 
 struct World {
     service: CommandService<SqlEventStore>,
@@ -76,9 +77,8 @@ fn day(iso: &str) -> NaiveDate {
     NaiveDate::parse_from_str(iso, "%Y-%m-%d").unwrap()
 }
 
-async fn organisation(world: &World, org_ref: Option<&str>, name: &str) -> OrganisationFacts {
-    let id = Uuid::now_v7();
-    let command = OrganisationCommand::Register(RegisterOrganisation {
+fn register_organisation(id: Uuid, org_ref: Option<&str>, name: &str) -> OrganisationCommand {
+    OrganisationCommand::Register(RegisterOrganisation {
         id,
         org_ref: org_ref.map(|r| OrgRef::parse(r).unwrap()),
         name: Name::parse(name).unwrap(),
@@ -86,7 +86,12 @@ async fn organisation(world: &World, org_ref: Option<&str>, name: &str) -> Organ
         organisation_type: OrganisationType::Government,
         country: Some(CountryCode::parse("DE").unwrap()),
         website: None,
-    });
+    })
+}
+
+async fn organisation(world: &World, org_ref: Option<&str>, name: &str) -> OrganisationFacts {
+    let id = Uuid::now_v7();
+    let command = register_organisation(id, org_ref, name);
     world
         .service
         .execute::<Organisation>(id, Expected::Minted, command, metadata(), Given::NOTHING)
@@ -525,16 +530,8 @@ async fn a_session_waits_for_a_lock(db: &sea_orm::DatabaseConnection) -> bool {
 /// starts and blocks; only then does the append commit. A rebuild that folded the log before
 /// taking the append lock folds the old name and then writes it over the committed rename (or
 /// fails on the row the append inserted); one that takes the lock first folds the rename in.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(
-    not(amanah_postgres_tests),
-    ignore = "needs PostgreSQL: build the tests with AMANAH_TEST_POSTGRES_URL set (.ci/run does)"
-)]
-async fn a_rebuild_waits_for_an_append_in_flight_and_folds_it_in() {
-    let Some(database) = TestDatabase::postgres().await else {
-        return;
-    };
-    let world = world(&database);
+async fn a_rebuild_waits_for_an_append_in_flight_and_folds_it_in(database: &TestDatabase) {
+    let world = world(database);
     let id = organisation(&world, None, "Before the rename").await.id;
     let (paused_tx, paused) = tokio::sync::oneshot::channel();
     let (resume, resume_rx) = tokio::sync::oneshot::channel();
@@ -565,7 +562,6 @@ async fn a_rebuild_waits_for_an_append_in_flight_and_folds_it_in() {
     assert_eq!(check(world.service.store()).await.unwrap(), Vec::new());
     let organisation = world.read_model.organisation(id).await.unwrap().unwrap();
     assert_eq!(organisation.name.as_str(), "After the rename");
-    database.cleanup().await;
 }
 
 /// A command loads the state the read model keeps beside the log (written in the same
@@ -638,39 +634,8 @@ async fn commands_decide_on_the_kept_state_not_a_fold_of_the_stream(database: &T
     assert!(!differences.is_empty());
 }
 
-/// A projector that writes like [`SqlProjector`] but holds its first call (the first append, alone
-/// in its batch) until the test lets it go, so that the appends sent meanwhile queue up and are
-/// committed together, in one batch.
-struct HoldingFirst {
-    held: std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
-    release: tokio::sync::Mutex<Option<tokio::sync::oneshot::Receiver<()>>>,
-}
-
-impl amanah_infra::Projector for HoldingFirst {
-    async fn project(
-        &self,
-        txn: &sea_orm::DatabaseTransaction,
-        previous: Option<&amanah_domain::ports::Snapshot>,
-        snapshot: &amanah_domain::ports::Snapshot,
-        events: &[amanah_domain::ports::StoredEvent],
-    ) -> Result<(), amanah_domain::ports::StoreError> {
-        let held = self.held.lock().unwrap().take();
-        if let Some(held) = held {
-            let release = self.release.lock().await.take().unwrap();
-            held.send(()).unwrap();
-            release.await.unwrap();
-        }
-        SqlProjector.project(txn, previous, snapshot, events).await
-    }
-
-    async fn project_all(
-        &self,
-        txn: &sea_orm::DatabaseTransaction,
-        projections: &[amanah_infra::Projection<'_>],
-    ) -> Result<(), amanah_domain::ports::StoreError> {
-        SqlProjector.project_all(txn, projections).await
-    }
-}
+/// A queued command's task: the stream's new version, or why it failed.
+type Queued = tokio::task::JoinHandle<Result<u64, CommandError>>;
 
 /// A service whose sequencer is held inside its first append — renaming `organisation` — until
 /// [`Held::release`]: the appends sent meanwhile queue up and are committed together, in one
@@ -678,7 +643,7 @@ impl amanah_infra::Projector for HoldingFirst {
 struct Held {
     service: std::sync::Arc<CommandService<SqlEventStore>>,
     store: SqlEventStore,
-    release: tokio::sync::oneshot::Sender<()>,
+    release: Release,
     holder: tokio::task::JoinHandle<()>,
 }
 
@@ -688,22 +653,18 @@ impl Held {
         organisation: Uuid,
         name: &'static str,
     ) -> Self {
-        let (held_tx, held) = tokio::sync::oneshot::channel();
-        let (release, release_rx) = tokio::sync::oneshot::channel();
+        let (projector, hold) = HoldFirst::new(SqlProjector);
         let service = std::sync::Arc::new(CommandService::new(SqlEventStore::start(
             db,
             StoreConfig::default(),
-            HoldingFirst {
-                held: std::sync::Mutex::new(Some(held_tx)),
-                release: tokio::sync::Mutex::new(Some(release_rx)),
-            },
+            projector,
         )));
         let store = service.store().clone();
         let holder = {
             let service = std::sync::Arc::clone(&service);
             tokio::spawn(async move { rename(&service, organisation, name).await })
         };
-        held.await.unwrap();
+        let release = hold.held().await;
         Self {
             service,
             store,
@@ -712,33 +673,37 @@ impl Held {
         }
     }
 
+    /// Queues `command` for `A`'s stream `id` at `expected`, decided now through the held
+    /// service, behind the appends already in `pending` (see [`queue_in_order`]); its task
+    /// answers the stream's new version.
+    async fn queue<A>(
+        &self,
+        pending: &mut Vec<Queued>,
+        id: Uuid,
+        expected: Expected,
+        command: A::Command,
+    ) where
+        A: amanah_domain::aggregate::Aggregate
+            + Into<amanah_domain::ports::Snapshot>
+            + Send
+            + Sync
+            + 'static,
+        A::Command: Send + Sync + 'static,
+    {
+        let service = std::sync::Arc::clone(&self.service);
+        queue_in_order(&self.store, pending, async move {
+            service
+                .execute::<A>(id, expected, command, metadata(), Given::NOTHING)
+                .await
+                .map(|committed| committed.outcome.stream_version)
+        })
+        .await;
+    }
+
     /// Lets the first append go and waits for it: the queued ones follow in one batch.
     async fn release(self) {
-        self.release.send(()).unwrap();
+        self.release.release();
         self.holder.await.unwrap();
-    }
-}
-
-/// Spawns `append` and waits until its request is queued behind the others, so that the batch
-/// holds them in a known order.
-async fn queue_in_order(
-    store: &SqlEventStore,
-    pending: &mut Vec<tokio::task::JoinHandle<Result<u64, CommandError>>>,
-    append: impl std::future::Future<Output = Result<u64, CommandError>> + Send + 'static,
-) {
-    pending.push(tokio::spawn(append));
-    let mut polls = 0;
-    while store.queued_requests() < pending.len() {
-        if pending
-            .last()
-            .is_some_and(tokio::task::JoinHandle::is_finished)
-        {
-            let finished = pending.pop().unwrap().await;
-            panic!("an append was answered before it queued: {finished:?}");
-        }
-        polls += 1;
-        assert!(polls < 3000, "an append never queued up");
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
 }
 
@@ -758,29 +723,19 @@ async fn a_batch_is_written_set_based_and_the_read_model_matches_the_log(databas
     let statements = amanah_infra::store::statements::StatementCounter::install(&mut db);
     // The first append holds the sequencer…
     let held = Held::start(db, raced.id, "Renamed First").await;
-    let (service, store) = (std::sync::Arc::clone(&held.service), held.store.clone());
+    let store = held.store.clone();
     // …while the rest queue up, each decided on the state before the batch.
-    let mut pending: Vec<tokio::task::JoinHandle<Result<u64, CommandError>>> = Vec::new();
+    let mut pending = Vec::new();
     const NEW_ORGANISATIONS: usize = 20;
     for n in 0..NEW_ORGANISATIONS {
-        let service = std::sync::Arc::clone(&service);
         let id = Uuid::now_v7();
-        let command = OrganisationCommand::Register(RegisterOrganisation {
+        let command = register_organisation(
             id,
-            org_ref: Some(OrgRef::parse(&format!("XM-BATCH-NEW-{n}")).unwrap()),
-            name: Name::parse(&format!("Batch Organisation {n}")).unwrap(),
-            acronym: None,
-            organisation_type: OrganisationType::Government,
-            country: Some(CountryCode::parse("ID").unwrap()),
-            website: None,
-        });
-        queue_in_order(&store, &mut pending, async move {
-            service
-                .execute::<Organisation>(id, Expected::Minted, command, metadata(), Given::NOTHING)
-                .await
-                .map(|c| c.outcome.stream_version)
-        })
-        .await;
+            Some(&format!("XM-BATCH-NEW-{n}")),
+            &format!("Batch Organisation {n}"),
+        );
+        held.queue::<Organisation>(&mut pending, id, Expected::Minted, command)
+            .await;
     }
     let revise = |id: Uuid, name: &str| {
         OrganisationCommand::Revise(ReviseOrganisation {
@@ -789,72 +744,31 @@ async fn a_batch_is_written_set_based_and_the_read_model_matches_the_log(databas
             ..ReviseOrganisation::default()
         })
     };
-    {
-        let service = std::sync::Arc::clone(&service);
-        let command = revise(renamed.id, "Renamed In The Batch");
-        let id = renamed.id;
-        queue_in_order(&store, &mut pending, async move {
-            service
-                .execute::<Organisation>(
-                    id,
-                    Expected::Version(1),
-                    command,
-                    metadata(),
-                    Given::NOTHING,
-                )
-                .await
-                .map(|c| c.outcome.stream_version)
-        })
+    let command = revise(renamed.id, "Renamed In The Batch");
+    held.queue::<Organisation>(&mut pending, renamed.id, Expected::Version(1), command)
         .await;
-    }
-    {
-        // Decided on version 1 like the holder, which commits first: a conflict.
-        let service = std::sync::Arc::clone(&service);
-        let command = revise(raced.id, "Renamed Second");
-        let id = raced.id;
-        queue_in_order(&store, &mut pending, async move {
-            service
-                .execute::<Organisation>(
-                    id,
-                    Expected::Version(1),
-                    command,
-                    metadata(),
-                    Given::NOTHING,
-                )
-                .await
-                .map(|c| c.outcome.stream_version)
-        })
+    // Decided on version 1 like the holder, which commits first: a conflict.
+    let command = revise(raced.id, "Renamed Second");
+    held.queue::<Organisation>(&mut pending, raced.id, Expected::Version(1), command)
         .await;
-    }
-    {
-        let service = std::sync::Arc::clone(&service);
-        let command = ProjectCommand::AddParticipatingOrganisation(
-            amanah_domain::project::AddParticipatingOrganisation {
-                project_id: first.id,
-                organisation: reporting.clone(),
-                role: OrganisationRole::Accountable,
-            },
-        );
-        let (id, version) = (first.id, first.version);
-        queue_in_order(&store, &mut pending, async move {
-            service
-                .execute::<Project>(
-                    id,
-                    Expected::Version(version),
-                    command,
-                    metadata(),
-                    Given::NOTHING,
-                )
-                .await
-                .map(|c| c.outcome.stream_version)
-        })
-        .await;
-    }
+    let command = ProjectCommand::AddParticipatingOrganisation(
+        amanah_domain::project::AddParticipatingOrganisation {
+            project_id: first.id,
+            organisation: reporting.clone(),
+            role: OrganisationRole::Accountable,
+        },
+    );
+    held.queue::<Project>(
+        &mut pending,
+        first.id,
+        Expected::Version(first.version),
+        command,
+    )
+    .await;
     // An activity of the second project, and one of the first, whose decision read the project
     // at the version an earlier request of the batch moves on from: a stale read.
     let activity = Uuid::now_v7();
     for (id, project) in [(activity, &second), (Uuid::now_v7(), &first)] {
-        let service = std::sync::Arc::clone(&service);
         let command = ActivityCommand::Plan(PlanActivity {
             id,
             project: project.facts(),
@@ -871,13 +785,8 @@ async fn a_batch_is_written_set_based_and_the_read_model_matches_the_log(databas
             planned_start: day("2021-05-01"),
             planned_end: day("2021-05-02"),
         });
-        queue_in_order(&store, &mut pending, async move {
-            service
-                .execute::<Activity>(id, Expected::Minted, command, metadata(), Given::NOTHING)
-                .await
-                .map(|c| c.outcome.stream_version)
-        })
-        .await;
+        held.queue::<Activity>(&mut pending, id, Expected::Minted, command)
+            .await;
     }
     let queued = pending.len();
     let before = store.stats();
@@ -967,18 +876,6 @@ async fn a_batch_is_written_set_based_and_the_read_model_matches_the_log(databas
     assert_eq!(planned.uncac_chapters.len(), 2);
 }
 
-fn register_organisation(id: Uuid, name: &str) -> OrganisationCommand {
-    OrganisationCommand::Register(RegisterOrganisation {
-        id,
-        org_ref: None,
-        name: Name::parse(name).unwrap(),
-        acronym: None,
-        organisation_type: OrganisationType::Government,
-        country: None,
-        website: None,
-    })
-}
-
 /// A store that keeps states answers a stream's state in one statement, also for a stream that
 /// does not exist (a stream without a kept state has no events: nothing to fold). A creation
 /// under a minted id reads nothing at all, one statement fewer than the same creation at version
@@ -1008,7 +905,7 @@ async fn creations_read_at_most_once_and_cannot_fork_a_stream(database: &TestDat
         .execute::<Organisation>(
             first,
             Expected::Minted,
-            register_organisation(first, "First Office"),
+            register_organisation(first, None, "First Office"),
             metadata(),
             Given::NOTHING,
         )
@@ -1020,7 +917,7 @@ async fn creations_read_at_most_once_and_cannot_fork_a_stream(database: &TestDat
         .execute::<Organisation>(
             at_zero,
             Expected::Version(0),
-            register_organisation(at_zero, "Version Zero Office"),
+            register_organisation(at_zero, None, "Version Zero Office"),
             metadata(),
             Given::NOTHING,
         )
@@ -1033,7 +930,7 @@ async fn creations_read_at_most_once_and_cannot_fork_a_stream(database: &TestDat
         .execute::<Organisation>(
             minted,
             Expected::Minted,
-            register_organisation(minted, "Minted Office"),
+            register_organisation(minted, None, "Minted Office"),
             metadata(),
             Given::NOTHING,
         )
@@ -1061,7 +958,7 @@ async fn creations_read_at_most_once_and_cannot_fork_a_stream(database: &TestDat
             .execute::<Organisation>(
                 id,
                 expected,
-                register_organisation(id, "A Second First Event"),
+                register_organisation(id, None, "A Second First Event"),
                 metadata(),
                 Given::NOTHING,
             )
@@ -1084,6 +981,14 @@ async fn creations_read_at_most_once_and_cannot_fork_a_stream(database: &TestDat
         .await
         .unwrap();
     assert_eq!(stream.len(), 1);
+    // Nor did the refused creations write a row for it.
+    assert!(
+        SqlReadModel::new(db.clone())
+            .organisation(minted)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 /// When a batch's set-based write fails in the database (here two projects of one batch claim the
@@ -1102,59 +1007,33 @@ async fn a_batch_whose_set_based_write_fails_is_written_again_request_by_request
         "Renamed While Held",
     )
     .await;
-    let (service, store) = (std::sync::Arc::clone(&held.service), held.store.clone());
+    let store = held.store.clone();
 
-    let mut pending: Vec<tokio::task::JoinHandle<Result<u64, CommandError>>> = Vec::new();
+    let mut pending = Vec::new();
     let register_org = |n: usize| {
-        let service = std::sync::Arc::clone(&service);
-        async move {
-            let id = Uuid::now_v7();
-            let command = OrganisationCommand::Register(RegisterOrganisation {
-                id,
-                org_ref: Some(OrgRef::parse(&format!("XM-REDO-{n}")).unwrap()),
-                name: Name::parse(&format!("Redo Organisation {n}")).unwrap(),
-                acronym: None,
-                organisation_type: OrganisationType::Government,
-                country: None,
-                website: None,
-            });
-            service
-                .execute::<Organisation>(id, Expected::Minted, command, metadata(), Given::NOTHING)
-                .await
-                .map(|c| c.outcome.stream_version)
-        }
+        let id = Uuid::now_v7();
+        let command = register_organisation(
+            id,
+            Some(&format!("XM-REDO-{n}")),
+            &format!("Redo Organisation {n}"),
+        );
+        (id, command)
     };
     let register_project = |iati: &str, country: &str| {
-        let service = std::sync::Arc::clone(&service);
         let command = register(iati, &reporting, &implementing, country, "15113");
-        async move {
-            let id = command.id;
-            service
-                .execute::<Project>(
-                    id,
-                    Expected::Minted,
-                    ProjectCommand::Register(command),
-                    metadata(),
-                    Given::NOTHING,
-                )
-                .await
-                .map(|c| c.outcome.stream_version)
-        }
+        (command.id, ProjectCommand::Register(command))
     };
-    queue_in_order(&store, &mut pending, register_org(1)).await;
-    queue_in_order(
-        &store,
-        &mut pending,
-        register_project("XM-DAC-5-7-REDO", "ID"),
-    )
-    .await;
-    queue_in_order(
-        &store,
-        &mut pending,
-        register_project("XM-DAC-5-7-REDO", "TH"),
-    )
-    .await;
-    queue_in_order(&store, &mut pending, register_org(2)).await;
+    let (id, command) = register_org(1);
+    held.queue::<Organisation>(&mut pending, id, Expected::Minted, command)
+        .await;
+    for country in ["ID", "TH"] {
+        let (id, command) = register_project("XM-DAC-5-7-REDO", country);
+        held.queue::<Project>(&mut pending, id, Expected::Minted, command)
+            .await;
+    }
+    let (id, command) = register_org(2);
+    held.queue::<Organisation>(&mut pending, id, Expected::Minted, command)
+        .await;
     let size_before = store.size().await.unwrap();
     let before = store.stats();
     held.release().await;

@@ -15,7 +15,7 @@ use amanah_domain::ports::{Actor, AppendRequest, EventStore};
 use amanah_infra::audit::tree::{AuditReadError, consistency_proof, inclusion_proof};
 use amanah_infra::audit::tree_cache::{TreeCache, TreeCacheStats};
 use amanah_infra::testing::{TestDatabase, append_concurrently, event, organisation_append};
-use amanah_infra::{NoProjection, SqlEventStore, StoreConfig};
+use amanah_infra::{SqlEventStore, StoreConfig};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
 use uuid::Uuid;
@@ -28,16 +28,12 @@ amanah_infra::on_both_engines!(
 );
 
 fn store(database: &TestDatabase) -> SqlEventStore {
-    SqlEventStore::start(
-        database.connection().clone(),
+    database.signed_store_with(
+        Arc::new(SigningKey::from_seed("amanah.test/audit", &[9; 32]).unwrap()),
         StoreConfig {
-            checkpoint_signer: Some(Arc::new(
-                SigningKey::from_seed("amanah.test/audit", &[9; 32]).unwrap(),
-            )),
             follow_poll: Duration::from_millis(50),
             ..StoreConfig::default()
         },
-        NoProjection,
     )
 }
 

@@ -128,7 +128,6 @@ async fn claim_and_die_before_appending(
     name: &str,
     request_id: &str,
 ) {
-    use sea_orm::ConnectionTrait as _;
     // The request exactly as `Keyed::run` hashes it.
     let hash = amanah_infra::store::idempotency::request_hash(&json!({
         "query": REGISTER,
@@ -152,19 +151,8 @@ async fn claim_and_die_before_appending(
         matches!(claim, amanah_domain::ports::KeyClaim::Run(_)),
         "{claim:?}"
     );
-    let statement = sea_orm::Statement::from_sql_and_values(
-        app.state.db.connection().get_database_backend(),
-        "UPDATE idempotency_keys SET heartbeat_at = heartbeat_at - $1 WHERE \"key\" = $2",
-        [stale_micros().into(), key.into()],
-    );
-    let updated = app
-        .state
-        .db
-        .connection()
-        .execute_raw(statement)
-        .await
-        .unwrap();
-    assert_eq!(updated.rows_affected(), 1);
+    // No response is stored yet: the holder dies before appending.
+    kill_holder(app, key).await;
 }
 
 #[tokio::test]
@@ -342,16 +330,12 @@ async fn retries_of_keys_sharing_a_request_id_answer_by_their_own_key_on_sqlite(
     retries_of_keys_sharing_a_request_id_answer_by_their_own_key(&app).await;
 }
 
-#[tokio::test]
-#[cfg_attr(
-    not(amanah_postgres_tests),
-    ignore = "needs PostgreSQL: build the tests with AMANAH_TEST_POSTGRES_URL set (.ci/run does)"
-)]
-async fn retries_of_keys_sharing_a_request_id_answer_by_their_own_key_on_postgres() {
-    let Some(app) = TestApp::spawn_postgres().await else {
-        return;
-    };
-    retries_of_keys_sharing_a_request_id_answer_by_their_own_key(&app).await;
+amanah_infra::postgres_test! {
+    #[tokio::test]
+    async fn retries_of_keys_sharing_a_request_id_answer_by_their_own_key_on_postgres() {
+        let app = TestApp::spawn_postgres().await;
+        retries_of_keys_sharing_a_request_id_answer_by_their_own_key(&app).await;
+    }
 }
 
 const REGISTER_TWO: &str =

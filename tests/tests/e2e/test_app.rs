@@ -120,15 +120,15 @@ impl TestApp {
         Self::start(config, db, data_dir, Backing::Sqlite).await
     }
 
-    /// A server on a scratch PostgreSQL database of its own, or `None` when there is no
-    /// PostgreSQL server and none is required (see `amanah_infra::testing`).
-    pub async fn spawn_postgres() -> Option<Self> {
-        let database = TestDatabase::postgres().await?;
+    /// A server on a scratch PostgreSQL database of its own; panics when no PostgreSQL server
+    /// answers (see `amanah_infra::testing`).
+    pub async fn spawn_postgres() -> Self {
+        let database = TestDatabase::postgres().await;
         let (config, data_dir) = test_config(|config| {
             config.database_url = DatabaseUrl::parse(database.url()).unwrap();
         });
         let db = database.connection().clone();
-        Some(Self::start(config, db, data_dir, Backing::Postgres(database)).await)
+        Self::start(config, db, data_dir, Backing::Postgres(database)).await
     }
 
     async fn start(
