@@ -10,8 +10,9 @@
 //! Reading: the root at any size, inclusion and consistency proofs each need O(log n) stored
 //! nodes ([`amanah_audit::merkle::Plan`]), fetched in one query.
 //! The server reads them through [`TreeCache`], an in-memory
-//! copy of the nodes and checkpoints (the `TreeCache` methods below): the same answers, with the
-//! database read only for what the copy lacks and for the latest checkpoint.
+//! copy of the nodes and checkpoints (the `*_in` functions below with a cache, which
+//! [`SqlAuditLog`](crate::audit::log::SqlAuditLog) calls): the same answers, with the database
+//! read only for what the copy lacks and for the latest checkpoint.
 
 use amanah_domain::ports::{StoreError, StoredEvent};
 use chrono::Utc;
@@ -328,19 +329,12 @@ pub async fn checkpoint_at<C: ConnectionTrait>(
     row.as_ref().map(parse_checkpoint).transpose()
 }
 
-/// The checkpoint at `size`, or the latest when `None`.
+/// The checkpoint at `size`, or the latest when `None`, from `cache` where it holds it.
 ///
 /// # Errors
 /// [`AuditReadError::NotSigned`] for a size no checkpoint was signed at,
 /// [`AuditReadError::NoCheckpoint`] when none exists.
-pub async fn signed_checkpoint<C: ConnectionTrait>(
-    db: &C,
-    size: Option<u64>,
-) -> Result<StoredCheckpoint, AuditReadError> {
-    signed_checkpoint_in(db, None, size).await
-}
-
-async fn signed_checkpoint_in<C: ConnectionTrait>(
+pub(crate) async fn signed_checkpoint_in<C: ConnectionTrait>(
     db: &C,
     cache: Option<&TreeCache>,
     size: Option<u64>,
@@ -405,7 +399,7 @@ pub async fn inclusion_proof<C: ConnectionTrait>(
     inclusion_proof_in(db, None, index, size).await
 }
 
-async fn inclusion_proof_in<C: ConnectionTrait>(
+pub(crate) async fn inclusion_proof_in<C: ConnectionTrait>(
     db: &C,
     cache: Option<&TreeCache>,
     index: u64,
@@ -446,7 +440,7 @@ pub async fn consistency_proof<C: ConnectionTrait>(
     consistency_proof_in(db, None, from, to).await
 }
 
-async fn consistency_proof_in<C: ConnectionTrait>(
+pub(crate) async fn consistency_proof_in<C: ConnectionTrait>(
     db: &C,
     cache: Option<&TreeCache>,
     from: u64,
@@ -470,45 +464,4 @@ async fn consistency_proof_in<C: ConnectionTrait>(
     let plan = merkle::consistency_plan(from, to_checkpoint.size)?;
     let hashes = evaluate(db, cache, &plan).await?;
     Ok((from_checkpoint, to_checkpoint, hashes))
-}
-
-/// The same reads, served from the copy where it can.
-impl TreeCache {
-    /// [`signed_checkpoint`], through the copy.
-    ///
-    /// # Errors
-    /// As [`signed_checkpoint`].
-    pub async fn signed_checkpoint<C: ConnectionTrait>(
-        &self,
-        db: &C,
-        size: Option<u64>,
-    ) -> Result<StoredCheckpoint, AuditReadError> {
-        signed_checkpoint_in(db, Some(self), size).await
-    }
-
-    /// [`inclusion_proof`], through the copy: the same answer, fewer reads.
-    ///
-    /// # Errors
-    /// As [`inclusion_proof`].
-    pub async fn inclusion_proof<C: ConnectionTrait>(
-        &self,
-        db: &C,
-        index: u64,
-        size: Option<u64>,
-    ) -> Result<(StoredCheckpoint, Hash, Vec<Hash>), AuditReadError> {
-        inclusion_proof_in(db, Some(self), index, size).await
-    }
-
-    /// [`consistency_proof`], through the copy: the same answer, fewer reads.
-    ///
-    /// # Errors
-    /// As [`consistency_proof`].
-    pub async fn consistency_proof<C: ConnectionTrait>(
-        &self,
-        db: &C,
-        from: u64,
-        to: Option<u64>,
-    ) -> Result<(StoredCheckpoint, StoredCheckpoint, Vec<Hash>), AuditReadError> {
-        consistency_proof_in(db, Some(self), from, to).await
-    }
 }
