@@ -526,7 +526,11 @@ impl AuditLog for MemoryAuditLog {
             }
             let leaf = log.leaves[usize::try_from(index).unwrap_or(usize::MAX)];
             let hashes = log.assemble(&merkle::inclusion_plan(index, checkpoint.size)?)?;
-            Ok((checkpoint, leaf, hashes))
+            Ok(InclusionProof {
+                checkpoint,
+                leaf,
+                hashes,
+            })
         });
         Box::pin(std::future::ready(proof))
     }
@@ -540,7 +544,11 @@ impl AuditLog for MemoryAuditLog {
         let proof = log.checkpoint(Some(from)).and_then(|old| {
             let new = log.checkpoint(to)?;
             let hashes = log.assemble(&merkle::consistency_plan(from, new.size)?)?;
-            Ok((old, new, hashes))
+            Ok(ConsistencyProof {
+                from: old,
+                to: new,
+                hashes,
+            })
         });
         Box::pin(std::future::ready(proof))
     }
@@ -650,17 +658,28 @@ mod tests {
                 (checkpoint.size, checkpoint.root)
             );
             for index in 0..checkpoint.size {
-                let (at, leaf, proof) =
-                    run(log.inclusion_proof(index, Some(checkpoint.size))).unwrap();
+                let InclusionProof {
+                    checkpoint: at,
+                    leaf,
+                    hashes: proof,
+                } = run(log.inclusion_proof(index, Some(checkpoint.size))).unwrap();
                 assert_eq!(at, *checkpoint);
                 merkle::verify_inclusion(index, at.size, &leaf, &proof, &at.root).unwrap();
             }
         }
-        let (old, new, proof) = run(log.consistency_proof(2, None)).unwrap();
+        let ConsistencyProof {
+            from: old,
+            to: new,
+            hashes: proof,
+        } = run(log.consistency_proof(2, None)).unwrap();
         assert_eq!((old.size, new.size), (2, 7));
         merkle::verify_consistency(2, 7, &proof, &old.root, &new.root).unwrap();
         // A wrong leaf does not verify: the check above can fail.
-        let (at, _, proof) = run(log.inclusion_proof(3, Some(5))).unwrap();
+        let InclusionProof {
+            checkpoint: at,
+            hashes: proof,
+            ..
+        } = run(log.inclusion_proof(3, Some(5))).unwrap();
         assert!(
             merkle::verify_inclusion(3, 5, &merkle::leaf_hash(b"forged"), &proof, &at.root)
                 .is_err()

@@ -458,13 +458,27 @@ fn truncate_to_micros(time: DateTime<Utc>) -> DateTime<Utc> {
     chrono::SubsecRound::trunc_subsecs(time, 6)
 }
 
-/// An inclusion proof: the signed checkpoint it is against, the leaf's hash and the proof's
-/// hashes (RFC 9162 §2.1.3).
-pub type InclusionProof = (StoredCheckpoint, Hash, Vec<Hash>);
+/// An inclusion proof of one leaf (RFC 9162 §2.1.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InclusionProof {
+    /// The signed checkpoint the proof is against.
+    pub checkpoint: StoredCheckpoint,
+    /// The leaf's hash.
+    pub leaf: Hash,
+    /// The proof's hashes, from the leaf up.
+    pub hashes: Vec<Hash>,
+}
 
-/// A consistency proof: the older checkpoint, the newer one, and the proof's hashes (RFC 9162
-/// §2.1.4).
-pub type ConsistencyProof = (StoredCheckpoint, StoredCheckpoint, Vec<Hash>);
+/// A consistency proof between two signed checkpoints (RFC 9162 §2.1.4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsistencyProof {
+    /// The older checkpoint (the smaller tree).
+    pub from: StoredCheckpoint,
+    /// The newer checkpoint.
+    pub to: StoredCheckpoint,
+    /// The proof's hashes.
+    pub hashes: Vec<Hash>,
+}
 
 /// The audit log as auditors read it (`docs/audit-log.md` §6): its events, filtered, in index
 /// order; its signed checkpoints; inclusion and consistency proofs between them. Sizes are sizes

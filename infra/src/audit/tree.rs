@@ -14,7 +14,7 @@
 //! [`SqlAuditLog`](crate::audit::log::SqlAuditLog) calls): the same answers, with the database
 //! read only for what the copy lacks and for the latest checkpoint.
 
-use amanah_domain::ports::{StoreError, StoredEvent};
+use amanah_domain::ports::{ConsistencyProof, InclusionProof, StoreError, StoredEvent};
 use chrono::Utc;
 use sea_orm::{ConnectionTrait, Statement, Value};
 
@@ -396,7 +396,12 @@ pub async fn inclusion_proof<C: ConnectionTrait>(
     index: u64,
     size: Option<u64>,
 ) -> Result<(StoredCheckpoint, Hash, Vec<Hash>), AuditReadError> {
-    inclusion_proof_in(db, None, index, size).await
+    let InclusionProof {
+        checkpoint,
+        leaf,
+        hashes,
+    } = inclusion_proof_in(db, None, index, size).await?;
+    Ok((checkpoint, leaf, hashes))
 }
 
 pub(crate) async fn inclusion_proof_in<C: ConnectionTrait>(
@@ -404,7 +409,7 @@ pub(crate) async fn inclusion_proof_in<C: ConnectionTrait>(
     cache: Option<&TreeCache>,
     index: u64,
     size: Option<u64>,
-) -> Result<(StoredCheckpoint, Hash, Vec<Hash>), AuditReadError> {
+) -> Result<InclusionProof, AuditReadError> {
     let checkpoint = signed_checkpoint_in(db, cache, size).await?;
     if index >= checkpoint.size {
         return Err(AuditReadError::IndexOutOfRange {
@@ -423,7 +428,11 @@ pub(crate) async fn inclusion_proof_in<C: ConnectionTrait>(
     let hashes = plan
         .assemble(lookup)
         .ok_or_else(|| StoreError::internal("the Merkle tree lacks a node a proof needs"))?;
-    Ok((checkpoint, leaf, hashes))
+    Ok(InclusionProof {
+        checkpoint,
+        leaf,
+        hashes,
+    })
 }
 
 /// A consistency proof (RFC 9162 §2.1.4) from the signed tree of `from` to the signed tree of
@@ -437,7 +446,8 @@ pub async fn consistency_proof<C: ConnectionTrait>(
     from: u64,
     to: Option<u64>,
 ) -> Result<(StoredCheckpoint, StoredCheckpoint, Vec<Hash>), AuditReadError> {
-    consistency_proof_in(db, None, from, to).await
+    let ConsistencyProof { from, to, hashes } = consistency_proof_in(db, None, from, to).await?;
+    Ok((from, to, hashes))
 }
 
 pub(crate) async fn consistency_proof_in<C: ConnectionTrait>(
@@ -445,7 +455,7 @@ pub(crate) async fn consistency_proof_in<C: ConnectionTrait>(
     cache: Option<&TreeCache>,
     from: u64,
     to: Option<u64>,
-) -> Result<(StoredCheckpoint, StoredCheckpoint, Vec<Hash>), AuditReadError> {
+) -> Result<ConsistencyProof, AuditReadError> {
     if from == 0 {
         return Err(ProofError::FromEmptyTree.into());
     }
@@ -459,9 +469,17 @@ pub(crate) async fn consistency_proof_in<C: ConnectionTrait>(
     }
     let from_checkpoint = signed_checkpoint_in(db, cache, Some(from)).await?;
     if from == to_checkpoint.size {
-        return Ok((from_checkpoint, to_checkpoint, Vec::new()));
+        return Ok(ConsistencyProof {
+            from: from_checkpoint,
+            to: to_checkpoint,
+            hashes: Vec::new(),
+        });
     }
     let plan = merkle::consistency_plan(from, to_checkpoint.size)?;
     let hashes = evaluate(db, cache, &plan).await?;
-    Ok((from_checkpoint, to_checkpoint, hashes))
+    Ok(ConsistencyProof {
+        from: from_checkpoint,
+        to: to_checkpoint,
+        hashes,
+    })
 }
