@@ -469,13 +469,13 @@ impl MemoryAuditLog {
         let size = log.leaves.len() as u64;
         let root = log
             .assemble(&merkle::root_plan(size))
-            .map_err(|error| StoreError::internal(error.to_string()))?
+            .map_err(|error| StoreError::internal_from("cannot compute the root", error))?
             .first()
             .copied()
             .unwrap_or_else(merkle::empty_root);
         let note = amanah_audit::checkpoint::Checkpoint::new(self.key.name(), size, root)
             .sign(&self.key)
-            .map_err(|error| StoreError::internal(error.to_string()))?;
+            .map_err(|error| StoreError::internal_from("cannot sign the checkpoint", error))?;
         let checkpoint = StoredCheckpoint { size, root, note };
         log.checkpoints.insert(size, checkpoint.clone());
         Ok(checkpoint)

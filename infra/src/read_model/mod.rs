@@ -834,7 +834,9 @@ async fn fold_log_in<C: ConnectionTrait>(db: &C) -> Result<(Vec<Snapshot>, u64),
     let mut organisations: BTreeMap<Uuid, Option<Organisation>> = BTreeMap::new();
     let mut projects: BTreeMap<Uuid, Option<Project>> = BTreeMap::new();
     let mut activities: BTreeMap<Uuid, Option<Activity>> = BTreeMap::new();
-    let undecodable = |e: amanah_domain::service::CommandError| StoreError::internal(e.to_string());
+    let undecodable = |e: amanah_domain::service::CommandError| {
+        StoreError::internal_from("a stored event does not decode", e)
+    };
     let mut next = 0;
     loop {
         let batch = read_range_in(db, next, 1000).await?;

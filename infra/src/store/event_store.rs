@@ -942,10 +942,10 @@ fn stored_events(
             canonical: Vec::new(),
         };
         event.canonical = envelope::encode(&event).map_err(|error| {
-            StoreError::internal(format!(
-                "event {} cannot be recorded: {error}",
-                event.event_type
-            ))
+            StoreError::internal_from(
+                format!("event {} cannot be recorded", event.event_type),
+                error,
+            )
         })?;
         events.push(event);
     }
