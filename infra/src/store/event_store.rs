@@ -622,7 +622,8 @@ impl<P: Projector> Sequencer<P> {
     /// checks in memory, its events and read-model rows in a few multi-row statements. Should that
     /// fail (a unique violation in the read model, say), the transaction is rolled back and the
     /// batch is written again in a new one, request by request, each in its own savepoint
-    /// ([`Self::write_one_by_one`]), so that only the request at fault fails. Both give each
+    /// ([`Self::write_one_by_one`]), so that only the request at fault fails; when the database
+    /// is unavailable, the batch fails as a whole instead of trying again. Both give each
     /// request the answer it would get alone, in queue order. (No savepoint around the set-based
     /// attempt: that is two round trips a batch saved, for a second `BEGIN` when it fails.)
     async fn write_batch(
@@ -645,16 +646,25 @@ impl<P: Projector> Sequencer<P> {
                     None => Ok(None),
                 }
             };
-            match attempt.await {
-                Ok(Some(written)) => return self.finish(txn, written).await,
-                Ok(None) | Err(_) => {
-                    let _ = txn.rollback().await;
-                    outcomes.clear();
-                    self.counters
-                        .batches_one_by_one
-                        .fetch_add(1, Ordering::Relaxed);
-                }
+            let attempt = attempt.await;
+            if let Ok(Some(written)) = attempt {
+                return self.finish(txn, written).await;
             }
+            let _ = txn.rollback().await;
+            outcomes.clear();
+            match attempt {
+                // A database that cannot be reached now will not be reached by a second
+                // transaction either: every request of the batch hears this.
+                Err(error @ StoreError::Unavailable { .. }) => return Err(error),
+                Err(error) => tracing::debug!(
+                    error = %Chain(&error),
+                    "the set-based batch failed; writing it request by request"
+                ),
+                Ok(_) => {}
+            }
+            self.counters
+                .batches_one_by_one
+                .fetch_add(1, Ordering::Relaxed);
         }
         let txn = begin_append_transaction(&self.db).await?;
         let written = async {
