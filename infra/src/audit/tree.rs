@@ -20,16 +20,12 @@ use sea_orm::{ConnectionTrait, Statement, Value};
 
 use crate::audit::tree_cache::TreeCache;
 use crate::store::db_error::map_internal_db_error;
-use crate::store::sql::statement;
+use crate::store::sql::{count, from_db_int, statement, to_db_int};
 use amanah_audit::checkpoint::Checkpoint;
 use amanah_audit::merkle::{self, CompactRange, Hash, NodeId, Plan, ProofError};
 use amanah_audit::note::SigningKey;
 
 pub use amanah_domain::ports::{AuditReadError, StoredCheckpoint};
-
-pub(crate) fn db_int(value: u64) -> Result<i64, StoreError> {
-    i64::try_from(value).map_err(|_| StoreError::internal(format!("{value} exceeds BIGINT")))
-}
 
 fn to_hash(bytes: Vec<u8>) -> Result<Hash, StoreError> {
     Hash::try_from(bytes.as_slice())
@@ -56,11 +52,9 @@ pub(crate) async fn select_nodes<C: ConnectionTrait>(
             let level: i64 = row.try_get_by_index(0).map_err(map_internal_db_error)?;
             let index: i64 = row.try_get_by_index(1).map_err(map_internal_db_error)?;
             let hash: Vec<u8> = row.try_get_by_index(2).map_err(map_internal_db_error)?;
-            let (Ok(level), Ok(index)) = (u32::try_from(level), u64::try_from(index)) else {
-                return Err(StoreError::internal(
-                    "a stored node has a negative position",
-                ));
-            };
+            let level = u32::try_from(level)
+                .map_err(|_| StoreError::internal(format!("a stored node is at level {level}")))?;
+            let index = from_db_int(index)?;
             Ok((NodeId { level, index }, to_hash(hash)?))
         })
         .collect()
@@ -81,7 +75,7 @@ async fn fetch_nodes<C: ConnectionTrait>(
         let mut values = Vec::with_capacity(chunk.len() * 2);
         for id in chunk {
             values.push(Value::from(i64::from(id.level)));
-            values.push(Value::from(db_int(id.index)?));
+            values.push(Value::from(to_db_int(id.index)?));
         }
         found.extend(select_nodes(db, &conditions, values).await?);
     }
@@ -124,11 +118,7 @@ pub(crate) async fn tree_leaves<C: ConnectionTrait>(db: &C) -> Result<u64, Store
         ))
         .await
         .map_err(map_internal_db_error)?;
-    let count: i64 = match row {
-        Some(row) => row.try_get_by_index(0).map_err(map_internal_db_error)?,
-        None => 0,
-    };
-    Ok(u64::try_from(count).unwrap_or(0))
+    count(row.as_ref())
 }
 
 /// The tree's right edge at `size`, from the stored nodes.
@@ -157,7 +147,7 @@ async fn insert_nodes<C: ConnectionTrait>(
         let mut values = Vec::with_capacity(chunk.len() * 3);
         for (id, hash) in chunk {
             values.push(Value::from(i64::from(id.level)));
-            values.push(Value::from(db_int(id.index)?));
+            values.push(Value::from(to_db_int(id.index)?));
             values.push(Value::from(hash.to_vec()));
         }
         db.execute_raw(statement(
@@ -182,7 +172,7 @@ async fn missing_leaves<C: ConnectionTrait>(
         .query_all_raw(statement(
             db.get_database_backend(),
             "SELECT canonical FROM events WHERE idx >= ? AND idx < ? ORDER BY idx",
-            vec![db_int(from)?.into(), db_int(to)?.into()],
+            vec![to_db_int(from)?.into(), to_db_int(to)?.into()],
         ))
         .await
         .map_err(map_internal_db_error)?;
@@ -252,7 +242,7 @@ pub(crate) async fn extend<C: ConnectionTrait>(
             db.get_database_backend(),
             "INSERT INTO checkpoints (tree_size, root, note, signed_at) VALUES (?, ?, ?, ?)",
             vec![
-                db_int(range.size())?.into(),
+                to_db_int(range.size())?.into(),
                 range.root().to_vec().into(),
                 note.into(),
                 crate::envelope::format_occurred_at(
@@ -272,7 +262,7 @@ fn parse_checkpoint(row: &sea_orm::QueryResult) -> Result<StoredCheckpoint, Stor
     let root: Vec<u8> = row.try_get_by_index(1).map_err(map_internal_db_error)?;
     let note: String = row.try_get_by_index(2).map_err(map_internal_db_error)?;
     Ok(StoredCheckpoint {
-        size: u64::try_from(size).map_err(|_| StoreError::internal("negative size"))?,
+        size: from_db_int(size)?,
         root: to_hash(root)?,
         note,
     })
@@ -322,7 +312,7 @@ pub async fn checkpoint_at<C: ConnectionTrait>(
         .query_one_raw(statement(
             db.get_database_backend(),
             "SELECT tree_size, root, note FROM checkpoints WHERE tree_size = ?",
-            vec![db_int(size)?.into()],
+            vec![to_db_int(size)?.into()],
         ))
         .await
         .map_err(map_internal_db_error)?;

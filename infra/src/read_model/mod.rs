@@ -38,7 +38,7 @@ use uuid::Uuid;
 use crate::read_model::projection::{Projection, Projector, StateReader};
 use crate::store::db_error::map_db_error;
 use crate::store::event_store::{SqlEventStore, read_range_in};
-use crate::store::sql::statement;
+use crate::store::sql::{from_db_int, statement};
 
 pub use queries::SqlReadModel;
 
@@ -781,7 +781,7 @@ fn read_latest_state(
         let state: String = row.try_get_by_index(0).map_err(map_db_error)?;
         let version: i64 = row.try_get_by_index(1).map_err(map_db_error)?;
         Ok(Some(LatestState {
-            version: u64::try_from(version).unwrap_or(0),
+            version: from_db_int(version)?,
             state,
         }))
     })

@@ -63,7 +63,7 @@ use crate::read_model::projection::{NoProjection, Projection, Projector, StateRe
 use crate::store::database::{self, DatabaseSetupError};
 use crate::store::db_error::map_internal_db_error;
 use crate::store::idempotency;
-use crate::store::sql::statement;
+use crate::store::sql::{from_db_int, query_bound, statement, to_db_int};
 use amanah_audit::merkle::CompactRange;
 use amanah_audit::note::SigningKey;
 
@@ -467,7 +467,7 @@ impl EventStore for SqlEventStore {
             "SELECT idx, canonical FROM events WHERE stream = ? AND stream_id = ?".to_owned();
         if let Some(up_to_index) = up_to_index {
             sql.push_str(" AND idx < ?");
-            values.push(i64::try_from(up_to_index).unwrap_or(i64::MAX).into());
+            values.push(query_bound(up_to_index));
         }
         sql.push_str(" ORDER BY stream_version");
         let rows = self
@@ -1149,12 +1149,4 @@ fn decode_row(row: &QueryResult) -> Result<StoredEvent, StoreError> {
         )));
     }
     Ok(event)
-}
-
-fn to_db_int(value: u64) -> Result<i64, StoreError> {
-    i64::try_from(value).map_err(|_| StoreError::internal(format!("{value} exceeds BIGINT")))
-}
-
-fn from_db_int(value: i64) -> Result<u64, StoreError> {
-    u64::try_from(value).map_err(|_| StoreError::internal(format!("negative counter {value}")))
 }
