@@ -1119,7 +1119,13 @@ async fn migrations_seed_member_states_and_are_idempotent(database: &TestDatabas
     let (first, second) = tokio::join!(database::migrate(db), database::migrate(db));
     first.unwrap();
     second.unwrap();
-    assert_eq!(database::pending_migrations(db).await.unwrap(), 0);
+    assert_eq!(
+        database::Database::from(db.clone())
+            .pending_migrations()
+            .await
+            .unwrap(),
+        0
+    );
 
     let rows = db
         .query_all_raw(Statement::from_string(
