@@ -317,7 +317,7 @@ async fn verify_db_catches_deleted_and_reordered_rows() {
         .await
         .unwrap_err()
     {
-        VerifyDbError::Verify(VerifyError::Failed(failure)) => {
+        VerifyDbError::Verify(failure) => {
             assert_eq!(failure.index, Some(4), "{failure}");
         }
         other => panic!("{other}"),
@@ -340,7 +340,7 @@ async fn verify_db_catches_deleted_and_reordered_rows() {
         .await
         .unwrap_err()
     {
-        VerifyDbError::Verify(VerifyError::Failed(failure)) => {
+        VerifyDbError::Verify(failure) => {
             assert_eq!(failure.index, Some(13), "{failure}");
         }
         other => panic!("{other}"),
