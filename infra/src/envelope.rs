@@ -19,7 +19,7 @@ use uuid::Uuid;
 use amanah_audit::envelope::is_event_type;
 use amanah_audit::jcs::{self, JcsError, MAX_SAFE_INTEGER};
 
-pub use amanah_audit::envelope::{ACTOR_KEYS, ENVELOPE_KEYS, ENVELOPE_VERSION};
+use amanah_audit::envelope::{ACTOR_KEYS, ENVELOPE_KEYS, ENVELOPE_VERSION};
 
 /// Why bytes or an event are not a valid envelope.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -2,15 +2,13 @@
 //! `auditEvents`). The filters use the columns the event table keeps beside the leaf bytes; what
 //! is returned is always decoded from the stored leaf bytes themselves.
 
-use amanah_domain::ports::{StoreError, StoredEvent};
+use amanah_domain::ports::{AuditEventFilter, StoreError, StoredEvent};
 use amanah_domain::query::{Page, Window};
 use sea_orm::{ConnectionTrait, Value};
 
 use crate::envelope;
 use crate::store::db_error::map_internal_db_error;
 use crate::store::sql::{count, query_bound, statement};
-
-pub use amanah_domain::ports::AuditEventFilter;
 
 /// One window of the events matching `filter`, in index order, and how many match in all.
 ///

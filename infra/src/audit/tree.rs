@@ -14,7 +14,9 @@
 //! [`SqlAuditLog`](crate::audit::log::SqlAuditLog) calls): the same answers, with the database
 //! read only for what the copy lacks and for the latest checkpoint.
 
-use amanah_domain::ports::{ConsistencyProof, InclusionProof, StoreError, StoredEvent};
+use amanah_domain::ports::{
+    AuditReadError, ConsistencyProof, InclusionProof, StoreError, StoredCheckpoint, StoredEvent,
+};
 use chrono::Utc;
 use sea_orm::{ConnectionTrait, Statement, Value};
 
@@ -24,8 +26,6 @@ use crate::store::sql::{count, from_db_int, statement, to_db_int};
 use amanah_audit::checkpoint::Checkpoint;
 use amanah_audit::merkle::{self, CompactRange, Hash, NodeId, Plan, ProofError};
 use amanah_audit::note::SigningKey;
-
-pub use amanah_domain::ports::{AuditReadError, StoredCheckpoint};
 
 fn to_hash(bytes: Vec<u8>) -> Result<Hash, StoreError> {
     Hash::try_from(bytes.as_slice())

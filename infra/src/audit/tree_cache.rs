@@ -21,11 +21,11 @@ use amanah_domain::errors::Chain;
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
-use amanah_domain::ports::StoreError;
+use amanah_domain::ports::{StoreError, StoredCheckpoint};
 use sea_orm::{ConnectionTrait, Value};
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
-use crate::audit::tree::{StoredCheckpoint, select_nodes, tree_leaves};
+use crate::audit::tree::{select_nodes, tree_leaves};
 use crate::store::event_store::SqlEventStore;
 use crate::store::sql::to_db_int;
 use amanah_audit::merkle::{Hash, NodeId};

@@ -666,7 +666,7 @@ impl amanah_infra::Projector for HoldingFirst {
     async fn project_all(
         &self,
         txn: &sea_orm::DatabaseTransaction,
-        projections: &[amanah_infra::Projection<'_>],
+        projections: &[amanah_infra::read_model::projection::Projection<'_>],
     ) -> Result<(), amanah_domain::ports::StoreError> {
         SqlProjector.project_all(txn, projections).await
     }
