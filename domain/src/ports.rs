@@ -428,10 +428,11 @@ pub struct AuditEventFilter {
 
 impl AuditEventFilter {
     /// Whether `event` passes the filter: the same rule as the database adapter's query, for
-    /// events that are already in memory (a subscription's).
+    /// events that are already in memory (a subscription's). A stored event's `occurred_at` is
+    /// in whole microseconds, as the log records it; the bounds are truncated to match.
     #[must_use]
     pub fn matches(&self, event: &StoredEvent) -> bool {
-        let occurred_at = truncate_to_micros(event.occurred_at);
+        let occurred_at = event.occurred_at;
         self.stream.is_none_or(|stream| stream == event.stream)
             && self.stream_id.is_none_or(|id| id == event.stream_id)
             && self
@@ -453,8 +454,9 @@ impl AuditEventFilter {
     }
 }
 
-/// `time` to whole microseconds, as the log records `occurredAt`.
-fn truncate_to_micros(time: DateTime<Utc>) -> DateTime<Utc> {
+/// `time` to whole microseconds (truncated, never rounded up), as the log records `occurredAt`.
+#[must_use]
+pub fn truncate_to_micros(time: DateTime<Utc>) -> DateTime<Utc> {
     chrono::SubsecRound::trunc_subsecs(time, 6)
 }
 

@@ -11,8 +11,8 @@
 //! precision, so the stored column, the decoded event and the bytes always agree.
 
 use amanah_domain::aggregate::StreamKind;
-use amanah_domain::ports::{Actor, StoredEvent};
-use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
+use amanah_domain::ports::{Actor, StoredEvent, truncate_to_micros};
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -48,12 +48,6 @@ pub enum EnvelopeError {
 
 const fn malformed(member: &'static str, problem: &'static str) -> EnvelopeError {
     EnvelopeError::Malformed { member, problem }
-}
-
-/// `time` without its sub-microsecond digits (truncated, never rounded up).
-#[must_use]
-pub fn truncate_to_micros(time: DateTime<Utc>) -> DateTime<Utc> {
-    time.trunc_subsecs(6)
 }
 
 /// The `occurredAt` text of `time`: RFC 3339 UTC, exactly six fractional digits and `Z`, e.g.

@@ -41,11 +41,11 @@ pub async fn audit_events<C: ConnectionTrait>(
     // so text order is time order.
     if let Some(from) = filter.occurred_from {
         conditions.push("occurred_at >= ?");
-        values.push(envelope::format_occurred_at(envelope::truncate_to_micros(from)).into());
+        values.push(envelope::format_occurred_at(from).into());
     }
     if let Some(to) = filter.occurred_to {
         conditions.push("occurred_at <= ?");
-        values.push(envelope::format_occurred_at(envelope::truncate_to_micros(to)).into());
+        values.push(envelope::format_occurred_at(to).into());
     }
     if let Some(from) = filter.index_from {
         conditions.push("idx >= ?");

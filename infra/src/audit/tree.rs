@@ -245,10 +245,7 @@ pub(crate) async fn extend<C: ConnectionTrait>(
                 to_db_int(range.size())?.into(),
                 range.root().to_vec().into(),
                 note.into(),
-                crate::envelope::format_occurred_at(
-                    crate::envelope::truncate_to_micros(Utc::now()),
-                )
-                .into(),
+                crate::envelope::format_occurred_at(Utc::now()).into(),
             ],
         ))
         .await

@@ -47,6 +47,7 @@ use std::time::Duration;
 use amanah_domain::aggregate::StreamKind;
 use amanah_domain::ports::{
     AppendOutcome, AppendRequest, EventStore, KeptState, StoreError, StoredEvent, StreamRead,
+    truncate_to_micros,
 };
 use futures::FutureExt as _;
 use sea_orm::{
@@ -935,7 +936,7 @@ fn stored_events(
     current: u64,
 ) -> Result<Vec<StoredEvent>, StoreError> {
     // Truncated once, here, so that the row, the bytes and the answer all carry the same instant.
-    let occurred_at = envelope::truncate_to_micros(request.metadata.occurred_at);
+    let occurred_at = truncate_to_micros(request.metadata.occurred_at);
     let mut events = Vec::with_capacity(request.events.len());
     for (offset, new_event) in (0_u64..).zip(&request.events) {
         let mut event = StoredEvent {

@@ -275,7 +275,7 @@ async fn append_and_load_round_trip(database: &TestDatabase) {
     // Stored with microseconds: the nanoseconds were truncated, not rounded.
     assert_eq!(
         event.occurred_at,
-        envelope::truncate_to_micros(occurred_at())
+        amanah_domain::ports::truncate_to_micros(occurred_at())
     );
     assert_eq!(event.occurred_at.timestamp_subsec_nanos(), 123_456_000);
 
