@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use amanah_domain::activity::{Activity, ActivityLocation};
 use amanah_domain::aggregate::{Aggregate, StreamKind};
 use amanah_domain::organisation::Organisation;
-use amanah_domain::ports::{LatestState, Snapshot, StoreError, StoredEvent};
+use amanah_domain::ports::{BoxFuture, LatestState, Snapshot, StoreError, StoredEvent};
 use amanah_domain::project::Project;
 use amanah_domain::service::decode;
 use chrono::NaiveDate;
@@ -759,7 +759,7 @@ fn read_latest_state(
     db: DatabaseConnection,
     stream: StreamKind,
     id: Uuid,
-) -> futures::future::BoxFuture<'static, Result<Option<LatestState>, StoreError>> {
+) -> BoxFuture<'static, Result<Option<LatestState>, StoreError>> {
     Box::pin(async move {
         let table = match stream {
             StreamKind::Organisation => "organisations",
