@@ -61,7 +61,7 @@ pub fn format_occurred_at(time: DateTime<Utc>) -> String {
 ///
 /// # Errors
 /// [`EnvelopeError::Malformed`] for any other form (offsets, missing or extra digits, …).
-pub fn parse_occurred_at(text: &str) -> Result<DateTime<Utc>, EnvelopeError> {
+fn parse_occurred_at(text: &str) -> Result<DateTime<Utc>, EnvelopeError> {
     let problem = "must be RFC 3339 UTC with six fractional digits and `Z`";
     let parsed = DateTime::parse_from_rfc3339(text)
         .map_err(|_| malformed("occurredAt", problem))?

@@ -819,24 +819,12 @@ impl Projector for SqlProjector {
     }
 }
 
-/// Folds the whole log into the state of every aggregate, with the domain's `evolve`.
-///
-/// # Errors
-/// When the log cannot be read or an event does not decode.
-pub async fn fold_log(store: &SqlEventStore) -> Result<Vec<Snapshot>, StoreError> {
-    fold_log_in(store.connection())
-        .await
-        .map(|(snapshots, _)| snapshots)
-}
-
-/// [`fold_log`] through `db` (the pool, or a transaction); also returns the number of events read.
+/// Folds the whole log, through `db` (the pool, or a transaction), into the state of every
+/// aggregate with the domain's `evolve`; also returns the number of events read.
 async fn fold_log_in<C: ConnectionTrait>(db: &C) -> Result<(Vec<Snapshot>, u64), StoreError> {
     let mut organisations: BTreeMap<Uuid, Option<Organisation>> = BTreeMap::new();
     let mut projects: BTreeMap<Uuid, Option<Project>> = BTreeMap::new();
     let mut activities: BTreeMap<Uuid, Option<Activity>> = BTreeMap::new();
-    let undecodable = |e: amanah_domain::service::CommandError| {
-        StoreError::internal_from("a stored event does not decode", e)
-    };
     let mut next = 0;
     loop {
         let batch = read_range_in(db, next, 1000).await?;
@@ -844,21 +832,9 @@ async fn fold_log_in<C: ConnectionTrait>(db: &C) -> Result<(Vec<Snapshot>, u64),
         next = last.index + 1;
         for event in &batch {
             match event.stream {
-                StreamKind::Organisation => {
-                    let state = organisations.entry(event.stream_id).or_default();
-                    let e = decode(event).map_err(undecodable)?;
-                    *state = Organisation::evolve(state.take(), &e);
-                }
-                StreamKind::Project => {
-                    let state = projects.entry(event.stream_id).or_default();
-                    let e = decode(event).map_err(undecodable)?;
-                    *state = Project::evolve(state.take(), &e);
-                }
-                StreamKind::Activity => {
-                    let state = activities.entry(event.stream_id).or_default();
-                    let e = decode(event).map_err(undecodable)?;
-                    *state = Activity::evolve(state.take(), &e);
-                }
+                StreamKind::Organisation => fold_into(&mut organisations, event)?,
+                StreamKind::Project => fold_into(&mut projects, event)?,
+                StreamKind::Activity => fold_into(&mut activities, event)?,
             }
         }
     }
@@ -870,6 +846,18 @@ async fn fold_log_in<C: ConnectionTrait>(db: &C) -> Result<(Vec<Snapshot>, u64),
         .chain(activities.into_values().flatten().map(Snapshot::from))
         .collect();
     Ok((snapshots, next))
+}
+
+/// Folds `event` into the state of its aggregate in `states`.
+fn fold_into<A: Aggregate>(
+    states: &mut BTreeMap<Uuid, Option<A>>,
+    event: &StoredEvent,
+) -> Result<(), StoreError> {
+    let decoded = decode::<A::Event>(event)
+        .map_err(|e| StoreError::internal_from("a stored event does not decode", e))?;
+    let state = states.entry(event.stream_id).or_default();
+    *state = A::evolve(state.take(), &decoded);
+    Ok(())
 }
 
 /// What [`rebuild`] did.
