@@ -564,6 +564,7 @@ async fn insert_rows<C: ConnectionTrait>(db: &C, all: &[Rows]) -> Result<(), Sto
     let backend = db.get_database_backend();
     for rows in all {
         let table = table(rows.table)?;
+        check_rows(table, &rows.rows)?;
         let columns: Vec<&str> = table.columns.iter().map(|(c, _)| *c).collect();
         let one_row = format!("({})", vec!["?"; columns.len()].join(", "));
         for chunk in rows.rows.chunks(ROWS_PER_INSERT) {
@@ -590,24 +591,57 @@ struct TableChanges {
     inserts: Vec<Vec<Cell>>,
 }
 
+/// Checks that every row has one cell per column of `table` (a bug otherwise: the cells would
+/// be bound to the wrong columns).
+fn check_rows(table: &Table, rows: &[Vec<Cell>]) -> Result<(), StoreError> {
+    match rows.iter().find(|row| row.len() != table.columns.len()) {
+        Some(row) => Err(StoreError::internal(format!(
+            "a row of {} has {} cells for {} columns",
+            table.name,
+            row.len(),
+            table.columns.len()
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// The changes from `before` to `after`, two row sets of `table`. A row that is in both
 /// unchanged is not touched: appending a transaction to a project with hundreds writes one
 /// transaction row (and the project's own row), not all of them again.
-fn table_changes(table: &Table, before: &[Vec<Cell>], after: &[Vec<Cell>]) -> TableChanges {
-    let key_columns: Vec<usize> = table
+///
+/// # Errors
+/// [`StoreError::Internal`] when a row does not have one cell per column, or the table's row key
+/// names no column (bugs).
+fn table_changes(
+    table: &Table,
+    before: &[Vec<Cell>],
+    after: &[Vec<Cell>],
+) -> Result<TableChanges, StoreError> {
+    check_rows(table, before)?;
+    check_rows(table, after)?;
+    let key_columns = table
         .row_key
         .iter()
-        .filter_map(|key| table.columns.iter().position(|(name, _)| name == key))
-        .collect();
+        .map(|key| {
+            table
+                .columns
+                .iter()
+                .position(|(name, _)| name == key)
+                .ok_or_else(|| {
+                    StoreError::internal(format!("{}.{key} is not a column", table.name))
+                })
+        })
+        .collect::<Result<Vec<usize>, _>>()?;
     let key_of = |row: &Vec<Cell>| -> Vec<Cell> {
+        // In range: `check_rows` passed and every key column is a column.
         key_columns
             .iter()
-            .map(|&index| row[index].clone())
+            .filter_map(|&index| row.get(index).cloned())
             .collect()
     };
     let before_set: BTreeSet<&Vec<Cell>> = before.iter().collect();
     let after_set: BTreeSet<&Vec<Cell>> = after.iter().collect();
-    TableChanges {
+    Ok(TableChanges {
         deletes: before
             .iter()
             .filter(|row| !after_set.contains(row))
@@ -618,7 +652,7 @@ fn table_changes(table: &Table, before: &[Vec<Cell>], after: &[Vec<Cell>]) -> Ta
             .filter(|row| !before_set.contains(row))
             .cloned()
             .collect(),
-    }
+    })
 }
 
 /// Conditions one `DELETE` carries at most.
@@ -674,7 +708,7 @@ async fn write_changes<C: ConnectionTrait>(
                         .iter()
                         .find(|rows| rows.table == new.table)
                         .map_or(&[][..], |rows| rows.rows.as_slice());
-                    let changed = table_changes(table(new.table)?, old, &new.rows);
+                    let changed = table_changes(table(new.table)?, old, &new.rows)?;
                     deletes
                         .entry(new.table)
                         .or_default()
@@ -1006,6 +1040,10 @@ async fn compare(txn: &DatabaseTransaction) -> Result<Vec<Difference>, StoreErro
 }
 
 #[cfg(test)]
+#[expect(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on an unexpected result"
+)]
 mod tests {
     use super::*;
 
@@ -1033,7 +1071,7 @@ mod tests {
         let before: Vec<Vec<Cell>> = (0..50).map(transaction).collect();
         let mut after = before.clone();
         after.push(transaction(50));
-        let changes = table_changes(&PROJECT_TRANSACTIONS, &before, &after);
+        let changes = table_changes(&PROJECT_TRANSACTIONS, &before, &after).unwrap();
         assert_eq!(changes.deletes, Vec::<Vec<Cell>>::new());
         assert_eq!(changes.inserts, [transaction(50)]);
     }
@@ -1044,10 +1082,35 @@ mod tests {
         let mut after = before.clone();
         after[1][5] = Cell::Int(7);
         after.remove(2);
-        let changes = table_changes(&PROJECT_TRANSACTIONS, &before, &after);
+        let changes = table_changes(&PROJECT_TRANSACTIONS, &before, &after).unwrap();
         let key = |position: i64| vec![Cell::Text(Some(format!("tx-{position}")))];
         assert_eq!(changes.deletes, [key(1), key(2)]);
         assert_eq!(changes.inserts, [after[1].clone()]);
+    }
+
+    #[test]
+    fn a_row_without_one_cell_per_column_is_refused() {
+        let short = vec![transaction(1)[..4].to_vec()];
+        for (before, after) in [(&short, &Vec::new()), (&Vec::new(), &short)] {
+            let error = table_changes(&PROJECT_TRANSACTIONS, before, after).unwrap_err();
+            assert!(
+                error.to_string().contains("4 cells for 13 columns"),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_row_key_that_is_not_a_column_is_refused() {
+        let broken = Table {
+            name: "broken",
+            key: "id",
+            row_key: &["nope"],
+            columns: &[("id", Kind::Text)],
+        };
+        let rows = vec![vec![Cell::text("a")]];
+        let error = table_changes(&broken, &rows, &[]).unwrap_err();
+        assert!(error.to_string().contains("broken.nope"), "{error}");
     }
 
     #[test]
