@@ -368,9 +368,10 @@ pub async fn check_idempotency_keys(
 
 /// The audit log in memory: events appended with [`MemoryAuditLog::append`] become leaves (the
 /// RFC 9162 leaf hash of their `canonical` bytes), [`MemoryAuditLog::sign`] signs a checkpoint of
-/// the tree as it stands, and checkpoints and proofs are computed from the leaves with the same
-/// plans ([`amanah_audit::merkle`]) the database adapter evaluates. Sizes never signed are
-/// refused, as the port requires.
+/// the tree as it stands, and proofs are assembled with the same plans
+/// ([`amanah_audit::merkle`]) the database adapter evaluates, from the same nodes it stores: the
+/// complete subtrees each appended leaf completes. Sizes never signed are refused, as the port
+/// requires.
 #[derive(Debug)]
 pub struct MemoryAuditLog {
     key: amanah_audit::note::SigningKey,
@@ -380,34 +381,32 @@ pub struct MemoryAuditLog {
 #[derive(Debug, Default)]
 struct AuditMemory {
     events: Vec<StoredEvent>,
-    leaves: Vec<Hash>,
+    /// The tree's right edge: its size and root.
+    range: merkle::CompactRange,
+    /// Every complete subtree, as the database adapter stores them.
+    nodes: BTreeMap<NodeId, Hash>,
     checkpoints: BTreeMap<u64, StoredCheckpoint>,
 }
 
 impl AuditMemory {
-    /// The hash of the complete subtree `node`, from the leaves.
-    fn node(&self, node: NodeId) -> Option<Hash> {
-        if node.level == 0 {
-            return usize::try_from(node.index)
-                .ok()
-                .and_then(|index| self.leaves.get(index).copied());
-        }
-        let below = node.level - 1;
-        let left = self.node(NodeId {
-            level: below,
-            index: node.index.checked_mul(2)?,
-        })?;
-        let right = self.node(NodeId {
-            level: below,
-            index: node.index.checked_mul(2)?.checked_add(1)?,
-        })?;
-        Some(merkle::node_hash(&left, &right))
+    fn assemble(&self, plan: &merkle::Plan) -> Result<Vec<Hash>, AuditReadError> {
+        plan.assemble(|node| self.nodes.get(&node).copied())
+            .ok_or_else(|| {
+                AuditReadError::Store(StoreError::internal(
+                    "the Merkle tree lacks a node a proof needs",
+                ))
+            })
     }
 
-    fn assemble(&self, plan: &merkle::Plan) -> Result<Vec<Hash>, AuditReadError> {
-        plan.assemble(|node| self.node(node)).ok_or_else(|| {
-            AuditReadError::Store(StoreError::internal("a proof's node is beyond the leaves"))
-        })
+    fn leaf(&self, index: u64) -> Result<Hash, AuditReadError> {
+        self.nodes
+            .get(&NodeId { level: 0, index })
+            .copied()
+            .ok_or_else(|| {
+                AuditReadError::Store(StoreError::internal(format!(
+                    "the Merkle tree has no leaf {index}"
+                )))
+            })
     }
 
     fn checkpoint(&self, size: Option<u64>) -> Result<StoredCheckpoint, AuditReadError> {
@@ -455,7 +454,8 @@ impl MemoryAuditLog {
                 log.events.len()
             )));
         }
-        log.leaves.push(merkle::leaf_hash(&event.canonical));
+        let completed = log.range.append(merkle::leaf_hash(&event.canonical));
+        log.nodes.extend(completed);
         log.events.push(event);
         Ok(())
     }
@@ -466,13 +466,7 @@ impl MemoryAuditLog {
     /// When the key cannot sign a checkpoint of its own name.
     pub fn sign(&self) -> Result<StoredCheckpoint, StoreError> {
         let mut log = self.lock();
-        let size = log.leaves.len() as u64;
-        let root = log
-            .assemble(&merkle::root_plan(size))
-            .map_err(|error| StoreError::internal_from("cannot compute the root", error))?
-            .first()
-            .copied()
-            .unwrap_or_else(merkle::empty_root);
+        let (size, root) = (log.range.size(), log.range.root());
         let note = amanah_audit::checkpoint::Checkpoint::new(self.key.name(), size, root)
             .sign(&self.key)
             .map_err(|error| StoreError::internal_from("cannot sign the checkpoint", error))?;
@@ -524,7 +518,7 @@ impl AuditLog for MemoryAuditLog {
                     size: checkpoint.size,
                 });
             }
-            let leaf = log.leaves[usize::try_from(index).unwrap_or(usize::MAX)];
+            let leaf = log.leaf(index)?;
             let hashes = log.assemble(&merkle::inclusion_plan(index, checkpoint.size)?)?;
             Ok(InclusionProof {
                 checkpoint,
