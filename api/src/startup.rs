@@ -288,14 +288,16 @@ impl Application {
 /// `GET /audit/checkpoint`: the latest signed checkpoint, `text/plain`, public (anyone may hold the
 /// log to what it signed). 404 before anything was signed.
 async fn audit_checkpoint(state: web::Data<ApiState>) -> actix_web::HttpResponse {
-    match amanah_infra::audit::tree::latest_checkpoint(state.db.connection()).await {
-        Ok(Some(checkpoint)) => actix_web::HttpResponse::Ok()
+    match state.audit_log.signed_checkpoint(None).await {
+        Ok(checkpoint) => actix_web::HttpResponse::Ok()
             .content_type("text/plain; charset=utf-8")
             .insert_header(("cache-control", "no-cache"))
             .body(checkpoint.note),
-        Ok(None) => actix_web::HttpResponse::NotFound()
-            .content_type("text/plain; charset=utf-8")
-            .body("no checkpoint has been signed yet\n"),
+        Err(amanah_domain::ports::AuditReadError::NoCheckpoint) => {
+            actix_web::HttpResponse::NotFound()
+                .content_type("text/plain; charset=utf-8")
+                .body("no checkpoint has been signed yet\n")
+        }
         Err(error) => {
             tracing::error!(error = %Chain(&error), "cannot read the latest checkpoint");
             actix_web::HttpResponse::ServiceUnavailable()

@@ -383,9 +383,10 @@ pub async fn check_idempotency_keys(
 
 /// The audit log in memory: events appended with [`MemoryAuditLog::append`] become leaves (the
 /// RFC 9162 leaf hash of their `canonical` bytes), [`MemoryAuditLog::sign`] signs a checkpoint of
-/// the tree as it stands, and checkpoints and proofs are computed from the leaves with the same
-/// plans ([`amanah_audit::merkle`]) the database adapter evaluates. Sizes never signed are
-/// refused, as the port requires.
+/// the tree as it stands, and proofs are assembled with the same plans
+/// ([`amanah_audit::merkle`]) the database adapter evaluates, from the same nodes it stores: the
+/// complete subtrees each appended leaf completes. Sizes never signed are refused, as the port
+/// requires.
 #[derive(Debug)]
 pub struct MemoryAuditLog {
     key: amanah_audit::note::SigningKey,
@@ -395,34 +396,32 @@ pub struct MemoryAuditLog {
 #[derive(Debug, Default)]
 struct AuditMemory {
     events: Vec<StoredEvent>,
-    leaves: Vec<Hash>,
+    /// The tree's right edge: its size and root.
+    range: merkle::CompactRange,
+    /// Every complete subtree, as the database adapter stores them.
+    nodes: BTreeMap<NodeId, Hash>,
     checkpoints: BTreeMap<u64, StoredCheckpoint>,
 }
 
 impl AuditMemory {
-    /// The hash of the complete subtree `node`, from the leaves.
-    fn node(&self, node: NodeId) -> Option<Hash> {
-        if node.level == 0 {
-            return usize::try_from(node.index)
-                .ok()
-                .and_then(|index| self.leaves.get(index).copied());
-        }
-        let below = node.level - 1;
-        let left = self.node(NodeId {
-            level: below,
-            index: node.index.checked_mul(2)?,
-        })?;
-        let right = self.node(NodeId {
-            level: below,
-            index: node.index.checked_mul(2)?.checked_add(1)?,
-        })?;
-        Some(merkle::node_hash(&left, &right))
+    fn assemble(&self, plan: &merkle::Plan) -> Result<Vec<Hash>, AuditReadError> {
+        plan.assemble(|node| self.nodes.get(&node).copied())
+            .ok_or_else(|| {
+                AuditReadError::Store(StoreError::internal(
+                    "the Merkle tree lacks a node a proof needs",
+                ))
+            })
     }
 
-    fn assemble(&self, plan: &merkle::Plan) -> Result<Vec<Hash>, AuditReadError> {
-        plan.assemble(|node| self.node(node)).ok_or_else(|| {
-            AuditReadError::Store(StoreError::internal("a proof's node is beyond the leaves"))
-        })
+    fn leaf(&self, index: u64) -> Result<Hash, AuditReadError> {
+        self.nodes
+            .get(&NodeId { level: 0, index })
+            .copied()
+            .ok_or_else(|| {
+                AuditReadError::Store(StoreError::internal(format!(
+                    "the Merkle tree has no leaf {index}"
+                )))
+            })
     }
 
     fn checkpoint(&self, size: Option<u64>) -> Result<StoredCheckpoint, AuditReadError> {
@@ -470,7 +469,8 @@ impl MemoryAuditLog {
                 log.events.len()
             )));
         }
-        log.leaves.push(merkle::leaf_hash(&event.canonical));
+        let completed = log.range.append(merkle::leaf_hash(&event.canonical));
+        log.nodes.extend(completed);
         log.events.push(event);
         Ok(())
     }
@@ -481,16 +481,10 @@ impl MemoryAuditLog {
     /// When the key cannot sign a checkpoint of its own name.
     pub fn sign(&self) -> Result<StoredCheckpoint, StoreError> {
         let mut log = self.lock();
-        let size = log.leaves.len() as u64;
-        let root = log
-            .assemble(&merkle::root_plan(size))
-            .map_err(|error| StoreError::internal(error.to_string()))?
-            .first()
-            .copied()
-            .unwrap_or_else(merkle::empty_root);
+        let (size, root) = (log.range.size(), log.range.root());
         let note = amanah_audit::checkpoint::Checkpoint::new(self.key.name(), size, root)
             .sign(&self.key)
-            .map_err(|error| StoreError::internal(error.to_string()))?;
+            .map_err(|error| StoreError::internal_from("cannot sign the checkpoint", error))?;
         let checkpoint = StoredCheckpoint { size, root, note };
         log.checkpoints.insert(size, checkpoint.clone());
         Ok(checkpoint)
@@ -539,9 +533,13 @@ impl AuditLog for MemoryAuditLog {
                     size: checkpoint.size,
                 });
             }
-            let leaf = log.leaves[usize::try_from(index).unwrap_or(usize::MAX)];
+            let leaf = log.leaf(index)?;
             let hashes = log.assemble(&merkle::inclusion_plan(index, checkpoint.size)?)?;
-            Ok((checkpoint, leaf, hashes))
+            Ok(InclusionProof {
+                checkpoint,
+                leaf,
+                hashes,
+            })
         });
         Box::pin(std::future::ready(proof))
     }
@@ -555,7 +553,11 @@ impl AuditLog for MemoryAuditLog {
         let proof = log.checkpoint(Some(from)).and_then(|old| {
             let new = log.checkpoint(to)?;
             let hashes = log.assemble(&merkle::consistency_plan(from, new.size)?)?;
-            Ok((old, new, hashes))
+            Ok(ConsistencyProof {
+                from: old,
+                to: new,
+                hashes,
+            })
         });
         Box::pin(std::future::ready(proof))
     }
@@ -665,17 +667,28 @@ mod tests {
                 (checkpoint.size, checkpoint.root)
             );
             for index in 0..checkpoint.size {
-                let (at, leaf, proof) =
-                    run(log.inclusion_proof(index, Some(checkpoint.size))).unwrap();
+                let InclusionProof {
+                    checkpoint: at,
+                    leaf,
+                    hashes: proof,
+                } = run(log.inclusion_proof(index, Some(checkpoint.size))).unwrap();
                 assert_eq!(at, *checkpoint);
                 merkle::verify_inclusion(index, at.size, &leaf, &proof, &at.root).unwrap();
             }
         }
-        let (old, new, proof) = run(log.consistency_proof(2, None)).unwrap();
+        let ConsistencyProof {
+            from: old,
+            to: new,
+            hashes: proof,
+        } = run(log.consistency_proof(2, None)).unwrap();
         assert_eq!((old.size, new.size), (2, 7));
         merkle::verify_consistency(2, 7, &proof, &old.root, &new.root).unwrap();
         // A wrong leaf does not verify: the check above can fail.
-        let (at, _, proof) = run(log.inclusion_proof(3, Some(5))).unwrap();
+        let InclusionProof {
+            checkpoint: at,
+            hashes: proof,
+            ..
+        } = run(log.inclusion_proof(3, Some(5))).unwrap();
         assert!(
             merkle::verify_inclusion(3, 5, &merkle::leaf_hash(b"forged"), &proof, &at.root)
                 .is_err()

@@ -430,10 +430,11 @@ pub struct AuditEventFilter {
 
 impl AuditEventFilter {
     /// Whether `event` passes the filter: the same rule as the database adapter's query, for
-    /// events that are already in memory (a subscription's).
+    /// events that are already in memory (a subscription's). A stored event's `occurred_at` is
+    /// in whole microseconds, as the log records it; the bounds are truncated to match.
     #[must_use]
     pub fn matches(&self, event: &StoredEvent) -> bool {
-        let occurred_at = truncate_to_micros(event.occurred_at);
+        let occurred_at = event.occurred_at;
         self.stream.is_none_or(|stream| stream == event.stream)
             && self.stream_id.is_none_or(|id| id == event.stream_id)
             && self
@@ -455,18 +456,33 @@ impl AuditEventFilter {
     }
 }
 
-/// `time` to whole microseconds, as the log records `occurredAt`.
-fn truncate_to_micros(time: DateTime<Utc>) -> DateTime<Utc> {
+/// `time` to whole microseconds (truncated, never rounded up), as the log records `occurredAt`.
+#[must_use]
+pub fn truncate_to_micros(time: DateTime<Utc>) -> DateTime<Utc> {
     chrono::SubsecRound::trunc_subsecs(time, 6)
 }
 
-/// An inclusion proof: the signed checkpoint it is against, the leaf's hash and the proof's
-/// hashes (RFC 9162 §2.1.3).
-pub type InclusionProof = (StoredCheckpoint, Hash, Vec<Hash>);
+/// An inclusion proof of one leaf (RFC 9162 §2.1.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InclusionProof {
+    /// The signed checkpoint the proof is against.
+    pub checkpoint: StoredCheckpoint,
+    /// The leaf's hash.
+    pub leaf: Hash,
+    /// The proof's hashes, from the leaf up.
+    pub hashes: Vec<Hash>,
+}
 
-/// A consistency proof: the older checkpoint, the newer one, and the proof's hashes (RFC 9162
-/// §2.1.4).
-pub type ConsistencyProof = (StoredCheckpoint, StoredCheckpoint, Vec<Hash>);
+/// A consistency proof between two signed checkpoints (RFC 9162 §2.1.4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsistencyProof {
+    /// The older checkpoint (the smaller tree).
+    pub from: StoredCheckpoint,
+    /// The newer checkpoint.
+    pub to: StoredCheckpoint,
+    /// The proof's hashes.
+    pub hashes: Vec<Hash>,
+}
 
 /// The audit log as auditors read it (`docs/audit-log.md` §6): its events, filtered, in index
 /// order; its signed checkpoints; inclusion and consistency proofs between them. Sizes are sizes

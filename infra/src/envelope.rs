@@ -11,15 +11,15 @@
 //! precision, so the stored column, the decoded event and the bytes always agree.
 
 use amanah_domain::aggregate::StreamKind;
-use amanah_domain::ports::{Actor, StoredEvent};
-use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
+use amanah_domain::ports::{Actor, StoredEvent, truncate_to_micros};
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use amanah_audit::envelope::is_event_type;
 use amanah_audit::jcs::{self, JcsError, MAX_SAFE_INTEGER};
 
-pub use amanah_audit::envelope::{ACTOR_KEYS, ENVELOPE_KEYS, ENVELOPE_VERSION};
+use amanah_audit::envelope::{ACTOR_KEYS, ENVELOPE_KEYS, ENVELOPE_VERSION};
 
 /// Why bytes or an event are not a valid envelope.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -50,12 +50,6 @@ const fn malformed(member: &'static str, problem: &'static str) -> EnvelopeError
     EnvelopeError::Malformed { member, problem }
 }
 
-/// `time` without its sub-microsecond digits (truncated, never rounded up).
-#[must_use]
-pub fn truncate_to_micros(time: DateTime<Utc>) -> DateTime<Utc> {
-    time.trunc_subsecs(6)
-}
-
 /// The `occurredAt` text of `time`: RFC 3339 UTC, exactly six fractional digits and `Z`, e.g.
 /// `2026-11-28T10:00:00.123456Z`. Sub-microsecond digits are truncated.
 #[must_use]
@@ -67,7 +61,7 @@ pub fn format_occurred_at(time: DateTime<Utc>) -> String {
 ///
 /// # Errors
 /// [`EnvelopeError::Malformed`] for any other form (offsets, missing or extra digits, …).
-pub fn parse_occurred_at(text: &str) -> Result<DateTime<Utc>, EnvelopeError> {
+fn parse_occurred_at(text: &str) -> Result<DateTime<Utc>, EnvelopeError> {
     let problem = "must be RFC 3339 UTC with six fractional digits and `Z`";
     let parsed = DateTime::parse_from_rfc3339(text)
         .map_err(|_| malformed("occurredAt", problem))?

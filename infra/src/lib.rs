@@ -36,8 +36,8 @@ pub mod store;
 pub mod testing;
 pub mod url_redaction;
 
-pub use read_model::projection::{NoProjection, Projection, Projector};
-pub use store::event_store::{AppendStats, CommittedBatch, LogHead, SqlEventStore, StoreConfig};
+pub use read_model::projection::{NoProjection, Projector};
+pub use store::event_store::{SqlEventStore, StoreConfig};
 
 /// Standard base64 (RFC 4648 §4), as the audit log serves hashes.
 #[must_use]

@@ -260,11 +260,11 @@ impl Appended {
 async fn receipt(ctx: &Context<'_>, index: u64) -> Result<Option<Receipt>, ApiError> {
     let state = ctx.api_state()?;
     match state.audit_log.inclusion_proof(index, None).await {
-        Ok((checkpoint, leaf, proof)) => Ok(Some(Receipt {
+        Ok(proof) => Ok(Some(Receipt {
             index,
-            leaf_hash: base64_standard(&leaf),
-            checkpoint: AuditCheckpoint::from_stored(checkpoint),
-            inclusion_proof: hashes(&proof),
+            leaf_hash: base64_standard(&proof.leaf),
+            inclusion_proof: hashes(&proof.hashes),
+            checkpoint: AuditCheckpoint::from_stored(proof.checkpoint),
         })),
         // Nothing signed (a store run without a signer): no receipt rather than an error.
         Err(AuditReadError::NoCheckpoint) => Ok(None),
@@ -338,17 +338,17 @@ impl AuditQuery {
         let index = size_arg(Some(index), "index")?.unwrap_or_default();
         let size = size_arg(tree_size, "treeSize")?;
         let state = ctx.api_state()?;
-        let (checkpoint, leaf, proof) = state
+        let proof = state
             .audit_log
             .inclusion_proof(index, size)
             .await
             .map_err(|e| read_error(e, if size.is_some() { "treeSize" } else { "index" }))?;
         Ok(InclusionProof {
             leaf_index: index,
-            tree_size: checkpoint.size,
-            leaf_hash: base64_standard(&leaf),
-            hashes: hashes(&proof),
-            checkpoint: AuditCheckpoint::from_stored(checkpoint),
+            tree_size: proof.checkpoint.size,
+            leaf_hash: base64_standard(&proof.leaf),
+            hashes: hashes(&proof.hashes),
+            checkpoint: AuditCheckpoint::from_stored(proof.checkpoint),
         })
     }
 
@@ -364,17 +364,17 @@ impl AuditQuery {
         let from = size_arg(Some(from_size), "fromSize")?.unwrap_or_default();
         let to = size_arg(to_size, "toSize")?;
         let state = ctx.api_state()?;
-        let (old, new, proof) = state
+        let proof = state
             .audit_log
             .consistency_proof(from, to)
             .await
             .map_err(|e| read_error(e, "fromSize"))?;
         Ok(ConsistencyProof {
-            from_size: old.size,
-            to_size: new.size,
-            hashes: hashes(&proof),
-            from_checkpoint: AuditCheckpoint::from_stored(old),
-            to_checkpoint: AuditCheckpoint::from_stored(new),
+            from_size: proof.from.size,
+            to_size: proof.to.size,
+            hashes: hashes(&proof.hashes),
+            from_checkpoint: AuditCheckpoint::from_stored(proof.from),
+            to_checkpoint: AuditCheckpoint::from_stored(proof.to),
         })
     }
 }

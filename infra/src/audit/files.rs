@@ -3,7 +3,7 @@
 //! (`audit-log.md` §3, §5). Verifying an export directory is [`amanah_audit::files::verify_dir`].
 
 use std::fs;
-use std::io::{BufWriter, Write as _};
+use std::io::{BufReader, BufWriter, Write as _};
 use std::path::{Path, PathBuf};
 
 use amanah_domain::ports::StoreError;
@@ -11,9 +11,11 @@ use amanah_domain::ports::StoreError;
 use crate::audit::tree::{latest_checkpoint, root_at};
 use crate::base64_standard;
 use crate::private_file::{self, PrivateFileError};
-use crate::store::event_store::{MAX_READ_LIMIT, SqlEventStore};
-use amanah_audit::export_verify::Verified;
-use amanah_audit::files::{CHECKPOINT_FILE, EVENTS_FILE, VKEY_FILE, VerifyError, verify_dir};
+use crate::store::db_error::map_internal_db_error;
+use crate::store::event_store::SqlEventStore;
+use crate::store::sql::{statement, to_db_int};
+use amanah_audit::export_verify::{VerificationError, Verified, verify_export};
+use amanah_audit::files::{CHECKPOINT_FILE, EVENTS_FILE, VKEY_FILE};
 use amanah_audit::note::{KeyError, SigningKey, VerifierKey};
 
 /// How the signing key file is named in messages.
@@ -104,8 +106,6 @@ pub enum ExportError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("the event at index {found} was read where {expected} was expected")]
-    OutOfOrder { expected: u64, found: u64 },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -117,8 +117,8 @@ pub struct ExportSummary {
     pub root_base64: String,
 }
 
-/// `amanah audit export --out DIR`: writes the events up to the latest signed checkpoint, that
-/// checkpoint and the verifier key.
+/// `amanah audit export --out DIR`: writes the events up to the latest signed checkpoint (their
+/// stored leaf bytes, as they are), that checkpoint and the verifier key.
 ///
 /// # Errors
 /// [`ExportError`] when nothing is signed yet, the log cannot be read or the files written.
@@ -129,36 +129,11 @@ pub async fn export(
 ) -> Result<ExportSummary, ExportError> {
     let writing = |path: PathBuf| move |source| ExportError::Write { path, source };
     fs::create_dir_all(dir).map_err(writing(dir.to_owned()))?;
-    let checkpoint = latest_checkpoint(store.connection())
+    let db = store.connection();
+    let checkpoint = latest_checkpoint(db)
         .await?
         .ok_or(ExportError::NothingSigned)?;
-    let events_path = dir.join(EVENTS_FILE);
-    let file = fs::File::create(&events_path).map_err(writing(events_path.clone()))?;
-    let mut out = BufWriter::with_capacity(1 << 20, file);
-    let mut next = 0;
-    while next < checkpoint.size {
-        let limit = (checkpoint.size - next).min(MAX_READ_LIMIT);
-        let events = store.read_range(next, limit).await?;
-        if events.is_empty() {
-            return Err(ExportError::OutOfOrder {
-                expected: next,
-                found: u64::MAX,
-            });
-        }
-        for event in events {
-            if event.index != next {
-                return Err(ExportError::OutOfOrder {
-                    expected: next,
-                    found: event.index,
-                });
-            }
-            out.write_all(&event.canonical)
-                .and_then(|()| out.write_all(b"\n"))
-                .map_err(writing(events_path.clone()))?;
-            next += 1;
-        }
-    }
-    out.flush().map_err(writing(events_path.clone()))?;
+    write_raw_events(db, checkpoint.size, &dir.join(EVENTS_FILE)).await?;
     let checkpoint_path = dir.join(CHECKPOINT_FILE);
     fs::write(&checkpoint_path, &checkpoint.note).map_err(writing(checkpoint_path))?;
     let vkey_path = dir.join(VKEY_FILE);
@@ -172,12 +147,18 @@ pub async fn export(
 /// Why `amanah audit verify-db` failed.
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyDbError {
-    /// The events read from the database do not verify, as an export would not.
-    #[error(transparent)]
-    Verify(#[from] VerifyError),
-    /// The live database could not be read.
+    /// The events read from the database do not verify, as an export would not (exit 1).
+    #[error("verification failed: {0}")]
+    Verify(#[from] VerificationError),
+    /// The live database could not be read, or the events not written to the scratch directory.
     #[error(transparent)]
     Export(#[from] ExportError),
+    /// The events written to the scratch directory cannot be read back.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// The database's stored tree disagrees with its events (exit 1).
     #[error(
         "verification failed: the stored Merkle tree gives the root {stored} at size {size}, \
@@ -195,9 +176,8 @@ impl VerifyDbError {
     #[must_use]
     pub fn is_verification_failure(&self) -> bool {
         match self {
-            Self::Verify(error) => error.is_verification_failure(),
-            Self::TreeMismatch { .. } => true,
-            Self::Export(_) => false,
+            Self::Verify(_) | Self::TreeMismatch { .. } => true,
+            Self::Export(_) | Self::Read { .. } => false,
         }
     }
 }
@@ -205,10 +185,11 @@ impl VerifyDbError {
 /// `amanah audit verify-db`: verifies the live database the way an auditor verifies an export —
 /// every stored event re-checked, the root recomputed and compared with the latest signed
 /// checkpoint — and checks that the stored Merkle tree gives the same root. Catches rows edited
-/// behind the triggers' back.
+/// behind the triggers' back. The events pass through `scratch`, a directory of the caller's.
 ///
 /// # Errors
-/// As [`verify_dir`], plus [`VerifyDbError::TreeMismatch`].
+/// [`VerifyDbError::Verify`] naming the first failing index and reason,
+/// [`VerifyDbError::TreeMismatch`], or the database or the scratch directory failing.
 pub async fn verify_db(
     store: &SqlEventStore,
     verifier_key: &VerifierKey,
@@ -219,18 +200,18 @@ pub async fn verify_db(
         .await
         .map_err(ExportError::Store)?
         .ok_or(ExportError::NothingSigned)?;
-    write_raw_events(db, checkpoint.size, &scratch.join(EVENTS_FILE)).await?;
-    let checkpoint_path = scratch.join(CHECKPOINT_FILE);
-    fs::write(&checkpoint_path, &checkpoint.note).map_err(|source| ExportError::Write {
-        path: checkpoint_path,
+    let events_path = scratch.join(EVENTS_FILE);
+    write_raw_events(db, checkpoint.size, &events_path).await?;
+    let events = fs::File::open(&events_path).map_err(|source| VerifyDbError::Read {
+        path: events_path,
         source,
     })?;
-    let vkey = scratch.join(VKEY_FILE);
-    fs::write(&vkey, format!("{verifier_key}\n")).map_err(|source| ExportError::Write {
-        path: vkey.clone(),
-        source,
-    })?;
-    let verified = verify_dir(scratch, Some(&vkey), None)?;
+    let verified = verify_export(
+        BufReader::with_capacity(1 << 20, events),
+        checkpoint.note.as_bytes(),
+        verifier_key,
+        None,
+    )?;
     let stored = root_at(db, verified.size)
         .await
         .map_err(ExportError::Store)?;
@@ -261,25 +242,21 @@ async fn write_raw_events(
     let file = fs::File::create(path).map_err(writing)?;
     let mut out = BufWriter::with_capacity(1 << 20, file);
     let backend = db.get_database_backend();
-    let limit = i64::try_from(size).unwrap_or(i64::MAX);
+    let below = to_db_int(size)?;
     let mut after = -1_i64;
     loop {
         let rows = db
-            .query_all_raw(crate::store::sql::statement(
+            .query_all_raw(statement(
                 backend,
                 "SELECT idx, canonical FROM events WHERE idx > ? AND idx < ? ORDER BY idx LIMIT 10000",
-                [after.into(), limit.into()],
+                [after.into(), below.into()],
             ))
             .await
-            .map_err(|e| ExportError::Store(crate::store::db_error::map_db_error(e)))?;
+            .map_err(map_internal_db_error)?;
         let Some(last) = rows.last() else { break };
-        after = last
-            .try_get_by_index(0)
-            .map_err(|e| ExportError::Store(crate::store::db_error::map_db_error(e)))?;
+        after = last.try_get_by_index(0).map_err(map_internal_db_error)?;
         for row in &rows {
-            let canonical: Vec<u8> = row
-                .try_get_by_index(1)
-                .map_err(|e| ExportError::Store(crate::store::db_error::map_db_error(e)))?;
+            let canonical: Vec<u8> = row.try_get_by_index(1).map_err(map_internal_db_error)?;
             out.write_all(&canonical).map_err(writing)?;
             out.write_all(b"\n").map_err(writing)?;
         }

@@ -12,6 +12,7 @@ use amanah_domain::query::{Page, Window};
 use sea_orm::DatabaseConnection;
 
 use super::query::audit_events;
+use super::tree::{consistency_proof_in, inclusion_proof_in, signed_checkpoint_in};
 use super::tree_cache::TreeCache;
 
 /// The audit log in the database. Cheap to clone (a pool handle and an `Arc`).
@@ -41,7 +42,7 @@ impl AuditLog for SqlAuditLog {
         &self,
         size: Option<u64>,
     ) -> BoxFuture<'_, Result<StoredCheckpoint, AuditReadError>> {
-        Box::pin(self.tree.signed_checkpoint(&self.db, size))
+        Box::pin(signed_checkpoint_in(&self.db, Some(&self.tree), size))
     }
 
     fn inclusion_proof(
@@ -49,7 +50,7 @@ impl AuditLog for SqlAuditLog {
         index: u64,
         size: Option<u64>,
     ) -> BoxFuture<'_, Result<InclusionProof, AuditReadError>> {
-        Box::pin(self.tree.inclusion_proof(&self.db, index, size))
+        Box::pin(inclusion_proof_in(&self.db, Some(&self.tree), index, size))
     }
 
     fn consistency_proof(
@@ -57,6 +58,6 @@ impl AuditLog for SqlAuditLog {
         from: u64,
         to: Option<u64>,
     ) -> BoxFuture<'_, Result<ConsistencyProof, AuditReadError>> {
-        Box::pin(self.tree.consistency_proof(&self.db, from, to))
+        Box::pin(consistency_proof_in(&self.db, Some(&self.tree), from, to))
     }
 }

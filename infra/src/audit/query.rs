@@ -2,19 +2,13 @@
 //! `auditEvents`). The filters use the columns the event table keeps beside the leaf bytes; what
 //! is returned is always decoded from the stored leaf bytes themselves.
 
-use amanah_domain::ports::{StoreError, StoredEvent};
+use amanah_domain::ports::{AuditEventFilter, StoreError, StoredEvent};
 use amanah_domain::query::{Page, Window};
 use sea_orm::{ConnectionTrait, Value};
 
 use crate::envelope;
 use crate::store::db_error::map_internal_db_error;
-use crate::store::sql::statement;
-
-pub use amanah_domain::ports::AuditEventFilter;
-
-fn db_int(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
-}
+use crate::store::sql::{count, query_bound, statement};
 
 /// One window of the events matching `filter`, in index order, and how many match in all.
 ///
@@ -47,19 +41,19 @@ pub async fn audit_events<C: ConnectionTrait>(
     // so text order is time order.
     if let Some(from) = filter.occurred_from {
         conditions.push("occurred_at >= ?");
-        values.push(envelope::format_occurred_at(envelope::truncate_to_micros(from)).into());
+        values.push(envelope::format_occurred_at(from).into());
     }
     if let Some(to) = filter.occurred_to {
         conditions.push("occurred_at <= ?");
-        values.push(envelope::format_occurred_at(envelope::truncate_to_micros(to)).into());
+        values.push(envelope::format_occurred_at(to).into());
     }
     if let Some(from) = filter.index_from {
         conditions.push("idx >= ?");
-        values.push(db_int(from).into());
+        values.push(query_bound(from));
     }
     if let Some(to) = filter.index_to {
         conditions.push("idx <= ?");
-        values.push(db_int(to).into());
+        values.push(query_bound(to));
     }
     let where_clause = if conditions.is_empty() {
         String::new()
@@ -75,12 +69,9 @@ pub async fn audit_events<C: ConnectionTrait>(
         ))
         .await
         .map_err(map_internal_db_error)?;
-    let total: i64 = match total_row {
-        Some(row) => row.try_get_by_index(0).map_err(map_internal_db_error)?,
-        None => 0,
-    };
-    values.push(db_int(window.limit).into());
-    values.push(db_int(window.offset).into());
+    let total = count(total_row.as_ref())?;
+    values.push(query_bound(window.limit));
+    values.push(query_bound(window.offset));
     let rows = db
         .query_all_raw(statement(
             backend,
@@ -104,8 +95,5 @@ pub async fn audit_events<C: ConnectionTrait>(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Page {
-        items,
-        total: u64::try_from(total).unwrap_or(0),
-    })
+    Ok(Page { items, total })
 }

@@ -10,25 +10,22 @@
 //! Reading: the root at any size, inclusion and consistency proofs each need O(log n) stored
 //! nodes ([`amanah_audit::merkle::Plan`]), fetched in one query.
 //! The server reads them through [`TreeCache`], an in-memory
-//! copy of the nodes and checkpoints (the `TreeCache` methods below): the same answers, with the
-//! database read only for what the copy lacks and for the latest checkpoint.
+//! copy of the nodes and checkpoints (the `*_in` functions below with a cache, which
+//! [`SqlAuditLog`](crate::audit::log::SqlAuditLog) calls): the same answers, with the database
+//! read only for what the copy lacks and for the latest checkpoint.
 
-use amanah_domain::ports::{StoreError, StoredEvent};
+use amanah_domain::ports::{
+    AuditReadError, ConsistencyProof, InclusionProof, StoreError, StoredCheckpoint, StoredEvent,
+};
 use chrono::Utc;
 use sea_orm::{ConnectionTrait, Statement, Value};
 
 use crate::audit::tree_cache::TreeCache;
 use crate::store::db_error::map_internal_db_error;
-use crate::store::sql::statement;
+use crate::store::sql::{count, from_db_int, statement, to_db_int};
 use amanah_audit::checkpoint::Checkpoint;
 use amanah_audit::merkle::{self, CompactRange, Hash, NodeId, Plan, ProofError};
 use amanah_audit::note::SigningKey;
-
-pub use amanah_domain::ports::{AuditReadError, StoredCheckpoint};
-
-pub(crate) fn db_int(value: u64) -> Result<i64, StoreError> {
-    i64::try_from(value).map_err(|_| StoreError::internal(format!("{value} exceeds BIGINT")))
-}
 
 fn to_hash(bytes: Vec<u8>) -> Result<Hash, StoreError> {
     Hash::try_from(bytes.as_slice())
@@ -55,11 +52,9 @@ pub(crate) async fn select_nodes<C: ConnectionTrait>(
             let level: i64 = row.try_get_by_index(0).map_err(map_internal_db_error)?;
             let index: i64 = row.try_get_by_index(1).map_err(map_internal_db_error)?;
             let hash: Vec<u8> = row.try_get_by_index(2).map_err(map_internal_db_error)?;
-            let (Ok(level), Ok(index)) = (u32::try_from(level), u64::try_from(index)) else {
-                return Err(StoreError::internal(
-                    "a stored node has a negative position",
-                ));
-            };
+            let level = u32::try_from(level)
+                .map_err(|_| StoreError::internal(format!("a stored node is at level {level}")))?;
+            let index = from_db_int(index)?;
             Ok((NodeId { level, index }, to_hash(hash)?))
         })
         .collect()
@@ -80,7 +75,7 @@ async fn fetch_nodes<C: ConnectionTrait>(
         let mut values = Vec::with_capacity(chunk.len() * 2);
         for id in chunk {
             values.push(Value::from(i64::from(id.level)));
-            values.push(Value::from(db_int(id.index)?));
+            values.push(Value::from(to_db_int(id.index)?));
         }
         found.extend(select_nodes(db, &conditions, values).await?);
     }
@@ -123,11 +118,7 @@ pub(crate) async fn tree_leaves<C: ConnectionTrait>(db: &C) -> Result<u64, Store
         ))
         .await
         .map_err(map_internal_db_error)?;
-    let count: i64 = match row {
-        Some(row) => row.try_get_by_index(0).map_err(map_internal_db_error)?,
-        None => 0,
-    };
-    Ok(u64::try_from(count).unwrap_or(0))
+    count(row.as_ref())
 }
 
 /// The tree's right edge at `size`, from the stored nodes.
@@ -156,7 +147,7 @@ async fn insert_nodes<C: ConnectionTrait>(
         let mut values = Vec::with_capacity(chunk.len() * 3);
         for (id, hash) in chunk {
             values.push(Value::from(i64::from(id.level)));
-            values.push(Value::from(db_int(id.index)?));
+            values.push(Value::from(to_db_int(id.index)?));
             values.push(Value::from(hash.to_vec()));
         }
         db.execute_raw(statement(
@@ -181,7 +172,7 @@ async fn missing_leaves<C: ConnectionTrait>(
         .query_all_raw(statement(
             db.get_database_backend(),
             "SELECT canonical FROM events WHERE idx >= ? AND idx < ? ORDER BY idx",
-            vec![db_int(from)?.into(), db_int(to)?.into()],
+            vec![to_db_int(from)?.into(), to_db_int(to)?.into()],
         ))
         .await
         .map_err(map_internal_db_error)?;
@@ -251,13 +242,10 @@ pub(crate) async fn extend<C: ConnectionTrait>(
             db.get_database_backend(),
             "INSERT INTO checkpoints (tree_size, root, note, signed_at) VALUES (?, ?, ?, ?)",
             vec![
-                db_int(range.size())?.into(),
+                to_db_int(range.size())?.into(),
                 range.root().to_vec().into(),
                 note.into(),
-                crate::envelope::format_occurred_at(
-                    crate::envelope::truncate_to_micros(Utc::now()),
-                )
-                .into(),
+                crate::envelope::format_occurred_at(Utc::now()).into(),
             ],
         ))
         .await
@@ -271,7 +259,7 @@ fn parse_checkpoint(row: &sea_orm::QueryResult) -> Result<StoredCheckpoint, Stor
     let root: Vec<u8> = row.try_get_by_index(1).map_err(map_internal_db_error)?;
     let note: String = row.try_get_by_index(2).map_err(map_internal_db_error)?;
     Ok(StoredCheckpoint {
-        size: u64::try_from(size).map_err(|_| StoreError::internal("negative size"))?,
+        size: from_db_int(size)?,
         root: to_hash(root)?,
         note,
     })
@@ -321,26 +309,19 @@ pub async fn checkpoint_at<C: ConnectionTrait>(
         .query_one_raw(statement(
             db.get_database_backend(),
             "SELECT tree_size, root, note FROM checkpoints WHERE tree_size = ?",
-            vec![db_int(size)?.into()],
+            vec![to_db_int(size)?.into()],
         ))
         .await
         .map_err(map_internal_db_error)?;
     row.as_ref().map(parse_checkpoint).transpose()
 }
 
-/// The checkpoint at `size`, or the latest when `None`.
+/// The checkpoint at `size`, or the latest when `None`, from `cache` where it holds it.
 ///
 /// # Errors
 /// [`AuditReadError::NotSigned`] for a size no checkpoint was signed at,
 /// [`AuditReadError::NoCheckpoint`] when none exists.
-pub async fn signed_checkpoint<C: ConnectionTrait>(
-    db: &C,
-    size: Option<u64>,
-) -> Result<StoredCheckpoint, AuditReadError> {
-    signed_checkpoint_in(db, None, size).await
-}
-
-async fn signed_checkpoint_in<C: ConnectionTrait>(
+pub(crate) async fn signed_checkpoint_in<C: ConnectionTrait>(
     db: &C,
     cache: Option<&TreeCache>,
     size: Option<u64>,
@@ -402,15 +383,20 @@ pub async fn inclusion_proof<C: ConnectionTrait>(
     index: u64,
     size: Option<u64>,
 ) -> Result<(StoredCheckpoint, Hash, Vec<Hash>), AuditReadError> {
-    inclusion_proof_in(db, None, index, size).await
+    let InclusionProof {
+        checkpoint,
+        leaf,
+        hashes,
+    } = inclusion_proof_in(db, None, index, size).await?;
+    Ok((checkpoint, leaf, hashes))
 }
 
-async fn inclusion_proof_in<C: ConnectionTrait>(
+pub(crate) async fn inclusion_proof_in<C: ConnectionTrait>(
     db: &C,
     cache: Option<&TreeCache>,
     index: u64,
     size: Option<u64>,
-) -> Result<(StoredCheckpoint, Hash, Vec<Hash>), AuditReadError> {
+) -> Result<InclusionProof, AuditReadError> {
     let checkpoint = signed_checkpoint_in(db, cache, size).await?;
     if index >= checkpoint.size {
         return Err(AuditReadError::IndexOutOfRange {
@@ -429,7 +415,11 @@ async fn inclusion_proof_in<C: ConnectionTrait>(
     let hashes = plan
         .assemble(lookup)
         .ok_or_else(|| StoreError::internal("the Merkle tree lacks a node a proof needs"))?;
-    Ok((checkpoint, leaf, hashes))
+    Ok(InclusionProof {
+        checkpoint,
+        leaf,
+        hashes,
+    })
 }
 
 /// A consistency proof (RFC 9162 §2.1.4) from the signed tree of `from` to the signed tree of
@@ -443,15 +433,16 @@ pub async fn consistency_proof<C: ConnectionTrait>(
     from: u64,
     to: Option<u64>,
 ) -> Result<(StoredCheckpoint, StoredCheckpoint, Vec<Hash>), AuditReadError> {
-    consistency_proof_in(db, None, from, to).await
+    let ConsistencyProof { from, to, hashes } = consistency_proof_in(db, None, from, to).await?;
+    Ok((from, to, hashes))
 }
 
-async fn consistency_proof_in<C: ConnectionTrait>(
+pub(crate) async fn consistency_proof_in<C: ConnectionTrait>(
     db: &C,
     cache: Option<&TreeCache>,
     from: u64,
     to: Option<u64>,
-) -> Result<(StoredCheckpoint, StoredCheckpoint, Vec<Hash>), AuditReadError> {
+) -> Result<ConsistencyProof, AuditReadError> {
     if from == 0 {
         return Err(ProofError::FromEmptyTree.into());
     }
@@ -465,50 +456,17 @@ async fn consistency_proof_in<C: ConnectionTrait>(
     }
     let from_checkpoint = signed_checkpoint_in(db, cache, Some(from)).await?;
     if from == to_checkpoint.size {
-        return Ok((from_checkpoint, to_checkpoint, Vec::new()));
+        return Ok(ConsistencyProof {
+            from: from_checkpoint,
+            to: to_checkpoint,
+            hashes: Vec::new(),
+        });
     }
     let plan = merkle::consistency_plan(from, to_checkpoint.size)?;
     let hashes = evaluate(db, cache, &plan).await?;
-    Ok((from_checkpoint, to_checkpoint, hashes))
-}
-
-/// The same reads, served from the copy where it can.
-impl TreeCache {
-    /// [`signed_checkpoint`], through the copy.
-    ///
-    /// # Errors
-    /// As [`signed_checkpoint`].
-    pub async fn signed_checkpoint<C: ConnectionTrait>(
-        &self,
-        db: &C,
-        size: Option<u64>,
-    ) -> Result<StoredCheckpoint, AuditReadError> {
-        signed_checkpoint_in(db, Some(self), size).await
-    }
-
-    /// [`inclusion_proof`], through the copy: the same answer, fewer reads.
-    ///
-    /// # Errors
-    /// As [`inclusion_proof`].
-    pub async fn inclusion_proof<C: ConnectionTrait>(
-        &self,
-        db: &C,
-        index: u64,
-        size: Option<u64>,
-    ) -> Result<(StoredCheckpoint, Hash, Vec<Hash>), AuditReadError> {
-        inclusion_proof_in(db, Some(self), index, size).await
-    }
-
-    /// [`consistency_proof`], through the copy: the same answer, fewer reads.
-    ///
-    /// # Errors
-    /// As [`consistency_proof`].
-    pub async fn consistency_proof<C: ConnectionTrait>(
-        &self,
-        db: &C,
-        from: u64,
-        to: Option<u64>,
-    ) -> Result<(StoredCheckpoint, StoredCheckpoint, Vec<Hash>), AuditReadError> {
-        consistency_proof_in(db, Some(self), from, to).await
-    }
+    Ok(ConsistencyProof {
+        from: from_checkpoint,
+        to: to_checkpoint,
+        hashes,
+    })
 }

@@ -21,12 +21,13 @@ use amanah_domain::errors::Chain;
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
-use amanah_domain::ports::StoreError;
+use amanah_domain::ports::{StoreError, StoredCheckpoint};
 use sea_orm::{ConnectionTrait, Value};
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
-use crate::audit::tree::{StoredCheckpoint, db_int, select_nodes, tree_leaves};
+use crate::audit::tree::{select_nodes, tree_leaves};
 use crate::store::event_store::SqlEventStore;
+use crate::store::sql::to_db_int;
 use amanah_audit::merkle::{Hash, NodeId};
 
 /// Bytes a node takes in the copy.
@@ -335,8 +336,8 @@ async fn read_ranges<C: ConnectionTrait>(
     let mut values = Vec::with_capacity(ranges.len() * 3);
     for &(level, from, to) in ranges {
         values.push(Value::from(i64::from(level)));
-        values.push(Value::from(db_int(from)?));
-        values.push(Value::from(db_int(to)?));
+        values.push(Value::from(to_db_int(from)?));
+        values.push(Value::from(to_db_int(to)?));
     }
     let mut by_level: HashMap<u32, Vec<(u64, Hash)>> = HashMap::new();
     for (id, hash) in select_nodes(db, &conditions, values).await? {

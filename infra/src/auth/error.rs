@@ -362,7 +362,7 @@ pub enum MintError {
     Empty(&'static str),
     /// Encoding failed.
     #[error("cannot encode the token: {0}")]
-    Encode(String),
+    Encode(#[source] jsonwebtoken::errors::Error),
 }
 
 /// A `--ttl` value that does not parse.
@@ -383,7 +383,7 @@ pub enum SecretFileError {
     File(#[from] crate::private_file::PrivateFileError),
     /// The random generator failed.
     #[error("cannot generate a token secret: {0}")]
-    Random(String),
+    Random(#[source] rand::Error),
     /// The file holds a secret that is too short.
     #[error("the token secret file {path} is invalid: {source}")]
     Invalid {

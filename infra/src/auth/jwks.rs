@@ -15,9 +15,7 @@
 //!   document that is not a JSON object with a `keys` array is a failed load.
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,11 +29,10 @@ use serde_json::Value;
 use tokio::sync::{Mutex, RwLock};
 use tokio::time::Instant;
 
+use amanah_domain::ports::BoxFuture;
+
 use crate::auth::config::JwksSource;
 use crate::auth::error::{Alg, AuthError, ConfigError, JwksError, sanitise};
-
-/// A boxed, sendable future (what [`JwksFetcher::fetch`] returns, so the trait is dyn-safe).
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Fetches the raw JWKS document. Implemented by [`FileFetcher`] and [`HttpsFetcher`]; tests
 /// inject their own to count fetches or to rotate keys without a network.

@@ -73,7 +73,7 @@ pub fn mint_hs256(
         &claims,
         &EncodingKey::from_secret(secret.as_bytes()),
     )
-    .map_err(|e| MintError::Encode(e.to_string()))
+    .map_err(MintError::Encode)
 }
 
 /// Parses a lifetime: a whole number followed by `s`, `m`, `h` or `d` (`3600s`, `30m`, `1h`,
@@ -152,7 +152,7 @@ pub fn load_or_create_secret(path: &Path) -> Result<LoadedSecret, SecretFileErro
         Err(error) if error.is_not_found() => {}
         Err(error) => return Err(error.into()),
     }
-    let generated = generate_secret().map_err(|e| SecretFileError::Random(e.to_string()))?;
+    let generated = generate_secret().map_err(SecretFileError::Random)?;
     if private_file::create_new(path, format!("{generated}\n").as_bytes(), SECRET_FILE)? {
         return read_secret(&generated, path).map(|secret| LoadedSecret {
             secret,

@@ -19,11 +19,12 @@ use uuid::Uuid;
 use crate::auth::claims::Role;
 use crate::auth::config::{HmacSecret, JwksSource, VerifierConfig};
 use crate::auth::error::{Alg, AuthError, ConfigError, JwksError, MintError};
-use crate::auth::jwks::{BoxFuture, HttpsFetcher, JwksFetcher};
+use crate::auth::jwks::{HttpsFetcher, JwksFetcher};
 use crate::auth::mint::{
     bearer_token, generate_secret, load_or_create_secret, mint_hs256, parse_ttl,
 };
 use crate::auth::verifier::Verifier;
+use amanah_domain::ports::BoxFuture;
 
 const KEYS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/auth/keys");
 const SECRET: &str = "an-hs256-test-secret-that-is-at-least-32-bytes";

@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use amanah_domain::activity::{Activity, ActivityLocation};
 use amanah_domain::aggregate::{Aggregate, StreamKind};
 use amanah_domain::organisation::Organisation;
-use amanah_domain::ports::{LatestState, Snapshot, StoreError, StoredEvent};
+use amanah_domain::ports::{BoxFuture, LatestState, Snapshot, StoreError, StoredEvent};
 use amanah_domain::project::Project;
 use amanah_domain::service::decode;
 use chrono::NaiveDate;
@@ -38,7 +38,7 @@ use uuid::Uuid;
 use crate::read_model::projection::{Projection, Projector, StateReader};
 use crate::store::db_error::map_db_error;
 use crate::store::event_store::{SqlEventStore, read_range_in};
-use crate::store::sql::statement;
+use crate::store::sql::{from_db_int, statement};
 
 pub use queries::SqlReadModel;
 
@@ -564,6 +564,7 @@ async fn insert_rows<C: ConnectionTrait>(db: &C, all: &[Rows]) -> Result<(), Sto
     let backend = db.get_database_backend();
     for rows in all {
         let table = table(rows.table)?;
+        check_rows(table, &rows.rows)?;
         let columns: Vec<&str> = table.columns.iter().map(|(c, _)| *c).collect();
         let one_row = format!("({})", vec!["?"; columns.len()].join(", "));
         for chunk in rows.rows.chunks(ROWS_PER_INSERT) {
@@ -590,24 +591,57 @@ struct TableChanges {
     inserts: Vec<Vec<Cell>>,
 }
 
+/// Checks that every row has one cell per column of `table` (a bug otherwise: the cells would
+/// be bound to the wrong columns).
+fn check_rows(table: &Table, rows: &[Vec<Cell>]) -> Result<(), StoreError> {
+    match rows.iter().find(|row| row.len() != table.columns.len()) {
+        Some(row) => Err(StoreError::internal(format!(
+            "a row of {} has {} cells for {} columns",
+            table.name,
+            row.len(),
+            table.columns.len()
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// The changes from `before` to `after`, two row sets of `table`. A row that is in both
 /// unchanged is not touched: appending a transaction to a project with hundreds writes one
 /// transaction row (and the project's own row), not all of them again.
-fn table_changes(table: &Table, before: &[Vec<Cell>], after: &[Vec<Cell>]) -> TableChanges {
-    let key_columns: Vec<usize> = table
+///
+/// # Errors
+/// [`StoreError::Internal`] when a row does not have one cell per column, or the table's row key
+/// names no column (bugs).
+fn table_changes(
+    table: &Table,
+    before: &[Vec<Cell>],
+    after: &[Vec<Cell>],
+) -> Result<TableChanges, StoreError> {
+    check_rows(table, before)?;
+    check_rows(table, after)?;
+    let key_columns = table
         .row_key
         .iter()
-        .filter_map(|key| table.columns.iter().position(|(name, _)| name == key))
-        .collect();
+        .map(|key| {
+            table
+                .columns
+                .iter()
+                .position(|(name, _)| name == key)
+                .ok_or_else(|| {
+                    StoreError::internal(format!("{}.{key} is not a column", table.name))
+                })
+        })
+        .collect::<Result<Vec<usize>, _>>()?;
     let key_of = |row: &Vec<Cell>| -> Vec<Cell> {
+        // In range: `check_rows` passed and every key column is a column.
         key_columns
             .iter()
-            .map(|&index| row[index].clone())
+            .filter_map(|&index| row.get(index).cloned())
             .collect()
     };
     let before_set: BTreeSet<&Vec<Cell>> = before.iter().collect();
     let after_set: BTreeSet<&Vec<Cell>> = after.iter().collect();
-    TableChanges {
+    Ok(TableChanges {
         deletes: before
             .iter()
             .filter(|row| !after_set.contains(row))
@@ -618,7 +652,7 @@ fn table_changes(table: &Table, before: &[Vec<Cell>], after: &[Vec<Cell>]) -> Ta
             .filter(|row| !before_set.contains(row))
             .cloned()
             .collect(),
-    }
+    })
 }
 
 /// Conditions one `DELETE` carries at most.
@@ -674,7 +708,7 @@ async fn write_changes<C: ConnectionTrait>(
                         .iter()
                         .find(|rows| rows.table == new.table)
                         .map_or(&[][..], |rows| rows.rows.as_slice());
-                    let changed = table_changes(table(new.table)?, old, &new.rows);
+                    let changed = table_changes(table(new.table)?, old, &new.rows)?;
                     deletes
                         .entry(new.table)
                         .or_default()
@@ -759,7 +793,7 @@ fn read_latest_state(
     db: DatabaseConnection,
     stream: StreamKind,
     id: Uuid,
-) -> futures::future::BoxFuture<'static, Result<Option<LatestState>, StoreError>> {
+) -> BoxFuture<'static, Result<Option<LatestState>, StoreError>> {
     Box::pin(async move {
         let table = match stream {
             StreamKind::Organisation => "organisations",
@@ -781,7 +815,7 @@ fn read_latest_state(
         let state: String = row.try_get_by_index(0).map_err(map_db_error)?;
         let version: i64 = row.try_get_by_index(1).map_err(map_db_error)?;
         Ok(Some(LatestState {
-            version: u64::try_from(version).unwrap_or(0),
+            version: from_db_int(version)?,
             state,
         }))
     })
@@ -819,22 +853,12 @@ impl Projector for SqlProjector {
     }
 }
 
-/// Folds the whole log into the state of every aggregate, with the domain's `evolve`.
-///
-/// # Errors
-/// When the log cannot be read or an event does not decode.
-pub async fn fold_log(store: &SqlEventStore) -> Result<Vec<Snapshot>, StoreError> {
-    fold_log_in(store.connection())
-        .await
-        .map(|(snapshots, _)| snapshots)
-}
-
-/// [`fold_log`] through `db` (the pool, or a transaction); also returns the number of events read.
+/// Folds the whole log, through `db` (the pool, or a transaction), into the state of every
+/// aggregate with the domain's `evolve`; also returns the number of events read.
 async fn fold_log_in<C: ConnectionTrait>(db: &C) -> Result<(Vec<Snapshot>, u64), StoreError> {
     let mut organisations: BTreeMap<Uuid, Option<Organisation>> = BTreeMap::new();
     let mut projects: BTreeMap<Uuid, Option<Project>> = BTreeMap::new();
     let mut activities: BTreeMap<Uuid, Option<Activity>> = BTreeMap::new();
-    let undecodable = |e: amanah_domain::service::CommandError| StoreError::internal(e.to_string());
     let mut next = 0;
     loop {
         let batch = read_range_in(db, next, 1000).await?;
@@ -842,21 +866,9 @@ async fn fold_log_in<C: ConnectionTrait>(db: &C) -> Result<(Vec<Snapshot>, u64),
         next = last.index + 1;
         for event in &batch {
             match event.stream {
-                StreamKind::Organisation => {
-                    let state = organisations.entry(event.stream_id).or_default();
-                    let e = decode(event).map_err(undecodable)?;
-                    *state = Organisation::evolve(state.take(), &e);
-                }
-                StreamKind::Project => {
-                    let state = projects.entry(event.stream_id).or_default();
-                    let e = decode(event).map_err(undecodable)?;
-                    *state = Project::evolve(state.take(), &e);
-                }
-                StreamKind::Activity => {
-                    let state = activities.entry(event.stream_id).or_default();
-                    let e = decode(event).map_err(undecodable)?;
-                    *state = Activity::evolve(state.take(), &e);
-                }
+                StreamKind::Organisation => fold_into(&mut organisations, event)?,
+                StreamKind::Project => fold_into(&mut projects, event)?,
+                StreamKind::Activity => fold_into(&mut activities, event)?,
             }
         }
     }
@@ -868,6 +880,18 @@ async fn fold_log_in<C: ConnectionTrait>(db: &C) -> Result<(Vec<Snapshot>, u64),
         .chain(activities.into_values().flatten().map(Snapshot::from))
         .collect();
     Ok((snapshots, next))
+}
+
+/// Folds `event` into the state of its aggregate in `states`.
+fn fold_into<A: Aggregate>(
+    states: &mut BTreeMap<Uuid, Option<A>>,
+    event: &StoredEvent,
+) -> Result<(), StoreError> {
+    let decoded = decode::<A::Event>(event)
+        .map_err(|e| StoreError::internal_from("a stored event does not decode", e))?;
+    let state = states.entry(event.stream_id).or_default();
+    *state = A::evolve(state.take(), &decoded);
+    Ok(())
 }
 
 /// What [`rebuild`] did.
@@ -1016,6 +1040,10 @@ async fn compare(txn: &DatabaseTransaction) -> Result<Vec<Difference>, StoreErro
 }
 
 #[cfg(test)]
+#[expect(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on an unexpected result"
+)]
 mod tests {
     use super::*;
 
@@ -1043,7 +1071,7 @@ mod tests {
         let before: Vec<Vec<Cell>> = (0..50).map(transaction).collect();
         let mut after = before.clone();
         after.push(transaction(50));
-        let changes = table_changes(&PROJECT_TRANSACTIONS, &before, &after);
+        let changes = table_changes(&PROJECT_TRANSACTIONS, &before, &after).unwrap();
         assert_eq!(changes.deletes, Vec::<Vec<Cell>>::new());
         assert_eq!(changes.inserts, [transaction(50)]);
     }
@@ -1054,10 +1082,35 @@ mod tests {
         let mut after = before.clone();
         after[1][5] = Cell::Int(7);
         after.remove(2);
-        let changes = table_changes(&PROJECT_TRANSACTIONS, &before, &after);
+        let changes = table_changes(&PROJECT_TRANSACTIONS, &before, &after).unwrap();
         let key = |position: i64| vec![Cell::Text(Some(format!("tx-{position}")))];
         assert_eq!(changes.deletes, [key(1), key(2)]);
         assert_eq!(changes.inserts, [after[1].clone()]);
+    }
+
+    #[test]
+    fn a_row_without_one_cell_per_column_is_refused() {
+        let short = vec![transaction(1)[..4].to_vec()];
+        for (before, after) in [(&short, &Vec::new()), (&Vec::new(), &short)] {
+            let error = table_changes(&PROJECT_TRANSACTIONS, before, after).unwrap_err();
+            assert!(
+                error.to_string().contains("4 cells for 13 columns"),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_row_key_that_is_not_a_column_is_refused() {
+        let broken = Table {
+            name: "broken",
+            key: "id",
+            row_key: &["nope"],
+            columns: &[("id", Kind::Text)],
+        };
+        let rows = vec![vec![Cell::text("a")]];
+        let error = table_changes(&broken, &rows, &[]).unwrap_err();
+        assert!(error.to_string().contains("broken.nope"), "{error}");
     }
 
     #[test]

@@ -15,8 +15,7 @@
 use std::future::Future;
 
 use amanah_domain::aggregate::StreamKind;
-use amanah_domain::ports::{LatestState, Snapshot, StoreError, StoredEvent};
-use futures::future::BoxFuture;
+use amanah_domain::ports::{BoxFuture, LatestState, Snapshot, StoreError, StoredEvent};
 use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use uuid::Uuid;
 

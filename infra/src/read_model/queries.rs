@@ -29,7 +29,7 @@ use tracing::Instrument as _;
 use uuid::Uuid;
 
 use crate::store::db_error::map_db_error;
-use crate::store::sql::statement;
+use crate::store::sql::{count, from_db_int, query_bound, statement};
 
 /// The API's queries over the read-model tables.
 #[derive(Debug, Clone)]
@@ -169,7 +169,7 @@ fn positioned<T: serde::de::DeserializeOwned>(
 }
 
 fn limit_value(limit: u64) -> Value {
-    i64::try_from(limit).unwrap_or(i64::MAX).into()
+    query_bound(limit)
 }
 
 /// A `LIKE` pattern matching `text` anywhere, with `\` escaping the wildcards.
@@ -259,17 +259,8 @@ impl SqlReadModel {
             listing.table,
             listing.where_clause()
         );
-        let row = self
-            .db
-            .query_one_raw(statement(self.backend(), &sql, listing.values.clone()))
-            .instrument(db_span(self.backend(), &sql))
-            .await
-            .map_err(map_db_error)?;
-        let count: i64 = match row {
-            Some(row) => row.try_get_by_index(0).map_err(map_db_error)?,
-            None => 0,
-        };
-        Ok(u64::try_from(count).unwrap_or(0))
+        let rows = self.rows(&sql, listing.values.clone()).await?;
+        count(rows.first())
     }
 
     /// One page of `listing`, in list order.
@@ -691,7 +682,7 @@ impl ReadModel for SqlReadModel {
             .map(|row| {
                 let project: String = row.try_get_by_index(0).map_err(map_db_error)?;
                 let count: i64 = row.try_get_by_index(1).map_err(map_db_error)?;
-                Ok((parse_id(&project)?, u64::try_from(count).unwrap_or(0)))
+                Ok((parse_id(&project)?, from_db_int(count)?))
             })
             .collect()
     }

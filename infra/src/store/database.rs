@@ -20,6 +20,8 @@ use sea_orm::{
 };
 use sea_orm_migration::MigratorTrait;
 
+use amanah_domain::ports::StoreError;
+
 use crate::migration::Migrator;
 
 /// How long a SQLite connection waits for another connection's (or process's) write lock before
@@ -266,17 +268,6 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DatabaseSetupError> 
     txn.commit().await.map_err(DatabaseSetupError::Migrate)
 }
 
-/// How many migrations are not applied yet (0 when the schema is current): for readiness checks.
-///
-/// # Errors
-/// [`DatabaseSetupError::Migrate`] when the migration table cannot be read.
-pub async fn pending_migrations(db: &DatabaseConnection) -> Result<usize, DatabaseSetupError> {
-    Migrator::get_pending_migrations_read_only(db)
-        .await
-        .map(|pending| pending.len())
-        .map_err(DatabaseSetupError::Migrate)
-}
-
 /// A connected database, as the API holds it: the API passes it to the adapters it builds and
 /// asks it whether the database answers, but never sends SQL itself (it does not depend on
 /// sea-orm; every statement is an adapter's).
@@ -299,23 +290,27 @@ impl Database {
         self.connection
     }
 
-    /// Whether the database answers a trivial statement now; the driver's error when not.
+    /// Whether the database answers now (a connection from the pool, pinged).
     ///
     /// # Errors
-    /// The driver's error.
-    pub async fn ping(&self) -> Result<(), DbErr> {
+    /// [`StoreError::Unavailable`], with the driver's error as its source.
+    pub async fn ping(&self) -> Result<(), StoreError> {
         self.connection
-            .execute_unprepared("SELECT 1")
+            .ping()
             .await
-            .map(|_| ())
+            .map_err(|error| StoreError::unavailable_from("the database does not answer", error))
     }
 
-    /// How many migrations are not applied yet ([`pending_migrations`]).
+    /// How many migrations are not applied yet (0 when the schema is current): for readiness
+    /// checks.
     ///
     /// # Errors
-    /// As [`pending_migrations`].
+    /// [`DatabaseSetupError::Migrate`] when the migration table cannot be read.
     pub async fn pending_migrations(&self) -> Result<usize, DatabaseSetupError> {
-        pending_migrations(&self.connection).await
+        Migrator::get_pending_migrations_read_only(&self.connection)
+            .await
+            .map(|pending| pending.len())
+            .map_err(DatabaseSetupError::Migrate)
     }
 }
 

@@ -53,8 +53,7 @@ pub(crate) fn map_internal_db_error(err: DbErr) -> StoreError {
 }
 
 /// The input field named by a unique-constraint violation; `None` for any other error.
-#[must_use]
-pub fn duplicate_field(err: &DbErr) -> Option<FieldPath> {
+fn duplicate_field(err: &DbErr) -> Option<FieldPath> {
     let database_error = database_error(err)?;
     if !database_error.is_unique_violation() {
         return None;

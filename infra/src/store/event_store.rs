@@ -47,6 +47,7 @@ use std::time::Duration;
 use amanah_domain::aggregate::StreamKind;
 use amanah_domain::ports::{
     AppendOutcome, AppendRequest, EventStore, KeptState, StoreError, StoredEvent, StreamRead,
+    truncate_to_micros,
 };
 use futures::FutureExt as _;
 use sea_orm::{
@@ -63,7 +64,7 @@ use crate::read_model::projection::{NoProjection, Projection, Projector, StateRe
 use crate::store::database::{self, DatabaseSetupError};
 use crate::store::db_error::map_internal_db_error;
 use crate::store::idempotency;
-use crate::store::sql::statement;
+use crate::store::sql::{from_db_int, query_bound, statement, to_db_int};
 use amanah_audit::merkle::CompactRange;
 use amanah_audit::note::SigningKey;
 
@@ -467,7 +468,7 @@ impl EventStore for SqlEventStore {
             "SELECT idx, canonical FROM events WHERE stream = ? AND stream_id = ?".to_owned();
         if let Some(up_to_index) = up_to_index {
             sql.push_str(" AND idx < ?");
-            values.push(i64::try_from(up_to_index).unwrap_or(i64::MAX).into());
+            values.push(query_bound(up_to_index));
         }
         sql.push_str(" ORDER BY stream_version");
         let rows = self
@@ -622,7 +623,8 @@ impl<P: Projector> Sequencer<P> {
     /// checks in memory, its events and read-model rows in a few multi-row statements. Should that
     /// fail (a unique violation in the read model, say), the transaction is rolled back and the
     /// batch is written again in a new one, request by request, each in its own savepoint
-    /// ([`Self::write_one_by_one`]), so that only the request at fault fails. Both give each
+    /// ([`Self::write_one_by_one`]), so that only the request at fault fails; when the database
+    /// is unavailable, the batch fails as a whole instead of trying again. Both give each
     /// request the answer it would get alone, in queue order. (No savepoint around the set-based
     /// attempt: that is two round trips a batch saved, for a second `BEGIN` when it fails.)
     async fn write_batch(
@@ -645,16 +647,25 @@ impl<P: Projector> Sequencer<P> {
                     None => Ok(None),
                 }
             };
-            match attempt.await {
-                Ok(Some(written)) => return self.finish(txn, written).await,
-                Ok(None) | Err(_) => {
-                    let _ = txn.rollback().await;
-                    outcomes.clear();
-                    self.counters
-                        .batches_one_by_one
-                        .fetch_add(1, Ordering::Relaxed);
-                }
+            let attempt = attempt.await;
+            if let Ok(Some(written)) = attempt {
+                return self.finish(txn, written).await;
             }
+            let _ = txn.rollback().await;
+            outcomes.clear();
+            match attempt {
+                // A database that cannot be reached now will not be reached by a second
+                // transaction either: every request of the batch hears this.
+                Err(error @ StoreError::Unavailable { .. }) => return Err(error),
+                Err(error) => tracing::debug!(
+                    error = %Chain(&error),
+                    "the set-based batch failed; writing it request by request"
+                ),
+                Ok(_) => {}
+            }
+            self.counters
+                .batches_one_by_one
+                .fetch_add(1, Ordering::Relaxed);
         }
         let txn = begin_append_transaction(&self.db).await?;
         let written = async {
@@ -925,7 +936,7 @@ fn stored_events(
     current: u64,
 ) -> Result<Vec<StoredEvent>, StoreError> {
     // Truncated once, here, so that the row, the bytes and the answer all carry the same instant.
-    let occurred_at = envelope::truncate_to_micros(request.metadata.occurred_at);
+    let occurred_at = truncate_to_micros(request.metadata.occurred_at);
     let mut events = Vec::with_capacity(request.events.len());
     for (offset, new_event) in (0_u64..).zip(&request.events) {
         let mut event = StoredEvent {
@@ -942,10 +953,10 @@ fn stored_events(
             canonical: Vec::new(),
         };
         event.canonical = envelope::encode(&event).map_err(|error| {
-            StoreError::internal(format!(
-                "event {} cannot be recorded: {error}",
-                event.event_type
-            ))
+            StoreError::internal_from(
+                format!("event {} cannot be recorded", event.event_type),
+                error,
+            )
         })?;
         events.push(event);
     }
@@ -1139,12 +1150,4 @@ fn decode_row(row: &QueryResult) -> Result<StoredEvent, StoreError> {
         )));
     }
     Ok(event)
-}
-
-fn to_db_int(value: u64) -> Result<i64, StoreError> {
-    i64::try_from(value).map_err(|_| StoreError::internal(format!("{value} exceeds BIGINT")))
-}
-
-fn from_db_int(value: i64) -> Result<u64, StoreError> {
-    u64::try_from(value).map_err(|_| StoreError::internal(format!("negative counter {value}")))
 }

@@ -294,7 +294,7 @@ async fn verification_failure(store: &SqlEventStore, key: &SigningKey) -> Verifi
         .await
         .unwrap_err()
     {
-        VerifyDbError::Verify(VerifyError::Failed(failure)) => failure,
+        VerifyDbError::Verify(failure) => failure,
         other => panic!("{other}"),
     }
 }

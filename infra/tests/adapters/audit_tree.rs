@@ -11,9 +11,9 @@ use std::sync::Arc;
 use amanah_audit::checkpoint::Checkpoint;
 use amanah_audit::merkle::{self, ProofError, verify_consistency, verify_inclusion};
 use amanah_audit::note::SigningKey;
-use amanah_domain::ports::{Actor, AppendRequest, EventStore};
+use amanah_domain::ports::{Actor, AppendRequest, AuditReadError, EventStore};
 use amanah_infra::audit::tree::{
-    AuditReadError, checkpoints, consistency_proof, inclusion_proof, latest_checkpoint, root_at,
+    checkpoints, consistency_proof, inclusion_proof, latest_checkpoint, root_at,
 };
 use amanah_infra::testing::{TestDatabase, append_concurrently, event, organisation_append};
 use amanah_infra::{NoProjection, SqlEventStore, StoreConfig};

@@ -274,7 +274,7 @@ async fn append_and_load_round_trip(database: &TestDatabase) {
     // Stored with microseconds: the nanoseconds were truncated, not rounded.
     assert_eq!(
         event.occurred_at,
-        envelope::truncate_to_micros(occurred_at())
+        amanah_domain::ports::truncate_to_micros(occurred_at())
     );
     assert_eq!(event.occurred_at.timestamp_subsec_nanos(), 123_456_000);
 
@@ -1110,7 +1110,13 @@ async fn migrations_seed_member_states_and_are_idempotent(database: &TestDatabas
     let (first, second) = tokio::join!(database::migrate(db), database::migrate(db));
     first.unwrap();
     second.unwrap();
-    assert_eq!(database::pending_migrations(db).await.unwrap(), 0);
+    assert_eq!(
+        database::Database::from(db.clone())
+            .pending_migrations()
+            .await
+            .unwrap(),
+        0
+    );
 
     let rows = db
         .query_all_raw(Statement::from_string(

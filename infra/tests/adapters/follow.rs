@@ -10,9 +10,9 @@
 use std::time::Duration;
 
 use amanah_domain::aggregate::StreamKind;
-use amanah_domain::ports::{Actor, AppendRequest, EventStore as _, StoredEvent};
+use amanah_domain::ports::{Actor, AppendRequest, AuditEventFilter, EventStore as _, StoredEvent};
 use amanah_domain::query::Window;
-use amanah_infra::audit::query::{AuditEventFilter, audit_events};
+use amanah_infra::audit::query::audit_events;
 use amanah_infra::store::follow::follow;
 use amanah_infra::testing::{TestDatabase, event, organisation_append};
 use amanah_infra::{NoProjection, SqlEventStore, StoreConfig};

@@ -11,8 +11,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use amanah_audit::note::SigningKey;
-use amanah_domain::ports::{Actor, AppendRequest, EventStore};
-use amanah_infra::audit::tree::{AuditReadError, consistency_proof, inclusion_proof};
+use amanah_domain::ports::{
+    Actor, AppendRequest, AuditLog, AuditReadError, ConsistencyProof, EventStore, InclusionProof,
+    StoredCheckpoint,
+};
+use amanah_infra::audit::log::SqlAuditLog;
+use amanah_infra::audit::tree::{consistency_proof, inclusion_proof};
 use amanah_infra::audit::tree_cache::{TreeCache, TreeCacheStats};
 use amanah_infra::testing::{TestDatabase, append_concurrently, event, organisation_append};
 use amanah_infra::{SqlEventStore, StoreConfig};
@@ -68,31 +72,61 @@ async fn signed_sizes(database: &TestDatabase) -> Vec<u64> {
     .collect()
 }
 
+/// The audit log over `db`, reading through `cache`.
+fn through(db: &sea_orm::DatabaseConnection, cache: &Arc<TreeCache>) -> SqlAuditLog {
+    SqlAuditLog::new(db.clone(), Arc::clone(cache))
+}
+
+/// A proof through the copy, in the shape the database-only functions return.
+fn inclusion_parts(
+    proof: InclusionProof,
+) -> (
+    StoredCheckpoint,
+    amanah_audit::merkle::Hash,
+    Vec<amanah_audit::merkle::Hash>,
+) {
+    (proof.checkpoint, proof.leaf, proof.hashes)
+}
+
+/// A proof through the copy, in the shape the database-only functions return.
+fn consistency_parts(
+    proof: ConsistencyProof,
+) -> (
+    StoredCheckpoint,
+    StoredCheckpoint,
+    Vec<amanah_audit::merkle::Hash>,
+) {
+    (proof.from, proof.to, proof.hashes)
+}
+
 /// Every inclusion proof at every signed size (three leaves each) and every consistency proof
 /// between consecutive signed sizes, through `cache`, equals the database's.
-async fn assert_same_proofs(database: &TestDatabase, cache: &TreeCache) {
+async fn assert_same_proofs(database: &TestDatabase, cache: &Arc<TreeCache>) {
     let db = database.connection();
+    let cached = through(db, cache);
     let sizes = signed_sizes(database).await;
     assert!(sizes.len() > 3, "several batches: {sizes:?}");
     for &size in &sizes {
         for index in [0, size / 2, size - 1] {
             assert_eq!(
-                cache.inclusion_proof(db, index, Some(size)).await.unwrap(),
+                inclusion_parts(cached.inclusion_proof(index, Some(size)).await.unwrap()),
                 inclusion_proof(db, index, Some(size)).await.unwrap(),
                 "leaf {index} at size {size}"
             );
         }
         assert_eq!(
-            cache.inclusion_proof(db, size - 1, None).await.unwrap(),
+            inclusion_parts(cached.inclusion_proof(size - 1, None).await.unwrap()),
             inclusion_proof(db, size - 1, None).await.unwrap(),
         );
     }
     for pair in sizes.windows(2) {
         assert_eq!(
-            cache
-                .consistency_proof(db, pair[0], Some(pair[1]))
-                .await
-                .unwrap(),
+            consistency_parts(
+                cached
+                    .consistency_proof(pair[0], Some(pair[1]))
+                    .await
+                    .unwrap()
+            ),
             consistency_proof(db, pair[0], Some(pair[1])).await.unwrap(),
             "{} → {}",
             pair[0],
@@ -100,7 +134,7 @@ async fn assert_same_proofs(database: &TestDatabase, cache: &TreeCache) {
         );
     }
     assert_eq!(
-        cache.consistency_proof(db, sizes[0], None).await.unwrap(),
+        consistency_parts(cached.consistency_proof(sizes[0], None).await.unwrap()),
         consistency_proof(db, sizes[0], None).await.unwrap(),
     );
 }
@@ -111,7 +145,7 @@ async fn cached_proofs_are_the_database_proofs(database: &TestDatabase) {
     let size = store.size().await.unwrap();
     assert_eq!(size, 72);
 
-    let cache = TreeCache::new(u64::MAX);
+    let cache = Arc::new(TreeCache::new(u64::MAX));
     let added = cache.refresh(database.connection()).await.unwrap();
     assert_eq!(added, stored_nodes(size, 0));
     assert_eq!(cache.refresh(database.connection()).await.unwrap(), 0);
@@ -126,27 +160,33 @@ async fn cached_proofs_are_the_database_proofs(database: &TestDatabase) {
     let sizes = signed_sizes(database).await;
     for &tree_size in &sizes {
         assert_eq!(
-            cache
-                .inclusion_proof(empty.connection(), tree_size / 3, Some(tree_size))
-                .await
-                .unwrap(),
+            inclusion_parts(
+                through(empty.connection(), &cache)
+                    .inclusion_proof(tree_size / 3, Some(tree_size))
+                    .await
+                    .unwrap()
+            ),
             inclusion_proof(database.connection(), tree_size / 3, Some(tree_size))
                 .await
                 .unwrap(),
         );
     }
     assert!(matches!(
-        cache.inclusion_proof(empty.connection(), 0, None).await,
+        through(empty.connection(), &cache)
+            .inclusion_proof(0, None)
+            .await,
         Err(AuditReadError::NoCheckpoint)
     ));
     // Sizes never signed are refused as before.
     assert!(matches!(
-        cache.inclusion_proof(database.connection(), 0, Some(size + 1)).await,
+        through(database.connection(), &cache)
+            .inclusion_proof(0, Some(size + 1))
+            .await,
         Err(AuditReadError::NotSigned(n)) if n == size + 1
     ));
     assert!(matches!(
-        cache
-            .inclusion_proof(database.connection(), size, Some(size))
+        through(database.connection(), &cache)
+            .inclusion_proof(size, Some(size))
             .await,
         Err(AuditReadError::IndexOutOfRange { .. })
     ));
@@ -160,7 +200,7 @@ async fn a_small_budget_holds_only_the_upper_levels(database: &TestDatabase) {
     assert_eq!(size, 75);
 
     // Levels 3 and up of 75 leaves are 9 + 4 + 2 + 1 = 16 nodes (512 bytes); level 2 adds 18.
-    let cache = TreeCache::new(600);
+    let cache = Arc::new(TreeCache::new(600));
     cache.refresh(database.connection()).await.unwrap();
     assert_eq!(
         cache.stats(),
@@ -175,15 +215,15 @@ async fn a_small_budget_holds_only_the_upper_levels(database: &TestDatabase) {
     // The lower levels come from the database: without it, a leaf's proof cannot be made.
     let empty = TestDatabase::sqlite().await;
     assert!(matches!(
-        cache
-            .inclusion_proof(empty.connection(), 10, Some(size))
+        through(empty.connection(), &cache)
+            .inclusion_proof(10, Some(size))
             .await,
         Err(AuditReadError::Store(_))
     ));
     empty.cleanup().await;
 
     // No budget, no nodes; the proofs are still the same.
-    let none = TreeCache::new(0);
+    let none = Arc::new(TreeCache::new(0));
     assert_eq!(none.refresh(database.connection()).await.unwrap(), 0);
     assert_eq!(none.stats().nodes, 0);
     assert_same_proofs(database, &none).await;
@@ -195,7 +235,7 @@ async fn proofs_stay_right_while_the_copy_lags(database: &TestDatabase) {
     let first = store.size().await.unwrap();
     assert_eq!(first, 32);
     // Holds the whole tree of 32 leaves (63 nodes), not that of 64 (127 nodes).
-    let cache = TreeCache::new(63 * 32);
+    let cache = Arc::new(TreeCache::new(63 * 32));
     assert_eq!(
         cache.refresh(database.connection()).await.unwrap(),
         stored_nodes(first, 0)
