@@ -13,7 +13,7 @@ use crate::base64_standard;
 use crate::private_file::{self, PrivateFileError};
 use crate::store::db_error::map_internal_db_error;
 use crate::store::event_store::SqlEventStore;
-use crate::store::sql::{statement, to_db_int};
+use crate::store::sql::{from_db_int, statement, to_db_int};
 use amanah_audit::export_verify::{VerificationError, Verified, verify_export};
 use amanah_audit::files::{CHECKPOINT_FILE, EVENTS_FILE, VKEY_FILE};
 use amanah_audit::note::{KeyError, SigningKey, VerifierKey};
@@ -106,6 +106,13 @@ pub enum ExportError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The event table does not hold every index below the signed size: a row was deleted (the
+    /// export is refused rather than written short; `audit verify-db` names the damage).
+    #[error(
+        "the event table has no event at index {missing} below the signed size {size}; run \
+         `amanah audit verify-db` to see what was changed"
+    )]
+    Incomplete { missing: u64, size: u64 },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -133,7 +140,12 @@ pub async fn export(
     let checkpoint = latest_checkpoint(db)
         .await?
         .ok_or(ExportError::NothingSigned)?;
-    write_raw_events(db, checkpoint.size, &dir.join(EVENTS_FILE)).await?;
+    if let Some(missing) = write_raw_events(db, checkpoint.size, &dir.join(EVENTS_FILE)).await? {
+        return Err(ExportError::Incomplete {
+            missing,
+            size: checkpoint.size,
+        });
+    }
     let checkpoint_path = dir.join(CHECKPOINT_FILE);
     fs::write(&checkpoint_path, &checkpoint.note).map_err(writing(checkpoint_path))?;
     let vkey_path = dir.join(VKEY_FILE);
@@ -201,6 +213,7 @@ pub async fn verify_db(
         .map_err(ExportError::Store)?
         .ok_or(ExportError::NothingSigned)?;
     let events_path = scratch.join(EVENTS_FILE);
+    // A missing row is left to the verifier, which names where the log breaks.
     write_raw_events(db, checkpoint.size, &events_path).await?;
     let events = fs::File::open(&events_path).map_err(|source| VerifyDbError::Read {
         path: events_path,
@@ -225,14 +238,14 @@ pub async fn verify_db(
     Ok(verified)
 }
 
-/// Writes the stored leaf bytes of the rows below `size`, as they are — without decoding them or
-/// checking their order — so that the verifier, not the reader, judges a tampered table (a
-/// deleted, reordered or edited row).
+/// Writes the stored leaf bytes of the rows below `size`, as they are — without decoding them —
+/// so that the verifier, not the reader, judges a tampered table (a deleted, reordered or edited
+/// row). Returns the first index below `size` that has no row, if any.
 async fn write_raw_events(
     db: &sea_orm::DatabaseConnection,
     size: u64,
     path: &Path,
-) -> Result<(), ExportError> {
+) -> Result<Option<u64>, ExportError> {
     use sea_orm::ConnectionTrait as _;
 
     let writing = |source| ExportError::Write {
@@ -244,6 +257,8 @@ async fn write_raw_events(
     let backend = db.get_database_backend();
     let below = to_db_int(size)?;
     let mut after = -1_i64;
+    let mut written = 0_i64;
+    let mut missing = None;
     loop {
         let rows = db
             .query_all_raw(statement(
@@ -256,10 +271,21 @@ async fn write_raw_events(
         let Some(last) = rows.last() else { break };
         after = last.try_get_by_index(0).map_err(map_internal_db_error)?;
         for row in &rows {
+            let index: i64 = row.try_get_by_index(0).map_err(map_internal_db_error)?;
+            // Rows come in index order, one per index: the first index that is not the count
+            // written so far is where a row is missing.
+            if missing.is_none() && index != written {
+                missing = Some(from_db_int(written)?);
+            }
             let canonical: Vec<u8> = row.try_get_by_index(1).map_err(map_internal_db_error)?;
             out.write_all(&canonical).map_err(writing)?;
             out.write_all(b"\n").map_err(writing)?;
+            written += 1;
         }
     }
-    out.flush().map_err(writing)
+    out.flush().map_err(writing)?;
+    if missing.is_none() && written != below {
+        missing = Some(from_db_int(written)?);
+    }
+    Ok(missing)
 }

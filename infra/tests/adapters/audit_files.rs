@@ -13,7 +13,7 @@ use amanah_audit::note::SigningKey;
 use amanah_domain::ports::{Actor, AppendRequest, EventStore};
 use amanah_infra::SqlEventStore;
 use amanah_infra::audit::files::{
-    SigningKeyError, VerifyDbError, export, load_or_create_signing_key, verify_db,
+    ExportError, SigningKeyError, VerifyDbError, export, load_or_create_signing_key, verify_db,
 };
 use amanah_infra::testing::{TestDatabase, event, organisation_append};
 use sea_orm::ConnectionTrait;
@@ -334,5 +334,14 @@ async fn verify_db_catches_deleted_and_reordered_rows() {
         .unwrap();
     let failure = verification_failure(&store, &key).await;
     assert_eq!(failure.index, Some(13), "{failure}");
+    // An export of that table is refused rather than written one short.
+    let out = tempfile::tempdir().unwrap();
+    match export(&store, &key.verifier_key(), out.path()).await {
+        Err(ExportError::Incomplete {
+            missing: 13,
+            size: 20,
+        }) => {}
+        other => panic!("expected the export to name index 13 missing, got {other:?}"),
+    }
     database.cleanup().await;
 }
