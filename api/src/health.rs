@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
+use amanah_domain::errors::Chain;
 
 use crate::state::ApiState;
 
@@ -78,7 +79,7 @@ struct CheckFailure {
 async fn database_answers(state: &ApiState) -> Result<(), CheckFailure> {
     state.db.ping().await.map_err(|error| CheckFailure {
         public: "the database does not answer".to_owned(),
-        detail: Some(error.to_string()),
+        detail: Some(Chain(&error).to_string()),
     })
 }
 
@@ -91,7 +92,7 @@ async fn migrations_current(state: &ApiState) -> Result<(), CheckFailure> {
         }),
         Err(error) => Err(CheckFailure {
             public: "the migration state could not be read".to_owned(),
-            detail: Some(error.to_string()),
+            detail: Some(Chain(&error).to_string()),
         }),
     }
 }

@@ -165,7 +165,7 @@ async fn two_replicas_on_one_postgres_keep_one_gapless_signed_log(database: &Tes
         )
         .await
         .unwrap()
-        .2;
+        .hashes;
         verify_consistency(
             pair[0].size,
             pair[1].size,

@@ -166,7 +166,7 @@ async fn profile(
     let proof = time(requests, |n| {
         let index = indexes[n];
         async move {
-            let (_, _, hashes) = audit_tree::inclusion_proof(db, index, None).await?;
+            let hashes = audit_tree::inclusion_proof(db, index, None).await?.hashes;
             if hashes.is_empty() {
                 return Err("an empty proof".into());
             }

@@ -382,13 +382,8 @@ pub async fn inclusion_proof<C: ConnectionTrait>(
     db: &C,
     index: u64,
     size: Option<u64>,
-) -> Result<(StoredCheckpoint, Hash, Vec<Hash>), AuditReadError> {
-    let InclusionProof {
-        checkpoint,
-        leaf,
-        hashes,
-    } = inclusion_proof_in(db, None, index, size).await?;
-    Ok((checkpoint, leaf, hashes))
+) -> Result<InclusionProof, AuditReadError> {
+    inclusion_proof_in(db, None, index, size).await
 }
 
 pub(crate) async fn inclusion_proof_in<C: ConnectionTrait>(
@@ -432,9 +427,8 @@ pub async fn consistency_proof<C: ConnectionTrait>(
     db: &C,
     from: u64,
     to: Option<u64>,
-) -> Result<(StoredCheckpoint, StoredCheckpoint, Vec<Hash>), AuditReadError> {
-    let ConsistencyProof { from, to, hashes } = consistency_proof_in(db, None, from, to).await?;
-    Ok((from, to, hashes))
+) -> Result<ConsistencyProof, AuditReadError> {
+    consistency_proof_in(db, None, from, to).await
 }
 
 pub(crate) async fn consistency_proof_in<C: ConnectionTrait>(

@@ -11,7 +11,9 @@ use std::sync::Arc;
 use amanah_audit::checkpoint::Checkpoint;
 use amanah_audit::merkle::{self, ProofError, verify_consistency, verify_inclusion};
 use amanah_audit::note::SigningKey;
-use amanah_domain::ports::{Actor, AppendRequest, AuditReadError, EventStore};
+use amanah_domain::ports::{
+    Actor, AppendRequest, AuditReadError, ConsistencyProof, EventStore, InclusionProof,
+};
 use amanah_infra::audit::tree::{
     checkpoints, consistency_proof, inclusion_proof, latest_checkpoint, root_at,
 };
@@ -122,17 +124,28 @@ async fn every_batch_is_signed_and_proofs_verify(database: &TestDatabase) {
 
     for &tree_size in &sizes {
         for index in [0, tree_size / 2, tree_size - 1] {
-            let (checkpoint, leaf, proof) =
-                inclusion_proof(db, index, Some(tree_size)).await.unwrap();
+            let InclusionProof {
+                checkpoint,
+                leaf,
+                hashes: proof,
+            } = inclusion_proof(db, index, Some(tree_size)).await.unwrap();
             assert_eq!(leaf, leaves[index as usize]);
             verify_inclusion(index, tree_size, &leaf, &proof, &checkpoint.root).unwrap();
         }
     }
     for pair in sizes.windows(2) {
-        let (old, new, proof) = consistency_proof(db, pair[0], Some(pair[1])).await.unwrap();
+        let ConsistencyProof {
+            from: old,
+            to: new,
+            hashes: proof,
+        } = consistency_proof(db, pair[0], Some(pair[1])).await.unwrap();
         verify_consistency(old.size, new.size, &proof, &old.root, &new.root).unwrap();
     }
-    let (old, new, proof) = consistency_proof(db, sizes[0], None).await.unwrap();
+    let ConsistencyProof {
+        from: old,
+        to: new,
+        hashes: proof,
+    } = consistency_proof(db, sizes[0], None).await.unwrap();
     assert_eq!(new.size, size);
     verify_consistency(old.size, new.size, &proof, &old.root, &new.root).unwrap();
 }
@@ -178,7 +191,11 @@ async fn proofs_for_unsigned_sizes_are_refused(database: &TestDatabase) {
         consistency_proof(db, 3, Some(8)).await.unwrap_err(),
         AuditReadError::NotSigned(3)
     );
-    let (old, new, proof) = consistency_proof(db, 4, Some(8)).await.unwrap();
+    let ConsistencyProof {
+        from: old,
+        to: new,
+        hashes: proof,
+    } = consistency_proof(db, 4, Some(8)).await.unwrap();
     verify_consistency(4, 8, &proof, &old.root, &new.root).unwrap();
 }
 
@@ -215,7 +232,11 @@ async fn a_log_appended_without_its_tree_catches_up(database: &TestDatabase) {
     assert_eq!(latest.size, 14);
     assert_eq!(latest.root, root_of(&leaves));
     for index in [0, 5, 13] {
-        let (checkpoint, leaf, proof) = inclusion_proof(db, index, None).await.unwrap();
+        let InclusionProof {
+            checkpoint,
+            leaf,
+            hashes: proof,
+        } = inclusion_proof(db, index, None).await.unwrap();
         assert_eq!(leaf, leaves[index as usize]);
         verify_inclusion(index, 14, &leaf, &proof, &checkpoint.root).unwrap();
     }
@@ -279,7 +300,11 @@ async fn replicas_taking_turns_keep_one_tree_and_read_its_edge_only_after_anothe
         "one checkpoint per append"
     );
     for index in [0, 5, 11] {
-        let (checkpoint, leaf, proof) = inclusion_proof(db, index, None).await.unwrap();
+        let InclusionProof {
+            checkpoint,
+            leaf,
+            hashes: proof,
+        } = inclusion_proof(db, index, None).await.unwrap();
         assert_eq!(leaf, leaves[index as usize]);
         verify_inclusion(index, size, &leaf, &proof, &checkpoint.root).unwrap();
     }

@@ -11,10 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use amanah_audit::note::SigningKey;
-use amanah_domain::ports::{
-    Actor, AppendRequest, AuditLog, AuditReadError, ConsistencyProof, EventStore, InclusionProof,
-    StoredCheckpoint,
-};
+use amanah_domain::ports::{Actor, AppendRequest, AuditLog, AuditReadError, EventStore};
 use amanah_infra::audit::log::SqlAuditLog;
 use amanah_infra::audit::tree::{consistency_proof, inclusion_proof};
 use amanah_infra::audit::tree_cache::{TreeCache, TreeCacheStats};
@@ -77,28 +74,6 @@ fn through(db: &sea_orm::DatabaseConnection, cache: &Arc<TreeCache>) -> SqlAudit
     SqlAuditLog::new(db.clone(), Arc::clone(cache))
 }
 
-/// A proof through the copy, in the shape the database-only functions return.
-fn inclusion_parts(
-    proof: InclusionProof,
-) -> (
-    StoredCheckpoint,
-    amanah_audit::merkle::Hash,
-    Vec<amanah_audit::merkle::Hash>,
-) {
-    (proof.checkpoint, proof.leaf, proof.hashes)
-}
-
-/// A proof through the copy, in the shape the database-only functions return.
-fn consistency_parts(
-    proof: ConsistencyProof,
-) -> (
-    StoredCheckpoint,
-    StoredCheckpoint,
-    Vec<amanah_audit::merkle::Hash>,
-) {
-    (proof.from, proof.to, proof.hashes)
-}
-
 /// Every inclusion proof at every signed size (three leaves each) and every consistency proof
 /// between consecutive signed sizes, through `cache`, equals the database's.
 async fn assert_same_proofs(database: &TestDatabase, cache: &Arc<TreeCache>) {
@@ -109,24 +84,22 @@ async fn assert_same_proofs(database: &TestDatabase, cache: &Arc<TreeCache>) {
     for &size in &sizes {
         for index in [0, size / 2, size - 1] {
             assert_eq!(
-                inclusion_parts(cached.inclusion_proof(index, Some(size)).await.unwrap()),
+                cached.inclusion_proof(index, Some(size)).await.unwrap(),
                 inclusion_proof(db, index, Some(size)).await.unwrap(),
                 "leaf {index} at size {size}"
             );
         }
         assert_eq!(
-            inclusion_parts(cached.inclusion_proof(size - 1, None).await.unwrap()),
+            cached.inclusion_proof(size - 1, None).await.unwrap(),
             inclusion_proof(db, size - 1, None).await.unwrap(),
         );
     }
     for pair in sizes.windows(2) {
         assert_eq!(
-            consistency_parts(
-                cached
-                    .consistency_proof(pair[0], Some(pair[1]))
-                    .await
-                    .unwrap()
-            ),
+            cached
+                .consistency_proof(pair[0], Some(pair[1]))
+                .await
+                .unwrap(),
             consistency_proof(db, pair[0], Some(pair[1])).await.unwrap(),
             "{} → {}",
             pair[0],
@@ -134,7 +107,7 @@ async fn assert_same_proofs(database: &TestDatabase, cache: &Arc<TreeCache>) {
         );
     }
     assert_eq!(
-        consistency_parts(cached.consistency_proof(sizes[0], None).await.unwrap()),
+        cached.consistency_proof(sizes[0], None).await.unwrap(),
         consistency_proof(db, sizes[0], None).await.unwrap(),
     );
 }
@@ -160,12 +133,10 @@ async fn cached_proofs_are_the_database_proofs(database: &TestDatabase) {
     let sizes = signed_sizes(database).await;
     for &tree_size in &sizes {
         assert_eq!(
-            inclusion_parts(
-                through(empty.connection(), &cache)
-                    .inclusion_proof(tree_size / 3, Some(tree_size))
-                    .await
-                    .unwrap()
-            ),
+            through(empty.connection(), &cache)
+                .inclusion_proof(tree_size / 3, Some(tree_size))
+                .await
+                .unwrap(),
             inclusion_proof(database.connection(), tree_size / 3, Some(tree_size))
                 .await
                 .unwrap(),
