@@ -485,7 +485,7 @@ mod domain_error_tests {
     #[test]
     fn a_rejection_is_bad_user_input_naming_its_field() {
         let error = ApiError::from(CommandError::rejected(ProjectError::invalid(
-            "recipientCountries[1].percentage",
+            amanah_domain::values::FieldPath::list("recipientCountries", 1).field("percentage"),
         )(
             ValueError::PercentageTooPrecise("33.333".into()),
         )));

@@ -883,6 +883,10 @@ mod tests {
         let subscriber = tracing_subscriber::registry().with(opened.clone());
         let response = {
             let _guard = tracing::subscriber::set_default(subscriber);
+            // Other tests run on other threads without this subscriber, and a callsite whose
+            // interest they cached as `never` meanwhile would skip this one's spans: ask every
+            // callsite again now that this thread's subscriber is in place.
+            tracing::callsite::rebuild_interest_cache();
             schema()
                 .execute(
                     Request::new("{ ok second: ok nested { ok nested { ok } } }")
