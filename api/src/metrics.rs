@@ -314,8 +314,18 @@ pub fn render_process(status: &str) -> String {
 pub async fn render_metrics(
     metrics: actix_web::web::Data<HttpMetrics>,
     state: actix_web::web::Data<ApiState>,
+    schema: actix_web::web::Data<crate::graphql::AmanahSchema>,
 ) -> actix_web::HttpResponse {
     let mut text = metrics.render();
+    if let Some(plans) = schema.read_plans() {
+        let _ = write!(
+            text,
+            "# HELP amanah_graphql_planned_total Queries answered by a read plan, without \
+             async-graphql's executor.\n# TYPE amanah_graphql_planned_total counter\n\
+             amanah_graphql_planned_total {}\n",
+            plans.answered()
+        );
+    }
     text.push_str(&render_tree_cache(state.audit_tree.stats()));
     text.push_str(&render_statements(state.statements.read()));
     text.push_str(&render_appends(state.commands.store().stats()));

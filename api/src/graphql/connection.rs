@@ -436,63 +436,21 @@ where
     C: FnOnce() -> CFut,
     CFut: Future<Output = Result<u64, ApiError>>,
 {
-    let mut first = page_size(args.first, "first", max_page_size)?;
-    let last = page_size(args.last, "last", max_page_size)?;
-    if first.is_none() && last.is_none() {
-        first = Some(u64::try_from(max_page_size).unwrap_or(u64::MAX));
-    }
-    let after = args
-        .after
-        .as_deref()
-        .map(|cursor| decode_keyset_cursor(cursor, "after", order))
-        .transpose()?;
-    let before = args
-        .before
-        .as_deref()
-        .map(|cursor| decode_keyset_cursor(cursor, "before", order))
-        .transpose()?;
-    let (bounded_before, bounded_after) = (before.is_some(), after.is_some());
-    let wanted = first.or(last).unwrap_or_default();
-    let range = Range {
-        after,
-        before,
-        limit: wanted.saturating_add(1),
-        from_end: first.is_none(),
-    };
-    let mut items = fetch(range).await?;
-    let wanted = usize::try_from(wanted).unwrap_or(usize::MAX);
-    let more = items.len() > wanted;
-    let (mut has_previous_page, has_next_page);
-    if first.is_some() {
-        items.truncate(wanted);
-        has_next_page = more;
-        has_previous_page = bounded_after;
-        if let Some(last) = last.and_then(|last| usize::try_from(last).ok())
-            && items.len() > last
-        {
-            items.drain(..items.len() - last);
-            has_previous_page = true;
-        }
-    } else {
-        // Read from the end: the extra item, if any, is the first.
-        if more {
-            items.drain(..items.len() - wanted);
-        }
-        has_previous_page = more;
-        has_next_page = bounded_before;
-    }
+    let request = KeysetRequest::new(args, max_page_size, order)?;
+    let page = request.page(fetch(request.range()).await?);
     let total_count = match count {
         Some(count) => count().await?,
         // Not selected: never read, never shown.
         None => 0,
     };
-    let items: Vec<(String, T)> = items
+    let items: Vec<(String, T)> = page
+        .items
         .into_iter()
         .map(|positioned| (keyset_cursor(order, &positioned.position), positioned.item))
         .collect();
     let page_info = PageInfo {
-        has_next_page,
-        has_previous_page,
+        has_next_page: page.has_next_page,
+        has_previous_page: page.has_previous_page,
         start_cursor: items.first().map(|(cursor, _)| cursor.clone()),
         end_cursor: items.last().map(|(cursor, _)| cursor.clone()),
     };
@@ -501,6 +459,101 @@ where
         page_info,
         total_count,
     })
+}
+
+/// The arguments of a keyset connection, checked: the range to read, and how to cut the page
+/// out of what it read ([`KeysetRequest::page`]). [`paginate_keyset`] is made of the two; the read
+/// plans ([`super::read_plan`]) use them apart, to read the pages of many parents at once.
+#[derive(Debug, Clone)]
+pub struct KeysetRequest {
+    first: Option<u64>,
+    last: Option<u64>,
+    after: Option<Position>,
+    before: Option<Position>,
+}
+
+/// A page of a keyset connection, cut out of what its range read, items in list order.
+#[derive(Debug, Clone)]
+pub struct KeysetPage<T> {
+    pub items: Vec<Positioned<T>>,
+    pub has_next_page: bool,
+    pub has_previous_page: bool,
+}
+
+impl KeysetRequest {
+    /// Checks `args` against the page-size limit and the list's `order` (cursors carry it).
+    ///
+    /// # Errors
+    /// `BAD_USER_INPUT` for arguments out of range or cursors of another list or order.
+    pub fn new(args: &PageArgs, max_page_size: usize, order: &str) -> Result<Self, ApiError> {
+        let mut first = page_size(args.first, "first", max_page_size)?;
+        let last = page_size(args.last, "last", max_page_size)?;
+        if first.is_none() && last.is_none() {
+            first = Some(u64::try_from(max_page_size).unwrap_or(u64::MAX));
+        }
+        let after = args
+            .after
+            .as_deref()
+            .map(|cursor| decode_keyset_cursor(cursor, "after", order))
+            .transpose()?;
+        let before = args
+            .before
+            .as_deref()
+            .map(|cursor| decode_keyset_cursor(cursor, "before", order))
+            .transpose()?;
+        Ok(Self {
+            first,
+            last,
+            after,
+            before,
+        })
+    }
+
+    fn wanted(&self) -> u64 {
+        self.first.or(self.last).unwrap_or_default()
+    }
+
+    /// The range to read: the page and one item more, which tells whether more lie beyond.
+    #[must_use]
+    pub fn range(&self) -> Range {
+        Range {
+            after: self.after.clone(),
+            before: self.before.clone(),
+            limit: self.wanted().saturating_add(1),
+            from_end: self.first.is_none(),
+        }
+    }
+
+    /// The page out of `items`, what [`Self::range`] read.
+    #[must_use]
+    pub fn page<T>(&self, mut items: Vec<Positioned<T>>) -> KeysetPage<T> {
+        let wanted = usize::try_from(self.wanted()).unwrap_or(usize::MAX);
+        let more = items.len() > wanted;
+        let (mut has_previous_page, has_next_page);
+        if self.first.is_some() {
+            items.truncate(wanted);
+            has_next_page = more;
+            has_previous_page = self.after.is_some();
+            if let Some(last) = self.last.and_then(|last| usize::try_from(last).ok())
+                && items.len() > last
+            {
+                items.drain(..items.len() - last);
+                has_previous_page = true;
+            }
+        } else {
+            // Read from the end: the extra item, if any, is the first.
+            if more {
+                items.drain(..items.len() - wanted);
+            }
+            has_previous_page = more;
+            has_next_page = self.before.is_some();
+        }
+        KeysetPage {
+            items,
+            has_next_page,
+            has_previous_page,
+        }
+    }
 }
 
 /// Whether the connection field being resolved selects `totalCount` (counting is a query of

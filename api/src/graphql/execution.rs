@@ -68,6 +68,7 @@ use tracing::Instrument as _;
 use super::document_bounds::{self, DocumentLimits};
 use super::input_bounds;
 use super::persisted::{self, PersistedDocuments};
+use super::read_plan::ReadPlans;
 use super::response_order;
 use crate::{
     error::{ErrorCode, INTERNAL_ERROR_MESSAGE},
@@ -89,6 +90,9 @@ pub struct Checks {
 pub struct Catalogued<Q, M, S> {
     schema: Schema<Q, M, S>,
     checks: Arc<Checks>,
+    /// The read plans that answer the queries they cover ([`read_plan`]), when the schema has
+    /// them.
+    plans: Option<Arc<ReadPlans>>,
     /// The schema's SDL, once asked for.
     sdl: Arc<OnceLock<String>>,
 }
@@ -98,6 +102,7 @@ impl<Q, M, S> Clone for Catalogued<Q, M, S> {
         Self {
             schema: self.schema.clone(),
             checks: Arc::clone(&self.checks),
+            plans: self.plans.clone(),
             sdl: Arc::clone(&self.sdl),
         }
     }
@@ -171,8 +176,30 @@ where
         Self {
             schema,
             checks: Arc::new(checks),
+            plans: None,
             sdl: Arc::default(),
         }
+    }
+
+    /// The same schema, answering the queries `plans` cover with them.
+    #[must_use]
+    pub fn with_read_plans(mut self, plans: Arc<ReadPlans>) -> Self {
+        self.plans = Some(plans);
+        self
+    }
+
+    /// The same schema, every query executed by async-graphql (what the read plans are compared
+    /// with).
+    #[must_use]
+    pub fn without_read_plans(mut self) -> Self {
+        self.plans = None;
+        self
+    }
+
+    /// The read plans, when the schema has them.
+    #[must_use]
+    pub fn read_plans(&self) -> Option<&ReadPlans> {
+        self.plans.as_deref()
     }
 
     /// The schema's SDL, built once.
@@ -191,20 +218,36 @@ where
         let Prepared {
             request,
             outcome,
+            operation_type,
             request_id,
             span,
-            ..
         } = prepared;
         async {
             let selected = match outcome {
                 Ok(selected) => selected,
                 Err(refused) => return refusal_response(refused),
             };
+            if let Some(plans) = &self.plans
+                && let Some(response) = plans.answer(&request, &selected.document).await
+            {
+                // Written in selection order, without errors: nothing to reorder or mask.
+                return response;
+            }
+            let record = self
+                .plans
+                .as_ref()
+                .filter(|plans| plans.wants_record(&request, operation_type))
+                .map(|_| (request.operation_name.clone(), request.query.clone()));
             let execute = tracing::info_span!(
                 "graphql.execute",
                 graphql.operation.name = request.operation_name.as_deref().unwrap_or_default()
             );
             let response = self.schema.execute(request).instrument(execute).await;
+            if let (Some(plans), Some((operation_name, query))) = (&self.plans, record)
+                && !never_executed(&response)
+            {
+                plans.executed(operation_name, query);
+            }
             finished(response, Some(&selected), request_id.as_ref())
         }
         .instrument(span)

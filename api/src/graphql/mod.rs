@@ -45,6 +45,7 @@ mod portfolio_tests;
 pub mod project;
 pub mod project_commands;
 pub mod query;
+pub mod read_plan;
 pub mod reference_data;
 pub mod references;
 pub mod response_order;
@@ -113,13 +114,14 @@ pub fn schema(state: ApiState) -> AmanahSchema {
     let (activities_of_projects, activity_counts_of_projects) =
         references::activity_loaders(&state);
     let checks = checks(&limits, Arc::clone(&state.persisted));
+    let plans = Arc::new(read_plan::ReadPlans::new(state.clone()));
     let schema = builder(&limits)
         .data(references::loaders(&state))
         .data(activities_of_projects)
         .data(activity_counts_of_projects)
         .data(state)
         .finish();
-    execution::Catalogued::new(schema, checks)
+    execution::Catalogued::new(schema, checks).with_read_plans(plans)
 }
 
 /// The SDL of the schema (limits and data do not change it).

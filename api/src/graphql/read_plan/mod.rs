@@ -1,0 +1,149 @@
+//! Read plans: the frontend's hot list queries answered without async-graphql's per-field
+//! executor.
+//!
+//! async-graphql resolves every field of a response as a future of its own and builds the
+//! response value field by field; on the frontend's list page (20 projects, their participating
+//! organisations, the first five activities of each) that is ≈ 800 fields, and it was most of the
+//! server's time per request (BENCHMARKS.md §5). The data itself is three statements. A plan reads
+//! the same rows with the same read-model queries ([`amanah_domain::query::ReadModel`]), checks
+//! arguments with the same functions ([`KeysetRequest`], [`project_query`], [`activity_query`]),
+//! and writes the response's values straight from the rows, in selection order.
+//!
+//! **When a plan answers.** Only a query whose document async-graphql has already executed once
+//! in this process: its validation and depth limit depend on the document alone, so a document
+//! that passed them once passes them always ([`ReadPlans::executed`] records it). The complexity
+//! limit also depends on the `first`/`last` values a request passes; the plan computes the cost
+//! as async-graphql does ([`compile::cost`]) and leaves a request over the limit to it. A plan
+//! covers one operation of a one-operation document, whose every field is one of
+//! [`compile`]'s: `projects` with its pagination arguments, a project's scalars, its
+//! participating organisations and their organisations' scalars, its `activities` with their
+//! pagination arguments, and the activities' scalars; `@skip`/`@include`, fragments on the
+//! field's own type and aliases are followed. Anything else (a filter or an order argument,
+//! another field, an interface fragment, a variable of the wrong type, a caller who may not read
+//! the portfolio, an argument the checks refuse, a store failure or a missing reference) makes
+//! the plan step aside, and async-graphql answers as it always did, with its errors. Stepping
+//! aside after reading costs the reads, never a different answer.
+//!
+//! **The same answer.** A plan's response equals async-graphql's for the same request byte for
+//! byte; the tests run random selections over these types through both and compare them
+//! ([`tests`]).
+
+mod compile;
+mod run;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
+use async_graphql::{Request, Response};
+use tracing::Instrument as _;
+
+use crate::state::ApiState;
+
+pub use compile::{Plan, compile};
+
+/// How many documents [`ReadPlans`] remembers as executed; later ones run as before.
+pub const MAX_DOCUMENTS: usize = 1024;
+
+/// The plans of one schema: the state they read, and the documents async-graphql has executed.
+pub struct ReadPlans {
+    state: ApiState,
+    /// Each document of a query async-graphql executed (it validated it), with the operation
+    /// names it was executed under.
+    executed: RwLock<HashMap<String, Vec<Option<String>>>>,
+    /// How many requests a plan answered (`/metrics`).
+    answered: AtomicU64,
+}
+
+impl ReadPlans {
+    #[must_use]
+    pub fn new(state: ApiState) -> Self {
+        Self {
+            state,
+            executed: RwLock::default(),
+            answered: AtomicU64::new(0),
+        }
+    }
+
+    /// How many requests a plan has answered.
+    #[must_use]
+    pub fn answered(&self) -> u64 {
+        self.answered.load(Ordering::Relaxed)
+    }
+
+    fn was_executed(&self, request: &Request) -> bool {
+        let Ok(executed) = self.executed.read() else {
+            return false;
+        };
+        executed.get(request.query.as_str()).is_some_and(|names| {
+            names
+                .iter()
+                .any(|name| name.as_deref() == request.operation_name.as_deref())
+        })
+    }
+
+    /// Records that async-graphql executed `query` (`operation_name` of it): it passed validation
+    /// and the depth limit.
+    pub fn executed(&self, operation_name: Option<String>, query: String) {
+        let Ok(mut executed) = self.executed.write() else {
+            return;
+        };
+        if executed.len() >= MAX_DOCUMENTS && !executed.contains_key(query.as_str()) {
+            return;
+        }
+        let names = executed.entry(query).or_default();
+        if !names.contains(&operation_name) {
+            names.push(operation_name);
+        }
+    }
+
+    /// Whether `request`'s document should be recorded after it executes: a query, not yet
+    /// recorded.
+    #[must_use]
+    pub fn wants_record(&self, request: &Request, operation_type: Option<OperationType>) -> bool {
+        operation_type == Some(OperationType::Query) && !self.was_executed(request)
+    }
+
+    /// The response to `request` (whose parsed `document` passed the checks), when a plan covers
+    /// it; `None` when async-graphql should answer (see the module documentation).
+    pub async fn answer(
+        &self,
+        request: &Request,
+        document: &ExecutableDocument,
+    ) -> Option<Response> {
+        let operation = match &document.operations {
+            DocumentOperations::Single(operation) => operation,
+            // A named operation: the document's only one.
+            DocumentOperations::Multiple(operations) if operations.len() == 1 => {
+                let (name, operation) = operations.iter().next()?;
+                if request
+                    .operation_name
+                    .as_deref()
+                    .is_some_and(|wanted| wanted != name.as_str())
+                {
+                    return None;
+                }
+                operation
+            }
+            DocumentOperations::Multiple(_) => return None,
+        };
+        if operation.node.ty != OperationType::Query || !self.was_executed(request) {
+            return None;
+        }
+        let plan = compile(
+            document,
+            &operation.node,
+            &request.variables,
+            self.state.config.limits.complexity,
+        )?;
+        let span = tracing::info_span!("graphql.plan");
+        let data = run::run(&plan, &self.state, &request.data)
+            .instrument(span)
+            .await?;
+        self.answered.fetch_add(1, Ordering::Relaxed);
+        Some(Response::new(data))
+    }
+}

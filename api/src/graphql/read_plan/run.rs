@@ -1,0 +1,394 @@
+//! Running a [`Plan`]: the rows read set by set (a page of projects; the organisations of all
+//! their participations in one statement; each `activities` field's pages of all the projects in
+//! one), and the response written from them in selection order.
+
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use amanah_domain::activity::Activity as ActivityState;
+use amanah_domain::organisation::Organisation as OrganisationState;
+use amanah_domain::project::Project as ProjectState;
+use amanah_domain::query::{Positioned, ReadModel as _};
+use amanah_domain::values::{Acronym, Description, OrgRef, WebUrl};
+use amanah_infra::auth::Identity;
+use async_graphql::indexmap::IndexMap;
+use async_graphql::{Data, InputType, Name, ScalarType, Value};
+use chrono::NaiveDate;
+use uuid::Uuid;
+
+use super::compile::{
+    ActivityField, Connection, ConnectionField, EdgeField, OrganisationField, PageInfoField,
+    ParticipationField, Plan, ProjectField, RootField,
+};
+use crate::graphql::access::{self, Action};
+use crate::graphql::activity::activity_query;
+use crate::graphql::connection::{KeysetPage, KeysetRequest, PageArgs, keyset_cursor};
+use crate::graphql::enums::{
+    ActivityKind, ActivityStatus, OrganisationRole, OrganisationType, ProjectStatus,
+};
+use crate::graphql::project::project_query;
+use crate::graphql::scalars::Date;
+use crate::state::ApiState;
+
+/// The response's data for `plan`, or `None` when async-graphql should answer (the caller may not
+/// read the portfolio, an argument is refused, a read failed, a reference is missing).
+pub async fn run(plan: &Plan, state: &ApiState, data: &Data) -> Option<Value> {
+    let identity = data
+        .get(&TypeId::of::<Identity>())
+        .and_then(|value| value.downcast_ref::<Identity>());
+    access::decide(identity, state.config.public_read, Action::ReadPortfolio).ok()?;
+    let mut object = IndexMap::with_capacity(plan.fields.len());
+    for (key, field) in &plan.fields {
+        let value = match field {
+            RootField::Typename => Value::String("Query".to_owned()),
+            RootField::Projects(args, connection) => projects(state, args, connection).await?,
+        };
+        object.insert(key.clone(), value);
+    }
+    Some(Value::Object(object))
+}
+
+type Object = IndexMap<Name, Value>;
+
+/// A page of a keyset connection as read, with what its cursors need.
+struct Read<T> {
+    page: KeysetPage<T>,
+    /// The list and order the cursors name.
+    order: String,
+    total: u64,
+}
+
+fn connection_value<T, N>(
+    read: &Read<T>,
+    connection: &Connection<N>,
+    mut node: impl FnMut(&T, &[(Name, N)]) -> Option<Value>,
+) -> Option<Value> {
+    let cursor = |item: &Positioned<T>| Value::String(keyset_cursor(&read.order, &item.position));
+    let mut object = Object::with_capacity(connection.fields.len());
+    for (key, field) in &connection.fields {
+        let value = match field {
+            ConnectionField::Typename => Value::String(connection.type_name.to_owned()),
+            ConnectionField::TotalCount => Value::from(read.total),
+            ConnectionField::PageInfo(fields) => {
+                let mut info = Object::with_capacity(fields.len());
+                for (key, field) in fields {
+                    let value = match field {
+                        PageInfoField::Typename => Value::String("PageInfo".to_owned()),
+                        PageInfoField::HasNextPage => Value::Boolean(read.page.has_next_page),
+                        PageInfoField::HasPreviousPage => {
+                            Value::Boolean(read.page.has_previous_page)
+                        }
+                        PageInfoField::StartCursor => {
+                            read.page.items.first().map_or(Value::Null, cursor)
+                        }
+                        PageInfoField::EndCursor => {
+                            read.page.items.last().map_or(Value::Null, cursor)
+                        }
+                    };
+                    info.insert(key.clone(), value);
+                }
+                Value::Object(info)
+            }
+            ConnectionField::Edges(fields) => {
+                let mut edges = Vec::with_capacity(read.page.items.len());
+                for item in &read.page.items {
+                    let mut edge = Object::with_capacity(fields.len());
+                    for (key, field) in fields {
+                        let value = match field {
+                            EdgeField::Typename => {
+                                Value::String(connection.edge_type_name.to_owned())
+                            }
+                            EdgeField::Cursor => cursor(item),
+                            EdgeField::Node(fields) => node(&item.item, fields)?,
+                        };
+                        edge.insert(key.clone(), value);
+                    }
+                    edges.push(Value::Object(edge));
+                }
+                Value::List(edges)
+            }
+        };
+        object.insert(key.clone(), value);
+    }
+    Some(Value::Object(object))
+}
+
+/// Whether a connection's selection asks for `totalCount`.
+fn wants_total<N>(connection: &Connection<N>) -> bool {
+    connection
+        .fields
+        .iter()
+        .any(|(_, field)| matches!(field, ConnectionField::TotalCount))
+}
+
+/// The node selections of a connection (one per `edges` key).
+fn node_selections<N>(connection: &Connection<N>) -> impl Iterator<Item = &[(Name, N)]> {
+    connection.fields.iter().flat_map(|(_, field)| match field {
+        ConnectionField::Edges(edges) => edges
+            .iter()
+            .filter_map(|(_, field)| match field {
+                EdgeField::Node(fields) => Some(fields.as_slice()),
+                _ => None,
+            })
+            .collect::<Vec<_>>(),
+        _ => Vec::new(),
+    })
+}
+
+async fn projects(
+    state: &ApiState,
+    args: &PageArgs,
+    connection: &Connection<ProjectField>,
+) -> Option<Value> {
+    let query = project_query(None, None).ok()?;
+    let order = format!("projects {:?}", query.order);
+    let request = KeysetRequest::new(args, state.config.limits.page_size, &order).ok()?;
+    let items = state
+        .read_model
+        .projects(&query, &request.range())
+        .await
+        .ok()?;
+    let page = request.page(items);
+    let total = if wants_total(connection) {
+        state.read_model.count_projects(&query).await.ok()?
+    } else {
+        0
+    };
+    let read = Read { page, order, total };
+    let projects: Vec<&ProjectState> = read.page.items.iter().map(|item| &item.item).collect();
+    let mut related = Related::default();
+    for fields in node_selections(connection) {
+        related.read_for(state, &projects, fields).await?;
+    }
+    connection_value(&read, connection, |project, fields| {
+        related.project(project, fields)
+    })
+}
+
+/// What the projects of a page refer to, read for all of them at once.
+#[derive(Default)]
+struct Related {
+    organisations: HashMap<Uuid, Arc<OrganisationState>>,
+    /// Each `activities` field's pages, by the field's arguments and then by project.
+    activities: Vec<(PageArgs, ActivityPages)>,
+}
+
+struct ActivityPages {
+    order: String,
+    request: KeysetRequest,
+    pages: HashMap<Uuid, Vec<Positioned<ActivityState>>>,
+    totals: HashMap<Uuid, u64>,
+}
+
+impl Related {
+    /// Reads what `fields` (a project selection) needs for `projects`.
+    async fn read_for(
+        &mut self,
+        state: &ApiState,
+        projects: &[&ProjectState],
+        fields: &[(Name, ProjectField)],
+    ) -> Option<()> {
+        let ids: Vec<Uuid> = projects.iter().map(|project| project.id).collect();
+        for (_, field) in fields {
+            match field {
+                ProjectField::ParticipatingOrganisations(participation)
+                    if participation
+                        .iter()
+                        .any(|(_, field)| matches!(field, ParticipationField::Organisation(_))) =>
+                {
+                    let mut wanted: Vec<Uuid> = projects
+                        .iter()
+                        .flat_map(|project| project.participating_organisations.iter())
+                        .map(|row| row.organisation_id)
+                        .filter(|id| !self.organisations.contains_key(id))
+                        .collect();
+                    wanted.sort_unstable();
+                    wanted.dedup();
+                    if !wanted.is_empty() {
+                        let read = state.read_model.organisations_by_id(&wanted).await.ok()?;
+                        self.organisations.extend(
+                            read.into_iter()
+                                .map(|organisation| (organisation.id, Arc::new(organisation))),
+                        );
+                    }
+                }
+                ProjectField::Activities(args, connection) => {
+                    if self.activities.iter().any(|(read, _)| read == args) {
+                        continue;
+                    }
+                    let query = activity_query(None, None).ok()?;
+                    let order = format!("activities {:?}", query.order);
+                    let request =
+                        KeysetRequest::new(args, state.config.limits.page_size, &order).ok()?;
+                    let pages = if ids.is_empty() {
+                        HashMap::new()
+                    } else {
+                        state
+                            .read_model
+                            .activities_of_projects(&ids, &query, &request.range())
+                            .await
+                            .ok()?
+                    };
+                    let totals = if wants_total(connection) && !ids.is_empty() {
+                        state
+                            .read_model
+                            .count_activities_of_projects(&ids, &query)
+                            .await
+                            .ok()?
+                    } else {
+                        HashMap::new()
+                    };
+                    self.activities.push((
+                        args.clone(),
+                        ActivityPages {
+                            order,
+                            request,
+                            pages,
+                            totals,
+                        },
+                    ));
+                }
+                _ => {}
+            }
+        }
+        Some(())
+    }
+
+    fn project(&self, project: &ProjectState, fields: &[(Name, ProjectField)]) -> Option<Value> {
+        let mut object = Object::with_capacity(fields.len());
+        for (key, field) in fields {
+            let value = match field {
+                ProjectField::Typename => Value::String("Project".to_owned()),
+                ProjectField::Id => id(project.id),
+                ProjectField::IatiIdentifier => text(project.iati_identifier.as_str()),
+                ProjectField::Title => text(project.title.as_str()),
+                ProjectField::Description => text(project.description.as_str()),
+                ProjectField::Objectives => {
+                    optional_text(project.objectives.as_ref().map(Description::as_str))
+                }
+                ProjectField::Status => ProjectStatus::from(project.status).to_value(),
+                ProjectField::StatusCode => text(project.status.code()),
+                ProjectField::PlannedStart => date(project.planned_start),
+                ProjectField::PlannedEnd => date(project.planned_end),
+                ProjectField::ActualStart => project.actual_start.map_or(Value::Null, date),
+                ProjectField::ActualEnd => project.actual_end.map_or(Value::Null, date),
+                ProjectField::Version => Value::from(project.version),
+                ProjectField::ParticipatingOrganisations(fields) => Value::List(
+                    project
+                        .participating_organisations
+                        .iter()
+                        .map(|row| {
+                            let mut object = Object::with_capacity(fields.len());
+                            for (key, field) in fields {
+                                let value = match field {
+                                    ParticipationField::Typename => {
+                                        Value::String("ParticipatingOrganisation".to_owned())
+                                    }
+                                    ParticipationField::Role => {
+                                        OrganisationRole::from(row.role).to_value()
+                                    }
+                                    ParticipationField::RoleCode => text(row.role.code()),
+                                    ParticipationField::Organisation(fields) => organisation(
+                                        self.organisations.get(&row.organisation_id)?,
+                                        fields,
+                                    ),
+                                };
+                                object.insert(key.clone(), value);
+                            }
+                            Some(Value::Object(object))
+                        })
+                        .collect::<Option<_>>()?,
+                ),
+                ProjectField::Activities(args, connection) => {
+                    let (_, pages) = self.activities.iter().find(|(read, _)| read == args)?;
+                    let items = pages.pages.get(&project.id).cloned().unwrap_or_default();
+                    let read = Read {
+                        page: pages.request.page(items),
+                        order: pages.order.clone(),
+                        total: pages.totals.get(&project.id).copied().unwrap_or(0),
+                    };
+                    connection_value(&read, connection, |activity, fields| {
+                        Some(self::activity(activity, fields))
+                    })?
+                }
+            };
+            object.insert(key.clone(), value);
+        }
+        Some(Value::Object(object))
+    }
+}
+
+fn organisation(organisation: &OrganisationState, fields: &[(Name, OrganisationField)]) -> Value {
+    let mut object = Object::with_capacity(fields.len());
+    for (key, field) in fields {
+        let value = match field {
+            OrganisationField::Typename => Value::String("Organisation".to_owned()),
+            OrganisationField::Id => id(organisation.id),
+            OrganisationField::Ref => {
+                optional_text(organisation.org_ref.as_ref().map(OrgRef::as_str))
+            }
+            OrganisationField::Name => text(organisation.name.as_str()),
+            OrganisationField::Acronym => {
+                optional_text(organisation.acronym.as_ref().map(Acronym::as_str))
+            }
+            OrganisationField::Type => {
+                OrganisationType::from(organisation.organisation_type).to_value()
+            }
+            OrganisationField::TypeCode => text(organisation.organisation_type.code()),
+            OrganisationField::Website => {
+                optional_text(organisation.website.as_ref().map(WebUrl::as_str))
+            }
+            OrganisationField::Deactivated => Value::Boolean(organisation.deactivated),
+            OrganisationField::Version => Value::from(organisation.version),
+        };
+        object.insert(key.clone(), value);
+    }
+    Value::Object(object)
+}
+
+fn activity(activity: &ActivityState, fields: &[(Name, ActivityField)]) -> Value {
+    let mut object = Object::with_capacity(fields.len());
+    for (key, field) in fields {
+        let value = match field {
+            ActivityField::Typename => Value::String("Activity".to_owned()),
+            ActivityField::Id => id(activity.id),
+            ActivityField::Title => text(activity.title.as_str()),
+            ActivityField::Description => text(activity.description.as_str()),
+            ActivityField::Kind => ActivityKind::from(activity.kind).to_value(),
+            ActivityField::Status => ActivityStatus::from(activity.status).to_value(),
+            ActivityField::PlannedStart => date(activity.planned_start),
+            ActivityField::PlannedEnd => date(activity.planned_end),
+            ActivityField::ActualStart => activity.actual_start.map_or(Value::Null, date),
+            ActivityField::ActualEnd => activity.actual_end.map_or(Value::Null, date),
+            ActivityField::Outcome => {
+                optional_text(activity.outcome.as_ref().map(Description::as_str))
+            }
+            ActivityField::CancellationReason => optional_text(
+                activity
+                    .cancellation_reason
+                    .as_ref()
+                    .map(Description::as_str),
+            ),
+            ActivityField::Version => Value::from(activity.version),
+        };
+        object.insert(key.clone(), value);
+    }
+    Value::Object(object)
+}
+
+fn id(id: Uuid) -> Value {
+    Value::String(id.to_string())
+}
+
+fn text(text: &str) -> Value {
+    Value::String(text.to_owned())
+}
+
+fn optional_text(text: Option<&str>) -> Value {
+    text.map_or(Value::Null, self::text)
+}
+
+fn date(date: NaiveDate) -> Value {
+    ScalarType::to_value(&Date::from(date))
+}

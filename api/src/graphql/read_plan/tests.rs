@@ -1,0 +1,502 @@
+//! Plans answer as async-graphql does: random selections over the covered types, run both ways
+//! on the demo portfolio, must give the same bytes; what a plan does not cover, or may not answer,
+//! async-graphql answers.
+
+use std::sync::Arc;
+
+use amanah_infra::auth::Role;
+use async_graphql::parser::parse_query;
+use async_graphql::{Request, Response, Variables};
+use serde_json::{Value as Json, json};
+
+use super::ReadPlans;
+use crate::graphql::portfolio_tests::TestState;
+use crate::graphql::{AmanahSchema, schema};
+use crate::state::ApiState;
+
+struct Portfolio {
+    state: ApiState,
+    /// Every query executed by async-graphql.
+    reference: AmanahSchema,
+    _backing: TestState,
+}
+
+impl Portfolio {
+    async fn demo() -> Self {
+        Self::demo_with(|_| {}).await
+    }
+
+    async fn demo_with(configure: impl FnOnce(&mut crate::config::Config)) -> Self {
+        let backing = TestState::new(configure, None).await;
+        let state = backing.state.clone();
+        crate::demo::load(&state.commands)
+            .await
+            .unwrap_or_else(|error| panic!("the demo portfolio: {error}"));
+        Self {
+            reference: schema(state.clone()).without_read_plans(),
+            state,
+            _backing: backing,
+        }
+    }
+
+    fn request(query: &str, variables: &Json, roles: &[Role]) -> Request {
+        let request = Request::new(query).variables(Variables::from_json(variables.clone()));
+        if roles.is_empty() {
+            request
+        } else {
+            request.data(crate::auth::test_identity("plan-tests", roles, None))
+        }
+    }
+
+    /// async-graphql's response.
+    async fn reference(&self, query: &str, variables: &Json, roles: &[Role]) -> Response {
+        self.reference
+            .execute(Self::request(query, variables, roles))
+            .await
+    }
+
+    /// A plan's response, the document recorded as executed first; `None` when no plan answers.
+    async fn planned(&self, query: &str, variables: &Json, roles: &[Role]) -> Option<Response> {
+        let plans = ReadPlans::new(self.state.clone());
+        let request = Self::request(query, variables, roles);
+        plans.executed(None, query.to_owned());
+        let document = parse_query(query).unwrap_or_else(|error| panic!("{query}: {error}"));
+        plans.answer(&request, &document).await
+    }
+
+    /// Both ways, the same bytes; the plan must answer.
+    async fn same(&self, query: &str, variables: &Json) {
+        let reference = self.reference(query, variables, &[Role::Editor]).await;
+        assert!(
+            reference.errors.is_empty(),
+            "{query}: async-graphql failed: {:?}",
+            reference.errors
+        );
+        self.answers_as(query, variables, &reference).await;
+    }
+
+    /// A request async-graphql answered with `reference`: a plan answers the same bytes, or, when
+    /// async-graphql refused it, no plan answers. Whether it answered.
+    async fn agrees(&self, query: &str, variables: &Json) -> bool {
+        let reference = self.reference(query, variables, &[Role::Editor]).await;
+        if reference.errors.is_empty() {
+            self.answers_as(query, variables, &reference).await;
+            true
+        } else {
+            assert!(
+                self.planned(query, variables, &[Role::Editor])
+                    .await
+                    .is_none(),
+                "a plan answered {query}, which async-graphql refused: {:?}",
+                reference.errors
+            );
+            false
+        }
+    }
+
+    async fn answers_as(&self, query: &str, variables: &Json, reference: &Response) {
+        let planned = self
+            .planned(query, variables, &[Role::Editor])
+            .await
+            .unwrap_or_else(|| panic!("no plan answered {query} with {variables}"));
+        assert_eq!(
+            json_text(&planned),
+            json_text(reference),
+            "{query} with {variables}"
+        );
+    }
+}
+
+fn json_text(response: &Response) -> String {
+    serde_json::to_string(response).unwrap_or_else(|error| panic!("a response: {error}"))
+}
+
+/// The frontend's list page (the benchmark's R1) with every covered field besides.
+const LIST_PAGE: &str = "{ projects(first: 20) { edges { node { title status \
+    participatingOrganisations { role organisation { name } } activities(first: 5) { edges { \
+    node { title kind status } } } } } } }";
+
+#[tokio::test]
+async fn the_list_page_is_answered_by_a_plan_as_by_async_graphql() {
+    let portfolio = Portfolio::demo().await;
+    portfolio.same(LIST_PAGE, &json!({})).await;
+    let everything = "query Everything($n: Int = 3, $after: String) {
+        __typename
+        page: projects(first: $n, after: $after) {
+            __typename totalCount
+            pageInfo { __typename hasNextPage hasPreviousPage startCursor endCursor }
+            edges { __typename cursor node {
+                __typename id iatiIdentifier title description objectives status statusCode
+                plannedStart plannedEnd actualStart actualEnd version
+                participatingOrganisations { __typename role roleCode organisation {
+                    __typename id ref name acronym type typeCode website deactivated version } }
+                activities(first: 2) { __typename totalCount
+                    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+                    edges { cursor node { __typename id title description kind status
+                        plannedStart plannedEnd actualStart actualEnd outcome cancellationReason
+                        version } } }
+            } }
+        }
+    }";
+    portfolio.same(everything, &json!({})).await;
+    // The next page, after the first page's end; and backwards from its start.
+    let first = portfolio
+        .reference(everything, &json!({ "n": 2 }), &[Role::Editor])
+        .await
+        .data
+        .into_json()
+        .unwrap_or_default();
+    let end = first["page"]["pageInfo"]["endCursor"].clone();
+    assert!(end.is_string(), "{first}");
+    portfolio
+        .same(everything, &json!({ "n": 2, "after": end }))
+        .await;
+    let backwards = "query($before: String) { projects(last: 1, before: $before) {
+        pageInfo { hasNextPage hasPreviousPage endCursor } edges { node { title } } } }";
+    portfolio.same(backwards, &json!({ "before": end })).await;
+}
+
+/// Fragments, aliases, merged leaves and `@skip`/`@include` with variables.
+#[tokio::test]
+async fn fragments_aliases_and_directives_follow_graphql() {
+    let portfolio = Portfolio::demo().await;
+    let query = "query($all: Boolean!, $none: Boolean = false) {
+        projects(first: 4) { edges { node { ...Card ... on Project { name: title title }
+            code: statusCode @include(if: $all) status @skip(if: $all)
+            ... @include(if: $none) { version } } } }
+    }
+    fragment Card on Project { title id participatingOrganisations { org: organisation { name } } }";
+    portfolio.same(query, &json!({ "all": true })).await;
+    portfolio
+        .same(query, &json!({ "all": false, "none": true }))
+        .await;
+}
+
+/// A tiny deterministic generator (xorshift), so that a failing case can be run again.
+struct Cases(u64);
+
+impl Cases {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+
+    /// Some of `fields` (at least one), each maybe aliased.
+    fn pick(&mut self, fields: &[&str]) -> String {
+        let mut picked: Vec<String> = Vec::new();
+        for (i, field) in fields.iter().enumerate() {
+            if self.chance(40) {
+                if self.chance(15) {
+                    picked.push(format!("a{i}: {field}"));
+                } else {
+                    picked.push((*field).to_owned());
+                }
+            }
+        }
+        if picked.is_empty() {
+            picked.push(
+                fields[usize::try_from(self.below(fields.len() as u64)).unwrap_or(0)].to_owned(),
+            );
+        }
+        picked.join(" ")
+    }
+
+    fn page_args(&mut self, cursor_from: Option<&str>) -> String {
+        let mut args = Vec::new();
+        match self.below(4) {
+            0 => {}
+            1 => args.push(format!("last: {}", self.below(5))),
+            _ => args.push(format!("first: {}", self.below(6))),
+        }
+        if let Some(cursor) = cursor_from
+            && self.chance(30)
+        {
+            args.push(format!("after: \"{cursor}\""));
+        }
+        if args.is_empty() {
+            String::new()
+        } else {
+            format!("({})", args.join(", "))
+        }
+    }
+
+    fn connection(&mut self, node: &str) -> String {
+        let mut parts = Vec::new();
+        if self.chance(30) {
+            parts.push("totalCount".to_owned());
+        }
+        if self.chance(40) {
+            parts.push(format!(
+                "pageInfo {{ {} }}",
+                self.pick(&[
+                    "hasNextPage",
+                    "hasPreviousPage",
+                    "startCursor",
+                    "endCursor",
+                    "__typename"
+                ])
+            ));
+        }
+        if self.chance(15) {
+            parts.push("__typename".to_owned());
+        }
+        let edge = if self.chance(30) {
+            format!("cursor node {{ {node} }}")
+        } else {
+            format!("node {{ {node} }}")
+        };
+        parts.push(format!("edges {{ {edge} }}"));
+        parts.join(" ")
+    }
+
+    fn query(&mut self, cursor: Option<&str>) -> String {
+        let organisation = self.pick(&[
+            "id",
+            "ref",
+            "name",
+            "acronym",
+            "type",
+            "typeCode",
+            "website",
+            "deactivated",
+            "version",
+            "__typename",
+        ]);
+        let activity = self.pick(&[
+            "id",
+            "title",
+            "description",
+            "kind",
+            "status",
+            "plannedStart",
+            "plannedEnd",
+            "actualStart",
+            "actualEnd",
+            "outcome",
+            "cancellationReason",
+            "version",
+            "__typename",
+        ]);
+        let mut project = self.pick(&[
+            "id",
+            "iatiIdentifier",
+            "title",
+            "description",
+            "objectives",
+            "status",
+            "statusCode",
+            "plannedStart",
+            "plannedEnd",
+            "actualStart",
+            "actualEnd",
+            "version",
+            "__typename",
+        ]);
+        if self.chance(60) {
+            project.push_str(&format!(
+                " participatingOrganisations {{ {} organisation {{ {organisation} }} }}",
+                self.pick(&["role", "roleCode", "__typename"])
+            ));
+        }
+        if self.chance(60) {
+            let args = self.page_args(None);
+            let activities = self.connection(&activity);
+            project.push_str(&format!(" activities{args} {{ {activities} }}"));
+        }
+        let args = self.page_args(cursor);
+        let projects = self.connection(&project);
+        format!("{{ projects{args} {{ {projects} }} }}")
+    }
+}
+
+#[tokio::test]
+async fn random_selections_are_answered_as_async_graphql_answers_them() {
+    let portfolio = Portfolio::demo().await;
+    let first = portfolio
+        .reference(
+            "{ projects(first: 2) { pageInfo { endCursor } } }",
+            &json!({}),
+            &[Role::Editor],
+        )
+        .await
+        .data
+        .into_json()
+        .unwrap_or_default();
+    let cursor = first["projects"]["pageInfo"]["endCursor"]
+        .as_str()
+        .map(str::to_owned);
+    assert!(cursor.is_some(), "{first}");
+    let mut cases = Cases(0x9E37_79B9_7F4A_7C15);
+    let mut planned = 0;
+    for _ in 0..150 {
+        let query = cases.query(cursor.as_deref());
+        if portfolio.agrees(&query, &json!({})).await {
+            planned += 1;
+        }
+    }
+    // Most cases are within the limits (the others check that no plan answers them).
+    assert!(planned > 100, "only {planned} of 150 cases planned");
+}
+
+#[tokio::test]
+async fn what_a_plan_does_not_cover_is_left_to_async_graphql() {
+    let portfolio = Portfolio::demo().await;
+    let none = json!({});
+    for query in [
+        // A filter, an order, a field outside the plans, an interface fragment.
+        "{ projects(first: 2, filter: { status: [IMPLEMENTATION] }) { edges { node { title } } } }",
+        "{ projects(first: 2, orderBy: { field: TITLE, direction: ASC }) { edges { node { title } } } }",
+        "{ projects(first: 2) { edges { node { reportingOrganisation { name } } } } }",
+        "{ projects(first: 2) { edges { node { ... on Node { id } } } } }",
+        // Another root field beside a covered one.
+        "{ projects(first: 1) { totalCount } memberStates { code } }",
+        // The same key selected twice with different selections.
+        "{ projects(first: 1) { edges { node { title } } } projects(first: 1) { totalCount } }",
+        // Arguments the checks refuse: async-graphql names them.
+        "{ projects(first: 500) { totalCount } }",
+        "{ projects(first: 1, after: \"nonsense\") { totalCount } }",
+        // Two operations in one document.
+        "query A { projects(first: 1) { totalCount } } query B { __typename }",
+    ] {
+        assert!(
+            portfolio
+                .planned(query, &none, &[Role::Editor])
+                .await
+                .is_none(),
+            "a plan answered {query}"
+        );
+    }
+    // A variable of another type than the argument's.
+    let query = "query($n: Int) { projects(first: $n) { totalCount } }";
+    assert!(
+        portfolio
+            .planned(query, &json!({ "n": "2" }), &[Role::Editor])
+            .await
+            .is_none()
+    );
+    // A document async-graphql has not executed (and so not validated) yet.
+    let plans = ReadPlans::new(portfolio.state.clone());
+    let request = Portfolio::request(LIST_PAGE, &none, &[Role::Editor]);
+    let document = parse_query(LIST_PAGE).unwrap_or_else(|error| panic!("{error}"));
+    assert!(plans.answer(&request, &document).await.is_none());
+    plans.executed(Some("Other".to_owned()), LIST_PAGE.to_owned());
+    assert!(
+        plans.answer(&request, &document).await.is_none(),
+        "recorded under another operation name"
+    );
+    plans.executed(None, LIST_PAGE.to_owned());
+    assert!(plans.answer(&request, &document).await.is_some());
+    assert_eq!(plans.answered(), 1);
+}
+
+#[tokio::test]
+async fn a_caller_who_may_not_read_gets_async_graphqls_refusal() {
+    let portfolio = Portfolio::demo_with(|config| config.public_read = false).await;
+    let none = json!({});
+    assert!(portfolio.planned(LIST_PAGE, &none, &[]).await.is_none());
+    assert!(
+        portfolio
+            .planned(LIST_PAGE, &none, &[Role::Auditor])
+            .await
+            .is_some()
+    );
+    // Through the schema: the refusal comes from async-graphql, however often it is asked.
+    let planned = schema(portfolio.state.clone());
+    for _ in 0..2 {
+        let response = planned
+            .execute(Portfolio::request(LIST_PAGE, &none, &[]))
+            .await;
+        assert_eq!(
+            crate::error::ErrorCode::of(&response.errors[0]),
+            Some(crate::error::ErrorCode::Unauthenticated)
+        );
+    }
+}
+
+/// The schema answers a document's first request with async-graphql and the next with a plan,
+/// the same bytes each time.
+#[tokio::test]
+async fn the_schema_plans_a_query_once_async_graphql_ran_it() {
+    let portfolio = Portfolio::demo().await;
+    let planned = schema(portfolio.state.clone());
+    let plans = || planned.read_plans().map_or(0, ReadPlans::answered);
+    let request = || Portfolio::request(LIST_PAGE, &json!({}), &[Role::Editor]);
+    let first = planned.execute(request()).await;
+    assert_eq!(plans(), 0);
+    let second = planned.execute(request()).await;
+    assert_eq!(plans(), 1);
+    assert!(first.errors.is_empty(), "{:?}", first.errors);
+    assert_eq!(json_text(&first), json_text(&second));
+    // A refused request is never recorded: it stays with async-graphql.
+    let invalid = "{ projects(first: 1) { nonsense } }";
+    for _ in 0..2 {
+        let response = planned
+            .execute(Portfolio::request(invalid, &json!({}), &[Role::Editor]))
+            .await;
+        assert_eq!(response.errors.len(), 1);
+    }
+    assert_eq!(plans(), 1);
+}
+
+/// A plan refuses what the complexity limit refuses: its cost is async-graphql's, also when
+/// `first` comes from a variable.
+#[tokio::test]
+async fn a_plan_counts_complexity_as_async_graphql_does() {
+    let portfolio = Portfolio::demo().await;
+    let mut cases = Cases(0x2545_F491_4F6C_DD1D);
+    for _ in 0..20 {
+        let query = cases.query(None);
+        let document = parse_query(&query).unwrap_or_else(|error| panic!("{error}"));
+        let async_graphql::parser::types::DocumentOperations::Single(operation) =
+            &document.operations
+        else {
+            panic!("one operation");
+        };
+        let variables = Variables::default();
+        let cost = (1..100_000)
+            .find(|limit| super::compile(&document, &operation.node, &variables, *limit).is_some())
+            .unwrap_or_else(|| panic!("no plan for {query}"));
+        for (limit, passes) in [(cost - 1, false), (cost, true)] {
+            let mut config = (*portfolio.state.config).clone();
+            config.limits.complexity = limit;
+            let mut state = portfolio.state.clone();
+            state.config = Arc::new(config);
+            let response = schema(state)
+                .without_read_plans()
+                .execute(Portfolio::request(&query, &json!({}), &[Role::Editor]))
+                .await;
+            assert_eq!(
+                response.errors.is_empty(),
+                passes,
+                "{query} at complexity limit {limit} (the plan's cost {cost}): {:?}",
+                response.errors
+            );
+        }
+    }
+    let query = "query($n: Int) { projects(first: $n) { edges { node { activities(first: $n) { \
+                 edges { node { title } } } } } } }";
+    let document = parse_query(query).unwrap_or_else(|error| panic!("{error}"));
+    let async_graphql::parser::types::DocumentOperations::Single(operation) = &document.operations
+    else {
+        panic!("one operation");
+    };
+    let cost = |n: i32| {
+        let variables = Variables::from_json(json!({ "n": n }));
+        (1..100_000)
+            .find(|limit| super::compile(&document, &operation.node, &variables, *limit).is_some())
+    };
+    // projects = 1 + 2·edges, edges = 1 + node, node = 1 + activities, activities = 1 + 2·edges',
+    // edges' = 1 + node', node' = 1 + title.
+    assert_eq!(cost(2), Some(1 + 2 * (1 + 1 + (1 + 2 * (1 + 1 + 1)))));
+    assert!(cost(10) > cost(2));
+}
