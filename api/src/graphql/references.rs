@@ -94,6 +94,12 @@ impl ProjectActivities {
         }
     }
 
+    /// The project whose page this is.
+    #[must_use]
+    pub fn project(&self) -> Uuid {
+        self.project
+    }
+
     fn group(&self) -> &str {
         &self.page.fingerprint
     }

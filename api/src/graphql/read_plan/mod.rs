@@ -51,6 +51,9 @@ pub const MAX_DOCUMENTS: usize = 1024;
 /// The plans of one schema: the state they read, and the documents async-graphql has executed.
 pub struct ReadPlans {
     state: ApiState,
+    /// The batch loaders the plans read through, as the resolvers do: the references of
+    /// concurrent requests are read together ([`super::references`]).
+    loaders: run::Loaders,
     /// Each document of a query async-graphql executed (it validated it), with the operation
     /// names it was executed under.
     executed: RwLock<HashMap<String, Vec<Option<String>>>>,
@@ -62,6 +65,7 @@ impl ReadPlans {
     #[must_use]
     pub fn new(state: ApiState) -> Self {
         Self {
+            loaders: run::Loaders::new(&state),
             state,
             executed: RwLock::default(),
             answered: AtomicU64::new(0),
@@ -140,7 +144,7 @@ impl ReadPlans {
             self.state.config.limits.complexity,
         )?;
         let span = tracing::info_span!("graphql.plan");
-        let data = run::run(&plan, &self.state, &request.data)
+        let data = run::run(&plan, &self.state, &self.loaders, &request.data)
             .instrument(span)
             .await?;
         self.answered.fetch_add(1, Ordering::Relaxed);

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use amanah_domain::activity::Activity as ActivityState;
 use amanah_domain::organisation::Organisation as OrganisationState;
 use amanah_domain::project::Project as ProjectState;
-use amanah_domain::query::{Positioned, ReadModel as _};
+use amanah_domain::query::{Positioned, Range, ReadModel as _};
 use amanah_domain::values::{Acronym, Description, OrgRef, WebUrl};
 use amanah_infra::auth::Identity;
 use async_graphql::indexmap::IndexMap;
@@ -28,12 +28,33 @@ use crate::graphql::enums::{
     ActivityKind, ActivityStatus, OrganisationRole, OrganisationType, ProjectStatus,
 };
 use crate::graphql::project::project_query;
+use crate::graphql::references::{
+    self, ActivitiesOfProjects, ActivityCountsOfProjects, OrganisationsById, ProjectActivities,
+};
 use crate::graphql::scalars::Date;
 use crate::state::ApiState;
 
+/// The batch loaders of [`super::super::references`], which the plans read through.
+pub struct Loaders {
+    organisations: OrganisationsById,
+    activities: ActivitiesOfProjects,
+    activity_counts: ActivityCountsOfProjects,
+}
+
+impl Loaders {
+    pub fn new(state: &ApiState) -> Self {
+        let (activities, activity_counts) = references::activity_loaders(state);
+        Self {
+            organisations: references::loaders(state),
+            activities,
+            activity_counts,
+        }
+    }
+}
+
 /// The response's data for `plan`, or `None` when async-graphql should answer (the caller may not
 /// read the portfolio, an argument is refused, a read failed, a reference is missing).
-pub async fn run(plan: &Plan, state: &ApiState, data: &Data) -> Option<Value> {
+pub async fn run(plan: &Plan, state: &ApiState, loaders: &Loaders, data: &Data) -> Option<Value> {
     let identity = data
         .get(&TypeId::of::<Identity>())
         .and_then(|value| value.downcast_ref::<Identity>());
@@ -42,7 +63,9 @@ pub async fn run(plan: &Plan, state: &ApiState, data: &Data) -> Option<Value> {
     for (key, field) in &plan.fields {
         let value = match field {
             RootField::Typename => Value::String("Query".to_owned()),
-            RootField::Projects(args, connection) => projects(state, args, connection).await?,
+            RootField::Projects(args, connection) => {
+                projects(state, loaders, args, connection).await?
+            }
         };
         object.insert(key.clone(), value);
     }
@@ -138,6 +161,7 @@ fn node_selections<N>(connection: &Connection<N>) -> impl Iterator<Item = &[(Nam
 
 async fn projects(
     state: &ApiState,
+    loaders: &Loaders,
     args: &PageArgs,
     connection: &Connection<ProjectField>,
 ) -> Option<Value> {
@@ -159,7 +183,7 @@ async fn projects(
     let projects: Vec<&ProjectState> = read.page.items.iter().map(|item| &item.item).collect();
     let mut related = Related::default();
     for fields in node_selections(connection) {
-        related.read_for(state, &projects, fields).await?;
+        related.read_for(state, loaders, &projects, fields).await?;
     }
     connection_value(&read, connection, |project, fields| {
         related.project(project, fields)
@@ -186,6 +210,7 @@ impl Related {
     async fn read_for(
         &mut self,
         state: &ApiState,
+        loaders: &Loaders,
         projects: &[&ProjectState],
         fields: &[(Name, ProjectField)],
     ) -> Option<()> {
@@ -206,11 +231,8 @@ impl Related {
                     wanted.sort_unstable();
                     wanted.dedup();
                     if !wanted.is_empty() {
-                        let read = state.read_model.organisations_by_id(&wanted).await.ok()?;
-                        self.organisations.extend(
-                            read.into_iter()
-                                .map(|organisation| (organisation.id, Arc::new(organisation))),
-                        );
+                        let read = loaders.organisations.load_many(wanted).await.ok()?;
+                        self.organisations.extend(read);
                     }
                 }
                 ProjectField::Activities(args, connection) => {
@@ -221,21 +243,29 @@ impl Related {
                     let order = format!("activities {:?}", query.order);
                     let request =
                         KeysetRequest::new(args, state.config.limits.page_size, &order).ok()?;
-                    let pages = if ids.is_empty() {
-                        HashMap::new()
-                    } else {
-                        state
-                            .read_model
-                            .activities_of_projects(&ids, &query, &request.range())
+                    let range = request.range();
+                    let pages = loaders
+                        .activities
+                        .load_many(
+                            ids.iter()
+                                .map(|id| ProjectActivities::new(*id, query.clone(), range.clone())),
+                        )
+                        .await
+                        .ok()?
+                        .into_iter()
+                        .map(|(key, page)| (key.project(), page))
+                        .collect();
+                    let totals = if wants_total(connection) {
+                        loaders
+                            .activity_counts
+                            .load_many(ids.iter().map(|id| {
+                                ProjectActivities::new(*id, query.clone(), Range::first(0))
+                            }))
                             .await
                             .ok()?
-                    };
-                    let totals = if wants_total(connection) && !ids.is_empty() {
-                        state
-                            .read_model
-                            .count_activities_of_projects(&ids, &query)
-                            .await
-                            .ok()?
+                            .into_iter()
+                            .map(|(key, count)| (key.project(), count))
+                            .collect()
                     } else {
                         HashMap::new()
                     };
