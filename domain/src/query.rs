@@ -24,7 +24,7 @@ use crate::codelists::{
 };
 use crate::organisation::Organisation;
 use crate::ports::StoreError;
-use crate::project::Project;
+use crate::project::{ParticipatingOrganisation, Project};
 use crate::values::{CountryCode, SectorCode};
 
 /// A slice of an ordered result.
@@ -173,6 +173,40 @@ pub struct MemberState {
     pub joined_on: NaiveDate,
 }
 
+/// A project as a list shows it: the read model's columns and participations, read without
+/// decoding the project's kept state (which holds every country, sector, budget, transaction and
+/// document). Equal to the same fields of the [`Project`] it summarises.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectSummary {
+    pub id: Uuid,
+    pub iati_identifier: String,
+    pub title: String,
+    pub status: ProjectStatus,
+    pub planned_start: NaiveDate,
+    pub planned_end: NaiveDate,
+    pub actual_start: Option<NaiveDate>,
+    pub actual_end: Option<NaiveDate>,
+    pub version: u64,
+    pub participating_organisations: Vec<ParticipatingOrganisation>,
+}
+
+impl From<&Project> for ProjectSummary {
+    fn from(project: &Project) -> Self {
+        Self {
+            id: project.id,
+            iati_identifier: project.iati_identifier.as_str().to_owned(),
+            title: project.title.as_str().to_owned(),
+            status: project.status,
+            planned_start: project.planned_start,
+            planned_end: project.planned_end,
+            actual_start: project.actual_start,
+            actual_end: project.actual_end,
+            version: project.version,
+            participating_organisations: project.participating_organisations.clone(),
+        }
+    }
+}
+
 /// The read model, as the API sees it.
 pub trait ReadModel: Send + Sync {
     fn organisation(
@@ -214,6 +248,13 @@ pub trait ReadModel: Send + Sync {
         query: &ProjectQuery,
         range: &Range,
     ) -> impl Future<Output = Result<Vec<Positioned<Project>>, StoreError>> + Send;
+
+    /// The same page as [`Self::projects`], as summaries (columns, not the kept state).
+    fn project_summaries(
+        &self,
+        query: &ProjectQuery,
+        range: &Range,
+    ) -> impl Future<Output = Result<Vec<Positioned<ProjectSummary>>, StoreError>> + Send;
 
     /// How many projects `query` selects.
     fn count_projects(

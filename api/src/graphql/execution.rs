@@ -42,6 +42,11 @@
 //! per root field of a query or mutation ([`Traced`]). Nested lists are read by the batch
 //! loaders ([`super::references`]), whose SQL statements have spans of their own; a span per
 //! nested field, which async-graphql's `Tracing` extension opens, would cost as much as the page.
+//!
+//! Read plans: a query that a [`super::read_plan`] covers, once async-graphql has executed its
+//! document, is answered by the plan instead (`graphql.plan` in place of `graphql.execute`, with
+//! the same `graphql.resolve` span per root field); a plan's answer has no errors, so it is
+//! neither masked nor reordered. async-graphql's answers record their documents for the plans.
 
 use std::{
     any::TypeId,

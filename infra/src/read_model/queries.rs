@@ -14,13 +14,15 @@
 use std::collections::HashMap;
 
 use amanah_domain::activity::Activity;
+use amanah_domain::codelists::{OrganisationRole, ProjectStatus};
 use amanah_domain::organisation::Organisation;
 use amanah_domain::ports::StoreError;
+use amanah_domain::project::ParticipatingOrganisation;
 use amanah_domain::project::Project;
 use amanah_domain::query::{
     ActivityOrderField, ActivityQuery, Direction, MemberState, OrganisationOrderField,
-    OrganisationQuery, Position, Positioned, ProjectOrderField, ProjectQuery, Range, ReadModel,
-    SortKey,
+    OrganisationQuery, Position, Positioned, ProjectOrderField, ProjectQuery, ProjectSummary,
+    Range, ReadModel, SortKey,
 };
 use amanah_domain::values::CountryCode;
 use chrono::NaiveDate;
@@ -165,6 +167,41 @@ fn positioned<T: serde::de::DeserializeOwned>(
             id: parse_id(&id)?,
         },
         item: parse_state(&state)?,
+    })
+}
+
+fn text_at(row: &QueryResult, index: usize) -> Result<String, StoreError> {
+    row.try_get_by_index(index).map_err(map_db_error)
+}
+
+fn date_at(row: &QueryResult, index: usize) -> Result<Option<NaiveDate>, StoreError> {
+    let text: Option<String> = row.try_get_by_index(index).map_err(map_db_error)?;
+    text.map(|text| {
+        NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+            .map_err(|error| StoreError::internal_from(format!("a date {text:?}"), error))
+    })
+    .transpose()
+}
+
+/// The project of a [`SqlReadModel::project_summaries`] row (its participations left to add).
+fn summary_of(row: &QueryResult, id: Uuid) -> Result<ProjectSummary, StoreError> {
+    let status = text_at(row, 3)?;
+    let required = |index| {
+        date_at(row, index)?
+            .ok_or_else(|| StoreError::internal(format!("project {id} lacks a planned date")))
+    };
+    Ok(ProjectSummary {
+        id,
+        iati_identifier: text_at(row, 1)?,
+        title: text_at(row, 2)?,
+        status: ProjectStatus::from_code(&status)
+            .ok_or_else(|| StoreError::internal(format!("a project's status {status:?}")))?,
+        planned_start: required(4)?,
+        planned_end: required(5)?,
+        actual_start: date_at(row, 6)?,
+        actual_end: date_at(row, 7)?,
+        version: from_db_int(row.try_get_by_index(8).map_err(map_db_error)?)?,
+        participating_organisations: Vec::new(),
     })
 }
 
@@ -586,6 +623,64 @@ impl ReadModel for SqlReadModel {
         range: &Range,
     ) -> Result<Vec<Positioned<Project>>, StoreError> {
         self.page(Self::project_listing(query), range).await
+    }
+
+    async fn project_summaries(
+        &self,
+        query: &ProjectQuery,
+        range: &Range,
+    ) -> Result<Vec<Positioned<ProjectSummary>>, StoreError> {
+        let mut listing = Self::project_listing(query);
+        listing.restrict_to(range);
+        // The page (numbered in the order it is read), then each project's participations in
+        // their order: one row per participation, one for a project without any.
+        let sql = format!(
+            "SELECT page.id, page.iati_identifier, page.title, page.status_code, \
+                    CAST(page.planned_start AS TEXT), CAST(page.planned_end AS TEXT), \
+                    CAST(page.actual_start AS TEXT), CAST(page.actual_end AS TEXT), page.version, \
+                    page.sort_key, pp.organisation_id, pp.role_code \
+             FROM (SELECT projects.id, projects.iati_identifier, projects.title, \
+                          projects.status_code, projects.planned_start, projects.planned_end, \
+                          projects.actual_start, projects.actual_end, projects.version, \
+                          {key} AS sort_key, ROW_NUMBER() OVER (ORDER BY {order}) AS rn \
+                   FROM projects{where_clause} ORDER BY {order} LIMIT ?) page \
+             LEFT JOIN project_participants pp ON pp.project_id = page.id \
+             ORDER BY page.rn, pp.position",
+            key = listing.key_column(),
+            where_clause = listing.where_clause(),
+            order = listing.order(range.from_end),
+        );
+        let mut values = listing.values;
+        values.push(limit_value(range.limit));
+        let mut items: Vec<Positioned<ProjectSummary>> = Vec::new();
+        for row in self.rows(&sql, values).await? {
+            let id = parse_id(&text_at(&row, 0)?)?;
+            if items.last().is_none_or(|last| last.item.id != id) {
+                items.push(Positioned {
+                    position: Position {
+                        key: parse_key(listing.kind, text_at(&row, 9)?)?,
+                        id,
+                    },
+                    item: summary_of(&row, id)?,
+                });
+            }
+            let organisation: Option<String> = row.try_get_by_index(10).map_err(map_db_error)?;
+            if let (Some(organisation), Some(last)) = (organisation, items.last_mut()) {
+                let role = text_at(&row, 11)?;
+                last.item
+                    .participating_organisations
+                    .push(ParticipatingOrganisation {
+                        organisation_id: parse_id(&organisation)?,
+                        role: OrganisationRole::from_code(&role).ok_or_else(|| {
+                            StoreError::internal(format!("a participation's role {role:?}"))
+                        })?,
+                    });
+            }
+        }
+        if range.from_end {
+            items.reverse();
+        }
+        Ok(items)
     }
 
     async fn count_projects(&self, query: &ProjectQuery) -> Result<u64, StoreError> {

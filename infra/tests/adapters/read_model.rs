@@ -22,7 +22,8 @@ use amanah_domain::project::{
     Participation, Project, ProjectCommand, RecipientCountry, RegisterProject, SectorShare,
 };
 use amanah_domain::query::{
-    ActivityQuery, Direction, OrganisationQuery, ProjectOrderField, ProjectQuery, Range, ReadModel,
+    ActivityQuery, Direction, OrganisationQuery, ProjectOrderField, ProjectQuery, ProjectSummary,
+    Range, ReadModel,
 };
 use amanah_domain::service::{CommandError, CommandService, Expected, Given};
 use amanah_domain::values::{
@@ -38,6 +39,7 @@ use uuid::Uuid;
 
 amanah_infra::on_both_engines!(
     projection_answers_queries,
+    project_summaries_are_the_projects_columns,
     duplicate_iati_identifier_is_refused_and_appends_nothing,
     replay_check_finds_tampering_and_rebuild_repairs_it,
     appends_during_rebuilds_all_reach_the_read_model,
@@ -343,6 +345,86 @@ async fn projection_answers_queries(database: &TestDatabase) {
         .await
         .unwrap();
     assert_eq!(members_now.len(), 11);
+}
+
+/// A page of summaries is the same page of projects, each summarised from its kept state:
+/// every order, both directions, from either end, after a position, filtered.
+async fn project_summaries_are_the_projects_columns(database: &TestDatabase) {
+    let world = world(database);
+    let (_, implementer, first, _) = seed(&world).await;
+    let mut queries = Vec::new();
+    for field in [
+        ProjectOrderField::IatiIdentifier,
+        ProjectOrderField::Title,
+        ProjectOrderField::PlannedStart,
+        ProjectOrderField::Status,
+    ] {
+        for direction in [Direction::Ascending, Direction::Descending] {
+            queries.push(ProjectQuery {
+                order: (field, direction),
+                ..ProjectQuery::default()
+            });
+        }
+    }
+    queries.push(ProjectQuery {
+        participating_organisation: Some(implementer.id),
+        ..ProjectQuery::default()
+    });
+    let mut compared = 0;
+    for query in &queries {
+        let whole = world.read_model.projects(query, &ALL).await.unwrap();
+        let mut ranges = vec![
+            ALL,
+            Range::first(1),
+            Range {
+                from_end: true,
+                ..Range::first(1)
+            },
+        ];
+        if let Some(start) = whole.first() {
+            ranges.push(Range {
+                after: Some(start.position.clone()),
+                ..ALL
+            });
+        }
+        for range in &ranges {
+            let projects = world.read_model.projects(query, range).await.unwrap();
+            let summaries = world
+                .read_model
+                .project_summaries(query, range)
+                .await
+                .unwrap();
+            let expected: Vec<_> = projects
+                .iter()
+                .map(|project| {
+                    (
+                        project.position.clone(),
+                        ProjectSummary::from(&project.item),
+                    )
+                })
+                .collect();
+            let got: Vec<_> = summaries
+                .into_iter()
+                .map(|summary| (summary.position, summary.item))
+                .collect();
+            assert_eq!(got, expected, "{query:?} {range:?}");
+            compared += got.len();
+        }
+    }
+    assert!(compared > 20, "only {compared} summaries compared");
+    let summary = &world
+        .read_model
+        .project_summaries(&ProjectQuery::default(), &ALL)
+        .await
+        .unwrap();
+    let of_first = summary
+        .iter()
+        .find(|summary| summary.item.id == first.id)
+        .unwrap();
+    assert!(
+        !of_first.item.participating_organisations.is_empty(),
+        "participations are read"
+    );
 }
 
 async fn duplicate_iati_identifier_is_refused_and_appends_nothing(database: &TestDatabase) {

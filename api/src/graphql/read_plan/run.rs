@@ -1,20 +1,24 @@
 //! Running a [`Plan`]: the rows read set by set (a page of projects; the organisations of all
 //! their participations in one statement; each `activities` field's pages of all the projects in
 //! one), and the response written from them in selection order.
+//!
+//! [`Traced`]: crate::graphql::execution::Traced
 
 use std::any::TypeId;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use amanah_domain::activity::Activity as ActivityState;
+use amanah_domain::codelists::ProjectStatus as CodedProjectStatus;
 use amanah_domain::organisation::Organisation as OrganisationState;
-use amanah_domain::project::Project as ProjectState;
-use amanah_domain::query::{Positioned, Range, ReadModel as _};
+use amanah_domain::project::{ParticipatingOrganisation, Project as ProjectState};
+use amanah_domain::query::{Positioned, ProjectSummary, Range, ReadModel as _};
 use amanah_domain::values::{Acronym, Description, OrgRef, WebUrl};
 use amanah_infra::auth::Identity;
 use async_graphql::indexmap::IndexMap;
 use async_graphql::{Data, InputType, Name, ScalarType, Value};
 use chrono::NaiveDate;
+use tracing::Instrument as _;
 use uuid::Uuid;
 
 use super::compile::{
@@ -64,7 +68,16 @@ pub async fn run(plan: &Plan, state: &ApiState, loaders: &Loaders, data: &Data) 
         let value = match field {
             RootField::Typename => Value::String("Query".to_owned()),
             RootField::Projects(args, connection) => {
-                projects(state, loaders, args, connection).await?
+                // The span async-graphql's path opens for a root field ([`Traced`]).
+                let span = tracing::info_span!(
+                    "graphql.resolve",
+                    graphql.field.path = key.as_str(),
+                    graphql.field.parent_type = "Query",
+                    graphql.field.type = "ProjectConnection!",
+                );
+                projects(state, loaders, args, connection)
+                    .instrument(span)
+                    .await?
             }
         };
         object.insert(key.clone(), value);
@@ -168,26 +181,151 @@ async fn projects(
     let query = project_query(None, None).ok()?;
     let order = format!("projects {:?}", query.order);
     let request = KeysetRequest::new(args, state.config.limits.page_size, &order).ok()?;
-    let items = state
-        .read_model
-        .projects(&query, &request.range())
-        .await
-        .ok()?;
-    let page = request.page(items);
     let total = if wants_total(connection) {
         state.read_model.count_projects(&query).await.ok()?
     } else {
         0
     };
-    let read = Read { page, order, total };
-    let projects: Vec<&ProjectState> = read.page.items.iter().map(|item| &item.item).collect();
+    // The kept state only when a field outside the columns is selected.
+    let needs_state = node_selections(connection)
+        .flatten()
+        .any(|(_, field)| matches!(field, ProjectField::Description | ProjectField::Objectives));
+    if needs_state {
+        let items = state
+            .read_model
+            .projects(&query, &request.range())
+            .await
+            .ok()?;
+        let read = Read {
+            page: request.page(items),
+            order,
+            total,
+        };
+        page_of_projects(state, loaders, &read, connection).await
+    } else {
+        let items = state
+            .read_model
+            .project_summaries(&query, &request.range())
+            .await
+            .ok()?;
+        let read = Read {
+            page: request.page(items),
+            order,
+            total,
+        };
+        page_of_projects(state, loaders, &read, connection).await
+    }
+}
+
+async fn page_of_projects<P: ProjectView>(
+    state: &ApiState,
+    loaders: &Loaders,
+    read: &Read<P>,
+    connection: &Connection<ProjectField>,
+) -> Option<Value> {
+    let projects: Vec<&P> = read.page.items.iter().map(|item| &item.item).collect();
     let mut related = Related::default();
     for fields in node_selections(connection) {
         related.read_for(state, loaders, &projects, fields).await?;
     }
-    connection_value(&read, connection, |project, fields| {
+    connection_value(read, connection, |project, fields| {
         related.project(project, fields)
     })
+}
+
+/// What a plan writes of a project, from its kept state or from its summary (which has no
+/// description or objectives: `None`, and the plan steps aside).
+trait ProjectView {
+    fn id(&self) -> Uuid;
+    fn iati_identifier(&self) -> &str;
+    fn title(&self) -> &str;
+    fn description(&self) -> Option<&str>;
+    fn objectives(&self) -> Option<Option<&str>>;
+    fn status(&self) -> CodedProjectStatus;
+    fn planned_start(&self) -> NaiveDate;
+    fn planned_end(&self) -> NaiveDate;
+    fn actual_start(&self) -> Option<NaiveDate>;
+    fn actual_end(&self) -> Option<NaiveDate>;
+    fn version(&self) -> u64;
+    fn participating_organisations(&self) -> &[ParticipatingOrganisation];
+}
+
+impl ProjectView for ProjectState {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn iati_identifier(&self) -> &str {
+        self.iati_identifier.as_str()
+    }
+    fn title(&self) -> &str {
+        self.title.as_str()
+    }
+    fn description(&self) -> Option<&str> {
+        Some(self.description.as_str())
+    }
+    fn objectives(&self) -> Option<Option<&str>> {
+        Some(self.objectives.as_ref().map(Description::as_str))
+    }
+    fn status(&self) -> CodedProjectStatus {
+        self.status
+    }
+    fn planned_start(&self) -> NaiveDate {
+        self.planned_start
+    }
+    fn planned_end(&self) -> NaiveDate {
+        self.planned_end
+    }
+    fn actual_start(&self) -> Option<NaiveDate> {
+        self.actual_start
+    }
+    fn actual_end(&self) -> Option<NaiveDate> {
+        self.actual_end
+    }
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn participating_organisations(&self) -> &[ParticipatingOrganisation] {
+        &self.participating_organisations
+    }
+}
+
+impl ProjectView for ProjectSummary {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn iati_identifier(&self) -> &str {
+        &self.iati_identifier
+    }
+    fn title(&self) -> &str {
+        &self.title
+    }
+    fn description(&self) -> Option<&str> {
+        None
+    }
+    fn objectives(&self) -> Option<Option<&str>> {
+        None
+    }
+    fn status(&self) -> CodedProjectStatus {
+        self.status
+    }
+    fn planned_start(&self) -> NaiveDate {
+        self.planned_start
+    }
+    fn planned_end(&self) -> NaiveDate {
+        self.planned_end
+    }
+    fn actual_start(&self) -> Option<NaiveDate> {
+        self.actual_start
+    }
+    fn actual_end(&self) -> Option<NaiveDate> {
+        self.actual_end
+    }
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn participating_organisations(&self) -> &[ParticipatingOrganisation] {
+        &self.participating_organisations
+    }
 }
 
 /// What the projects of a page refer to, read for all of them at once.
@@ -207,14 +345,14 @@ struct ActivityPages {
 
 impl Related {
     /// Reads what `fields` (a project selection) needs for `projects`.
-    async fn read_for(
+    async fn read_for<P: ProjectView>(
         &mut self,
         state: &ApiState,
         loaders: &Loaders,
-        projects: &[&ProjectState],
+        projects: &[&P],
         fields: &[(Name, ProjectField)],
     ) -> Option<()> {
-        let ids: Vec<Uuid> = projects.iter().map(|project| project.id).collect();
+        let ids: Vec<Uuid> = projects.iter().map(|project| project.id()).collect();
         for (_, field) in fields {
             match field {
                 ProjectField::ParticipatingOrganisations(participation)
@@ -224,7 +362,7 @@ impl Related {
                 {
                     let mut wanted: Vec<Uuid> = projects
                         .iter()
-                        .flat_map(|project| project.participating_organisations.iter())
+                        .flat_map(|project| project.participating_organisations().iter())
                         .map(|row| row.organisation_id)
                         .filter(|id| !self.organisations.contains_key(id))
                         .collect();
@@ -244,17 +382,17 @@ impl Related {
                     let request =
                         KeysetRequest::new(args, state.config.limits.page_size, &order).ok()?;
                     let range = request.range();
-                    let pages = loaders
-                        .activities
-                        .load_many(
-                            ids.iter()
-                                .map(|id| ProjectActivities::new(*id, query.clone(), range.clone())),
-                        )
-                        .await
-                        .ok()?
-                        .into_iter()
-                        .map(|(key, page)| (key.project(), page))
-                        .collect();
+                    let pages =
+                        loaders
+                            .activities
+                            .load_many(ids.iter().map(|id| {
+                                ProjectActivities::new(*id, query.clone(), range.clone())
+                            }))
+                            .await
+                            .ok()?
+                            .into_iter()
+                            .map(|(key, page)| (key.project(), page))
+                            .collect();
                     let totals = if wants_total(connection) {
                         loaders
                             .activity_counts
@@ -285,28 +423,30 @@ impl Related {
         Some(())
     }
 
-    fn project(&self, project: &ProjectState, fields: &[(Name, ProjectField)]) -> Option<Value> {
+    fn project<P: ProjectView>(
+        &self,
+        project: &P,
+        fields: &[(Name, ProjectField)],
+    ) -> Option<Value> {
         let mut object = Object::with_capacity(fields.len());
         for (key, field) in fields {
             let value = match field {
                 ProjectField::Typename => Value::String("Project".to_owned()),
-                ProjectField::Id => id(project.id),
-                ProjectField::IatiIdentifier => text(project.iati_identifier.as_str()),
-                ProjectField::Title => text(project.title.as_str()),
-                ProjectField::Description => text(project.description.as_str()),
-                ProjectField::Objectives => {
-                    optional_text(project.objectives.as_ref().map(Description::as_str))
-                }
-                ProjectField::Status => ProjectStatus::from(project.status).to_value(),
-                ProjectField::StatusCode => text(project.status.code()),
-                ProjectField::PlannedStart => date(project.planned_start),
-                ProjectField::PlannedEnd => date(project.planned_end),
-                ProjectField::ActualStart => project.actual_start.map_or(Value::Null, date),
-                ProjectField::ActualEnd => project.actual_end.map_or(Value::Null, date),
-                ProjectField::Version => Value::from(project.version),
+                ProjectField::Id => id(project.id()),
+                ProjectField::IatiIdentifier => text(project.iati_identifier()),
+                ProjectField::Title => text(project.title()),
+                ProjectField::Description => text(project.description()?),
+                ProjectField::Objectives => optional_text(project.objectives()?),
+                ProjectField::Status => ProjectStatus::from(project.status()).to_value(),
+                ProjectField::StatusCode => text(project.status().code()),
+                ProjectField::PlannedStart => date(project.planned_start()),
+                ProjectField::PlannedEnd => date(project.planned_end()),
+                ProjectField::ActualStart => project.actual_start().map_or(Value::Null, date),
+                ProjectField::ActualEnd => project.actual_end().map_or(Value::Null, date),
+                ProjectField::Version => Value::from(project.version()),
                 ProjectField::ParticipatingOrganisations(fields) => Value::List(
                     project
-                        .participating_organisations
+                        .participating_organisations()
                         .iter()
                         .map(|row| {
                             let mut object = Object::with_capacity(fields.len());
@@ -332,11 +472,11 @@ impl Related {
                 ),
                 ProjectField::Activities(args, connection) => {
                     let (_, pages) = self.activities.iter().find(|(read, _)| read == args)?;
-                    let items = pages.pages.get(&project.id).cloned().unwrap_or_default();
+                    let items = pages.pages.get(&project.id()).cloned().unwrap_or_default();
                     let read = Read {
                         page: pages.request.page(items),
                         order: pages.order.clone(),
-                        total: pages.totals.get(&project.id).copied().unwrap_or(0),
+                        total: pages.totals.get(&project.id()).copied().unwrap_or(0),
                     };
                     connection_value(&read, connection, |activity, fields| {
                         Some(self::activity(activity, fields))
