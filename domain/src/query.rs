@@ -173,9 +173,10 @@ pub struct MemberState {
     pub joined_on: NaiveDate,
 }
 
-/// A project as a list shows it: the read model's columns and participations, read without
-/// decoding the project's kept state (which holds every country, sector, budget, transaction and
-/// document). Equal to the same fields of the [`Project`] it summarises.
+/// A project as a list shows it: the read model's columns, read without decoding the project's
+/// kept state (which holds every country, sector, budget, transaction and document, so that its
+/// size grows with the project). Equal to the same fields of the [`Project`] it summarises; its
+/// participations are read by [`ReadModel::participations_of_projects`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProjectSummary {
     pub id: Uuid,
@@ -187,7 +188,6 @@ pub struct ProjectSummary {
     pub actual_start: Option<NaiveDate>,
     pub actual_end: Option<NaiveDate>,
     pub version: u64,
-    pub participating_organisations: Vec<ParticipatingOrganisation>,
 }
 
 impl From<&Project> for ProjectSummary {
@@ -202,7 +202,6 @@ impl From<&Project> for ProjectSummary {
             actual_start: project.actual_start,
             actual_end: project.actual_end,
             version: project.version,
-            participating_organisations: project.participating_organisations.clone(),
         }
     }
 }
@@ -255,6 +254,13 @@ pub trait ReadModel: Send + Sync {
         query: &ProjectQuery,
         range: &Range,
     ) -> impl Future<Output = Result<Vec<Positioned<ProjectSummary>>, StoreError>> + Send;
+
+    /// The participating organisations of each of `projects`, in their order, in one round
+    /// trip; a project without any is absent.
+    fn participations_of_projects(
+        &self,
+        projects: &[Uuid],
+    ) -> impl Future<Output = Result<HashMap<Uuid, Vec<ParticipatingOrganisation>>, StoreError>> + Send;
 
     /// How many projects `query` selects.
     fn count_projects(

@@ -14,7 +14,7 @@ use std::{collections::HashMap, sync::Arc};
 use amanah_domain::activity::Activity as ActivityState;
 use amanah_domain::organisation::Organisation as OrganisationState;
 use amanah_domain::ports::StoreError;
-use amanah_domain::project::Project as ProjectState;
+use amanah_domain::project::{ParticipatingOrganisation, Project as ProjectState};
 use amanah_domain::query::{ActivityQuery, Positioned, Range, ReadModel as _};
 use amanah_infra::store::statements::spawn_counted;
 use async_graphql::{
@@ -55,6 +55,34 @@ pub type OrganisationsById = DataLoader<OrganisationLoader>;
 pub fn loaders(state: &ApiState) -> OrganisationsById {
     DataLoader::new(
         OrganisationLoader {
+            read_model: state.read_model.clone(),
+        },
+        spawn_counted,
+    )
+}
+
+/// Loads projects' participations (for pages of project summaries) in batches.
+pub struct ParticipationLoader {
+    read_model: PortfolioReadModel,
+}
+
+impl Loader<Uuid> for ParticipationLoader {
+    type Value = Vec<ParticipatingOrganisation>;
+    type Error = StoreError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        self.read_model.participations_of_projects(keys).await
+    }
+}
+
+/// Projects' participations, batched.
+pub type ParticipationsOfProjects = DataLoader<ParticipationLoader>;
+
+/// The participation loader over `state`.
+#[must_use]
+pub fn participation_loader(state: &ApiState) -> ParticipationsOfProjects {
+    DataLoader::new(
+        ParticipationLoader {
             read_model: state.read_model.clone(),
         },
         spawn_counted,

@@ -119,13 +119,18 @@ impl Listing {
 
     /// `ORDER BY` in list order, or reversed (to read a range from its end).
     fn order(&self, reversed: bool) -> String {
+        self.order_on(reversed, self.key, &format!("{}.id", self.table))
+    }
+
+    /// The same order on the key and the id as an outer query names them.
+    fn order_on(&self, reversed: bool, key: &str, id: &str) -> String {
         let descending = self.descending != reversed;
-        let (key, id) = if descending {
+        let (key_direction, id_direction) = if descending {
             ("DESC", if reversed { "DESC" } else { "ASC" })
         } else {
             ("ASC", if reversed { "DESC" } else { "ASC" })
         };
-        format!("{} {key}, {}.id {id}", self.key, self.table)
+        format!("{key} {key_direction}, {id} {id_direction}")
     }
 
     /// The key as the query returns it: text on both engines (a date as `YYYY-MM-DD`).
@@ -183,7 +188,7 @@ fn date_at(row: &QueryResult, index: usize) -> Result<Option<NaiveDate>, StoreEr
     .transpose()
 }
 
-/// The project of a [`SqlReadModel::project_summaries`] row (its participations left to add).
+/// The project of a [`SqlReadModel::project_summaries`] row.
 fn summary_of(row: &QueryResult, id: Uuid) -> Result<ProjectSummary, StoreError> {
     let status = text_at(row, 3)?;
     let required = |index| {
@@ -201,7 +206,6 @@ fn summary_of(row: &QueryResult, id: Uuid) -> Result<ProjectSummary, StoreError>
         actual_start: date_at(row, 6)?,
         actual_end: date_at(row, 7)?,
         version: from_db_int(row.try_get_by_index(8).map_err(map_db_error)?)?,
-        participating_organisations: Vec::new(),
     })
 }
 
@@ -632,55 +636,66 @@ impl ReadModel for SqlReadModel {
     ) -> Result<Vec<Positioned<ProjectSummary>>, StoreError> {
         let mut listing = Self::project_listing(query);
         listing.restrict_to(range);
-        // The page (numbered in the order it is read), then each project's participations in
-        // their order: one row per participation, one for a project without any.
         let sql = format!(
-            "SELECT page.id, page.iati_identifier, page.title, page.status_code, \
-                    CAST(page.planned_start AS TEXT), CAST(page.planned_end AS TEXT), \
-                    CAST(page.actual_start AS TEXT), CAST(page.actual_end AS TEXT), page.version, \
-                    page.sort_key, pp.organisation_id, pp.role_code \
-             FROM (SELECT projects.id, projects.iati_identifier, projects.title, \
-                          projects.status_code, projects.planned_start, projects.planned_end, \
-                          projects.actual_start, projects.actual_end, projects.version, \
-                          {key} AS sort_key, ROW_NUMBER() OVER (ORDER BY {order}) AS rn \
-                   FROM projects{where_clause} ORDER BY {order} LIMIT ?) page \
-             LEFT JOIN project_participants pp ON pp.project_id = page.id \
-             ORDER BY page.rn, pp.position",
+            "SELECT projects.id, projects.iati_identifier, projects.title, projects.status_code, \
+                    CAST(projects.planned_start AS TEXT), CAST(projects.planned_end AS TEXT), \
+                    CAST(projects.actual_start AS TEXT), CAST(projects.actual_end AS TEXT), \
+                    projects.version, {key} \
+             FROM projects{where_clause} ORDER BY {order} LIMIT ?",
             key = listing.key_column(),
             where_clause = listing.where_clause(),
             order = listing.order(range.from_end),
         );
         let mut values = listing.values;
         values.push(limit_value(range.limit));
-        let mut items: Vec<Positioned<ProjectSummary>> = Vec::new();
-        for row in self.rows(&sql, values).await? {
-            let id = parse_id(&text_at(&row, 0)?)?;
-            if items.last().is_none_or(|last| last.item.id != id) {
-                items.push(Positioned {
+        let mut items = self
+            .rows(&sql, values)
+            .await?
+            .iter()
+            .map(|row| {
+                let id = parse_id(&text_at(row, 0)?)?;
+                Ok(Positioned {
                     position: Position {
-                        key: parse_key(listing.kind, text_at(&row, 9)?)?,
+                        key: parse_key(listing.kind, text_at(row, 9)?)?,
                         id,
                     },
-                    item: summary_of(&row, id)?,
-                });
-            }
-            let organisation: Option<String> = row.try_get_by_index(10).map_err(map_db_error)?;
-            if let (Some(organisation), Some(last)) = (organisation, items.last_mut()) {
-                let role = text_at(&row, 11)?;
-                last.item
-                    .participating_organisations
-                    .push(ParticipatingOrganisation {
-                        organisation_id: parse_id(&organisation)?,
-                        role: OrganisationRole::from_code(&role).ok_or_else(|| {
-                            StoreError::internal(format!("a participation's role {role:?}"))
-                        })?,
-                    });
-            }
-        }
+                    item: summary_of(row, id)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
         if range.from_end {
             items.reverse();
         }
         Ok(items)
+    }
+
+    async fn participations_of_projects(
+        &self,
+        projects: &[Uuid],
+    ) -> Result<HashMap<Uuid, Vec<ParticipatingOrganisation>>, StoreError> {
+        if projects.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let placeholders = vec!["?"; projects.len()].join(", ");
+        let sql = format!(
+            "SELECT project_id, organisation_id, role_code FROM project_participants \
+             WHERE project_id IN ({placeholders}) ORDER BY project_id, position"
+        );
+        let values = projects.iter().map(|id| id.to_string().into()).collect();
+        let mut participations: HashMap<Uuid, Vec<ParticipatingOrganisation>> = HashMap::new();
+        for row in self.rows(&sql, values).await? {
+            let role = text_at(&row, 2)?;
+            participations
+                .entry(parse_id(&text_at(&row, 0)?)?)
+                .or_default()
+                .push(ParticipatingOrganisation {
+                    organisation_id: parse_id(&text_at(&row, 1)?)?,
+                    role: OrganisationRole::from_code(&role).ok_or_else(|| {
+                        StoreError::internal(format!("a participation's role {role:?}"))
+                    })?,
+                });
+        }
+        Ok(participations)
     }
 
     async fn count_projects(&self, query: &ProjectQuery) -> Result<u64, StoreError> {

@@ -33,7 +33,8 @@ use crate::graphql::enums::{
 };
 use crate::graphql::project::project_query;
 use crate::graphql::references::{
-    self, ActivitiesOfProjects, ActivityCountsOfProjects, OrganisationsById, ProjectActivities,
+    self, ActivitiesOfProjects, ActivityCountsOfProjects, OrganisationsById,
+    ParticipationsOfProjects, ProjectActivities,
 };
 use crate::graphql::scalars::Date;
 use crate::state::ApiState;
@@ -41,6 +42,7 @@ use crate::state::ApiState;
 /// The batch loaders of [`super::super::references`], which the plans read through.
 pub struct Loaders {
     organisations: OrganisationsById,
+    participations: ParticipationsOfProjects,
     activities: ActivitiesOfProjects,
     activity_counts: ActivityCountsOfProjects,
 }
@@ -50,6 +52,7 @@ impl Loaders {
         let (activities, activity_counts) = references::activity_loaders(state);
         Self {
             organisations: references::loaders(state),
+            participations: references::participation_loader(state),
             activities,
             activity_counts,
         }
@@ -208,8 +211,34 @@ async fn projects(
             .project_summaries(&query, &request.range())
             .await
             .ok()?;
+        let page = request.page(items);
+        let wants_participations = node_selections(connection)
+            .flatten()
+            .any(|(_, field)| matches!(field, ProjectField::ParticipatingOrganisations(_)));
+        let mut participations = if wants_participations {
+            let ids = page.items.iter().map(|item| item.item.id);
+            loaders.participations.load_many(ids).await.ok()?
+        } else {
+            HashMap::new()
+        };
         let read = Read {
-            page: request.page(items),
+            page: KeysetPage {
+                items: page
+                    .items
+                    .into_iter()
+                    .map(|item| Positioned {
+                        position: item.position,
+                        item: Summarised {
+                            participations: participations
+                                .remove(&item.item.id)
+                                .unwrap_or_default(),
+                            summary: item.item,
+                        },
+                    })
+                    .collect(),
+                has_next_page: page.has_next_page,
+                has_previous_page: page.has_previous_page,
+            },
             order,
             total,
         };
@@ -289,15 +318,21 @@ impl ProjectView for ProjectState {
     }
 }
 
-impl ProjectView for ProjectSummary {
+/// A project's summary with its participations (read by their loader when selected).
+struct Summarised {
+    summary: ProjectSummary,
+    participations: Vec<ParticipatingOrganisation>,
+}
+
+impl ProjectView for Summarised {
     fn id(&self) -> Uuid {
-        self.id
+        self.summary.id
     }
     fn iati_identifier(&self) -> &str {
-        &self.iati_identifier
+        &self.summary.iati_identifier
     }
     fn title(&self) -> &str {
-        &self.title
+        &self.summary.title
     }
     fn description(&self) -> Option<&str> {
         None
@@ -306,25 +341,25 @@ impl ProjectView for ProjectSummary {
         None
     }
     fn status(&self) -> CodedProjectStatus {
-        self.status
+        self.summary.status
     }
     fn planned_start(&self) -> NaiveDate {
-        self.planned_start
+        self.summary.planned_start
     }
     fn planned_end(&self) -> NaiveDate {
-        self.planned_end
+        self.summary.planned_end
     }
     fn actual_start(&self) -> Option<NaiveDate> {
-        self.actual_start
+        self.summary.actual_start
     }
     fn actual_end(&self) -> Option<NaiveDate> {
-        self.actual_end
+        self.summary.actual_end
     }
     fn version(&self) -> u64 {
-        self.version
+        self.summary.version
     }
     fn participating_organisations(&self) -> &[ParticipatingOrganisation] {
-        &self.participating_organisations
+        &self.participations
     }
 }
 
