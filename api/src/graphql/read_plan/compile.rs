@@ -23,6 +23,8 @@ pub enum RootField {
     Typename,
     /// `projects(first, after, last, before)`.
     Projects(PageArgs, Connection<ProjectField>),
+    /// `project(id)` (without `asOf`).
+    Project(String, Vec<(Name, ProjectField)>),
 }
 
 /// The selection of a connection whose nodes are selected as `N`.
@@ -75,6 +77,100 @@ pub enum ProjectField {
     ParticipatingOrganisations(Vec<(Name, ParticipationField)>),
     /// `activities(first, after, last, before)`.
     Activities(PageArgs, Connection<ActivityField>),
+    Budgets(Vec<(Name, BudgetField)>),
+    /// `transactions(first, after, last, before)`.
+    Transactions(PageArgs, Connection<TransactionField>),
+    Documents(Vec<(Name, DocumentField)>),
+    Sectors(Vec<(Name, SectorField)>),
+    RecipientCountries(Vec<(Name, CountryShareField)>),
+}
+
+impl ProjectField {
+    /// Whether the field is read from the project's kept state, not its columns.
+    #[must_use]
+    pub fn needs_state(&self) -> bool {
+        matches!(
+            self,
+            Self::Description
+                | Self::Objectives
+                | Self::Budgets(_)
+                | Self::Transactions(..)
+                | Self::Documents(_)
+                | Self::Sectors(_)
+                | Self::RecipientCountries(_)
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BudgetField {
+    Typename,
+    Type,
+    Status,
+    PeriodStart,
+    PeriodEnd,
+    Value(Vec<(Name, MoneyField)>),
+    ValueDate,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MoneyField {
+    Typename,
+    MinorUnits,
+    Currency,
+    Decimal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransactionField {
+    Typename,
+    Id,
+    Type,
+    TypeCode,
+    Date,
+    Value(Vec<(Name, MoneyField)>),
+    ValueDate,
+    Description,
+    Ref,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentField {
+    Typename,
+    Url,
+    Title,
+    CategoryCode,
+    Format,
+    Date,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SectorField {
+    Typename,
+    Code,
+    Name,
+    Percentage,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CountryShareField {
+    Typename,
+    Country(Vec<(Name, CountryField)>),
+    Percentage,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CountryField {
+    Typename,
+    Code,
+    Name,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PartnerField {
+    Typename,
+    Role,
+    Organisation(Vec<(Name, OrganisationField)>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,7 +195,7 @@ pub enum OrganisationField {
     Version,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ActivityField {
     Typename,
     Id,
@@ -114,6 +210,7 @@ pub enum ActivityField {
     Outcome,
     CancellationReason,
     Version,
+    Partners(Vec<(Name, PartnerField)>),
 }
 
 /// The plan of `operation` (the only operation of `document`) with `variables`, when one covers
@@ -293,6 +390,20 @@ impl<'a> Compiler<'a> {
                         Self::project,
                     )?,
                 )),
+                "project" => {
+                    let mut id = None;
+                    for (name, value) in &field.arguments {
+                        match (name.node.as_str(), compiler.value(&value.node)?) {
+                            ("id", ConstValue::String(text)) => id = Some(text),
+                            ("asOf", ConstValue::Null) => {}
+                            _ => return None,
+                        }
+                    }
+                    Some(RootField::Project(
+                        id?,
+                        compiler.object(&field.selection_set.node, "Project", Self::project)?,
+                    ))
+                }
                 _ => None,
             }
         })?;
@@ -400,9 +511,97 @@ impl<'a> Compiler<'a> {
                 self.connection(
                     &field.selection_set.node,
                     ("ActivityConnection", "ActivityEdge", "Activity"),
-                    |_, field| Self::activity(field),
+                    Self::activity,
                 )?,
             ),
+            "budgets" => ProjectField::Budgets(self.object(
+                &field.selection_set.node,
+                "Budget",
+                |compiler, field| {
+                    Some(match field.name.node.as_str() {
+                        "__typename" => BudgetField::Typename,
+                        "type" => BudgetField::Type,
+                        "status" => BudgetField::Status,
+                        "periodStart" => BudgetField::PeriodStart,
+                        "periodEnd" => BudgetField::PeriodEnd,
+                        "value" => BudgetField::Value(compiler.money(field)?),
+                        "valueDate" => BudgetField::ValueDate,
+                        _ => return None,
+                    })
+                },
+            )?),
+            "transactions" => ProjectField::Transactions(
+                self.page_args(field)?,
+                self.connection(
+                    &field.selection_set.node,
+                    ("TransactionConnection", "TransactionEdge", "Transaction"),
+                    |compiler, field| {
+                        Some(match field.name.node.as_str() {
+                            "__typename" => TransactionField::Typename,
+                            "id" => TransactionField::Id,
+                            "type" => TransactionField::Type,
+                            "typeCode" => TransactionField::TypeCode,
+                            "date" => TransactionField::Date,
+                            "value" => TransactionField::Value(compiler.money(field)?),
+                            "valueDate" => TransactionField::ValueDate,
+                            "description" => TransactionField::Description,
+                            "ref" => TransactionField::Ref,
+                            _ => return None,
+                        })
+                    },
+                )?,
+            ),
+            "documents" => ProjectField::Documents(self.object(
+                &field.selection_set.node,
+                "Document",
+                |_, field| {
+                    Some(match field.name.node.as_str() {
+                        "__typename" => DocumentField::Typename,
+                        "url" => DocumentField::Url,
+                        "title" => DocumentField::Title,
+                        "categoryCode" => DocumentField::CategoryCode,
+                        "format" => DocumentField::Format,
+                        "date" => DocumentField::Date,
+                        _ => return None,
+                    })
+                },
+            )?),
+            "sectors" => ProjectField::Sectors(self.object(
+                &field.selection_set.node,
+                "SectorShare",
+                |_, field| {
+                    Some(match field.name.node.as_str() {
+                        "__typename" => SectorField::Typename,
+                        "code" => SectorField::Code,
+                        "name" => SectorField::Name,
+                        "percentage" => SectorField::Percentage,
+                        _ => return None,
+                    })
+                },
+            )?),
+            "recipientCountries" => ProjectField::RecipientCountries(self.object(
+                &field.selection_set.node,
+                "RecipientCountry",
+                |compiler, field| {
+                    Some(match field.name.node.as_str() {
+                        "__typename" => CountryShareField::Typename,
+                        "percentage" => CountryShareField::Percentage,
+                        "country" => CountryShareField::Country(compiler.object(
+                            &field.selection_set.node,
+                            "Country",
+                            |_, field| {
+                                Some(match field.name.node.as_str() {
+                                    "__typename" => CountryField::Typename,
+                                    "code" => CountryField::Code,
+                                    "name" => CountryField::Name,
+                                    _ => return None,
+                                })
+                            },
+                        )?),
+                        _ => return None,
+                    })
+                },
+            )?),
             _ => return None,
         })
     }
@@ -423,8 +622,37 @@ impl<'a> Compiler<'a> {
         })
     }
 
-    fn activity(field: &Field) -> Option<ActivityField> {
+    /// A `Money` selection.
+    fn money(&self, field: &'a Field) -> Option<Vec<(Name, MoneyField)>> {
+        self.object(&field.selection_set.node, "Money", |_, field| {
+            Some(match field.name.node.as_str() {
+                "__typename" => MoneyField::Typename,
+                "minorUnits" => MoneyField::MinorUnits,
+                "currency" => MoneyField::Currency,
+                "decimal" => MoneyField::Decimal,
+                _ => return None,
+            })
+        })
+    }
+
+    fn activity(&self, field: &'a Field) -> Option<ActivityField> {
         Some(match field.name.node.as_str() {
+            "partners" => ActivityField::Partners(self.object(
+                &field.selection_set.node,
+                "ActivityPartner",
+                |_, field| {
+                    Some(match field.name.node.as_str() {
+                        "__typename" => PartnerField::Typename,
+                        "role" => PartnerField::Role,
+                        "organisation" => PartnerField::Organisation(self.object(
+                            &field.selection_set.node,
+                            "Organisation",
+                            |_, field| Self::organisation(field),
+                        )?),
+                        _ => return None,
+                    })
+                },
+            )?),
             "__typename" => ActivityField::Typename,
             "id" => ActivityField::Id,
             "title" => ActivityField::Title,
@@ -454,7 +682,10 @@ impl<'a> Compiler<'a> {
                 Selection::Field(field) => {
                     let field = &field.node;
                     let children = self.cost(&field.selection_set.node)?;
-                    if matches!(field.name.node.as_str(), "projects" | "activities") {
+                    if matches!(
+                        field.name.node.as_str(),
+                        "projects" | "activities" | "transactions"
+                    ) {
                         let args = self.page_args(field)?;
                         connection_cost(args.first, args.last, children)
                     } else {
@@ -489,6 +720,15 @@ fn is_object_field(name: &str) -> bool {
             | "node"
             | "participatingOrganisations"
             | "organisation"
+            | "project"
+            | "budgets"
+            | "transactions"
+            | "documents"
+            | "sectors"
+            | "recipientCountries"
+            | "value"
+            | "country"
+            | "partners"
     )
 }
 

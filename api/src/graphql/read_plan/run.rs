@@ -11,9 +11,11 @@ use std::sync::Arc;
 use amanah_domain::activity::Activity as ActivityState;
 use amanah_domain::codelists::ProjectStatus as CodedProjectStatus;
 use amanah_domain::organisation::Organisation as OrganisationState;
-use amanah_domain::project::{ParticipatingOrganisation, Project as ProjectState};
+use amanah_domain::project::{
+    ParticipatingOrganisation, Project as ProjectState, Transaction as TransactionRow,
+};
 use amanah_domain::query::{Positioned, ProjectSummary, Range, ReadModel as _};
-use amanah_domain::values::{Acronym, Description, OrgRef, WebUrl};
+use amanah_domain::values::{Acronym, Description, OrgRef, TransactionRef, WebUrl};
 use amanah_infra::auth::Identity;
 use async_graphql::indexmap::IndexMap;
 use async_graphql::{Data, InputType, Name, ScalarType, Value};
@@ -22,16 +24,22 @@ use tracing::Instrument as _;
 use uuid::Uuid;
 
 use super::compile::{
-    ActivityField, Connection, ConnectionField, EdgeField, OrganisationField, PageInfoField,
-    ParticipationField, Plan, ProjectField, RootField,
+    ActivityField, BudgetField, Connection, ConnectionField, CountryField, CountryShareField,
+    DocumentField, EdgeField, MoneyField, OrganisationField, PageInfoField, ParticipationField,
+    PartnerField, Plan, ProjectField, RootField, SectorField, TransactionField,
 };
 use crate::graphql::access::{self, Action};
 use crate::graphql::activity::activity_query;
-use crate::graphql::connection::{KeysetPage, KeysetRequest, PageArgs, keyset_cursor};
-use crate::graphql::enums::{
-    ActivityKind, ActivityStatus, OrganisationRole, OrganisationType, ProjectStatus,
+use crate::graphql::connection::{
+    KeysetPage, KeysetRequest, PageArgs, Paged, keyset_cursor, paginate, window_of,
 };
-use crate::graphql::project::project_query;
+use crate::graphql::enums::{
+    ActivityKind, ActivityPartnerRole, ActivityStatus, OrganisationRole, OrganisationType,
+    ProjectStatus, TransactionType,
+};
+use crate::graphql::project::{
+    Budget, Document, Money, RecipientCountry, SectorShare, project_query,
+};
 use crate::graphql::references::{
     self, ActivitiesOfProjects, ActivityCountsOfProjects, OrganisationsById,
     ParticipationsOfProjects, ProjectActivities,
@@ -82,6 +90,15 @@ pub async fn run(plan: &Plan, state: &ApiState, loaders: &Loaders, data: &Data) 
                     .instrument(span)
                     .await?
             }
+            RootField::Project(id, fields) => {
+                let span = tracing::info_span!(
+                    "graphql.resolve",
+                    graphql.field.path = key.as_str(),
+                    graphql.field.parent_type = "Query",
+                    graphql.field.type = "Project",
+                );
+                project(state, loaders, id, fields).instrument(span).await?
+            }
         };
         object.insert(key.clone(), value);
     }
@@ -101,37 +118,84 @@ struct Read<T> {
 fn connection_value<T, N>(
     read: &Read<T>,
     connection: &Connection<N>,
+    node: impl FnMut(&T, &[(Name, N)]) -> Option<Value>,
+) -> Option<Value> {
+    let page = PageView {
+        items: &read.page.items,
+        has_next_page: read.page.has_next_page,
+        has_previous_page: read.page.has_previous_page,
+        total: read.total,
+    };
+    page_value(
+        &page,
+        |item| keyset_cursor(&read.order, &item.position),
+        |item| &item.item,
+        connection,
+        node,
+    )
+}
+
+/// A page of an offset connection (a project's transactions) as the resolver builds it.
+fn paged_value<T, N>(
+    paged: &Paged<T>,
+    connection: &Connection<N>,
+    node: impl FnMut(&T, &[(Name, N)]) -> Option<Value>,
+) -> Option<Value> {
+    let page = PageView {
+        items: &paged.items,
+        has_next_page: paged.page_info.has_next_page,
+        has_previous_page: paged.page_info.has_previous_page,
+        total: paged.total_count,
+    };
+    page_value(
+        &page,
+        |(cursor, _)| cursor.clone(),
+        |(_, item)| item,
+        connection,
+        node,
+    )
+}
+
+/// A page's items (`E`, each holding a node `T` and what its cursor is made of) and flags.
+struct PageView<'a, E> {
+    items: &'a [E],
+    has_next_page: bool,
+    has_previous_page: bool,
+    total: u64,
+}
+
+fn page_value<E, T, N>(
+    page: &PageView<'_, E>,
+    cursor_of: impl Fn(&E) -> String,
+    node_of: impl Fn(&E) -> &T,
+    connection: &Connection<N>,
     mut node: impl FnMut(&T, &[(Name, N)]) -> Option<Value>,
 ) -> Option<Value> {
-    let cursor = |item: &Positioned<T>| Value::String(keyset_cursor(&read.order, &item.position));
+    let cursor = |item: &E| Value::String(cursor_of(item));
     let mut object = Object::with_capacity(connection.fields.len());
     for (key, field) in &connection.fields {
         let value = match field {
             ConnectionField::Typename => Value::String(connection.type_name.to_owned()),
-            ConnectionField::TotalCount => Value::from(read.total),
+            ConnectionField::TotalCount => Value::from(page.total),
             ConnectionField::PageInfo(fields) => {
                 let mut info = Object::with_capacity(fields.len());
                 for (key, field) in fields {
                     let value = match field {
                         PageInfoField::Typename => Value::String("PageInfo".to_owned()),
-                        PageInfoField::HasNextPage => Value::Boolean(read.page.has_next_page),
-                        PageInfoField::HasPreviousPage => {
-                            Value::Boolean(read.page.has_previous_page)
-                        }
+                        PageInfoField::HasNextPage => Value::Boolean(page.has_next_page),
+                        PageInfoField::HasPreviousPage => Value::Boolean(page.has_previous_page),
                         PageInfoField::StartCursor => {
-                            read.page.items.first().map_or(Value::Null, cursor)
+                            page.items.first().map_or(Value::Null, cursor)
                         }
-                        PageInfoField::EndCursor => {
-                            read.page.items.last().map_or(Value::Null, cursor)
-                        }
+                        PageInfoField::EndCursor => page.items.last().map_or(Value::Null, cursor),
                     };
                     info.insert(key.clone(), value);
                 }
                 Value::Object(info)
             }
             ConnectionField::Edges(fields) => {
-                let mut edges = Vec::with_capacity(read.page.items.len());
-                for item in &read.page.items {
+                let mut edges = Vec::with_capacity(page.items.len());
+                for item in page.items {
                     let mut edge = Object::with_capacity(fields.len());
                     for (key, field) in fields {
                         let value = match field {
@@ -139,7 +203,7 @@ fn connection_value<T, N>(
                                 Value::String(connection.edge_type_name.to_owned())
                             }
                             EdgeField::Cursor => cursor(item),
-                            EdgeField::Node(fields) => node(&item.item, fields)?,
+                            EdgeField::Node(fields) => node(node_of(item), fields)?,
                         };
                         edge.insert(key.clone(), value);
                     }
@@ -192,7 +256,7 @@ async fn projects(
     // The kept state only when a field outside the columns is selected.
     let needs_state = node_selections(connection)
         .flatten()
-        .any(|(_, field)| matches!(field, ProjectField::Description | ProjectField::Objectives));
+        .any(|(_, field)| field.needs_state());
     if needs_state {
         let items = state
             .read_model
@@ -246,6 +310,24 @@ async fn projects(
     }
 }
 
+/// `project(id:)`: the project from the read model, as the resolver reads it, or null.
+async fn project(
+    state: &ApiState,
+    loaders: &Loaders,
+    id: &str,
+    fields: &[(Name, ProjectField)],
+) -> Option<Value> {
+    let id = Uuid::parse_str(id).ok()?;
+    let Some(project) = state.read_model.project(id).await.ok()? else {
+        return Some(Value::Null);
+    };
+    let mut related = Related::default();
+    related
+        .read_for(state, loaders, &[&project], fields)
+        .await?;
+    related.project(&project, fields)
+}
+
 async fn page_of_projects<P: ProjectView>(
     state: &ApiState,
     loaders: &Loaders,
@@ -277,6 +359,8 @@ trait ProjectView {
     fn actual_end(&self) -> Option<NaiveDate>;
     fn version(&self) -> u64;
     fn participating_organisations(&self) -> &[ParticipatingOrganisation];
+    /// The kept state, when read.
+    fn state(&self) -> Option<&ProjectState>;
 }
 
 impl ProjectView for ProjectState {
@@ -315,6 +399,9 @@ impl ProjectView for ProjectState {
     }
     fn participating_organisations(&self) -> &[ParticipatingOrganisation] {
         &self.participating_organisations
+    }
+    fn state(&self) -> Option<&ProjectState> {
+        Some(self)
     }
 }
 
@@ -361,6 +448,9 @@ impl ProjectView for Summarised {
     fn participating_organisations(&self) -> &[ParticipatingOrganisation] {
         &self.participations
     }
+    fn state(&self) -> Option<&ProjectState> {
+        None
+    }
 }
 
 /// What the projects of a page refer to, read for all of them at once.
@@ -369,6 +459,8 @@ struct Related {
     organisations: HashMap<Uuid, Arc<OrganisationState>>,
     /// Each `activities` field's pages, by the field's arguments and then by project.
     activities: Vec<(PageArgs, ActivityPages)>,
+    /// Each `transactions` field's pages, by the field's arguments and then by project.
+    transactions: Vec<(PageArgs, HashMap<Uuid, Paged<TransactionRow>>)>,
 }
 
 struct ActivityPages {
@@ -442,18 +534,125 @@ impl Related {
                     } else {
                         HashMap::new()
                     };
-                    self.activities.push((
-                        args.clone(),
-                        ActivityPages {
-                            order,
-                            request,
-                            pages,
-                            totals,
-                        },
-                    ));
+                    let pages = ActivityPages {
+                        order,
+                        request,
+                        pages,
+                        totals,
+                    };
+                    self.read_partners(loaders, &pages, connection).await?;
+                    self.activities.push((args.clone(), pages));
+                }
+                ProjectField::Transactions(args, _) => {
+                    if self.transactions.iter().any(|(read, _)| read == args) {
+                        continue;
+                    }
+                    let mut pages = HashMap::with_capacity(projects.len());
+                    for project in projects {
+                        let rows = &project.state()?.transactions;
+                        let paged = paginate(args, state.config.limits.page_size, |window| {
+                            let page = window_of(rows, window);
+                            async move { Ok(page) }
+                        })
+                        .await
+                        .ok()?;
+                        pages.insert(project.id(), paged);
+                    }
+                    self.transactions.push((args.clone(), pages));
                 }
                 _ => {}
             }
+        }
+        Some(())
+    }
+
+    fn activity(
+        &self,
+        activity: &ActivityState,
+        fields: &[(Name, ActivityField)],
+    ) -> Option<Value> {
+        let mut object = Object::with_capacity(fields.len());
+        for (key, field) in fields {
+            let value = match field {
+                ActivityField::Typename => Value::String("Activity".to_owned()),
+                ActivityField::Id => id(activity.id),
+                ActivityField::Title => text(activity.title.as_str()),
+                ActivityField::Description => text(activity.description.as_str()),
+                ActivityField::Kind => ActivityKind::from(activity.kind).to_value(),
+                ActivityField::Status => ActivityStatus::from(activity.status).to_value(),
+                ActivityField::PlannedStart => date(activity.planned_start),
+                ActivityField::PlannedEnd => date(activity.planned_end),
+                ActivityField::ActualStart => activity.actual_start.map_or(Value::Null, date),
+                ActivityField::ActualEnd => activity.actual_end.map_or(Value::Null, date),
+                ActivityField::Outcome => {
+                    optional_text(activity.outcome.as_ref().map(Description::as_str))
+                }
+                ActivityField::CancellationReason => optional_text(
+                    activity
+                        .cancellation_reason
+                        .as_ref()
+                        .map(Description::as_str),
+                ),
+                ActivityField::Version => Value::from(activity.version),
+                ActivityField::Partners(fields) => Value::List(
+                    activity
+                        .partners
+                        .iter()
+                        .map(|row| {
+                            let mut object = Object::with_capacity(fields.len());
+                            for (key, field) in fields {
+                                let value = match field {
+                                    PartnerField::Typename => {
+                                        Value::String("ActivityPartner".to_owned())
+                                    }
+                                    PartnerField::Role => {
+                                        ActivityPartnerRole::from(row.role).to_value()
+                                    }
+                                    PartnerField::Organisation(fields) => organisation(
+                                        self.organisations.get(&row.organisation_id)?,
+                                        fields,
+                                    ),
+                                };
+                                object.insert(key.clone(), value);
+                            }
+                            Some(Value::Object(object))
+                        })
+                        .collect::<Option<_>>()?,
+                ),
+            };
+            object.insert(key.clone(), value);
+        }
+        Some(Value::Object(object))
+    }
+
+    /// The organisations of the partners of `pages`' activities, when selected.
+    async fn read_partners(
+        &mut self,
+        loaders: &Loaders,
+        pages: &ActivityPages,
+        connection: &Connection<ActivityField>,
+    ) -> Option<()> {
+        let wanted_by_selection = node_selections(connection).flatten().any(|(_, field)| {
+            matches!(field, ActivityField::Partners(partner) if partner
+                .iter()
+                .any(|(_, field)| matches!(field, PartnerField::Organisation(_))))
+        });
+        if !wanted_by_selection {
+            return Some(());
+        }
+        let mut wanted: Vec<Uuid> = pages
+            .pages
+            .values()
+            .flatten()
+            .flat_map(|activity| activity.item.partners.iter())
+            .map(|partner| partner.organisation_id)
+            .filter(|id| !self.organisations.contains_key(id))
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        if !wanted.is_empty() {
+            let read = loaders.organisations.load_many(wanted).await.ok()?;
+            self.organisations.extend(read);
         }
         Some(())
     }
@@ -514,9 +713,47 @@ impl Related {
                         total: pages.totals.get(&project.id()).copied().unwrap_or(0),
                     };
                     connection_value(&read, connection, |activity, fields| {
-                        Some(self::activity(activity, fields))
+                        self.activity(activity, fields)
                     })?
                 }
+                ProjectField::Transactions(args, connection) => {
+                    let (_, pages) = self.transactions.iter().find(|(read, _)| read == args)?;
+                    paged_value(pages.get(&project.id())?, connection, |row, fields| {
+                        Some(transaction(row, fields))
+                    })?
+                }
+                ProjectField::Budgets(fields) => Value::List(
+                    project
+                        .state()?
+                        .budgets
+                        .iter()
+                        .map(|row| budget(&Budget::from(*row), fields))
+                        .collect(),
+                ),
+                ProjectField::Documents(fields) => Value::List(
+                    project
+                        .state()?
+                        .documents
+                        .iter()
+                        .map(|row| document(&Document::from(row), fields))
+                        .collect(),
+                ),
+                ProjectField::Sectors(fields) => Value::List(
+                    project
+                        .state()?
+                        .sectors
+                        .iter()
+                        .map(|row| sector(&SectorShare::from(*row), fields))
+                        .collect(),
+                ),
+                ProjectField::RecipientCountries(fields) => Value::List(
+                    project
+                        .state()?
+                        .recipient_countries
+                        .iter()
+                        .map(|row| country_share(&RecipientCountry::from(*row), fields))
+                        .collect(),
+                ),
             };
             object.insert(key.clone(), value);
         }
@@ -552,30 +789,111 @@ fn organisation(organisation: &OrganisationState, fields: &[(Name, OrganisationF
     Value::Object(object)
 }
 
-fn activity(activity: &ActivityState, fields: &[(Name, ActivityField)]) -> Value {
+fn money(money: &Money, fields: &[(Name, MoneyField)]) -> Value {
     let mut object = Object::with_capacity(fields.len());
     for (key, field) in fields {
         let value = match field {
-            ActivityField::Typename => Value::String("Activity".to_owned()),
-            ActivityField::Id => id(activity.id),
-            ActivityField::Title => text(activity.title.as_str()),
-            ActivityField::Description => text(activity.description.as_str()),
-            ActivityField::Kind => ActivityKind::from(activity.kind).to_value(),
-            ActivityField::Status => ActivityStatus::from(activity.status).to_value(),
-            ActivityField::PlannedStart => date(activity.planned_start),
-            ActivityField::PlannedEnd => date(activity.planned_end),
-            ActivityField::ActualStart => activity.actual_start.map_or(Value::Null, date),
-            ActivityField::ActualEnd => activity.actual_end.map_or(Value::Null, date),
-            ActivityField::Outcome => {
-                optional_text(activity.outcome.as_ref().map(Description::as_str))
+            MoneyField::Typename => Value::String("Money".to_owned()),
+            MoneyField::MinorUnits => ScalarType::to_value(&money.minor_units),
+            MoneyField::Currency => text(&money.currency),
+            MoneyField::Decimal => text(&money.decimal),
+        };
+        object.insert(key.clone(), value);
+    }
+    Value::Object(object)
+}
+
+fn budget(budget: &Budget, fields: &[(Name, BudgetField)]) -> Value {
+    let mut object = Object::with_capacity(fields.len());
+    for (key, field) in fields {
+        let value = match field {
+            BudgetField::Typename => Value::String("Budget".to_owned()),
+            BudgetField::Type => budget.budget_type.to_value(),
+            BudgetField::Status => budget.status.to_value(),
+            BudgetField::PeriodStart => ScalarType::to_value(&budget.period_start),
+            BudgetField::PeriodEnd => ScalarType::to_value(&budget.period_end),
+            BudgetField::Value(fields) => money(&budget.value, fields),
+            BudgetField::ValueDate => ScalarType::to_value(&budget.value_date),
+        };
+        object.insert(key.clone(), value);
+    }
+    Value::Object(object)
+}
+
+fn transaction(row: &TransactionRow, fields: &[(Name, TransactionField)]) -> Value {
+    let mut object = Object::with_capacity(fields.len());
+    for (key, field) in fields {
+        let value = match field {
+            TransactionField::Typename => Value::String("Transaction".to_owned()),
+            TransactionField::Id => id(row.id),
+            TransactionField::Type => TransactionType::from(row.transaction_type).to_value(),
+            TransactionField::TypeCode => text(row.transaction_type.code()),
+            TransactionField::Date => date(row.date),
+            TransactionField::Value(fields) => money(&Money::from(row.value), fields),
+            TransactionField::ValueDate => date(row.value_date),
+            TransactionField::Description => {
+                optional_text(row.description.as_ref().map(Description::as_str))
             }
-            ActivityField::CancellationReason => optional_text(
-                activity
-                    .cancellation_reason
-                    .as_ref()
-                    .map(Description::as_str),
-            ),
-            ActivityField::Version => Value::from(activity.version),
+            TransactionField::Ref => {
+                optional_text(row.reference.as_ref().map(TransactionRef::as_str))
+            }
+        };
+        object.insert(key.clone(), value);
+    }
+    Value::Object(object)
+}
+
+fn document(document: &Document, fields: &[(Name, DocumentField)]) -> Value {
+    let mut object = Object::with_capacity(fields.len());
+    for (key, field) in fields {
+        let value = match field {
+            DocumentField::Typename => Value::String("Document".to_owned()),
+            DocumentField::Url => text(&document.url),
+            DocumentField::Title => text(&document.title),
+            DocumentField::CategoryCode => text(&document.category_code),
+            DocumentField::Format => text(&document.format),
+            DocumentField::Date => document
+                .date
+                .as_ref()
+                .map_or(Value::Null, ScalarType::to_value),
+        };
+        object.insert(key.clone(), value);
+    }
+    Value::Object(object)
+}
+
+fn sector(sector: &SectorShare, fields: &[(Name, SectorField)]) -> Value {
+    let mut object = Object::with_capacity(fields.len());
+    for (key, field) in fields {
+        let value = match field {
+            SectorField::Typename => Value::String("SectorShare".to_owned()),
+            SectorField::Code => text(&sector.code),
+            SectorField::Name => text(&sector.name),
+            SectorField::Percentage => ScalarType::to_value(&sector.percentage),
+        };
+        object.insert(key.clone(), value);
+    }
+    Value::Object(object)
+}
+
+fn country_share(share: &RecipientCountry, fields: &[(Name, CountryShareField)]) -> Value {
+    let mut object = Object::with_capacity(fields.len());
+    for (key, field) in fields {
+        let value = match field {
+            CountryShareField::Typename => Value::String("RecipientCountry".to_owned()),
+            CountryShareField::Percentage => ScalarType::to_value(&share.percentage),
+            CountryShareField::Country(fields) => {
+                let mut country = Object::with_capacity(fields.len());
+                for (key, field) in fields {
+                    let value = match field {
+                        CountryField::Typename => Value::String("Country".to_owned()),
+                        CountryField::Code => text(&share.country.code),
+                        CountryField::Name => text(&share.country.name),
+                    };
+                    country.insert(key.clone(), value);
+                }
+                Value::Object(country)
+            }
         };
         object.insert(key.clone(), value);
     }
