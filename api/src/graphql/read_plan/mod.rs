@@ -6,23 +6,38 @@
 //! organisations, the first five activities of each) that is ≈ 800 fields, and it was most of the
 //! server's time per request (BENCHMARKS.md §5). The data itself is three statements. A plan reads
 //! the same rows with the same read-model queries ([`amanah_domain::query::ReadModel`]), checks
-//! arguments with the same functions ([`KeysetRequest`], [`project_query`], [`activity_query`]),
-//! and writes the response's values straight from the rows, in selection order.
+//! arguments with the same functions (`KeysetRequest`, `paginate`, `project_query`,
+//! `activity_query`), builds the small value types with the resolvers' own conversions
+//! (`Budget::from`, `Money::from`, …), and writes the response's values straight from them, in
+//! selection order.
 //!
 //! **When a plan answers.** Only a query whose document async-graphql has already executed once
 //! in this process: its validation and depth limit depend on the document alone, so a document
 //! that passed them once passes them always ([`ReadPlans::executed`] records it). The complexity
 //! limit also depends on the `first`/`last` values a request passes; the plan computes the cost
-//! as async-graphql does ([`compile::cost`]) and leaves a request over the limit to it. A plan
-//! covers one operation of a one-operation document, whose every field is one of
-//! [`compile`]'s: `projects` with its pagination arguments, a project's scalars, its
-//! participating organisations and their organisations' scalars, its `activities` with their
-//! pagination arguments, and the activities' scalars; `@skip`/`@include`, fragments on the
-//! field's own type and aliases are followed. Anything else (a filter or an order argument,
-//! another field, an interface fragment, a variable of the wrong type, a caller who may not read
-//! the portfolio, an argument the checks refuse, a store failure or a missing reference) makes
-//! the plan step aside, and async-graphql answers as it always did, with its errors. Stepping
-//! aside after reading costs the reads, never a different answer.
+//! as async-graphql does ([`compile`]) and leaves a request over the limit to it. A plan covers
+//! the only operation of a document, whose every field is one [`compile`] knows:
+//!
+//! * `projects` with its pagination arguments, and `project(id:)`;
+//! * a project's scalars, participating organisations (with their organisations' scalars),
+//!   budgets, transactions (paginated), documents, sectors and recipient countries, and its
+//!   `activities` page;
+//! * an activity's scalars and partners (with their organisations' scalars);
+//! * connections' `edges`, `cursor`, `node`, `pageInfo` and `totalCount`, and `__typename`
+//!   anywhere.
+//!
+//! `@skip`/`@include`, fragments on the field's own type and aliases are followed. Anything else
+//! (a filter, an order or `asOf` argument, another field, an interface fragment, a variable of the
+//! wrong type, a caller who may not read the portfolio, an argument the checks refuse, a store
+//! failure or a missing reference) makes the plan step aside, and async-graphql answers as it
+//! always did, with its errors. Stepping aside after reading costs the reads, never a different
+//! answer.
+//!
+//! **What it reads.** The same `ReadModel` queries and batch loaders as the resolvers
+//! ([`super::references`]; concurrent requests share their statements), with one difference: a
+//! page of projects whose selection needs nothing beyond the project's columns is read as
+//! summaries (`ReadModel::project_summaries`, participations by their own loader), not as each
+//! project's kept state, whose size grows with its budgets and transactions.
 //!
 //! **The same answer.** A plan's response equals async-graphql's for the same request byte for
 //! byte; the tests run random selections over these types through both and compare them
@@ -47,6 +62,11 @@ pub use compile::{Plan, compile};
 
 /// How many documents [`ReadPlans`] remembers as executed; later ones run as before.
 pub const MAX_DOCUMENTS: usize = 1024;
+
+/// The longest document [`ReadPlans`] remembers (longer ones run as before): with
+/// [`MAX_DOCUMENTS`], the memory a stream of distinct documents can make it hold is bounded
+/// (8 MiB).
+pub const MAX_DOCUMENT_BYTES: usize = 8 * 1024;
 
 /// The plans of one schema: the state they read, and the documents async-graphql has executed.
 pub struct ReadPlans {
@@ -92,6 +112,9 @@ impl ReadPlans {
     /// Records that async-graphql executed `query` (`operation_name` of it): it passed validation
     /// and the depth limit.
     pub fn executed(&self, operation_name: Option<String>, query: String) {
+        if query.len() > MAX_DOCUMENT_BYTES {
+            return;
+        }
         let Ok(mut executed) = self.executed.write() else {
             return;
         };
@@ -108,7 +131,9 @@ impl ReadPlans {
     /// recorded.
     #[must_use]
     pub fn wants_record(&self, request: &Request, operation_type: Option<OperationType>) -> bool {
-        operation_type == Some(OperationType::Query) && !self.was_executed(request)
+        operation_type == Some(OperationType::Query)
+            && request.query.len() <= MAX_DOCUMENT_BYTES
+            && !self.was_executed(request)
     }
 
     /// The response to `request` (whose parsed `document` passed the checks), when a plan covers

@@ -544,6 +544,12 @@ async fn what_a_plan_does_not_cover_is_left_to_async_graphql() {
     plans.executed(None, LIST_PAGE.to_owned());
     assert!(plans.answer(&request, &document).await.is_some());
     assert_eq!(plans.answered(), 1);
+    // A document longer than the bound is never remembered, so never planned.
+    let long = format!("{LIST_PAGE}{}", " ".repeat(super::MAX_DOCUMENT_BYTES));
+    plans.executed(None, long.clone());
+    let request = Portfolio::request(&long, &none, &[Role::Editor]);
+    let document = parse_query(&long).unwrap_or_else(|error| panic!("{error}"));
+    assert!(plans.answer(&request, &document).await.is_none());
 }
 
 #[tokio::test]
