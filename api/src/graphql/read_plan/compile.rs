@@ -10,7 +10,12 @@ use async_graphql::parser::types::{
 use async_graphql::{Name, Positioned, Variables};
 use async_graphql_value::{ConstValue, Value};
 
+use amanah_domain::query::{ActivityQuery, ProjectQuery};
+use async_graphql::InputType;
+
+use crate::graphql::activity::{ActivityFilter, activity_query};
 use crate::graphql::connection::{PageArgs, connection_cost};
+use crate::graphql::project::{ProjectFilter, ProjectOrder, project_query};
 
 /// A planned query: its root fields, each under its response key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,8 +26,9 @@ pub struct Plan {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RootField {
     Typename,
-    /// `projects(first, after, last, before)`.
-    Projects(PageArgs, Connection<ProjectField>),
+    /// `projects(first, after, last, before, filter, orderBy)`: the read model's query the
+    /// filter and order make, and the page.
+    Projects(Box<ProjectQuery>, PageArgs, Connection<ProjectField>),
     /// `project(id)` (without `asOf`).
     Project(String, Vec<(Name, ProjectField)>),
 }
@@ -75,8 +81,9 @@ pub enum ProjectField {
     ActualEnd,
     Version,
     ParticipatingOrganisations(Vec<(Name, ParticipationField)>),
-    /// `activities(first, after, last, before)`.
-    Activities(PageArgs, Connection<ActivityField>),
+    /// `activities(first, after, last, before, filter)`: the read model's query the filter makes
+    /// (its `project` is the filter's `projectId`), and the page.
+    Activities(ActivityQuery, PageArgs, Connection<ActivityField>),
     Budgets(Vec<(Name, BudgetField)>),
     /// `transactions(first, after, last, before)`.
     Transactions(PageArgs, Connection<TransactionField>),
@@ -382,14 +389,26 @@ impl<'a> Compiler<'a> {
         let fields = self.object(set, "Query", |compiler, field| {
             match field.name.node.as_str() {
                 "__typename" => Some(RootField::Typename),
-                "projects" => Some(RootField::Projects(
-                    compiler.page_args(field)?,
-                    compiler.connection(
-                        &field.selection_set.node,
-                        ("ProjectConnection", "ProjectEdge", "Project"),
-                        Self::project,
-                    )?,
-                )),
+                "projects" => {
+                    let (mut filter, mut order) = (None, None);
+                    let args = compiler.page_args_and(field, |name, value| {
+                        match name {
+                            "filter" => filter = compiler.input::<Option<ProjectFilter>>(value)?,
+                            "orderBy" => order = compiler.input::<Option<ProjectOrder>>(value)?,
+                            _ => return None,
+                        }
+                        Some(())
+                    })?;
+                    Some(RootField::Projects(
+                        Box::new(project_query(filter, order).ok()?),
+                        args,
+                        compiler.connection(
+                            &field.selection_set.node,
+                            ("ProjectConnection", "ProjectEdge", "Project"),
+                            Self::project,
+                        )?,
+                    ))
+                }
                 "project" => {
                     let mut id = None;
                     for (name, value) in &field.arguments {
@@ -412,18 +431,53 @@ impl<'a> Compiler<'a> {
 
     /// `first`, `after`, `last`, `before`, and no other argument.
     fn page_args(&self, field: &Field) -> Option<PageArgs> {
+        self.page_args_and(field, |_, _| None)
+    }
+
+    /// `first`, `after`, `last`, `before`, and other arguments as `other` takes them (`None`:
+    /// not covered).
+    fn page_args_and(
+        &self,
+        field: &Field,
+        mut other: impl FnMut(&str, &Value) -> Option<()>,
+    ) -> Option<PageArgs> {
         let mut args = PageArgs::default();
         for (name, value) in &field.arguments {
-            let value = self.value(&value.node)?;
             match name.node.as_str() {
-                "first" => args.first = int(value)?,
-                "last" => args.last = int(value)?,
-                "after" => args.after = string(value)?,
-                "before" => args.before = string(value)?,
-                _ => return None,
+                "first" => args.first = int(self.value(&value.node)?)?,
+                "last" => args.last = int(self.value(&value.node)?)?,
+                "after" => args.after = string(self.value(&value.node)?)?,
+                "before" => args.before = string(self.value(&value.node)?)?,
+                name => other(name, &value.node)?,
             }
         }
         Some(args)
+    }
+
+    /// An input argument (an input object, a list, an enum…), variables replaced, coerced as
+    /// async-graphql coerces it; `None` when it does not coerce (async-graphql reports why).
+    fn input<T: InputType>(&self, value: &Value) -> Option<T> {
+        let value = value
+            .clone()
+            .into_const_with(|name| {
+                Ok::<_, ()>(self.values.get(&name).cloned().unwrap_or(ConstValue::Null))
+            })
+            .ok()?;
+        T::parse(Some(value)).ok()
+    }
+
+    /// `first` and `last` (what the complexity of a connection depends on), other arguments
+    /// ignored.
+    fn first_last(&self, field: &Field) -> Option<(Option<i32>, Option<i32>)> {
+        let (mut first, mut last) = (None, None);
+        for (name, value) in &field.arguments {
+            match name.node.as_str() {
+                "first" => first = int(self.value(&value.node)?)?,
+                "last" => last = int(self.value(&value.node)?)?,
+                _ => {}
+            }
+        }
+        Some((first, last))
     }
 
     fn connection<N>(
@@ -506,14 +560,23 @@ impl<'a> Compiler<'a> {
                     })
                 },
             )?),
-            "activities" => ProjectField::Activities(
-                self.page_args(field)?,
-                self.connection(
-                    &field.selection_set.node,
-                    ("ActivityConnection", "ActivityEdge", "Activity"),
-                    Self::activity,
-                )?,
-            ),
+            "activities" => {
+                let mut filter = None;
+                let args = self.page_args_and(field, |name, value| {
+                    (name == "filter").then_some(())?;
+                    filter = self.input::<Option<ActivityFilter>>(value)?;
+                    Some(())
+                })?;
+                ProjectField::Activities(
+                    activity_query(filter, None).ok()?,
+                    args,
+                    self.connection(
+                        &field.selection_set.node,
+                        ("ActivityConnection", "ActivityEdge", "Activity"),
+                        Self::activity,
+                    )?,
+                )
+            }
             "budgets" => ProjectField::Budgets(self.object(
                 &field.selection_set.node,
                 "Budget",
@@ -686,8 +749,8 @@ impl<'a> Compiler<'a> {
                         field.name.node.as_str(),
                         "projects" | "activities" | "transactions"
                     ) {
-                        let args = self.page_args(field)?;
-                        connection_cost(args.first, args.last, children)
+                        let (first, last) = self.first_last(field)?;
+                        connection_cost(first, last, children)
                     } else {
                         children.saturating_add(1)
                     }

@@ -18,16 +18,16 @@
 //! as async-graphql does ([`compile`]) and leaves a request over the limit to it. A plan covers
 //! the only operation of a document, whose every field is one [`compile`] knows:
 //!
-//! * `projects` with its pagination arguments, and `project(id:)`;
+//! * `projects` with its pagination arguments, `filter` and `orderBy`, and `project(id:)`;
 //! * a project's scalars, participating organisations (with their organisations' scalars),
 //!   budgets, transactions (paginated), documents, sectors and recipient countries, and its
-//!   `activities` page;
+//!   `activities` page (with its `filter`);
 //! * an activity's scalars and partners (with their organisations' scalars);
 //! * connections' `edges`, `cursor`, `node`, `pageInfo` and `totalCount`, and `__typename`
 //!   anywhere.
 //!
 //! `@skip`/`@include`, fragments on the field's own type and aliases are followed. Anything else
-//! (a filter, an order or `asOf` argument, another field, an interface fragment, a variable of the
+//! (an `asOf` argument, another field, an interface fragment, a variable of the
 //! wrong type, a caller who may not read the portfolio, an argument the checks refuse, a store
 //! failure or a missing reference) makes the plan step aside, and async-graphql answers as it
 //! always did, with its errors. Stepping aside after reading costs the reads, never a different

@@ -14,7 +14,9 @@ use amanah_domain::organisation::Organisation as OrganisationState;
 use amanah_domain::project::{
     ParticipatingOrganisation, Project as ProjectState, Transaction as TransactionRow,
 };
-use amanah_domain::query::{Positioned, ProjectSummary, Range, ReadModel as _};
+use amanah_domain::query::{
+    ActivityQuery, Positioned, ProjectQuery, ProjectSummary, Range, ReadModel as _,
+};
 use amanah_domain::values::{Acronym, Description, OrgRef, TransactionRef, WebUrl};
 use amanah_infra::auth::Identity;
 use async_graphql::indexmap::IndexMap;
@@ -29,7 +31,6 @@ use super::compile::{
     PartnerField, Plan, ProjectField, RootField, SectorField, TransactionField,
 };
 use crate::graphql::access::{self, Action};
-use crate::graphql::activity::activity_query;
 use crate::graphql::connection::{
     KeysetPage, KeysetRequest, PageArgs, Paged, keyset_cursor, paginate, window_of,
 };
@@ -37,9 +38,7 @@ use crate::graphql::enums::{
     ActivityKind, ActivityPartnerRole, ActivityStatus, OrganisationRole, OrganisationType,
     ProjectStatus, TransactionType,
 };
-use crate::graphql::project::{
-    Budget, Document, Money, RecipientCountry, SectorShare, project_query,
-};
+use crate::graphql::project::{Budget, Document, Money, RecipientCountry, SectorShare};
 use crate::graphql::references::{
     self, ActivitiesOfProjects, ActivityCountsOfProjects, OrganisationsById,
     ParticipationsOfProjects, ProjectActivities,
@@ -78,7 +77,7 @@ pub async fn run(plan: &Plan, state: &ApiState, loaders: &Loaders, data: &Data) 
     for (key, field) in &plan.fields {
         let value = match field {
             RootField::Typename => Value::String("Query".to_owned()),
-            RootField::Projects(args, connection) => {
+            RootField::Projects(query, args, connection) => {
                 // The span async-graphql's path opens for a root field ([`Traced`]).
                 let span = tracing::info_span!(
                     "graphql.resolve",
@@ -86,7 +85,7 @@ pub async fn run(plan: &Plan, state: &ApiState, loaders: &Loaders, data: &Data) 
                     graphql.field.parent_type = "Query",
                     graphql.field.type = "ProjectConnection!",
                 );
-                projects(state, loaders, args, connection)
+                projects(state, loaders, query, args, connection)
                     .instrument(span)
                     .await?
             }
@@ -242,14 +241,14 @@ fn node_selections<N>(connection: &Connection<N>) -> impl Iterator<Item = &[(Nam
 async fn projects(
     state: &ApiState,
     loaders: &Loaders,
+    query: &ProjectQuery,
     args: &PageArgs,
     connection: &Connection<ProjectField>,
 ) -> Option<Value> {
-    let query = project_query(None, None).ok()?;
     let order = format!("projects {:?}", query.order);
     let request = KeysetRequest::new(args, state.config.limits.page_size, &order).ok()?;
     let total = if wants_total(connection) {
-        state.read_model.count_projects(&query).await.ok()?
+        state.read_model.count_projects(query).await.ok()?
     } else {
         0
     };
@@ -260,7 +259,7 @@ async fn projects(
     if needs_state {
         let items = state
             .read_model
-            .projects(&query, &request.range())
+            .projects(query, &request.range())
             .await
             .ok()?;
         let read = Read {
@@ -272,7 +271,7 @@ async fn projects(
     } else {
         let items = state
             .read_model
-            .project_summaries(&query, &request.range())
+            .project_summaries(query, &request.range())
             .await
             .ok()?;
         let page = request.page(items);
@@ -457,8 +456,8 @@ impl ProjectView for Summarised {
 #[derive(Default)]
 struct Related {
     organisations: HashMap<Uuid, Arc<OrganisationState>>,
-    /// Each `activities` field's pages, by the field's arguments and then by project.
-    activities: Vec<(PageArgs, ActivityPages)>,
+    /// Each `activities` field's pages, by the field's query and arguments, then by project.
+    activities: Vec<((ActivityQuery, PageArgs), ActivityPages)>,
     /// Each `transactions` field's pages, by the field's arguments and then by project.
     transactions: Vec<(PageArgs, HashMap<Uuid, Paged<TransactionRow>>)>,
 }
@@ -500,11 +499,20 @@ impl Related {
                         self.organisations.extend(read);
                     }
                 }
-                ProjectField::Activities(args, connection) => {
-                    if self.activities.iter().any(|(read, _)| read == args) {
+                ProjectField::Activities(filtered, args, connection) => {
+                    let key = (filtered.clone(), args.clone());
+                    if self.activities.iter().any(|(read, _)| *read == key) {
                         continue;
                     }
-                    let query = activity_query(None, None).ok()?;
+                    // As the resolver: a `filter.projectId` naming another project matches
+                    // nothing there (those projects are not read, and get empty pages).
+                    let mut query = filtered.clone();
+                    let only = query.project.take();
+                    let ids: Vec<Uuid> = ids
+                        .iter()
+                        .copied()
+                        .filter(|id| only.is_none_or(|only| only == *id))
+                        .collect();
                     let order = format!("activities {:?}", query.order);
                     let request =
                         KeysetRequest::new(args, state.config.limits.page_size, &order).ok()?;
@@ -541,7 +549,7 @@ impl Related {
                         totals,
                     };
                     self.read_partners(loaders, &pages, connection).await?;
-                    self.activities.push((args.clone(), pages));
+                    self.activities.push((key, pages));
                 }
                 ProjectField::Transactions(args, _) => {
                     if self.transactions.iter().any(|(read, _)| read == args) {
@@ -704,8 +712,11 @@ impl Related {
                         })
                         .collect::<Option<_>>()?,
                 ),
-                ProjectField::Activities(args, connection) => {
-                    let (_, pages) = self.activities.iter().find(|(read, _)| read == args)?;
+                ProjectField::Activities(filtered, args, connection) => {
+                    let (_, pages) = self
+                        .activities
+                        .iter()
+                        .find(|((query, read), _)| query == filtered && read == args)?;
                     let items = pages.pages.get(&project.id()).cloned().unwrap_or_default();
                     let read = Read {
                         page: pages.request.page(items),

@@ -239,6 +239,49 @@ async fn the_project_page_is_answered_by_a_plan_as_by_async_graphql() {
     }
 }
 
+/// Filters and orders, from literals and from variables; an activity filter naming a project
+/// matches only under that project, as the resolver has it.
+#[tokio::test]
+async fn filters_and_orders_are_planned_as_async_graphql_applies_them() {
+    let portfolio = Portfolio::demo().await;
+    let query = "query($filter: ProjectFilter, $order: ProjectOrder, $activities: ActivityFilter) {
+        projects(first: 3, filter: $filter, orderBy: $order) { totalCount edges { cursor node {
+            id title status activities(first: 3, filter: $activities) { totalCount edges { node {
+            title kind status } } } } } } }";
+    let first = portfolio
+        .reference(query, &json!({}), &[Role::Editor])
+        .await
+        .data
+        .into_json()
+        .unwrap_or_default();
+    let project = first["projects"]["edges"][0]["node"]["id"].clone();
+    assert!(project.is_string(), "{first}");
+    for variables in [
+        json!({}),
+        json!({ "order": { "field": "TITLE", "direction": "DESC" } }),
+        json!({ "filter": { "status": ["IMPLEMENTATION"] }, "order": { "field": "PLANNED_START", "direction": "ASC" } }),
+        json!({ "filter": { "participatingRole": "IMPLEMENTING" } }),
+        json!({ "activities": { "projectId": project } }),
+        json!({ "activities": { "kind": ["TRAINING", "CONFERENCE"], "status": ["PLANNED", "COMPLETED"] } }),
+    ] {
+        portfolio.same(query, &variables).await;
+    }
+    // A filter async-graphql refuses: no plan answers.
+    for variables in [
+        json!({ "filter": { "status": ["NOT_A_STATUS"] } }),
+        json!({ "filter": { "recipientCountry": ["XX"] } }),
+        json!({ "activities": { "projectId": "not-an-id" } }),
+    ] {
+        assert!(
+            portfolio
+                .planned(query, &variables, &[Role::Editor])
+                .await
+                .is_none(),
+            "{variables}"
+        );
+    }
+}
+
 /// Fragments, aliases, merged leaves and `@skip`/`@include` with variables.
 #[tokio::test]
 async fn fragments_aliases_and_directives_follow_graphql() {
@@ -310,6 +353,51 @@ impl Cases {
             String::new()
         } else {
             format!("({})", args.join(", "))
+        }
+    }
+
+    fn project_filters() -> Vec<String> {
+        let mut filters = Vec::new();
+        for field in ["IATI_IDENTIFIER", "TITLE", "PLANNED_START", "STATUS"] {
+            for direction in ["ASC", "DESC"] {
+                filters.push(format!(
+                    "orderBy: {{ field: {field}, direction: {direction} }}"
+                ));
+            }
+        }
+        filters.extend(
+            [
+                "filter: { status: [IMPLEMENTATION, PIPELINE] }",
+                "filter: { recipientCountry: [\"VN\", \"ID\"] }",
+                "filter: { text: \"a\" }",
+                "filter: { participatingRole: FUNDING }",
+                "filter: { activeOn: \"2026-06-01\" }",
+            ]
+            .map(str::to_owned),
+        );
+        filters
+    }
+
+    fn activity_filters() -> Vec<String> {
+        [
+            "filter: { kind: [TRAINING, AUDIT] }",
+            "filter: { status: [PLANNED] }",
+            "filter: { from: \"2026-01-01\" }",
+            "filter: { country: [\"ID\"] }",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    }
+
+    /// `args` (`(…)` or empty) with one of `filters` added, sometimes.
+    fn with_filters(&mut self, args: String, filters: &[String]) -> String {
+        if !self.chance(35) {
+            return args;
+        }
+        let filter = &filters[usize::try_from(self.below(filters.len() as u64)).unwrap_or(0)];
+        match args.strip_suffix(')') {
+            Some(open) => format!("{open}, {filter})"),
+            None => format!("({filter})"),
         }
     }
 
@@ -393,6 +481,7 @@ impl Cases {
         }
         if self.chance(60) {
             let args = self.page_args(None);
+            let args = self.with_filters(args, &Self::activity_filters());
             let mut activity = activity;
             if self.chance(40) {
                 activity.push_str(&format!(
@@ -461,6 +550,7 @@ impl Cases {
             project.push_str(&format!(" transactions{args} {{ {transactions} }}"));
         }
         let args = self.page_args(cursor);
+        let args = self.with_filters(args, &Self::project_filters());
         let projects = self.connection(&project);
         format!("{{ projects{args} {{ {projects} }} }}")
     }
@@ -500,9 +590,8 @@ async fn what_a_plan_does_not_cover_is_left_to_async_graphql() {
     let portfolio = Portfolio::demo().await;
     let none = json!({});
     for query in [
-        // A filter, an order, a field outside the plans, an interface fragment.
-        "{ projects(first: 2, filter: { status: [IMPLEMENTATION] }) { edges { node { title } } } }",
-        "{ projects(first: 2, orderBy: { field: TITLE, direction: ASC }) { edges { node { title } } } }",
+        // A time-travelling read, a field outside the plans, an interface fragment.
+        "{ project(id: \"0190f3c2-8a4e-7b1c-9d2e-3f4a5b6c7d8e\", asOf: 2) { title } }",
         "{ projects(first: 2) { edges { node { reportingOrganisation { name } } } } }",
         "{ projects(first: 2) { edges { node { ... on Node { id } } } } }",
         // Another root field beside a covered one.
