@@ -206,6 +206,35 @@ impl From<&Project> for ProjectSummary {
     }
 }
 
+/// An activity as a list shows it: the read model's columns, read without decoding the
+/// activity's kept state. Equal to the same fields of the [`Activity`] it summarises.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivitySummary {
+    pub id: Uuid,
+    pub project_id: Uuid,
+    pub title: String,
+    pub kind: ActivityKind,
+    pub status: ActivityStatus,
+    pub planned_start: NaiveDate,
+    pub planned_end: NaiveDate,
+    pub version: u64,
+}
+
+impl From<&Activity> for ActivitySummary {
+    fn from(activity: &Activity) -> Self {
+        Self {
+            id: activity.id,
+            project_id: activity.project_id,
+            title: activity.title.as_str().to_owned(),
+            kind: activity.kind,
+            status: activity.status,
+            planned_start: activity.planned_start,
+            planned_end: activity.planned_end,
+            version: activity.version,
+        }
+    }
+}
+
 /// The read model, as the API sees it.
 pub trait ReadModel: Send + Sync {
     fn organisation(
@@ -295,6 +324,15 @@ pub trait ReadModel: Send + Sync {
         query: &ActivityQuery,
         range: &Range,
     ) -> impl Future<Output = Result<HashMap<Uuid, Vec<Positioned<Activity>>>, StoreError>> + Send;
+
+    /// The same pages as [`Self::activities_of_projects`], as summaries (columns, not the kept
+    /// state).
+    fn activity_summaries_of_projects(
+        &self,
+        projects: &[Uuid],
+        query: &ActivityQuery,
+        range: &Range,
+    ) -> impl Future<Output = Result<HashMap<Uuid, Vec<Positioned<ActivitySummary>>>, StoreError>> + Send;
 
     /// How many activities of each of `projects` `query` selects, in one round trip; a project
     /// with none is absent.

@@ -15,7 +15,7 @@ use amanah_domain::activity::Activity as ActivityState;
 use amanah_domain::organisation::Organisation as OrganisationState;
 use amanah_domain::ports::StoreError;
 use amanah_domain::project::{ParticipatingOrganisation, Project as ProjectState};
-use amanah_domain::query::{ActivityQuery, Positioned, Range, ReadModel as _};
+use amanah_domain::query::{ActivityQuery, ActivitySummary, Positioned, Range, ReadModel as _};
 use amanah_infra::store::statements::spawn_counted;
 use async_graphql::{
     Context,
@@ -186,6 +186,47 @@ impl Loader<ProjectActivities> for ActivityPageLoader {
         }
         Ok(loaded)
     }
+}
+
+/// Loads pages of activity summaries (columns, not kept state) of many projects at once.
+pub struct ActivitySummaryPageLoader {
+    read_model: PortfolioReadModel,
+}
+
+impl Loader<ProjectActivities> for ActivitySummaryPageLoader {
+    type Value = Vec<Positioned<ActivitySummary>>;
+    type Error = StoreError;
+
+    async fn load(
+        &self,
+        keys: &[ProjectActivities],
+    ) -> Result<HashMap<ProjectActivities, Self::Value>, Self::Error> {
+        let mut loaded = HashMap::with_capacity(keys.len());
+        for (page, projects) in groups(keys).into_values() {
+            let mut pages = self
+                .read_model
+                .activity_summaries_of_projects(&projects, &page.query, &page.range)
+                .await?;
+            for key in keys.iter().filter(|key| key.group() == page.fingerprint) {
+                loaded.insert(key.clone(), pages.remove(&key.project).unwrap_or_default());
+            }
+        }
+        Ok(loaded)
+    }
+}
+
+/// Pages of activity summaries of projects, batched.
+pub type ActivitySummariesOfProjects = DataLoader<ActivitySummaryPageLoader>;
+
+/// The activity summary loader over `state`.
+#[must_use]
+pub fn activity_summary_loader(state: &ApiState) -> ActivitySummariesOfProjects {
+    DataLoader::new(
+        ActivitySummaryPageLoader {
+            read_model: state.read_model.clone(),
+        },
+        spawn_counted,
+    )
 }
 
 /// Counts the activities of many projects at once (the range of a key plays no part).

@@ -14,15 +14,15 @@
 use std::collections::HashMap;
 
 use amanah_domain::activity::Activity;
-use amanah_domain::codelists::{OrganisationRole, ProjectStatus};
+use amanah_domain::codelists::{ActivityKind, ActivityStatus, OrganisationRole, ProjectStatus};
 use amanah_domain::organisation::Organisation;
 use amanah_domain::ports::StoreError;
 use amanah_domain::project::ParticipatingOrganisation;
 use amanah_domain::project::Project;
 use amanah_domain::query::{
-    ActivityOrderField, ActivityQuery, Direction, MemberState, OrganisationOrderField,
-    OrganisationQuery, Position, Positioned, ProjectOrderField, ProjectQuery, ProjectSummary,
-    Range, ReadModel, SortKey,
+    ActivityOrderField, ActivityQuery, ActivitySummary, Direction, MemberState,
+    OrganisationOrderField, OrganisationQuery, Position, Positioned, ProjectOrderField,
+    ProjectQuery, ProjectSummary, Range, ReadModel, SortKey,
 };
 use amanah_domain::values::CountryCode;
 use chrono::NaiveDate;
@@ -331,6 +331,61 @@ impl SqlReadModel {
             items.reverse();
         }
         Ok(items)
+    }
+
+    /// Each of `projects`' page of the activities `query` selects, read from `range`, in one
+    /// statement: a row is the sort key, the id, the project, then the `items` (expressions over
+    /// `activities`), and `decode` makes the positioned item of a row.
+    async fn pages_of_projects<T>(
+        &self,
+        projects: &[Uuid],
+        query: &ActivityQuery,
+        range: &Range,
+        items: &[&str],
+        decode: impl Fn(&QueryResult, KeyKind) -> Result<Positioned<T>, StoreError>,
+    ) -> Result<HashMap<Uuid, Vec<Positioned<T>>>, StoreError> {
+        if projects.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut listing = self.activity_listing(query);
+        Self::of_projects(&mut listing, projects);
+        listing.restrict_to(range);
+        // Each project's own page: number its rows in (possibly reversed) list order, keep the
+        // first `limit` of each.
+        let outer: Vec<String> = (0..items.len()).map(|i| format!("item{i}")).collect();
+        let inner: Vec<String> = items
+            .iter()
+            .enumerate()
+            .map(|(i, column)| format!("{column} AS item{i}"))
+            .collect();
+        let sql = format!(
+            "SELECT sort_key, id, project_id, {outer} FROM (\
+               SELECT {key} AS sort_key, activities.id AS id, \
+                      activities.project_id AS project_id, {inner}, \
+                      ROW_NUMBER() OVER (PARTITION BY activities.project_id ORDER BY {order}) AS rn \
+               FROM activities{where_clause}\
+             ) ranked WHERE rn <= ? ORDER BY project_id, rn",
+            outer = outer.join(", "),
+            inner = inner.join(", "),
+            key = listing.key_column(),
+            order = listing.order(range.from_end),
+            where_clause = listing.where_clause(),
+        );
+        let mut values = listing.values;
+        values.push(limit_value(range.limit));
+        let mut pages: HashMap<Uuid, Vec<Positioned<T>>> = HashMap::new();
+        for row in self.rows(&sql, values).await? {
+            pages
+                .entry(parse_id(&text_at(&row, 2)?)?)
+                .or_default()
+                .push(decode(&row, listing.kind)?);
+        }
+        if range.from_end {
+            for page in pages.values_mut() {
+                page.reverse();
+            }
+        }
+        Ok(pages)
     }
 
     fn organisation_listing(query: &OrganisationQuery) -> Listing {
@@ -734,41 +789,67 @@ impl ReadModel for SqlReadModel {
         query: &ActivityQuery,
         range: &Range,
     ) -> Result<HashMap<Uuid, Vec<Positioned<Activity>>>, StoreError> {
-        if projects.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let mut listing = self.activity_listing(query);
-        Self::of_projects(&mut listing, projects);
-        listing.restrict_to(range);
-        // Each project's own page: number its rows in (possibly reversed) list order, keep the
-        // first `limit` of each.
-        let sql = format!(
-            "SELECT state, sort_key, id, project_id FROM (\
-               SELECT activities.state AS state, {key} AS sort_key, activities.id AS id, \
-                      activities.project_id AS project_id, \
-                      ROW_NUMBER() OVER (PARTITION BY activities.project_id ORDER BY {order}) AS rn \
-               FROM activities{where_clause}\
-             ) ranked WHERE rn <= ? ORDER BY project_id, rn",
-            key = listing.key_column(),
-            order = listing.order(range.from_end),
-            where_clause = listing.where_clause(),
-        );
-        let mut values = listing.values;
-        values.push(limit_value(range.limit));
-        let mut pages: HashMap<Uuid, Vec<Positioned<Activity>>> = HashMap::new();
-        for row in self.rows(&sql, values).await? {
-            let project: String = row.try_get_by_index(3).map_err(map_db_error)?;
-            pages
-                .entry(parse_id(&project)?)
-                .or_default()
-                .push(positioned(&row, listing.kind)?);
-        }
-        if range.from_end {
-            for page in pages.values_mut() {
-                page.reverse();
-            }
-        }
-        Ok(pages)
+        self.pages_of_projects(
+            projects,
+            query,
+            range,
+            &["activities.state"],
+            |row, kind| {
+                Ok(Positioned {
+                    position: Position {
+                        key: parse_key(kind, text_at(row, 0)?)?,
+                        id: parse_id(&text_at(row, 1)?)?,
+                    },
+                    item: parse_state(&text_at(row, 3)?)?,
+                })
+            },
+        )
+        .await
+    }
+
+    async fn activity_summaries_of_projects(
+        &self,
+        projects: &[Uuid],
+        query: &ActivityQuery,
+        range: &Range,
+    ) -> Result<HashMap<Uuid, Vec<Positioned<ActivitySummary>>>, StoreError> {
+        let columns = [
+            "activities.title",
+            "activities.kind",
+            "activities.status",
+            "CAST(activities.planned_start AS TEXT)",
+            "CAST(activities.planned_end AS TEXT)",
+            "activities.version",
+        ];
+        self.pages_of_projects(projects, query, range, &columns, |row, kind| {
+            let id = parse_id(&text_at(row, 1)?)?;
+            let status = text_at(row, 5)?;
+            let kind_name = text_at(row, 4)?;
+            let malformed = |what: &str, text: &str| {
+                StoreError::internal(format!("activity {id}'s {what} {text:?}"))
+            };
+            let required =
+                |index| date_at(row, index)?.ok_or_else(|| malformed("planned date", "NULL"));
+            Ok(Positioned {
+                position: Position {
+                    key: parse_key(kind, text_at(row, 0)?)?,
+                    id,
+                },
+                item: ActivitySummary {
+                    id,
+                    project_id: parse_id(&text_at(row, 2)?)?,
+                    title: text_at(row, 3)?,
+                    kind: ActivityKind::from_name(&kind_name)
+                        .ok_or_else(|| malformed("kind", &kind_name))?,
+                    status: ActivityStatus::from_name(&status)
+                        .ok_or_else(|| malformed("status", &status))?,
+                    planned_start: required(6)?,
+                    planned_end: required(7)?,
+                    version: from_db_int(row.try_get_by_index(8).map_err(map_db_error)?)?,
+                },
+            })
+        })
+        .await
     }
 
     async fn count_activities_of_projects(

@@ -22,8 +22,8 @@ use amanah_domain::project::{
     Participation, Project, ProjectCommand, RecipientCountry, RegisterProject, SectorShare,
 };
 use amanah_domain::query::{
-    ActivityQuery, Direction, OrganisationQuery, ProjectOrderField, ProjectQuery, ProjectSummary,
-    Range, ReadModel,
+    ActivityOrderField, ActivityQuery, ActivitySummary, Direction, OrganisationQuery,
+    ProjectOrderField, ProjectQuery, ProjectSummary, Range, ReadModel,
 };
 use amanah_domain::service::{CommandError, CommandService, Expected, Given};
 use amanah_domain::values::{
@@ -40,6 +40,7 @@ use uuid::Uuid;
 amanah_infra::on_both_engines!(
     projection_answers_queries,
     project_summaries_are_the_projects_columns,
+    activity_summaries_are_the_activities_columns,
     duplicate_iati_identifier_is_refused_and_appends_nothing,
     replay_check_finds_tampering_and_rebuild_repairs_it,
     appends_during_rebuilds_all_reach_the_read_model,
@@ -436,6 +437,76 @@ async fn project_summaries_are_the_projects_columns(database: &TestDatabase) {
         );
     }
     assert!(participations.values().map(Vec::len).sum::<usize>() > 2);
+}
+
+/// The pages of activity summaries of many projects are the same pages of activities, each
+/// summarised from its kept state: every order, both directions, from either end, filtered.
+async fn activity_summaries_are_the_activities_columns(database: &TestDatabase) {
+    let world = world(database);
+    let (_, _, first, second) = seed(&world).await;
+    let projects = [first.id, second.id];
+    let mut queries = Vec::new();
+    for field in [
+        ActivityOrderField::PlannedStart,
+        ActivityOrderField::Title,
+        ActivityOrderField::Kind,
+    ] {
+        for direction in [Direction::Ascending, Direction::Descending] {
+            queries.push(ActivityQuery {
+                order: (field, direction),
+                ..ActivityQuery::default()
+            });
+        }
+    }
+    queries.push(ActivityQuery {
+        kinds: vec![ActivityKind::Training],
+        ..ActivityQuery::default()
+    });
+    let mut compared = 0;
+    for query in &queries {
+        for range in [
+            ALL,
+            Range::first(1),
+            Range {
+                from_end: true,
+                ..Range::first(1)
+            },
+        ] {
+            let pages = world
+                .read_model
+                .activities_of_projects(&projects, query, &range)
+                .await
+                .unwrap();
+            let summaries = world
+                .read_model
+                .activity_summaries_of_projects(&projects, query, &range)
+                .await
+                .unwrap();
+            assert_eq!(
+                summaries.keys().collect::<std::collections::BTreeSet<_>>(),
+                pages.keys().collect(),
+                "{query:?} {range:?}"
+            );
+            for (project, page) in &pages {
+                let expected: Vec<_> = page
+                    .iter()
+                    .map(|activity| {
+                        (
+                            activity.position.clone(),
+                            ActivitySummary::from(&activity.item),
+                        )
+                    })
+                    .collect();
+                let got: Vec<_> = summaries[project]
+                    .iter()
+                    .map(|summary| (summary.position.clone(), summary.item.clone()))
+                    .collect();
+                assert_eq!(got, expected, "{query:?} {range:?}");
+                compared += got.len();
+            }
+        }
+    }
+    assert!(compared > 10, "only {compared} summaries compared");
 }
 
 async fn duplicate_iati_identifier_is_refused_and_appends_nothing(database: &TestDatabase) {

@@ -109,6 +109,22 @@ impl ProjectField {
     }
 }
 
+impl ActivityField {
+    /// Whether the field is read from the activity's kept state, not its columns.
+    #[must_use]
+    pub fn needs_state(&self) -> bool {
+        matches!(
+            self,
+            Self::Description
+                | Self::ActualStart
+                | Self::ActualEnd
+                | Self::Outcome
+                | Self::CancellationReason
+                | Self::Partners(_)
+        )
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BudgetField {
     Typename,

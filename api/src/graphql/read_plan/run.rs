@@ -9,13 +9,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use amanah_domain::activity::Activity as ActivityState;
-use amanah_domain::codelists::ProjectStatus as CodedProjectStatus;
+use amanah_domain::codelists::{
+    ActivityKind as CodedActivityKind, ActivityStatus as CodedActivityStatus,
+    ProjectStatus as CodedProjectStatus,
+};
 use amanah_domain::organisation::Organisation as OrganisationState;
 use amanah_domain::project::{
     ParticipatingOrganisation, Project as ProjectState, Transaction as TransactionRow,
 };
 use amanah_domain::query::{
-    ActivityQuery, Positioned, ProjectQuery, ProjectSummary, Range, ReadModel as _,
+    ActivityQuery, ActivitySummary, Positioned, ProjectQuery, ProjectSummary, Range, ReadModel as _,
 };
 use amanah_domain::values::{Acronym, Description, OrgRef, TransactionRef, WebUrl};
 use amanah_infra::auth::Identity;
@@ -40,8 +43,8 @@ use crate::graphql::enums::{
 };
 use crate::graphql::project::{Budget, Document, Money, RecipientCountry, SectorShare};
 use crate::graphql::references::{
-    self, ActivitiesOfProjects, ActivityCountsOfProjects, OrganisationsById,
-    ParticipationsOfProjects, ProjectActivities,
+    self, ActivitiesOfProjects, ActivityCountsOfProjects, ActivitySummariesOfProjects,
+    OrganisationsById, ParticipationsOfProjects, ProjectActivities,
 };
 use crate::graphql::scalars::Date;
 use crate::state::ApiState;
@@ -49,6 +52,7 @@ use crate::state::ApiState;
 /// The batch loaders of [`super::super::references`], which the plans read through.
 pub struct Loaders {
     organisations: OrganisationsById,
+    activity_summaries: ActivitySummariesOfProjects,
     participations: ParticipationsOfProjects,
     activities: ActivitiesOfProjects,
     activity_counts: ActivityCountsOfProjects,
@@ -60,6 +64,7 @@ impl Loaders {
         Self {
             organisations: references::loaders(state),
             participations: references::participation_loader(state),
+            activity_summaries: references::activity_summary_loader(state),
             activities,
             activity_counts,
         }
@@ -465,8 +470,82 @@ struct Related {
 struct ActivityPages {
     order: String,
     request: KeysetRequest,
-    pages: HashMap<Uuid, Vec<Positioned<ActivityState>>>,
+    pages: ActivityRows,
     totals: HashMap<Uuid, u64>,
+}
+
+/// Each project's page of activities: kept states, or summaries when the selection needs
+/// nothing beyond the columns.
+enum ActivityRows {
+    States(HashMap<Uuid, Vec<Positioned<ActivityState>>>),
+    Summaries(HashMap<Uuid, Vec<Positioned<ActivitySummary>>>),
+}
+
+/// What a plan writes of an activity, from its kept state or its summary (`state()` is `None`:
+/// the state-only fields make the plan step aside).
+trait ActivityView {
+    fn id(&self) -> Uuid;
+    fn title(&self) -> &str;
+    fn kind(&self) -> CodedActivityKind;
+    fn status(&self) -> CodedActivityStatus;
+    fn planned_start(&self) -> NaiveDate;
+    fn planned_end(&self) -> NaiveDate;
+    fn version(&self) -> u64;
+    fn state(&self) -> Option<&ActivityState>;
+}
+
+impl ActivityView for ActivityState {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn title(&self) -> &str {
+        self.title.as_str()
+    }
+    fn kind(&self) -> CodedActivityKind {
+        self.kind
+    }
+    fn status(&self) -> CodedActivityStatus {
+        self.status
+    }
+    fn planned_start(&self) -> NaiveDate {
+        self.planned_start
+    }
+    fn planned_end(&self) -> NaiveDate {
+        self.planned_end
+    }
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn state(&self) -> Option<&ActivityState> {
+        Some(self)
+    }
+}
+
+impl ActivityView for ActivitySummary {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn title(&self) -> &str {
+        &self.title
+    }
+    fn kind(&self) -> CodedActivityKind {
+        self.kind
+    }
+    fn status(&self) -> CodedActivityStatus {
+        self.status
+    }
+    fn planned_start(&self) -> NaiveDate {
+        self.planned_start
+    }
+    fn planned_end(&self) -> NaiveDate {
+        self.planned_end
+    }
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn state(&self) -> Option<&ActivityState> {
+        None
+    }
 }
 
 impl Related {
@@ -517,17 +596,36 @@ impl Related {
                     let request =
                         KeysetRequest::new(args, state.config.limits.page_size, &order).ok()?;
                     let range = request.range();
-                    let pages =
-                        loaders
-                            .activities
-                            .load_many(ids.iter().map(|id| {
-                                ProjectActivities::new(*id, query.clone(), range.clone())
-                            }))
-                            .await
-                            .ok()?
-                            .into_iter()
-                            .map(|(key, page)| (key.project(), page))
-                            .collect();
+                    let keys = || {
+                        ids.iter()
+                            .map(|id| ProjectActivities::new(*id, query.clone(), range.clone()))
+                    };
+                    let needs_state = node_selections(connection)
+                        .flatten()
+                        .any(|(_, field)| field.needs_state());
+                    let pages = if needs_state {
+                        ActivityRows::States(
+                            loaders
+                                .activities
+                                .load_many(keys())
+                                .await
+                                .ok()?
+                                .into_iter()
+                                .map(|(key, page)| (key.project(), page))
+                                .collect(),
+                        )
+                    } else {
+                        ActivityRows::Summaries(
+                            loaders
+                                .activity_summaries
+                                .load_many(keys())
+                                .await
+                                .ok()?
+                                .into_iter()
+                                .map(|(key, page)| (key.project(), page))
+                                .collect(),
+                        )
+                    };
                     let totals = if wants_total(connection) {
                         loaders
                             .activity_counts
@@ -574,36 +672,40 @@ impl Related {
         Some(())
     }
 
-    fn activity(
+    fn activity<A: ActivityView>(
         &self,
-        activity: &ActivityState,
+        activity: &A,
         fields: &[(Name, ActivityField)],
     ) -> Option<Value> {
         let mut object = Object::with_capacity(fields.len());
         for (key, field) in fields {
             let value = match field {
                 ActivityField::Typename => Value::String("Activity".to_owned()),
-                ActivityField::Id => id(activity.id),
-                ActivityField::Title => text(activity.title.as_str()),
-                ActivityField::Description => text(activity.description.as_str()),
-                ActivityField::Kind => ActivityKind::from(activity.kind).to_value(),
-                ActivityField::Status => ActivityStatus::from(activity.status).to_value(),
-                ActivityField::PlannedStart => date(activity.planned_start),
-                ActivityField::PlannedEnd => date(activity.planned_end),
-                ActivityField::ActualStart => activity.actual_start.map_or(Value::Null, date),
-                ActivityField::ActualEnd => activity.actual_end.map_or(Value::Null, date),
+                ActivityField::Id => id(activity.id()),
+                ActivityField::Title => text(activity.title()),
+                ActivityField::Description => text(activity.state()?.description.as_str()),
+                ActivityField::Kind => ActivityKind::from(activity.kind()).to_value(),
+                ActivityField::Status => ActivityStatus::from(activity.status()).to_value(),
+                ActivityField::PlannedStart => date(activity.planned_start()),
+                ActivityField::PlannedEnd => date(activity.planned_end()),
+                ActivityField::ActualStart => {
+                    activity.state()?.actual_start.map_or(Value::Null, date)
+                }
+                ActivityField::ActualEnd => activity.state()?.actual_end.map_or(Value::Null, date),
                 ActivityField::Outcome => {
-                    optional_text(activity.outcome.as_ref().map(Description::as_str))
+                    optional_text(activity.state()?.outcome.as_ref().map(Description::as_str))
                 }
                 ActivityField::CancellationReason => optional_text(
                     activity
+                        .state()?
                         .cancellation_reason
                         .as_ref()
                         .map(Description::as_str),
                 ),
-                ActivityField::Version => Value::from(activity.version),
+                ActivityField::Version => Value::from(activity.version()),
                 ActivityField::Partners(fields) => Value::List(
                     activity
+                        .state()?
                         .partners
                         .iter()
                         .map(|row| {
@@ -648,8 +750,11 @@ impl Related {
         if !wanted_by_selection {
             return Some(());
         }
-        let mut wanted: Vec<Uuid> = pages
-            .pages
+        let ActivityRows::States(states) = &pages.pages else {
+            // Partners are read from the kept state: a selection with them reads states.
+            return None;
+        };
+        let mut wanted: Vec<Uuid> = states
             .values()
             .flatten()
             .flat_map(|activity| activity.item.partners.iter())
@@ -717,15 +822,33 @@ impl Related {
                         .activities
                         .iter()
                         .find(|((query, read), _)| query == filtered && read == args)?;
-                    let items = pages.pages.get(&project.id()).cloned().unwrap_or_default();
-                    let read = Read {
-                        page: pages.request.page(items),
-                        order: pages.order.clone(),
-                        total: pages.totals.get(&project.id()).copied().unwrap_or(0),
-                    };
-                    connection_value(&read, connection, |activity, fields| {
-                        self.activity(activity, fields)
-                    })?
+                    let total = pages.totals.get(&project.id()).copied().unwrap_or(0);
+                    match &pages.pages {
+                        ActivityRows::States(states) => {
+                            let read = Read {
+                                page: pages
+                                    .request
+                                    .page(states.get(&project.id()).cloned().unwrap_or_default()),
+                                order: pages.order.clone(),
+                                total,
+                            };
+                            connection_value(&read, connection, |activity, fields| {
+                                self.activity(activity, fields)
+                            })?
+                        }
+                        ActivityRows::Summaries(summaries) => {
+                            let read = Read {
+                                page: pages.request.page(
+                                    summaries.get(&project.id()).cloned().unwrap_or_default(),
+                                ),
+                                order: pages.order.clone(),
+                                total,
+                            };
+                            connection_value(&read, connection, |activity, fields| {
+                                self.activity(activity, fields)
+                            })?
+                        }
+                    }
                 }
                 ProjectField::Transactions(args, connection) => {
                     let (_, pages) = self.transactions.iter().find(|(read, _)| read == args)?;
