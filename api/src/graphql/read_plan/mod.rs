@@ -36,8 +36,9 @@
 //! **What it reads.** The same `ReadModel` queries and batch loaders as the resolvers
 //! ([`super::references`]; concurrent requests share their statements), with one difference: a
 //! page of projects whose selection needs nothing beyond the project's columns is read as
-//! summaries (`ReadModel::project_summaries`, participations by their own loader), not as each
-//! project's kept state, whose size grows with its budgets and transactions.
+//! summaries (`ReadModel::project_summaries`, participations by their own loader), and so are the
+//! activities' pages (`ReadModel::activity_summaries_of_projects`), not as each aggregate's kept
+//! state, whose size grows with its budgets, transactions and partners.
 //!
 //! **The same answer.** A plan's response equals async-graphql's for the same request byte for
 //! byte; the tests run random selections over these types through both and compare them
