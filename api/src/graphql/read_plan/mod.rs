@@ -1,5 +1,5 @@
-//! Read plans: the frontend's hot list queries answered without async-graphql's per-field
-//! executor.
+//! Read plans: the frontend's hot list and project queries answered without async-graphql's
+//! per-field executor.
 //!
 //! async-graphql resolves every field of a response as a future of its own and builds the
 //! response value field by field; on the frontend's list page (20 projects, their participating
@@ -27,11 +27,10 @@
 //!   anywhere.
 //!
 //! `@skip`/`@include`, fragments on the field's own type and aliases are followed. Anything else
-//! (an `asOf` argument, another field, an interface fragment, a variable of the
-//! wrong type, a caller who may not read the portfolio, an argument the checks refuse, a store
-//! failure or a missing reference) makes the plan step aside, and async-graphql answers as it
-//! always did, with its errors. Stepping aside after reading costs the reads, never a different
-//! answer.
+//! (an `asOf` argument, another field, an interface fragment, a variable of the wrong type, a
+//! caller who may not read the portfolio, an argument the checks refuse, a store failure or a
+//! missing reference) makes the plan step aside, and async-graphql answers as it always did,
+//! with its errors. Stepping aside after reading costs the reads, never a different answer.
 //!
 //! **What it reads.** The same `ReadModel` queries and batch loaders as the resolvers
 //! ([`super::references`]; concurrent requests share their statements), with one difference: a
@@ -41,8 +40,8 @@
 //! state, whose size grows with its budgets, transactions and partners.
 //!
 //! **The same answer.** A plan's response equals async-graphql's for the same request byte for
-//! byte; the tests run random selections over these types through both and compare them
-//! ([`tests`]).
+//! byte; the module's tests run random selections over these types through both and compare
+//! them.
 
 mod compile;
 mod run;
