@@ -34,6 +34,14 @@ const ORIGIN: &str = "amanah.test/replicas";
 struct Replica {
     child: Child,
     base: String,
+    /// The process's standard error (its log), shown when a test cannot explain a failure.
+    log: std::path::PathBuf,
+}
+
+impl Replica {
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_else(|error| format!("(no log: {error})"))
+    }
 }
 
 impl Drop for Replica {
@@ -66,16 +74,18 @@ fn amanah(data_dir: &Path, database_url: &str) -> Command {
 
 async fn start(data_dir: &Path, database_url: &str, client: &reqwest::Client) -> Replica {
     let port = free_port();
+    let log = data_dir.join(format!("replica-{port}.log"));
     let child = amanah(data_dir, database_url)
         .env("AMANAH_LISTEN", format!("127.0.0.1:{port}"))
         .arg("serve")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
     let replica = Replica {
         child,
         base: format!("http://127.0.0.1:{port}"),
+        log,
     };
     // Readiness, bounded: the process needs a moment to connect and migrate.
     for _ in 0..200 {
@@ -217,11 +227,13 @@ async fn two_replicas_on_one_postgres_keep_one_gapless_signed_log(database: &Tes
     assert!(String::from_utf8_lossy(&verify.stdout).contains("80 verified events"));
 }
 
-/// The next `next` payload's `data` on `socket`, skipping keep-alives; fails after 10 s.
+/// The next `next` payload's `data` on `socket` (to `replica`), skipping keep-alives; fails
+/// after 10 s, and with the replica's log when the connection ends.
 async fn next_event(
     socket: &mut tokio_tungstenite::WebSocketStream<
         tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
     >,
+    replica: &Replica,
 ) -> Value {
     use futures::StreamExt as _;
     use tokio_tungstenite::tungstenite::Message;
@@ -229,8 +241,14 @@ async fn next_event(
         let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
             .await
             .unwrap_or_else(|_| panic!("no event within 10 s"))
-            .unwrap()
+            .unwrap_or_else(|| panic!("the WebSocket ended; the replica's log:\n{}", replica.log()))
             .unwrap();
+        if let Message::Close(frame) = &message {
+            panic!(
+                "the replica closed the WebSocket ({frame:?}); its log:\n{}",
+                replica.log()
+            );
+        }
         if let Message::Text(text) = message {
             let value: Value = serde_json::from_str(&text).unwrap();
             match value["type"].as_str() {
@@ -294,7 +312,7 @@ async fn a_subscriber_to_one_replica_sees_what_the_other_appends(database: &Test
         names.push(name);
     }
     for (index, name) in names.iter().enumerate() {
-        let event = &next_event(&mut socket).await["auditEventAppended"];
+        let event = &next_event(&mut socket, &a).await["auditEventAppended"];
         assert_eq!(event["index"], index, "{event}");
         assert_eq!(event["data"]["name"], name.as_str(), "{event}");
     }
