@@ -161,6 +161,27 @@ fn groups(keys: &[ProjectActivities]) -> HashMap<&str, (&ActivityPageOf, Vec<Uui
     groups
 }
 
+/// Each key's page, read one statement per group of keys with the same filter, order and range
+/// (`read` reads a group's pages: its projects, filter and order, range); a project without items
+/// gets an empty page.
+async fn load_pages<T, F, Fut>(
+    keys: &[ProjectActivities],
+    read: F,
+) -> Result<HashMap<ProjectActivities, Vec<Positioned<T>>>, StoreError>
+where
+    F: Fn(Vec<Uuid>, ActivityQuery, Range) -> Fut,
+    Fut: std::future::Future<Output = Result<HashMap<Uuid, Vec<Positioned<T>>>, StoreError>>,
+{
+    let mut loaded = HashMap::with_capacity(keys.len());
+    for (page, projects) in groups(keys).into_values() {
+        let mut pages = read(projects, page.query.clone(), page.range.clone()).await?;
+        for key in keys.iter().filter(|key| key.group() == page.fingerprint) {
+            loaded.insert(key.clone(), pages.remove(&key.project).unwrap_or_default());
+        }
+    }
+    Ok(loaded)
+}
+
 /// Loads pages of activities of many projects at once.
 pub struct ActivityPageLoader {
     read_model: PortfolioReadModel,
@@ -174,17 +195,15 @@ impl Loader<ProjectActivities> for ActivityPageLoader {
         &self,
         keys: &[ProjectActivities],
     ) -> Result<HashMap<ProjectActivities, Self::Value>, Self::Error> {
-        let mut loaded = HashMap::with_capacity(keys.len());
-        for (page, projects) in groups(keys).into_values() {
-            let mut pages = self
-                .read_model
-                .activities_of_projects(&projects, &page.query, &page.range)
-                .await?;
-            for key in keys.iter().filter(|key| key.group() == page.fingerprint) {
-                loaded.insert(key.clone(), pages.remove(&key.project).unwrap_or_default());
+        load_pages(keys, |projects, query, range| {
+            let read_model = self.read_model.clone();
+            async move {
+                read_model
+                    .activities_of_projects(&projects, &query, &range)
+                    .await
             }
-        }
-        Ok(loaded)
+        })
+        .await
     }
 }
 
@@ -201,17 +220,15 @@ impl Loader<ProjectActivities> for ActivitySummaryPageLoader {
         &self,
         keys: &[ProjectActivities],
     ) -> Result<HashMap<ProjectActivities, Self::Value>, Self::Error> {
-        let mut loaded = HashMap::with_capacity(keys.len());
-        for (page, projects) in groups(keys).into_values() {
-            let mut pages = self
-                .read_model
-                .activity_summaries_of_projects(&projects, &page.query, &page.range)
-                .await?;
-            for key in keys.iter().filter(|key| key.group() == page.fingerprint) {
-                loaded.insert(key.clone(), pages.remove(&key.project).unwrap_or_default());
+        load_pages(keys, |projects, query, range| {
+            let read_model = self.read_model.clone();
+            async move {
+                read_model
+                    .activity_summaries_of_projects(&projects, &query, &range)
+                    .await
             }
-        }
-        Ok(loaded)
+        })
+        .await
     }
 }
 

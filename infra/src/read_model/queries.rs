@@ -158,23 +158,6 @@ fn parse_state<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, StoreErr
         .map_err(|error| StoreError::internal_from("a read-model state does not decode", error))
 }
 
-/// A row of `state, key, id[, …]`: the item and its position.
-fn positioned<T: serde::de::DeserializeOwned>(
-    row: &QueryResult,
-    kind: KeyKind,
-) -> Result<Positioned<T>, StoreError> {
-    let state: String = row.try_get_by_index(0).map_err(map_db_error)?;
-    let key: String = row.try_get_by_index(1).map_err(map_db_error)?;
-    let id: String = row.try_get_by_index(2).map_err(map_db_error)?;
-    Ok(Positioned {
-        position: Position {
-            key: parse_key(kind, key)?,
-            id: parse_id(&id)?,
-        },
-        item: parse_state(&state)?,
-    })
-}
-
 fn text_at(row: &QueryResult, index: usize) -> Result<String, StoreError> {
     row.try_get_by_index(index).map_err(map_db_error)
 }
@@ -190,22 +173,22 @@ fn date_at(row: &QueryResult, index: usize) -> Result<Option<NaiveDate>, StoreEr
 
 /// The project of a [`SqlReadModel::project_summaries`] row.
 fn summary_of(row: &QueryResult, id: Uuid) -> Result<ProjectSummary, StoreError> {
-    let status = text_at(row, 3)?;
+    let status = text_at(row, 4)?;
     let required = |index| {
         date_at(row, index)?
             .ok_or_else(|| StoreError::internal(format!("project {id} lacks a planned date")))
     };
     Ok(ProjectSummary {
         id,
-        iati_identifier: text_at(row, 1)?,
-        title: text_at(row, 2)?,
+        iati_identifier: text_at(row, 2)?,
+        title: text_at(row, 3)?,
         status: ProjectStatus::from_code(&status)
             .ok_or_else(|| StoreError::internal(format!("a project's status {status:?}")))?,
-        planned_start: required(4)?,
-        planned_end: required(5)?,
-        actual_start: date_at(row, 6)?,
-        actual_end: date_at(row, 7)?,
-        version: from_db_int(row.try_get_by_index(8).map_err(map_db_error)?)?,
+        planned_start: required(5)?,
+        planned_end: required(6)?,
+        actual_start: date_at(row, 7)?,
+        actual_end: date_at(row, 8)?,
+        version: from_db_int(row.try_get_by_index(9).map_err(map_db_error)?)?,
     })
 }
 
@@ -304,33 +287,57 @@ impl SqlReadModel {
         count(rows.first())
     }
 
-    /// One page of `listing`, in list order.
+    /// One page of `listing`, in list order, each item its kept state.
     async fn page<T: serde::de::DeserializeOwned>(
+        &self,
+        listing: Listing,
+        range: &Range,
+    ) -> Result<Vec<Positioned<T>>, StoreError> {
+        let state = format!("{}.state", listing.table);
+        self.page_of(listing, range, &[&state], |row| {
+            parse_state(&text_at(row, 2)?)
+        })
+        .await
+    }
+
+    /// One page of `listing`, in list order: a row is the sort key, the id, then the `items`
+    /// (expressions over the table), and `decode` makes the item of a row.
+    async fn page_of<T>(
         &self,
         mut listing: Listing,
         range: &Range,
+        items: &[&str],
+        decode: impl Fn(&QueryResult) -> Result<T, StoreError>,
     ) -> Result<Vec<Positioned<T>>, StoreError> {
         listing.restrict_to(range);
         let sql = format!(
-            "SELECT {table}.state, {key}, {table}.id FROM {table}{where_clause} ORDER BY {order} \
-             LIMIT ?",
+            "SELECT {key}, {table}.id, {items} FROM {table}{where_clause} ORDER BY {order} LIMIT ?",
             table = listing.table,
             key = listing.key_column(),
+            items = items.join(", "),
             where_clause = listing.where_clause(),
             order = listing.order(range.from_end),
         );
         let mut values = listing.values;
         values.push(limit_value(range.limit));
-        let mut items = self
+        let mut page = self
             .rows(&sql, values)
             .await?
             .iter()
-            .map(|row| positioned(row, listing.kind))
-            .collect::<Result<Vec<_>, _>>()?;
+            .map(|row| {
+                Ok(Positioned {
+                    position: Position {
+                        key: parse_key(listing.kind, text_at(row, 0)?)?,
+                        id: parse_id(&text_at(row, 1)?)?,
+                    },
+                    item: decode(row)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
         if range.from_end {
-            items.reverse();
+            page.reverse();
         }
-        Ok(items)
+        Ok(page)
     }
 
     /// Each of `projects`' page of the activities `query` selects, read from `range`, in one
@@ -689,39 +696,20 @@ impl ReadModel for SqlReadModel {
         query: &ProjectQuery,
         range: &Range,
     ) -> Result<Vec<Positioned<ProjectSummary>>, StoreError> {
-        let mut listing = Self::project_listing(query);
-        listing.restrict_to(range);
-        let sql = format!(
-            "SELECT projects.id, projects.iati_identifier, projects.title, projects.status_code, \
-                    CAST(projects.planned_start AS TEXT), CAST(projects.planned_end AS TEXT), \
-                    CAST(projects.actual_start AS TEXT), CAST(projects.actual_end AS TEXT), \
-                    projects.version, {key} \
-             FROM projects{where_clause} ORDER BY {order} LIMIT ?",
-            key = listing.key_column(),
-            where_clause = listing.where_clause(),
-            order = listing.order(range.from_end),
-        );
-        let mut values = listing.values;
-        values.push(limit_value(range.limit));
-        let mut items = self
-            .rows(&sql, values)
-            .await?
-            .iter()
-            .map(|row| {
-                let id = parse_id(&text_at(row, 0)?)?;
-                Ok(Positioned {
-                    position: Position {
-                        key: parse_key(listing.kind, text_at(row, 9)?)?,
-                        id,
-                    },
-                    item: summary_of(row, id)?,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        if range.from_end {
-            items.reverse();
-        }
-        Ok(items)
+        let columns = [
+            "projects.iati_identifier",
+            "projects.title",
+            "projects.status_code",
+            "CAST(projects.planned_start AS TEXT)",
+            "CAST(projects.planned_end AS TEXT)",
+            "CAST(projects.actual_start AS TEXT)",
+            "CAST(projects.actual_end AS TEXT)",
+            "projects.version",
+        ];
+        self.page_of(Self::project_listing(query), range, &columns, |row| {
+            summary_of(row, parse_id(&text_at(row, 1)?)?)
+        })
+        .await
     }
 
     async fn participations_of_projects(
