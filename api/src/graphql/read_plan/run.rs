@@ -83,24 +83,13 @@ pub async fn run(plan: &Plan, state: &ApiState, loaders: &Loaders, data: &Data) 
         let value = match field {
             RootField::Typename => Value::String("Query".to_owned()),
             RootField::Projects(query, args, connection) => {
-                // The span async-graphql's path opens for a root field ([`Traced`]).
-                let span = tracing::info_span!(
-                    "graphql.resolve",
-                    graphql.field.path = key.as_str(),
-                    graphql.field.parent_type = "Query",
-                    graphql.field.type = "ProjectConnection!",
-                );
+                let span = resolve_span(key, "ProjectConnection!");
                 projects(state, loaders, query, args, connection)
                     .instrument(span)
                     .await?
             }
             RootField::Project(id, fields) => {
-                let span = tracing::info_span!(
-                    "graphql.resolve",
-                    graphql.field.path = key.as_str(),
-                    graphql.field.parent_type = "Query",
-                    graphql.field.type = "Project",
-                );
+                let span = resolve_span(key, "Project");
                 project(state, loaders, id, fields).instrument(span).await?
             }
         };
@@ -176,49 +165,35 @@ fn page_value<E, T, N>(
     mut node: impl FnMut(&T, &[(Name, N)]) -> Option<Value>,
 ) -> Option<Value> {
     let cursor = |item: &E| Value::String(cursor_of(item));
-    let mut object = Object::with_capacity(connection.fields.len());
-    for (key, field) in &connection.fields {
-        let value = match field {
+    try_object(&connection.fields, |field| {
+        Some(match field {
             ConnectionField::Typename => Value::String(connection.type_name.to_owned()),
             ConnectionField::TotalCount => Value::from(page.total),
-            ConnectionField::PageInfo(fields) => {
-                let mut info = Object::with_capacity(fields.len());
-                for (key, field) in fields {
-                    let value = match field {
-                        PageInfoField::Typename => Value::String("PageInfo".to_owned()),
-                        PageInfoField::HasNextPage => Value::Boolean(page.has_next_page),
-                        PageInfoField::HasPreviousPage => Value::Boolean(page.has_previous_page),
-                        PageInfoField::StartCursor => {
-                            page.items.first().map_or(Value::Null, cursor)
-                        }
-                        PageInfoField::EndCursor => page.items.last().map_or(Value::Null, cursor),
-                    };
-                    info.insert(key.clone(), value);
-                }
-                Value::Object(info)
-            }
-            ConnectionField::Edges(fields) => {
-                let mut edges = Vec::with_capacity(page.items.len());
-                for item in page.items {
-                    let mut edge = Object::with_capacity(fields.len());
-                    for (key, field) in fields {
-                        let value = match field {
-                            EdgeField::Typename => {
-                                Value::String(connection.edge_type_name.to_owned())
-                            }
-                            EdgeField::Cursor => cursor(item),
-                            EdgeField::Node(fields) => node(node_of(item), fields)?,
-                        };
-                        edge.insert(key.clone(), value);
-                    }
-                    edges.push(Value::Object(edge));
-                }
-                Value::List(edges)
-            }
-        };
-        object.insert(key.clone(), value);
-    }
-    Some(Value::Object(object))
+            ConnectionField::PageInfo(fields) => object(fields, |field| match field {
+                PageInfoField::Typename => Value::String("PageInfo".to_owned()),
+                PageInfoField::HasNextPage => Value::Boolean(page.has_next_page),
+                PageInfoField::HasPreviousPage => Value::Boolean(page.has_previous_page),
+                PageInfoField::StartCursor => page.items.first().map_or(Value::Null, cursor),
+                PageInfoField::EndCursor => page.items.last().map_or(Value::Null, cursor),
+            }),
+            ConnectionField::Edges(fields) => Value::List(
+                page.items
+                    .iter()
+                    .map(|item| {
+                        try_object(fields, |field| {
+                            Some(match field {
+                                EdgeField::Typename => {
+                                    Value::String(connection.edge_type_name.to_owned())
+                                }
+                                EdgeField::Cursor => cursor(item),
+                                EdgeField::Node(fields) => node(node_of(item), fields)?,
+                            })
+                        })
+                    })
+                    .collect::<Option<_>>()?,
+            ),
+        })
+    })
 }
 
 /// Whether a connection's selection asks for `totalCount`.
@@ -677,9 +652,8 @@ impl Related {
         activity: &A,
         fields: &[(Name, ActivityField)],
     ) -> Option<Value> {
-        let mut object = Object::with_capacity(fields.len());
-        for (key, field) in fields {
-            let value = match field {
+        try_object(fields, |field| {
+            Some(match field {
                 ActivityField::Typename => Value::String("Activity".to_owned()),
                 ActivityField::Id => id(activity.id()),
                 ActivityField::Title => text(activity.title()),
@@ -709,9 +683,8 @@ impl Related {
                         .partners
                         .iter()
                         .map(|row| {
-                            let mut object = Object::with_capacity(fields.len());
-                            for (key, field) in fields {
-                                let value = match field {
+                            try_object(fields, |field| {
+                                Some(match field {
                                     PartnerField::Typename => {
                                         Value::String("ActivityPartner".to_owned())
                                     }
@@ -722,17 +695,13 @@ impl Related {
                                         self.organisations.get(&row.organisation_id)?,
                                         fields,
                                     ),
-                                };
-                                object.insert(key.clone(), value);
-                            }
-                            Some(Value::Object(object))
+                                })
+                            })
                         })
                         .collect::<Option<_>>()?,
                 ),
-            };
-            object.insert(key.clone(), value);
-        }
-        Some(Value::Object(object))
+            })
+        })
     }
 
     /// The organisations of the partners of `pages`' activities, when selected.
@@ -775,9 +744,8 @@ impl Related {
         project: &P,
         fields: &[(Name, ProjectField)],
     ) -> Option<Value> {
-        let mut object = Object::with_capacity(fields.len());
-        for (key, field) in fields {
-            let value = match field {
+        try_object(fields, |field| {
+            Some(match field {
                 ProjectField::Typename => Value::String("Project".to_owned()),
                 ProjectField::Id => id(project.id()),
                 ProjectField::IatiIdentifier => text(project.iati_identifier()),
@@ -796,9 +764,8 @@ impl Related {
                         .participating_organisations()
                         .iter()
                         .map(|row| {
-                            let mut object = Object::with_capacity(fields.len());
-                            for (key, field) in fields {
-                                let value = match field {
+                            try_object(fields, |field| {
+                                Some(match field {
                                     ParticipationField::Typename => {
                                         Value::String("ParticipatingOrganisation".to_owned())
                                     }
@@ -810,10 +777,8 @@ impl Related {
                                         self.organisations.get(&row.organisation_id)?,
                                         fields,
                                     ),
-                                };
-                                object.insert(key.clone(), value);
-                            }
-                            Some(Value::Object(object))
+                                })
+                            })
                         })
                         .collect::<Option<_>>()?,
                 ),
@@ -888,150 +853,133 @@ impl Related {
                         .map(|row| country_share(&RecipientCountry::from(*row), fields))
                         .collect(),
                 ),
-            };
-            object.insert(key.clone(), value);
-        }
-        Some(Value::Object(object))
+            })
+        })
     }
 }
 
 fn organisation(organisation: &OrganisationState, fields: &[(Name, OrganisationField)]) -> Value {
-    let mut object = Object::with_capacity(fields.len());
-    for (key, field) in fields {
-        let value = match field {
-            OrganisationField::Typename => Value::String("Organisation".to_owned()),
-            OrganisationField::Id => id(organisation.id),
-            OrganisationField::Ref => {
-                optional_text(organisation.org_ref.as_ref().map(OrgRef::as_str))
-            }
-            OrganisationField::Name => text(organisation.name.as_str()),
-            OrganisationField::Acronym => {
-                optional_text(organisation.acronym.as_ref().map(Acronym::as_str))
-            }
-            OrganisationField::Type => {
-                OrganisationType::from(organisation.organisation_type).to_value()
-            }
-            OrganisationField::TypeCode => text(organisation.organisation_type.code()),
-            OrganisationField::Website => {
-                optional_text(organisation.website.as_ref().map(WebUrl::as_str))
-            }
-            OrganisationField::Deactivated => Value::Boolean(organisation.deactivated),
-            OrganisationField::Version => Value::from(organisation.version),
-        };
-        object.insert(key.clone(), value);
-    }
-    Value::Object(object)
+    object(fields, |field| match field {
+        OrganisationField::Typename => Value::String("Organisation".to_owned()),
+        OrganisationField::Id => id(organisation.id),
+        OrganisationField::Ref => optional_text(organisation.org_ref.as_ref().map(OrgRef::as_str)),
+        OrganisationField::Name => text(organisation.name.as_str()),
+        OrganisationField::Acronym => {
+            optional_text(organisation.acronym.as_ref().map(Acronym::as_str))
+        }
+        OrganisationField::Type => {
+            OrganisationType::from(organisation.organisation_type).to_value()
+        }
+        OrganisationField::TypeCode => text(organisation.organisation_type.code()),
+        OrganisationField::Website => {
+            optional_text(organisation.website.as_ref().map(WebUrl::as_str))
+        }
+        OrganisationField::Deactivated => Value::Boolean(organisation.deactivated),
+        OrganisationField::Version => Value::from(organisation.version),
+    })
 }
 
 fn money(money: &Money, fields: &[(Name, MoneyField)]) -> Value {
-    let mut object = Object::with_capacity(fields.len());
-    for (key, field) in fields {
-        let value = match field {
-            MoneyField::Typename => Value::String("Money".to_owned()),
-            MoneyField::MinorUnits => ScalarType::to_value(&money.minor_units),
-            MoneyField::Currency => text(&money.currency),
-            MoneyField::Decimal => text(&money.decimal),
-        };
-        object.insert(key.clone(), value);
-    }
-    Value::Object(object)
+    object(fields, |field| match field {
+        MoneyField::Typename => Value::String("Money".to_owned()),
+        MoneyField::MinorUnits => ScalarType::to_value(&money.minor_units),
+        MoneyField::Currency => text(&money.currency),
+        MoneyField::Decimal => text(&money.decimal),
+    })
 }
 
 fn budget(budget: &Budget, fields: &[(Name, BudgetField)]) -> Value {
-    let mut object = Object::with_capacity(fields.len());
-    for (key, field) in fields {
-        let value = match field {
-            BudgetField::Typename => Value::String("Budget".to_owned()),
-            BudgetField::Type => budget.budget_type.to_value(),
-            BudgetField::Status => budget.status.to_value(),
-            BudgetField::PeriodStart => ScalarType::to_value(&budget.period_start),
-            BudgetField::PeriodEnd => ScalarType::to_value(&budget.period_end),
-            BudgetField::Value(fields) => money(&budget.value, fields),
-            BudgetField::ValueDate => ScalarType::to_value(&budget.value_date),
-        };
-        object.insert(key.clone(), value);
-    }
-    Value::Object(object)
+    object(fields, |field| match field {
+        BudgetField::Typename => Value::String("Budget".to_owned()),
+        BudgetField::Type => budget.budget_type.to_value(),
+        BudgetField::Status => budget.status.to_value(),
+        BudgetField::PeriodStart => ScalarType::to_value(&budget.period_start),
+        BudgetField::PeriodEnd => ScalarType::to_value(&budget.period_end),
+        BudgetField::Value(fields) => money(&budget.value, fields),
+        BudgetField::ValueDate => ScalarType::to_value(&budget.value_date),
+    })
 }
 
 fn transaction(row: &TransactionRow, fields: &[(Name, TransactionField)]) -> Value {
-    let mut object = Object::with_capacity(fields.len());
-    for (key, field) in fields {
-        let value = match field {
-            TransactionField::Typename => Value::String("Transaction".to_owned()),
-            TransactionField::Id => id(row.id),
-            TransactionField::Type => TransactionType::from(row.transaction_type).to_value(),
-            TransactionField::TypeCode => text(row.transaction_type.code()),
-            TransactionField::Date => date(row.date),
-            TransactionField::Value(fields) => money(&Money::from(row.value), fields),
-            TransactionField::ValueDate => date(row.value_date),
-            TransactionField::Description => {
-                optional_text(row.description.as_ref().map(Description::as_str))
-            }
-            TransactionField::Ref => {
-                optional_text(row.reference.as_ref().map(TransactionRef::as_str))
-            }
-        };
-        object.insert(key.clone(), value);
-    }
-    Value::Object(object)
+    object(fields, |field| match field {
+        TransactionField::Typename => Value::String("Transaction".to_owned()),
+        TransactionField::Id => id(row.id),
+        TransactionField::Type => TransactionType::from(row.transaction_type).to_value(),
+        TransactionField::TypeCode => text(row.transaction_type.code()),
+        TransactionField::Date => date(row.date),
+        TransactionField::Value(fields) => money(&Money::from(row.value), fields),
+        TransactionField::ValueDate => date(row.value_date),
+        TransactionField::Description => {
+            optional_text(row.description.as_ref().map(Description::as_str))
+        }
+        TransactionField::Ref => optional_text(row.reference.as_ref().map(TransactionRef::as_str)),
+    })
 }
 
 fn document(document: &Document, fields: &[(Name, DocumentField)]) -> Value {
-    let mut object = Object::with_capacity(fields.len());
-    for (key, field) in fields {
-        let value = match field {
-            DocumentField::Typename => Value::String("Document".to_owned()),
-            DocumentField::Url => text(&document.url),
-            DocumentField::Title => text(&document.title),
-            DocumentField::CategoryCode => text(&document.category_code),
-            DocumentField::Format => text(&document.format),
-            DocumentField::Date => document
-                .date
-                .as_ref()
-                .map_or(Value::Null, ScalarType::to_value),
-        };
-        object.insert(key.clone(), value);
-    }
-    Value::Object(object)
+    object(fields, |field| match field {
+        DocumentField::Typename => Value::String("Document".to_owned()),
+        DocumentField::Url => text(&document.url),
+        DocumentField::Title => text(&document.title),
+        DocumentField::CategoryCode => text(&document.category_code),
+        DocumentField::Format => text(&document.format),
+        DocumentField::Date => document
+            .date
+            .as_ref()
+            .map_or(Value::Null, ScalarType::to_value),
+    })
 }
 
 fn sector(sector: &SectorShare, fields: &[(Name, SectorField)]) -> Value {
+    object(fields, |field| match field {
+        SectorField::Typename => Value::String("SectorShare".to_owned()),
+        SectorField::Code => text(&sector.code),
+        SectorField::Name => text(&sector.name),
+        SectorField::Percentage => ScalarType::to_value(&sector.percentage),
+    })
+}
+
+fn country_share(share: &RecipientCountry, fields: &[(Name, CountryShareField)]) -> Value {
+    object(fields, |field| match field {
+        CountryShareField::Typename => Value::String("RecipientCountry".to_owned()),
+        CountryShareField::Percentage => ScalarType::to_value(&share.percentage),
+        CountryShareField::Country(fields) => object(fields, |field| match field {
+            CountryField::Typename => Value::String("Country".to_owned()),
+            CountryField::Code => text(&share.country.code),
+            CountryField::Name => text(&share.country.name),
+        }),
+    })
+}
+
+/// The span async-graphql's path opens for a root field ([`Traced`]) that returns `returns`.
+fn resolve_span(key: &Name, returns: &str) -> tracing::Span {
+    tracing::info_span!(
+        "graphql.resolve",
+        graphql.field.path = key.as_str(),
+        graphql.field.parent_type = "Query",
+        graphql.field.type = returns,
+    )
+}
+
+/// The object a selection asks for: each field under its response key, its value by `value`.
+fn object<F>(fields: &[(Name, F)], mut value: impl FnMut(&F) -> Value) -> Value {
     let mut object = Object::with_capacity(fields.len());
     for (key, field) in fields {
-        let value = match field {
-            SectorField::Typename => Value::String("SectorShare".to_owned()),
-            SectorField::Code => text(&sector.code),
-            SectorField::Name => text(&sector.name),
-            SectorField::Percentage => ScalarType::to_value(&sector.percentage),
-        };
-        object.insert(key.clone(), value);
+        object.insert(key.clone(), value(field));
     }
     Value::Object(object)
 }
 
-fn country_share(share: &RecipientCountry, fields: &[(Name, CountryShareField)]) -> Value {
+/// [`object`], when a value may be missing (the plan steps aside).
+fn try_object<F>(
+    fields: &[(Name, F)],
+    mut value: impl FnMut(&F) -> Option<Value>,
+) -> Option<Value> {
     let mut object = Object::with_capacity(fields.len());
     for (key, field) in fields {
-        let value = match field {
-            CountryShareField::Typename => Value::String("RecipientCountry".to_owned()),
-            CountryShareField::Percentage => ScalarType::to_value(&share.percentage),
-            CountryShareField::Country(fields) => {
-                let mut country = Object::with_capacity(fields.len());
-                for (key, field) in fields {
-                    let value = match field {
-                        CountryField::Typename => Value::String("Country".to_owned()),
-                        CountryField::Code => text(&share.country.code),
-                        CountryField::Name => text(&share.country.name),
-                    };
-                    country.insert(key.clone(), value);
-                }
-                Value::Object(country)
-            }
-        };
-        object.insert(key.clone(), value);
+        object.insert(key.clone(), value(field)?);
     }
-    Value::Object(object)
+    Some(Value::Object(object))
 }
 
 fn id(id: Uuid) -> Value {
