@@ -24,6 +24,7 @@
 pub mod audit;
 pub mod auth;
 pub mod envelope;
+pub mod iati;
 #[expect(
     elided_lifetimes_in_paths,
     reason = "sea-orm-migration's `MigrationTrait` is an async_trait whose `up`/`down` take \

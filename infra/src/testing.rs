@@ -715,3 +715,70 @@ mod tests {
         );
     }
 }
+
+/// The vendored IATI 2.03 schemas (`infra/iati/schemas`) tests validate files against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IatiSchema {
+    Activities,
+    Organisations,
+}
+
+impl IatiSchema {
+    /// The schema file, in the source tree.
+    #[must_use]
+    pub fn path(self) -> PathBuf {
+        let file = match self {
+            Self::Activities => "iati-activities-schema.xsd",
+            Self::Organisations => "iati-organisations-schema.xsd",
+        };
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("iati/schemas")
+            .join(file)
+    }
+}
+
+/// Validates `xml` against `schema` with `xmllint --noout --nonet --schema`: `Err` holds
+/// xmllint's messages (each names the line). Panics when xmllint cannot be run: a test that
+/// cannot validate must fail, not pass (`.ci/run` installs `libxml2-utils`).
+///
+/// # Errors
+/// xmllint's report when the file is not valid.
+pub fn xmllint(schema: IatiSchema, xml: &[u8]) -> Result<(), String> {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+
+    let child = Command::new("xmllint")
+        .args(["--noout", "--nonet", "--schema"])
+        .arg(schema.path())
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(error) => panic!(
+            "cannot run xmllint ({error}): install libxml2-utils (`apt-get install -y \
+             libxml2-utils`); the IATI tests validate every file with it"
+        ),
+    };
+    // Written from another thread, so that a long report on stderr cannot block both ends.
+    let mut stdin = child.stdin.take();
+    let xml = xml.to_vec();
+    let writer = std::thread::spawn(move || {
+        if let Some(stdin) = stdin.as_mut() {
+            // A broken pipe means xmllint stopped early; its report says why.
+            let _ = stdin.write_all(&xml);
+        }
+    });
+    let output = match child.wait_with_output() {
+        Ok(output) => output,
+        Err(error) => panic!("xmllint did not finish: {error}"),
+    };
+    let _ = writer.join();
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}
