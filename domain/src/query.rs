@@ -14,10 +14,11 @@
 use std::collections::HashMap;
 use std::future::Future;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use crate::activity::Activity;
+use crate::aggregate::StreamKind;
 use crate::codelists::{
     ActivityKind, ActivityStatus, AuditType, OrganisationRole, OrganisationType, ProjectStatus,
     UncacChapter,
@@ -353,4 +354,14 @@ pub trait ReadModel: Send + Sync {
         &self,
         as_of: NaiveDate,
     ) -> impl Future<Output = Result<Vec<MemberState>, StoreError>> + Send;
+
+    /// When each of the `stream` streams `ids` last changed: the `occurredAt` of its latest
+    /// event in the audit log (among the log's first `up_to` events, when given), in one round
+    /// trip. A stream without such an event is absent.
+    fn last_changed(
+        &self,
+        stream: StreamKind,
+        ids: &[Uuid],
+        up_to: Option<u64>,
+    ) -> impl Future<Output = Result<HashMap<Uuid, DateTime<Utc>>, StoreError>> + Send;
 }

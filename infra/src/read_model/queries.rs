@@ -14,6 +14,7 @@
 use std::collections::HashMap;
 
 use amanah_domain::activity::Activity;
+use amanah_domain::aggregate::StreamKind;
 use amanah_domain::codelists::{ActivityKind, ActivityStatus, OrganisationRole, ProjectStatus};
 use amanah_domain::organisation::Organisation;
 use amanah_domain::ports::StoreError;
@@ -25,13 +26,13 @@ use amanah_domain::query::{
     ProjectQuery, ProjectSummary, Range, ReadModel, SortKey,
 };
 use amanah_domain::values::CountryCode;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, QueryResult, Value};
 use tracing::Instrument as _;
 use uuid::Uuid;
 
 use crate::store::db_error::map_db_error;
-use crate::store::sql::{count, from_db_int, query_bound, statement};
+use crate::store::sql::{count, from_db_int, query_bound, statement, to_db_int};
 
 /// The API's queries over the read-model tables.
 #[derive(Debug, Clone)]
@@ -900,6 +901,46 @@ impl ReadModel for SqlReadModel {
                 let joined_on = NaiveDate::parse_from_str(&joined, "%Y-%m-%d")
                     .map_err(|e| StoreError::internal_from(format!("member state {code}"), e))?;
                 Ok(MemberState { country, joined_on })
+            })
+            .collect()
+    }
+
+    async fn last_changed(
+        &self,
+        stream: StreamKind,
+        ids: &[Uuid],
+        up_to: Option<u64>,
+    ) -> Result<HashMap<Uuid, DateTime<Utc>>, StoreError> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut conditions = vec!["stream = ?".to_owned()];
+        let mut values = vec![Value::from(stream.as_str())];
+        push_in(
+            &mut conditions,
+            &mut values,
+            "stream_id",
+            ids.iter().map(ToString::to_string).collect(),
+        );
+        if let Some(size) = up_to {
+            conditions.push("idx < ?".to_owned());
+            values.push(to_db_int(size)?.into());
+        }
+        // `occurred_at` has one fixed-width form (RFC 3339, six fractional digits, `Z`), so the
+        // greatest text is the latest time.
+        let sql = format!(
+            "SELECT stream_id, MAX(occurred_at) FROM events WHERE {} GROUP BY stream_id",
+            conditions.join(" AND ")
+        );
+        self.rows(&sql, values)
+            .await?
+            .iter()
+            .map(|row| {
+                let id: String = row.try_get_by_index(0).map_err(map_db_error)?;
+                let at: String = row.try_get_by_index(1).map_err(map_db_error)?;
+                let at = DateTime::parse_from_rfc3339(&at)
+                    .map_err(|e| StoreError::internal_from(format!("occurred_at of {id}"), e))?;
+                Ok((parse_id(&id)?, at.with_timezone(&Utc)))
             })
             .collect()
     }
