@@ -55,6 +55,11 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// The portfolio as IATI 2.03 XML files.
+    Iati {
+        #[command(subcommand)]
+        command: IatiCommand,
+    },
     /// Mint an HS256 bearer token for development and tests, signed with the configured secret
     /// (or the data directory's, generated when missing), and print it.
     Token(TokenArgs),
@@ -78,6 +83,23 @@ pub struct TokenArgs {
 }
 
 /// `amanah audit …` (`docs/audit-log.md` §2).
+/// `amanah iati …` (`docs/iati.md`).
+#[derive(Debug, Subcommand)]
+pub enum IatiCommand {
+    /// Write `activities.xml` and `organisations.xml` to DIR: the files `GET /iati/…` serves.
+    Export {
+        /// The directory to write (created when absent).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Only the projects this organisation (its IATI ref) reports.
+        #[arg(long, value_name = "REF")]
+        reporting_org: Option<String>,
+        /// The portfolio as the audit log's first SIZE events left it.
+        #[arg(long, value_name = "SIZE")]
+        as_of: Option<u64>,
+    },
+}
+
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Print the checkpoint verifier key (`<origin>+<key id>+<public key>`); creates the signing
@@ -165,6 +187,13 @@ pub enum CliError {
     TokenSecret(#[from] crate::auth::AuthSetupError),
     #[error("could not mint the token: {0}")]
     Mint(#[from] amanah_infra::auth::MintError),
+    #[error("the IATI export failed: {0}")]
+    Publish(#[from] crate::iati::PublishError),
+    #[error("could not write {} ({source})", path.display())]
+    WriteFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl CliError {
@@ -211,6 +240,7 @@ pub async fn run(command: Command, config: Config) -> Result<(), CliError> {
             replay(&config, check).await
         }
         Command::Audit { command } => audit(&config, command).await,
+        Command::Iati { command } => iati(&config, command).await,
         Command::Token(args) => {
             println!("{}", mint_token(&config, &args)?);
             Ok(())
@@ -317,6 +347,65 @@ async fn audit(config: &Config, command: AuditCommand) -> Result<(), CliError> {
                 amanah_infra::base64_standard(&verified.root)
             );
         }
+    }
+    Ok(())
+}
+
+/// `amanah iati export`: the files `GET /iati/activities.xml` and `/iati/organisations.xml`
+/// serve, written as they stream (bounded memory), each to a temporary name first.
+async fn iati(config: &Config, command: IatiCommand) -> Result<(), CliError> {
+    use futures::StreamExt as _;
+    use std::io::Write as _;
+
+    let IatiCommand::Export {
+        out,
+        reporting_org,
+        as_of,
+    } = command;
+    let store = open_store(config).await?;
+    let read_model = amanah_infra::read_model::SqlReadModel::new(store.connection().clone());
+    let publisher = crate::iati::Publisher::new(
+        read_model,
+        amanah_domain::service::CommandService::new(store),
+    );
+    let writing = |path: &std::path::Path| {
+        let path = path.to_owned();
+        move |source| CliError::WriteFile { path, source }
+    };
+    std::fs::create_dir_all(&out).map_err(writing(&out))?;
+    let generated = chrono::Utc::now();
+    let selection = crate::iati::Selection {
+        reporting_org,
+        as_of,
+    };
+    let files = [
+        (
+            "activities.xml",
+            publisher.clone().activities(&selection, generated).await?,
+        ),
+        (
+            "organisations.xml",
+            publisher.organisations(generated).await?,
+        ),
+    ];
+    for (name, mut pieces) in files {
+        let path = out.join(name);
+        let partial = out.join(format!(".{name}.partial"));
+        let mut file =
+            std::io::BufWriter::new(std::fs::File::create(&partial).map_err(writing(&partial))?);
+        let mut bytes = 0;
+        while let Some(piece) = pieces.next().await {
+            let piece = piece?;
+            bytes += piece.len();
+            file.write_all(piece.as_bytes())
+                .map_err(writing(&partial))?;
+        }
+        file.into_inner()
+            .map_err(|error| error.into_error())
+            .and_then(|file| file.sync_all())
+            .map_err(writing(&partial))?;
+        std::fs::rename(&partial, &path).map_err(writing(&path))?;
+        println!("wrote {} ({bytes} bytes)", path.display());
     }
     Ok(())
 }

@@ -10,6 +10,7 @@
 //! * [`graphql_http`]: GraphQL over HTTP, GraphiQL, the SDL; [`graphql_ws`]: GraphQL over
 //!   WebSocket, with the token in `connection_init`.
 //! * [`error`]: the one catalogue of error codes.
+//! * [`iati`]: the portfolio as IATI 2.03 XML files.
 //! * [`middleware`], [`request_id`], [`metrics`], [`health`]: what every request passes through
 //!   and what operators probe.
 
@@ -23,6 +24,7 @@ pub mod graphql;
 pub mod graphql_http;
 pub mod graphql_ws;
 pub mod health;
+pub mod iati;
 pub mod metrics;
 pub mod middleware;
 pub mod request_id;

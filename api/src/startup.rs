@@ -221,6 +221,14 @@ impl Application {
                 .route("/graphiql/assets/{name}", web::get().to(graphiql::asset))
                 .route("/schema.graphql", web::get().to(graphql_http::schema_sdl))
                 .route("/audit/checkpoint", web::get().to(audit_checkpoint))
+                .route(
+                    "/iati/activities.xml",
+                    web::get().to(crate::iati::activities_xml),
+                )
+                .route(
+                    "/iati/organisations.xml",
+                    web::get().to(crate::iati::organisations_xml),
+                )
                 .route("/healthz", web::get().to(health::healthz))
                 .route("/readyz", web::get().to(health::readyz))
                 .route("/metrics", web::get().to(metrics::render_metrics))

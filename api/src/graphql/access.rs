@@ -93,9 +93,9 @@ pub fn decide(
 }
 
 impl Denial {
-    /// The catalogue error for this denial of `action`.
+    /// What the caller needs for `action`, as a sentence.
     #[must_use]
-    pub fn into_error(self, action: Action<'_>) -> ApiError {
+    pub fn message(self, action: Action<'_>) -> String {
         let needs = match action {
             Action::ReadPortfolio => "Reading needs a token with a role (public read is off)",
             Action::ChangeOrganisations => "Changing organisations needs the editor or admin role",
@@ -107,10 +107,19 @@ impl Denial {
             Action::ReadAudit => "Reading the audit log needs the auditor or admin role",
         };
         match self {
-            Self::Unauthenticated => {
-                ApiError::unauthenticated(format!("{needs}; send `Authorization: Bearer …`."))
-            }
-            Self::Forbidden => ApiError::forbidden(format!("{needs}.")),
+            Self::Unauthenticated => format!("{needs}; send `Authorization: Bearer …`."),
+            Self::Forbidden => format!("{needs}."),
+        }
+    }
+
+    /// The catalogue error for the refusal: `UNAUTHENTICATED` or `FORBIDDEN`, with
+    /// [`Self::message`].
+    #[must_use]
+    pub fn into_error(self, action: Action<'_>) -> ApiError {
+        let message = self.message(action);
+        match self {
+            Self::Unauthenticated => ApiError::unauthenticated(message),
+            Self::Forbidden => ApiError::forbidden(message),
         }
     }
 }

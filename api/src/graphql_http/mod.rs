@@ -44,7 +44,7 @@ mod idempotency;
 mod negotiation;
 mod request;
 
-pub(crate) use request::Rejection;
+pub(crate) use request::{Rejection, caller};
 
 use actix_web::{
     HttpRequest, HttpResponse,
@@ -66,7 +66,7 @@ use negotiation::{
     APPLICATION_JSON, ResponseMediaType, accept_header, graphql_response, is_json_content_type,
     not_acceptable,
 };
-use request::{GraphqlParams, caller, read_body};
+use request::{GraphqlParams, read_body};
 
 /// What every GraphQL request over HTTP passes first: the response media type by `Accept`
 /// (`406` when neither is acceptable), then the caller (`401`, or `503`, for a token that does

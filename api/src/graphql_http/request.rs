@@ -272,7 +272,7 @@ pub(super) fn optional_object(
 const JWKS_RETRY_AFTER_SECS: u64 = 30;
 
 /// The caller of an HTTP request: `Authorization` verified, or anonymous when absent.
-pub(super) async fn caller(
+pub(crate) async fn caller(
     req: &HttpRequest,
     state: &ApiState,
 ) -> Result<Option<Identity>, Rejection> {

@@ -12,6 +12,7 @@
 mod auth;
 mod clients;
 mod graphql_http;
+mod iati;
 mod idempotency;
 mod limits;
 mod operations;
