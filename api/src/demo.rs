@@ -12,15 +12,16 @@ use amanah_domain::activity::{
 use amanah_domain::aggregate::Aggregate;
 use amanah_domain::codelists::{
     ActivityKind, ActivityPartnerRole, AuditType, BudgetStatus, BudgetType, OrganisationRole,
-    OrganisationType, OtherIdentifierType, ProjectStatus, TransactionType, UncacChapter,
+    OrganisationType, OtherIdentifierType, ProjectStatus, RelatedActivityType, TransactionType,
+    UncacChapter,
 };
 use amanah_domain::organisation::{
     Organisation, OrganisationCommand, OrganisationFacts, RegisterOrganisation,
 };
 use amanah_domain::ports::{Actor, EventMetadata, EventStore, Snapshot};
 use amanah_domain::project::{
-    AddOtherIdentifier, Budget, ChangeProjectStatus, Participation, Project, ProjectCommand,
-    RecipientCountry, RecordTransaction, RegisterProject, SectorShare, SetBudget,
+    AddOtherIdentifier, AddRelatedProject, Budget, ChangeProjectStatus, Participation, Project,
+    ProjectCommand, RecipientCountry, RecordTransaction, RegisterProject, SectorShare, SetBudget,
 };
 use amanah_domain::service::{CommandError, CommandService, Expected, Given};
 use amanah_domain::values::{
@@ -360,8 +361,15 @@ pub async fn load<S: EventStore>(service: &CommandService<S>) -> Result<DemoSumm
             )?,
             description: Description::parse(
                 "Strengthens the ASEAN Secretariat's institutions and capacities after 2015, \
-                 including its work against corruption. Demo record: the IATI identifier and the \
-                 figures are made up for the demonstration.",
+                 including its work against corruption. The project advises the Secretariat's \
+                 strategic administration units and the ASEAN Economic Community division; it \
+                 develops staff capacities and organisational processes, supports technical \
+                 policy dialogue between the Secretariat and the member states, and supports a \
+                 regional network of journalists reporting on corruption. It cooperates with the \
+                 projects for the ASEAN Inter-Parliamentary Assembly (CD AIPA II), the ASEAN \
+                 supreme audit institutions and BMZ's Assistance in Preventing and Fighting \
+                 Corruption. Demo record: the IATI identifier and the figures are made up for \
+                 the demonstration.",
             )?,
             objectives: Some(Description::parse(
                 "A more effective ASEAN Secretariat that supports the member states in \
@@ -491,24 +499,6 @@ pub async fn load<S: EventStore>(service: &CommandService<S>) -> Result<DemoSumm
         "Staff published the first dataset under the new dissemination guideline.",
     )
     .await?;
-    let asec_post_2015 = demo
-        .status(
-            asec_post_2015,
-            &[
-                (
-                    ProjectStatus::Finalisation,
-                    Some("2016-01-01"),
-                    Some("2018-12-31"),
-                ),
-                (
-                    ProjectStatus::Closed,
-                    Some("2016-01-01"),
-                    Some("2018-12-31"),
-                ),
-            ],
-        )
-        .await?;
-
     let sai = demo
         .project(RegisterProject {
             id: Uuid::now_v7(),
@@ -556,7 +546,7 @@ pub async fn load<S: EventStore>(service: &CommandService<S>) -> Result<DemoSumm
     )
     .await?;
 
-    let _cd_aipa = demo
+    let cd_aipa = demo
         .project(RegisterProject {
             id: Uuid::now_v7(),
             iati_identifier: IatiIdentifier::parse("XM-DAC-5-7-DEMO-CD-AIPA-II")?,
@@ -565,13 +555,18 @@ pub async fn load<S: EventStore>(service: &CommandService<S>) -> Result<DemoSumm
                 "Capacity Development for the ASEAN Inter-Parliamentary Assembly (CD AIPA) II",
             )?,
             description: Description::parse(
-                "Develops the capacities of the ASEAN Inter-Parliamentary Assembly. Demo record: \
-                 the IATI identifier and the dates are made up.",
+                "Develops the capacities of the ASEAN Inter-Parliamentary Assembly, in the same \
+                 years as ASEC Post 2015. Demo record: the IATI identifier and the dates are \
+                 made up.",
             )?,
             objectives: None,
-            planned_start: date("2019-01-01")?,
-            planned_end: date("2022-12-31")?,
-            participating_organisations: participation(&[(&aa, Funding), (&aipa, Accountable)]),
+            planned_start: date("2016-07-01")?,
+            planned_end: date("2019-06-30")?,
+            participating_organisations: participation(&[
+                (&aa, Funding),
+                (&aipa, Accountable),
+                (&giz, Implementing),
+            ]),
             recipient_countries: Vec::new(),
             recipient_regions: Vec::new(),
             sectors: vec![SectorShare {
@@ -579,6 +574,77 @@ pub async fn load<S: EventStore>(service: &CommandService<S>) -> Result<DemoSumm
                 percentage: pct("100")?,
             }],
         })
+        .await?;
+
+    let cd_aipa = demo
+        .status(
+            cd_aipa,
+            &[(ProjectStatus::Implementation, Some("2016-07-01"), None)],
+        )
+        .await?;
+
+    // The BMZ project ASEC Post 2015 cooperates with.
+    let fighting_corruption = demo
+        .project(RegisterProject {
+            id: Uuid::now_v7(),
+            iati_identifier: IatiIdentifier::parse("DE-1-DEMO-ANTI-CORRUPTION")?,
+            reporting_organisation: bmz.clone(),
+            title: Title::parse("Assistance in Preventing and Fighting Corruption")?,
+            description: Description::parse(
+                "Supports ASEAN institutions in preventing and fighting corruption, in \
+                 cooperation with ASEC Post 2015. Demo record: the IATI identifier and the dates \
+                 are made up.",
+            )?,
+            objectives: None,
+            planned_start: date("2015-01-01")?,
+            planned_end: date("2019-12-31")?,
+            participating_organisations: participation(&[
+                (&bmz, Funding),
+                (&asec, Accountable),
+                (&giz, Implementing),
+            ]),
+            recipient_countries: Vec::new(),
+            recipient_regions: Vec::new(),
+            sectors: vec![SectorShare {
+                sector: SectorCode::parse("15113")?,
+                percentage: pct("100")?,
+            }],
+        })
+        .await?;
+    let fighting_corruption = demo
+        .status(
+            fighting_corruption,
+            &[(ProjectStatus::Implementation, Some("2015-01-01"), None)],
+        )
+        .await?;
+
+    // ASEC Post 2015 names the projects it cooperates with (siblings under German cooperation
+    // with ASEAN), then closes.
+    let mut asec_post_2015 = asec_post_2015;
+    for related in [&cd_aipa, &sai, &fighting_corruption] {
+        let link = ProjectCommand::AddRelatedProject(AddRelatedProject {
+            project_id: asec_post_2015.id,
+            related: related.facts(),
+            relation: RelatedActivityType::Sibling,
+        });
+        asec_post_2015 = demo.change_project(&asec_post_2015, link).await?;
+    }
+    let asec_post_2015 = demo
+        .status(
+            asec_post_2015,
+            &[
+                (
+                    ProjectStatus::Finalisation,
+                    Some("2016-01-01"),
+                    Some("2018-12-31"),
+                ),
+                (
+                    ProjectStatus::Closed,
+                    Some("2016-01-01"),
+                    Some("2018-12-31"),
+                ),
+            ],
+        )
         .await?;
 
     let vision_2025 = demo
@@ -639,7 +705,7 @@ mod tests {
         ));
         let summary = load(&service).await.unwrap();
         assert_eq!(summary.organisations, 8);
-        assert_eq!(summary.projects, 4);
+        assert_eq!(summary.projects, 5);
         assert_eq!(summary.activities, 5);
 
         let store = service.store();
@@ -658,7 +724,7 @@ mod tests {
             .projects(&ProjectQuery::default(), &ALL)
             .await
             .unwrap();
-        assert_eq!(projects.len(), 4);
+        assert_eq!(projects.len(), 5);
         let post_2015 = read_model
             .project_by_iati_identifier("XM-DAC-5-7-DEMO-ASEC-POST-2015")
             .await
@@ -667,6 +733,41 @@ mod tests {
         assert_eq!(post_2015.status, ProjectStatus::Closed);
         assert_eq!(post_2015.recipient_countries.len(), 10);
         assert_eq!(post_2015.participating_organisations.len(), 3);
+        let related: Vec<&str> = post_2015
+            .related_projects
+            .iter()
+            .map(|related| related.iati_identifier.as_str())
+            .collect();
+        assert_eq!(
+            related,
+            [
+                "XM-DAC-5-7-DEMO-CD-AIPA-II",
+                "DE-1-DEMO-ASEANSAI",
+                "DE-1-DEMO-ANTI-CORRUPTION"
+            ],
+            "ASEC Post 2015 names the projects it cooperates with"
+        );
+        for phrase in [
+            "strategic administration units",
+            "ASEAN Economic Community division",
+            "staff capacities",
+            "organisational processes",
+            "technical policy dialogue",
+            "journalists",
+        ] {
+            assert!(post_2015.description.as_str().contains(phrase), "{phrase}");
+        }
+        let cd_aipa = read_model
+            .project_by_iati_identifier("XM-DAC-5-7-DEMO-CD-AIPA-II")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(cd_aipa.status, ProjectStatus::Implementation);
+        assert!(
+            cd_aipa.planned_start <= date("2018-12-31").unwrap()
+                && cd_aipa.planned_end >= date("2016-01-01").unwrap(),
+            "CD AIPA II runs in the years of ASEC Post 2015"
+        );
         let activities = read_model
             .activities(
                 &ActivityQuery {

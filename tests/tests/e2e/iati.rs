@@ -101,7 +101,11 @@ async fn the_demo_portfolio_publishes_valid_iati_files(app: TestApp) {
         IatiSchema::Activities,
     )
     .await;
-    assert_eq!(identifiers(&de), ["DE-1-DEMO-ASEANSAI"]);
+    assert_eq!(
+        identifiers(&de),
+        ["DE-1-DEMO-ANTI-CORRUPTION", "DE-1-DEMO-ASEANSAI"]
+    );
+    assert!(!de.contains("<reporting-org ref=\"XM-DAC-5-7\""));
     assert_eq!(
         refused(&app, "/iati/activities.xml?reportingOrg=XX-NOBODY").await,
         (
