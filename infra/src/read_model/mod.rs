@@ -78,6 +78,17 @@ impl Cell {
         }
     }
 
+    /// Whether the cell is of `kind`.
+    const fn is(&self, kind: Kind) -> bool {
+        matches!(
+            (self, kind),
+            (Self::Text(_), Kind::Text)
+                | (Self::Int(_), Kind::Int)
+                | (Self::Date(_), Kind::Date)
+                | (Self::Bool(_), Kind::Bool)
+        )
+    }
+
     /// The cell as [`check`] compares it: text that reads the same on SQLite and PostgreSQL.
     fn normalised(&self) -> Option<String> {
         match self {
@@ -89,8 +100,9 @@ impl Cell {
     }
 }
 
-/// What a table column holds, for the normalised read-back of [`check`].
-#[derive(Debug, Clone, Copy)]
+/// What a table column holds: the kind of [`Cell`] written to it, its SQL type, and how
+/// [`check`] reads it back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Text,
     Int,
@@ -98,8 +110,27 @@ enum Kind {
     Bool,
 }
 
+impl Kind {
+    /// The column's SQL type, as both engines' catalogues name it (case aside).
+    const fn sql_type(self) -> &'static str {
+        match self {
+            Self::Text => "TEXT",
+            Self::Int => "BIGINT",
+            Self::Date => "DATE",
+            Self::Bool => "BOOLEAN",
+        }
+    }
+}
+
 /// A read-model table: its columns, the column that names the aggregate a row belongs to, and
 /// the columns that identify one row (its primary key).
+///
+/// This is the one description of a table's columns: the projection writes rows in this
+/// order and of these kinds ([`check_rows`] refuses any other), `replay --check` reads them
+/// back by it, and [`schema_differences`] checks that the migrated database has exactly these
+/// columns, types and primary keys. The migrations stay as written: they are the history every
+/// deployed database went through, so a new column is a new migration, and the check fails
+/// until it exists.
 struct Table {
     name: &'static str,
     key: &'static str,
@@ -591,18 +622,28 @@ struct TableChanges {
     inserts: Vec<Vec<Cell>>,
 }
 
-/// Checks that every row has one cell per column of `table` (a bug otherwise: the cells would
-/// be bound to the wrong columns).
+/// Checks that every row has one cell per column of `table`, each of the column's kind (a bug
+/// otherwise: the cells would be bound to the wrong columns).
 fn check_rows(table: &Table, rows: &[Vec<Cell>]) -> Result<(), StoreError> {
-    match rows.iter().find(|row| row.len() != table.columns.len()) {
-        Some(row) => Err(StoreError::internal(format!(
-            "a row of {} has {} cells for {} columns",
-            table.name,
-            row.len(),
-            table.columns.len()
-        ))),
-        None => Ok(()),
+    for row in rows {
+        if row.len() != table.columns.len() {
+            return Err(StoreError::internal(format!(
+                "a row of {} has {} cells for {} columns",
+                table.name,
+                row.len(),
+                table.columns.len()
+            )));
+        }
+        for (cell, (column, kind)) in row.iter().zip(table.columns) {
+            if !cell.is(*kind) {
+                return Err(StoreError::internal(format!(
+                    "{}.{column} is {kind:?}, but the row's cell is {cell:?}",
+                    table.name
+                )));
+            }
+        }
     }
+    Ok(())
 }
 
 /// The changes from `before` to `after`, two row sets of `table`. A row that is in both
@@ -934,6 +975,72 @@ pub async fn rebuild(store: &SqlEventStore) -> Result<Rebuilt, StoreError> {
     })
 }
 
+/// How the migrated read-model tables differ from their description ([`Table`]): one sentence
+/// per difference (a missing table, a column missing, extra, out of order or of another type, a
+/// different primary key). Empty when the database has exactly the described tables.
+///
+/// # Errors
+/// When the catalogue cannot be read.
+pub async fn schema_differences<C: ConnectionTrait>(db: &C) -> Result<Vec<String>, StoreError> {
+    let backend = db.get_database_backend();
+    let mut differences = Vec::new();
+    for table in all_tables() {
+        let (columns_sql, key_sql) = match backend {
+            DbBackend::Postgres => (
+                "SELECT column_name, data_type FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name = ? \
+                 ORDER BY ordinal_position",
+                "SELECT a.attname FROM pg_index i \
+                 JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) \
+                 WHERE i.indrelid = CAST(? AS regclass) AND i.indisprimary \
+                 ORDER BY array_position(CAST(i.indkey AS int2[]), a.attnum)",
+            ),
+            _ => (
+                "SELECT name, type FROM pragma_table_info(?) ORDER BY cid",
+                "SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk",
+            ),
+        };
+        let read = |sql: &'static str| async move {
+            db.query_all_raw(statement(backend, sql, [table.name.into()]))
+                .await
+                .map_err(map_db_error)
+        };
+        let columns = read(columns_sql).await?;
+        if columns.is_empty() {
+            differences.push(format!("table {} is missing", table.name));
+            continue;
+        }
+        let mut found = Vec::with_capacity(columns.len());
+        for row in &columns {
+            let name: String = row.try_get_by_index(0).map_err(map_db_error)?;
+            let sql_type: String = row.try_get_by_index(1).map_err(map_db_error)?;
+            found.push((name, sql_type.to_uppercase()));
+        }
+        let described: Vec<(String, String)> = table
+            .columns
+            .iter()
+            .map(|(name, kind)| ((*name).to_owned(), kind.sql_type().to_owned()))
+            .collect();
+        if found != described {
+            differences.push(format!(
+                "{} has the columns {found:?}; its description says {described:?}",
+                table.name
+            ));
+        }
+        let mut key = Vec::new();
+        for row in read(key_sql).await? {
+            key.push(row.try_get_by_index::<String>(0).map_err(map_db_error)?);
+        }
+        if key != table.row_key {
+            differences.push(format!(
+                "{} has the primary key {key:?}; its description says {:?}",
+                table.name, table.row_key
+            ));
+        }
+    }
+    Ok(differences)
+}
+
 /// One difference between the live read model and the fold of the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Difference {
@@ -1098,6 +1205,19 @@ mod tests {
                 "{error}"
             );
         }
+    }
+
+    #[test]
+    fn a_cell_of_another_kind_than_its_column_is_refused() {
+        let mut swapped = transaction(1);
+        swapped.swap(3, 4); // type code and date change places
+        let error = table_changes(&PROJECT_TRANSACTIONS, &[], &[swapped]).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("project_transactions.type_code is Text"),
+            "{error}"
+        );
     }
 
     #[test]

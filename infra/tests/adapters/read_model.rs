@@ -30,7 +30,7 @@ use amanah_domain::values::{
     CountryCode, Description, FieldPath, IatiIdentifier, Name, OrgRef, Percentage, SectorCode,
     Title,
 };
-use amanah_infra::read_model::{SqlProjector, SqlReadModel, check, rebuild};
+use amanah_infra::read_model::{SqlProjector, SqlReadModel, check, rebuild, schema_differences};
 use amanah_infra::testing::{HoldFirst, Release, TestDatabase, queue_in_order};
 use amanah_infra::{SqlEventStore, StoreConfig};
 use chrono::{NaiveDate, Utc};
@@ -38,6 +38,7 @@ use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 amanah_infra::on_both_engines!(
+    the_migrated_tables_are_the_described_tables,
     projection_answers_queries,
     project_summaries_are_the_projects_columns,
     activity_summaries_are_the_activities_columns,
@@ -50,6 +51,24 @@ amanah_infra::on_both_engines!(
     a_batch_whose_set_based_write_fails_is_written_again_request_by_request,
 );
 amanah_infra::postgres_test!(a_rebuild_waits_for_an_append_in_flight_and_folds_it_in);
+
+/// The migrations create exactly the tables the projection writes and `replay --check` reads:
+/// their columns in order, of the described types, with the described primary keys; and a
+/// column the description lacks is found.
+async fn the_migrated_tables_are_the_described_tables(database: &TestDatabase) {
+    let db = database.connection();
+    assert_eq!(schema_differences(db).await.unwrap(), Vec::<String>::new());
+    db.execute_unprepared("ALTER TABLE project_sectors ADD COLUMN vocabulary TEXT")
+        .await
+        .unwrap();
+    let differences = schema_differences(db).await.unwrap();
+    assert_eq!(differences.len(), 1, "{differences:?}");
+    assert!(
+        differences[0].starts_with("project_sectors has the columns")
+            && differences[0].contains("vocabulary"),
+        "{differences:?}"
+    );
+}
 
 struct World {
     service: CommandService<SqlEventStore>,
