@@ -21,12 +21,13 @@ use amanah_domain::organisation::{
 use amanah_domain::ports::{Actor, EventMetadata, EventStore, Snapshot};
 use amanah_domain::project::{
     AddOtherIdentifier, AddRelatedProject, Budget, ChangeProjectStatus, Participation, Project,
-    ProjectCommand, RecipientCountry, RecordTransaction, RegisterProject, SectorShare, SetBudget,
+    ProjectCommand, RecipientCountry, RecipientRegion, RecordTransaction, RegisterProject,
+    SectorShare, SetBudget,
 };
 use amanah_domain::service::{CommandError, CommandService, Expected, Given};
 use amanah_domain::values::{
     Acronym, City, CountryCode, CurrencyCode, Description, IatiIdentifier, Money, Name, OrgRef,
-    OtherIdentifierRef, Percentage, SectorCode, Title, ValueError, WebUrl,
+    OtherIdentifierRef, Percentage, RegionCode, SectorCode, Title, ValueError, WebUrl,
 };
 use chrono::{NaiveDate, Utc};
 use uuid::Uuid;
@@ -63,6 +64,14 @@ fn describe(error: &CommandError) -> String {
         },
         other => other.to_string(),
     }
+}
+
+/// The DAC region the ASEAN-wide projects serve: 789, Far East Asia, regional (100 %).
+fn asean_region() -> Result<Vec<RecipientRegion>, DemoError> {
+    Ok(vec![RecipientRegion {
+        region: RegionCode::parse("789")?,
+        percentage: pct("100")?,
+    }])
 }
 
 fn date(iso: &str) -> Result<NaiveDate, DemoError> {
@@ -517,7 +526,7 @@ pub async fn load<S: EventStore>(service: &CommandService<S>) -> Result<DemoSumm
                 (&aseansai, Implementing),
             ]),
             recipient_countries: Vec::new(),
-            recipient_regions: Vec::new(),
+            recipient_regions: asean_region()?,
             sectors: vec![SectorShare {
                 sector: SectorCode::parse("15118")?,
                 percentage: pct("100")?,
@@ -568,7 +577,7 @@ pub async fn load<S: EventStore>(service: &CommandService<S>) -> Result<DemoSumm
                 (&giz, Implementing),
             ]),
             recipient_countries: Vec::new(),
-            recipient_regions: Vec::new(),
+            recipient_regions: asean_region()?,
             sectors: vec![SectorShare {
                 sector: SectorCode::parse("15152")?,
                 percentage: pct("100")?,
@@ -604,7 +613,7 @@ pub async fn load<S: EventStore>(service: &CommandService<S>) -> Result<DemoSumm
                 (&giz, Implementing),
             ]),
             recipient_countries: Vec::new(),
-            recipient_regions: Vec::new(),
+            recipient_regions: asean_region()?,
             sectors: vec![SectorShare {
                 sector: SectorCode::parse("15113")?,
                 percentage: pct("100")?,
@@ -664,7 +673,7 @@ pub async fn load<S: EventStore>(service: &CommandService<S>) -> Result<DemoSumm
             planned_end: date("2021-12-31")?,
             participating_organisations: participation(&[(&aa, Funding), (&asec, Accountable)]),
             recipient_countries: Vec::new(),
-            recipient_regions: Vec::new(),
+            recipient_regions: asean_region()?,
             sectors: vec![SectorShare {
                 sector: SectorCode::parse("15110")?,
                 percentage: pct("100")?,

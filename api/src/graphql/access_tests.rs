@@ -311,6 +311,8 @@ impl Harness {
             "description": "A project the access matrix changes.",
             "plannedStart": "2016-01-01",
             "plannedEnd": "2018-12-31",
+            "recipientCountries": [{ "country": "ID", "percentage": "100" }],
+            "sectors": [{ "code": "15113", "percentage": "100" }],
             "participatingOrganisations": [
                 { "organisationId": self.reporting, "role": "FUNDING" },
                 { "organisationId": self.own, "role": "IMPLEMENTING" },

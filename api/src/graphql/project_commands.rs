@@ -90,13 +90,16 @@ pub struct RegisterProjectInput {
     pub planned_start: Date,
     pub planned_end: Date,
     pub participating_organisations: Vec<ParticipatingOrganisationInput>,
+    /// With `recipientRegions`: at least one country or region, together 100 % (IATI rule 3.7.1).
     pub recipient_countries: Option<Vec<RecipientCountryInput>>,
     pub recipient_regions: Option<Vec<RecipientRegionInput>>,
+    /// At least one DAC sector, together 100 % (IATI rule 6.2.2).
     pub sectors: Option<Vec<SectorShareInput>>,
 }
 
-/// `reviseProject`: omitted fields stay as they are; a list given replaces the whole list (an
-/// empty list clears it); `objectives: null` clears the objectives.
+/// `reviseProject`: omitted fields stay as they are; a list given replaces the whole list (a
+/// project keeps at least one sector and one recipient country or region); `objectives: null`
+/// clears the objectives.
 #[derive(InputObject, Debug)]
 pub struct ReviseProjectInput {
     pub id: ID,

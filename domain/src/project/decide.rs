@@ -584,7 +584,8 @@ fn sum_hundredths(percentages: impl Iterator<Item = Percentage>) -> u32 {
     percentages.fold(0_u32, |sum, p| sum.saturating_add(p.hundredths()))
 }
 
-/// No duplicate country or region; together, when any is present, they add up to exactly 100.
+/// At least one country or region (IATI rule 3.7.1), none repeated, adding up to exactly 100
+/// together.
 fn check_geography(
     countries: &[RecipientCountry],
     regions: &[RecipientRegion],
@@ -609,7 +610,7 @@ fn check_geography(
         }
     }
     if countries.is_empty() && regions.is_empty() {
-        return Ok(());
+        return Err(ProjectError::NoRecipientCountryOrRegion);
     }
     let total = sum_hundredths(countries.iter().map(|c| c.percentage))
         .saturating_add(sum_hundredths(regions.iter().map(|r| r.percentage)));
@@ -622,7 +623,7 @@ fn check_geography(
     Ok(())
 }
 
-/// No withdrawn or duplicate sector; when present they add up to exactly 100.
+/// At least one sector (IATI rule 6.2.2), none withdrawn or repeated, adding up to exactly 100.
 fn check_sectors(sectors: &[SectorShare]) -> Result<(), ProjectError> {
     let mut seen = HashSet::new();
     for (index, row) in sectors.iter().enumerate() {
@@ -640,7 +641,7 @@ fn check_sectors(sectors: &[SectorShare]) -> Result<(), ProjectError> {
         }
     }
     if sectors.is_empty() {
-        return Ok(());
+        return Err(ProjectError::NoSector);
     }
     let total = sum_hundredths(sectors.iter().map(|s| s.percentage));
     if total != Percentage::HUNDRED_IN_HUNDREDTHS {

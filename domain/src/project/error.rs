@@ -99,6 +99,16 @@ pub enum ProjectError {
         format_hundredths(*total_hundredths)
     )]
     SectorPercentagesSum { total_hundredths: u32 },
+    /// IATI ruleset 3.7.1: each activity has a recipient country or region (Amanah keeps them on
+    /// the project, not on transactions).
+    #[error(
+        "recipientCountries: a project needs at least one recipient country or region (IATI rule 3.7.1)"
+    )]
+    NoRecipientCountryOrRegion,
+    /// IATI ruleset 6.2.2: each activity has a sector (Amanah keeps sectors on the project, not
+    /// on transactions).
+    #[error("sectors: a project needs at least one DAC sector (IATI rule 6.2.2)")]
+    NoSector,
     #[error("a revision must change at least one field")]
     NothingToRevise,
 
@@ -241,7 +251,8 @@ impl FieldError for ProjectError {
             Self::DuplicateSector { index, .. } | Self::WithdrawnSector { index, .. } => {
                 FieldPath::list("sectors", *index).field("code")
             }
-            Self::SectorPercentagesSum { .. } => FieldPath::new("sectors"),
+            Self::SectorPercentagesSum { .. } | Self::NoSector => FieldPath::new("sectors"),
+            Self::NoRecipientCountryOrRegion => FieldPath::new("recipientCountries"),
             Self::ActualStartRequired { .. } => FieldPath::new("actualStart"),
             Self::ActualEndRequired { .. } | Self::ActualEndNotAllowed { .. } => {
                 FieldPath::new("actualEnd")

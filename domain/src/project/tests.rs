@@ -547,11 +547,55 @@ fn countries_and_regions_together_sum_to_exactly_100() {
     let project = given::<Project>([])
         .when(ProjectCommand::Register(RegisterProject {
             recipient_countries: vec![],
-            sectors: vec![],
+            recipient_regions: vec![region("789", "100")],
             ..register()
         }))
         .state();
-    assert!(project.recipient_countries.is_empty() && project.sectors.is_empty());
+    assert!(project.recipient_countries.is_empty());
+}
+
+/// IATI ruleset 3.7.1: each activity has a recipient country or region, and Amanah keeps them on
+/// the project only, so a project has at least one, at registration and in every revision.
+#[test]
+fn a_project_has_a_recipient_country_or_region() {
+    given::<Project>([])
+        .when(ProjectCommand::Register(RegisterProject {
+            recipient_countries: vec![],
+            recipient_regions: vec![],
+            ..register()
+        }))
+        .rejected(
+            &ProjectError::NoRecipientCountryOrRegion,
+            Some("recipientCountries"),
+        );
+    given::<Project>([registered()])
+        .when(ProjectCommand::Revise(ReviseProject {
+            recipient_countries: Some(vec![]),
+            recipient_regions: Some(vec![]),
+            ..revise()
+        }))
+        .rejected(
+            &ProjectError::NoRecipientCountryOrRegion,
+            Some("recipientCountries"),
+        );
+}
+
+/// IATI ruleset 6.2.2: each activity has a sector, and Amanah keeps sectors on the project only,
+/// so a project has at least one, at registration and in every revision.
+#[test]
+fn a_project_has_at_least_one_sector() {
+    given::<Project>([])
+        .when(ProjectCommand::Register(RegisterProject {
+            sectors: vec![],
+            ..register()
+        }))
+        .rejected(&ProjectError::NoSector, Some("sectors"));
+    given::<Project>([registered()])
+        .when(ProjectCommand::Revise(ReviseProject {
+            sectors: Some(vec![]),
+            ..revise()
+        }))
+        .rejected(&ProjectError::NoSector, Some("sectors"));
 }
 
 #[test]
@@ -698,6 +742,7 @@ fn revised_geography_is_checked_with_the_rows_kept() {
     let project = given::<Project>([registered()])
         .when(ProjectCommand::Revise(ReviseProject {
             recipient_countries: Some(vec![]),
+            recipient_regions: Some(vec![region("789", "100")]),
             ..revise()
         }))
         .state();

@@ -284,6 +284,8 @@ async fn mutations_follow_the_access_table_and_record_the_caller() {
                 "iatiIdentifier": "XM-DAC-5-7-E2E-1", "reportingOrganisationId": reporting,
                 "title": "End-to-end project", "description": "Changed over HTTP.",
                 "plannedStart": "2016-01-01", "plannedEnd": "2018-12-31",
+                "recipientCountries": [{ "country": "ID", "percentage": "100" }],
+                "sectors": [{ "code": "15113", "percentage": "100" }],
                 "participatingOrganisations": [
                     { "organisationId": reporting, "role": "FUNDING" },
                     { "organisationId": own, "role": "IMPLEMENTING" },

@@ -27,6 +27,8 @@ async fn portfolio(app: &TestApp, projects: usize, activities: usize) {
                     "reportingOrganisationId": reporting,
                     "title": format!("Project {p}"), "description": "Paged.",
                     "plannedStart": "2020-01-01", "plannedEnd": "2022-12-31",
+                    "recipientCountries": [{ "country": "ID", "percentage": "100" }],
+                    "sectors": [{ "code": "15113", "percentage": "100" }],
                     "participatingOrganisations": [{ "organisationId": reporting, "role": "FUNDING" }],
                 } }),
             )

@@ -246,6 +246,8 @@ async fn project_changed_follows_one_project() {
             "iatiIdentifier": format!("XM-DAC-5-7-SUB-{n}"), "reportingOrganisationId": reporting,
             "title": format!("Followed project {n}"), "description": "Changed while followed.",
             "plannedStart": "2016-01-01", "plannedEnd": "2018-12-31",
+            "recipientCountries": [{ "country": "ID", "percentage": "100" }],
+            "sectors": [{ "code": "15113", "percentage": "100" }],
             "participatingOrganisations": [{ "organisationId": reporting, "role": "FUNDING" }],
         } })
     };

@@ -425,6 +425,8 @@ async fn a_subscription_flood_on_one_socket_neither_fails_nor_starves_others() {
                 "iatiIdentifier": "XM-FLOOD-1-P1", "reportingOrganisationId": organisation,
                 "title": "Followed by many", "description": "A flood of subscribers.",
                 "plannedStart": "2020-01-01", "plannedEnd": "2021-12-31",
+                "recipientCountries": [{ "country": "ID", "percentage": "100" }],
+                "sectors": [{ "code": "15113", "percentage": "100" }],
                 "participatingOrganisations": [{ "organisationId": organisation, "role": "FUNDING" }],
             } }),
         )
