@@ -10,6 +10,37 @@ use serde_json::Value;
 
 use crate::test_app::TestApp;
 
+/// What the IATI Standard's ruleset (`infra/iati/rulesets/standard.json`) finds wrong with `xml`,
+/// as `tests/iati/ruleset_check.py` reports it: one JSON object per failed case, and whether a
+/// case of severity `error` failed. Evaluated as of `today`.
+fn ruleset_failures(xml: &str, today: &str) -> (Vec<Value>, bool) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), xml).unwrap();
+    let output = std::process::Command::new("python3")
+        .arg(root.join("iati/ruleset_check.py"))
+        .arg(root.join("../infra/iati/rulesets/standard.json"))
+        .arg(file.path())
+        .args(["--today", today])
+        .output()
+        .expect("python3 runs (the IATI ruleset check needs it, with lxml)");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        matches!(output.status.code(), Some(0 | 1)),
+        "the ruleset check did not run (pip install lxml?): {stderr}"
+    );
+    let failures = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    (failures, output.status.code() == Some(1))
+}
+
+fn today() -> String {
+    chrono::Utc::now().format("%Y-%m-%d").to_string()
+}
+
 /// `GET path`: the status, the content type and the body.
 async fn fetch(app: &TestApp, path: &str) -> (StatusCode, String, String) {
     let response = app.get(path).send().await.unwrap();
@@ -93,6 +124,13 @@ async fn the_demo_portfolio_publishes_valid_iati_files(app: TestApp) {
         .collect();
     published.sort_unstable();
     assert_eq!(published, reporting, "exactly the reporting organisations");
+
+    // The Standard's rules beyond the schema: nothing fails, not even a warning.
+    for file in [&activities, &organisations] {
+        let (failures, errors) = ruleset_failures(file, &today());
+        assert_eq!(failures, Vec::<Value>::new());
+        assert!(!errors);
+    }
 
     // One reporting organisation's projects.
     let de = valid_file(
@@ -197,5 +235,73 @@ async fn the_files_need_what_reading_the_portfolio_needs() {
         let token = app.token("viewer", &[Role::Viewer], None);
         let response = app.get(path).bearer_auth(token).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
+}
+
+/// The ruleset check can fail: a file that breaks the Standard's rules is reported rule by rule.
+#[test]
+fn the_ruleset_check_reports_what_the_rules_forbid() {
+    let activity = |identifier: &str, body: &str| {
+        format!(
+            "<iati-activity xml:lang=\"en\" last-updated-datetime=\"2030-01-01T00:00:00Z\">\
+             <iati-identifier>{identifier}</iati-identifier>\
+             <reporting-org ref=\"XM-DAC-5-7\" type=\"10\"><narrative>AA</narrative></reporting-org>\
+             <title><narrative>T</narrative></title>\
+             <participating-org role=\"1\" ref=\"XM-DAC-5-7\"/>\
+             <activity-status code=\"2\"/>\
+             <activity-date iso-date=\"2020-01-01\" type=\"1\"/>{body}</iati-activity>"
+        )
+    };
+    let xml = format!(
+        "<iati-activities version=\"2.03\">{}{}{}</iati-activities>",
+        // No sector, no geography.
+        activity("XM-DAC-5-7-A", ""),
+        // Percentages that do not add up, a transaction dated after `today`.
+        activity(
+            "XM-DAC-5-7-B",
+            "<recipient-country code=\"ID\" percentage=\"60\"/>\
+             <recipient-country code=\"MY\" percentage=\"30\"/>\
+             <sector vocabulary=\"1\" code=\"15113\" percentage=\"100\"/>\
+             <transaction><transaction-type code=\"3\"/>\
+             <transaction-date iso-date=\"2027-01-01\"/>\
+             <value currency=\"EUR\" value-date=\"2020-01-01\">1</value></transaction>"
+        ),
+        // An identifier not under the reporting organisation's ref, given twice.
+        activity(
+            "OTHER-1",
+            "<recipient-region code=\"789\" percentage=\"100\"/>\
+                  <sector vocabulary=\"1\" code=\"15113\" percentage=\"100\"/>"
+        ) + &activity(
+            "OTHER-1",
+            "<recipient-region code=\"789\" percentage=\"100\"/>\
+                  <sector vocabulary=\"1\" code=\"15113\" percentage=\"100\"/>"
+        ),
+    );
+    let (failures, errors) = ruleset_failures(&xml, "2026-12-07");
+    assert!(errors);
+    let mut found: Vec<(String, String)> = failures
+        .iter()
+        .map(|f| {
+            (
+                f["id"].as_str().unwrap().to_owned(),
+                f["context"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    found.sort();
+    found.dedup();
+    for expected in [
+        ("6.2.2", "XM-DAC-5-7-A"),  // each activity has a sector
+        ("3.7.1", "XM-DAC-5-7-A"),  // and a recipient country or region
+        ("3.1.2", "XM-DAC-5-7-B"),  // country percentages add up to 100
+        ("11.2.1", "XM-DAC-5-7-B"), // no transaction in the future
+        ("11.1.1", "XM-DAC-5-7-B"), // nor a last-updated-datetime
+        ("1.1.21", "OTHER-1"),      // the identifier starts with the reporting org's ref
+        ("1.1.3", "OTHER-1"),       // and is unique
+    ] {
+        assert!(
+            found.contains(&(expected.0.to_owned(), expected.1.to_owned())),
+            "{expected:?} not in {found:?}"
+        );
     }
 }
