@@ -21,13 +21,14 @@ use amanah_domain::organisation::{
 use amanah_domain::ports::{Actor, EventMetadata, EventStore, Snapshot};
 use amanah_domain::project::{
     AddOtherIdentifier, AddRelatedProject, Budget, ChangeProjectStatus, Participation, Project,
-    ProjectCommand, RecipientCountry, RecipientRegion, RecordTransaction, RegisterProject,
-    SectorShare, SetBudget,
+    ProjectCommand, ProjectDefaults, RecipientCountry, RecipientRegion, RecordTransaction,
+    RegisterProject, SectorShare, SetBudget, SetProjectDefaults,
 };
 use amanah_domain::service::{CommandError, CommandService, Expected, Given};
 use amanah_domain::values::{
-    Acronym, City, CountryCode, CurrencyCode, Description, IatiIdentifier, Money, Name, OrgRef,
-    OtherIdentifierRef, Percentage, RegionCode, SectorCode, Title, ValueError, WebUrl,
+    Acronym, AidType, City, CollaborationType, CountryCode, CurrencyCode, Description, FinanceType,
+    FlowType, IatiIdentifier, LanguageCode, Money, Name, OrgRef, OtherIdentifierRef, Percentage,
+    RegionCode, SectorCode, TiedStatus, Title, ValueError, WebUrl,
 };
 use chrono::{NaiveDate, Utc};
 use uuid::Uuid;
@@ -436,6 +437,20 @@ pub async fn load<S: EventStore>(service: &CommandService<S>) -> Result<DemoSumm
         reference: None,
     });
     let asec_post_2015 = demo.change_project(&asec_post_2015, disbursement).await?;
+    // A bilateral ODA grant for project-type interventions, untied, in euro and English.
+    let defaults = ProjectCommand::SetDefaults(SetProjectDefaults {
+        project_id: asec_post_2015.id,
+        defaults: ProjectDefaults {
+            currency: Some(CurrencyCode::parse("EUR")?),
+            language: Some(LanguageCode::parse("en")?),
+            collaboration_type: Some(CollaborationType::parse("1")?),
+            flow_type: Some(FlowType::parse("10")?),
+            finance_type: Some(FinanceType::parse("110")?),
+            aid_type: Some(AidType::parse("C01")?),
+            tied_status: Some(TiedStatus::parse("5")?),
+        },
+    });
+    let asec_post_2015 = demo.change_project(&asec_post_2015, defaults).await?;
 
     demo.activity(
         &asec_post_2015,
@@ -742,6 +757,10 @@ mod tests {
         assert_eq!(post_2015.status, ProjectStatus::Closed);
         assert_eq!(post_2015.recipient_countries.len(), 10);
         assert_eq!(post_2015.participating_organisations.len(), 3);
+        assert_eq!(
+            post_2015.defaults.aid_type.map(|aid| aid.as_str()),
+            Some("C01")
+        );
         let related: Vec<&str> = post_2015
             .related_projects
             .iter()

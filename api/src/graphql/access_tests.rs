@@ -90,6 +90,7 @@ enum Mutation {
     RemoveDocument,
     RemoveRelatedProject,
     RemoveOtherIdentifier,
+    SetProjectDefaults,
     RecordTransaction,
     ReverseTransaction,
     PlanActivity,
@@ -99,7 +100,7 @@ enum Mutation {
     CancelActivity,
 }
 
-const MUTATIONS: [Mutation; 23] = [
+const MUTATIONS: [Mutation; 24] = [
     Mutation::RegisterOrganisation,
     Mutation::ReviseOrganisation,
     Mutation::DeactivateOrganisation,
@@ -116,6 +117,7 @@ const MUTATIONS: [Mutation; 23] = [
     Mutation::RemoveDocument,
     Mutation::RemoveRelatedProject,
     Mutation::RemoveOtherIdentifier,
+    Mutation::SetProjectDefaults,
     Mutation::RecordTransaction,
     Mutation::ReverseTransaction,
     Mutation::PlanActivity,
@@ -151,6 +153,7 @@ impl Mutation {
             Self::RemoveDocument => ("removeDocument", "RemoveDocumentInput"),
             Self::RemoveRelatedProject => ("removeRelatedProject", "RemoveRelatedProjectInput"),
             Self::RemoveOtherIdentifier => ("removeOtherIdentifier", "RemoveOtherIdentifierInput"),
+            Self::SetProjectDefaults => ("setProjectDefaults", "SetProjectDefaultsInput"),
             Self::RecordTransaction => ("recordTransaction", "RecordTransactionInput"),
             Self::ReverseTransaction => ("reverseTransaction", "ReverseTransactionInput"),
             Self::PlanActivity => ("planActivity", "PlanActivityInput"),
@@ -178,7 +181,8 @@ impl Mutation {
             | Self::AddOtherIdentifier
             | Self::RemoveDocument
             | Self::RemoveRelatedProject
-            | Self::RemoveOtherIdentifier => Row::Projects,
+            | Self::RemoveOtherIdentifier
+            | Self::SetProjectDefaults => Row::Projects,
             Self::RecordTransaction
             | Self::ReverseTransaction
             | Self::PlanActivity
@@ -449,6 +453,10 @@ impl Harness {
                 self.removal(Mutation::AddOtherIdentifier, &["ref", "typeCode"])
                     .await
             }
+            Mutation::SetProjectDefaults => json!({
+                "projectId": self.project().await, "expectedVersion": 1,
+                "currency": "EUR", "flowTypeCode": "10",
+            }),
             Mutation::RecordTransaction => json!({
                 "projectId": self.project().await, "expectedVersion": 1, "type": "DISBURSEMENT",
                 "date": "2016-05-01", "valueDate": "2016-05-01",

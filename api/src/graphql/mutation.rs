@@ -28,6 +28,7 @@ use super::project_commands::{
     ChangeProjectStatusInput, ParticipatingOrganisationChangeInput, ProjectPayload,
     RecordTransactionInput, RegisterProjectInput, RemoveDocumentInput, RemoveOtherIdentifierInput,
     RemoveRelatedProjectInput, ReverseTransactionInput, ReviseProjectInput, SetBudgetInput,
+    SetProjectDefaultsInput,
 };
 use crate::error::ApiError;
 
@@ -180,6 +181,17 @@ impl Mutation {
         input: AddRelatedProjectInput,
     ) -> Result<ProjectPayload, ApiError> {
         project::add_related_project(ctx, input).await
+    }
+
+    /// Sets a project's IATI defaults (currency, language, collaboration, flow, finance, aid and
+    /// tied-status types), all at once: a default left out is cleared.
+    #[graphql(guard = "access::ChangeProjects")]
+    async fn set_project_defaults(
+        &self,
+        ctx: &Context<'_>,
+        input: SetProjectDefaultsInput,
+    ) -> Result<ProjectPayload, ApiError> {
+        project::set_project_defaults(ctx, input).await
     }
 
     /// Adds another identifier to a project; type A3 names the project it follows on from.

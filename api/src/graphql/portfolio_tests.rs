@@ -1528,3 +1528,82 @@ async fn activities_can_be_rescheduled_and_cancelled() {
         json!({ "status": "CANCELLED", "cancellationReason": "The venue closed.", "version": 3 })
     );
 }
+
+#[tokio::test]
+async fn project_defaults_are_set_read_back_cleared_and_checked() {
+    let h = Harness::new().await;
+    let p = h.portfolio().await;
+    let set = "mutation($input: SetProjectDefaultsInput!) { setProjectDefaults(input: $input) {
+        auditIndex project { version defaults { currency language { code name }
+        collaborationType { code name } flowType { code } financeType { code } aidType { code }
+        tiedStatus { code name } } } } }";
+    let input = |version: i64, defaults: Json| {
+        let mut input = json!({ "projectId": p.project, "expectedVersion": version });
+        for (key, value) in defaults.as_object().unwrap() {
+            input[key] = value.clone();
+        }
+        json!({ "input": input })
+    };
+    let before = h.log_size().await;
+    let data = h
+        .ok(
+            set,
+            input(
+                1,
+                json!({ "currency": "EUR", "language": "en", "collaborationTypeCode": "1",
+                        "flowTypeCode": "10", "financeTypeCode": "110", "aidTypeCode": "C01",
+                        "tiedStatusCode": "5" }),
+            ),
+        )
+        .await;
+    let payload = &data["setProjectDefaults"];
+    assert_eq!(payload["auditIndex"], json!(before));
+    assert_eq!(payload["project"]["version"], 2);
+    assert_eq!(
+        payload["project"]["defaults"],
+        json!({
+            "currency": "EUR",
+            "language": { "code": "en", "name": "English" },
+            "collaborationType": { "code": "1", "name": "Bilateral" },
+            "flowType": { "code": "10" },
+            "financeType": { "code": "110" },
+            "aidType": { "code": "C01" },
+            "tiedStatus": { "code": "5", "name": "Untied" },
+        })
+    );
+
+    // Each wrong code is named, and nothing is appended.
+    for (field, value) in [
+        ("currency", "XXY"),
+        ("language", "english"),
+        ("collaborationTypeCode", "99"),
+        ("flowTypeCode", "20"), // withdrawn at the end of 2015
+        ("financeTypeCode", "0"),
+        ("aidTypeCode", "Z01"),
+        ("tiedStatusCode", "1"),
+    ] {
+        h.refused(
+            set,
+            input(2, json!({ field: value })),
+            ErrorCode::BadUserInput,
+            Some(field),
+        )
+        .await;
+    }
+    assert_eq!(h.log_size().await, before + 1);
+
+    // What is left out is cleared; the same defaults again are refused as no change.
+    let data = h.ok(set, input(2, json!({ "currency": "EUR" }))).await;
+    assert_eq!(
+        data["setProjectDefaults"]["project"]["defaults"],
+        json!({ "currency": "EUR", "language": null, "collaborationType": null,
+                "flowType": null, "financeType": null, "aidType": null, "tiedStatus": null })
+    );
+    h.refused(
+        set,
+        input(3, json!({ "currency": "EUR" })),
+        ErrorCode::BadUserInput,
+        Some("input"),
+    )
+    .await;
+}

@@ -27,7 +27,7 @@ use super::enums::{
 };
 use super::ids::{parse_optional_id, to_id};
 use super::organisation::Organisation;
-use super::reference_data::{Country, parse_countries, parse_list, search_text};
+use super::reference_data::{Code, Country, parse_countries, parse_list, search_text};
 use super::references::{
     ActivitiesOfProjects, ActivityCountsOfProjects, ProjectActivities, loader,
     required_organisation, required_project,
@@ -227,6 +227,11 @@ impl Project {
             .iter()
             .map(OtherIdentifier::from)
             .collect()
+    }
+
+    /// The IATI defaults the project's figures and texts fall back to (`setProjectDefaults`).
+    async fn defaults(&self) -> ProjectDefaults {
+        ProjectDefaults::from(self.state.defaults)
     }
 
     /// The anti-corruption activities under this project. Always the current activities, also
@@ -648,4 +653,37 @@ pub fn project_query(
         query.order = (order.field.into(), order.direction.into());
     }
     Ok(query)
+}
+
+/// A project's IATI defaults; each is null until set.
+#[derive(SimpleObject, Debug)]
+pub struct ProjectDefaults {
+    /// ISO 4217 code, e.g. EUR: the IATI activity's `@default-currency`.
+    currency: Option<&'static str>,
+    /// The IATI activity's `@xml:lang` (IATI Language list).
+    language: Option<Code>,
+    /// IATI CollaborationType.
+    collaboration_type: Option<Code>,
+    /// IATI FlowType: the activity's `default-flow-type`.
+    flow_type: Option<Code>,
+    /// IATI FinanceType: the activity's `default-finance-type`.
+    finance_type: Option<Code>,
+    /// IATI AidType (OECD DAC vocabulary): the activity's `default-aid-type`.
+    aid_type: Option<Code>,
+    /// IATI TiedStatus: the activity's `default-tied-status`.
+    tied_status: Option<Code>,
+}
+
+impl From<amanah_domain::project::ProjectDefaults> for ProjectDefaults {
+    fn from(defaults: amanah_domain::project::ProjectDefaults) -> Self {
+        Self {
+            currency: defaults.currency.map(|c| c.as_str()),
+            language: defaults.language.map(|c| Code::from(c.entry())),
+            collaboration_type: defaults.collaboration_type.map(|c| Code::from(c.entry())),
+            flow_type: defaults.flow_type.map(|c| Code::from(c.entry())),
+            finance_type: defaults.finance_type.map(|c| Code::from(c.entry())),
+            aid_type: defaults.aid_type.map(|c| Code::from(c.entry())),
+            tied_status: defaults.tied_status.map(|c| Code::from(c.entry())),
+        }
+    }
 }

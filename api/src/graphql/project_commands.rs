@@ -10,10 +10,11 @@ use amanah_domain::ports::StreamRead;
 use amanah_domain::project::{
     AddDocument, AddOtherIdentifier, AddParticipatingOrganisation, AddRelatedProject,
     Budget as BudgetRow, ChangeProjectStatus, OtherIdentifier, Participation,
-    Project as ProjectState, ProjectCommand, ProjectError, RecipientCountry as RecipientCountryRow,
-    RecipientRegion as RecipientRegionRow, RecordTransaction, RegisterProject, RemoveDocument,
-    RemoveOtherIdentifier, RemoveParticipatingOrganisation, RemoveRelatedProject,
-    ReverseTransaction, ReviseProject, SectorShare as SectorShareRow, SetBudget,
+    Project as ProjectState, ProjectCommand, ProjectDefaults, ProjectError,
+    RecipientCountry as RecipientCountryRow, RecipientRegion as RecipientRegionRow,
+    RecordTransaction, RegisterProject, RemoveDocument, RemoveOtherIdentifier,
+    RemoveParticipatingOrganisation, RemoveRelatedProject, ReverseTransaction, ReviseProject,
+    SectorShare as SectorShareRow, SetBudget, SetProjectDefaults,
 };
 use amanah_domain::values::{
     Description, DocumentCategory, FieldPath, IatiIdentifier, MimeType, Money, OtherIdentifierRef,
@@ -213,6 +214,28 @@ pub struct AddOtherIdentifierInput {
     pub reference: String,
     /// IATI OtherIdentifierType code: A1, A2, A3, A4, A9, B1 or B9.
     pub type_code: String,
+}
+
+/// `setProjectDefaults`: the project's IATI defaults, all of them at once (a default left out, or
+/// null, is cleared). Codes withdrawn from their list are refused as new defaults.
+#[derive(InputObject, Debug)]
+pub struct SetProjectDefaultsInput {
+    pub project_id: ID,
+    pub expected_version: i64,
+    /// ISO 4217 currency code, e.g. EUR: the activity's `@default-currency`.
+    pub currency: Option<String>,
+    /// IATI Language code (ISO 639-1), e.g. en: the activity's `@xml:lang`.
+    pub language: Option<String>,
+    /// IATI CollaborationType code, e.g. 1 (Bilateral).
+    pub collaboration_type_code: Option<String>,
+    /// IATI FlowType code, e.g. 10 (ODA).
+    pub flow_type_code: Option<String>,
+    /// IATI FinanceType code, e.g. 110 (Standard grant).
+    pub finance_type_code: Option<String>,
+    /// IATI AidType code of the OECD DAC vocabulary, e.g. C01 (Project-type interventions).
+    pub aid_type_code: Option<String>,
+    /// IATI TiedStatus code, e.g. 5 (Untied).
+    pub tied_status_code: Option<String>,
 }
 
 /// `removeDocument`: unlinks the document with this URL (to correct a document, remove it and
@@ -673,6 +696,65 @@ pub async fn remove_other_identifier(
     let command = ProjectCommand::RemoveOtherIdentifier(RemoveOtherIdentifier {
         project_id: id,
         identifier: other_identifier(&input.reference, &input.type_code)?,
+    });
+    payload(ctx, id, expected, command, Vec::new()).await
+}
+
+/// An optional code of the input, parsed for new data, naming `field` when it is wrong.
+fn optional_code<T>(
+    raw: Option<&str>,
+    field: &'static str,
+    parse: fn(&str) -> Result<T, amanah_domain::values::ValueError>,
+) -> Result<Option<T>, ApiError> {
+    raw.map(parse).transpose().map_err(invalid(field))
+}
+
+/// Parses and runs `setProjectDefaults`.
+///
+/// # Errors
+/// `BAD_USER_INPUT` naming the code at fault (or none when nothing changes), `NOT_FOUND`,
+/// `CONFLICT`.
+pub async fn set_project_defaults(
+    ctx: &Context<'_>,
+    input: SetProjectDefaultsInput,
+) -> Result<ProjectPayload, ApiError> {
+    use amanah_domain::values::{
+        AidType, CollaborationType, CurrencyCode, FinanceType, FlowType, LanguageCode, TiedStatus,
+    };
+
+    let (id, expected) = command::target(&input.project_id, "projectId", input.expected_version)?;
+    let defaults = ProjectDefaults {
+        currency: optional_code(input.currency.as_deref(), "currency", CurrencyCode::parse)?,
+        language: optional_code(input.language.as_deref(), "language", LanguageCode::parse)?,
+        collaboration_type: optional_code(
+            input.collaboration_type_code.as_deref(),
+            "collaborationTypeCode",
+            CollaborationType::parse,
+        )?,
+        flow_type: optional_code(
+            input.flow_type_code.as_deref(),
+            "flowTypeCode",
+            FlowType::parse,
+        )?,
+        finance_type: optional_code(
+            input.finance_type_code.as_deref(),
+            "financeTypeCode",
+            FinanceType::parse,
+        )?,
+        aid_type: optional_code(
+            input.aid_type_code.as_deref(),
+            "aidTypeCode",
+            AidType::parse,
+        )?,
+        tied_status: optional_code(
+            input.tied_status_code.as_deref(),
+            "tiedStatusCode",
+            TiedStatus::parse,
+        )?,
+    };
+    let command = ProjectCommand::SetDefaults(SetProjectDefaults {
+        project_id: id,
+        defaults,
     });
     payload(ctx, id, expected, command, Vec::new()).await
 }

@@ -174,6 +174,13 @@ pub struct RemoveOtherIdentifier {
     pub identifier: super::OtherIdentifier,
 }
 
+/// `setProjectDefaults`: replaces the project's IATI defaults (a default not given is cleared).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetProjectDefaults {
+    pub project_id: Uuid,
+    pub defaults: super::ProjectDefaults,
+}
+
 /// The commands of a project.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProjectCommand {
@@ -191,6 +198,7 @@ pub enum ProjectCommand {
     RemoveDocument(RemoveDocument),
     RemoveRelatedProject(RemoveRelatedProject),
     RemoveOtherIdentifier(RemoveOtherIdentifier),
+    SetDefaults(SetProjectDefaults),
 }
 
 impl ProjectCommand {
@@ -212,6 +220,7 @@ impl ProjectCommand {
             Self::RemoveDocument(c) => c.project_id,
             Self::RemoveRelatedProject(c) => c.project_id,
             Self::RemoveOtherIdentifier(c) => c.project_id,
+            Self::SetDefaults(c) => c.project_id,
         }
     }
 
@@ -243,7 +252,8 @@ impl ProjectCommand {
             | Self::AddOtherIdentifier(_)
             | Self::RemoveDocument(_)
             | Self::RemoveRelatedProject(_)
-            | Self::RemoveOtherIdentifier(_) => Vec::new(),
+            | Self::RemoveOtherIdentifier(_)
+            | Self::SetDefaults(_) => Vec::new(),
         }
     }
 }

@@ -28,6 +28,11 @@ use std::collections::HashSet;
 
 use chrono::{Months, NaiveDate};
 
+use crate::values::{
+    AidType, CollaborationType, CurrencyCode, FinanceType, FlowType, LanguageCode, TiedStatus,
+    ValueError,
+};
+
 use super::{
     AddDocument, AddOtherIdentifier, AddParticipatingOrganisation, AddRelatedProject, BudgetSet,
     ChangeProjectStatus, OtherIdentifier, ParticipatingOrganisation, Participation, Project,
@@ -38,7 +43,7 @@ use super::{
 };
 use super::{
     Document, DocumentRemoved, RelatedProjectRemoved, RemoveDocument, RemoveOtherIdentifier,
-    RemoveRelatedProject,
+    RemoveRelatedProject, SetProjectDefaults,
 };
 use crate::aggregate::DecisionContext;
 use crate::codelists::{OrganisationRole, OtherIdentifierType, ProjectStatus};
@@ -78,6 +83,7 @@ pub(super) fn decide(
         ProjectCommand::RemoveDocument(remove) => remove_document(project, remove)?,
         ProjectCommand::RemoveRelatedProject(remove) => remove_related_project(project, remove)?,
         ProjectCommand::RemoveOtherIdentifier(remove) => remove_other_identifier(project, remove)?,
+        ProjectCommand::SetDefaults(set) => set_defaults(project, set)?,
     };
     Ok(vec![event])
 }
@@ -650,4 +656,79 @@ fn check_sectors(sectors: &[SectorShare]) -> Result<(), ProjectError> {
         });
     }
     Ok(())
+}
+
+/// New defaults: something must change, and a code that changes must not be withdrawn from its
+/// list (one kept from before a withdrawal may stay).
+fn set_defaults(project: &Project, set: SetProjectDefaults) -> Result<ProjectEvent, ProjectError> {
+    let (old, new) = (project.defaults, set.defaults);
+    if new == old {
+        return Err(ProjectError::NothingToRevise);
+    }
+    fresh(
+        "currency",
+        new.currency,
+        old.currency,
+        CurrencyCode::as_str,
+        CurrencyCode::parse,
+    )?;
+    fresh(
+        "language",
+        new.language,
+        old.language,
+        LanguageCode::as_str,
+        LanguageCode::parse,
+    )?;
+    fresh(
+        "collaborationTypeCode",
+        new.collaboration_type,
+        old.collaboration_type,
+        CollaborationType::as_str,
+        CollaborationType::parse,
+    )?;
+    fresh(
+        "flowTypeCode",
+        new.flow_type,
+        old.flow_type,
+        FlowType::as_str,
+        FlowType::parse,
+    )?;
+    fresh(
+        "financeTypeCode",
+        new.finance_type,
+        old.finance_type,
+        FinanceType::as_str,
+        FinanceType::parse,
+    )?;
+    fresh(
+        "aidTypeCode",
+        new.aid_type,
+        old.aid_type,
+        AidType::as_str,
+        AidType::parse,
+    )?;
+    fresh(
+        "tiedStatusCode",
+        new.tied_status,
+        old.tied_status,
+        TiedStatus::as_str,
+        TiedStatus::parse,
+    )?;
+    Ok(ProjectEvent::ProjectDefaultsSet(new))
+}
+
+/// A code that changes to `new` must be one its list still offers for new data.
+fn fresh<T: Copy + PartialEq>(
+    field: &'static str,
+    new: Option<T>,
+    old: Option<T>,
+    code: fn(T) -> &'static str,
+    parse: fn(&str) -> Result<T, ValueError>,
+) -> Result<(), ProjectError> {
+    match new {
+        Some(value) if new != old => parse(code(value))
+            .map(|_| ())
+            .map_err(ProjectError::invalid(field)),
+        _ => Ok(()),
+    }
 }

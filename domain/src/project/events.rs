@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{
-    Budget, Document, OtherIdentifier, ParticipatingOrganisation, Project, RecipientCountry,
-    RecipientRegion, RelatedProject, SectorShare, TransactionEntry,
+    Budget, Document, OtherIdentifier, ParticipatingOrganisation, Project, ProjectDefaults,
+    RecipientCountry, RecipientRegion, RelatedProject, SectorShare, TransactionEntry,
 };
 use crate::aggregate::DomainEvent;
 use crate::codelists::{ProjectStatus, RelatedActivityType};
@@ -80,6 +80,7 @@ impl ProjectRegistered {
             documents: Vec::new(),
             related_projects: Vec::new(),
             other_identifiers: Vec::new(),
+            defaults: ProjectDefaults::default(),
             version: 1,
         }
     }
@@ -143,6 +144,8 @@ pub enum ProjectEvent {
     DocumentRemoved(DocumentRemoved),
     RelatedProjectRemoved(RelatedProjectRemoved),
     OtherIdentifierRemoved(OtherIdentifier),
+    /// The project's IATI defaults, all of them as they are after the change.
+    ProjectDefaultsSet(ProjectDefaults),
 }
 
 impl DomainEvent for ProjectEvent {
@@ -162,6 +165,7 @@ impl DomainEvent for ProjectEvent {
             Self::DocumentRemoved(_) => "DocumentRemoved",
             Self::RelatedProjectRemoved(_) => "RelatedProjectRemoved",
             Self::OtherIdentifierRemoved(_) => "OtherIdentifierRemoved",
+            Self::ProjectDefaultsSet(_) => "ProjectDefaultsSet",
         }
     }
 }

@@ -26,8 +26,10 @@ use crate::codelists::{
 };
 use crate::ports::StreamRead;
 use crate::values::{
-    CountryCode, Description, DocumentCategory, FieldPath, IatiIdentifier, MimeType, Money, OrgRef,
-    OtherIdentifierRef, Percentage, RegionCode, SectorCode, Title, TransactionRef, WebUrl,
+    AidType, CollaborationType, CountryCode, CurrencyCode, Description, DocumentCategory,
+    FieldPath, FinanceType, FlowType, IatiIdentifier, LanguageCode, MimeType, Money, OrgRef,
+    OtherIdentifierRef, Percentage, RegionCode, SectorCode, TiedStatus, Title, TransactionRef,
+    WebUrl,
 };
 
 pub use commands::*;
@@ -65,8 +67,35 @@ pub struct Project {
     pub documents: Vec<Document>,
     pub related_projects: Vec<RelatedProject>,
     pub other_identifiers: Vec<OtherIdentifier>,
+    /// The IATI defaults its figures and texts fall back to (`setProjectDefaults`).
+    #[serde(default, skip_serializing_if = "ProjectDefaults::is_empty")]
+    pub defaults: ProjectDefaults,
     /// Number of events in the stream.
     pub version: u64,
+}
+
+/// A project's IATI defaults: the activity's `@default-currency` and `@xml:lang`, its
+/// `collaboration-type`, and the `default-flow-type`, `default-finance-type`,
+/// `default-aid-type` (vocabulary 1) and `default-tied-status` its transactions inherit. Each
+/// is absent until set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectDefaults {
+    pub currency: Option<CurrencyCode>,
+    pub language: Option<LanguageCode>,
+    pub collaboration_type: Option<CollaborationType>,
+    pub flow_type: Option<FlowType>,
+    pub finance_type: Option<FinanceType>,
+    pub aid_type: Option<AidType>,
+    pub tied_status: Option<TiedStatus>,
+}
+
+impl ProjectDefaults {
+    /// Whether no default is set.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 impl Project {
@@ -441,6 +470,7 @@ impl Aggregate for Project {
             ProjectEvent::OtherIdentifierRemoved(removed) => {
                 project.other_identifiers.retain(|o| o != removed);
             }
+            ProjectEvent::ProjectDefaultsSet(set) => project.defaults = *set,
         }
         project.version += 1;
         Some(project)

@@ -1727,16 +1727,18 @@ fn every_event_round_trips_without_floats_and_the_fold_counts_versions() {
         "XM-DAC-5-7-2012-9",
         OtherIdentifierType::PreviousActivityIdentifier,
     ));
+    decide(set_defaults(all_defaults()));
     let kinds: std::collections::BTreeSet<&str> = history
         .iter()
         .map(crate::aggregate::DomainEvent::event_type)
         .collect();
-    assert_eq!(kinds.len(), 11, "{kinds:?}");
+    assert_eq!(kinds.len(), 12, "{kinds:?}");
     for event in &history {
         crate::testing::assert_json_round_trip(event);
     }
     let project = Project::fold(&history).unwrap();
-    assert_eq!(project.version, 11);
+    assert_eq!(project.version, 12);
+    assert_eq!(project.defaults, all_defaults());
 
     let json = serde_json::to_value(&history[0]).unwrap();
     assert_eq!(json["type"], "ProjectRegistered");
@@ -1884,4 +1886,74 @@ fn commands_hold_only_while_the_organisations_and_projects_they_name_are_as_read
         }))
         .is_empty()
     );
+}
+
+fn all_defaults() -> ProjectDefaults {
+    ProjectDefaults {
+        currency: Some(CurrencyCode::parse("EUR").unwrap()),
+        language: Some(crate::values::LanguageCode::parse("en").unwrap()),
+        collaboration_type: Some(crate::values::CollaborationType::parse("1").unwrap()),
+        flow_type: Some(crate::values::FlowType::parse("10").unwrap()),
+        finance_type: Some(crate::values::FinanceType::parse("110").unwrap()),
+        aid_type: Some(crate::values::AidType::parse("C01").unwrap()),
+        tied_status: Some(crate::values::TiedStatus::parse("5").unwrap()),
+    }
+}
+
+fn set_defaults(defaults: ProjectDefaults) -> ProjectCommand {
+    ProjectCommand::SetDefaults(SetProjectDefaults {
+        project_id: project_id(),
+        defaults,
+    })
+}
+
+#[test]
+fn defaults_are_set_whole_and_cleared_field_by_field() {
+    let project = given::<Project>([registered()])
+        .when(set_defaults(all_defaults()))
+        .state();
+    assert_eq!(project.defaults, all_defaults());
+    let set = ProjectEvent::ProjectDefaultsSet(all_defaults());
+    let cleared = ProjectDefaults {
+        currency: None,
+        aid_type: None,
+        ..all_defaults()
+    };
+    let project = given::<Project>([registered(), set.clone()])
+        .when(set_defaults(cleared))
+        .state();
+    assert_eq!(project.defaults, cleared);
+    // The same defaults again change nothing, so they are refused, like an empty revision.
+    given::<Project>([registered(), set])
+        .when(set_defaults(all_defaults()))
+        .rejected(&ProjectError::NothingToRevise, None);
+    // A project registered before defaults existed has none, and its state says nothing of them.
+    let fresh = given::<Project>([])
+        .when(ProjectCommand::Register(register()))
+        .state();
+    assert!(fresh.defaults.is_empty());
+    assert!(!serde_json::to_string(&fresh).unwrap().contains("defaults"));
+}
+
+#[test]
+fn a_withdrawn_code_is_refused_as_a_new_default_and_kept_as_an_old_one() {
+    let withdrawn = crate::values::FlowType::known("20").unwrap();
+    assert!(withdrawn.is_withdrawn());
+    let with_withdrawn = ProjectDefaults {
+        flow_type: Some(withdrawn),
+        ..ProjectDefaults::default()
+    };
+    let rejection = given::<Project>([registered()])
+        .when(set_defaults(with_withdrawn))
+        .error();
+    assert_eq!(field_of(&rejection).as_deref(), Some("flowTypeCode"));
+    // Recorded before the withdrawal, it stays while another default changes.
+    let recorded = ProjectEvent::ProjectDefaultsSet(with_withdrawn);
+    let project = given::<Project>([registered(), recorded])
+        .when(set_defaults(ProjectDefaults {
+            tied_status: Some(crate::values::TiedStatus::parse("5").unwrap()),
+            ..with_withdrawn
+        }))
+        .state();
+    assert_eq!(project.defaults.flow_type, Some(withdrawn));
 }

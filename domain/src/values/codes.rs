@@ -82,7 +82,7 @@ macro_rules! table_code {
 /// read), and deserialisation through `known`, so that events recorded before a withdrawal
 /// still replay.
 macro_rules! iati_code {
-    ($(#[$meta:meta])* $ty:ident, $list:ident, $unknown:ident) => {
+    ($(#[$meta:meta])* $ty:ident, $list:ident, $unknown:expr) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
@@ -92,7 +92,7 @@ macro_rules! iati_code {
             /// Parses a code of its IATI list for new data.
             ///
             /// # Errors
-            #[doc = concat!("[`ValueError::", stringify!($unknown), "`], or [`ValueError::WithdrawnCode`] for a withdrawn code.")]
+            #[doc = concat!("`", stringify!($unknown), "`, or [`ValueError::WithdrawnCode`] for a withdrawn code.")]
             pub fn parse(raw: &str) -> Result<Self, ValueError> {
                 let code = Self::known(raw)?.0;
                 match code.status {
@@ -107,12 +107,12 @@ macro_rules! iati_code {
             /// Looks up a known code, withdrawn or not (for reading recorded data).
             ///
             /// # Errors
-            #[doc = concat!("[`ValueError::", stringify!($unknown), "`].")]
+            #[doc = concat!("`", stringify!($unknown), "`.")]
             pub fn known(raw: &str) -> Result<Self, ValueError> {
                 iati::generated::$list
                     .get(raw)
                     .map(Self)
-                    .ok_or_else(|| ValueError::$unknown(raw.to_owned()))
+                    .ok_or_else(|| ($unknown)(raw.to_owned()))
             }
 
             /// Whether the code was withdrawn from its list (it is then only read, never new).
@@ -131,7 +131,7 @@ iati_code!(
     /// `ID`; upper case, as ISO writes it (`id` is refused). `AN` is withdrawn.
     CountryCode,
     COUNTRY,
-    UnknownCountry
+    ValueError::UnknownCountry
 );
 
 /// An active ISO 4217 currency code with its minor-unit exponent, e.g. `EUR` (2), `JPY` (0).
@@ -182,19 +182,67 @@ iati_code!(
     /// withdrawn.
     SectorCode,
     SECTOR,
-    UnknownSector
+    ValueError::UnknownSector
 );
 
 iati_code!(
     /// A DAC region code of the official IATI Region list, e.g. `789`.
     RegionCode,
     REGION,
-    UnknownRegion
+    ValueError::UnknownRegion
 );
 
 iati_code!(
     /// A code of the official IATI DocumentCategory list, e.g. `A05` (Budget).
     DocumentCategory,
     DOCUMENT_CATEGORY,
-    UnknownDocumentCategory
+    ValueError::UnknownDocumentCategory
+);
+
+/// The error for a code that is not on the IATI list `list`.
+fn unknown_code(list: &'static str) -> impl Fn(String) -> ValueError {
+    move |code| ValueError::UnknownCode { list, code }
+}
+
+iati_code!(
+    /// A code of the official IATI Language list (ISO 639-1), e.g. `en`.
+    LanguageCode,
+    LANGUAGE,
+    unknown_code("Language")
+);
+
+iati_code!(
+    /// A code of the official IATI CollaborationType list, e.g. `1` (Bilateral).
+    CollaborationType,
+    COLLABORATION_TYPE,
+    unknown_code("CollaborationType")
+);
+
+iati_code!(
+    /// A code of the official IATI FlowType list, e.g. `10` (ODA).
+    FlowType,
+    FLOW_TYPE,
+    unknown_code("FlowType")
+);
+
+iati_code!(
+    /// A code of the official IATI FinanceType list, e.g. `110` (Standard grant).
+    FinanceType,
+    FINANCE_TYPE,
+    unknown_code("FinanceType")
+);
+
+iati_code!(
+    /// A code of the official IATI AidType list (vocabulary 1, OECD DAC), e.g. `C01` (Project-type
+    /// interventions).
+    AidType,
+    AID_TYPE,
+    unknown_code("AidType")
+);
+
+iati_code!(
+    /// A code of the official IATI TiedStatus list, e.g. `5` (Untied).
+    TiedStatus,
+    TIED_STATUS,
+    unknown_code("TiedStatus")
 );

@@ -18,7 +18,10 @@ mod percentage;
 mod text;
 mod web;
 
-pub use codes::{CountryCode, CurrencyCode, DocumentCategory, RegionCode, SectorCode};
+pub use codes::{
+    AidType, CollaborationType, CountryCode, CurrencyCode, DocumentCategory, FinanceType, FlowType,
+    LanguageCode, RegionCode, SectorCode, TiedStatus,
+};
 pub use field_path::FieldPath;
 pub use identifiers::{IatiIdentifier, OrgRef, OtherIdentifierRef, TransactionRef};
 pub use money::{MAX_MINOR_UNITS, Money};

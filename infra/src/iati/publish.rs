@@ -27,7 +27,8 @@ pub const IATI_VERSION: &str = "2.03";
 /// The namespace of Amanah's own elements (the anti-corruption activities of a project).
 pub const AMANAH_NAMESPACE: &str = "urn:x-amanah:iati-extension:1";
 
-/// The language of every text Amanah keeps (`xml:lang` on each activity and organisation).
+/// The language of Amanah's texts (`xml:lang` on each organisation, and on each activity whose
+/// project sets no default language).
 pub const TEXT_LANGUAGE: &str = "en";
 
 /// What one `iati-activity` is written from.
@@ -95,11 +96,16 @@ pub fn activity(record: &ActivityRecord<'_>) -> String {
     let organisation = |id: &Uuid| record.organisations.get(id);
     let mut xml = XmlWriter::nested(1);
     let last_updated = record.last_updated.map(datetime);
+    let defaults = project.defaults;
     xml.open(
         "iati-activity",
         &[
             ("last-updated-datetime", last_updated.as_deref()),
-            ("xml:lang", Some(TEXT_LANGUAGE)),
+            (
+                "xml:lang",
+                Some(defaults.language.map_or(TEXT_LANGUAGE, |l| l.as_str())),
+            ),
+            ("default-currency", defaults.currency.map(|c| c.as_str())),
         ],
     );
     xml.text("iati-identifier", &[], project.iati_identifier.as_str());
@@ -211,6 +217,38 @@ pub fn activity(record: &ActivityRecord<'_>) -> String {
                 ("percentage", Some(&sector.percentage.to_string())),
             ],
         );
+    }
+    let coded = [
+        (
+            "collaboration-type",
+            defaults.collaboration_type.map(|c| c.as_str()),
+            None,
+        ),
+        (
+            "default-flow-type",
+            defaults.flow_type.map(|c| c.as_str()),
+            None,
+        ),
+        (
+            "default-finance-type",
+            defaults.finance_type.map(|c| c.as_str()),
+            None,
+        ),
+        (
+            "default-aid-type",
+            defaults.aid_type.map(|c| c.as_str()),
+            Some("1"),
+        ),
+        (
+            "default-tied-status",
+            defaults.tied_status.map(|c| c.as_str()),
+            None,
+        ),
+    ];
+    for (element, code, vocabulary) in coded {
+        if let Some(code) = code {
+            xml.empty(element, &[("code", Some(code)), ("vocabulary", vocabulary)]);
+        }
     }
     for budget in &project.budgets {
         xml.open(

@@ -9,7 +9,8 @@ use amanah_domain::activity::{
 };
 use amanah_domain::codelists::iati::CodeList;
 use amanah_domain::codelists::iati::generated::{
-    COUNTRY, CURRENCY, DOCUMENT_CATEGORY, REGION, SECTOR,
+    AID_TYPE, COLLABORATION_TYPE, COUNTRY, CURRENCY, DOCUMENT_CATEGORY, FINANCE_TYPE, FLOW_TYPE,
+    LANGUAGE, REGION, SECTOR, TIED_STATUS,
 };
 use amanah_domain::codelists::{
     ActivityKind, ActivityPartnerRole, ActivityStatus, AuditType, BudgetStatus, BudgetType,
@@ -18,13 +19,14 @@ use amanah_domain::codelists::{
 };
 use amanah_domain::organisation::Organisation;
 use amanah_domain::project::{
-    Budget, Document, OtherIdentifier, ParticipatingOrganisation, Project, RecipientCountry,
-    RecipientRegion, RelatedProject, SectorShare, Transaction,
+    Budget, Document, OtherIdentifier, ParticipatingOrganisation, Project, ProjectDefaults,
+    RecipientCountry, RecipientRegion, RelatedProject, SectorShare, Transaction,
 };
 use amanah_domain::values::{
-    City, CountryCode, CurrencyCode, Description, DocumentCategory, IatiIdentifier, MimeType,
-    Money, Name, OrgRef, OtherIdentifierRef, Percentage, RegionCode, SectorCode, Title,
-    TransactionRef, WebUrl,
+    AidType, City, CollaborationType, CountryCode, CurrencyCode, Description, DocumentCategory,
+    FinanceType, FlowType, IatiIdentifier, LanguageCode, MimeType, Money, Name, OrgRef,
+    OtherIdentifierRef, Percentage, RegionCode, SectorCode, TiedStatus, Title, TransactionRef,
+    WebUrl,
 };
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use proptest::prelude::*;
@@ -77,14 +79,17 @@ fn percentage(rng: &mut StdRng) -> Percentage {
     ok(Percentage::from_hundredths(rng.gen_range(0..=10_000)).ok_or("percentage"))
 }
 
-fn money(rng: &mut StdRng) -> Money {
-    // Every IATI currency Amanah knows the minor unit of (XDR and some withdrawn codes have none).
-    let known: Vec<CurrencyCode> = CURRENCY
+/// Every IATI currency Amanah knows the minor unit of (XDR and some withdrawn codes have none).
+fn known_currencies() -> Vec<CurrencyCode> {
+    CURRENCY
         .codes
         .iter()
         .filter_map(|entry| CurrencyCode::known(entry.code).ok())
-        .collect();
-    let currency = pick(rng, &known);
+        .collect()
+}
+
+fn money(rng: &mut StdRng) -> Money {
+    let currency = pick(rng, &known_currencies());
     let minor = rng.gen_range(-1_000_000_000_i64..1_000_000_000);
     ok(Money::new(if minor == 0 { 1 } else { minor }, currency))
 }
@@ -216,6 +221,17 @@ fn project(rng: &mut StdRng, index: usize, orgs: &[Organisation]) -> Project {
                 relation: pick(rng, RelatedActivityType::ALL),
             })
             .collect(),
+        defaults: ProjectDefaults {
+            currency: maybe(rng, |rng| pick(rng, &known_currencies())),
+            language: maybe(rng, |rng| ok(LanguageCode::known(code(rng, &LANGUAGE)))),
+            collaboration_type: maybe(rng, |rng| {
+                ok(CollaborationType::known(code(rng, &COLLABORATION_TYPE)))
+            }),
+            flow_type: maybe(rng, |rng| ok(FlowType::known(code(rng, &FLOW_TYPE)))),
+            finance_type: maybe(rng, |rng| ok(FinanceType::known(code(rng, &FINANCE_TYPE)))),
+            aid_type: maybe(rng, |rng| ok(AidType::known(code(rng, &AID_TYPE)))),
+            tied_status: maybe(rng, |rng| ok(TiedStatus::known(code(rng, &TIED_STATUS)))),
+        },
         other_identifiers: (0..n(rng))
             .map(|i| OtherIdentifier {
                 reference: ok(OtherIdentifierRef::parse(&format!("OLD-{index}-{i}"))),

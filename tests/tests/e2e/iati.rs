@@ -108,6 +108,22 @@ async fn the_demo_portfolio_publishes_valid_iati_files(app: TestApp) {
         "each activity says when the log last changed it"
     );
 
+    // ASEC Post 2015's defaults (`setProjectDefaults`), where the schema puts them.
+    let asec = activities
+        .split("<iati-activity ")
+        .find(|activity| activity.contains("XM-DAC-5-7-DEMO-ASEC-POST-2015"))
+        .unwrap();
+    assert!(asec.contains("default-currency=\"EUR\""), "{asec}");
+    for element in [
+        "<collaboration-type code=\"1\"/>",
+        "<default-flow-type code=\"10\"/>",
+        "<default-finance-type code=\"110\"/>",
+        "<default-aid-type code=\"C01\" vocabulary=\"1\"/>",
+        "<default-tied-status code=\"5\"/>",
+    ] {
+        assert!(asec.contains(element), "{element} in {asec}");
+    }
+
     let organisations =
         valid_file(&app, "/iati/organisations.xml", IatiSchema::Organisations).await;
     let mut reporting: Vec<&str> = activities
