@@ -1530,6 +1530,7 @@ async fn activities_can_be_rescheduled_and_cancelled() {
 }
 
 #[tokio::test]
+#[expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 async fn project_defaults_are_set_read_back_cleared_and_checked() {
     let h = Harness::new().await;
     let p = h.portfolio().await;
