@@ -20,15 +20,17 @@ use amanah_domain::organisation::{
 };
 use amanah_domain::ports::{Actor, EventMetadata, EventStore, Snapshot};
 use amanah_domain::project::{
-    AddOtherIdentifier, AddRelatedProject, Budget, ChangeProjectStatus, Participation, Project,
-    ProjectCommand, ProjectDefaults, RecipientCountry, RecipientRegion, RecordTransaction,
-    RegisterProject, SectorShare, SetBudget, SetProjectDefaults,
+    AddOtherIdentifier, AddRelatedProject, Budget, ChangeProjectStatus, Participation,
+    PolicyMarker, Project, ProjectCommand, ProjectDefaults, RecipientCountry, RecipientRegion,
+    RecordTransaction, RegisterProject, SectorShare, SetBudget, SetPolicyMarkers,
+    SetProjectDefaults,
 };
 use amanah_domain::service::{CommandError, CommandService, Expected, Given};
 use amanah_domain::values::{
     Acronym, AidType, City, CollaborationType, CountryCode, CurrencyCode, Description, FinanceType,
     FlowType, IatiIdentifier, LanguageCode, Money, Name, OrgRef, OtherIdentifierRef, Percentage,
-    RegionCode, SectorCode, TiedStatus, Title, ValueError, WebUrl,
+    PolicyMarkerCode, PolicySignificance, RegionCode, SectorCode, TiedStatus, Title, ValueError,
+    WebUrl,
 };
 use chrono::{NaiveDate, Utc};
 use uuid::Uuid;
@@ -451,6 +453,21 @@ pub async fn load<S: EventStore>(service: &CommandService<S>) -> Result<DemoSumm
         },
     });
     let asec_post_2015 = demo.change_project(&asec_post_2015, defaults).await?;
+    // Governance is its principal objective, gender equality a significant one.
+    let markers = ProjectCommand::SetPolicyMarkers(SetPolicyMarkers {
+        project_id: asec_post_2015.id,
+        policy_markers: vec![
+            PolicyMarker {
+                code: PolicyMarkerCode::parse("3")?,
+                significance: PolicySignificance::parse("2")?,
+            },
+            PolicyMarker {
+                code: PolicyMarkerCode::parse("1")?,
+                significance: PolicySignificance::parse("1")?,
+            },
+        ],
+    });
+    let asec_post_2015 = demo.change_project(&asec_post_2015, markers).await?;
 
     demo.activity(
         &asec_post_2015,

@@ -91,6 +91,7 @@ enum Mutation {
     RemoveRelatedProject,
     RemoveOtherIdentifier,
     SetProjectDefaults,
+    SetPolicyMarkers,
     RecordTransaction,
     ReverseTransaction,
     PlanActivity,
@@ -100,7 +101,7 @@ enum Mutation {
     CancelActivity,
 }
 
-const MUTATIONS: [Mutation; 24] = [
+const MUTATIONS: [Mutation; 25] = [
     Mutation::RegisterOrganisation,
     Mutation::ReviseOrganisation,
     Mutation::DeactivateOrganisation,
@@ -118,6 +119,7 @@ const MUTATIONS: [Mutation; 24] = [
     Mutation::RemoveRelatedProject,
     Mutation::RemoveOtherIdentifier,
     Mutation::SetProjectDefaults,
+    Mutation::SetPolicyMarkers,
     Mutation::RecordTransaction,
     Mutation::ReverseTransaction,
     Mutation::PlanActivity,
@@ -154,6 +156,7 @@ impl Mutation {
             Self::RemoveRelatedProject => ("removeRelatedProject", "RemoveRelatedProjectInput"),
             Self::RemoveOtherIdentifier => ("removeOtherIdentifier", "RemoveOtherIdentifierInput"),
             Self::SetProjectDefaults => ("setProjectDefaults", "SetProjectDefaultsInput"),
+            Self::SetPolicyMarkers => ("setPolicyMarkers", "SetPolicyMarkersInput"),
             Self::RecordTransaction => ("recordTransaction", "RecordTransactionInput"),
             Self::ReverseTransaction => ("reverseTransaction", "ReverseTransactionInput"),
             Self::PlanActivity => ("planActivity", "PlanActivityInput"),
@@ -182,7 +185,8 @@ impl Mutation {
             | Self::RemoveDocument
             | Self::RemoveRelatedProject
             | Self::RemoveOtherIdentifier
-            | Self::SetProjectDefaults => Row::Projects,
+            | Self::SetProjectDefaults
+            | Self::SetPolicyMarkers => Row::Projects,
             Self::RecordTransaction
             | Self::ReverseTransaction
             | Self::PlanActivity
@@ -453,6 +457,10 @@ impl Harness {
                 self.removal(Mutation::AddOtherIdentifier, &["ref", "typeCode"])
                     .await
             }
+            Mutation::SetPolicyMarkers => json!({
+                "projectId": self.project().await, "expectedVersion": 1,
+                "policyMarkers": [{ "code": "3", "significance": "2" }],
+            }),
             Mutation::SetProjectDefaults => json!({
                 "projectId": self.project().await, "expectedVersion": 1,
                 "currency": "EUR", "flowTypeCode": "10",

@@ -28,7 +28,7 @@ use super::project_commands::{
     ChangeProjectStatusInput, ParticipatingOrganisationChangeInput, ProjectPayload,
     RecordTransactionInput, RegisterProjectInput, RemoveDocumentInput, RemoveOtherIdentifierInput,
     RemoveRelatedProjectInput, ReverseTransactionInput, ReviseProjectInput, SetBudgetInput,
-    SetProjectDefaultsInput,
+    SetPolicyMarkersInput, SetProjectDefaultsInput,
 };
 use crate::error::ApiError;
 
@@ -192,6 +192,16 @@ impl Mutation {
         input: SetProjectDefaultsInput,
     ) -> Result<ProjectPayload, ApiError> {
         project::set_project_defaults(ctx, input).await
+    }
+
+    /// Sets a project's OECD DAC policy markers and their significance: the whole list.
+    #[graphql(guard = "access::ChangeProjects")]
+    async fn set_policy_markers(
+        &self,
+        ctx: &Context<'_>,
+        input: SetPolicyMarkersInput,
+    ) -> Result<ProjectPayload, ApiError> {
+        project::set_policy_markers(ctx, input).await
     }
 
     /// Adds another identifier to a project; type A3 names the project it follows on from.

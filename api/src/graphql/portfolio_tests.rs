@@ -1608,3 +1608,61 @@ async fn project_defaults_are_set_read_back_cleared_and_checked() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn policy_markers_are_set_read_back_and_checked() {
+    let h = Harness::new().await;
+    let p = h.portfolio().await;
+    let set = "mutation($input: SetPolicyMarkersInput!) { setPolicyMarkers(input: $input) {
+        project { version policyMarkers { marker { code name } significance { code name } } } } }";
+    let input = |version: i64, markers: Json| {
+        json!({ "input": { "projectId": p.project, "expectedVersion": version,
+                           "policyMarkers": markers } })
+    };
+    let data = h
+        .ok(
+            set,
+            input(
+                1,
+                json!([{ "code": "3", "significance": "2" }, { "code": "1", "significance": "1" }]),
+            ),
+        )
+        .await;
+    assert_eq!(
+        data["setPolicyMarkers"]["project"]["policyMarkers"],
+        json!([
+            { "marker": { "code": "3", "name": "Participatory Development/Good Governance" },
+              "significance": { "code": "2", "name": "principal objective" } },
+            { "marker": { "code": "1", "name": "Gender Equality" },
+              "significance": { "code": "1", "name": "significant objective" } },
+        ])
+    );
+    let before = h.log_size().await;
+    for (markers, field) in [
+        (
+            json!([{ "code": "99", "significance": "1" }]),
+            "policyMarkers[0].code",
+        ),
+        (
+            json!([{ "code": "3", "significance": "1" }, { "code": "1", "significance": "7" }]),
+            "policyMarkers[1].significance",
+        ),
+        (
+            json!([{ "code": "1", "significance": "1" }, { "code": "1", "significance": "2" }]),
+            "policyMarkers[1].code",
+        ),
+        (
+            json!([{ "code": "3", "significance": "3" }]),
+            "policyMarkers[0].significance",
+        ),
+    ] {
+        h.refused(set, input(2, markers), ErrorCode::BadUserInput, Some(field))
+            .await;
+    }
+    assert_eq!(h.log_size().await, before);
+    let data = h.ok(set, input(2, json!([]))).await;
+    assert_eq!(
+        data["setPolicyMarkers"]["project"]["policyMarkers"],
+        json!([])
+    );
+}

@@ -229,6 +229,18 @@ impl Project {
             .collect()
     }
 
+    /// The OECD DAC policy markers the project is scored on, with their significance.
+    async fn policy_markers(&self) -> Vec<PolicyMarker> {
+        self.state
+            .policy_markers
+            .iter()
+            .map(|row| PolicyMarker {
+                marker: Code::from(row.code.entry()),
+                significance: Code::from(row.significance.entry()),
+            })
+            .collect()
+    }
+
     /// The IATI defaults the project's figures and texts fall back to (`setProjectDefaults`).
     async fn defaults(&self) -> ProjectDefaults {
         ProjectDefaults::from(self.state.defaults)
@@ -686,4 +698,11 @@ impl From<amanah_domain::project::ProjectDefaults> for ProjectDefaults {
             tied_status: defaults.tied_status.map(|c| Code::from(c.entry())),
         }
     }
+}
+
+/// An OECD DAC policy marker (IATI PolicyMarker) and its significance (IATI PolicySignificance).
+#[derive(SimpleObject, Debug)]
+pub struct PolicyMarker {
+    marker: Code,
+    significance: Code,
 }

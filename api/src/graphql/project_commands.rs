@@ -9,12 +9,12 @@ use amanah_domain::codelists::OtherIdentifierType;
 use amanah_domain::ports::StreamRead;
 use amanah_domain::project::{
     AddDocument, AddOtherIdentifier, AddParticipatingOrganisation, AddRelatedProject,
-    Budget as BudgetRow, ChangeProjectStatus, OtherIdentifier, Participation,
+    Budget as BudgetRow, ChangeProjectStatus, OtherIdentifier, Participation, PolicyMarker,
     Project as ProjectState, ProjectCommand, ProjectDefaults, ProjectError,
     RecipientCountry as RecipientCountryRow, RecipientRegion as RecipientRegionRow,
     RecordTransaction, RegisterProject, RemoveDocument, RemoveOtherIdentifier,
     RemoveParticipatingOrganisation, RemoveRelatedProject, ReverseTransaction, ReviseProject,
-    SectorShare as SectorShareRow, SetBudget, SetProjectDefaults,
+    SectorShare as SectorShareRow, SetBudget, SetPolicyMarkers, SetProjectDefaults,
 };
 use amanah_domain::values::{
     Description, DocumentCategory, FieldPath, IatiIdentifier, MimeType, Money, OtherIdentifierRef,
@@ -236,6 +236,25 @@ pub struct SetProjectDefaultsInput {
     pub aid_type_code: Option<String>,
     /// IATI TiedStatus code, e.g. 5 (Untied).
     pub tied_status_code: Option<String>,
+}
+
+/// `setPolicyMarkers`: the project's OECD DAC policy markers, the whole list (an empty list clears
+/// it).
+#[derive(InputObject, Debug)]
+pub struct SetPolicyMarkersInput {
+    pub project_id: ID,
+    pub expected_version: i64,
+    pub policy_markers: Vec<PolicyMarkerInput>,
+}
+
+/// One policy marker and its significance.
+#[derive(InputObject, Debug)]
+pub struct PolicyMarkerInput {
+    /// IATI PolicyMarker code, e.g. 3 (Participatory Development/Good Governance).
+    pub code: String,
+    /// IATI PolicySignificance code: 0 not targeted, 1 significant, 2 principal objective, 3 for
+    /// desertification (marker 8) only, 4 for RMNCH (marker 9) only.
+    pub significance: String,
 }
 
 /// `removeDocument`: unlinks the document with this URL (to correct a document, remove it and
@@ -755,6 +774,39 @@ pub async fn set_project_defaults(
     let command = ProjectCommand::SetDefaults(SetProjectDefaults {
         project_id: id,
         defaults,
+    });
+    payload(ctx, id, expected, command, Vec::new()).await
+}
+
+/// Parses and runs `setPolicyMarkers`.
+///
+/// # Errors
+/// `BAD_USER_INPUT` naming `policyMarkers[i].code` or `.significance` (or `input` when nothing
+/// changes), `NOT_FOUND`, `CONFLICT`.
+pub async fn set_policy_markers(
+    ctx: &Context<'_>,
+    input: SetPolicyMarkersInput,
+) -> Result<ProjectPayload, ApiError> {
+    use amanah_domain::values::{FieldPath, PolicyMarkerCode, PolicySignificance};
+
+    let (id, expected) = command::target(&input.project_id, "projectId", input.expected_version)?;
+    let policy_markers = input
+        .policy_markers
+        .iter()
+        .enumerate()
+        .map(|(index, row)| {
+            let at = FieldPath::list("policyMarkers", index);
+            Ok(PolicyMarker {
+                code: PolicyMarkerCode::parse(&row.code)
+                    .map_err(invalid(at.clone().field("code")))?,
+                significance: PolicySignificance::parse(&row.significance)
+                    .map_err(invalid(at.field("significance")))?,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let command = ProjectCommand::SetPolicyMarkers(SetPolicyMarkers {
+        project_id: id,
+        policy_markers,
     });
     payload(ctx, id, expected, command, Vec::new()).await
 }

@@ -181,6 +181,13 @@ pub struct SetProjectDefaults {
     pub defaults: super::ProjectDefaults,
 }
 
+/// `setPolicyMarkers`: replaces the project's policy markers (an empty list clears them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetPolicyMarkers {
+    pub project_id: Uuid,
+    pub policy_markers: Vec<super::PolicyMarker>,
+}
+
 /// The commands of a project.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProjectCommand {
@@ -199,6 +206,7 @@ pub enum ProjectCommand {
     RemoveRelatedProject(RemoveRelatedProject),
     RemoveOtherIdentifier(RemoveOtherIdentifier),
     SetDefaults(SetProjectDefaults),
+    SetPolicyMarkers(SetPolicyMarkers),
 }
 
 impl ProjectCommand {
@@ -221,6 +229,7 @@ impl ProjectCommand {
             Self::RemoveRelatedProject(c) => c.project_id,
             Self::RemoveOtherIdentifier(c) => c.project_id,
             Self::SetDefaults(c) => c.project_id,
+            Self::SetPolicyMarkers(c) => c.project_id,
         }
     }
 
@@ -253,7 +262,8 @@ impl ProjectCommand {
             | Self::RemoveDocument(_)
             | Self::RemoveRelatedProject(_)
             | Self::RemoveOtherIdentifier(_)
-            | Self::SetDefaults(_) => Vec::new(),
+            | Self::SetDefaults(_)
+            | Self::SetPolicyMarkers(_) => Vec::new(),
         }
     }
 }

@@ -29,8 +29,8 @@ use std::collections::HashSet;
 use chrono::{Months, NaiveDate};
 
 use crate::values::{
-    AidType, CollaborationType, CurrencyCode, FinanceType, FlowType, LanguageCode, TiedStatus,
-    ValueError,
+    AidType, CollaborationType, CurrencyCode, FinanceType, FlowType, LanguageCode,
+    PolicyMarkerCode, PolicySignificance, TiedStatus, ValueError,
 };
 
 use super::{
@@ -42,8 +42,8 @@ use super::{
     SectorShare, SetBudget, TransactionEntry, TransactionReversed,
 };
 use super::{
-    Document, DocumentRemoved, RelatedProjectRemoved, RemoveDocument, RemoveOtherIdentifier,
-    RemoveRelatedProject, SetProjectDefaults,
+    Document, DocumentRemoved, PolicyMarkersSet, RelatedProjectRemoved, RemoveDocument,
+    RemoveOtherIdentifier, RemoveRelatedProject, SetPolicyMarkers, SetProjectDefaults,
 };
 use crate::aggregate::DecisionContext;
 use crate::codelists::{OrganisationRole, OtherIdentifierType, ProjectStatus};
@@ -84,6 +84,7 @@ pub(super) fn decide(
         ProjectCommand::RemoveRelatedProject(remove) => remove_related_project(project, remove)?,
         ProjectCommand::RemoveOtherIdentifier(remove) => remove_other_identifier(project, remove)?,
         ProjectCommand::SetDefaults(set) => set_defaults(project, set)?,
+        ProjectCommand::SetPolicyMarkers(set) => set_policy_markers(project, set)?,
     };
     Ok(vec![event])
 }
@@ -731,4 +732,48 @@ fn fresh<T: Copy + PartialEq>(
             .map_err(ProjectError::invalid(field)),
         _ => Ok(()),
     }
+}
+
+/// New policy markers: something must change; each marker once, of a code and a significance its
+/// list still offers for new data (kept ones may stay), and significance 3 (desertification) only
+/// for marker 8, 4 (explicit primary objective) only for marker 9 (RMNCH).
+fn set_policy_markers(
+    project: &Project,
+    set: SetPolicyMarkers,
+) -> Result<ProjectEvent, ProjectError> {
+    if set.policy_markers == project.policy_markers {
+        return Err(ProjectError::NothingToRevise);
+    }
+    let mut seen = HashSet::new();
+    for (index, marker) in set.policy_markers.iter().enumerate() {
+        if !seen.insert(marker.code) {
+            return Err(ProjectError::DuplicatePolicyMarker {
+                index,
+                code: marker.code,
+            });
+        }
+        let kept = project.policy_markers.contains(marker);
+        if !kept {
+            let at = FieldPath::list("policyMarkers", index);
+            PolicyMarkerCode::parse(marker.code.as_str())
+                .map_err(ProjectError::invalid(at.clone().field("code")))?;
+            PolicySignificance::parse(marker.significance.as_str())
+                .map_err(ProjectError::invalid(at.field("significance")))?;
+        }
+        let applies = match marker.significance.as_str() {
+            "3" => marker.code.as_str() == "8",
+            "4" => marker.code.as_str() == "9",
+            _ => true,
+        };
+        if !applies {
+            return Err(ProjectError::SignificanceNotForMarker {
+                index,
+                code: marker.code,
+                significance: marker.significance,
+            });
+        }
+    }
+    Ok(ProjectEvent::PolicyMarkersSet(PolicyMarkersSet {
+        policy_markers: set.policy_markers,
+    }))
 }

@@ -99,6 +99,22 @@ pub enum ProjectError {
         format_hundredths(*total_hundredths)
     )]
     SectorPercentagesSum { total_hundredths: u32 },
+    #[error("{} repeats policy marker {code}", FieldPath::list("policyMarkers", *index).field("code"))]
+    DuplicatePolicyMarker {
+        index: usize,
+        code: crate::values::PolicyMarkerCode,
+    },
+    /// PolicySignificance 3 is for desertification-related aid only (marker 8), and 4 for the
+    /// RMNCH marker (9), whose scale goes to 4.
+    #[error(
+        "{}: significance {significance} does not apply to policy marker {code}",
+        FieldPath::list("policyMarkers", *index).field("significance")
+    )]
+    SignificanceNotForMarker {
+        index: usize,
+        code: crate::values::PolicyMarkerCode,
+        significance: crate::values::PolicySignificance,
+    },
     /// IATI ruleset 3.7.1: each activity has a recipient country or region (Amanah keeps them on
     /// the project, not on transactions).
     #[error(
@@ -253,6 +269,12 @@ impl FieldError for ProjectError {
             }
             Self::SectorPercentagesSum { .. } | Self::NoSector => FieldPath::new("sectors"),
             Self::NoRecipientCountryOrRegion => FieldPath::new("recipientCountries"),
+            Self::DuplicatePolicyMarker { index, .. } => {
+                FieldPath::list("policyMarkers", *index).field("code")
+            }
+            Self::SignificanceNotForMarker { index, .. } => {
+                FieldPath::list("policyMarkers", *index).field("significance")
+            }
             Self::ActualStartRequired { .. } => FieldPath::new("actualStart"),
             Self::ActualEndRequired { .. } | Self::ActualEndNotAllowed { .. } => {
                 FieldPath::new("actualEnd")

@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{
-    Budget, Document, OtherIdentifier, ParticipatingOrganisation, Project, ProjectDefaults,
-    RecipientCountry, RecipientRegion, RelatedProject, SectorShare, TransactionEntry,
+    Budget, Document, OtherIdentifier, ParticipatingOrganisation, PolicyMarker, Project,
+    ProjectDefaults, RecipientCountry, RecipientRegion, RelatedProject, SectorShare,
+    TransactionEntry,
 };
 use crate::aggregate::DomainEvent;
 use crate::codelists::{ProjectStatus, RelatedActivityType};
@@ -80,6 +81,7 @@ impl ProjectRegistered {
             documents: Vec::new(),
             related_projects: Vec::new(),
             other_identifiers: Vec::new(),
+            policy_markers: Vec::new(),
             defaults: ProjectDefaults::default(),
             version: 1,
         }
@@ -146,6 +148,14 @@ pub enum ProjectEvent {
     OtherIdentifierRemoved(OtherIdentifier),
     /// The project's IATI defaults, all of them as they are after the change.
     ProjectDefaultsSet(ProjectDefaults),
+    PolicyMarkersSet(PolicyMarkersSet),
+}
+
+/// Payload of `PolicyMarkersSet`: the project's whole list of policy markers after the change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyMarkersSet {
+    pub policy_markers: Vec<PolicyMarker>,
 }
 
 impl DomainEvent for ProjectEvent {
@@ -166,6 +176,7 @@ impl DomainEvent for ProjectEvent {
             Self::RelatedProjectRemoved(_) => "RelatedProjectRemoved",
             Self::OtherIdentifierRemoved(_) => "OtherIdentifierRemoved",
             Self::ProjectDefaultsSet(_) => "ProjectDefaultsSet",
+            Self::PolicyMarkersSet(_) => "PolicyMarkersSet",
         }
     }
 }

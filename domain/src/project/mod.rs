@@ -28,8 +28,8 @@ use crate::ports::StreamRead;
 use crate::values::{
     AidType, CollaborationType, CountryCode, CurrencyCode, Description, DocumentCategory,
     FieldPath, FinanceType, FlowType, IatiIdentifier, LanguageCode, MimeType, Money, OrgRef,
-    OtherIdentifierRef, Percentage, RegionCode, SectorCode, TiedStatus, Title, TransactionRef,
-    WebUrl,
+    OtherIdentifierRef, Percentage, PolicyMarkerCode, PolicySignificance, RegionCode, SectorCode,
+    TiedStatus, Title, TransactionRef, WebUrl,
 };
 
 pub use commands::*;
@@ -67,11 +67,23 @@ pub struct Project {
     pub documents: Vec<Document>,
     pub related_projects: Vec<RelatedProject>,
     pub other_identifiers: Vec<OtherIdentifier>,
+    /// The OECD DAC policy markers the project is scored on (`setPolicyMarkers`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policy_markers: Vec<PolicyMarker>,
     /// The IATI defaults its figures and texts fall back to (`setProjectDefaults`).
     #[serde(default, skip_serializing_if = "ProjectDefaults::is_empty")]
     pub defaults: ProjectDefaults,
     /// Number of events in the stream.
     pub version: u64,
+}
+
+/// An OECD DAC policy marker (IATI PolicyMarker, vocabulary 1) and how significant the policy
+/// objective is to the project (IATI PolicySignificance).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyMarker {
+    pub code: PolicyMarkerCode,
+    pub significance: PolicySignificance,
 }
 
 /// A project's IATI defaults: the activity's `@default-currency` and `@xml:lang`, its
@@ -471,6 +483,9 @@ impl Aggregate for Project {
                 project.other_identifiers.retain(|o| o != removed);
             }
             ProjectEvent::ProjectDefaultsSet(set) => project.defaults = *set,
+            ProjectEvent::PolicyMarkersSet(set) => {
+                project.policy_markers.clone_from(&set.policy_markers);
+            }
         }
         project.version += 1;
         Some(project)

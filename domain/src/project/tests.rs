@@ -1728,16 +1728,18 @@ fn every_event_round_trips_without_floats_and_the_fold_counts_versions() {
         OtherIdentifierType::PreviousActivityIdentifier,
     ));
     decide(set_defaults(all_defaults()));
+    decide(set_markers(vec![marker("3", "2")]));
     let kinds: std::collections::BTreeSet<&str> = history
         .iter()
         .map(crate::aggregate::DomainEvent::event_type)
         .collect();
-    assert_eq!(kinds.len(), 12, "{kinds:?}");
+    assert_eq!(kinds.len(), 13, "{kinds:?}");
     for event in &history {
         crate::testing::assert_json_round_trip(event);
     }
     let project = Project::fold(&history).unwrap();
-    assert_eq!(project.version, 12);
+    assert_eq!(project.version, 13);
+    assert_eq!(project.policy_markers, vec![marker("3", "2")]);
     assert_eq!(project.defaults, all_defaults());
 
     let json = serde_json::to_value(&history[0]).unwrap();
@@ -1956,4 +1958,68 @@ fn a_withdrawn_code_is_refused_as_a_new_default_and_kept_as_an_old_one() {
         }))
         .state();
     assert_eq!(project.defaults.flow_type, Some(withdrawn));
+}
+
+fn marker(code: &str, significance: &str) -> PolicyMarker {
+    PolicyMarker {
+        code: crate::values::PolicyMarkerCode::parse(code).unwrap(),
+        significance: crate::values::PolicySignificance::parse(significance).unwrap(),
+    }
+}
+
+fn set_markers(policy_markers: Vec<PolicyMarker>) -> ProjectCommand {
+    ProjectCommand::SetPolicyMarkers(SetPolicyMarkers {
+        project_id: project_id(),
+        policy_markers,
+    })
+}
+
+#[test]
+fn policy_markers_are_set_replaced_and_cleared() {
+    let markers = vec![marker("3", "2"), marker("1", "1")];
+    let project = given::<Project>([registered()])
+        .when(set_markers(markers.clone()))
+        .state();
+    assert_eq!(project.policy_markers, markers);
+    let set = ProjectEvent::PolicyMarkersSet(PolicyMarkersSet {
+        policy_markers: markers.clone(),
+    });
+    given::<Project>([registered(), set.clone()])
+        .when(set_markers(markers))
+        .rejected(&ProjectError::NothingToRevise, None);
+    let project = given::<Project>([registered(), set])
+        .when(set_markers(Vec::new()))
+        .state();
+    assert!(project.policy_markers.is_empty());
+}
+
+#[test]
+fn a_policy_marker_is_given_once_with_a_significance_that_applies_to_it() {
+    given::<Project>([registered()])
+        .when(set_markers(vec![marker("3", "2"), marker("3", "1")]))
+        .rejected(
+            &ProjectError::DuplicatePolicyMarker {
+                index: 1,
+                code: crate::values::PolicyMarkerCode::parse("3").unwrap(),
+            },
+            Some("policyMarkers[1].code"),
+        );
+    // 3 (in support of an action programme) is for desertification (8) only.
+    let rejection = given::<Project>([registered()])
+        .when(set_markers(vec![marker("1", "1"), marker("3", "3")]))
+        .error();
+    assert_eq!(
+        field_of(&rejection).as_deref(),
+        Some("policyMarkers[1].significance")
+    );
+    given::<Project>([registered()])
+        .when(set_markers(vec![marker("8", "3"), marker("9", "4")]))
+        .accepted();
+    let rejection = given::<Project>([registered()])
+        .when(set_markers(vec![marker("2", "4")]))
+        .error();
+    assert_eq!(
+        field_of(&rejection).as_deref(),
+        Some("policyMarkers[0].significance")
+    );
 }

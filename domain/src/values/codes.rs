@@ -246,3 +246,18 @@ iati_code!(
     TIED_STATUS,
     unknown_code("TiedStatus")
 );
+
+iati_code!(
+    /// A code of the official IATI PolicyMarker list (OECD DAC vocabulary), e.g. `3`
+    /// (Participatory Development/Good Governance).
+    PolicyMarkerCode,
+    POLICY_MARKER,
+    unknown_code("PolicyMarker")
+);
+
+iati_code!(
+    /// A code of the official IATI PolicySignificance list, e.g. `2` (principal objective).
+    PolicySignificance,
+    POLICY_SIGNIFICANCE,
+    unknown_code("PolicySignificance")
+);

@@ -20,7 +20,7 @@ mod web;
 
 pub use codes::{
     AidType, CollaborationType, CountryCode, CurrencyCode, DocumentCategory, FinanceType, FlowType,
-    LanguageCode, RegionCode, SectorCode, TiedStatus,
+    LanguageCode, PolicyMarkerCode, PolicySignificance, RegionCode, SectorCode, TiedStatus,
 };
 pub use field_path::FieldPath;
 pub use identifiers::{IatiIdentifier, OrgRef, OtherIdentifierRef, TransactionRef};

@@ -218,6 +218,16 @@ pub fn activity(record: &ActivityRecord<'_>) -> String {
             ],
         );
     }
+    for marker in &project.policy_markers {
+        xml.empty(
+            "policy-marker",
+            &[
+                ("vocabulary", Some("1")),
+                ("code", Some(marker.code.as_str())),
+                ("significance", Some(marker.significance.as_str())),
+            ],
+        );
+    }
     let coded = [
         (
             "collaboration-type",

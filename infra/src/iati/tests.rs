@@ -7,10 +7,11 @@ use std::collections::HashMap;
 use amanah_domain::activity::{
     Activity, ActivityLocation, ActivityPartner, CountryCount, Participants,
 };
+use amanah_domain::codelists::iati::Code;
 use amanah_domain::codelists::iati::CodeList;
 use amanah_domain::codelists::iati::generated::{
     AID_TYPE, COLLABORATION_TYPE, COUNTRY, CURRENCY, DOCUMENT_CATEGORY, FINANCE_TYPE, FLOW_TYPE,
-    LANGUAGE, REGION, SECTOR, TIED_STATUS,
+    LANGUAGE, POLICY_MARKER, POLICY_SIGNIFICANCE, REGION, SECTOR, TIED_STATUS,
 };
 use amanah_domain::codelists::{
     ActivityKind, ActivityPartnerRole, ActivityStatus, AuditType, BudgetStatus, BudgetType,
@@ -19,14 +20,14 @@ use amanah_domain::codelists::{
 };
 use amanah_domain::organisation::Organisation;
 use amanah_domain::project::{
-    Budget, Document, OtherIdentifier, ParticipatingOrganisation, Project, ProjectDefaults,
-    RecipientCountry, RecipientRegion, RelatedProject, SectorShare, Transaction,
+    Budget, Document, OtherIdentifier, ParticipatingOrganisation, PolicyMarker, Project,
+    ProjectDefaults, RecipientCountry, RecipientRegion, RelatedProject, SectorShare, Transaction,
 };
 use amanah_domain::values::{
     AidType, City, CollaborationType, CountryCode, CurrencyCode, Description, DocumentCategory,
     FinanceType, FlowType, IatiIdentifier, LanguageCode, MimeType, Money, Name, OrgRef,
-    OtherIdentifierRef, Percentage, RegionCode, SectorCode, TiedStatus, Title, TransactionRef,
-    WebUrl,
+    OtherIdentifierRef, Percentage, PolicyMarkerCode, PolicySignificance, RegionCode, SectorCode,
+    TiedStatus, Title, TransactionRef, WebUrl,
 };
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use proptest::prelude::*;
@@ -221,6 +222,18 @@ fn project(rng: &mut StdRng, index: usize, orgs: &[Organisation]) -> Project {
                 relation: pick(rng, RelatedActivityType::ALL),
             })
             .collect(),
+        policy_markers: {
+            let mut codes: Vec<&Code> = POLICY_MARKER.codes.iter().collect();
+            codes.shuffle(rng);
+            codes
+                .into_iter()
+                .take(rng.gen_range(0..4))
+                .map(|entry| PolicyMarker {
+                    code: ok(PolicyMarkerCode::known(entry.code)),
+                    significance: ok(PolicySignificance::known(code(rng, &POLICY_SIGNIFICANCE))),
+                })
+                .collect()
+        },
         defaults: ProjectDefaults {
             currency: maybe(rng, |rng| pick(rng, &known_currencies())),
             language: maybe(rng, |rng| ok(LanguageCode::known(code(rng, &LANGUAGE)))),

@@ -120,6 +120,8 @@ async fn the_demo_portfolio_publishes_valid_iati_files(app: TestApp) {
         "<default-finance-type code=\"110\"/>",
         "<default-aid-type code=\"C01\" vocabulary=\"1\"/>",
         "<default-tied-status code=\"5\"/>",
+        "<policy-marker vocabulary=\"1\" code=\"3\" significance=\"2\"/>",
+        "<policy-marker vocabulary=\"1\" code=\"1\" significance=\"1\"/>",
     ] {
         assert!(asec.contains(element), "{element} in {asec}");
     }
