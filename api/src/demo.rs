@@ -20,17 +20,17 @@ use amanah_domain::organisation::{
 };
 use amanah_domain::ports::{Actor, EventMetadata, EventStore, Snapshot};
 use amanah_domain::project::{
-    AddOtherIdentifier, AddRelatedProject, Budget, ChangeProjectStatus, Participation,
+    AddOtherIdentifier, AddRelatedProject, Budget, ChangeProjectStatus, Contact, Participation,
     PolicyMarker, Project, ProjectCommand, ProjectDefaults, RecipientCountry, RecipientRegion,
-    RecordTransaction, RegisterProject, SectorShare, SetBudget, SetPolicyMarkers,
+    RecordTransaction, RegisterProject, SectorShare, SetBudget, SetContacts, SetPolicyMarkers,
     SetProjectDefaults,
 };
 use amanah_domain::service::{CommandError, CommandService, Expected, Given};
 use amanah_domain::values::{
-    Acronym, AidType, City, CollaborationType, CountryCode, CurrencyCode, Description, FinanceType,
-    FlowType, IatiIdentifier, LanguageCode, Money, Name, OrgRef, OtherIdentifierRef, Percentage,
-    PolicyMarkerCode, PolicySignificance, RegionCode, SectorCode, TiedStatus, Title, ValueError,
-    WebUrl,
+    Acronym, AidType, City, CollaborationType, ContactType, CountryCode, CurrencyCode, Description,
+    EmailAddress, FinanceType, FlowType, IatiIdentifier, LanguageCode, Money, Name, OrgRef,
+    OtherIdentifierRef, Percentage, PolicyMarkerCode, PolicySignificance, RegionCode, SectorCode,
+    TiedStatus, Title, ValueError, WebUrl,
 };
 use chrono::{NaiveDate, Utc};
 use uuid::Uuid;
@@ -468,6 +468,25 @@ pub async fn load<S: EventStore>(service: &CommandService<S>) -> Result<DemoSumm
         ],
     });
     let asec_post_2015 = demo.change_project(&asec_post_2015, markers).await?;
+    let contacts = ProjectCommand::SetContacts(SetContacts {
+        project_id: asec_post_2015.id,
+        contacts: vec![Contact {
+            contact_type: Some(ContactType::parse("2")?),
+            organisation: Some(Name::parse(
+                "Deutsche Gesellschaft für Internationale Zusammenarbeit",
+            )?),
+            department: Some(Name::parse("ASEAN Secretariat programme office (demo)")?),
+            person_name: None,
+            job_title: Some(Title::parse("Head of programme")?),
+            telephone: None,
+            email: Some(EmailAddress::parse("asec-programme@example.org")?),
+            website: Some(WebUrl::parse("https://www.giz.de/")?),
+            mailing_address: Some(Description::parse(
+                "Jl. Sisingamangaraja 70A, Jakarta 12110, Indonesia (demo address)",
+            )?),
+        }],
+    });
+    let asec_post_2015 = demo.change_project(&asec_post_2015, contacts).await?;
 
     demo.activity(
         &asec_post_2015,

@@ -92,6 +92,7 @@ enum Mutation {
     RemoveOtherIdentifier,
     SetProjectDefaults,
     SetPolicyMarkers,
+    SetContacts,
     RecordTransaction,
     ReverseTransaction,
     PlanActivity,
@@ -101,7 +102,7 @@ enum Mutation {
     CancelActivity,
 }
 
-const MUTATIONS: [Mutation; 25] = [
+const MUTATIONS: [Mutation; 26] = [
     Mutation::RegisterOrganisation,
     Mutation::ReviseOrganisation,
     Mutation::DeactivateOrganisation,
@@ -120,6 +121,7 @@ const MUTATIONS: [Mutation; 25] = [
     Mutation::RemoveOtherIdentifier,
     Mutation::SetProjectDefaults,
     Mutation::SetPolicyMarkers,
+    Mutation::SetContacts,
     Mutation::RecordTransaction,
     Mutation::ReverseTransaction,
     Mutation::PlanActivity,
@@ -157,6 +159,7 @@ impl Mutation {
             Self::RemoveOtherIdentifier => ("removeOtherIdentifier", "RemoveOtherIdentifierInput"),
             Self::SetProjectDefaults => ("setProjectDefaults", "SetProjectDefaultsInput"),
             Self::SetPolicyMarkers => ("setPolicyMarkers", "SetPolicyMarkersInput"),
+            Self::SetContacts => ("setContacts", "SetContactsInput"),
             Self::RecordTransaction => ("recordTransaction", "RecordTransactionInput"),
             Self::ReverseTransaction => ("reverseTransaction", "ReverseTransactionInput"),
             Self::PlanActivity => ("planActivity", "PlanActivityInput"),
@@ -186,7 +189,8 @@ impl Mutation {
             | Self::RemoveRelatedProject
             | Self::RemoveOtherIdentifier
             | Self::SetProjectDefaults
-            | Self::SetPolicyMarkers => Row::Projects,
+            | Self::SetPolicyMarkers
+            | Self::SetContacts => Row::Projects,
             Self::RecordTransaction
             | Self::ReverseTransaction
             | Self::PlanActivity
@@ -457,6 +461,10 @@ impl Harness {
                 self.removal(Mutation::AddOtherIdentifier, &["ref", "typeCode"])
                     .await
             }
+            Mutation::SetContacts => json!({
+                "projectId": self.project().await, "expectedVersion": 1,
+                "contacts": [{ "typeCode": "1", "email": "info@example.org" }],
+            }),
             Mutation::SetPolicyMarkers => json!({
                 "projectId": self.project().await, "expectedVersion": 1,
                 "policyMarkers": [{ "code": "3", "significance": "2" }],

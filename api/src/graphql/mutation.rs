@@ -28,7 +28,7 @@ use super::project_commands::{
     ChangeProjectStatusInput, ParticipatingOrganisationChangeInput, ProjectPayload,
     RecordTransactionInput, RegisterProjectInput, RemoveDocumentInput, RemoveOtherIdentifierInput,
     RemoveRelatedProjectInput, ReverseTransactionInput, ReviseProjectInput, SetBudgetInput,
-    SetPolicyMarkersInput, SetProjectDefaultsInput,
+    SetContactsInput, SetPolicyMarkersInput, SetProjectDefaultsInput,
 };
 use crate::error::ApiError;
 
@@ -192,6 +192,16 @@ impl Mutation {
         input: SetProjectDefaultsInput,
     ) -> Result<ProjectPayload, ApiError> {
         project::set_project_defaults(ctx, input).await
+    }
+
+    /// Sets whom to contact about a project: the whole list.
+    #[graphql(guard = "access::ChangeProjects")]
+    async fn set_contacts(
+        &self,
+        ctx: &Context<'_>,
+        input: SetContactsInput,
+    ) -> Result<ProjectPayload, ApiError> {
+        project::set_contacts(ctx, input).await
     }
 
     /// Sets a project's OECD DAC policy markers and their significance: the whole list.

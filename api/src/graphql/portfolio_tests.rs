@@ -1666,3 +1666,59 @@ async fn policy_markers_are_set_read_back_and_checked() {
         json!([])
     );
 }
+
+#[tokio::test]
+async fn contacts_are_set_read_back_and_checked_part_by_part() {
+    let h = Harness::new().await;
+    let p = h.portfolio().await;
+    let set = "mutation($input: SetContactsInput!) { setContacts(input: $input) {
+        project { contacts { type { code name } organisation personName telephone email website
+        mailingAddress } } } }";
+    let input = |version: i64, contacts: Json| {
+        json!({ "input": { "projectId": p.project, "expectedVersion": version,
+                           "contacts": contacts } })
+    };
+    let data = h
+        .ok(
+            set,
+            input(
+                1,
+                json!([{ "typeCode": "1", "organisation": "ASEAN Secretariat",
+                         "telephone": "+62 21 7262991", "email": "public@example.org",
+                         "website": "https://asean.org/", "mailingAddress": "Jl. Sisingamangaraja 70A\nJakarta" }]),
+            ),
+        )
+        .await;
+    assert_eq!(
+        data["setContacts"]["project"]["contacts"],
+        json!([{ "type": { "code": "1", "name": "General Enquiries" },
+                 "organisation": "ASEAN Secretariat", "personName": null,
+                 "telephone": "+62 21 7262991", "email": "public@example.org",
+                 "website": "https://asean.org/",
+                 "mailingAddress": "Jl. Sisingamangaraja 70A\nJakarta" }])
+    );
+    let before = h.log_size().await;
+    for (contact, field) in [
+        (
+            json!({ "typeCode": "9", "email": "a@example.org" }),
+            "contacts[0].typeCode",
+        ),
+        (json!({ "email": "not an address" }), "contacts[0].email"),
+        (json!({ "telephone": "call me" }), "contacts[0].telephone"),
+        (
+            json!({ "website": "ftp://example.org" }),
+            "contacts[0].website",
+        ),
+        (json!({ "personName": "  " }), "contacts[0].personName"),
+        (json!({ "typeCode": "1" }), "contacts[0]"),
+    ] {
+        h.refused(
+            set,
+            input(2, json!([contact])),
+            ErrorCode::BadUserInput,
+            Some(field),
+        )
+        .await;
+    }
+    assert_eq!(h.log_size().await, before);
+}

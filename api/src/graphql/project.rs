@@ -229,6 +229,11 @@ impl Project {
             .collect()
     }
 
+    /// Whom to contact about the project.
+    async fn contacts(&self) -> Vec<Contact> {
+        self.state.contacts.iter().map(Contact::from).collect()
+    }
+
     /// The OECD DAC policy markers the project is scored on, with their significance.
     async fn policy_markers(&self) -> Vec<PolicyMarker> {
         self.state
@@ -705,4 +710,37 @@ impl From<amanah_domain::project::ProjectDefaults> for ProjectDefaults {
 pub struct PolicyMarker {
     marker: Code,
     significance: Code,
+}
+
+/// A contact for the project (IATI `contact-info`).
+#[derive(SimpleObject, Debug)]
+pub struct Contact {
+    /// IATI ContactType.
+    #[graphql(name = "type")]
+    contact_type: Option<Code>,
+    organisation: Option<String>,
+    department: Option<String>,
+    person_name: Option<String>,
+    job_title: Option<String>,
+    telephone: Option<String>,
+    email: Option<String>,
+    website: Option<String>,
+    mailing_address: Option<String>,
+}
+
+impl From<&amanah_domain::project::Contact> for Contact {
+    fn from(contact: &amanah_domain::project::Contact) -> Self {
+        let text = |value: Option<&str>| value.map(str::to_owned);
+        Self {
+            contact_type: contact.contact_type.map(|t| Code::from(t.entry())),
+            organisation: text(contact.organisation.as_ref().map(|v| v.as_str())),
+            department: text(contact.department.as_ref().map(|v| v.as_str())),
+            person_name: text(contact.person_name.as_ref().map(|v| v.as_str())),
+            job_title: text(contact.job_title.as_ref().map(|v| v.as_str())),
+            telephone: text(contact.telephone.as_ref().map(|v| v.as_str())),
+            email: text(contact.email.as_ref().map(|v| v.as_str())),
+            website: text(contact.website.as_ref().map(|v| v.as_str())),
+            mailing_address: text(contact.mailing_address.as_ref().map(|v| v.as_str())),
+        }
+    }
 }

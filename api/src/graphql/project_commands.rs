@@ -9,12 +9,12 @@ use amanah_domain::codelists::OtherIdentifierType;
 use amanah_domain::ports::StreamRead;
 use amanah_domain::project::{
     AddDocument, AddOtherIdentifier, AddParticipatingOrganisation, AddRelatedProject,
-    Budget as BudgetRow, ChangeProjectStatus, OtherIdentifier, Participation, PolicyMarker,
-    Project as ProjectState, ProjectCommand, ProjectDefaults, ProjectError,
+    Budget as BudgetRow, ChangeProjectStatus, Contact, OtherIdentifier, Participation,
+    PolicyMarker, Project as ProjectState, ProjectCommand, ProjectDefaults, ProjectError,
     RecipientCountry as RecipientCountryRow, RecipientRegion as RecipientRegionRow,
     RecordTransaction, RegisterProject, RemoveDocument, RemoveOtherIdentifier,
     RemoveParticipatingOrganisation, RemoveRelatedProject, ReverseTransaction, ReviseProject,
-    SectorShare as SectorShareRow, SetBudget, SetPolicyMarkers, SetProjectDefaults,
+    SectorShare as SectorShareRow, SetBudget, SetContacts, SetPolicyMarkers, SetProjectDefaults,
 };
 use amanah_domain::values::{
     Description, DocumentCategory, FieldPath, IatiIdentifier, MimeType, Money, OtherIdentifierRef,
@@ -236,6 +236,31 @@ pub struct SetProjectDefaultsInput {
     pub aid_type_code: Option<String>,
     /// IATI TiedStatus code, e.g. 5 (Untied).
     pub tied_status_code: Option<String>,
+}
+
+/// `setContacts`: whom to contact about the project, the whole list (an empty list clears it).
+#[derive(InputObject, Debug)]
+pub struct SetContactsInput {
+    pub project_id: ID,
+    pub expected_version: i64,
+    pub contacts: Vec<ContactInput>,
+}
+
+/// One contact (IATI `contact-info`): every part optional, but at least one of the names, the
+/// title, the telephone, the e-mail, the website or the address given.
+#[derive(InputObject, Debug)]
+pub struct ContactInput {
+    /// IATI ContactType code: 1 General Enquiries, 2 Project Management, 3 Financial
+    /// Management, 4 Communications.
+    pub type_code: Option<String>,
+    pub organisation: Option<String>,
+    pub department: Option<String>,
+    pub person_name: Option<String>,
+    pub job_title: Option<String>,
+    pub telephone: Option<String>,
+    pub email: Option<String>,
+    pub website: Option<String>,
+    pub mailing_address: Option<String>,
 }
 
 /// `setPolicyMarkers`: the project's OECD DAC policy markers, the whole list (an empty list clears
@@ -807,6 +832,72 @@ pub async fn set_policy_markers(
     let command = ProjectCommand::SetPolicyMarkers(SetPolicyMarkers {
         project_id: id,
         policy_markers,
+    });
+    payload(ctx, id, expected, command, Vec::new()).await
+}
+
+/// Parses and runs `setContacts`.
+///
+/// # Errors
+/// `BAD_USER_INPUT` naming `contacts[i]` or one of its fields (or `input` when nothing changes),
+/// `NOT_FOUND`, `CONFLICT`.
+pub async fn set_contacts(
+    ctx: &Context<'_>,
+    input: SetContactsInput,
+) -> Result<ProjectPayload, ApiError> {
+    use amanah_domain::values::{
+        ContactType, EmailAddress, FieldPath, Name, Telephone, ValueError,
+    };
+
+    fn part<T>(
+        raw: Option<&str>,
+        at: &FieldPath,
+        leaf: &'static str,
+        parse: fn(&str) -> Result<T, ValueError>,
+    ) -> Result<Option<T>, ApiError> {
+        raw.map(parse)
+            .transpose()
+            .map_err(invalid(at.clone().field(leaf)))
+    }
+
+    let (id, expected) = command::target(&input.project_id, "projectId", input.expected_version)?;
+    let contacts = input
+        .contacts
+        .iter()
+        .enumerate()
+        .map(|(index, row)| {
+            let at = FieldPath::list("contacts", index);
+            Ok(Contact {
+                contact_type: part(
+                    row.type_code.as_deref(),
+                    &at,
+                    "typeCode",
+                    ContactType::parse,
+                )?,
+                organisation: part(
+                    row.organisation.as_deref(),
+                    &at,
+                    "organisation",
+                    Name::parse,
+                )?,
+                department: part(row.department.as_deref(), &at, "department", Name::parse)?,
+                person_name: part(row.person_name.as_deref(), &at, "personName", Name::parse)?,
+                job_title: part(row.job_title.as_deref(), &at, "jobTitle", Title::parse)?,
+                telephone: part(row.telephone.as_deref(), &at, "telephone", Telephone::parse)?,
+                email: part(row.email.as_deref(), &at, "email", EmailAddress::parse)?,
+                website: part(row.website.as_deref(), &at, "website", WebUrl::parse)?,
+                mailing_address: part(
+                    row.mailing_address.as_deref(),
+                    &at,
+                    "mailingAddress",
+                    Description::parse,
+                )?,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let command = ProjectCommand::SetContacts(SetContacts {
+        project_id: id,
+        contacts,
     });
     payload(ctx, id, expected, command, Vec::new()).await
 }

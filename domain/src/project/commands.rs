@@ -188,6 +188,13 @@ pub struct SetPolicyMarkers {
     pub policy_markers: Vec<super::PolicyMarker>,
 }
 
+/// `setContacts`: replaces the project's contacts (an empty list clears them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetContacts {
+    pub project_id: Uuid,
+    pub contacts: Vec<super::Contact>,
+}
+
 /// The commands of a project.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProjectCommand {
@@ -207,6 +214,7 @@ pub enum ProjectCommand {
     RemoveOtherIdentifier(RemoveOtherIdentifier),
     SetDefaults(SetProjectDefaults),
     SetPolicyMarkers(SetPolicyMarkers),
+    SetContacts(SetContacts),
 }
 
 impl ProjectCommand {
@@ -230,6 +238,7 @@ impl ProjectCommand {
             Self::RemoveOtherIdentifier(c) => c.project_id,
             Self::SetDefaults(c) => c.project_id,
             Self::SetPolicyMarkers(c) => c.project_id,
+            Self::SetContacts(c) => c.project_id,
         }
     }
 
@@ -263,7 +272,8 @@ impl ProjectCommand {
             | Self::RemoveRelatedProject(_)
             | Self::RemoveOtherIdentifier(_)
             | Self::SetDefaults(_)
-            | Self::SetPolicyMarkers(_) => Vec::new(),
+            | Self::SetPolicyMarkers(_)
+            | Self::SetContacts(_) => Vec::new(),
         }
     }
 }

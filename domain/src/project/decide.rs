@@ -42,8 +42,9 @@ use super::{
     SectorShare, SetBudget, TransactionEntry, TransactionReversed,
 };
 use super::{
-    Document, DocumentRemoved, PolicyMarkersSet, RelatedProjectRemoved, RemoveDocument,
-    RemoveOtherIdentifier, RemoveRelatedProject, SetPolicyMarkers, SetProjectDefaults,
+    ContactsSet, Document, DocumentRemoved, PolicyMarkersSet, RelatedProjectRemoved,
+    RemoveDocument, RemoveOtherIdentifier, RemoveRelatedProject, SetContacts, SetPolicyMarkers,
+    SetProjectDefaults,
 };
 use crate::aggregate::DecisionContext;
 use crate::codelists::{OrganisationRole, OtherIdentifierType, ProjectStatus};
@@ -85,6 +86,7 @@ pub(super) fn decide(
         ProjectCommand::RemoveOtherIdentifier(remove) => remove_other_identifier(project, remove)?,
         ProjectCommand::SetDefaults(set) => set_defaults(project, set)?,
         ProjectCommand::SetPolicyMarkers(set) => set_policy_markers(project, set)?,
+        ProjectCommand::SetContacts(set) => set_contacts(project, set)?,
     };
     Ok(vec![event])
 }
@@ -775,5 +777,28 @@ fn set_policy_markers(
     }
     Ok(ProjectEvent::PolicyMarkersSet(PolicyMarkersSet {
         policy_markers: set.policy_markers,
+    }))
+}
+
+/// New contacts: something must change, each contact says something, and a contact type that is
+/// new must still be offered for new data.
+fn set_contacts(project: &Project, set: SetContacts) -> Result<ProjectEvent, ProjectError> {
+    if set.contacts == project.contacts {
+        return Err(ProjectError::NothingToRevise);
+    }
+    for (index, contact) in set.contacts.iter().enumerate() {
+        if contact.says_nothing() {
+            return Err(ProjectError::EmptyContact { index });
+        }
+        if let Some(contact_type) = contact.contact_type
+            && !project.contacts.contains(contact)
+        {
+            crate::values::ContactType::parse(contact_type.as_str()).map_err(
+                ProjectError::invalid(FieldPath::list("contacts", index).field("type")),
+            )?;
+        }
+    }
+    Ok(ProjectEvent::ContactsSet(ContactsSet {
+        contacts: set.contacts,
     }))
 }

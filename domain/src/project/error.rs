@@ -99,6 +99,8 @@ pub enum ProjectError {
         format_hundredths(*total_hundredths)
     )]
     SectorPercentagesSum { total_hundredths: u32 },
+    #[error("{}: a contact needs at least one of a name, title, telephone, e-mail, website or address", FieldPath::list("contacts", *index))]
+    EmptyContact { index: usize },
     #[error("{} repeats policy marker {code}", FieldPath::list("policyMarkers", *index).field("code"))]
     DuplicatePolicyMarker {
         index: usize,
@@ -269,6 +271,7 @@ impl FieldError for ProjectError {
             }
             Self::SectorPercentagesSum { .. } | Self::NoSector => FieldPath::new("sectors"),
             Self::NoRecipientCountryOrRegion => FieldPath::new("recipientCountries"),
+            Self::EmptyContact { index } => FieldPath::list("contacts", *index),
             Self::DuplicatePolicyMarker { index, .. } => {
                 FieldPath::list("policyMarkers", *index).field("code")
             }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{
-    Budget, Document, OtherIdentifier, ParticipatingOrganisation, PolicyMarker, Project,
+    Budget, Contact, Document, OtherIdentifier, ParticipatingOrganisation, PolicyMarker, Project,
     ProjectDefaults, RecipientCountry, RecipientRegion, RelatedProject, SectorShare,
     TransactionEntry,
 };
@@ -81,6 +81,7 @@ impl ProjectRegistered {
             documents: Vec::new(),
             related_projects: Vec::new(),
             other_identifiers: Vec::new(),
+            contacts: Vec::new(),
             policy_markers: Vec::new(),
             defaults: ProjectDefaults::default(),
             version: 1,
@@ -149,6 +150,14 @@ pub enum ProjectEvent {
     /// The project's IATI defaults, all of them as they are after the change.
     ProjectDefaultsSet(ProjectDefaults),
     PolicyMarkersSet(PolicyMarkersSet),
+    ContactsSet(ContactsSet),
+}
+
+/// Payload of `ContactsSet`: the project's whole list of contacts after the change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContactsSet {
+    pub contacts: Vec<Contact>,
 }
 
 /// Payload of `PolicyMarkersSet`: the project's whole list of policy markers after the change.
@@ -177,6 +186,7 @@ impl DomainEvent for ProjectEvent {
             Self::OtherIdentifierRemoved(_) => "OtherIdentifierRemoved",
             Self::ProjectDefaultsSet(_) => "ProjectDefaultsSet",
             Self::PolicyMarkersSet(_) => "PolicyMarkersSet",
+            Self::ContactsSet(_) => "ContactsSet",
         }
     }
 }

@@ -26,10 +26,11 @@ use crate::codelists::{
 };
 use crate::ports::StreamRead;
 use crate::values::{
-    AidType, CollaborationType, CountryCode, CurrencyCode, Description, DocumentCategory,
-    FieldPath, FinanceType, FlowType, IatiIdentifier, LanguageCode, MimeType, Money, OrgRef,
-    OtherIdentifierRef, Percentage, PolicyMarkerCode, PolicySignificance, RegionCode, SectorCode,
-    TiedStatus, Title, TransactionRef, WebUrl,
+    AidType, CollaborationType, ContactType, CountryCode, CurrencyCode, Description,
+    DocumentCategory, EmailAddress, FieldPath, FinanceType, FlowType, IatiIdentifier, LanguageCode,
+    MimeType, Money, Name, OrgRef, OtherIdentifierRef, Percentage, PolicyMarkerCode,
+    PolicySignificance, RegionCode, SectorCode, Telephone, TiedStatus, Title, TransactionRef,
+    WebUrl,
 };
 
 pub use commands::*;
@@ -67,6 +68,9 @@ pub struct Project {
     pub documents: Vec<Document>,
     pub related_projects: Vec<RelatedProject>,
     pub other_identifiers: Vec<OtherIdentifier>,
+    /// Whom to contact about the project (`setContacts`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contacts: Vec<Contact>,
     /// The OECD DAC policy markers the project is scored on (`setPolicyMarkers`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub policy_markers: Vec<PolicyMarker>,
@@ -75,6 +79,39 @@ pub struct Project {
     pub defaults: ProjectDefaults,
     /// Number of events in the stream.
     pub version: u64,
+}
+
+/// A contact for the project (IATI `contact-info`): each part optional, but a contact says
+/// something.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Contact {
+    /// IATI ContactType.
+    #[serde(rename = "type")]
+    pub contact_type: Option<ContactType>,
+    pub organisation: Option<Name>,
+    pub department: Option<Name>,
+    pub person_name: Option<Name>,
+    pub job_title: Option<Title>,
+    pub telephone: Option<Telephone>,
+    pub email: Option<EmailAddress>,
+    pub website: Option<WebUrl>,
+    pub mailing_address: Option<Description>,
+}
+
+impl Contact {
+    /// Whether the contact gives neither a name, a title, a number, an address nor a website.
+    #[must_use]
+    pub fn says_nothing(&self) -> bool {
+        self.organisation.is_none()
+            && self.department.is_none()
+            && self.person_name.is_none()
+            && self.job_title.is_none()
+            && self.telephone.is_none()
+            && self.email.is_none()
+            && self.website.is_none()
+            && self.mailing_address.is_none()
+    }
 }
 
 /// An OECD DAC policy marker (IATI PolicyMarker, vocabulary 1) and how significant the policy
@@ -483,6 +520,7 @@ impl Aggregate for Project {
                 project.other_identifiers.retain(|o| o != removed);
             }
             ProjectEvent::ProjectDefaultsSet(set) => project.defaults = *set,
+            ProjectEvent::ContactsSet(set) => project.contacts.clone_from(&set.contacts),
             ProjectEvent::PolicyMarkersSet(set) => {
                 project.policy_markers.clone_from(&set.policy_markers);
             }

@@ -1729,16 +1729,18 @@ fn every_event_round_trips_without_floats_and_the_fold_counts_versions() {
     ));
     decide(set_defaults(all_defaults()));
     decide(set_markers(vec![marker("3", "2")]));
+    decide(set_contacts(vec![contact()]));
     let kinds: std::collections::BTreeSet<&str> = history
         .iter()
         .map(crate::aggregate::DomainEvent::event_type)
         .collect();
-    assert_eq!(kinds.len(), 13, "{kinds:?}");
+    assert_eq!(kinds.len(), 14, "{kinds:?}");
     for event in &history {
         crate::testing::assert_json_round_trip(event);
     }
     let project = Project::fold(&history).unwrap();
-    assert_eq!(project.version, 13);
+    assert_eq!(project.version, 14);
+    assert_eq!(project.contacts, vec![contact()]);
     assert_eq!(project.policy_markers, vec![marker("3", "2")]);
     assert_eq!(project.defaults, all_defaults());
 
@@ -2022,4 +2024,84 @@ fn a_policy_marker_is_given_once_with_a_significance_that_applies_to_it() {
         field_of(&rejection).as_deref(),
         Some("policyMarkers[0].significance")
     );
+}
+
+fn contact() -> Contact {
+    Contact {
+        contact_type: Some(crate::values::ContactType::parse("2").unwrap()),
+        organisation: Some(
+            Name::parse("Deutsche Gesellschaft für Internationale Zusammenarbeit").unwrap(),
+        ),
+        department: None,
+        person_name: Some(Name::parse("Project office Jakarta").unwrap()),
+        job_title: None,
+        telephone: Some(crate::values::Telephone::parse("+62 21 7262991").unwrap()),
+        email: Some(crate::values::EmailAddress::parse("asec@example.org").unwrap()),
+        website: Some(WebUrl::parse("https://www.giz.de/").unwrap()),
+        mailing_address: Some(
+            Description::parse("Jl. Sisingamangaraja 70A\nJakarta 12110").unwrap(),
+        ),
+    }
+}
+
+fn set_contacts(contacts: Vec<Contact>) -> ProjectCommand {
+    ProjectCommand::SetContacts(SetContacts {
+        project_id: project_id(),
+        contacts,
+    })
+}
+
+#[test]
+fn contacts_are_set_replaced_and_cleared_and_each_says_something() {
+    let project = given::<Project>([registered()])
+        .when(set_contacts(vec![contact()]))
+        .state();
+    assert_eq!(project.contacts, vec![contact()]);
+    let set = ProjectEvent::ContactsSet(ContactsSet {
+        contacts: vec![contact()],
+    });
+    given::<Project>([registered(), set.clone()])
+        .when(set_contacts(vec![contact()]))
+        .rejected(&ProjectError::NothingToRevise, None);
+    let project = given::<Project>([registered(), set])
+        .when(set_contacts(Vec::new()))
+        .state();
+    assert!(project.contacts.is_empty());
+    let only_a_type = Contact {
+        contact_type: contact().contact_type,
+        ..Contact::default()
+    };
+    given::<Project>([registered()])
+        .when(set_contacts(vec![contact(), only_a_type]))
+        .rejected(
+            &ProjectError::EmptyContact { index: 1 },
+            Some("contacts[1]"),
+        );
+}
+
+#[test]
+fn e_mail_addresses_and_telephone_numbers_are_checked() {
+    use crate::values::{EmailAddress, Telephone};
+    for good in ["asec@example.org", "a.b+c@sub.example.co.id", "ä@bücher.de"] {
+        assert!(EmailAddress::parse(good).is_ok(), "{good}");
+    }
+    for bad in [
+        "",
+        "asec",
+        "@example.org",
+        "asec@example",
+        "asec@@example.org",
+        "a sec@example.org",
+        "asec@-example.org",
+        "asec@example..org",
+    ] {
+        assert!(EmailAddress::parse(bad).is_err(), "{bad}");
+    }
+    assert_eq!(
+        Telephone::parse(" +62 (21) 726-2991 ").unwrap().as_str(),
+        "+62 (21) 726-2991"
+    );
+    for bad in ["", "1234", "+62 21 CALL ME", "0".repeat(51).as_str()] {
+        assert!(Telephone::parse(bad).is_err(), "{bad}");
+    }
 }

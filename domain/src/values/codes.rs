@@ -261,3 +261,10 @@ iati_code!(
     POLICY_SIGNIFICANCE,
     unknown_code("PolicySignificance")
 );
+
+iati_code!(
+    /// A code of the official IATI ContactType list, e.g. `1` (General Enquiries).
+    ContactType,
+    CONTACT_TYPE,
+    unknown_code("ContactType")
+);

@@ -19,15 +19,16 @@ mod text;
 mod web;
 
 pub use codes::{
-    AidType, CollaborationType, CountryCode, CurrencyCode, DocumentCategory, FinanceType, FlowType,
-    LanguageCode, PolicyMarkerCode, PolicySignificance, RegionCode, SectorCode, TiedStatus,
+    AidType, CollaborationType, ContactType, CountryCode, CurrencyCode, DocumentCategory,
+    FinanceType, FlowType, LanguageCode, PolicyMarkerCode, PolicySignificance, RegionCode,
+    SectorCode, TiedStatus,
 };
 pub use field_path::FieldPath;
 pub use identifiers::{IatiIdentifier, OrgRef, OtherIdentifierRef, TransactionRef};
 pub use money::{MAX_MINOR_UNITS, Money};
 pub use percentage::{Percentage, format_hundredths};
 pub use text::{Acronym, City, Description, Name, Title};
-pub use web::{MimeType, WebUrl};
+pub use web::{EmailAddress, MimeType, Telephone, WebUrl};
 
 /// Why a raw value was refused. The message completes a sentence that starts with the field name:
 /// "iatiIdentifier must not contain the character `/`".
@@ -85,6 +86,12 @@ pub enum ValueError {
     InvalidUrl(&'static str),
     #[error("must be a MIME type of the form type/subtype, e.g. application/pdf")]
     InvalidMimeType,
+    #[error("must be an e-mail address such as name@example.org ({0})")]
+    InvalidEmail(&'static str),
+    #[error(
+        "must be a telephone number: digits, spaces and + ( ) - . / only, with at least 5 digits"
+    )]
+    InvalidTelephone,
 }
 
 impl crate::aggregate::FieldError for ValueError {

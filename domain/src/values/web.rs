@@ -1,4 +1,5 @@
-//! Web values: absolute http(s) URLs and MIME types.
+//! Web values: absolute http(s) URLs, MIME types, and the e-mail addresses and telephone numbers
+//! of contacts.
 
 use serde::{Deserialize, Serialize};
 
@@ -175,3 +176,97 @@ impl MimeType {
 
 // Recorded formats are read as they were accepted: the shape only, not today's list.
 string_newtype!(MimeType, read = known);
+
+/// An e-mail address, as a contact gives it: `local@domain`, at most 254 characters (RFC 5321's
+/// limit), no whitespace or control characters, one `@`, a non-empty local part of at most 64
+/// characters, and a domain of dot-separated labels (letters, digits, hyphens) with at least one
+/// dot. Deliberately simpler than RFC 5322: it refuses what is surely not an address, and keeps
+/// the value as given.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    /// The longest address accepted, in characters.
+    pub const MAX_CHARS: usize = 254;
+
+    /// Parses an e-mail address; the raw value is not trimmed.
+    ///
+    /// # Errors
+    /// [`ValueError::Empty`], [`ValueError::TooLong`], [`ValueError::ContainsWhitespace`] or
+    /// [`ValueError::InvalidEmail`] naming what is wrong.
+    pub fn parse(raw: &str) -> Result<Self, ValueError> {
+        if raw.is_empty() {
+            return Err(ValueError::Empty);
+        }
+        let actual = raw.chars().count();
+        if actual > Self::MAX_CHARS {
+            return Err(ValueError::TooLong {
+                max: Self::MAX_CHARS,
+                actual,
+            });
+        }
+        if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(ValueError::ContainsWhitespace);
+        }
+        let (local, domain) = raw
+            .split_once('@')
+            .ok_or(ValueError::InvalidEmail("it has no @"))?;
+        if local.is_empty() || local.chars().count() > 64 {
+            return Err(ValueError::InvalidEmail(
+                "the part before @ must have 1 to 64 characters",
+            ));
+        }
+        let label_ok = |label: &str| {
+            !label.is_empty()
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+        };
+        if domain.contains('@') || !domain.contains('.') || !domain.split('.').all(label_ok) {
+            return Err(ValueError::InvalidEmail(
+                "the part after @ must be a domain such as example.org",
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+}
+
+string_newtype!(EmailAddress);
+
+/// A telephone number as a contact writes it, e.g. `+62 21 7262991`: 1..=50 characters of
+/// digits, spaces and `+ ( ) - . /`, with at least five digits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Telephone(String);
+
+impl Telephone {
+    /// The longest number accepted, in characters.
+    pub const MAX_CHARS: usize = 50;
+
+    /// Parses a telephone number; surrounding whitespace is trimmed.
+    ///
+    /// # Errors
+    /// [`ValueError::Empty`], [`ValueError::TooLong`] or [`ValueError::InvalidTelephone`].
+    pub fn parse(raw: &str) -> Result<Self, ValueError> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return Err(ValueError::Empty);
+        }
+        let actual = trimmed.chars().count();
+        if actual > Self::MAX_CHARS {
+            return Err(ValueError::TooLong {
+                max: Self::MAX_CHARS,
+                actual,
+            });
+        }
+        let allowed = |c: char| c.is_ascii_digit() || " +()-./".contains(c);
+        let digits = trimmed.chars().filter(char::is_ascii_digit).count();
+        if !trimmed.chars().all(allowed) || digits < 5 {
+            return Err(ValueError::InvalidTelephone);
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+}
+
+string_newtype!(Telephone);

@@ -13,7 +13,7 @@ use amanah_domain::{
     activity::{Activity, ActivityLocation},
     codelists::{ActivityDateType, UncacChapter},
     organisation::Organisation,
-    project::Project,
+    project::{Contact, Project},
     values::Money,
 };
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
@@ -188,6 +188,9 @@ pub fn activity(record: &ActivityRecord<'_>) -> String {
                 ],
             );
         }
+    }
+    for contact in &project.contacts {
+        contact_info(&mut xml, contact);
     }
     for country in &project.recipient_countries {
         xml.empty(
@@ -381,6 +384,52 @@ pub fn organisation(record: &OrganisationRecord<'_>) -> String {
     xml.close();
     xml.close(); // iati-organisation
     xml.finish()
+}
+
+/// One `contact-info`, its parts in the schema's order.
+fn contact_info(xml: &mut XmlWriter, contact: &Contact) {
+    xml.open(
+        "contact-info",
+        &[("type", contact.contact_type.map(|t| t.as_str()))],
+    );
+    let narratives = [
+        (
+            "organisation",
+            contact.organisation.as_ref().map(|v| v.as_str()),
+        ),
+        (
+            "department",
+            contact.department.as_ref().map(|v| v.as_str()),
+        ),
+        (
+            "person-name",
+            contact.person_name.as_ref().map(|v| v.as_str()),
+        ),
+        ("job-title", contact.job_title.as_ref().map(|v| v.as_str())),
+    ];
+    for (element, text) in narratives {
+        if let Some(text) = text {
+            xml.open(element, &[]);
+            narrative(xml, text);
+            xml.close();
+        }
+    }
+    let plain = [
+        ("telephone", contact.telephone.as_ref().map(|v| v.as_str())),
+        ("email", contact.email.as_ref().map(|v| v.as_str())),
+        ("website", contact.website.as_ref().map(|v| v.as_str())),
+    ];
+    for (element, text) in plain {
+        if let Some(text) = text {
+            xml.text(element, &[], text);
+        }
+    }
+    if let Some(address) = &contact.mailing_address {
+        xml.open("mailing-address", &[]);
+        narrative(xml, address.as_str());
+        xml.close();
+    }
+    xml.close();
 }
 
 fn narrative(xml: &mut XmlWriter, text: &str) {

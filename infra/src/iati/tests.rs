@@ -10,8 +10,8 @@ use amanah_domain::activity::{
 use amanah_domain::codelists::iati::Code;
 use amanah_domain::codelists::iati::CodeList;
 use amanah_domain::codelists::iati::generated::{
-    AID_TYPE, COLLABORATION_TYPE, COUNTRY, CURRENCY, DOCUMENT_CATEGORY, FINANCE_TYPE, FLOW_TYPE,
-    LANGUAGE, POLICY_MARKER, POLICY_SIGNIFICANCE, REGION, SECTOR, TIED_STATUS,
+    AID_TYPE, COLLABORATION_TYPE, CONTACT_TYPE, COUNTRY, CURRENCY, DOCUMENT_CATEGORY, FINANCE_TYPE,
+    FLOW_TYPE, LANGUAGE, POLICY_MARKER, POLICY_SIGNIFICANCE, REGION, SECTOR, TIED_STATUS,
 };
 use amanah_domain::codelists::{
     ActivityKind, ActivityPartnerRole, ActivityStatus, AuditType, BudgetStatus, BudgetType,
@@ -20,14 +20,14 @@ use amanah_domain::codelists::{
 };
 use amanah_domain::organisation::Organisation;
 use amanah_domain::project::{
-    Budget, Document, OtherIdentifier, ParticipatingOrganisation, PolicyMarker, Project,
+    Budget, Contact, Document, OtherIdentifier, ParticipatingOrganisation, PolicyMarker, Project,
     ProjectDefaults, RecipientCountry, RecipientRegion, RelatedProject, SectorShare, Transaction,
 };
 use amanah_domain::values::{
-    AidType, City, CollaborationType, CountryCode, CurrencyCode, Description, DocumentCategory,
-    FinanceType, FlowType, IatiIdentifier, LanguageCode, MimeType, Money, Name, OrgRef,
-    OtherIdentifierRef, Percentage, PolicyMarkerCode, PolicySignificance, RegionCode, SectorCode,
-    TiedStatus, Title, TransactionRef, WebUrl,
+    AidType, City, CollaborationType, ContactType, CountryCode, CurrencyCode, Description,
+    DocumentCategory, EmailAddress, FinanceType, FlowType, IatiIdentifier, LanguageCode, MimeType,
+    Money, Name, OrgRef, OtherIdentifierRef, Percentage, PolicyMarkerCode, PolicySignificance,
+    RegionCode, SectorCode, Telephone, TiedStatus, Title, TransactionRef, WebUrl,
 };
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use proptest::prelude::*;
@@ -220,6 +220,21 @@ fn project(rng: &mut StdRng, index: usize, orgs: &[Organisation]) -> Project {
                 project_id: Uuid::from_u128(rng.r#gen()),
                 iati_identifier: ok(IatiIdentifier::parse(&format!("XM-DAC-1-7-R{i}"))),
                 relation: pick(rng, RelatedActivityType::ALL),
+            })
+            .collect(),
+        contacts: (0..rng.gen_range(0..3))
+            .map(|_| Contact {
+                contact_type: maybe(rng, |rng| ok(ContactType::known(code(rng, &CONTACT_TYPE)))),
+                organisation: maybe(rng, |rng| ok(Name::parse(&text(rng)))),
+                department: maybe(rng, |rng| ok(Name::parse(&text(rng)))),
+                person_name: Some(ok(Name::parse(&text(rng)))),
+                job_title: maybe(rng, |rng| ok(Title::parse(&text(rng)))),
+                telephone: maybe(rng, |_| ok(Telephone::parse("+62 (21) 726-2991"))),
+                email: maybe(rng, |_| ok(EmailAddress::parse("a&b@example.org"))),
+                website: maybe(rng, |_| ok(WebUrl::parse("https://example.org/?a=1&b=2"))),
+                mailing_address: maybe(rng, |rng| {
+                    ok(Description::parse(&format!("{}\n{}", text(rng), text(rng))))
+                }),
             })
             .collect(),
         policy_markers: {

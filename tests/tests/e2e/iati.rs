@@ -122,6 +122,8 @@ async fn the_demo_portfolio_publishes_valid_iati_files(app: TestApp) {
         "<default-tied-status code=\"5\"/>",
         "<policy-marker vocabulary=\"1\" code=\"3\" significance=\"2\"/>",
         "<policy-marker vocabulary=\"1\" code=\"1\" significance=\"1\"/>",
+        "<contact-info type=\"2\">",
+        "<email>asec-programme@example.org</email>",
     ] {
         assert!(asec.contains(element), "{element} in {asec}");
     }
