@@ -21,9 +21,9 @@ use amanah_domain::organisation::{
 use amanah_domain::ports::{Actor, EventMetadata, EventStore, Snapshot};
 use amanah_domain::project::{
     AddOtherIdentifier, AddRelatedProject, Budget, ChangeProjectStatus, Contact, Participation,
-    PolicyMarker, Project, ProjectCommand, ProjectDefaults, RecipientCountry, RecipientRegion,
-    RecordTransaction, RegisterProject, SectorShare, SetBudget, SetContacts, SetPolicyMarkers,
-    SetProjectDefaults,
+    PlannedDisbursement, PolicyMarker, Project, ProjectCommand, ProjectDefaults, RecipientCountry,
+    RecipientRegion, RecordTransaction, RegisterProject, SectorShare, SetBudget, SetContacts,
+    SetPlannedDisbursements, SetPolicyMarkers, SetProjectDefaults,
 };
 use amanah_domain::service::{CommandError, CommandService, Expected, Given};
 use amanah_domain::values::{
@@ -487,6 +487,26 @@ pub async fn load<S: EventStore>(service: &CommandService<S>) -> Result<DemoSumm
         }],
     });
     let asec_post_2015 = demo.change_project(&asec_post_2015, contacts).await?;
+    let planned = ProjectCommand::SetPlannedDisbursements(SetPlannedDisbursements {
+        project_id: asec_post_2015.id,
+        planned_disbursements: vec![
+            PlannedDisbursement {
+                disbursement_type: BudgetType::Original,
+                period_start: date("2016-01-01")?,
+                period_end: Some(date("2016-06-30")?),
+                value: eur(50_000_000)?,
+                value_date: date("2016-01-01")?,
+            },
+            PlannedDisbursement {
+                disbursement_type: BudgetType::Original,
+                period_start: date("2016-07-01")?,
+                period_end: Some(date("2016-12-31")?),
+                value: eur(100_000_000)?,
+                value_date: date("2016-01-01")?,
+            },
+        ],
+    });
+    let asec_post_2015 = demo.change_project(&asec_post_2015, planned).await?;
 
     demo.activity(
         &asec_post_2015,

@@ -93,6 +93,7 @@ enum Mutation {
     SetProjectDefaults,
     SetPolicyMarkers,
     SetContacts,
+    SetPlannedDisbursements,
     RecordTransaction,
     ReverseTransaction,
     PlanActivity,
@@ -102,7 +103,7 @@ enum Mutation {
     CancelActivity,
 }
 
-const MUTATIONS: [Mutation; 26] = [
+const MUTATIONS: [Mutation; 27] = [
     Mutation::RegisterOrganisation,
     Mutation::ReviseOrganisation,
     Mutation::DeactivateOrganisation,
@@ -122,6 +123,7 @@ const MUTATIONS: [Mutation; 26] = [
     Mutation::SetProjectDefaults,
     Mutation::SetPolicyMarkers,
     Mutation::SetContacts,
+    Mutation::SetPlannedDisbursements,
     Mutation::RecordTransaction,
     Mutation::ReverseTransaction,
     Mutation::PlanActivity,
@@ -160,6 +162,9 @@ impl Mutation {
             Self::SetProjectDefaults => ("setProjectDefaults", "SetProjectDefaultsInput"),
             Self::SetPolicyMarkers => ("setPolicyMarkers", "SetPolicyMarkersInput"),
             Self::SetContacts => ("setContacts", "SetContactsInput"),
+            Self::SetPlannedDisbursements => {
+                ("setPlannedDisbursements", "SetPlannedDisbursementsInput")
+            }
             Self::RecordTransaction => ("recordTransaction", "RecordTransactionInput"),
             Self::ReverseTransaction => ("reverseTransaction", "ReverseTransactionInput"),
             Self::PlanActivity => ("planActivity", "PlanActivityInput"),
@@ -190,7 +195,8 @@ impl Mutation {
             | Self::RemoveOtherIdentifier
             | Self::SetProjectDefaults
             | Self::SetPolicyMarkers
-            | Self::SetContacts => Row::Projects,
+            | Self::SetContacts
+            | Self::SetPlannedDisbursements => Row::Projects,
             Self::RecordTransaction
             | Self::ReverseTransaction
             | Self::PlanActivity
@@ -461,6 +467,13 @@ impl Harness {
                 self.removal(Mutation::AddOtherIdentifier, &["ref", "typeCode"])
                     .await
             }
+            Mutation::SetPlannedDisbursements => json!({
+                "projectId": self.project().await, "expectedVersion": 1,
+                "plannedDisbursements": [{
+                    "type": "ORIGINAL", "periodStart": "2016-01-01", "periodEnd": "2016-03-31",
+                    "valueDate": "2016-01-01", "value": { "minorUnits": "100", "currency": "EUR" },
+                }],
+            }),
             Mutation::SetContacts => json!({
                 "projectId": self.project().await, "expectedVersion": 1,
                 "contacts": [{ "typeCode": "1", "email": "info@example.org" }],

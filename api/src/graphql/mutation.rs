@@ -28,7 +28,7 @@ use super::project_commands::{
     ChangeProjectStatusInput, ParticipatingOrganisationChangeInput, ProjectPayload,
     RecordTransactionInput, RegisterProjectInput, RemoveDocumentInput, RemoveOtherIdentifierInput,
     RemoveRelatedProjectInput, ReverseTransactionInput, ReviseProjectInput, SetBudgetInput,
-    SetContactsInput, SetPolicyMarkersInput, SetProjectDefaultsInput,
+    SetContactsInput, SetPlannedDisbursementsInput, SetPolicyMarkersInput, SetProjectDefaultsInput,
 };
 use crate::error::ApiError;
 
@@ -192,6 +192,16 @@ impl Mutation {
         input: SetProjectDefaultsInput,
     ) -> Result<ProjectPayload, ApiError> {
         project::set_project_defaults(ctx, input).await
+    }
+
+    /// Sets the money planned to be disbursed for a project, by period: the whole list.
+    #[graphql(guard = "access::ChangeProjects")]
+    async fn set_planned_disbursements(
+        &self,
+        ctx: &Context<'_>,
+        input: SetPlannedDisbursementsInput,
+    ) -> Result<ProjectPayload, ApiError> {
+        project::set_planned_disbursements(ctx, input).await
     }
 
     /// Sets whom to contact about a project: the whole list.

@@ -1722,3 +1722,60 @@ async fn contacts_are_set_read_back_and_checked_part_by_part() {
     }
     assert_eq!(h.log_size().await, before);
 }
+
+#[tokio::test]
+async fn planned_disbursements_are_set_read_back_and_checked() {
+    let h = Harness::new().await;
+    let p = h.portfolio().await;
+    let set = "mutation($input: SetPlannedDisbursementsInput!) {
+        setPlannedDisbursements(input: $input) { project { plannedDisbursements {
+        type periodStart periodEnd value { minorUnits currency } valueDate } } } }";
+    let row = |start: &str, end: Json, units: &str| {
+        json!({ "type": "ORIGINAL", "periodStart": start, "periodEnd": end, "valueDate": start,
+                "value": { "minorUnits": units, "currency": "EUR" } })
+    };
+    let input = |rows: Json| {
+        json!({ "input": { "projectId": p.project, "expectedVersion": 1,
+                           "plannedDisbursements": rows } })
+    };
+    let before = h.log_size().await;
+    for (rows, field) in [
+        (
+            json!([row("2016-04-01", json!("2016-03-31"), "5")]),
+            "plannedDisbursements[0].periodEnd",
+        ),
+        (
+            json!([row("2016-04-01", json!(null), "-5")]),
+            "plannedDisbursements[0].value.minorUnits",
+        ),
+        (
+            json!([
+                row("2016-04-01", json!(null), "5"),
+                row("2016-13-01", json!(null), "5")
+            ]),
+            "plannedDisbursements[1].periodStart",
+        ),
+    ] {
+        h.refused(set, input(rows), ErrorCode::BadUserInput, Some(field))
+            .await;
+    }
+    assert_eq!(h.log_size().await, before);
+    let data = h
+        .ok(
+            set,
+            input(json!([
+                row("2016-01-01", json!("2016-06-30"), "50000000"),
+                row("2016-07-01", json!(null), "125")
+            ])),
+        )
+        .await;
+    assert_eq!(
+        data["setPlannedDisbursements"]["project"]["plannedDisbursements"],
+        json!([
+            { "type": "ORIGINAL", "periodStart": "2016-01-01", "periodEnd": "2016-06-30",
+              "value": { "minorUnits": "50000000", "currency": "EUR" }, "valueDate": "2016-01-01" },
+            { "type": "ORIGINAL", "periodStart": "2016-07-01", "periodEnd": null,
+              "value": { "minorUnits": "125", "currency": "EUR" }, "valueDate": "2016-07-01" },
+        ])
+    );
+}

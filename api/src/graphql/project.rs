@@ -229,6 +229,21 @@ impl Project {
             .collect()
     }
 
+    /// The money planned to be disbursed, by period.
+    async fn planned_disbursements(&self) -> Vec<PlannedDisbursement> {
+        self.state
+            .planned_disbursements
+            .iter()
+            .map(|row| PlannedDisbursement {
+                disbursement_type: row.disbursement_type.into(),
+                period_start: row.period_start.into(),
+                period_end: row.period_end.map(Date::from),
+                value: row.value.into(),
+                value_date: row.value_date.into(),
+            })
+            .collect()
+    }
+
     /// Whom to contact about the project.
     async fn contacts(&self) -> Vec<Contact> {
         self.state.contacts.iter().map(Contact::from).collect()
@@ -743,4 +758,17 @@ impl From<&amanah_domain::project::Contact> for Contact {
             mailing_address: text(contact.mailing_address.as_ref().map(|v| v.as_str())),
         }
     }
+}
+
+/// Money planned to be disbursed in a period (IATI `planned-disbursement`).
+#[derive(SimpleObject, Debug)]
+pub struct PlannedDisbursement {
+    #[graphql(name = "type")]
+    disbursement_type: BudgetType,
+    period_start: Date,
+    /// Absent for an open-ended period.
+    period_end: Option<Date>,
+    value: Money,
+    /// The date of the exchange rate of `value`.
+    value_date: Date,
 }

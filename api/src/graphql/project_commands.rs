@@ -10,11 +10,12 @@ use amanah_domain::ports::StreamRead;
 use amanah_domain::project::{
     AddDocument, AddOtherIdentifier, AddParticipatingOrganisation, AddRelatedProject,
     Budget as BudgetRow, ChangeProjectStatus, Contact, OtherIdentifier, Participation,
-    PolicyMarker, Project as ProjectState, ProjectCommand, ProjectDefaults, ProjectError,
-    RecipientCountry as RecipientCountryRow, RecipientRegion as RecipientRegionRow,
+    PlannedDisbursement, PolicyMarker, Project as ProjectState, ProjectCommand, ProjectDefaults,
+    ProjectError, RecipientCountry as RecipientCountryRow, RecipientRegion as RecipientRegionRow,
     RecordTransaction, RegisterProject, RemoveDocument, RemoveOtherIdentifier,
     RemoveParticipatingOrganisation, RemoveRelatedProject, ReverseTransaction, ReviseProject,
-    SectorShare as SectorShareRow, SetBudget, SetContacts, SetPolicyMarkers, SetProjectDefaults,
+    SectorShare as SectorShareRow, SetBudget, SetContacts, SetPlannedDisbursements,
+    SetPolicyMarkers, SetProjectDefaults,
 };
 use amanah_domain::values::{
     Description, DocumentCategory, FieldPath, IatiIdentifier, MimeType, Money, OtherIdentifierRef,
@@ -236,6 +237,26 @@ pub struct SetProjectDefaultsInput {
     pub aid_type_code: Option<String>,
     /// IATI TiedStatus code, e.g. 5 (Untied).
     pub tied_status_code: Option<String>,
+}
+
+/// `setPlannedDisbursements`: the money planned to be disbursed, by period, the whole list (an
+/// empty list clears it).
+#[derive(InputObject, Debug)]
+pub struct SetPlannedDisbursementsInput {
+    pub project_id: ID,
+    pub expected_version: i64,
+    pub planned_disbursements: Vec<PlannedDisbursementInput>,
+}
+
+/// One planned disbursement: the period may be open-ended; the value is never negative.
+#[derive(InputObject, Debug)]
+pub struct PlannedDisbursementInput {
+    #[graphql(name = "type")]
+    pub disbursement_type: BudgetType,
+    pub period_start: Date,
+    pub period_end: Option<Date>,
+    pub value: MoneyInput,
+    pub value_date: Date,
 }
 
 /// `setContacts`: whom to contact about the project, the whole list (an empty list clears it).
@@ -898,6 +919,44 @@ pub async fn set_contacts(
     let command = ProjectCommand::SetContacts(SetContacts {
         project_id: id,
         contacts,
+    });
+    payload(ctx, id, expected, command, Vec::new()).await
+}
+
+/// Parses and runs `setPlannedDisbursements`.
+///
+/// # Errors
+/// `BAD_USER_INPUT` naming the row's field at fault (or `input` when nothing changes),
+/// `NOT_FOUND`, `CONFLICT`.
+pub async fn set_planned_disbursements(
+    ctx: &Context<'_>,
+    input: SetPlannedDisbursementsInput,
+) -> Result<ProjectPayload, ApiError> {
+    let (id, expected) = command::target(&input.project_id, "projectId", input.expected_version)?;
+    let planned_disbursements = input
+        .planned_disbursements
+        .iter()
+        .enumerate()
+        .map(|(index, row)| {
+            let at = |leaf| FieldPath::list("plannedDisbursements", index).field(leaf);
+            let period_end = match &row.period_end {
+                Some(end) => Some(end.parse(at("periodEnd"))?),
+                None => None,
+            };
+            PlannedDisbursement::parse(
+                index,
+                row.disbursement_type.into(),
+                (row.period_start.parse(at("periodStart"))?, period_end),
+                row.value.minor_units.as_str(),
+                &row.value.currency,
+                row.value_date.parse(at("valueDate"))?,
+            )
+            .map_err(rejected)
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let command = ProjectCommand::SetPlannedDisbursements(SetPlannedDisbursements {
+        project_id: id,
+        planned_disbursements,
     });
     payload(ctx, id, expected, command, Vec::new()).await
 }

@@ -195,6 +195,14 @@ pub struct SetContacts {
     pub contacts: Vec<super::Contact>,
 }
 
+/// `setPlannedDisbursements`: replaces the project's planned disbursements (an empty list
+/// clears them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetPlannedDisbursements {
+    pub project_id: Uuid,
+    pub planned_disbursements: Vec<super::PlannedDisbursement>,
+}
+
 /// The commands of a project.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProjectCommand {
@@ -215,6 +223,7 @@ pub enum ProjectCommand {
     SetDefaults(SetProjectDefaults),
     SetPolicyMarkers(SetPolicyMarkers),
     SetContacts(SetContacts),
+    SetPlannedDisbursements(SetPlannedDisbursements),
 }
 
 impl ProjectCommand {
@@ -239,6 +248,7 @@ impl ProjectCommand {
             Self::SetDefaults(c) => c.project_id,
             Self::SetPolicyMarkers(c) => c.project_id,
             Self::SetContacts(c) => c.project_id,
+            Self::SetPlannedDisbursements(c) => c.project_id,
         }
     }
 
@@ -273,7 +283,8 @@ impl ProjectCommand {
             | Self::RemoveOtherIdentifier(_)
             | Self::SetDefaults(_)
             | Self::SetPolicyMarkers(_)
-            | Self::SetContacts(_) => Vec::new(),
+            | Self::SetContacts(_)
+            | Self::SetPlannedDisbursements(_) => Vec::new(),
         }
     }
 }

@@ -42,9 +42,9 @@ use super::{
     SectorShare, SetBudget, TransactionEntry, TransactionReversed,
 };
 use super::{
-    ContactsSet, Document, DocumentRemoved, PolicyMarkersSet, RelatedProjectRemoved,
-    RemoveDocument, RemoveOtherIdentifier, RemoveRelatedProject, SetContacts, SetPolicyMarkers,
-    SetProjectDefaults,
+    ContactsSet, Document, DocumentRemoved, PlannedDisbursementsSet, PolicyMarkersSet,
+    RelatedProjectRemoved, RemoveDocument, RemoveOtherIdentifier, RemoveRelatedProject,
+    SetContacts, SetPlannedDisbursements, SetPolicyMarkers, SetProjectDefaults,
 };
 use crate::aggregate::DecisionContext;
 use crate::codelists::{OrganisationRole, OtherIdentifierType, ProjectStatus};
@@ -87,6 +87,7 @@ pub(super) fn decide(
         ProjectCommand::SetDefaults(set) => set_defaults(project, set)?,
         ProjectCommand::SetPolicyMarkers(set) => set_policy_markers(project, set)?,
         ProjectCommand::SetContacts(set) => set_contacts(project, set)?,
+        ProjectCommand::SetPlannedDisbursements(set) => set_planned_disbursements(project, set)?,
     };
     Ok(vec![event])
 }
@@ -801,4 +802,28 @@ fn set_contacts(project: &Project, set: SetContacts) -> Result<ProjectEvent, Pro
     Ok(ProjectEvent::ContactsSet(ContactsSet {
         contacts: set.contacts,
     }))
+}
+
+/// New planned disbursements: something must change, no period ends before it starts (IATI rule
+/// 8.6.3) and no value is negative.
+fn set_planned_disbursements(
+    project: &Project,
+    set: SetPlannedDisbursements,
+) -> Result<ProjectEvent, ProjectError> {
+    if set.planned_disbursements == project.planned_disbursements {
+        return Err(ProjectError::NothingToRevise);
+    }
+    for (index, row) in set.planned_disbursements.iter().enumerate() {
+        if row.period_end.is_some_and(|end| end < row.period_start) {
+            return Err(ProjectError::DisbursementPeriodReversed { index });
+        }
+        if row.value.minor_units() < 0 {
+            return Err(ProjectError::NegativeDisbursement { index });
+        }
+    }
+    Ok(ProjectEvent::PlannedDisbursementsSet(
+        PlannedDisbursementsSet {
+            planned_disbursements: set.planned_disbursements,
+        },
+    ))
 }

@@ -99,6 +99,10 @@ pub enum ProjectError {
         format_hundredths(*total_hundredths)
     )]
     SectorPercentagesSum { total_hundredths: u32 },
+    #[error("{}: the period must not end before it starts", FieldPath::list("plannedDisbursements", *index).field("periodEnd"))]
+    DisbursementPeriodReversed { index: usize },
+    #[error("{}: a planned disbursement is never negative", FieldPath::list("plannedDisbursements", *index).field("value.minorUnits"))]
+    NegativeDisbursement { index: usize },
     #[error("{}: a contact needs at least one of a name, title, telephone, e-mail, website or address", FieldPath::list("contacts", *index))]
     EmptyContact { index: usize },
     #[error("{} repeats policy marker {code}", FieldPath::list("policyMarkers", *index).field("code"))]
@@ -272,6 +276,12 @@ impl FieldError for ProjectError {
             Self::SectorPercentagesSum { .. } | Self::NoSector => FieldPath::new("sectors"),
             Self::NoRecipientCountryOrRegion => FieldPath::new("recipientCountries"),
             Self::EmptyContact { index } => FieldPath::list("contacts", *index),
+            Self::DisbursementPeriodReversed { index } => {
+                FieldPath::list("plannedDisbursements", *index).field("periodEnd")
+            }
+            Self::NegativeDisbursement { index } => {
+                FieldPath::list("plannedDisbursements", *index).field("value.minorUnits")
+            }
             Self::DuplicatePolicyMarker { index, .. } => {
                 FieldPath::list("policyMarkers", *index).field("code")
             }

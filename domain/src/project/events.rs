@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{
-    Budget, Contact, Document, OtherIdentifier, ParticipatingOrganisation, PolicyMarker, Project,
-    ProjectDefaults, RecipientCountry, RecipientRegion, RelatedProject, SectorShare,
-    TransactionEntry,
+    Budget, Contact, Document, OtherIdentifier, ParticipatingOrganisation, PlannedDisbursement,
+    PolicyMarker, Project, ProjectDefaults, RecipientCountry, RecipientRegion, RelatedProject,
+    SectorShare, TransactionEntry,
 };
 use crate::aggregate::DomainEvent;
 use crate::codelists::{ProjectStatus, RelatedActivityType};
@@ -81,6 +81,7 @@ impl ProjectRegistered {
             documents: Vec::new(),
             related_projects: Vec::new(),
             other_identifiers: Vec::new(),
+            planned_disbursements: Vec::new(),
             contacts: Vec::new(),
             policy_markers: Vec::new(),
             defaults: ProjectDefaults::default(),
@@ -151,6 +152,14 @@ pub enum ProjectEvent {
     ProjectDefaultsSet(ProjectDefaults),
     PolicyMarkersSet(PolicyMarkersSet),
     ContactsSet(ContactsSet),
+    PlannedDisbursementsSet(PlannedDisbursementsSet),
+}
+
+/// Payload of `PlannedDisbursementsSet`: the project's whole list of planned disbursements.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlannedDisbursementsSet {
+    pub planned_disbursements: Vec<PlannedDisbursement>,
 }
 
 /// Payload of `ContactsSet`: the project's whole list of contacts after the change.
@@ -187,6 +196,7 @@ impl DomainEvent for ProjectEvent {
             Self::ProjectDefaultsSet(_) => "ProjectDefaultsSet",
             Self::PolicyMarkersSet(_) => "PolicyMarkersSet",
             Self::ContactsSet(_) => "ContactsSet",
+            Self::PlannedDisbursementsSet(_) => "PlannedDisbursementsSet",
         }
     }
 }

@@ -68,6 +68,9 @@ pub struct Project {
     pub documents: Vec<Document>,
     pub related_projects: Vec<RelatedProject>,
     pub other_identifiers: Vec<OtherIdentifier>,
+    /// Money planned to be disbursed, by period (`setPlannedDisbursements`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub planned_disbursements: Vec<PlannedDisbursement>,
     /// Whom to contact about the project (`setContacts`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub contacts: Vec<Contact>,
@@ -327,6 +330,50 @@ impl Budget {
     }
 }
 
+/// Money planned to be disbursed in a period (IATI `planned-disbursement`): the period's end is
+/// optional, and on or after its start; the value is never negative.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlannedDisbursement {
+    /// IATI BudgetType: original or revised.
+    #[serde(rename = "type")]
+    pub disbursement_type: BudgetType,
+    pub period_start: NaiveDate,
+    pub period_end: Option<NaiveDate>,
+    pub value: Money,
+    /// The date of the exchange rate of `value`.
+    pub value_date: NaiveDate,
+}
+
+impl PlannedDisbursement {
+    /// Builds row `index` of the `plannedDisbursements` input from its money given as the
+    /// GraphQL `BigInt` string and currency code; the period and sign rules are checked by
+    /// `setPlannedDisbursements`.
+    ///
+    /// # Errors
+    /// [`ProjectError::Invalid`] naming `plannedDisbursements[index].value.minorUnits` or
+    /// `.value.currency`.
+    pub fn parse(
+        index: usize,
+        disbursement_type: BudgetType,
+        (period_start, period_end): (NaiveDate, Option<NaiveDate>),
+        minor_units: &str,
+        currency: &str,
+        value_date: NaiveDate,
+    ) -> Result<Self, ProjectError> {
+        let value = Money::parse(minor_units, currency).map_err(ProjectError::invalid_money(
+            FieldPath::list("plannedDisbursements", index).field("value"),
+        ))?;
+        Ok(Self {
+            disbursement_type,
+            period_start,
+            period_end,
+            value,
+            value_date,
+        })
+    }
+}
+
 /// One transaction row as recorded (also the reversing row of a reversal).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -521,6 +568,11 @@ impl Aggregate for Project {
             }
             ProjectEvent::ProjectDefaultsSet(set) => project.defaults = *set,
             ProjectEvent::ContactsSet(set) => project.contacts.clone_from(&set.contacts),
+            ProjectEvent::PlannedDisbursementsSet(set) => {
+                project
+                    .planned_disbursements
+                    .clone_from(&set.planned_disbursements);
+            }
             ProjectEvent::PolicyMarkersSet(set) => {
                 project.policy_markers.clone_from(&set.policy_markers);
             }

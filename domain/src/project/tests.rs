@@ -1730,16 +1730,22 @@ fn every_event_round_trips_without_floats_and_the_fold_counts_versions() {
     decide(set_defaults(all_defaults()));
     decide(set_markers(vec![marker("3", "2")]));
     decide(set_contacts(vec![contact()]));
+    decide(set_disbursements(vec![disbursement(
+        "2016-01-01",
+        Some("2016-06-30"),
+        9_007_199_254_740_991,
+    )]));
     let kinds: std::collections::BTreeSet<&str> = history
         .iter()
         .map(crate::aggregate::DomainEvent::event_type)
         .collect();
-    assert_eq!(kinds.len(), 14, "{kinds:?}");
+    assert_eq!(kinds.len(), 15, "{kinds:?}");
     for event in &history {
         crate::testing::assert_json_round_trip(event);
     }
     let project = Project::fold(&history).unwrap();
-    assert_eq!(project.version, 14);
+    assert_eq!(project.version, 15);
+    assert_eq!(project.planned_disbursements.len(), 1);
     assert_eq!(project.contacts, vec![contact()]);
     assert_eq!(project.policy_markers, vec![marker("3", "2")]);
     assert_eq!(project.defaults, all_defaults());
@@ -2104,4 +2110,58 @@ fn e_mail_addresses_and_telephone_numbers_are_checked() {
     for bad in ["", "1234", "+62 21 CALL ME", "0".repeat(51).as_str()] {
         assert!(Telephone::parse(bad).is_err(), "{bad}");
     }
+}
+
+fn disbursement(start: &str, end: Option<&str>, units: i64) -> PlannedDisbursement {
+    PlannedDisbursement {
+        disbursement_type: BudgetType::Original,
+        period_start: day(start),
+        period_end: end.map(day),
+        value: Money::new(units, CurrencyCode::parse("EUR").unwrap()).unwrap(),
+        value_date: day(start),
+    }
+}
+
+fn set_disbursements(planned_disbursements: Vec<PlannedDisbursement>) -> ProjectCommand {
+    ProjectCommand::SetPlannedDisbursements(SetPlannedDisbursements {
+        project_id: project_id(),
+        planned_disbursements,
+    })
+}
+
+#[test]
+fn planned_disbursements_are_set_in_order_and_checked() {
+    let rows = vec![
+        disbursement("2016-01-01", Some("2016-03-31"), 25_000_000),
+        disbursement("2016-04-01", None, 0),
+    ];
+    let project = given::<Project>([registered()])
+        .when(set_disbursements(rows.clone()))
+        .state();
+    assert_eq!(project.planned_disbursements, rows);
+    let set = ProjectEvent::PlannedDisbursementsSet(PlannedDisbursementsSet {
+        planned_disbursements: rows.clone(),
+    });
+    given::<Project>([registered(), set])
+        .when(set_disbursements(rows))
+        .rejected(&ProjectError::NothingToRevise, None);
+    given::<Project>([registered()])
+        .when(set_disbursements(vec![
+            disbursement("2016-01-01", Some("2016-01-01"), 1),
+            disbursement("2016-04-01", Some("2016-03-31"), 1),
+        ]))
+        .rejected(
+            &ProjectError::DisbursementPeriodReversed { index: 1 },
+            Some("plannedDisbursements[1].periodEnd"),
+        );
+    given::<Project>([registered()])
+        .when(set_disbursements(vec![disbursement(
+            "2016-01-01",
+            None,
+            -1,
+        )]))
+        .rejected(
+            &ProjectError::NegativeDisbursement { index: 0 },
+            Some("plannedDisbursements[0].value.minorUnits"),
+        );
 }

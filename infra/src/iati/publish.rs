@@ -282,6 +282,21 @@ pub fn activity(record: &ActivityRecord<'_>) -> String {
         value(&mut xml, budget.value, budget.value_date);
         xml.close();
     }
+    for planned in &project.planned_disbursements {
+        xml.open(
+            "planned-disbursement",
+            &[("type", Some(planned.disbursement_type.code()))],
+        );
+        xml.empty(
+            "period-start",
+            &[("iso-date", Some(&date(planned.period_start)))],
+        );
+        if let Some(end) = planned.period_end {
+            xml.empty("period-end", &[("iso-date", Some(&date(end)))]);
+        }
+        value(&mut xml, planned.value, planned.value_date);
+        xml.close();
+    }
     for transaction in &project.transactions {
         xml.open(
             "transaction",

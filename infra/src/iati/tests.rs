@@ -20,8 +20,9 @@ use amanah_domain::codelists::{
 };
 use amanah_domain::organisation::Organisation;
 use amanah_domain::project::{
-    Budget, Contact, Document, OtherIdentifier, ParticipatingOrganisation, PolicyMarker, Project,
-    ProjectDefaults, RecipientCountry, RecipientRegion, RelatedProject, SectorShare, Transaction,
+    Budget, Contact, Document, OtherIdentifier, ParticipatingOrganisation, PlannedDisbursement,
+    PolicyMarker, Project, ProjectDefaults, RecipientCountry, RecipientRegion, RelatedProject,
+    SectorShare, Transaction,
 };
 use amanah_domain::values::{
     AidType, City, CollaborationType, ContactType, CountryCode, CurrencyCode, Description,
@@ -220,6 +221,18 @@ fn project(rng: &mut StdRng, index: usize, orgs: &[Organisation]) -> Project {
                 project_id: Uuid::from_u128(rng.r#gen()),
                 iati_identifier: ok(IatiIdentifier::parse(&format!("XM-DAC-1-7-R{i}"))),
                 relation: pick(rng, RelatedActivityType::ALL),
+            })
+            .collect(),
+        planned_disbursements: (0..n(rng))
+            .map(|_| {
+                let start = day(rng);
+                PlannedDisbursement {
+                    disbursement_type: pick(rng, BudgetType::ALL),
+                    period_start: start,
+                    period_end: maybe(rng, |rng| start + Duration::days(rng.gen_range(0..400))),
+                    value: money(rng),
+                    value_date: start,
+                }
             })
             .collect(),
         contacts: (0..rng.gen_range(0..3))

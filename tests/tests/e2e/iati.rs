@@ -124,6 +124,7 @@ async fn the_demo_portfolio_publishes_valid_iati_files(app: TestApp) {
         "<policy-marker vocabulary=\"1\" code=\"1\" significance=\"1\"/>",
         "<contact-info type=\"2\">",
         "<email>asec-programme@example.org</email>",
+        "<planned-disbursement type=\"1\">",
     ] {
         assert!(asec.contains(element), "{element} in {asec}");
     }
