@@ -85,8 +85,8 @@ pub struct Publisher {
     commands: CommandService<SqlEventStore>,
 }
 
-/// One page of an activity file.
-struct ActivityPage {
+/// One page of a file: its XML, how many records it holds, and where the next page starts.
+struct Page {
     xml: String,
     published: usize,
     /// Where the next page starts; `None` after the last.
@@ -234,7 +234,7 @@ impl Publisher {
         query: &ProjectQuery,
         after: Option<Position>,
         as_of: Option<u64>,
-    ) -> Result<ActivityPage, PublishError> {
+    ) -> Result<Page, PublishError> {
         let page = self
             .read_model
             .projects(query, &page_after(after, PROJECTS_PER_PAGE))
@@ -277,7 +277,7 @@ impl Publisher {
                 last_updated: last_changed.get(&project.id).copied(),
             }));
         }
-        Ok(ActivityPage {
+        Ok(Page {
             xml,
             published: projects.len(),
             next,
@@ -288,7 +288,7 @@ impl Publisher {
         &self,
         query: &OrganisationQuery,
         after: Option<Position>,
-    ) -> Result<ActivityPage, PublishError> {
+    ) -> Result<Page, PublishError> {
         let page = self
             .read_model
             .organisations(query, &page_after(after, ORGANISATIONS_PER_PAGE))
@@ -296,6 +296,8 @@ impl Publisher {
         let next = (page.len() as u64 == ORGANISATIONS_PER_PAGE)
             .then(|| page.last().map(|last| last.position.clone()))
             .flatten();
+        // One count per organisation with a ref: a few hundred small statements for a whole
+        // file, which is read rarely; a page of organisations needs no index of its own for it.
         let mut reporting = Vec::new();
         for positioned in page {
             let org = positioned.item;
@@ -325,7 +327,7 @@ impl Publisher {
                 }));
             }
         }
-        Ok(ActivityPage {
+        Ok(Page {
             xml,
             published: reporting.len(),
             next,
