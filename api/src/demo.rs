@@ -20,17 +20,19 @@ use amanah_domain::organisation::{
 };
 use amanah_domain::ports::{Actor, EventMetadata, EventStore, Snapshot};
 use amanah_domain::project::{
-    AddOtherIdentifier, AddRelatedProject, Budget, ChangeProjectStatus, Contact, Participation,
-    PlannedDisbursement, PolicyMarker, Project, ProjectCommand, ProjectDefaults, RecipientCountry,
-    RecipientRegion, RecordTransaction, RegisterProject, SectorShare, SetBudget, SetContacts,
-    SetPlannedDisbursements, SetPolicyMarkers, SetProjectDefaults,
+    AddOtherIdentifier, AddRelatedProject, AdministrativeArea, Budget, ChangeProjectStatus,
+    Contact, Location, Participation, PlannedDisbursement, PolicyMarker, Project, ProjectCommand,
+    ProjectDefaults, RecipientCountry, RecipientRegion, RecordTransaction, RegisterProject,
+    SectorShare, SetBudget, SetContacts, SetLocations, SetPlannedDisbursements, SetPolicyMarkers,
+    SetProjectDefaults,
 };
 use amanah_domain::service::{CommandError, CommandService, Expected, Given};
 use amanah_domain::values::{
-    Acronym, AidType, City, CollaborationType, ContactType, CountryCode, CurrencyCode, Description,
-    EmailAddress, FinanceType, FlowType, IatiIdentifier, LanguageCode, Money, Name, OrgRef,
-    OtherIdentifierRef, Percentage, PolicyMarkerCode, PolicySignificance, RegionCode, SectorCode,
-    TiedStatus, Title, ValueError, WebUrl,
+    Acronym, AidType, AreaCode, City, CollaborationType, ContactType, CountryCode, CurrencyCode,
+    Description, EmailAddress, FinanceType, FlowType, GeoPoint, GeographicVocabulary,
+    IatiIdentifier, LanguageCode, Money, Name, OrgRef, OtherIdentifierRef, Percentage,
+    PolicyMarkerCode, PolicySignificance, RegionCode, SectorCode, TiedStatus, Title, ValueError,
+    WebUrl,
 };
 use chrono::{NaiveDate, Utc};
 use uuid::Uuid;
@@ -507,6 +509,22 @@ pub async fn load<S: EventStore>(service: &CommandService<S>) -> Result<DemoSumm
         ],
     });
     let asec_post_2015 = demo.change_project(&asec_post_2015, planned).await?;
+    let locations = ProjectCommand::SetLocations(SetLocations {
+        project_id: asec_post_2015.id,
+        locations: vec![Location {
+            name: Name::parse("ASEAN Secretariat, Jakarta")?,
+            description: Some(Description::parse(
+                "The seat of the ASEAN Secretariat, where the project works (demo point).",
+            )?),
+            point: Some(GeoPoint::parse("-6.237760", "106.800270").map_err(|(_, e)| e)?),
+            administrative: Some(AdministrativeArea {
+                vocabulary: GeographicVocabulary::parse("A4")?,
+                level: Some(1),
+                code: AreaCode::parse("ID-JK")?,
+            }),
+        }],
+    });
+    let asec_post_2015 = demo.change_project(&asec_post_2015, locations).await?;
 
     demo.activity(
         &asec_post_2015,

@@ -94,6 +94,7 @@ enum Mutation {
     SetPolicyMarkers,
     SetContacts,
     SetPlannedDisbursements,
+    SetLocations,
     RecordTransaction,
     ReverseTransaction,
     PlanActivity,
@@ -103,7 +104,7 @@ enum Mutation {
     CancelActivity,
 }
 
-const MUTATIONS: [Mutation; 27] = [
+const MUTATIONS: [Mutation; 28] = [
     Mutation::RegisterOrganisation,
     Mutation::ReviseOrganisation,
     Mutation::DeactivateOrganisation,
@@ -124,6 +125,7 @@ const MUTATIONS: [Mutation; 27] = [
     Mutation::SetPolicyMarkers,
     Mutation::SetContacts,
     Mutation::SetPlannedDisbursements,
+    Mutation::SetLocations,
     Mutation::RecordTransaction,
     Mutation::ReverseTransaction,
     Mutation::PlanActivity,
@@ -162,6 +164,7 @@ impl Mutation {
             Self::SetProjectDefaults => ("setProjectDefaults", "SetProjectDefaultsInput"),
             Self::SetPolicyMarkers => ("setPolicyMarkers", "SetPolicyMarkersInput"),
             Self::SetContacts => ("setContacts", "SetContactsInput"),
+            Self::SetLocations => ("setLocations", "SetLocationsInput"),
             Self::SetPlannedDisbursements => {
                 ("setPlannedDisbursements", "SetPlannedDisbursementsInput")
             }
@@ -196,7 +199,8 @@ impl Mutation {
             | Self::SetProjectDefaults
             | Self::SetPolicyMarkers
             | Self::SetContacts
-            | Self::SetPlannedDisbursements => Row::Projects,
+            | Self::SetPlannedDisbursements
+            | Self::SetLocations => Row::Projects,
             Self::RecordTransaction
             | Self::ReverseTransaction
             | Self::PlanActivity
@@ -473,6 +477,10 @@ impl Harness {
                     "type": "ORIGINAL", "periodStart": "2016-01-01", "periodEnd": "2016-03-31",
                     "valueDate": "2016-01-01", "value": { "minorUnits": "100", "currency": "EUR" },
                 }],
+            }),
+            Mutation::SetLocations => json!({
+                "projectId": self.project().await, "expectedVersion": 1,
+                "locations": [{ "name": "Jakarta" }],
             }),
             Mutation::SetContacts => json!({
                 "projectId": self.project().await, "expectedVersion": 1,

@@ -214,6 +214,8 @@ pub enum CodelistName {
     FinanceType,
     /// IATI FlowType.
     FlowType,
+    /// IATI GeographicVocabulary.
+    GeographicVocabulary,
     /// IATI IndicatorMeasure.
     IndicatorMeasure,
     /// IATI Language.
@@ -265,6 +267,7 @@ impl CodelistName {
             Self::ContactType => &generated::CONTACT_TYPE,
             Self::Country => &generated::COUNTRY,
             Self::Currency => &generated::CURRENCY,
+            Self::GeographicVocabulary => &generated::GEOGRAPHIC_VOCABULARY,
             Self::DescriptionType => &generated::DESCRIPTION_TYPE,
             Self::DocumentCategory => &generated::DOCUMENT_CATEGORY,
             Self::FileFormat => &generated::FILE_FORMAT,

@@ -28,7 +28,8 @@ use super::project_commands::{
     ChangeProjectStatusInput, ParticipatingOrganisationChangeInput, ProjectPayload,
     RecordTransactionInput, RegisterProjectInput, RemoveDocumentInput, RemoveOtherIdentifierInput,
     RemoveRelatedProjectInput, ReverseTransactionInput, ReviseProjectInput, SetBudgetInput,
-    SetContactsInput, SetPlannedDisbursementsInput, SetPolicyMarkersInput, SetProjectDefaultsInput,
+    SetContactsInput, SetLocationsInput, SetPlannedDisbursementsInput, SetPolicyMarkersInput,
+    SetProjectDefaultsInput,
 };
 use crate::error::ApiError;
 
@@ -192,6 +193,16 @@ impl Mutation {
         input: SetProjectDefaultsInput,
     ) -> Result<ProjectPayload, ApiError> {
         project::set_project_defaults(ctx, input).await
+    }
+
+    /// Sets where a project works (names, points, administrative areas): the whole list.
+    #[graphql(guard = "access::ChangeProjects")]
+    async fn set_locations(
+        &self,
+        ctx: &Context<'_>,
+        input: SetLocationsInput,
+    ) -> Result<ProjectPayload, ApiError> {
+        project::set_locations(ctx, input).await
     }
 
     /// Sets the money planned to be disbursed for a project, by period: the whole list.

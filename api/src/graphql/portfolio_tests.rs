@@ -1779,3 +1779,72 @@ async fn planned_disbursements_are_set_read_back_and_checked() {
         ])
     );
 }
+
+#[tokio::test]
+async fn locations_are_set_read_back_and_checked() {
+    let h = Harness::new().await;
+    let p = h.portfolio().await;
+    let set = "mutation($input: SetLocationsInput!) { setLocations(input: $input) {
+        project { locations { name description point { latitude longitude }
+        administrative { vocabulary { code } level code } } } } }";
+    let input = |locations: Json| json!({ "input": { "projectId": p.project, "expectedVersion": 1, "locations": locations } });
+    let before = h.log_size().await;
+    for (location, field) in [
+        (json!({ "name": " " }), "locations[0].name"),
+        (
+            json!({ "name": "Jakarta", "point": { "latitude": "91", "longitude": "0" } }),
+            "locations[0].point.latitude",
+        ),
+        (
+            json!({ "name": "Jakarta", "point": { "latitude": "0", "longitude": "1.0000001" } }),
+            "locations[0].point.longitude",
+        ),
+        (
+            json!({ "name": "Jakarta", "administrative": { "vocabularyCode": "Z9", "code": "X" } }),
+            "locations[0].administrative.vocabularyCode",
+        ),
+        (
+            json!({ "name": "Jakarta",
+                    "administrative": { "vocabularyCode": "A4", "level": -1, "code": "X" } }),
+            "locations[0].administrative.level",
+        ),
+        (
+            json!({ "name": "Jakarta",
+                    "administrative": { "vocabularyCode": "A4", "code": "ID JK" } }),
+            "locations[0].administrative.code",
+        ),
+    ] {
+        h.refused(
+            set,
+            input(json!([location])),
+            ErrorCode::BadUserInput,
+            Some(field),
+        )
+        .await;
+    }
+    h.refused(
+        set,
+        input(json!([{ "name": "Jakarta" }, { "name": "Jakarta" }])),
+        ErrorCode::BadUserInput,
+        Some("locations[1].name"),
+    )
+    .await;
+    assert_eq!(h.log_size().await, before);
+    let data = h
+        .ok(
+            set,
+            input(json!([{ "name": "Jakarta", "point": { "latitude": "-6.2", "longitude": "106.816666" },
+                           "administrative": { "vocabularyCode": "A4", "level": 1, "code": "ID-JK" } },
+                         { "name": "Online" }])),
+        )
+        .await;
+    assert_eq!(
+        data["setLocations"]["project"]["locations"],
+        json!([
+            { "name": "Jakarta", "description": null,
+              "point": { "latitude": "-6.200000", "longitude": "106.816666" },
+              "administrative": { "vocabulary": { "code": "A4" }, "level": 1, "code": "ID-JK" } },
+            { "name": "Online", "description": null, "point": null, "administrative": null },
+        ])
+    );
+}

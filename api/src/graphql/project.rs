@@ -229,6 +229,27 @@ impl Project {
             .collect()
     }
 
+    /// Where the project works.
+    async fn locations(&self) -> Vec<Location> {
+        self.state
+            .locations
+            .iter()
+            .map(|row| Location {
+                name: row.name.as_str().to_owned(),
+                description: row.description.as_ref().map(|d| d.as_str().to_owned()),
+                point: row.point.map(|point| Point {
+                    latitude: point.latitude(),
+                    longitude: point.longitude(),
+                }),
+                administrative: row.administrative.as_ref().map(|area| AdministrativeArea {
+                    vocabulary: Code::from(area.vocabulary.entry()),
+                    level: area.level.map(i32::from),
+                    code: area.code.as_str().to_owned(),
+                }),
+            })
+            .collect()
+    }
+
     /// The money planned to be disbursed, by period.
     async fn planned_disbursements(&self) -> Vec<PlannedDisbursement> {
         self.state
@@ -771,4 +792,29 @@ pub struct PlannedDisbursement {
     value: Money,
     /// The date of the exchange rate of `value`.
     value_date: Date,
+}
+
+/// A place where the project works (IATI `location`).
+#[derive(SimpleObject, Debug)]
+pub struct Location {
+    name: String,
+    description: Option<String>,
+    point: Option<Point>,
+    administrative: Option<AdministrativeArea>,
+}
+
+/// A point in WGS 84 (EPSG:4326) degrees, as decimals with six places.
+#[derive(SimpleObject, Debug)]
+pub struct Point {
+    latitude: String,
+    longitude: String,
+}
+
+/// An administrative area in a geographic vocabulary.
+#[derive(SimpleObject, Debug)]
+pub struct AdministrativeArea {
+    /// IATI GeographicVocabulary.
+    vocabulary: Code,
+    level: Option<i32>,
+    code: String,
 }

@@ -9,13 +9,13 @@ use amanah_domain::codelists::OtherIdentifierType;
 use amanah_domain::ports::StreamRead;
 use amanah_domain::project::{
     AddDocument, AddOtherIdentifier, AddParticipatingOrganisation, AddRelatedProject,
-    Budget as BudgetRow, ChangeProjectStatus, Contact, OtherIdentifier, Participation,
-    PlannedDisbursement, PolicyMarker, Project as ProjectState, ProjectCommand, ProjectDefaults,
-    ProjectError, RecipientCountry as RecipientCountryRow, RecipientRegion as RecipientRegionRow,
-    RecordTransaction, RegisterProject, RemoveDocument, RemoveOtherIdentifier,
-    RemoveParticipatingOrganisation, RemoveRelatedProject, ReverseTransaction, ReviseProject,
-    SectorShare as SectorShareRow, SetBudget, SetContacts, SetPlannedDisbursements,
-    SetPolicyMarkers, SetProjectDefaults,
+    AdministrativeArea, Budget as BudgetRow, ChangeProjectStatus, Contact, Location,
+    OtherIdentifier, Participation, PlannedDisbursement, PolicyMarker, Project as ProjectState,
+    ProjectCommand, ProjectDefaults, ProjectError, RecipientCountry as RecipientCountryRow,
+    RecipientRegion as RecipientRegionRow, RecordTransaction, RegisterProject, RemoveDocument,
+    RemoveOtherIdentifier, RemoveParticipatingOrganisation, RemoveRelatedProject,
+    ReverseTransaction, ReviseProject, SectorShare as SectorShareRow, SetBudget, SetContacts,
+    SetLocations, SetPlannedDisbursements, SetPolicyMarkers, SetProjectDefaults,
 };
 use amanah_domain::values::{
     Description, DocumentCategory, FieldPath, IatiIdentifier, MimeType, Money, OtherIdentifierRef,
@@ -237,6 +237,43 @@ pub struct SetProjectDefaultsInput {
     pub aid_type_code: Option<String>,
     /// IATI TiedStatus code, e.g. 5 (Untied).
     pub tied_status_code: Option<String>,
+}
+
+/// `setLocations`: where the project works, the whole list (an empty list clears it).
+#[derive(InputObject, Debug)]
+pub struct SetLocationsInput {
+    pub project_id: ID,
+    pub expected_version: i64,
+    pub locations: Vec<LocationInput>,
+}
+
+/// One location: a name (each once), and optionally a description, a point and an
+/// administrative area.
+#[derive(InputObject, Debug)]
+pub struct LocationInput {
+    pub name: String,
+    pub description: Option<String>,
+    pub point: Option<PointInput>,
+    pub administrative: Option<AdministrativeAreaInput>,
+}
+
+/// A point in WGS 84 degrees, as decimal strings with at most six places (never floats).
+#[derive(InputObject, Debug)]
+pub struct PointInput {
+    /// −90 to 90, e.g. "-6.175392".
+    pub latitude: String,
+    /// −180 to 180, e.g. "106.827153".
+    pub longitude: String,
+}
+
+/// An administrative area in a geographic vocabulary.
+#[derive(InputObject, Debug)]
+pub struct AdministrativeAreaInput {
+    /// IATI GeographicVocabulary code, e.g. A1 (GAUL), A4 (ISO country and subdivision).
+    pub vocabulary_code: String,
+    /// 0 for a country, 1 for its first-level subdivisions, … (at most 10).
+    pub level: Option<i32>,
+    pub code: String,
 }
 
 /// `setPlannedDisbursements`: the money planned to be disbursed, by period, the whole list (an
@@ -957,6 +994,76 @@ pub async fn set_planned_disbursements(
     let command = ProjectCommand::SetPlannedDisbursements(SetPlannedDisbursements {
         project_id: id,
         planned_disbursements,
+    });
+    payload(ctx, id, expected, command, Vec::new()).await
+}
+
+/// Parses and runs `setLocations`.
+///
+/// # Errors
+/// `BAD_USER_INPUT` naming the location's field at fault (or `input` when nothing changes),
+/// `NOT_FOUND`, `CONFLICT`.
+pub async fn set_locations(
+    ctx: &Context<'_>,
+    input: SetLocationsInput,
+) -> Result<ProjectPayload, ApiError> {
+    use amanah_domain::values::{AreaCode, GeoPoint, GeographicVocabulary, Name, ValueError};
+
+    /// The deepest administrative level accepted.
+    const MAX_LEVEL: u8 = 10;
+
+    let (id, expected) = command::target(&input.project_id, "projectId", input.expected_version)?;
+    let locations = input
+        .locations
+        .iter()
+        .enumerate()
+        .map(|(index, row)| {
+            let at = FieldPath::list("locations", index);
+            let point = match &row.point {
+                Some(point) => Some(GeoPoint::parse(&point.latitude, &point.longitude).map_err(
+                    |(leaf, error)| invalid(at.clone().field("point").field(leaf))(error),
+                )?),
+                None => None,
+            };
+            let administrative = match &row.administrative {
+                Some(area) => {
+                    let at = at.clone().field("administrative");
+                    let level = area
+                        .level
+                        .map(|level| match u8::try_from(level) {
+                            Ok(level) if level <= MAX_LEVEL => Ok(level),
+                            Ok(_) => Err(ValueError::TooLarge {
+                                max: u64::from(MAX_LEVEL),
+                            }),
+                            Err(_) => Err(ValueError::Negative(i64::from(level))),
+                        })
+                        .transpose()
+                        .map_err(invalid(at.clone().field("level")))?;
+                    Some(AdministrativeArea {
+                        vocabulary: GeographicVocabulary::parse(&area.vocabulary_code)
+                            .map_err(invalid(at.clone().field("vocabularyCode")))?,
+                        level,
+                        code: AreaCode::parse(&area.code).map_err(invalid(at.field("code")))?,
+                    })
+                }
+                None => None,
+            };
+            Ok(Location {
+                name: Name::parse(&row.name).map_err(invalid(at.clone().field("name")))?,
+                description: row
+                    .description
+                    .as_deref()
+                    .map(Description::parse)
+                    .transpose()
+                    .map_err(invalid(at.field("description")))?,
+                point,
+                administrative,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let command = ProjectCommand::SetLocations(SetLocations {
+        project_id: id,
+        locations,
     });
     payload(ctx, id, expected, command, Vec::new()).await
 }

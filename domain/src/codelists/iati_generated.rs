@@ -2356,6 +2356,20 @@ pub static FLOW_TYPE: CodeList = CodeList {
     by_code: &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
 };
 
+pub static GEOGRAPHIC_VOCABULARY: CodeList = CodeList {
+    name: "GeographicVocabulary",
+    title: "Geographic Vocabulary",
+    codes: &[
+        Code { code: "A1", name: "Global Admininistrative Unit Layers", description: "", status: Active },
+        Code { code: "A2", name: "UN Second Administrative Level Boundary Project", description: "Note: the unsalb.org website is no longer accessible, and public access to the boundaries resources has been removed http://www.ungiwg.org/content/united-nations-international-and-administrative-boundaries-resources", status: Active },
+        Code { code: "A3", name: "Global Administrative Areas", description: "", status: Active },
+        Code { code: "A4", name: "ISO Country (3166-1 alpha-2)", description: "", status: Active },
+        Code { code: "G1", name: "Geonames", description: "", status: Active },
+        Code { code: "G2", name: "OpenStreetMap", description: "Note: the code should be formed by prefixing the relevant OpenStreetMap ID with node/ way/ or relation/ as appropriate, e.g. node/1234567", status: Active },
+    ],
+    by_code: &[0, 1, 2, 3, 4, 5],
+};
+
 pub static INDICATOR_MEASURE: CodeList = CodeList {
     name: "IndicatorMeasure",
     title: "Indicator Measure",
@@ -3162,7 +3176,7 @@ pub static TRANSACTION_TYPE: CodeList = CodeList {
 };
 
 /// Every list, by name.
-pub static ALL: [&CodeList; 31] = [
+pub static ALL: [&CodeList; 32] = [
     &ACTIVITY_DATE_TYPE,
     &ACTIVITY_STATUS,
     &AID_TYPE,
@@ -3177,6 +3191,7 @@ pub static ALL: [&CodeList; 31] = [
     &FILE_FORMAT,
     &FINANCE_TYPE,
     &FLOW_TYPE,
+    &GEOGRAPHIC_VOCABULARY,
     &INDICATOR_MEASURE,
     &LANGUAGE,
     &ORGANISATION_ROLE,

@@ -203,6 +203,13 @@ pub struct SetPlannedDisbursements {
     pub planned_disbursements: Vec<super::PlannedDisbursement>,
 }
 
+/// `setLocations`: replaces the project's locations (an empty list clears them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetLocations {
+    pub project_id: Uuid,
+    pub locations: Vec<super::Location>,
+}
+
 /// The commands of a project.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProjectCommand {
@@ -224,6 +231,7 @@ pub enum ProjectCommand {
     SetPolicyMarkers(SetPolicyMarkers),
     SetContacts(SetContacts),
     SetPlannedDisbursements(SetPlannedDisbursements),
+    SetLocations(SetLocations),
 }
 
 impl ProjectCommand {
@@ -249,6 +257,7 @@ impl ProjectCommand {
             Self::SetPolicyMarkers(c) => c.project_id,
             Self::SetContacts(c) => c.project_id,
             Self::SetPlannedDisbursements(c) => c.project_id,
+            Self::SetLocations(c) => c.project_id,
         }
     }
 
@@ -284,7 +293,8 @@ impl ProjectCommand {
             | Self::SetDefaults(_)
             | Self::SetPolicyMarkers(_)
             | Self::SetContacts(_)
-            | Self::SetPlannedDisbursements(_) => Vec::new(),
+            | Self::SetPlannedDisbursements(_)
+            | Self::SetLocations(_) => Vec::new(),
         }
     }
 }

@@ -42,9 +42,10 @@ use super::{
     SectorShare, SetBudget, TransactionEntry, TransactionReversed,
 };
 use super::{
-    ContactsSet, Document, DocumentRemoved, PlannedDisbursementsSet, PolicyMarkersSet,
-    RelatedProjectRemoved, RemoveDocument, RemoveOtherIdentifier, RemoveRelatedProject,
-    SetContacts, SetPlannedDisbursements, SetPolicyMarkers, SetProjectDefaults,
+    ContactsSet, Document, DocumentRemoved, LocationsSet, PlannedDisbursementsSet,
+    PolicyMarkersSet, RelatedProjectRemoved, RemoveDocument, RemoveOtherIdentifier,
+    RemoveRelatedProject, SetContacts, SetLocations, SetPlannedDisbursements, SetPolicyMarkers,
+    SetProjectDefaults,
 };
 use crate::aggregate::DecisionContext;
 use crate::codelists::{OrganisationRole, OtherIdentifierType, ProjectStatus};
@@ -88,6 +89,7 @@ pub(super) fn decide(
         ProjectCommand::SetPolicyMarkers(set) => set_policy_markers(project, set)?,
         ProjectCommand::SetContacts(set) => set_contacts(project, set)?,
         ProjectCommand::SetPlannedDisbursements(set) => set_planned_disbursements(project, set)?,
+        ProjectCommand::SetLocations(set) => set_locations(project, set)?,
     };
     Ok(vec![event])
 }
@@ -826,4 +828,35 @@ fn set_planned_disbursements(
             planned_disbursements: set.planned_disbursements,
         },
     ))
+}
+
+/// New locations: something must change, each name once, and an administrative vocabulary that
+/// is new still offered for new data.
+fn set_locations(project: &Project, set: SetLocations) -> Result<ProjectEvent, ProjectError> {
+    if set.locations == project.locations {
+        return Err(ProjectError::NothingToRevise);
+    }
+    let mut names = HashSet::new();
+    for (index, location) in set.locations.iter().enumerate() {
+        if !names.insert(&location.name) {
+            return Err(ProjectError::DuplicateLocation {
+                index,
+                name: location.name.as_str().to_owned(),
+            });
+        }
+        if let Some(area) = &location.administrative
+            && !project.locations.contains(location)
+        {
+            crate::values::GeographicVocabulary::parse(area.vocabulary.as_str()).map_err(
+                ProjectError::invalid(
+                    FieldPath::list("locations", index)
+                        .field("administrative")
+                        .field("vocabularyCode"),
+                ),
+            )?;
+        }
+    }
+    Ok(ProjectEvent::LocationsSet(LocationsSet {
+        locations: set.locations,
+    }))
 }

@@ -99,6 +99,8 @@ pub enum ProjectError {
         format_hundredths(*total_hundredths)
     )]
     SectorPercentagesSum { total_hundredths: u32 },
+    #[error("{} repeats location {name:?}", FieldPath::list("locations", *index).field("name"))]
+    DuplicateLocation { index: usize, name: String },
     #[error("{}: the period must not end before it starts", FieldPath::list("plannedDisbursements", *index).field("periodEnd"))]
     DisbursementPeriodReversed { index: usize },
     #[error("{}: a planned disbursement is never negative", FieldPath::list("plannedDisbursements", *index).field("value.minorUnits"))]
@@ -276,6 +278,9 @@ impl FieldError for ProjectError {
             Self::SectorPercentagesSum { .. } | Self::NoSector => FieldPath::new("sectors"),
             Self::NoRecipientCountryOrRegion => FieldPath::new("recipientCountries"),
             Self::EmptyContact { index } => FieldPath::list("contacts", *index),
+            Self::DuplicateLocation { index, .. } => {
+                FieldPath::list("locations", *index).field("name")
+            }
             Self::DisbursementPeriodReversed { index } => {
                 FieldPath::list("plannedDisbursements", *index).field("periodEnd")
             }

@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{
-    Budget, Contact, Document, OtherIdentifier, ParticipatingOrganisation, PlannedDisbursement,
-    PolicyMarker, Project, ProjectDefaults, RecipientCountry, RecipientRegion, RelatedProject,
-    SectorShare, TransactionEntry,
+    Budget, Contact, Document, Location, OtherIdentifier, ParticipatingOrganisation,
+    PlannedDisbursement, PolicyMarker, Project, ProjectDefaults, RecipientCountry, RecipientRegion,
+    RelatedProject, SectorShare, TransactionEntry,
 };
 use crate::aggregate::DomainEvent;
 use crate::codelists::{ProjectStatus, RelatedActivityType};
@@ -81,6 +81,7 @@ impl ProjectRegistered {
             documents: Vec::new(),
             related_projects: Vec::new(),
             other_identifiers: Vec::new(),
+            locations: Vec::new(),
             planned_disbursements: Vec::new(),
             contacts: Vec::new(),
             policy_markers: Vec::new(),
@@ -153,6 +154,14 @@ pub enum ProjectEvent {
     PolicyMarkersSet(PolicyMarkersSet),
     ContactsSet(ContactsSet),
     PlannedDisbursementsSet(PlannedDisbursementsSet),
+    LocationsSet(LocationsSet),
+}
+
+/// Payload of `LocationsSet`: the project's whole list of locations after the change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LocationsSet {
+    pub locations: Vec<Location>,
 }
 
 /// Payload of `PlannedDisbursementsSet`: the project's whole list of planned disbursements.
@@ -197,6 +206,7 @@ impl DomainEvent for ProjectEvent {
             Self::PolicyMarkersSet(_) => "PolicyMarkersSet",
             Self::ContactsSet(_) => "ContactsSet",
             Self::PlannedDisbursementsSet(_) => "PlannedDisbursementsSet",
+            Self::LocationsSet(_) => "LocationsSet",
         }
     }
 }

@@ -26,11 +26,11 @@ use crate::codelists::{
 };
 use crate::ports::StreamRead;
 use crate::values::{
-    AidType, CollaborationType, ContactType, CountryCode, CurrencyCode, Description,
-    DocumentCategory, EmailAddress, FieldPath, FinanceType, FlowType, IatiIdentifier, LanguageCode,
-    MimeType, Money, Name, OrgRef, OtherIdentifierRef, Percentage, PolicyMarkerCode,
-    PolicySignificance, RegionCode, SectorCode, Telephone, TiedStatus, Title, TransactionRef,
-    WebUrl,
+    AidType, AreaCode, CollaborationType, ContactType, CountryCode, CurrencyCode, Description,
+    DocumentCategory, EmailAddress, FieldPath, FinanceType, FlowType, GeoPoint,
+    GeographicVocabulary, IatiIdentifier, LanguageCode, MimeType, Money, Name, OrgRef,
+    OtherIdentifierRef, Percentage, PolicyMarkerCode, PolicySignificance, RegionCode, SectorCode,
+    Telephone, TiedStatus, Title, TransactionRef, WebUrl,
 };
 
 pub use commands::*;
@@ -68,6 +68,9 @@ pub struct Project {
     pub documents: Vec<Document>,
     pub related_projects: Vec<RelatedProject>,
     pub other_identifiers: Vec<OtherIdentifier>,
+    /// Where the project works (`setLocations`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub locations: Vec<Location>,
     /// Money planned to be disbursed, by period (`setPlannedDisbursements`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub planned_disbursements: Vec<PlannedDisbursement>,
@@ -330,6 +333,28 @@ impl Budget {
     }
 }
 
+/// A place where the project works (IATI `location`): a name, and optionally a description, a
+/// point and the administrative area it lies in.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Location {
+    pub name: Name,
+    pub description: Option<Description>,
+    pub point: Option<GeoPoint>,
+    pub administrative: Option<AdministrativeArea>,
+}
+
+/// An administrative area in a geographic vocabulary (IATI `location/administrative`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdministrativeArea {
+    /// IATI GeographicVocabulary, e.g. `A1` (GAUL).
+    pub vocabulary: GeographicVocabulary,
+    /// The administrative level (0 for a country, 1 for a province, …), when given.
+    pub level: Option<u8>,
+    pub code: AreaCode,
+}
+
 /// Money planned to be disbursed in a period (IATI `planned-disbursement`): the period's end is
 /// optional, and on or after its start; the value is never negative.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -568,6 +593,7 @@ impl Aggregate for Project {
             }
             ProjectEvent::ProjectDefaultsSet(set) => project.defaults = *set,
             ProjectEvent::ContactsSet(set) => project.contacts.clone_from(&set.contacts),
+            ProjectEvent::LocationsSet(set) => project.locations.clone_from(&set.locations),
             ProjectEvent::PlannedDisbursementsSet(set) => {
                 project
                     .planned_disbursements

@@ -1735,16 +1735,18 @@ fn every_event_round_trips_without_floats_and_the_fold_counts_versions() {
         Some("2016-06-30"),
         9_007_199_254_740_991,
     )]));
+    decide(set_locations(vec![location("Jakarta")]));
     let kinds: std::collections::BTreeSet<&str> = history
         .iter()
         .map(crate::aggregate::DomainEvent::event_type)
         .collect();
-    assert_eq!(kinds.len(), 15, "{kinds:?}");
+    assert_eq!(kinds.len(), 16, "{kinds:?}");
     for event in &history {
         crate::testing::assert_json_round_trip(event);
     }
     let project = Project::fold(&history).unwrap();
-    assert_eq!(project.version, 15);
+    assert_eq!(project.version, 16);
+    assert_eq!(project.locations, vec![location("Jakarta")]);
     assert_eq!(project.planned_disbursements.len(), 1);
     assert_eq!(project.contacts, vec![contact()]);
     assert_eq!(project.policy_markers, vec![marker("3", "2")]);
@@ -2163,5 +2165,59 @@ fn planned_disbursements_are_set_in_order_and_checked() {
         .rejected(
             &ProjectError::NegativeDisbursement { index: 0 },
             Some("plannedDisbursements[0].value.minorUnits"),
+        );
+}
+
+fn location(name: &str) -> Location {
+    Location {
+        name: Name::parse(name).unwrap(),
+        description: Some(Description::parse("The ASEAN Secretariat's seat.").unwrap()),
+        point: Some(crate::values::GeoPoint::parse("-6.237760", "106.800270").unwrap()),
+        administrative: Some(AdministrativeArea {
+            vocabulary: crate::values::GeographicVocabulary::parse("A4").unwrap(),
+            level: Some(1),
+            code: crate::values::AreaCode::parse("ID-JK").unwrap(),
+        }),
+    }
+}
+
+fn set_locations(locations: Vec<Location>) -> ProjectCommand {
+    ProjectCommand::SetLocations(SetLocations {
+        project_id: project_id(),
+        locations,
+    })
+}
+
+#[test]
+fn locations_are_set_once_by_name_and_cleared() {
+    let rows = vec![location("Jakarta"), location("Singapore")];
+    let project = given::<Project>([registered()])
+        .when(set_locations(rows.clone()))
+        .state();
+    assert_eq!(project.locations, rows);
+    let set = ProjectEvent::LocationsSet(LocationsSet {
+        locations: rows.clone(),
+    });
+    given::<Project>([registered(), set.clone()])
+        .when(set_locations(rows))
+        .rejected(&ProjectError::NothingToRevise, None);
+    assert!(
+        given::<Project>([registered(), set])
+            .when(set_locations(Vec::new()))
+            .state()
+            .locations
+            .is_empty()
+    );
+    given::<Project>([registered()])
+        .when(set_locations(vec![
+            location("Jakarta"),
+            location("Jakarta"),
+        ]))
+        .rejected(
+            &ProjectError::DuplicateLocation {
+                index: 1,
+                name: "Jakarta".to_owned(),
+            },
+            Some("locations[1].name"),
         );
 }

@@ -268,3 +268,11 @@ iati_code!(
     CONTACT_TYPE,
     unknown_code("ContactType")
 );
+
+iati_code!(
+    /// A code of the official IATI GeographicVocabulary list, e.g. `A1` (GAUL) or `G1`
+    /// (GeoNames).
+    GeographicVocabulary,
+    GEOGRAPHIC_VOCABULARY,
+    unknown_code("GeographicVocabulary")
+);

@@ -12,6 +12,7 @@
 
 mod codes;
 mod field_path;
+mod geo;
 mod identifiers;
 mod money;
 mod percentage;
@@ -20,10 +21,11 @@ mod web;
 
 pub use codes::{
     AidType, CollaborationType, ContactType, CountryCode, CurrencyCode, DocumentCategory,
-    FinanceType, FlowType, LanguageCode, PolicyMarkerCode, PolicySignificance, RegionCode,
-    SectorCode, TiedStatus,
+    FinanceType, FlowType, GeographicVocabulary, LanguageCode, PolicyMarkerCode,
+    PolicySignificance, RegionCode, SectorCode, TiedStatus,
 };
 pub use field_path::FieldPath;
+pub use geo::{AreaCode, GeoPoint};
 pub use identifiers::{IatiIdentifier, OrgRef, OtherIdentifierRef, TransactionRef};
 pub use money::{MAX_MINOR_UNITS, Money};
 pub use percentage::{Percentage, format_hundredths};
@@ -92,6 +94,8 @@ pub enum ValueError {
         "must be a telephone number: digits, spaces and + ( ) - . / only, with at least 5 digits"
     )]
     InvalidTelephone,
+    #[error("`{0}` is not a coordinate in degrees with at most six decimal places, within range")]
+    InvalidCoordinate(String),
 }
 
 impl crate::aggregate::FieldError for ValueError {

@@ -27,6 +27,9 @@ pub const IATI_VERSION: &str = "2.03";
 /// The namespace of Amanah's own elements (the anti-corruption activities of a project).
 pub const AMANAH_NAMESPACE: &str = "urn:x-amanah:iati-extension:1";
 
+/// The reference system of every `location/point`: WGS 84 latitude and longitude.
+pub const WGS84: &str = "http://www.opengis.net/def/crs/EPSG/0/4326";
+
 /// The language of Amanah's texts (`xml:lang` on each organisation, and on each activity whose
 /// project sets no default language).
 pub const TEXT_LANGUAGE: &str = "en";
@@ -210,6 +213,38 @@ pub fn activity(record: &ActivityRecord<'_>) -> String {
                 ("percentage", Some(&region.percentage.to_string())),
             ],
         );
+    }
+    for location in &project.locations {
+        xml.open("location", &[]);
+        xml.open("name", &[]);
+        narrative(&mut xml, location.name.as_str());
+        xml.close();
+        if let Some(description) = &location.description {
+            xml.open("description", &[]);
+            narrative(&mut xml, description.as_str());
+            xml.close();
+        }
+        if let Some(area) = &location.administrative {
+            let level = area.level.map(|level| level.to_string());
+            xml.empty(
+                "administrative",
+                &[
+                    ("vocabulary", Some(area.vocabulary.as_str())),
+                    ("level", level.as_deref()),
+                    ("code", Some(area.code.as_str())),
+                ],
+            );
+        }
+        if let Some(point) = location.point {
+            xml.open("point", &[("srsName", Some(WGS84))]);
+            xml.text(
+                "pos",
+                &[],
+                &format!("{} {}", point.latitude(), point.longitude()),
+            );
+            xml.close();
+        }
+        xml.close();
     }
     for sector in &project.sectors {
         xml.empty(

@@ -11,7 +11,8 @@ use amanah_domain::codelists::iati::Code;
 use amanah_domain::codelists::iati::CodeList;
 use amanah_domain::codelists::iati::generated::{
     AID_TYPE, COLLABORATION_TYPE, CONTACT_TYPE, COUNTRY, CURRENCY, DOCUMENT_CATEGORY, FINANCE_TYPE,
-    FLOW_TYPE, LANGUAGE, POLICY_MARKER, POLICY_SIGNIFICANCE, REGION, SECTOR, TIED_STATUS,
+    FLOW_TYPE, GEOGRAPHIC_VOCABULARY, LANGUAGE, POLICY_MARKER, POLICY_SIGNIFICANCE, REGION, SECTOR,
+    TIED_STATUS,
 };
 use amanah_domain::codelists::{
     ActivityKind, ActivityPartnerRole, ActivityStatus, AuditType, BudgetStatus, BudgetType,
@@ -20,15 +21,16 @@ use amanah_domain::codelists::{
 };
 use amanah_domain::organisation::Organisation;
 use amanah_domain::project::{
-    Budget, Contact, Document, OtherIdentifier, ParticipatingOrganisation, PlannedDisbursement,
-    PolicyMarker, Project, ProjectDefaults, RecipientCountry, RecipientRegion, RelatedProject,
-    SectorShare, Transaction,
+    AdministrativeArea, Budget, Contact, Document, Location, OtherIdentifier,
+    ParticipatingOrganisation, PlannedDisbursement, PolicyMarker, Project, ProjectDefaults,
+    RecipientCountry, RecipientRegion, RelatedProject, SectorShare, Transaction,
 };
 use amanah_domain::values::{
-    AidType, City, CollaborationType, ContactType, CountryCode, CurrencyCode, Description,
-    DocumentCategory, EmailAddress, FinanceType, FlowType, IatiIdentifier, LanguageCode, MimeType,
-    Money, Name, OrgRef, OtherIdentifierRef, Percentage, PolicyMarkerCode, PolicySignificance,
-    RegionCode, SectorCode, Telephone, TiedStatus, Title, TransactionRef, WebUrl,
+    AidType, AreaCode, City, CollaborationType, ContactType, CountryCode, CurrencyCode,
+    Description, DocumentCategory, EmailAddress, FinanceType, FlowType, GeoPoint,
+    GeographicVocabulary, IatiIdentifier, LanguageCode, MimeType, Money, Name, OrgRef,
+    OtherIdentifierRef, Percentage, PolicyMarkerCode, PolicySignificance, RegionCode, SectorCode,
+    Telephone, TiedStatus, Title, TransactionRef, WebUrl,
 };
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use proptest::prelude::*;
@@ -94,6 +96,18 @@ fn money(rng: &mut StdRng) -> Money {
     let currency = pick(rng, &known_currencies());
     let minor = rng.gen_range(-1_000_000_000_i64..1_000_000_000);
     ok(Money::new(if minor == 0 { 1 } else { minor }, currency))
+}
+
+/// A random coordinate within ±`max` degrees, as the decimal text with six places.
+fn degrees(rng: &mut StdRng, max: i64) -> String {
+    let micro = rng.gen_range(-max * 1_000_000..=max * 1_000_000);
+    let sign = if micro < 0 { "-" } else { "" };
+    let magnitude = micro.abs();
+    format!(
+        "{sign}{}.{:06}",
+        magnitude / 1_000_000,
+        magnitude % 1_000_000
+    )
 }
 
 fn maybe<T>(rng: &mut StdRng, value: impl FnOnce(&mut StdRng) -> T) -> Option<T> {
@@ -221,6 +235,25 @@ fn project(rng: &mut StdRng, index: usize, orgs: &[Organisation]) -> Project {
                 project_id: Uuid::from_u128(rng.r#gen()),
                 iati_identifier: ok(IatiIdentifier::parse(&format!("XM-DAC-1-7-R{i}"))),
                 relation: pick(rng, RelatedActivityType::ALL),
+            })
+            .collect(),
+        locations: (0..n(rng))
+            .map(|i| Location {
+                name: ok(Name::parse(&format!("{} {i}", text(rng)))),
+                description: maybe(rng, |rng| ok(Description::parse(&text(rng)))),
+                point: maybe(rng, |rng| {
+                    let latitude = degrees(rng, 90);
+                    let longitude = degrees(rng, 180);
+                    ok(GeoPoint::parse(&latitude, &longitude).map_err(|(_, error)| error))
+                }),
+                administrative: maybe(rng, |rng| AdministrativeArea {
+                    vocabulary: ok(GeographicVocabulary::known(code(
+                        rng,
+                        &GEOGRAPHIC_VOCABULARY,
+                    ))),
+                    level: maybe(rng, |rng| rng.gen_range(0..4)),
+                    code: ok(AreaCode::parse("ID-JK&<1>")),
+                }),
             })
             .collect(),
         planned_disbursements: (0..n(rng))

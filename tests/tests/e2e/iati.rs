@@ -125,6 +125,8 @@ async fn the_demo_portfolio_publishes_valid_iati_files(app: TestApp) {
         "<contact-info type=\"2\">",
         "<email>asec-programme@example.org</email>",
         "<planned-disbursement type=\"1\">",
+        "<administrative vocabulary=\"A4\" level=\"1\" code=\"ID-JK\"/>",
+        "<pos>-6.237760 106.800270</pos>",
     ] {
         assert!(asec.contains(element), "{element} in {asec}");
     }
