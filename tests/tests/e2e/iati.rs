@@ -328,3 +328,231 @@ fn the_ruleset_check_reports_what_the_rules_forbid() {
         );
     }
 }
+
+/// A small deterministic generator for the random portfolios (xorshift64*).
+struct Dice(u64);
+
+impl Dice {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[usize::try_from(self.below(items.len() as u64)).unwrap()]
+    }
+
+    /// `parts` percentages with two places that add up to exactly 100.00.
+    fn shares(&mut self, parts: u64) -> Vec<String> {
+        let mut cuts: Vec<u64> = (1..parts).map(|_| 1 + self.below(9_999)).collect();
+        cuts.sort_unstable();
+        cuts.dedup();
+        let mut bounds = vec![0];
+        bounds.extend(cuts);
+        bounds.push(10_000);
+        bounds
+            .windows(2)
+            .map(|w| format!("{}.{:02}", (w[1] - w[0]) / 100, (w[1] - w[0]) % 100))
+            .collect()
+    }
+}
+
+/// A project recorded through GraphQL with random, valid parts; returns nothing, the app holds it.
+async fn random_project(
+    app: &TestApp,
+    token: &str,
+    dice: &mut Dice,
+    orgs: &[(String, String)],
+    n: u64,
+) {
+    let (reporting, reporting_ref) = &orgs[usize::try_from(dice.below(orgs.len() as u64)).unwrap()];
+    let countries = ["ID", "MY", "TH", "PH", "VN", "SG", "KH", "LA", "MM", "BN"];
+    let count = 1 + dice.below(4);
+    let mut chosen: Vec<&str> = Vec::new();
+    while (chosen.len() as u64) < count {
+        let country = dice.pick(&countries);
+        if !chosen.contains(&country) {
+            chosen.push(country);
+        }
+    }
+    let shares = dice.shares(chosen.len() as u64);
+    let geography: Vec<Value> = chosen
+        .iter()
+        .zip(&shares)
+        .map(|(country, share)| serde_json::json!({ "country": country, "percentage": share }))
+        .collect();
+    let (countries_input, regions_input) = if dice.below(4) == 0 {
+        (
+            serde_json::json!([]),
+            serde_json::json!([{ "code": "789", "percentage": "100" }]),
+        )
+    } else {
+        (Value::Array(geography), serde_json::json!([]))
+    };
+    let sectors = ["15110", "15113", "15130", "15150", "15152"];
+    let sector_count = 1 + dice.below(2);
+    let sector_shares = dice.shares(sector_count);
+    let sector_rows: Vec<Value> = sector_shares
+        .iter()
+        .enumerate()
+        .map(|(i, share)| serde_json::json!({ "code": sectors[i], "percentage": share }))
+        .collect();
+    let year = 2012 + dice.below(10);
+    let register = app
+        .graphql_as(
+            token,
+            "mutation($input: RegisterProjectInput!) { registerProject(input: $input) {
+                project { id version } } }",
+            serde_json::json!({ "input": {
+                "iatiIdentifier": format!("{reporting_ref}-RANDOM-{n}"),
+                "reportingOrganisationId": reporting,
+                "title": format!("Random project {n} & <friends>"),
+                "description": "Recorded through the API with random parts.",
+                "plannedStart": format!("{year}-01-01"), "plannedEnd": format!("{}-12-31", year + 2),
+                "participatingOrganisations": [
+                    { "organisationId": reporting, "role": "FUNDING" },
+                    { "organisationId": orgs[0].0, "role": "IMPLEMENTING" },
+                ],
+                "recipientCountries": countries_input, "recipientRegions": regions_input,
+                "sectors": sector_rows,
+            } }),
+        )
+        .await;
+    register.assert_no_errors();
+    let id = register.body["data"]["registerProject"]["project"]["id"].clone();
+    let mut version = 1;
+    let change = |mutation: &'static str, input: Value| {
+        let mut input = input;
+        input["projectId"] = id.clone();
+        (mutation, input)
+    };
+    let mut steps = vec![
+        change(
+            "setBudget(input: $input)",
+            serde_json::json!({ "budgets": [{ "type": "ORIGINAL", "status": "COMMITTED",
+                "periodStart": format!("{year}-01-01"), "periodEnd": format!("{year}-12-31"),
+                "valueDate": format!("{year}-01-01"),
+                "value": { "minorUnits": format!("{}", 1 + dice.below(1_000_000_000)), "currency": "EUR" } }] }),
+        ),
+        change(
+            "recordTransaction(input: $input)",
+            serde_json::json!({ "type": "DISBURSEMENT", "date": format!("{year}-03-01"),
+                "valueDate": format!("{year}-03-01"),
+                "value": { "minorUnits": format!("{}", 1 + dice.below(1_000_000)), "currency": "JPY" } }),
+        ),
+    ];
+    if dice.below(2) == 0 {
+        steps.push(change(
+            "setProjectDefaults(input: $input)",
+            serde_json::json!({ "currency": "EUR", "language": dice.pick(&["en", "id", "fr"]),
+                "flowTypeCode": "10", "aidTypeCode": dice.pick(&["C01", "B03", "D02"]) }),
+        ));
+    }
+    if dice.below(2) == 0 {
+        steps.push(change(
+            "setPolicyMarkers(input: $input)",
+            serde_json::json!({ "policyMarkers": [{ "code": "3", "significance": dice.pick(&["0", "1", "2"]) }] }),
+        ));
+    }
+    if dice.below(2) == 0 {
+        steps.push(change(
+            "setLocations(input: $input)",
+            serde_json::json!({ "locations": [{ "name": "Jakarta",
+                "point": { "latitude": "-6.2", "longitude": "106.8" },
+                "administrative": { "vocabularyCode": "A4", "level": 1, "code": "ID-JK" } }] }),
+        ));
+    }
+    if dice.below(2) == 0 {
+        steps.push(change(
+            "setContacts(input: $input)",
+            serde_json::json!({ "contacts": [{ "typeCode": "1", "email": "info@example.org" }] }),
+        ));
+    }
+    if dice.below(2) == 0 {
+        steps.push(change(
+            "setPlannedDisbursements(input: $input)",
+            serde_json::json!({ "plannedDisbursements": [{ "type": "ORIGINAL",
+                "periodStart": format!("{year}-01-01"), "periodEnd": format!("{year}-06-30"),
+                "valueDate": format!("{year}-01-01"),
+                "value": { "minorUnits": "100000", "currency": "EUR" } }] }),
+        ));
+    }
+    for (field, mut input) in steps {
+        input["expectedVersion"] = serde_json::json!(version);
+        let name = field.split('(').next().unwrap();
+        let input_type = format!("{}{}Input", name[..1].to_uppercase(), &name[1..]);
+        let response = app
+            .graphql_as(
+                token,
+                &format!(
+                    "mutation($input: {input_type}!) {{ {field} {{ project {{ version }} }} }}"
+                ),
+                serde_json::json!({ "input": input }),
+            )
+            .await;
+        response.assert_no_errors();
+        version = response.body["data"][name]["project"]["version"]
+            .as_u64()
+            .unwrap();
+    }
+}
+
+/// Any portfolio recorded through the API, not only the demo, publishes files that are valid
+/// against the schema and pass every rule of the Standard's ruleset.
+#[tokio::test]
+async fn random_portfolios_recorded_through_the_api_pass_the_schema_and_the_ruleset() {
+    let optional = [
+        "<recipient-region ",
+        "<recipient-country ",
+        "<policy-marker ",
+        "<location>",
+        "<contact-info ",
+        "<planned-disbursement ",
+        "default-currency=",
+    ];
+    let mut seen: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
+    for seed in [0x5eed_0001_u64, 0x5eed_0002, 0x5eed_0003] {
+        let app = TestApp::spawn_sqlite().await;
+        let editor = app.token("editor", &[Role::Editor], None);
+        let mut dice = Dice(seed);
+        let mut orgs = Vec::new();
+        for (name, reference) in [
+            ("AA", "XM-DAC-5-7"),
+            ("BMZ", "DE-1"),
+            ("GIZ", "XM-DAC-5-52"),
+        ] {
+            let (id, _) = app
+                .register_organisation(&editor, name, Some(reference))
+                .await;
+            orgs.push((id, reference.to_owned()));
+        }
+        let projects = 3 + dice.below(4);
+        for n in 0..projects {
+            random_project(&app, &editor, &mut dice, &orgs, n).await;
+        }
+        let activities = valid_file(&app, "/iati/activities.xml", IatiSchema::Activities).await;
+        assert_eq!(
+            activities.matches("<iati-activity ").count() as u64,
+            projects
+        );
+        seen.extend(
+            optional
+                .iter()
+                .copied()
+                .filter(|part| activities.contains(part)),
+        );
+        let organisations =
+            valid_file(&app, "/iati/organisations.xml", IatiSchema::Organisations).await;
+        for file in [&activities, &organisations] {
+            let (failures, _) = ruleset_failures(file, &today());
+            assert_eq!(failures, Vec::<Value>::new(), "seed {seed:#x}:\n{file}");
+        }
+    }
+    assert_eq!(
+        seen.len(),
+        optional.len(),
+        "every optional part appears in some portfolio: {seen:?}"
+    );
+}
