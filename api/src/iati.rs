@@ -202,30 +202,10 @@ impl Publisher {
 
     async fn organisation_by_ref(&self, reference: &str) -> Result<Uuid, PublishError> {
         let unknown = || PublishError::UnknownReportingOrg(reference.to_owned());
-        let wanted = OrgRef::parse(reference).map_err(|_| unknown())?;
-        let query = OrganisationQuery {
-            text: Some(wanted.as_str().to_owned()),
-            include_deactivated: true,
-            ..OrganisationQuery::default()
-        };
-        let mut after = None;
-        loop {
-            let page = self
-                .read_model
-                .organisations(&query, &page_after(after, ORGANISATIONS_PER_PAGE))
-                .await?;
-            if let Some(found) = page
-                .iter()
-                .find(|org| org.item.org_ref.as_ref() == Some(&wanted))
-            {
-                return Ok(found.item.id);
-            }
-            match page.last() {
-                Some(last) if page.len() as u64 == ORGANISATIONS_PER_PAGE => {
-                    after = Some(last.position.clone());
-                }
-                _ => return Err(unknown()),
-            }
+        let org_ref = OrgRef::parse(reference).map_err(|_| unknown())?;
+        match self.read_model.organisation_by_ref(&org_ref).await? {
+            Some(organisation) => Ok(organisation.id),
+            None => Err(unknown()),
         }
     }
 

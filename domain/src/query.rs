@@ -26,7 +26,7 @@ use crate::codelists::{
 use crate::organisation::Organisation;
 use crate::ports::StoreError;
 use crate::project::{ParticipatingOrganisation, Project};
-use crate::values::{CountryCode, SectorCode};
+use crate::values::{CountryCode, OrgRef, SectorCode};
 
 /// A slice of an ordered result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -241,6 +241,12 @@ pub trait ReadModel: Send + Sync {
     fn organisation(
         &self,
         id: Uuid,
+    ) -> impl Future<Output = Result<Option<Organisation>, StoreError>> + Send;
+
+    /// The organisation with this IATI ref (deactivated or not), if any: refs are unique.
+    fn organisation_by_ref(
+        &self,
+        org_ref: &OrgRef,
     ) -> impl Future<Output = Result<Option<Organisation>, StoreError>> + Send;
 
     /// Several organisations at once (for resolving references without N+1 queries); missing ids

@@ -25,7 +25,7 @@ use amanah_domain::query::{
     OrganisationOrderField, OrganisationQuery, Position, Positioned, ProjectOrderField,
     ProjectQuery, ProjectSummary, Range, ReadModel, SortKey,
 };
-use amanah_domain::values::CountryCode;
+use amanah_domain::values::{CountryCode, OrgRef};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, QueryResult, Value};
 use tracing::Instrument as _;
@@ -632,6 +632,19 @@ impl ReadModel for SqlReadModel {
             .states(
                 "SELECT state FROM organisations WHERE id = ?",
                 vec![id.to_string().into()],
+            )
+            .await?;
+        Ok(found.pop())
+    }
+
+    async fn organisation_by_ref(
+        &self,
+        org_ref: &OrgRef,
+    ) -> Result<Option<Organisation>, StoreError> {
+        let mut found = self
+            .states(
+                "SELECT state FROM organisations WHERE ref = ?",
+                vec![org_ref.as_str().into()],
             )
             .await?;
         Ok(found.pop())

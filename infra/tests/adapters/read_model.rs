@@ -234,6 +234,17 @@ async fn projection_answers_queries(database: &TestDatabase) {
         .unwrap()
         .unwrap();
     assert_eq!(by_identifier.id, second.id);
+    let by_ref = |reference: &str| {
+        let org_ref = OrgRef::parse(reference).unwrap();
+        let read_model = world.read_model.clone();
+        async move { read_model.organisation_by_ref(&org_ref).await.unwrap() }
+    };
+    assert_eq!(by_ref("XM-DAC-5-7").await.map(|o| o.id), Some(funder.id));
+    assert_eq!(
+        by_ref("XM-DAC-5").await,
+        None,
+        "a prefix of a ref is not the ref"
+    );
 
     let in_vietnam = world
         .read_model
