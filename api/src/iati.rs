@@ -85,6 +85,40 @@ pub struct Publisher {
     commands: CommandService<SqlEventStore>,
 }
 
+/// What a file lists, page by page.
+enum Listing {
+    /// The projects `query` selects, as `as_of` left them.
+    Activities {
+        query: ProjectQuery,
+        as_of: Option<u64>,
+    },
+    /// The organisations `query` selects that report a project.
+    Organisations(OrganisationQuery),
+}
+
+impl Listing {
+    /// Why a file of nothing is refused.
+    const fn nothing(&self) -> &'static str {
+        match self {
+            Self::Activities { .. } => {
+                "no project matches: an IATI activity file holds at least one activity"
+            }
+            Self::Organisations(_) => {
+                "no organisation reports a project: an IATI organisation file holds at least one \
+                 organisation"
+            }
+        }
+    }
+
+    /// The file's closing tag.
+    const fn end(&self) -> &'static str {
+        match self {
+            Self::Activities { .. } => publish::ACTIVITIES_END,
+            Self::Organisations(_) => publish::ORGANISATIONS_END,
+        }
+    }
+}
+
 /// One page of a file: its XML, how many records it holds, and where the next page starts.
 struct Page {
     xml: String,
@@ -123,40 +157,15 @@ impl Publisher {
             Some(reference) => Some(self.organisation_by_ref(reference).await?),
             None => None,
         };
-        let query = ProjectQuery {
-            reporting_organisation,
-            ..ProjectQuery::default()
-        };
-        // Up to the first page that publishes something (with `asOf`, a page may hold only
-        // projects registered later), so that an empty file is an error, not a schema violation.
-        let mut first = self.activity_page(&query, None, as_of).await?;
-        let mut leading = first.xml;
-        while first.published == 0 {
-            let Some(after) = first.next else {
-                return Err(PublishError::NothingToPublish(
-                    "no project matches: an IATI activity file holds at least one activity",
-                ));
-            };
-            first = self.activity_page(&query, Some(after), as_of).await?;
-            leading.push_str(&first.xml);
-        }
-        let start = publish::activities_start(generated) + &leading;
-        let rest = stream::try_unfold(
-            (self, query, first.next),
-            move |(publisher, query, after)| async move {
-                let Some(after) = after else {
-                    return Ok(None);
-                };
-                let page = publisher.activity_page(&query, Some(after), as_of).await?;
-                Ok(Some((page.xml, (publisher, query, page.next))))
+        let listing = Listing::Activities {
+            query: ProjectQuery {
+                reporting_organisation,
+                ..ProjectQuery::default()
             },
-        );
-        Ok(stream::once(async move { Ok(start) })
-            .chain(rest)
-            .chain(stream::once(async {
-                Ok(publish::ACTIVITIES_END.to_owned())
-            }))
-            .boxed())
+            as_of,
+        };
+        self.file(listing, publish::activities_start(generated))
+            .await
     }
 
     /// The organisation file: every organisation with an IATI `ref` that reports a project.
@@ -165,39 +174,49 @@ impl Publisher {
     /// No reporting organisation, or a store failure before the first piece; a failure later
     /// ends the stream with it.
     pub async fn organisations(self, generated: DateTime<Utc>) -> Result<XmlPieces, PublishError> {
-        let query = OrganisationQuery {
+        let listing = Listing::Organisations(OrganisationQuery {
             include_deactivated: true,
             ..OrganisationQuery::default()
-        };
-        let mut first = self.organisation_page(&query, None).await?;
-        let mut leading = first.xml;
+        });
+        self.file(listing, publish::organisations_start(generated))
+            .await
+    }
+
+    /// A file of `listing`: `start`, its pages, its end. The pages up to the first that
+    /// publishes something are read before the file starts (with `asOf`, a page may hold only
+    /// projects registered later), so that an empty file is an error, not a schema violation.
+    async fn file(self, listing: Listing, start: String) -> Result<XmlPieces, PublishError> {
+        let mut first = self.page(&listing, None).await?;
+        let mut leading = start + &first.xml;
         while first.published == 0 {
             let Some(after) = first.next else {
-                return Err(PublishError::NothingToPublish(
-                    "no organisation reports a project: an IATI organisation file holds at \
-                     least one organisation",
-                ));
+                return Err(PublishError::NothingToPublish(listing.nothing()));
             };
-            first = self.organisation_page(&query, Some(after)).await?;
+            first = self.page(&listing, Some(after)).await?;
             leading.push_str(&first.xml);
         }
-        let start = publish::organisations_start(generated) + &leading;
+        let end = listing.end();
         let rest = stream::try_unfold(
-            (self, query, first.next),
-            |(publisher, query, after)| async move {
+            (self, listing, first.next),
+            |(publisher, listing, after)| async move {
                 let Some(after) = after else {
                     return Ok(None);
                 };
-                let page = publisher.organisation_page(&query, Some(after)).await?;
-                Ok(Some((page.xml, (publisher, query, page.next))))
+                let page = publisher.page(&listing, Some(after)).await?;
+                Ok(Some((page.xml, (publisher, listing, page.next))))
             },
         );
-        Ok(stream::once(async move { Ok(start) })
+        Ok(stream::once(async move { Ok(leading) })
             .chain(rest)
-            .chain(stream::once(async {
-                Ok(publish::ORGANISATIONS_END.to_owned())
-            }))
+            .chain(stream::once(async move { Ok(end.to_owned()) }))
             .boxed())
+    }
+
+    async fn page(&self, listing: &Listing, after: Option<Position>) -> Result<Page, PublishError> {
+        match listing {
+            Listing::Activities { query, as_of } => self.activity_page(query, after, *as_of).await,
+            Listing::Organisations(query) => self.organisation_page(query, after).await,
+        }
     }
 
     async fn organisation_by_ref(&self, reference: &str) -> Result<Uuid, PublishError> {
