@@ -766,17 +766,19 @@ pub struct Contact {
 
 impl From<&amanah_domain::project::Contact> for Contact {
     fn from(contact: &amanah_domain::project::Contact) -> Self {
-        let text = |value: Option<&str>| value.map(str::to_owned);
+        fn text<T: AsRef<str>>(value: Option<&T>) -> Option<String> {
+            value.map(|value| value.as_ref().to_owned())
+        }
         Self {
             contact_type: contact.contact_type.map(|t| Code::from(t.entry())),
-            organisation: text(contact.organisation.as_ref().map(|v| v.as_str())),
-            department: text(contact.department.as_ref().map(|v| v.as_str())),
-            person_name: text(contact.person_name.as_ref().map(|v| v.as_str())),
-            job_title: text(contact.job_title.as_ref().map(|v| v.as_str())),
-            telephone: text(contact.telephone.as_ref().map(|v| v.as_str())),
-            email: text(contact.email.as_ref().map(|v| v.as_str())),
-            website: text(contact.website.as_ref().map(|v| v.as_str())),
-            mailing_address: text(contact.mailing_address.as_ref().map(|v| v.as_str())),
+            organisation: text(contact.organisation.as_ref()),
+            department: text(contact.department.as_ref()),
+            person_name: text(contact.person_name.as_ref()),
+            job_title: text(contact.job_title.as_ref()),
+            telephone: text(contact.telephone.as_ref()),
+            email: text(contact.email.as_ref()),
+            website: text(contact.website.as_ref()),
+            mailing_address: text(contact.mailing_address.as_ref()),
         }
     }
 }

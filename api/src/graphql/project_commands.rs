@@ -802,15 +802,6 @@ pub async fn remove_other_identifier(
     payload(ctx, id, expected, command, Vec::new()).await
 }
 
-/// An optional code of the input, parsed for new data, naming `field` when it is wrong.
-fn optional_code<T>(
-    raw: Option<&str>,
-    field: &'static str,
-    parse: fn(&str) -> Result<T, amanah_domain::values::ValueError>,
-) -> Result<Option<T>, ApiError> {
-    raw.map(parse).transpose().map_err(invalid(field))
-}
-
 /// Parses and runs `setProjectDefaults`.
 ///
 /// # Errors
@@ -826,29 +817,29 @@ pub async fn set_project_defaults(
 
     let (id, expected) = command::target(&input.project_id, "projectId", input.expected_version)?;
     let defaults = ProjectDefaults {
-        currency: optional_code(input.currency.as_deref(), "currency", CurrencyCode::parse)?,
-        language: optional_code(input.language.as_deref(), "language", LanguageCode::parse)?,
-        collaboration_type: optional_code(
+        currency: optional(input.currency.as_deref(), "currency", CurrencyCode::parse)?,
+        language: optional(input.language.as_deref(), "language", LanguageCode::parse)?,
+        collaboration_type: optional(
             input.collaboration_type_code.as_deref(),
             "collaborationTypeCode",
             CollaborationType::parse,
         )?,
-        flow_type: optional_code(
+        flow_type: optional(
             input.flow_type_code.as_deref(),
             "flowTypeCode",
             FlowType::parse,
         )?,
-        finance_type: optional_code(
+        finance_type: optional(
             input.finance_type_code.as_deref(),
             "financeTypeCode",
             FinanceType::parse,
         )?,
-        aid_type: optional_code(
+        aid_type: optional(
             input.aid_type_code.as_deref(),
             "aidTypeCode",
             AidType::parse,
         )?,
-        tied_status: optional_code(
+        tied_status: optional(
             input.tied_status_code.as_deref(),
             "tiedStatusCode",
             TiedStatus::parse,
@@ -903,20 +894,7 @@ pub async fn set_contacts(
     ctx: &Context<'_>,
     input: SetContactsInput,
 ) -> Result<ProjectPayload, ApiError> {
-    use amanah_domain::values::{
-        ContactType, EmailAddress, FieldPath, Name, Telephone, ValueError,
-    };
-
-    fn part<T>(
-        raw: Option<&str>,
-        at: &FieldPath,
-        leaf: &'static str,
-        parse: fn(&str) -> Result<T, ValueError>,
-    ) -> Result<Option<T>, ApiError> {
-        raw.map(parse)
-            .transpose()
-            .map_err(invalid(at.clone().field(leaf)))
-    }
+    use amanah_domain::values::{ContactType, EmailAddress, Name, Telephone};
 
     let (id, expected) = command::target(&input.project_id, "projectId", input.expected_version)?;
     let contacts = input
@@ -926,28 +904,49 @@ pub async fn set_contacts(
         .map(|(index, row)| {
             let at = FieldPath::list("contacts", index);
             Ok(Contact {
-                contact_type: part(
+                contact_type: optional(
                     row.type_code.as_deref(),
-                    &at,
-                    "typeCode",
+                    at.clone().field("typeCode"),
                     ContactType::parse,
                 )?,
-                organisation: part(
+                organisation: optional(
                     row.organisation.as_deref(),
-                    &at,
-                    "organisation",
+                    at.clone().field("organisation"),
                     Name::parse,
                 )?,
-                department: part(row.department.as_deref(), &at, "department", Name::parse)?,
-                person_name: part(row.person_name.as_deref(), &at, "personName", Name::parse)?,
-                job_title: part(row.job_title.as_deref(), &at, "jobTitle", Title::parse)?,
-                telephone: part(row.telephone.as_deref(), &at, "telephone", Telephone::parse)?,
-                email: part(row.email.as_deref(), &at, "email", EmailAddress::parse)?,
-                website: part(row.website.as_deref(), &at, "website", WebUrl::parse)?,
-                mailing_address: part(
+                department: optional(
+                    row.department.as_deref(),
+                    at.clone().field("department"),
+                    Name::parse,
+                )?,
+                person_name: optional(
+                    row.person_name.as_deref(),
+                    at.clone().field("personName"),
+                    Name::parse,
+                )?,
+                job_title: optional(
+                    row.job_title.as_deref(),
+                    at.clone().field("jobTitle"),
+                    Title::parse,
+                )?,
+                telephone: optional(
+                    row.telephone.as_deref(),
+                    at.clone().field("telephone"),
+                    Telephone::parse,
+                )?,
+                email: optional(
+                    row.email.as_deref(),
+                    at.clone().field("email"),
+                    EmailAddress::parse,
+                )?,
+                website: optional(
+                    row.website.as_deref(),
+                    at.clone().field("website"),
+                    WebUrl::parse,
+                )?,
+                mailing_address: optional(
                     row.mailing_address.as_deref(),
-                    &at,
-                    "mailingAddress",
+                    at.clone().field("mailingAddress"),
                     Description::parse,
                 )?,
             })
@@ -1007,10 +1006,9 @@ pub async fn set_locations(
     ctx: &Context<'_>,
     input: SetLocationsInput,
 ) -> Result<ProjectPayload, ApiError> {
-    use amanah_domain::values::{AreaCode, GeoPoint, GeographicVocabulary, Name, ValueError};
-
-    /// The deepest administrative level accepted.
-    const MAX_LEVEL: u8 = 10;
+    use amanah_domain::values::{
+        AreaCode, GeoPoint, GeographicVocabulary, Name, parse_administrative_level,
+    };
 
     let (id, expected) = command::target(&input.project_id, "projectId", input.expected_version)?;
     let locations = input
@@ -1028,21 +1026,14 @@ pub async fn set_locations(
             let administrative = match &row.administrative {
                 Some(area) => {
                     let at = at.clone().field("administrative");
-                    let level = area
-                        .level
-                        .map(|level| match u8::try_from(level) {
-                            Ok(level) if level <= MAX_LEVEL => Ok(level),
-                            Ok(_) => Err(ValueError::TooLarge {
-                                max: u64::from(MAX_LEVEL),
-                            }),
-                            Err(_) => Err(ValueError::Negative(i64::from(level))),
-                        })
-                        .transpose()
-                        .map_err(invalid(at.clone().field("level")))?;
                     Some(AdministrativeArea {
                         vocabulary: GeographicVocabulary::parse(&area.vocabulary_code)
                             .map_err(invalid(at.clone().field("vocabularyCode")))?,
-                        level,
+                        level: area
+                            .level
+                            .map(|level| parse_administrative_level(i64::from(level)))
+                            .transpose()
+                            .map_err(invalid(at.clone().field("level")))?,
                         code: AreaCode::parse(&area.code).map_err(invalid(at.field("code")))?,
                     })
                 }
@@ -1050,12 +1041,11 @@ pub async fn set_locations(
             };
             Ok(Location {
                 name: Name::parse(&row.name).map_err(invalid(at.clone().field("name")))?,
-                description: row
-                    .description
-                    .as_deref()
-                    .map(Description::parse)
-                    .transpose()
-                    .map_err(invalid(at.field("description")))?,
+                description: optional(
+                    row.description.as_deref(),
+                    at.field("description"),
+                    Description::parse,
+                )?,
                 point,
                 administrative,
             })

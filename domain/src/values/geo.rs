@@ -96,6 +96,25 @@ mod degrees {
     }
 }
 
+/// The deepest administrative level accepted (0 is a country, 1 its first-level subdivisions, …).
+pub const MAX_ADMINISTRATIVE_LEVEL: u8 = 10;
+
+/// An administrative level given as a GraphQL `Int`: 0 to [`MAX_ADMINISTRATIVE_LEVEL`].
+///
+/// # Errors
+/// [`ValueError::Negative`] below zero, [`ValueError::TooLarge`] above the deepest level.
+pub fn parse_administrative_level(raw: i64) -> Result<u8, ValueError> {
+    if raw < 0 {
+        return Err(ValueError::Negative(raw));
+    }
+    u8::try_from(raw)
+        .ok()
+        .filter(|level| *level <= MAX_ADMINISTRATIVE_LEVEL)
+        .ok_or(ValueError::TooLarge {
+            max: u64::from(MAX_ADMINISTRATIVE_LEVEL),
+        })
+}
+
 /// The code of an administrative area in its vocabulary, e.g. `ID-JK` (1..=100 characters, no
 /// whitespace).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -160,6 +179,20 @@ mod tests {
         ] {
             assert_eq!(GeoPoint::parse(latitude, longitude).unwrap_err().0, part);
         }
+    }
+
+    #[test]
+    fn administrative_levels_run_from_0_to_10() {
+        assert_eq!(parse_administrative_level(0), Ok(0));
+        assert_eq!(parse_administrative_level(10), Ok(10));
+        assert_eq!(
+            parse_administrative_level(-1),
+            Err(ValueError::Negative(-1))
+        );
+        assert_eq!(
+            parse_administrative_level(300),
+            Err(ValueError::TooLarge { max: 10 })
+        );
     }
 
     #[test]

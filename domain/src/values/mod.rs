@@ -25,7 +25,7 @@ pub use codes::{
     PolicySignificance, RegionCode, SectorCode, TiedStatus,
 };
 pub use field_path::FieldPath;
-pub use geo::{AreaCode, GeoPoint};
+pub use geo::{AreaCode, GeoPoint, MAX_ADMINISTRATIVE_LEVEL, parse_administrative_level};
 pub use identifiers::{IatiIdentifier, OrgRef, OtherIdentifierRef, TransactionRef};
 pub use money::{MAX_MINOR_UNITS, Money};
 pub use percentage::{Percentage, format_hundredths};

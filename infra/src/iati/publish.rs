@@ -445,17 +445,14 @@ fn contact_info(xml: &mut XmlWriter, contact: &Contact) {
     let narratives = [
         (
             "organisation",
-            contact.organisation.as_ref().map(|v| v.as_str()),
+            contact.organisation.as_ref().map(AsRef::as_ref),
         ),
-        (
-            "department",
-            contact.department.as_ref().map(|v| v.as_str()),
-        ),
+        ("department", contact.department.as_ref().map(AsRef::as_ref)),
         (
             "person-name",
-            contact.person_name.as_ref().map(|v| v.as_str()),
+            contact.person_name.as_ref().map(AsRef::as_ref),
         ),
-        ("job-title", contact.job_title.as_ref().map(|v| v.as_str())),
+        ("job-title", contact.job_title.as_ref().map(AsRef::as_ref)),
     ];
     for (element, text) in narratives {
         if let Some(text) = text {
@@ -465,9 +462,9 @@ fn contact_info(xml: &mut XmlWriter, contact: &Contact) {
         }
     }
     let plain = [
-        ("telephone", contact.telephone.as_ref().map(|v| v.as_str())),
-        ("email", contact.email.as_ref().map(|v| v.as_str())),
-        ("website", contact.website.as_ref().map(|v| v.as_str())),
+        ("telephone", contact.telephone.as_ref().map(AsRef::as_ref)),
+        ("email", contact.email.as_ref().map(AsRef::as_ref)),
+        ("website", contact.website.as_ref().map(AsRef::as_ref)),
     ];
     for (element, text) in plain {
         if let Some(text) = text {
