@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ValueError, string_newtype};
+use super::{ValueError, string_newtype, token};
 
 /// Millionths of a degree in one degree: coordinates keep six decimal places (about 11 cm).
 const MICRO: i64 = 1_000_000;
@@ -128,21 +128,10 @@ impl AreaCode {
     /// Parses an area code; the raw value is not trimmed.
     ///
     /// # Errors
-    /// [`ValueError::Empty`], [`ValueError::TooLong`] or [`ValueError::ContainsWhitespace`].
+    /// [`ValueError::Empty`], [`ValueError::TooLong`], [`ValueError::ContainsWhitespace`] or
+    /// [`ValueError::ControlCharacter`].
     pub fn parse(raw: &str) -> Result<Self, ValueError> {
-        if raw.is_empty() {
-            return Err(ValueError::Empty);
-        }
-        let actual = raw.chars().count();
-        if actual > Self::MAX_CHARS {
-            return Err(ValueError::TooLong {
-                max: Self::MAX_CHARS,
-                actual,
-            });
-        }
-        if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(ValueError::ContainsWhitespace);
-        }
+        token(raw, Self::MAX_CHARS)?;
         Ok(Self(raw.to_owned()))
     }
 }

@@ -105,6 +105,29 @@ impl crate::aggregate::FieldError for ValueError {
     }
 }
 
+/// Common checks of a value that is one token (a URL, an e-mail address, a code): not empty, at
+/// most `max` characters, no whitespace and no control characters anywhere.
+///
+/// # Errors
+/// [`ValueError::Empty`], [`ValueError::TooLong`], [`ValueError::ContainsWhitespace`] or
+/// [`ValueError::ControlCharacter`].
+fn token(raw: &str, max: usize) -> Result<(), ValueError> {
+    if raw.is_empty() {
+        return Err(ValueError::Empty);
+    }
+    let actual = raw.chars().count();
+    if actual > max {
+        return Err(ValueError::TooLong { max, actual });
+    }
+    if raw.chars().any(char::is_whitespace) {
+        return Err(ValueError::ContainsWhitespace);
+    }
+    if raw.chars().any(char::is_control) {
+        return Err(ValueError::ControlCharacter);
+    }
+    Ok(())
+}
+
 /// A count of people (GraphQL `Int`): zero or more.
 ///
 /// # Errors

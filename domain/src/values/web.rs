@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ValueError, string_newtype};
+use super::{ValueError, string_newtype, token};
 use crate::codelists::iati::{self, CodeStatus};
 
 /// An absolute `http` or `https` URL, e.g. `https://asean.org/`.
@@ -26,22 +26,7 @@ impl WebUrl {
     /// [`ValueError::Empty`], [`ValueError::TooLong`], [`ValueError::ContainsWhitespace`],
     /// [`ValueError::ControlCharacter`] or [`ValueError::InvalidUrl`] naming what is wrong.
     pub fn parse(raw: &str) -> Result<Self, ValueError> {
-        if raw.is_empty() {
-            return Err(ValueError::Empty);
-        }
-        let actual = raw.chars().count();
-        if actual > Self::MAX_CHARS {
-            return Err(ValueError::TooLong {
-                max: Self::MAX_CHARS,
-                actual,
-            });
-        }
-        if raw.chars().any(char::is_whitespace) {
-            return Err(ValueError::ContainsWhitespace);
-        }
-        if raw.chars().any(char::is_control) {
-            return Err(ValueError::ControlCharacter);
-        }
+        token(raw, Self::MAX_CHARS)?;
         let (scheme, rest) = raw
             .split_once("://")
             .ok_or(ValueError::InvalidUrl("it lacks a scheme such as https://"))?;
@@ -193,22 +178,10 @@ impl EmailAddress {
     /// Parses an e-mail address; the raw value is not trimmed.
     ///
     /// # Errors
-    /// [`ValueError::Empty`], [`ValueError::TooLong`], [`ValueError::ContainsWhitespace`] or
-    /// [`ValueError::InvalidEmail`] naming what is wrong.
+    /// [`ValueError::Empty`], [`ValueError::TooLong`], [`ValueError::ContainsWhitespace`],
+    /// [`ValueError::ControlCharacter`] or [`ValueError::InvalidEmail`] naming what is wrong.
     pub fn parse(raw: &str) -> Result<Self, ValueError> {
-        if raw.is_empty() {
-            return Err(ValueError::Empty);
-        }
-        let actual = raw.chars().count();
-        if actual > Self::MAX_CHARS {
-            return Err(ValueError::TooLong {
-                max: Self::MAX_CHARS,
-                actual,
-            });
-        }
-        if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(ValueError::ContainsWhitespace);
-        }
+        token(raw, Self::MAX_CHARS)?;
         let (local, domain) = raw
             .split_once('@')
             .ok_or(ValueError::InvalidEmail("it has no @"))?;
