@@ -423,20 +423,15 @@ async fn random_project(
     register.assert_no_errors();
     let id = register.body["data"]["registerProject"]["project"]["id"].clone();
     let mut version = 1;
-    let change = |mutation: &'static str, input: Value| {
-        let mut input = input;
-        input["projectId"] = id.clone();
-        (mutation, input)
-    };
     let mut steps = vec![
-        change(
+        (
             "setBudget(input: $input)",
             serde_json::json!({ "budgets": [{ "type": "ORIGINAL", "status": "COMMITTED",
                 "periodStart": format!("{year}-01-01"), "periodEnd": format!("{year}-12-31"),
                 "valueDate": format!("{year}-01-01"),
                 "value": { "minorUnits": format!("{}", 1 + dice.below(1_000_000_000)), "currency": "EUR" } }] }),
         ),
-        change(
+        (
             "recordTransaction(input: $input)",
             serde_json::json!({ "type": "DISBURSEMENT", "date": format!("{year}-03-01"),
                 "valueDate": format!("{year}-03-01"),
@@ -444,20 +439,20 @@ async fn random_project(
         ),
     ];
     if dice.below(2) == 0 {
-        steps.push(change(
+        steps.push((
             "setProjectDefaults(input: $input)",
             serde_json::json!({ "currency": "EUR", "language": dice.pick(&["en", "id", "fr"]),
                 "flowTypeCode": "10", "aidTypeCode": dice.pick(&["C01", "B03", "D02"]) }),
         ));
     }
     if dice.below(2) == 0 {
-        steps.push(change(
+        steps.push((
             "setPolicyMarkers(input: $input)",
             serde_json::json!({ "policyMarkers": [{ "code": "3", "significance": dice.pick(&["0", "1", "2"]) }] }),
         ));
     }
     if dice.below(2) == 0 {
-        steps.push(change(
+        steps.push((
             "setLocations(input: $input)",
             serde_json::json!({ "locations": [{ "name": "Jakarta",
                 "point": { "latitude": "-6.2", "longitude": "106.8" },
@@ -465,13 +460,13 @@ async fn random_project(
         ));
     }
     if dice.below(2) == 0 {
-        steps.push(change(
+        steps.push((
             "setContacts(input: $input)",
             serde_json::json!({ "contacts": [{ "typeCode": "1", "email": "info@example.org" }] }),
         ));
     }
     if dice.below(2) == 0 {
-        steps.push(change(
+        steps.push((
             "setPlannedDisbursements(input: $input)",
             serde_json::json!({ "plannedDisbursements": [{ "type": "ORIGINAL",
                 "periodStart": format!("{year}-01-01"), "periodEnd": format!("{year}-06-30"),
@@ -480,6 +475,7 @@ async fn random_project(
         ));
     }
     for (field, mut input) in steps {
+        input["projectId"] = id.clone();
         input["expectedVersion"] = serde_json::json!(version);
         let name = field.split('(').next().unwrap();
         let input_type = format!("{}{}Input", name[..1].to_uppercase(), &name[1..]);
