@@ -71,6 +71,9 @@ pub trait FieldError: std::error::Error + Send + Sync + 'static {
     }
 }
 
+/// What [`Aggregate::decide_all`] decided: the events, and the state they lead to.
+pub type Decided<A> = (Vec<<A as Aggregate>::Event>, Option<A>);
+
 /// An event-sourced aggregate: its state is the fold of its events.
 pub trait Aggregate:
     Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + Sync + Sized + 'static
@@ -110,5 +113,26 @@ pub trait Aggregate:
     /// Folds a whole stream.
     fn fold<'a>(events: impl IntoIterator<Item = &'a Self::Event>) -> Option<Self> {
         events.into_iter().fold(None, Self::evolve)
+    }
+
+    /// Decides `commands` one after the other, each against the state the events before it
+    /// left: the events of all of them and the state they lead to. Nothing is decided unless
+    /// every command is accepted (an import applies one activity's changes all or nothing).
+    ///
+    /// # Errors
+    /// The first rejection.
+    fn decide_all(
+        state: Option<Self>,
+        commands: impl IntoIterator<Item = Self::Command>,
+        context: &DecisionContext,
+    ) -> Result<Decided<Self>, Self::Error> {
+        let mut events = Vec::new();
+        let mut state = state;
+        for command in commands {
+            let decided = Self::decide(state.as_ref(), command, context)?;
+            state = decided.iter().fold(state, Self::evolve);
+            events.extend(decided);
+        }
+        Ok((events, state))
     }
 }

@@ -251,6 +251,27 @@ impl<S: EventStore> CommandService<S> {
     where
         A: Aggregate + Into<Snapshot>,
     {
+        self.execute_all(id, expected, vec![command], metadata, given)
+            .await
+    }
+
+    /// Decides `commands` one after the other against aggregate `id` ([`Aggregate::decide_all`])
+    /// and appends the events of all of them in one append: all or nothing. Otherwise as
+    /// [`Self::execute`]; an empty list is refused as a bug of the caller.
+    ///
+    /// # Errors
+    /// As [`Self::execute`]; the first rejection refuses the whole list.
+    pub async fn execute_all<A>(
+        &self,
+        id: Uuid,
+        expected: Expected,
+        commands: Vec<A::Command>,
+        metadata: EventMetadata,
+        given: Given,
+    ) -> Result<Committed<A>, CommandError>
+    where
+        A: Aggregate + Into<Snapshot>,
+    {
         let (state, current) = match expected {
             // No stream to read: the append's version check against the log still refuses an
             // id that was not fresh after all.
@@ -263,7 +284,7 @@ impl<S: EventStore> CommandService<S> {
                 (state, current)
             }
         };
-        let mut reads = A::reads(&command);
+        let mut reads: Vec<StreamRead> = commands.iter().flat_map(A::reads).collect();
         reads.extend(given.reads);
         reads.sort_by_key(|read| (read.stream.as_str(), read.stream_id, read.version));
         reads.dedup();
@@ -272,19 +293,24 @@ impl<S: EventStore> CommandService<S> {
         let context = DecisionContext {
             today: metadata.occurred_at.date_naive(),
         };
-        let decided =
-            A::decide(state.as_ref(), command, &context).map_err(CommandError::rejected)?;
-        let new_state =
-            decided
-                .iter()
-                .fold(state, A::evolve)
-                .ok_or_else(|| CommandError::Undecodable {
-                    index: u64::MAX,
-                    reason: format!(
-                        "the events decided for {} {id} left no state",
-                        A::STREAM.as_str()
-                    ),
-                })?;
+        let no_state = |reason: String| CommandError::Undecodable {
+            index: u64::MAX,
+            reason,
+        };
+        if commands.is_empty() {
+            return Err(no_state(format!(
+                "no command was given for {} {id}",
+                A::STREAM.as_str()
+            )));
+        }
+        let (decided, new_state) =
+            A::decide_all(state, commands, &context).map_err(CommandError::rejected)?;
+        let new_state = new_state.ok_or_else(|| {
+            no_state(format!(
+                "the events decided for {} {id} left no state",
+                A::STREAM.as_str()
+            ))
+        })?;
         let events = decided.iter().map(encode).collect::<Result<Vec<_>, _>>()?;
         let outcome = self
             .store
@@ -480,6 +506,56 @@ mod tests {
             other => panic!("expected a rejection, got {other:?}"),
         }
         assert_eq!(service.store().appends(), 0);
+    }
+
+    #[test]
+    fn commands_executed_together_are_one_append_or_none() {
+        let service = service();
+        let id = Uuid::now_v7();
+        let together = |commands| {
+            run(service.execute_all::<Organisation>(
+                id,
+                Expected::Version(0),
+                commands,
+                metadata(),
+                Given::NOTHING,
+            ))
+        };
+        let committed = together(vec![
+            register(id, "Ministry"),
+            rename(id, "Ministry of Finance"),
+        ])
+        .unwrap();
+        assert_eq!(committed.state.name.as_str(), "Ministry of Finance");
+        assert_eq!(committed.outcome.stream_version, 2);
+        assert_eq!(service.store().appends(), 1, "one append for both");
+
+        // The second is refused (the organisation exists): the first change, which alone would
+        // be accepted, is not appended either.
+        let error = run(service.execute_all::<Organisation>(
+            id,
+            Expected::Version(2),
+            vec![rename(id, "Ministry"), register(id, "Again")],
+            metadata(),
+            Given::NOTHING,
+        ))
+        .unwrap_err();
+        assert!(matches!(error, CommandError::Rejected(_)), "{error:?}");
+        assert_eq!(service.store().appends(), 1);
+        assert_eq!(service.store().events().len(), 2);
+
+        let nothing = run(service.execute_all::<Organisation>(
+            id,
+            Expected::Version(2),
+            Vec::new(),
+            metadata(),
+            Given::NOTHING,
+        ))
+        .unwrap_err();
+        assert!(
+            matches!(nothing, CommandError::Undecodable { .. }),
+            "{nothing:?}"
+        );
     }
 
     #[test]

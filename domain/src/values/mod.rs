@@ -84,6 +84,14 @@ pub enum ValueError {
     Negative(i64),
     #[error("`{0}` is not an integer")]
     NotAnInteger(String),
+    #[error(
+        "`{amount}` is not a decimal amount in {currency} (digits, and at most {places} decimal places)"
+    )]
+    NotAnAmount {
+        amount: String,
+        currency: &'static str,
+        places: u8,
+    },
     #[error("must be an absolute http or https URL ({0})")]
     InvalidUrl(&'static str),
     #[error("must be a MIME type of the form type/subtype, e.g. application/pdf")]

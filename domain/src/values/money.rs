@@ -70,6 +70,51 @@ impl Money {
         Self::new(units, currency)
     }
 
+    /// Parses an amount written as a decimal in the currency's units (an IATI `value`): the
+    /// inverse of [`Self::decimal`]. `"1250000.00"` EUR → 125000000 minor units; trailing zeros
+    /// beyond the currency's minor unit are accepted (`"10.500"` EUR), other digits there are
+    /// not (a cent cannot be split).
+    ///
+    /// # Errors
+    /// [`ValueError::NotAnAmount`] when the text is not a decimal with at most the currency's
+    /// decimal places, [`ValueError::AmountOutOfRange`] beyond ±(2^53 - 1) minor units.
+    pub fn parse_decimal(amount: &str, currency: CurrencyCode) -> Result<Self, ValueError> {
+        let places = currency.exponent();
+        let refuse = || ValueError::NotAnAmount {
+            amount: amount.to_owned(),
+            currency: currency.as_str(),
+            places,
+        };
+        let (negative, unsigned) = match amount.as_bytes().first() {
+            Some(b'-') => (true, &amount[1..]),
+            Some(b'+') => (false, &amount[1..]),
+            _ => (false, amount),
+        };
+        let (whole, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+        let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+        if (whole.is_empty() && fraction.is_empty()) || !digits(whole) || !digits(fraction) {
+            return Err(refuse());
+        }
+        let exponent = usize::from(places);
+        let (kept, beyond) = fraction.split_at(fraction.len().min(exponent));
+        if beyond.bytes().any(|b| b != b'0') {
+            return Err(refuse());
+        }
+        let units = format!("{whole}{kept:0<exponent$}");
+        let units = units.trim_start_matches('0');
+        // More than 19 digits overflow i128's parse only far beyond the range; report the range.
+        let magnitude: i128 = if units.is_empty() {
+            0
+        } else if units.len() > 30 {
+            return Err(ValueError::AmountOutOfRange(i128::MAX));
+        } else {
+            units.parse().map_err(|_| refuse())?
+        };
+        let signed = if negative { -magnitude } else { magnitude };
+        let signed = i64::try_from(signed).map_err(|_| ValueError::AmountOutOfRange(signed))?;
+        Self::new(signed, currency)
+    }
+
     /// The amount in minor units.
     #[must_use]
     pub const fn minor_units(self) -> i64 {

@@ -105,7 +105,13 @@ proptest! {
             let digits: String = decimal.chars().filter(char::is_ascii_digit).collect();
             prop_assert_eq!(digits.parse::<u64>().unwrap(), units.unsigned_abs());
             prop_assert_eq!(decimal.starts_with('-'), units < 0);
+            prop_assert_eq!(Money::parse_decimal(&decimal, money.currency()), Ok(money));
         }
+    }
+
+    #[test]
+    fn money_parse_decimal_never_panics(raw in ".{0,40}") {
+        let _ = Money::parse_decimal(&raw, eur());
     }
 }
 
@@ -160,6 +166,47 @@ fn money_parse_from_graphql_strings() {
         Money::parse("1", "EURO"),
         Err(ValueError::UnknownCurrency("EURO".into()))
     );
+}
+
+#[test]
+fn money_parse_decimal_reads_iati_values() {
+    let parse = |raw: &str| Money::parse_decimal(raw, eur()).map(Money::minor_units);
+    assert_eq!(parse("1250000.00"), Ok(125_000_000));
+    assert_eq!(parse("1250000"), Ok(125_000_000));
+    assert_eq!(parse("10.5"), Ok(1050));
+    assert_eq!(
+        parse("10.500"),
+        Ok(1050),
+        "zeros beyond the cent are no loss"
+    );
+    assert_eq!(parse("+0.05"), Ok(5));
+    assert_eq!(parse("-0.05"), Ok(-5));
+    assert_eq!(parse(".5"), Ok(50));
+    assert_eq!(parse("0"), Ok(0));
+    let not_an_amount = |raw: &str| ValueError::NotAnAmount {
+        amount: raw.to_owned(),
+        currency: "EUR",
+        places: 2,
+    };
+    for raw in [
+        "10.005", "", "-", ".", "1,000.00", "1e3", " 1", "1.2.3", "--1", "0x10",
+    ] {
+        assert_eq!(parse(raw), Err(not_an_amount(raw)), "{raw:?}");
+    }
+    assert!(matches!(
+        parse("90071992547409.92"),
+        Err(ValueError::AmountOutOfRange(_))
+    ));
+    assert!(matches!(
+        parse("1000000000000000000000000000000000000"),
+        Err(ValueError::AmountOutOfRange(_))
+    ));
+    let jpy = CurrencyCode::parse("JPY").unwrap();
+    assert_eq!(
+        Money::parse_decimal("1000", jpy).map(Money::minor_units),
+        Ok(1000)
+    );
+    assert!(Money::parse_decimal("1000.5", jpy).is_err());
 }
 
 #[test]
