@@ -523,11 +523,9 @@ fn amanah_activity<'a>(
     }
     for partner in &activity.partners {
         let org = organisation(&partner.organisation_id);
-        let org_id = partner.organisation_id.to_string();
         xml.empty(
             "amanah:partner",
             &[
-                ("organisation-id", Some(&org_id)),
                 (
                     "ref",
                     org.and_then(|org| org.org_ref.as_ref()).map(|r| r.as_str()),
