@@ -98,6 +98,23 @@ pub enum IatiCommand {
         #[arg(long, value_name = "SIZE")]
         as_of: Option<u64>,
     },
+    /// Import an IATI 2.03 activity file: validated against the schema first, then each
+    /// activity through the ordinary commands, all or nothing. Prints a line per activity and
+    /// what Amanah does not keep of it. Exit 0 when every activity was imported or unchanged,
+    /// 1 when one was refused, 2 when the file was refused whole.
+    Import {
+        /// The activity file.
+        file: PathBuf,
+        /// Decide everything and report, but append nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The actor the audit log records for the changes.
+        #[arg(long, value_name = "NAME", default_value = "iati-import")]
+        actor: String,
+        /// Write the report as JSON (one object per line) to FILE as well.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -189,6 +206,10 @@ pub enum CliError {
     Mint(#[from] amanah_infra::auth::MintError),
     #[error("the IATI export failed: {0}")]
     Publish(#[from] crate::iati::PublishError),
+    #[error("the file was not imported: {0}")]
+    Import(#[from] crate::iati::import::ImportError),
+    #[error("{0} of the file's activities were refused (see the report)")]
+    ActivitiesRefused(usize),
     #[error("could not write {} ({source})", path.display())]
     WriteFile {
         path: PathBuf,
@@ -201,7 +222,7 @@ impl CliError {
     #[must_use]
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            Self::ReplayCheckFailed(_) => ExitCode::from(1),
+            Self::ReplayCheckFailed(_) | Self::ActivitiesRefused(_) => ExitCode::from(1),
             Self::Verify(error) => ExitCode::from(error.exit_status()),
             Self::VerifyDb(error) if error.is_verification_failure() => ExitCode::from(EXIT_FAILED),
             Self::VerifiedWithOwnKeyOnly => ExitCode::from(EXIT_OWN_KEY_ONLY),
@@ -357,11 +378,19 @@ async fn iati(config: &Config, command: IatiCommand) -> Result<(), CliError> {
     use futures::StreamExt as _;
     use std::io::Write as _;
 
-    let IatiCommand::Export {
-        out,
-        reporting_org,
-        as_of,
-    } = command;
+    let (out, reporting_org, as_of) = match command {
+        IatiCommand::Export {
+            out,
+            reporting_org,
+            as_of,
+        } => (out, reporting_org, as_of),
+        IatiCommand::Import {
+            file,
+            dry_run,
+            actor,
+            json,
+        } => return iati_import(config, &file, dry_run, &actor, json.as_deref()).await,
+    };
     let store = open_store(config).await?;
     let read_model = amanah_infra::read_model::SqlReadModel::new(store.connection().clone());
     let publisher = crate::iati::Publisher::new(
@@ -406,6 +435,86 @@ async fn iati(config: &Config, command: IatiCommand) -> Result<(), CliError> {
             .map_err(writing(&partial))?;
         std::fs::rename(&partial, &path).map_err(writing(&path))?;
         println!("wrote {} ({bytes} bytes)", path.display());
+    }
+    Ok(())
+}
+
+/// `amanah iati import`: the report goes to stdout as it is made (and as JSON lines to `json`),
+/// the progress to stderr.
+async fn iati_import(
+    config: &Config,
+    file: &std::path::Path,
+    dry_run: bool,
+    actor: &str,
+    json: Option<&std::path::Path>,
+) -> Result<(), CliError> {
+    use std::io::Write as _;
+
+    prepare_data_dir(&config.data_dir)?;
+    let db = amanah_infra::store::database::connect_with(
+        config.database_url.expose(),
+        &config.connect_settings(),
+    )
+    .await?;
+    amanah_infra::store::database::migrate(&db).await?;
+    let state = crate::startup::offline_state(config.clone(), db).await?;
+    let mut importer = crate::iati::import::Importer::new(
+        state.commands.clone(),
+        state.read_model.clone(),
+        amanah_domain::ports::Actor::system(actor),
+        dry_run,
+    );
+    let mut json_out = match json {
+        Some(path) => Some(std::io::BufWriter::new(
+            std::fs::File::create(path).map_err(|source| CliError::WriteFile {
+                path: path.to_owned(),
+                source,
+            })?,
+        )),
+        None => None,
+    };
+    let mut json_failed = None;
+    let started = std::time::Instant::now();
+    let summary = importer
+        .import_file(file, |report| {
+            // A closed stdout (`| head`) does not stop the import: the report is also in --json.
+            let _ = std::io::stdout().write_all(crate::iati::import::render(report).as_bytes());
+            if report.number % 100 == 0 {
+                eprintln!(
+                    "{} activities read ({:.0?})",
+                    report.number,
+                    started.elapsed()
+                );
+            }
+            if let Some(out) = json_out.as_mut()
+                && let Err(error) = serde_json::to_writer(&mut *out, report)
+                    .map_err(std::io::Error::from)
+                    .and_then(|()| out.write_all(b"\n"))
+            {
+                json_failed.get_or_insert(error);
+            }
+        })
+        .await?;
+    if let (Some(path), Some(source)) = (json, json_failed) {
+        return Err(CliError::WriteFile {
+            path: path.to_owned(),
+            source,
+        });
+    }
+    if let (Some(path), Some(mut out)) = (json, json_out) {
+        serde_json::to_writer(&mut out, &summary)
+            .map_err(std::io::Error::from)
+            .and_then(|()| out.write_all(b"\n"))
+            .and_then(|()| out.flush())
+            .map_err(|source| CliError::WriteFile {
+                path: path.to_owned(),
+                source,
+            })?;
+    }
+    let _ = std::io::stdout()
+        .write_all(crate::iati::import::render_summary(&summary, dry_run).as_bytes());
+    if summary.refused > 0 {
+        return Err(CliError::ActivitiesRefused(summary.refused));
     }
     Ok(())
 }

@@ -147,6 +147,30 @@ pub fn state(
     }
 }
 
+/// The state a command-line tool that changes the portfolio works on (`amanah iati import`):
+/// the same store, signing key and read model as `serve`, on a migrated database, with no
+/// server around it. `db` is connected and migrated.
+///
+/// # Errors
+/// [`StartupError`] when the signing key or token verification cannot be set up.
+pub async fn offline_state(
+    config: Config,
+    db: impl Into<Database>,
+) -> Result<ApiState, StartupError> {
+    let verifier = Arc::new(crate::auth::build_verifier(&config).await?);
+    let (signer, _) = amanah_infra::audit::files::load_or_create_signing_key(
+        &config.audit.signing_key,
+        &config.audit.origin,
+    )?;
+    Ok(state(
+        config,
+        db,
+        verifier,
+        Some(Arc::new(signer)),
+        PersistedDocuments::default(),
+    ))
+}
+
 impl Application {
     /// Binds `config.listen` and builds the server around `db` (connected and migrated). Without
     /// a configured HS256 secret, the data directory (which must exist) gets a generated one.

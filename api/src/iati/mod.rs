@@ -1,10 +1,14 @@
-//! Publishing the portfolio as IATI 2.03 XML (`docs/iati.md`): `GET /iati/activities.xml`,
+//! The portfolio as IATI 2.03 XML (`docs/iati.md`). Publishing: `GET /iati/activities.xml`,
 //! `GET /iati/organisations.xml` and `amanah iati export`, all three written by [`Publisher`].
+//! Importing: `amanah iati import` ([`import`]).
 //!
 //! A file is streamed page by page ([`PROJECTS_PER_PAGE`] projects, their activities and the
 //! organisations they name), so its memory does not grow with the portfolio. With `asOf`, every
 //! project, activity and organisation is folded from the audit log's first `asOf` events, as
 //! `project(id:, asOf:)` does, so the file says what the portfolio said at that log size.
+
+pub mod import;
+pub mod read;
 
 use std::collections::{HashMap, HashSet};
 

@@ -1,0 +1,1637 @@
+//! `amanah iati import FILE [--dry-run]`: an IATI 2.03 activity file into the portfolio, through
+//! the ordinary commands (`docs/iati.md`).
+//!
+//! ```text
+//! DOCTYPE? ─▶ xmllint --schema (whole file) ─▶ for each iati-activity:
+//!     read (domain values) ─▶ resolve organisations ─▶ commands against the project's state
+//!     ─▶ decide all ─▶ compare what would be written back ─▶ append (one append per stream)
+//! ```
+//!
+//! A file that fails the schema is refused whole. Each activity is then all or nothing: its
+//! project's commands are decided together and appended in one append, after the organisations
+//! it names that Amanah does not know are registered. An activity whose project already says
+//! what the file says appends nothing. The report lists, per `iati-identifier`, what happened,
+//! and every element or attribute of the activity that Amanah does not keep (found by writing
+//! the project back as the export would and comparing the two).
+
+use std::collections::HashMap;
+use std::io::BufReader;
+use std::path::Path;
+
+use amanah_domain::activity::{
+    Activity, ActivityCommand, CancelActivity, CompleteActivity, Partnership, PlanActivity,
+    RescheduleActivity, ReviseActivity,
+};
+use amanah_domain::aggregate::{Aggregate, DecisionContext, FieldError};
+use amanah_domain::codelists::{
+    ActivityStatus, OrganisationType, ProjectStatus, RelatedActivityType,
+};
+use amanah_domain::organisation::{Organisation, OrganisationCommand, RegisterOrganisation};
+use amanah_domain::ports::{Actor, EventMetadata};
+use amanah_domain::project::{
+    AddDocument, AddOtherIdentifier, AddParticipatingOrganisation, AddRelatedProject,
+    ChangeProjectStatus, Participation, Project, ProjectCommand, ProjectFacts, RecordTransaction,
+    RegisterProject, RelatedProject, RemoveDocument, RemoveOtherIdentifier,
+    RemoveParticipatingOrganisation, RemoveRelatedProject, ReviseProject, SetBudget, SetContacts,
+    SetLocations, SetPlannedDisbursements, SetPolicyMarkers, SetProjectDefaults,
+};
+use amanah_domain::query::{OrganisationQuery, Range, ReadModel};
+use amanah_domain::service::{CommandError, CommandService, Expected, Given};
+use amanah_domain::values::{IatiIdentifier, LanguageCode, Name, Patch};
+use amanah_infra::SqlEventStore;
+use amanah_infra::iati::publish::{self, AMANAH_NAMESPACE, ActivityRecord, TEXT_LANGUAGE};
+use amanah_infra::iati::read::{ActivityReader, Element, ReadError};
+use amanah_infra::iati::schema::{self, SchemaCheckError, SchemaMessage};
+use chrono::Utc;
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::read::{Mention, Problem, Stated, StatedActivity, stated};
+use crate::state::PortfolioReadModel;
+
+/// What happened to one activity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Created,
+    Updated,
+    Unchanged,
+    Refused,
+}
+
+impl Outcome {
+    /// The word the report prints.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Updated => "updated",
+            Self::Unchanged => "unchanged",
+            Self::Refused => "refused",
+        }
+    }
+}
+
+/// Elements or attributes at one path that Amanah does not keep: `count` of the `of` the
+/// activity has there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotKept {
+    pub path: String,
+    pub count: usize,
+    pub of: usize,
+}
+
+impl std::fmt::Display for NotKept {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({} of {})", self.path, self.count, self.of)
+    }
+}
+
+/// The report of one `iati-activity`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ActivityReport {
+    /// Its place in the file, from 1.
+    pub number: usize,
+    /// Its `iati-identifier`, when it has a readable one.
+    pub identifier: Option<String>,
+    pub outcome: Outcome,
+    /// Events appended (or, in a dry run, that would be).
+    pub events: usize,
+    /// Why it was refused: the element or domain field at fault and the reason.
+    pub problems: Vec<Problem>,
+    /// What Amanah does not keep of it.
+    pub not_kept: Vec<NotKept>,
+    /// Organisations registered for it (their ref, or name without one).
+    pub registered: Vec<String>,
+    /// Related activities named that are not (yet) projects in Amanah: linked at the end of the
+    /// file when an activity later in it creates them.
+    pub deferred: Vec<String>,
+}
+
+/// The totals of a file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub refused: usize,
+    pub events: usize,
+    /// Parts of the file outside its activities that Amanah does not keep.
+    pub not_kept: Vec<NotKept>,
+    /// Relations to activities that are neither in Amanah nor in the file: not kept.
+    pub unresolved_relations: Vec<String>,
+}
+
+/// Why a file was not imported at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{path} cannot be read: {source}")]
+    Open {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Read(#[from] ReadError),
+    #[error("the file is not valid against the IATI 2.03 activity schema:\n{}", list(.0))]
+    Schema(Vec<SchemaMessage>),
+    #[error(transparent)]
+    SchemaCheck(#[from] SchemaCheckError),
+    #[error("the root element is `{0}`: an IATI activity file has `iati-activities`")]
+    NotAnActivityFile(String),
+    #[error(
+        "the file declares IATI version {0:?}: Amanah imports version 2 files, not 1.x (it \
+         validates against 2.03)"
+    )]
+    Version(String),
+    #[error("the database failed: {0}")]
+    Store(#[from] CommandError),
+}
+
+fn list(messages: &[SchemaMessage]) -> String {
+    messages
+        .iter()
+        .map(|message| format!("  {message}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Paths whose values Amanah sets itself rather than keeping the file's.
+const SET_BY_AMANAH: [&str; 1] = ["iati-activity/@last-updated-datetime"];
+
+/// Attributes of `iati-activities` that describe the file, not the portfolio.
+const FILE_ATTRIBUTES: [&str; 2] = ["version", "generated-datetime"];
+
+/// How an organisation is looked for: its ref, or its name when it has none.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum OrgKey {
+    Ref(String),
+    Name(String),
+}
+
+impl OrgKey {
+    fn of(mention: &Mention) -> Self {
+        match (&mention.org_ref, &mention.name) {
+            (Some(org_ref), _) => Self::Ref(org_ref.as_str().to_owned()),
+            (None, Some(name)) => Self::Name(name.as_str().to_owned()),
+            // `read::mention` never yields a mention without both.
+            (None, None) => Self::Name(String::new()),
+        }
+    }
+}
+
+/// The related activities of a project that named one not in Amanah when it was imported:
+/// all of them are linked at the end of the file, in the file's order.
+#[derive(Debug, Clone)]
+struct Deferred {
+    project_id: Uuid,
+    project: String,
+    relations: Vec<(IatiIdentifier, RelatedActivityType)>,
+}
+
+/// Imports activity files as one actor.
+pub struct Importer {
+    commands: CommandService<SqlEventStore>,
+    read_model: PortfolioReadModel,
+    actor: Actor,
+    dry_run: bool,
+    /// Organisations found or registered during this import, by how activities name them.
+    organisations: HashMap<OrgKey, Organisation>,
+    /// The identifiers imported so far, with their activity's number.
+    seen: HashMap<String, usize>,
+    deferred: Vec<Deferred>,
+    /// Projects created in a dry run (nothing is appended then), for its relations.
+    dry_created: HashMap<String, ProjectFacts>,
+}
+
+impl std::fmt::Debug for Importer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Importer")
+            .field("actor", &self.actor)
+            .field("dry_run", &self.dry_run)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Importer {
+    #[must_use]
+    pub fn new(
+        commands: CommandService<SqlEventStore>,
+        read_model: PortfolioReadModel,
+        actor: Actor,
+        dry_run: bool,
+    ) -> Self {
+        Self {
+            commands,
+            read_model,
+            actor,
+            dry_run,
+            organisations: HashMap::new(),
+            seen: HashMap::new(),
+            deferred: Vec::new(),
+            dry_created: HashMap::new(),
+        }
+    }
+
+    /// Imports the activity file at `path`, calling `report` after each activity.
+    ///
+    /// # Errors
+    /// [`ImportError`] when the file is refused whole (nothing is appended then) or the
+    /// database fails (activities reported before that were appended).
+    pub async fn import_file(
+        &mut self,
+        path: &Path,
+        mut report: impl FnMut(&ActivityReport),
+    ) -> Result<Summary, ImportError> {
+        let open = || {
+            std::fs::File::open(path)
+                .map(BufReader::new)
+                .map_err(|source| ImportError::Open {
+                    path: path.display().to_string(),
+                    source,
+                })
+        };
+        // No DTD, before any other tool reads the file: no entity is ever expanded.
+        drop(ActivityReader::new(open()?)?);
+        let file = path.to_owned();
+        let messages = tokio::task::spawn_blocking(move || schema::check_activity_file(&file))
+            .await
+            .map_err(|error| {
+                SchemaCheckError::Io(std::io::Error::other(format!(
+                    "the schema check stopped: {error}"
+                )))
+            })??;
+        if !messages.is_empty() {
+            return Err(ImportError::Schema(messages));
+        }
+
+        let mut reader = ActivityReader::new(open()?)?;
+        let root = reader.root().clone();
+        if root.name != "iati-activities" {
+            return Err(ImportError::NotAnActivityFile(root.name));
+        }
+        // The 2.03 schema takes any version string; a file that says it is IATI 1.x is
+        // refused even when it happens to pass it, since its elements mean other things.
+        let version = root.attribute("version").unwrap_or_default();
+        if version.starts_with("1.") {
+            return Err(ImportError::Version(version.to_owned()));
+        }
+        let mut summary = Summary::default();
+        for (name, _) in &root.attributes {
+            if !FILE_ATTRIBUTES.contains(&name.as_str()) {
+                summary.not_kept.push(NotKept {
+                    path: format!("iati-activities/@{name}"),
+                    count: 1,
+                    of: 1,
+                });
+            }
+        }
+        let mut number = 0;
+        while let Some(activity) = reader.next_activity()? {
+            number += 1;
+            let outcome = self.activity(number, &activity).await?;
+            match outcome.outcome {
+                Outcome::Created => summary.created += 1,
+                Outcome::Updated => summary.updated += 1,
+                Outcome::Unchanged => summary.unchanged += 1,
+                Outcome::Refused => summary.refused += 1,
+            }
+            summary.events += outcome.events;
+            report(&outcome);
+        }
+        for (name, count) in reader.others() {
+            summary.not_kept.push(NotKept {
+                path: format!("iati-activities/{name}"),
+                count: *count,
+                of: *count,
+            });
+        }
+        self.link_deferred(&mut summary, &mut report).await?;
+        Ok(summary)
+    }
+
+    fn metadata(&self) -> EventMetadata {
+        EventMetadata {
+            actor: self.actor.clone(),
+            request_id: None,
+            occurred_at: Utc::now(),
+        }
+    }
+
+    /// Imports one `iati-activity`.
+    async fn activity(
+        &mut self,
+        number: usize,
+        element: &Element,
+    ) -> Result<ActivityReport, ImportError> {
+        let identifier = element
+            .child("iati-identifier")
+            .map(|id| id.text.trim().to_owned());
+        let mut report = ActivityReport {
+            number,
+            identifier: identifier.clone(),
+            outcome: Outcome::Refused,
+            events: 0,
+            problems: Vec::new(),
+            not_kept: Vec::new(),
+            registered: Vec::new(),
+            deferred: Vec::new(),
+        };
+        let stated = match stated(element) {
+            Ok(stated) => stated,
+            Err(problems) => {
+                report.problems = problems;
+                return Ok(report);
+            }
+        };
+        if let Some(first) = self.seen.get(stated.identifier.as_str()) {
+            report.problems.push(Problem {
+                field: Some("iati-activity/iati-identifier".to_owned()),
+                message: format!(
+                    "{} appears twice in the file (first as activity {first}): the second is not \
+                     imported",
+                    stated.identifier.as_str()
+                ),
+            });
+            return Ok(report);
+        }
+        self.seen
+            .insert(stated.identifier.as_str().to_owned(), number);
+
+        let mut pending = Vec::new();
+        let reporting = self.lookup(&stated.reporting);
+        let participants = stated
+            .participants
+            .iter()
+            .map(|(mention, role)| (self.lookup(mention), *role))
+            .collect();
+        let parties = stated
+            .transactions
+            .iter()
+            .map(|transaction| {
+                (
+                    transaction.provider.as_ref().map(|m| self.lookup(m)),
+                    transaction.receiver.as_ref().map(|m| self.lookup(m)),
+                )
+            })
+            .collect();
+        // Lookups of organisations not met before in this import.
+        let (reporting, participants, parties) = self
+            .look_up_all(reporting, participants, parties, &mut pending)
+            .await?;
+        let mut partners = Vec::new();
+        for stated_activity in &stated.activities {
+            let mut resolved = Vec::new();
+            for (mention, role) in &stated_activity.partners {
+                let lookup = self.lookup(mention);
+                resolved.push((self.resolve(lookup, &mut pending).await?, *role));
+            }
+            partners.push(resolved);
+        }
+
+        let existing = self.current(stated.identifier.as_str()).await?;
+        if let Some(project) = &existing
+            && project.reporting_organisation_id != reporting.id
+        {
+            report.problems.push(Problem {
+                field: Some("iati-activity/reporting-org/@ref".to_owned()),
+                message: format!(
+                    "{} is a project of the reporting organisation {}: another organisation \
+                     cannot change it",
+                    stated.identifier.as_str(),
+                    project.reporting_org_ref.as_str()
+                ),
+            });
+            return Ok(report);
+        }
+
+        let mut related = Vec::new();
+        for (target, relation) in &stated.related {
+            match self.project_facts(target.as_str()).await? {
+                Some(facts) => related.push((facts, *relation)),
+                None => report.deferred.push(target.as_str().to_owned()),
+            }
+        }
+        // One relation to a project not (yet) in Amanah defers them all, so that they keep
+        // the file's order.
+        let deferred = !report.deferred.is_empty();
+
+        let context = DecisionContext {
+            today: Utc::now().date_naive(),
+        };
+        let desired = Desired {
+            stated: &stated,
+            reporting: &reporting,
+            participants: &participants,
+            parties: &parties,
+            related: (!deferred).then_some(related.as_slice()),
+        };
+        let (id, start, mut commands) = match &existing {
+            Some(project) => (project.id, Some(project.clone()), Vec::new()),
+            None => {
+                let id = Uuid::now_v7();
+                (
+                    id,
+                    None,
+                    vec![ProjectCommand::Register(desired.register(id))],
+                )
+            }
+        };
+        // The state the remaining commands are worked out against: the project as it is, or
+        // as registering it would leave it.
+        let base = match &start {
+            Some(project) => project.clone(),
+            None => match Project::decide_all(None, commands.clone(), &context) {
+                Ok((_, Some(project))) => project,
+                Ok((_, None)) => unreachable!("registering a project leaves a project"),
+                Err(error) => {
+                    report.problems.push(domain_problem(&error));
+                    return Ok(report);
+                }
+            },
+        };
+        let closing = match desired.changes(&base) {
+            Ok((changes, closing)) => {
+                commands.extend(changes);
+                closing
+            }
+            Err(problems) => {
+                report.problems = problems;
+                return Ok(report);
+            }
+        };
+        // The project as its activities are planned: a project that closes or is cancelled by
+        // this file takes that last step after its activities.
+        let (events, open) = match Project::decide_all(start.clone(), commands.clone(), &context) {
+            Ok((events, open)) => (events, open.unwrap_or_else(|| base.clone())),
+            Err(error) => {
+                report.problems.push(domain_problem(&error));
+                return Ok(report);
+            }
+        };
+        let (closing_events, after) =
+            match Project::decide_all(Some(open.clone()), closing.clone(), &context) {
+                Ok((closing_events, after)) => {
+                    (closing_events, after.unwrap_or_else(|| open.clone()))
+                }
+                Err(error) => {
+                    report.problems.push(domain_problem(&error));
+                    return Ok(report);
+                }
+            };
+
+        let mut activities = Vec::new();
+        for (index, (stated_activity, partners)) in
+            stated.activities.iter().zip(&partners).enumerate()
+        {
+            let field = format!("iati-activity/amanah:activity[{}]", index + 1);
+            let current = self
+                .commands
+                .load::<Activity>(stated_activity.id, None)
+                .await?;
+            let partnerships = partners
+                .iter()
+                .map(|(organisation, role)| Partnership {
+                    organisation: organisation.facts(),
+                    role: *role,
+                })
+                .collect();
+            let changes =
+                match activity_changes(current.as_ref(), stated_activity, partnerships, &open) {
+                    Ok(changes) => changes,
+                    Err(message) => {
+                        report.problems.push(Problem {
+                            field: Some(field),
+                            message,
+                        });
+                        continue;
+                    }
+                };
+            match Activity::decide_all(current.clone(), changes.clone(), &context) {
+                Ok((decided, state)) => activities.push(Planned {
+                    id: stated_activity.id,
+                    expected: current
+                        .as_ref()
+                        .map_or(Expected::Minted, |a| Expected::Version(a.version)),
+                    events: decided.len(),
+                    commands: changes,
+                    state,
+                }),
+                Err(error) => {
+                    let mut problem = domain_problem(&error);
+                    problem.field = Some(match problem.field {
+                        Some(inner) => format!("{field}: {inner}"),
+                        None => field,
+                    });
+                    report.problems.push(problem);
+                }
+            }
+        }
+        if !report.problems.is_empty() {
+            return Ok(report);
+        }
+        let plans_activities = activities.iter().any(|planned| {
+            planned
+                .commands
+                .iter()
+                .any(|command| matches!(command, ActivityCommand::Plan(_)))
+        });
+        let written: Vec<Activity> = activities
+            .iter()
+            .filter_map(|planned| planned.state.clone())
+            .collect();
+
+        let mut organisations = self.named(&after, &pending);
+        for activity in &written {
+            for partner in &activity.partners {
+                if let Some(organisation) =
+                    self.organisation_by_id(partner.organisation_id, &pending)
+                {
+                    organisations.insert(organisation.id, organisation);
+                }
+            }
+        }
+        report.not_kept = not_kept(
+            element,
+            &after,
+            &written,
+            &organisations,
+            deferred.then_some(stated.related.as_slice()),
+        );
+        let activity_events: usize = activities.iter().map(|planned| planned.events).sum();
+        let project_events = events.len() + closing_events.len();
+        if project_events == 0 && activity_events == 0 && pending.is_empty() {
+            report.outcome = Outcome::Unchanged;
+            if deferred {
+                self.deferred.push(Deferred {
+                    project_id: id,
+                    project: stated.identifier.as_str().to_owned(),
+                    relations: stated.related.clone(),
+                });
+            }
+            return Ok(report);
+        }
+        report.outcome = if existing.is_some() {
+            Outcome::Updated
+        } else {
+            Outcome::Created
+        };
+        report.events = project_events + activity_events + pending.len();
+        report.registered = pending
+            .iter()
+            .map(|(organisation, _)| describe(organisation))
+            .collect();
+        if !self.dry_run {
+            for (organisation, command) in &pending {
+                self.commands
+                    .execute::<Organisation>(
+                        organisation.id,
+                        Expected::Minted,
+                        OrganisationCommand::Register(command.clone()),
+                        self.metadata(),
+                        Given::NOTHING,
+                    )
+                    .await?;
+            }
+            let expected = match &existing {
+                Some(project) => Expected::Version(project.version),
+                None => Expected::Minted,
+            };
+            // The closing step goes last when activities are planned: they need an open project.
+            let (first, last) = if plans_activities {
+                (commands, closing)
+            } else {
+                (commands.into_iter().chain(closing).collect(), Vec::new())
+            };
+            let mut version = match &existing {
+                Some(project) => project.version,
+                None => 0,
+            };
+            if !first.is_empty() {
+                let committed = self
+                    .commands
+                    .execute_all::<Project>(id, expected, first, self.metadata(), Given::NOTHING)
+                    .await;
+                version = self.committed(committed, &mut report)?.unwrap_or(version);
+            }
+            for planned in activities {
+                if report.outcome == Outcome::Refused || planned.commands.is_empty() {
+                    continue;
+                }
+                let committed = self
+                    .commands
+                    .execute_all::<Activity>(
+                        planned.id,
+                        planned.expected,
+                        planned.commands,
+                        self.metadata(),
+                        Given::NOTHING,
+                    )
+                    .await;
+                self.committed(committed, &mut report)?;
+            }
+            if !last.is_empty() && report.outcome != Outcome::Refused {
+                let committed = self
+                    .commands
+                    .execute_all::<Project>(
+                        id,
+                        Expected::Version(version),
+                        last,
+                        self.metadata(),
+                        Given::NOTHING,
+                    )
+                    .await;
+                self.committed(committed, &mut report)?;
+            }
+        } else if existing.is_none() {
+            self.dry_created
+                .insert(stated.identifier.as_str().to_owned(), after.facts());
+        }
+        for (organisation, _) in pending {
+            let key = OrgKey::of(&mention_of(&organisation));
+            self.organisations.insert(key, organisation);
+        }
+        if deferred && report.outcome != Outcome::Refused {
+            self.deferred.push(Deferred {
+                project_id: id,
+                project: stated.identifier.as_str().to_owned(),
+                relations: stated.related.clone(),
+            });
+        }
+        Ok(report)
+    }
+
+    /// The version a commit left, or the refusal recorded in `report` (a rule that held when
+    /// decided and no longer did when appended: another writer came between).
+    fn committed<A: Aggregate>(
+        &self,
+        result: Result<amanah_domain::service::Committed<A>, CommandError>,
+        report: &mut ActivityReport,
+    ) -> Result<Option<u64>, ImportError> {
+        match result {
+            Ok(committed) => Ok(Some(committed.outcome.stream_version)),
+            Err(CommandError::Rejected(error)) => {
+                report.outcome = Outcome::Refused;
+                report.problems.push(Problem {
+                    field: error.field().map(|field| field.to_string()),
+                    message: format!(
+                        "{} (decided before another writer changed the project; what was appended \
+                         before this step stays)",
+                        domain_problem(error.as_ref()).message
+                    ),
+                });
+                Ok(None)
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    fn organisation_by_id(
+        &self,
+        id: Uuid,
+        pending: &[(Organisation, RegisterOrganisation)],
+    ) -> Option<Organisation> {
+        self.organisations
+            .values()
+            .chain(pending.iter().map(|(organisation, _)| organisation))
+            .find(|organisation| organisation.id == id)
+            .cloned()
+    }
+
+    /// A mention resolved from what this import has met already, or one to look up.
+    fn lookup(&self, mention: &Mention) -> Lookup {
+        match self.organisations.get(&OrgKey::of(mention)) {
+            Some(found) => Lookup::Found(found.clone()),
+            None => Lookup::Wanted(mention.clone()),
+        }
+    }
+
+    async fn look_up_all(
+        &mut self,
+        reporting: Lookup,
+        participants: Vec<(Lookup, amanah_domain::codelists::OrganisationRole)>,
+        parties: Vec<(Option<Lookup>, Option<Lookup>)>,
+        pending: &mut Vec<(Organisation, RegisterOrganisation)>,
+    ) -> Result<
+        (
+            Organisation,
+            Vec<(Organisation, amanah_domain::codelists::OrganisationRole)>,
+            Vec<(Option<Organisation>, Option<Organisation>)>,
+        ),
+        ImportError,
+    > {
+        let reporting = self.resolve(reporting, pending).await?;
+        let mut resolved = Vec::new();
+        for (lookup, role) in participants {
+            resolved.push((self.resolve(lookup, pending).await?, role));
+        }
+        let mut resolved_parties = Vec::new();
+        for (provider, receiver) in parties {
+            let provider = match provider {
+                Some(lookup) => Some(self.resolve(lookup, pending).await?),
+                None => None,
+            };
+            let receiver = match receiver {
+                Some(lookup) => Some(self.resolve(lookup, pending).await?),
+                None => None,
+            };
+            resolved_parties.push((provider, receiver));
+        }
+        Ok((reporting, resolved, resolved_parties))
+    }
+
+    /// The organisation a lookup names: met before, in the read model, or to be registered.
+    async fn resolve(
+        &mut self,
+        lookup: Lookup,
+        pending: &mut Vec<(Organisation, RegisterOrganisation)>,
+    ) -> Result<Organisation, ImportError> {
+        let mention = match lookup {
+            Lookup::Found(organisation) => return Ok(organisation),
+            Lookup::Wanted(mention) => mention,
+        };
+        let key = OrgKey::of(&mention);
+        if let Some(found) = self.organisations.get(&key) {
+            return Ok(found.clone());
+        }
+        if let Some((found, _)) = pending
+            .iter()
+            .find(|(organisation, _)| OrgKey::of(&mention_of(organisation)) == key)
+        {
+            return Ok(found.clone());
+        }
+        let found = match &key {
+            OrgKey::Ref(_) => match &mention.org_ref {
+                Some(org_ref) => self
+                    .read_model
+                    .organisation_by_ref(org_ref)
+                    .await
+                    .map_err(CommandError::from)?,
+                None => None,
+            },
+            OrgKey::Name(name) => {
+                let query = OrganisationQuery {
+                    text: Some(name.clone()),
+                    include_deactivated: true,
+                    ..OrganisationQuery::default()
+                };
+                self.read_model
+                    .organisations(&query, &Range::first(100))
+                    .await
+                    .map_err(CommandError::from)?
+                    .into_iter()
+                    .map(|positioned| positioned.item)
+                    .find(|organisation| organisation.name.as_str() == name)
+            }
+        };
+        if let Some(found) = found {
+            self.organisations.insert(key, found.clone());
+            return Ok(found);
+        }
+        let name = match (&mention.name, &mention.org_ref) {
+            (Some(name), _) => name.clone(),
+            (None, Some(org_ref)) => {
+                Name::parse(org_ref.as_str()).map_err(|error| CommandError::Undecodable {
+                    index: u64::MAX,
+                    reason: format!("a ref is not a name: {error}"),
+                })?
+            }
+            (None, None) => unreachable!("a mention names a ref or a name"),
+        };
+        let command = RegisterOrganisation {
+            id: Uuid::now_v7(),
+            org_ref: mention.org_ref.clone(),
+            name,
+            acronym: None,
+            organisation_type: mention.organisation_type.unwrap_or(OrganisationType::Other),
+            country: None,
+            website: None,
+        };
+        let context = DecisionContext {
+            today: Utc::now().date_naive(),
+        };
+        let registered = Organisation::decide_all(
+            None,
+            [OrganisationCommand::Register(command.clone())],
+            &context,
+        )
+        .map_err(CommandError::rejected)?
+        .1
+        .ok_or_else(|| CommandError::Undecodable {
+            index: u64::MAX,
+            reason: "registering an organisation left no organisation".to_owned(),
+        })?;
+        pending.push((registered.clone(), command));
+        Ok(registered)
+    }
+
+    /// The current state of the project with this identifier, if there is one.
+    async fn current(&self, identifier: &str) -> Result<Option<Project>, ImportError> {
+        let Some(project) = self
+            .read_model
+            .project_by_iati_identifier(identifier)
+            .await
+            .map_err(CommandError::from)?
+        else {
+            return Ok(None);
+        };
+        Ok(self.commands.load::<Project>(project.id, None).await?)
+    }
+
+    async fn project_facts(&self, identifier: &str) -> Result<Option<ProjectFacts>, ImportError> {
+        if let Some(facts) = self.dry_created.get(identifier) {
+            return Ok(Some(facts.clone()));
+        }
+        Ok(self
+            .current(identifier)
+            .await?
+            .map(|project| project.facts()))
+    }
+
+    /// Every organisation the export of `project` names, by id.
+    fn named(
+        &self,
+        project: &Project,
+        pending: &[(Organisation, RegisterOrganisation)],
+    ) -> HashMap<Uuid, Organisation> {
+        let mut named: HashMap<Uuid, Organisation> = self
+            .organisations
+            .values()
+            .map(|organisation| (organisation.id, organisation.clone()))
+            .collect();
+        for (organisation, _) in pending {
+            named.insert(organisation.id, organisation.clone());
+        }
+        named.retain(|id, _| {
+            *id == project.reporting_organisation_id
+                || project
+                    .participating_organisations
+                    .iter()
+                    .any(|p| p.organisation_id == *id)
+                || project.transactions.iter().any(|t| {
+                    t.provider_organisation_id == Some(*id)
+                        || t.receiver_organisation_id == Some(*id)
+                })
+        });
+        named
+    }
+
+    /// Links the deferred relations now that the whole file is in; a relation to a project
+    /// still unknown is reported as not kept.
+    async fn link_deferred(
+        &mut self,
+        summary: &mut Summary,
+        report: &mut impl FnMut(&ActivityReport),
+    ) -> Result<(), ImportError> {
+        let context = DecisionContext {
+            today: Utc::now().date_naive(),
+        };
+        for deferred in std::mem::take(&mut self.deferred) {
+            let mut wanted = Vec::new();
+            for (target, relation) in &deferred.relations {
+                match self.project_facts(target.as_str()).await? {
+                    Some(facts) => wanted.push((facts, *relation)),
+                    None => summary.unresolved_relations.push(format!(
+                        "{} → {} (type {}): no such project in Amanah",
+                        deferred.project,
+                        target.as_str(),
+                        relation.code()
+                    )),
+                }
+            }
+            let number = self
+                .seen
+                .get(&deferred.project)
+                .copied()
+                .unwrap_or_default();
+            let mut line = ActivityReport {
+                number,
+                identifier: Some(deferred.project.clone()),
+                outcome: Outcome::Updated,
+                events: 0,
+                problems: Vec::new(),
+                not_kept: Vec::new(),
+                registered: Vec::new(),
+                deferred: Vec::new(),
+            };
+            // In a dry run a project created by the file does not exist: nothing to check.
+            let Some(project) = self.current(&deferred.project).await? else {
+                continue;
+            };
+            let commands = relation_changes(&project, &wanted);
+            if commands.is_empty() {
+                continue;
+            }
+            line.events = commands.len();
+            let result = if self.dry_run {
+                Project::decide_all(Some(project), commands, &context)
+                    .map(|_| ())
+                    .map_err(|error| domain_problem(&error))
+            } else {
+                match self
+                    .commands
+                    .execute_all::<Project>(
+                        deferred.project_id,
+                        Expected::Version(project.version),
+                        commands,
+                        self.metadata(),
+                        Given::NOTHING,
+                    )
+                    .await
+                {
+                    Ok(_) => Ok(()),
+                    Err(CommandError::Rejected(error)) => Err(domain_problem(error.as_ref())),
+                    Err(error) => return Err(error.into()),
+                }
+            };
+            match result {
+                Ok(()) => summary.events += line.events,
+                Err(problem) => {
+                    line.outcome = Outcome::Refused;
+                    line.events = 0;
+                    line.problems.push(problem);
+                    summary.refused += 1;
+                }
+            }
+            report(&line);
+        }
+        Ok(())
+    }
+}
+
+/// The commands that make `project`'s related projects `wanted`, in order: relations not
+/// wanted are removed, wanted ones missing are added.
+fn relation_changes(
+    project: &Project,
+    wanted: &[(ProjectFacts, RelatedActivityType)],
+) -> Vec<ProjectCommand> {
+    let mut commands = Vec::new();
+    for related in &project.related_projects {
+        if !wanted
+            .iter()
+            .any(|(target, relation)| related.is(target.id, *relation))
+        {
+            commands.push(ProjectCommand::RemoveRelatedProject(RemoveRelatedProject {
+                project_id: project.id,
+                related_project_id: related.project_id,
+                relation: related.relation,
+            }));
+        }
+    }
+    for (target, relation) in wanted {
+        if !project
+            .related_projects
+            .iter()
+            .any(|related| related.is(target.id, *relation))
+        {
+            commands.push(ProjectCommand::AddRelatedProject(AddRelatedProject {
+                project_id: project.id,
+                related: target.clone(),
+                relation: *relation,
+            }));
+        }
+    }
+    commands
+}
+
+/// The commands of one anti-corruption activity, decided and waiting for their append.
+#[derive(Debug)]
+struct Planned {
+    id: Uuid,
+    expected: Expected,
+    commands: Vec<ActivityCommand>,
+    events: usize,
+    /// Its state after them (`None` only for an activity neither known nor planned).
+    state: Option<Activity>,
+}
+
+/// The commands that take anti-corruption activity `current` (or a new one) to what the file
+/// says, with `project` as it is when they are appended. A planned activity can be revised,
+/// rescheduled, completed or cancelled; a completed or cancelled one no longer changes.
+fn activity_changes(
+    current: Option<&Activity>,
+    stated: &StatedActivity,
+    partners: Vec<Partnership>,
+    project: &Project,
+) -> Result<Vec<ActivityCommand>, String> {
+    let id = stated.id;
+    let mut commands = Vec::new();
+    match current {
+        Some(activity) if activity.project_id != project.id => {
+            return Err(format!(
+                "activity {id} belongs to another project: it cannot move to {}",
+                project.iati_identifier.as_str()
+            ));
+        }
+        None => commands.push(ActivityCommand::Plan(PlanActivity {
+            id,
+            project: project.facts(),
+            title: stated.title.clone(),
+            description: stated.description.clone(),
+            kind: stated.kind,
+            uncac_chapters: stated.uncac_chapters.clone(),
+            audit_type: stated.audit_type,
+            partners,
+            location: stated.location.clone(),
+            planned_start: stated.planned_start,
+            planned_end: stated.planned_end,
+        })),
+        Some(activity) if activity.status == ActivityStatus::Planned => {
+            if activity.kind != stated.kind
+                || activity.uncac_chapters != stated.uncac_chapters
+                || activity.audit_type != stated.audit_type
+            {
+                return Err(
+                    "the kind, UNCAC chapters and audit type of an activity are fixed when it \
+                     is planned"
+                        .to_owned(),
+                );
+            }
+            let same_partners = activity.partners.len() == partners.len()
+                && activity
+                    .partners
+                    .iter()
+                    .zip(&partners)
+                    .all(|(current, wanted)| {
+                        current.organisation_id == wanted.organisation.id
+                            && current.role == wanted.role
+                    });
+            let revise = ReviseActivity {
+                id,
+                title: (activity.title != stated.title).then(|| stated.title.clone()),
+                description: (activity.description != stated.description)
+                    .then(|| stated.description.clone()),
+                partners: (!same_partners).then_some(partners),
+                location: (activity.location != stated.location).then(|| stated.location.clone()),
+            };
+            if revise.title.is_some()
+                || revise.description.is_some()
+                || revise.partners.is_some()
+                || revise.location.is_some()
+            {
+                commands.push(ActivityCommand::Revise(revise));
+            }
+            if activity.planned_start != stated.planned_start
+                || activity.planned_end != stated.planned_end
+            {
+                commands.push(ActivityCommand::Reschedule(RescheduleActivity {
+                    id,
+                    planned_start: stated.planned_start,
+                    planned_end: stated.planned_end,
+                }));
+            }
+        }
+        Some(activity) => {
+            let unchanged = activity.status == stated.status
+                && activity.title == stated.title
+                && activity.description == stated.description
+                && activity.location == stated.location
+                && activity.planned_start == stated.planned_start
+                && activity.planned_end == stated.planned_end
+                && activity.actual_start == stated.actual_start
+                && activity.actual_end == stated.actual_end
+                && activity.participants == stated.participants
+                && activity.outcome == stated.outcome
+                && activity.cancellation_reason == stated.cancellation_reason
+                && activity
+                    .partners
+                    .iter()
+                    .map(|p| (p.organisation_id, p.role))
+                    .eq(partners.iter().map(|p| (p.organisation.id, p.role)));
+            if unchanged {
+                return Ok(Vec::new());
+            }
+            return Err(format!(
+                "activity {id} is {} in Amanah: a completed or cancelled activity does not change",
+                activity.status.as_str()
+            ));
+        }
+    }
+    match stated.status {
+        ActivityStatus::Planned => {}
+        ActivityStatus::Completed => {
+            let (Some(actual_start), Some(actual_end), Some(participants)) = (
+                stated.actual_start,
+                stated.actual_end,
+                stated.participants.clone(),
+            ) else {
+                return Err(
+                    "a completed activity needs its actual start and end and its participants"
+                        .to_owned(),
+                );
+            };
+            commands.push(ActivityCommand::Complete(CompleteActivity {
+                id,
+                actual_start,
+                actual_end,
+                participants,
+                outcome: stated.outcome.clone(),
+            }));
+        }
+        ActivityStatus::Cancelled => {
+            let Some(reason) = stated.cancellation_reason.clone() else {
+                return Err("a cancelled activity needs its cancellation reason".to_owned());
+            };
+            commands.push(ActivityCommand::Cancel(CancelActivity { id, reason }));
+        }
+    }
+    Ok(commands)
+}
+
+/// An organisation met before, or one still to look up.
+#[derive(Debug, Clone)]
+enum Lookup {
+    Found(Organisation),
+    Wanted(Mention),
+}
+
+fn mention_of(organisation: &Organisation) -> Mention {
+    Mention {
+        org_ref: organisation.org_ref.clone(),
+        name: Some(organisation.name.clone()),
+        organisation_type: Some(organisation.organisation_type),
+    }
+}
+
+fn describe(organisation: &Organisation) -> String {
+    organisation.org_ref.as_ref().map_or_else(
+        || organisation.name.as_str().to_owned(),
+        |org_ref| org_ref.as_str().to_owned(),
+    )
+}
+
+fn domain_problem(error: &(impl FieldError + ?Sized)) -> Problem {
+    let field = error.field().map(|field| field.to_string());
+    let message = error.to_string();
+    // The domain's messages often begin with their field, which the report prints already.
+    let message = field
+        .as_deref()
+        .and_then(|field| message.strip_prefix(&format!("{field}: ")))
+        .map_or_else(|| message.clone(), str::to_owned);
+    Problem { field, message }
+}
+
+/// What the file wants of a project, with its organisations and related projects resolved.
+struct Desired<'a> {
+    stated: &'a Stated,
+    reporting: &'a Organisation,
+    participants: &'a [(Organisation, amanah_domain::codelists::OrganisationRole)],
+    /// Provider and receiver of each transaction, in order.
+    parties: &'a [(Option<Organisation>, Option<Organisation>)],
+    /// `None` when the relations are linked at the end of the file.
+    related: Option<&'a [(ProjectFacts, RelatedActivityType)]>,
+}
+
+impl Desired<'_> {
+    fn register(&self, id: Uuid) -> RegisterProject {
+        let stated = self.stated;
+        RegisterProject {
+            id,
+            iati_identifier: stated.identifier.clone(),
+            reporting_organisation: self.reporting.facts(),
+            title: stated.title.clone(),
+            description: stated.description.clone(),
+            objectives: stated.objectives.clone(),
+            planned_start: stated.planned_start,
+            planned_end: stated.planned_end,
+            participating_organisations: self
+                .participants
+                .iter()
+                .map(|(organisation, role)| Participation {
+                    organisation: organisation.facts(),
+                    role: *role,
+                })
+                .collect(),
+            recipient_countries: stated.recipient_countries.clone(),
+            recipient_regions: stated.recipient_regions.clone(),
+            sectors: stated.sectors.clone(),
+        }
+    }
+
+    /// The commands that take `project` to what the file says, in an order the rules accept:
+    /// revise, partners, status, the replaced lists, then what is added or removed row by row;
+    /// and apart from them the step that closes or cancels the project, which goes last.
+    fn changes(
+        &self,
+        project: &Project,
+    ) -> Result<(Vec<ProjectCommand>, Vec<ProjectCommand>), Vec<Problem>> {
+        let stated = self.stated;
+        let id = project.id;
+        let mut commands = Vec::new();
+        let mut closing = Vec::new();
+        let mut problems = Vec::new();
+
+        let revise = ReviseProject {
+            id,
+            title: (project.title != stated.title).then(|| stated.title.clone()),
+            description: (project.description != stated.description)
+                .then(|| stated.description.clone()),
+            objectives: match (&project.objectives, &stated.objectives) {
+                (current, wanted) if current == wanted => Patch::Keep,
+                (_, Some(wanted)) => Patch::Set(wanted.clone()),
+                (_, None) => Patch::Clear,
+            },
+            planned_start: (project.planned_start != stated.planned_start)
+                .then_some(stated.planned_start),
+            planned_end: (project.planned_end != stated.planned_end).then_some(stated.planned_end),
+            recipient_countries: (project.recipient_countries != stated.recipient_countries)
+                .then(|| stated.recipient_countries.clone()),
+            recipient_regions: (project.recipient_regions != stated.recipient_regions)
+                .then(|| stated.recipient_regions.clone()),
+            sectors: (project.sectors != stated.sectors).then(|| stated.sectors.clone()),
+        };
+        if revise
+            != (ReviseProject {
+                id,
+                ..ReviseProject::default()
+            })
+        {
+            commands.push(ProjectCommand::Revise(revise));
+        }
+
+        for (organisation, role) in self.participants {
+            let present = project
+                .participating_organisations
+                .iter()
+                .any(|p| p.organisation_id == organisation.id && p.role == *role);
+            if !present {
+                commands.push(ProjectCommand::AddParticipatingOrganisation(
+                    AddParticipatingOrganisation {
+                        project_id: id,
+                        organisation: organisation.facts(),
+                        role: *role,
+                    },
+                ));
+            }
+        }
+        for participant in &project.participating_organisations {
+            let wanted = self.participants.iter().any(|(organisation, role)| {
+                organisation.id == participant.organisation_id && *role == participant.role
+            });
+            if !wanted {
+                commands.push(ProjectCommand::RemoveParticipatingOrganisation(
+                    RemoveParticipatingOrganisation {
+                        project_id: id,
+                        organisation_id: participant.organisation_id,
+                        role: participant.role,
+                    },
+                ));
+            }
+        }
+
+        if project.status == stated.status {
+            let differs = |current: Option<_>, wanted: Option<_>| current != wanted;
+            if differs(project.actual_start, stated.actual_start)
+                || differs(project.actual_end, stated.actual_end)
+            {
+                problems.push(Problem {
+                    field: Some("iati-activity/activity-date".to_owned()),
+                    message: format!(
+                        "the actual dates differ from the project's ({} / {}), and Amanah records \
+                         actual dates only with a change of status",
+                        project
+                            .actual_start
+                            .map_or_else(|| "no start".to_owned(), |d| d.to_string()),
+                        project
+                            .actual_end
+                            .map_or_else(|| "no end".to_owned(), |d| d.to_string())
+                    ),
+                });
+            }
+        } else {
+            match status_path(project.status, stated.status) {
+                Some(steps) => {
+                    for status in steps {
+                        let end_allowed = matches!(
+                            status,
+                            ProjectStatus::Finalisation
+                                | ProjectStatus::Closed
+                                | ProjectStatus::Cancelled
+                        );
+                        let change = ProjectCommand::ChangeStatus(ChangeProjectStatus {
+                            id,
+                            status,
+                            actual_start: stated.actual_start,
+                            actual_end: if end_allowed { stated.actual_end } else { None },
+                        });
+                        if status.is_terminal() {
+                            closing.push(change);
+                        } else {
+                            commands.push(change);
+                        }
+                    }
+                }
+                None => problems.push(Problem {
+                    field: Some("iati-activity/activity-status/@code".to_owned()),
+                    message: format!(
+                        "a project cannot move from {} to {}",
+                        project.status.name(),
+                        stated.status.name()
+                    ),
+                }),
+            }
+        }
+
+        if project.budgets != stated.budgets {
+            commands.push(ProjectCommand::SetBudget(SetBudget {
+                project_id: id,
+                budgets: stated.budgets.clone(),
+            }));
+        }
+        let defaults = self.defaults(project);
+        if project.defaults != defaults {
+            commands.push(ProjectCommand::SetDefaults(SetProjectDefaults {
+                project_id: id,
+                defaults,
+            }));
+        }
+        if project.policy_markers != stated.policy_markers {
+            commands.push(ProjectCommand::SetPolicyMarkers(SetPolicyMarkers {
+                project_id: id,
+                policy_markers: stated.policy_markers.clone(),
+            }));
+        }
+        if project.contacts != stated.contacts {
+            commands.push(ProjectCommand::SetContacts(SetContacts {
+                project_id: id,
+                contacts: stated.contacts.clone(),
+            }));
+        }
+        if project.planned_disbursements != stated.planned_disbursements {
+            commands.push(ProjectCommand::SetPlannedDisbursements(
+                SetPlannedDisbursements {
+                    project_id: id,
+                    planned_disbursements: stated.planned_disbursements.clone(),
+                },
+            ));
+        }
+        if project.locations != stated.locations {
+            commands.push(ProjectCommand::SetLocations(SetLocations {
+                project_id: id,
+                locations: stated.locations.clone(),
+            }));
+        }
+
+        match self.transactions(project) {
+            Ok(recorded) => commands.extend(recorded),
+            Err(problem) => problems.push(problem),
+        }
+
+        for document in &project.documents {
+            if !stated.documents.contains(document) {
+                commands.push(ProjectCommand::RemoveDocument(RemoveDocument {
+                    project_id: id,
+                    url: document.url.clone(),
+                }));
+            }
+        }
+        for document in &stated.documents {
+            if !project.documents.contains(document) {
+                commands.push(ProjectCommand::AddDocument(AddDocument {
+                    project_id: id,
+                    url: document.url.clone(),
+                    title: document.title.clone(),
+                    category: document.category,
+                    format: document.format.clone(),
+                    date: document.date,
+                }));
+            }
+        }
+        for other in &project.other_identifiers {
+            if !stated.other_identifiers.contains(other) {
+                commands.push(ProjectCommand::RemoveOtherIdentifier(
+                    RemoveOtherIdentifier {
+                        project_id: id,
+                        identifier: other.clone(),
+                    },
+                ));
+            }
+        }
+        for other in &stated.other_identifiers {
+            if !project.other_identifiers.contains(other) {
+                commands.push(ProjectCommand::AddOtherIdentifier(AddOtherIdentifier {
+                    project_id: id,
+                    reference: other.reference.clone(),
+                    identifier_type: other.identifier_type,
+                }));
+            }
+        }
+        if let Some(related) = self.related {
+            commands.extend(relation_changes(project, related));
+        }
+        if problems.is_empty() {
+            Ok((commands, closing))
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// The defaults the file sets. The export writes `xml:lang="en"` for a project without a
+    /// default language, so `en` on a project without one leaves it without one.
+    fn defaults(&self, project: &Project) -> amanah_domain::project::ProjectDefaults {
+        let mut defaults = self.stated.defaults;
+        let plain = LanguageCode::parse(TEXT_LANGUAGE).ok();
+        if project.defaults.language.is_none() && defaults.language == plain {
+            defaults.language = None;
+        }
+        defaults
+    }
+
+    /// The transactions to record: recorded ones cannot change, so the file must repeat them
+    /// first, in order; the ones after them are new.
+    fn transactions(&self, project: &Project) -> Result<Vec<ProjectCommand>, Problem> {
+        let stated = &self.stated.transactions;
+        let party = |organisation: &Option<Organisation>| organisation.as_ref().map(|o| o.id);
+        for (index, recorded) in project.transactions.iter().enumerate() {
+            let same = stated.get(index).zip(self.parties.get(index)).is_some_and(
+                |(wanted, (provider, receiver))| {
+                    wanted.transaction_type == recorded.transaction_type
+                        && wanted.date == recorded.date
+                        && wanted.value == recorded.value
+                        && wanted.value_date == recorded.value_date
+                        && wanted.description == recorded.description
+                        && wanted.reference == recorded.reference
+                        && party(provider) == recorded.provider_organisation_id
+                        && party(receiver) == recorded.receiver_organisation_id
+                },
+            );
+            if !same {
+                return Err(Problem {
+                    field: Some(format!("iati-activity/transaction[{}]", index + 1)),
+                    message: format!(
+                        "the project has {} recorded transactions and the file does not repeat \
+                         them unchanged, in order, before new ones: a recorded transaction is \
+                         never changed or removed, only reversed (reverseTransaction)",
+                        project.transactions.len()
+                    ),
+                });
+            }
+        }
+        Ok(stated
+            .iter()
+            .zip(self.parties)
+            .skip(project.transactions.len())
+            .map(|(transaction, (provider, receiver))| {
+                ProjectCommand::RecordTransaction(RecordTransaction {
+                    project_id: project.id,
+                    transaction_id: Uuid::now_v7(),
+                    transaction_type: transaction.transaction_type,
+                    date: transaction.date,
+                    value: transaction.value,
+                    value_date: transaction.value_date,
+                    description: transaction.description.clone(),
+                    provider_organisation: provider.as_ref().map(Organisation::facts),
+                    receiver_organisation: receiver.as_ref().map(Organisation::facts),
+                    reference: transaction.reference.clone(),
+                })
+            })
+            .collect())
+    }
+}
+
+/// The shortest chain of allowed status changes from `from` to `to`.
+fn status_path(from: ProjectStatus, to: ProjectStatus) -> Option<Vec<ProjectStatus>> {
+    use std::collections::VecDeque;
+    let all = ["1", "2", "3", "4", "5", "6"].map(ProjectStatus::from_code);
+    let mut queue = VecDeque::from([vec![from]]);
+    while let Some(path) = queue.pop_front() {
+        let last = *path.last()?;
+        if last == to {
+            return Some(path.into_iter().skip(1).collect());
+        }
+        for next in all.iter().flatten() {
+            if last.can_move_to(*next) && !path.contains(next) {
+                let mut longer = path.clone();
+                longer.push(*next);
+                queue.push_back(longer);
+            }
+        }
+    }
+    None
+}
+
+/// What of `element` the export of `project` would not write back: each path the activity has
+/// more often than the export would. `deferred` relations count as kept (they are linked at
+/// the end of the file).
+fn not_kept(
+    element: &Element,
+    project: &Project,
+    activities: &[Activity],
+    organisations: &HashMap<Uuid, Organisation>,
+    deferred: Option<&[(IatiIdentifier, RelatedActivityType)]>,
+) -> Vec<NotKept> {
+    let mut written = project.clone();
+    if let Some(deferred) = deferred {
+        written.related_projects = deferred
+            .iter()
+            .map(|(iati_identifier, relation)| RelatedProject {
+                project_id: Uuid::nil(),
+                iati_identifier: iati_identifier.clone(),
+                relation: *relation,
+            })
+            .collect();
+    }
+    let xml = publish::activity(&ActivityRecord {
+        project: &written,
+        activities,
+        organisations,
+        last_updated: None,
+    });
+    let wrapped =
+        format!("<iati-activities xmlns:amanah=\"{AMANAH_NAMESPACE}\">{xml}</iati-activities>");
+    let back = ActivityReader::new(wrapped.as_bytes())
+        .and_then(|mut reader| reader.next_activity())
+        .ok()
+        .flatten()
+        .map(|element| element.path_counts())
+        .unwrap_or_default();
+    let mut not_kept: Vec<NotKept> = Vec::new();
+    // In path order, so that an element comes before what is inside it: below an element none
+    // of which is kept, nothing is listed again.
+    let mut dropped: Option<String> = None;
+    for (path, of) in element.path_counts() {
+        if SET_BY_AMANAH.contains(&path.as_str())
+            || dropped
+                .as_ref()
+                .is_some_and(|whole| path.starts_with(whole.as_str()))
+        {
+            continue;
+        }
+        let kept = back.get(&path).copied().unwrap_or(0);
+        if of > kept {
+            if kept == 0 {
+                dropped = Some(format!("{path}/"));
+            }
+            not_kept.push(NotKept {
+                count: of - kept,
+                of,
+                path,
+            });
+        }
+    }
+    not_kept
+}
+
+/// One activity's lines of the printed report: the outcome, then indented details.
+#[must_use]
+pub fn render(report: &ActivityReport) -> String {
+    use std::fmt::Write as _;
+
+    let identifier = report
+        .identifier
+        .as_deref()
+        .unwrap_or("(no iati-identifier)");
+    let mut out = format!(
+        "{:<9} {identifier} (activity {}, {} events)\n",
+        report.outcome.as_str(),
+        report.number,
+        report.events
+    );
+    for problem in &report.problems {
+        let _ = writeln!(out, "    refused: {problem}");
+    }
+    for organisation in &report.registered {
+        let _ = writeln!(out, "    registered organisation: {organisation}");
+    }
+    let linked_later = report.outcome != Outcome::Refused;
+    for target in report.deferred.iter().filter(|_| linked_later) {
+        let _ = writeln!(
+            out,
+            "    related activity {target}: not in Amanah yet, linked at the end of the file if \
+             the file creates it"
+        );
+    }
+    for not_kept in &report.not_kept {
+        let _ = writeln!(out, "    not kept: {not_kept}");
+    }
+    out
+}
+
+/// The closing lines of the printed report.
+#[must_use]
+pub fn render_summary(summary: &Summary, dry_run: bool) -> String {
+    use std::fmt::Write as _;
+
+    let mut out = String::new();
+    for not_kept in &summary.not_kept {
+        let _ = writeln!(out, "not kept: {not_kept}");
+    }
+    for relation in &summary.unresolved_relations {
+        let _ = writeln!(out, "not kept: related activity {relation}");
+    }
+    let _ = writeln!(
+        out,
+        "{}{} created, {} updated, {} unchanged, {} refused; {} events {}",
+        if dry_run { "dry run: " } else { "" },
+        summary.created,
+        summary.updated,
+        summary.unchanged,
+        summary.refused,
+        summary.events,
+        if dry_run {
+            "would be appended"
+        } else {
+            "appended"
+        }
+    );
+    out
+}
