@@ -42,7 +42,7 @@ fn today() -> String {
 }
 
 /// `GET path`: the status, the content type and the body.
-async fn fetch(app: &TestApp, path: &str) -> (StatusCode, String, String) {
+pub(crate) async fn fetch(app: &TestApp, path: &str) -> (StatusCode, String, String) {
     let response = app.get(path).send().await.unwrap();
     let status = response.status();
     let content_type = response
@@ -54,7 +54,7 @@ async fn fetch(app: &TestApp, path: &str) -> (StatusCode, String, String) {
 }
 
 /// The file at `path`, which must be served and valid against `schema`.
-async fn valid_file(app: &TestApp, path: &str, schema: IatiSchema) -> String {
+pub(crate) async fn valid_file(app: &TestApp, path: &str, schema: IatiSchema) -> String {
     let (status, content_type, body) = fetch(app, path).await;
     assert_eq!(status, StatusCode::OK, "{path}: {body}");
     assert_eq!(content_type, "application/xml; charset=utf-8");
@@ -330,10 +330,10 @@ fn the_ruleset_check_reports_what_the_rules_forbid() {
 }
 
 /// A small deterministic generator for the random portfolios (xorshift64*).
-struct Dice(u64);
+pub(crate) struct Dice(pub(crate) u64);
 
 impl Dice {
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -360,7 +360,7 @@ impl Dice {
 }
 
 /// A project recorded through GraphQL with random, valid parts; returns nothing, the app holds it.
-async fn random_project(
+pub(crate) async fn random_project(
     app: &TestApp,
     token: &str,
     dice: &mut Dice,

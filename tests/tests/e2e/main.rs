@@ -13,6 +13,7 @@ mod auth;
 mod clients;
 mod graphql_http;
 mod iati;
+mod iati_import;
 mod idempotency;
 mod limits;
 mod operations;
