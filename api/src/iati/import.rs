@@ -24,14 +24,14 @@ use amanah_domain::activity::{
 };
 use amanah_domain::aggregate::{Aggregate, DecisionContext, FieldError};
 use amanah_domain::codelists::{
-    ActivityStatus, OrganisationType, ProjectStatus, RelatedActivityType,
+    ActivityStatus, OrganisationRole, OrganisationType, ProjectStatus, RelatedActivityType,
 };
 use amanah_domain::organisation::{Organisation, OrganisationCommand, RegisterOrganisation};
 use amanah_domain::ports::{Actor, EventMetadata};
 use amanah_domain::project::{
     AddDocument, AddOtherIdentifier, AddParticipatingOrganisation, AddRelatedProject,
-    ChangeProjectStatus, Participation, Project, ProjectCommand, ProjectFacts, RecordTransaction,
-    RegisterProject, RelatedProject, RemoveDocument, RemoveOtherIdentifier,
+    ChangeProjectStatus, Participation, Project, ProjectCommand, ProjectError, ProjectFacts,
+    RecordTransaction, RegisterProject, RelatedProject, RemoveDocument, RemoveOtherIdentifier,
     RemoveParticipatingOrganisation, RemoveRelatedProject, ReviseProject, SetBudget, SetContacts,
     SetLocations, SetPlannedDisbursements, SetPolicyMarkers, SetProjectDefaults,
 };
@@ -317,18 +317,17 @@ impl Importer {
         }
     }
 
-    /// Imports one `iati-activity`.
+    /// Imports one `iati-activity`: decides everything first, then appends.
     async fn activity(
         &mut self,
         number: usize,
         element: &Element,
     ) -> Result<ActivityReport, ImportError> {
-        let identifier = element
-            .child("iati-identifier")
-            .map(|id| id.text.trim().to_owned());
         let mut report = ActivityReport {
             number,
-            identifier: identifier.clone(),
+            identifier: element
+                .child("iati-identifier")
+                .map(|id| id.text.trim().to_owned()),
             outcome: Outcome::Refused,
             events: 0,
             problems: Vec::new(),
@@ -336,184 +335,179 @@ impl Importer {
             registered: Vec::new(),
             deferred: Vec::new(),
         };
+        match self.decide(number, element).await? {
+            Err(problems) => report.problems = problems,
+            Ok(plan) => self.apply(plan, &mut report).await?,
+        }
+        Ok(report)
+    }
+
+    /// Everything one activity changes, decided against the current states, or why it cannot.
+    async fn decide(
+        &mut self,
+        number: usize,
+        element: &Element,
+    ) -> Result<Result<Plan, Vec<Problem>>, ImportError> {
         let stated = match stated(element) {
             Ok(stated) => stated,
-            Err(problems) => {
-                report.problems = problems;
-                return Ok(report);
-            }
+            Err(problems) => return Ok(Err(problems)),
         };
-        if let Some(first) = self.seen.get(stated.identifier.as_str()) {
-            report.problems.push(Problem {
+        let identifier = stated.identifier.as_str().to_owned();
+        if let Some(first) = self.seen.get(&identifier) {
+            return Ok(Err(vec![Problem {
                 field: Some("iati-activity/iati-identifier".to_owned()),
                 message: format!(
-                    "{} appears twice in the file (first as activity {first}): the second is not \
-                     imported",
-                    stated.identifier.as_str()
+                    "{identifier} appears twice in the file (first as activity {first}): the \
+                     second is not imported"
                 ),
-            });
-            return Ok(report);
+            }]));
         }
-        self.seen
-            .insert(stated.identifier.as_str().to_owned(), number);
+        self.seen.insert(identifier.clone(), number);
 
         let mut pending = Vec::new();
-        let reporting = self.lookup(&stated.reporting);
-        let participants = stated
-            .participants
-            .iter()
-            .map(|(mention, role)| (self.lookup(mention), *role))
-            .collect();
-        let parties = stated
-            .transactions
-            .iter()
-            .map(|transaction| {
-                (
-                    transaction.provider.as_ref().map(|m| self.lookup(m)),
-                    transaction.receiver.as_ref().map(|m| self.lookup(m)),
-                )
-            })
-            .collect();
-        // Lookups of organisations not met before in this import.
-        let (reporting, participants, parties) = self
-            .look_up_all(reporting, participants, parties, &mut pending)
-            .await?;
-        let mut partners = Vec::new();
-        for stated_activity in &stated.activities {
-            let mut resolved = Vec::new();
-            for (mention, role) in &stated_activity.partners {
-                let lookup = self.lookup(mention);
-                resolved.push((self.resolve(lookup, &mut pending).await?, *role));
-            }
-            partners.push(resolved);
-        }
-
-        let existing = self.current(stated.identifier.as_str()).await?;
+        let parties = self.parties(&stated, &mut pending).await?;
+        let existing = self.current(&identifier).await?;
         if let Some(project) = &existing
-            && project.reporting_organisation_id != reporting.id
+            && project.reporting_organisation_id != parties.reporting.id
         {
-            report.problems.push(Problem {
+            return Ok(Err(vec![Problem {
                 field: Some("iati-activity/reporting-org/@ref".to_owned()),
                 message: format!(
-                    "{} is a project of the reporting organisation {}: another organisation \
-                     cannot change it",
-                    stated.identifier.as_str(),
+                    "{identifier} is a project of the reporting organisation {}: another \
+                     organisation cannot change it",
                     project.reporting_org_ref.as_str()
                 ),
-            });
-            return Ok(report);
+            }]));
         }
-
         let mut related = Vec::new();
+        let mut missing = Vec::new();
         for (target, relation) in &stated.related {
             match self.project_facts(target.as_str()).await? {
                 Some(facts) => related.push((facts, *relation)),
-                None => report.deferred.push(target.as_str().to_owned()),
+                None => missing.push(target.as_str().to_owned()),
             }
         }
-        // One relation to a project not (yet) in Amanah defers them all, so that they keep
-        // the file's order.
-        let deferred = !report.deferred.is_empty();
-
-        let context = DecisionContext {
-            today: Utc::now().date_naive(),
-        };
+        // One relation to a project not (yet) in Amanah defers them all, so that they keep the
+        // file's order.
+        let deferred = (!missing.is_empty()).then(|| stated.related.clone());
         let desired = Desired {
             stated: &stated,
-            reporting: &reporting,
-            participants: &participants,
-            parties: &parties,
-            related: (!deferred).then_some(related.as_slice()),
+            reporting: &parties.reporting,
+            participants: &parties.participants,
+            parties: &parties.transactions,
+            related: deferred.is_none().then_some(related.as_slice()),
         };
-        let (id, start, mut commands) = match &existing {
-            Some(project) => (project.id, Some(project.clone()), Vec::new()),
-            None => {
-                let id = Uuid::now_v7();
-                (
-                    id,
-                    None,
-                    vec![ProjectCommand::Register(desired.register(id))],
-                )
-            }
+        let project = match decide_project(existing.as_ref(), &desired) {
+            Ok(project) => project,
+            Err(problems) => return Ok(Err(problems)),
         };
-        // The state the remaining commands are worked out against: the project as it is, or
-        // as registering it would leave it.
-        let base = match &start {
-            Some(project) => project.clone(),
-            None => match Project::decide_all(None, commands.clone(), &context) {
-                Ok((_, Some(project))) => project,
-                Ok((_, None)) => unreachable!("registering a project leaves a project"),
-                Err(error) => {
-                    report.problems.push(domain_problem(&error));
-                    return Ok(report);
-                }
-            },
-        };
-        let closing = match desired.changes(&base) {
-            Ok((changes, closing)) => {
-                commands.extend(changes);
-                closing
-            }
-            Err(problems) => {
-                report.problems = problems;
-                return Ok(report);
-            }
-        };
-        // The project as its activities are planned: a project that closes or is cancelled by
-        // this file takes that last step after its activities.
-        let (events, open) = match Project::decide_all(start.clone(), commands.clone(), &context) {
-            Ok((events, open)) => (events, open.unwrap_or_else(|| base.clone())),
-            Err(error) => {
-                report.problems.push(domain_problem(&error));
-                return Ok(report);
-            }
-        };
-        let (closing_events, after) =
-            match Project::decide_all(Some(open.clone()), closing.clone(), &context) {
-                Ok((closing_events, after)) => {
-                    (closing_events, after.unwrap_or_else(|| open.clone()))
-                }
-                Err(error) => {
-                    report.problems.push(domain_problem(&error));
-                    return Ok(report);
-                }
-            };
-
-        let mut activities = Vec::new();
-        for (index, (stated_activity, partners)) in
-            stated.activities.iter().zip(&partners).enumerate()
+        let activities = match self
+            .decide_activities(&stated, &parties.partners, &project.open)
+            .await?
         {
-            let field = format!("iati-activity/amanah:activity[{}]", index + 1);
-            let current = self
-                .commands
-                .load::<Activity>(stated_activity.id, None)
-                .await?;
-            let partnerships = partners
-                .iter()
-                .map(|(organisation, role)| Partnership {
-                    organisation: organisation.facts(),
+            Ok(activities) => activities,
+            Err(problems) => return Ok(Err(problems)),
+        };
+
+        let written: Vec<Activity> = activities
+            .iter()
+            .filter_map(|planned| planned.state.clone())
+            .collect();
+        let organisations = self.named(&project.after, &written, &pending);
+        let not_kept = not_kept(
+            element,
+            &project.after,
+            &written,
+            &organisations,
+            deferred.as_deref(),
+        );
+        Ok(Ok(Plan {
+            identifier,
+            created: existing.is_none(),
+            project,
+            activities,
+            pending,
+            deferred,
+            missing,
+            not_kept,
+        }))
+    }
+
+    /// Resolves every organisation the activity names.
+    async fn parties(
+        &mut self,
+        stated: &Stated,
+        pending: &mut Vec<(Organisation, RegisterOrganisation)>,
+    ) -> Result<Parties, ImportError> {
+        let reporting = self.resolve(&stated.reporting, pending).await?;
+        let mut participants = Vec::new();
+        for (mention, role) in &stated.participants {
+            participants.push((self.resolve(mention, pending).await?, *role));
+        }
+        let mut transactions = Vec::new();
+        for transaction in &stated.transactions {
+            let provider = match &transaction.provider {
+                Some(mention) => Some(self.resolve(mention, pending).await?),
+                None => None,
+            };
+            let receiver = match &transaction.receiver {
+                Some(mention) => Some(self.resolve(mention, pending).await?),
+                None => None,
+            };
+            transactions.push((provider, receiver));
+        }
+        let mut partners = Vec::new();
+        for activity in &stated.activities {
+            let mut resolved = Vec::new();
+            for (mention, role) in &activity.partners {
+                resolved.push(Partnership {
+                    organisation: self.resolve(mention, pending).await?.facts(),
                     role: *role,
-                })
-                .collect();
-            let changes =
-                match activity_changes(current.as_ref(), stated_activity, partnerships, &open) {
-                    Ok(changes) => changes,
+                });
+            }
+            partners.push(resolved);
+        }
+        Ok(Parties {
+            reporting,
+            participants,
+            transactions,
+            partners,
+        })
+    }
+
+    /// The anti-corruption activities' commands, decided against their current states and the
+    /// project as it is when they are appended.
+    async fn decide_activities(
+        &self,
+        stated: &Stated,
+        partners: &[Vec<Partnership>],
+        project: &Project,
+    ) -> Result<Result<Vec<Planned>, Vec<Problem>>, ImportError> {
+        let context = today();
+        let mut planned = Vec::new();
+        let mut problems = Vec::new();
+        for (index, (activity, partners)) in stated.activities.iter().zip(partners).enumerate() {
+            let field = format!("iati-activity/amanah:activity[{}]", index + 1);
+            let current = self.commands.load::<Activity>(activity.id, None).await?;
+            let commands =
+                match activity_changes(current.as_ref(), activity, partners.clone(), project) {
+                    Ok(commands) => commands,
                     Err(message) => {
-                        report.problems.push(Problem {
+                        problems.push(Problem {
                             field: Some(field),
                             message,
                         });
                         continue;
                     }
                 };
-            match Activity::decide_all(current.clone(), changes.clone(), &context) {
-                Ok((decided, state)) => activities.push(Planned {
-                    id: stated_activity.id,
+            match Activity::decide_all(current.clone(), commands.clone(), &context) {
+                Ok((decided, state)) => planned.push(Planned {
+                    id: activity.id,
                     expected: current
                         .as_ref()
                         .map_or(Expected::Minted, |a| Expected::Version(a.version)),
                     events: decided.len(),
-                    commands: changes,
+                    commands,
                     state,
                 }),
                 Err(error) => {
@@ -522,142 +516,133 @@ impl Importer {
                         Some(inner) => format!("{field}: {inner}"),
                         None => field,
                     });
-                    report.problems.push(problem);
+                    problems.push(problem);
                 }
             }
         }
-        if !report.problems.is_empty() {
-            return Ok(report);
-        }
-        let plans_activities = activities.iter().any(|planned| {
-            planned
-                .commands
-                .iter()
-                .any(|command| matches!(command, ActivityCommand::Plan(_)))
-        });
-        let written: Vec<Activity> = activities
-            .iter()
-            .filter_map(|planned| planned.state.clone())
-            .collect();
-
-        let mut organisations = self.named(&after, &pending);
-        for activity in &written {
-            for partner in &activity.partners {
-                if let Some(organisation) =
-                    self.organisation_by_id(partner.organisation_id, &pending)
-                {
-                    organisations.insert(organisation.id, organisation);
-                }
-            }
-        }
-        report.not_kept = not_kept(
-            element,
-            &after,
-            &written,
-            &organisations,
-            deferred.then_some(stated.related.as_slice()),
-        );
-        let activity_events: usize = activities.iter().map(|planned| planned.events).sum();
-        let project_events = events.len() + closing_events.len();
-        if project_events == 0 && activity_events == 0 && pending.is_empty() {
-            report.outcome = Outcome::Unchanged;
-            if deferred {
-                self.deferred.push(Deferred {
-                    project_id: id,
-                    project: stated.identifier.as_str().to_owned(),
-                    relations: stated.related.clone(),
-                });
-            }
-            return Ok(report);
-        }
-        report.outcome = if existing.is_some() {
-            Outcome::Updated
+        Ok(if problems.is_empty() {
+            Ok(planned)
         } else {
-            Outcome::Created
+            Err(problems)
+        })
+    }
+
+    /// Appends what `plan` decided (in a dry run, only records it) and fills in `report`.
+    async fn apply(&mut self, plan: Plan, report: &mut ActivityReport) -> Result<(), ImportError> {
+        let Plan {
+            identifier,
+            created,
+            project,
+            activities,
+            pending,
+            deferred,
+            missing,
+            not_kept,
+        } = plan;
+        report.not_kept = not_kept;
+        report.deferred = missing;
+        let activity_events: usize = activities.iter().map(|planned| planned.events).sum();
+        report.events = project.events + activity_events + pending.len();
+        report.outcome = match (report.events, created) {
+            (0, _) => Outcome::Unchanged,
+            (_, true) => Outcome::Created,
+            (_, false) => Outcome::Updated,
         };
-        report.events = project_events + activity_events + pending.len();
         report.registered = pending
             .iter()
             .map(|(organisation, _)| describe(organisation))
             .collect();
-        if !self.dry_run {
-            for (organisation, command) in &pending {
-                self.commands
-                    .execute::<Organisation>(
-                        organisation.id,
-                        Expected::Minted,
-                        OrganisationCommand::Register(command.clone()),
-                        self.metadata(),
-                        Given::NOTHING,
-                    )
-                    .await?;
-            }
-            let expected = match &existing {
-                Some(project) => Expected::Version(project.version),
-                None => Expected::Minted,
-            };
-            // The closing step goes last when activities are planned: they need an open project.
-            let (first, last) = if plans_activities {
-                (commands, closing)
-            } else {
-                (commands.into_iter().chain(closing).collect(), Vec::new())
-            };
-            let mut version = match &existing {
-                Some(project) => project.version,
-                None => 0,
-            };
-            if !first.is_empty() {
-                let committed = self
-                    .commands
-                    .execute_all::<Project>(id, expected, first, self.metadata(), Given::NOTHING)
-                    .await;
-                version = self.committed(committed, &mut report)?.unwrap_or(version);
-            }
-            for planned in activities {
-                if report.outcome == Outcome::Refused || planned.commands.is_empty() {
-                    continue;
-                }
-                let committed = self
-                    .commands
-                    .execute_all::<Activity>(
-                        planned.id,
-                        planned.expected,
-                        planned.commands,
-                        self.metadata(),
-                        Given::NOTHING,
-                    )
-                    .await;
-                self.committed(committed, &mut report)?;
-            }
-            if !last.is_empty() && report.outcome != Outcome::Refused {
-                let committed = self
-                    .commands
-                    .execute_all::<Project>(
-                        id,
-                        Expected::Version(version),
-                        last,
-                        self.metadata(),
-                        Given::NOTHING,
-                    )
-                    .await;
-                self.committed(committed, &mut report)?;
-            }
-        } else if existing.is_none() {
+        if !self.dry_run && report.outcome != Outcome::Unchanged {
+            self.append(&project, &pending, activities, report).await?;
+        } else if self.dry_run && created {
             self.dry_created
-                .insert(stated.identifier.as_str().to_owned(), after.facts());
+                .insert(identifier.clone(), project.after.facts());
+        }
+        if report.outcome == Outcome::Refused {
+            return Ok(());
         }
         for (organisation, _) in pending {
             let key = OrgKey::of(&mention_of(&organisation));
             self.organisations.insert(key, organisation);
         }
-        if deferred && report.outcome != Outcome::Refused {
+        if let Some(relations) = deferred {
             self.deferred.push(Deferred {
-                project_id: id,
-                project: stated.identifier.as_str().to_owned(),
-                relations: stated.related.clone(),
+                project_id: project.id,
+                project: identifier,
+                relations,
             });
         }
-        Ok(report)
+        Ok(())
+    }
+
+    /// The appends of one activity, in the order its rules need: the organisations it
+    /// registers, the project, its anti-corruption activities, then the step that closes the
+    /// project, if any.
+    async fn append(
+        &self,
+        project: &ProjectPlan,
+        pending: &[(Organisation, RegisterOrganisation)],
+        activities: Vec<Planned>,
+        report: &mut ActivityReport,
+    ) -> Result<(), ImportError> {
+        let id = project.id;
+        for (organisation, command) in pending {
+            self.commands
+                .execute::<Organisation>(
+                    organisation.id,
+                    Expected::Minted,
+                    OrganisationCommand::Register(command.clone()),
+                    self.metadata(),
+                    Given::NOTHING,
+                )
+                .await?;
+        }
+        let mut version = project.version;
+        if !project.first.is_empty() {
+            let expected = version.map_or(Expected::Minted, Expected::Version);
+            let committed = self
+                .commands
+                .execute_all::<Project>(
+                    id,
+                    expected,
+                    project.first.clone(),
+                    self.metadata(),
+                    Given::NOTHING,
+                )
+                .await;
+            version = self.committed(committed, report)?.or(version);
+        }
+        for planned in activities {
+            if report.outcome == Outcome::Refused || planned.commands.is_empty() {
+                continue;
+            }
+            let committed = self
+                .commands
+                .execute_all::<Activity>(
+                    planned.id,
+                    planned.expected,
+                    planned.commands,
+                    self.metadata(),
+                    Given::NOTHING,
+                )
+                .await;
+            self.committed(committed, report)?;
+        }
+        if !project.last.is_empty() && report.outcome != Outcome::Refused {
+            let expected = version.map_or(Expected::Minted, Expected::Version);
+            let committed = self
+                .commands
+                .execute_all::<Project>(
+                    id,
+                    expected,
+                    project.last.clone(),
+                    self.metadata(),
+                    Given::NOTHING,
+                )
+                .await;
+            self.committed(committed, report)?;
+        }
+        Ok(())
     }
 
     /// The version a commit left, or the refusal recorded in `report` (a rule that held when
@@ -685,71 +670,14 @@ impl Importer {
         }
     }
 
-    fn organisation_by_id(
-        &self,
-        id: Uuid,
-        pending: &[(Organisation, RegisterOrganisation)],
-    ) -> Option<Organisation> {
-        self.organisations
-            .values()
-            .chain(pending.iter().map(|(organisation, _)| organisation))
-            .find(|organisation| organisation.id == id)
-            .cloned()
-    }
-
-    /// A mention resolved from what this import has met already, or one to look up.
-    fn lookup(&self, mention: &Mention) -> Lookup {
-        match self.organisations.get(&OrgKey::of(mention)) {
-            Some(found) => Lookup::Found(found.clone()),
-            None => Lookup::Wanted(mention.clone()),
-        }
-    }
-
-    async fn look_up_all(
-        &mut self,
-        reporting: Lookup,
-        participants: Vec<(Lookup, amanah_domain::codelists::OrganisationRole)>,
-        parties: Vec<(Option<Lookup>, Option<Lookup>)>,
-        pending: &mut Vec<(Organisation, RegisterOrganisation)>,
-    ) -> Result<
-        (
-            Organisation,
-            Vec<(Organisation, amanah_domain::codelists::OrganisationRole)>,
-            Vec<(Option<Organisation>, Option<Organisation>)>,
-        ),
-        ImportError,
-    > {
-        let reporting = self.resolve(reporting, pending).await?;
-        let mut resolved = Vec::new();
-        for (lookup, role) in participants {
-            resolved.push((self.resolve(lookup, pending).await?, role));
-        }
-        let mut resolved_parties = Vec::new();
-        for (provider, receiver) in parties {
-            let provider = match provider {
-                Some(lookup) => Some(self.resolve(lookup, pending).await?),
-                None => None,
-            };
-            let receiver = match receiver {
-                Some(lookup) => Some(self.resolve(lookup, pending).await?),
-                None => None,
-            };
-            resolved_parties.push((provider, receiver));
-        }
-        Ok((reporting, resolved, resolved_parties))
-    }
-
-    /// The organisation a lookup names: met before, in the read model, or to be registered.
+    /// The organisation a mention names: met before in this import, in the read model, or
+    /// one to register (added to `pending`).
     async fn resolve(
         &mut self,
-        lookup: Lookup,
+        mention: &Mention,
         pending: &mut Vec<(Organisation, RegisterOrganisation)>,
     ) -> Result<Organisation, ImportError> {
-        let mention = match lookup {
-            Lookup::Found(organisation) => return Ok(organisation),
-            Lookup::Wanted(mention) => mention,
-        };
-        let key = OrgKey::of(&mention);
+        let key = OrgKey::of(mention);
         if let Some(found) = self.organisations.get(&key) {
             return Ok(found.clone());
         }
@@ -806,9 +734,7 @@ impl Importer {
             country: None,
             website: None,
         };
-        let context = DecisionContext {
-            today: Utc::now().date_naive(),
-        };
+        let context = today();
         let registered = Organisation::decide_all(
             None,
             [OrganisationCommand::Register(command.clone())],
@@ -851,16 +777,15 @@ impl Importer {
     fn named(
         &self,
         project: &Project,
+        activities: &[Activity],
         pending: &[(Organisation, RegisterOrganisation)],
     ) -> HashMap<Uuid, Organisation> {
         let mut named: HashMap<Uuid, Organisation> = self
             .organisations
             .values()
+            .chain(pending.iter().map(|(organisation, _)| organisation))
             .map(|organisation| (organisation.id, organisation.clone()))
             .collect();
-        for (organisation, _) in pending {
-            named.insert(organisation.id, organisation.clone());
-        }
         named.retain(|id, _| {
             *id == project.reporting_organisation_id
                 || project
@@ -871,6 +796,9 @@ impl Importer {
                     t.provider_organisation_id == Some(*id)
                         || t.receiver_organisation_id == Some(*id)
                 })
+                || activities
+                    .iter()
+                    .any(|a| a.partners.iter().any(|p| p.organisation_id == *id))
         });
         named
     }
@@ -882,9 +810,7 @@ impl Importer {
         summary: &mut Summary,
         report: &mut impl FnMut(&ActivityReport),
     ) -> Result<(), ImportError> {
-        let context = DecisionContext {
-            today: Utc::now().date_naive(),
-        };
+        let context = today();
         for deferred in std::mem::take(&mut self.deferred) {
             let mut wanted = Vec::new();
             for (target, relation) in &deferred.relations {
@@ -991,6 +917,100 @@ fn relation_changes(
         }
     }
     commands
+}
+
+/// Every organisation an activity names, resolved.
+struct Parties {
+    reporting: Organisation,
+    participants: Vec<(Organisation, OrganisationRole)>,
+    /// Provider and receiver of each transaction, in order.
+    transactions: Vec<(Option<Organisation>, Option<Organisation>)>,
+    /// The partners of each anti-corruption activity, in order.
+    partners: Vec<Vec<Partnership>>,
+}
+
+/// One activity's changes, decided and waiting for their appends.
+struct Plan {
+    identifier: String,
+    created: bool,
+    project: ProjectPlan,
+    activities: Vec<Planned>,
+    /// Organisations to register first.
+    pending: Vec<(Organisation, RegisterOrganisation)>,
+    /// All the project's relations, when one names a project not (yet) in Amanah.
+    deferred: Option<Vec<(IatiIdentifier, RelatedActivityType)>>,
+    /// The related activities not in Amanah.
+    missing: Vec<String>,
+    not_kept: Vec<NotKept>,
+}
+
+/// A project's commands, decided: `first` in one append, then (after the anti-corruption
+/// activities, which need the project open) `last`, the step that closes or cancels it.
+struct ProjectPlan {
+    id: Uuid,
+    /// The project's version now; `None` for a new one.
+    version: Option<u64>,
+    first: Vec<ProjectCommand>,
+    last: Vec<ProjectCommand>,
+    events: usize,
+    /// The project after `first`.
+    open: Project,
+    /// The project after both.
+    after: Project,
+}
+
+fn today() -> DecisionContext {
+    DecisionContext {
+        today: Utc::now().date_naive(),
+    }
+}
+
+/// Decides the commands that take the project `existing` (or a new one) to what `desired`
+/// says.
+fn decide_project(
+    existing: Option<&Project>,
+    desired: &Desired<'_>,
+) -> Result<ProjectPlan, Vec<Problem>> {
+    let context = today();
+    let refused = |error: ProjectError| vec![domain_problem(&error)];
+    let (id, mut first) = match existing {
+        Some(project) => (project.id, Vec::new()),
+        None => {
+            let id = Uuid::now_v7();
+            (id, vec![ProjectCommand::Register(desired.register(id))])
+        }
+    };
+    // The state the other commands are worked out against: the project as it is, or as
+    // registering it would leave it.
+    let base = match existing {
+        Some(project) => project.clone(),
+        None => Project::decide_all(None, first.clone(), &context)
+            .map_err(refused)?
+            .1
+            .ok_or_else(|| {
+                vec![Problem {
+                    field: None,
+                    message: "registering the project left no project (a bug)".to_owned(),
+                }]
+            })?,
+    };
+    let (changes, last) = desired.changes(&base)?;
+    first.extend(changes);
+    let (events, open) =
+        Project::decide_all(existing.cloned(), first.clone(), &context).map_err(refused)?;
+    let open = open.unwrap_or(base);
+    let (closing, after) =
+        Project::decide_all(Some(open.clone()), last.clone(), &context).map_err(refused)?;
+    let after = after.unwrap_or_else(|| open.clone());
+    Ok(ProjectPlan {
+        id,
+        version: existing.map(|project| project.version),
+        first,
+        last,
+        events: events.len() + closing.len(),
+        open,
+        after,
+    })
 }
 
 /// The commands of one anti-corruption activity, decided and waiting for their append.
@@ -1137,13 +1157,6 @@ fn activity_changes(
     Ok(commands)
 }
 
-/// An organisation met before, or one still to look up.
-#[derive(Debug, Clone)]
-enum Lookup {
-    Found(Organisation),
-    Wanted(Mention),
-}
-
 fn mention_of(organisation: &Organisation) -> Mention {
     Mention {
         org_ref: organisation.org_ref.clone(),
@@ -1174,7 +1187,7 @@ fn domain_problem(error: &(impl FieldError + ?Sized)) -> Problem {
 struct Desired<'a> {
     stated: &'a Stated,
     reporting: &'a Organisation,
-    participants: &'a [(Organisation, amanah_domain::codelists::OrganisationRole)],
+    participants: &'a [(Organisation, OrganisationRole)],
     /// Provider and receiver of each transaction, in order.
     parties: &'a [(Option<Organisation>, Option<Organisation>)],
     /// `None` when the relations are linked at the end of the file.
