@@ -104,3 +104,114 @@ async fn export_writes_both_files_valid_against_the_schemas() {
         text(&output.stderr)
     );
 }
+
+/// `amanah iati import FILE`: the demo's export into an empty data directory, the report on
+/// stdout and as JSON lines, the exit codes (0 imported, 1 an activity refused, 2 the file
+/// refused), a dry run that appends nothing, and a second import that appends nothing.
+#[tokio::test]
+async fn import_reports_each_activity_and_exits_with_what_happened() {
+    let demo = demo_data_dir().await;
+    let out = demo.path().join("iati");
+    let output = amanah(
+        demo.path(),
+        &["iati", "export", "--out", out.to_str().unwrap()],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let file = out.join("activities.xml");
+    let file = file.to_str().unwrap();
+
+    let empty = tempfile::tempdir().unwrap();
+    let dry = amanah(empty.path(), &["iati", "import", file, "--dry-run"]);
+    assert!(dry.status.success(), "{}", text(&dry.stderr));
+    let report = text(&dry.stdout);
+    assert!(report.contains("dry run: 5 created"), "{report}");
+    let nothing = amanah(
+        empty.path(),
+        &[
+            "iati",
+            "export",
+            "--out",
+            empty.path().join("x").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        nothing.status.code(),
+        Some(2),
+        "a dry run leaves the portfolio empty: {}",
+        text(&nothing.stderr)
+    );
+
+    let json = empty.path().join("report.jsonl");
+    let imported = amanah(
+        empty.path(),
+        &["iati", "import", file, "--json", json.to_str().unwrap()],
+    );
+    assert!(imported.status.success(), "{}", text(&imported.stderr));
+    let report = text(&imported.stdout);
+    assert!(
+        report.contains("5 created, 0 updated, 0 unchanged, 0 refused"),
+        "{report}"
+    );
+    assert!(
+        report.contains("created   DE-1-DEMO-ANTI-CORRUPTION"),
+        "{report}"
+    );
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&json)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["created"], 5);
+    assert!(
+        lines[..lines.len() - 1]
+            .iter()
+            .all(|line| line["outcome"] == "created" || line["outcome"] == "updated"),
+        "{lines:?}"
+    );
+
+    let again = amanah(empty.path(), &["iati", "import", file]);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert!(
+        text(&again.stdout).contains("0 created, 0 updated, 5 unchanged, 0 refused; 0 events"),
+        "{}",
+        text(&again.stdout)
+    );
+
+    // An activity the domain refuses: exit 1, its reason on stdout.
+    let exported = std::fs::read_to_string(out.join("activities.xml")).unwrap();
+    let bad = exported.replacen(
+        "<iati-identifier>DE-1-DEMO-ANTI-CORRUPTION</iati-identifier>",
+        "<iati-identifier>DE-1-DEMO-OTHER</iati-identifier>",
+        1,
+    );
+    let bad = bad.replacen("code=\"15113\"", "code=\"99999\"", 1);
+    let bad_file = empty.path().join("bad.xml");
+    std::fs::write(&bad_file, bad).unwrap();
+    let refused = amanah(
+        empty.path(),
+        &["iati", "import", bad_file.to_str().unwrap()],
+    );
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stdout));
+    assert!(
+        text(&refused.stdout).contains("99999"),
+        "{}",
+        text(&refused.stdout)
+    );
+
+    // A file the schema refuses: exit 2, the line named, nothing appended.
+    let invalid = empty.path().join("invalid.xml");
+    std::fs::write(
+        &invalid,
+        "<?xml version=\"1.0\"?>\n<iati-activities version=\"2.03\">\n<iati-activity>\n\
+         <unknown/>\n</iati-activity>\n</iati-activities>\n",
+    )
+    .unwrap();
+    let whole = amanah(empty.path(), &["iati", "import", invalid.to_str().unwrap()]);
+    assert_eq!(whole.status.code(), Some(2));
+    assert!(
+        text(&whole.stderr).contains("line 4"),
+        "{}",
+        text(&whole.stderr)
+    );
+}
