@@ -48,6 +48,9 @@ pub enum Action<'a> {
     WorkOnProject { participants: Option<&'a [Uuid]> },
     /// Read the audit log, proofs, checkpoints and actors; export.
     ReadAudit,
+    /// Import an IATI activity file: any project, or (an integrator's) only the projects its
+    /// organisation takes part in, which the import checks per activity.
+    ImportActivities,
 }
 
 /// Why an action is refused.
@@ -84,6 +87,11 @@ pub fn decide(
                         .is_some_and(|(org, participants)| participants.contains(&org)))
         }
         Action::ReadAudit => has(Role::Auditor) || has(Role::Admin),
+        Action::ImportActivities => {
+            has(Role::Editor)
+                || has(Role::Admin)
+                || (has(Role::Integrator) && identity.is_some_and(|i| i.org.is_some()))
+        }
     };
     match (allowed, identity) {
         (true, _) => Ok(()),
@@ -105,6 +113,10 @@ impl Denial {
                  integrator role with an `org` that participates in the project"
             }
             Action::ReadAudit => "Reading the audit log needs the auditor or admin role",
+            Action::ImportActivities => {
+                "Importing IATI activities needs the editor or admin role, or the integrator \
+                 role with an `org` (then only projects the organisation takes part in)"
+            }
         };
         match self {
             Self::Unauthenticated => format!("{needs}; send `Authorization: Bearer …`."),
@@ -147,6 +159,16 @@ pub struct ChangeProjects;
 impl Guard for ChangeProjects {
     async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
         Ok(check(ctx, Action::ChangeProjects)?)
+    }
+}
+
+/// Guard: [`Action::ImportActivities`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ImportActivities;
+
+impl Guard for ImportActivities {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        Ok(check(ctx, Action::ImportActivities)?)
     }
 }
 
@@ -248,7 +270,7 @@ mod tests {
     use crate::auth::test_identity;
 
     /// The expected decisions of one caller, in the order of `actions` below.
-    type Row = [Result<(), Denial>; 6];
+    type Row = [Result<(), Denial>; 7];
 
     #[test]
     fn the_access_table() {
@@ -272,16 +294,16 @@ mod tests {
         let ok = Ok(());
         #[rustfmt::skip]
         let table: [(Option<&Identity>, Row); 9] = [
-            //                 read  orgs    projects work    missing audit
-            (anonymous,        [ok,  Err(U), Err(U), Err(U), Err(U), Err(U)]),
-            (Some(&viewer),    [ok,  Err(F), Err(F), Err(F), Err(F), Err(F)]),
-            (Some(&editor),    [ok,  ok,     ok,     ok,     ok,     Err(F)]),
-            (Some(&integrator),[ok,  Err(F), Err(F), ok,     Err(F), Err(F)]),
-            (Some(&outsider),  [ok,  Err(F), Err(F), Err(F), Err(F), Err(F)]),
-            (Some(&orgless),   [ok,  Err(F), Err(F), Err(F), Err(F), Err(F)]),
-            (Some(&auditor),   [ok,  Err(F), Err(F), Err(F), Err(F), ok]),
-            (Some(&admin),     [ok,  ok,     ok,     ok,     ok,     ok]),
-            (Some(&roleless),  [ok,  Err(F), Err(F), Err(F), Err(F), Err(F)]),
+            //                 read  orgs    projects work    missing audit   import
+            (anonymous,        [ok,  Err(U), Err(U), Err(U), Err(U), Err(U), Err(U)]),
+            (Some(&viewer),    [ok,  Err(F), Err(F), Err(F), Err(F), Err(F), Err(F)]),
+            (Some(&editor),    [ok,  ok,     ok,     ok,     ok,     Err(F), ok]),
+            (Some(&integrator),[ok,  Err(F), Err(F), ok,     Err(F), Err(F), ok]),
+            (Some(&outsider),  [ok,  Err(F), Err(F), Err(F), Err(F), Err(F), ok]),
+            (Some(&orgless),   [ok,  Err(F), Err(F), Err(F), Err(F), Err(F), Err(F)]),
+            (Some(&auditor),   [ok,  Err(F), Err(F), Err(F), Err(F), ok,     Err(F)]),
+            (Some(&admin),     [ok,  ok,     ok,     ok,     ok,     ok,     ok]),
+            (Some(&roleless),  [ok,  Err(F), Err(F), Err(F), Err(F), Err(F), Err(F)]),
         ];
         let actions = [
             Action::ReadPortfolio,
@@ -290,6 +312,7 @@ mod tests {
             work,
             missing_project,
             Action::ReadAudit,
+            Action::ImportActivities,
         ];
         for (identity, expected) in table {
             for (action, expected) in actions.into_iter().zip(expected) {

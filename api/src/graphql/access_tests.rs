@@ -60,6 +60,8 @@ enum Row {
     Organisations,
     Projects,
     ActivitiesAndTransactions,
+    /// `importIatiActivities`: editors and admins; an integrator for its organisation's projects.
+    Import,
 }
 
 fn expected(row: Row, caller: Caller) -> Outcome {
@@ -67,7 +69,7 @@ fn expected(row: Row, caller: Caller) -> Outcome {
     match (caller, row) {
         (Caller::Anonymous, _) => Unauthenticated,
         (Caller::Editor | Caller::Admin, _) => Allowed,
-        (Caller::IntegratorOwn, Row::ActivitiesAndTransactions) => Allowed,
+        (Caller::IntegratorOwn, Row::ActivitiesAndTransactions | Row::Import) => Allowed,
         _ => Forbidden,
     }
 }
@@ -102,9 +104,10 @@ enum Mutation {
     RescheduleActivity,
     CompleteActivity,
     CancelActivity,
+    ImportIatiActivities,
 }
 
-const MUTATIONS: [Mutation; 28] = [
+const MUTATIONS: [Mutation; 29] = [
     Mutation::RegisterOrganisation,
     Mutation::ReviseOrganisation,
     Mutation::DeactivateOrganisation,
@@ -133,6 +136,7 @@ const MUTATIONS: [Mutation; 28] = [
     Mutation::RescheduleActivity,
     Mutation::CompleteActivity,
     Mutation::CancelActivity,
+    Mutation::ImportIatiActivities,
 ];
 
 impl Mutation {
@@ -175,6 +179,7 @@ impl Mutation {
             Self::RescheduleActivity => ("rescheduleActivity", "RescheduleActivityInput"),
             Self::CompleteActivity => ("completeActivity", "CompleteActivityInput"),
             Self::CancelActivity => ("cancelActivity", "CancelActivityInput"),
+            Self::ImportIatiActivities => ("importIatiActivities", "ImportIatiActivitiesInput"),
         }
     }
 
@@ -208,6 +213,7 @@ impl Mutation {
             | Self::RescheduleActivity
             | Self::CompleteActivity
             | Self::CancelActivity => Row::ActivitiesAndTransactions,
+            Self::ImportIatiActivities => Row::Import,
         }
     }
 
@@ -342,6 +348,33 @@ impl Harness {
         })
     }
 
+    /// An IATI activity file with one new project, in which `own` (named, it has no ref)
+    /// implements.
+    fn activity_file(&self) -> String {
+        let n = self
+            .projects_registered
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!(
+            "<iati-activities version=\"2.03\"><iati-activity>\
+             <iati-identifier>XM-DAC-5-7-IMPORT-{n}</iati-identifier>\
+             <reporting-org ref=\"XM-DAC-5-7\" type=\"10\">\
+             <narrative>Federal Foreign Office</narrative></reporting-org>\
+             <title><narrative>Imported project</narrative></title>\
+             <description type=\"1\"><narrative>A project the matrix imports.</narrative>\
+             </description>\
+             <participating-org ref=\"XM-DAC-5-7\" role=\"1\" type=\"10\">\
+             <narrative>Federal Foreign Office</narrative></participating-org>\
+             <participating-org role=\"4\" type=\"90\">\
+             <narrative>Implementing agency</narrative></participating-org>\
+             <activity-status code=\"1\"/>\
+             <activity-date iso-date=\"2016-01-01\" type=\"1\"/>\
+             <activity-date iso-date=\"2018-12-31\" type=\"3\"/>\
+             <recipient-country code=\"ID\" percentage=\"100\"/>\
+             <sector vocabulary=\"1\" code=\"15113\" percentage=\"100\"/>\
+             </iati-activity></iati-activities>"
+        )
+    }
+
     /// A fresh project (version 1) in which `own` participates.
     async fn project(&self) -> String {
         let data = self
@@ -437,6 +470,7 @@ impl Harness {
                 json!({ "id": id, "expectedVersion": 2 })
             }
             Mutation::RegisterProject => self.project_input(),
+            Mutation::ImportIatiActivities => json!({ "xml": self.activity_file() }),
             Mutation::ReviseProject => {
                 json!({ "id": self.project().await, "expectedVersion": 1, "title": "Revised" })
             }

@@ -34,6 +34,7 @@ pub mod connection;
 pub mod document_bounds;
 pub mod enums;
 pub mod execution;
+pub mod iati_import;
 pub mod ids;
 pub mod input_bounds;
 pub mod mutation;

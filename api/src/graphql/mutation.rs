@@ -334,4 +334,16 @@ impl Mutation {
             .await?;
         activity::cancel(ctx, input, given).await
     }
+
+    /// Imports an IATI 2.03 activity file (`docs/iati.md`): validated against the schema, then
+    /// each activity through the ordinary commands, all or nothing, with a report of what is not
+    /// kept. An integrator may import only projects its organisation takes part in.
+    #[graphql(guard = "access::ImportActivities")]
+    async fn import_iati_activities(
+        &self,
+        ctx: &Context<'_>,
+        input: super::iati_import::ImportIatiActivitiesInput,
+    ) -> Result<super::iati_import::ImportIatiActivitiesPayload, ApiError> {
+        super::iati_import::import_iati_activities(ctx, input).await
+    }
 }

@@ -97,6 +97,8 @@ pub struct ActivityReport {
     pub outcome: Outcome,
     /// Events appended (or, in a dry run, that would be).
     pub events: usize,
+    /// The audit-log index of the last event appended for it.
+    pub audit_index: Option<u64>,
     /// Why it was refused: the element or domain field at fault and the reason.
     pub problems: Vec<Problem>,
     /// What Amanah does not keep of it.
@@ -106,6 +108,9 @@ pub struct ActivityReport {
     /// Related activities named that are not (yet) projects in Amanah: linked at the end of the
     /// file when an activity later in it creates them.
     pub deferred: Vec<String>,
+    /// Whether it was refused because the importer's organisation does not take part in the
+    /// project (an integrator's import, [`Importer::for_organisation`]).
+    pub forbidden: bool,
 }
 
 /// The totals of a file.
@@ -201,6 +206,10 @@ pub struct Importer {
     deferred: Vec<Deferred>,
     /// Projects created in a dry run (nothing is appended then), for its relations.
     dry_created: HashMap<String, ProjectFacts>,
+    /// For an integrator: the organisation that must take part in every project touched.
+    organisation: Option<Uuid>,
+    /// The request the import runs in (GraphQL), recorded with its events.
+    request_id: Option<String>,
 }
 
 impl std::fmt::Debug for Importer {
@@ -229,7 +238,25 @@ impl Importer {
             seen: HashMap::new(),
             deferred: Vec::new(),
             dry_created: HashMap::new(),
+            organisation: None,
+            request_id: None,
         }
+    }
+
+    /// Records `request_id` with every event the import appends.
+    #[must_use]
+    pub fn in_request(mut self, request_id: Option<String>) -> Self {
+        self.request_id = request_id;
+        self
+    }
+
+    /// Limits the import to projects `organisation` takes part in (as the file states them for
+    /// a new project, as Amanah holds them for an existing one): an integrator's import. Any
+    /// other activity is refused, marked [`ActivityReport::forbidden`].
+    #[must_use]
+    pub fn for_organisation(mut self, organisation: Uuid) -> Self {
+        self.organisation = Some(organisation);
+        self
     }
 
     /// Imports the activity file at `path`, calling `report` after each activity.
@@ -312,7 +339,7 @@ impl Importer {
     fn metadata(&self) -> EventMetadata {
         EventMetadata {
             actor: self.actor.clone(),
-            request_id: None,
+            request_id: self.request_id.clone(),
             occurred_at: Utc::now(),
         }
     }
@@ -330,31 +357,33 @@ impl Importer {
                 .map(|id| id.text.trim().to_owned()),
             outcome: Outcome::Refused,
             events: 0,
+            audit_index: None,
             problems: Vec::new(),
             not_kept: Vec::new(),
             registered: Vec::new(),
             deferred: Vec::new(),
+            forbidden: false,
         };
         match self.decide(number, element).await? {
-            Err(problems) => report.problems = problems,
-            Ok(plan) => self.apply(plan, &mut report).await?,
+            Decision::Refused(problems) => report.problems = problems,
+            Decision::Forbidden(problem) => {
+                report.problems = vec![problem];
+                report.forbidden = true;
+            }
+            Decision::Plan(plan) => self.apply(*plan, &mut report).await?,
         }
         Ok(report)
     }
 
     /// Everything one activity changes, decided against the current states, or why it cannot.
-    async fn decide(
-        &mut self,
-        number: usize,
-        element: &Element,
-    ) -> Result<Result<Plan, Vec<Problem>>, ImportError> {
+    async fn decide(&mut self, number: usize, element: &Element) -> Result<Decision, ImportError> {
         let stated = match stated(element) {
             Ok(stated) => stated,
-            Err(problems) => return Ok(Err(problems)),
+            Err(problems) => return Ok(Decision::Refused(problems)),
         };
         let identifier = stated.identifier.as_str().to_owned();
         if let Some(first) = self.seen.get(&identifier) {
-            return Ok(Err(vec![Problem {
+            return Ok(Decision::Refused(vec![Problem {
                 field: Some("iati-activity/iati-identifier".to_owned()),
                 message: format!(
                     "{identifier} appears twice in the file (first as activity {first}): the \
@@ -370,7 +399,7 @@ impl Importer {
         if let Some(project) = &existing
             && project.reporting_organisation_id != parties.reporting.id
         {
-            return Ok(Err(vec![Problem {
+            return Ok(Decision::Refused(vec![Problem {
                 field: Some("iati-activity/reporting-org/@ref".to_owned()),
                 message: format!(
                     "{identifier} is a project of the reporting organisation {}: another \
@@ -378,6 +407,33 @@ impl Importer {
                     project.reporting_org_ref.as_str()
                 ),
             }]));
+        }
+        if let Some(organisation) = self.organisation {
+            let takes_part = match &existing {
+                Some(project) => project
+                    .participating_organisations
+                    .iter()
+                    .any(|p| p.organisation_id == organisation),
+                None => parties
+                    .participants
+                    .iter()
+                    .any(|(participant, _)| participant.id == organisation),
+            };
+            if !takes_part {
+                return Ok(Decision::Forbidden(Problem {
+                    field: Some("iati-activity/participating-org".to_owned()),
+                    message: format!(
+                        "your organisation ({organisation}) does not take part in \
+                         {identifier}{}: an integrator imports only projects its organisation \
+                         takes part in",
+                        if existing.is_some() {
+                            ""
+                        } else {
+                            " as the file states it"
+                        }
+                    ),
+                }));
+            }
         }
         let mut related = Vec::new();
         let mut missing = Vec::new();
@@ -399,14 +455,14 @@ impl Importer {
         };
         let project = match decide_project(existing.as_ref(), &desired) {
             Ok(project) => project,
-            Err(problems) => return Ok(Err(problems)),
+            Err(problems) => return Ok(Decision::Refused(problems)),
         };
         let activities = match self
             .decide_activities(&stated, &parties.partners, &project.open)
             .await?
         {
             Ok(activities) => activities,
-            Err(problems) => return Ok(Err(problems)),
+            Err(problems) => return Ok(Decision::Refused(problems)),
         };
 
         let written: Vec<Activity> = activities
@@ -421,7 +477,7 @@ impl Importer {
             &organisations,
             deferred.as_deref(),
         );
-        Ok(Ok(Plan {
+        Ok(Decision::Plan(Box::new(Plan {
             identifier,
             created: existing.is_none(),
             project,
@@ -430,7 +486,7 @@ impl Importer {
             deferred,
             missing,
             not_kept,
-        }))
+        })))
     }
 
     /// Resolves every organisation the activity names.
@@ -587,7 +643,8 @@ impl Importer {
     ) -> Result<(), ImportError> {
         let id = project.id;
         for (organisation, command) in pending {
-            self.commands
+            let registered = self
+                .commands
                 .execute::<Organisation>(
                     organisation.id,
                     Expected::Minted,
@@ -596,6 +653,7 @@ impl Importer {
                     Given::NOTHING,
                 )
                 .await?;
+            report.audit_index = Some(registered.outcome.last_index);
         }
         let mut version = project.version;
         if !project.first.is_empty() {
@@ -653,7 +711,10 @@ impl Importer {
         report: &mut ActivityReport,
     ) -> Result<Option<u64>, ImportError> {
         match result {
-            Ok(committed) => Ok(Some(committed.outcome.stream_version)),
+            Ok(committed) => {
+                report.audit_index = Some(committed.outcome.last_index);
+                Ok(Some(committed.outcome.stream_version))
+            }
             Err(CommandError::Rejected(error)) => {
                 report.outcome = Outcome::Refused;
                 report.problems.push(Problem {
@@ -834,10 +895,12 @@ impl Importer {
                 identifier: Some(deferred.project.clone()),
                 outcome: Outcome::Updated,
                 events: 0,
+                audit_index: None,
                 problems: Vec::new(),
                 not_kept: Vec::new(),
                 registered: Vec::new(),
                 deferred: Vec::new(),
+                forbidden: false,
             };
             // In a dry run a project created by the file does not exist: nothing to check.
             let Some(project) = self.current(&deferred.project).await? else {
@@ -864,7 +927,10 @@ impl Importer {
                     )
                     .await
                 {
-                    Ok(_) => Ok(()),
+                    Ok(committed) => {
+                        line.audit_index = Some(committed.outcome.last_index);
+                        Ok(())
+                    }
                     Err(CommandError::Rejected(error)) => Err(domain_problem(error.as_ref())),
                     Err(error) => return Err(error.into()),
                 }
@@ -917,6 +983,15 @@ fn relation_changes(
         }
     }
     commands
+}
+
+/// What was decided for one activity.
+enum Decision {
+    Plan(Box<Plan>),
+    /// Refused for these reasons.
+    Refused(Vec<Problem>),
+    /// Outside the importer's organisation's projects.
+    Forbidden(Problem),
 }
 
 /// Every organisation an activity names, resolved.

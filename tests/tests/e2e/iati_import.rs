@@ -497,3 +497,115 @@ async fn each_activity_is_all_or_nothing_with_its_reasons() {
         "the file's own attributes and the namespace declaration are not data"
     );
 }
+
+const IMPORT: &str = "mutation($input: ImportIatiActivitiesInput!) { importIatiActivities(input: \
+    $input) { dryRun created updated unchanged refused events auditIndex \
+    activities { iatiIdentifier outcome events auditIndex problems { field message } } } }";
+
+/// The `iati-activity` of `identifier` in `file`, as a file of its own.
+fn only(file: &str, identifier: &str) -> String {
+    let activity = file
+        .split("<iati-activity ")
+        .skip(1)
+        .find(|part| part.contains(&format!("<iati-identifier>{identifier}<")))
+        .unwrap();
+    let activity = &activity[..activity.find("</iati-activity>").unwrap()];
+    format!(
+        "<?xml version=\"1.0\"?>\n<iati-activities version=\"2.03\" \
+         xmlns:amanah=\"urn:x-amanah:iati-extension:1\">\n<iati-activity {activity}\
+         </iati-activity>\n</iati-activities>\n"
+    )
+}
+
+/// `importIatiActivities`: editors import anything; an integrator imports only projects its
+/// organisation takes part in, and a file that touches another is FORBIDDEN whole; a file the
+/// schema refuses is BAD_USER_INPUT on `input.xml`.
+#[tokio::test]
+async fn the_mutation_imports_for_editors_and_only_own_projects_for_integrators() {
+    use amanah_domain::query::ReadModel as _;
+
+    let app = TestApp::spawn_sqlite().await;
+    amanah_api::demo::load(&app.state.commands).await.unwrap();
+    let file = valid_file(&app, "/iati/activities.xml", IatiSchema::Activities).await;
+    let editor = app.token("editor", &[Role::Editor], None);
+    let size = app.log_size().await;
+
+    let same = app
+        .graphql_as(
+            &editor,
+            IMPORT,
+            serde_json::json!({ "input": { "xml": file } }),
+        )
+        .await;
+    same.assert_no_errors();
+    let payload = &same.body["data"]["importIatiActivities"];
+    assert_eq!(payload["unchanged"], 5, "{payload}");
+    assert_eq!(payload["auditIndex"], serde_json::Value::Null);
+    assert_eq!(app.log_size().await, size);
+
+    let invalid = app
+        .graphql_as(
+            &editor,
+            IMPORT,
+            serde_json::json!({ "input": { "xml": "<iati-activities version=\"2.03\">\n<x/>\n</iati-activities>" } }),
+        )
+        .await;
+    assert_eq!(invalid.codes(), ["BAD_USER_INPUT"]);
+    assert_eq!(
+        invalid.body["errors"][0]["extensions"]["field"],
+        "input.xml"
+    );
+    assert!(
+        invalid.body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("line 2"),
+        "{}",
+        invalid.body
+    );
+
+    // GIZ takes part in CD AIPA II (and others), not in ASEANSAI.
+    let giz = app
+        .state
+        .read_model
+        .organisation_by_ref(&amanah_domain::values::OrgRef::parse("XM-DAC-5-52").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let integrator = app.token("giz-system", &[Role::Integrator], Some(giz.id));
+    let whole = app
+        .graphql_as(
+            &integrator,
+            IMPORT,
+            serde_json::json!({ "input": { "xml": file } }),
+        )
+        .await;
+    assert_eq!(whole.codes(), ["FORBIDDEN"], "{}", whole.body);
+    let message = whole.body["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("DE-1-DEMO-ASEANSAI"), "{message}");
+    assert!(!message.contains("XM-DAC-5-7-DEMO-CD-AIPA-II"), "{message}");
+    assert_eq!(app.log_size().await, size, "nothing was imported");
+
+    let own = only(&file, "XM-DAC-5-7-DEMO-CD-AIPA-II").replacen(
+        "<title>\n      <narrative>",
+        "<title>\n      <narrative>Renamed: ",
+        1,
+    );
+    assert!(own.contains("Renamed: "), "{own}");
+    let renamed = app
+        .graphql_as(
+            &integrator,
+            IMPORT,
+            serde_json::json!({ "input": { "xml": own } }),
+        )
+        .await;
+    renamed.assert_no_errors();
+    let payload = &renamed.body["data"]["importIatiActivities"];
+    assert_eq!(payload["updated"], 1, "{payload}");
+    assert_eq!(payload["events"], 1, "one revision");
+    assert_eq!(
+        payload["auditIndex"].as_u64(),
+        Some(app.log_size().await - 1),
+        "{payload}"
+    );
+}
