@@ -97,6 +97,7 @@ enum Mutation {
     SetContacts,
     SetPlannedDisbursements,
     SetLocations,
+    SetResults,
     RecordTransaction,
     ReverseTransaction,
     PlanActivity,
@@ -107,7 +108,7 @@ enum Mutation {
     ImportIatiActivities,
 }
 
-const MUTATIONS: [Mutation; 29] = [
+const MUTATIONS: [Mutation; 30] = [
     Mutation::RegisterOrganisation,
     Mutation::ReviseOrganisation,
     Mutation::DeactivateOrganisation,
@@ -129,6 +130,7 @@ const MUTATIONS: [Mutation; 29] = [
     Mutation::SetContacts,
     Mutation::SetPlannedDisbursements,
     Mutation::SetLocations,
+    Mutation::SetResults,
     Mutation::RecordTransaction,
     Mutation::ReverseTransaction,
     Mutation::PlanActivity,
@@ -169,6 +171,7 @@ impl Mutation {
             Self::SetPolicyMarkers => ("setPolicyMarkers", "SetPolicyMarkersInput"),
             Self::SetContacts => ("setContacts", "SetContactsInput"),
             Self::SetLocations => ("setLocations", "SetLocationsInput"),
+            Self::SetResults => ("setResults", "SetResultsInput"),
             Self::SetPlannedDisbursements => {
                 ("setPlannedDisbursements", "SetPlannedDisbursementsInput")
             }
@@ -205,7 +208,8 @@ impl Mutation {
             | Self::SetPolicyMarkers
             | Self::SetContacts
             | Self::SetPlannedDisbursements
-            | Self::SetLocations => Row::Projects,
+            | Self::SetLocations
+            | Self::SetResults => Row::Projects,
             Self::RecordTransaction
             | Self::ReverseTransaction
             | Self::PlanActivity
@@ -519,6 +523,15 @@ impl Harness {
             Mutation::SetContacts => json!({
                 "projectId": self.project().await, "expectedVersion": 1,
                 "contacts": [{ "typeCode": "1", "email": "info@example.org" }],
+            }),
+            Mutation::SetResults => json!({
+                "projectId": self.project().await, "expectedVersion": 1,
+                "results": [{ "type": "1", "title": "Auditors trained", "indicators": [{
+                    "measure": "1", "title": "Auditors certified",
+                    "baseline": { "year": 2016, "value": "0" },
+                    "periods": [{ "periodStart": "2016-01-01", "periodEnd": "2016-12-31",
+                                  "target": { "value": "40" }, "actual": { "value": "38" } }],
+                }] }],
             }),
             Mutation::SetPolicyMarkers => json!({
                 "projectId": self.project().await, "expectedVersion": 1,

@@ -50,6 +50,7 @@ pub mod read_plan;
 pub mod reference_data;
 pub mod references;
 pub mod response_order;
+pub mod results;
 pub mod scalars;
 mod service;
 pub mod subscription;

@@ -215,6 +215,17 @@ impl Mutation {
         project::set_planned_disbursements(ctx, input).await
     }
 
+    /// Sets a project's results, their indicators, baselines, targets and actuals: the whole
+    /// list. Results are updated over time by setting the list again.
+    #[graphql(guard = "access::ChangeProjects")]
+    async fn set_results(
+        &self,
+        ctx: &Context<'_>,
+        input: super::results::SetResultsInput,
+    ) -> Result<ProjectPayload, ApiError> {
+        super::results::set_results(ctx, input).await
+    }
+
     /// Sets whom to contact about a project: the whole list.
     #[graphql(guard = "access::ChangeProjects")]
     async fn set_contacts(

@@ -1848,3 +1848,89 @@ async fn locations_are_set_read_back_and_checked() {
         ])
     );
 }
+
+#[tokio::test]
+async fn results_are_set_read_back_updated_and_checked() {
+    let h = Harness::new().await;
+    let p = h.portfolio().await;
+    let set = "mutation($input: SetResultsInput!) { setResults(input: $input) { project {
+        version results { type { code } title description indicators { measure { code }
+        ascending title baseline { year date value comment } periods { periodStart periodEnd
+        target { value comment } actual { value comment } } } } } } }";
+    let indicator = |measure: &str, value: Json, actual: Json| {
+        json!({ "measure": measure, "ascending": true, "title": "Auditors certified",
+                "baseline": { "year": 2016, "date": "2016-01-01", "value": value },
+                "periods": [{ "periodStart": "2016-01-01", "periodEnd": "2016-12-31",
+                              "target": { "value": value, "comment": "Planned" },
+                              "actual": { "value": actual } }] })
+    };
+    let results = |indicators: Json| {
+        json!([{ "type": "1", "title": "Stronger audit institutions",
+                 "description": "Capacity", "indicators": indicators }])
+    };
+    let input = |version: u64, results: Json| {
+        json!({ "input": { "projectId": p.project, "expectedVersion": version,
+                           "results": results } })
+    };
+    let before = h.log_size().await;
+    for (rows, field) in [
+        (
+            results(json!([indicator("1", json!("40"), json!("ten"))])),
+            "results[0].indicators[0].periods[0].actual.value",
+        ),
+        (
+            results(json!([indicator("7", json!("40"), json!("38"))])),
+            "results[0].indicators[0].measure",
+        ),
+        (
+            results(json!([indicator("1", json!(null), json!("38"))])),
+            "results[0].indicators[0].baseline.value",
+        ),
+        (
+            results(json!([indicator("5", json!(null), json!("38"))])),
+            "results[0].indicators[0].periods[0].actual.value",
+        ),
+        (results(json!([])), "results[0].indicators"),
+    ] {
+        h.refused(set, input(1, rows), ErrorCode::BadUserInput, Some(field))
+            .await;
+    }
+    assert_eq!(h.log_size().await, before);
+
+    let data = h
+        .ok(
+            set,
+            input(
+                1,
+                results(json!([indicator("1", json!("040.0"), json!("12"))])),
+            ),
+        )
+        .await;
+    let project = &data["setResults"]["project"];
+    assert_eq!(
+        project["results"],
+        json!([{ "type": { "code": "1" }, "title": "Stronger audit institutions",
+                 "description": "Capacity", "indicators": [{
+                 "measure": { "code": "1" }, "ascending": true, "title": "Auditors certified",
+                 "baseline": { "year": 2016, "date": "2016-01-01", "value": "40", "comment": null },
+                 "periods": [{ "periodStart": "2016-01-01", "periodEnd": "2016-12-31",
+                               "target": { "value": "40", "comment": "Planned" },
+                               "actual": { "value": "12", "comment": null } }] }] }])
+    );
+    // Updated over time: the year's actual, reached later.
+    let version = project["version"].as_u64().unwrap();
+    let data = h
+        .ok(
+            set,
+            input(
+                version,
+                results(json!([indicator("1", json!("40"), json!("38"))])),
+            ),
+        )
+        .await;
+    assert_eq!(
+        data["setResults"]["project"]["results"][0]["indicators"][0]["periods"][0]["actual"]["value"],
+        json!("38")
+    );
+    assert_eq!(h.log_size().await, before + 2);
+}

@@ -282,6 +282,16 @@ impl Project {
             .collect()
     }
 
+    /// The results the project reports on, with their indicators, baselines, targets and
+    /// actuals (`setResults`).
+    async fn results(&self) -> Vec<super::results::Result> {
+        self.state
+            .results
+            .iter()
+            .map(super::results::Result::from)
+            .collect()
+    }
+
     /// The IATI defaults the project's figures and texts fall back to (`setProjectDefaults`).
     async fn defaults(&self) -> ProjectDefaults {
         ProjectDefaults::from(self.state.defaults)

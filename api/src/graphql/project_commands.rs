@@ -411,7 +411,7 @@ fn revised_list<I, T>(
 
 /// Runs `command`, valid only while the streams of `given` (an access decision's basis; empty
 /// when the decision needed none) are unchanged.
-async fn payload(
+pub(super) async fn payload(
     ctx: &Context<'_>,
     id: Uuid,
     expected: Expected,

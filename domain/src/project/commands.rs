@@ -210,6 +210,14 @@ pub struct SetLocations {
     pub locations: Vec<super::Location>,
 }
 
+/// `setResults`: replaces the project's results (an empty list clears them); how results are
+/// updated over time, a new actual at a time, each change in the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetResults {
+    pub project_id: Uuid,
+    pub results: Vec<super::ProjectResult>,
+}
+
 /// The commands of a project.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProjectCommand {
@@ -232,6 +240,7 @@ pub enum ProjectCommand {
     SetContacts(SetContacts),
     SetPlannedDisbursements(SetPlannedDisbursements),
     SetLocations(SetLocations),
+    SetResults(SetResults),
 }
 
 impl ProjectCommand {
@@ -258,6 +267,7 @@ impl ProjectCommand {
             Self::SetContacts(c) => c.project_id,
             Self::SetPlannedDisbursements(c) => c.project_id,
             Self::SetLocations(c) => c.project_id,
+            Self::SetResults(c) => c.project_id,
         }
     }
 
@@ -294,7 +304,8 @@ impl ProjectCommand {
             | Self::SetPolicyMarkers(_)
             | Self::SetContacts(_)
             | Self::SetPlannedDisbursements(_)
-            | Self::SetLocations(_) => Vec::new(),
+            | Self::SetLocations(_)
+            | Self::SetResults(_) => Vec::new(),
         }
     }
 }

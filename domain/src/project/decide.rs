@@ -44,8 +44,8 @@ use super::{
 use super::{
     ContactsSet, Document, DocumentRemoved, LocationsSet, PlannedDisbursementsSet,
     PolicyMarkersSet, RelatedProjectRemoved, RemoveDocument, RemoveOtherIdentifier,
-    RemoveRelatedProject, SetContacts, SetLocations, SetPlannedDisbursements, SetPolicyMarkers,
-    SetProjectDefaults,
+    RemoveRelatedProject, ResultRule, ResultsSet, SetContacts, SetLocations,
+    SetPlannedDisbursements, SetPolicyMarkers, SetProjectDefaults, SetResults,
 };
 use crate::aggregate::DecisionContext;
 use crate::codelists::{OrganisationRole, OtherIdentifierType, ProjectStatus};
@@ -90,6 +90,7 @@ pub(super) fn decide(
         ProjectCommand::SetContacts(set) => set_contacts(project, set)?,
         ProjectCommand::SetPlannedDisbursements(set) => set_planned_disbursements(project, set)?,
         ProjectCommand::SetLocations(set) => set_locations(project, set)?,
+        ProjectCommand::SetResults(set) => set_results(project, set)?,
     };
     Ok(vec![event])
 }
@@ -828,6 +829,54 @@ fn set_planned_disbursements(
             planned_disbursements: set.planned_disbursements,
         },
     ))
+}
+
+/// New results: something must change; each result has an indicator; each period ends on or
+/// after its start; a non-qualitative indicator gives a value with its baseline, targets and
+/// actuals, a qualitative one none.
+fn set_results(project: &Project, set: SetResults) -> Result<ProjectEvent, ProjectError> {
+    if set.results == project.results {
+        return Err(ProjectError::NothingToRevise);
+    }
+    let broken = |field: FieldPath, rule| ProjectError::ResultRule { field, rule };
+    for (r, result) in set.results.iter().enumerate() {
+        let at = FieldPath::list("results", r);
+        if result.indicators.is_empty() {
+            return Err(broken(at.field("indicators"), ResultRule::NoIndicator));
+        }
+        for (i, indicator) in result.indicators.iter().enumerate() {
+            let at = at.clone().field("indicators").index(i);
+            let qualitative = indicator.measure.is_qualitative();
+            let check = |field: FieldPath, value: Option<&_>| match (qualitative, value) {
+                (false, None) => Err(broken(field, ResultRule::ValueMissing)),
+                (true, Some(_)) => Err(broken(field, ResultRule::ValueForQualitative)),
+                _ => Ok(()),
+            };
+            if let Some(baseline) = &indicator.baseline {
+                check(
+                    at.clone().field("baseline").field("value"),
+                    baseline.value.as_ref(),
+                )?;
+            }
+            for (p, period) in indicator.periods.iter().enumerate() {
+                let at = at.clone().field("periods").index(p);
+                if period.period_end < period.period_start {
+                    return Err(broken(at.field("periodEnd"), ResultRule::PeriodReversed));
+                }
+                for (name, measured) in [("target", &period.target), ("actual", &period.actual)] {
+                    if let Some(measured) = measured {
+                        check(
+                            at.clone().field(name).field("value"),
+                            measured.value.as_ref(),
+                        )?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(ProjectEvent::ResultsSet(ResultsSet {
+        results: set.results,
+    }))
 }
 
 /// New locations: something must change, each name once, and an administrative vocabulary that

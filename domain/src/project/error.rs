@@ -10,6 +10,22 @@ use crate::values::{
     ValueError, WebUrl, format_hundredths,
 };
 
+/// The rules of results (IATI `result`, and rules 8.6.1 and 8.8–8.10 of the Standard's
+/// ruleset).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ResultRule {
+    #[error("a result needs at least one indicator")]
+    NoIndicator,
+    #[error("the period must not end before it starts (IATI rule 8.6.1)")]
+    PeriodReversed,
+    #[error("a value is needed: the measure is not qualitative (IATI rules 8.8.1, 8.9.1, 8.10.1)")]
+    ValueMissing,
+    #[error(
+        "a qualitative indicator (measure 5) carries no value (IATI rules 8.8.3, 8.9.3, 8.10.3)"
+    )]
+    ValueForQualitative,
+}
+
 /// Renders a list of roles for a message: `Funding, Implementing`.
 fn role_names(roles: &[OrganisationRole]) -> String {
     roles
@@ -29,6 +45,9 @@ pub enum ProjectError {
     /// A raw input value could not be parsed.
     #[error("{field} {error}")]
     Invalid { field: FieldPath, error: ValueError },
+    /// A result, indicator or period breaks a rule of results (`setResults`).
+    #[error("{field}: {rule}")]
+    ResultRule { field: FieldPath, rule: ResultRule },
     /// A referenced organisation does not exist (raised by the API when its look-up finds nothing).
     #[error("{field} names organisation {id}, which does not exist")]
     UnknownOrganisation { field: FieldPath, id: Uuid },
@@ -251,6 +270,7 @@ impl FieldError for ProjectError {
             | Self::MissingRolesForImplementation { .. }
             | Self::TransactionIdTaken { .. } => return None,
             Self::Invalid { field, .. }
+            | Self::ResultRule { field, .. }
             | Self::UnknownOrganisation { field, .. }
             | Self::UnknownProject { field, .. }
             | Self::DuplicateParticipation { field, .. }

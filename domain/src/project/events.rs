@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use super::{
     Budget, Contact, Document, Location, OtherIdentifier, ParticipatingOrganisation,
-    PlannedDisbursement, PolicyMarker, Project, ProjectDefaults, RecipientCountry, RecipientRegion,
-    RelatedProject, SectorShare, TransactionEntry,
+    PlannedDisbursement, PolicyMarker, Project, ProjectDefaults, ProjectResult, RecipientCountry,
+    RecipientRegion, RelatedProject, SectorShare, TransactionEntry,
 };
 use crate::aggregate::DomainEvent;
 use crate::codelists::{ProjectStatus, RelatedActivityType};
@@ -86,6 +86,7 @@ impl ProjectRegistered {
             contacts: Vec::new(),
             policy_markers: Vec::new(),
             defaults: ProjectDefaults::default(),
+            results: Vec::new(),
             version: 1,
         }
     }
@@ -155,6 +156,14 @@ pub enum ProjectEvent {
     ContactsSet(ContactsSet),
     PlannedDisbursementsSet(PlannedDisbursementsSet),
     LocationsSet(LocationsSet),
+    ResultsSet(ResultsSet),
+}
+
+/// Payload of `ResultsSet`: the project's whole list of results after the change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResultsSet {
+    pub results: Vec<ProjectResult>,
 }
 
 /// Payload of `LocationsSet`: the project's whole list of locations after the change.
@@ -207,6 +216,7 @@ impl DomainEvent for ProjectEvent {
             Self::ContactsSet(_) => "ContactsSet",
             Self::PlannedDisbursementsSet(_) => "PlannedDisbursementsSet",
             Self::LocationsSet(_) => "LocationsSet",
+            Self::ResultsSet(_) => "ResultsSet",
         }
     }
 }

@@ -28,14 +28,14 @@ use crate::ports::StreamRead;
 use crate::values::{
     AidType, AreaCode, CollaborationType, ContactType, CountryCode, CurrencyCode, Description,
     DocumentCategory, EmailAddress, FieldPath, FinanceType, FlowType, GeoPoint,
-    GeographicVocabulary, IatiIdentifier, LanguageCode, MimeType, Money, Name, OrgRef,
-    OtherIdentifierRef, Percentage, PolicyMarkerCode, PolicySignificance, RegionCode, SectorCode,
-    Telephone, TiedStatus, Title, TransactionRef, WebUrl,
+    GeographicVocabulary, IatiIdentifier, IndicatorMeasure, IndicatorValue, LanguageCode, MimeType,
+    Money, Name, OrgRef, OtherIdentifierRef, Percentage, PolicyMarkerCode, PolicySignificance,
+    RegionCode, ResultType, SectorCode, Telephone, TiedStatus, Title, TransactionRef, WebUrl,
 };
 
 pub use commands::*;
 pub use decide::budget_period_limit;
-pub use error::ProjectError;
+pub use error::{ProjectError, ResultRule};
 pub use events::*;
 
 /// A project, as its events made it.
@@ -83,8 +83,71 @@ pub struct Project {
     /// The IATI defaults its figures and texts fall back to (`setProjectDefaults`).
     #[serde(default, skip_serializing_if = "ProjectDefaults::is_empty")]
     pub defaults: ProjectDefaults,
+    /// The results the project reports on, with their indicators (`setResults`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub results: Vec<ProjectResult>,
     /// Number of events in the stream.
     pub version: u64,
+}
+
+/// A result the project reports on (IATI `result`): an output, outcome or impact, measured by
+/// one or more indicators.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectResult {
+    /// IATI ResultType.
+    #[serde(rename = "type")]
+    pub result_type: ResultType,
+    pub title: Title,
+    pub description: Option<Description>,
+    /// At least one.
+    pub indicators: Vec<Indicator>,
+}
+
+/// How a result is measured (IATI `result/indicator`): its baseline and its periods.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Indicator {
+    /// IATI IndicatorMeasure: a qualitative measure (`5`) carries no values.
+    pub measure: IndicatorMeasure,
+    /// Whether a higher value is better, when said.
+    pub ascending: Option<bool>,
+    pub title: Title,
+    pub description: Option<Description>,
+    pub baseline: Option<Baseline>,
+    /// The periods with their target and actual, in order.
+    pub periods: Vec<IndicatorPeriod>,
+}
+
+/// Where an indicator starts from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Baseline {
+    /// The year the baseline was taken.
+    pub year: u16,
+    pub date: Option<NaiveDate>,
+    /// Present exactly when the measure is not qualitative.
+    pub value: Option<IndicatorValue>,
+    pub comment: Option<Description>,
+}
+
+/// One reporting period of an indicator: what was aimed for and what was reached.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IndicatorPeriod {
+    pub period_start: NaiveDate,
+    /// On or after the start.
+    pub period_end: NaiveDate,
+    pub target: Option<Measurement>,
+    pub actual: Option<Measurement>,
+}
+
+/// A target or an actual: a value (exactly when the measure is not qualitative) and a comment.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Measurement {
+    pub value: Option<IndicatorValue>,
+    pub comment: Option<Description>,
 }
 
 /// A contact for the project (IATI `contact-info`): each part optional, but a contact says
@@ -602,6 +665,7 @@ impl Aggregate for Project {
             ProjectEvent::PolicyMarkersSet(set) => {
                 project.policy_markers.clone_from(&set.policy_markers);
             }
+            ProjectEvent::ResultsSet(set) => project.results.clone_from(&set.results),
         }
         project.version += 1;
         Some(project)

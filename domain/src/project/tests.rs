@@ -1736,17 +1736,22 @@ fn every_event_round_trips_without_floats_and_the_fold_counts_versions() {
         9_007_199_254_740_991,
     )]));
     decide(set_locations(vec![location("Jakarta")]));
+    decide(set_results(vec![result(
+        "1",
+        vec![indicator("1", Some("10"))],
+    )]));
     let kinds: std::collections::BTreeSet<&str> = history
         .iter()
         .map(crate::aggregate::DomainEvent::event_type)
         .collect();
-    assert_eq!(kinds.len(), 16, "{kinds:?}");
+    assert_eq!(kinds.len(), 17, "{kinds:?}");
     for event in &history {
         crate::testing::assert_json_round_trip(event);
     }
     let project = Project::fold(&history).unwrap();
-    assert_eq!(project.version, 16);
+    assert_eq!(project.version, 17);
     assert_eq!(project.locations, vec![location("Jakarta")]);
+    assert_eq!(project.results.len(), 1);
     assert_eq!(project.planned_disbursements.len(), 1);
     assert_eq!(project.contacts, vec![contact()]);
     assert_eq!(project.policy_markers, vec![marker("3", "2")]);
@@ -2129,6 +2134,149 @@ fn set_disbursements(planned_disbursements: Vec<PlannedDisbursement>) -> Project
         project_id: project_id(),
         planned_disbursements,
     })
+}
+
+fn set_results(results: Vec<ProjectResult>) -> ProjectCommand {
+    ProjectCommand::SetResults(SetResults {
+        project_id: project_id(),
+        results,
+    })
+}
+
+fn value(raw: Option<&str>) -> Option<crate::values::IndicatorValue> {
+    raw.map(|raw| crate::values::IndicatorValue::parse(raw).unwrap())
+}
+
+/// An indicator of `measure` whose baseline, one period's target and actual all carry `value`.
+fn indicator(measure: &str, raw: Option<&str>) -> Indicator {
+    let measured = Measurement {
+        value: value(raw),
+        comment: Some(text("Counted at the end of the training")),
+    };
+    Indicator {
+        measure: crate::values::IndicatorMeasure::parse(measure).unwrap(),
+        ascending: Some(true),
+        title: Title::parse("Auditors trained in ISSAI 400").unwrap(),
+        description: None,
+        baseline: Some(Baseline {
+            year: 2016,
+            date: Some(day("2016-01-01")),
+            value: value(raw),
+            comment: None,
+        }),
+        periods: vec![IndicatorPeriod {
+            period_start: day("2016-01-01"),
+            period_end: day("2016-12-31"),
+            target: Some(measured.clone()),
+            actual: Some(measured),
+        }],
+    }
+}
+
+fn result(result_type: &str, indicators: Vec<Indicator>) -> ProjectResult {
+    ProjectResult {
+        result_type: crate::values::ResultType::parse(result_type).unwrap(),
+        title: Title::parse("Stronger supreme audit institutions").unwrap(),
+        description: Some(text("Audit capacity in the member states")),
+        indicators,
+    }
+}
+
+#[test]
+fn results_are_set_and_follow_the_rules_of_results() {
+    let results = vec![
+        result(
+            "1",
+            vec![indicator("1", Some("12.5")), indicator("5", None)],
+        ),
+        result("2", vec![indicator("2", Some("-3"))]),
+    ];
+    let project = given::<Project>([registered()])
+        .when(set_results(results.clone()))
+        .state();
+    assert_eq!(project.results, results);
+    let set = ProjectEvent::ResultsSet(ResultsSet {
+        results: results.clone(),
+    });
+    given::<Project>([registered(), set.clone()])
+        .when(set_results(results.clone()))
+        .rejected(&ProjectError::NothingToRevise, None);
+    // Updated over time: a new actual is a new list.
+    let mut later = results;
+    later[1].indicators[0].periods[0].actual = Some(Measurement {
+        value: value(Some("4")),
+        comment: None,
+    });
+    let updated = given::<Project>([registered(), set])
+        .when(set_results(later.clone()))
+        .state();
+    assert_eq!(updated.results, later);
+    given::<Project>([registered()])
+        .when(set_results(vec![]))
+        .rejected(&ProjectError::NothingToRevise, None);
+
+    let rule = |field: FieldPath, rule| {
+        let name = field.to_string();
+        (ProjectError::ResultRule { field, rule }, name)
+    };
+    let at = |i: usize| FieldPath::list("results", 0).field("indicators").index(i);
+    let mut reversed = indicator("1", Some("1"));
+    reversed.periods[0].period_end = day("2015-12-31");
+    let mut baseline_missing = indicator("3", Some("1"));
+    if let Some(baseline) = baseline_missing.baseline.as_mut() {
+        baseline.value = None;
+    }
+    let mut qualitative_actual = indicator("5", None);
+    qualitative_actual.periods[0].actual = Some(Measurement {
+        value: value(Some("1")),
+        comment: None,
+    });
+    let cases = [
+        (
+            vec![result("1", vec![])],
+            rule(
+                FieldPath::list("results", 0).field("indicators"),
+                ResultRule::NoIndicator,
+            ),
+        ),
+        (
+            vec![result("1", vec![indicator("1", Some("1")), reversed])],
+            rule(
+                at(1).field("periods").index(0).field("periodEnd"),
+                ResultRule::PeriodReversed,
+            ),
+        ),
+        (
+            vec![result("1", vec![baseline_missing])],
+            rule(
+                at(0).field("baseline").field("value"),
+                ResultRule::ValueMissing,
+            ),
+        ),
+        (
+            vec![result("1", vec![indicator("4", None)])],
+            rule(
+                at(0).field("baseline").field("value"),
+                ResultRule::ValueMissing,
+            ),
+        ),
+        (
+            vec![result("2", vec![qualitative_actual])],
+            rule(
+                at(0)
+                    .field("periods")
+                    .index(0)
+                    .field("actual")
+                    .field("value"),
+                ResultRule::ValueForQualitative,
+            ),
+        ),
+    ];
+    for (results, (error, field)) in cases {
+        given::<Project>([registered()])
+            .when(set_results(results))
+            .rejected(&error, Some(&field));
+    }
 }
 
 #[test]

@@ -276,3 +276,27 @@ iati_code!(
     GEOGRAPHIC_VOCABULARY,
     unknown_code("GeographicVocabulary")
 );
+
+iati_code!(
+    /// A code of the official IATI ResultType list, e.g. `1` (Output), `2` (Outcome).
+    ResultType,
+    RESULT_TYPE,
+    unknown_code("ResultType")
+);
+
+iati_code!(
+    /// A code of the official IATI IndicatorMeasure list: `1` unit, `2` percentage, `3`
+    /// nominal, `4` ordinal, `5` qualitative.
+    IndicatorMeasure,
+    INDICATOR_MEASURE,
+    unknown_code("IndicatorMeasure")
+);
+
+impl IndicatorMeasure {
+    /// Whether the measure is qualitative (`5`): its baselines, targets and actuals carry no
+    /// value.
+    #[must_use]
+    pub fn is_qualitative(self) -> bool {
+        self.as_str() == "5"
+    }
+}

@@ -11,6 +11,7 @@
 //! inside lists with a [`FieldPath`] (`FieldPath::list("recipientCountries", 1).field("percentage")`).
 
 mod codes;
+mod decimal;
 mod field_path;
 mod geo;
 mod identifiers;
@@ -21,9 +22,10 @@ mod web;
 
 pub use codes::{
     AidType, CollaborationType, ContactType, CountryCode, CurrencyCode, DocumentCategory,
-    FinanceType, FlowType, GeographicVocabulary, LanguageCode, PolicyMarkerCode,
-    PolicySignificance, RegionCode, SectorCode, TiedStatus,
+    FinanceType, FlowType, GeographicVocabulary, IndicatorMeasure, LanguageCode, PolicyMarkerCode,
+    PolicySignificance, RegionCode, ResultType, SectorCode, TiedStatus,
 };
+pub use decimal::IndicatorValue;
 pub use field_path::FieldPath;
 pub use geo::{AreaCode, GeoPoint, MAX_ADMINISTRATIVE_LEVEL, parse_administrative_level};
 pub use identifiers::{IatiIdentifier, OrgRef, OtherIdentifierRef, TransactionRef};
@@ -84,6 +86,8 @@ pub enum ValueError {
     Negative(i64),
     #[error("`{0}` is not an integer")]
     NotAnInteger(String),
+    #[error("`{0}` is not a decimal number such as 12 or -0.5")]
+    NotADecimal(String),
     #[error(
         "`{amount}` is not a decimal amount in {currency} (digits, and at most {places} decimal places)"
     )]
