@@ -24,15 +24,16 @@ use amanah_domain::project::{
     Contact, Location, Participation, PlannedDisbursement, PolicyMarker, Project, ProjectCommand,
     ProjectDefaults, RecipientCountry, RecipientRegion, RecordTransaction, RegisterProject,
     SectorShare, SetBudget, SetContacts, SetLocations, SetPlannedDisbursements, SetPolicyMarkers,
-    SetProjectDefaults,
+    SetProjectDefaults, SetResults,
 };
+use amanah_domain::project::{Baseline, Indicator, IndicatorPeriod, Measurement, ProjectResult};
 use amanah_domain::service::{CommandError, CommandService, Expected, Given};
 use amanah_domain::values::{
     Acronym, AidType, AreaCode, City, CollaborationType, ContactType, CountryCode, CurrencyCode,
     Description, EmailAddress, FinanceType, FlowType, GeoPoint, GeographicVocabulary,
-    IatiIdentifier, LanguageCode, Money, Name, OrgRef, OtherIdentifierRef, Percentage,
-    PolicyMarkerCode, PolicySignificance, RegionCode, SectorCode, TiedStatus, Title, ValueError,
-    WebUrl,
+    IatiIdentifier, IndicatorMeasure, IndicatorValue, LanguageCode, Money, Name, OrgRef,
+    OtherIdentifierRef, Percentage, PolicyMarkerCode, PolicySignificance, RegionCode, ResultType,
+    SectorCode, TiedStatus, Title, ValueError, WebUrl,
 };
 use chrono::{NaiveDate, Utc};
 use uuid::Uuid;
@@ -525,6 +526,66 @@ pub async fn load<S: EventStore>(service: &CommandService<S>) -> Result<DemoSumm
         }],
     });
     let asec_post_2015 = demo.change_project(&asec_post_2015, locations).await?;
+    // The results, set with their targets first and updated with the actuals a year later.
+    let results = |actuals: Option<(&str, &str)>| -> Result<ProjectCommand, DemoError> {
+        let actual = |value: &str| -> Result<Option<Measurement>, DemoError> {
+            Ok(Some(Measurement {
+                value: Some(IndicatorValue::parse(value)?),
+                comment: None,
+            }))
+        };
+        let (staff, dialogues) = match actuals {
+            Some((staff, dialogues)) => (actual(staff)?, actual(dialogues)?),
+            None => (None, None),
+        };
+        let indicator = |title: &str, baseline: &str, target: &str, actual| {
+            Ok::<_, DemoError>(Indicator {
+                measure: IndicatorMeasure::parse("1")?,
+                ascending: Some(true),
+                title: Title::parse(title)?,
+                description: None,
+                baseline: Some(Baseline {
+                    year: 2016,
+                    date: Some(date("2016-01-01")?),
+                    value: Some(IndicatorValue::parse(baseline)?),
+                    comment: None,
+                }),
+                periods: vec![IndicatorPeriod {
+                    period_start: date("2016-01-01")?,
+                    period_end: date("2016-12-31")?,
+                    target: Some(Measurement {
+                        value: Some(IndicatorValue::parse(target)?),
+                        comment: Some(Description::parse("Demo figure.")?),
+                    }),
+                    actual,
+                }],
+            })
+        };
+        Ok(ProjectCommand::SetResults(SetResults {
+            project_id: asec_post_2015.id,
+            results: vec![ProjectResult {
+                result_type: ResultType::parse("1")?,
+                title: Title::parse("Stronger anti-corruption capacities in the Secretariat")?,
+                description: Some(Description::parse(
+                    "Staff capacities and organisational processes of the strategic \
+                     administration units (demo result).",
+                )?),
+                indicators: vec![
+                    indicator(
+                        "Staff trained in anti-corruption procedures",
+                        "0",
+                        "40",
+                        staff,
+                    )?,
+                    indicator("Technical policy dialogues held", "0", "4", dialogues)?,
+                ],
+            }],
+        }))
+    };
+    let asec_post_2015 = demo.change_project(&asec_post_2015, results(None)?).await?;
+    let asec_post_2015 = demo
+        .change_project(&asec_post_2015, results(Some(("38", "5")))?)
+        .await?;
 
     demo.activity(
         &asec_post_2015,

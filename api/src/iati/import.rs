@@ -33,7 +33,7 @@ use amanah_domain::project::{
     ChangeProjectStatus, Participation, Project, ProjectCommand, ProjectError, ProjectFacts,
     RecordTransaction, RegisterProject, RelatedProject, RemoveDocument, RemoveOtherIdentifier,
     RemoveParticipatingOrganisation, RemoveRelatedProject, ReviseProject, SetBudget, SetContacts,
-    SetLocations, SetPlannedDisbursements, SetPolicyMarkers, SetProjectDefaults,
+    SetLocations, SetPlannedDisbursements, SetPolicyMarkers, SetProjectDefaults, SetResults,
 };
 use amanah_domain::query::{OrganisationQuery, Range, ReadModel};
 use amanah_domain::service::{CommandError, CommandService, Expected, Given};
@@ -1451,6 +1451,12 @@ impl Desired<'_> {
                     planned_disbursements: stated.planned_disbursements.clone(),
                 },
             ));
+        }
+        if project.results != stated.results {
+            commands.push(ProjectCommand::SetResults(SetResults {
+                project_id: id,
+                results: stated.results.clone(),
+            }));
         }
         if project.locations != stated.locations {
             commands.push(ProjectCommand::SetLocations(SetLocations {

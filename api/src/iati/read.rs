@@ -15,16 +15,18 @@ use amanah_domain::codelists::{
     ProjectStatus, RelatedActivityType, TransactionType,
 };
 use amanah_domain::project::{
-    AdministrativeArea, Budget, Contact, Document, Location, OtherIdentifier, PlannedDisbursement,
-    PolicyMarker, ProjectDefaults, RecipientCountry, RecipientRegion, SectorShare,
+    AdministrativeArea, Baseline, Budget, Contact, Document, Indicator, IndicatorPeriod, Location,
+    Measurement, OtherIdentifier, PlannedDisbursement, PolicyMarker, ProjectDefaults,
+    ProjectResult, RecipientCountry, RecipientRegion, SectorShare,
 };
 use amanah_domain::values::City;
 use amanah_domain::values::{
     AidType, AreaCode, CollaborationType, ContactType, CountryCode, CurrencyCode, Description,
     DocumentCategory, EmailAddress, FinanceType, FlowType, GeoPoint, GeographicVocabulary,
-    IatiIdentifier, LanguageCode, MimeType, Money, Name, OrgRef, OtherIdentifierRef, Percentage,
-    PolicyMarkerCode, PolicySignificance, RegionCode, SectorCode, Telephone, TiedStatus, Title,
-    TransactionRef, ValueError, WebUrl, parse_administrative_level,
+    IatiIdentifier, IndicatorMeasure, IndicatorValue, LanguageCode, MimeType, Money, Name, OrgRef,
+    OtherIdentifierRef, Percentage, PolicyMarkerCode, PolicySignificance, RegionCode, ResultType,
+    SectorCode, Telephone, TiedStatus, Title, TransactionRef, ValueError, WebUrl,
+    parse_administrative_level,
 };
 use amanah_infra::iati::publish::AMANAH_NAMESPACE;
 use amanah_infra::iati::read::Element;
@@ -119,6 +121,7 @@ pub struct Stated {
     pub transactions: Vec<StatedTransaction>,
     pub documents: Vec<Document>,
     pub related: Vec<(IatiIdentifier, RelatedActivityType)>,
+    pub results: Vec<ProjectResult>,
     /// The project's anti-corruption activities, in Amanah's namespace.
     pub activities: Vec<StatedActivity>,
 }
@@ -546,6 +549,14 @@ pub fn stated(activity: &Element) -> Result<Stated, Vec<Problem>> {
         }
     }
 
+    let results = activity
+        .children_named("result")
+        .enumerate()
+        .filter_map(|(index, element)| {
+            project_result(element, &indexed(root, "result", index), &mut problems)
+        })
+        .collect();
+
     let activities = activity
         .children_in(AMANAH_NAMESPACE, "activity")
         .enumerate()
@@ -596,6 +607,7 @@ pub fn stated(activity: &Element) -> Result<Stated, Vec<Problem>> {
             transactions,
             documents,
             related,
+            results,
             activities,
         }),
         _ => Err(problems.0),
@@ -1137,5 +1149,145 @@ fn anti_corruption_activity(
         participants,
         outcome,
         cancellation_reason,
+    })
+}
+
+/// A `result`: its type, title, description and indicators (the first baseline, target and
+/// actual of each; a qualitative indicator's values are not kept, as the Standard asks).
+fn project_result(element: &Element, path: &str, problems: &mut Problems) -> Option<ProjectResult> {
+    let result_type = required(element, "type", path, problems, ResultType::parse);
+    let title = text_of(
+        element.child("title"),
+        &format!("{path}/title"),
+        problems,
+        Title::parse,
+    );
+    let description = element
+        .child("description")
+        .and_then(narrative)
+        .and_then(|text| {
+            problems.take(
+                || format!("{path}/description/narrative"),
+                Description::parse(text),
+            )
+        });
+    let indicators: Vec<Indicator> = element
+        .children_named("indicator")
+        .enumerate()
+        .filter_map(|(index, indicator)| {
+            result_indicator(indicator, &indexed(path, "indicator", index), problems)
+        })
+        .collect();
+    Some(ProjectResult {
+        result_type: result_type?,
+        title: title?,
+        description,
+        indicators,
+    })
+}
+
+fn result_indicator(element: &Element, path: &str, problems: &mut Problems) -> Option<Indicator> {
+    let measure = required(element, "measure", path, problems, IndicatorMeasure::parse)?;
+    let value = |element: &Element, field: &str, problems: &mut Problems| {
+        if measure.is_qualitative() {
+            return None;
+        }
+        element.attribute("value").and_then(|raw| {
+            problems.take(
+                || format!("{field}/@value"),
+                IndicatorValue::parse(raw.trim()),
+            )
+        })
+    };
+    let comment = |element: &Element, field: &str, problems: &mut Problems| {
+        element
+            .child("comment")
+            .and_then(narrative)
+            .and_then(|text| {
+                problems.take(
+                    || format!("{field}/comment/narrative"),
+                    Description::parse(text),
+                )
+            })
+    };
+    let ascending = match element.attribute("ascending") {
+        Some("1" | "true") => Some(true),
+        Some("0" | "false") => Some(false),
+        _ => None,
+    };
+    let title = text_of(
+        element.child("title"),
+        &format!("{path}/title"),
+        problems,
+        Title::parse,
+    );
+    let description = element
+        .child("description")
+        .and_then(narrative)
+        .and_then(|text| {
+            problems.take(
+                || format!("{path}/description/narrative"),
+                Description::parse(text),
+            )
+        });
+    let baseline = element.child("baseline").and_then(|baseline| {
+        let field = format!("{path}/baseline[1]");
+        let year = match baseline
+            .attribute("year")
+            .map(|raw| raw.trim().parse::<u16>())
+        {
+            Some(Ok(year)) if year > 0 => year,
+            _ => {
+                problems.add(format!("{field}/@year"), "must be a year such as 2016");
+                return None;
+            }
+        };
+        let on = match baseline.attribute("iso-date").map(date) {
+            Some(Ok(on)) => Some(on),
+            Some(Err(message)) => {
+                problems.add(format!("{field}/@iso-date"), message);
+                None
+            }
+            None => None,
+        };
+        Some(Baseline {
+            year,
+            date: on,
+            value: value(baseline, &field, problems),
+            comment: comment(baseline, &field, problems),
+        })
+    });
+    let mut periods = Vec::new();
+    for (index, period) in element.children_named("period").enumerate() {
+        let field = indexed(path, "period", index);
+        let start = self::period(period, "period-start", &field, problems);
+        let end = self::period(period, "period-end", &field, problems);
+        let measured = |name: &str, problems: &mut Problems| {
+            period.child(name).map(|measured| {
+                let field = format!("{field}/{name}[1]");
+                Measurement {
+                    value: value(measured, &field, problems),
+                    comment: comment(measured, &field, problems),
+                }
+            })
+        };
+        let target = measured("target", problems);
+        let actual = measured("actual", problems);
+        if let (Some(period_start), Some(period_end)) = (start, end) {
+            periods.push(IndicatorPeriod {
+                period_start,
+                period_end,
+                target,
+                actual,
+            });
+        }
+    }
+    Some(Indicator {
+        measure,
+        ascending,
+        title: title?,
+        description,
+        baseline,
+        periods,
     })
 }

@@ -13,7 +13,7 @@ use amanah_domain::{
     activity::{Activity, ActivityLocation},
     codelists::{ActivityDateType, UncacChapter},
     organisation::Organisation,
-    project::{Contact, Project},
+    project::{Contact, Project, ProjectResult},
     values::Money,
 };
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
@@ -399,6 +399,9 @@ pub fn activity(record: &ActivityRecord<'_>) -> String {
             ],
         );
     }
+    for result in &project.results {
+        project_result(&mut xml, result);
+    }
     for activity in record.activities {
         amanah_activity(&mut xml, activity, &organisation);
     }
@@ -434,6 +437,89 @@ pub fn organisation(record: &OrganisationRecord<'_>) -> String {
     xml.close();
     xml.close(); // iati-organisation
     xml.finish()
+}
+
+/// One `result`, its parts in the schema's order.
+fn project_result(xml: &mut XmlWriter, result: &ProjectResult) {
+    xml.open("result", &[("type", Some(result.result_type.as_str()))]);
+    titled(xml, "title", Some(result.title.as_str()));
+    titled(
+        xml,
+        "description",
+        result.description.as_ref().map(AsRef::as_ref),
+    );
+    for indicator in &result.indicators {
+        let ascending = indicator.ascending.map(|a| if a { "1" } else { "0" });
+        xml.open(
+            "indicator",
+            &[
+                ("measure", Some(indicator.measure.as_str())),
+                ("ascending", ascending),
+            ],
+        );
+        titled(xml, "title", Some(indicator.title.as_str()));
+        titled(
+            xml,
+            "description",
+            indicator.description.as_ref().map(AsRef::as_ref),
+        );
+        if let Some(baseline) = &indicator.baseline {
+            let year = baseline.year.to_string();
+            let on = baseline.date.map(date);
+            let attributes = [
+                ("iso-date", on.as_deref()),
+                ("year", Some(year.as_str())),
+                ("value", baseline.value.as_ref().map(|v| v.as_str())),
+            ];
+            match &baseline.comment {
+                Some(comment) => {
+                    xml.open("baseline", &attributes);
+                    titled(xml, "comment", Some(comment.as_str()));
+                    xml.close();
+                }
+                None => {
+                    xml.empty("baseline", &attributes);
+                }
+            }
+        }
+        for period in &indicator.periods {
+            xml.open("period", &[]);
+            xml.empty(
+                "period-start",
+                &[("iso-date", Some(&date(period.period_start)))],
+            );
+            xml.empty(
+                "period-end",
+                &[("iso-date", Some(&date(period.period_end)))],
+            );
+            for (element, measured) in [("target", &period.target), ("actual", &period.actual)] {
+                let Some(measured) = measured else { continue };
+                let attributes = [("value", measured.value.as_ref().map(|v| v.as_str()))];
+                match &measured.comment {
+                    Some(comment) => {
+                        xml.open(element, &attributes);
+                        titled(xml, "comment", Some(comment.as_str()));
+                        xml.close();
+                    }
+                    None => {
+                        xml.empty(element, &attributes);
+                    }
+                }
+            }
+            xml.close();
+        }
+        xml.close();
+    }
+    xml.close();
+}
+
+/// `<element><narrative>text</narrative></element>`, when there is a text.
+fn titled(xml: &mut XmlWriter, element: &'static str, text: Option<&str>) {
+    if let Some(text) = text {
+        xml.open(element, &[]);
+        narrative(xml, text);
+        xml.close();
+    }
 }
 
 /// One `contact-info`, its parts in the schema's order.

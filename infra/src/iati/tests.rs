@@ -11,8 +11,8 @@ use amanah_domain::codelists::iati::Code;
 use amanah_domain::codelists::iati::CodeList;
 use amanah_domain::codelists::iati::generated::{
     AID_TYPE, COLLABORATION_TYPE, CONTACT_TYPE, COUNTRY, CURRENCY, DOCUMENT_CATEGORY, FINANCE_TYPE,
-    FLOW_TYPE, GEOGRAPHIC_VOCABULARY, LANGUAGE, POLICY_MARKER, POLICY_SIGNIFICANCE, REGION, SECTOR,
-    TIED_STATUS,
+    FLOW_TYPE, GEOGRAPHIC_VOCABULARY, INDICATOR_MEASURE, LANGUAGE, POLICY_MARKER,
+    POLICY_SIGNIFICANCE, REGION, RESULT_TYPE, SECTOR, TIED_STATUS,
 };
 use amanah_domain::codelists::{
     ActivityKind, ActivityPartnerRole, ActivityStatus, AuditType, BudgetStatus, BudgetType,
@@ -21,16 +21,17 @@ use amanah_domain::codelists::{
 };
 use amanah_domain::organisation::Organisation;
 use amanah_domain::project::{
-    AdministrativeArea, Budget, Contact, Document, Location, OtherIdentifier,
-    ParticipatingOrganisation, PlannedDisbursement, PolicyMarker, Project, ProjectDefaults,
-    RecipientCountry, RecipientRegion, RelatedProject, SectorShare, Transaction,
+    AdministrativeArea, Baseline, Budget, Contact, Document, Indicator, IndicatorPeriod, Location,
+    Measurement, OtherIdentifier, ParticipatingOrganisation, PlannedDisbursement, PolicyMarker,
+    Project, ProjectDefaults, ProjectResult, RecipientCountry, RecipientRegion, RelatedProject,
+    SectorShare, Transaction,
 };
 use amanah_domain::values::{
     AidType, AreaCode, City, CollaborationType, ContactType, CountryCode, CurrencyCode,
     Description, DocumentCategory, EmailAddress, FinanceType, FlowType, GeoPoint,
-    GeographicVocabulary, IatiIdentifier, LanguageCode, MimeType, Money, Name, OrgRef,
-    OtherIdentifierRef, Percentage, PolicyMarkerCode, PolicySignificance, RegionCode, SectorCode,
-    Telephone, TiedStatus, Title, TransactionRef, WebUrl,
+    GeographicVocabulary, IatiIdentifier, IndicatorMeasure, IndicatorValue, LanguageCode, MimeType,
+    Money, Name, OrgRef, OtherIdentifierRef, Percentage, PolicyMarkerCode, PolicySignificance,
+    RegionCode, ResultType, SectorCode, Telephone, TiedStatus, Title, TransactionRef, WebUrl,
 };
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use proptest::prelude::*;
@@ -306,6 +307,7 @@ fn project(rng: &mut StdRng, index: usize, orgs: &[Organisation]) -> Project {
             aid_type: maybe(rng, |rng| ok(AidType::known(code(rng, &AID_TYPE)))),
             tied_status: maybe(rng, |rng| ok(TiedStatus::known(code(rng, &TIED_STATUS)))),
         },
+        results: (0..n(rng)).map(|_| result(rng)).collect(),
         other_identifiers: (0..n(rng))
             .map(|i| OtherIdentifier {
                 reference: ok(OtherIdentifierRef::parse(&format!("OLD-{index}-{i}"))),
@@ -313,6 +315,58 @@ fn project(rng: &mut StdRng, index: usize, orgs: &[Organisation]) -> Project {
             })
             .collect(),
         version: 1,
+    }
+}
+
+/// A result whose indicators follow the rules: values exactly when the measure is not
+/// qualitative, periods that do not end before they start.
+fn result(rng: &mut StdRng) -> ProjectResult {
+    let indicators = (0..rng.gen_range(1..3))
+        .map(|_| {
+            let measure = ok(IndicatorMeasure::known(code(rng, &INDICATOR_MEASURE)));
+            let value = |rng: &mut StdRng| {
+                (!measure.is_qualitative()).then(|| {
+                    ok(IndicatorValue::parse(&format!(
+                        "{}.{}",
+                        rng.gen_range(-5..500),
+                        rng.gen_range(0..100)
+                    )))
+                })
+            };
+            let measured = |rng: &mut StdRng| Measurement {
+                value: value(rng),
+                comment: maybe(rng, |rng| ok(Description::parse(&text(rng)))),
+            };
+            Indicator {
+                measure,
+                ascending: maybe(rng, |rng| rng.gen_bool(0.5)),
+                title: ok(Title::parse(&text(rng))),
+                description: maybe(rng, |rng| ok(Description::parse(&text(rng)))),
+                baseline: maybe(rng, |rng| Baseline {
+                    year: rng.gen_range(2000..2030),
+                    date: maybe(rng, day),
+                    value: value(rng),
+                    comment: maybe(rng, |rng| ok(Description::parse(&text(rng)))),
+                }),
+                periods: (0..rng.gen_range(0..3))
+                    .map(|_| {
+                        let start = day(rng);
+                        IndicatorPeriod {
+                            period_start: start,
+                            period_end: start + Duration::days(rng.gen_range(0..400)),
+                            target: maybe(rng, measured),
+                            actual: maybe(rng, measured),
+                        }
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    ProjectResult {
+        result_type: ok(ResultType::known(code(rng, &RESULT_TYPE))),
+        title: ok(Title::parse(&text(rng))),
+        description: maybe(rng, |rng| ok(Description::parse(&text(rng)))),
+        indicators,
     }
 }
 

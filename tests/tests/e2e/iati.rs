@@ -474,6 +474,28 @@ pub(crate) async fn random_project(
                 "value": { "minorUnits": "100000", "currency": "EUR" } }] }),
         ));
     }
+    if dice.below(2) == 0 {
+        let qualitative = dice.below(3) == 0;
+        let value = |v: &str| {
+            if qualitative {
+                serde_json::Value::Null
+            } else {
+                serde_json::json!(v)
+            }
+        };
+        steps.push((
+            "setResults(input: $input)",
+            serde_json::json!({ "results": [{ "type": dice.pick(&["1", "2", "3"]),
+                "title": "Stronger audit institutions", "indicators": [{
+                "measure": if qualitative { "5" } else { dice.pick(&["1", "2", "3", "4"]) },
+                "ascending": true, "title": "Auditors certified",
+                "baseline": { "year": year, "value": value("0"), "comment": "Before & after" },
+                "periods": [{ "periodStart": format!("{year}-01-01"),
+                              "periodEnd": format!("{year}-12-31"),
+                              "target": { "value": value("40.5") },
+                              "actual": { "value": value("-3"), "comment": "<counted>" } }] }] }] }),
+        ));
+    }
     for (field, mut input) in steps {
         input["projectId"] = id.clone();
         input["expectedVersion"] = serde_json::json!(version);
@@ -506,6 +528,7 @@ async fn random_portfolios_recorded_through_the_api_pass_the_schema_and_the_rule
         "<location>",
         "<contact-info ",
         "<planned-disbursement ",
+        "<result ",
         "default-currency=",
     ];
     let mut seen: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
