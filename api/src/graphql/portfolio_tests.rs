@@ -1918,7 +1918,7 @@ async fn results_are_set_read_back_updated_and_checked() {
                                "actual": { "value": "12", "comment": null } }] }] }])
     );
     // Updated over time: the year's actual, reached later.
-    let version = project["version"].as_u64().unwrap();
+    let version = project["version"].as_u64().unwrap_or_default();
     let data = h
         .ok(
             set,
