@@ -457,7 +457,11 @@ async fn iati_import(
     )
     .await?;
     amanah_infra::store::database::migrate(&db).await?;
-    let state = crate::startup::offline_state(config.clone(), db).await?;
+    // No in-memory copy of the proof tree: the import serves no proofs, and the copy would grow
+    // with the log it appends to.
+    let mut config = config.clone();
+    config.audit.tree_cache_mb = 0;
+    let state = crate::startup::offline_state(config, db).await?;
     let mut importer = crate::iati::import::Importer::new(
         state.commands.clone(),
         state.read_model.clone(),
