@@ -53,18 +53,33 @@ pub enum SchemaCheckError {
 }
 
 /// Checks the activity file at `file` against the IATI 2.03 activity schema: an empty list when
-/// it is valid, else xmllint's messages, each with the line it names.
+/// it is valid, else xmllint's messages, each with the line it names. Well-formedness is checked
+/// in a pass of its own first: with `--schema`, xmllint's stream reader reports a file that is
+/// not well-formed without the line.
 ///
 /// # Errors
 /// When xmllint cannot be run or the schemas cannot be written.
 pub fn check_activity_file(file: &Path) -> Result<Vec<SchemaMessage>, SchemaCheckError> {
+    let well_formed = xmllint(&["--noout", "--nonet", "--stream"], file)?;
+    if !well_formed.is_empty() {
+        return Ok(well_formed);
+    }
     let directory = tempfile::tempdir()?;
     for (name, text) in SCHEMAS {
         std::fs::write(directory.path().join(name), text)?;
     }
+    let schema = directory.path().join(SCHEMAS[0].0);
+    let schema = schema.to_string_lossy();
+    xmllint(
+        &["--noout", "--nonet", "--stream", "--schema", &schema],
+        file,
+    )
+}
+
+/// Runs xmllint with `args` on `file`: its messages about the file, none when it succeeds.
+fn xmllint(args: &[&str], file: &Path) -> Result<Vec<SchemaMessage>, SchemaCheckError> {
     let output = Command::new("xmllint")
-        .args(["--noout", "--nonet", "--stream", "--schema"])
-        .arg(directory.path().join(SCHEMAS[0].0))
+        .args(args)
         .arg(file)
         .output()
         .map_err(SchemaCheckError::NoXmllint)?;
@@ -73,17 +88,21 @@ pub fn check_activity_file(file: &Path) -> Result<Vec<SchemaMessage>, SchemaChec
     }
     let report = String::from_utf8_lossy(&output.stderr);
     let prefix = format!("{}:", file.display());
+    // Only the lines about the file: not the echoed source line and caret under a parser error,
+    // nor xmllint's own verdicts and notes.
     let mut messages: Vec<SchemaMessage> = report
         .lines()
-        .filter(|line| !line.trim().is_empty() && !line.ends_with("fails to validate"))
-        .map(|line| parse_message(line.strip_prefix(&prefix).unwrap_or(line)))
+        .filter_map(|line| line.strip_prefix(&prefix))
+        .map(parse_message)
+        .filter(|message| message.line.is_some())
         .collect();
     if messages.is_empty() {
         messages.push(SchemaMessage {
             line: None,
             message: format!(
-                "xmllint refused the file ({}) without a message",
-                output.status
+                "xmllint refused the file ({}): {}",
+                output.status,
+                report.lines().collect::<Vec<_>>().join(" / ")
             ),
         });
     }

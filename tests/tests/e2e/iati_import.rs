@@ -285,6 +285,38 @@ async fn hostile_files_are_refused_and_nothing_outside_the_file_is_read() {
     let error = import(&app, &deep, false).await.unwrap_err();
     assert!(matches!(error, ImportError::Schema(_)), "{error}");
 
+    // A 1 GiB file (sparse: it costs no disk) whose content turns into NUL bytes after the
+    // third line: refused at its first bad byte, with the line, without reading the rest.
+    let big = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        big.path(),
+        "<?xml version=\"1.0\"?>\n<iati-activities version=\"2.03\">\n<iati-activity>\n",
+    )
+    .unwrap();
+    big.as_file().set_len(1 << 30).unwrap();
+    match import_path(&app, big.path(), false).await {
+        Err(ImportError::Schema(messages)) => {
+            assert_eq!(messages[0].line, Some(4), "{messages:?}");
+            assert!(messages[0].message.contains("0x0"), "{messages:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Not well-formed: the parser's message and line, not the schema's.
+    let error = import(
+        &app,
+        "<?xml version=\"1.0\"?>\n<iati-activities version=\"2.03\">\n<iati-activity>\n\
+         <iati-identifier>X</iati-identifier>\n",
+        false,
+    )
+    .await
+    .unwrap_err();
+    match &error {
+        ImportError::Schema(messages) => {
+            assert!(messages.iter().all(|m| m.line.is_some()), "{messages:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+
     // Valid for the schema (extensions may nest), too deep for the reader.
     let nested = format!(
         "<iati-activities version=\"2.03\" xmlns:x=\"urn:x\">\n{}\n</iati-activities>\n",
