@@ -499,6 +499,8 @@ pub async fn load<S: EventStore>(service: &CommandService<S>) -> Result<DemoSumm
                 period_end: Some(date("2016-06-30")?),
                 value: eur(50_000_000)?,
                 value_date: date("2016-01-01")?,
+                provider_organisation_id: Some(aa.id),
+                receiver_organisation_id: Some(giz.id),
             },
             PlannedDisbursement {
                 disbursement_type: BudgetType::Original,
@@ -506,8 +508,11 @@ pub async fn load<S: EventStore>(service: &CommandService<S>) -> Result<DemoSumm
                 period_end: Some(date("2016-12-31")?),
                 value: eur(100_000_000)?,
                 value_date: date("2016-01-01")?,
+                provider_organisation_id: Some(aa.id),
+                receiver_organisation_id: Some(giz.id),
             },
         ],
+        organisations: vec![aa.clone(), giz.clone()],
     });
     let asec_post_2015 = demo.change_project(&asec_post_2015, planned).await?;
     let locations = ProjectCommand::SetLocations(SetLocations {

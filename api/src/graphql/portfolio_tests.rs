@@ -1760,6 +1760,39 @@ async fn planned_disbursements_are_set_read_back_and_checked() {
             .await;
     }
     assert_eq!(h.log_size().await, before);
+    let unknown = uuid::Uuid::now_v7().to_string();
+    let mut named = row("2016-04-01", json!(null), "5");
+    named["providerOrganisationId"] = json!(unknown);
+    h.refused(
+        set,
+        input(json!([named])),
+        ErrorCode::BadUserInput,
+        Some("plannedDisbursements[0].providerOrganisationId"),
+    )
+    .await;
+    assert_eq!(h.log_size().await, before);
+    let mut first = row("2016-01-01", json!("2016-06-30"), "50000000");
+    first["providerOrganisationId"] = json!(p.aa);
+    first["receiverOrganisationId"] = json!(p.giz);
+    let parties = h
+        .ok(
+            "mutation($input: SetPlannedDisbursementsInput!) { setPlannedDisbursements(input: \
+             $input) { project { version plannedDisbursements { providerOrganisation { name } \
+             receiverOrganisation { name } } } } }",
+            input(json!([first])),
+        )
+        .await;
+    let project = &parties["setPlannedDisbursements"]["project"];
+    assert_eq!(
+        project["plannedDisbursements"][0]["providerOrganisation"]["name"],
+        json!("Federal Foreign Office")
+    );
+    assert!(project["plannedDisbursements"][0]["receiverOrganisation"]["name"].is_string());
+    let version = project["version"].as_u64().unwrap_or_default();
+    let input = |rows: Json| {
+        json!({ "input": { "projectId": p.project, "expectedVersion": version,
+                           "plannedDisbursements": rows } })
+    };
     let data = h
         .ok(
             set,

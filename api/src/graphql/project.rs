@@ -12,7 +12,7 @@ use amanah_domain::project::{
 };
 use amanah_domain::query::{ActivityQuery, ProjectQuery, Range};
 use amanah_domain::values::{Description, Money as MoneyValue, SectorCode, TransactionRef};
-use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use async_graphql::{ComplexObject, Context, ID, InputObject, Object, SimpleObject};
 use uuid::Uuid;
 
 use super::ContextExt as _;
@@ -261,6 +261,10 @@ impl Project {
                 period_end: row.period_end.map(Date::from),
                 value: row.value.into(),
                 value_date: row.value_date.into(),
+                provider_organisation_id: row.provider_organisation_id,
+                receiver_organisation_id: row.receiver_organisation_id,
+                project_id: self.state.id,
+                as_of: self.as_of,
             })
             .collect()
     }
@@ -795,6 +799,7 @@ impl From<&amanah_domain::project::Contact> for Contact {
 
 /// Money planned to be disbursed in a period (IATI `planned-disbursement`).
 #[derive(SimpleObject, Debug)]
+#[graphql(complex)]
 pub struct PlannedDisbursement {
     #[graphql(name = "type")]
     disbursement_type: BudgetType,
@@ -804,6 +809,50 @@ pub struct PlannedDisbursement {
     value: Money,
     /// The date of the exchange rate of `value`.
     value_date: Date,
+    #[graphql(skip)]
+    provider_organisation_id: Option<Uuid>,
+    #[graphql(skip)]
+    receiver_organisation_id: Option<Uuid>,
+    #[graphql(skip)]
+    project_id: Uuid,
+    #[graphql(skip)]
+    as_of: Option<u64>,
+}
+
+#[ComplexObject]
+impl PlannedDisbursement {
+    /// The organisation the money comes from, when given.
+    async fn provider_organisation(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<Organisation>, ApiError> {
+        self.organisation(ctx, self.provider_organisation_id).await
+    }
+
+    /// The organisation the money goes to, when given.
+    async fn receiver_organisation(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<Organisation>, ApiError> {
+        self.organisation(ctx, self.receiver_organisation_id).await
+    }
+}
+
+impl PlannedDisbursement {
+    async fn organisation(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<Uuid>,
+    ) -> Result<Option<Organisation>, ApiError> {
+        let Some(id) = id else {
+            return Ok(None);
+        };
+        required_organisation(ctx, id, self.as_of, || {
+            format!("a planned disbursement of project {}", self.project_id)
+        })
+        .await
+        .map(Some)
+    }
 }
 
 /// A place where the project works (IATI `location`).

@@ -294,6 +294,10 @@ pub struct PlannedDisbursementInput {
     pub period_end: Option<Date>,
     pub value: MoneyInput,
     pub value_date: Date,
+    /// The organisation the money comes from (IATI `provider-org`).
+    pub provider_organisation_id: Option<ID>,
+    /// The organisation it goes to (IATI `receiver-org`).
+    pub receiver_organisation_id: Option<ID>,
 }
 
 /// `setContacts`: whom to contact about the project, the whole list (an empty list clears it).
@@ -969,30 +973,46 @@ pub async fn set_planned_disbursements(
     input: SetPlannedDisbursementsInput,
 ) -> Result<ProjectPayload, ApiError> {
     let (id, expected) = command::target(&input.project_id, "projectId", input.expected_version)?;
-    let planned_disbursements = input
-        .planned_disbursements
-        .iter()
-        .enumerate()
-        .map(|(index, row)| {
-            let at = |leaf| FieldPath::list("plannedDisbursements", index).field(leaf);
-            let period_end = match &row.period_end {
-                Some(end) => Some(end.parse(at("periodEnd"))?),
-                None => None,
+    let mut planned_disbursements = Vec::new();
+    let mut organisations: Vec<amanah_domain::organisation::OrganisationFacts> = Vec::new();
+    for (index, row) in input.planned_disbursements.iter().enumerate() {
+        let at = |leaf| FieldPath::list("plannedDisbursements", index).field(leaf);
+        let period_end = match &row.period_end {
+            Some(end) => Some(end.parse(at("periodEnd"))?),
+            None => None,
+        };
+        let mut parsed = PlannedDisbursement::parse(
+            index,
+            row.disbursement_type.into(),
+            (row.period_start.parse(at("periodStart"))?, period_end),
+            row.value.minor_units.as_str(),
+            &row.value.currency,
+            row.value_date.parse(at("valueDate"))?,
+        )
+        .map_err(rejected)?;
+        for (leaf, raw) in [
+            ("providerOrganisationId", &row.provider_organisation_id),
+            ("receiverOrganisationId", &row.receiver_organisation_id),
+        ] {
+            let field = at(leaf);
+            let Some(org) = parse_optional_id(raw.as_ref(), field.clone())? else {
+                continue;
             };
-            PlannedDisbursement::parse(
-                index,
-                row.disbursement_type.into(),
-                (row.period_start.parse(at("periodStart"))?, period_end),
-                row.value.minor_units.as_str(),
-                &row.value.currency,
-                row.value_date.parse(at("valueDate"))?,
-            )
-            .map_err(rejected)
-        })
-        .collect::<Result<Vec<_>, ApiError>>()?;
+            if !organisations.iter().any(|facts| facts.id == org) {
+                organisations.push(organisation(ctx, org, field).await?);
+            }
+            if leaf == "providerOrganisationId" {
+                parsed.provider_organisation_id = Some(org);
+            } else {
+                parsed.receiver_organisation_id = Some(org);
+            }
+        }
+        planned_disbursements.push(parsed);
+    }
     let command = ProjectCommand::SetPlannedDisbursements(SetPlannedDisbursements {
         project_id: id,
         planned_disbursements,
+        organisations,
     });
     payload(ctx, id, expected, command, Vec::new()).await
 }

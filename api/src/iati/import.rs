@@ -451,6 +451,7 @@ impl Importer {
             reporting: &parties.reporting,
             participants: &parties.participants,
             parties: &parties.transactions,
+            planned: &parties.planned,
             related: deferred.is_none().then_some(related.as_slice()),
         };
         let project = match decide_project(existing.as_ref(), &desired) {
@@ -512,6 +513,18 @@ impl Importer {
             };
             transactions.push((provider, receiver));
         }
+        let mut planned = Vec::new();
+        for (provider, receiver) in &stated.planned_parties {
+            let provider = match provider {
+                Some(mention) => Some(self.resolve(mention, pending).await?),
+                None => None,
+            };
+            let receiver = match receiver {
+                Some(mention) => Some(self.resolve(mention, pending).await?),
+                None => None,
+            };
+            planned.push((provider, receiver));
+        }
         let mut partners = Vec::new();
         for activity in &stated.activities {
             let mut resolved = Vec::new();
@@ -527,6 +540,7 @@ impl Importer {
             reporting,
             participants,
             transactions,
+            planned,
             partners,
         })
     }
@@ -857,6 +871,10 @@ impl Importer {
                     t.provider_organisation_id == Some(*id)
                         || t.receiver_organisation_id == Some(*id)
                 })
+                || project.planned_disbursements.iter().any(|p| {
+                    p.provider_organisation_id == Some(*id)
+                        || p.receiver_organisation_id == Some(*id)
+                })
                 || activities
                     .iter()
                     .any(|a| a.partners.iter().any(|p| p.organisation_id == *id))
@@ -1000,6 +1018,8 @@ struct Parties {
     participants: Vec<(Organisation, OrganisationRole)>,
     /// Provider and receiver of each transaction, in order.
     transactions: Vec<(Option<Organisation>, Option<Organisation>)>,
+    /// Provider and receiver of each planned disbursement, in order.
+    planned: Vec<(Option<Organisation>, Option<Organisation>)>,
     /// The partners of each anti-corruption activity, in order.
     partners: Vec<Vec<Partnership>>,
 }
@@ -1265,6 +1285,8 @@ struct Desired<'a> {
     participants: &'a [(Organisation, OrganisationRole)],
     /// Provider and receiver of each transaction, in order.
     parties: &'a [(Option<Organisation>, Option<Organisation>)],
+    /// Provider and receiver of each planned disbursement, in order.
+    planned: &'a [(Option<Organisation>, Option<Organisation>)],
     /// `None` when the relations are linked at the end of the file.
     related: Option<&'a [(ProjectFacts, RelatedActivityType)]>,
 }
@@ -1444,11 +1466,13 @@ impl Desired<'_> {
                 contacts: stated.contacts.clone(),
             }));
         }
-        if project.planned_disbursements != stated.planned_disbursements {
+        let (planned_disbursements, organisations) = self.planned_disbursements();
+        if project.planned_disbursements != planned_disbursements {
             commands.push(ProjectCommand::SetPlannedDisbursements(
                 SetPlannedDisbursements {
                     project_id: id,
-                    planned_disbursements: stated.planned_disbursements.clone(),
+                    planned_disbursements,
+                    organisations,
                 },
             ));
         }
@@ -1517,6 +1541,34 @@ impl Desired<'_> {
         } else {
             Err(problems)
         }
+    }
+
+    /// The planned disbursements with their organisations, and the facts of those.
+    fn planned_disbursements(
+        &self,
+    ) -> (
+        Vec<amanah_domain::project::PlannedDisbursement>,
+        Vec<amanah_domain::organisation::OrganisationFacts>,
+    ) {
+        let mut facts: Vec<amanah_domain::organisation::OrganisationFacts> = Vec::new();
+        let rows = self
+            .stated
+            .planned_disbursements
+            .iter()
+            .zip(self.planned)
+            .map(|(row, (provider, receiver))| {
+                for organisation in [provider, receiver].into_iter().flatten() {
+                    if !facts.iter().any(|known| known.id == organisation.id) {
+                        facts.push(organisation.facts());
+                    }
+                }
+                let mut row = row.clone();
+                row.provider_organisation_id = provider.as_ref().map(|o| o.id);
+                row.receiver_organisation_id = receiver.as_ref().map(|o| o.id);
+                row
+            })
+            .collect();
+        (rows, facts)
     }
 
     /// The defaults the file sets. The export writes `xml:lang="en"` for a project without a

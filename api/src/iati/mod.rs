@@ -412,7 +412,7 @@ impl Publisher {
 }
 
 /// Every organisation a project names: its reporting organisation, participants, and the
-/// providers and receivers of its transactions.
+/// providers and receivers of its transactions and planned disbursements.
 fn named_organisations(project: &Project) -> impl Iterator<Item = Uuid> + '_ {
     std::iter::once(project.reporting_organisation_id)
         .chain(
@@ -425,6 +425,11 @@ fn named_organisations(project: &Project) -> impl Iterator<Item = Uuid> + '_ {
             t.provider_organisation_id
                 .into_iter()
                 .chain(t.receiver_organisation_id)
+        }))
+        .chain(project.planned_disbursements.iter().flat_map(|p| {
+            p.provider_organisation_id
+                .into_iter()
+                .chain(p.receiver_organisation_id)
         }))
 }
 

@@ -117,7 +117,10 @@ pub struct Stated {
     /// `@xml:lang` included as written; the importer decides what it means for the project.
     pub defaults: ProjectDefaults,
     pub budgets: Vec<Budget>,
+    /// Their organisations not resolved yet: see `planned_parties`.
     pub planned_disbursements: Vec<PlannedDisbursement>,
+    /// The provider and receiver each planned disbursement names, in order.
+    pub planned_parties: Vec<(Option<Mention>, Option<Mention>)>,
     pub transactions: Vec<StatedTransaction>,
     pub documents: Vec<Document>,
     pub related: Vec<(IatiIdentifier, RelatedActivityType)>,
@@ -450,6 +453,7 @@ pub fn stated(activity: &Element) -> Result<Stated, Vec<Problem>> {
     }
 
     let mut planned_disbursements = Vec::new();
+    let mut planned_parties = Vec::new();
     for (index, element) in activity.children_named("planned-disbursement").enumerate() {
         let path = indexed(root, "planned-disbursement", index);
         let disbursement_type =
@@ -460,6 +464,12 @@ pub fn stated(activity: &Element) -> Result<Stated, Vec<Problem>> {
             .child("period-end")
             .and_then(|_| period(element, "period-end", &path, &mut problems));
         let value = value(element, &path, currency, &mut problems);
+        let provider = element
+            .child("provider-org")
+            .and_then(|org| mention(org, &format!("{path}/provider-org"), &mut problems));
+        let receiver = element
+            .child("receiver-org")
+            .and_then(|org| mention(org, &format!("{path}/receiver-org"), &mut problems));
         if let (Some(period_start), Some((value, value_date))) = (start, value) {
             planned_disbursements.push(PlannedDisbursement {
                 disbursement_type,
@@ -467,7 +477,11 @@ pub fn stated(activity: &Element) -> Result<Stated, Vec<Problem>> {
                 period_end: end,
                 value,
                 value_date,
+                // Set by the importer once it has resolved the organisations.
+                provider_organisation_id: None,
+                receiver_organisation_id: None,
             });
+            planned_parties.push((provider, receiver));
         }
     }
 
@@ -604,6 +618,7 @@ pub fn stated(activity: &Element) -> Result<Stated, Vec<Problem>> {
             defaults,
             budgets,
             planned_disbursements,
+            planned_parties,
             transactions,
             documents,
             related,

@@ -201,6 +201,8 @@ pub struct SetContacts {
 pub struct SetPlannedDisbursements {
     pub project_id: Uuid,
     pub planned_disbursements: Vec<super::PlannedDisbursement>,
+    /// The organisations the rows name as provider or receiver, looked up (each once).
+    pub organisations: Vec<OrganisationFacts>,
 }
 
 /// `setLocations`: replaces the project's locations (an empty list clears them).
@@ -290,6 +292,11 @@ impl ProjectCommand {
                 .map(OrganisationFacts::read)
                 .collect(),
             Self::AddRelatedProject(c) => vec![c.related.read()],
+            Self::SetPlannedDisbursements(c) => c
+                .organisations
+                .iter()
+                .map(OrganisationFacts::read)
+                .collect(),
             Self::Revise(_)
             | Self::ChangeStatus(_)
             | Self::RemoveParticipatingOrganisation(_)
@@ -303,7 +310,6 @@ impl ProjectCommand {
             | Self::SetDefaults(_)
             | Self::SetPolicyMarkers(_)
             | Self::SetContacts(_)
-            | Self::SetPlannedDisbursements(_)
             | Self::SetLocations(_)
             | Self::SetResults(_) => Vec::new(),
         }

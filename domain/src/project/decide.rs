@@ -823,6 +823,27 @@ fn set_planned_disbursements(
         if row.value.minor_units() < 0 {
             return Err(ProjectError::NegativeDisbursement { index });
         }
+        let parties = [
+            ("providerOrganisationId", row.provider_organisation_id),
+            ("receiverOrganisationId", row.receiver_organisation_id),
+        ];
+        for (leaf, id) in parties {
+            let Some(id) = id else { continue };
+            let field = FieldPath::list("plannedDisbursements", index).field(leaf);
+            match set.organisations.iter().find(|facts| facts.id == id) {
+                None => return Err(ProjectError::UnknownOrganisation { field, id }),
+                // A row kept as it was may keep an organisation deactivated since.
+                Some(facts)
+                    if facts.deactivated && !project.planned_disbursements.contains(row) =>
+                {
+                    return Err(ProjectError::OrganisationDeactivated {
+                        field,
+                        organisation_id: id,
+                    });
+                }
+                Some(_) => {}
+            }
+        }
     }
     Ok(ProjectEvent::PlannedDisbursementsSet(
         PlannedDisbursementsSet {

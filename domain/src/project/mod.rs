@@ -431,6 +431,12 @@ pub struct PlannedDisbursement {
     pub value: Money,
     /// The date of the exchange rate of `value`.
     pub value_date: NaiveDate,
+    /// The organisation the money comes from (IATI `provider-org`), when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_organisation_id: Option<Uuid>,
+    /// The organisation it goes to (IATI `receiver-org`), when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receiver_organisation_id: Option<Uuid>,
 }
 
 impl PlannedDisbursement {
@@ -458,6 +464,8 @@ impl PlannedDisbursement {
             period_end,
             value,
             value_date,
+            provider_organisation_id: None,
+            receiver_organisation_id: None,
         })
     }
 }

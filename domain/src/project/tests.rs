@@ -2126,14 +2126,61 @@ fn disbursement(start: &str, end: Option<&str>, units: i64) -> PlannedDisburseme
         period_end: end.map(day),
         value: Money::new(units, CurrencyCode::parse("EUR").unwrap()).unwrap(),
         value_date: day(start),
+        provider_organisation_id: None,
+        receiver_organisation_id: None,
     }
 }
 
 fn set_disbursements(planned_disbursements: Vec<PlannedDisbursement>) -> ProjectCommand {
+    set_disbursements_with(planned_disbursements, Vec::new())
+}
+
+fn set_disbursements_with(
+    planned_disbursements: Vec<PlannedDisbursement>,
+    organisations: Vec<OrganisationFacts>,
+) -> ProjectCommand {
     ProjectCommand::SetPlannedDisbursements(SetPlannedDisbursements {
         project_id: project_id(),
         planned_disbursements,
+        organisations,
     })
+}
+
+#[test]
+fn planned_disbursements_name_their_provider_and_receiver() {
+    let mut row = disbursement("2016-01-01", None, 10);
+    row.provider_organisation_id = Some(bmz());
+    row.receiver_organisation_id = Some(giz());
+    let known = vec![facts(bmz(), Some("DE-1")), facts(giz(), None)];
+    let command = set_disbursements_with(vec![row.clone()], known.clone());
+    let reads: Vec<Uuid> = command.reads().iter().map(|r| r.stream_id).collect();
+    assert_eq!(reads, [bmz(), giz()], "the append requires both unchanged");
+    let project = given::<Project>([registered()]).when(command).state();
+    assert_eq!(project.planned_disbursements, vec![row.clone()]);
+
+    given::<Project>([registered()])
+        .when(set_disbursements_with(
+            vec![row.clone()],
+            vec![known[0].clone()],
+        ))
+        .rejected(
+            &ProjectError::UnknownOrganisation {
+                field: FieldPath::list("plannedDisbursements", 0).field("receiverOrganisationId"),
+                id: giz(),
+            },
+            Some("plannedDisbursements[0].receiverOrganisationId"),
+        );
+    let mut gone = known;
+    gone[0].deactivated = true;
+    given::<Project>([registered()])
+        .when(set_disbursements_with(vec![row], gone))
+        .rejected(
+            &ProjectError::OrganisationDeactivated {
+                field: FieldPath::list("plannedDisbursements", 0).field("providerOrganisationId"),
+                organisation_id: bmz(),
+            },
+            Some("plannedDisbursements[0].providerOrganisationId"),
+        );
 }
 
 fn set_results(results: Vec<ProjectResult>) -> ProjectCommand {

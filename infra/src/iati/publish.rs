@@ -330,6 +330,14 @@ pub fn activity(record: &ActivityRecord<'_>) -> String {
             xml.empty("period-end", &[("iso-date", Some(&date(end)))]);
         }
         value(&mut xml, planned.value, planned.value_date);
+        for (element, id) in [
+            ("provider-org", planned.provider_organisation_id),
+            ("receiver-org", planned.receiver_organisation_id),
+        ] {
+            if let Some(id) = id {
+                party(&mut xml, element, organisation(&id));
+            }
+        }
         xml.close();
     }
     for transaction in &project.transactions {
@@ -355,20 +363,8 @@ pub fn activity(record: &ActivityRecord<'_>) -> String {
             ("provider-org", transaction.provider_organisation_id),
             ("receiver-org", transaction.receiver_organisation_id),
         ] {
-            let Some(id) = id else { continue };
-            let org = organisation(&id);
-            let reference = org.and_then(|org| org.org_ref.as_ref()).map(|r| r.as_str());
-            let org_type = org.map(|org| org.organisation_type.code());
-            let attributes = [("ref", reference), ("type", org_type)];
-            match org {
-                Some(org) => {
-                    xml.open(element, &attributes);
-                    narrative(&mut xml, org.name.as_str());
-                    xml.close();
-                }
-                None => {
-                    xml.empty(element, &attributes);
-                }
+            if let Some(id) = id {
+                party(&mut xml, element, organisation(&id));
             }
         }
         xml.close();
@@ -437,6 +433,24 @@ pub fn organisation(record: &OrganisationRecord<'_>) -> String {
     xml.close();
     xml.close(); // iati-organisation
     xml.finish()
+}
+
+/// A `provider-org` or `receiver-org`: the organisation's ref, type and name (only what is
+/// known when the read model does not hold it).
+fn party(xml: &mut XmlWriter, element: &'static str, org: Option<&Organisation>) {
+    let reference = org.and_then(|org| org.org_ref.as_ref()).map(|r| r.as_str());
+    let org_type = org.map(|org| org.organisation_type.code());
+    let attributes = [("ref", reference), ("type", org_type)];
+    match org {
+        Some(org) => {
+            xml.open(element, &attributes);
+            narrative(xml, org.name.as_str());
+            xml.close();
+        }
+        None => {
+            xml.empty(element, &attributes);
+        }
+    }
 }
 
 /// One `result`, its parts in the schema's order.

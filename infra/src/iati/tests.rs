@@ -266,6 +266,8 @@ fn project(rng: &mut StdRng, index: usize, orgs: &[Organisation]) -> Project {
                     period_end: maybe(rng, |rng| start + Duration::days(rng.gen_range(0..400))),
                     value: money(rng),
                     value_date: start,
+                    provider_organisation_id: maybe(rng, org_id),
+                    receiver_organisation_id: maybe(rng, org_id),
                 }
             })
             .collect(),

@@ -469,6 +469,8 @@ pub(crate) async fn random_project(
         steps.push((
             "setPlannedDisbursements(input: $input)",
             serde_json::json!({ "plannedDisbursements": [{ "type": "ORIGINAL",
+                "providerOrganisationId": orgs[usize::try_from(dice.below(orgs.len() as u64)).unwrap()].0,
+                "receiverOrganisationId": orgs[0].0,
                 "periodStart": format!("{year}-01-01"), "periodEnd": format!("{year}-06-30"),
                 "valueDate": format!("{year}-01-01"),
                 "value": { "minorUnits": "100000", "currency": "EUR" } }] }),
