@@ -1562,7 +1562,7 @@ impl Desired<'_> {
                         facts.push(organisation.facts());
                     }
                 }
-                let mut row = row.clone();
+                let mut row = *row;
                 row.provider_organisation_id = provider.as_ref().map(|o| o.id);
                 row.receiver_organisation_id = receiver.as_ref().map(|o| o.id);
                 row

@@ -2152,17 +2152,14 @@ fn planned_disbursements_name_their_provider_and_receiver() {
     row.provider_organisation_id = Some(bmz());
     row.receiver_organisation_id = Some(giz());
     let known = vec![facts(bmz(), Some("DE-1")), facts(giz(), None)];
-    let command = set_disbursements_with(vec![row.clone()], known.clone());
+    let command = set_disbursements_with(vec![row], known.clone());
     let reads: Vec<Uuid> = command.reads().iter().map(|r| r.stream_id).collect();
     assert_eq!(reads, [bmz(), giz()], "the append requires both unchanged");
     let project = given::<Project>([registered()]).when(command).state();
-    assert_eq!(project.planned_disbursements, vec![row.clone()]);
+    assert_eq!(project.planned_disbursements, vec![row]);
 
     given::<Project>([registered()])
-        .when(set_disbursements_with(
-            vec![row.clone()],
-            vec![known[0].clone()],
-        ))
+        .when(set_disbursements_with(vec![row], vec![known[0].clone()]))
         .rejected(
             &ProjectError::UnknownOrganisation {
                 field: FieldPath::list("plannedDisbursements", 0).field("receiverOrganisationId"),
