@@ -6,6 +6,8 @@
 //! * [`merkle`]: the RFC 9162 Merkle tree — leaf and node hashes, roots, inclusion and
 //!   consistency proofs and their verification;
 //! * [`note`] and [`checkpoint`]: C2SP signed notes (Ed25519) and the checkpoints they carry;
+//! * [`cosignature`]: C2SP `cosignature/v1`, what witnesses add to a checkpoint, and
+//!   [`witness`], what a witness answers to `add-checkpoint`;
 //! * [`export_verify`]: the streaming verifier of an export (`events.jsonl` against its signed
 //!   checkpoint), and [`files`], the same for an export directory on disk.
 //!
@@ -13,9 +15,11 @@
 //! institution can review and build just this crate and its binary `amanah-verify`.
 
 pub mod checkpoint;
+pub mod cosignature;
 pub mod envelope;
 pub mod export_verify;
 pub mod files;
 pub mod jcs;
 pub mod merkle;
 pub mod note;
+pub mod witness;
