@@ -7,7 +7,8 @@
 //!   consistency proofs and their verification;
 //! * [`note`] and [`checkpoint`]: C2SP signed notes (Ed25519) and the checkpoints they carry;
 //! * [`cosignature`]: C2SP `cosignature/v1`, what witnesses add to a checkpoint, and
-//!   [`witness`], what a witness answers to `add-checkpoint`;
+//!   [`witness`], what a witness answers to `add-checkpoint`, and [`policy`], which witnesses
+//!   an auditor requires (C2SP tlog-policy) and the check of a cosigned checkpoint;
 //! * [`export_verify`]: the streaming verifier of an export (`events.jsonl` against its signed
 //!   checkpoint), and [`files`], the same for an export directory on disk.
 //!
@@ -22,4 +23,5 @@ pub mod files;
 pub mod jcs;
 pub mod merkle;
 pub mod note;
+pub mod policy;
 pub mod witness;
