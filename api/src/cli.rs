@@ -60,6 +60,11 @@ pub enum Command {
         #[command(subcommand)]
         command: IatiCommand,
     },
+    /// A witness of the audit log, run by a supreme audit institution (docs/witness.md).
+    Witness {
+        #[command(subcommand)]
+        command: crate::witness::WitnessCommand,
+    },
     /// Mint an HS256 bearer token for development and tests, signed with the configured secret
     /// (or the data directory's, generated when missing), and print it.
     Token(TokenArgs),
@@ -206,6 +211,8 @@ pub enum CliError {
     Mint(#[from] amanah_infra::auth::MintError),
     #[error("the IATI export failed: {0}")]
     Publish(#[from] crate::iati::PublishError),
+    #[error(transparent)]
+    Witness(#[from] crate::witness::WitnessError),
     #[error("the file was not imported: {0}")]
     Import(#[from] crate::iati::import::ImportError),
     #[error("{0} of the file's activities were refused (see the report)")]
@@ -262,6 +269,7 @@ pub async fn run(command: Command, config: Config) -> Result<(), CliError> {
         }
         Command::Audit { command } => audit(&config, command).await,
         Command::Iati { command } => iati(&config, command).await,
+        Command::Witness { command } => Ok(crate::witness::run(command).await?),
         Command::Token(args) => {
             println!("{}", mint_token(&config, &args)?);
             Ok(())

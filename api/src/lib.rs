@@ -31,3 +31,4 @@ pub mod request_id;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod witness;

@@ -36,6 +36,7 @@ pub mod read_model;
 pub mod store;
 pub mod testing;
 pub mod url_redaction;
+pub mod witness;
 
 pub use read_model::projection::{NoProjection, Projector};
 pub use store::event_store::{SqlEventStore, StoreConfig};
