@@ -143,8 +143,16 @@ pub enum AuditCommand {
         /// operator, or the key the operator published); the export's own `log.vkey` must be the
         /// same key. Without it every check runs with the export's own `log.vkey`, which proves
         /// only that the export is consistent with itself, and the exit code is 3.
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", conflicts_with = "policy")]
         vkey: Option<PathBuf>,
+        /// A witness policy (C2SP tlog-policy, docs/witness.md §4): its `log` key is the key to
+        /// trust, and the checkpoint's witness cosignatures must meet its quorum.
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
+        /// With --policy: the newest cosignature the policy counts must be at most this old
+        /// (3600s, 30m, 1h, 7d).
+        #[arg(long, value_name = "DURATION", requires = "policy", value_parser = amanah_infra::auth::parse_ttl)]
+        max_age: Option<std::time::Duration>,
         /// A checkpoint kept from earlier: it must be a prefix of this log.
         #[arg(long, value_name = "FILE")]
         previous: Option<PathBuf>,
@@ -342,8 +350,31 @@ async fn audit(config: &Config, command: AuditCommand) -> Result<(), CliError> {
         }
         AuditCommand::Verify {
             dir,
+            policy: Some(policy),
+            max_age,
+            previous,
+            ..
+        } => {
+            let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or_default();
+            let (verified, cosigned) = amanah_audit::files::verify_dir_with_policy(
+                &dir,
+                &policy,
+                previous.as_deref(),
+                max_age.map(|age| age.as_secs()),
+                now,
+            )?;
+            println!("{}", amanah_audit::files::summary(&verified));
+            for (witness, time) in &cosigned.witnesses {
+                let at = chrono::DateTime::from_timestamp(i64::try_from(*time).unwrap_or(0), 0)
+                    .map_or_else(|| time.to_string(), |at| at.to_rfc3339());
+                println!("cosigned by {witness} at {at}");
+            }
+        }
+        AuditCommand::Verify {
+            dir,
             vkey,
             previous,
+            ..
         } => {
             let verified =
                 amanah_audit::files::verify_dir(&dir, vkey.as_deref(), previous.as_deref())?;

@@ -18,10 +18,7 @@ use amanah_audit::checkpoint::Checkpoint;
 use amanah_audit::files::{CHECKPOINT_FILE, EVENTS_FILE, VKEY_FILE};
 use amanah_audit::merkle::{CompactRange, leaf_hash};
 use amanah_audit::note::SigningKey;
-use amanah_domain::ports::{Actor, EventStore as _};
-use amanah_infra::audit::files::export;
-use amanah_infra::testing::{TestDatabase, event, organisation_append};
-use uuid::Uuid;
+use amanah_infra::testing::write_signed_export;
 
 const ORIGIN: &str = "amanah.test/verify-command";
 
@@ -42,24 +39,7 @@ fn text(bytes: &[u8]) -> String {
 
 /// Writes an export of a short log signed by `operator` into `dir`.
 async fn export_log(operator: &Arc<SigningKey>, dir: &Path) {
-    let database = TestDatabase::sqlite().await;
-    let store = database.signed_store(Arc::clone(operator));
-    let id = Uuid::now_v7();
-    for version in 0..5 {
-        let request = organisation_append(
-            id,
-            version,
-            vec![event(
-                "OrganisationRevised",
-                serde_json::json!({ "v": version }),
-            )],
-            Actor::system("system:operator"),
-            None,
-        );
-        store.append(request).await.unwrap();
-    }
-    export(&store, &operator.verifier_key(), dir).await.unwrap();
-    database.cleanup().await;
+    write_signed_export(operator, dir, 5).await;
 }
 
 /// What an attacker with write access to the export does: rewrites an event, signs the new root

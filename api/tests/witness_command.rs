@@ -257,3 +257,153 @@ async fn a_witness_cosigns_what_extends_its_history_and_keeps_evidence_of_what_d
     assert_eq!(evidence[0].body, fork);
     assert!(evidence.iter().all(|e| e.status == 422));
 }
+
+/// An export cosigned by two of three witnesses verifies against a 2-of-3 policy; with one
+/// cosignature, or a tampered one, it does not; `--vkey` and `--policy` do not combine.
+#[tokio::test]
+async fn an_export_verifies_against_a_witness_policy_only_when_the_quorum_cosigned_it() {
+    let work = tempfile::tempdir().unwrap();
+    let operator = std::sync::Arc::new(SigningKey::generate("amanah.test/witnessed").unwrap());
+    let export = work.path().join("export");
+    amanah_infra::testing::write_signed_export(&operator, &export, 6).await;
+    let checkpoint = std::fs::read_to_string(export.join("checkpoint")).unwrap();
+
+    let mut witnesses = Vec::new();
+    let mut policy = format!("log {}\n", operator.verifier_key());
+    for n in 1..=3 {
+        let dir = work.path().join(format!("w{n}"));
+        std::fs::create_dir(&dir).unwrap();
+        let name = format!("sai-{n}.example/witness");
+        let init = amanah(
+            &dir,
+            &["witness", "init", "--name", &name, "--key", "w.key"],
+        );
+        let vkey = String::from_utf8(init.stdout).unwrap().trim().to_owned();
+        policy.push_str(&format!("witness w{n} {vkey}\n"));
+        let log = operator.verifier_key().to_string();
+        assert!(
+            amanah(&dir, &["witness", "add-log", "--db", "w.db", &log])
+                .status
+                .success()
+        );
+        witnesses.push(Server::start(&dir));
+    }
+    policy.push_str("group sais 2 w1 w2 w3\nquorum sais\n");
+    std::fs::write(work.path().join("policy"), &policy).unwrap();
+
+    // Two of the three cosign the exported checkpoint (trust on first use: old 0).
+    let request = AddCheckpoint {
+        old: 0,
+        proof: Vec::new(),
+        checkpoint: checkpoint.clone(),
+    }
+    .to_body();
+    let mut lines = Vec::new();
+    for server in &witnesses[..2] {
+        let (status, _, line) = post(server, request.clone()).await;
+        assert_eq!(status, 200, "{line}");
+        lines.push(line);
+    }
+    let verify = |note: &str| {
+        std::fs::write(export.join("checkpoint"), note).unwrap();
+        let policy = work.path().join("policy");
+        amanah(
+            work.path(),
+            &[
+                "audit",
+                "verify",
+                export.to_str().unwrap(),
+                "--policy",
+                policy.to_str().unwrap(),
+            ],
+        )
+    };
+    let both = verify(&format!("{checkpoint}{}{}", lines[0], lines[1]));
+    assert_eq!(
+        both.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&both.stderr)
+    );
+    let out = String::from_utf8(both.stdout).unwrap();
+    assert!(out.contains("verified 6 events"), "{out}");
+    assert!(
+        out.contains("cosigned by sai-1.example/witness at "),
+        "{out}"
+    );
+    assert!(
+        out.contains("cosigned by sai-2.example/witness at "),
+        "{out}"
+    );
+
+    let one = verify(&format!("{checkpoint}{}", lines[0]));
+    assert_eq!(one.status.code(), Some(1));
+    let error = String::from_utf8(one.stderr).unwrap();
+    assert!(
+        error.contains("quorum not met (verified: sai-1.example/witness)"),
+        "{error}"
+    );
+
+    // A cosignature that does not verify rejects the note, even with the quorum met.
+    let mut broken = lines[1].clone();
+    let at = broken.len() - 10;
+    let byte = if &broken[at..=at] == "A" { "B" } else { "A" };
+    broken.replace_range(at..=at, byte);
+    let tampered = verify(&format!("{checkpoint}{}{broken}", lines[0]));
+    assert_eq!(tampered.status.code(), Some(1));
+
+    // --max-age: a cosignature two hours old passes a 3-hour limit and fails a 1-hour one.
+    let old_witness = amanah_audit::cosignature::Cosigner::generate("old.example/witness").unwrap();
+    let old_policy = work.path().join("old-policy");
+    std::fs::write(
+        &old_policy,
+        format!(
+            "log {}
+witness old {}
+quorum old
+",
+            operator.verifier_key(),
+            old_witness.verifier()
+        ),
+    )
+    .unwrap();
+    let text = &checkpoint[..=checkpoint.find("\n\n").unwrap()];
+    let two_hours_ago = u64::try_from(chrono::Utc::now().timestamp()).unwrap() - 7200;
+    std::fs::write(
+        export.join("checkpoint"),
+        format!("{checkpoint}{}", old_witness.cosign(text, two_hours_ago)),
+    )
+    .unwrap();
+    let with_max_age = |age: &str| {
+        amanah(
+            work.path(),
+            &[
+                "audit",
+                "verify",
+                export.to_str().unwrap(),
+                "--policy",
+                old_policy.to_str().unwrap(),
+                "--max-age",
+                age,
+            ],
+        )
+    };
+    assert_eq!(with_max_age("3h").status.code(), Some(0));
+    let stale = with_max_age("1h");
+    assert_eq!(stale.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&stale.stderr).contains("--max-age"));
+
+    let both_flags = amanah(
+        work.path(),
+        &[
+            "audit",
+            "verify",
+            export.to_str().unwrap(),
+            "--policy",
+            "policy",
+            "--vkey",
+            "policy",
+        ],
+    );
+    assert_eq!(both_flags.status.code(), Some(2));
+}

@@ -64,13 +64,31 @@ pub enum VerifyError {
     /// The log does not verify (exit 1).
     #[error("verification failed: {0}")]
     Failed(#[from] VerificationError),
+    /// The policy file does not parse (usage error, exit 2).
+    #[error("{} is not a witness policy: {source}", path.display())]
+    BadPolicy {
+        path: PathBuf,
+        source: crate::policy::PolicyError,
+    },
+    /// The checkpoint's cosignatures do not meet the policy (exit 1).
+    #[error("verification failed: {0}")]
+    Witnesses(#[from] crate::policy::CosignedError),
+    /// The newest cosignature the policy counts is older than `--max-age` allows (exit 1).
+    #[error(
+        "verification failed: the newest cosignature is {age} s old, more than the {max_age} s \
+         --max-age allows"
+    )]
+    TooOld { age: u64, max_age: u64 },
 }
 
 impl VerifyError {
     /// Whether the log failed verification (exit 1) rather than the command being unusable.
     #[must_use]
     pub fn is_verification_failure(&self) -> bool {
-        matches!(self, Self::Failed(_) | Self::KeyMismatch { .. })
+        matches!(
+            self,
+            Self::Failed(_) | Self::KeyMismatch { .. } | Self::Witnesses(_) | Self::TooOld { .. }
+        )
     }
 
     /// The exit status for this error: [`EXIT_FAILED`] or [`EXIT_UNUSABLE`].
@@ -149,6 +167,56 @@ pub fn verify_dir(
         &key,
         previous.as_deref(),
     )?)
+}
+
+/// `amanah audit verify DIR --policy FILE [--previous FILE] [--max-age D]`: verifies an export
+/// as [`verify_dir`] does, with the policy's `log` key as the trusted key, then requires its
+/// checkpoint's cosignatures to meet the policy's quorum ([`crate::policy::verify_cosigned`]) at
+/// time `now` (POSIX seconds), and, with `max_age` (seconds), the newest of them to be that
+/// recent.
+///
+/// # Errors
+/// As [`verify_dir`]; [`VerifyError::BadPolicy`], [`VerifyError::Witnesses`] and
+/// [`VerifyError::TooOld`].
+pub fn verify_dir_with_policy(
+    dir: &Path,
+    policy_path: &Path,
+    previous: Option<&Path>,
+    max_age: Option<u64>,
+    now: u64,
+) -> Result<(Verified, crate::policy::Cosigned), VerifyError> {
+    let text = read_file(policy_path)?;
+    let policy =
+        crate::policy::Policy::parse(&String::from_utf8_lossy(&text)).map_err(|source| {
+            VerifyError::BadPolicy {
+                path: policy_path.to_owned(),
+                source,
+            }
+        })?;
+    if !dir.is_dir() {
+        return Err(VerifyError::MissingDirectory {
+            path: dir.to_owned(),
+        });
+    }
+    check_own_key(&dir.join(VKEY_FILE), &policy.log)?;
+    let checkpoint = read_file(&dir.join(CHECKPOINT_FILE))?;
+    let previous = previous.map(read_file).transpose()?;
+    let events_path = dir.join(EVENTS_FILE);
+    let events = fs::File::open(&events_path).map_err(|source| VerifyError::Read {
+        path: events_path,
+        source,
+    })?;
+    let reader = BufReader::with_capacity(1 << 20, events);
+    let verified = verify_export(reader, &checkpoint, &policy.log, previous.as_deref())?;
+    let cosigned = crate::policy::verify_cosigned(&checkpoint, &policy, now)?;
+    if let Some(max_age) = max_age {
+        let newest = cosigned.witnesses.iter().map(|(_, time)| *time).max();
+        let age = newest.map_or(u64::MAX, |time| now.saturating_sub(time));
+        if age > max_age {
+            return Err(VerifyError::TooOld { age, max_age });
+        }
+    }
+    Ok((verified, cosigned))
 }
 
 /// The export's own `log.vkey`, when there is one, must be the trusted key: a different or

@@ -782,3 +782,33 @@ pub fn xmllint(schema: IatiSchema, xml: &[u8]) -> Result<(), String> {
         Err(String::from_utf8_lossy(&output.stderr).into_owned())
     }
 }
+
+/// Writes to `dir` an export (`amanah audit export`'s three files) of a log of `events`
+/// `OrganisationRevised` events, appended to a scratch SQLite database and signed by `operator`.
+///
+/// # Panics
+/// When the database, an append or the export fails: a test fails loudly.
+pub async fn write_signed_export(operator: &Arc<SigningKey>, dir: &std::path::Path, events: u64) {
+    let database = TestDatabase::sqlite().await;
+    let store = database.signed_store(Arc::clone(operator));
+    let id = Uuid::now_v7();
+    for version in 0..events {
+        let request = organisation_append(
+            id,
+            version,
+            vec![event(
+                "OrganisationRevised",
+                serde_json::json!({ "v": version }),
+            )],
+            amanah_domain::ports::Actor::system("system:operator"),
+            None,
+        );
+        if let Err(error) = amanah_domain::ports::EventStore::append(&store, request).await {
+            panic!("append {version}: {error}");
+        }
+    }
+    if let Err(error) = crate::audit::files::export(&store, &operator.verifier_key(), dir).await {
+        panic!("export: {error}");
+    }
+    database.cleanup().await;
+}
