@@ -8,7 +8,6 @@
 //! `project(id:, asOf:)` does, so the file says what the portfolio said at that log size.
 
 pub mod import;
-pub mod read;
 
 use std::collections::{HashMap, HashSet};
 

@@ -23,7 +23,7 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use super::ProjectPlan;
-use crate::iati::read::{Problem, Stated, StatedActivity};
+use amanah_infra::iati::stated::{Problem, Stated, StatedActivity};
 
 /// The commands that make `project`'s related projects `wanted`, in order: relations not
 /// wanted are removed, wanted ones missing are added.

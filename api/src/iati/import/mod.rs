@@ -42,8 +42,8 @@ use self::changes::{
 };
 use self::report::not_kept;
 pub use self::report::{render, render_summary};
-use super::read::{Mention, Problem, Stated, stated};
 use crate::state::PortfolioReadModel;
+use amanah_infra::iati::stated::{Mention, Problem, Stated, stated};
 
 /// What happened to one activity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -6,6 +6,8 @@
 //! the importer resolves them. What is not read here is not kept, and the importer reports it
 //! by comparing the file with what it would write back.
 
+use super::publish::AMANAH_NAMESPACE;
+use super::read::Element;
 use amanah_domain::activity::{ActivityLocation, Participants};
 use amanah_domain::codelists::{
     ActivityKind, ActivityPartnerRole, ActivityStatus, AuditType, UncacChapter,
@@ -28,8 +30,6 @@ use amanah_domain::values::{
     SectorCode, Telephone, TiedStatus, Title, TransactionRef, ValueError, WebUrl,
     parse_administrative_level,
 };
-use amanah_infra::iati::publish::AMANAH_NAMESPACE;
-use amanah_infra::iati::read::Element;
 use chrono::NaiveDate;
 use uuid::Uuid;
 
