@@ -12,12 +12,9 @@
 
 use std::fmt;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::Signer as _;
-use sha2::{Digest, Sha256};
 
-use crate::note::{KeyError, NoteSignature, SIGNATURE_PREFIX, is_valid_name};
+use crate::note::{self, KeyError, NoteSignature};
 
 /// The key type byte of `cosignature/v1` keys.
 pub const ALG_COSIGNATURE_V1: u8 = 0x04;
@@ -31,62 +28,13 @@ pub const MAX_TIME: u64 = i64::MAX as u64;
 /// The key ID of a `cosignature/v1` public key under `name`.
 #[must_use]
 pub fn key_id(name: &str, public_key: &[u8; 32]) -> u32 {
-    let mut hasher = Sha256::new();
-    hasher.update(name.as_bytes());
-    hasher.update([b'\n', ALG_COSIGNATURE_V1]);
-    hasher.update(public_key);
-    let digest = hasher.finalize();
-    u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]])
+    note::typed_key_id(name, ALG_COSIGNATURE_V1, public_key)
 }
 
 /// The message a cosignature signs: the header, the time, then the note text.
 #[must_use]
 pub fn message(note_text: &str, time: u64) -> Vec<u8> {
     format!("cosignature/v1\ntime {time}\n{note_text}").into_bytes()
-}
-
-fn check_name(name: &str) -> Result<(), KeyError> {
-    if is_valid_name(name) {
-        Ok(())
-    } else {
-        Err(KeyError::InvalidName(name.to_owned()))
-    }
-}
-
-/// Decodes `base64(0x04 ‖ 32 bytes)`.
-fn key_bytes(base64: &str) -> Result<[u8; 32], KeyError> {
-    let bytes = STANDARD
-        .decode(base64)
-        .map_err(|_| KeyError::Malformed("the key is not standard base64"))?;
-    let (&alg, key) = bytes
-        .split_first()
-        .ok_or(KeyError::Malformed("the key is empty"))?;
-    if alg != ALG_COSIGNATURE_V1 {
-        return Err(KeyError::UnsupportedAlgorithm(alg));
-    }
-    key.try_into()
-        .map_err(|_| KeyError::WrongKeyLength(key.len()))
-}
-
-fn encode_key(key: &[u8; 32]) -> String {
-    let mut bytes = Vec::with_capacity(33);
-    bytes.push(ALG_COSIGNATURE_V1);
-    bytes.extend_from_slice(key);
-    STANDARD.encode(bytes)
-}
-
-/// Splits `name+keyid+rest`, checking the name and the 8 hex digits of the key ID.
-fn split_key(text: &str) -> Result<(&str, u32, &str), KeyError> {
-    let shape = KeyError::Malformed("expected name+keyid+key");
-    let (name, rest) = text.split_once('+').ok_or(shape.clone())?;
-    let (id, key) = rest.split_once('+').ok_or(shape)?;
-    check_name(name)?;
-    if id.len() != 8 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(KeyError::Malformed("the key ID must be 8 hex digits"));
-    }
-    let id = u32::from_str_radix(id, 16)
-        .map_err(|_| KeyError::Malformed("the key ID must be 8 hex digits"))?;
-    Ok((name, id, key))
 }
 
 /// A witness's public key: verifies its cosignatures.
@@ -104,17 +52,10 @@ impl CosignatureVerifier {
     /// [`KeyError`] for a malformed string, another key type (a `0x01` note key is refused,
     /// as tlog-policy requires), an invalid key, or a key ID that does not match.
     pub fn parse(text: &str) -> Result<Self, KeyError> {
-        let (name, given, key) = split_key(text)?;
-        let key = key_bytes(key)?;
-        let expected = key_id(name, &key);
-        if given != expected {
-            return Err(KeyError::KeyIdMismatch { given, expected });
-        }
-        let key = ed25519_dalek::VerifyingKey::from_bytes(&key)
-            .map_err(|_| KeyError::InvalidPublicKey)?;
+        let (name, key_id, key) = note::parse_verifier_key(text.trim(), ALG_COSIGNATURE_V1)?;
         Ok(Self {
             name: name.to_owned(),
-            key_id: expected,
+            key_id,
             key,
         })
     }
@@ -175,7 +116,7 @@ impl fmt::Display for CosignatureVerifier {
             "{}+{:08x}+{}",
             self.name,
             self.key_id,
-            encode_key(self.key.as_bytes())
+            note::encode_key(ALG_COSIGNATURE_V1, self.key.as_bytes())
         )
     }
 }
@@ -213,8 +154,11 @@ impl Cosigner {
     /// # Errors
     /// [`KeyError::InvalidName`].
     pub fn from_seed(name: &str, seed: &[u8; 32]) -> Result<Self, KeyError> {
-        check_name(name)?;
-        let key = ed25519_dalek::SigningKey::from_bytes(seed);
+        Self::new(name, ed25519_dalek::SigningKey::from_bytes(seed))
+    }
+
+    fn new(name: &str, key: ed25519_dalek::SigningKey) -> Result<Self, KeyError> {
+        note::check_name(name)?;
         Ok(Self {
             name: name.to_owned(),
             key_id: key_id(name, key.verifying_key().as_bytes()),
@@ -227,8 +171,10 @@ impl Cosigner {
     /// # Errors
     /// [`KeyError::InvalidName`].
     pub fn generate(name: &str) -> Result<Self, KeyError> {
-        let key = ed25519_dalek::SigningKey::generate(&mut rand_core::OsRng);
-        Self::from_seed(name, key.as_bytes())
+        Self::new(
+            name,
+            ed25519_dalek::SigningKey::generate(&mut rand_core::OsRng),
+        )
     }
 
     /// Parses `PRIVATE+KEY+<name>+<hex key ID>+<base64(0x04 ‖ seed)>`, with at most one trailing
@@ -237,30 +183,14 @@ impl Cosigner {
     /// # Errors
     /// [`KeyError`] for a malformed string, another key type, or a key ID that does not match.
     pub fn from_private_key_string(text: &str) -> Result<Self, KeyError> {
-        let text = text.strip_suffix('\n').unwrap_or(text);
-        let rest = text
-            .strip_prefix("PRIVATE+KEY+")
-            .ok_or(KeyError::Malformed("expected PRIVATE+KEY+name+keyid+key"))?;
-        let (name, given, seed) = split_key(rest)?;
-        let cosigner = Self::from_seed(name, &key_bytes(seed)?)?;
-        if cosigner.key_id != given {
-            return Err(KeyError::KeyIdMismatch {
-                given,
-                expected: cosigner.key_id,
-            });
-        }
-        Ok(cosigner)
+        let (name, key) = note::parse_private_key(text, ALG_COSIGNATURE_V1)?;
+        Self::new(name, key)
     }
 
     /// The key file's text; the secret, to be written with mode 0600 only.
     #[must_use]
     pub fn to_private_key_string(&self) -> String {
-        format!(
-            "PRIVATE+KEY+{}+{:08x}+{}",
-            self.name,
-            self.key_id,
-            encode_key(self.key.as_bytes())
-        )
+        note::private_key_string(&self.name, ALG_COSIGNATURE_V1, &self.key)
     }
 
     /// The witness's name.
@@ -284,15 +214,10 @@ impl Cosigner {
     #[must_use]
     pub fn cosign(&self, note_text: &str, time: u64) -> String {
         let signature = self.key.sign(&message(note_text, time));
-        let mut bytes = Vec::with_capacity(4 + COSIGNATURE_BYTES);
-        bytes.extend_from_slice(&self.key_id.to_be_bytes());
-        bytes.extend_from_slice(&time.to_be_bytes());
-        bytes.extend_from_slice(&signature.to_bytes());
-        format!(
-            "{SIGNATURE_PREFIX}{} {}\n",
-            self.name,
-            STANDARD.encode(bytes)
-        )
+        let mut payload = Vec::with_capacity(COSIGNATURE_BYTES);
+        payload.extend_from_slice(&time.to_be_bytes());
+        payload.extend_from_slice(&signature.to_bytes());
+        note::signature_line(&self.name, self.key_id, &payload)
     }
 }
 

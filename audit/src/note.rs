@@ -132,7 +132,7 @@ pub fn is_valid_name(name: &str) -> bool {
     !name.is_empty() && !name.chars().any(|c| c.is_whitespace() || c == '+')
 }
 
-fn check_name(name: &str) -> Result<(), KeyError> {
+pub(crate) fn check_name(name: &str) -> Result<(), KeyError> {
     if is_valid_name(name) {
         Ok(())
     } else {
@@ -144,47 +144,117 @@ fn check_name(name: &str) -> Result<(), KeyError> {
 /// `SHA-256(name ‖ 0x0A ‖ 0x01 ‖ public key)`.
 #[must_use]
 pub fn key_id(name: &str, public_key: &[u8; 32]) -> u32 {
+    typed_key_id(name, ALG_ED25519, public_key)
+}
+
+/// The key ID of a public key of type `alg` under `name`: the first 4 bytes, big-endian, of
+/// `SHA-256(name ‖ 0x0A ‖ alg ‖ public key)`. Note keys are type `0x01`, witness
+/// (`cosignature/v1`) keys `0x04`.
+pub(crate) fn typed_key_id(name: &str, alg: u8, public_key: &[u8; 32]) -> u32 {
     let mut hasher = Sha256::new();
     hasher.update(name.as_bytes());
-    hasher.update([b'\n', ALG_ED25519]);
+    hasher.update([b'\n', alg]);
     hasher.update(public_key);
     let digest = hasher.finalize();
     u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]])
 }
 
-/// Splits `text` at the first `+`.
-fn chop_plus(text: &str) -> Option<(&str, &str)> {
-    text.split_once('+')
-}
-
-/// Parses the 8 hex digits of a key ID (either case, as Go's `strconv.ParseUint` does).
-fn parse_key_id(hex: &str) -> Result<u32, KeyError> {
-    if hex.len() != 8 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(KeyError::Malformed("the key ID must be 8 hex digits"));
+/// Splits a key string `<name>+<hex key ID>+<base64 key>` (a verifier key, or a private key
+/// after its `PRIVATE+KEY+`), checking the name and the 8 hex digits of the key ID (either
+/// case, as Go's `strconv.ParseUint` reads them).
+pub(crate) fn split_key(text: &str) -> Result<(&str, u32, &str), KeyError> {
+    let shape = KeyError::Malformed("expected name+keyid+key");
+    let (name, rest) = text.split_once('+').ok_or(shape.clone())?;
+    let (id_hex, key) = rest.split_once('+').ok_or(shape)?;
+    check_name(name)?;
+    let malformed_id = KeyError::Malformed("the key ID must be 8 hex digits");
+    if id_hex.len() != 8 || !id_hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(malformed_id);
     }
-    u32::from_str_radix(hex, 16).map_err(|_| KeyError::Malformed("the key ID must be 8 hex digits"))
+    let id = u32::from_str_radix(id_hex, 16).map_err(|_| malformed_id)?;
+    Ok((name, id, key))
 }
 
-/// Decodes `base64(0x01 ‖ 32 bytes)`.
-fn parse_key_bytes(base64: &str) -> Result<[u8; 32], KeyError> {
+/// Decodes `base64(alg ‖ 32 bytes)`, requiring the type byte `alg`.
+pub(crate) fn decode_key(base64: &str, alg: u8) -> Result<[u8; 32], KeyError> {
     let bytes = STANDARD
         .decode(base64)
         .map_err(|_| KeyError::Malformed("the key is not standard base64"))?;
-    let (&alg, key) = bytes
+    let (&found, key) = bytes
         .split_first()
         .ok_or(KeyError::Malformed("the key is empty"))?;
-    if alg != ALG_ED25519 {
-        return Err(KeyError::UnsupportedAlgorithm(alg));
+    if found != alg {
+        return Err(KeyError::UnsupportedAlgorithm(found));
     }
     key.try_into()
         .map_err(|_| KeyError::WrongKeyLength(key.len()))
 }
 
-fn encode_key_bytes(key: &[u8; 32]) -> String {
+/// `base64(alg ‖ key)`.
+pub(crate) fn encode_key(alg: u8, key: &[u8; 32]) -> String {
     let mut bytes = Vec::with_capacity(33);
-    bytes.push(ALG_ED25519);
+    bytes.push(alg);
     bytes.extend_from_slice(key);
     STANDARD.encode(bytes)
+}
+
+/// Parses a verifier key string of type `alg`: its name, key ID and public key, the key ID
+/// checked against the name and key.
+pub(crate) fn parse_verifier_key(
+    text: &str,
+    alg: u8,
+) -> Result<(&str, u32, ed25519_dalek::VerifyingKey), KeyError> {
+    let (name, given, key) = split_key(text)?;
+    let key = decode_key(key, alg)?;
+    let expected = typed_key_id(name, alg, &key);
+    if given != expected {
+        return Err(KeyError::KeyIdMismatch { given, expected });
+    }
+    let key =
+        ed25519_dalek::VerifyingKey::from_bytes(&key).map_err(|_| KeyError::InvalidPublicKey)?;
+    Ok((name, expected, key))
+}
+
+/// Parses a private key string `PRIVATE+KEY+<name>+<hex key ID>+<base64(alg ‖ seed)>` (at most
+/// one trailing `\n`): its name and signing key, the key ID checked against the derived public
+/// key.
+pub(crate) fn parse_private_key(
+    text: &str,
+    alg: u8,
+) -> Result<(&str, ed25519_dalek::SigningKey), KeyError> {
+    let text = text.strip_suffix('\n').unwrap_or(text);
+    let rest = text
+        .strip_prefix("PRIVATE+KEY+")
+        .ok_or(KeyError::Malformed("expected PRIVATE+KEY+name+keyid+key"))?;
+    let (name, given, seed) = split_key(rest).map_err(|error| match error {
+        KeyError::Malformed("expected name+keyid+key") => {
+            KeyError::Malformed("expected PRIVATE+KEY+name+keyid+key")
+        }
+        other => other,
+    })?;
+    let key = ed25519_dalek::SigningKey::from_bytes(&decode_key(seed, alg)?);
+    let expected = typed_key_id(name, alg, key.verifying_key().as_bytes());
+    if given != expected {
+        return Err(KeyError::KeyIdMismatch { given, expected });
+    }
+    Ok((name, key))
+}
+
+/// `PRIVATE+KEY+<name>+<hex key ID>+<base64(alg ‖ seed)>`.
+pub(crate) fn private_key_string(name: &str, alg: u8, key: &ed25519_dalek::SigningKey) -> String {
+    format!(
+        "PRIVATE+KEY+{name}+{:08x}+{}",
+        typed_key_id(name, alg, key.verifying_key().as_bytes()),
+        encode_key(alg, key.as_bytes())
+    )
+}
+
+/// A signature line: `— <name> <base64(key ID ‖ payload)>\n`.
+pub(crate) fn signature_line(name: &str, key_id: u32, payload: &[u8]) -> String {
+    let mut bytes = Vec::with_capacity(4 + payload.len());
+    bytes.extend_from_slice(&key_id.to_be_bytes());
+    bytes.extend_from_slice(payload);
+    format!("{SIGNATURE_PREFIX}{name} {}\n", STANDARD.encode(bytes))
 }
 
 /// A public Ed25519 note verifier key: a name, its key ID and the public key.
@@ -216,22 +286,10 @@ impl VerifierKey {
     /// [`KeyError`] for a malformed string, an invalid name, another algorithm than Ed25519, a key
     /// of the wrong length or not on the curve, or a key ID that does not match.
     pub fn parse(text: &str) -> Result<Self, KeyError> {
-        let text = text.trim();
-        let (name, rest) = chop_plus(text).ok_or(KeyError::Malformed("expected name+keyid+key"))?;
-        let (id_hex, key_b64) =
-            chop_plus(rest).ok_or(KeyError::Malformed("expected name+keyid+key"))?;
-        check_name(name)?;
-        let given = parse_key_id(id_hex)?;
-        let key_bytes = parse_key_bytes(key_b64)?;
-        let expected = key_id(name, &key_bytes);
-        if given != expected {
-            return Err(KeyError::KeyIdMismatch { given, expected });
-        }
-        let key = ed25519_dalek::VerifyingKey::from_bytes(&key_bytes)
-            .map_err(|_| KeyError::InvalidPublicKey)?;
+        let (name, key_id, key) = parse_verifier_key(text.trim(), ALG_ED25519)?;
         Ok(Self {
             name: name.to_owned(),
-            key_id: given,
+            key_id,
             key,
         })
     }
@@ -272,7 +330,7 @@ impl fmt::Display for VerifierKey {
             "{}+{:08x}+{}",
             self.name,
             self.key_id,
-            encode_key_bytes(self.key.as_bytes())
+            encode_key(ALG_ED25519, self.key.as_bytes())
         )
     }
 }
@@ -342,34 +400,15 @@ impl SigningKey {
     /// [`KeyError`] for a malformed string, an invalid name, another algorithm, a seed of the
     /// wrong length, or a key ID that does not match the derived public key.
     pub fn from_private_key_string(text: &str) -> Result<Self, KeyError> {
-        let text = text.strip_suffix('\n').unwrap_or(text);
-        let shape = KeyError::Malformed("expected PRIVATE+KEY+name+keyid+key");
-        let rest = text.strip_prefix("PRIVATE+KEY+").ok_or(shape.clone())?;
-        let (name, rest) = chop_plus(rest).ok_or(shape.clone())?;
-        let (id_hex, key_b64) = chop_plus(rest).ok_or(shape)?;
-        check_name(name)?;
-        let given = parse_key_id(id_hex)?;
-        let seed = parse_key_bytes(key_b64)?;
-        let key = Self::from_seed(name, &seed)?;
-        if key.key_id != given {
-            return Err(KeyError::KeyIdMismatch {
-                given,
-                expected: key.key_id,
-            });
-        }
-        Ok(key)
+        let (name, key) = parse_private_key(text, ALG_ED25519)?;
+        Self::new(name, key)
     }
 
     /// The key-file format `PRIVATE+KEY+<name>+<hex key ID>+<base64(0x01 ‖ seed)>`, without a
     /// final newline. This is the secret: write it to a file of mode 0600 only.
     #[must_use]
     pub fn to_private_key_string(&self) -> String {
-        format!(
-            "PRIVATE+KEY+{}+{:08x}+{}",
-            self.name,
-            self.key_id,
-            encode_key_bytes(self.key.as_bytes())
-        )
+        private_key_string(&self.name, ALG_ED25519, &self.key)
     }
 
     /// The key name.
@@ -397,14 +436,7 @@ impl SigningKey {
     /// The signature line of this key for `text`: `— <name> <base64(key ID ‖ signature)>\n`.
     fn signature_line(&self, text: &str) -> String {
         let signature = self.key.sign(text.as_bytes());
-        let mut bytes = Vec::with_capacity(4 + 64);
-        bytes.extend_from_slice(&self.key_id.to_be_bytes());
-        bytes.extend_from_slice(&signature.to_bytes());
-        format!(
-            "{SIGNATURE_PREFIX}{} {}\n",
-            self.name,
-            STANDARD.encode(bytes)
-        )
+        signature_line(&self.name, self.key_id, &signature.to_bytes())
     }
 }
 
