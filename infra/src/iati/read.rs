@@ -38,10 +38,7 @@ impl Element {
     /// The value of attribute `name` (as written, e.g. `xml:lang`).
     #[must_use]
     pub fn attribute(&self, name: &str) -> Option<&str> {
-        self.attributes
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
+        find_attribute(&self.attributes, name)
     }
 
     /// The children in no namespace named `local`, in document order.
@@ -106,10 +103,7 @@ impl Root {
     /// The value of attribute `name`.
     #[must_use]
     pub fn attribute(&self, name: &str) -> Option<&str> {
-        self.attributes
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
+        find_attribute(&self.attributes, name)
     }
 }
 
@@ -162,37 +156,13 @@ impl<R: BufRead> ActivityReader<R> {
         let mut reader = NsReader::from_reader(source);
         reader.config_mut().expand_empty_elements = false;
         let mut buf = Vec::new();
-        loop {
+        let (root, finished) = loop {
             buf.clear();
             let position = reader.buffer_position();
             match reader.read_event_into(&mut buf) {
                 Ok(Event::DocType(_)) => return Err(ReadError::DocumentType),
-                Ok(Event::Start(start)) => {
-                    let root = Root {
-                        name: name_of(&start),
-                        attributes: attributes(&start, position)?,
-                    };
-                    return Ok(Self {
-                        reader,
-                        buf,
-                        root,
-                        others: BTreeMap::new(),
-                        finished: false,
-                    });
-                }
-                Ok(Event::Empty(start)) => {
-                    let root = Root {
-                        name: name_of(&start),
-                        attributes: attributes(&start, position)?,
-                    };
-                    return Ok(Self {
-                        reader,
-                        buf,
-                        root,
-                        others: BTreeMap::new(),
-                        finished: true,
-                    });
-                }
+                Ok(Event::Start(start)) => break (root_of(&start, position)?, false),
+                Ok(Event::Empty(start)) => break (root_of(&start, position)?, true),
                 Ok(Event::Eof) => return Err(ReadError::NoRoot),
                 Ok(Event::Text(text)) if text.iter().all(u8::is_ascii_whitespace) => {}
                 Ok(Event::Decl(_) | Event::Comment(_) | Event::PI(_)) => {}
@@ -204,7 +174,14 @@ impl<R: BufRead> ActivityReader<R> {
                 }
                 Err(error) => return Err(syntax(&reader, &error)),
             }
-        }
+        };
+        Ok(Self {
+            reader,
+            buf,
+            root,
+            others: BTreeMap::new(),
+            finished,
+        })
     }
 
     /// The root element.
@@ -349,6 +326,21 @@ fn read_element(
         children: Vec::new(),
         text: String::new(),
     })
+}
+
+fn root_of(start: &BytesStart<'_>, position: u64) -> Result<Root, ReadError> {
+    Ok(Root {
+        name: name_of(start),
+        attributes: attributes(start, position)?,
+    })
+}
+
+/// The value of attribute `name` among `attributes`.
+fn find_attribute<'a>(attributes: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    attributes
+        .iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.as_str())
 }
 
 fn name_of(start: &BytesStart<'_>) -> String {
