@@ -154,6 +154,36 @@ impl Problems {
             }
         }
     }
+
+    /// The date `raw` written at `field`; a problem when it is not a date, or when it is
+    /// `required` and missing.
+    fn date(&mut self, field: String, raw: Option<&str>, required: bool) -> Option<NaiveDate> {
+        match raw.map(date) {
+            Some(Ok(on)) => Some(on),
+            Some(Err(message)) => {
+                self.add(field, message);
+                None
+            }
+            None => {
+                if required {
+                    self.add(field, "is missing");
+                }
+                None
+            }
+        }
+    }
+}
+
+/// The text of child `name`'s first narrative, parsed, when the child has one.
+fn optional_text<T>(
+    element: &Element,
+    name: &str,
+    path: &str,
+    problems: &mut Problems,
+    parse: impl FnOnce(&str) -> Result<T, ValueError>,
+) -> Option<T> {
+    let text = element.child(name).and_then(narrative)?;
+    problems.take(|| format!("{path}/{name}/narrative"), parse(text))
 }
 
 /// An element's path for the report: `iati-activity/sector[2]` (1-based, as XPath counts).
@@ -300,11 +330,11 @@ pub fn stated(activity: &Element) -> Result<Stated, Vec<Problem>> {
             Some("4") => 3,
             _ => continue,
         };
-        match element.attribute("iso-date").map(date) {
-            Some(Ok(on)) => dates[slot] = Some(on),
-            Some(Err(message)) => problems.add(format!("{path}/@iso-date"), message),
-            None => problems.add(format!("{path}/@iso-date"), "is missing"),
-        }
+        dates[slot] = problems.date(
+            format!("{path}/@iso-date"),
+            element.attribute("iso-date"),
+            true,
+        );
     }
     let [planned_start, actual_start, planned_end, actual_end] = dates;
     if planned_start.is_none() {
@@ -522,18 +552,13 @@ pub fn stated(activity: &Element) -> Result<Stated, Vec<Problem>> {
                 None
             }
         };
-        let on = match element
-            .child("document-date")
-            .and_then(|d| d.attribute("iso-date"))
-            .map(date)
-        {
-            Some(Ok(on)) => Some(on),
-            Some(Err(message)) => {
-                problems.add(format!("{path}/document-date/@iso-date"), message);
-                None
-            }
-            None => None,
-        };
+        let on = problems.date(
+            format!("{path}/document-date/@iso-date"),
+            element
+                .child("document-date")
+                .and_then(|d| d.attribute("iso-date")),
+            false,
+        );
         if let (Some(url), Some(format), Some(title), Some(category)) =
             (url, format, title, category)
         {
@@ -715,21 +740,11 @@ fn percentage(element: &Element, path: &str, problems: &mut Problems) -> Option<
 
 fn period(element: &Element, name: &str, path: &str, problems: &mut Problems) -> Option<NaiveDate> {
     let field = format!("{path}/{name}/@iso-date");
-    match element
-        .child(name)
-        .and_then(|p| p.attribute("iso-date"))
-        .map(date)
-    {
-        Some(Ok(on)) => Some(on),
-        Some(Err(message)) => {
-            problems.add(field, message);
-            None
-        }
-        None => {
-            problems.add(field, "is missing");
-            None
-        }
-    }
+    problems.date(
+        field,
+        element.child(name).and_then(|p| p.attribute("iso-date")),
+        true,
+    )
 }
 
 /// The `value` child: the amount in its `@currency` (or the activity's default) and its
@@ -762,17 +777,11 @@ fn value(
         || field.clone(),
         Money::parse_decimal(value.text.trim(), currency),
     );
-    let value_date = match value.attribute("value-date").map(date) {
-        Some(Ok(on)) => Some(on),
-        Some(Err(message)) => {
-            problems.add(format!("{field}/@value-date"), message);
-            None
-        }
-        None => {
-            problems.add(format!("{field}/@value-date"), "is missing");
-            None
-        }
-    };
+    let value_date = problems.date(
+        format!("{field}/@value-date"),
+        value.attribute("value-date"),
+        true,
+    );
     Some((money?, value_date?))
 }
 
@@ -795,31 +804,15 @@ fn transaction(
             None
         }
     };
-    let on = match element
-        .child("transaction-date")
-        .and_then(|d| d.attribute("iso-date"))
-        .map(date)
-    {
-        Some(Ok(on)) => Some(on),
-        Some(Err(message)) => {
-            problems.add(format!("{path}/transaction-date/@iso-date"), message);
-            None
-        }
-        None => {
-            problems.add(format!("{path}/transaction-date"), "is missing");
-            None
-        }
-    };
+    let on = problems.date(
+        format!("{path}/transaction-date/@iso-date"),
+        element
+            .child("transaction-date")
+            .and_then(|d| d.attribute("iso-date")),
+        true,
+    );
     let value = value(element, path, currency, problems);
-    let description = element
-        .child("description")
-        .and_then(narrative)
-        .and_then(|text| {
-            problems.take(
-                || format!("{path}/description/narrative"),
-                Description::parse(text),
-            )
-        });
+    let description = optional_text(element, "description", path, problems, Description::parse);
     let provider = element
         .child("provider-org")
         .and_then(|org| mention(org, &format!("{path}/provider-org"), problems));
@@ -843,44 +836,40 @@ fn transaction(
 }
 
 fn contact(element: &Element, path: &str, problems: &mut Problems) -> Contact {
-    let named = |name: &str| {
-        element
-            .child(name)
-            .and_then(narrative)
-            .map(|text| (format!("{path}/{name}/narrative"), text.to_owned()))
-    };
-    let plain = |name: &str| {
-        element
-            .child(name)
-            .map(|child| child.text.trim().to_owned())
-            .filter(|text| !text.is_empty())
-            .map(|text| (format!("{path}/{name}"), text))
-    };
-    let organisation = named("organisation");
-    let department = named("department");
-    let person_name = named("person-name");
-    let job_title = named("job-title");
-    let mailing_address = named("mailing-address");
     Contact {
         contact_type: element
             .attribute("type")
             .and_then(|code| problems.take(|| format!("{path}/@type"), ContactType::parse(code))),
-        organisation: organisation
-            .and_then(|(field, text)| problems.take(|| field, Name::parse(&text))),
-        department: department
-            .and_then(|(field, text)| problems.take(|| field, Name::parse(&text))),
-        person_name: person_name
-            .and_then(|(field, text)| problems.take(|| field, Name::parse(&text))),
-        job_title: job_title.and_then(|(field, text)| problems.take(|| field, Title::parse(&text))),
-        telephone: plain("telephone")
-            .and_then(|(field, text)| problems.take(|| field, Telephone::parse(&text))),
-        email: plain("email")
-            .and_then(|(field, text)| problems.take(|| field, EmailAddress::parse(&text))),
-        website: plain("website")
-            .and_then(|(field, text)| problems.take(|| field, WebUrl::parse(&text))),
-        mailing_address: mailing_address
-            .and_then(|(field, text)| problems.take(|| field, Description::parse(&text))),
+        organisation: optional_text(element, "organisation", path, problems, Name::parse),
+        department: optional_text(element, "department", path, problems, Name::parse),
+        person_name: optional_text(element, "person-name", path, problems, Name::parse),
+        job_title: optional_text(element, "job-title", path, problems, Title::parse),
+        telephone: plain_text(element, "telephone", path, problems, Telephone::parse),
+        email: plain_text(element, "email", path, problems, EmailAddress::parse),
+        website: plain_text(element, "website", path, problems, WebUrl::parse),
+        mailing_address: optional_text(
+            element,
+            "mailing-address",
+            path,
+            problems,
+            Description::parse,
+        ),
     }
+}
+
+/// The text of child `name` itself (not a narrative), trimmed and parsed, when it has one.
+fn plain_text<T>(
+    element: &Element,
+    name: &str,
+    path: &str,
+    problems: &mut Problems,
+    parse: impl FnOnce(&str) -> Result<T, ValueError>,
+) -> Option<T> {
+    let text = element
+        .child(name)
+        .map(|child| child.text.trim())
+        .filter(|text| !text.is_empty())?;
+    problems.take(|| format!("{path}/{name}"), parse(text))
 }
 
 fn location(element: &Element, path: &str, problems: &mut Problems) -> Option<Location> {
@@ -890,15 +879,7 @@ fn location(element: &Element, path: &str, problems: &mut Problems) -> Option<Lo
         problems,
         Name::parse,
     );
-    let description = element
-        .child("description")
-        .and_then(narrative)
-        .and_then(|text| {
-            problems.take(
-                || format!("{path}/description/narrative"),
-                Description::parse(text),
-            )
-        });
+    let description = optional_text(element, "description", path, problems, Description::parse);
     let administrative = element.child("administrative").and_then(|area| {
         let field = format!("{path}/administrative");
         let vocabulary = required(
@@ -1099,11 +1080,7 @@ fn anti_corruption_activity(
             Some("actual-end") => 3,
             _ => continue,
         };
-        match on.attribute("iso-date").map(date) {
-            Some(Ok(day)) => dates[slot] = Some(day),
-            Some(Err(message)) => problems.add(format!("{field}/@iso-date"), message),
-            None => problems.add(format!("{field}/@iso-date"), "is missing"),
-        }
+        dates[slot] = problems.date(format!("{field}/@iso-date"), on.attribute("iso-date"), true);
     }
     let [planned_start, planned_end, actual_start, actual_end] = dates;
     let participants = children("participants").next().and_then(|counts| {
@@ -1177,15 +1154,7 @@ fn project_result(element: &Element, path: &str, problems: &mut Problems) -> Opt
         problems,
         Title::parse,
     );
-    let description = element
-        .child("description")
-        .and_then(narrative)
-        .and_then(|text| {
-            problems.take(
-                || format!("{path}/description/narrative"),
-                Description::parse(text),
-            )
-        });
+    let description = optional_text(element, "description", path, problems, Description::parse);
     let indicators: Vec<Indicator> = element
         .children_named("indicator")
         .enumerate()
@@ -1215,15 +1184,7 @@ fn result_indicator(element: &Element, path: &str, problems: &mut Problems) -> O
         })
     };
     let comment = |element: &Element, field: &str, problems: &mut Problems| {
-        element
-            .child("comment")
-            .and_then(narrative)
-            .and_then(|text| {
-                problems.take(
-                    || format!("{field}/comment/narrative"),
-                    Description::parse(text),
-                )
-            })
+        optional_text(element, "comment", field, problems, Description::parse)
     };
     let ascending = match element.attribute("ascending") {
         Some("1" | "true") => Some(true),
@@ -1236,15 +1197,7 @@ fn result_indicator(element: &Element, path: &str, problems: &mut Problems) -> O
         problems,
         Title::parse,
     );
-    let description = element
-        .child("description")
-        .and_then(narrative)
-        .and_then(|text| {
-            problems.take(
-                || format!("{path}/description/narrative"),
-                Description::parse(text),
-            )
-        });
+    let description = optional_text(element, "description", path, problems, Description::parse);
     let baseline = element.child("baseline").and_then(|baseline| {
         let field = format!("{path}/baseline[1]");
         let year = match baseline
@@ -1257,14 +1210,11 @@ fn result_indicator(element: &Element, path: &str, problems: &mut Problems) -> O
                 return None;
             }
         };
-        let on = match baseline.attribute("iso-date").map(date) {
-            Some(Ok(on)) => Some(on),
-            Some(Err(message)) => {
-                problems.add(format!("{field}/@iso-date"), message);
-                None
-            }
-            None => None,
-        };
+        let on = problems.date(
+            format!("{field}/@iso-date"),
+            baseline.attribute("iso-date"),
+            false,
+        );
         Some(Baseline {
             year,
             date: on,
