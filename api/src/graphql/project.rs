@@ -288,11 +288,11 @@ impl Project {
 
     /// The results the project reports on, with their indicators, baselines, targets and
     /// actuals (`setResults`).
-    async fn results(&self) -> Vec<super::results::Result> {
+    async fn results(&self) -> Vec<super::results::ProjectResult> {
         self.state
             .results
             .iter()
-            .map(super::results::Result::from)
+            .map(super::results::ProjectResult::from)
             .collect()
     }
 

@@ -84,7 +84,8 @@ pub struct MeasurementInput {
 
 /// A result of the project (IATI `result`).
 #[derive(SimpleObject, Debug)]
-pub struct Result {
+#[graphql(name = "Result")]
+pub struct ProjectResult {
     /// IATI ResultType.
     #[graphql(name = "type")]
     result_type: Code,
@@ -143,7 +144,7 @@ fn measurement(row: &MeasurementRow) -> Measurement {
     }
 }
 
-impl From<&ResultRow> for Result {
+impl From<&ResultRow> for ProjectResult {
     fn from(row: &ResultRow) -> Self {
         Self {
             result_type: Code::from(row.result_type.entry()),
@@ -179,17 +180,14 @@ impl From<&ResultRow> for Result {
     }
 }
 
-fn description(
-    value: Option<&str>,
-    at: FieldPath,
-) -> std::result::Result<Option<Description>, ApiError> {
+fn description(value: Option<&str>, at: FieldPath) -> Result<Option<Description>, ApiError> {
     optional(value, at, Description::parse)
 }
 
 fn measured(
     input: Option<&MeasurementInput>,
     at: FieldPath,
-) -> std::result::Result<Option<MeasurementRow>, ApiError> {
+) -> Result<Option<MeasurementRow>, ApiError> {
     let Some(input) = input else {
         return Ok(None);
     };
@@ -203,10 +201,7 @@ fn measured(
     }))
 }
 
-fn indicator(
-    input: &IndicatorInput,
-    at: &FieldPath,
-) -> std::result::Result<IndicatorRow, ApiError> {
+fn indicator(input: &IndicatorInput, at: &FieldPath) -> Result<IndicatorRow, ApiError> {
     let field = |leaf| at.clone().field(leaf);
     let baseline = match &input.baseline {
         None => None,
@@ -250,7 +245,7 @@ fn indicator(
                 actual: measured(period.actual.as_ref(), at.field("actual"))?,
             })
         })
-        .collect::<std::result::Result<Vec<_>, ApiError>>()?;
+        .collect::<Result<Vec<_>, ApiError>>()?;
     Ok(IndicatorRow {
         measure: IndicatorMeasure::parse(&input.measure).map_err(invalid(field("measure")))?,
         ascending: input.ascending,
@@ -265,7 +260,7 @@ fn indicator(
 ///
 /// # Errors
 /// `BAD_USER_INPUT` naming e.g. `results[0].indicators[1].periods[0].target.value`.
-pub fn parse(results: &[ResultInput]) -> std::result::Result<Vec<ResultRow>, ApiError> {
+pub fn parse(results: &[ResultInput]) -> Result<Vec<ResultRow>, ApiError> {
     results
         .iter()
         .enumerate()
@@ -282,7 +277,7 @@ pub fn parse(results: &[ResultInput]) -> std::result::Result<Vec<ResultRow>, Api
                     .iter()
                     .enumerate()
                     .map(|(i, row)| indicator(row, &field("indicators").index(i)))
-                    .collect::<std::result::Result<Vec<_>, ApiError>>()?,
+                    .collect::<Result<Vec<_>, ApiError>>()?,
             })
         })
         .collect()
@@ -296,7 +291,7 @@ pub fn parse(results: &[ResultInput]) -> std::result::Result<Vec<ResultRow>, Api
 pub async fn set_results(
     ctx: &Context<'_>,
     input: SetResultsInput,
-) -> std::result::Result<ProjectPayload, ApiError> {
+) -> Result<ProjectPayload, ApiError> {
     let (id, expected) = command::target(&input.project_id, "projectId", input.expected_version)?;
     let command = ProjectCommand::SetResults(SetResults {
         project_id: id,
