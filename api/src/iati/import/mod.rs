@@ -473,7 +473,7 @@ impl Importer {
             &written,
             &organisations,
             deferred.as_deref(),
-        );
+        )?;
         Ok(Decision::Plan(Box::new(Plan {
             identifier,
             created: existing.is_none(),
@@ -665,21 +665,9 @@ impl Importer {
                 .await?;
             report.audit_index = Some(registered.outcome.last_index);
         }
-        let mut version = project.version;
-        if !project.first.is_empty() {
-            let expected = version.map_or(Expected::Minted, Expected::Version);
-            let committed = self
-                .commands
-                .execute_all::<Project>(
-                    id,
-                    expected,
-                    project.first.clone(),
-                    self.metadata(),
-                    Given::NOTHING,
-                )
-                .await;
-            version = self.committed(committed, report)?.or(version);
-        }
+        let version = self
+            .append_project(id, project.version, &project.first, report)
+            .await?;
         for planned in activities {
             if report.outcome == Outcome::Refused || planned.commands.is_empty() {
                 continue;
@@ -696,21 +684,36 @@ impl Importer {
                 .await;
             self.committed(committed, report)?;
         }
-        if !project.last.is_empty() && report.outcome != Outcome::Refused {
-            let expected = version.map_or(Expected::Minted, Expected::Version);
-            let committed = self
-                .commands
-                .execute_all::<Project>(
-                    id,
-                    expected,
-                    project.last.clone(),
-                    self.metadata(),
-                    Given::NOTHING,
-                )
-                .await;
-            self.committed(committed, report)?;
+        if report.outcome != Outcome::Refused {
+            self.append_project(id, version, &project.last, report)
+                .await?;
         }
         Ok(())
+    }
+
+    /// Appends `commands` to project `id` at `version` (`None`: a new project), when there are
+    /// any: the project's version after them (or as it was).
+    async fn append_project(
+        &self,
+        id: Uuid,
+        version: Option<u64>,
+        commands: &[ProjectCommand],
+        report: &mut ActivityReport,
+    ) -> Result<Option<u64>, ImportError> {
+        if commands.is_empty() {
+            return Ok(version);
+        }
+        let committed = self
+            .commands
+            .execute_all::<Project>(
+                id,
+                version.map_or(Expected::Minted, Expected::Version),
+                commands.to_vec(),
+                self.metadata(),
+                Given::NOTHING,
+            )
+            .await;
+        Ok(self.committed(committed, report)?.or(version))
     }
 
     /// The version a commit left, or the refusal recorded in `report` (a rule that held when
@@ -786,15 +789,16 @@ impl Importer {
             self.organisations.insert(key, found.clone());
             return Ok(found);
         }
-        let name = match (&mention.name, &mention.org_ref) {
-            (Some(name), _) => name.clone(),
-            (None, Some(org_ref)) => {
-                Name::parse(org_ref.as_str()).map_err(|error| CommandError::Undecodable {
+        // Registered under its name, or its ref when the file gives no name (the reader never
+        // yields a mention without either).
+        let name = match &mention.name {
+            Some(name) => name.clone(),
+            None => Name::parse(mention.org_ref.as_ref().map_or("", |r| r.as_str())).map_err(
+                |error| CommandError::Undecodable {
                     index: u64::MAX,
-                    reason: format!("a ref is not a name: {error}"),
-                })?
-            }
-            (None, None) => unreachable!("a mention names a ref or a name"),
+                    reason: format!("an organisation named by neither a name nor a ref: {error}"),
+                },
+            )?,
         };
         let command = RegisterOrganisation {
             id: Uuid::now_v7(),

@@ -8,7 +8,7 @@ use amanah_domain::organisation::Organisation;
 use amanah_domain::project::{Project, RelatedProject};
 use amanah_domain::values::IatiIdentifier;
 use amanah_infra::iati::publish::{self, AMANAH_NAMESPACE, ActivityRecord};
-use amanah_infra::iati::read::{ActivityReader, Element};
+use amanah_infra::iati::read::{ActivityReader, Element, ReadError};
 use uuid::Uuid;
 
 use super::{ActivityReport, NotKept, Outcome, SET_BY_AMANAH, Summary};
@@ -16,13 +16,16 @@ use super::{ActivityReport, NotKept, Outcome, SET_BY_AMANAH, Summary};
 /// What of `element` the export of `project` would not write back: each path the activity has
 /// more often than the export would. `deferred` relations count as kept (they are linked at
 /// the end of the file).
+///
+/// # Errors
+/// When the export of `project` does not read back (a bug of the writer or the reader).
 pub(super) fn not_kept(
     element: &Element,
     project: &Project,
     activities: &[Activity],
     organisations: &HashMap<Uuid, Organisation>,
     deferred: Option<&[(IatiIdentifier, RelatedActivityType)]>,
-) -> Vec<NotKept> {
+) -> Result<Vec<NotKept>, ReadError> {
     let mut written = project.clone();
     if let Some(deferred) = deferred {
         written.related_projects = deferred
@@ -42,10 +45,9 @@ pub(super) fn not_kept(
     });
     let wrapped =
         format!("<iati-activities xmlns:amanah=\"{AMANAH_NAMESPACE}\">{xml}</iati-activities>");
+    // Amanah's own output reads back; if it did not, the comparison would report everything.
     let back = ActivityReader::new(wrapped.as_bytes())
-        .and_then(|mut reader| reader.next_activity())
-        .ok()
-        .flatten()
+        .and_then(|mut reader| reader.next_activity())?
         .map(|element| element.path_counts())
         .unwrap_or_default();
     let mut not_kept: Vec<NotKept> = Vec::new();
@@ -72,7 +74,7 @@ pub(super) fn not_kept(
             });
         }
     }
-    not_kept
+    Ok(not_kept)
 }
 
 /// One activity's lines of the printed report: the outcome, then indented details.
