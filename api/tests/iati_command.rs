@@ -46,8 +46,9 @@ async fn demo_data_dir() -> tempfile::TempDir {
     dir
 }
 
-#[tokio::test]
-async fn export_writes_both_files_valid_against_the_schemas() {
+/// The demo's data directory after `amanah iati export --out <it>/iati`, which must succeed;
+/// with the export's output.
+async fn exported_demo() -> (tempfile::TempDir, std::path::PathBuf, Output) {
     let data = demo_data_dir().await;
     let out = data.path().join("iati");
     let output = amanah(
@@ -55,6 +56,12 @@ async fn export_writes_both_files_valid_against_the_schemas() {
         &["iati", "export", "--out", out.to_str().unwrap()],
     );
     assert!(output.status.success(), "{}", text(&output.stderr));
+    (data, out, output)
+}
+
+#[tokio::test]
+async fn export_writes_both_files_valid_against_the_schemas() {
+    let (data, out, output) = exported_demo().await;
     let activities = std::fs::read_to_string(out.join("activities.xml")).unwrap();
     let organisations = std::fs::read_to_string(out.join("organisations.xml")).unwrap();
     xmllint(IatiSchema::Activities, activities.as_bytes()).unwrap();
@@ -110,13 +117,7 @@ async fn export_writes_both_files_valid_against_the_schemas() {
 /// refused), a dry run that appends nothing, and a second import that appends nothing.
 #[tokio::test]
 async fn import_reports_each_activity_and_exits_with_what_happened() {
-    let demo = demo_data_dir().await;
-    let out = demo.path().join("iati");
-    let output = amanah(
-        demo.path(),
-        &["iati", "export", "--out", out.to_str().unwrap()],
-    );
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    let (_demo, out, _) = exported_demo().await;
     let file = out.join("activities.xml");
     let file = file.to_str().unwrap();
 

@@ -330,10 +330,10 @@ fn the_ruleset_check_reports_what_the_rules_forbid() {
 }
 
 /// A small deterministic generator for the random portfolios (xorshift64*).
-pub(crate) struct Dice(pub(crate) u64);
+struct Dice(u64);
 
 impl Dice {
-    pub(crate) fn below(&mut self, n: u64) -> u64 {
+    fn below(&mut self, n: u64) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -359,8 +359,31 @@ impl Dice {
     }
 }
 
+/// A portfolio recorded through GraphQL by an editor: three organisations with refs, then
+/// `least + below(spread)` random projects ([`random_project`]). Returns how many projects.
+pub(crate) async fn random_portfolio(app: &TestApp, seed: u64, least: u64, spread: u64) -> u64 {
+    let editor = app.token("editor", &[Role::Editor], None);
+    let mut dice = Dice(seed);
+    let mut orgs = Vec::new();
+    for (name, reference) in [
+        ("AA", "XM-DAC-5-7"),
+        ("BMZ", "DE-1"),
+        ("GIZ", "XM-DAC-5-52"),
+    ] {
+        let (id, _) = app
+            .register_organisation(&editor, name, Some(reference))
+            .await;
+        orgs.push((id, reference.to_owned()));
+    }
+    let projects = least + dice.below(spread);
+    for n in 0..projects {
+        random_project(app, &editor, &mut dice, &orgs, n).await;
+    }
+    projects
+}
+
 /// A project recorded through GraphQL with random, valid parts; returns nothing, the app holds it.
-pub(crate) async fn random_project(
+async fn random_project(
     app: &TestApp,
     token: &str,
     dice: &mut Dice,
@@ -536,23 +559,7 @@ async fn random_portfolios_recorded_through_the_api_pass_the_schema_and_the_rule
     let mut seen: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
     for seed in [0x5eed_0001_u64, 0x5eed_0002, 0x5eed_0003] {
         let app = TestApp::spawn_sqlite().await;
-        let editor = app.token("editor", &[Role::Editor], None);
-        let mut dice = Dice(seed);
-        let mut orgs = Vec::new();
-        for (name, reference) in [
-            ("AA", "XM-DAC-5-7"),
-            ("BMZ", "DE-1"),
-            ("GIZ", "XM-DAC-5-52"),
-        ] {
-            let (id, _) = app
-                .register_organisation(&editor, name, Some(reference))
-                .await;
-            orgs.push((id, reference.to_owned()));
-        }
-        let projects = 3 + dice.below(4);
-        for n in 0..projects {
-            random_project(&app, &editor, &mut dice, &orgs, n).await;
-        }
+        let projects = random_portfolio(&app, seed, 3, 4).await;
         let activities = valid_file(&app, "/iati/activities.xml", IatiSchema::Activities).await;
         assert_eq!(
             activities.matches("<iati-activity ").count() as u64,

@@ -13,7 +13,7 @@ use amanah_infra::auth::Role;
 use amanah_infra::iati::read::ReadError;
 use amanah_infra::testing::IatiSchema;
 
-use crate::iati::{Dice, random_project, valid_file};
+use crate::iati::{random_portfolio, valid_file};
 use crate::test_app::TestApp;
 
 /// Imports the file at `path` into `app` as the actor `test-import`.
@@ -146,22 +146,7 @@ amanah_infra::postgres_test! {
 async fn random_portfolios_survive_a_round_trip() {
     for seed in [0x1e0a_0001_u64, 0x1e0a_0002] {
         let from = TestApp::spawn_sqlite().await;
-        let editor = from.token("editor", &[Role::Editor], None);
-        let mut dice = Dice(seed);
-        let mut orgs = Vec::new();
-        for (name, reference) in [
-            ("AA", "XM-DAC-5-7"),
-            ("BMZ", "DE-1"),
-            ("GIZ", "XM-DAC-5-52"),
-        ] {
-            let (id, _) = from
-                .register_organisation(&editor, name, Some(reference))
-                .await;
-            orgs.push((id, reference.to_owned()));
-        }
-        for n in 0..3 + dice.below(3) {
-            random_project(&from, &editor, &mut dice, &orgs, n).await;
-        }
+        random_portfolio(&from, seed, 3, 3).await;
         round_trip(&from, &TestApp::spawn_sqlite().await).await;
     }
 }
