@@ -102,13 +102,14 @@ impl Money {
         }
         let units = format!("{whole}{kept:0<exponent$}");
         let units = units.trim_start_matches('0');
-        // More than 19 digits overflow i128's parse only far beyond the range; report the range.
+        // Only digits are left, so the one way parsing fails is a number too long for i128 (39
+        // digits), which is far out of range anyway: report it as such.
         let magnitude: i128 = if units.is_empty() {
             0
-        } else if units.len() > 30 {
-            return Err(ValueError::AmountOutOfRange(i128::MAX));
         } else {
-            units.parse().map_err(|_| refuse())?
+            units
+                .parse()
+                .map_err(|_| ValueError::AmountOutOfRange(i128::MAX))?
         };
         let signed = if negative { -magnitude } else { magnitude };
         let signed = i64::try_from(signed).map_err(|_| ValueError::AmountOutOfRange(signed))?;
