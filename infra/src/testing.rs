@@ -807,7 +807,9 @@ pub async fn write_signed_export(operator: &Arc<SigningKey>, dir: &std::path::Pa
             panic!("append {version}: {error}");
         }
     }
-    if let Err(error) = crate::audit::files::export(&store, &operator.verifier_key(), dir).await {
+    if let Err(error) =
+        crate::audit::files::export(&store, &operator.verifier_key(), dir, None, None).await
+    {
         panic!("export: {error}");
     }
     database.cleanup().await;

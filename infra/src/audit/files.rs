@@ -6,9 +6,10 @@ use std::fs;
 use std::io::{BufReader, BufWriter, Write as _};
 use std::path::{Path, PathBuf};
 
-use amanah_domain::ports::StoreError;
+use amanah_domain::ports::{AuditReadError, StoreError};
 
-use crate::audit::tree::{latest_checkpoint, root_at};
+use crate::audit::cosignatures::WitnessedCheckpoints;
+use crate::audit::tree::{latest_checkpoint, root_at, signed_checkpoint_in};
 use crate::base64_standard;
 use crate::private_file::{self, PrivateFileError};
 use crate::store::db_error::map_internal_db_error;
@@ -101,6 +102,8 @@ fn load(path: &Path, origin: &str, text: &str) -> Result<SigningKey, SigningKeyE
 pub enum ExportError {
     #[error("the log has no signed checkpoint yet: there is nothing to export")]
     NothingSigned,
+    #[error("no checkpoint was signed at tree size {0}")]
+    NotSigned(u64),
     #[error("cannot write {}: {source}", path.display())]
     Write {
         path: PathBuf,
@@ -124,22 +127,36 @@ pub struct ExportSummary {
     pub root_base64: String,
 }
 
-/// `amanah audit export --out DIR`: writes the events up to the latest signed checkpoint (their
-/// stored leaf bytes, as they are), that checkpoint and the verifier key.
+/// `amanah audit export --out DIR`: writes the events up to a signed checkpoint (their stored
+/// leaf bytes, as they are), that checkpoint and the verifier key. The checkpoint is the one of
+/// `size`, or the latest when `None`; with `witnessed` (a witness policy is set) it carries the
+/// witnesses' cosignatures, and without a size it is the newest that meets the policy's quorum,
+/// as `GET /audit/checkpoint` serves it.
 ///
 /// # Errors
-/// [`ExportError`] when nothing is signed yet, the log cannot be read or the files written.
+/// [`ExportError`] when nothing is signed yet (or not at `size`), the log cannot be read or the
+/// files written.
 pub async fn export(
     store: &SqlEventStore,
     verifier_key: &VerifierKey,
     dir: &Path,
+    size: Option<u64>,
+    witnessed: Option<&WitnessedCheckpoints>,
 ) -> Result<ExportSummary, ExportError> {
     let writing = |path: PathBuf| move |source| ExportError::Write { path, source };
     fs::create_dir_all(dir).map_err(writing(dir.to_owned()))?;
     let db = store.connection();
-    let checkpoint = latest_checkpoint(db)
-        .await?
-        .ok_or(ExportError::NothingSigned)?;
+    let chosen = match witnessed {
+        Some(witnessed) => witnessed.checkpoint(size).await,
+        None => signed_checkpoint_in(db, None, size).await,
+    };
+    let checkpoint = match chosen {
+        Ok(checkpoint) => checkpoint,
+        Err(AuditReadError::NoCheckpoint) => return Err(ExportError::NothingSigned),
+        Err(AuditReadError::NotSigned(size)) => return Err(ExportError::NotSigned(size)),
+        Err(AuditReadError::Store(error)) => return Err(ExportError::Store(error)),
+        Err(other) => return Err(ExportError::Store(StoreError::internal(other.to_string()))),
+    };
     if let Some(missing) = write_raw_events(db, checkpoint.size, &dir.join(EVENTS_FILE)).await? {
         return Err(ExportError::Incomplete {
             missing,

@@ -1,8 +1,10 @@
 //! The audit log's stored side: the Merkle tree and signed checkpoints in the database
 //! ([`tree`]), their copy in memory that proofs are served from ([`tree_cache`]), queries of the
 //! log ([`query`]), the [`AuditLog`](amanah_domain::ports::AuditLog) port over all of them
-//! ([`log`]), and the files: the signing key, `audit export`, `audit verify-db` ([`files`]).
+//! ([`log`]), the files: the signing key, `audit export`, `audit verify-db` ([`files`]), and the
+//! witnesses' cosignatures of the checkpoints ([`cosignatures`]).
 
+pub mod cosignatures;
 pub mod files;
 pub mod log;
 pub mod query;

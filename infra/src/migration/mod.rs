@@ -16,6 +16,8 @@
 //! * [`m0007_idempotency_claims`]: the server-assigned claim token of a key and the indexes its
 //!   appends recorded, which recovery reads instead of the log; drops m0006's index.
 //! * [`m0008_keyset_indexes`]: (sort key, id) indexes for reading lists by keyset.
+//! * [`m0009_witness_cosignatures`]: the witnesses' cosignatures of checkpoints (append-only) and
+//!   the size each witness is known to hold.
 //!
 //! DDL is written as SQL rather than with sea-query's builder: the triggers need per-engine SQL
 //! anyway, and the few type differences (`BLOB`/`BYTEA`, SQLite's `INTEGER PRIMARY KEY` rowid
@@ -32,6 +34,7 @@ pub mod m0005_idempotency;
 pub mod m0006_idempotency_recovery;
 pub mod m0007_idempotency_claims;
 pub mod m0008_keyset_indexes;
+pub mod m0009_witness_cosignatures;
 
 /// All migrations, in order. `amanah migrate` and `amanah serve` apply the pending ones through
 /// [`crate::store::database::migrate`].
@@ -49,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_idempotency_recovery::Migration),
             Box::new(m0007_idempotency_claims::Migration),
             Box::new(m0008_keyset_indexes::Migration),
+            Box::new(m0009_witness_cosignatures::Migration),
         ]
     }
 }

@@ -136,7 +136,7 @@ async fn an_export_verifies_offline_and_tampering_is_named() {
     let key = Arc::new(SigningKey::from_seed(ORIGIN, &[3; 32]).unwrap());
     let store = filled_store(&database, &key).await;
     let dir = tempfile::tempdir().unwrap();
-    let summary = export(&store, &key.verifier_key(), dir.path())
+    let summary = export(&store, &key.verifier_key(), dir.path(), None, None)
         .await
         .unwrap();
     assert_eq!(summary.size, 20);
@@ -148,11 +148,23 @@ async fn an_export_verifies_offline_and_tampering_is_named() {
     std::fs::copy(dir.path().join(CHECKPOINT_FILE), &kept).unwrap();
     store.append(request(Uuid::now_v7(), 0)).await.unwrap();
     let later = tempfile::tempdir().unwrap();
-    export(&store, &key.verifier_key(), later.path())
+    export(&store, &key.verifier_key(), later.path(), None, None)
         .await
         .unwrap();
     let verified = verify_dir(later.path(), None, Some(&kept)).unwrap();
     assert_eq!(verified.size, 21);
+    // An export of an earlier signed size holds the events up to it, and verifies.
+    let earlier = tempfile::tempdir().unwrap();
+    let summary = export(&store, &key.verifier_key(), earlier.path(), Some(20), None)
+        .await
+        .unwrap();
+    assert_eq!(summary.size, 20);
+    assert_eq!(verify_dir(earlier.path(), None, None).unwrap().size, 20);
+    let unsigned = export(&store, &key.verifier_key(), earlier.path(), Some(99), None).await;
+    assert!(
+        matches!(unsigned, Err(ExportError::NotSigned(99))),
+        "{unsigned:?}"
+    );
 
     // Another key's verifier refuses the checkpoint.
     let other = SigningKey::from_seed(ORIGIN, &[4; 32]).unwrap();
@@ -204,7 +216,7 @@ async fn the_exports_own_key_must_be_the_trusted_one() {
     let key = Arc::new(SigningKey::from_seed(ORIGIN, &[7; 32]).unwrap());
     let store = filled_store(&database, &key).await;
     let dir = tempfile::tempdir().unwrap();
-    export(&store, &key.verifier_key(), dir.path())
+    export(&store, &key.verifier_key(), dir.path(), None, None)
         .await
         .unwrap();
     database.cleanup().await;
@@ -336,7 +348,7 @@ async fn verify_db_catches_deleted_and_reordered_rows() {
     assert_eq!(failure.index, Some(13), "{failure}");
     // An export of that table is refused rather than written one short.
     let out = tempfile::tempdir().unwrap();
-    match export(&store, &key.verifier_key(), out.path()).await {
+    match export(&store, &key.verifier_key(), out.path(), None, None).await {
         Err(ExportError::Incomplete {
             missing: 13,
             size: 20,
