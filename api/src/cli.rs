@@ -9,6 +9,7 @@
 use std::{path::PathBuf, process::ExitCode};
 
 use amanah_audit::files::{EXIT_FAILED, EXIT_OWN_KEY_ONLY, EXIT_UNUSABLE};
+use amanah_infra::audit::cosignatures::WitnessedCheckpoints;
 use clap::{Parser, Subcommand};
 
 use crate::{
@@ -128,10 +129,16 @@ pub enum AuditCommand {
     /// key when absent.
     Key,
     /// Write `events.jsonl`, `checkpoint` and `log.vkey` of the latest signed checkpoint to DIR.
+    /// With a witness policy (`audit.witness_policy`), the checkpoint carries the witnesses'
+    /// cosignatures, and it is the newest one that meets the policy's quorum, as
+    /// `GET /audit/checkpoint` serves it.
     Export {
         /// The directory to write (created when absent).
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+        /// The checkpoint of this tree size (a size the log signed) instead.
+        #[arg(long, value_name = "SIZE")]
+        size: Option<u64>,
     },
     /// Verify an export offline: no database, no network. Exit 0 verified with the key given
     /// by --vkey, 1 verification failed, 2 usage or read error, 3 verified without --vkey
@@ -200,6 +207,8 @@ pub enum CliError {
     ReplayCheckFailed(usize),
     #[error("{0}; check AMANAH_AUDIT_SIGNING_KEY and AMANAH_AUDIT_ORIGIN")]
     SigningKey(#[from] amanah_infra::audit::files::SigningKeyError),
+    #[error(transparent)]
+    WitnessPolicy(#[from] crate::witnessing::WitnessPolicyError),
     #[error("the export failed: {0}")]
     Export(#[from] amanah_infra::audit::files::ExportError),
     #[error("{0}")]
@@ -383,10 +392,19 @@ async fn audit(config: &Config, command: AuditCommand) -> Result<(), CliError> {
                 return Err(CliError::VerifiedWithOwnKeyOnly);
             }
         }
-        AuditCommand::Export { out } => {
+        AuditCommand::Export { out, size } => {
             let key = audit_files::load_signing_key(key_path, origin)?;
             let store = open_store(config).await?;
-            let summary = audit_files::export(&store, &key.verifier_key(), &out).await?;
+            let witnessed = match &config.audit.witness_policy {
+                Some(path) => Some(WitnessedCheckpoints::over(
+                    crate::witnessing::load_policy(path, &key.verifier_key())?,
+                    store.connection(),
+                )),
+                None => None,
+            };
+            let summary =
+                audit_files::export(&store, &key.verifier_key(), &out, size, witnessed.as_ref())
+                    .await?;
             println!(
                 "exported {} events to {}; root {}",
                 summary.size,

@@ -359,6 +359,17 @@ pub struct AuditConfig {
     /// The whole tree takes about 64 bytes per event; a smaller budget holds its upper levels.
     #[serde(deserialize_with = "parse::whole::<_, _, 0, { 1024 * 1024 }>")]
     pub tree_cache_mb: u64,
+    /// The witness policy (`docs/witness.md` §3): the witnesses the server pushes its checkpoints
+    /// to, each with its URL, and the quorum of cosignatures `/audit/checkpoint` waits for.
+    /// Without one, checkpoints are served with the log's signature alone.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "parse::optional_path"
+    )]
+    pub witness_policy: Option<PathBuf>,
+    /// Seconds between two rounds of pushes to the witnesses.
+    #[serde(deserialize_with = "parse::whole::<_, _, 1, 3600>")]
+    pub witness_push_secs: u64,
 }
 
 impl AuditConfig {
@@ -368,6 +379,8 @@ impl AuditConfig {
             origin: Config::DEFAULT_AUDIT_ORIGIN.to_owned(),
             signing_key: Self::signing_key_in(data_dir),
             tree_cache_mb: Config::DEFAULT_TREE_CACHE_MB,
+            witness_policy: None,
+            witness_push_secs: Config::DEFAULT_WITNESS_PUSH_SECS,
         }
     }
 
@@ -552,6 +565,8 @@ impl Config {
     pub const DEFAULT_AUDIT_ORIGIN: &str = "amanah.local/audit";
     /// Holds the whole tree of a log of 4 million events.
     pub const DEFAULT_TREE_CACHE_MB: u64 = 256;
+    /// As Tessera pushes to its witnesses.
+    pub const DEFAULT_WITNESS_PUSH_SECS: u64 = 10;
 
     /// Loads the configuration from the three layers.
     ///
@@ -1470,6 +1485,8 @@ mod tests {
                 "audit.origin",
                 "audit.signing_key",
                 "audit.tree_cache_mb",
+                "audit.witness_policy",
+                "audit.witness_push_secs",
                 "limits.depth",
                 "limits.complexity",
                 "limits.aliases",

@@ -32,3 +32,6 @@ pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod witness;
+pub mod witnessing;
+#[cfg(test)]
+mod witnessing_tests;

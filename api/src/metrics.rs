@@ -198,6 +198,80 @@ pub fn render_tree_cache(stats: TreeCacheStats) -> String {
     )
 }
 
+/// The witnesses of the log (`docs/witness.md` §3), one series per witness of the policy, and
+/// the checkpoint that meets the quorum. `deploy/alerts.yaml` alerts on them.
+#[must_use]
+pub fn render_witnesses(status: &crate::witnessing::WitnessStatus) -> String {
+    use crate::witnessing::Failure;
+    let reports = status.reports();
+    let mut out = String::new();
+    type Gauge = fn(&crate::witnessing::WitnessReport) -> u64;
+    let gauges: [(&str, &str, Gauge); 4] = [
+        (
+            "amanah_witness_up",
+            "1 when the last push to the witness got a cosignature.",
+            |r| u64::from(r.up),
+        ),
+        (
+            "amanah_witness_cosigned_size",
+            "The largest tree size the witness cosigned for this process.",
+            |r| r.cosigned_size,
+        ),
+        (
+            "amanah_witness_cosigned_timestamp_seconds",
+            "The time T of the newest cosignature this process got from the witness (POSIX \
+             seconds; 0: never).",
+            |r| r.cosigned_at,
+        ),
+        (
+            "amanah_witness_lag_entries",
+            "Entries of the newest checkpoint the witness has not cosigned, as of the last round.",
+            |r| r.lag,
+        ),
+    ];
+    for (name, help, value) in gauges {
+        let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n");
+        for report in &reports {
+            let _ = writeln!(
+                out,
+                "{name}{{witness=\"{}\"}} {}",
+                escape(&report.name),
+                value(report)
+            );
+        }
+    }
+    let name = "amanah_witness_push_failures_total";
+    let _ = write!(
+        out,
+        "# HELP {name} Pushes to the witness that got no cosignature, by reason: unreachable \
+         (no answer, 429, 5xx), rejected (422: the witness refuses the log's consistency), \
+         misconfigured (404, 403), unknown_checkpoint (it holds a checkpoint this log never \
+         signed).\n# TYPE {name} counter\n"
+    );
+    for report in &reports {
+        for (failure, count) in Failure::ALL.iter().zip(report.failures) {
+            let _ = writeln!(
+                out,
+                "{name}{{witness=\"{}\",reason=\"{}\"}} {count}",
+                escape(&report.name),
+                failure.label()
+            );
+        }
+    }
+    let (quorum, newest) = status.quorum();
+    let _ = write!(
+        out,
+        "# HELP amanah_audit_quorum_met 1 when some checkpoint's cosignatures meet the witness \
+         policy's quorum.\n# TYPE amanah_audit_quorum_met gauge\namanah_audit_quorum_met {}\n\
+         # HELP amanah_audit_quorum_lag_entries Entries signed since the newest checkpoint that \
+         meets the quorum (all of them while none does).\n\
+         # TYPE amanah_audit_quorum_lag_entries gauge\namanah_audit_quorum_lag_entries {}\n",
+        u64::from(quorum.is_some()),
+        newest.saturating_sub(quorum.unwrap_or(0))
+    );
+    out
+}
+
 /// The counters of the store's sequencer: its batches and what they wrote.
 #[must_use]
 pub fn render_appends(stats: AppendStats) -> String {
@@ -329,6 +403,9 @@ pub async fn render_metrics(
     text.push_str(&render_tree_cache(state.audit_tree.stats()));
     text.push_str(&render_statements(state.statements.read()));
     text.push_str(&render_appends(state.commands.store().stats()));
+    if let Some(witnessing) = &state.witnessing {
+        text.push_str(&render_witnesses(&witnessing.status));
+    }
     if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
         text.push_str(&render_process(&status));
     }

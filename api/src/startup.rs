@@ -9,6 +9,7 @@
 use amanah_audit::note::SigningKey;
 use amanah_domain::errors::Chain;
 use amanah_domain::service::CommandService;
+use amanah_infra::audit::cosignatures::Cosignatures;
 use amanah_infra::audit::log::SqlAuditLog;
 use amanah_infra::audit::tree_cache::TreeCache;
 use amanah_infra::auth::Verifier;
@@ -31,6 +32,7 @@ use crate::{
     metrics::{self, HttpMetrics},
     middleware::{RequestDeadline, observe_request},
     state::ApiState,
+    witnessing::{Pusher, Witnessing},
 };
 
 /// How long a stopping server lets requests in flight finish.
@@ -50,6 +52,10 @@ pub enum StartupError {
     Auth(#[from] crate::auth::AuthSetupError),
     #[error(transparent)]
     TrustedDocuments(#[from] crate::graphql::persisted::TrustedDocumentsError),
+    #[error(transparent)]
+    WitnessPolicy(#[from] crate::witnessing::WitnessPolicyError),
+    #[error("cannot build the HTTP client that pushes checkpoints to witnesses: {0}")]
+    WitnessClient(#[from] reqwest::Error),
 }
 
 /// The server's socket, bound to `listen` (port 0: a free port).
@@ -140,6 +146,7 @@ pub fn state(
         commands: CommandService::new(store),
         read_model: crate::state::PortfolioReadModel::new(connection.clone()),
         idempotency: Arc::new(IdempotencyStore::new(connection.clone())),
+        witnessing: None,
         db: Database::from(connection),
         config: Arc::new(config),
         verifier,
@@ -217,7 +224,28 @@ impl Application {
             }
             None => PersistedDocuments::default(),
         };
-        let shared = state(config, db, verifier, Some(Arc::new(signer)), persisted);
+        let policy = match &config.audit.witness_policy {
+            Some(path) => Some(crate::witnessing::load_policy(
+                path,
+                &signer.verifier_key(),
+            )?),
+            None => None,
+        };
+        let push_interval = std::time::Duration::from_secs(config.audit.witness_push_secs);
+        let mut shared = state(config, db, verifier, Some(Arc::new(signer)), persisted);
+        if let Some(policy) = policy {
+            let cosignatures = Cosignatures::new(shared.db.connection().clone());
+            let witnessing =
+                Witnessing::new(policy, cosignatures.clone(), Arc::clone(&shared.audit_log));
+            let pusher = Pusher::new(
+                witnessing.clone(),
+                cosignatures,
+                Arc::clone(&shared.audit_log),
+                push_interval,
+            )?;
+            tokio::spawn(pusher.run(shared.stopping.subscribe()));
+            shared.witnessing = Some(witnessing);
+        }
         let schema = graphql::schema(shared.clone());
 
         let state = web::Data::new(shared.clone());
@@ -317,14 +345,31 @@ impl Application {
     }
 }
 
-/// `GET /audit/checkpoint`: the latest signed checkpoint, `text/plain`, public (anyone may hold the
-/// log to what it signed). 404 before anything was signed.
-async fn audit_checkpoint(state: web::Data<ApiState>) -> actix_web::HttpResponse {
-    match state.audit_log.signed_checkpoint(None).await {
+/// The query of `GET /audit/checkpoint`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckpointQuery {
+    size: Option<u64>,
+}
+
+/// `GET /audit/checkpoint[?size=N]`: the latest signed checkpoint, or the one of size N,
+/// `text/plain`, public (anyone may hold the log to what it signed). With a witness policy, the
+/// note carries the witnesses' cosignatures, and without a size it is the newest checkpoint that
+/// meets the policy's quorum. 404 before anything was signed, or for a size never signed.
+async fn audit_checkpoint(
+    state: web::Data<ApiState>,
+    query: web::Query<CheckpointQuery>,
+) -> actix_web::HttpResponse {
+    match state.served_checkpoint(query.size).await {
         Ok(checkpoint) => actix_web::HttpResponse::Ok()
             .content_type("text/plain; charset=utf-8")
             .insert_header(("cache-control", "no-cache"))
             .body(checkpoint.note),
+        Err(amanah_domain::ports::AuditReadError::NotSigned(size)) => {
+            actix_web::HttpResponse::NotFound()
+                .content_type("text/plain; charset=utf-8")
+                .body(format!("no checkpoint was signed at tree size {size}\n"))
+        }
         Err(amanah_domain::ports::AuditReadError::NoCheckpoint) => {
             actix_web::HttpResponse::NotFound()
                 .content_type("text/plain; charset=utf-8")

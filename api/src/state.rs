@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use amanah_audit::note::SigningKey;
-use amanah_domain::ports::{AuditLog, IdempotencyKeys};
+use amanah_domain::ports::{AuditLog, AuditReadError, IdempotencyKeys, StoredCheckpoint};
 use amanah_domain::service::CommandService;
 use amanah_infra::SqlEventStore;
 use amanah_infra::audit::tree_cache::TreeCache;
@@ -56,4 +56,25 @@ pub struct ApiState {
     pub stopping: tokio::sync::watch::Sender<bool>,
     /// Every SQL statement the state's connections send (`/metrics`).
     pub statements: Arc<StatementCounter>,
+    /// With a witness policy (`audit.witness_policy`): the checkpoints served with their
+    /// cosignatures, and the witnesses' state.
+    pub witnessing: Option<crate::witnessing::Witnessing>,
+}
+
+impl ApiState {
+    /// The checkpoint `GET /audit/checkpoint` and `auditCheckpoint` serve: at `size`, or the
+    /// latest; with a witness policy, with the witnesses' cosignatures, and without a size the
+    /// newest that meets the quorum (the newest of all while none does).
+    ///
+    /// # Errors
+    /// A size never signed, nothing signed yet, or the store.
+    pub async fn served_checkpoint(
+        &self,
+        size: Option<u64>,
+    ) -> Result<StoredCheckpoint, AuditReadError> {
+        match &self.witnessing {
+            Some(witnessing) => witnessing.checkpoints.checkpoint(size).await,
+            None => self.audit_log.signed_checkpoint(size).await,
+        }
+    }
 }

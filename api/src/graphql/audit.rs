@@ -309,7 +309,10 @@ impl AuditQuery {
         Ok(paged.map(AuditEvent).into())
     }
 
-    /// The signed checkpoint at treeSize (the latest when omitted).
+    /// The signed checkpoint at treeSize (the latest when omitted). With a witness policy, the
+    /// note carries the witnesses' cosignatures, and without treeSize it is the newest
+    /// checkpoint whose cosignatures meet the policy's quorum (the newest of all while none
+    /// does), as `GET /audit/checkpoint` serves it.
     #[graphql(guard = "access::ReadAudit")]
     async fn audit_checkpoint(
         &self,
@@ -319,8 +322,7 @@ impl AuditQuery {
         let size = size_arg(tree_size, "treeSize")?;
         let state = ctx.api_state()?;
         let stored = state
-            .audit_log
-            .signed_checkpoint(size)
+            .served_checkpoint(size)
             .await
             .map_err(|e| read_error(e, "treeSize"))?;
         Ok(AuditCheckpoint::from_stored(stored))
