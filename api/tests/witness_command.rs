@@ -228,11 +228,8 @@ async fn a_witness_cosigns_what_extends_its_history_and_keeps_evidence_of_what_d
     assert_eq!(post(&server, other_origin.to_body()).await.0, 404);
 
     // The cosigned checkpoint, at the hash of the origin.
-    let hex: String = Sha256::digest(b"amanah.local/audit")
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let served = reqwest::get(format!("{}/{hex}/checkpoint", server.1))
+    let origin_hash = hex(&Sha256::digest(b"amanah.local/audit"));
+    let served = reqwest::get(format!("{}/{origin_hash}/checkpoint", server.1))
         .await
         .unwrap();
     assert_eq!(served.status().as_u16(), 200);
@@ -406,4 +403,63 @@ quorum old
         ],
     );
     assert_eq!(both_flags.status.code(), Some(2));
+}
+
+/// §5 case 14: two checkpoints from the same size at once, N and N + K. One is cosigned, the other
+/// answered 409 with the size the witness then holds, and the size never goes backwards.
+#[tokio::test]
+async fn of_two_concurrent_checkpoints_from_one_size_one_is_cosigned_and_the_other_told_the_size() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &[
+            "witness",
+            "init",
+            "--name",
+            "sai-2.example/witness",
+            "--key",
+            "w.key",
+        ][..],
+        &[
+            "witness",
+            "add-log",
+            "--db",
+            "w.db",
+            &log_key().verifier_key().to_string(),
+        ][..],
+    ] {
+        let output = amanah(dir.path(), args);
+        assert!(output.status.success(), "{output:?}");
+    }
+    let server = Server::start(dir.path());
+    let mut held = 0;
+    for (n, k) in [(2, 3), (6, 1), (8, 3), (12, 2), (15, 1)] {
+        assert!(held < n);
+        let (first, second) = tokio::join!(
+            post(&server, body(held, n, root(n), &log_key())),
+            post(&server, body(held, n + k, root(n + k), &log_key())),
+        );
+        let (winner, loser) = match (first.0, second.0) {
+            (200, 409) => (n, second),
+            (409, 200) => (n + k, first),
+            other => panic!("from {held}: {n} and {}: {other:?}", n + k),
+        };
+        assert_eq!(loser.1, "text/x.tlog.size");
+        assert_eq!(loser.2, format!("{winner}\n"));
+        assert!(winner > held, "the size never goes backwards");
+        held = winner;
+        // What the witness serves is the winner's checkpoint.
+        let origin_hash = hex(&Sha256::digest(b"amanah.local/audit"));
+        let served = reqwest::get(format!("{}/{origin_hash}/checkpoint", server.1))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let parsed = parse_note(served.as_bytes()).unwrap();
+        assert_eq!(Checkpoint::parse_body(parsed.text).unwrap().size, winner);
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
