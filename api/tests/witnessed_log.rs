@@ -3,8 +3,11 @@
 //! cosignatures, and serves the newest checkpoint that meets a 2-of-3 quorum. A stopped witness
 //! leaves the quorum standing and raises its alert; restarted, it catches up. With two witnesses
 //! gone, `/audit/checkpoint` stays on the last quorum checkpoint and a newer export fails
-//! `audit verify --policy`. A forked log (same origin and key, another history) shown to a witness
-//! is refused with 422 and kept as evidence, and its export fails `verify --policy`.
+//! `audit verify --policy`. That story runs on SQLite and on PostgreSQL. A forked log (same
+//! origin and key, another history) shown to a witness is refused with 422 and kept as evidence,
+//! and its export fails `verify --policy`. An independent verifier written from the C2SP texts
+//! (`tests/witness/verify_cosigned.py`) gives the same verdicts as `amanah audit verify` on
+//! cosigned exports, altered ones included.
 #![expect(
     clippy::unwrap_used,
     reason = "a test fails loudly on an unexpected error"
@@ -17,6 +20,7 @@ use std::time::{Duration, Instant};
 use amanah_audit::checkpoint::Checkpoint;
 use amanah_audit::note::parse_note;
 use amanah_audit::policy::Policy;
+use amanah_infra::testing::TestDatabase;
 use base64::Engine as _;
 use serde_json::{Value, json};
 
@@ -137,6 +141,8 @@ impl Witness {
 /// A log's data directory and the policy it pushes by.
 struct Log {
     data: PathBuf,
+    /// The database, when not the data directory's SQLite file.
+    database_url: Option<String>,
     policy: PathBuf,
     port: u16,
     output: PathBuf,
@@ -151,6 +157,9 @@ impl Log {
             .env("AMANAH_AUDIT_WITNESS_PUSH_SECS", "1")
             .env("AMANAH_LISTEN", format!("127.0.0.1:{}", self.port))
             .env("RUST_LOG", "info");
+        if let Some(url) = &self.database_url {
+            command.env("AMANAH_DATABASE_URL", url);
+        }
         command
     }
 
@@ -312,10 +321,11 @@ fn verify(dir: &Path, policy: &Path) -> (Option<i32>, String) {
 
 /// A log with its key, three witnesses that know it, and a policy: `witnesses` of them, `k` of
 /// which must cosign.
-fn setup(root: &Path) -> (Log, Vec<Witness>) {
+fn setup(root: &Path, database_url: Option<&str>) -> (Log, Vec<Witness>) {
     let data = root.join("log");
     let log = Log {
         data,
+        database_url: database_url.map(str::to_owned),
         policy: root.join("policy.txt"),
         port: free_port(),
         output: root.join("log.out"),
@@ -367,10 +377,15 @@ fn key_name(name: &str) -> String {
     format!("{name}.sai.example/amanah-witness")
 }
 
-#[tokio::test]
-async fn a_two_of_three_quorum_survives_a_stopped_witness_which_then_catches_up() {
+amanah_infra::on_both_engines!(
+    a_two_of_three_quorum_survives_a_stopped_witness_which_then_catches_up
+);
+
+async fn a_two_of_three_quorum_survives_a_stopped_witness_which_then_catches_up(
+    database: &TestDatabase,
+) {
     let dir = tempfile::tempdir().unwrap();
-    let (log, witnesses) = setup(dir.path());
+    let (log, witnesses) = setup(dir.path(), Some(database.url()));
     let policy = parsed_policy(&log.policy);
     let mut running: Vec<Option<Running>> = witnesses.iter().map(|w| Some(w.start())).collect();
     let _server = log.start(true).await;
@@ -536,7 +551,7 @@ async fn a_two_of_three_quorum_survives_a_stopped_witness_which_then_catches_up(
 #[tokio::test]
 async fn a_forked_log_shown_to_a_witness_is_refused_kept_as_evidence_and_fails_verification() {
     let dir = tempfile::tempdir().unwrap();
-    let (log, witnesses) = setup(dir.path());
+    let (log, witnesses) = setup(dir.path(), None);
     let policy = parsed_policy(&log.policy);
     let _running: Vec<Running> = witnesses.iter().map(Witness::start).collect();
     let server = log.start(true).await;
@@ -546,6 +561,7 @@ async fn a_forked_log_shown_to_a_witness_is_refused_kept_as_evidence_and_fails_v
     drop(server);
     let fork = Log {
         data: dir.path().join("fork"),
+        database_url: None,
         policy: dir.path().join("fork-policy.txt"),
         port: free_port(),
         output: dir.path().join("fork.out"),
@@ -628,7 +644,7 @@ fn copy_dir(from: &Path, to: &Path) {
 #[test]
 fn a_policy_that_does_not_fit_the_log_stops_serve_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
-    let (log, witnesses) = setup(dir.path());
+    let (log, witnesses) = setup(dir.path(), None);
     let other = amanah_audit::note::SigningKey::from_seed("amanah.local/audit", &[1; 32]).unwrap();
     let w = &witnesses[0];
     for (policy, reason) in [
@@ -670,4 +686,134 @@ fn log_vkey(log: &Log) -> String {
     succeed(log.command().args(["audit", "key"]).output().unwrap())
         .trim()
         .to_owned()
+}
+
+/// `tests/witness/verify_cosigned.py`, a verifier written from the C2SP texts alone.
+fn independent_verdict(dir: &Path, policy: &Path) -> (Option<i32>, String) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/witness/verify_cosigned.py");
+    let output = Command::new("python3")
+        .arg(script)
+        .arg(dir)
+        .arg(policy)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.code(), text)
+}
+
+/// The export in `from`, with its checkpoint's cosignature lines changed by `change`.
+fn altered(from: &Path, to: &Path, change: impl FnOnce(Vec<String>) -> Vec<String>) {
+    copy_dir(from, to);
+    let note = std::fs::read_to_string(from.join("checkpoint")).unwrap();
+    let (text, lines) = note.rsplit_once("\n\n").unwrap();
+    let lines: Vec<String> = lines.lines().map(str::to_owned).collect();
+    let mut note = format!("{text}\n\n");
+    for line in change(lines) {
+        note.push_str(&line);
+        note.push('\n');
+    }
+    std::fs::write(to.join("checkpoint"), note).unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs python3 with cryptography: pip install cryptography (.ci/run runs it with --ignored)"]
+async fn an_independent_verifier_from_the_c2sp_texts_gives_the_same_verdicts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, witnesses) = setup(dir.path(), None);
+    let policy = parsed_policy(&log.policy);
+    let mut running: Vec<Option<Running>> = witnesses.iter().map(|w| Some(w.start())).collect();
+    let _server = log.start(true).await;
+    cosigned_by(&log, &policy, &["w1", "w2", "w3"]).await;
+    let first = dir.path().join("first");
+    log.export(&first, None);
+    log.register("A second checkpoint").await;
+    cosigned_by(&log, &policy, &["w1", "w2", "w3"]).await;
+    let quorum = dir.path().join("quorum");
+    log.export(&quorum, None);
+    running[1] = None;
+    running[2] = None;
+    let index = log.register("Cosigned by w1 alone").await;
+    wait_until("w1 cosigns the newest checkpoint", || async {
+        log.metric(r#"amanah_witness_cosigned_size{witness="w1"}"#)
+            .await
+            .is_some_and(|size| size > index)
+    })
+    .await;
+    let lonely = dir.path().join("lonely");
+    log.export(&lonely, Some(index + 1));
+
+    // Lines: the log's, then w1's, w2's and w3's.
+    let tamper_time = |line: &str| {
+        let (head, encoded) = line.rsplit_once(' ').unwrap();
+        let mut bytes = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .unwrap();
+        bytes[11] ^= 1;
+        format!(
+            "{head} {}",
+            base64::engine::general_purpose::STANDARD.encode(bytes)
+        )
+    };
+    let first_note = std::fs::read_to_string(first.join("checkpoint")).unwrap();
+    let older_w2 = first_note.lines().rev().nth(1).unwrap().to_owned();
+    let stranger =
+        amanah_audit::cosignature::Cosigner::from_seed("stranger.example/w", &[8; 32]).unwrap();
+    let quorum_text = {
+        let note = std::fs::read_to_string(quorum.join("checkpoint")).unwrap();
+        parse_note(note.as_bytes()).unwrap().text.to_owned()
+    };
+    let cases: Vec<(&str, PathBuf, i32)> = vec![
+        ("the quorum checkpoint", quorum.clone(), 0),
+        ("a checkpoint w1 alone cosigned", lonely.clone(), 1),
+        ("w2's time changed", dir.path().join("t"), 1),
+        (
+            "w2's line over another checkpoint",
+            dir.path().join("other"),
+            1,
+        ),
+        (
+            "an unknown witness's line added",
+            dir.path().join("unknown"),
+            0,
+        ),
+        (
+            "w1's line twice, w2's and w3's gone",
+            dir.path().join("twice"),
+            1,
+        ),
+    ];
+    altered(&quorum, &cases[2].1, |mut lines| {
+        lines[2] = tamper_time(&lines[2]);
+        lines
+    });
+    altered(&quorum, &cases[3].1, |mut lines| {
+        lines[2].clone_from(&older_w2);
+        lines
+    });
+    altered(&quorum, &cases[4].1, |mut lines| {
+        lines.push(
+            stranger
+                .cosign(&quorum_text, 1_700_000_000)
+                .trim_end()
+                .to_owned(),
+        );
+        lines
+    });
+    altered(&quorum, &cases[5].1, |lines| {
+        vec![lines[0].clone(), lines[1].clone(), lines[1].clone()]
+    });
+    for (case, export, expected) in cases {
+        let (ours, our_text) = verify(&export, &log.policy);
+        let (theirs, their_text) = independent_verdict(&export, &log.policy);
+        assert_eq!(ours, Some(expected), "{case}: amanah says {our_text}");
+        assert_eq!(
+            theirs,
+            Some(expected),
+            "{case}: the independent verifier says {their_text}"
+        );
+    }
 }
