@@ -320,15 +320,20 @@ impl Pusher {
                 .map(|(index, witness)| self.push_to(index, witness, &newest)),
         )
         .await;
-        match self.witnessing.checkpoints.newest_quorum().await {
+        match self.witnessing.checkpoints.refresh().await {
             Ok(met) => {
+                let nobody = vec![false; policy.witnesses.len()];
+                let met = if policy.is_met(&nobody) {
+                    Some(newest.size)
+                } else {
+                    met
+                };
                 *self
                     .witnessing
                     .status
                     .quorum
                     .lock()
-                    .unwrap_or_else(PoisonError::into_inner) =
-                    (met.map(|checkpoint| checkpoint.size), newest.size);
+                    .unwrap_or_else(PoisonError::into_inner) = (met, newest.size);
             }
             Err(error) => {
                 tracing::warn!(error = %Chain(&error), "witnesses: cannot read the quorum checkpoint");

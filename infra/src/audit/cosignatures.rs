@@ -4,7 +4,7 @@
 //! the newest one whose cosignatures meet the policy's quorum.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use amanah_audit::policy::Policy;
 use amanah_domain::ports::{AuditLog, AuditReadError, StoreError, StoredCheckpoint};
@@ -129,23 +129,26 @@ impl Cosignatures {
     }
 
     /// The cosignatures of the (at most [`SIZES_PER_READ`]) largest cosigned sizes below
-    /// `below` (all when `None`), and the smallest of those sizes, where a next read starts.
-    async fn newest_below(
+    /// `below` (all when `None`) and above `above`, and the smallest of those sizes, where a next
+    /// read starts.
+    async fn newest_between(
         &self,
+        above: Option<u64>,
         below: Option<u64>,
     ) -> Result<(Vec<StoredCosignature>, Option<u64>), StoreError> {
         let backend = self.db.get_database_backend();
-        let below = match below {
-            Some(size) => to_db_int(size)?,
-            None => i64::MAX,
-        };
+        let bound = |size: Option<u64>, none: i64| size.map_or(Ok(none), to_db_int);
         let rows = self
             .db
             .query_all_raw(statement(
                 backend,
-                "SELECT DISTINCT tree_size FROM audit_cosignature WHERE tree_size < ? \
-                 ORDER BY tree_size DESC LIMIT ?",
-                vec![below.into(), to_db_int(SIZES_PER_READ)?.into()],
+                "SELECT DISTINCT tree_size FROM audit_cosignature \
+                 WHERE tree_size > ? AND tree_size < ? ORDER BY tree_size DESC LIMIT ?",
+                vec![
+                    bound(above, -1)?.into(),
+                    bound(below, i64::MAX)?.into(),
+                    to_db_int(SIZES_PER_READ)?.into(),
+                ],
             ))
             .await
             .map_err(map_internal_db_error)?;
@@ -209,6 +212,8 @@ pub struct WitnessedCheckpoints {
     policy: Arc<Policy>,
     cosignatures: Cosignatures,
     log: Arc<dyn AuditLog>,
+    /// The largest size known to meet the quorum (shared by clones).
+    known: Arc<Mutex<Option<u64>>>,
 }
 
 impl WitnessedCheckpoints {
@@ -218,6 +223,7 @@ impl WitnessedCheckpoints {
             policy,
             cosignatures,
             log,
+            known: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -261,13 +267,16 @@ impl WitnessedCheckpoints {
     /// The newest checkpoint whose cosignatures meet the quorum, with them; `None` while none
     /// does. Under `quorum none` that is the newest checkpoint.
     ///
+    /// A request's cost does not grow with the log: this reads the newest [`SIZES_PER_READ`]
+    /// cosigned sizes above the largest size already known to meet the quorum, and falls back to
+    /// that size. [`Self::refresh`], which the pusher runs each round, reads every size above it.
+    /// A size that met the quorum meets it for good (cosignatures are append-only, the policy is
+    /// fixed), so what is known only grows.
+    ///
     /// # Errors
     /// As [`AuditLog::signed_checkpoint`].
     pub async fn newest_quorum(&self) -> Result<Option<StoredCheckpoint>, AuditReadError> {
-        if self
-            .policy
-            .is_met(&vec![false; self.policy.witnesses.len()])
-        {
+        if self.needs_nobody() {
             let newest = match self.log.signed_checkpoint(None).await {
                 Ok(newest) => newest,
                 Err(AuditReadError::NoCheckpoint) => return Ok(None),
@@ -276,9 +285,39 @@ impl WitnessedCheckpoints {
             let found = self.cosignatures.at(newest.size).await?;
             return Ok(Some(self.with_lines(newest, &found)));
         }
+        let size = match self.search(Some(1)).await? {
+            Some(size) => size,
+            None => match self.known() {
+                Some(size) => size,
+                None => return Ok(None),
+            },
+        };
+        let checkpoint = self.log.signed_checkpoint(Some(size)).await?;
+        let found = self.cosignatures.at(size).await?;
+        Ok(Some(self.with_lines(checkpoint, &found)))
+    }
+
+    /// Reads every cosigned size above the largest known to meet the quorum, and returns the
+    /// newest that meets it (`None` while none does).
+    ///
+    /// # Errors
+    /// The store.
+    pub async fn refresh(&self) -> Result<Option<u64>, StoreError> {
+        if self.needs_nobody() {
+            return Ok(None);
+        }
+        Ok(self.search(None).await?.or_else(|| self.known()))
+    }
+
+    /// The newest size above the known one whose cosignatures meet the quorum, reading at most
+    /// `reads` chunks of sizes (all when `None`); remembers it.
+    async fn search(&self, reads: Option<usize>) -> Result<Option<u64>, StoreError> {
+        let floor = self.known();
         let mut below = None;
-        loop {
-            let (found, smallest) = self.cosignatures.newest_below(below).await?;
+        let mut read = 0;
+        while reads.is_none_or(|reads| read < reads) {
+            read += 1;
+            let (found, smallest) = self.cosignatures.newest_between(floor, below).await?;
             let Some(smallest) = smallest else {
                 return Ok(None);
             };
@@ -289,14 +328,29 @@ impl WitnessedCheckpoints {
                     .or_default()
                     .push(cosignature);
             }
-            for (size, found) in by_size.iter().rev() {
-                if self.policy.is_met(&self.cosigned(found)) {
-                    let checkpoint = self.log.signed_checkpoint(Some(*size)).await?;
-                    return Ok(Some(self.with_lines(checkpoint, found)));
-                }
+            if let Some(size) = by_size
+                .iter()
+                .rev()
+                .find(|(_, found)| self.policy.is_met(&self.cosigned(found)))
+                .map(|(size, _)| *size)
+            {
+                let mut known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
+                *known = Some(known.map_or(size, |k| k.max(size)));
+                return Ok(Some(size));
             }
             below = Some(smallest);
         }
+        Ok(None)
+    }
+
+    /// Under `quorum none`, no cosignature is needed.
+    fn needs_nobody(&self) -> bool {
+        self.policy
+            .is_met(&vec![false; self.policy.witnesses.len()])
+    }
+
+    fn known(&self) -> Option<u64> {
+        *self.known.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Which of the policy's witnesses, by position, have a cosignature among `found`.

@@ -147,7 +147,11 @@ pub async fn export(
     fs::create_dir_all(dir).map_err(writing(dir.to_owned()))?;
     let db = store.connection();
     let chosen = match witnessed {
-        Some(witnessed) => witnessed.checkpoint(size).await,
+        Some(witnessed) => {
+            // Every cosigned size, not only the newest a request reads.
+            witnessed.refresh().await?;
+            witnessed.checkpoint(size).await
+        }
         None => signed_checkpoint_in(db, None, size).await,
     };
     let checkpoint = match chosen {

@@ -141,6 +141,10 @@ async fn the_served_checkpoint_is_the_newest_that_meets_the_quorum(database: &Te
     let line = cosign(&witnesses[2], 5, 3_005).await;
     cosignatures.record(5, &vkey(2), &[line]).await.unwrap();
 
+    // A request reads only the newest 32 cosigned sizes (40 to 9): none meets the quorum, and
+    // none is known to, so the newest checkpoint is served. The pusher's refresh reads them all.
+    assert_eq!(served.checkpoint(None).await.unwrap().size, 40);
+    assert_eq!(served.refresh().await.unwrap(), Some(5));
     let quorum = served.checkpoint(None).await.unwrap();
     assert_eq!(quorum.size, 5);
     let at_five = log.signed_checkpoint(Some(5)).await.unwrap();
@@ -158,6 +162,17 @@ async fn the_served_checkpoint_is_the_newest_that_meets_the_quorum(database: &Te
     assert_eq!(checked.checkpoint.size, 5);
     assert_eq!(checked.witnesses.len(), 3);
     assert_eq!(served.newest_quorum().await.unwrap(), Some(quorum));
+
+    // A newer size that meets the quorum is found by a request alone, within the newest 32.
+    let line = cosign(&witnesses[2], 39, 3_039).await;
+    cosignatures.record(39, &vkey(2), &[line]).await.unwrap();
+    assert_eq!(served.checkpoint(None).await.unwrap().size, 39);
+    // And what is known stays known: a clone (another request) with nothing newer serves 39.
+    assert_eq!(
+        served.clone().newest_quorum().await.unwrap().unwrap().size,
+        39
+    );
+    assert_eq!(served.refresh().await.unwrap(), Some(39));
 
     // A size asked for: that checkpoint with what it has, here w1's line alone.
     let at_forty = served.checkpoint(Some(40)).await.unwrap();
