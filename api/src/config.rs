@@ -234,7 +234,7 @@ impl Config {
 }
 
 /// What GraphQL documents the server runs.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct GraphqlConfig {
     /// With a file, only its documents run ([`crate::graphql::persisted`]); without, any document
@@ -244,6 +244,19 @@ pub struct GraphqlConfig {
         deserialize_with = "parse::optional_path"
     )]
     pub trusted_documents: Option<PathBuf>,
+    /// Memory for the answers of the read plans (MiB; 0 turns it off): a query a plan answers is
+    /// answered again from memory while the log has not grown (`read_plan::ResponseCache`).
+    #[serde(deserialize_with = "parse::whole::<_, _, 0, 65_536>")]
+    pub response_cache_mb: u64,
+}
+
+impl Default for GraphqlConfig {
+    fn default() -> Self {
+        Self {
+            trusted_documents: None,
+            response_cache_mb: Config::DEFAULT_RESPONSE_CACHE_MB,
+        }
+    }
 }
 
 /// Idempotency keys of mutations (`Idempotency-Key`).
@@ -567,6 +580,8 @@ impl Config {
     pub const DEFAULT_TREE_CACHE_MB: u64 = 256;
     /// As Tessera pushes to its witnesses.
     pub const DEFAULT_WITNESS_PUSH_SECS: u64 = 10;
+    /// A few hundred list pages.
+    pub const DEFAULT_RESPONSE_CACHE_MB: u64 = 64;
 
     /// Loads the configuration from the three layers.
     ///
@@ -1502,6 +1517,7 @@ mod tests {
                 "limits.websocket_init_timeout_secs",
                 "idempotency.ttl",
                 "graphql.trusted_documents",
+                "graphql.response_cache_mb",
                 "sqlite.mmap_mb",
             ]
         );

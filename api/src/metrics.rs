@@ -399,6 +399,17 @@ pub async fn render_metrics(
              amanah_graphql_planned_total {}\n",
             plans.answered()
         );
+        if let Some(cache) = plans.cache() {
+            let (hits, misses) = cache.counts();
+            let _ = write!(
+                text,
+                "# HELP amanah_graphql_response_cache_total Read-plan answers by whether they came \
+                 from memory (hit: the same request at the same log size) or were read (miss).\n\
+                 # TYPE amanah_graphql_response_cache_total counter\n\
+                 amanah_graphql_response_cache_total{{result=\"hit\"}} {hits}\n\
+                 amanah_graphql_response_cache_total{{result=\"miss\"}} {misses}\n"
+            );
+        }
     }
     text.push_str(&render_tree_cache(state.audit_tree.stats()));
     text.push_str(&render_statements(state.statements.read()));

@@ -137,6 +137,55 @@ async fn the_list_page_costs_the_same_statements_for_any_page_size() {
     );
 }
 
+/// Issue 10: the list page asked again while the log has not grown is answered from memory, for
+/// one statement (the log's size); after a write it is read again, and shows the write.
+#[tokio::test]
+async fn the_list_page_asked_again_costs_one_statement_until_the_log_grows() {
+    let app = TestApp::spawn_sqlite().await;
+    portfolio(&app, 3, 2).await;
+    let page = list_page(20, 5);
+    // async-graphql runs the document first; a plan answers it next, reading the rows.
+    let (_, body) = statements_of(&app, &page).await;
+    let (planned, planned_body) = statements_of(&app, &page).await;
+    assert_eq!(planned_body, body);
+    assert!(
+        planned >= 2,
+        "{planned} statements: the size, then the rows"
+    );
+    for _ in 0..3 {
+        let (kept, kept_body) = statements_of(&app, &page).await;
+        assert_eq!(kept, 1, "a kept answer reads the log's size alone");
+        assert_eq!(kept_body, body);
+    }
+    let editor = app.token("editor", &[Role::Editor], None);
+    let (reporting, _) = app
+        .register_organisation(&editor, "Second Ministry", Some("XM-DAC-5-8"))
+        .await;
+    app.graphql_as(
+        &editor,
+        REGISTER_PROJECT,
+        json!({ "input": {
+            "iatiIdentifier": "XM-DAC-5-8-NEW", "reportingOrganisationId": reporting,
+            "title": "A project after the page was kept", "description": "New.",
+            "plannedStart": "2020-01-01", "plannedEnd": "2022-12-31",
+            "recipientCountries": [{ "country": "ID", "percentage": "100" }],
+            "sectors": [{ "code": "15113", "percentage": "100" }],
+            "participatingOrganisations": [{ "organisationId": reporting, "role": "FUNDING" }],
+        } }),
+    )
+    .await
+    .assert_no_errors();
+    let (after, after_body) = statements_of(&app, &page).await;
+    assert!(after >= 2, "{after} statements: read again after the write");
+    assert_eq!(
+        after_body["data"]["projects"]["edges"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+}
+
 /// Issue 10: cursors were offsets, so registering an organisation that sorts first made the next
 /// page repeat the last item of the previous one. A keyset cursor stays put when items are added
 /// or removed before it.

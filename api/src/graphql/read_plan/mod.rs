@@ -42,6 +42,16 @@
 //! **The same answer.** A plan's response equals async-graphql's for the same request byte for
 //! byte; the module's tests run random selections over these types through both and compare
 //! them.
+//!
+//! **Answers kept while the log has not grown** ([`ResponseCache`]). What a plan answers depends
+//! on the document, the operation, the variables and the read model, and on the caller only
+//! through whether it may read the portfolio (checked on every request). The read model changes
+//! only in the transactions that append to the log, so the log's size is its version. Each
+//! request reads that size from the database (one statement: a write committed by any process
+//! or replica before the request is seen), and answers from memory when the same request was
+//! answered at that size. An answer computed after reading size s is kept under s: it reflects
+//! the read model at s or later, never earlier, so no request gets an answer older than the log
+//! it read. A larger size starts a new generation and drops the old one.
 
 mod compile;
 mod run;
@@ -49,11 +59,11 @@ mod run;
 mod tests;
 
 use std::collections::HashMap;
-use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError, RwLock};
 
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
-use async_graphql::{Request, Response};
+use async_graphql::{Request, Response, Value};
 use tracing::Instrument as _;
 
 use crate::state::ApiState;
@@ -79,17 +89,117 @@ pub struct ReadPlans {
     executed: RwLock<HashMap<String, Vec<Option<String>>>>,
     /// How many requests a plan answered (`/metrics`).
     answered: AtomicU64,
+    /// The answers kept while the log has not grown; `None` when turned off.
+    cache: Option<ResponseCache>,
+}
+
+/// A request as the cache knows it: document, operation name, variables (as JSON).
+type CacheKey = (String, Option<String>, String);
+
+/// The plans' answers at one log size, bounded in bytes (see the module documentation).
+pub struct ResponseCache {
+    budget: usize,
+    generation: Mutex<Generation>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+#[derive(Default)]
+struct Generation {
+    /// The log size the answers were computed at (or after).
+    size: u64,
+    /// Their serialised size, as counted against the budget.
+    bytes: usize,
+    answers: HashMap<CacheKey, Value>,
+}
+
+impl ResponseCache {
+    /// A cache of at most `budget` bytes of answers (their JSON size).
+    #[must_use]
+    pub fn new(budget: usize) -> Self {
+        Self {
+            budget,
+            generation: Mutex::default(),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
+    }
+
+    /// Requests answered from memory, and requests a plan answered with the cache on but
+    /// without a kept answer.
+    #[must_use]
+    pub fn counts(&self) -> (u64, u64) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
+    }
+
+    fn get(&self, size: u64, key: &CacheKey) -> Option<Value> {
+        let generation = self
+            .generation
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let found = (generation.size == size)
+            .then(|| generation.answers.get(key).cloned())
+            .flatten();
+        drop(generation);
+        let counter = if found.is_some() {
+            &self.hits
+        } else {
+            &self.misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        found
+    }
+
+    fn put(&self, size: u64, key: CacheKey, data: &Value) {
+        let Ok(bytes) = serde_json::to_vec(data).map(|json| json.len() + key.0.len()) else {
+            return;
+        };
+        let mut generation = self
+            .generation
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if size > generation.size {
+            *generation = Generation {
+                size,
+                ..Generation::default()
+            };
+        }
+        if size < generation.size
+            || generation.bytes + bytes > self.budget
+            || generation.answers.contains_key(&key)
+        {
+            return;
+        }
+        generation.bytes += bytes;
+        generation.answers.insert(key, data.clone());
+    }
 }
 
 impl ReadPlans {
     #[must_use]
     pub fn new(state: ApiState) -> Self {
+        let budget = state
+            .config
+            .graphql
+            .response_cache_mb
+            .saturating_mul(1024 * 1024);
         Self {
             loaders: run::Loaders::new(&state),
+            cache: (budget > 0)
+                .then(|| ResponseCache::new(usize::try_from(budget).unwrap_or(usize::MAX))),
             state,
             executed: RwLock::default(),
             answered: AtomicU64::new(0),
         }
+    }
+
+    /// The answers kept while the log has not grown, when the cache is on.
+    #[must_use]
+    pub fn cache(&self) -> Option<&ResponseCache> {
+        self.cache.as_ref()
     }
 
     /// How many requests a plan has answered.
@@ -169,10 +279,34 @@ impl ReadPlans {
             self.state.config.limits.complexity,
         )?;
         let span = tracing::info_span!("graphql.plan");
+        let kept = match &self.cache {
+            Some(cache) if run::may_read(&self.state, &request.data) => {
+                // A size that cannot be read leaves the cache out of this request.
+                let size = self.state.commands.store().size().await.ok();
+                size.map(|size| {
+                    let key = (
+                        request.query.clone(),
+                        request.operation_name.clone(),
+                        serde_json::to_string(&request.variables).unwrap_or_default(),
+                    );
+                    (cache, size, key)
+                })
+            }
+            _ => None,
+        };
+        if let Some((cache, size, key)) = &kept
+            && let Some(data) = cache.get(*size, key)
+        {
+            self.answered.fetch_add(1, Ordering::Relaxed);
+            return Some(Response::new(data));
+        }
         let data = run::run(&plan, &self.state, &self.loaders, &request.data)
             .instrument(span)
             .await?;
         self.answered.fetch_add(1, Ordering::Relaxed);
+        if let Some((cache, size, key)) = kept {
+            cache.put(size, key, &data);
+        }
         Some(Response::new(data))
     }
 }

@@ -71,13 +71,21 @@ impl Loaders {
     }
 }
 
-/// The response's data for `plan`, or `None` when async-graphql should answer (the caller may not
-/// read the portfolio, an argument is refused, a read failed, a reference is missing).
-pub async fn run(plan: &Plan, state: &ApiState, loaders: &Loaders, data: &Data) -> Option<Value> {
+/// Whether the caller of a request with `data` may read the portfolio: every plan's answer
+/// depends on the caller through this alone.
+pub fn may_read(state: &ApiState, data: &Data) -> bool {
     let identity = data
         .get(&TypeId::of::<Identity>())
         .and_then(|value| value.downcast_ref::<Identity>());
-    access::decide(identity, state.config.public_read, Action::ReadPortfolio).ok()?;
+    access::decide(identity, state.config.public_read, Action::ReadPortfolio).is_ok()
+}
+
+/// The response's data for `plan`, or `None` when async-graphql should answer (the caller may not
+/// read the portfolio, an argument is refused, a read failed, a reference is missing).
+pub async fn run(plan: &Plan, state: &ApiState, loaders: &Loaders, data: &Data) -> Option<Value> {
+    if !may_read(state, data) {
+        return None;
+    }
     let mut object = IndexMap::with_capacity(plan.fields.len());
     for (key, field) in &plan.fields {
         let value = match field {

@@ -746,3 +746,112 @@ async fn a_plan_counts_complexity_as_async_graphql_does() {
     assert_eq!(cost(2), Some(1 + 2 * (1 + 1 + (1 + 2 * (1 + 1 + 1)))));
     assert!(cost(10) > cost(2));
 }
+
+/// A page with the projects' ids, for revising one.
+const TITLES: &str = "{ projects(first: 3) { edges { node { id title } } } }";
+
+/// A plan's answer to `query` from `plans`, the document recorded as executed.
+async fn answer_from(plans: &ReadPlans, query: &str, roles: &[Role]) -> Option<Json> {
+    plans.executed(None, query.to_owned());
+    let document = parse_query(query).unwrap_or_else(|error| panic!("{query}: {error}"));
+    let response = plans
+        .answer(&Portfolio::request(query, &json!({}), roles), &document)
+        .await?;
+    Some(serde_json::to_value(&response.data).unwrap_or_else(|error| panic!("{error}")))
+}
+
+/// An answer is kept while the log has not grown, and no longer: a title revised through another
+/// replica on the same database (its own sequencer, nothing shared in memory) is in the next
+/// answer, which is async-graphql's.
+#[tokio::test]
+async fn an_answer_is_kept_until_the_log_grows_whoever_appends() {
+    let portfolio = Portfolio::demo().await;
+    let plans = ReadPlans::new(portfolio.state.clone());
+    let counts = || plans.cache().map(super::ResponseCache::counts);
+    let first = answer_from(&plans, TITLES, &[Role::Editor]).await.unwrap();
+    assert_eq!(counts(), Some((0, 1)));
+    assert_eq!(
+        answer_from(&plans, TITLES, &[Role::Editor]).await.unwrap(),
+        first
+    );
+    assert_eq!(counts(), Some((1, 1)));
+
+    let data_dir = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
+    let replica = crate::startup::state(
+        crate::config::Config::defaults_in(data_dir.path()),
+        portfolio.state.db.connection().clone(),
+        crate::auth::test_verifier(),
+        None,
+        Default::default(),
+    );
+    let other = schema(replica);
+    let id = first["projects"]["edges"][0]["node"]["id"].clone();
+    let revise =
+        "mutation($input: ReviseProjectInput!) { reviseProject(input: $input) { auditIndex } }";
+    let conflict = other
+        .execute(Portfolio::request(
+            revise,
+            &json!({ "input": { "id": id, "expectedVersion": 0, "title": "Renamed elsewhere" } }),
+            &[Role::Editor],
+        ))
+        .await;
+    let current = conflict.errors[0]
+        .extensions
+        .as_ref()
+        .and_then(|extensions| extensions.get("currentVersion"))
+        .cloned()
+        .unwrap_or_else(|| panic!("{:?}", conflict.errors));
+    let current = serde_json::to_value(current).unwrap_or_else(|error| panic!("{error}"));
+    let revised = other
+        .execute(Portfolio::request(
+            revise,
+            &json!({ "input": { "id": id, "expectedVersion": current, "title": "Renamed elsewhere" } }),
+            &[Role::Editor],
+        ))
+        .await;
+    assert!(revised.errors.is_empty(), "{:?}", revised.errors);
+
+    let after = answer_from(&plans, TITLES, &[Role::Editor]).await.unwrap();
+    assert_eq!(counts(), Some((1, 2)));
+    assert_ne!(after, first);
+    let reference = portfolio
+        .reference(TITLES, &json!({}), &[Role::Editor])
+        .await;
+    assert_eq!(
+        serde_json::to_value(&reference.data).unwrap_or_else(|error| panic!("{error}")),
+        after
+    );
+    assert!(
+        after["projects"]["edges"]
+            .as_array()
+            .is_some_and(|edges| edges
+                .iter()
+                .any(|e| e["node"]["title"] == "Renamed elsewhere")),
+        "{after}"
+    );
+}
+
+/// A kept answer is never given to a caller who may not read the portfolio, and without a budget
+/// nothing is kept.
+#[tokio::test]
+async fn a_kept_answer_is_only_for_callers_who_may_read_and_a_zero_budget_keeps_none() {
+    let portfolio = Portfolio::demo_with(|config| config.public_read = false).await;
+    let plans = ReadPlans::new(portfolio.state.clone());
+    assert!(
+        answer_from(&plans, TITLES, &[Role::Auditor])
+            .await
+            .is_some()
+    );
+    assert!(answer_from(&plans, TITLES, &[]).await.is_none());
+    assert_eq!(
+        plans.cache().map(super::ResponseCache::counts),
+        Some((0, 1))
+    );
+
+    let off = Portfolio::demo_with(|config| config.graphql.response_cache_mb = 0).await;
+    let plans = ReadPlans::new(off.state.clone());
+    assert!(plans.cache().is_none());
+    let first = answer_from(&plans, TITLES, &[Role::Editor]).await;
+    assert!(first.is_some());
+    assert_eq!(answer_from(&plans, TITLES, &[Role::Editor]).await, first);
+}
