@@ -47,8 +47,9 @@
 //! on the document, the operation, the variables and the read model, and on the caller only
 //! through whether it may read the portfolio (checked on every request). The read model changes
 //! only in the transactions that append to the log, so the log's size is its version. Each
-//! request reads that size from the database (one statement: a write committed by any process
-//! or replica before the request is seen), and answers from memory when the same request was
+//! request reads that size from the database, by a read that starts after the request arrived (so
+//! a write committed by any process or replica before the request is seen; concurrent requests
+//! share one such read, [`SharedSize`]), and answers from memory when the same request was
 //! answered at that size. An answer computed after reading size s is kept under s: it reflects
 //! the read model at s or later, never earlier, so no request gets an answer older than the log
 //! it read. A larger size starts a new generation and drops the old one.
@@ -93,12 +94,124 @@ pub struct ReadPlans {
     cache: Option<ResponseCache>,
 }
 
+/// The log's size for the requests of the cache, read by one statement for every request that
+/// waits for it. A request never joins a read already under way: it waits for the next one, which
+/// starts after it arrived, so it sees every write committed before it (read-your-writes, across
+/// replicas and processes). Under load one read answers the requests that came during the
+/// previous one. The read runs in a waiting request's own task (its statement counts for that
+/// request): the first to arrive reads for everyone waiting, then hands the next read to the
+/// first who arrived meanwhile.
+struct SharedSize {
+    state: Mutex<SizeWaiters>,
+}
+
+#[derive(Default)]
+struct SizeWaiters {
+    /// Whether a request is reading, or has been told to.
+    reading: bool,
+    /// The requests waiting for the next read.
+    next: Vec<tokio::sync::oneshot::Sender<Turn>>,
+}
+
+/// What a waiting request hears.
+enum Turn {
+    /// The size a read that started after it arrived found (`None`: it could not be read).
+    Size(Option<u64>),
+    /// Read it, for everyone waiting.
+    Lead,
+}
+
+impl SharedSize {
+    fn new() -> Self {
+        Self {
+            state: Mutex::default(),
+        }
+    }
+
+    /// The log's size as a read that started after this call reads it; `None` when it cannot be
+    /// read.
+    async fn read(&self, store: &amanah_infra::SqlEventStore) -> Option<u64> {
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let lead = {
+            let mut waiters = self.lock();
+            waiters.next.push(sender);
+            !std::mem::replace(&mut waiters.reading, true)
+        };
+        if !lead {
+            let mut waiting = Waiting {
+                shared: self,
+                receiver: Some(receiver),
+            };
+            let turn = match waiting.receiver.as_mut() {
+                Some(receiver) => receiver.await,
+                None => return None,
+            };
+            waiting.receiver = None;
+            match turn {
+                Ok(Turn::Size(size)) => return size,
+                Ok(Turn::Lead) => {}
+                // The reader went away without answering: read alone.
+                Err(_) => return store.size().await.ok(),
+            }
+        }
+        // Hands the next read on when done, or when this request is dropped half way.
+        let _leading = Leading(self);
+        let batch = std::mem::take(&mut self.lock().next);
+        let size = store.size().await.ok();
+        for waiter in batch {
+            let _ = waiter.send(Turn::Size(size));
+        }
+        size
+    }
+
+    /// Tells the first request still waiting to read next, or notes that nobody reads.
+    fn hand_off(&self) {
+        let mut waiters = self.lock();
+        while !waiters.next.is_empty() {
+            if waiters.next.remove(0).send(Turn::Lead).is_ok() {
+                return;
+            }
+        }
+        waiters.reading = false;
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, SizeWaiters> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A request waiting for a read; dropped after it was told to lead, it hands the lead on.
+struct Waiting<'a> {
+    shared: &'a SharedSize,
+    receiver: Option<tokio::sync::oneshot::Receiver<Turn>>,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if let Some(mut receiver) = self.receiver.take()
+            && let Ok(Turn::Lead) = receiver.try_recv()
+        {
+            self.shared.hand_off();
+        }
+    }
+}
+
+/// The reading request: whatever happens to it, the next read is handed on.
+struct Leading<'a>(&'a SharedSize);
+
+impl Drop for Leading<'_> {
+    fn drop(&mut self) {
+        self.0.hand_off();
+    }
+}
+
 /// A request as the cache knows it: document, operation name, variables (as JSON).
 type CacheKey = (String, Option<String>, String);
 
 /// The plans' answers at one log size, bounded in bytes (see the module documentation).
 pub struct ResponseCache {
     budget: usize,
+    size: SharedSize,
     generation: Mutex<Generation>,
     hits: AtomicU64,
     misses: AtomicU64,
@@ -119,6 +232,7 @@ impl ResponseCache {
     pub fn new(budget: usize) -> Self {
         Self {
             budget,
+            size: SharedSize::new(),
             generation: Mutex::default(),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
@@ -282,7 +396,7 @@ impl ReadPlans {
         let kept = match &self.cache {
             Some(cache) if run::may_read(&self.state, &request.data) => {
                 // A size that cannot be read leaves the cache out of this request.
-                let size = self.state.commands.store().size().await.ok();
+                let size = cache.size.read(self.state.commands.store()).await;
                 size.map(|size| {
                     let key = (
                         request.query.clone(),

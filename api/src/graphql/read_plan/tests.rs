@@ -768,10 +768,14 @@ async fn an_answer_is_kept_until_the_log_grows_whoever_appends() {
     let portfolio = Portfolio::demo().await;
     let plans = ReadPlans::new(portfolio.state.clone());
     let counts = || plans.cache().map(super::ResponseCache::counts);
-    let first = answer_from(&plans, TITLES, &[Role::Editor]).await.unwrap();
+    let first = answer_from(&plans, TITLES, &[Role::Editor])
+        .await
+        .unwrap_or_else(|| panic!("no plan answered"));
     assert_eq!(counts(), Some((0, 1)));
     assert_eq!(
-        answer_from(&plans, TITLES, &[Role::Editor]).await.unwrap(),
+        answer_from(&plans, TITLES, &[Role::Editor])
+            .await
+            .unwrap_or_else(|| panic!("no plan answered")),
         first
     );
     assert_eq!(counts(), Some((1, 1)));
@@ -811,7 +815,9 @@ async fn an_answer_is_kept_until_the_log_grows_whoever_appends() {
         .await;
     assert!(revised.errors.is_empty(), "{:?}", revised.errors);
 
-    let after = answer_from(&plans, TITLES, &[Role::Editor]).await.unwrap();
+    let after = answer_from(&plans, TITLES, &[Role::Editor])
+        .await
+        .unwrap_or_else(|| panic!("no plan answered"));
     assert_eq!(counts(), Some((1, 2)));
     assert_ne!(after, first);
     let reference = portfolio
@@ -854,4 +860,77 @@ async fn a_kept_answer_is_only_for_callers_who_may_read_and_a_zero_budget_keeps_
     let first = answer_from(&plans, TITLES, &[Role::Editor]).await;
     assert!(first.is_some());
     assert_eq!(answer_from(&plans, TITLES, &[Role::Editor]).await, first);
+}
+
+/// The shared size read: every request sees the writes committed before it asked, concurrent
+/// requests share reads, and a request dropped while it reads for others does not leave them
+/// waiting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_size_read_sees_earlier_writes_and_survives_a_dropped_reader() {
+    use amanah_domain::ports::{Actor, EventStore as _};
+    use std::sync::Arc;
+
+    let database = amanah_infra::testing::TestDatabase::sqlite().await;
+    let store = amanah_infra::SqlEventStore::start(
+        database.connection().clone(),
+        amanah_infra::StoreConfig::default(),
+        amanah_infra::NoProjection,
+    );
+    let shared = Arc::new(super::SharedSize::new());
+    let id = uuid::Uuid::now_v7();
+    for version in 0..10_u64 {
+        store
+            .append(amanah_infra::testing::organisation_append(
+                id,
+                version,
+                vec![amanah_infra::testing::event(
+                    "OrganisationRevised",
+                    json!({ "v": version }),
+                )],
+                Actor::system("system:test"),
+                None,
+            ))
+            .await
+            .unwrap_or_else(|error| panic!("{error}"));
+        // Committed: whoever asks now must see it.
+        let readers: Vec<_> = (0..16)
+            .map(|_| {
+                let shared = Arc::clone(&shared);
+                let store = store.clone();
+                tokio::spawn(async move { shared.read(&store).await })
+            })
+            .collect();
+        for reader in readers {
+            let size = tokio::time::timeout(std::time::Duration::from_secs(10), reader)
+                .await
+                .unwrap_or_else(|_| panic!("a reader waits for ever"))
+                .unwrap_or_else(|error| panic!("{error}"));
+            assert_eq!(size, Some(version + 1));
+        }
+    }
+    // A reader dropped while it reads for others: the first of them reads next.
+    let mut leader = Box::pin(shared.read(&store));
+    while futures::poll!(&mut leader).is_ready() {
+        // It read before its first poll ended: again, until one is under way.
+        leader = Box::pin(shared.read(&store));
+    }
+    let followers: Vec<_> = (0..4)
+        .map(|_| {
+            let shared = Arc::clone(&shared);
+            let store = store.clone();
+            tokio::spawn(async move { shared.read(&store).await })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    drop(leader);
+    for follower in followers {
+        let size = tokio::time::timeout(std::time::Duration::from_secs(10), follower)
+            .await
+            .unwrap_or_else(|_| panic!("a follower waits for ever"))
+            .unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(size, Some(10));
+    }
+    // And the shared read goes on serving.
+    assert_eq!(shared.read(&store).await, Some(10));
+    database.cleanup().await;
 }
