@@ -205,6 +205,24 @@ impl Drop for Leading<'_> {
     }
 }
 
+/// The memory a kept answer takes: each value's own size, and what its strings, lists and
+/// objects hold on the heap (what the budget counts).
+fn memory_of(value: &Value) -> usize {
+    let own = std::mem::size_of::<Value>();
+    own + match value {
+        Value::String(text) => text.capacity(),
+        Value::Enum(name) => name.len(),
+        Value::Binary(bytes) => bytes.len(),
+        Value::List(items) => items.iter().map(memory_of).sum::<usize>(),
+        Value::Object(fields) => fields
+            .iter()
+            // The key, and the map's own entry (hash and index).
+            .map(|(name, value)| name.len() + 2 * std::mem::size_of::<usize>() + memory_of(value))
+            .sum::<usize>(),
+        Value::Null | Value::Number(_) | Value::Boolean(_) => 0,
+    }
+}
+
 /// A request as the cache knows it: document, operation name, variables (as JSON).
 type CacheKey = (String, Option<String>, String);
 
@@ -221,13 +239,13 @@ pub struct ResponseCache {
 struct Generation {
     /// The log size the answers were computed at (or after).
     size: u64,
-    /// Their serialised size, as counted against the budget.
+    /// The memory they take, as counted against the budget ([`memory_of`]).
     bytes: usize,
     answers: HashMap<CacheKey, Value>,
 }
 
 impl ResponseCache {
-    /// A cache of at most `budget` bytes of answers (their JSON size).
+    /// A cache of at most `budget` bytes of answers (the memory they take, [`memory_of`]).
     #[must_use]
     pub fn new(budget: usize) -> Self {
         Self {
@@ -268,9 +286,7 @@ impl ResponseCache {
     }
 
     fn put(&self, size: u64, key: CacheKey, data: &Value) {
-        let Ok(bytes) = serde_json::to_vec(data).map(|json| json.len() + key.0.len()) else {
-            return;
-        };
+        let bytes = memory_of(data) + key.0.len() + key.2.len();
         let mut generation = self
             .generation
             .lock()
