@@ -18,7 +18,8 @@
 //! | 429, 5xx, no answer | the witness is unreachable: tried again after a back-off |
 //!
 //! Each failure backs off: the next attempt comes after `interval × 2^(failures − 1)`, at most
-//! five minutes. Several replicas may push at once; a witness that got a checkpoint from one
+//! five minutes. A failure of this server's own database during a push is logged, not counted
+//! against the witness, and tried again next round. Several replicas may push at once; a witness that got a checkpoint from one
 //! answers the others 409 with its size, from which they resync.
 
 use std::sync::{Arc, Mutex, PoisonError};
@@ -261,6 +262,9 @@ enum Outcome {
     /// The witness holds this size, which the log signed: push again from there.
     Holds(u64),
     Failed(Failure, String),
+    /// This server could not read or keep what the push needs (its own database): not the
+    /// witness's doing, so not counted against it; the next round tries again.
+    Local(String),
 }
 
 impl Pusher {
@@ -370,7 +374,7 @@ impl Pusher {
                 Outcome::Holds(size) if !retried => {
                     tracing::info!(witness = %witness.name, holds = size, believed = old, "witnesses: the witness holds another size; pushing again from it");
                     if let Err(error) = self.cosignatures.set_last_size(&vkey, size).await {
-                        break Outcome::Failed(Failure::Unreachable, error.to_string());
+                        break Outcome::Local(format!("cannot keep the witness's size: {error}"));
                     }
                     old = size;
                     retried = true;
@@ -419,6 +423,9 @@ impl Pusher {
                     tracing::warn!(witness = %witness.name, size = newest.size, %reason, next_attempt_secs = backoff.as_secs(), "{alert}");
                 }
             }
+            Outcome::Local(reason) => {
+                tracing::error!(witness = %witness.name, size = newest.size, %reason, "witnesses: a push could not be completed here");
+            }
             Outcome::Holds(_) => {}
         }
     }
@@ -443,10 +450,7 @@ impl Pusher {
             match self.log.consistency_proof(old, Some(newest.size)).await {
                 Ok(proof) => proof.hashes,
                 Err(error) => {
-                    return Outcome::Failed(
-                        Failure::Rejected,
-                        format!("no consistency proof from {old}: {error}"),
-                    );
+                    return Outcome::Local(format!("no consistency proof from {old}: {error}"));
                 }
             }
         };
@@ -499,10 +503,7 @@ impl Pusher {
         answer_text: &str,
     ) -> Outcome {
         let Ok(parsed) = parse_note(newest.note.as_bytes()) else {
-            return Outcome::Failed(
-                Failure::Rejected,
-                "the log's own note does not parse".into(),
-            );
+            return Outcome::Local("the log's own note does not parse".into());
         };
         let text = parsed.text;
         let mut lines = Vec::new();
@@ -524,16 +525,10 @@ impl Pusher {
             );
         }
         if let Err(error) = self.cosignatures.record(newest.size, vkey, &lines).await {
-            return Outcome::Failed(
-                Failure::Unreachable,
-                format!("cannot keep the cosignature: {error}"),
-            );
+            return Outcome::Local(format!("cannot keep the cosignature: {error}"));
         }
         if let Err(error) = self.cosignatures.set_last_size(vkey, newest.size).await {
-            return Outcome::Failed(
-                Failure::Unreachable,
-                format!("cannot keep the witness's size: {error}"),
-            );
+            return Outcome::Local(format!("cannot keep the witness's size: {error}"));
         }
         Outcome::Cosigned(
             lines
@@ -570,7 +565,7 @@ impl Pusher {
                         format!("the witness holds size {size}, which this log never signed"),
                     );
                 }
-                Err(error) => return Outcome::Failed(Failure::Unreachable, error.to_string()),
+                Err(error) => return Outcome::Local(error.to_string()),
             }
         }
         if size == old {
