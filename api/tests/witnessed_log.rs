@@ -304,13 +304,18 @@ fn cosigners(note: &str, policy: &Policy) -> (u64, Vec<String>) {
 
 /// `amanah audit verify DIR --policy FILE`: exit code and output.
 fn verify(dir: &Path, policy: &Path) -> (Option<i32>, String) {
-    let output = amanah(dir.parent().unwrap())
-        .args(["audit", "verify"])
-        .arg(dir)
-        .arg("--policy")
-        .arg(policy)
-        .output()
-        .unwrap();
+    verdict(
+        amanah(dir.parent().unwrap())
+            .args(["audit", "verify"])
+            .arg(dir)
+            .arg("--policy")
+            .arg(policy),
+    )
+}
+
+/// A verifier's exit code, and what it printed.
+fn verdict(command: &mut Command) -> (Option<i32>, String) {
+    let output = command.output().unwrap();
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),
@@ -319,8 +324,8 @@ fn verify(dir: &Path, policy: &Path) -> (Option<i32>, String) {
     (output.status.code(), text)
 }
 
-/// A log with its key, three witnesses that know it, and a policy: `witnesses` of them, `k` of
-/// which must cosign.
+/// A log with its key (on `database_url`, or its data directory's SQLite file), three witnesses
+/// that know it, and a policy that needs two of the three.
 fn setup(root: &Path, database_url: Option<&str>) -> (Log, Vec<Witness>) {
     let data = root.join("log");
     let log = Log {
@@ -691,18 +696,7 @@ fn log_vkey(log: &Log) -> String {
 /// `tests/witness/verify_cosigned.py`, a verifier written from the C2SP texts alone.
 fn independent_verdict(dir: &Path, policy: &Path) -> (Option<i32>, String) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/witness/verify_cosigned.py");
-    let output = Command::new("python3")
-        .arg(script)
-        .arg(dir)
-        .arg(policy)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.code(), text)
+    verdict(Command::new("python3").arg(script).arg(dir).arg(policy))
 }
 
 /// The export in `from`, with its checkpoint's cosignature lines changed by `change`.
