@@ -110,7 +110,7 @@ struct SizeWaiters {
     /// Whether a request is reading, or has been told to.
     reading: bool,
     /// The requests waiting for the next read.
-    next: Vec<tokio::sync::oneshot::Sender<Turn>>,
+    next: std::collections::VecDeque<tokio::sync::oneshot::Sender<Turn>>,
 }
 
 /// What a waiting request hears.
@@ -134,7 +134,7 @@ impl SharedSize {
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let lead = {
             let mut waiters = self.lock();
-            waiters.next.push(sender);
+            waiters.next.push_back(sender);
             !std::mem::replace(&mut waiters.reading, true)
         };
         if !lead {
@@ -167,8 +167,8 @@ impl SharedSize {
     /// Tells the first request still waiting to read next, or notes that nobody reads.
     fn hand_off(&self) {
         let mut waiters = self.lock();
-        while !waiters.next.is_empty() {
-            if waiters.next.remove(0).send(Turn::Lead).is_ok() {
+        while let Some(first) = waiters.next.pop_front() {
+            if first.send(Turn::Lead).is_ok() {
                 return;
             }
         }
@@ -402,22 +402,22 @@ impl ReadPlans {
         if operation.node.ty != OperationType::Query || !self.was_executed(request) {
             return None;
         }
-        let plan = compile(
-            document,
-            &operation.node,
-            &request.variables,
-            self.state.config.limits.complexity,
-        )?;
-        let span = tracing::info_span!("graphql.plan");
+        // A kept answer came from this same document, operation and variables, which compile to
+        // the same plan: on a hit the plan is not compiled again.
         let kept = match &self.cache {
             Some(cache) if run::may_read(&self.state, &request.data) => {
-                // A size that cannot be read leaves the cache out of this request.
-                let size = cache.size.read(self.state.commands.store()).await;
-                size.map(|size| {
+                // Variables that cannot be written as a key, or a size that cannot be read, leave
+                // the cache out of this request.
+                let variables = serde_json::to_string(&request.variables).ok();
+                let size = match variables {
+                    Some(_) => cache.size.read(self.state.commands.store()).await,
+                    None => None,
+                };
+                size.zip(variables).map(|(size, variables)| {
                     let key = (
                         request.query.clone(),
                         request.operation_name.clone(),
-                        serde_json::to_string(&request.variables).unwrap_or_default(),
+                        variables,
                     );
                     (cache, size, key)
                 })
@@ -430,6 +430,13 @@ impl ReadPlans {
             self.answered.fetch_add(1, Ordering::Relaxed);
             return Some(Response::new(data));
         }
+        let plan = compile(
+            document,
+            &operation.node,
+            &request.variables,
+            self.state.config.limits.complexity,
+        )?;
+        let span = tracing::info_span!("graphql.plan");
         let data = run::run(&plan, &self.state, &self.loaders, &request.data)
             .instrument(span)
             .await?;
