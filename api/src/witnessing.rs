@@ -121,18 +121,28 @@ pub fn load_policy(
 }
 
 /// Why a push did not end in a cosignature: the `reason` label of
-/// `amanah_witness_push_failures_total`.
+/// `amanah_witness_push_failures_total`. Its value is its place in [`Failure::ALL`] and in
+/// [`WitnessReport::failures`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Failure {
     /// No answer in time, a network error, 429 or 5xx.
-    Unreachable,
+    Unreachable = 0,
     /// 422, a 409 without a size, a 400, or a 200 without a valid cosignature.
-    Rejected,
+    Rejected = 1,
     /// 404 or 403: the witness does not know this log or its key.
-    Misconfigured,
+    Misconfigured = 2,
     /// A 409 with a size this log never signed, or larger than the checkpoint pushed.
-    UnknownCheckpoint,
+    UnknownCheckpoint = 3,
 }
+
+// Each failure's value is its place in `Failure::ALL`, checked when compiling.
+const _: () = {
+    let mut place = 0;
+    while place < Failure::ALL.len() {
+        assert!(Failure::ALL[place] as usize == place);
+        place += 1;
+    }
+};
 
 impl Failure {
     pub const ALL: [Self; 4] = [
@@ -326,12 +336,6 @@ impl Pusher {
         .await;
         match self.witnessing.checkpoints.refresh().await {
             Ok(met) => {
-                let nobody = vec![false; policy.witnesses.len()];
-                let met = if policy.is_met(&nobody) {
-                    Some(newest.size)
-                } else {
-                    met
-                };
                 *self
                     .witnessing
                     .status
@@ -408,8 +412,7 @@ impl Pusher {
                     .min(MAX_BACKOFF);
                 track.next_attempt = Some(Instant::now() + backoff);
                 track.report.up = false;
-                let slot = Failure::ALL.iter().position(|f| *f == failure).unwrap_or(0);
-                track.report.failures[slot] += 1;
+                track.report.failures[failure as usize] += 1;
                 let alert = match failure {
                     Failure::Unreachable => "witness unreachable",
                     Failure::Rejected => "witness rejects consistency",

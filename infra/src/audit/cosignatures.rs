@@ -212,6 +212,10 @@ pub struct WitnessedCheckpoints {
     policy: Arc<Policy>,
     cosignatures: Cosignatures,
     log: Arc<dyn AuditLog>,
+    /// The policy's witnesses' keys as stored, in policy order.
+    vkeys: Vec<String>,
+    /// Under `quorum none` no cosignature is needed.
+    needs_nobody: bool,
     /// The largest size known to meet the quorum (shared by clones).
     known: Arc<Mutex<Option<u64>>>,
 }
@@ -220,6 +224,8 @@ impl WitnessedCheckpoints {
     #[must_use]
     pub fn new(policy: Arc<Policy>, cosignatures: Cosignatures, log: Arc<dyn AuditLog>) -> Self {
         Self {
+            vkeys: policy.witnesses.iter().map(|w| w.key.to_string()).collect(),
+            needs_nobody: policy.is_met(&vec![false; policy.witnesses.len()]),
             policy,
             cosignatures,
             log,
@@ -259,9 +265,8 @@ impl WitnessedCheckpoints {
         {
             return Ok(met);
         }
-        let checkpoint = self.log.signed_checkpoint(size).await?;
-        let found = self.cosignatures.at(checkpoint.size).await?;
-        Ok(self.with_lines(checkpoint, &found))
+        self.with_cosignatures(self.log.signed_checkpoint(size).await?)
+            .await
     }
 
     /// The newest checkpoint whose cosignatures meet the quorum, with them; `None` while none
@@ -276,37 +281,52 @@ impl WitnessedCheckpoints {
     /// # Errors
     /// As [`AuditLog::signed_checkpoint`].
     pub async fn newest_quorum(&self) -> Result<Option<StoredCheckpoint>, AuditReadError> {
-        if self.needs_nobody() {
-            let newest = match self.log.signed_checkpoint(None).await {
-                Ok(newest) => newest,
+        let checkpoint = if self.needs_nobody {
+            match self.log.signed_checkpoint(None).await {
                 Err(AuditReadError::NoCheckpoint) => return Ok(None),
-                Err(error) => return Err(error),
-            };
-            let found = self.cosignatures.at(newest.size).await?;
-            return Ok(Some(self.with_lines(newest, &found)));
-        }
-        let size = match self.search(Some(1)).await? {
-            Some(size) => size,
-            None => match self.known() {
-                Some(size) => size,
+                newest => newest?,
+            }
+        } else {
+            match self.search(Some(1)).await?.or_else(|| self.known()) {
+                Some(size) => self.log.signed_checkpoint(Some(size)).await?,
                 None => return Ok(None),
-            },
+            }
         };
-        let checkpoint = self.log.signed_checkpoint(Some(size)).await?;
-        let found = self.cosignatures.at(size).await?;
-        Ok(Some(self.with_lines(checkpoint, &found)))
+        self.with_cosignatures(checkpoint).await.map(Some)
     }
 
     /// Reads every cosigned size above the largest known to meet the quorum, and returns the
-    /// newest that meets it (`None` while none does).
+    /// newest size that meets it (`None` while none does; under `quorum none`, the newest).
     ///
     /// # Errors
-    /// The store.
-    pub async fn refresh(&self) -> Result<Option<u64>, StoreError> {
-        if self.needs_nobody() {
-            return Ok(None);
+    /// As [`AuditLog::signed_checkpoint`].
+    pub async fn refresh(&self) -> Result<Option<u64>, AuditReadError> {
+        if self.needs_nobody {
+            return match self.log.signed_checkpoint(None).await {
+                Ok(newest) => Ok(Some(newest.size)),
+                Err(AuditReadError::NoCheckpoint) => Ok(None),
+                Err(error) => Err(error),
+            };
         }
         Ok(self.search(None).await?.or_else(|| self.known()))
+    }
+
+    /// `checkpoint` followed by each policy witness's newest cosignature of it.
+    async fn with_cosignatures(
+        &self,
+        mut checkpoint: StoredCheckpoint,
+    ) -> Result<StoredCheckpoint, AuditReadError> {
+        let found = self.cosignatures.at(checkpoint.size).await?;
+        for vkey in &self.vkeys {
+            if let Some(newest) = found
+                .iter()
+                .filter(|c| &c.witness_vkey == vkey)
+                .max_by_key(|c| c.time)
+            {
+                checkpoint.note.push_str(&newest.line);
+            }
+        }
+        Ok(checkpoint)
     }
 
     /// The newest size above the known one whose cosignatures meet the quorum, reading at most
@@ -343,45 +363,15 @@ impl WitnessedCheckpoints {
         Ok(None)
     }
 
-    /// Under `quorum none`, no cosignature is needed.
-    fn needs_nobody(&self) -> bool {
-        self.policy
-            .is_met(&vec![false; self.policy.witnesses.len()])
-    }
-
     fn known(&self) -> Option<u64> {
         *self.known.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Which of the policy's witnesses, by position, have a cosignature among `found`.
     fn cosigned(&self, found: &[StoredCosignature]) -> Vec<bool> {
-        self.policy
-            .witnesses
+        self.vkeys
             .iter()
-            .map(|witness| {
-                let vkey = witness.key.to_string();
-                found.iter().any(|c| c.witness_vkey == vkey)
-            })
+            .map(|vkey| found.iter().any(|c| &c.witness_vkey == vkey))
             .collect()
-    }
-
-    /// The log's note followed by each policy witness's newest line among `found`, in policy
-    /// order.
-    fn with_lines(
-        &self,
-        mut checkpoint: StoredCheckpoint,
-        found: &[StoredCosignature],
-    ) -> StoredCheckpoint {
-        for witness in &self.policy.witnesses {
-            let vkey = witness.key.to_string();
-            if let Some(newest) = found
-                .iter()
-                .filter(|c| c.witness_vkey == vkey && c.tree_size == checkpoint.size)
-                .max_by_key(|c| c.time)
-            {
-                checkpoint.note.push_str(&newest.line);
-            }
-        }
-        checkpoint
     }
 }

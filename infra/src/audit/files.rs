@@ -147,11 +147,13 @@ pub async fn export(
     fs::create_dir_all(dir).map_err(writing(dir.to_owned()))?;
     let db = store.connection();
     let chosen = match witnessed {
-        Some(witnessed) => {
-            // Every cosigned size, not only the newest a request reads.
-            witnessed.refresh().await?;
-            witnessed.checkpoint(size).await
-        }
+        // The quorum checkpoint: found among every cosigned size, not only the newest that a
+        // request reads.
+        Some(witnessed) if size.is_none() => match witnessed.refresh().await {
+            Ok(_) => witnessed.checkpoint(None).await,
+            Err(error) => Err(error),
+        },
+        Some(witnessed) => witnessed.checkpoint(size).await,
         None => signed_checkpoint_in(db, None, size).await,
     };
     let checkpoint = match chosen {

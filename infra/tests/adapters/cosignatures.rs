@@ -190,4 +190,5 @@ async fn the_served_checkpoint_is_the_newest_that_meets_the_quorum(database: &Te
         Arc::clone(&log),
     );
     assert_eq!(none.checkpoint(None).await.unwrap(), at_forty);
+    assert_eq!(none.refresh().await.unwrap(), Some(40));
 }
