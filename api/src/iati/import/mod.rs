@@ -109,6 +109,24 @@ pub struct ActivityReport {
     pub forbidden: bool,
 }
 
+impl ActivityReport {
+    /// The report of activity `number`, with nothing yet appended, found or kept.
+    fn new(number: usize, identifier: Option<String>, outcome: Outcome) -> Self {
+        Self {
+            number,
+            identifier,
+            outcome,
+            events: 0,
+            audit_index: None,
+            problems: Vec::new(),
+            not_kept: Vec::new(),
+            registered: Vec::new(),
+            deferred: Vec::new(),
+            forbidden: false,
+        }
+    }
+}
+
 /// The totals of a file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
@@ -346,20 +364,13 @@ impl Importer {
         number: usize,
         element: &Element,
     ) -> Result<ActivityReport, ImportError> {
-        let mut report = ActivityReport {
+        let mut report = ActivityReport::new(
             number,
-            identifier: element
+            element
                 .child("iati-identifier")
                 .map(|id| id.text.trim().to_owned()),
-            outcome: Outcome::Refused,
-            events: 0,
-            audit_index: None,
-            problems: Vec::new(),
-            not_kept: Vec::new(),
-            registered: Vec::new(),
-            deferred: Vec::new(),
-            forbidden: false,
-        };
+            Outcome::Refused,
+        );
         match self.decide(number, element).await? {
             Decision::Refused(problems) => report.problems = problems,
             Decision::Forbidden(problem) => {
@@ -908,18 +919,8 @@ impl Importer {
                 .get(&deferred.project)
                 .copied()
                 .unwrap_or_default();
-            let mut line = ActivityReport {
-                number,
-                identifier: Some(deferred.project.clone()),
-                outcome: Outcome::Updated,
-                events: 0,
-                audit_index: None,
-                problems: Vec::new(),
-                not_kept: Vec::new(),
-                registered: Vec::new(),
-                deferred: Vec::new(),
-                forbidden: false,
-            };
+            let mut line =
+                ActivityReport::new(number, Some(deferred.project.clone()), Outcome::Updated);
             // In a dry run a project created by the file does not exist: nothing to check.
             let Some(project) = self.current(&deferred.project).await? else {
                 continue;
