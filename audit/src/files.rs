@@ -139,20 +139,37 @@ pub fn verify_dir(
     vkey: Option<&Path>,
     previous: Option<&Path>,
 ) -> Result<Verified, VerifyError> {
-    if !dir.is_dir() {
-        return Err(VerifyError::MissingDirectory {
-            path: dir.to_owned(),
-        });
-    }
+    require_dir(dir)?;
     let own_key_path = dir.join(VKEY_FILE);
     let key = match vkey {
-        Some(trusted_path) => {
-            let trusted = read_verifier_key(trusted_path)?;
-            check_own_key(&own_key_path, &trusted)?;
-            trusted
-        }
+        Some(trusted_path) => read_verifier_key(trusted_path)?,
         None => read_verifier_key(&own_key_path)?,
     };
+    verify_with_key(dir, &key, vkey.is_some(), previous).map(|(verified, _)| verified)
+}
+
+fn require_dir(dir: &Path) -> Result<(), VerifyError> {
+    if dir.is_dir() {
+        Ok(())
+    } else {
+        Err(VerifyError::MissingDirectory {
+            path: dir.to_owned(),
+        })
+    }
+}
+
+/// Verifies the export in `dir` (which exists) with `key`; with `trusted`, the export's own
+/// `log.vkey`, when it has one, must be that key. Returns what verified and the checkpoint's
+/// bytes.
+fn verify_with_key(
+    dir: &Path,
+    key: &VerifierKey,
+    trusted: bool,
+    previous: Option<&Path>,
+) -> Result<(Verified, Vec<u8>), VerifyError> {
+    if trusted {
+        check_own_key(&dir.join(VKEY_FILE), key)?;
+    }
     let checkpoint = read_file(&dir.join(CHECKPOINT_FILE))?;
     let previous = previous.map(read_file).transpose()?;
     let events_path = dir.join(EVENTS_FILE);
@@ -161,12 +178,8 @@ pub fn verify_dir(
         source,
     })?;
     let reader = BufReader::with_capacity(1 << 20, events);
-    Ok(verify_export(
-        reader,
-        &checkpoint,
-        &key,
-        previous.as_deref(),
-    )?)
+    let verified = verify_export(reader, &checkpoint, key, previous.as_deref())?;
+    Ok((verified, checkpoint))
 }
 
 /// `amanah audit verify DIR --policy FILE [--previous FILE] [--max-age D]`: verifies an export
@@ -193,21 +206,8 @@ pub fn verify_dir_with_policy(
                 source,
             }
         })?;
-    if !dir.is_dir() {
-        return Err(VerifyError::MissingDirectory {
-            path: dir.to_owned(),
-        });
-    }
-    check_own_key(&dir.join(VKEY_FILE), &policy.log)?;
-    let checkpoint = read_file(&dir.join(CHECKPOINT_FILE))?;
-    let previous = previous.map(read_file).transpose()?;
-    let events_path = dir.join(EVENTS_FILE);
-    let events = fs::File::open(&events_path).map_err(|source| VerifyError::Read {
-        path: events_path,
-        source,
-    })?;
-    let reader = BufReader::with_capacity(1 << 20, events);
-    let verified = verify_export(reader, &checkpoint, &policy.log, previous.as_deref())?;
+    require_dir(dir)?;
+    let (verified, checkpoint) = verify_with_key(dir, &policy.log, true, previous)?;
     let cosigned = crate::policy::verify_cosigned(&checkpoint, &policy, now)?;
     if let Some(max_age) = max_age {
         let newest = cosigned.witnesses.iter().map(|(_, time)| *time).max();
