@@ -83,7 +83,7 @@ fn day(rng: &mut StdRng) -> NaiveDate {
 }
 
 fn percentage(rng: &mut StdRng) -> Percentage {
-    ok(Percentage::from_hundredths(rng.gen_range(0..=10_000)).ok_or("percentage"))
+    ok(Percentage::from_hundredths(rng.gen_range(1..=10_000)).ok_or("percentage"))
 }
 
 /// Every IATI currency Amanah knows the minor unit of (XDR and some withdrawn codes have none).
