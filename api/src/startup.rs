@@ -114,7 +114,7 @@ pub fn state(
     let mut connection = db.into().into_connection();
     let statements = StatementCounter::install(&mut connection);
     let writer = amanah_infra::store::database::writer_pool(&connection).map(|mut writer| {
-        statements.attach(&mut writer);
+        statements.attach(writer.connection_mut());
         writer
     });
     let store = SqlEventStore::start(

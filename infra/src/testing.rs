@@ -124,6 +124,7 @@ use uuid::Uuid;
 use crate::read_model::projection::{NoProjection, Projection, Projector, StateReader};
 use crate::store::database::{self, DatabaseSetupError};
 use crate::store::event_store::{SqlEventStore, StoreConfig};
+use crate::store::writes::Writes;
 
 /// An append of `events` to organisation `stream_id` at `expected_version`, by `actor` under
 /// `request_id`, now, with the organisation state the read model would store (only its id and
@@ -320,6 +321,24 @@ impl<P: Projector> Projector for HoldFirst<P> {
     ) -> Result<(), StoreError> {
         self.hold_the_first().await;
         self.inner.project_all(txn, projections).await
+    }
+
+    /// The inner projector's, once the first projection was held (until then the store calls
+    /// [`Self::project_all`], which holds).
+    fn gather_all(
+        &self,
+        projections: &[Projection<'_>],
+        writes: &mut Writes,
+    ) -> Result<bool, StoreError> {
+        let not_held_yet = self
+            .held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_some();
+        if not_held_yet {
+            return Ok(false);
+        }
+        self.inner.gather_all(projections, writes)
     }
 
     fn state_reader(&self) -> Option<StateReader> {

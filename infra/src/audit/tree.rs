@@ -23,6 +23,7 @@ use sea_orm::{ConnectionTrait, Statement, Value};
 use crate::audit::tree_cache::TreeCache;
 use crate::store::db_error::map_internal_db_error;
 use crate::store::sql::{count, from_db_int, statement, to_db_int};
+use crate::store::writes::Writes;
 use amanah_audit::checkpoint::Checkpoint;
 use amanah_audit::merkle::{self, CompactRange, Hash, NodeId, Plan, ProofError};
 use amanah_audit::note::SigningKey;
@@ -134,11 +135,8 @@ async fn compact_range<C: ConnectionTrait>(db: &C, size: u64) -> Result<CompactR
         .map_err(|e| StoreError::internal_from("the stored frontier is not a tree's", e))
 }
 
-/// Stores nodes with multi-row inserts.
-async fn insert_nodes<C: ConnectionTrait>(
-    db: &C,
-    nodes: &[(NodeId, Hash)],
-) -> Result<(), StoreError> {
+/// Adds the inserts of `nodes` to `writes`, in multi-row statements.
+fn push_nodes(writes: &mut Writes, nodes: &[(NodeId, Hash)]) -> Result<(), StoreError> {
     for chunk in nodes.chunks(300) {
         if chunk.is_empty() {
             continue;
@@ -150,13 +148,10 @@ async fn insert_nodes<C: ConnectionTrait>(
             values.push(Value::from(to_db_int(id.index)?));
             values.push(Value::from(hash.to_vec()));
         }
-        db.execute_raw(statement(
-            db.get_database_backend(),
-            &format!("INSERT INTO merkle_nodes (level, idx, hash) VALUES {rows}"),
+        writes.push(
+            format!("INSERT INTO merkle_nodes (level, idx, hash) VALUES {rows}"),
             values,
-        ))
-        .await
-        .map_err(map_internal_db_error)?;
+        );
     }
     Ok(())
 }
@@ -185,8 +180,8 @@ async fn missing_leaves<C: ConnectionTrait>(
 }
 
 /// Adds a committed batch's events (`appended`, in index order, starting at `start`) to the tree
-/// and, with a signer, signs and stores the checkpoint of the new size. Runs inside the append
-/// transaction. `known` is the tree's right edge as the caller last committed it: when it is at
+/// and, with a signer, signs the checkpoint of the new size: the nodes and the checkpoint are
+/// added to `writes`, which the caller sends inside the append transaction. `known` is the tree's right edge as the caller last committed it: when it is at
 /// `start`, it stands for the two reads of the stored edge. Returns the new right edge (to be
 /// kept only once the transaction commits).
 ///
@@ -198,6 +193,7 @@ pub(crate) async fn extend<C: ConnectionTrait>(
     known: Option<CompactRange>,
     appended: &[&StoredEvent],
     signer: Option<&SigningKey>,
+    writes: &mut Writes,
 ) -> Result<CompactRange, StoreError> {
     let mut leaves = Vec::new();
     let mut range = match known {
@@ -232,24 +228,22 @@ pub(crate) async fn extend<C: ConnectionTrait>(
     for leaf in leaves {
         nodes.extend(range.append(leaf));
     }
-    insert_nodes(db, &nodes).await?;
+    push_nodes(writes, &nodes)?;
     if let Some(signer) = signer {
         let checkpoint = Checkpoint::new(signer.name(), range.size(), range.root());
         let note = checkpoint
             .sign(signer)
             .map_err(|e| StoreError::internal_from("cannot sign the checkpoint", e))?;
-        db.execute_raw(statement(
-            db.get_database_backend(),
-            "INSERT INTO checkpoints (tree_size, root, note, signed_at) VALUES (?, ?, ?, ?)",
+        writes.push(
+            "INSERT INTO checkpoints (tree_size, root, note, signed_at) VALUES (?, ?, ?, ?)"
+                .to_owned(),
             vec![
                 to_db_int(range.size())?.into(),
                 range.root().to_vec().into(),
                 note.into(),
                 crate::envelope::format_occurred_at(Utc::now()).into(),
             ],
-        ))
-        .await
-        .map_err(map_internal_db_error)?;
+        );
     }
     Ok(range)
 }

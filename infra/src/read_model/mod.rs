@@ -39,6 +39,7 @@ use crate::read_model::projection::{Projection, Projector, StateReader};
 use crate::store::db_error::map_db_error;
 use crate::store::event_store::{SqlEventStore, read_range_in};
 use crate::store::sql::{from_db_int, statement};
+use crate::store::writes::Writes;
 
 pub use queries::SqlReadModel;
 
@@ -592,7 +593,13 @@ const ROWS_PER_INSERT: usize = 64;
 
 /// Inserts rows into their tables: one multi-row `INSERT` per table (per 64 rows).
 async fn insert_rows<C: ConnectionTrait>(db: &C, all: &[Rows]) -> Result<(), StoreError> {
-    let backend = db.get_database_backend();
+    let mut writes = Writes::new();
+    push_rows(&mut writes, all)?;
+    writes.send(db).await.map_err(map_db_error)
+}
+
+/// Adds the multi-row inserts of `all` to `writes`.
+fn push_rows(writes: &mut Writes, all: &[Rows]) -> Result<(), StoreError> {
     for rows in all {
         let table = table(rows.table)?;
         check_rows(table, &rows.rows)?;
@@ -606,9 +613,7 @@ async fn insert_rows<C: ConnectionTrait>(db: &C, all: &[Rows]) -> Result<(), Sto
                 vec![one_row.as_str(); chunk.len()].join(", ")
             );
             let values: Vec<Value> = chunk.iter().flatten().map(Cell::value).collect();
-            db.execute_raw(statement(backend, &sql, values))
-                .await
-                .map_err(map_db_error)?;
+            writes.push(sql, values);
         }
     }
     Ok(())
@@ -710,6 +715,13 @@ struct Change<'a> {
 }
 
 impl<'a> Change<'a> {
+    fn all(projections: &[Projection<'a>]) -> Vec<Self> {
+        projections
+            .iter()
+            .map(|projection| Self::of(projection.previous, projection.snapshot, projection.events))
+            .collect()
+    }
+
     fn of(before: Option<&'a Snapshot>, after: &'a Snapshot, events: &[StoredEvent]) -> Self {
         Self {
             before,
@@ -730,7 +742,16 @@ async fn write_changes<C: ConnectionTrait>(
     db: &C,
     changes: &[Change<'_>],
 ) -> Result<(), StoreError> {
-    let backend = db.get_database_backend();
+    let mut writes = Writes::new();
+    push_changes(&mut writes, changes)?;
+    writes.send(db).await.map_err(map_db_error)
+}
+
+/// Adds the statements of [`write_changes`] to `writes`: the deletes in the current step, the
+/// inserts in a step after them when there are deletes (a changed row is deleted, then
+/// inserted again), in the same step otherwise.
+fn push_changes(writes: &mut Writes, changes: &[Change<'_>]) -> Result<(), StoreError> {
+    let mut deleted = false;
     let mut cleared: BTreeMap<&'static str, Vec<Value>> = BTreeMap::new();
     let mut deletes: BTreeMap<&'static str, Vec<Vec<Cell>>> = BTreeMap::new();
     let mut inserts: BTreeMap<&'static str, Vec<Vec<Cell>>> = BTreeMap::new();
@@ -785,9 +806,8 @@ async fn write_changes<C: ConnectionTrait>(
                     table.key,
                     vec!["?"; chunk.len()].join(", ")
                 );
-                db.execute_raw(statement(backend, &sql, chunk.to_vec()))
-                    .await
-                    .map_err(map_db_error)?;
+                writes.push(sql, chunk.to_vec());
+                deleted = true;
             }
         }
         if let Some(keys) = deletes.remove(table.name) {
@@ -807,9 +827,8 @@ async fn write_changes<C: ConnectionTrait>(
                     vec![one_key.as_str(); chunk.len()].join(" OR ")
                 );
                 let values: Vec<Value> = chunk.iter().flatten().map(Cell::value).collect();
-                db.execute_raw(statement(backend, &sql, values))
-                    .await
-                    .map_err(map_db_error)?;
+                writes.push(sql, values);
+                deleted = true;
             }
         }
     }
@@ -822,7 +841,10 @@ async fn write_changes<C: ConnectionTrait>(
             })
         })
         .collect();
-    insert_rows(db, &inserts).await
+    if deleted {
+        writes.then();
+    }
+    push_rows(writes, &inserts)
 }
 
 /// The store's [`Projector`]: keeps the read-model tables in line with each append.
@@ -884,13 +906,18 @@ impl Projector for SqlProjector {
         txn: &DatabaseTransaction,
         projections: &[Projection<'_>],
     ) -> Result<(), StoreError> {
-        let changes: Vec<Change<'_>> = projections
-            .iter()
-            .map(|projection| {
-                Change::of(projection.previous, projection.snapshot, projection.events)
-            })
-            .collect();
+        let changes = Change::all(projections);
         write_changes(txn, &changes).await
+    }
+
+    fn gather_all(
+        &self,
+        projections: &[Projection<'_>],
+        writes: &mut Writes,
+    ) -> Result<bool, StoreError> {
+        let changes = Change::all(projections);
+        push_changes(writes, &changes)?;
+        Ok(true)
     }
 }
 

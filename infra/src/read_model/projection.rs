@@ -1,8 +1,11 @@
 //! The seam where the read model is written: a [`Projector`] runs inside the append transaction.
 //!
-//! The store inserts a batch's events, then calls [`Projector::project_all`] with the same
-//! transaction and, for each append request, the aggregate's state before and after the events
-//! (`AppendRequest::previous` and `snapshot`) and the events as stored. If that fails, the store
+//! For a batch, the store asks the projector to add its writes to the batch's gathered writes
+//! ([`Projector::gather_all`]), sent with the events' and the Merkle tree's; a projector that
+//! cannot is called after the events are inserted ([`Projector::project_all`]) with the same
+//! transaction. Either way it gets, for each append request, the aggregate's state before and
+//! after the events (`AppendRequest::previous` and `snapshot`) and the events as stored. If the
+//! batch fails, the store
 //! rolls back the batch's writes and goes through it again request by request, each in its own
 //! savepoint with [`Projector::project`]: a request whose projection fails vanishes with its
 //! events, other requests of the batch are untouched, and its caller gets the projector's error. Map database errors
@@ -18,6 +21,8 @@ use amanah_domain::aggregate::StreamKind;
 use amanah_domain::ports::{BoxFuture, LatestState, Snapshot, StoreError, StoredEvent};
 use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use uuid::Uuid;
+
+use crate::store::writes::Writes;
 
 /// Reads the state a projector keeps of an aggregate, with its version (what
 /// `EventStore::latest_state` answers); `None` when it keeps none for that stream, which then
@@ -83,6 +88,22 @@ pub trait Projector: Send + Sync + 'static {
         }
     }
 
+    /// Adds what [`Self::project_all`] would write to `writes` instead of writing it, when it
+    /// can: the store then sends it with the batch's other writes, in fewer round trips. The
+    /// writes go after the events', in one step with them as far as they allow
+    /// ([`Writes::then`]). Returns `false` when it cannot (the default): the store then sends
+    /// the events and calls [`Self::project_all`].
+    ///
+    /// # Errors
+    /// As [`Self::project`], for rows that cannot be written at all.
+    fn gather_all(
+        &self,
+        _projections: &[Projection<'_>],
+        _writes: &mut Writes,
+    ) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+
     /// How to read back the aggregate states it writes, when it keeps them (written in the
     /// append transaction, they are the fold of exactly the committed events): commands then
     /// decide on them instead of folding whole streams. A projector that offers a reader keeps a
@@ -99,6 +120,14 @@ pub trait Projector: Send + Sync + 'static {
 pub struct NoProjection;
 
 impl Projector for NoProjection {
+    fn gather_all(
+        &self,
+        _projections: &[Projection<'_>],
+        _writes: &mut Writes,
+    ) -> Result<bool, StoreError> {
+        Ok(true)
+    }
+
     async fn project(
         &self,
         _txn: &DatabaseTransaction,

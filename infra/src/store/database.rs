@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+use sea_orm::sqlx::Executor as _;
 use sea_orm::sqlx::postgres::PgPoolOptions;
 use sea_orm::sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
@@ -56,11 +57,44 @@ pub fn pool_size(db: &DatabaseConnection) -> u32 {
     }
 }
 
+/// The pool the append sequencer writes through ([`writer_pool`]): one connection of its own,
+/// with the settings of the shared pool (its URL, and for SQLite its pragmas), opened on first
+/// use.
+#[derive(Debug, Clone)]
+pub struct WriterPool {
+    connection: DatabaseConnection,
+    /// Every session of the pool runs its transactions at READ COMMITTED unless told otherwise
+    /// (PostgreSQL: set when the connection opens), so a batch's `BEGIN` needs no
+    /// `SET TRANSACTION` round trip.
+    read_committed_sessions: bool,
+}
+
+impl WriterPool {
+    /// The pool.
+    #[must_use]
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.connection
+    }
+
+    /// The pool, to attach a statement counter to it.
+    pub fn connection_mut(&mut self) -> &mut DatabaseConnection {
+        &mut self.connection
+    }
+
+    /// Whether its sessions already run transactions at READ COMMITTED.
+    #[must_use]
+    pub(crate) fn read_committed_sessions(&self) -> bool {
+        self.read_committed_sessions
+    }
+}
+
 /// A pool of one connection for the append sequencer ([`crate::StoreConfig::writer`]), with the
-/// settings of `db` (its URL, and for SQLite its pragmas), opened on first use. `None` for an
-/// in-memory SQLite database, which a second pool would not share.
+/// settings of `db`. `None` for an in-memory SQLite database, which a second pool would not
+/// share. On PostgreSQL each connection it opens is set to READ COMMITTED for its session (the
+/// isolation the sequencer's head lock needs, whatever the server's default), once, instead of
+/// once a batch.
 #[must_use]
-pub fn writer_pool(db: &DatabaseConnection) -> Option<DatabaseConnection> {
+pub fn writer_pool(db: &DatabaseConnection) -> Option<WriterPool> {
     match db.get_database_backend() {
         DbBackend::Postgres => {
             let options = (*db.get_postgres_connection_pool().connect_options())
@@ -69,8 +103,22 @@ pub fn writer_pool(db: &DatabaseConnection) -> Option<DatabaseConnection> {
             let pool = PgPoolOptions::new()
                 .max_connections(1)
                 .acquire_timeout(CONNECT_TIMEOUT)
+                .after_connect(|connection, _| {
+                    Box::pin(async move {
+                        connection
+                            .execute(
+                                "SET SESSION CHARACTERISTICS AS TRANSACTION \
+                                 ISOLATION LEVEL READ COMMITTED",
+                            )
+                            .await
+                            .map(|_| ())
+                    })
+                })
                 .connect_lazy_with(options);
-            Some(SqlxPostgresConnector::from_sqlx_postgres_pool(pool))
+            Some(WriterPool {
+                connection: SqlxPostgresConnector::from_sqlx_postgres_pool(pool),
+                read_committed_sessions: true,
+            })
         }
         DbBackend::Sqlite => {
             let options = (*db.get_sqlite_connection_pool().connect_options()).clone();
@@ -84,7 +132,10 @@ pub fn writer_pool(db: &DatabaseConnection) -> Option<DatabaseConnection> {
                 // As for the shared pool: no liveness ping per checkout.
                 .test_before_acquire(false)
                 .connect_lazy_with(options);
-            Some(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
+            Some(WriterPool {
+                connection: SqlxSqliteConnector::from_sqlx_sqlite_pool(pool),
+                read_committed_sessions: false,
+            })
         }
         _ => None,
     }
@@ -340,6 +391,7 @@ mod tests {
             .unwrap();
         let writer = writer_pool(&file).unwrap();
         writer
+            .connection()
             .execute_unprepared("INSERT INTO t VALUES (7)")
             .await
             .unwrap();
@@ -351,6 +403,7 @@ mod tests {
         assert_eq!(row.try_get_by_index::<i64>(0).unwrap(), 7);
         // The writer keeps the pool's pragmas: WAL and synchronous=FULL (2).
         let synchronous = writer
+            .connection()
             .query_one_raw(Statement::from_string(
                 DbBackend::Sqlite,
                 "PRAGMA synchronous",

@@ -65,6 +65,7 @@ use crate::store::database::{self, DatabaseSetupError};
 use crate::store::db_error::map_internal_db_error;
 use crate::store::idempotency;
 use crate::store::sql::{from_db_int, query_bound, statement, to_db_int};
+use crate::store::writes::Writes;
 use amanah_audit::merkle::CompactRange;
 use amanah_audit::note::SigningKey;
 
@@ -112,7 +113,7 @@ pub struct StoreConfig {
     /// The pool the sequencer writes through ([`database::writer_pool`]: one connection of its
     /// own, so that a batch never waits for a pooled connection behind the reads of the requests
     /// it is about to answer). `None`: the store's own pool.
-    pub writer: Option<DatabaseConnection>,
+    pub writer: Option<database::WriterPool>,
 }
 
 impl Default for StoreConfig {
@@ -248,7 +249,14 @@ impl SqlEventStore {
         let (committed, _) = broadcast::channel(COMMITTED_CHANNEL_CAPACITY);
         let state_reader = projector.state_reader();
         let sequencer = Sequencer {
-            db: config.writer.clone().unwrap_or_else(|| db.clone()),
+            db: config
+                .writer
+                .as_ref()
+                .map_or_else(|| db.clone(), |writer| writer.connection().clone()),
+            read_committed_sessions: config
+                .writer
+                .as_ref()
+                .is_some_and(database::WriterPool::read_committed_sessions),
             projector,
             signer: config.checkpoint_signer.clone(),
             maintain_tree: config.maintain_tree,
@@ -382,7 +390,7 @@ impl SqlEventStore {
     pub async fn begin_holding_append_lock(
         &self,
     ) -> Result<(DatabaseTransaction, u64), StoreError> {
-        let txn = begin_append_transaction(&self.db).await?;
+        let txn = begin_append_transaction(&self.db, false).await?;
         let size = read_head_size(&txn, true).await?;
         Ok((txn, size))
     }
@@ -418,14 +426,18 @@ pub async fn read_range_in<C: ConnectionTrait>(
 /// Begins the transaction of an append batch (or of anything else that must exclude appends),
 /// with the write lock taken at once on SQLite; on PostgreSQL the caller then locks the log head
 /// with `read_head_size(txn, true)`.
+///
+/// READ COMMITTED whatever the server's default: under it `FOR UPDATE` waits for the previous
+/// holder and then reads the row it committed; stricter levels would fail with a serialization
+/// error instead. When `db`'s sessions run at READ COMMITTED already (`read_committed_sessions`),
+/// the `BEGIN` is not followed by a `SET TRANSACTION`: one round trip a batch fewer.
 async fn begin_append_transaction(
     db: &DatabaseConnection,
+    read_committed_sessions: bool,
 ) -> Result<DatabaseTransaction, StoreError> {
     let options = TransactionOptions {
-        // READ COMMITTED whatever the server's default: under it `FOR UPDATE` waits for the
-        // previous holder and then reads the row it committed; stricter levels would fail
-        // with a serialization error instead.
-        isolation_level: (db.get_database_backend() == DbBackend::Postgres)
+        isolation_level: (db.get_database_backend() == DbBackend::Postgres
+            && !read_committed_sessions)
             .then_some(IsolationLevel::ReadCommitted),
         sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
         ..TransactionOptions::default()
@@ -513,6 +525,8 @@ impl EventStore for SqlEventStore {
 /// The single writer of a process: commits queued appends in batches.
 struct Sequencer<P> {
     db: DatabaseConnection,
+    /// `db`'s sessions run transactions at READ COMMITTED already ([`database::WriterPool`]).
+    read_committed_sessions: bool,
     projector: P,
     signer: Option<Arc<SigningKey>>,
     maintain_tree: bool,
@@ -636,12 +650,16 @@ impl<P: Projector> Sequencer<P> {
         // commits.
         let known = self.take_frontier();
         if requests.len() > 1 {
-            let txn = begin_append_transaction(&self.db).await?;
+            let txn = begin_append_transaction(&self.db, self.read_committed_sessions).await?;
             let attempt = async {
                 let start = read_head_size(&txn, true).await?;
-                match self.write_together(&txn, requests, start, outcomes).await? {
+                let mut writes = Writes::new();
+                match self
+                    .write_together(&txn, requests, start, outcomes, &mut writes)
+                    .await?
+                {
                     Some(next) => self
-                        .seal(&txn, start, next, known.clone(), outcomes)
+                        .seal(&txn, start, next, known.clone(), outcomes, writes)
                         .await
                         .map(Some),
                     None => Ok(None),
@@ -667,13 +685,14 @@ impl<P: Projector> Sequencer<P> {
                 .batches_one_by_one
                 .fetch_add(1, Ordering::Relaxed);
         }
-        let txn = begin_append_transaction(&self.db).await?;
+        let txn = begin_append_transaction(&self.db, self.read_committed_sessions).await?;
         let written = async {
             let start = read_head_size(&txn, true).await?;
             let next = self
                 .write_one_by_one(&txn, requests, start, outcomes)
                 .await?;
-            self.seal(&txn, start, next, known, outcomes).await
+            self.seal(&txn, start, next, known, outcomes, Writes::new())
+                .await
         };
         match written.await {
             Ok(written) => self.finish(txn, written).await,
@@ -685,7 +704,9 @@ impl<P: Projector> Sequencer<P> {
     }
 
     /// Grows the Merkle tree by the batch's events (from `known`, the edge the last committed
-    /// batch left, when it is still the log's) and moves the head from `start` to `next`.
+    /// batch left, when it is still the log's) and moves the head from `start` to `next`;
+    /// sends `writes` (what the batch gathered before) with the tree's nodes and checkpoint in
+    /// one step, then the head's move in a second: on PostgreSQL, two statements.
     async fn seal(
         &self,
         txn: &DatabaseTransaction,
@@ -693,6 +714,7 @@ impl<P: Projector> Sequencer<P> {
         next: u64,
         known: Option<CompactRange>,
         outcomes: &[Result<Appended, StoreError>],
+        mut writes: Writes,
     ) -> Result<Written, StoreError> {
         if next == start {
             return Ok(Written {
@@ -709,16 +731,24 @@ impl<P: Projector> Sequencer<P> {
                 .flat_map(|done| done.events.iter())
                 .collect();
             frontier = Some(
-                audit_tree::extend(txn, start, known, &appended, self.signer.as_deref()).await?,
+                audit_tree::extend(
+                    txn,
+                    start,
+                    known,
+                    &appended,
+                    self.signer.as_deref(),
+                    &mut writes,
+                )
+                .await?,
             );
         }
-        txn.execute_raw(statement(
-            txn.get_database_backend(),
-            "UPDATE log_head SET size = ? WHERE id = 1",
-            [to_db_int(next)?.into()],
-        ))
-        .await
-        .map_err(map_internal_db_error)?;
+        // The head's trigger counts the events: after them.
+        writes.then();
+        writes.push(
+            "UPDATE log_head SET size = ? WHERE id = 1".to_owned(),
+            vec![to_db_int(next)?.into()],
+        );
+        writes.send(txn).await.map_err(map_internal_db_error)?;
         Ok(Written {
             start,
             end: next,
@@ -786,8 +816,11 @@ impl<P: Projector> Sequencer<P> {
     /// statement reads the version of every stream the batch writes or read; the version and
     /// stale-read checks run in memory, in queue order, against those versions as the earlier
     /// requests move them; the accepted requests' events go in multi-row inserts and the read
-    /// model is written for all of them at once ([`Projector::project_all`]). A request under an
-    /// idempotency key records its indexes (one statement each) as before.
+    /// model is written for all of them at once. Both are gathered in `writes`, which
+    /// [`Self::seal`] sends with the tree's nodes, unless the projector writes at once
+    /// ([`Projector::gather_all`]): then the events are sent first and it writes
+    /// ([`Projector::project_all`]). A request under an idempotency key records its indexes
+    /// (one statement each) as before.
     ///
     /// Returns the next index, or `None` when the batch must be written request by request
     /// instead: two accepted requests write the same stream (the second one's projection starts
@@ -798,6 +831,7 @@ impl<P: Projector> Sequencer<P> {
         requests: &[&AppendRequest],
         start: u64,
         outcomes: &mut Vec<Result<Appended, StoreError>>,
+        writes: &mut Writes,
     ) -> Result<Option<u64>, StoreError> {
         let keys: Vec<(StreamKind, Uuid)> = requests
             .iter()
@@ -877,7 +911,7 @@ impl<P: Projector> Sequencer<P> {
             .iter()
             .flat_map(|(_, appended)| appended.events.iter())
             .collect();
-        insert_events(txn, &events).await?;
+        push_events(writes, &events)?;
         let projections: Vec<Projection<'_>> = accepted
             .iter()
             .map(|(request, appended)| Projection {
@@ -886,7 +920,14 @@ impl<P: Projector> Sequencer<P> {
                 events: &appended.events,
             })
             .collect();
-        self.projector.project_all(txn, &projections).await?;
+        if !self.projector.gather_all(&projections, writes)? {
+            // A projector that writes now, on what is in the tables: the events first.
+            std::mem::take(writes)
+                .send(txn)
+                .await
+                .map_err(map_internal_db_error)?;
+            self.projector.project_all(txn, &projections).await?;
+        }
         Ok(Some(next))
     }
 }
@@ -894,12 +935,8 @@ impl<P: Projector> Sequencer<P> {
 /// Rows one `INSERT INTO events` carries at most (10 bound values a row).
 const EVENTS_PER_INSERT: usize = 64;
 
-/// Inserts events, in multi-row statements.
-async fn insert_events(
-    txn: &DatabaseTransaction,
-    events: &[&StoredEvent],
-) -> Result<(), StoreError> {
-    let backend = txn.get_database_backend();
+/// Adds the inserts of `events` to `writes`, in multi-row statements.
+fn push_events(writes: &mut Writes, events: &[&StoredEvent]) -> Result<(), StoreError> {
     for chunk in events.chunks(EVENTS_PER_INSERT) {
         let sql = format!(
             "INSERT INTO events (idx, id, stream, stream_id, stream_version, event_type, \
@@ -921,11 +958,19 @@ async fn insert_events(
                 event.canonical.clone().into(),
             ]);
         }
-        txn.execute_raw(statement(backend, &sql, values))
-            .await
-            .map_err(map_internal_db_error)?;
+        writes.push(sql, values);
     }
     Ok(())
+}
+
+/// Inserts events, in multi-row statements.
+async fn insert_events(
+    txn: &DatabaseTransaction,
+    events: &[&StoredEvent],
+) -> Result<(), StoreError> {
+    let mut writes = Writes::new();
+    push_events(&mut writes, events)?;
+    writes.send(txn).await.map_err(map_internal_db_error)
 }
 
 /// The events of `request` as stored from global index `first_index`, on a stream at version

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use amanah_audit::jcs;
+use amanah_audit::note::SigningKey;
 use amanah_domain::aggregate::StreamKind;
 use amanah_domain::ports::{
     Actor, AppendOutcome, AppendRequest, EventMetadata, EventStore, IdempotencyClaim, Snapshot,
@@ -23,6 +24,7 @@ use amanah_infra::store::db_error::map_db_error;
 use amanah_infra::store::event_store::MAX_READ_LIMIT;
 use amanah_infra::store::idempotency::{IdempotencyStore, STALE_AFTER};
 use amanah_infra::store::sql::statement;
+use amanah_infra::store::statements::StatementCounter;
 use amanah_infra::testing::{HoldFirst, TestDatabase, event, organisation_append, queue_in_order};
 use amanah_infra::{Projector, SqlEventStore, StoreConfig, envelope};
 use chrono::{DateTime, TimeZone, Utc};
@@ -39,8 +41,10 @@ amanah_infra::on_both_engines!(
     concurrent_appends_are_gapless,
     a_sequencer_with_a_pool_of_its_own_stays_gapless,
     two_sequencers_on_one_database_stay_gapless_for_a_reader,
+    replicas_writing_through_their_own_pools_ignore_a_stricter_default_isolation,
     group_commit_isolates_each_request_in_its_savepoint,
     a_batch_written_together_answers_each_request_as_alone,
+    a_batch_costs_the_same_statements_whatever_its_size,
     unique_violations_name_the_input_field,
     migrations_seed_member_states_and_are_idempotent,
     a_panicking_projection_fails_its_batch_not_the_store,
@@ -687,6 +691,144 @@ async fn two_sequencers_on_one_database_stay_gapless_for_a_reader(database: &Tes
         "{sizes_seen:?}"
     );
     assert_eq!(sizes_seen.last(), Some(&size));
+}
+
+/// Two replicas, each writing through its own pool (`database::writer_pool`), on a database
+/// whose default isolation is SERIALIZABLE (PostgreSQL): a batch that waited for the other
+/// replica's head lock reads the head it committed instead of failing to serialize, because the
+/// writer's sessions run at READ COMMITTED (set when the connection opens, not by a statement a
+/// batch). On SQLite the same two replicas (two processes' worth of pools) stay gapless.
+async fn replicas_writing_through_their_own_pools_ignore_a_stricter_default_isolation(
+    database: &TestDatabase,
+) {
+    if database.backend() == DbBackend::Postgres {
+        database
+            .connection()
+            .execute_unprepared(
+                "DO $$ BEGIN EXECUTE format(\
+                 'ALTER DATABASE %I SET default_transaction_isolation = %L', \
+                 current_database(), 'serializable'); END $$",
+            )
+            .await
+            .unwrap();
+    }
+    let replica = || async {
+        let shared = database::connect(database.url()).await.unwrap();
+        let writer = database::writer_pool(&shared).unwrap();
+        if database.backend() == DbBackend::Postgres {
+            // New sessions take the stricter default; the writer's does not.
+            let show = |db: DatabaseConnection, setting: &'static str| async move {
+                let row = db
+                    .query_one_raw(Statement::from_string(
+                        DbBackend::Postgres,
+                        format!("SHOW {setting}"),
+                    ))
+                    .await
+                    .unwrap()
+                    .unwrap();
+                row.try_get_by_index::<String>(0).unwrap()
+            };
+            assert_eq!(
+                show(shared.clone(), "transaction_isolation").await,
+                "serializable"
+            );
+            assert_eq!(
+                show(writer.connection().clone(), "transaction_isolation").await,
+                "read committed"
+            );
+        }
+        SqlEventStore::start(
+            shared,
+            StoreConfig {
+                writer: Some(writer),
+                ..StoreConfig::default()
+            },
+            amanah_infra::NoProjection,
+        )
+    };
+    let (replica_a, replica_b) = (replica().await, replica().await);
+    let streams: Arc<Vec<Uuid>> = Arc::new((0..32).map(|_| Uuid::now_v7()).collect());
+    tokio::join!(
+        hammer(&replica_a, &streams, 4, 40, 5),
+        hammer(&replica_b, &streams, 4, 40, 9),
+    );
+    let size = assert_log_is_gapless(&replica_a).await;
+    let (stats_a, stats_b) = (replica_a.stats(), replica_b.stats());
+    assert_eq!(
+        stats_a.appended_requests + stats_b.appended_requests,
+        8 * 40
+    );
+    assert_eq!(stats_a.failed_batches + stats_b.failed_batches, 0);
+    assert_eq!(stats_a.events + stats_b.events, size);
+}
+
+/// A batch of creations is written set-based, the read model's rows gathered with the events,
+/// the Merkle nodes and the checkpoint: its statements do not grow with its size. On PostgreSQL
+/// those writes go as one statement and the head's move as a second, after the head's lock and
+/// the streams' versions: four statements a batch (with `BEGIN` and `COMMIT`, six round trips;
+/// the server's writer pool needs no `SET TRANSACTION`).
+async fn a_batch_costs_the_same_statements_whatever_its_size(database: &TestDatabase) {
+    let key = Arc::new(SigningKey::from_seed("amanah.test/log", &[9; 32]).unwrap());
+    // A log that is not empty, so that each store's first batch reads the same stored tree.
+    database
+        .store()
+        .append(request(Uuid::now_v7(), 0, &["OrganisationRegistered"]))
+        .await
+        .unwrap();
+    // The statements of each store (a new one each time): the batch of one request that the
+    // test holds (the same each time), then the batch of `size` queued behind it.
+    let mut statements = Vec::new();
+    for size in [0_usize, 4, 40] {
+        let (projector, hold) = HoldFirst::new(amanah_infra::read_model::SqlProjector);
+        let mut counted = database::connect(database.url()).await.unwrap();
+        let counter = StatementCounter::install(&mut counted);
+        let mut writer = database::writer_pool(&counted).unwrap();
+        counter.attach(writer.connection_mut());
+        let store = SqlEventStore::start(
+            counted,
+            StoreConfig {
+                writer: Some(writer),
+                checkpoint_signer: Some(Arc::clone(&key)),
+                ..StoreConfig::default()
+            },
+            projector,
+        );
+        let first = tokio::spawn({
+            let store = store.clone();
+            let request = request(Uuid::now_v7(), 0, &["OrganisationRegistered"]);
+            async move { store.append(request).await }
+        });
+        let release = hold.held().await;
+        let mut pending = Vec::new();
+        for _ in 0..size {
+            let store_for_task = store.clone();
+            let request = request(Uuid::now_v7(), 0, &["OrganisationRegistered"]);
+            queue_in_order(&store, &mut pending, async move {
+                store_for_task.append(request).await
+            })
+            .await;
+        }
+        release.release();
+        first.await.unwrap().unwrap();
+        for task in pending {
+            task.await.unwrap().unwrap();
+        }
+        let stats = store.stats();
+        assert_eq!(stats.batches, if size == 0 { 1 } else { 2 }, "{size}");
+        assert_eq!(stats.batches_one_by_one, 0);
+        statements.push(stats.statements);
+    }
+    let per_batch = [statements[1] - statements[0], statements[2] - statements[0]];
+    assert_eq!(per_batch[0], per_batch[1], "{statements:?}");
+    assert_eq!(
+        assert_log_is_gapless(&database.store()).await,
+        1 + 3 + 4 + 40
+    );
+    let organisations = count(database.connection(), "SELECT COUNT(*) FROM organisations").await;
+    assert_eq!(organisations, 3 + 4 + 40);
+    if database.backend() == DbBackend::Postgres {
+        assert_eq!(per_batch[0], 4, "{statements:?}");
+    }
 }
 
 /// A projector that writes an organisation row with the snapshot's `ref` (so that the test can
