@@ -11,7 +11,8 @@
 //! Triggers, on both engines, make the log append-only in the database itself:
 //! * `events` rejects UPDATE and DELETE (and TRUNCATE on PostgreSQL);
 //! * an inserted event must take the next index and the next version of its stream, so neither
-//!   can have gaps or be overwritten (SQLite's `INSERT OR REPLACE` included);
+//!   can have gaps or be overwritten (SQLite's `INSERT OR REPLACE` included); on PostgreSQL
+//!   m0010 checks this once a statement instead of once a row;
 //! * `log_head` rejects DELETE (and TRUNCATE), and an UPDATE must not shrink the log and must set
 //!   `size` to the number of events.
 

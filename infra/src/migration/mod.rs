@@ -18,6 +18,8 @@
 //! * [`m0008_keyset_indexes`]: (sort key, id) indexes for reading lists by keyset.
 //! * [`m0009_witness_cosignatures`]: the witnesses' cosignatures of checkpoints (append-only) and
 //!   the size each witness is known to hold.
+//! * [`m0010_statement_position_check`]: on PostgreSQL, the events' position check once a
+//!   statement (over its new rows) instead of once a row.
 //!
 //! DDL is written as SQL rather than with sea-query's builder: the triggers need per-engine SQL
 //! anyway, and the few type differences (`BLOB`/`BYTEA`, SQLite's `INTEGER PRIMARY KEY` rowid
@@ -35,6 +37,7 @@ pub mod m0006_idempotency_recovery;
 pub mod m0007_idempotency_claims;
 pub mod m0008_keyset_indexes;
 pub mod m0009_witness_cosignatures;
+pub mod m0010_statement_position_check;
 
 /// All migrations, in order. `amanah migrate` and `amanah serve` apply the pending ones through
 /// [`crate::store::database::migrate`].
@@ -53,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_idempotency_claims::Migration),
             Box::new(m0008_keyset_indexes::Migration),
             Box::new(m0009_witness_cosignatures::Migration),
+            Box::new(m0010_statement_position_check::Migration),
         ]
     }
 }

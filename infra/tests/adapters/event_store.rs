@@ -556,6 +556,38 @@ async fn triggers_keep_the_log_append_only(database: &TestDatabase) {
             assert!(db.execute_unprepared(&replace).await.is_err(), "{replace}");
         }
     }
+    // Several rows in one statement (PostgreSQL checks the statement's rows together): each
+    // set is refused, though some of its rows alone would be right.
+    let other = Uuid::now_v7();
+    let row = |idx: u64, stream_id: Uuid, version: u64| {
+        format!(
+            "({idx}, 'x', 'organisation', '{stream_id}', {version}, 'Forged', 'now', 'mallory', \
+             NULL, {canonical_literal})"
+        )
+    };
+    let stream = event.stream_id;
+    let multi_row_inserts = [
+        // a gap inside the statement
+        vec![row(1, stream, 2), row(3, stream, 3)],
+        // contiguous, but not from the head
+        vec![row(2, stream, 2), row(3, stream, 3)],
+        // versions that skip one
+        vec![row(1, stream, 2), row(2, stream, 4)],
+        // versions against the order of the indexes
+        vec![row(1, stream, 3), row(2, stream, 2)],
+        // a new stream that does not start at 1
+        vec![row(1, other, 2), row(2, other, 3)],
+        // a new stream twice at version 1
+        vec![row(1, other, 1), row(2, other, 1)],
+    ];
+    for rows in multi_row_inserts {
+        let sql = format!(
+            "INSERT INTO events (idx, id, stream, stream_id, stream_version, event_type, \
+             occurred_at, actor_sub, request_id, canonical) VALUES {}",
+            rows.join(", ")
+        );
+        assert!(db.execute_unprepared(&sql).await.is_err(), "{sql}");
+    }
     if database.backend() == DbBackend::Postgres {
         for sql in [
             "TRUNCATE events",
