@@ -20,6 +20,8 @@
 //!   the size each witness is known to hold.
 //! * [`m0010_statement_position_check`]: on PostgreSQL, the events' position check once a
 //!   statement (over its new rows) instead of once a row.
+//! * [`m0011_redundant_indexes`]: drops the read-model indexes another index of their table
+//!   begins with.
 //!
 //! DDL is written as SQL rather than with sea-query's builder: the triggers need per-engine SQL
 //! anyway, and the few type differences (`BLOB`/`BYTEA`, SQLite's `INTEGER PRIMARY KEY` rowid
@@ -38,6 +40,7 @@ pub mod m0007_idempotency_claims;
 pub mod m0008_keyset_indexes;
 pub mod m0009_witness_cosignatures;
 pub mod m0010_statement_position_check;
+pub mod m0011_redundant_indexes;
 
 /// All migrations, in order. `amanah migrate` and `amanah serve` apply the pending ones through
 /// [`crate::store::database::migrate`].
@@ -57,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_keyset_indexes::Migration),
             Box::new(m0009_witness_cosignatures::Migration),
             Box::new(m0010_statement_position_check::Migration),
+            Box::new(m0011_redundant_indexes::Migration),
         ]
     }
 }

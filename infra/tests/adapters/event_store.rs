@@ -47,6 +47,7 @@ amanah_infra::on_both_engines!(
     a_batch_costs_the_same_statements_whatever_its_size,
     unique_violations_name_the_input_field,
     migrations_seed_member_states_and_are_idempotent,
+    no_index_is_one_another_index_begins_with,
     a_panicking_projection_fails_its_batch_not_the_store,
 );
 
@@ -1276,6 +1277,77 @@ async fn unique_violations_name_the_input_field(database: &TestDatabase) {
         map_db_error(not_unique),
         StoreError::Internal { .. }
     ));
+}
+
+/// Every index is maintained on every insert and update of its table's rows, so none is kept
+/// that another index of the table begins with (that one serves the same lookups), unless it
+/// enforces uniqueness.
+async fn no_index_is_one_another_index_begins_with(database: &TestDatabase) {
+    let sql = if database.backend() == DbBackend::Postgres {
+        "SELECT tablename, indexname, indexdef, \
+         CAST(indexdef LIKE 'CREATE UNIQUE%' AS INTEGER) FROM pg_indexes \
+         WHERE schemaname = current_schema()"
+    } else {
+        // SQLite's own indexes (primary keys, UNIQUE constraints) have no SQL; they are unique.
+        "SELECT tbl_name, name, sql, CAST(sql LIKE 'CREATE UNIQUE%' AS INTEGER) \
+         FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+    };
+    let rows = database
+        .connection()
+        .query_all_raw(Statement::from_string(database.backend(), sql))
+        .await
+        .unwrap();
+    // (table, index, its columns or expressions, unique)
+    let indexes: Vec<(String, String, Vec<String>, bool)> = rows
+        .iter()
+        .map(|row| {
+            let definition: String = row.try_get_by_index(2).unwrap();
+            let unique: i32 = row.try_get_by_index(3).unwrap();
+            (
+                row.try_get_by_index(0).unwrap(),
+                row.try_get_by_index(1).unwrap(),
+                index_columns(&definition),
+                unique == 1,
+            )
+        })
+        .collect();
+    assert!(indexes.len() > 20, "{indexes:?}");
+    let mut redundant = Vec::new();
+    for (table, name, columns, unique) in &indexes {
+        let covered_by = indexes
+            .iter()
+            .find(|(other_table, other, other_columns, _)| {
+                other_table == table && other != name && other_columns.starts_with(columns)
+            });
+        if let (false, Some((_, other, _, _))) = (unique, covered_by) {
+            redundant.push(format!("{name} ({}) begins {other}", columns.join(", ")));
+        }
+    }
+    assert_eq!(redundant, Vec::<String>::new());
+}
+
+/// The columns (or expressions) of `CREATE [UNIQUE] INDEX name ON table [USING btree] (a, b)`,
+/// normalised: split at the commas outside parentheses, spaces and quotes removed.
+fn index_columns(definition: &str) -> Vec<String> {
+    let open = definition.find(" (").map_or(0, |at| at + 2);
+    let list = &definition[open..definition.rfind(')').unwrap_or(definition.len())];
+    let mut columns = vec![String::new()];
+    let mut depth = 0;
+    for ch in list.chars() {
+        match ch {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                columns.push(String::new());
+                continue;
+            }
+            _ => {}
+        }
+        if !ch.is_whitespace() && ch != '"' {
+            columns.last_mut().unwrap().push(ch.to_ascii_lowercase());
+        }
+    }
+    columns
 }
 
 async fn migrations_seed_member_states_and_are_idempotent(database: &TestDatabase) {
