@@ -222,7 +222,22 @@ impl<S: EventStore> CommandService<S> {
     /// # Errors
     /// When the store fails.
     pub async fn project_facts(&self, id: Uuid) -> Result<Option<ProjectFacts>, CommandError> {
-        Ok(self.load::<Project>(id, None).await?.map(|p| p.facts()))
+        match self.store.latest_state(Project::STREAM, id).await? {
+            // Read from the kept state without decoding the rest of the project.
+            KeptState::Kept(latest) => {
+                serde_json::from_str(&latest.state)
+                    .map(Some)
+                    .map_err(|error| {
+                        StoreError::internal_from(
+                            format!("the kept state of project {id} does not decode"),
+                            error,
+                        )
+                        .into()
+                    })
+            }
+            KeptState::Absent => Ok(None),
+            KeptState::NotKept => Ok(self.load::<Project>(id, None).await?.map(|p| p.facts())),
+        }
     }
 
     /// Decides `command` against aggregate `id` and appends what it decided, with the new state

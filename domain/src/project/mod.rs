@@ -245,7 +245,12 @@ impl Project {
 }
 
 /// Facts about a project that an activity command (or a related-project link) needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// They also deserialize from a whole [`Project`] in its serde form (a kept state), reading only
+/// their own members and skipping the rest, transactions and all, without building them: a
+/// command that needs only the facts does not pay for the project's history.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ProjectFacts {
     pub id: Uuid,
     pub iati_identifier: IatiIdentifier,

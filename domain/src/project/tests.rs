@@ -2413,3 +2413,35 @@ fn locations_are_set_once_by_name_and_cleared() {
             Some("locations[1].name"),
         );
 }
+
+/// A command that needs only a project's facts reads them from its kept state (the project's
+/// serde form) without decoding the rest: the same facts as the whole project gives.
+#[test]
+fn facts_read_from_a_kept_state_are_the_projects() {
+    let project = given::<Project>([
+        registered(),
+        started(),
+        recorded(tx(1), 1_000, "2026-01-10"),
+        recorded(tx(2), 2_500, "2026-01-11"),
+    ])
+    .when(ProjectCommand::AddParticipatingOrganisation(
+        AddParticipatingOrganisation {
+            project_id: project_id(),
+            organisation: facts(bmz(), Some("XM-DAC-5-7")),
+            role: OrganisationRole::Funding,
+        },
+    ))
+    .state();
+    assert_eq!(project.transactions.len(), 2);
+    let kept = serde_json::to_string(&project).unwrap_or_default();
+    let facts: ProjectFacts = serde_json::from_str(&kept).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(facts, project.facts());
+    assert_eq!(facts.version, 5);
+    assert_eq!(facts.status, ProjectStatus::Implementation);
+    assert!(
+        facts
+            .participating_organisations
+            .iter()
+            .any(|p| p.organisation_id == bmz() && p.role == OrganisationRole::Funding)
+    );
+}
