@@ -18,12 +18,12 @@ use amanah_domain::ports::{
     AuditReadError, ConsistencyProof, InclusionProof, StoreError, StoredCheckpoint, StoredEvent,
 };
 use chrono::Utc;
-use sea_orm::{ConnectionTrait, Statement, Value};
+use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
 
 use crate::audit::tree_cache::TreeCache;
 use crate::store::db_error::map_internal_db_error;
 use crate::store::sql::{count, from_db_int, statement, to_db_int};
-use crate::store::writes::Writes;
+use crate::store::writes::{ColumnType, Writes};
 use amanah_audit::checkpoint::Checkpoint;
 use amanah_audit::merkle::{self, CompactRange, Hash, NodeId, Plan, ProofError};
 use amanah_audit::note::SigningKey;
@@ -135,23 +135,31 @@ async fn compact_range<C: ConnectionTrait>(db: &C, size: u64) -> Result<CompactR
         .map_err(|e| StoreError::internal_from("the stored frontier is not a tree's", e))
 }
 
-/// Adds the inserts of `nodes` to `writes`, in multi-row statements.
+/// Adds the inserts of `nodes` to `writes`: on PostgreSQL one statement, on SQLite multi-row
+/// statements of at most 300.
 fn push_nodes(writes: &mut Writes, nodes: &[(NodeId, Hash)]) -> Result<(), StoreError> {
-    for chunk in nodes.chunks(300) {
-        if chunk.is_empty() {
-            continue;
-        }
-        let rows = vec!["(?, ?, ?)"; chunk.len()].join(", ");
-        let mut values = Vec::with_capacity(chunk.len() * 3);
+    const COLUMNS: [(&str, ColumnType); 3] = [
+        ("level", ColumnType::BigInt),
+        ("idx", ColumnType::BigInt),
+        ("hash", ColumnType::Bytes),
+    ];
+    let per_statement = if writes.backend() == DbBackend::Postgres {
+        nodes.len().max(1)
+    } else {
+        300
+    };
+    for chunk in nodes.chunks(per_statement) {
+        let mut rows = Vec::with_capacity(chunk.len());
         for (id, hash) in chunk {
-            values.push(Value::from(i64::from(id.level)));
-            values.push(Value::from(to_db_int(id.index)?));
-            values.push(Value::from(hash.to_vec()));
+            rows.push(vec![
+                Value::from(i64::from(id.level)),
+                Value::from(to_db_int(id.index)?),
+                Value::from(hash.to_vec()),
+            ]);
         }
-        writes.push(
-            format!("INSERT INTO merkle_nodes (level, idx, hash) VALUES {rows}"),
-            values,
-        );
+        writes
+            .push_rows("merkle_nodes", &COLUMNS, rows)
+            .map_err(StoreError::internal)?;
     }
     Ok(())
 }

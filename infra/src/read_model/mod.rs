@@ -39,7 +39,7 @@ use crate::read_model::projection::{Projection, Projector, StateReader};
 use crate::store::db_error::map_db_error;
 use crate::store::event_store::{SqlEventStore, read_range_in};
 use crate::store::sql::{from_db_int, statement};
-use crate::store::writes::Writes;
+use crate::store::writes::{ColumnType, Writes};
 
 pub use queries::SqlReadModel;
 
@@ -112,6 +112,16 @@ enum Kind {
 }
 
 impl Kind {
+    /// The type its values travel in to the database in gathered writes.
+    const fn column_type(self) -> ColumnType {
+        match self {
+            Self::Text => ColumnType::Text,
+            Self::Int => ColumnType::BigInt,
+            Self::Date => ColumnType::Date,
+            Self::Bool => ColumnType::Bool,
+        }
+    }
+
     /// The column's SQL type, as both engines' catalogues name it (case aside).
     const fn sql_type(self) -> &'static str {
         match self {
@@ -593,27 +603,34 @@ const ROWS_PER_INSERT: usize = 64;
 
 /// Inserts rows into their tables: one multi-row `INSERT` per table (per 64 rows).
 async fn insert_rows<C: ConnectionTrait>(db: &C, all: &[Rows]) -> Result<(), StoreError> {
-    let mut writes = Writes::new();
+    let mut writes = Writes::new(db.get_database_backend());
     push_rows(&mut writes, all)?;
     writes.send(db).await.map_err(map_db_error)
 }
 
 /// Adds the multi-row inserts of `all` to `writes`.
 fn push_rows(writes: &mut Writes, all: &[Rows]) -> Result<(), StoreError> {
+    let per_statement = if writes.backend() == DbBackend::Postgres {
+        usize::MAX
+    } else {
+        ROWS_PER_INSERT
+    };
     for rows in all {
         let table = table(rows.table)?;
         check_rows(table, &rows.rows)?;
-        let columns: Vec<&str> = table.columns.iter().map(|(c, _)| *c).collect();
-        let one_row = format!("({})", vec!["?"; columns.len()].join(", "));
-        for chunk in rows.rows.chunks(ROWS_PER_INSERT) {
-            let sql = format!(
-                "INSERT INTO {} ({}) VALUES {}",
-                table.name,
-                columns.join(", "),
-                vec![one_row.as_str(); chunk.len()].join(", ")
-            );
-            let values: Vec<Value> = chunk.iter().flatten().map(Cell::value).collect();
-            writes.push(sql, values);
+        let columns: Vec<(&str, ColumnType)> = table
+            .columns
+            .iter()
+            .map(|(name, kind)| (*name, kind.column_type()))
+            .collect();
+        for chunk in rows.rows.chunks(per_statement) {
+            let values = chunk
+                .iter()
+                .map(|row| row.iter().map(Cell::value).collect())
+                .collect();
+            writes
+                .push_rows(table.name, &columns, values)
+                .map_err(StoreError::internal)?;
         }
     }
     Ok(())
@@ -742,7 +759,7 @@ async fn write_changes<C: ConnectionTrait>(
     db: &C,
     changes: &[Change<'_>],
 ) -> Result<(), StoreError> {
-    let mut writes = Writes::new();
+    let mut writes = Writes::new(db.get_database_backend());
     push_changes(&mut writes, changes)?;
     writes.send(db).await.map_err(map_db_error)
 }

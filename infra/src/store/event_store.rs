@@ -65,7 +65,7 @@ use crate::store::database::{self, DatabaseSetupError};
 use crate::store::db_error::map_internal_db_error;
 use crate::store::idempotency;
 use crate::store::sql::{from_db_int, query_bound, statement, to_db_int};
-use crate::store::writes::Writes;
+use crate::store::writes::{ColumnType, Writes};
 use amanah_audit::merkle::CompactRange;
 use amanah_audit::note::SigningKey;
 
@@ -653,7 +653,7 @@ impl<P: Projector> Sequencer<P> {
             let txn = begin_append_transaction(&self.db, self.read_committed_sessions).await?;
             let attempt = async {
                 let start = read_head_size(&txn, true).await?;
-                let mut writes = Writes::new();
+                let mut writes = Writes::new(txn.get_database_backend());
                 match self
                     .write_together(&txn, requests, start, outcomes, &mut writes)
                     .await?
@@ -691,8 +691,8 @@ impl<P: Projector> Sequencer<P> {
             let next = self
                 .write_one_by_one(&txn, requests, start, outcomes)
                 .await?;
-            self.seal(&txn, start, next, known, outcomes, Writes::new())
-                .await
+            let writes = Writes::new(txn.get_database_backend());
+            self.seal(&txn, start, next, known, outcomes, writes).await
         };
         match written.await {
             Ok(written) => self.finish(txn, written).await,
@@ -922,7 +922,7 @@ impl<P: Projector> Sequencer<P> {
             .collect();
         if !self.projector.gather_all(&projections, writes)? {
             // A projector that writes now, on what is in the tables: the events first.
-            std::mem::take(writes)
+            std::mem::replace(writes, Writes::new(txn.get_database_backend()))
                 .send(txn)
                 .await
                 .map_err(map_internal_db_error)?;
@@ -932,20 +932,35 @@ impl<P: Projector> Sequencer<P> {
     }
 }
 
-/// Rows one `INSERT INTO events` carries at most (10 bound values a row).
+/// Rows one `INSERT INTO events` carries at most on SQLite (10 bound values a row).
 const EVENTS_PER_INSERT: usize = 64;
 
-/// Adds the inserts of `events` to `writes`, in multi-row statements.
+/// The columns of `events`, in the order [`push_events`] gives their values.
+const EVENT_COLUMNS: [(&str, ColumnType); 10] = [
+    ("idx", ColumnType::BigInt),
+    ("id", ColumnType::Text),
+    ("stream", ColumnType::Text),
+    ("stream_id", ColumnType::Text),
+    ("stream_version", ColumnType::BigInt),
+    ("event_type", ColumnType::Text),
+    ("occurred_at", ColumnType::Text),
+    ("actor_sub", ColumnType::Text),
+    ("request_id", ColumnType::Text),
+    ("canonical", ColumnType::Bytes),
+];
+
+/// Adds the inserts of `events` to `writes`: on PostgreSQL one statement whatever their number,
+/// on SQLite multi-row statements of at most [`EVENTS_PER_INSERT`].
 fn push_events(writes: &mut Writes, events: &[&StoredEvent]) -> Result<(), StoreError> {
-    for chunk in events.chunks(EVENTS_PER_INSERT) {
-        let sql = format!(
-            "INSERT INTO events (idx, id, stream, stream_id, stream_version, event_type, \
-             occurred_at, actor_sub, request_id, canonical) VALUES {}",
-            vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
-        );
-        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 10);
+    let per_statement = if writes.backend() == DbBackend::Postgres {
+        events.len().max(1)
+    } else {
+        EVENTS_PER_INSERT
+    };
+    for chunk in events.chunks(per_statement) {
+        let mut rows = Vec::with_capacity(chunk.len());
         for event in chunk {
-            values.extend([
+            rows.push(vec![
                 to_db_int(event.index)?.into(),
                 event.id.to_string().into(),
                 event.stream.as_str().into(),
@@ -958,7 +973,9 @@ fn push_events(writes: &mut Writes, events: &[&StoredEvent]) -> Result<(), Store
                 event.canonical.clone().into(),
             ]);
         }
-        writes.push(sql, values);
+        writes
+            .push_rows("events", &EVENT_COLUMNS, rows)
+            .map_err(StoreError::internal)?;
     }
     Ok(())
 }
@@ -968,7 +985,7 @@ async fn insert_events(
     txn: &DatabaseTransaction,
     events: &[&StoredEvent],
 ) -> Result<(), StoreError> {
-    let mut writes = Writes::new();
+    let mut writes = Writes::new(txn.get_database_backend());
     push_events(&mut writes, events)?;
     writes.send(txn).await.map_err(map_internal_db_error)
 }

@@ -8,7 +8,15 @@
 //! another part of the same step writes (they are inserts into different rows, typically).
 //! Whatever must see an earlier write starts a new step ([`Writes::then`]). On SQLite, which
 //! has no round trips to save, every part is a statement of its own, in order.
+//!
+//! Rows pushed with [`Writes::push_rows`] go to PostgreSQL as arrays, one a column (bound in
+//! binary, with one more that flags its NULLs), unnested into rows (`INSERT … SELECT … FROM
+//! unnest(…)`), so that the statement's text does not depend on how many rows it carries: PostgreSQL then prepares and plans it once, not once for every batch
+//! size (planning varying `VALUES` lists was a seventh of the writer's time, BENCHMARKS.md §5).
+//! SQLite gets a multi-row `VALUES`.
 
+use chrono::NaiveDate;
+use sea_orm::sea_query::ArrayType;
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Value};
 
 use crate::store::sql::statement;
@@ -17,9 +25,11 @@ use crate::store::sql::statement;
 /// step with more goes as several statements.
 const VALUES_PER_STATEMENT: usize = 32_000;
 
-/// Statements to send later, in steps (see the module documentation).
-#[derive(Debug, Default)]
+/// Statements to send later to a database of one engine, in steps (see the module
+/// documentation).
+#[derive(Debug)]
 pub struct Writes {
+    backend: DbBackend,
     steps: Vec<Vec<Part>>,
 }
 
@@ -29,11 +39,90 @@ struct Part {
     values: Vec<Value>,
 }
 
+/// The type of a column of rows pushed with [`Writes::push_rows`]: the array it travels in to
+/// PostgreSQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    BigInt,
+    Text,
+    Bytes,
+    Date,
+    Bool,
+}
+
+impl ColumnType {
+    /// Whether `value` is one of the column's (or NULL).
+    const fn fits(self, value: &Value) -> bool {
+        matches!(
+            (self, value),
+            (Self::BigInt, Value::BigInt(_))
+                | (Self::Text, Value::String(_))
+                | (Self::Bytes, Value::Bytes(_))
+                | (Self::Date, Value::ChronoDate(_))
+                | (Self::Bool, Value::Bool(_))
+        )
+    }
+
+    /// The array type of sea-query its values are bound in.
+    const fn array_type(self) -> ArrayType {
+        match self {
+            Self::BigInt => ArrayType::BigInt,
+            Self::Text => ArrayType::String,
+            Self::Bytes => ArrayType::Bytes,
+            Self::Date => ArrayType::ChronoDate,
+            Self::Bool => ArrayType::Bool,
+        }
+    }
+
+    /// `value` (one of the column's, [`Self::fits`]) as an element of the column's array, and
+    /// whether it is NULL: a NULL travels as a stand-in of the type, flagged.
+    fn array_element(self, value: &Value) -> (Value, bool) {
+        let null = match value {
+            Value::BigInt(v) => v.is_none(),
+            Value::String(v) => v.is_none(),
+            Value::Bytes(v) => v.is_none(),
+            Value::ChronoDate(v) => v.is_none(),
+            Value::Bool(v) => v.is_none(),
+            _ => true,
+        };
+        if !null {
+            return (value.clone(), false);
+        }
+        let stand_in = match self {
+            Self::BigInt => Value::BigInt(Some(0)),
+            Self::Text => Value::String(Some(String::new())),
+            Self::Bytes => Value::Bytes(Some(Vec::new())),
+            Self::Date => Value::ChronoDate(Some(NaiveDate::default())),
+            Self::Bool => Value::Bool(Some(false)),
+        };
+        (stand_in, true)
+    }
+
+    const fn array(self) -> &'static str {
+        match self {
+            Self::BigInt => "BIGINT[]",
+            Self::Text => "TEXT[]",
+            Self::Bytes => "BYTEA[]",
+            Self::Date => "DATE[]",
+            Self::Bool => "BOOLEAN[]",
+        }
+    }
+}
+
 impl Writes {
-    /// No writes.
+    /// No writes, for a database of `backend`.
     #[must_use]
-    pub fn new() -> Self {
-        Self::default()
+    pub const fn new(backend: DbBackend) -> Self {
+        Self {
+            backend,
+            steps: Vec::new(),
+        }
+    }
+
+    /// The engine the writes are for.
+    #[must_use]
+    pub const fn backend(&self) -> DbBackend {
+        self.backend
     }
 
     /// Adds a statement (written with `?` placeholders, never a literal `?`) to the current
@@ -44,6 +133,92 @@ impl Writes {
             Some(step) => step.push(part),
             None => self.steps.push(vec![part]),
         }
+    }
+
+    /// Adds the insert of `rows` (each a value per column of `columns`, in order) into `table`
+    /// to the current step, as one statement: on PostgreSQL one array a column, unnested;
+    /// elsewhere a multi-row `VALUES` (the caller keeps it within the engine's limit on bound
+    /// values).
+    ///
+    /// # Errors
+    /// A row without a value per column, or a value that is not of its column's type (a bug).
+    pub fn push_rows(
+        &mut self,
+        table: &str,
+        columns: &[(&str, ColumnType)],
+        rows: Vec<Vec<Value>>,
+    ) -> Result<(), String> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        for row in &rows {
+            if row.len() != columns.len() {
+                return Err(format!(
+                    "a row of {table} has {} values for {} columns",
+                    row.len(),
+                    columns.len()
+                ));
+            }
+            for ((name, column_type), value) in columns.iter().zip(row) {
+                if !column_type.fits(value) {
+                    return Err(format!("{table}.{name} is {column_type:?}, not {value:?}"));
+                }
+            }
+        }
+        let names = columns
+            .iter()
+            .map(|(name, _)| *name)
+            .collect::<Vec<_>>()
+            .join(", ");
+        if self.backend != DbBackend::Postgres {
+            let one_row = format!("({})", vec!["?"; columns.len()].join(", "));
+            let sql = format!(
+                "INSERT INTO {table} ({names}) VALUES {}",
+                vec![one_row.as_str(); rows.len()].join(", ")
+            );
+            self.push(sql, rows.into_iter().flatten().collect());
+            return Ok(());
+        }
+        // Two arrays a column, bound in binary: the values (a stand-in where NULL) and whether
+        // each is NULL (sea-query's arrays carry no NULL elements).
+        let mut arrays = Vec::with_capacity(columns.len() * 2);
+        for (n, (_, column_type)) in columns.iter().enumerate() {
+            let mut values = Vec::with_capacity(rows.len());
+            let mut nulls = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let (value, null) = column_type.array_element(&row[n]);
+                values.push(value);
+                nulls.push(Value::Bool(Some(null)));
+            }
+            arrays.push(Value::Array(
+                column_type.array_type(),
+                Some(Box::new(values)),
+            ));
+            arrays.push(Value::Array(ArrayType::Bool, Some(Box::new(nulls))));
+        }
+        let unnest = columns
+            .iter()
+            .map(|(_, column_type)| {
+                format!("CAST(? AS {}), CAST(? AS BOOLEAN[])", column_type.array())
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let selected = (0..columns.len())
+            .map(|n| format!("CASE WHEN n{n} THEN NULL ELSE v{n} END"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let aliases = (0..columns.len())
+            .map(|n| format!("v{n}, n{n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.push(
+            format!(
+                "INSERT INTO {table} ({names}) SELECT {selected} \
+                 FROM unnest({unnest}) AS r ({aliases})"
+            ),
+            arrays,
+        );
+        Ok(())
     }
 
     /// Starts a new step: what is pushed next sees what was pushed before.
@@ -59,13 +234,19 @@ impl Writes {
         self.steps.iter().all(Vec::is_empty)
     }
 
-    /// Sends the writes through `db`, step by step. Stops at the first error (inside a
-    /// transaction, the caller rolls it back).
+    /// Sends the writes through `db` (of the engine they are for), step by step. Stops at the
+    /// first error (inside a transaction, the caller rolls it back).
     ///
     /// # Errors
     /// The database's error.
     pub async fn send<C: ConnectionTrait>(self, db: &C) -> Result<(), DbErr> {
         let backend = db.get_database_backend();
+        if backend != self.backend {
+            return Err(DbErr::Custom(format!(
+                "writes for {:?} sent to {backend:?}",
+                self.backend
+            )));
+        }
         for step in self.steps {
             if backend == DbBackend::Postgres {
                 for parts in statements_of(step) {
@@ -175,7 +356,7 @@ mod tests {
 
     #[test]
     fn empty_steps_are_not_kept() {
-        let mut writes = Writes::new();
+        let mut writes = Writes::new(DbBackend::Sqlite);
         writes.then();
         writes.then();
         assert!(writes.is_empty());

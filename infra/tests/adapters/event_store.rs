@@ -25,10 +25,13 @@ use amanah_infra::store::event_store::MAX_READ_LIMIT;
 use amanah_infra::store::idempotency::{IdempotencyStore, STALE_AFTER};
 use amanah_infra::store::sql::statement;
 use amanah_infra::store::statements::StatementCounter;
+use amanah_infra::store::writes::{ColumnType, Writes};
 use amanah_infra::testing::{HoldFirst, TestDatabase, event, organisation_append, queue_in_order};
 use amanah_infra::{Projector, SqlEventStore, StoreConfig, envelope};
-use chrono::{DateTime, TimeZone, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, Statement};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, Statement, Value,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -48,6 +51,7 @@ amanah_infra::on_both_engines!(
     unique_violations_name_the_input_field,
     migrations_seed_member_states_and_are_idempotent,
     no_index_is_one_another_index_begins_with,
+    gathered_rows_arrive_as_they_were_given,
     a_panicking_projection_fails_its_batch_not_the_store,
 );
 
@@ -1277,6 +1281,115 @@ async fn unique_violations_name_the_input_field(database: &TestDatabase) {
         map_db_error(not_unique),
         StoreError::Internal { .. }
     ));
+}
+
+/// A row of the table [`gathered_rows_arrive_as_they_were_given`] writes.
+type GatheredRow = (
+    Option<i64>,
+    Option<String>,
+    Option<Vec<u8>>,
+    Option<NaiveDate>,
+    Option<bool>,
+);
+
+/// Rows gathered for a batch (on PostgreSQL one array a column, unnested) arrive exactly as they
+/// were given, whatever their text, bytes or NULLs, and whatever their number.
+async fn gathered_rows_arrive_as_they_were_given(database: &TestDatabase) {
+    let db = database.connection();
+    let bytes = if database.backend() == DbBackend::Postgres {
+        "BYTEA"
+    } else {
+        "BLOB"
+    };
+    db.execute_unprepared(&format!(
+        "CREATE TABLE gathered (n BIGINT, t TEXT, b {bytes}, d DATE, f BOOLEAN)"
+    ))
+    .await
+    .unwrap();
+    let texts = [
+        Some("a\"b,c"),
+        Some("x\\y\\"),
+        Some("NULL"),
+        Some(""),
+        Some("{}"),
+        Some(" spaced, {braced} "),
+        Some("ความซื่อสัตย์ ✓"),
+        Some("'quoted'"),
+        None,
+    ];
+    let numbers = [i64::MIN, -1, 0, i64::MAX];
+    let rows: Vec<GatheredRow> = (0..300)
+        .map(|i: usize| {
+            (
+                (i % 5 != 4).then(|| numbers[i % numbers.len()]),
+                texts[i % texts.len()].map(str::to_owned),
+                (i % 7 != 6).then(|| (0..i % 9).map(|b| (b * 37 + i) as u8).collect()),
+                (i % 3 != 2)
+                    .then(|| {
+                        NaiveDate::from_ymd_opt(2000 + (i % 30) as i32, 1 + (i % 12) as u32, 28)
+                    })
+                    .flatten(),
+                (i % 4 != 3).then_some(i.is_multiple_of(2)),
+            )
+        })
+        .collect();
+    let columns = [
+        ("n", ColumnType::BigInt),
+        ("t", ColumnType::Text),
+        ("b", ColumnType::Bytes),
+        ("d", ColumnType::Date),
+        ("f", ColumnType::Bool),
+    ];
+    let mut writes = Writes::new(database.backend());
+    // Two pushes of different sizes: one statement each, whatever the size.
+    for part in [&rows[..1], &rows[1..]] {
+        let values = part
+            .iter()
+            .map(|(n, t, b, d, f)| {
+                vec![
+                    Value::BigInt(*n),
+                    Value::String(t.clone()),
+                    Value::Bytes(b.clone()),
+                    Value::ChronoDate(*d),
+                    Value::Bool(*f),
+                ]
+            })
+            .collect();
+        writes.push_rows("gathered", &columns, values).unwrap();
+    }
+    writes.send(db).await.unwrap();
+    let read = db
+        .query_all_raw(Statement::from_string(
+            database.backend(),
+            "SELECT n, t, b, d, f FROM gathered",
+        ))
+        .await
+        .unwrap();
+    let mut read: Vec<_> = read
+        .iter()
+        .map(|row| {
+            (
+                row.try_get_by_index::<Option<i64>>(0).unwrap(),
+                row.try_get_by_index::<Option<String>>(1).unwrap(),
+                row.try_get_by_index::<Option<Vec<u8>>>(2).unwrap(),
+                row.try_get_by_index::<Option<NaiveDate>>(3).unwrap(),
+                row.try_get_by_index::<Option<bool>>(4).unwrap(),
+            )
+        })
+        .collect();
+    let mut given = rows.clone();
+    given.sort();
+    read.sort();
+    assert_eq!(read, given);
+    // A value of another type than its column's is refused before anything is sent.
+    let mut wrong = Writes::new(database.backend());
+    let refused = wrong.push_rows(
+        "gathered",
+        &columns[..1],
+        vec![vec![Value::String(Some("7".to_owned()))]],
+    );
+    assert!(refused.is_err(), "{refused:?}");
+    assert!(wrong.is_empty());
 }
 
 /// Every index is maintained on every insert and update of its table's rows, so none is kept
