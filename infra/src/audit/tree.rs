@@ -18,7 +18,7 @@ use amanah_domain::ports::{
     AuditReadError, ConsistencyProof, InclusionProof, StoreError, StoredCheckpoint, StoredEvent,
 };
 use chrono::Utc;
-use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
+use sea_orm::{ConnectionTrait, Statement, Value};
 
 use crate::audit::tree_cache::TreeCache;
 use crate::store::db_error::map_internal_db_error;
@@ -135,33 +135,24 @@ async fn compact_range<C: ConnectionTrait>(db: &C, size: u64) -> Result<CompactR
         .map_err(|e| StoreError::internal_from("the stored frontier is not a tree's", e))
 }
 
-/// Adds the inserts of `nodes` to `writes`: on PostgreSQL one statement, on SQLite multi-row
-/// statements of at most 300.
+/// Adds the insert of `nodes` to `writes` ([`Writes::push_rows`]).
 fn push_nodes(writes: &mut Writes, nodes: &[(NodeId, Hash)]) -> Result<(), StoreError> {
     const COLUMNS: [(&str, ColumnType); 3] = [
         ("level", ColumnType::BigInt),
         ("idx", ColumnType::BigInt),
         ("hash", ColumnType::Bytes),
     ];
-    let per_statement = if writes.backend() == DbBackend::Postgres {
-        nodes.len().max(1)
-    } else {
-        300
-    };
-    for chunk in nodes.chunks(per_statement) {
-        let mut rows = Vec::with_capacity(chunk.len());
-        for (id, hash) in chunk {
-            rows.push(vec![
-                Value::from(i64::from(id.level)),
-                Value::from(to_db_int(id.index)?),
-                Value::from(hash.to_vec()),
-            ]);
-        }
-        writes
-            .push_rows("merkle_nodes", &COLUMNS, rows)
-            .map_err(StoreError::internal)?;
+    let mut rows = Vec::with_capacity(nodes.len());
+    for (id, hash) in nodes {
+        rows.push(vec![
+            Value::from(i64::from(id.level)),
+            Value::from(to_db_int(id.index)?),
+            Value::from(hash.to_vec()),
+        ]);
     }
-    Ok(())
+    writes
+        .push_rows("merkle_nodes", &COLUMNS, rows)
+        .map_err(StoreError::internal)
 }
 
 /// Reads the leaves `[from, to)` from the event table (for a tree that lags the log, e.g. a log

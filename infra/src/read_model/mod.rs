@@ -597,10 +597,6 @@ fn snapshot_tables(snapshot: &Snapshot) -> &'static [&'static Table] {
     }
 }
 
-/// Rows one `INSERT` carries at most (well within SQLite's and PostgreSQL's limits on bound
-/// values, at 13 columns a row).
-const ROWS_PER_INSERT: usize = 64;
-
 /// Inserts rows into their tables: one multi-row `INSERT` per table (per 64 rows).
 async fn insert_rows<C: ConnectionTrait>(db: &C, all: &[Rows]) -> Result<(), StoreError> {
     let mut writes = Writes::new(db.get_database_backend());
@@ -608,13 +604,8 @@ async fn insert_rows<C: ConnectionTrait>(db: &C, all: &[Rows]) -> Result<(), Sto
     writes.send(db).await.map_err(map_db_error)
 }
 
-/// Adds the multi-row inserts of `all` to `writes`.
+/// Adds the inserts of `all` to `writes` ([`Writes::push_rows`]).
 fn push_rows(writes: &mut Writes, all: &[Rows]) -> Result<(), StoreError> {
-    let per_statement = if writes.backend() == DbBackend::Postgres {
-        usize::MAX
-    } else {
-        ROWS_PER_INSERT
-    };
     for rows in all {
         let table = table(rows.table)?;
         check_rows(table, &rows.rows)?;
@@ -623,15 +614,14 @@ fn push_rows(writes: &mut Writes, all: &[Rows]) -> Result<(), StoreError> {
             .iter()
             .map(|(name, kind)| (*name, kind.column_type()))
             .collect();
-        for chunk in rows.rows.chunks(per_statement) {
-            let values = chunk
-                .iter()
-                .map(|row| row.iter().map(Cell::value).collect())
-                .collect();
-            writes
-                .push_rows(table.name, &columns, values)
-                .map_err(StoreError::internal)?;
-        }
+        let values = rows
+            .rows
+            .iter()
+            .map(|row| row.iter().map(Cell::value).collect())
+            .collect();
+        writes
+            .push_rows(table.name, &columns, values)
+            .map_err(StoreError::internal)?;
     }
     Ok(())
 }

@@ -248,15 +248,16 @@ impl SqlEventStore {
         let counters = Arc::new(Counters::default());
         let (committed, _) = broadcast::channel(COMMITTED_CHANNEL_CAPACITY);
         let state_reader = projector.state_reader();
+        let (writer_db, read_committed_sessions) = match &config.writer {
+            Some(writer) => (
+                writer.connection().clone(),
+                writer.read_committed_sessions(),
+            ),
+            None => (db.clone(), false),
+        };
         let sequencer = Sequencer {
-            db: config
-                .writer
-                .as_ref()
-                .map_or_else(|| db.clone(), |writer| writer.connection().clone()),
-            read_committed_sessions: config
-                .writer
-                .as_ref()
-                .is_some_and(database::WriterPool::read_committed_sessions),
+            db: writer_db,
+            read_committed_sessions,
             projector,
             signer: config.checkpoint_signer.clone(),
             maintain_tree: config.maintain_tree,
@@ -932,9 +933,6 @@ impl<P: Projector> Sequencer<P> {
     }
 }
 
-/// Rows one `INSERT INTO events` carries at most on SQLite (10 bound values a row).
-const EVENTS_PER_INSERT: usize = 64;
-
 /// The columns of `events`, in the order [`push_events`] gives their values.
 const EVENT_COLUMNS: [(&str, ColumnType); 10] = [
     ("idx", ColumnType::BigInt),
@@ -949,38 +947,29 @@ const EVENT_COLUMNS: [(&str, ColumnType); 10] = [
     ("canonical", ColumnType::Bytes),
 ];
 
-/// Adds the inserts of `events` to `writes`: on PostgreSQL one statement whatever their number,
-/// on SQLite multi-row statements of at most [`EVENTS_PER_INSERT`].
+/// Adds the insert of `events` to `writes` ([`Writes::push_rows`]).
 fn push_events(writes: &mut Writes, events: &[&StoredEvent]) -> Result<(), StoreError> {
-    let per_statement = if writes.backend() == DbBackend::Postgres {
-        events.len().max(1)
-    } else {
-        EVENTS_PER_INSERT
-    };
-    for chunk in events.chunks(per_statement) {
-        let mut rows = Vec::with_capacity(chunk.len());
-        for event in chunk {
-            rows.push(vec![
-                to_db_int(event.index)?.into(),
-                event.id.to_string().into(),
-                event.stream.as_str().into(),
-                event.stream_id.to_string().into(),
-                to_db_int(event.stream_version)?.into(),
-                event.event_type.clone().into(),
-                envelope::format_occurred_at(event.occurred_at).into(),
-                event.actor.sub.clone().into(),
-                event.request_id.clone().into(),
-                event.canonical.clone().into(),
-            ]);
-        }
-        writes
-            .push_rows("events", &EVENT_COLUMNS, rows)
-            .map_err(StoreError::internal)?;
+    let mut rows = Vec::with_capacity(events.len());
+    for event in events {
+        rows.push(vec![
+            to_db_int(event.index)?.into(),
+            event.id.to_string().into(),
+            event.stream.as_str().into(),
+            event.stream_id.to_string().into(),
+            to_db_int(event.stream_version)?.into(),
+            event.event_type.clone().into(),
+            envelope::format_occurred_at(event.occurred_at).into(),
+            event.actor.sub.clone().into(),
+            event.request_id.clone().into(),
+            event.canonical.clone().into(),
+        ]);
     }
-    Ok(())
+    writes
+        .push_rows("events", &EVENT_COLUMNS, rows)
+        .map_err(StoreError::internal)
 }
 
-/// Inserts events, in multi-row statements.
+/// Inserts events ([`push_events`]).
 async fn insert_events(
     txn: &DatabaseTransaction,
     events: &[&StoredEvent],

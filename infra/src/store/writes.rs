@@ -11,9 +11,10 @@
 //!
 //! Rows pushed with [`Writes::push_rows`] go to PostgreSQL as arrays, one a column (bound in
 //! binary, with one more that flags its NULLs), unnested into rows (`INSERT … SELECT … FROM
-//! unnest(…)`), so that the statement's text does not depend on how many rows it carries: PostgreSQL then prepares and plans it once, not once for every batch
-//! size (planning varying `VALUES` lists was a seventh of the writer's time, BENCHMARKS.md §5).
-//! SQLite gets a multi-row `VALUES`.
+//! unnest(…)`), so that the statement's text does not depend on how many rows it carries:
+//! PostgreSQL then prepares and plans it once, not once for every batch size (planning varying
+//! `VALUES` lists was a seventh of the writer's time, BENCHMARKS.md §5). SQLite gets multi-row
+//! `VALUES`, as many statements as its limit on bound values needs.
 
 use chrono::NaiveDate;
 use sea_orm::sea_query::ArrayType;
@@ -24,6 +25,10 @@ use crate::store::sql::statement;
 /// Bound values one PostgreSQL statement carries at most here (the protocol allows 65,535): a
 /// step with more goes as several statements.
 const VALUES_PER_STATEMENT: usize = 32_000;
+
+/// Bound values one SQLite `INSERT` of [`Writes::push_rows`] carries at most: the limit of every
+/// SQLite build (newer ones allow 32,766).
+const SQLITE_VALUES_PER_INSERT: usize = 999;
 
 /// Statements to send later to a database of one engine, in steps (see the module
 /// documentation).
@@ -76,8 +81,8 @@ impl ColumnType {
 
     /// `value` (one of the column's, [`Self::fits`]) as an element of the column's array, and
     /// whether it is NULL: a NULL travels as a stand-in of the type, flagged.
-    fn array_element(self, value: &Value) -> (Value, bool) {
-        let null = match value {
+    fn array_element(self, value: Value) -> (Value, bool) {
+        let null = match &value {
             Value::BigInt(v) => v.is_none(),
             Value::String(v) => v.is_none(),
             Value::Bytes(v) => v.is_none(),
@@ -86,7 +91,7 @@ impl ColumnType {
             _ => true,
         };
         if !null {
-            return (value.clone(), false);
+            return (value, false);
         }
         let stand_in = match self {
             Self::BigInt => Value::BigInt(Some(0)),
@@ -136,9 +141,9 @@ impl Writes {
     }
 
     /// Adds the insert of `rows` (each a value per column of `columns`, in order) into `table`
-    /// to the current step, as one statement: on PostgreSQL one array a column, unnested;
-    /// elsewhere a multi-row `VALUES` (the caller keeps it within the engine's limit on bound
-    /// values).
+    /// to the current step: on PostgreSQL one statement, one array a column, unnested, however
+    /// many the rows; on SQLite multi-row `VALUES`, as many statements as
+    /// [`SQLITE_VALUES_PER_INSERT`] needs.
     ///
     /// # Errors
     /// A row without a value per column, or a value that is not of its column's type (a bug).
@@ -172,27 +177,34 @@ impl Writes {
             .join(", ");
         if self.backend != DbBackend::Postgres {
             let one_row = format!("({})", vec!["?"; columns.len()].join(", "));
-            let sql = format!(
-                "INSERT INTO {table} ({names}) VALUES {}",
-                vec![one_row.as_str(); rows.len()].join(", ")
-            );
-            self.push(sql, rows.into_iter().flatten().collect());
+            let per_insert = (SQLITE_VALUES_PER_INSERT / columns.len().max(1)).max(1);
+            let mut rows = rows.into_iter().peekable();
+            while rows.peek().is_some() {
+                let chunk: Vec<Vec<Value>> = rows.by_ref().take(per_insert).collect();
+                let sql = format!(
+                    "INSERT INTO {table} ({names}) VALUES {}",
+                    vec![one_row.as_str(); chunk.len()].join(", ")
+                );
+                self.push(sql, chunk.into_iter().flatten().collect());
+            }
             return Ok(());
         }
         // Two arrays a column, bound in binary: the values (a stand-in where NULL) and whether
-        // each is NULL (sea-query's arrays carry no NULL elements).
-        let mut arrays = Vec::with_capacity(columns.len() * 2);
-        for (n, (_, column_type)) in columns.iter().enumerate() {
-            let mut values = Vec::with_capacity(rows.len());
-            let mut nulls = Vec::with_capacity(rows.len());
-            for row in &rows {
-                let (value, null) = column_type.array_element(&row[n]);
-                values.push(value);
-                nulls.push(Value::Bool(Some(null)));
+        // each is NULL (sea-query's arrays carry no NULL elements). The values move into them.
+        let mut values: Vec<Vec<Value>> = vec![Vec::with_capacity(rows.len()); columns.len()];
+        let mut nulls: Vec<Vec<Value>> = vec![Vec::with_capacity(rows.len()); columns.len()];
+        for row in rows {
+            for (n, (value, (_, column_type))) in row.into_iter().zip(columns).enumerate() {
+                let (element, null) = column_type.array_element(value);
+                values[n].push(element);
+                nulls[n].push(Value::Bool(Some(null)));
             }
+        }
+        let mut arrays = Vec::with_capacity(columns.len() * 2);
+        for ((column, nulls), (_, column_type)) in values.into_iter().zip(nulls).zip(columns) {
             arrays.push(Value::Array(
                 column_type.array_type(),
-                Some(Box::new(values)),
+                Some(Box::new(column)),
             ));
             arrays.push(Value::Array(ArrayType::Bool, Some(Box::new(nulls))));
         }
@@ -352,6 +364,21 @@ mod tests {
             sizes,
             vec![vec![20_000, 12_000], vec![1], vec![40_000], vec![1]]
         );
+    }
+
+    #[test]
+    fn rows_for_sqlite_stay_within_its_limit_on_bound_values() {
+        let columns = [("n", ColumnType::BigInt); 10];
+        let row = vec![Value::BigInt(Some(1)); 10];
+        let mut writes = Writes::new(DbBackend::Sqlite);
+        assert!(writes.push_rows("t", &columns, vec![row.clone(); 250]).is_ok());
+        let sizes: Vec<usize> = writes.steps[0].iter().map(|p| p.values.len()).collect();
+        assert_eq!(sizes, vec![990, 990, 520]);
+        // PostgreSQL: one statement of two arrays a column, whatever the number of rows.
+        let mut writes = Writes::new(DbBackend::Postgres);
+        assert!(writes.push_rows("t", &columns, vec![row; 250]).is_ok());
+        let sizes: Vec<usize> = writes.steps[0].iter().map(|p| p.values.len()).collect();
+        assert_eq!(sizes, vec![20]);
     }
 
     #[test]
