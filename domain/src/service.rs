@@ -13,7 +13,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::activity::Activity;
-use crate::aggregate::{Aggregate, DecisionContext, DomainEvent, FieldError};
+use crate::aggregate::{Aggregate, DecisionContext, DomainEvent, FieldError, StreamKind};
 use crate::organisation::{Organisation, OrganisationFacts};
 use crate::ports::{
     AppendOutcome, AppendRequest, EventMetadata, EventStore, IdempotencyClaim, KeptState, NewEvent,
@@ -80,6 +80,21 @@ pub fn decode<E: DomainEvent>(stored: &StoredEvent) -> Result<E, CommandError> {
             reason: error.to_string(),
         },
     )
+}
+
+/// What the kept state of `stream` `id` (an aggregate in its serde form) holds, as `T`: the
+/// aggregate itself, or only the part of it a command needs.
+fn decode_kept<T: serde::de::DeserializeOwned>(
+    stream: StreamKind,
+    id: Uuid,
+    state: &str,
+) -> Result<T, StoreError> {
+    serde_json::from_str(state).map_err(|error| {
+        StoreError::internal_from(
+            format!("the kept state of {} {id} does not decode", stream.as_str()),
+            error,
+        )
+    })
 }
 
 /// Encodes a domain event as the `type` and `data` of an envelope.
@@ -178,18 +193,10 @@ impl<S: EventStore> CommandService<S> {
     /// whole stream.
     async fn current<A: Aggregate>(&self, id: Uuid) -> Result<(Option<A>, u64), CommandError> {
         match self.store.latest_state(A::STREAM, id).await? {
-            KeptState::Kept(latest) => {
-                let state: A = serde_json::from_str(&latest.state).map_err(|error| {
-                    StoreError::internal_from(
-                        format!(
-                            "the kept state of {} {id} does not decode",
-                            A::STREAM.as_str()
-                        ),
-                        error,
-                    )
-                })?;
-                Ok((Some(state), latest.version))
-            }
+            KeptState::Kept(latest) => Ok((
+                Some(decode_kept(A::STREAM, id, &latest.state)?),
+                latest.version,
+            )),
             KeptState::Absent => Ok((None, 0)),
             KeptState::NotKept => {
                 let stored = self.store.load_stream(A::STREAM, id, None).await?;
@@ -224,17 +231,7 @@ impl<S: EventStore> CommandService<S> {
     pub async fn project_facts(&self, id: Uuid) -> Result<Option<ProjectFacts>, CommandError> {
         match self.store.latest_state(Project::STREAM, id).await? {
             // Read from the kept state without decoding the rest of the project.
-            KeptState::Kept(latest) => {
-                serde_json::from_str(&latest.state)
-                    .map(Some)
-                    .map_err(|error| {
-                        StoreError::internal_from(
-                            format!("the kept state of project {id} does not decode"),
-                            error,
-                        )
-                        .into()
-                    })
-            }
+            KeptState::Kept(latest) => Ok(Some(decode_kept(Project::STREAM, id, &latest.state)?)),
             KeptState::Absent => Ok(None),
             KeptState::NotKept => Ok(self.load::<Project>(id, None).await?.map(|p| p.facts())),
         }

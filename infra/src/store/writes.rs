@@ -371,7 +371,11 @@ mod tests {
         let columns = [("n", ColumnType::BigInt); 10];
         let row = vec![Value::BigInt(Some(1)); 10];
         let mut writes = Writes::new(DbBackend::Sqlite);
-        assert!(writes.push_rows("t", &columns, vec![row.clone(); 250]).is_ok());
+        assert!(
+            writes
+                .push_rows("t", &columns, vec![row.clone(); 250])
+                .is_ok()
+        );
         let sizes: Vec<usize> = writes.steps[0].iter().map(|p| p.values.len()).collect();
         assert_eq!(sizes, vec![990, 990, 520]);
         // PostgreSQL: one statement of two arrays a column, whatever the number of rows.
