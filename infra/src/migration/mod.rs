@@ -22,6 +22,8 @@
 //!   statement (over its new rows) instead of once a row.
 //! * [`m0011_redundant_indexes`]: drops the read-model indexes another index of their table
 //!   begins with.
+//! * [`m0012_position_check_by_key`]: on PostgreSQL, m0010's check finds each new event's
+//!   predecessor in its stream by the unique key, with one plan whatever the log's size.
 //!
 //! DDL is written as SQL rather than with sea-query's builder: the triggers need per-engine SQL
 //! anyway, and the few type differences (`BLOB`/`BYTEA`, SQLite's `INTEGER PRIMARY KEY` rowid
@@ -41,6 +43,7 @@ pub mod m0008_keyset_indexes;
 pub mod m0009_witness_cosignatures;
 pub mod m0010_statement_position_check;
 pub mod m0011_redundant_indexes;
+pub mod m0012_position_check_by_key;
 
 /// All migrations, in order. `amanah migrate` and `amanah serve` apply the pending ones through
 /// [`crate::store::database::migrate`].
@@ -61,6 +64,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_witness_cosignatures::Migration),
             Box::new(m0010_statement_position_check::Migration),
             Box::new(m0011_redundant_indexes::Migration),
+            Box::new(m0012_position_check_by_key::Migration),
         ]
     }
 }
