@@ -706,8 +706,8 @@ impl<P: Projector> Sequencer<P> {
 
     /// Grows the Merkle tree by the batch's events (from `known`, the edge the last committed
     /// batch left, when it is still the log's) and moves the head from `start` to `next`;
-    /// sends `writes` (what the batch gathered before) with the tree's nodes and checkpoint in
-    /// one step, then the head's move in a second: on PostgreSQL, two statements.
+    /// sends `writes` (what the batch gathered before) with the tree's nodes, the checkpoint and
+    /// the head's move: on PostgreSQL, one statement after the last `Writes::then`.
     async fn seal(
         &self,
         txn: &DatabaseTransaction,
@@ -743,8 +743,8 @@ impl<P: Projector> Sequencer<P> {
                 .await?,
             );
         }
-        // The head's trigger counts the events: after them.
-        writes.then();
+        // In the same step as the events: the head's check runs when the statement is done
+        // (m0013; SQLite sends the parts one by one, in order).
         writes.push(
             "UPDATE log_head SET size = ? WHERE id = 1".to_owned(),
             vec![to_db_int(next)?.into()],
@@ -834,16 +834,20 @@ impl<P: Projector> Sequencer<P> {
         outcomes: &mut Vec<Result<Appended, StoreError>>,
         writes: &mut Writes,
     ) -> Result<Option<u64>, StoreError> {
+        // A stream created here (expected at version 0) is not looked up unless a decision read
+        // it: it is taken to be at 0. Were it not (an id that is already a stream's), its first
+        // event would break the events' unique key and the batch would be written request by
+        // request, where the lookup finds the conflict. A batch of creations alone reads nothing.
         let keys: Vec<(StreamKind, Uuid)> = requests
             .iter()
-            .flat_map(|request| {
-                std::iter::once((request.stream, request.stream_id)).chain(
-                    request
-                        .reads
-                        .iter()
-                        .map(|read| (read.stream, read.stream_id)),
-                )
-            })
+            .filter(|request| request.expected_version != 0)
+            .map(|request| (request.stream, request.stream_id))
+            .chain(requests.iter().flat_map(|request| {
+                request
+                    .reads
+                    .iter()
+                    .map(|read| (read.stream, read.stream_id))
+            }))
             .collect();
         let mut versions = stream_versions(txn, &keys).await?;
         let version_of = |versions: &HashMap<(StreamKind, Uuid), u64>, stream, id| {
