@@ -9,16 +9,20 @@
 //! 1. lock the log head (PostgreSQL: `SELECT size FROM log_head WHERE id = 1 FOR UPDATE`, which
 //!    serialises every replica's appends, so index order equals commit order; SQLite:
 //!    `BEGIN IMMEDIATE` has already taken the database's single write lock);
-//! 2. for each request, inside its own savepoint: check the stream is at the expected version
-//!    and every stream the decision read ([`AppendRequest::reads`]) still at the version read,
-//!    assign the next global indexes and stream versions, build each envelope and its canonical
-//!    bytes, insert the events, run the [`Projector`]; release the savepoint on success, roll back
-//!    to it on failure (that request alone fails, with [`StoreError::Conflict`],
-//!    [`StoreError::StaleRead`], [`StoreError::Duplicate`] or the projector's error). A request
-//!    made under an idempotency key ([`AppendRequest::idempotency_claim`]) first records its
-//!    indexes in the key's row, which must still hold its claim token, else it alone fails with
+//! 2. check each request: its stream at the expected version and every stream the decision read
+//!    ([`AppendRequest::reads`]) still at the version read, in one lookup (a stream the request
+//!    creates is taken to be new: the events' unique key refuses it otherwise); assign the next
+//!    global indexes and stream versions, build each envelope and its canonical bytes;
+//! 3. write the accepted requests' events, their read-model changes ([`Projector`]), the Merkle
+//!    nodes, the signed checkpoint and the head's new size, gathered ([`Writes`]; on PostgreSQL
+//!    one statement), and commit — one disk flush for the whole batch. Should that fail (a
+//!    request broke a rule of the read model, say), the batch is written again request by
+//!    request, each in its own savepoint, so that only the request at fault fails (with
+//!    [`StoreError::Conflict`], [`StoreError::StaleRead`], [`StoreError::Duplicate`] or the
+//!    projector's error). A request made under an idempotency key
+//!    ([`AppendRequest::idempotency_claim`]) first records its indexes in the key's row, which
+//!    must still hold its claim token, else it alone fails with
 //!    [`StoreError::IdempotencyKeyTakenOver`] (`idempotency::record_append`);
-//! 3. set the head to the new size and commit — one disk flush for the whole batch;
 //! 4. only then answer each request, and publish the committed events to subscribers.
 //!
 //! [`SqlEventStore::begin_holding_append_lock`] takes the same lock for work that must read the

@@ -48,6 +48,7 @@ amanah_infra::on_both_engines!(
     group_commit_isolates_each_request_in_its_savepoint,
     a_batch_written_together_answers_each_request_as_alone,
     a_batch_costs_the_same_statements_whatever_its_size,
+    a_creation_under_a_taken_id_in_a_batch_is_a_conflict_alone,
     unique_violations_name_the_input_field,
     migrations_seed_member_states_and_are_idempotent,
     no_index_is_one_another_index_begins_with,
@@ -866,6 +867,64 @@ async fn a_batch_costs_the_same_statements_whatever_its_size(database: &TestData
     if database.backend() == DbBackend::Postgres {
         assert_eq!(per_batch[0], 2, "{statements:?}");
     }
+}
+
+/// New streams are not looked up before a batch is written: a creation under an id that is
+/// already a stream's breaks the events' unique key, and the batch is written again request by
+/// request, where that creation alone is a conflict and the others land.
+async fn a_creation_under_a_taken_id_in_a_batch_is_a_conflict_alone(database: &TestDatabase) {
+    let taken = Uuid::now_v7();
+    database
+        .store()
+        .append(request(taken, 0, &["OrganisationRegistered"]))
+        .await
+        .unwrap();
+    let (projector, hold) = HoldFirst::new(amanah_infra::read_model::SqlProjector);
+    let store = SqlEventStore::start(
+        database.connection().clone(),
+        StoreConfig::default(),
+        projector,
+    );
+    let first = tokio::spawn({
+        let store = store.clone();
+        let request = request(Uuid::now_v7(), 0, &["OrganisationRegistered"]);
+        async move { store.append(request).await }
+    });
+    let release = hold.held().await;
+    let mut pending = Vec::new();
+    let ids = [Uuid::now_v7(), taken, Uuid::now_v7()];
+    for id in ids {
+        let store_for_task = store.clone();
+        let request = request(id, 0, &["OrganisationRegistered"]);
+        queue_in_order(&store, &mut pending, async move {
+            store_for_task.append(request).await
+        })
+        .await;
+    }
+    release.release();
+    first.await.unwrap().unwrap();
+    let mut answers = Vec::new();
+    for task in pending {
+        answers.push(task.await.unwrap());
+    }
+    assert!(answers[0].is_ok(), "{answers:?}");
+    assert_eq!(
+        answers[1],
+        Err(StoreError::Conflict {
+            expected: 0,
+            current: 1
+        })
+    );
+    assert!(answers[2].is_ok(), "{answers:?}");
+    let stats = store.stats();
+    assert_eq!(stats.batches, 2);
+    assert_eq!(stats.batches_one_by_one, 1);
+    assert_eq!(assert_log_is_gapless(&store).await, 4);
+    // The rows of the three creations that landed (the taken id's first store kept none).
+    assert_eq!(
+        count(database.connection(), "SELECT COUNT(*) FROM organisations").await,
+        3
+    );
 }
 
 /// A projector that writes an organisation row with the snapshot's `ref` (so that the test can
