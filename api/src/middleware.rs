@@ -81,7 +81,7 @@ pub async fn observe_request(
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
     let span = tracing::info_span!(
-        "http_request",
+        crate::telemetry::REQUEST_SPAN,
         http.request.method = method_attribute,
         http.route = %route,
         url.path = %req.path(),

@@ -18,7 +18,7 @@ use opentelemetry_otlp::WithHttpConfig as _;
 use opentelemetry_sdk::{Resource, trace::SdkTracerProvider};
 use tracing::Subscriber;
 use tracing_subscriber::{
-    EnvFilter, Layer, Registry, fmt::MakeWriter, layer::SubscriberExt as _,
+    EnvFilter, Layer, Registry, filter::filter_fn, fmt::MakeWriter, layer::SubscriberExt as _,
     util::SubscriberInitExt as _,
 };
 
@@ -92,6 +92,13 @@ impl Drop for TelemetryGuard {
 
 type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
 
+/// The name of the span of an HTTP request ([`crate::middleware`]), with its request id.
+pub const REQUEST_SPAN: &str = "http_request";
+
+/// The spans whose fields log lines carry: the HTTP request's (its request id, route and
+/// status) and the append batch's (its size, for the batch's own warnings).
+const LOGGED_SPANS: [&str; 2] = [REQUEST_SPAN, "append_batch"];
+
 /// The subscriber and the guard that keeps its exporter running.
 ///
 /// # Errors
@@ -106,11 +113,17 @@ where
     let filter = EnvFilter::try_new(&settings.filter)
         .map_err(|_| TelemetryError::Filter(settings.filter.clone()))?;
     let mut layers: Vec<BoxedLayer> = Vec::new();
+    // Log lines carry the spans of `LOGGED_SPANS` only: the formatter formats every span it is
+    // given when the span opens, logged or not, and the others (a request's phases, resolvers,
+    // SQL statements) are for traces. Without OTLP they are then not even created.
+    let logged_spans =
+        filter_fn(|metadata| !metadata.is_span() || LOGGED_SPANS.contains(&metadata.name()));
     layers.push(match settings.format {
         LogFormat::Pretty => tracing_subscriber::fmt::layer()
             .with_writer(sink)
             .with_ansi(settings.ansi)
             .with_target(false)
+            .with_filter(logged_spans)
             .boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
@@ -118,6 +131,7 @@ where
             .with_current_span(false)
             .with_span_list(true)
             .with_writer(sink)
+            .with_filter(logged_spans)
             .boxed(),
     });
     let mut guard = TelemetryGuard::default();
@@ -210,6 +224,27 @@ mod tests {
         assert_eq!(line["message"], "request finished");
         assert_eq!(line["status"], 200);
         assert_eq!(line["spans"][0]["request_id"], "req-7");
+    }
+
+    #[test]
+    fn lines_carry_the_request_span_not_the_spans_within_it() {
+        let captured = Captured::default();
+        let sink = captured.clone();
+        let (subscriber, _guard) =
+            get_subscriber(&settings(LogFormat::Json), move || sink.clone()).unwrap();
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!(REQUEST_SPAN, request_id = "req-8");
+            span.in_scope(|| {
+                let inner = tracing::info_span!("graphql.request", phase = "inner");
+                inner.in_scope(|| tracing::warn!("inside"));
+            });
+        });
+        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let line: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        assert_eq!(line["message"], "inside");
+        assert_eq!(line["spans"].as_array().unwrap().len(), 1, "{line}");
+        assert_eq!(line["spans"][0]["name"], REQUEST_SPAN);
+        assert_eq!(line["spans"][0]["request_id"], "req-8");
     }
 
     #[test]

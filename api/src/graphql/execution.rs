@@ -6,7 +6,8 @@
 //! ([`document_bounds`]), so that async-graphql's own walks, which expand every fragment spread
 //! anew, only ever see documents of bounded size; no list input may hold more than
 //! [`input_bounds::MAX_LIST_ITEMS`] items (`BAD_USER_INPUT`); and it counts the aliases
-//! (async-graphql has no alias limit). It parses the document once and hands it on parsed.
+//! (async-graphql has no alias limit). It parses the document once and hands it on parsed; a
+//! document sent again is not parsed again ([`CheckedDocuments`]).
 //! [`Catalogued::prepare`] makes these checks and [`Catalogued::execute_prepared`] runs what they
 //! left; the HTTP handlers call the two themselves, in between deciding by the operation's type
 //! ([`Prepared::operation_type`]) what HTTP refuses.
@@ -100,6 +101,8 @@ pub struct Catalogued<Q, M, S> {
     plans: Option<Arc<ReadPlans>>,
     /// The schema's SDL, once asked for.
     sdl: Arc<OnceLock<String>>,
+    /// Documents that passed the checks of the document alone, by their text.
+    checked: Arc<CheckedDocuments>,
 }
 
 impl<Q, M, S> Clone for Catalogued<Q, M, S> {
@@ -109,13 +112,14 @@ impl<Q, M, S> Clone for Catalogued<Q, M, S> {
             checks: Arc::clone(&self.checks),
             plans: self.plans.clone(),
             sdl: Arc::clone(&self.sdl),
+            checked: Arc::clone(&self.checked),
         }
     }
 }
 
 /// A document that passed the checks, kept to put the response in selection order.
 struct Selected {
-    document: ExecutableDocument,
+    document: Arc<ExecutableDocument>,
     operation_name: Option<String>,
 }
 
@@ -183,6 +187,7 @@ where
             checks: Arc::new(checks),
             plans: None,
             sdl: Arc::default(),
+            checked: Arc::default(),
         }
     }
 
@@ -330,18 +335,34 @@ where
             error.locations = refusal.locations;
             Refused::Checks(error)
         };
-        let document =
-            document_bounds::parse(&request.query, &self.checks.document).map_err(refused)?;
-        *operation_type = operation_type_of(&document, request.operation_name.as_deref());
-        document_bounds::bound(&document, &self.checks.document).map_err(refused)?;
-        if let Err(oversized) = input_bounds::check(&document, &request.variables) {
+        let checked = match self.checked.get(&request.query) {
+            Some(checked) => {
+                *operation_type =
+                    operation_type_of(&checked.document, request.operation_name.as_deref());
+                checked
+            }
+            None => {
+                let document = document_bounds::parse(&request.query, &self.checks.document)
+                    .map_err(refused)?;
+                *operation_type = operation_type_of(&document, request.operation_name.as_deref());
+                document_bounds::bound(&document, &self.checks.document).map_err(refused)?;
+                let checked = Arc::new(Checked {
+                    aliases: count_aliases(&document),
+                    document: Arc::new(document),
+                });
+                self.checked.keep(&request.query, Arc::clone(&checked));
+                checked
+            }
+        };
+        let document = &checked.document;
+        if let Err(oversized) = input_bounds::check(document, &request.variables) {
             return Err(Refused::Checks(coded(
                 oversized.message(),
                 ErrorCode::BadUserInput,
                 Some(oversized.field.as_str()),
             )));
         }
-        let aliases = count_aliases(&document);
+        let aliases = checked.aliases;
         if aliases > self.checks.max_aliases {
             return Err(Refused::Checks(coded(
                 format!(
@@ -352,12 +373,67 @@ where
                 None,
             )));
         }
-        let selected = Selected {
-            document: document.clone(),
+        request.set_parsed_query(ExecutableDocument::clone(document));
+        Ok(Selected {
+            document: Arc::clone(document),
             operation_name: request.operation_name.clone(),
-        };
-        request.set_parsed_query(document);
-        Ok(selected)
+        })
+    }
+}
+
+/// A document that parsed and kept within [`document_bounds`], with its aliases counted: what the
+/// checks of the document alone found.
+struct Checked {
+    document: Arc<ExecutableDocument>,
+    aliases: usize,
+}
+
+/// The documents that passed [`Catalogued`]'s checks of the document alone, by their text, so
+/// that the same document sent again is not parsed and walked again: a client sends the same few
+/// documents over and over (parsing was a twentieth of an audited write's time, BENCHMARKS.md
+/// §5). Bounded, since clients choose the texts: at most [`CHECKED_DOCUMENTS`] documents of at
+/// most [`CHECKED_DOCUMENT_BYTES`] each; a new one then takes the place of one kept. Documents
+/// that fail are not kept (they fail the same way each time, at the same cost as before).
+#[derive(Default)]
+struct CheckedDocuments(std::sync::Mutex<std::collections::HashMap<String, Arc<Checked>>>);
+
+/// How many documents [`CheckedDocuments`] keeps.
+const CHECKED_DOCUMENTS: usize = 256;
+
+/// The longest document text [`CheckedDocuments`] keeps.
+const CHECKED_DOCUMENT_BYTES: usize = 8 * 1024;
+
+impl CheckedDocuments {
+    fn get(&self, query: &str) -> Option<Arc<Checked>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(query)
+            .cloned()
+    }
+
+    fn keep(&self, query: &str, checked: Arc<Checked>) {
+        if query.len() > CHECKED_DOCUMENT_BYTES {
+            return;
+        }
+        let mut documents = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if documents.len() >= CHECKED_DOCUMENTS
+            && let Some(other) = documents.keys().next().cloned()
+        {
+            documents.remove(&other);
+        }
+        documents.insert(query.to_owned(), checked);
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
     }
 }
 
@@ -707,6 +783,42 @@ mod tests {
 
     fn request_id() -> RequestId {
         RequestId::parse("req-42").unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_document_sent_again_is_checked_once_and_its_variables_each_time() {
+        let schema = schema();
+        let echo = "query($v: Int!) { echo(value: $v) }";
+        for value in [1, 2] {
+            let request = Request::new(echo).variables(async_graphql::Variables::from_json(
+                serde_json::json!({ "v": value }),
+            ));
+            let response = schema.execute(request).await;
+            assert!(response.errors.is_empty(), "{:?}", response.errors);
+            assert_eq!(
+                response.data.into_json().unwrap(),
+                serde_json::json!({ "echo": value })
+            );
+        }
+        assert_eq!(schema.checked.len(), 1);
+        // A kept document is refused again for what it is: three aliases, two allowed.
+        for _ in 0..2 {
+            let response = schema.execute("{ a: ok b: ok c: ok }").await;
+            let codes: Vec<_> = response.errors.iter().filter_map(ErrorCode::of).collect();
+            assert_eq!(codes, [ErrorCode::QueryTooComplex]);
+        }
+        assert_eq!(schema.checked.len(), 2);
+        // What does not parse or breaks a bound is not kept; neither is a document too long.
+        schema.execute("{ ok ").await;
+        let long = format!("# {}\n{{ ok }}", "x".repeat(CHECKED_DOCUMENT_BYTES));
+        assert!(schema.execute(long.as_str()).await.errors.is_empty());
+        assert_eq!(schema.checked.len(), 2);
+        // However many different documents, at most CHECKED_DOCUMENTS are kept.
+        for n in 0..CHECKED_DOCUMENTS + 10 {
+            let response = schema.execute(format!("query Q{n} {{ ok }}")).await;
+            assert!(response.errors.is_empty(), "{:?}", response.errors);
+        }
+        assert_eq!(schema.checked.len(), CHECKED_DOCUMENTS);
     }
 
     #[tokio::test]
