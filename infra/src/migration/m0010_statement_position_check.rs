@@ -16,7 +16,7 @@
 
 use sea_orm_migration::prelude::*;
 
-use super::{execute_all, is_postgres};
+use super::execute_on_postgres;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -62,11 +62,7 @@ const POSTGRES: [&str; 4] = [
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if is_postgres(manager) {
-            execute_all(manager, POSTGRES).await
-        } else {
-            Ok(())
-        }
+        execute_on_postgres(manager, POSTGRES).await
     }
 
     fn use_transaction(&self) -> Option<bool> {

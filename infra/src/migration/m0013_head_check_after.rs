@@ -12,7 +12,7 @@
 
 use sea_orm_migration::prelude::*;
 
-use super::{execute_all, is_postgres};
+use super::execute_on_postgres;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -26,11 +26,7 @@ const POSTGRES: [&str; 2] = [
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if is_postgres(manager) {
-            execute_all(manager, POSTGRES).await
-        } else {
-            Ok(())
-        }
+        execute_on_postgres(manager, POSTGRES).await
     }
 
     fn use_transaction(&self) -> Option<bool> {

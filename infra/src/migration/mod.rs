@@ -85,6 +85,18 @@ async fn execute_all<S: AsRef<str>>(
     Ok(())
 }
 
+/// [`execute_all`] when the migration runs against PostgreSQL; nothing on SQLite.
+async fn execute_on_postgres<S: AsRef<str>>(
+    manager: &SchemaManager<'_>,
+    statements: impl IntoIterator<Item = S>,
+) -> Result<(), DbErr> {
+    if is_postgres(manager) {
+        execute_all(manager, statements).await
+    } else {
+        Ok(())
+    }
+}
+
 /// Whether the migration runs against PostgreSQL (otherwise SQLite).
 fn is_postgres(manager: &SchemaManager<'_>) -> bool {
     manager.get_database_backend() == sea_orm::DbBackend::Postgres

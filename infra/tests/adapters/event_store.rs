@@ -26,7 +26,9 @@ use amanah_infra::store::idempotency::{IdempotencyStore, STALE_AFTER};
 use amanah_infra::store::sql::statement;
 use amanah_infra::store::statements::StatementCounter;
 use amanah_infra::store::writes::{ColumnType, Writes};
-use amanah_infra::testing::{HoldFirst, TestDatabase, event, organisation_append, queue_in_order};
+use amanah_infra::testing::{
+    Hold, HoldFirst, TestDatabase, event, organisation_append, queue_in_order,
+};
 use amanah_infra::{Projector, SqlEventStore, StoreConfig, envelope};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use sea_orm::{
@@ -831,25 +833,11 @@ async fn a_batch_costs_the_same_statements_whatever_its_size(database: &TestData
             },
             projector,
         );
-        let first = tokio::spawn({
-            let store = store.clone();
-            let request = request(Uuid::now_v7(), 0, &["OrganisationRegistered"]);
-            async move { store.append(request).await }
-        });
-        let release = hold.held().await;
-        let mut pending = Vec::new();
-        for _ in 0..size {
-            let store_for_task = store.clone();
-            let request = request(Uuid::now_v7(), 0, &["OrganisationRegistered"]);
-            queue_in_order(&store, &mut pending, async move {
-                store_for_task.append(request).await
-            })
-            .await;
-        }
-        release.release();
-        first.await.unwrap().unwrap();
-        for task in pending {
-            task.await.unwrap().unwrap();
+        let requests = (0..size)
+            .map(|_| request(Uuid::now_v7(), 0, &["OrganisationRegistered"]))
+            .collect();
+        for answer in batch_behind_a_held_creation(&store, hold, requests).await {
+            answer.unwrap();
         }
         let stats = store.stats();
         assert_eq!(stats.batches, if size == 0 { 1 } else { 2 }, "{size}");
@@ -885,28 +873,11 @@ async fn a_creation_under_a_taken_id_in_a_batch_is_a_conflict_alone(database: &T
         StoreConfig::default(),
         projector,
     );
-    let first = tokio::spawn({
-        let store = store.clone();
-        let request = request(Uuid::now_v7(), 0, &["OrganisationRegistered"]);
-        async move { store.append(request).await }
-    });
-    let release = hold.held().await;
-    let mut pending = Vec::new();
-    let ids = [Uuid::now_v7(), taken, Uuid::now_v7()];
-    for id in ids {
-        let store_for_task = store.clone();
-        let request = request(id, 0, &["OrganisationRegistered"]);
-        queue_in_order(&store, &mut pending, async move {
-            store_for_task.append(request).await
-        })
-        .await;
-    }
-    release.release();
-    first.await.unwrap().unwrap();
-    let mut answers = Vec::new();
-    for task in pending {
-        answers.push(task.await.unwrap());
-    }
+    let requests = [Uuid::now_v7(), taken, Uuid::now_v7()]
+        .into_iter()
+        .map(|id| request(id, 0, &["OrganisationRegistered"]))
+        .collect();
+    let answers = batch_behind_a_held_creation(&store, hold, requests).await;
     assert!(answers[0].is_ok(), "{answers:?}");
     assert_eq!(
         answers[1],
@@ -925,6 +896,37 @@ async fn a_creation_under_a_taken_id_in_a_batch_is_a_conflict_alone(database: &T
         count(database.connection(), "SELECT COUNT(*) FROM organisations").await,
         3
     );
+}
+
+/// Appends a creation that `hold` holds in `store`'s projector, queues `requests` behind it (the
+/// next batch, in this order), lets the creation go, and returns the requests' answers once the
+/// creation has landed.
+async fn batch_behind_a_held_creation(
+    store: &SqlEventStore,
+    hold: Hold,
+    requests: Vec<AppendRequest>,
+) -> Vec<Result<AppendOutcome, StoreError>> {
+    let first = tokio::spawn({
+        let store = store.clone();
+        let request = request(Uuid::now_v7(), 0, &["OrganisationRegistered"]);
+        async move { store.append(request).await }
+    });
+    let release = hold.held().await;
+    let mut pending = Vec::new();
+    for request in requests {
+        let store_for_task = store.clone();
+        queue_in_order(store, &mut pending, async move {
+            store_for_task.append(request).await
+        })
+        .await;
+    }
+    release.release();
+    first.await.unwrap().unwrap();
+    let mut answers = Vec::new();
+    for task in pending {
+        answers.push(task.await.unwrap());
+    }
+    answers
 }
 
 /// A projector that writes an organisation row with the snapshot's `ref` (so that the test can
