@@ -57,8 +57,8 @@ pub fn pool_size(db: &DatabaseConnection) -> u32 {
     }
 }
 
-/// The pool the append sequencer writes through ([`writer_pool`]): one connection of its own,
-/// with the settings of the shared pool (its URL, and for SQLite its pragmas), opened on first
+/// The pool the append sequencer writes through ([`writer_pool`]): connections of its own (one on
+/// SQLite, two on PostgreSQL), with the settings of the shared pool (its URL, and for SQLite its pragmas), opened on first
 /// use.
 #[derive(Debug, Clone)]
 pub struct WriterPool {
@@ -88,8 +88,9 @@ impl WriterPool {
     }
 }
 
-/// A pool of one connection for the append sequencer ([`crate::StoreConfig::writer`]), with the
-/// settings of `db`. `None` for an in-memory SQLite database, which a second pool would not
+/// A pool of its own for the append sequencer ([`crate::StoreConfig::writer`]), with the settings
+/// of `db`: one connection on SQLite, two on PostgreSQL (a batch commits on one while the next
+/// waits for the head's lock on the other). `None` for an in-memory SQLite database, which a second pool would not
 /// share. On PostgreSQL each connection it opens is set to READ COMMITTED for its session (the
 /// isolation the sequencer's head lock needs, whatever the server's default), once, instead of
 /// once a batch.
@@ -100,8 +101,10 @@ pub fn writer_pool(db: &DatabaseConnection) -> Option<WriterPool> {
             let options = (*db.get_postgres_connection_pool().connect_options())
                 .clone()
                 .application_name("amanah-writer");
+            // Two: while one batch commits, the next one begins and waits for the head's lock
+            // on the other (the sequencer's `Turn`).
             let pool = PgPoolOptions::new()
-                .max_connections(1)
+                .max_connections(2)
                 .acquire_timeout(CONNECT_TIMEOUT)
                 .after_connect(|connection, _| {
                     Box::pin(async move {

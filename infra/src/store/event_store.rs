@@ -114,9 +114,9 @@ pub struct StoreConfig {
     /// appended, on behalf of all its followers together ([`crate::store::follow`]); its own commits
     /// reach them at once.
     pub follow_poll: Duration,
-    /// The pool the sequencer writes through ([`database::writer_pool`]: one connection of its
-    /// own, so that a batch never waits for a pooled connection behind the reads of the requests
-    /// it is about to answer). `None`: the store's own pool.
+    /// The pool the sequencer writes through ([`database::writer_pool`]: connections of its own,
+    /// so that a batch never waits for a pooled connection behind the reads of the requests it is
+    /// about to answer). `None`: the store's own pool.
     pub writer: Option<database::WriterPool>,
 }
 
@@ -180,6 +180,43 @@ pub struct CommittedBatch {
     pub events: Arc<[StoredEvent]>,
     /// The log size after the batch.
     pub size: u64,
+}
+
+/// A batch's place in the sequence. The sequencer starts a batch when the one before sends its
+/// `COMMIT` (on PostgreSQL; on SQLite when it is done), so two can be under way: the later one's
+/// request for the head's lock then waits in the database until the earlier one commits, and
+/// batches take the lock, hence their indexes, in the order they were started. Holding the lock,
+/// a batch waits for the one before to be done — answered, its tree edge kept, its events
+/// published — before it reads that edge, and it is done itself only after that one, so
+/// answers and broadcasts keep the log's order.
+struct Turn {
+    /// Resolves when the batch before is done (`None` once waited for, or for the first batch).
+    previous: Option<oneshot::Receiver<()>>,
+    /// Tells the sequencer that this batch will lock and write nothing more (it is about to send
+    /// `COMMIT`, or roll back); dropped unsent when the batch ends otherwise, which says the same.
+    committing: Option<oneshot::Sender<()>>,
+    /// The tree's edge the batch before left, once taken (after the head's lock).
+    known: Option<Option<CompactRange>>,
+}
+
+impl Turn {
+    async fn wait_for_previous(&mut self) {
+        if let Some(previous) = self.previous.take() {
+            // An error only means that batch's task ended without a word: it is done too.
+            let _ = previous.await;
+        }
+    }
+
+    fn committing(&mut self) {
+        if let Some(committing) = self.committing.take() {
+            let _ = committing.send(());
+        }
+    }
+
+    /// The edge taken, if any.
+    fn known(&self) -> Option<CompactRange> {
+        self.known.clone().flatten()
+    }
 }
 
 /// One queued append and where its answer goes.
@@ -544,28 +581,65 @@ struct Sequencer<P> {
 }
 
 impl<P: Projector> Sequencer<P> {
+    /// Takes batches from `queue` in turn. On PostgreSQL the next batch starts as soon as the
+    /// last one sends its `COMMIT`: its `BEGIN` and its request for the head's lock are then on
+    /// their way while the last one's flush is, and the lock is granted the moment that commits
+    /// (see [`Turn`]). On SQLite, whose single write lock a waiting `BEGIN IMMEDIATE` would only
+    /// poll for, a batch starts when the last one is done.
     async fn run(self, mut queue: mpsc::Receiver<Job>) {
+        let overlapped = self.db.get_database_backend() == DbBackend::Postgres;
+        let sequencer = Arc::new(self);
+        let mut previous: Option<oneshot::Receiver<()>> = None;
         loop {
-            let mut batch = Vec::with_capacity(self.max_batch);
+            let mut batch = Vec::with_capacity(sequencer.max_batch);
             // Waits for one request, then takes whatever else is already queued.
-            if queue.recv_many(&mut batch, self.max_batch).await == 0 {
+            if queue.recv_many(&mut batch, sequencer.max_batch).await == 0 {
                 break; // every store handle is gone
             }
-            // A panic (in a projector, say) fails its batch — the transaction is rolled back
-            // when dropped and its callers are answered with an error — but not the sequencer:
-            // later appends still work.
-            if AssertUnwindSafe(self.commit_batch(batch))
-                .catch_unwind()
-                .await
-                .is_err()
-            {
-                self.counters.failed_batches.fetch_add(1, Ordering::Relaxed);
-                tracing::error!("an append batch panicked; its requests failed");
+            let (committing, committing_now) = oneshot::channel();
+            let (done, done_now) = oneshot::channel::<()>();
+            let turn = Turn {
+                previous: previous.take(),
+                committing: Some(committing),
+                known: None,
+            };
+            let task = tokio::spawn({
+                let sequencer = Arc::clone(&sequencer);
+                async move {
+                    sequencer.take_turn(batch, turn).await;
+                    drop(done);
+                }
+            });
+            if overlapped {
+                // Sent before its COMMIT, or dropped when the batch ended without one.
+                let _ = committing_now.await;
+            } else {
+                let _ = task.await;
             }
+            previous = Some(done_now);
+        }
+        if let Some(last) = previous {
+            let _ = last.await;
         }
     }
 
-    async fn commit_batch(&self, jobs: Vec<Job>) {
+    /// Commits `jobs` as one batch in its `turn`; when it is done, so is every batch before it.
+    async fn take_turn(&self, jobs: Vec<Job>, mut turn: Turn) {
+        // A panic (in a projector, say) fails its batch — the transaction is rolled back when
+        // dropped and its callers are answered with an error — but not the sequencer: later
+        // appends still work.
+        if AssertUnwindSafe(self.commit_batch(jobs, &mut turn))
+            .catch_unwind()
+            .await
+            .is_err()
+        {
+            self.counters.failed_batches.fetch_add(1, Ordering::Relaxed);
+            tracing::error!("an append batch panicked; its requests failed");
+        }
+        turn.wait_for_previous().await;
+    }
+
+    async fn commit_batch(&self, jobs: Vec<Job>, turn: &mut Turn) {
         let span = tracing::info_span!(
             "append_batch",
             requests = jobs.len(),
@@ -579,7 +653,7 @@ impl<P: Projector> Sequencer<P> {
         let requests: Vec<&AppendRequest> = jobs.iter().map(|job| &job.request).collect();
         let mut outcomes = Vec::with_capacity(requests.len());
         let (written, statements) = crate::store::statements::counted(
-            self.write_batch(&requests, &mut outcomes)
+            self.write_batch(&requests, &mut outcomes, turn)
                 .instrument(span.clone()),
         )
         .await;
@@ -650,21 +724,19 @@ impl<P: Projector> Sequencer<P> {
         &self,
         requests: &[&AppendRequest],
         outcomes: &mut Vec<Result<Appended, StoreError>>,
+        turn: &mut Turn,
     ) -> Result<u64, StoreError> {
-        // Taken, not read: whatever happens to this batch, the edge is known again only if it
-        // commits.
-        let known = self.take_frontier();
         if requests.len() > 1 {
             let txn = begin_append_transaction(&self.db, self.read_committed_sessions).await?;
             let attempt = async {
-                let start = read_head_size(&txn, true).await?;
+                let start = self.lock_head(&txn, turn).await?;
                 let mut writes = Writes::new(txn.get_database_backend());
                 match self
                     .write_together(&txn, requests, start, outcomes, &mut writes)
                     .await?
                 {
                     Some(next) => self
-                        .seal(&txn, start, next, known.clone(), outcomes, writes)
+                        .seal(&txn, start, next, turn.known(), outcomes, writes)
                         .await
                         .map(Some),
                     None => Ok(None),
@@ -672,7 +744,7 @@ impl<P: Projector> Sequencer<P> {
             };
             let attempt = attempt.await;
             if let Ok(Some(written)) = attempt {
-                return self.finish(txn, written).await;
+                return self.finish(txn, written, turn).await;
             }
             let _ = txn.rollback().await;
             outcomes.clear();
@@ -692,15 +764,16 @@ impl<P: Projector> Sequencer<P> {
         }
         let txn = begin_append_transaction(&self.db, self.read_committed_sessions).await?;
         let written = async {
-            let start = read_head_size(&txn, true).await?;
+            let start = self.lock_head(&txn, turn).await?;
             let next = self
                 .write_one_by_one(&txn, requests, start, outcomes)
                 .await?;
             let writes = Writes::new(txn.get_database_backend());
-            self.seal(&txn, start, next, known, outcomes, writes).await
+            self.seal(&txn, start, next, turn.known(), outcomes, writes)
+                .await
         };
         match written.await {
-            Ok(written) => self.finish(txn, written).await,
+            Ok(written) => self.finish(txn, written, turn).await,
             Err(error) => {
                 let _ = txn.rollback().await;
                 Err(error)
@@ -763,7 +836,14 @@ impl<P: Projector> Sequencer<P> {
 
     /// Commits what a batch wrote, or rolls back when nothing was appended; keeps the tree's edge;
     /// returns the log size after.
-    async fn finish(&self, txn: DatabaseTransaction, written: Written) -> Result<u64, StoreError> {
+    async fn finish(
+        &self,
+        txn: DatabaseTransaction,
+        written: Written,
+        turn: &mut Turn,
+    ) -> Result<u64, StoreError> {
+        // Nothing more to lock or write: the next batch may start.
+        turn.committing();
         if written.start == written.end {
             // Nothing to write (every request failed): no need for a commit and its flush.
             let _ = txn.rollback().await;
@@ -775,6 +855,23 @@ impl<P: Projector> Sequencer<P> {
         }
         self.keep_frontier(written.frontier);
         Ok(written.end)
+    }
+
+    /// Locks the head in `txn` and returns the log's size. The first time in a turn, it then
+    /// waits for the batch before to be done (holding the lock, this one knows that batch
+    /// committed or failed) and takes the tree's edge it left: taken, not read, so that whatever
+    /// happens to this batch, the edge is known again only if it commits.
+    async fn lock_head(
+        &self,
+        txn: &DatabaseTransaction,
+        turn: &mut Turn,
+    ) -> Result<u64, StoreError> {
+        let start = read_head_size(txn, true).await?;
+        if turn.known.is_none() {
+            turn.wait_for_previous().await;
+            turn.known = Some(self.take_frontier());
+        }
+        Ok(start)
     }
 
     fn take_frontier(&self) -> Option<CompactRange> {
