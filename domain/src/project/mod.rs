@@ -498,6 +498,10 @@ pub struct TransactionEntry {
 }
 
 /// A transaction in the project's state: the recorded row plus the reversal that cancelled it.
+///
+/// A project keeps every transaction in its state, which each of its commands reads and writes
+/// whole: members without a value are left out of the state's JSON (a third of a transaction's
+/// bytes), and read back as `None`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Transaction {
@@ -507,13 +511,19 @@ pub struct Transaction {
     pub value: Money,
     pub value_date: NaiveDate,
     /// For a reversal: the reason given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<Description>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_organisation_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receiver_organisation_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<TransactionRef>,
     /// The transaction this one reverses, when it is a reversal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reverses: Option<Uuid>,
     /// The reversal that cancelled this transaction, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reversed_by: Option<Uuid>,
 }
 

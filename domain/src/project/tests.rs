@@ -2445,3 +2445,50 @@ fn facts_read_from_a_kept_state_are_the_projects() {
             .any(|p| p.organisation_id == bmz() && p.role == OrganisationRole::Funding)
     );
 }
+
+#[test]
+fn a_kept_state_leaves_out_transaction_members_without_a_value_and_reads_them_back() {
+    let project = given::<Project>([
+        registered(),
+        started(),
+        recorded(tx(1), 1_000, "2026-01-10"),
+    ])
+    .when(reverse(tx(1), tx(2)))
+    .state();
+    let kept = serde_json::to_value(&project).unwrap_or_default();
+    let transactions = kept["transactions"].as_array().cloned().unwrap_or_default();
+    assert_eq!(transactions.len(), 2);
+    // The original: no `reverses`; the reversal: no `reference`, no `reversedBy`.
+    assert!(transactions[0].get("reverses").is_none(), "{kept}");
+    assert_eq!(transactions[0]["reversedBy"], serde_json::json!(tx(2)));
+    assert!(transactions[1].get("reference").is_none(), "{kept}");
+    assert!(transactions[1].get("reversedBy").is_none(), "{kept}");
+    let written = serde_json::Value::Array(transactions).to_string();
+    assert!(!written.contains("null"), "{written}");
+    let read: Project = serde_json::from_value(kept).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(read, project);
+    // A state kept before, with every member written out, reads the same.
+    let mut with_nulls = serde_json::to_value(&project).unwrap_or_default();
+    let members = [
+        "description",
+        "providerOrganisationId",
+        "receiverOrganisationId",
+        "reference",
+        "reverses",
+        "reversedBy",
+    ];
+    for transaction in with_nulls["transactions"]
+        .as_array_mut()
+        .into_iter()
+        .flatten()
+    {
+        if let Some(object) = transaction.as_object_mut() {
+            for member in members {
+                object.entry(member).or_insert(serde_json::Value::Null);
+            }
+        }
+    }
+    assert!(with_nulls.to_string().contains("\"reversedBy\":null"));
+    let read: Project = serde_json::from_value(with_nulls).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(read, project);
+}
