@@ -82,15 +82,7 @@ impl ColumnType {
     /// `value` (one of the column's, [`Self::fits`]) as an element of the column's array, and
     /// whether it is NULL: a NULL travels as a stand-in of the type, flagged.
     fn array_element(self, value: Value) -> (Value, bool) {
-        let null = match &value {
-            Value::BigInt(v) => v.is_none(),
-            Value::String(v) => v.is_none(),
-            Value::Bytes(v) => v.is_none(),
-            Value::ChronoDate(v) => v.is_none(),
-            Value::Bool(v) => v.is_none(),
-            _ => true,
-        };
-        if !null {
+        if value != value.as_null() {
             return (value, false);
         }
         let stand_in = match self {
@@ -122,12 +114,6 @@ impl Writes {
             backend,
             steps: Vec::new(),
         }
-    }
-
-    /// The engine the writes are for.
-    #[must_use]
-    pub const fn backend(&self) -> DbBackend {
-        self.backend
     }
 
     /// Adds a statement (written with `?` placeholders, never a literal `?`) to the current
