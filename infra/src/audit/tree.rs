@@ -180,8 +180,9 @@ async fn missing_leaves<C: ConnectionTrait>(
 
 /// Adds a committed batch's events (`appended`, in index order, starting at `start`) to the tree
 /// and, with a signer, signs the checkpoint of the new size: the nodes and the checkpoint are
-/// added to `writes`, which the caller sends inside the append transaction. `known` is the tree's right edge as the caller last committed it: when it is at
-/// `start`, it stands for the two reads of the stored edge. Returns the new right edge (to be
+/// added to `writes`, which the caller sends inside the append transaction. `known` is the tree's
+/// right edge as the caller last committed it: when it is at `start`, it stands for the two
+/// reads of the stored edge. Returns the new right edge (to be
 /// kept only once the transaction commits).
 ///
 /// # Errors

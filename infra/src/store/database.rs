@@ -58,15 +58,13 @@ pub fn pool_size(db: &DatabaseConnection) -> u32 {
 }
 
 /// The pool the append sequencer writes through ([`writer_pool`]): connections of its own (one on
-/// SQLite, two on PostgreSQL), with the settings of the shared pool (its URL, and for SQLite its pragmas), opened on first
-/// use.
+/// SQLite, two on PostgreSQL), with the settings of the shared pool (its URL, and for SQLite its
+/// pragmas), opened on first use. On PostgreSQL its sessions run their transactions at READ
+/// COMMITTED unless told otherwise (set when a connection opens), so a batch's `BEGIN` needs no
+/// `SET TRANSACTION` round trip.
 #[derive(Debug, Clone)]
 pub struct WriterPool {
     connection: DatabaseConnection,
-    /// Every session of the pool runs its transactions at READ COMMITTED unless told otherwise
-    /// (PostgreSQL: set when the connection opens), so a batch's `BEGIN` needs no
-    /// `SET TRANSACTION` round trip.
-    read_committed_sessions: bool,
 }
 
 impl WriterPool {
@@ -80,20 +78,14 @@ impl WriterPool {
     pub fn connection_mut(&mut self) -> &mut DatabaseConnection {
         &mut self.connection
     }
-
-    /// Whether its sessions already run transactions at READ COMMITTED.
-    #[must_use]
-    pub(crate) fn read_committed_sessions(&self) -> bool {
-        self.read_committed_sessions
-    }
 }
 
 /// A pool of its own for the append sequencer ([`crate::StoreConfig::writer`]), with the settings
 /// of `db`: one connection on SQLite, two on PostgreSQL (a batch commits on one while the next
-/// waits for the head's lock on the other). `None` for an in-memory SQLite database, which a second pool would not
-/// share. On PostgreSQL each connection it opens is set to READ COMMITTED for its session (the
-/// isolation the sequencer's head lock needs, whatever the server's default), once, instead of
-/// once a batch.
+/// waits for the head's lock on the other). `None` for an in-memory SQLite database, which a
+/// second pool would not share. On PostgreSQL each connection it opens is set to READ COMMITTED
+/// for its session (the isolation the sequencer's head lock needs, whatever the server's
+/// default), once, instead of once a batch.
 #[must_use]
 pub fn writer_pool(db: &DatabaseConnection) -> Option<WriterPool> {
     match db.get_database_backend() {
@@ -120,7 +112,6 @@ pub fn writer_pool(db: &DatabaseConnection) -> Option<WriterPool> {
                 .connect_lazy_with(options);
             Some(WriterPool {
                 connection: SqlxPostgresConnector::from_sqlx_postgres_pool(pool),
-                read_committed_sessions: true,
             })
         }
         DbBackend::Sqlite => {
@@ -137,7 +128,6 @@ pub fn writer_pool(db: &DatabaseConnection) -> Option<WriterPool> {
                 .connect_lazy_with(options);
             Some(WriterPool {
                 connection: SqlxSqliteConnector::from_sqlx_sqlite_pool(pool),
-                read_committed_sessions: false,
             })
         }
         _ => None,

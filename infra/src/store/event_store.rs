@@ -289,16 +289,12 @@ impl SqlEventStore {
         let counters = Arc::new(Counters::default());
         let (committed, _) = broadcast::channel(COMMITTED_CHANNEL_CAPACITY);
         let state_reader = projector.state_reader();
-        let (writer_db, read_committed_sessions) = match &config.writer {
-            Some(writer) => (
-                writer.connection().clone(),
-                writer.read_committed_sessions(),
-            ),
-            None => (db.clone(), false),
-        };
         let sequencer = Sequencer {
-            db: writer_db,
-            read_committed_sessions,
+            db: config
+                .writer
+                .as_ref()
+                .map_or_else(|| db.clone(), |writer| writer.connection().clone()),
+            read_committed_sessions: config.writer.is_some(),
             projector,
             signer: config.checkpoint_signer.clone(),
             maintain_tree: config.maintain_tree,
@@ -567,7 +563,8 @@ impl EventStore for SqlEventStore {
 /// The single writer of a process: commits queued appends in batches.
 struct Sequencer<P> {
     db: DatabaseConnection,
-    /// `db`'s sessions run transactions at READ COMMITTED already ([`database::WriterPool`]).
+    /// `db` is a [`database::WriterPool`], whose sessions run transactions at READ COMMITTED
+    /// already (on PostgreSQL; SQLite has no isolation levels to set).
     read_committed_sessions: bool,
     projector: P,
     signer: Option<Arc<SigningKey>>,
