@@ -71,11 +71,15 @@ impl Cell {
 
     /// The cell as the database stores it.
     fn value(&self) -> Value {
+        self.clone().into_value()
+    }
+
+    fn into_value(self) -> Value {
         match self {
-            Self::Text(text) => text.clone().into(),
-            Self::Int(int) => (*int).into(),
-            Self::Date(date) => (*date).into(),
-            Self::Bool(flag) => (*flag).into(),
+            Self::Text(text) => text.into(),
+            Self::Int(int) => int.into(),
+            Self::Date(date) => date.into(),
+            Self::Bool(flag) => flag.into(),
         }
     }
 
@@ -597,15 +601,16 @@ fn snapshot_tables(snapshot: &Snapshot) -> &'static [&'static Table] {
     }
 }
 
-/// Inserts rows into their tables: one multi-row `INSERT` per table (per 64 rows).
-async fn insert_rows<C: ConnectionTrait>(db: &C, all: &[Rows]) -> Result<(), StoreError> {
+/// Inserts rows into their tables ([`push_rows`]).
+async fn insert_rows<C: ConnectionTrait>(db: &C, all: Vec<Rows>) -> Result<(), StoreError> {
     let mut writes = Writes::new(db.get_database_backend());
     push_rows(&mut writes, all)?;
     writes.send(db).await.map_err(map_db_error)
 }
 
-/// Adds the inserts of `all` to `writes` ([`Writes::push_rows`]).
-fn push_rows(writes: &mut Writes, all: &[Rows]) -> Result<(), StoreError> {
+/// Adds the inserts of `all` to `writes` ([`Writes::push_rows`]); the cells move into them (a
+/// state's JSON is not copied).
+fn push_rows(writes: &mut Writes, all: Vec<Rows>) -> Result<(), StoreError> {
     for rows in all {
         let table = table(rows.table)?;
         check_rows(table, &rows.rows)?;
@@ -616,8 +621,8 @@ fn push_rows(writes: &mut Writes, all: &[Rows]) -> Result<(), StoreError> {
             .collect();
         let values = rows
             .rows
-            .iter()
-            .map(|row| row.iter().map(Cell::value).collect())
+            .into_iter()
+            .map(|row| row.into_iter().map(Cell::into_value).collect())
             .collect();
         writes
             .push_rows(table.name, &columns, values)
@@ -851,7 +856,7 @@ fn push_changes(writes: &mut Writes, changes: &[Change<'_>]) -> Result<(), Store
     if deleted {
         writes.then();
     }
-    push_rows(writes, &inserts)
+    push_rows(writes, inserts)
 }
 
 /// The store's [`Projector`]: keeps the read-model tables in line with each append.
@@ -1000,7 +1005,7 @@ pub async fn rebuild(store: &SqlEventStore) -> Result<Rebuilt, StoreError> {
             .map_err(map_db_error)?;
     }
     for snapshot in &snapshots {
-        insert_rows(&txn, &rows_of(snapshot)?).await?;
+        insert_rows(&txn, rows_of(snapshot)?).await?;
     }
     txn.commit().await.map_err(map_db_error)?;
     Ok(Rebuilt {
