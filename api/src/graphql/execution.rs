@@ -119,7 +119,7 @@ impl<Q, M, S> Clone for Catalogued<Q, M, S> {
 
 /// A document that passed the checks, kept to put the response in selection order.
 struct Selected {
-    document: Arc<ExecutableDocument>,
+    checked: Arc<Checked>,
     operation_name: Option<String>,
 }
 
@@ -238,7 +238,7 @@ where
                 Err(refused) => return refusal_response(refused),
             };
             if let Some(plans) = &self.plans
-                && let Some(response) = plans.answer(&request, &selected.document).await
+                && let Some(response) = plans.answer(&request, &selected.checked.document).await
             {
                 // Written in selection order, without errors: nothing to reorder or mask.
                 return response;
@@ -348,7 +348,7 @@ where
                 document_bounds::bound(&document, &self.checks.document).map_err(refused)?;
                 let checked = Arc::new(Checked {
                     aliases: count_aliases(&document),
-                    document: Arc::new(document),
+                    document,
                 });
                 self.checked.keep(&request.query, Arc::clone(&checked));
                 checked
@@ -373,9 +373,9 @@ where
                 None,
             )));
         }
-        request.set_parsed_query(ExecutableDocument::clone(document));
+        request.set_parsed_query(document.clone());
         Ok(Selected {
-            document: Arc::clone(document),
+            checked,
             operation_name: request.operation_name.clone(),
         })
     }
@@ -384,7 +384,7 @@ where
 /// A document that parsed and kept within [`document_bounds`], with its aliases counted: what the
 /// checks of the document alone found.
 struct Checked {
-    document: Arc<ExecutableDocument>,
+    document: ExecutableDocument,
     aliases: usize,
 }
 
@@ -524,7 +524,7 @@ fn finished(
     if let Some(selected) = selected {
         response_order::reorder(
             &mut response.data,
-            &selected.document,
+            &selected.checked.document,
             selected.operation_name.as_deref(),
         );
     }
