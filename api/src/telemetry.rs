@@ -209,18 +209,23 @@ mod tests {
         }
     }
 
-    #[test]
-    fn json_lines_carry_the_span_fields() {
+    /// The first line the JSON formatter writes while `log` runs.
+    fn first_json_line(log: impl FnOnce()) -> serde_json::Value {
         let captured = Captured::default();
         let sink = captured.clone();
         let (subscriber, _guard) =
             get_subscriber(&settings(LogFormat::Json), move || sink.clone()).unwrap();
-        tracing::subscriber::with_default(subscriber, || {
-            let span = tracing::info_span!("http_request", request_id = "req-7");
+        tracing::subscriber::with_default(subscriber, log);
+        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        serde_json::from_str(text.lines().next().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn json_lines_carry_the_span_fields() {
+        let line = first_json_line(|| {
+            let span = tracing::info_span!(REQUEST_SPAN, request_id = "req-7");
             span.in_scope(|| tracing::info!(status = 200, "request finished"));
         });
-        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-        let line: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
         assert_eq!(line["message"], "request finished");
         assert_eq!(line["status"], 200);
         assert_eq!(line["spans"][0]["request_id"], "req-7");
@@ -228,19 +233,13 @@ mod tests {
 
     #[test]
     fn lines_carry_the_request_span_not_the_spans_within_it() {
-        let captured = Captured::default();
-        let sink = captured.clone();
-        let (subscriber, _guard) =
-            get_subscriber(&settings(LogFormat::Json), move || sink.clone()).unwrap();
-        tracing::subscriber::with_default(subscriber, || {
+        let line = first_json_line(|| {
             let span = tracing::info_span!(REQUEST_SPAN, request_id = "req-8");
             span.in_scope(|| {
                 let inner = tracing::info_span!("graphql.request", phase = "inner");
                 inner.in_scope(|| tracing::warn!("inside"));
             });
         });
-        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-        let line: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
         assert_eq!(line["message"], "inside");
         assert_eq!(line["spans"].as_array().unwrap().len(), 1, "{line}");
         assert_eq!(line["spans"][0]["name"], REQUEST_SPAN);
