@@ -277,6 +277,20 @@ pub trait EventStore: Send + Sync {
         std::future::ready(Ok(KeptState::NotKept))
     }
 
+    /// Transaction `id` of project `project_id` as the store keeps it beside the log (rows
+    /// written from the transactions' events in the events' transaction), read in one snapshot
+    /// with the project's version; `Ok(None)` when the store keeps no such rows (the default):
+    /// the caller folds the project's stream then. A project without rows is at version 0.
+    fn kept_transaction(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Option<crate::project::KnownTransaction>, StoreError>> + Send
+    {
+        let _ = (project_id, id);
+        std::future::ready(Ok(None))
+    }
+
     /// Appends one command's events and updates the read model, atomically.
     ///
     /// # Errors

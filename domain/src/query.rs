@@ -298,6 +298,13 @@ pub trait ReadModel: Send + Sync {
         projects: &[Uuid],
     ) -> impl Future<Output = Result<HashMap<Uuid, Vec<ParticipatingOrganisation>>, StoreError>> + Send;
 
+    /// The transactions of each of `projects`, in recording order, in one round trip; a
+    /// project without any is absent.
+    fn transactions_of_projects(
+        &self,
+        projects: &[Uuid],
+    ) -> impl Future<Output = Result<HashMap<Uuid, crate::project::Transactions>, StoreError>> + Send;
+
     /// How many projects `query` selects.
     fn count_projects(
         &self,

@@ -19,7 +19,7 @@ use crate::ports::{
     AppendOutcome, AppendRequest, EventMetadata, EventStore, IdempotencyClaim, KeptState, NewEvent,
     Snapshot, StoreError, StoredEvent, StreamRead,
 };
-use crate::project::{Project, ProjectFacts};
+use crate::project::{KnownTransaction, Project, ProjectEvent, ProjectFacts, Transactions};
 
 impl From<Organisation> for Snapshot {
     fn from(state: Organisation) -> Self {
@@ -117,6 +117,15 @@ pub fn encode<E: DomainEvent>(event: &E) -> Result<NewEvent, CommandError> {
         event_type: event.event_type().to_owned(),
         data,
     })
+}
+
+/// The transactions a project's `stored` events record.
+fn transactions_of(stored: &[StoredEvent]) -> Result<Transactions, CommandError> {
+    let events = stored
+        .iter()
+        .map(decode::<ProjectEvent>)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Transactions::fold(&events))
 }
 
 /// Load → decide → append, over any [`EventStore`].
@@ -237,6 +246,44 @@ impl<S: EventStore> CommandService<S> {
         }
     }
 
+    /// Transaction `id` of project `project_id`, as a command that names it carries it: from
+    /// the rows the store keeps, or folded from the project's stream.
+    ///
+    /// # Errors
+    /// When the store fails or an event cannot be decoded.
+    pub async fn known_transaction(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+    ) -> Result<KnownTransaction, CommandError> {
+        if let Some(known) = self.store.kept_transaction(project_id, id).await? {
+            return Ok(known);
+        }
+        let stored = self
+            .store
+            .load_stream(Project::STREAM, project_id, None)
+            .await?;
+        let version = u64::try_from(stored.len()).unwrap_or(u64::MAX);
+        Ok(transactions_of(&stored)?.known(id, version))
+    }
+
+    /// The transactions of project `project_id` among the first `as_of` events of the log,
+    /// folded from its stream.
+    ///
+    /// # Errors
+    /// When the store fails or an event cannot be decoded.
+    pub async fn transactions_as_of(
+        &self,
+        project_id: Uuid,
+        as_of: u64,
+    ) -> Result<Transactions, CommandError> {
+        let stored = self
+            .store
+            .load_stream(Project::STREAM, project_id, Some(as_of))
+            .await?;
+        transactions_of(&stored)
+    }
+
     /// Decides `command` against aggregate `id` and appends what it decided, with the new state
     /// for the read model, in one transaction.
     ///
@@ -300,6 +347,18 @@ impl<S: EventStore> CommandService<S> {
         reads.extend(given.reads);
         reads.sort_by_key(|read| (read.stream.as_str(), read.stream_id, read.version));
         reads.dedup();
+        // A command may carry something read from its own stream (a project's transaction, kept
+        // outside the state): decided against another version of the stream than what it read,
+        // it would mix two versions of the aggregate.
+        if let Some(read) = reads.iter().find(|read| {
+            read.stream == A::STREAM && read.stream_id == id && read.version != current
+        }) {
+            return Err(StoreError::StaleRead {
+                read: *read,
+                current,
+            }
+            .into());
+        }
         let previous = state.clone().map(Into::into);
 
         let context = DecisionContext {

@@ -106,6 +106,12 @@ where
         }
     }
 
+    /// The command was accepted; returns the past events followed by its own.
+    pub(crate) fn history(self) -> Vec<A::Event> {
+        let past = self.past.clone();
+        past.into_iter().chain(self.accepted()).collect()
+    }
+
     /// The command was refused with exactly this error, naming this field (`None`: the whole
     /// command), and the message names the field.
     pub(crate) fn rejected(self, expected: &A::Error, field: Option<&str>) {

@@ -121,7 +121,9 @@ use sea_orm::{
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
-use crate::read_model::projection::{NoProjection, Projection, Projector, StateReader};
+use crate::read_model::projection::{
+    NoProjection, Projection, Projector, StateReader, TransactionReader,
+};
 use crate::store::database::{self, DatabaseSetupError};
 use crate::store::event_store::{SqlEventStore, StoreConfig};
 use crate::store::writes::Writes;
@@ -343,6 +345,10 @@ impl<P: Projector> Projector for HoldFirst<P> {
 
     fn state_reader(&self) -> Option<StateReader> {
         self.inner.state_reader()
+    }
+
+    fn transaction_reader(&self) -> Option<TransactionReader> {
+        self.inner.transaction_reader()
     }
 }
 

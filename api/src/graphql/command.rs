@@ -13,7 +13,7 @@
 use amanah_domain::aggregate::{Aggregate, FieldError};
 use amanah_domain::organisation::OrganisationFacts;
 use amanah_domain::ports::{EventMetadata, Snapshot, StreamRead};
-use amanah_domain::project::ProjectFacts;
+use amanah_domain::project::{KnownTransaction, ProjectFacts};
 pub use amanah_domain::service::Expected;
 use amanah_domain::service::{CommandError, Committed, Given};
 use amanah_domain::values::{FieldPath, Patch, ValueError};
@@ -186,6 +186,20 @@ pub async fn project_facts<E: FieldError>(
         Some(facts) => Ok(facts),
         None => Err(rejected(missing())),
     }
+}
+
+/// Transaction `id` of project `project_id`, as a command that names it carries it (found or
+/// not, with the project's version it was read at).
+///
+/// # Errors
+/// Store failures.
+pub async fn known_transaction(
+    ctx: &Context<'_>,
+    project_id: Uuid,
+    id: Uuid,
+) -> Result<KnownTransaction, ApiError> {
+    let state = ctx.api_state()?;
+    Ok(state.commands.known_transaction(project_id, id).await?)
 }
 
 /// An organisation a row of a list input names: its id, the row's role, and the field naming

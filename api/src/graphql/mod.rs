@@ -121,6 +121,7 @@ pub fn schema(state: ApiState) -> AmanahSchema {
         .data(references::loaders(&state))
         .data(activities_of_projects)
         .data(activity_counts_of_projects)
+        .data(references::transaction_loader(&state))
         .data(state)
         .finish();
     execution::Catalogued::new(schema, checks).with_read_plans(plans)

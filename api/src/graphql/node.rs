@@ -51,6 +51,8 @@ pub async fn resolve(ctx: &Context<'_>, id: Uuid) -> Result<Option<Node>, ApiErr
     let Some(project_id) = read_model.project_of_transaction(id).await? else {
         return Ok(None);
     };
-    let project = read_model.project(project_id).await?.map(Project::from);
-    Ok(project.and_then(|project| project.transaction(id).map(Node::Transaction)))
+    let Some(project) = read_model.project(project_id).await?.map(Project::from) else {
+        return Ok(None);
+    };
+    Ok(project.transaction(ctx, id).await?.map(Node::Transaction))
 }

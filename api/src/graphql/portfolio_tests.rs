@@ -943,6 +943,120 @@ async fn node_resolves_every_kind_of_entity() {
     assert_eq!(data["node"], Json::Null);
 }
 
+/// Records a disbursement of `units` euro cents on `project` at `version`; returns its id.
+async fn record_transaction(h: &Harness, project: &str, version: u64, units: i64) -> String {
+    let data = h
+        .ok(
+            "mutation($input: RecordTransactionInput!) { recordTransaction(input: $input) {
+                project { transactions(last: 1) { edges { node { id } } } } } }",
+            json!({ "input": { "projectId": project, "expectedVersion": version,
+                "type": "DISBURSEMENT", "date": "2016-05-01", "valueDate": "2016-05-01",
+                "value": { "minorUnits": units.to_string(), "currency": "EUR" } } }),
+        )
+        .await;
+    text(&data["recordTransaction"]["project"]["transactions"]["edges"][0]["node"]["id"])
+}
+
+/// A project's transactions are rows beside its state: as of a log size, they are those its
+/// events had recorded by then, the reversal that came later not yet marked on its original.
+#[tokio::test]
+async fn as_of_reads_the_transactions_the_log_had_recorded_by_then() {
+    let h = Harness::new().await;
+    let p = h.portfolio().await;
+    let first = record_transaction(&h, &p.project, 1, 500_000).await;
+    let second = record_transaction(&h, &p.project, 2, 250_000).await;
+    let recorded = h.log_size().await;
+    h.ok(
+        "mutation($input: ReverseTransactionInput!) { reverseTransaction(input: $input) {
+            project { id } } }",
+        json!({ "input": { "projectId": p.project, "expectedVersion": 3, "transactionId": first,
+                           "reason": "Booked twice." } }),
+    )
+    .await;
+    let read = "query($id: ID!, $asOf: BigInt) { project(id: $id, asOf: $asOf) {
+        transactions { totalCount edges { node { id reversedBy { id } value { minorUnits } } } } } }";
+    let then = h
+        .ok(read, json!({ "id": p.project, "asOf": recorded }))
+        .await;
+    assert_eq!(
+        then["project"]["transactions"],
+        json!({ "totalCount": 2, "edges": [
+            { "node": { "id": first, "reversedBy": null, "value": { "minorUnits": "500000" } } },
+            { "node": { "id": second, "reversedBy": null, "value": { "minorUnits": "250000" } } },
+        ] })
+    );
+    let now = h.ok(read, json!({ "id": p.project, "asOf": null })).await;
+    let edges = &now["project"]["transactions"]["edges"];
+    assert_eq!(now["project"]["transactions"]["totalCount"], 3);
+    assert_eq!(edges[0]["node"]["reversedBy"]["id"], edges[2]["node"]["id"]);
+    assert_eq!(edges[2]["node"]["value"]["minorUnits"], "-500000");
+}
+
+/// A reversal carries its transaction as looked up at some version of the project: decided on
+/// the project at another version, it is refused as a stale read, and appends nothing.
+#[tokio::test]
+async fn a_reversal_looked_up_before_the_project_moved_on_is_a_stale_read() {
+    use amanah_domain::ports::{Actor, EventMetadata, StoreError};
+    use amanah_domain::project::{Project, ProjectCommand, ReverseTransaction};
+    use amanah_domain::service::{CommandError, Expected, Given};
+    use amanah_domain::values::Description;
+
+    let h = Harness::new().await;
+    let p = h.portfolio().await;
+    let project = uuid::Uuid::parse_str(&p.project).unwrap_or_default();
+    let first = record_transaction(&h, &p.project, 1, 500_000).await;
+    let first = uuid::Uuid::parse_str(&first).unwrap_or_default();
+    let known = h
+        .state
+        .commands
+        .known_transaction(project, first)
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(known.version, 2);
+    assert_eq!(known.row.as_ref().map(|row| row.id), Some(first));
+    assert_eq!(
+        h.state
+            .commands
+            .known_transaction(project, uuid::Uuid::now_v7())
+            .await
+            .unwrap_or_else(|error| panic!("{error}"))
+            .row,
+        None
+    );
+    record_transaction(&h, &p.project, 2, 250_000).await;
+    let before = h.log_size().await;
+    let reverse = ProjectCommand::ReverseTransaction(ReverseTransaction {
+        project_id: project,
+        transaction: known,
+        reversal_id: uuid::Uuid::now_v7(),
+        reason: Description::parse("Booked twice.").unwrap_or_else(|error| panic!("{error}")),
+    });
+    let refused = h
+        .state
+        .commands
+        .execute::<Project>(
+            project,
+            Expected::Version(3),
+            reverse,
+            EventMetadata {
+                actor: Actor::system("portfolio-tests"),
+                request_id: None,
+                occurred_at: chrono::Utc::now(),
+            },
+            Given::NOTHING,
+        )
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(CommandError::Store(StoreError::StaleRead { read, current: 3 }))
+                if read.stream_id == project && read.version == 2
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(h.log_size().await, before);
+}
+
 #[tokio::test]
 async fn as_of_returns_an_older_state() {
     let h = Harness::new().await;

@@ -8,7 +8,7 @@ use amanah_domain::project::{
     ParticipatingOrganisation as ParticipationRow, Project as ProjectState,
     RecipientCountry as RecipientCountryRow, RecipientRegion as RecipientRegionRow,
     RelatedProject as RelatedProjectRow, SectorShare as SectorShareRow,
-    Transaction as TransactionRow,
+    Transaction as TransactionRow, Transactions,
 };
 use amanah_domain::query::{ActivityQuery, ProjectQuery, Range};
 use amanah_domain::values::{Description, Money as MoneyValue, SectorCode, TransactionRef};
@@ -30,7 +30,7 @@ use super::organisation::Organisation;
 use super::reference_data::{Code, Country, parse_countries, parse_list, search_text};
 use super::references::{
     ActivitiesOfProjects, ActivityCountsOfProjects, ProjectActivities, loader,
-    required_organisation, required_project,
+    required_organisation, required_project, transactions_of,
 };
 use super::scalars::{BigInt, Date, Percentage};
 use crate::error::ApiError;
@@ -53,11 +53,19 @@ impl Project {
     }
 
     /// The transaction with this id, as a GraphQL `Transaction`.
-    #[must_use]
-    pub fn transaction(&self, id: Uuid) -> Option<Transaction> {
-        self.state
-            .transaction(id)
-            .map(|row| Transaction::new(row.clone(), Arc::clone(&self.state), self.as_of))
+    ///
+    /// # Errors
+    /// Store failures (internal).
+    pub async fn transaction(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+    ) -> Result<Option<Transaction>, ApiError> {
+        let transactions = transactions_of(ctx, self.state.id, self.as_of).await?;
+        Ok(transactions
+            .get(id)
+            .cloned()
+            .map(|row| Transaction::new(row, self.state.id, Arc::clone(&transactions), self.as_of)))
     }
 
     fn referrer(&self) -> String {
@@ -194,14 +202,14 @@ impl Project {
             last,
             before,
         };
-        let rows = &self.state.transactions;
+        let transactions = transactions_of(ctx, self.state.id, self.as_of).await?;
         let connection = paginate(&args, state.config.limits.page_size, |window| {
-            let page = window_of(rows, window);
+            let page = window_of(transactions.as_slice(), window);
             async move { Ok(page) }
         })
         .await?;
         Ok(connection
-            .map(|row| Transaction::new(row, Arc::clone(&self.state), self.as_of))
+            .map(|row| Transaction::new(row, self.state.id, Arc::clone(&transactions), self.as_of))
             .into())
     }
 
@@ -491,25 +499,33 @@ impl From<BudgetRow> for Budget {
 #[derive(Debug, Clone)]
 pub struct Transaction {
     row: TransactionRow,
-    /// The project holding it (reversals are looked up there).
-    project: Arc<ProjectState>,
+    project_id: Uuid,
+    /// The project's transactions (reversals are looked up there).
+    siblings: Arc<Transactions>,
     as_of: Option<u64>,
 }
 
 impl Transaction {
-    fn new(row: TransactionRow, project: Arc<ProjectState>, as_of: Option<u64>) -> Self {
+    fn new(
+        row: TransactionRow,
+        project_id: Uuid,
+        siblings: Arc<Transactions>,
+        as_of: Option<u64>,
+    ) -> Self {
         Self {
             row,
-            project,
+            project_id,
+            siblings,
             as_of,
         }
     }
 
     fn sibling(&self, id: Option<Uuid>) -> Option<Self> {
-        let row = self.project.transaction(id?)?;
+        let row = self.siblings.get(id?)?;
         Some(Self::new(
             row.clone(),
-            Arc::clone(&self.project),
+            self.project_id,
+            Arc::clone(&self.siblings),
             self.as_of,
         ))
     }
@@ -523,7 +539,7 @@ impl Transaction {
             return Ok(None);
         };
         required_organisation(ctx, id, self.as_of, || {
-            format!("transaction {} of project {}", self.row.id, self.project.id)
+            format!("transaction {} of project {}", self.row.id, self.project_id)
         })
         .await
         .map(Some)

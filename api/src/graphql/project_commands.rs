@@ -675,11 +675,14 @@ pub async fn reverse_transaction(
     given: Vec<StreamRead>,
 ) -> Result<ProjectPayload, ApiError> {
     let (id, expected) = command::target(&input.project_id, "projectId", input.expected_version)?;
+    let transaction_id = parse_id(&input.transaction_id, "transactionId")?;
+    let reason = Description::parse(&input.reason).map_err(invalid("reason"))?;
+    let transaction = command::known_transaction(ctx, id, transaction_id).await?;
     let command = ProjectCommand::ReverseTransaction(ReverseTransaction {
         project_id: id,
-        transaction_id: parse_id(&input.transaction_id, "transactionId")?,
+        transaction,
         reversal_id: Uuid::now_v7(),
-        reason: Description::parse(&input.reason).map_err(invalid("reason"))?,
+        reason,
     });
     payload(ctx, id, expected, command, given).await
 }

@@ -14,7 +14,7 @@ use std::{collections::HashMap, sync::Arc};
 use amanah_domain::activity::Activity as ActivityState;
 use amanah_domain::organisation::Organisation as OrganisationState;
 use amanah_domain::ports::StoreError;
-use amanah_domain::project::{ParticipatingOrganisation, Project as ProjectState};
+use amanah_domain::project::{ParticipatingOrganisation, Project as ProjectState, Transactions};
 use amanah_domain::query::{ActivityQuery, ActivitySummary, Positioned, Range, ReadModel as _};
 use amanah_infra::store::statements::spawn_counted;
 use async_graphql::{
@@ -87,6 +87,65 @@ pub fn participation_loader(state: &ApiState) -> ParticipationsOfProjects {
         },
         spawn_counted,
     )
+}
+
+/// Loads projects' transactions (the rows kept beside their states) in batches.
+pub struct TransactionLoader {
+    read_model: PortfolioReadModel,
+}
+
+impl Loader<Uuid> for TransactionLoader {
+    type Value = Arc<Transactions>;
+    type Error = StoreError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        Ok(self
+            .read_model
+            .transactions_of_projects(keys)
+            .await?
+            .into_iter()
+            .map(|(project, transactions)| (project, Arc::new(transactions)))
+            .collect())
+    }
+}
+
+/// Projects' transactions, batched.
+pub type TransactionsOfProjects = DataLoader<TransactionLoader>;
+
+/// The transaction loader over `state`.
+#[must_use]
+pub fn transaction_loader(state: &ApiState) -> TransactionsOfProjects {
+    DataLoader::new(
+        TransactionLoader {
+            read_model: state.read_model.clone(),
+        },
+        spawn_counted,
+    )
+}
+
+/// The transactions of project `project_id`: its current ones (batched with the other
+/// projects' of the response), or with `as_of` those among the log's first `as_of` events
+/// (folded from its stream).
+///
+/// # Errors
+/// Store failures (internal).
+pub async fn transactions_of(
+    ctx: &Context<'_>,
+    project_id: Uuid,
+    as_of: Option<u64>,
+) -> Result<Arc<Transactions>, ApiError> {
+    match as_of {
+        None => Ok(loader::<TransactionsOfProjects>(ctx)?
+            .load_one(project_id)
+            .await?
+            .unwrap_or_default()),
+        Some(as_of) => Ok(Arc::new(
+            ctx.api_state()?
+                .commands
+                .transactions_as_of(project_id, as_of)
+                .await?,
+        )),
+    }
 }
 
 /// What a page of one project's activities reads: the filter and order, and the range.

@@ -17,7 +17,7 @@ use amanah_domain::activity::Activity;
 use amanah_domain::aggregate::{Aggregate, StreamKind};
 use amanah_domain::organisation::Organisation;
 use amanah_domain::ports::StoreError;
-use amanah_domain::project::Project;
+use amanah_domain::project::{Project, Transactions};
 use amanah_domain::query::{
     ActivityQuery, OrganisationQuery, Position, ProjectQuery, Range, ReadModel,
 };
@@ -254,9 +254,17 @@ impl Publisher {
         }
         let ids: Vec<Uuid> = projects.iter().map(|project| project.id).collect();
         let mut activities = self.activities_of(&ids, as_of).await?;
+        let transactions = self.transactions_of(&ids, as_of).await?;
         let named: HashSet<Uuid> = projects
             .iter()
             .flat_map(named_organisations)
+            .chain(transactions.values().flat_map(|transactions| {
+                transactions.as_slice().iter().flat_map(|t| {
+                    t.provider_organisation_id
+                        .into_iter()
+                        .chain(t.receiver_organisation_id)
+                })
+            }))
             .chain(activities.values().flatten().flat_map(|activity| {
                 activity
                     .partners
@@ -272,8 +280,10 @@ impl Publisher {
         let mut xml = String::new();
         for project in &projects {
             let activities = activities.remove(&project.id).unwrap_or_default();
+            let transactions = transactions.get(&project.id);
             xml.push_str(&publish::activity(&ActivityRecord {
                 project,
+                transactions: transactions.map_or(&[], Transactions::as_slice),
                 activities: &activities,
                 organisations: &organisations,
                 last_updated: last_changed.get(&project.id).copied(),
@@ -338,6 +348,25 @@ impl Publisher {
 
     /// The activities of `projects`, each project's in its order; at `as_of`, those that
     /// existed then, as they were.
+    /// The transactions of `projects`, now (one query) or as of a log size (folded).
+    async fn transactions_of(
+        &self,
+        projects: &[Uuid],
+        as_of: Option<u64>,
+    ) -> Result<HashMap<Uuid, Transactions>, PublishError> {
+        let Some(size) = as_of else {
+            return Ok(self.read_model.transactions_of_projects(projects).await?);
+        };
+        let mut all = HashMap::with_capacity(projects.len());
+        for project in projects {
+            all.insert(
+                *project,
+                self.commands.transactions_as_of(*project, size).await?,
+            );
+        }
+        Ok(all)
+    }
+
     async fn activities_of(
         &self,
         projects: &[Uuid],
@@ -410,8 +439,8 @@ impl Publisher {
     }
 }
 
-/// Every organisation a project names: its reporting organisation, participants, and the
-/// providers and receivers of its transactions and planned disbursements.
+/// Every organisation a project's state names: its reporting organisation, participants, and
+/// the providers and receivers of its planned disbursements.
 fn named_organisations(project: &Project) -> impl Iterator<Item = Uuid> + '_ {
     std::iter::once(project.reporting_organisation_id)
         .chain(
@@ -420,11 +449,6 @@ fn named_organisations(project: &Project) -> impl Iterator<Item = Uuid> + '_ {
                 .iter()
                 .map(|p| p.organisation_id),
         )
-        .chain(project.transactions.iter().flat_map(|t| {
-            t.provider_organisation_id
-                .into_iter()
-                .chain(t.receiver_organisation_id)
-        }))
         .chain(project.planned_disbursements.iter().flat_map(|p| {
             p.provider_organisation_id
                 .into_iter()

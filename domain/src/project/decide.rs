@@ -75,10 +75,8 @@ pub(super) fn decide(
             remove_participant(project, remove)?
         }
         ProjectCommand::SetBudget(set) => set_budget(set)?,
-        ProjectCommand::RecordTransaction(record) => record_transaction(project, record, context)?,
-        ProjectCommand::ReverseTransaction(reverse) => {
-            reverse_transaction(project, reverse, context)?
-        }
+        ProjectCommand::RecordTransaction(record) => record_transaction(record, context)?,
+        ProjectCommand::ReverseTransaction(reverse) => reverse_transaction(reverse, context)?,
         ProjectCommand::AddDocument(add) => add_document(project, add)?,
         ProjectCommand::AddRelatedProject(add) => add_related_project(project, add)?,
         ProjectCommand::AddOtherIdentifier(add) => add_other_identifier(project, add)?,
@@ -345,15 +343,9 @@ fn set_budget(set: SetBudget) -> Result<ProjectEvent, ProjectError> {
 }
 
 fn record_transaction(
-    project: &Project,
     record: RecordTransaction,
     context: &DecisionContext,
 ) -> Result<ProjectEvent, ProjectError> {
-    if project.transaction(record.transaction_id).is_some() {
-        return Err(ProjectError::TransactionIdTaken {
-            id: record.transaction_id,
-        });
-    }
     if record.value.minor_units() == 0 {
         return Err(ProjectError::ZeroTransaction);
     }
@@ -375,16 +367,16 @@ fn record_transaction(
 }
 
 fn reverse_transaction(
-    project: &Project,
     reverse: ReverseTransaction,
     context: &DecisionContext,
 ) -> Result<ProjectEvent, ProjectError> {
-    let original =
-        project
-            .transaction(reverse.transaction_id)
-            .ok_or(ProjectError::TransactionNotFound {
-                id: reverse.transaction_id,
-            })?;
+    let original = reverse
+        .transaction
+        .row
+        .as_ref()
+        .ok_or(ProjectError::TransactionNotFound {
+            id: reverse.transaction.id,
+        })?;
     if original.reverses.is_some() {
         return Err(ProjectError::ReversalCannotBeReversed { id: original.id });
     }
@@ -392,11 +384,6 @@ fn reverse_transaction(
         return Err(ProjectError::TransactionAlreadyReversed {
             id: original.id,
             reversed_by,
-        });
-    }
-    if project.transaction(reverse.reversal_id).is_some() {
-        return Err(ProjectError::TransactionIdTaken {
-            id: reverse.reversal_id,
         });
     }
     Ok(ProjectEvent::TransactionReversed(TransactionReversed {

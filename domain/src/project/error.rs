@@ -201,8 +201,6 @@ pub enum ProjectError {
     #[error("{} must not be negative", FieldPath::list("budgets", *index).field("value.minorUnits"))]
     NegativeBudget { index: usize },
 
-    #[error("transaction {id} already exists in the project")]
-    TransactionIdTaken { id: Uuid },
     #[error("value.minorUnits must not be zero: a transaction moves money")]
     ZeroTransaction,
     #[error("transactionId {id} is not a transaction of the project")]
@@ -267,8 +265,7 @@ impl FieldError for ProjectError {
             | Self::AlreadyExists { .. }
             | Self::NothingToRevise
             | Self::StatusTransitionNotAllowed { .. }
-            | Self::MissingRolesForImplementation { .. }
-            | Self::TransactionIdTaken { .. } => return None,
+            | Self::MissingRolesForImplementation { .. } => return None,
             Self::Invalid { field, .. }
             | Self::ResultRule { field, .. }
             | Self::UnknownOrganisation { field, .. }

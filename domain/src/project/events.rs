@@ -77,7 +77,7 @@ impl ProjectRegistered {
             recipient_regions: self.recipient_regions.clone(),
             sectors: self.sectors.clone(),
             budgets: Vec::new(),
-            transactions: Vec::new(),
+            transaction_count: 0,
             documents: Vec::new(),
             related_projects: Vec::new(),
             other_identifiers: Vec::new(),

@@ -63,8 +63,12 @@ pub struct Project {
     pub recipient_regions: Vec<RecipientRegion>,
     pub sectors: Vec<SectorShare>,
     pub budgets: Vec<Budget>,
-    /// In recording order; reversals are rows of their own.
-    pub transactions: Vec<Transaction>,
+    /// How many transactions (reversals included) the project has recorded. The transactions
+    /// themselves are not part of the state its commands decode: they are kept as rows beside it,
+    /// written from their events ([`Transactions`]), so that a command costs the same however
+    /// many the project has.
+    #[serde(default)]
+    pub transaction_count: u64,
     pub documents: Vec<Document>,
     pub related_projects: Vec<RelatedProject>,
     pub other_identifiers: Vec<OtherIdentifier>,
@@ -229,12 +233,6 @@ impl Project {
         }
     }
 
-    /// The transaction with this id.
-    #[must_use]
-    pub fn transaction(&self, id: Uuid) -> Option<&Transaction> {
-        self.transactions.iter().find(|t| t.id == id)
-    }
-
     /// Whether `organisation_id` takes part in the project in `role`.
     #[must_use]
     pub fn has_participant(&self, organisation_id: Uuid, role: OrganisationRole) -> bool {
@@ -247,8 +245,7 @@ impl Project {
 /// Facts about a project that an activity command (or a related-project link) needs.
 ///
 /// They also deserialize from a whole [`Project`] in its serde form (a kept state), reading only
-/// their own members and skipping the rest, transactions and all, without building them: a
-/// command that needs only the facts does not pay for the project's history.
+/// their own members and skipping the rest without building them.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProjectFacts {
@@ -497,11 +494,9 @@ pub struct TransactionEntry {
     pub reverses: Option<Uuid>,
 }
 
-/// A transaction in the project's state: the recorded row plus the reversal that cancelled it.
+/// A transaction of a project: the recorded row plus the reversal that cancelled it.
 ///
-/// A project keeps every transaction in its state, which each of its commands reads and writes
-/// whole: members without a value are left out of the state's JSON (a third of a transaction's
-/// bytes), and read back as `None`.
+/// Members without a value are left out of its JSON, and read back as `None`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Transaction {
@@ -543,6 +538,113 @@ impl From<&TransactionEntry> for Transaction {
             reversed_by: None,
         }
     }
+}
+
+/// A project's transactions in recording order (reversals are transactions of their own), each
+/// with the reversal that cancelled it.
+///
+/// They are not in the [`Project`] state: a project records transactions for as long as it runs,
+/// and a state holding them would make every command on the project decode, evolve and write
+/// them all again. Stores keep them as rows written from the events, and a command that needs
+/// one carries it, looked up by the caller ([`KnownTransaction`]). This type folds them from
+/// the events (for a project "as of" a log size, or a store that keeps no rows) or gathers them
+/// from rows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Transactions {
+    rows: Vec<Transaction>,
+}
+
+impl Transactions {
+    /// The transactions `events` (a project's stream, in order) record.
+    #[must_use]
+    pub fn fold<'a>(events: impl IntoIterator<Item = &'a ProjectEvent>) -> Self {
+        let mut transactions = Self::default();
+        for event in events {
+            transactions.apply(event);
+        }
+        transactions
+    }
+
+    /// The transactions of `rows` (recorded rows in recording order, as a store keeps them,
+    /// without `reversed_by`), each marked with the reversal among them that cancelled it.
+    #[must_use]
+    pub fn from_rows(mut rows: Vec<Transaction>) -> Self {
+        let reversals: std::collections::HashMap<Uuid, Uuid> = rows
+            .iter()
+            .filter_map(|row| row.reverses.map(|original| (original, row.id)))
+            .collect();
+        for row in &mut rows {
+            row.reversed_by = reversals.get(&row.id).copied();
+        }
+        Self { rows }
+    }
+
+    /// Adds what `event` records; other events change nothing.
+    pub fn apply(&mut self, event: &ProjectEvent) {
+        match event {
+            ProjectEvent::TransactionRecorded(recorded) => {
+                self.rows.push(Transaction::from(recorded));
+            }
+            ProjectEvent::TransactionReversed(reversed) => {
+                if let Some(original) = self
+                    .rows
+                    .iter_mut()
+                    .find(|t| t.id == reversed.transaction_id)
+                {
+                    original.reversed_by = Some(reversed.reversal.id);
+                }
+                self.rows.push(Transaction::from(&reversed.reversal));
+            }
+            _ => {}
+        }
+    }
+
+    /// The transaction with this id.
+    #[must_use]
+    pub fn get(&self, id: Uuid) -> Option<&Transaction> {
+        self.rows.iter().find(|t| t.id == id)
+    }
+
+    /// All of them, in recording order.
+    #[must_use]
+    pub fn as_slice(&self) -> &[Transaction] {
+        &self.rows
+    }
+
+    /// How many there are.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether there are none.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// What a command naming transaction `id` carries, these being the project's transactions
+    /// at its `version`.
+    #[must_use]
+    pub fn known(&self, id: Uuid, version: u64) -> KnownTransaction {
+        KnownTransaction {
+            id,
+            row: self.get(id).cloned(),
+            version,
+        }
+    }
+}
+
+/// A transaction a command names, as the caller looked it up among the project's rows, with the
+/// project's version those rows were read at. The command reads the project at that version
+/// ([`ProjectCommand::reads`]): it is decided only if the project is still there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownTransaction {
+    pub id: Uuid,
+    /// `None` when the project has no transaction with that id.
+    pub row: Option<Transaction>,
+    /// The project's version the rows were read at.
+    pub version: u64,
 }
 
 /// A document linked to the project.
@@ -644,20 +746,8 @@ impl Aggregate for Project {
                 project.participating_organisations.retain(|p| p != removed);
             }
             ProjectEvent::BudgetSet(set) => project.budgets = set.budgets.clone(),
-            ProjectEvent::TransactionRecorded(recorded) => {
-                project.transactions.push(Transaction::from(recorded));
-            }
-            ProjectEvent::TransactionReversed(reversed) => {
-                if let Some(original) = project
-                    .transactions
-                    .iter_mut()
-                    .find(|t| t.id == reversed.transaction_id)
-                {
-                    original.reversed_by = Some(reversed.reversal.id);
-                }
-                project
-                    .transactions
-                    .push(Transaction::from(&reversed.reversal));
+            ProjectEvent::TransactionRecorded(_) | ProjectEvent::TransactionReversed(_) => {
+                project.transaction_count += 1;
             }
             ProjectEvent::DocumentAdded(added) => project.documents.push(added.clone()),
             ProjectEvent::RelatedProjectAdded(added) => {

@@ -190,10 +190,11 @@ fn recorded(id: Uuid, units: i64, date: &str) -> ProjectEvent {
         .remove(0)
 }
 
-fn reverse(transaction_id: Uuid, reversal_id: Uuid) -> ProjectCommand {
+/// `reverseTransaction` of `transaction_id`, looked up among the transactions `history` records.
+fn reverse(history: &[ProjectEvent], transaction_id: Uuid, reversal_id: Uuid) -> ProjectCommand {
     ProjectCommand::ReverseTransaction(ReverseTransaction {
         project_id: project_id(),
-        transaction_id,
+        transaction: Transactions::fold(history).known(transaction_id, history.len() as u64),
         reversal_id,
         reason: text("Booked twice"),
     })
@@ -632,7 +633,7 @@ fn changes_to_a_missing_project_are_not_found() {
         change(ProjectStatus::Implementation, Some("2016-02-01"), None),
         set_budget(vec![]),
         ProjectCommand::RecordTransaction(record(tx(1), 100, "2016-03-01")),
-        reverse(tx(1), tx(2)),
+        reverse(&[], tx(1), tx(2)),
     ];
     for command in commands {
         let error = given::<Project>([]).when(command).error();
@@ -1282,16 +1283,23 @@ fn record_a_transaction() {
             reference: Some(TransactionRef::parse("AA-2016-001").unwrap()),
             reverses: None,
         })]);
-    let project = given::<Project>([registered()])
+    let history = given::<Project>([registered()])
         .when(ProjectCommand::RecordTransaction(record(
             tx(1),
             5,
             "2016-03-01",
         )))
-        .state();
-    let transaction = project.transaction(tx(1)).unwrap();
+        .history();
+    let transactions = Transactions::fold(&history);
+    let transaction = transactions.get(tx(1)).unwrap();
     assert_eq!(transaction.value.decimal(), "0.05");
     assert_eq!(transaction.reversed_by, None);
+    // The project counts it; the transaction itself is not in its state.
+    let project = Project::fold(&history).unwrap();
+    assert_eq!(project.transaction_count, 1);
+    let kept = serde_json::to_string(&project).unwrap();
+    assert!(!kept.contains("First instalment"), "{kept}");
+    assert!(!kept.contains(&tx(1).to_string()), "{kept}");
 }
 
 #[test]
@@ -1344,19 +1352,8 @@ fn transactions_are_not_dated_in_the_future() {
 }
 
 #[test]
-fn a_transaction_id_is_used_once() {
-    given::<Project>([registered(), recorded(tx(1), 1, "2016-03-01")])
-        .when(ProjectCommand::RecordTransaction(record(
-            tx(1),
-            2,
-            "2016-03-02",
-        )))
-        .rejected(&ProjectError::TransactionIdTaken { id: tx(1) }, None);
-}
-
-#[test]
 fn deactivated_organisations_may_be_named_in_transactions() {
-    let project = given::<Project>([registered()])
+    let history = given::<Project>([registered()])
         .when(ProjectCommand::RecordTransaction(RecordTransaction {
             provider_organisation: Some(deactivated(bmz())),
             receiver_organisation: None,
@@ -1364,9 +1361,12 @@ fn deactivated_organisations_may_be_named_in_transactions() {
             reference: None,
             ..record(tx(1), 1, "2016-03-01")
         }))
-        .state();
+        .history();
     assert_eq!(
-        project.transaction(tx(1)).unwrap().provider_organisation_id,
+        Transactions::fold(&history)
+            .get(tx(1))
+            .unwrap()
+            .provider_organisation_id,
         Some(bmz())
     );
 }
@@ -1375,7 +1375,7 @@ fn deactivated_organisations_may_be_named_in_transactions() {
 fn reverse_a_transaction() {
     let history = [registered(), recorded(tx(1), 125_000_000, "2016-03-01")];
     given::<Project>(history.clone())
-        .when(reverse(tx(1), tx(2)))
+        .when(reverse(&history, tx(1), tx(2)))
         .then(&[ProjectEvent::TransactionReversed(TransactionReversed {
             transaction_id: tx(1),
             reversal: TransactionEntry {
@@ -1391,39 +1391,64 @@ fn reverse_a_transaction() {
                 reverses: Some(tx(1)),
             },
         })]);
-    let project = given::<Project>(history)
-        .when(reverse(tx(1), tx(2)))
-        .state();
-    assert_eq!(project.transactions.len(), 2);
-    assert_eq!(project.transaction(tx(1)).unwrap().reversed_by, Some(tx(2)));
-    let reversal = project.transaction(tx(2)).unwrap();
+    let after = given::<Project>(history.clone())
+        .when(reverse(&history, tx(1), tx(2)))
+        .history();
+    assert_eq!(Project::fold(&after).unwrap().transaction_count, 2);
+    let transactions = Transactions::fold(&after);
+    assert_eq!(transactions.len(), 2);
+    assert_eq!(transactions.get(tx(1)).unwrap().reversed_by, Some(tx(2)));
+    let reversal = transactions.get(tx(2)).unwrap();
     assert_eq!(reversal.reverses, Some(tx(1)));
     assert_eq!(reversal.value.decimal(), "-1250000.00");
-    let net: i64 = project
-        .transactions
+    let net: i64 = transactions
+        .as_slice()
         .iter()
         .map(|t| t.value.minor_units())
         .sum();
     assert_eq!(net, 0);
+    // Gathered from rows as a store keeps them (no `reversedBy`), they are the same.
+    let rows = transactions
+        .as_slice()
+        .iter()
+        .map(|t| Transaction {
+            reversed_by: None,
+            ..t.clone()
+        })
+        .collect();
+    assert_eq!(Transactions::from_rows(rows), transactions);
+}
+
+/// A reversal names the project's version its transaction was looked up at: the command reads
+/// the project at that version, so that it is not decided against a project that moved on.
+#[test]
+fn a_reversal_reads_the_project_at_the_version_its_transaction_was_looked_up_at() {
+    let history = [registered(), recorded(tx(1), 10, "2016-03-01")];
+    let command = reverse(&history, tx(1), tx(2));
+    assert_eq!(
+        command.reads(),
+        vec![StreamRead {
+            stream: crate::aggregate::StreamKind::Project,
+            stream_id: project_id(),
+            version: 2,
+        }]
+    );
 }
 
 #[test]
 fn reversal_rejections() {
-    let reversed = given::<Project>([registered(), recorded(tx(1), 10, "2016-03-01")])
-        .when(reverse(tx(1), tx(2)))
-        .accepted();
-    let history: Vec<ProjectEvent> = [registered(), recorded(tx(1), 10, "2016-03-01")]
-        .into_iter()
-        .chain(reversed)
-        .collect();
+    let recorded_once = [registered(), recorded(tx(1), 10, "2016-03-01")];
+    let history = given::<Project>(recorded_once.clone())
+        .when(reverse(&recorded_once, tx(1), tx(2)))
+        .history();
     given::<Project>(history.clone())
-        .when(reverse(tx(9), tx(3)))
+        .when(reverse(&history, tx(9), tx(3)))
         .rejected(
             &ProjectError::TransactionNotFound { id: tx(9) },
             Some("transactionId"),
         );
     given::<Project>(history.clone())
-        .when(reverse(tx(1), tx(3)))
+        .when(reverse(&history, tx(1), tx(3)))
         .rejected(
             &ProjectError::TransactionAlreadyReversed {
                 id: tx(1),
@@ -1431,15 +1456,12 @@ fn reversal_rejections() {
             },
             Some("transactionId"),
         );
-    given::<Project>(history)
-        .when(reverse(tx(2), tx(3)))
+    given::<Project>(history.clone())
+        .when(reverse(&history, tx(2), tx(3)))
         .rejected(
             &ProjectError::ReversalCannotBeReversed { id: tx(2) },
             Some("transactionId"),
         );
-    given::<Project>([registered(), recorded(tx(1), 10, "2016-03-01")])
-        .when(reverse(tx(1), tx(1)))
-        .rejected(&ProjectError::TransactionIdTaken { id: tx(1) }, None);
 }
 
 // ---------------------------------------------------------------- documents, links, identifiers
@@ -1691,55 +1713,72 @@ fn an_other_identifier_is_removed_by_ref_and_type() {
 #[test]
 fn every_event_round_trips_without_floats_and_the_fold_counts_versions() {
     let mut history = vec![registered()];
-    let mut decide = |command: ProjectCommand| {
+    let decide = |history: &mut Vec<ProjectEvent>, command: ProjectCommand| {
         let events = given::<Project>(history.clone()).when(command).accepted();
         history.extend(events);
     };
-    decide(ProjectCommand::Revise(ReviseProject {
-        objectives: Patch::Set(text("Revised objectives")),
-        recipient_regions: Some(vec![]),
-        ..revise()
-    }));
-    decide(change(
-        ProjectStatus::Implementation,
-        Some("2016-02-01"),
-        None,
-    ));
-    decide(add_participant(
-        facts(bmz(), Some("DE-1")),
-        OrganisationRole::Funding,
-    ));
-    decide(remove_participant(asec(), OrganisationRole::Accountable));
-    decide(set_budget(vec![budget(
-        "2016-01-01",
-        "2016-12-31",
-        9_007_199_254_740_991,
-    )]));
-    decide(ProjectCommand::RecordTransaction(record(
-        tx(1),
-        100,
-        "2016-03-01",
-    )));
-    decide(reverse(tx(1), tx(2)));
-    decide(add_document("https://example.org/a.pdf"));
-    decide(related(Uuid::from_u128(0x300), RelatedActivityType::Parent));
-    decide(other_identifier(
-        "XM-DAC-5-7-2012-9",
-        OtherIdentifierType::PreviousActivityIdentifier,
-    ));
-    decide(set_defaults(all_defaults()));
-    decide(set_markers(vec![marker("3", "2")]));
-    decide(set_contacts(vec![contact()]));
-    decide(set_disbursements(vec![disbursement(
-        "2016-01-01",
-        Some("2016-06-30"),
-        9_007_199_254_740_991,
-    )]));
-    decide(set_locations(vec![location("Jakarta")]));
-    decide(set_results(vec![result(
-        "1",
-        vec![indicator("1", Some("10"))],
-    )]));
+    decide(
+        &mut history,
+        ProjectCommand::Revise(ReviseProject {
+            objectives: Patch::Set(text("Revised objectives")),
+            recipient_regions: Some(vec![]),
+            ..revise()
+        }),
+    );
+    decide(
+        &mut history,
+        change(ProjectStatus::Implementation, Some("2016-02-01"), None),
+    );
+    decide(
+        &mut history,
+        add_participant(facts(bmz(), Some("DE-1")), OrganisationRole::Funding),
+    );
+    decide(
+        &mut history,
+        remove_participant(asec(), OrganisationRole::Accountable),
+    );
+    decide(
+        &mut history,
+        set_budget(vec![budget(
+            "2016-01-01",
+            "2016-12-31",
+            9_007_199_254_740_991,
+        )]),
+    );
+    decide(
+        &mut history,
+        ProjectCommand::RecordTransaction(record(tx(1), 100, "2016-03-01")),
+    );
+    let reversal = reverse(&history, tx(1), tx(2));
+    decide(&mut history, reversal);
+    decide(&mut history, add_document("https://example.org/a.pdf"));
+    decide(
+        &mut history,
+        related(Uuid::from_u128(0x300), RelatedActivityType::Parent),
+    );
+    decide(
+        &mut history,
+        other_identifier(
+            "XM-DAC-5-7-2012-9",
+            OtherIdentifierType::PreviousActivityIdentifier,
+        ),
+    );
+    decide(&mut history, set_defaults(all_defaults()));
+    decide(&mut history, set_markers(vec![marker("3", "2")]));
+    decide(&mut history, set_contacts(vec![contact()]));
+    decide(
+        &mut history,
+        set_disbursements(vec![disbursement(
+            "2016-01-01",
+            Some("2016-06-30"),
+            9_007_199_254_740_991,
+        )]),
+    );
+    decide(&mut history, set_locations(vec![location("Jakarta")]));
+    decide(
+        &mut history,
+        set_results(vec![result("1", vec![indicator("1", Some("10"))])]),
+    );
     let kinds: std::collections::BTreeSet<&str> = history
         .iter()
         .map(crate::aggregate::DomainEvent::event_type)
@@ -1787,7 +1826,7 @@ fn command_ids() {
         ProjectCommand::Register(register()).project_id(),
         project_id()
     );
-    assert_eq!(reverse(tx(1), tx(2)).project_id(), project_id());
+    assert_eq!(reverse(&[], tx(1), tx(2)).project_id(), project_id());
     let _: NaiveDate = today();
 }
 
@@ -2432,7 +2471,7 @@ fn facts_read_from_a_kept_state_are_the_projects() {
         },
     ))
     .state();
-    assert_eq!(project.transactions.len(), 2);
+    assert_eq!(project.transaction_count, 2);
     let kept = serde_json::to_string(&project).unwrap_or_default();
     let facts: ProjectFacts = serde_json::from_str(&kept).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(facts, project.facts());
@@ -2447,48 +2486,57 @@ fn facts_read_from_a_kept_state_are_the_projects() {
 }
 
 #[test]
-fn a_kept_state_leaves_out_transaction_members_without_a_value_and_reads_them_back() {
-    let project = given::<Project>([
+fn a_transaction_leaves_out_members_without_a_value_and_reads_them_back() {
+    let history = [
         registered(),
         started(),
         recorded(tx(1), 1_000, "2026-01-10"),
-    ])
-    .when(reverse(tx(1), tx(2)))
-    .state();
-    let kept = serde_json::to_value(&project).unwrap_or_default();
-    let transactions = kept["transactions"].as_array().cloned().unwrap_or_default();
-    assert_eq!(transactions.len(), 2);
-    // The original: no `reverses`; the reversal: no `reference`, no `reversedBy`.
-    assert!(transactions[0].get("reverses").is_none(), "{kept}");
-    assert_eq!(transactions[0]["reversedBy"], serde_json::json!(tx(2)));
-    assert!(transactions[1].get("reference").is_none(), "{kept}");
-    assert!(transactions[1].get("reversedBy").is_none(), "{kept}");
-    let written = serde_json::Value::Array(transactions).to_string();
-    assert!(!written.contains("null"), "{written}");
-    let read: Project = serde_json::from_value(kept).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(read, project);
-    // A state kept before, with every member written out, reads the same.
-    let mut with_nulls = serde_json::to_value(&project).unwrap_or_default();
-    let members = [
-        "description",
-        "providerOrganisationId",
-        "receiverOrganisationId",
-        "reference",
-        "reverses",
-        "reversedBy",
     ];
-    for transaction in with_nulls["transactions"]
-        .as_array_mut()
-        .into_iter()
-        .flatten()
-    {
-        if let Some(object) = transaction.as_object_mut() {
-            for member in members {
-                object.entry(member).or_insert(serde_json::Value::Null);
-            }
-        }
+    let after = given::<Project>(history.clone())
+        .when(reverse(&history, tx(1), tx(2)))
+        .history();
+    let transactions = Transactions::fold(&after);
+    let written = serde_json::to_value(transactions.as_slice()).unwrap_or_default();
+    let rows = written.as_array().cloned().unwrap_or_default();
+    assert_eq!(rows.len(), 2);
+    // The original: no `reverses`; the reversal: no `reference`, no `reversedBy`.
+    assert!(rows[0].get("reverses").is_none(), "{written}");
+    assert_eq!(rows[0]["reversedBy"], serde_json::json!(tx(2)));
+    assert!(rows[1].get("reference").is_none(), "{written}");
+    assert!(rows[1].get("reversedBy").is_none(), "{written}");
+    assert!(!written.to_string().contains("null"), "{written}");
+    let read: Vec<Transaction> = serde_json::from_value(written).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(read, transactions.as_slice());
+}
+
+/// A state kept before transactions left it, with a `transactions` member and no count, still
+/// reads: the member is skipped (the migration that rewrote kept states counted it).
+#[test]
+fn a_state_kept_with_its_transactions_still_reads() {
+    let project = given::<Project>([registered(), started()])
+        .when(ProjectCommand::RecordTransaction(record(
+            tx(1),
+            1_000,
+            "2026-01-10",
+        )))
+        .state();
+    let mut kept = serde_json::to_value(&project).unwrap_or_default();
+    if let Some(object) = kept.as_object_mut() {
+        object.remove("transactionCount");
+        object.insert(
+            "transactions".to_owned(),
+            serde_json::json!([{"id": tx(1), "transactionType": "3", "date": "2026-01-10",
+                "value": {"minorUnits": 1000, "currency": "EUR"}, "valueDate": "2026-01-10",
+                "reversedBy": null}]),
+        );
     }
-    assert!(with_nulls.to_string().contains("\"reversedBy\":null"));
-    let read: Project = serde_json::from_value(with_nulls).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(read, project);
+    let read: Project = serde_json::from_value(kept).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(read.transaction_count, 0);
+    assert_eq!(
+        Project {
+            transaction_count: 1,
+            ..read
+        },
+        project
+    );
 }

@@ -13,7 +13,7 @@ use amanah_domain::{
     activity::{Activity, ActivityLocation},
     codelists::{ActivityDateType, UncacChapter},
     organisation::Organisation,
-    project::{Contact, Project, ProjectResult},
+    project::{Contact, Project, ProjectResult, Transaction},
     values::Money,
 };
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
@@ -38,6 +38,8 @@ pub const TEXT_LANGUAGE: &str = "en";
 #[derive(Debug, Clone, Copy)]
 pub struct ActivityRecord<'a> {
     pub project: &'a Project,
+    /// The project's transactions, in recording order.
+    pub transactions: &'a [Transaction],
     /// The project's anti-corruption activities.
     pub activities: &'a [Activity],
     /// Every organisation the project and its activities name, by id; one missing is written
@@ -340,7 +342,7 @@ pub fn activity(record: &ActivityRecord<'_>) -> String {
         }
         xml.close();
     }
-    for transaction in &project.transactions {
+    for transaction in record.transactions {
         xml.open(
             "transaction",
             &[("ref", transaction.reference.as_ref().map(|r| r.as_str()))],

@@ -26,6 +26,8 @@
 //!   predecessor in its stream by the unique key, with one plan whatever the log's size.
 //! * [`m0013_head_check_after`]: on PostgreSQL, the log head's size check after the update, so
 //!   that the head can move in the statement that inserts the events.
+//! * [`m0014_transactions_out_of_project_state`]: projects' kept states count their transactions
+//!   instead of holding them (the transaction rows hold them).
 //!
 //! DDL is written as SQL rather than with sea-query's builder: the triggers need per-engine SQL
 //! anyway, and the few type differences (`BLOB`/`BYTEA`, SQLite's `INTEGER PRIMARY KEY` rowid
@@ -47,6 +49,7 @@ pub mod m0010_statement_position_check;
 pub mod m0011_redundant_indexes;
 pub mod m0012_position_check_by_key;
 pub mod m0013_head_check_after;
+pub mod m0014_transactions_out_of_project_state;
 
 /// All migrations, in order. `amanah migrate` and `amanah serve` apply the pending ones through
 /// [`crate::store::database::migrate`].
@@ -69,6 +72,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0011_redundant_indexes::Migration),
             Box::new(m0012_position_check_by_key::Migration),
             Box::new(m0013_head_check_after::Migration),
+            Box::new(m0014_transactions_out_of_project_state::Migration),
         ]
     }
 }

@@ -1,7 +1,10 @@
 //! The read model: the tables queries read, derived from each aggregate's state.
 //!
-//! One pure function, [`rows_of`], says which rows an aggregate's state stands for. Everything
-//! else is built on it, so the three uses cannot drift apart:
+//! One pure function, [`rows_of`], says which rows an aggregate's state stands for, and one,
+//! [`transaction_rows`], which rows a project's transaction events add (a project's transactions
+//! are not in its state: they are rows of their own, written from their events and never
+//! rewritten, so that a project's commands cost the same however many it has recorded).
+//! Everything else is built on them, so the three uses cannot drift apart:
 //!
 //! * [`SqlProjector`] (the store's [`Projector`]) writes what changed in an aggregate's rows
 //!   inside the append transaction, for a whole batch of appends at once;
@@ -26,7 +29,9 @@ use amanah_domain::activity::{Activity, ActivityLocation};
 use amanah_domain::aggregate::{Aggregate, StreamKind};
 use amanah_domain::organisation::Organisation;
 use amanah_domain::ports::{BoxFuture, LatestState, Snapshot, StoreError, StoredEvent};
-use amanah_domain::project::Project;
+use amanah_domain::project::{
+    KnownTransaction, Project, ProjectEvent, TransactionEntry, Transactions,
+};
 use amanah_domain::service::decode;
 use chrono::NaiveDate;
 use sea_orm::{
@@ -35,7 +40,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::read_model::projection::{Projection, Projector, StateReader};
+use crate::read_model::projection::{Projection, Projector, StateReader, TransactionReader};
+use crate::read_model::queries::{TRANSACTION_COLUMNS, transaction_at};
 use crate::store::db_error::map_db_error;
 use crate::store::event_store::{SqlEventStore, read_range_in};
 use crate::store::sql::{from_db_int, statement};
@@ -325,15 +331,17 @@ const PROJECT_TABLES: &[&Table] = &[
     &PROJECT_REGIONS,
     &PROJECT_SECTORS,
     &PROJECT_BUDGETS,
-    &PROJECT_TRANSACTIONS,
     &PROJECT_DOCUMENTS,
 ];
+/// The tables written from events rather than states (never rewritten, never cleared).
+const EVENT_TABLES: &[&Table] = &[&PROJECT_TRANSACTIONS];
 const ACTIVITY_TABLES: &[&Table] = &[&ACTIVITIES, &ACTIVITY_PARTNERS, &ACTIVITY_CHAPTERS];
 
 fn all_tables() -> impl Iterator<Item = &'static Table> {
     ORGANISATION_TABLES
         .iter()
         .chain(PROJECT_TABLES)
+        .chain(EVENT_TABLES)
         .chain(ACTIVITY_TABLES)
         .copied()
 }
@@ -486,31 +494,6 @@ fn project_rows(p: &Project) -> Result<Vec<Rows>, StoreError> {
                 .collect(),
         },
         Rows {
-            table: PROJECT_TRANSACTIONS.name,
-            rows: p
-                .transactions
-                .iter()
-                .enumerate()
-                .map(|(i, t)| {
-                    vec![
-                        Cell::text(t.id),
-                        id(),
-                        Cell::position(i),
-                        Cell::text(t.transaction_type.code()),
-                        Cell::Date(Some(t.date)),
-                        Cell::Int(t.value.minor_units()),
-                        Cell::text(t.value.currency()),
-                        Cell::Date(Some(t.value_date)),
-                        Cell::opt_text(t.description.as_ref()),
-                        Cell::opt_text(t.provider_organisation_id),
-                        Cell::opt_text(t.receiver_organisation_id),
-                        Cell::opt_text(t.reference.as_ref()),
-                        Cell::opt_text(t.reverses),
-                    ]
-                })
-                .collect(),
-        },
-        Rows {
             table: PROJECT_DOCUMENTS.name,
             rows: p
                 .documents
@@ -530,6 +513,67 @@ fn project_rows(p: &Project) -> Result<Vec<Rows>, StoreError> {
                 .collect(),
         },
     ])
+}
+
+/// The `project_transactions` rows that a project's `events` (one append's, in stream order)
+/// add, the first at `position` (the number of transactions the project had before them).
+///
+/// # Errors
+/// [`StoreError::Internal`] when a transaction event does not decode (the log and this build
+/// disagree).
+pub fn transaction_rows(
+    project_id: Uuid,
+    mut position: u64,
+    events: &[StoredEvent],
+) -> Result<Vec<Vec<Cell>>, StoreError> {
+    let mut rows = Vec::new();
+    for event in events {
+        if let Some(entry) = transaction_entry(event)? {
+            rows.push(transaction_row(project_id, position, &entry));
+            position += 1;
+        }
+    }
+    Ok(rows)
+}
+
+/// Whether `event` records a transaction row (a transaction or a reversal).
+fn records_a_transaction(event: &StoredEvent) -> bool {
+    matches!(
+        event.event_type.as_str(),
+        "TransactionRecorded" | "TransactionReversed"
+    )
+}
+
+/// The transaction row `event` records, if it is a transaction's event.
+fn transaction_entry(event: &StoredEvent) -> Result<Option<TransactionEntry>, StoreError> {
+    if !records_a_transaction(event) {
+        return Ok(None);
+    }
+    let decoded = decode::<ProjectEvent>(event)
+        .map_err(|e| StoreError::internal_from("a transaction event does not decode", e))?;
+    Ok(match decoded {
+        ProjectEvent::TransactionRecorded(entry) => Some(entry),
+        ProjectEvent::TransactionReversed(reversed) => Some(reversed.reversal),
+        _ => None,
+    })
+}
+
+fn transaction_row(project_id: Uuid, position: u64, t: &TransactionEntry) -> Vec<Cell> {
+    vec![
+        Cell::text(t.id),
+        Cell::text(project_id),
+        Cell::count(position),
+        Cell::text(t.transaction_type.code()),
+        Cell::Date(Some(t.date)),
+        Cell::Int(t.value.minor_units()),
+        Cell::text(t.value.currency()),
+        Cell::Date(Some(t.value_date)),
+        Cell::opt_text(t.description.as_ref()),
+        Cell::opt_text(t.provider_organisation_id),
+        Cell::opt_text(t.receiver_organisation_id),
+        Cell::opt_text(t.reference.as_ref()),
+        Cell::opt_text(t.reverses),
+    ]
 }
 
 fn activity_rows(a: &Activity) -> Result<Vec<Rows>, StoreError> {
@@ -664,8 +708,8 @@ fn check_rows(table: &Table, rows: &[Vec<Cell>]) -> Result<(), StoreError> {
 }
 
 /// The changes from `before` to `after`, two row sets of `table`. A row that is in both
-/// unchanged is not touched: appending a transaction to a project with hundreds writes one
-/// transaction row (and the project's own row), not all of them again.
+/// unchanged is not touched: changing one budget of a project writes that budget's row (and the
+/// project's own row), not all of them again.
 ///
 /// # Errors
 /// [`StoreError::Internal`] when a row does not have one cell per column, or the table's row key
@@ -721,9 +765,8 @@ const KEYS_PER_DELETE: usize = 128;
 struct Change<'a> {
     before: Option<&'a Snapshot>,
     after: &'a Snapshot,
-    /// The append started the stream (its first event is version 1): nothing can be in the
-    /// read model for it yet.
-    new_stream: bool,
+    /// The events appended, as stored.
+    events: &'a [StoredEvent],
 }
 
 impl<'a> Change<'a> {
@@ -734,14 +777,53 @@ impl<'a> Change<'a> {
             .collect()
     }
 
-    fn of(before: Option<&'a Snapshot>, after: &'a Snapshot, events: &[StoredEvent]) -> Self {
+    const fn of(
+        before: Option<&'a Snapshot>,
+        after: &'a Snapshot,
+        events: &'a [StoredEvent],
+    ) -> Self {
         Self {
             before,
             after,
-            new_stream: events
-                .first()
-                .is_some_and(|event| event.stream_version == 1),
+            events,
         }
+    }
+
+    /// The append started the stream (its first event is version 1): nothing can be in the
+    /// read model for it yet.
+    fn new_stream(&self) -> bool {
+        self.events
+            .first()
+            .is_some_and(|event| event.stream_version == 1)
+    }
+
+    /// The rows its events add to the tables written from events.
+    fn event_rows(&self) -> Result<Vec<Rows>, StoreError> {
+        let Snapshot::Project(project) = self.after else {
+            return Ok(Vec::new());
+        };
+        let added = self
+            .events
+            .iter()
+            .filter(|event| records_a_transaction(event))
+            .count() as u64;
+        if added == 0 {
+            return Ok(Vec::new());
+        }
+        // The project counts its transactions: those before these are the count less these.
+        let first = project
+            .transaction_count
+            .checked_sub(added)
+            .ok_or_else(|| {
+                StoreError::internal(format!(
+                    "project {} counts {} transactions, fewer than its append records",
+                    project.id, project.transaction_count
+                ))
+            })?;
+        Ok(vec![Rows {
+            table: PROJECT_TRANSACTIONS.name,
+            rows: transaction_rows(project.id, first, self.events)?,
+        }])
     }
 }
 
@@ -767,12 +849,11 @@ fn push_changes(writes: &mut Writes, changes: &[Change<'_>]) -> Result<(), Store
     let mut cleared: BTreeMap<&'static str, Vec<Value>> = BTreeMap::new();
     let mut deletes: BTreeMap<&'static str, Vec<Vec<Cell>>> = BTreeMap::new();
     let mut inserts: BTreeMap<&'static str, Vec<Vec<Cell>>> = BTreeMap::new();
-    for &Change {
-        before,
-        after,
-        new_stream,
-    } in changes
-    {
+    for change in changes {
+        let &Change { before, after, .. } = change;
+        for added in change.event_rows()? {
+            inserts.entry(added.table).or_default().extend(added.rows);
+        }
         let after_rows = rows_of(after)?;
         match before {
             Some(before) => {
@@ -794,7 +875,7 @@ fn push_changes(writes: &mut Writes, changes: &[Change<'_>]) -> Result<(), Store
                 }
             }
             None => {
-                if !new_stream {
+                if !change.new_stream() {
                     let id = snapshot_id(after).to_string();
                     for table in snapshot_tables(after) {
                         cleared
@@ -896,9 +977,52 @@ fn read_latest_state(
     })
 }
 
+/// Transaction `id` of project `project_id` and the reversal of it, if any, with the project's
+/// version, in one statement (one snapshot on both engines).
+fn read_kept_transaction(
+    db: DatabaseConnection,
+    project_id: Uuid,
+    id: Uuid,
+) -> BoxFuture<'static, Result<KnownTransaction, StoreError>> {
+    Box::pin(async move {
+        let backend = db.get_database_backend();
+        let sql = format!(
+            "SELECT p.version, {TRANSACTION_COLUMNS} FROM projects p \
+             LEFT JOIN project_transactions t ON t.project_id = p.id \
+             AND (t.id = ? OR t.reverses_id = ?) WHERE p.id = ? ORDER BY t.position"
+        );
+        let rows = db
+            .query_all_raw(statement(
+                backend,
+                &sql,
+                vec![
+                    id.to_string().into(),
+                    id.to_string().into(),
+                    project_id.to_string().into(),
+                ],
+            ))
+            .await
+            .map_err(map_db_error)?;
+        let mut version = 0;
+        let mut found = Vec::new();
+        for row in &rows {
+            version = from_db_int(row.try_get_by_index(0).map_err(map_db_error)?)?;
+            let transaction: Option<String> = row.try_get_by_index(1).map_err(map_db_error)?;
+            if transaction.is_some() {
+                found.push(transaction_at(row, 1)?);
+            }
+        }
+        Ok(Transactions::from_rows(found).known(id, version))
+    })
+}
+
 impl Projector for SqlProjector {
     fn state_reader(&self) -> Option<StateReader> {
         Some(read_latest_state)
+    }
+
+    fn transaction_reader(&self) -> Option<TransactionReader> {
+        Some(read_kept_transaction)
     }
 
     async fn project(
@@ -933,12 +1057,36 @@ impl Projector for SqlProjector {
     }
 }
 
+/// What the whole log folds into ([`fold_log_in`]).
+struct Folded {
+    /// The state of every aggregate.
+    snapshots: Vec<Snapshot>,
+    /// The rows of the tables written from events.
+    event_rows: Vec<Rows>,
+    /// The number of events read.
+    events: u64,
+}
+
+impl Folded {
+    /// Every row of the read model the log implies, table by table.
+    fn into_rows(self) -> Result<Vec<Rows>, StoreError> {
+        let mut all = Vec::new();
+        for snapshot in &self.snapshots {
+            all.extend(rows_of(snapshot)?);
+        }
+        all.extend(self.event_rows);
+        Ok(all)
+    }
+}
+
 /// Folds the whole log, through `db` (the pool, or a transaction), into the state of every
-/// aggregate with the domain's `evolve`; also returns the number of events read.
-async fn fold_log_in<C: ConnectionTrait>(db: &C) -> Result<(Vec<Snapshot>, u64), StoreError> {
+/// aggregate with the domain's `evolve`, and the rows its transaction events add.
+async fn fold_log_in<C: ConnectionTrait>(db: &C) -> Result<Folded, StoreError> {
     let mut organisations: BTreeMap<Uuid, Option<Organisation>> = BTreeMap::new();
     let mut projects: BTreeMap<Uuid, Option<Project>> = BTreeMap::new();
     let mut activities: BTreeMap<Uuid, Option<Activity>> = BTreeMap::new();
+    let mut transactions: BTreeMap<Uuid, u64> = BTreeMap::new();
+    let mut transaction_table = Vec::new();
     let mut next = 0;
     loop {
         let batch = read_range_in(db, next, 1000).await?;
@@ -947,7 +1095,14 @@ async fn fold_log_in<C: ConnectionTrait>(db: &C) -> Result<(Vec<Snapshot>, u64),
         for event in &batch {
             match event.stream {
                 StreamKind::Organisation => fold_into(&mut organisations, event)?,
-                StreamKind::Project => fold_into(&mut projects, event)?,
+                StreamKind::Project => {
+                    fold_into(&mut projects, event)?;
+                    let count = transactions.entry(event.stream_id).or_default();
+                    let rows =
+                        transaction_rows(event.stream_id, *count, std::slice::from_ref(event))?;
+                    *count += rows.len() as u64;
+                    transaction_table.extend(rows);
+                }
                 StreamKind::Activity => fold_into(&mut activities, event)?,
             }
         }
@@ -959,7 +1114,14 @@ async fn fold_log_in<C: ConnectionTrait>(db: &C) -> Result<(Vec<Snapshot>, u64),
         .chain(projects.into_values().flatten().map(Snapshot::from))
         .chain(activities.into_values().flatten().map(Snapshot::from))
         .collect();
-    Ok((snapshots, next))
+    Ok(Folded {
+        snapshots,
+        event_rows: vec![Rows {
+            table: PROJECT_TRANSACTIONS.name,
+            rows: transaction_table,
+        }],
+        events: next,
+    })
 }
 
 /// Folds `event` into the state of its aggregate in `states`.
@@ -993,7 +1155,8 @@ pub struct Rebuilt {
 /// When the log cannot be read or the tables cannot be written; nothing changes then.
 pub async fn rebuild(store: &SqlEventStore) -> Result<Rebuilt, StoreError> {
     let (txn, size) = store.begin_holding_append_lock().await?;
-    let (snapshots, events) = fold_log_in(&txn).await?;
+    let folded = fold_log_in(&txn).await?;
+    let events = folded.events;
     if events != size {
         return Err(StoreError::internal(format!(
             "the log head says {size} events but {events} were read"
@@ -1004,14 +1167,10 @@ pub async fn rebuild(store: &SqlEventStore) -> Result<Rebuilt, StoreError> {
             .await
             .map_err(map_db_error)?;
     }
-    for snapshot in &snapshots {
-        insert_rows(&txn, rows_of(snapshot)?).await?;
-    }
+    let aggregates = u64::try_from(folded.snapshots.len()).unwrap_or(u64::MAX);
+    insert_rows(&txn, folded.into_rows()?).await?;
     txn.commit().await.map_err(map_db_error)?;
-    Ok(Rebuilt {
-        aggregates: u64::try_from(snapshots.len()).unwrap_or(u64::MAX),
-        events,
-    })
+    Ok(Rebuilt { aggregates, events })
 }
 
 /// How the migrated read-model tables differ from their description ([`Table`]): one sentence
@@ -1135,14 +1294,12 @@ pub async fn check(store: &SqlEventStore) -> Result<Vec<Difference>, StoreError>
 
 /// [`check`] inside its transaction.
 async fn compare(txn: &DatabaseTransaction) -> Result<Vec<Difference>, StoreError> {
-    let (snapshots, _) = fold_log_in(txn).await?;
+    let folded = fold_log_in(txn).await?;
     let mut expected: BTreeMap<&'static str, BTreeSet<Vec<Option<String>>>> = BTreeMap::new();
-    for snapshot in &snapshots {
-        for rows in rows_of(snapshot)? {
-            let set = expected.entry(rows.table).or_default();
-            for row in rows.rows {
-                set.insert(row.iter().map(Cell::normalised).collect());
-            }
+    for rows in folded.into_rows()? {
+        let set = expected.entry(rows.table).or_default();
+        for row in rows.rows {
+            set.insert(row.iter().map(Cell::normalised).collect());
         }
     }
     let backend = txn.get_database_backend();

@@ -19,6 +19,7 @@ use std::future::Future;
 
 use amanah_domain::aggregate::StreamKind;
 use amanah_domain::ports::{BoxFuture, LatestState, Snapshot, StoreError, StoredEvent};
+use amanah_domain::project::KnownTransaction;
 use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use uuid::Uuid;
 
@@ -32,6 +33,11 @@ pub type StateReader = fn(
     StreamKind,
     Uuid,
 ) -> BoxFuture<'static, Result<Option<LatestState>, StoreError>>;
+
+/// Reads a project's transaction as a projector keeps it, with the project's version read in
+/// the same snapshot (what `EventStore::kept_transaction` answers).
+pub type TransactionReader =
+    fn(DatabaseConnection, Uuid, Uuid) -> BoxFuture<'static, Result<KnownTransaction, StoreError>>;
 
 /// One append request's part of a batch, as [`Projector::project_all`] receives it.
 #[derive(Debug, Clone, Copy)]
@@ -111,6 +117,13 @@ pub trait Projector: Send + Sync + 'static {
     /// creation reads once; the append still checks the version against the log). `None` by
     /// default.
     fn state_reader(&self) -> Option<StateReader> {
+        None
+    }
+
+    /// How to read back a project's transaction, when it keeps transactions as rows written
+    /// from their events, in the append transaction. `None` by default: the store's callers then
+    /// fold the project's stream.
+    fn transaction_reader(&self) -> Option<TransactionReader> {
         None
     }
 }

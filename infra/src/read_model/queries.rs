@@ -15,17 +15,18 @@ use std::collections::HashMap;
 
 use amanah_domain::activity::Activity;
 use amanah_domain::aggregate::StreamKind;
-use amanah_domain::codelists::{ActivityKind, ActivityStatus, OrganisationRole, ProjectStatus};
+use amanah_domain::codelists::{
+    ActivityKind, ActivityStatus, OrganisationRole, ProjectStatus, TransactionType,
+};
 use amanah_domain::organisation::Organisation;
 use amanah_domain::ports::StoreError;
-use amanah_domain::project::ParticipatingOrganisation;
-use amanah_domain::project::Project;
+use amanah_domain::project::{ParticipatingOrganisation, Project, Transaction, Transactions};
 use amanah_domain::query::{
     ActivityOrderField, ActivityQuery, ActivitySummary, Direction, MemberState,
     OrganisationOrderField, OrganisationQuery, Position, Positioned, ProjectOrderField,
     ProjectQuery, ProjectSummary, Range, ReadModel, SortKey,
 };
-use amanah_domain::values::{CountryCode, OrgRef};
+use amanah_domain::values::{CountryCode, Description, Money, OrgRef, TransactionRef};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, QueryResult, Value};
 use tracing::Instrument as _;
@@ -170,6 +171,50 @@ fn date_at(row: &QueryResult, index: usize) -> Result<Option<NaiveDate>, StoreEr
             .map_err(|error| StoreError::internal_from(format!("a date {text:?}"), error))
     })
     .transpose()
+}
+
+/// The columns of a `project_transactions` row that [`transaction_at`] reads, in its order
+/// (prefixed with `t.`: the table's alias).
+pub(crate) const TRANSACTION_COLUMNS: &str = "t.id, t.type_code, CAST(t.date AS TEXT), \
+     t.minor_units, t.currency, CAST(t.value_date AS TEXT), t.description, t.provider_org_id, \
+     t.receiver_org_id, t.ref, t.reverses_id";
+
+/// The transaction of a row whose columns from `first` on are [`TRANSACTION_COLUMNS`], as the
+/// table keeps it (without the reversal that cancelled it: [`Transactions::from_rows`] adds it).
+pub(crate) fn transaction_at(row: &QueryResult, first: usize) -> Result<Transaction, StoreError> {
+    let id = parse_id(&text_at(row, first)?)?;
+    let malformed = |what: &str, error: &dyn std::fmt::Display| {
+        StoreError::internal(format!(
+            "transaction {id}: its {what} does not parse: {error}"
+        ))
+    };
+    let optional = |index: usize| -> Result<Option<String>, StoreError> {
+        row.try_get_by_index(first + index).map_err(map_db_error)
+    };
+    let required_date =
+        |index: usize| date_at(row, first + index)?.ok_or_else(|| malformed("date", &"NULL"));
+    let optional_id = |index: usize| optional(index)?.as_deref().map(parse_id).transpose();
+    let type_code = text_at(row, first + 1)?;
+    let units: i64 = row.try_get_by_index(first + 3).map_err(map_db_error)?;
+    Ok(Transaction {
+        id,
+        transaction_type: TransactionType::from_code(&type_code)
+            .ok_or_else(|| malformed("type", &type_code))?,
+        date: required_date(2)?,
+        value: Money::parse(&units.to_string(), &text_at(row, first + 4)?)
+            .map_err(|e| malformed("value", &e))?,
+        value_date: required_date(5)?,
+        description: optional(6)?
+            .map(|text| Description::parse(&text).map_err(|e| malformed("description", &e)))
+            .transpose()?,
+        provider_organisation_id: optional_id(7)?,
+        receiver_organisation_id: optional_id(8)?,
+        reference: optional(9)?
+            .map(|text| TransactionRef::parse(&text).map_err(|e| malformed("ref", &e)))
+            .transpose()?,
+        reverses: optional_id(10)?,
+        reversed_by: None,
+    })
 }
 
 /// The project of a [`SqlReadModel::project_summaries`] row.
@@ -753,6 +798,31 @@ impl ReadModel for SqlReadModel {
                 });
         }
         Ok(participations)
+    }
+
+    async fn transactions_of_projects(
+        &self,
+        projects: &[Uuid],
+    ) -> Result<HashMap<Uuid, Transactions>, StoreError> {
+        if projects.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let placeholders = vec!["?"; projects.len()].join(", ");
+        let sql = format!(
+            "SELECT t.project_id, {TRANSACTION_COLUMNS} FROM project_transactions t \
+             WHERE t.project_id IN ({placeholders}) ORDER BY t.project_id, t.position"
+        );
+        let values = projects.iter().map(|id| id.to_string().into()).collect();
+        let mut rows: HashMap<Uuid, Vec<Transaction>> = HashMap::new();
+        for row in self.rows(&sql, values).await? {
+            rows.entry(parse_id(&text_at(&row, 0)?)?)
+                .or_default()
+                .push(transaction_at(&row, 1)?);
+        }
+        Ok(rows
+            .into_iter()
+            .map(|(project, rows)| (project, Transactions::from_rows(rows)))
+            .collect())
     }
 
     async fn count_projects(&self, query: &ProjectQuery) -> Result<u64, StoreError> {

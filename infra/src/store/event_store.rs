@@ -53,6 +53,7 @@ use amanah_domain::ports::{
     AppendOutcome, AppendRequest, EventStore, KeptState, StoreError, StoredEvent, StreamRead,
     truncate_to_micros,
 };
+use amanah_domain::project::KnownTransaction;
 use futures::FutureExt as _;
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, IsolationLevel,
@@ -64,7 +65,9 @@ use uuid::Uuid;
 
 use crate::audit::tree as audit_tree;
 use crate::envelope;
-use crate::read_model::projection::{NoProjection, Projection, Projector, StateReader};
+use crate::read_model::projection::{
+    NoProjection, Projection, Projector, StateReader, TransactionReader,
+};
 use crate::store::database::{self, DatabaseSetupError};
 use crate::store::db_error::map_internal_db_error;
 use crate::store::idempotency;
@@ -253,6 +256,7 @@ pub struct SqlEventStore {
     follow_poll: Duration,
     /// Reads the aggregate states the projector keeps ([`EventStore::latest_state`]).
     state_reader: Option<StateReader>,
+    transaction_reader: Option<TransactionReader>,
 }
 
 impl std::fmt::Debug for SqlEventStore {
@@ -289,6 +293,7 @@ impl SqlEventStore {
         let counters = Arc::new(Counters::default());
         let (committed, _) = broadcast::channel(COMMITTED_CHANNEL_CAPACITY);
         let state_reader = projector.state_reader();
+        let transaction_reader = projector.transaction_reader();
         let sequencer = Sequencer {
             db: config
                 .writer
@@ -312,6 +317,7 @@ impl SqlEventStore {
             size_watch: Arc::new(OnceLock::new()),
             follow_poll: config.follow_poll,
             state_reader,
+            transaction_reader,
         }
     }
 
@@ -499,6 +505,17 @@ impl EventStore for SqlEventStore {
                 None => KeptState::Absent,
             }),
             None => Ok(KeptState::NotKept),
+        }
+    }
+
+    async fn kept_transaction(
+        &self,
+        project_id: Uuid,
+        id: Uuid,
+    ) -> Result<Option<KnownTransaction>, StoreError> {
+        match self.transaction_reader {
+            Some(read) => read(self.db.clone(), project_id, id).await.map(Some),
+            None => Ok(None),
         }
     }
 

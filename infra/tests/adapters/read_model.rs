@@ -12,14 +12,15 @@ use amanah_domain::activity::{
 use amanah_domain::aggregate::StreamKind;
 use amanah_domain::codelists::{
     ActivityKind, ActivityPartnerRole, OrganisationRole, OrganisationType, ProjectStatus,
-    UncacChapter,
+    TransactionType, UncacChapter,
 };
 use amanah_domain::organisation::{
     Organisation, OrganisationCommand, OrganisationFacts, RegisterOrganisation, ReviseOrganisation,
 };
 use amanah_domain::ports::{Actor, EventMetadata, EventStore as _, StoreError};
 use amanah_domain::project::{
-    Participation, Project, ProjectCommand, RecipientCountry, RegisterProject, SectorShare,
+    Participation, Project, ProjectCommand, RecipientCountry, RecordTransaction, RegisterProject,
+    ReverseTransaction, SectorShare,
 };
 use amanah_domain::query::{
     ActivityOrderField, ActivityQuery, ActivitySummary, Direction, OrganisationQuery,
@@ -27,8 +28,8 @@ use amanah_domain::query::{
 };
 use amanah_domain::service::{CommandError, CommandService, Expected, Given};
 use amanah_domain::values::{
-    CountryCode, Description, FieldPath, IatiIdentifier, Name, OrgRef, Percentage, SectorCode,
-    Title,
+    CountryCode, Description, FieldPath, IatiIdentifier, Money, Name, OrgRef, Percentage,
+    SectorCode, Title,
 };
 use amanah_infra::read_model::{SqlProjector, SqlReadModel, check, rebuild, schema_differences};
 use amanah_infra::testing::{HoldFirst, Release, TestDatabase, queue_in_order};
@@ -49,6 +50,8 @@ amanah_infra::on_both_engines!(
     a_batch_is_written_set_based_and_the_read_model_matches_the_log,
     creations_read_at_most_once_and_cannot_fork_a_stream,
     a_batch_whose_set_based_write_fails_is_written_again_request_by_request,
+    transactions_are_rows_written_from_their_events_not_part_of_the_state,
+    the_migration_takes_kept_transactions_out_of_project_states,
 );
 amanah_infra::postgres_test!(a_rebuild_waits_for_an_append_in_flight_and_folds_it_in);
 
@@ -603,6 +606,243 @@ async fn replay_check_finds_tampering_and_rebuild_repairs_it(database: &TestData
     assert_eq!(check(store).await.unwrap(), Vec::new());
     let repaired = world.read_model.project(first.id).await.unwrap().unwrap();
     assert_eq!(repaired, first);
+}
+
+/// Runs `command` on `project` at whatever version it is.
+async fn on_project(world: &World, project: Uuid, command: ProjectCommand) -> Project {
+    let version = world
+        .read_model
+        .project(project)
+        .await
+        .unwrap()
+        .unwrap()
+        .version;
+    world
+        .service
+        .execute::<Project>(
+            project,
+            Expected::Version(version),
+            command,
+            metadata(),
+            Given::NOTHING,
+        )
+        .await
+        .unwrap()
+        .state
+}
+
+/// A project's transactions are rows its transaction events add, numbered in recording order:
+/// its kept state only counts them, reads (current, by lookup, or folded) give the same rows, and
+/// `replay --check` and rebuild treat them like every other table.
+async fn transactions_are_rows_written_from_their_events_not_part_of_the_state(
+    database: &TestDatabase,
+) {
+    let world = world(database);
+    let (funder, implementer, first, second) = seed(&world).await;
+    let record = |project: Uuid, units: i64| {
+        ProjectCommand::RecordTransaction(RecordTransaction {
+            project_id: project,
+            transaction_id: Uuid::now_v7(),
+            transaction_type: TransactionType::Disbursement,
+            date: day("2021-04-01"),
+            value: Money::parse(&units.to_string(), "EUR").unwrap(),
+            value_date: day("2021-04-01"),
+            description: None,
+            provider_organisation: Some(funder.clone()),
+            receiver_organisation: Some(implementer.clone()),
+            reference: None,
+        })
+    };
+    let id_of = |command: &ProjectCommand| match command {
+        ProjectCommand::RecordTransaction(record) => record.transaction_id,
+        _ => Uuid::nil(),
+    };
+    let one = record(first.id, 1_000);
+    let two = record(first.id, 2_000);
+    let elsewhere = record(second.id, 5);
+    let (one_id, two_id) = (id_of(&one), id_of(&two));
+    on_project(&world, first.id, one).await;
+    on_project(&world, second.id, elsewhere).await;
+    on_project(&world, first.id, two).await;
+    let known = world
+        .service
+        .known_transaction(first.id, one_id)
+        .await
+        .unwrap();
+    assert_eq!(known.version, 3);
+    let reversal_id = Uuid::now_v7();
+    let after = on_project(
+        &world,
+        first.id,
+        ProjectCommand::ReverseTransaction(ReverseTransaction {
+            project_id: first.id,
+            transaction: known,
+            reversal_id,
+            reason: Description::parse("Booked twice").unwrap(),
+        }),
+    )
+    .await;
+    assert_eq!(after.transaction_count, 3);
+
+    let rows = world
+        .read_model
+        .transactions_of_projects(&[first.id, second.id])
+        .await
+        .unwrap();
+    let ids: Vec<Uuid> = rows[&first.id].as_slice().iter().map(|t| t.id).collect();
+    assert_eq!(ids, vec![one_id, two_id, reversal_id]);
+    assert_eq!(
+        rows[&first.id].get(one_id).unwrap().reversed_by,
+        Some(reversal_id)
+    );
+    assert_eq!(
+        rows[&first.id].get(reversal_id).unwrap().reverses,
+        Some(one_id)
+    );
+    assert_eq!(
+        rows[&first.id]
+            .get(reversal_id)
+            .unwrap()
+            .value
+            .minor_units(),
+        -1_000
+    );
+    assert_eq!(rows[&second.id].len(), 1);
+    // The rows as the log folds them, and as a lookup finds them.
+    let size = world.service.store().size().await.unwrap();
+    let folded = world
+        .service
+        .transactions_as_of(first.id, size)
+        .await
+        .unwrap();
+    assert_eq!(folded, rows[&first.id]);
+    let found = world
+        .service
+        .known_transaction(first.id, one_id)
+        .await
+        .unwrap();
+    assert_eq!(found, folded.known(one_id, after.version));
+
+    let db = database.connection();
+    let positions = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            format!(
+                "SELECT position FROM project_transactions WHERE project_id = '{}' ORDER BY position",
+                first.id
+            ),
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.try_get_by_index::<i64>(0).unwrap())
+        .collect::<Vec<_>>();
+    assert_eq!(positions, vec![0, 1, 2]);
+    let state = world
+        .service
+        .store()
+        .latest_state(StreamKind::Project, first.id)
+        .await
+        .unwrap();
+    let amanah_domain::ports::KeptState::Kept(kept) = state else {
+        panic!("no kept state: {state:?}");
+    };
+    assert!(!kept.state.contains("transactions\""), "{}", kept.state);
+    assert!(!kept.state.contains(&one_id.to_string()), "{}", kept.state);
+    assert!(
+        kept.state.contains("\"transactionCount\":3"),
+        "{}",
+        kept.state
+    );
+
+    let store = world.service.store();
+    assert_eq!(check(store).await.unwrap(), Vec::new());
+    db.execute_unprepared(&format!(
+        "DELETE FROM project_transactions WHERE id = '{two_id}'"
+    ))
+    .await
+    .unwrap();
+    let differences = check(store).await.unwrap();
+    let tables: Vec<(&str, &str)> = differences.iter().map(|d| (d.table, d.kind)).collect();
+    assert_eq!(tables, vec![("project_transactions", "missing")]);
+    rebuild(store).await.unwrap();
+    assert_eq!(check(store).await.unwrap(), Vec::new());
+    let rebuilt = world
+        .read_model
+        .transactions_of_projects(&[first.id])
+        .await
+        .unwrap();
+    assert_eq!(rebuilt[&first.id], folded);
+}
+
+/// m0014 on a database whose project states still hold their transactions (as states were
+/// kept before it): each state becomes exactly what the projector writes now, counting them,
+/// and the next transaction takes the next position.
+async fn the_migration_takes_kept_transactions_out_of_project_states(database: &TestDatabase) {
+    use amanah_infra::migration::m0014_transactions_out_of_project_state::Migration;
+    use sea_orm_migration::{MigrationTrait as _, SchemaManager};
+
+    let world = world(database);
+    let (funder, _, first, second) = seed(&world).await;
+    let record = |project: Uuid| {
+        ProjectCommand::RecordTransaction(RecordTransaction {
+            project_id: project,
+            transaction_id: Uuid::now_v7(),
+            transaction_type: TransactionType::IncomingFunds,
+            date: day("2021-04-01"),
+            value: Money::parse("700", "EUR").unwrap(),
+            value_date: day("2021-04-01"),
+            description: None,
+            provider_organisation: Some(funder.clone()),
+            receiver_organisation: None,
+            reference: None,
+        })
+    };
+    on_project(&world, first.id, record(first.id)).await;
+    on_project(&world, first.id, record(first.id)).await;
+    let db = database.connection();
+    let backend = db.get_database_backend();
+    let state_of = |id: Uuid| async move {
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                backend,
+                format!("SELECT state FROM projects WHERE id = '{id}'"),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get_by_index::<String>(0).unwrap()
+    };
+    let (now_first, now_second) = (state_of(first.id).await, state_of(second.id).await);
+    // The state as it was kept before: every transaction in it, no count.
+    let mut old: serde_json::Value = serde_json::from_str(&now_first).unwrap();
+    let object = old.as_object_mut().unwrap();
+    assert_eq!(object.remove("transactionCount"), Some(serde_json::json!(2)));
+    object.insert(
+        "transactions".to_owned(),
+        serde_json::json!([{ "id": Uuid::now_v7() }, { "id": Uuid::now_v7() }]),
+    );
+    let old = old.to_string().replace('\'', "''");
+    db.execute_unprepared(&format!(
+        "UPDATE projects SET state = '{old}' WHERE id = '{}'",
+        first.id
+    ))
+    .await
+    .unwrap();
+    assert!(!check(world.service.store()).await.unwrap().is_empty());
+
+    Migration.up(&SchemaManager::new(db)).await.unwrap();
+    assert_eq!(state_of(first.id).await, now_first);
+    assert_eq!(state_of(second.id).await, now_second, "left as it was");
+    assert_eq!(check(world.service.store()).await.unwrap(), Vec::new());
+    on_project(&world, first.id, record(first.id)).await;
+    let rows = world
+        .read_model
+        .transactions_of_projects(&[first.id])
+        .await
+        .unwrap();
+    assert_eq!(rows[&first.id].len(), 3);
+    assert_eq!(check(world.service.store()).await.unwrap(), Vec::new());
 }
 
 /// Renames `organisation` to `name`, through `service`, at whatever version it is.

@@ -93,7 +93,8 @@ pub enum ProjectField {
 }
 
 impl ProjectField {
-    /// Whether the field is read from the project's kept state, not its columns.
+    /// Whether the field is read from the project's kept state, not its columns (transactions
+    /// are rows of their own).
     #[must_use]
     pub fn needs_state(&self) -> bool {
         matches!(
@@ -101,7 +102,6 @@ impl ProjectField {
             Self::Description
                 | Self::Objectives
                 | Self::Budgets(_)
-                | Self::Transactions(..)
                 | Self::Documents(_)
                 | Self::Sectors(_)
                 | Self::RecipientCountries(_)

@@ -44,7 +44,7 @@ use crate::graphql::enums::{
 use crate::graphql::project::{Budget, Document, Money, RecipientCountry, SectorShare};
 use crate::graphql::references::{
     self, ActivitiesOfProjects, ActivityCountsOfProjects, ActivitySummariesOfProjects,
-    OrganisationsById, ParticipationsOfProjects, ProjectActivities,
+    OrganisationsById, ParticipationsOfProjects, ProjectActivities, TransactionsOfProjects,
 };
 use crate::graphql::scalars::Date;
 use crate::state::ApiState;
@@ -56,6 +56,7 @@ pub struct Loaders {
     participations: ParticipationsOfProjects,
     activities: ActivitiesOfProjects,
     activity_counts: ActivityCountsOfProjects,
+    transactions: TransactionsOfProjects,
 }
 
 impl Loaders {
@@ -67,6 +68,7 @@ impl Loaders {
             activity_summaries: references::activity_summary_loader(state),
             activities,
             activity_counts,
+            transactions: references::transaction_loader(state),
         }
     }
 }
@@ -636,11 +638,16 @@ impl Related {
                     if self.transactions.iter().any(|(read, _)| read == args) {
                         continue;
                     }
+                    let mut transactions = loaders
+                        .transactions
+                        .load_many(ids.iter().copied())
+                        .await
+                        .ok()?;
                     let mut pages = HashMap::with_capacity(projects.len());
                     for project in projects {
-                        let rows = &project.state()?.transactions;
+                        let rows = transactions.remove(&project.id()).unwrap_or_default();
                         let paged = paginate(args, state.config.limits.page_size, |window| {
-                            let page = window_of(rows, window);
+                            let page = window_of(rows.as_slice(), window);
                             async move { Ok(page) }
                         })
                         .await

@@ -16,6 +16,7 @@ use amanah_domain::project::{
     RecordTransaction, RegisterProject, RemoveDocument, RemoveOtherIdentifier,
     RemoveParticipatingOrganisation, RemoveRelatedProject, ReviseProject, SetBudget, SetContacts,
     SetLocations, SetPlannedDisbursements, SetPolicyMarkers, SetProjectDefaults, SetResults,
+    Transactions,
 };
 use amanah_domain::values::{LanguageCode, Patch};
 use amanah_infra::iati::publish::TEXT_LANGUAGE;
@@ -103,6 +104,11 @@ pub(super) fn decide_project(
     let (closing, after) =
         Project::decide_all(Some(open.clone()), last.clone(), &context).map_err(refused)?;
     let after = after.unwrap_or_else(|| open.clone());
+    // The recorded transactions and those the commands record: what the project holds after.
+    let mut transactions = desired.recorded.clone();
+    for event in events.iter().chain(&closing) {
+        transactions.apply(event);
+    }
     Ok(ProjectPlan {
         id,
         version: existing.map(|project| project.version),
@@ -111,6 +117,7 @@ pub(super) fn decide_project(
         events: events.len() + closing.len(),
         open,
         after,
+        transactions,
     })
 }
 
@@ -265,6 +272,8 @@ pub(super) struct Desired<'a> {
     pub(super) participants: &'a [(Organisation, OrganisationRole)],
     /// Provider and receiver of each transaction, in order.
     pub(super) parties: &'a [(Option<Organisation>, Option<Organisation>)],
+    /// The transactions the project has recorded (none for a new one), read after its state.
+    pub(super) recorded: &'a Transactions,
     /// Provider and receiver of each planned disbursement, in order.
     pub(super) planned: &'a [(Option<Organisation>, Option<Organisation>)],
     /// `None` when the relations are linked at the end of the file.
@@ -469,7 +478,7 @@ impl Desired<'_> {
             }));
         }
 
-        match self.transactions(project) {
+        match self.transactions(id) {
             Ok(recorded) => commands.extend(recorded),
             Err(problem) => problems.push(problem),
         }
@@ -564,10 +573,11 @@ impl Desired<'_> {
 
     /// The transactions to record: recorded ones cannot change, so the file must repeat them
     /// first, in order; the ones after them are new.
-    fn transactions(&self, project: &Project) -> Result<Vec<ProjectCommand>, Problem> {
+    fn transactions(&self, project_id: Uuid) -> Result<Vec<ProjectCommand>, Problem> {
         let stated = &self.stated.transactions;
         let party = |organisation: &Option<Organisation>| organisation.as_ref().map(|o| o.id);
-        for (index, recorded) in project.transactions.iter().enumerate() {
+        let recorded_ones = self.recorded.as_slice();
+        for (index, recorded) in recorded_ones.iter().enumerate() {
             let same = stated.get(index).zip(self.parties.get(index)).is_some_and(
                 |(wanted, (provider, receiver))| {
                     wanted.transaction_type == recorded.transaction_type
@@ -587,7 +597,7 @@ impl Desired<'_> {
                         "the project has {} recorded transactions and the file does not repeat \
                          them unchanged, in order, before new ones: a recorded transaction is \
                          never changed or removed, only reversed (reverseTransaction)",
-                        project.transactions.len()
+                        recorded_ones.len()
                     ),
                 });
             }
@@ -595,10 +605,10 @@ impl Desired<'_> {
         Ok(stated
             .iter()
             .zip(self.parties)
-            .skip(project.transactions.len())
+            .skip(recorded_ones.len())
             .map(|(transaction, (provider, receiver))| {
                 ProjectCommand::RecordTransaction(RecordTransaction {
-                    project_id: project.id,
+                    project_id,
                     transaction_id: Uuid::now_v7(),
                     transaction_type: transaction.transaction_type,
                     date: transaction.date,

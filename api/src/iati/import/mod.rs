@@ -23,7 +23,7 @@ use amanah_domain::aggregate::Aggregate;
 use amanah_domain::codelists::{OrganisationRole, OrganisationType, RelatedActivityType};
 use amanah_domain::organisation::{Organisation, OrganisationCommand, RegisterOrganisation};
 use amanah_domain::ports::{Actor, EventMetadata};
-use amanah_domain::project::{Project, ProjectCommand, ProjectFacts};
+use amanah_domain::project::{Project, ProjectCommand, ProjectFacts, Transactions};
 use amanah_domain::query::{OrganisationQuery, Range, ReadModel};
 use amanah_domain::service::{CommandError, CommandService, Expected, Given};
 use amanah_domain::values::{IatiIdentifier, Name};
@@ -403,6 +403,12 @@ impl Importer {
         let mut pending = Vec::new();
         let parties = self.parties(&stated, &mut pending).await?;
         let existing = self.current(&identifier).await?;
+        // Read after the project's state: were they of a later version than it, the project
+        // moved on, and appending at its version is a conflict.
+        let recorded = match &existing {
+            Some(project) => self.recorded(project.id).await?,
+            None => Transactions::default(),
+        };
         if let Some(project) = &existing
             && project.reporting_organisation_id != parties.reporting.id
         {
@@ -458,6 +464,7 @@ impl Importer {
             reporting: &parties.reporting,
             participants: &parties.participants,
             parties: &parties.transactions,
+            recorded: &recorded,
             planned: &parties.planned,
             related: deferred.is_none().then_some(related.as_slice()),
         };
@@ -477,10 +484,11 @@ impl Importer {
             .iter()
             .filter_map(|planned| planned.state.clone())
             .collect();
-        let organisations = self.named(&project.after, &written, &pending);
+        let organisations = self.named(&project.after, &project.transactions, &written, &pending);
         let not_kept = not_kept(
             element,
             &project.after,
+            project.transactions.as_slice(),
             &written,
             &organisations,
             deferred.as_deref(),
@@ -849,6 +857,17 @@ impl Importer {
         Ok(self.commands.load::<Project>(project.id, None).await?)
     }
 
+    /// The transactions project `id` has recorded.
+    async fn recorded(&self, id: Uuid) -> Result<Transactions, ImportError> {
+        Ok(self
+            .read_model
+            .transactions_of_projects(&[id])
+            .await
+            .map_err(CommandError::from)?
+            .remove(&id)
+            .unwrap_or_default())
+    }
+
     async fn project_facts(&self, identifier: &str) -> Result<Option<ProjectFacts>, ImportError> {
         if let Some(facts) = self.dry_created.get(identifier) {
             return Ok(Some(facts.clone()));
@@ -863,6 +882,7 @@ impl Importer {
     fn named(
         &self,
         project: &Project,
+        transactions: &Transactions,
         activities: &[Activity],
         pending: &[(Organisation, RegisterOrganisation)],
     ) -> HashMap<Uuid, Organisation> {
@@ -878,7 +898,7 @@ impl Importer {
                     .participating_organisations
                     .iter()
                     .any(|p| p.organisation_id == *id)
-                || project.transactions.iter().any(|t| {
+                || transactions.as_slice().iter().any(|t| {
                     t.provider_organisation_id == Some(*id)
                         || t.receiver_organisation_id == Some(*id)
                 })
@@ -1018,6 +1038,8 @@ struct ProjectPlan {
     open: Project,
     /// The project after both.
     after: Project,
+    /// Its transactions after both.
+    transactions: Transactions,
 }
 
 /// The commands of one anti-corruption activity, decided and waiting for their append.

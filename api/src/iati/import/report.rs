@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use amanah_domain::activity::Activity;
 use amanah_domain::codelists::RelatedActivityType;
 use amanah_domain::organisation::Organisation;
-use amanah_domain::project::{Project, RelatedProject};
+use amanah_domain::project::{Project, RelatedProject, Transaction};
 use amanah_domain::values::IatiIdentifier;
 use amanah_infra::iati::publish::{self, AMANAH_NAMESPACE, ActivityRecord};
 use amanah_infra::iati::read::{ActivityReader, Element, ReadError};
@@ -22,6 +22,7 @@ use super::{ActivityReport, NotKept, Outcome, SET_BY_AMANAH, Summary};
 pub(super) fn not_kept(
     element: &Element,
     project: &Project,
+    transactions: &[Transaction],
     activities: &[Activity],
     organisations: &HashMap<Uuid, Organisation>,
     deferred: Option<&[(IatiIdentifier, RelatedActivityType)]>,
@@ -39,6 +40,7 @@ pub(super) fn not_kept(
     }
     let xml = publish::activity(&ActivityRecord {
         project: &written,
+        transactions,
         activities,
         organisations,
         last_updated: None,
