@@ -295,7 +295,9 @@ impl<S: EventStore> CommandService<S> {
     /// # Errors
     /// [`StoreError::Conflict`] when the aggregate is not at the expected version (now, or by
     /// the time the append commits; for `Minted`, when the stream exists), [`StoreError::StaleRead`]
-    /// when a stream the command's facts or `given` came from moved on,
+    /// when a stream the command's facts or `given` came from moved on (or, for something the
+    /// command read of aggregate `id` itself, such as a project's transaction, when that read
+    /// is of another version than the one the command is decided on),
     /// [`StoreError::IdempotencyKeyTakenOver`] when the key no longer holds the claim,
     /// [`CommandError::Rejected`] when the domain refuses, and store failures. Nothing is appended
     /// then.

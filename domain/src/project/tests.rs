@@ -2540,3 +2540,85 @@ fn a_state_kept_with_its_transactions_still_reads() {
         project
     );
 }
+
+/// Against a store that keeps no transaction rows, a reversal's transaction is folded from the
+/// project's stream; decided on the project at another version than it was looked up at, the
+/// reversal is a stale read and appends nothing, and looked up again it is decided.
+#[test]
+fn a_reversal_looked_up_on_an_older_project_is_a_stale_read() {
+    use crate::fakes::MemoryEventStore;
+    use crate::ports::{Actor, AppendRequest, EventMetadata, EventStore as _, StoreError};
+    use crate::service::{CommandError, CommandService, Expected, Given, encode};
+    use crate::testing::run;
+
+    let service = CommandService::new(MemoryEventStore::default());
+    let metadata = || EventMetadata {
+        actor: Actor::system("test"),
+        request_id: None,
+        occurred_at: chrono::Utc::now(),
+    };
+    let history = [registered(), recorded(tx(1), 10, "2016-03-01")];
+    run(service.store().append(AppendRequest {
+        stream: crate::aggregate::StreamKind::Project,
+        stream_id: project_id(),
+        expected_version: 0,
+        reads: Vec::new(),
+        events: history.iter().map(|event| encode(event).unwrap()).collect(),
+        metadata: metadata(),
+        snapshot: Project::fold(&history).unwrap().into(),
+        previous: None,
+        idempotency_claim: None,
+    }))
+    .unwrap();
+    let known = run(service.known_transaction(project_id(), tx(1))).unwrap();
+    assert_eq!(known, Transactions::fold(&history).known(tx(1), 2));
+    let another = ProjectCommand::RecordTransaction(RecordTransaction {
+        provider_organisation: None,
+        receiver_organisation: None,
+        ..record(tx(2), 5, "2016-03-02")
+    });
+    run(service.execute::<Project>(
+        project_id(),
+        Expected::Version(2),
+        another,
+        metadata(),
+        Given::NOTHING,
+    ))
+    .unwrap();
+    let reverse = |transaction| {
+        ProjectCommand::ReverseTransaction(ReverseTransaction {
+            project_id: project_id(),
+            transaction,
+            reversal_id: tx(3),
+            reason: text("Booked twice"),
+        })
+    };
+    let appends = service.store().appends();
+    let stale = run(service.execute::<Project>(
+        project_id(),
+        Expected::Version(3),
+        reverse(known),
+        metadata(),
+        Given::NOTHING,
+    ));
+    assert!(
+        matches!(
+            &stale,
+            Err(CommandError::Store(StoreError::StaleRead { read, current: 3 }))
+                if read.stream_id == project_id() && read.version == 2
+        ),
+        "{stale:?}"
+    );
+    assert_eq!(service.store().appends(), appends, "nothing was appended");
+    let again = run(service.known_transaction(project_id(), tx(1))).unwrap();
+    assert_eq!(again.version, 3);
+    let reversed = run(service.execute::<Project>(
+        project_id(),
+        Expected::Version(3),
+        reverse(again),
+        metadata(),
+        Given::NOTHING,
+    ))
+    .unwrap();
+    assert_eq!(reversed.state.transaction_count, 3);
+}

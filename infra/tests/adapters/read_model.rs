@@ -817,7 +817,10 @@ async fn the_migration_takes_kept_transactions_out_of_project_states(database: &
     // The state as it was kept before: every transaction in it, no count.
     let mut old: serde_json::Value = serde_json::from_str(&now_first).unwrap();
     let object = old.as_object_mut().unwrap();
-    assert_eq!(object.remove("transactionCount"), Some(serde_json::json!(2)));
+    assert_eq!(
+        object.remove("transactionCount"),
+        Some(serde_json::json!(2))
+    );
     object.insert(
         "transactions".to_owned(),
         serde_json::json!([{ "id": Uuid::now_v7() }, { "id": Uuid::now_v7() }]),
