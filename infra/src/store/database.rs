@@ -47,6 +47,11 @@ pub const SQLITE_MMAP_BYTES: u64 = 0x7fff_0000;
 /// reads. Kept well below PostgreSQL's default `max_connections` (100) so that several replicas fit.
 pub const POSTGRES_MAX_CONNECTIONS: u32 = 16;
 
+/// How long a pooled PostgreSQL connection may sit idle before it is pinged on checkout: a busy
+/// server's connections are not (a ping is a round trip before the read), and one that sat
+/// through a server restart or a proxy's timeout is.
+pub const POSTGRES_PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
 /// The most connections the pool of `db` holds (see [`SQLITE_MAX_CONNECTIONS`] and
 /// [`POSTGRES_MAX_CONNECTIONS`]).
 #[must_use]
@@ -216,6 +221,11 @@ pub async fn connect_with(
                 .connect_timeout(CONNECT_TIMEOUT)
                 .acquire_timeout(CONNECT_TIMEOUT)
                 .set_application_name("amanah")
+                // A connection is pinged on its way out of the pool only when it has been idle
+                // long enough to have been dropped (a server restart, a proxy's timeout): a ping
+                // on every checkout was a round trip to PostgreSQL before every read. (sqlx
+                // pings each connection it takes back into the pool as well.)
+                .test_before_acquire_if_idle_for(POSTGRES_PING_AFTER_IDLE)
                 .sqlx_logging(false);
             sea_orm::Database::connect(options)
                 .await

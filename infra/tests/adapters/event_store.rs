@@ -1731,6 +1731,45 @@ amanah_infra::postgres_test! {
     }
 }
 
+amanah_infra::postgres_test! {
+    /// A pooled connection that PostgreSQL dropped while it sat idle is not handed to a read:
+    /// idle for longer than `POSTGRES_PING_AFTER_IDLE`, it is pinged on checkout and replaced.
+    #[tokio::test]
+    async fn a_pooled_connection_dropped_while_idle_is_replaced_before_a_read() {
+        let database = TestDatabase::postgres().await;
+        let db = database.connection();
+        let read = async || {
+            db.query_one_raw(Statement::from_string(DbBackend::Postgres, "SELECT 1"))
+                .await
+        };
+        for result in futures::future::join_all((0..4).map(|_| read())).await {
+            result.unwrap();
+        }
+        let name = database.url().rsplit('/').next().unwrap().to_owned();
+        let admin = database::connect(&amanah_infra::testing::postgres_server_url())
+            .await
+            .unwrap();
+        let killed = admin
+            .query_one_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                 WHERE datname = $1 AND application_name = 'amanah'",
+                [name.into()],
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get_by_index::<i64>(0)
+            .unwrap();
+        assert!(killed >= 1, "{killed}");
+        tokio::time::sleep(database::POSTGRES_PING_AFTER_IDLE + Duration::from_millis(300)).await;
+        for _ in 0..8 {
+            read().await.unwrap();
+        }
+        admin.close().await.unwrap();
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // SQLite specifics
 
