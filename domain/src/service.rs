@@ -119,13 +119,9 @@ pub fn encode<E: DomainEvent>(event: &E) -> Result<NewEvent, CommandError> {
     })
 }
 
-/// The transactions a project's `stored` events record.
-fn transactions_of(stored: &[StoredEvent]) -> Result<Transactions, CommandError> {
-    let events = stored
-        .iter()
-        .map(decode::<ProjectEvent>)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Transactions::fold(&events))
+/// Decodes a stream's `stored` events ([`decode`]).
+fn decode_all<E: DomainEvent>(stored: &[StoredEvent]) -> Result<Vec<E>, CommandError> {
+    stored.iter().map(decode::<E>).collect()
 }
 
 /// Load → decide → append, over any [`EventStore`].
@@ -189,11 +185,7 @@ impl<S: EventStore> CommandService<S> {
             return Ok(self.current::<A>(id).await?.0);
         }
         let stored = self.store.load_stream(A::STREAM, id, as_of).await?;
-        let events = stored
-            .iter()
-            .map(decode::<A::Event>)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(A::fold(&events))
+        Ok(A::fold(&decode_all::<A::Event>(&stored)?))
     }
 
     /// An aggregate's current state and its stream's version: the state the store keeps beside
@@ -210,11 +202,7 @@ impl<S: EventStore> CommandService<S> {
             KeptState::NotKept => {
                 let stored = self.store.load_stream(A::STREAM, id, None).await?;
                 let version = u64::try_from(stored.len()).unwrap_or(u64::MAX);
-                let history = stored
-                    .iter()
-                    .map(decode::<A::Event>)
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok((A::fold(&history), version))
+                Ok((A::fold(&decode_all::<A::Event>(&stored)?), version))
             }
         }
     }
@@ -264,7 +252,7 @@ impl<S: EventStore> CommandService<S> {
             .load_stream(Project::STREAM, project_id, None)
             .await?;
         let version = u64::try_from(stored.len()).unwrap_or(u64::MAX);
-        Ok(transactions_of(&stored)?.known(id, version))
+        Ok(Transactions::fold(&decode_all::<ProjectEvent>(&stored)?).known(id, version))
     }
 
     /// The transactions of project `project_id` among the first `as_of` events of the log,
@@ -281,7 +269,25 @@ impl<S: EventStore> CommandService<S> {
             .store
             .load_stream(Project::STREAM, project_id, Some(as_of))
             .await?;
-        transactions_of(&stored)
+        Ok(Transactions::fold(&decode_all::<ProjectEvent>(&stored)?))
+    }
+
+    /// Project `id` among the first `as_of` events of the log, with its transactions, both
+    /// folded from one read of its stream; `None` when it did not exist yet.
+    ///
+    /// # Errors
+    /// When the store fails or an event cannot be decoded.
+    pub async fn project_as_of(
+        &self,
+        id: Uuid,
+        as_of: u64,
+    ) -> Result<Option<(Project, Transactions)>, CommandError> {
+        let stored = self
+            .store
+            .load_stream(Project::STREAM, id, Some(as_of))
+            .await?;
+        let events = decode_all::<ProjectEvent>(&stored)?;
+        Ok(Project::fold(&events).map(|project| (project, Transactions::fold(&events))))
     }
 
     /// Decides `command` against aggregate `id` and appends what it decided, with the new state

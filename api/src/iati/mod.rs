@@ -245,16 +245,28 @@ impl Publisher {
             .then(|| page.last().map(|last| last.position.clone()))
             .flatten();
         let mut projects = Vec::with_capacity(page.len());
+        let mut transactions = HashMap::new();
         for positioned in page {
-            let project = match as_of {
-                None => Some(positioned.item),
-                Some(size) => self.at::<Project>(positioned.item.id, size).await?,
-            };
-            projects.extend(project);
+            match as_of {
+                None => projects.push(positioned.item),
+                // The project and its transactions from one read of its stream.
+                Some(size) => {
+                    if let Some((project, its)) = self
+                        .commands
+                        .project_as_of(positioned.item.id, size)
+                        .await?
+                    {
+                        transactions.insert(project.id, its);
+                        projects.push(project);
+                    }
+                }
+            }
         }
         let ids: Vec<Uuid> = projects.iter().map(|project| project.id).collect();
         let mut activities = self.activities_of(&ids, as_of).await?;
-        let transactions = self.transactions_of(&ids, as_of).await?;
+        if as_of.is_none() {
+            transactions = self.read_model.transactions_of_projects(&ids).await?;
+        }
         let named: HashSet<Uuid> = projects
             .iter()
             .flat_map(named_organisations)
@@ -348,25 +360,6 @@ impl Publisher {
 
     /// The activities of `projects`, each project's in its order; at `as_of`, those that
     /// existed then, as they were.
-    /// The transactions of `projects`, now (one query) or as of a log size (folded).
-    async fn transactions_of(
-        &self,
-        projects: &[Uuid],
-        as_of: Option<u64>,
-    ) -> Result<HashMap<Uuid, Transactions>, PublishError> {
-        let Some(size) = as_of else {
-            return Ok(self.read_model.transactions_of_projects(projects).await?);
-        };
-        let mut all = HashMap::with_capacity(projects.len());
-        for project in projects {
-            all.insert(
-                *project,
-                self.commands.transactions_as_of(*project, size).await?,
-            );
-        }
-        Ok(all)
-    }
-
     async fn activities_of(
         &self,
         projects: &[Uuid],

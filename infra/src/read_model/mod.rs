@@ -521,7 +521,7 @@ fn project_rows(p: &Project) -> Result<Vec<Rows>, StoreError> {
 /// # Errors
 /// [`StoreError::Internal`] when a transaction event does not decode (the log and this build
 /// disagree).
-pub fn transaction_rows(
+fn transaction_rows(
     project_id: Uuid,
     mut position: u64,
     events: &[StoredEvent],

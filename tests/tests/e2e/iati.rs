@@ -205,6 +205,20 @@ async fn the_demo_portfolio_publishes_valid_iati_files(app: TestApp) {
     );
     let (status, _, _) = fetch(&app, &format!("/iati/activities.xml?asOf={}", first.index)).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "before the first project");
+    // A project's transactions as of a log size: those its events had recorded by then.
+    let recorded = events
+        .iter()
+        .find(|event| event.event_type == "TransactionRecorded")
+        .unwrap();
+    for (size, expected) in [(recorded.index, 0), (recorded.index + 1, 1)] {
+        let path = format!("/iati/activities.xml?asOf={size}");
+        let then = valid_file(&app, &path, IatiSchema::Activities).await;
+        assert_eq!(
+            then.matches("<transaction>").count() + then.matches("<transaction ").count(),
+            expected,
+            "{then}"
+        );
+    }
     assert_eq!(
         refused(&app, &format!("/iati/activities.xml?asOf={}", size + 1)).await,
         (
