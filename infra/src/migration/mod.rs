@@ -28,6 +28,8 @@
 //!   that the head can move in the statement that inserts the events.
 //! * [`m0014_transactions_out_of_project_state`]: projects' kept states count their transactions
 //!   instead of holding them (the transaction rows hold them).
+//! * [`m0015_room_for_updates_in_place`]: on PostgreSQL, the aggregates' own tables leave room
+//!   on each page, so that updating a row writes no index entries.
 //!
 //! DDL is written as SQL rather than with sea-query's builder: the triggers need per-engine SQL
 //! anyway, and the few type differences (`BLOB`/`BYTEA`, SQLite's `INTEGER PRIMARY KEY` rowid
@@ -50,6 +52,7 @@ pub mod m0011_redundant_indexes;
 pub mod m0012_position_check_by_key;
 pub mod m0013_head_check_after;
 pub mod m0014_transactions_out_of_project_state;
+pub mod m0015_room_for_updates_in_place;
 
 /// All migrations, in order. `amanah migrate` and `amanah serve` apply the pending ones through
 /// [`crate::store::database::migrate`].
@@ -73,6 +76,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0012_position_check_by_key::Migration),
             Box::new(m0013_head_check_after::Migration),
             Box::new(m0014_transactions_out_of_project_state::Migration),
+            Box::new(m0015_room_for_updates_in_place::Migration),
         ]
     }
 }

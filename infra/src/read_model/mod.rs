@@ -658,11 +658,7 @@ fn push_rows(writes: &mut Writes, all: Vec<Rows>) -> Result<(), StoreError> {
     for rows in all {
         let table = table(rows.table)?;
         check_rows(table, &rows.rows)?;
-        let columns: Vec<(&str, ColumnType)> = table
-            .columns
-            .iter()
-            .map(|(name, kind)| (*name, kind.column_type()))
-            .collect();
+        let columns = columns_of(table);
         let values = rows
             .rows
             .into_iter()
@@ -675,11 +671,21 @@ fn push_rows(writes: &mut Writes, all: Vec<Rows>) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// What changes in one table between two states of an aggregate: the keys of the rows to delete
-/// (gone, or changed) and the rows to insert (new, or changed).
+/// The columns of `table` with the types their values travel in.
+fn columns_of(table: &Table) -> Vec<(&'static str, ColumnType)> {
+    table
+        .columns
+        .iter()
+        .map(|(name, kind)| (*name, kind.column_type()))
+        .collect()
+}
+
+/// What changes in one table between two states of an aggregate: the keys of the rows that went,
+/// the rows whose key stayed but whose values changed, and the new rows.
 #[derive(Debug, Default, PartialEq, Eq)]
 struct TableChanges {
     deletes: Vec<Vec<Cell>>,
+    updates: Vec<Vec<Cell>>,
     inserts: Vec<Vec<Cell>>,
 }
 
@@ -707,9 +713,9 @@ fn check_rows(table: &Table, rows: &[Vec<Cell>]) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The changes from `before` to `after`, two row sets of `table`. A row that is in both
-/// unchanged is not touched: changing one budget of a project writes that budget's row (and the
-/// project's own row), not all of them again.
+/// The changes from `before` to `after`, two row sets of `table`, matched by their row key. A
+/// row that is in both unchanged is not touched: changing one budget of a project updates that
+/// budget's row (and the project's own row), and writes none of the others again.
 ///
 /// # Errors
 /// [`StoreError::Internal`] when a row does not have one cell per column, or the table's row key
@@ -741,20 +747,25 @@ fn table_changes(
             .filter_map(|&index| row.get(index).cloned())
             .collect()
     };
-    let before_set: BTreeSet<&Vec<Cell>> = before.iter().collect();
-    let after_set: BTreeSet<&Vec<Cell>> = after.iter().collect();
-    Ok(TableChanges {
+    let before_by_key: BTreeMap<Vec<Cell>, &Vec<Cell>> =
+        before.iter().map(|row| (key_of(row), row)).collect();
+    let after_keys: BTreeSet<Vec<Cell>> = after.iter().map(key_of).collect();
+    let mut changes = TableChanges {
         deletes: before
             .iter()
-            .filter(|row| !after_set.contains(row))
             .map(key_of)
+            .filter(|key| !after_keys.contains(key))
             .collect(),
-        inserts: after
-            .iter()
-            .filter(|row| !before_set.contains(row))
-            .cloned()
-            .collect(),
-    })
+        ..TableChanges::default()
+    };
+    for row in after {
+        match before_by_key.get(&key_of(row)) {
+            Some(old) if *old == row => {}
+            Some(_) => changes.updates.push(row.clone()),
+            None => changes.inserts.push(row.clone()),
+        }
+    }
+    Ok(changes)
 }
 
 /// Conditions one `DELETE` carries at most.
@@ -828,10 +839,10 @@ impl<'a> Change<'a> {
 }
 
 /// Brings the rows of several aggregates (each a different one) from their state before to
-/// their state after, set-based: per table, one `DELETE` for the rows that went or changed and
-/// multi-row `INSERT`s for the new and changed ones. An aggregate without a state before that
-/// is not a new stream has every row of its tables deleted by its id first, so that its rows
-/// are exactly those of its state.
+/// their state after, set-based: per table, one `DELETE` for the rows that went, one `UPDATE` for
+/// those whose values changed and multi-row `INSERT`s for the new ones. An aggregate without a
+/// state before that is not a new stream has every row of its tables deleted by its id first, so
+/// that its rows are exactly those of its state.
 async fn write_changes<C: ConnectionTrait>(
     db: &C,
     changes: &[Change<'_>],
@@ -841,18 +852,21 @@ async fn write_changes<C: ConnectionTrait>(
     writes.send(db).await.map_err(map_db_error)
 }
 
-/// Adds the statements of [`write_changes`] to `writes`: the deletes in the current step, the
-/// inserts in a step after them when there are deletes (a changed row is deleted, then
-/// inserted again), in the same step otherwise.
+/// Adds the statements of [`write_changes`] to `writes`, in the current step: the rows that went,
+/// changed or came touch different row keys, so they need not see each other. Only when an
+/// aggregate's rows are all deleted first (it has no state before) do the rest go in a step after
+/// that.
 fn push_changes(writes: &mut Writes, changes: &[Change<'_>]) -> Result<(), StoreError> {
-    let mut deleted = false;
     let mut cleared: BTreeMap<&'static str, Vec<Value>> = BTreeMap::new();
-    let mut deletes: BTreeMap<&'static str, Vec<Vec<Cell>>> = BTreeMap::new();
-    let mut inserts: BTreeMap<&'static str, Vec<Vec<Cell>>> = BTreeMap::new();
+    let mut changed: BTreeMap<&'static str, TableChanges> = BTreeMap::new();
     for change in changes {
         let &Change { before, after, .. } = change;
         for added in change.event_rows()? {
-            inserts.entry(added.table).or_default().extend(added.rows);
+            changed
+                .entry(added.table)
+                .or_default()
+                .inserts
+                .extend(added.rows);
         }
         let after_rows = rows_of(after)?;
         match before {
@@ -863,15 +877,11 @@ fn push_changes(writes: &mut Writes, changes: &[Change<'_>]) -> Result<(), Store
                         .iter()
                         .find(|rows| rows.table == new.table)
                         .map_or(&[][..], |rows| rows.rows.as_slice());
-                    let changed = table_changes(table(new.table)?, old, &new.rows)?;
-                    deletes
-                        .entry(new.table)
-                        .or_default()
-                        .extend(changed.deletes);
-                    inserts
-                        .entry(new.table)
-                        .or_default()
-                        .extend(changed.inserts);
+                    let table_changes = table_changes(table(new.table)?, old, &new.rows)?;
+                    let all = changed.entry(new.table).or_default();
+                    all.deletes.extend(table_changes.deletes);
+                    all.updates.extend(table_changes.updates);
+                    all.inserts.extend(table_changes.inserts);
                 }
             }
             None => {
@@ -885,14 +895,22 @@ fn push_changes(writes: &mut Writes, changes: &[Change<'_>]) -> Result<(), Store
                     }
                 }
                 for new in after_rows {
-                    inserts.entry(new.table).or_default().extend(new.rows);
+                    changed
+                        .entry(new.table)
+                        .or_default()
+                        .inserts
+                        .extend(new.rows);
                 }
             }
         }
     }
-    for table in all_tables() {
-        if let Some(ids) = cleared.remove(table.name) {
-            for chunk in ids.chunks(KEYS_PER_DELETE) {
+    if !cleared.is_empty() {
+        for table in all_tables() {
+            for chunk in cleared
+                .remove(table.name)
+                .unwrap_or_default()
+                .chunks(KEYS_PER_DELETE)
+            {
                 let sql = format!(
                     "DELETE FROM {} WHERE {} IN ({})",
                     table.name,
@@ -900,42 +918,58 @@ fn push_changes(writes: &mut Writes, changes: &[Change<'_>]) -> Result<(), Store
                     vec!["?"; chunk.len()].join(", ")
                 );
                 writes.push(sql, chunk.to_vec());
-                deleted = true;
             }
         }
-        if let Some(keys) = deletes.remove(table.name) {
-            let one_key = format!(
-                "({})",
-                table
-                    .row_key
-                    .iter()
-                    .map(|column| format!("{column} = ?"))
-                    .collect::<Vec<_>>()
-                    .join(" AND ")
-            );
-            for chunk in keys.chunks(KEYS_PER_DELETE) {
-                let sql = format!(
-                    "DELETE FROM {} WHERE {}",
-                    table.name,
-                    vec![one_key.as_str(); chunk.len()].join(" OR ")
-                );
-                let values: Vec<Value> = chunk.iter().flatten().map(Cell::value).collect();
-                writes.push(sql, values);
-                deleted = true;
-            }
-        }
-    }
-    let inserts: Vec<Rows> = all_tables()
-        .filter_map(|table| {
-            let rows = inserts.remove(table.name)?;
-            (!rows.is_empty()).then_some(Rows {
-                table: table.name,
-                rows,
-            })
-        })
-        .collect();
-    if deleted {
         writes.then();
+    }
+    let mut inserts = Vec::new();
+    for table in all_tables() {
+        let Some(TableChanges {
+            deletes,
+            updates,
+            inserts: new,
+        }) = changed.remove(table.name)
+        else {
+            continue;
+        };
+        let one_key = format!(
+            "({})",
+            table
+                .row_key
+                .iter()
+                .map(|column| format!("{column} = ?"))
+                .collect::<Vec<_>>()
+                .join(" AND ")
+        );
+        for chunk in deletes.chunks(KEYS_PER_DELETE) {
+            let sql = format!(
+                "DELETE FROM {} WHERE {}",
+                table.name,
+                vec![one_key.as_str(); chunk.len()].join(" OR ")
+            );
+            let values: Vec<Value> = chunk.iter().flatten().map(Cell::value).collect();
+            writes.push(sql, values);
+        }
+        if !updates.is_empty() {
+            check_rows(table, &updates)?;
+            writes
+                .push_updates(
+                    table.name,
+                    table.row_key,
+                    &columns_of(table),
+                    updates
+                        .into_iter()
+                        .map(|row| row.into_iter().map(Cell::into_value).collect())
+                        .collect(),
+                )
+                .map_err(StoreError::internal)?;
+        }
+        if !new.is_empty() {
+            inserts.push(Rows {
+                table: table.name,
+                rows: new,
+            });
+        }
     }
     push_rows(writes, inserts)
 }
@@ -1376,19 +1410,22 @@ mod tests {
         after.push(transaction(50));
         let changes = table_changes(&PROJECT_TRANSACTIONS, &before, &after).unwrap();
         assert_eq!(changes.deletes, Vec::<Vec<Cell>>::new());
+        assert_eq!(changes.updates, Vec::<Vec<Cell>>::new());
         assert_eq!(changes.inserts, [transaction(50)]);
     }
 
     #[test]
-    fn a_changed_row_is_deleted_by_its_key_and_inserted_again() {
+    fn a_changed_row_is_updated_by_its_key_and_a_row_that_went_is_deleted() {
         let before: Vec<Vec<Cell>> = (0..3).map(transaction).collect();
         let mut after = before.clone();
         after[1][5] = Cell::Int(7);
         after.remove(2);
+        after.push(transaction(9));
         let changes = table_changes(&PROJECT_TRANSACTIONS, &before, &after).unwrap();
         let key = |position: i64| vec![Cell::Text(Some(format!("tx-{position}")))];
-        assert_eq!(changes.deletes, [key(1), key(2)]);
-        assert_eq!(changes.inserts, [after[1].clone()]);
+        assert_eq!(changes.deletes, [key(2)]);
+        assert_eq!(changes.updates, [after[1].clone()]);
+        assert_eq!(changes.inserts, [transaction(9)]);
     }
 
     #[test]

@@ -9,12 +9,13 @@
 //! Whatever must see an earlier write starts a new step ([`Writes::then`]). On SQLite, which
 //! has no round trips to save, every part is a statement of its own, in order.
 //!
-//! Rows pushed with [`Writes::push_rows`] go to PostgreSQL as arrays, one a column (bound in
-//! binary, with one more that flags its NULLs), unnested into rows (`INSERT … SELECT … FROM
-//! unnest(…)`), so that the statement's text does not depend on how many rows it carries:
-//! PostgreSQL then prepares and plans it once, not once for every batch size (planning varying
-//! `VALUES` lists was a seventh of the writer's time, BENCHMARKS.md §5). SQLite gets multi-row
-//! `VALUES`, as many statements as its limit on bound values needs.
+//! Rows pushed with [`Writes::push_rows`] (or [`Writes::push_updates`]) go to PostgreSQL as
+//! arrays, one a column (bound in binary, with one more that flags its NULLs), unnested into rows
+//! (`INSERT … SELECT … FROM unnest(…)`, `UPDATE … FROM unnest(…)`), so that the statement's text
+//! does not depend on how many rows it carries: PostgreSQL then prepares and plans it once, not
+//! once for every batch size (planning varying `VALUES` lists was a seventh of the writer's time,
+//! BENCHMARKS.md §5). SQLite gets multi-row `VALUES` for inserts, as many statements as its limit
+//! on bound values needs, and a statement a row for updates.
 
 use chrono::NaiveDate;
 use sea_orm::sea_query::ArrayType;
@@ -142,20 +143,7 @@ impl Writes {
         if rows.is_empty() {
             return Ok(());
         }
-        for row in &rows {
-            if row.len() != columns.len() {
-                return Err(format!(
-                    "a row of {table} has {} values for {} columns",
-                    row.len(),
-                    columns.len()
-                ));
-            }
-            for ((name, column_type), value) in columns.iter().zip(row) {
-                if !column_type.fits(value) {
-                    return Err(format!("{table}.{name} is {column_type:?}, not {value:?}"));
-                }
-            }
-        }
+        check_values(table, columns, &rows)?;
         let names = columns
             .iter()
             .map(|(name, _)| *name)
@@ -175,45 +163,99 @@ impl Writes {
             }
             return Ok(());
         }
-        // Two arrays a column, bound in binary: the values (a stand-in where NULL) and whether
-        // each is NULL (sea-query's arrays carry no NULL elements). The values move into them.
-        let mut values: Vec<Vec<Value>> = vec![Vec::with_capacity(rows.len()); columns.len()];
-        let mut nulls: Vec<Vec<Value>> = vec![Vec::with_capacity(rows.len()); columns.len()];
-        for row in rows {
-            for (n, (value, (_, column_type))) in row.into_iter().zip(columns).enumerate() {
-                let (element, null) = column_type.array_element(value);
-                values[n].push(element);
-                nulls[n].push(Value::Bool(Some(null)));
-            }
-        }
-        let mut arrays = Vec::with_capacity(columns.len() * 2);
-        for ((column, nulls), (_, column_type)) in values.into_iter().zip(nulls).zip(columns) {
-            arrays.push(Value::Array(
-                column_type.array_type(),
-                Some(Box::new(column)),
-            ));
-            arrays.push(Value::Array(ArrayType::Bool, Some(Box::new(nulls))));
-        }
-        let unnest = columns
-            .iter()
-            .map(|(_, column_type)| {
-                format!("CAST(? AS {}), CAST(? AS BOOLEAN[])", column_type.array())
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
+        let (unnest, arrays) = unnested(columns, rows);
         let selected = (0..columns.len())
             .map(|n| format!("CASE WHEN n{n} THEN NULL ELSE v{n} END"))
             .collect::<Vec<_>>()
             .join(", ");
-        let aliases = (0..columns.len())
-            .map(|n| format!("v{n}, n{n}"))
+        self.push(
+            format!("INSERT INTO {table} ({names}) SELECT {selected} FROM {unnest}"),
+            arrays,
+        );
+        Ok(())
+    }
+
+    /// Adds the update of `rows` of `table` to the current step: each row (a value per column of
+    /// `columns`, in order) replaces the values of the row with the same values in the columns
+    /// `keys` names (which must be columns, and are not changed). On PostgreSQL one statement,
+    /// an array a column as [`Self::push_rows`]; on SQLite one statement a row.
+    ///
+    /// An update, not a delete and an insert: PostgreSQL then writes no index entry for a row
+    /// whose indexed columns did not change (a heap-only tuple), where an insert writes one in
+    /// every index of the table.
+    ///
+    /// # Errors
+    /// A row without a value per column, a value that is not of its column's type, or a key that
+    /// is not a column (bugs).
+    pub fn push_updates(
+        &mut self,
+        table: &str,
+        keys: &[&str],
+        columns: &[(&str, ColumnType)],
+        rows: Vec<Vec<Value>>,
+    ) -> Result<(), String> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        check_values(table, columns, &rows)?;
+        let key_positions = keys
+            .iter()
+            .map(|key| {
+                columns
+                    .iter()
+                    .position(|(name, _)| name == key)
+                    .ok_or_else(|| format!("{table}.{key} is not a column"))
+            })
+            .collect::<Result<Vec<usize>, String>>()?;
+        let is_key = |n: usize| key_positions.contains(&n);
+        if self.backend != DbBackend::Postgres {
+            let set = columns
+                .iter()
+                .enumerate()
+                .filter(|(n, _)| !is_key(*n))
+                .map(|(_, (name, _))| format!("{name} = ?"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let matched = keys
+                .iter()
+                .map(|key| format!("{key} = ?"))
+                .collect::<Vec<_>>()
+                .join(" AND ");
+            let sql = format!("UPDATE {table} SET {set} WHERE {matched}");
+            for row in rows {
+                // The values to set in column order, then the key's in the order of `keys`.
+                let mut cells: Vec<Option<Value>> = row.into_iter().map(Some).collect();
+                let mut values: Vec<Value> = cells
+                    .iter_mut()
+                    .enumerate()
+                    .filter(|(n, _)| !is_key(*n))
+                    .filter_map(|(_, cell)| cell.take())
+                    .collect();
+                values.extend(
+                    key_positions
+                        .iter()
+                        .filter_map(|&n| cells.get_mut(n).and_then(Option::take)),
+                );
+                self.push(sql.clone(), values);
+            }
+            return Ok(());
+        }
+        let set = columns
+            .iter()
+            .enumerate()
+            .filter(|(n, _)| !is_key(*n))
+            .map(|(n, (name, _))| format!("{name} = CASE WHEN r.n{n} THEN NULL ELSE r.v{n} END"))
             .collect::<Vec<_>>()
             .join(", ");
+        let matched = key_positions
+            .iter()
+            .zip(keys)
+            .map(|(n, key)| format!("t.{key} = r.v{n}"))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let (unnest, arrays) = unnested(columns, rows);
         self.push(
-            format!(
-                "INSERT INTO {table} ({names}) SELECT {selected} \
-                 FROM unnest({unnest}) AS r ({aliases})"
-            ),
+            format!("UPDATE {table} AS t SET {set} FROM {unnest} WHERE {matched}"),
             arrays,
         );
         Ok(())
@@ -260,6 +302,62 @@ impl Writes {
         }
         Ok(())
     }
+}
+
+/// Checks that every row has one value per column, each of its column's type.
+fn check_values(
+    table: &str,
+    columns: &[(&str, ColumnType)],
+    rows: &[Vec<Value>],
+) -> Result<(), String> {
+    for row in rows {
+        if row.len() != columns.len() {
+            return Err(format!(
+                "a row of {table} has {} values for {} columns",
+                row.len(),
+                columns.len()
+            ));
+        }
+        for ((name, column_type), value) in columns.iter().zip(row) {
+            if !column_type.fits(value) {
+                return Err(format!("{table}.{name} is {column_type:?}, not {value:?}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `rows` as PostgreSQL rows from arrays: `unnest(…) AS r (v0, n0, v1, n1, …)` with its bound
+/// values, two arrays a column, bound in binary: the values (a stand-in where NULL) and whether
+/// each is NULL (sea-query's arrays carry no NULL elements). The values move into them.
+fn unnested(columns: &[(&str, ColumnType)], rows: Vec<Vec<Value>>) -> (String, Vec<Value>) {
+    let mut values: Vec<Vec<Value>> = vec![Vec::with_capacity(rows.len()); columns.len()];
+    let mut nulls: Vec<Vec<Value>> = vec![Vec::with_capacity(rows.len()); columns.len()];
+    for row in rows {
+        for (n, (value, (_, column_type))) in row.into_iter().zip(columns).enumerate() {
+            let (element, null) = column_type.array_element(value);
+            values[n].push(element);
+            nulls[n].push(Value::Bool(Some(null)));
+        }
+    }
+    let mut arrays = Vec::with_capacity(columns.len() * 2);
+    for ((column, nulls), (_, column_type)) in values.into_iter().zip(nulls).zip(columns) {
+        arrays.push(Value::Array(
+            column_type.array_type(),
+            Some(Box::new(column)),
+        ));
+        arrays.push(Value::Array(ArrayType::Bool, Some(Box::new(nulls))));
+    }
+    let unnest = columns
+        .iter()
+        .map(|(_, column_type)| format!("CAST(? AS {}), CAST(? AS BOOLEAN[])", column_type.array()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let aliases = (0..columns.len())
+        .map(|n| format!("v{n}, n{n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    (format!("unnest({unnest}) AS r ({aliases})"), arrays)
 }
 
 /// A step's parts, grouped into statements of at most [`VALUES_PER_STATEMENT`] values (a part
@@ -369,6 +467,64 @@ mod tests {
         assert!(writes.push_rows("t", &columns, vec![row; 250]).is_ok());
         let sizes: Vec<usize> = writes.steps[0].iter().map(|p| p.values.len()).collect();
         assert_eq!(sizes, vec![20]);
+    }
+
+    #[test]
+    fn updates_match_rows_by_their_key_and_set_the_other_columns() {
+        let columns = [
+            ("project_id", ColumnType::Text),
+            ("position", ColumnType::BigInt),
+            ("value", ColumnType::Text),
+        ];
+        let row = |n: i64| {
+            vec![
+                Value::from("p"),
+                Value::BigInt(Some(n)),
+                Value::String(None),
+            ]
+        };
+        let keys = ["project_id", "position"];
+        let mut writes = Writes::new(DbBackend::Sqlite);
+        assert!(
+            writes
+                .push_updates("t", &keys, &columns, vec![row(1), row(2)])
+                .is_ok()
+        );
+        let step = &writes.steps[0];
+        assert_eq!(step.len(), 2, "SQLite: a statement a row");
+        assert_eq!(
+            step[1].sql,
+            "UPDATE t SET value = ? WHERE project_id = ? AND position = ?"
+        );
+        assert_eq!(
+            step[1].values,
+            [
+                Value::String(None),
+                Value::from("p"),
+                Value::BigInt(Some(2))
+            ]
+        );
+        // PostgreSQL: one statement whatever the number of rows, NULLs flagged as for inserts.
+        let mut writes = Writes::new(DbBackend::Postgres);
+        assert!(
+            writes
+                .push_updates("t", &keys, &columns, vec![row(1), row(2), row(3)])
+                .is_ok()
+        );
+        let step = &writes.steps[0];
+        assert_eq!(step.len(), 1);
+        assert_eq!(
+            step[0].sql,
+            "UPDATE t AS t SET value = CASE WHEN r.n2 THEN NULL ELSE r.v2 END \
+             FROM unnest(CAST(? AS TEXT[]), CAST(? AS BOOLEAN[]), CAST(? AS BIGINT[]), \
+             CAST(? AS BOOLEAN[]), CAST(? AS TEXT[]), CAST(? AS BOOLEAN[])) \
+             AS r (v0, n0, v1, n1, v2, n2) WHERE t.project_id = r.v0 AND t.position = r.v1"
+        );
+        assert_eq!(step[0].values.len(), 6);
+        // A key that is not a column is a bug, refused.
+        let refused =
+            Writes::new(DbBackend::Postgres).push_updates("t", &["nope"], &columns, vec![row(1)]);
+        assert_eq!(refused, Err("t.nope is not a column".to_owned()));
     }
 
     #[test]
