@@ -126,6 +126,10 @@ pub enum ApiError {
         message: String,
         current_version: Option<u64>,
     },
+    /// Something another aggregate's facts or an access rule read for the change moved on before
+    /// the append (`CONFLICT`, without a current version): the mutation may be run once more on
+    /// what it reads then ([`crate::graphql::command::once_more_if_stale`]).
+    StaleRead(String),
     PersistedQueryNotFound(String),
     RateLimited(String),
     /// Anything the client cannot fix. The cause is logged, never sent; shareable, it rides
@@ -183,7 +187,7 @@ impl ApiError {
             Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::BadUserInput { .. } => ErrorCode::BadUserInput,
             Self::NotFound(_) => ErrorCode::NotFound,
-            Self::Conflict { .. } => ErrorCode::Conflict,
+            Self::Conflict { .. } | Self::StaleRead(_) => ErrorCode::Conflict,
             Self::PersistedQueryNotFound(_) => ErrorCode::PersistedQueryNotFound,
             Self::RateLimited(_) => ErrorCode::RateLimited,
             Self::Internal(_) => ErrorCode::InternalServerError,
@@ -219,6 +223,7 @@ impl From<ApiError> for async_graphql::Error {
             ApiError::Unauthenticated(message)
             | ApiError::Forbidden(message)
             | ApiError::NotFound(message)
+            | ApiError::StaleRead(message)
             | ApiError::PersistedQueryNotFound(message)
             | ApiError::RateLimited(message) => {
                 async_graphql::Error::new(message).extend_with(|_, e| e.set("code", code.as_str()))
@@ -261,16 +266,15 @@ impl From<amanah_domain::service::CommandError> for ApiError {
                 ),
                 Some(current),
             ),
-            CommandError::Store(StoreError::StaleRead { read, current }) => Self::conflict(
-                format!(
+            CommandError::Store(StoreError::StaleRead { read, current }) => {
+                Self::StaleRead(format!(
                     "the {} {} that this change was decided on changed meanwhile (version {} \
                      read, now {current}): nothing was changed; send the request again",
                     read.stream.as_str(),
                     read.stream_id,
                     read.version
-                ),
-                None,
-            ),
+                ))
+            }
             CommandError::Store(StoreError::Duplicate { field }) => {
                 let message = format!("{field} is already taken");
                 Self::bad_user_input(field.to_string(), message)

@@ -151,6 +151,25 @@ impl EventStore for MemoryEventStore {
     }
 }
 
+/// One log shared by several services, as processes share a database: what one appends, the
+/// others' next reads and appends see.
+impl EventStore for std::sync::Arc<MemoryEventStore> {
+    async fn load_stream(
+        &self,
+        stream: StreamKind,
+        stream_id: Uuid,
+        up_to_index: Option<u64>,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        self.as_ref()
+            .load_stream(stream, stream_id, up_to_index)
+            .await
+    }
+
+    async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
+        self.as_ref().append(request).await
+    }
+}
+
 /// Idempotency keys in a map, behind a lock: the rules of [`IdempotencyKeys`] within one process.
 /// The first claim of a (subject, key) runs; a claim with another request's hash is a mismatch; a
 /// completed key replays its response; a pending key is [`KeyClaim::InProgress`] at once (the

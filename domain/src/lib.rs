@@ -27,6 +27,7 @@ pub mod organisation;
 pub mod ports;
 pub mod project;
 pub mod query;
+pub mod recent;
 pub mod service;
 #[cfg(test)]
 mod testing;

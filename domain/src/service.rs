@@ -9,6 +9,8 @@
 //! PostgreSQL or an in-memory fake in tests. It also loads aggregates "as of" a log size, for time
 //! travel, with the same fold.
 
+use std::sync::Arc;
+
 use serde_json::json;
 use uuid::Uuid;
 
@@ -20,6 +22,7 @@ use crate::ports::{
     Snapshot, StoreError, StoredEvent, StreamRead,
 };
 use crate::project::{KnownTransaction, Project, ProjectEvent, ProjectFacts, Transactions};
+use crate::recent::RecentStates;
 
 impl From<Organisation> for Snapshot {
     fn from(state: Organisation) -> Self {
@@ -125,9 +128,14 @@ fn decode_all<E: DomainEvent>(stored: &[StoredEvent]) -> Result<Vec<E>, CommandE
 }
 
 /// Load → decide → append, over any [`EventStore`].
+///
+/// The service keeps the states it read or appended lately ([`RecentStates`]; its clones share
+/// them): a command on an aggregate at the version kept, or one that needs an aggregate's facts,
+/// then reads nothing before it decides. The append checks those versions as it checks any read.
 #[derive(Debug, Clone)]
 pub struct CommandService<S> {
     store: S,
+    recent: Arc<RecentStates>,
 }
 
 /// What a command was decided on besides its own stream and the facts its command names
@@ -163,7 +171,10 @@ pub enum Expected {
 
 impl<S: EventStore> CommandService<S> {
     pub fn new(store: S) -> Self {
-        Self { store }
+        Self {
+            store,
+            recent: Arc::default(),
+        }
     }
 
     /// The store behind the service.
@@ -193,18 +204,57 @@ impl<S: EventStore> CommandService<S> {
     /// however long its stream has grown (and a creation costs one read); else the fold of the
     /// whole stream.
     async fn current<A: Aggregate>(&self, id: Uuid) -> Result<(Option<A>, u64), CommandError> {
-        match self.store.latest_state(A::STREAM, id).await? {
-            KeptState::Kept(latest) => Ok((
-                Some(decode_kept(A::STREAM, id, &latest.state)?),
+        let (state, version) = match self.store.latest_state(A::STREAM, id).await? {
+            KeptState::Kept(latest) => (
+                Some(decode_kept::<A>(A::STREAM, id, &latest.state)?),
                 latest.version,
-            )),
-            KeptState::Absent => Ok((None, 0)),
+            ),
+            KeptState::Absent => (None, 0),
             KeptState::NotKept => {
                 let stored = self.store.load_stream(A::STREAM, id, None).await?;
                 let version = u64::try_from(stored.len()).unwrap_or(u64::MAX);
-                Ok((A::fold(&decode_all::<A::Event>(&stored)?), version))
+                (A::fold(&decode_all::<A::Event>(&stored)?), version)
             }
+        };
+        if let Some(state) = &state {
+            self.recent.put(id, version, state.clone());
         }
+        Ok((state, version))
+    }
+
+    /// Aggregate `id`'s current state as far as this service knows: the one kept lately
+    /// ([`RecentStates`]), else as [`Self::current`] reads it.
+    async fn latest<A: Aggregate>(&self, id: Uuid) -> Result<(Option<A>, u64), CommandError> {
+        match self.recent.get::<A>(id) {
+            Some((state, version)) => Ok((Some(state), version)),
+            None => self.current::<A>(id).await,
+        }
+    }
+
+    /// A [`StoreError::Conflict`] when the stream of aggregate `id`, decided on at `version` from a
+    /// kept state, is at another version in the store: the answer a command decided on a state
+    /// just read would have had, before anything else.
+    async fn conflict_if_moved_on<A: Aggregate>(
+        &self,
+        id: Uuid,
+        version: u64,
+    ) -> Result<(), CommandError> {
+        let (_, now) = self.current::<A>(id).await?;
+        if now == version {
+            return Ok(());
+        }
+        // `current` kept the state it read in place of the old one.
+        Err(StoreError::Conflict {
+            expected: version,
+            current: now,
+        }
+        .into())
+    }
+
+    /// The states this service keeps lately (see [`RecentStates`]).
+    #[must_use]
+    pub fn recent(&self) -> &RecentStates {
+        &self.recent
     }
 
     /// Facts about an organisation for another aggregate's command, `None` when it does not exist.
@@ -215,10 +265,7 @@ impl<S: EventStore> CommandService<S> {
         &self,
         id: Uuid,
     ) -> Result<Option<OrganisationFacts>, CommandError> {
-        Ok(self
-            .load::<Organisation>(id, None)
-            .await?
-            .map(|o| o.facts()))
+        Ok(self.latest::<Organisation>(id).await?.0.map(|o| o.facts()))
     }
 
     /// Facts about a project for another aggregate's command, `None` when it does not exist.
@@ -226,12 +273,7 @@ impl<S: EventStore> CommandService<S> {
     /// # Errors
     /// When the store fails.
     pub async fn project_facts(&self, id: Uuid) -> Result<Option<ProjectFacts>, CommandError> {
-        match self.store.latest_state(Project::STREAM, id).await? {
-            // Read from the kept state without decoding the rest of the project.
-            KeptState::Kept(latest) => Ok(Some(decode_kept(Project::STREAM, id, &latest.state)?)),
-            KeptState::Absent => Ok(None),
-            KeptState::NotKept => Ok(self.load::<Project>(id, None).await?.map(|p| p.facts())),
-        }
+        Ok(self.latest::<Project>(id).await?.0.map(|p| p.facts()))
     }
 
     /// Transaction `id` of project `project_id`, as a command that names it carries it: from
@@ -339,17 +381,22 @@ impl<S: EventStore> CommandService<S> {
     where
         A: Aggregate + Into<Snapshot>,
     {
-        let (state, current) = match expected {
+        let (state, current, recent) = match expected {
             // No stream to read: the append's version check against the log still refuses an
             // id that was not fresh after all.
-            Expected::Minted => (None, 0),
-            Expected::Version(expected) => {
-                let (state, current) = self.current::<A>(id).await?;
-                if expected != current && current > 0 {
-                    return Err(StoreError::Conflict { expected, current }.into());
+            Expected::Minted => (None, 0, false),
+            Expected::Version(expected) => match self.recent.get::<A>(id) {
+                // The state kept at the version the client read: the append checks that the
+                // stream is still there.
+                Some((state, version)) if version == expected => (Some(state), version, true),
+                _ => {
+                    let (state, current) = self.current::<A>(id).await?;
+                    if expected != current && current > 0 {
+                        return Err(StoreError::Conflict { expected, current }.into());
+                    }
+                    (state, current, false)
                 }
-                (state, current)
-            }
+            },
         };
         let mut reads: Vec<StreamRead> = commands.iter().flat_map(A::reads).collect();
         reads.extend(given.reads);
@@ -361,6 +408,9 @@ impl<S: EventStore> CommandService<S> {
         if let Some(read) = reads.iter().find(|read| {
             read.stream == A::STREAM && read.stream_id == id && read.version != current
         }) {
+            if recent {
+                self.conflict_if_moved_on::<A>(id, current).await?;
+            }
             return Err(StoreError::StaleRead {
                 read: *read,
                 current,
@@ -382,8 +432,17 @@ impl<S: EventStore> CommandService<S> {
                 A::STREAM.as_str()
             )));
         }
-        let (decided, new_state) =
-            A::decide_all(state, commands, &context).map_err(CommandError::rejected)?;
+        let (decided, new_state) = match A::decide_all(state, commands, &context) {
+            Ok(decided) => decided,
+            Err(rejection) => {
+                // Decided on a kept state, the rejection may be one of an old version: a stream
+                // that moved on is a conflict, as it is when the state was read.
+                if recent {
+                    self.conflict_if_moved_on::<A>(id, current).await?;
+                }
+                return Err(CommandError::rejected(rejection));
+            }
+        };
         let new_state = new_state.ok_or_else(|| {
             no_state(format!(
                 "the events decided for {} {id} left no state",
@@ -391,7 +450,11 @@ impl<S: EventStore> CommandService<S> {
             ))
         })?;
         let events = decided.iter().map(encode).collect::<Result<Vec<_>, _>>()?;
-        let outcome = self
+        let read_streams: Vec<(StreamKind, Uuid)> = reads
+            .iter()
+            .map(|read| (read.stream, read.stream_id))
+            .collect();
+        let appended = self
             .store
             .append(AppendRequest {
                 stream: A::STREAM,
@@ -404,7 +467,27 @@ impl<S: EventStore> CommandService<S> {
                 previous,
                 idempotency_claim: given.idempotency_claim,
             })
-            .await?;
+            .await;
+        let outcome = match appended {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                // What is kept of a stream the store found elsewhere is of no more use. For a
+                // stale read, of every stream read: the command is sent again, perhaps, and its
+                // other reads may be as old as the one the store stopped at.
+                match &error {
+                    StoreError::Conflict { .. } => self.recent.forget(A::STREAM, id),
+                    StoreError::StaleRead { .. } => {
+                        for (stream, stream_id) in read_streams {
+                            self.recent.forget(stream, stream_id);
+                        }
+                    }
+                    _ => {}
+                }
+                return Err(error.into());
+            }
+        };
+        self.recent
+            .put(id, outcome.stream_version, new_state.clone());
         Ok(Committed {
             state: new_state,
             outcome,
@@ -666,5 +749,226 @@ mod tests {
             "{error:?}"
         );
         assert!(service.store().events().is_empty());
+    }
+
+    /// Two services over one log, as two processes over one database: each keeps its own states.
+    fn two_services() -> (
+        CommandService<Arc<MemoryEventStore>>,
+        CommandService<Arc<MemoryEventStore>>,
+    ) {
+        let store = Arc::new(MemoryEventStore::default());
+        (
+            CommandService::new(Arc::clone(&store)),
+            CommandService::new(store),
+        )
+    }
+
+    fn execute_on(
+        service: &CommandService<Arc<MemoryEventStore>>,
+        id: Uuid,
+        expected: Expected,
+        command: OrganisationCommand,
+        given: Given,
+    ) -> Result<Committed<Organisation>, CommandError> {
+        run(service.execute::<Organisation>(id, expected, command, metadata(), given))
+    }
+
+    #[test]
+    fn a_command_at_the_version_kept_reads_nothing_before_it_decides() {
+        let service = service();
+        let id = Uuid::now_v7();
+        execute(&service, id, Expected::Minted, register(id, "Ministry")).unwrap();
+        execute(
+            &service,
+            id,
+            Expected::Version(1),
+            rename(id, "Ministry of Finance"),
+        )
+        .unwrap();
+        let renamed = execute(&service, id, Expected::Version(2), rename(id, "Treasury")).unwrap();
+        assert_eq!(renamed.outcome.stream_version, 3);
+        assert_eq!(renamed.state.name.as_str(), "Treasury");
+        assert_eq!(
+            service.store().loads(),
+            0,
+            "each command decided on the state kept"
+        );
+        let facts = run(service.organisation_facts(id)).unwrap().unwrap();
+        assert_eq!(facts.version, 3);
+        assert_eq!(service.store().loads(), 0, "facts from the state kept");
+    }
+
+    #[test]
+    fn a_kept_state_another_process_moved_on_is_a_conflict_and_then_read_afresh() {
+        let (here, elsewhere) = two_services();
+        let id = Uuid::now_v7();
+        execute_on(
+            &here,
+            id,
+            Expected::Minted,
+            register(id, "Ministry"),
+            Given::NOTHING,
+        )
+        .unwrap();
+        execute_on(
+            &elsewhere,
+            id,
+            Expected::Version(1),
+            rename(id, "Treasury"),
+            Given::NOTHING,
+        )
+        .unwrap();
+        // Here the state kept is version 1, which the client also read: the append refuses it.
+        let stale = execute_on(
+            &here,
+            id,
+            Expected::Version(1),
+            rename(id, "Mint"),
+            Given::NOTHING,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                stale,
+                CommandError::Store(StoreError::Conflict {
+                    expected: 1,
+                    current: 2
+                })
+            ),
+            "{stale:?}"
+        );
+        let loads = here.store().loads();
+        let renamed = execute_on(
+            &here,
+            id,
+            Expected::Version(2),
+            rename(id, "Mint"),
+            Given::NOTHING,
+        )
+        .unwrap();
+        assert_eq!(renamed.outcome.stream_version, 3);
+        assert_eq!(
+            here.store().loads(),
+            loads + 1,
+            "the forgotten state was read"
+        );
+        assert_eq!(here.store().events().len(), 3);
+    }
+
+    #[test]
+    fn a_rejection_decided_on_a_kept_state_that_moved_on_is_the_conflict_a_fresh_read_gives() {
+        let (here, elsewhere) = two_services();
+        let id = Uuid::now_v7();
+        let reactivate = || OrganisationCommand::Reactivate { id };
+        execute_on(
+            &here,
+            id,
+            Expected::Minted,
+            register(id, "Ministry"),
+            Given::NOTHING,
+        )
+        .unwrap();
+        let deactivate = OrganisationCommand::Deactivate { id };
+        execute_on(
+            &elsewhere,
+            id,
+            Expected::Version(1),
+            deactivate,
+            Given::NOTHING,
+        )
+        .unwrap();
+        // The state kept here (version 1) is active, so reactivating it would be refused; but the
+        // stream is at 2, and a command on version 1 is a conflict first.
+        let answer = execute_on(
+            &here,
+            id,
+            Expected::Version(1),
+            reactivate(),
+            Given::NOTHING,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                answer,
+                CommandError::Store(StoreError::Conflict {
+                    expected: 1,
+                    current: 2
+                })
+            ),
+            "{answer:?}"
+        );
+        execute_on(
+            &here,
+            id,
+            Expected::Version(2),
+            reactivate(),
+            Given::NOTHING,
+        )
+        .unwrap();
+        // On a kept state that is current, the rejection stands.
+        let refused = execute_on(
+            &here,
+            id,
+            Expected::Version(3),
+            reactivate(),
+            Given::NOTHING,
+        )
+        .unwrap_err();
+        assert!(matches!(refused, CommandError::Rejected(_)), "{refused:?}");
+    }
+
+    #[test]
+    fn facts_kept_that_another_process_moved_on_are_a_stale_read_and_then_read_afresh() {
+        let (here, elsewhere) = two_services();
+        let (x, y) = (Uuid::now_v7(), Uuid::now_v7());
+        execute_on(
+            &here,
+            x,
+            Expected::Minted,
+            register(x, "Ministry"),
+            Given::NOTHING,
+        )
+        .unwrap();
+        execute_on(
+            &here,
+            y,
+            Expected::Minted,
+            register(y, "Auditor"),
+            Given::NOTHING,
+        )
+        .unwrap();
+        execute_on(
+            &elsewhere,
+            y,
+            Expected::Version(1),
+            rename(y, "Audit Board"),
+            Given::NOTHING,
+        )
+        .unwrap();
+        let kept = run(here.organisation_facts(y)).unwrap().unwrap();
+        assert_eq!(kept.version, 1, "the facts kept here");
+        let given = Given {
+            reads: vec![kept.read()],
+            idempotency_claim: None,
+        };
+        let stale =
+            execute_on(&here, x, Expected::Version(1), rename(x, "Treasury"), given).unwrap_err();
+        assert!(
+            matches!(
+                stale,
+                CommandError::Store(StoreError::StaleRead { current: 2, .. })
+            ),
+            "{stale:?}"
+        );
+        let fresh = run(here.organisation_facts(y)).unwrap().unwrap();
+        assert_eq!(
+            fresh.version, 2,
+            "the stale read's stream was forgotten and read again"
+        );
+        let given = Given {
+            reads: vec![fresh.read()],
+            idempotency_claim: None,
+        };
+        execute_on(&here, x, Expected::Version(1), rename(x, "Treasury"), given).unwrap();
     }
 }

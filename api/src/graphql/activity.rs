@@ -227,7 +227,7 @@ pub struct CountryCount {
 }
 
 /// Which activities to list. Lists mean "any of"; fields combine with "and".
-#[derive(InputObject, Debug, Default)]
+#[derive(InputObject, Clone, Debug, Default)]
 pub struct ActivityFilter {
     pub project_id: Option<ID>,
     pub kind: Option<Vec<ActivityKind>>,
@@ -284,14 +284,14 @@ pub struct ActivityPayload {
 }
 
 /// An organisation and its role in an activity.
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct ActivityPartnerInput {
     pub organisation_id: ID,
     pub role: ActivityPartnerRole,
 }
 
 /// A country (and perhaps a city), or `online: true` with neither.
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct ActivityLocationInput {
     pub country: Option<String>,
     pub city: Option<String>,
@@ -299,7 +299,7 @@ pub struct ActivityLocationInput {
 }
 
 /// `planActivity`: under a project that is neither CANCELLED nor CLOSED.
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct PlanActivityInput {
     pub project_id: ID,
     pub title: String,
@@ -316,7 +316,7 @@ pub struct PlanActivityInput {
 }
 
 /// `rescheduleActivity`: new planned dates for a PLANNED activity.
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct RescheduleActivityInput {
     pub id: ID,
     pub expected_version: i64,
@@ -325,7 +325,7 @@ pub struct RescheduleActivityInput {
 }
 
 /// Participants from one country.
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct CountryCountInput {
     pub country: String,
     pub count: i64,
@@ -333,7 +333,7 @@ pub struct CountryCountInput {
 
 /// Who took part: female + male + undisclosed = total; per-country counts, when given, add up
 /// to total.
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct ParticipantsInput {
     pub total: i64,
     pub female: i64,
@@ -343,7 +343,7 @@ pub struct ParticipantsInput {
 }
 
 /// `completeActivity`.
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct CompleteActivityInput {
     pub id: ID,
     pub expected_version: i64,
@@ -354,7 +354,7 @@ pub struct CompleteActivityInput {
 }
 
 /// `cancelActivity`.
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct CancelActivityInput {
     pub id: ID,
     pub expected_version: i64,
@@ -363,7 +363,7 @@ pub struct CancelActivityInput {
 
 /// `reviseActivity`: only the fields given change (a PLANNED activity only); `partners`, when
 /// given, replace the current ones.
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct ReviseActivityInput {
     pub id: ID,
     pub expected_version: i64,

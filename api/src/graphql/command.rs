@@ -156,6 +156,28 @@ where
         .await?)
 }
 
+/// Runs `attempt` (a mutation: its lookups, its access decision, its command) and, when its
+/// append found that something it was decided on had moved on ([`ApiError::StaleRead`]), runs it
+/// once more. The command service keeps the states it read lately and decides on them without
+/// reading them again; another process (a second replica, `amanah iati import`) may have changed
+/// one meanwhile, which the append's check finds. The service then forgot what it kept of every
+/// stream the command read, so the second attempt reads them fresh: the client sees a `CONFLICT`
+/// only when the change happens again between that read and the append, as it would without
+/// anything kept.
+///
+/// # Errors
+/// `attempt`'s error: the second one's, when there is one.
+pub async fn once_more_if_stale<T, F, Fut>(attempt: F) -> Result<T, ApiError>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<T, ApiError>>,
+{
+    match attempt().await {
+        Err(ApiError::StaleRead(_)) => attempt().await,
+        done => done,
+    }
+}
+
 /// The facts of an organisation a command names, or the rejection `missing` builds.
 ///
 /// # Errors

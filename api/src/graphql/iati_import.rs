@@ -15,7 +15,7 @@ use crate::error::ApiError;
 use crate::iati::import::{self, ImportError, Importer};
 
 /// `importIatiActivities`.
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct ImportIatiActivitiesInput {
     /// The activity file's XML, at most the server's request body limit (larger files go through
     /// `amanah iati import`).

@@ -12,6 +12,10 @@
 //! `recipientCountries[1].percentage`, or `input` when the command as a whole is refused),
 //! `NOT_FOUND` when the aggregate to change does not exist, `CONFLICT` with
 //! `extensions.currentVersion` when `expectedVersion` is stale. Nothing is appended then.
+//!
+//! Each field runs its lookups, access decision and command once more when the append finds
+//! something they read moved on meanwhile ([`command::once_more_if_stale`]): the command service
+//! decides on states it kept from earlier requests, which another process may have changed.
 
 use async_graphql::{Context, Object};
 
@@ -20,6 +24,7 @@ use super::activity::{
     self, ActivityPayload, CancelActivityInput, CompleteActivityInput, PlanActivityInput,
     RescheduleActivityInput, ReviseActivityInput,
 };
+use super::command;
 use super::organisation::{
     self, OrganisationPayload, RegisterOrganisationInput, ReviseOrganisationInput, VersionedIdInput,
 };
@@ -46,7 +51,7 @@ impl Mutation {
         ctx: &Context<'_>,
         input: RegisterOrganisationInput,
     ) -> Result<OrganisationPayload, ApiError> {
-        organisation::register(ctx, input).await
+        command::once_more_if_stale(|| organisation::register(ctx, input.clone())).await
     }
 
     /// Revises an organisation's profile; its ref, once set, never changes.
@@ -56,7 +61,7 @@ impl Mutation {
         ctx: &Context<'_>,
         input: ReviseOrganisationInput,
     ) -> Result<OrganisationPayload, ApiError> {
-        organisation::revise(ctx, input).await
+        command::once_more_if_stale(|| organisation::revise(ctx, input.clone())).await
     }
 
     /// Deactivates an organisation: it stays, but takes no new roles.
@@ -66,7 +71,8 @@ impl Mutation {
         ctx: &Context<'_>,
         input: VersionedIdInput,
     ) -> Result<OrganisationPayload, ApiError> {
-        organisation::set_deactivated(ctx, input, true).await
+        command::once_more_if_stale(|| organisation::set_deactivated(ctx, input.clone(), true))
+            .await
     }
 
     /// Reactivates a deactivated organisation.
@@ -76,7 +82,8 @@ impl Mutation {
         ctx: &Context<'_>,
         input: VersionedIdInput,
     ) -> Result<OrganisationPayload, ApiError> {
-        organisation::set_deactivated(ctx, input, false).await
+        command::once_more_if_stale(|| organisation::set_deactivated(ctx, input.clone(), false))
+            .await
     }
 
     /// Registers a project in status PIPELINE (a new id is assigned).
@@ -86,7 +93,7 @@ impl Mutation {
         ctx: &Context<'_>,
         input: RegisterProjectInput,
     ) -> Result<ProjectPayload, ApiError> {
-        project::register(ctx, input).await
+        command::once_more_if_stale(|| project::register(ctx, input.clone())).await
     }
 
     /// Revises a project's texts, planned dates, geography or sectors.
@@ -96,7 +103,7 @@ impl Mutation {
         ctx: &Context<'_>,
         input: ReviseProjectInput,
     ) -> Result<ProjectPayload, ApiError> {
-        project::revise(ctx, input).await
+        command::once_more_if_stale(|| project::revise(ctx, input.clone())).await
     }
 
     /// Moves a project along its life cycle: PIPELINE → IMPLEMENTATION → FINALISATION → CLOSED,
@@ -107,7 +114,7 @@ impl Mutation {
         ctx: &Context<'_>,
         input: ChangeProjectStatusInput,
     ) -> Result<ProjectPayload, ApiError> {
-        project::change_status(ctx, input).await
+        command::once_more_if_stale(|| project::change_status(ctx, input.clone())).await
     }
 
     /// Adds an organisation to a project in a role.
@@ -117,7 +124,8 @@ impl Mutation {
         ctx: &Context<'_>,
         input: ParticipatingOrganisationChangeInput,
     ) -> Result<ProjectPayload, ApiError> {
-        project::change_participation(ctx, input, true).await
+        command::once_more_if_stale(|| project::change_participation(ctx, input.clone(), true))
+            .await
     }
 
     /// Removes an organisation's role in a project.
@@ -127,7 +135,8 @@ impl Mutation {
         ctx: &Context<'_>,
         input: ParticipatingOrganisationChangeInput,
     ) -> Result<ProjectPayload, ApiError> {
-        project::change_participation(ctx, input, false).await
+        command::once_more_if_stale(|| project::change_participation(ctx, input.clone(), false))
+            .await
     }
 
     /// Replaces a project's budget rows.
@@ -137,7 +146,7 @@ impl Mutation {
         ctx: &Context<'_>,
         input: SetBudgetInput,
     ) -> Result<ProjectPayload, ApiError> {
-        project::set_budget(ctx, input).await
+        command::once_more_if_stale(|| project::set_budget(ctx, input.clone())).await
     }
 
     /// Records a transaction (append-only; correct mistakes with `reverseTransaction`).
@@ -146,10 +155,14 @@ impl Mutation {
         ctx: &Context<'_>,
         input: RecordTransactionInput,
     ) -> Result<ProjectPayload, ApiError> {
-        let given = access::WorkOnProject::on_project(&input.project_id)
-            .authorise(ctx)
-            .await?;
-        project::record_transaction(ctx, input, given).await
+        let input = &input;
+        command::once_more_if_stale(move || async move {
+            let given = access::WorkOnProject::on_project(&input.project_id)
+                .authorise(ctx)
+                .await?;
+            project::record_transaction(ctx, input.clone(), given).await
+        })
+        .await
     }
 
     /// Reverses a transaction: records a new one, dated today, with the negated value.
@@ -158,10 +171,14 @@ impl Mutation {
         ctx: &Context<'_>,
         input: ReverseTransactionInput,
     ) -> Result<ProjectPayload, ApiError> {
-        let given = access::WorkOnProject::on_project(&input.project_id)
-            .authorise(ctx)
-            .await?;
-        project::reverse_transaction(ctx, input, given).await
+        let input = &input;
+        command::once_more_if_stale(move || async move {
+            let given = access::WorkOnProject::on_project(&input.project_id)
+                .authorise(ctx)
+                .await?;
+            project::reverse_transaction(ctx, input.clone(), given).await
+        })
+        .await
     }
 
     /// Links a document to a project.
@@ -171,7 +188,7 @@ impl Mutation {
         ctx: &Context<'_>,
         input: AddDocumentInput,
     ) -> Result<ProjectPayload, ApiError> {
-        project::add_document(ctx, input).await
+        command::once_more_if_stale(|| project::add_document(ctx, input.clone())).await
     }
 
     /// Links another project of Amanah (parent, child, sibling, co-funded, third party).
@@ -181,7 +198,7 @@ impl Mutation {
         ctx: &Context<'_>,
         input: AddRelatedProjectInput,
     ) -> Result<ProjectPayload, ApiError> {
-        project::add_related_project(ctx, input).await
+        command::once_more_if_stale(|| project::add_related_project(ctx, input.clone())).await
     }
 
     /// Sets a project's IATI defaults (currency, language, collaboration, flow, finance, aid and
@@ -192,7 +209,7 @@ impl Mutation {
         ctx: &Context<'_>,
         input: SetProjectDefaultsInput,
     ) -> Result<ProjectPayload, ApiError> {
-        project::set_project_defaults(ctx, input).await
+        command::once_more_if_stale(|| project::set_project_defaults(ctx, input.clone())).await
     }
 
     /// Sets where a project works (names, points, administrative areas): the whole list.
@@ -202,7 +219,7 @@ impl Mutation {
         ctx: &Context<'_>,
         input: SetLocationsInput,
     ) -> Result<ProjectPayload, ApiError> {
-        project::set_locations(ctx, input).await
+        command::once_more_if_stale(|| project::set_locations(ctx, input.clone())).await
     }
 
     /// Sets the money planned to be disbursed for a project, by period: the whole list.
@@ -212,7 +229,7 @@ impl Mutation {
         ctx: &Context<'_>,
         input: SetPlannedDisbursementsInput,
     ) -> Result<ProjectPayload, ApiError> {
-        project::set_planned_disbursements(ctx, input).await
+        command::once_more_if_stale(|| project::set_planned_disbursements(ctx, input.clone())).await
     }
 
     /// Sets a project's results, their indicators, baselines, targets and actuals: the whole
@@ -223,7 +240,7 @@ impl Mutation {
         ctx: &Context<'_>,
         input: super::results::SetResultsInput,
     ) -> Result<ProjectPayload, ApiError> {
-        super::results::set_results(ctx, input).await
+        command::once_more_if_stale(|| super::results::set_results(ctx, input.clone())).await
     }
 
     /// Sets whom to contact about a project: the whole list.
@@ -233,7 +250,7 @@ impl Mutation {
         ctx: &Context<'_>,
         input: SetContactsInput,
     ) -> Result<ProjectPayload, ApiError> {
-        project::set_contacts(ctx, input).await
+        command::once_more_if_stale(|| project::set_contacts(ctx, input.clone())).await
     }
 
     /// Sets a project's OECD DAC policy markers and their significance: the whole list.
@@ -243,7 +260,7 @@ impl Mutation {
         ctx: &Context<'_>,
         input: SetPolicyMarkersInput,
     ) -> Result<ProjectPayload, ApiError> {
-        project::set_policy_markers(ctx, input).await
+        command::once_more_if_stale(|| project::set_policy_markers(ctx, input.clone())).await
     }
 
     /// Adds another identifier to a project; type A3 names the project it follows on from.
@@ -253,7 +270,7 @@ impl Mutation {
         ctx: &Context<'_>,
         input: AddOtherIdentifierInput,
     ) -> Result<ProjectPayload, ApiError> {
-        project::add_other_identifier(ctx, input).await
+        command::once_more_if_stale(|| project::add_other_identifier(ctx, input.clone())).await
     }
 
     /// Unlinks a document from a project (to correct one, remove it and add it again).
@@ -263,7 +280,7 @@ impl Mutation {
         ctx: &Context<'_>,
         input: RemoveDocumentInput,
     ) -> Result<ProjectPayload, ApiError> {
-        project::remove_document(ctx, input).await
+        command::once_more_if_stale(|| project::remove_document(ctx, input.clone())).await
     }
 
     /// Ends one relation of a project to another project.
@@ -273,7 +290,7 @@ impl Mutation {
         ctx: &Context<'_>,
         input: RemoveRelatedProjectInput,
     ) -> Result<ProjectPayload, ApiError> {
-        project::remove_related_project(ctx, input).await
+        command::once_more_if_stale(|| project::remove_related_project(ctx, input.clone())).await
     }
 
     /// Removes one other identifier of a project.
@@ -283,7 +300,7 @@ impl Mutation {
         ctx: &Context<'_>,
         input: RemoveOtherIdentifierInput,
     ) -> Result<ProjectPayload, ApiError> {
-        project::remove_other_identifier(ctx, input).await
+        command::once_more_if_stale(|| project::remove_other_identifier(ctx, input.clone())).await
     }
 
     /// Plans an anti-corruption activity under a project (a new id is assigned).
@@ -292,10 +309,14 @@ impl Mutation {
         ctx: &Context<'_>,
         input: PlanActivityInput,
     ) -> Result<ActivityPayload, ApiError> {
-        let given = access::WorkOnProject::on_project(&input.project_id)
-            .authorise(ctx)
-            .await?;
-        activity::plan(ctx, input, given).await
+        let input = &input;
+        command::once_more_if_stale(move || async move {
+            let given = access::WorkOnProject::on_project(&input.project_id)
+                .authorise(ctx)
+                .await?;
+            activity::plan(ctx, input.clone(), given).await
+        })
+        .await
     }
 
     /// Corrects a PLANNED activity: title, description, partners (replaced when given), location.
@@ -304,10 +325,14 @@ impl Mutation {
         ctx: &Context<'_>,
         input: ReviseActivityInput,
     ) -> Result<ActivityPayload, ApiError> {
-        let given = access::WorkOnProject::on_activity(&input.id)
-            .authorise(ctx)
-            .await?;
-        activity::revise(ctx, input, given).await
+        let input = &input;
+        command::once_more_if_stale(move || async move {
+            let given = access::WorkOnProject::on_activity(&input.id)
+                .authorise(ctx)
+                .await?;
+            activity::revise(ctx, input.clone(), given).await
+        })
+        .await
     }
 
     /// Gives a PLANNED activity new planned dates.
@@ -316,10 +341,14 @@ impl Mutation {
         ctx: &Context<'_>,
         input: RescheduleActivityInput,
     ) -> Result<ActivityPayload, ApiError> {
-        let given = access::WorkOnProject::on_activity(&input.id)
-            .authorise(ctx)
-            .await?;
-        activity::reschedule(ctx, input, given).await
+        let input = &input;
+        command::once_more_if_stale(move || async move {
+            let given = access::WorkOnProject::on_activity(&input.id)
+                .authorise(ctx)
+                .await?;
+            activity::reschedule(ctx, input.clone(), given).await
+        })
+        .await
     }
 
     /// Records that a PLANNED activity took place: actual dates, participants, outcome.
@@ -328,10 +357,14 @@ impl Mutation {
         ctx: &Context<'_>,
         input: CompleteActivityInput,
     ) -> Result<ActivityPayload, ApiError> {
-        let given = access::WorkOnProject::on_activity(&input.id)
-            .authorise(ctx)
-            .await?;
-        activity::complete(ctx, input, given).await
+        let input = &input;
+        command::once_more_if_stale(move || async move {
+            let given = access::WorkOnProject::on_activity(&input.id)
+                .authorise(ctx)
+                .await?;
+            activity::complete(ctx, input.clone(), given).await
+        })
+        .await
     }
 
     /// Cancels a PLANNED activity, with a reason.
@@ -340,10 +373,14 @@ impl Mutation {
         ctx: &Context<'_>,
         input: CancelActivityInput,
     ) -> Result<ActivityPayload, ApiError> {
-        let given = access::WorkOnProject::on_activity(&input.id)
-            .authorise(ctx)
-            .await?;
-        activity::cancel(ctx, input, given).await
+        let input = &input;
+        command::once_more_if_stale(move || async move {
+            let given = access::WorkOnProject::on_activity(&input.id)
+                .authorise(ctx)
+                .await?;
+            activity::cancel(ctx, input.clone(), given).await
+        })
+        .await
     }
 
     /// Imports an IATI 2.03 activity file (`docs/iati.md`): validated against the schema, then

@@ -131,7 +131,7 @@ impl Organisation {
 }
 
 /// Which organisations to list.
-#[derive(InputObject, Debug, Default)]
+#[derive(InputObject, Clone, Debug, Default)]
 pub struct OrganisationFilter {
     /// Any of these types.
     #[graphql(name = "type")]
@@ -174,7 +174,7 @@ pub fn organisation_query(
 }
 
 /// `registerOrganisation`.
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct RegisterOrganisationInput {
     /// IATI organisation identifier, e.g. XM-DAC-5-7 (required to report projects).
     #[graphql(name = "ref")]
@@ -190,7 +190,7 @@ pub struct RegisterOrganisationInput {
 }
 
 /// `reviseOrganisation`: omitted fields stay as they are; `null` clears an optional field.
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct ReviseOrganisationInput {
     pub id: ID,
     pub expected_version: i64,
@@ -206,7 +206,7 @@ pub struct ReviseOrganisationInput {
 }
 
 /// An aggregate's id and the version the client read.
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct VersionedIdInput {
     pub id: ID,
     pub expected_version: i64,

@@ -1058,6 +1058,60 @@ async fn a_reversal_looked_up_before_the_project_moved_on_is_a_stale_read() {
 }
 
 #[tokio::test]
+async fn a_mutation_decided_on_facts_another_process_changed_is_decided_once_more() {
+    use amanah_domain::ports::{Actor, EventMetadata};
+    use amanah_domain::project::{Project, ProjectCommand, ReviseProject};
+    use amanah_domain::service::{CommandService, Expected, Given};
+    use amanah_domain::values::Title;
+
+    let h = Harness::new().await;
+    let p = h.portfolio().await;
+    let project = uuid::Uuid::parse_str(&p.project).unwrap_or_default();
+    // Planning an activity keeps the project's state here (at version 1).
+    h.activity(&p.project, &p.asec, &p.kpk).await;
+    // Another process on the same database (its own service, its own kept states) revises the
+    // project: this server's kept state is now behind.
+    let elsewhere = CommandService::new(h.state.commands.store().clone());
+    elsewhere
+        .execute::<Project>(
+            project,
+            Expected::Version(1),
+            ProjectCommand::Revise(ReviseProject {
+                id: project,
+                title: Some(Title::parse("Revised elsewhere").unwrap_or_else(|e| panic!("{e}"))),
+                ..ReviseProject::default()
+            }),
+            EventMetadata {
+                actor: Actor::system("another-process"),
+                request_id: None,
+                occurred_at: chrono::Utc::now(),
+            },
+            Given::NOTHING,
+        )
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
+    let kept = h
+        .state
+        .commands
+        .project_facts(project)
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(kept.map(|facts| facts.version), Some(1), "still kept here");
+    // The next activity is decided on the kept project, which the append finds stale; the server
+    // decides it once more on the project read afresh, and the client sees it planned.
+    let before = h.log_size().await;
+    h.activity(&p.project, &p.asec, &p.kpk).await;
+    assert_eq!(h.log_size().await, before + 1, "one activity planned, once");
+    let fresh = h
+        .state
+        .commands
+        .project_facts(project)
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(fresh.map(|facts| facts.version), Some(2));
+}
+
+#[tokio::test]
 async fn as_of_returns_an_older_state() {
     let h = Harness::new().await;
     let p = h.portfolio().await;

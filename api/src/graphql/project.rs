@@ -679,7 +679,7 @@ impl From<&OtherIdentifierRow> for OtherIdentifier {
 }
 
 /// Which projects to list. Lists mean "any of"; fields combine with "and".
-#[derive(InputObject, Debug, Default)]
+#[derive(InputObject, Clone, Debug, Default)]
 pub struct ProjectFilter {
     pub status: Option<Vec<ProjectStatus>>,
     /// ISO 3166-1 alpha-2 codes.

@@ -42,14 +42,14 @@ pub struct ProjectPayload {
 }
 
 /// An organisation and its role in a project.
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct ParticipatingOrganisationInput {
     pub organisation_id: ID,
     pub role: OrganisationRole,
 }
 
 /// A recipient country and its share.
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct RecipientCountryInput {
     /// ISO 3166-1 alpha-2 code, e.g. "ID".
     pub country: String,
@@ -57,7 +57,7 @@ pub struct RecipientCountryInput {
 }
 
 /// A recipient DAC region and its share.
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct RecipientRegionInput {
     /// DAC region code: "689", "789" or "798".
     pub code: String,
@@ -65,7 +65,7 @@ pub struct RecipientRegionInput {
 }
 
 /// A DAC sector and its share.
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct SectorShareInput {
     /// DAC 5-digit sector code, e.g. "15113".
     pub code: String,
@@ -73,14 +73,14 @@ pub struct SectorShareInput {
 }
 
 /// An amount in minor units of an ISO 4217 currency.
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct MoneyInput {
     pub minor_units: BigInt,
     pub currency: String,
 }
 
 /// `registerProject`: a new project starts in status PIPELINE.
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct RegisterProjectInput {
     /// The reporting organisation's ref, a dash, and more; never changes once registered.
     pub iati_identifier: String,
@@ -102,7 +102,7 @@ pub struct RegisterProjectInput {
 /// `reviseProject`: omitted fields stay as they are; a list given replaces the whole list (a
 /// project keeps at least one sector and one recipient country or region); `objectives: null`
 /// clears the objectives.
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct ReviseProjectInput {
     pub id: ID,
     pub expected_version: i64,
@@ -117,7 +117,7 @@ pub struct ReviseProjectInput {
 }
 
 /// `changeProjectStatus`: actual dates given replace the recorded ones.
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct ChangeProjectStatusInput {
     pub id: ID,
     pub expected_version: i64,
@@ -127,7 +127,7 @@ pub struct ChangeProjectStatusInput {
 }
 
 /// `addParticipatingOrganisation` and `removeParticipatingOrganisation`.
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct ParticipatingOrganisationChangeInput {
     pub project_id: ID,
     pub expected_version: i64,
@@ -136,7 +136,7 @@ pub struct ParticipatingOrganisationChangeInput {
 }
 
 /// One budget row; a period is at most one year.
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct BudgetInput {
     #[graphql(name = "type")]
     pub budget_type: BudgetType,
@@ -148,7 +148,7 @@ pub struct BudgetInput {
 }
 
 /// `setBudget`: replaces all budget rows (an empty list clears them).
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct SetBudgetInput {
     pub project_id: ID,
     pub expected_version: i64,
@@ -156,7 +156,7 @@ pub struct SetBudgetInput {
 }
 
 /// `recordTransaction`: transactions are append-only.
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct RecordTransactionInput {
     pub project_id: ID,
     pub expected_version: i64,
@@ -173,7 +173,7 @@ pub struct RecordTransactionInput {
 }
 
 /// `reverseTransaction`: records a reversal dated today with the negated value.
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct ReverseTransactionInput {
     pub project_id: ID,
     pub expected_version: i64,
@@ -182,7 +182,7 @@ pub struct ReverseTransactionInput {
 }
 
 /// `addDocument`.
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct AddDocumentInput {
     pub project_id: ID,
     pub expected_version: i64,
@@ -196,7 +196,7 @@ pub struct AddDocumentInput {
 }
 
 /// `addRelatedProject`: links another project of Amanah.
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct AddRelatedProjectInput {
     pub project_id: ID,
     pub expected_version: i64,
@@ -207,7 +207,7 @@ pub struct AddRelatedProjectInput {
 
 /// `addOtherIdentifier`: type A3 (Previous Activity Identifier) links a follow-on project to its
 /// predecessor's IATI identifier.
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct AddOtherIdentifierInput {
     pub project_id: ID,
     pub expected_version: i64,
@@ -219,7 +219,7 @@ pub struct AddOtherIdentifierInput {
 
 /// `setProjectDefaults`: the project's IATI defaults, all of them at once (a default left out, or
 /// null, is cleared). Codes withdrawn from their list are refused as new defaults.
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct SetProjectDefaultsInput {
     pub project_id: ID,
     pub expected_version: i64,
@@ -240,7 +240,7 @@ pub struct SetProjectDefaultsInput {
 }
 
 /// `setLocations`: where the project works, the whole list (an empty list clears it).
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct SetLocationsInput {
     pub project_id: ID,
     pub expected_version: i64,
@@ -249,7 +249,7 @@ pub struct SetLocationsInput {
 
 /// One location: a name (each once), and optionally a description, a point and an
 /// administrative area.
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct LocationInput {
     pub name: String,
     pub description: Option<String>,
@@ -258,7 +258,7 @@ pub struct LocationInput {
 }
 
 /// A point in WGS 84 degrees, as decimal strings with at most six places (never floats).
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct PointInput {
     /// −90 to 90, e.g. "-6.175392".
     pub latitude: String,
@@ -267,7 +267,7 @@ pub struct PointInput {
 }
 
 /// An administrative area in a geographic vocabulary.
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct AdministrativeAreaInput {
     /// IATI GeographicVocabulary code, e.g. A1 (GAUL), A4 (ISO country and subdivision).
     pub vocabulary_code: String,
@@ -278,7 +278,7 @@ pub struct AdministrativeAreaInput {
 
 /// `setPlannedDisbursements`: the money planned to be disbursed, by period, the whole list (an
 /// empty list clears it).
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct SetPlannedDisbursementsInput {
     pub project_id: ID,
     pub expected_version: i64,
@@ -286,7 +286,7 @@ pub struct SetPlannedDisbursementsInput {
 }
 
 /// One planned disbursement: the period may be open-ended; the value is never negative.
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct PlannedDisbursementInput {
     #[graphql(name = "type")]
     pub disbursement_type: BudgetType,
@@ -301,7 +301,7 @@ pub struct PlannedDisbursementInput {
 }
 
 /// `setContacts`: whom to contact about the project, the whole list (an empty list clears it).
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct SetContactsInput {
     pub project_id: ID,
     pub expected_version: i64,
@@ -310,7 +310,7 @@ pub struct SetContactsInput {
 
 /// One contact (IATI `contact-info`): every part optional, but at least one of the names, the
 /// title, the telephone, the e-mail, the website or the address given.
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct ContactInput {
     /// IATI ContactType code: 1 General Enquiries, 2 Project Management, 3 Financial
     /// Management, 4 Communications.
@@ -327,7 +327,7 @@ pub struct ContactInput {
 
 /// `setPolicyMarkers`: the project's OECD DAC policy markers, the whole list (an empty list clears
 /// it).
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct SetPolicyMarkersInput {
     pub project_id: ID,
     pub expected_version: i64,
@@ -335,7 +335,7 @@ pub struct SetPolicyMarkersInput {
 }
 
 /// One policy marker and its significance.
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct PolicyMarkerInput {
     /// IATI PolicyMarker code, e.g. 3 (Participatory Development/Good Governance).
     pub code: String,
@@ -346,7 +346,7 @@ pub struct PolicyMarkerInput {
 
 /// `removeDocument`: unlinks the document with this URL (to correct a document, remove it and
 /// add it again).
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct RemoveDocumentInput {
     pub project_id: ID,
     pub expected_version: i64,
@@ -354,7 +354,7 @@ pub struct RemoveDocumentInput {
 }
 
 /// `removeRelatedProject`: ends one relation (project and type) to another project.
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct RemoveRelatedProjectInput {
     pub project_id: ID,
     pub expected_version: i64,
@@ -364,7 +364,7 @@ pub struct RemoveRelatedProjectInput {
 }
 
 /// `removeOtherIdentifier`: removes one other identifier, named by its `ref` and type.
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct RemoveOtherIdentifierInput {
     pub project_id: ID,
     pub expected_version: i64,

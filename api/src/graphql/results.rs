@@ -23,7 +23,7 @@ use super::scalars::Date;
 use crate::error::ApiError;
 
 /// `setResults`: the project's results, the whole list (an empty list clears it).
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct SetResultsInput {
     pub project_id: ID,
     pub expected_version: i64,
@@ -31,7 +31,7 @@ pub struct SetResultsInput {
 }
 
 /// One result.
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct ResultInput {
     /// IATI ResultType code: 1 output, 2 outcome, 3 impact, 9 other.
     #[graphql(name = "type")]
@@ -43,7 +43,7 @@ pub struct ResultInput {
 }
 
 /// One indicator of a result.
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct IndicatorInput {
     /// IATI IndicatorMeasure code: 1 unit, 2 percentage, 3 nominal, 4 ordinal, 5 qualitative.
     pub measure: String,
@@ -56,7 +56,7 @@ pub struct IndicatorInput {
 }
 
 /// Where an indicator starts from.
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct BaselineInput {
     pub year: i32,
     pub date: Option<Date>,
@@ -66,7 +66,7 @@ pub struct BaselineInput {
 }
 
 /// One reporting period of an indicator.
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct IndicatorPeriodInput {
     pub period_start: Date,
     pub period_end: Date,
@@ -75,7 +75,7 @@ pub struct IndicatorPeriodInput {
 }
 
 /// A target or an actual.
-#[derive(InputObject, Debug)]
+#[derive(InputObject, Clone, Debug)]
 pub struct MeasurementInput {
     /// A decimal such as "12.5"; required unless the measure is qualitative, then absent.
     pub value: Option<String>,
