@@ -15,7 +15,7 @@
 //! does not depend on how many rows it carries: PostgreSQL then prepares and plans it once, not
 //! once for every batch size (planning varying `VALUES` lists was a seventh of the writer's time,
 //! BENCHMARKS.md §5). SQLite gets multi-row `VALUES` for inserts, as many statements as its limit
-//! on bound values needs, and a statement a row for updates.
+//! on bound values needs, for inserts and updates alike.
 
 use chrono::NaiveDate;
 use sea_orm::sea_query::ArrayType;
@@ -178,7 +178,8 @@ impl Writes {
     /// Adds the update of `rows` of `table` to the current step: each row (a value per column of
     /// `columns`, in order) replaces the values of the row with the same values in the columns
     /// `keys` names (which must be columns, and are not changed). On PostgreSQL one statement,
-    /// an array a column as [`Self::push_rows`]; on SQLite one statement a row.
+    /// an array a column as [`Self::push_rows`]; on SQLite `UPDATE … FROM (VALUES …)`, as many
+    /// statements as its limit on bound values needs.
     ///
     /// An update, not a delete and an insert: PostgreSQL then writes no index entry for a row
     /// whose indexed columns did not change (a heap-only tuple), where an insert writes one in
@@ -207,52 +208,50 @@ impl Writes {
                     .ok_or_else(|| format!("{table}.{key} is not a column"))
             })
             .collect::<Result<Vec<usize>, String>>()?;
-        let is_key = |n: usize| key_positions.contains(&n);
-        if self.backend != DbBackend::Postgres {
-            let set = columns
-                .iter()
-                .enumerate()
-                .filter(|(n, _)| !is_key(*n))
-                .map(|(_, (name, _))| format!("{name} = ?"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let matched = keys
-                .iter()
-                .map(|key| format!("{key} = ?"))
-                .collect::<Vec<_>>()
-                .join(" AND ");
-            let sql = format!("UPDATE {table} SET {set} WHERE {matched}");
-            for row in rows {
-                // The values to set in column order, then the key's in the order of `keys`.
-                let mut cells: Vec<Option<Value>> = row.into_iter().map(Some).collect();
-                let mut values: Vec<Value> = cells
-                    .iter_mut()
-                    .enumerate()
-                    .filter(|(n, _)| !is_key(*n))
-                    .filter_map(|(_, cell)| cell.take())
-                    .collect();
-                values.extend(
-                    key_positions
-                        .iter()
-                        .filter_map(|&n| cells.get_mut(n).and_then(Option::take)),
-                );
-                self.push(sql.clone(), values);
+        let postgres = self.backend == DbBackend::Postgres;
+        // Column `n` of the rows joined in: PostgreSQL's unnested arrays (`v{n}`, with `n{n}`
+        // flagging NULL), SQLite's `VALUES` (`column1`, `column2`, …).
+        let value = |n: usize| {
+            if postgres {
+                format!("CASE WHEN r.n{n} THEN NULL ELSE r.v{n} END")
+            } else {
+                format!("r.column{}", n + 1)
             }
-            return Ok(());
-        }
+        };
+        let key = |n: usize| {
+            if postgres {
+                format!("r.v{n}")
+            } else {
+                format!("r.column{}", n + 1)
+            }
+        };
         let set = columns
             .iter()
             .enumerate()
-            .filter(|(n, _)| !is_key(*n))
-            .map(|(n, (name, _))| format!("{name} = CASE WHEN r.n{n} THEN NULL ELSE r.v{n} END"))
+            .filter(|(n, _)| !key_positions.contains(n))
+            .map(|(n, (name, _))| format!("{name} = {}", value(n)))
             .collect::<Vec<_>>()
             .join(", ");
         let matched = key_positions
             .iter()
             .zip(keys)
-            .map(|(n, key)| format!("t.{key} = r.v{n}"))
+            .map(|(&n, name)| format!("t.{name} = {}", key(n)))
             .collect::<Vec<_>>()
             .join(" AND ");
+        if !postgres {
+            let one_row = format!("({})", vec!["?"; columns.len()].join(", "));
+            let per_statement = (SQLITE_VALUES_PER_INSERT / columns.len().max(1)).max(1);
+            let mut rows = rows.into_iter().peekable();
+            while rows.peek().is_some() {
+                let chunk: Vec<Vec<Value>> = rows.by_ref().take(per_statement).collect();
+                let sql = format!(
+                    "UPDATE {table} AS t SET {set} FROM (VALUES {}) AS r WHERE {matched}",
+                    vec![one_row.as_str(); chunk.len()].join(", ")
+                );
+                self.push(sql, chunk.into_iter().flatten().collect());
+            }
+            return Ok(());
+        }
         let (unnest, arrays) = unnested(columns, rows);
         self.push(
             format!("UPDATE {table} AS t SET {set} FROM {unnest} WHERE {matched}"),
@@ -491,19 +490,32 @@ mod tests {
                 .is_ok()
         );
         let step = &writes.steps[0];
-        assert_eq!(step.len(), 2, "SQLite: a statement a row");
+        assert_eq!(step.len(), 1, "SQLite: the rows joined in from VALUES");
         assert_eq!(
-            step[1].sql,
-            "UPDATE t SET value = ? WHERE project_id = ? AND position = ?"
+            step[0].sql,
+            "UPDATE t AS t SET value = r.column3 FROM (VALUES (?, ?, ?), (?, ?, ?)) AS r \
+             WHERE t.project_id = r.column1 AND t.position = r.column2"
         );
         assert_eq!(
-            step[1].values,
+            step[0].values,
             [
+                Value::from("p"),
+                Value::BigInt(Some(1)),
                 Value::String(None),
                 Value::from("p"),
-                Value::BigInt(Some(2))
+                Value::BigInt(Some(2)),
+                Value::String(None)
             ]
         );
+        // As many statements as SQLite's limit on bound values needs.
+        let mut writes = Writes::new(DbBackend::Sqlite);
+        assert!(
+            writes
+                .push_updates("t", &keys, &columns, (0..400).map(row).collect())
+                .is_ok()
+        );
+        let sizes: Vec<usize> = writes.steps[0].iter().map(|p| p.values.len()).collect();
+        assert_eq!(sizes, vec![999, 201]);
         // PostgreSQL: one statement whatever the number of rows, NULLs flagged as for inserts.
         let mut writes = Writes::new(DbBackend::Postgres);
         assert!(

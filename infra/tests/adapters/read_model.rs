@@ -1154,6 +1154,7 @@ async fn a_batch_is_written_set_based_and_the_read_model_matches_the_log(databas
     let setup = world(database);
     let (reporting, implementing, first, second) = seed(&setup).await;
     let renamed = organisation(&setup, Some("XM-BATCH-1"), "To Be Renamed").await;
+    let renamed_too = organisation(&setup, Some("XM-BATCH-3"), "Also To Be Renamed").await;
     let raced = organisation(&setup, Some("XM-BATCH-2"), "Raced For").await;
 
     let mut db = database.connection().clone();
@@ -1181,9 +1182,15 @@ async fn a_batch_is_written_set_based_and_the_read_model_matches_the_log(databas
             ..ReviseOrganisation::default()
         })
     };
-    let command = revise(renamed.id, "Renamed In The Batch");
-    held.queue::<Organisation>(&mut pending, renamed.id, Expected::Version(1), command)
-        .await;
+    // Two rows of one table changed in one batch: one update of both.
+    for (id, name) in [
+        (renamed.id, "Renamed In The Batch"),
+        (renamed_too.id, "Also Renamed In The Batch"),
+    ] {
+        let command = revise(id, name);
+        held.queue::<Organisation>(&mut pending, id, Expected::Version(1), command)
+            .await;
+    }
     // Decided on version 1 like the holder, which commits first: a conflict.
     let command = revise(raced.id, "Renamed Second");
     held.queue::<Organisation>(&mut pending, raced.id, Expected::Version(1), command)
@@ -1246,6 +1253,8 @@ async fn a_batch_is_written_set_based_and_the_read_model_matches_the_log(databas
         "{organisations:?}"
     );
     assert_eq!(version(&rest[0]), Some(2), "{:?}", rest[0]);
+    let rest = &rest[1..];
+    assert_eq!(version(&rest[0]), Some(2), "{:?}", rest[0]);
     assert!(
         matches!(
             rest[1],
@@ -1274,7 +1283,7 @@ async fn a_batch_is_written_set_based_and_the_read_model_matches_the_log(databas
     assert_eq!(after.requests - before.requests, queued as u64 + 1);
     assert_eq!(after.batches_one_by_one, before.batches_one_by_one);
     // 24 requests, each of which alone takes at least four statements (its version, its event,
-    // its rows deleted and inserted) plus its savepoint: together a handful per table touched.
+    // its rows written) plus its savepoint: together a handful per table touched.
     let batch_statements = statements.read().statements - statements_before;
     assert!(
         batch_statements <= 40,
@@ -1291,6 +1300,15 @@ async fn a_batch_is_written_set_based_and_the_read_model_matches_the_log(databas
             .name
             .as_str(),
         "Renamed In The Batch"
+    );
+    assert_eq!(
+        read.organisation(renamed_too.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .name
+            .as_str(),
+        "Also Renamed In The Batch"
     );
     assert_eq!(
         read.organisation(raced.id)
