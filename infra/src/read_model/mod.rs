@@ -685,8 +685,15 @@ fn columns_of(table: &Table) -> Vec<(&'static str, ColumnType)> {
 #[derive(Debug, Default, PartialEq, Eq)]
 struct TableChanges {
     deletes: Vec<Vec<Cell>>,
-    updates: Vec<Vec<Cell>>,
+    updates: Vec<Update>,
     inserts: Vec<Vec<Cell>>,
+}
+
+/// A row whose key stayed: its cells after, and which of its columns changed.
+#[derive(Debug, PartialEq, Eq)]
+struct Update {
+    row: Vec<Cell>,
+    changed: Vec<bool>,
 }
 
 /// Checks that every row has one cell per column of `table`, each of the column's kind (a bug
@@ -761,7 +768,10 @@ fn table_changes(
     for row in after {
         match before_by_key.get(&key_of(row)) {
             Some(old) if *old == row => {}
-            Some(_) => changes.updates.push(row.clone()),
+            Some(old) => changes.updates.push(Update {
+                row: row.clone(),
+                changed: old.iter().zip(row).map(|(old, new)| old != new).collect(),
+            }),
             None => changes.inserts.push(row.clone()),
         }
     }
@@ -950,16 +960,35 @@ fn push_changes(writes: &mut Writes, changes: &[Change<'_>]) -> Result<(), Store
             let values: Vec<Value> = chunk.iter().flatten().map(Cell::value).collect();
             writes.push(sql, values);
         }
-        if !updates.is_empty() {
-            check_rows(table, &updates)?;
+        // One update for the rows whose same columns changed (the usual case: a version and a
+        // state), setting only those: SQLite rewrites the entries of every index on a column an
+        // update sets, changed or not.
+        let mut by_columns: BTreeMap<Vec<bool>, Vec<Vec<Cell>>> = BTreeMap::new();
+        for Update { row, changed } in updates {
+            by_columns.entry(changed).or_default().push(row);
+        }
+        for (changed, rows) in by_columns {
+            check_rows(table, &rows)?;
+            let set: Vec<usize> = (0..table.columns.len())
+                .filter(|&n| {
+                    changed.get(n).copied().unwrap_or(true)
+                        || table.row_key.contains(&table.columns[n].0)
+                })
+                .collect();
+            let columns = columns_of(table);
             writes
                 .push_updates(
                     table.name,
                     table.row_key,
-                    &columns_of(table),
-                    updates
-                        .into_iter()
-                        .map(|row| row.into_iter().map(Cell::into_value).collect())
+                    &set.iter().map(|&n| columns[n]).collect::<Vec<_>>(),
+                    rows.into_iter()
+                        .map(|row| {
+                            row.into_iter()
+                                .enumerate()
+                                .filter(|(n, _)| set.contains(n))
+                                .map(|(_, cell)| cell.into_value())
+                                .collect()
+                        })
                         .collect(),
                 )
                 .map_err(StoreError::internal)?;
@@ -1410,7 +1439,7 @@ mod tests {
         after.push(transaction(50));
         let changes = table_changes(&PROJECT_TRANSACTIONS, &before, &after).unwrap();
         assert_eq!(changes.deletes, Vec::<Vec<Cell>>::new());
-        assert_eq!(changes.updates, Vec::<Vec<Cell>>::new());
+        assert_eq!(changes.updates, Vec::new());
         assert_eq!(changes.inserts, [transaction(50)]);
     }
 
@@ -1424,8 +1453,71 @@ mod tests {
         let changes = table_changes(&PROJECT_TRANSACTIONS, &before, &after).unwrap();
         let key = |position: i64| vec![Cell::Text(Some(format!("tx-{position}")))];
         assert_eq!(changes.deletes, [key(2)]);
-        assert_eq!(changes.updates, [after[1].clone()]);
+        let mut changed = vec![false; PROJECT_TRANSACTIONS.columns.len()];
+        changed[5] = true;
+        assert_eq!(
+            changes.updates,
+            [Update {
+                row: after[1].clone(),
+                changed
+            }]
+        );
         assert_eq!(changes.inserts, [transaction(9)]);
+    }
+
+    #[test]
+    fn an_update_sets_only_the_columns_that_changed_and_shares_a_statement_with_the_inserts() {
+        use amanah_domain::codelists::OrganisationType;
+        let organisation = |name: &str, version: u64| Organisation {
+            id: Uuid::nil(),
+            org_ref: None,
+            name: amanah_domain::values::Name::parse(name).unwrap(),
+            acronym: None,
+            organisation_type: OrganisationType::Government,
+            country: None,
+            website: None,
+            deactivated: false,
+            version,
+        };
+        let before = Snapshot::Organisation(Box::new(organisation("Ministry", 1)));
+        let after = Snapshot::Organisation(Box::new(organisation("Treasury", 2)));
+        let created = Snapshot::Organisation(Box::new(Organisation {
+            id: Uuid::now_v7(),
+            ..organisation("New", 1)
+        }));
+        // Only the events' stream versions matter here: a first one starts a stream.
+        let event = |stream_version: u64| StoredEvent {
+            index: 0,
+            id: Uuid::nil(),
+            stream: StreamKind::Organisation,
+            stream_id: Uuid::nil(),
+            stream_version,
+            event_type: String::new(),
+            occurred_at: chrono::DateTime::default(),
+            actor: amanah_domain::ports::Actor::system("test"),
+            request_id: None,
+            data: serde_json::Value::Null,
+            canonical: Vec::new(),
+        };
+        let first = [event(1)];
+        let mut writes = Writes::new(DbBackend::Sqlite);
+        push_changes(
+            &mut writes,
+            &[
+                Change::of(Some(&before), &after, &[event(2)]),
+                Change::of(None, &created, &first),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            writes.parts(),
+            [[
+                "UPDATE organisations AS t SET name = r.column2, version = r.column3, \
+                 state = r.column4 FROM (VALUES (?, ?, ?, ?)) AS r WHERE t.id = r.column1",
+                "INSERT INTO organisations (id, ref, name, acronym, type_code, country, website, \
+                 deactivated, version, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            ]]
+        );
     }
 
     #[test]

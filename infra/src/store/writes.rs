@@ -273,6 +273,15 @@ impl Writes {
         self.steps.iter().all(Vec::is_empty)
     }
 
+    /// The statements pushed, step by step, as they are written before they are combined.
+    #[cfg(test)]
+    pub(crate) fn parts(&self) -> Vec<Vec<&str>> {
+        self.steps
+            .iter()
+            .map(|step| step.iter().map(|part| part.sql.as_str()).collect())
+            .collect()
+    }
+
     /// Sends the writes through `db` (of the engine they are for), step by step. Stops at the
     /// first error (inside a transaction, the caller rolls it back).
     ///
