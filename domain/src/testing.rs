@@ -71,17 +71,23 @@ pub(crate) struct Then<A: Aggregate> {
     result: Result<Vec<A::Event>, A::Error>,
 }
 
-impl<A: Aggregate> Then<A>
+impl<A: Aggregate + serde::Serialize + PartialEq> Then<A>
 where
     A::Event: PartialEq,
     A::Error: PartialEq,
 {
     /// The command was accepted; returns its events (each round-trips through JSON without floats).
+    /// The state they leave round-trips through JSON too: the store keeps it as JSON, and the
+    /// command service decides as well on the state it keeps in memory, which must be the same.
     pub(crate) fn accepted(self) -> Vec<A::Event> {
         match self.result {
             Ok(events) => {
                 for event in &events {
                     assert_json_round_trip(event);
+                }
+                let all: Vec<A::Event> = self.past.iter().chain(&events).cloned().collect();
+                if let Some(state) = A::fold(&all) {
+                    assert_state_round_trip(&state);
                 }
                 events
             }
@@ -162,6 +168,18 @@ pub(crate) fn assert_json_round_trip<E: DomainEvent + PartialEq>(event: &E) {
     match serde_json::from_str::<E>(&text) {
         Ok(back) => assert_eq!(&back, event, "round trip of {text}"),
         Err(error) => panic!("{text} does not deserialise: {error}"),
+    }
+}
+
+/// The state as the store keeps it (its JSON) decodes to itself.
+fn assert_state_round_trip<A: Aggregate + serde::Serialize + PartialEq>(state: &A) {
+    let text = match serde_json::to_string(state) {
+        Ok(text) => text,
+        Err(error) => panic!("{state:?} does not serialise: {error}"),
+    };
+    match serde_json::from_str::<A>(&text) {
+        Ok(back) => assert_eq!(&back, state, "round trip of the state {text}"),
+        Err(error) => panic!("the state {text} does not deserialise: {error}"),
     }
 }
 
