@@ -27,8 +27,8 @@ use crate::store::sql::statement;
 /// step with more goes as several statements.
 const VALUES_PER_STATEMENT: usize = 32_000;
 
-/// Bound values one SQLite `INSERT` of [`Writes::push_rows`] carries at most: the limit of every
-/// SQLite build (newer ones allow 32,766).
+/// Bound values one SQLite statement of [`Writes::push_rows`] or [`Writes::push_updates`] carries
+/// at most: the limit of every SQLite build (newer ones allow 32,766).
 const SQLITE_VALUES_PER_INSERT: usize = 999;
 
 /// Statements to send later to a database of one engine, in steps (see the module
@@ -150,17 +150,9 @@ impl Writes {
             .collect::<Vec<_>>()
             .join(", ");
         if self.backend != DbBackend::Postgres {
-            let one_row = format!("({})", vec!["?"; columns.len()].join(", "));
-            let per_insert = (SQLITE_VALUES_PER_INSERT / columns.len().max(1)).max(1);
-            let mut rows = rows.into_iter().peekable();
-            while rows.peek().is_some() {
-                let chunk: Vec<Vec<Value>> = rows.by_ref().take(per_insert).collect();
-                let sql = format!(
-                    "INSERT INTO {table} ({names}) VALUES {}",
-                    vec![one_row.as_str(); chunk.len()].join(", ")
-                );
-                self.push(sql, chunk.into_iter().flatten().collect());
-            }
+            self.push_values(columns.len(), rows, |values| {
+                format!("INSERT INTO {table} ({names}) VALUES {values}")
+            });
             return Ok(());
         }
         let (unnest, arrays) = unnested(columns, rows);
@@ -239,17 +231,9 @@ impl Writes {
             .collect::<Vec<_>>()
             .join(" AND ");
         if !postgres {
-            let one_row = format!("({})", vec!["?"; columns.len()].join(", "));
-            let per_statement = (SQLITE_VALUES_PER_INSERT / columns.len().max(1)).max(1);
-            let mut rows = rows.into_iter().peekable();
-            while rows.peek().is_some() {
-                let chunk: Vec<Vec<Value>> = rows.by_ref().take(per_statement).collect();
-                let sql = format!(
-                    "UPDATE {table} AS t SET {set} FROM (VALUES {}) AS r WHERE {matched}",
-                    vec![one_row.as_str(); chunk.len()].join(", ")
-                );
-                self.push(sql, chunk.into_iter().flatten().collect());
-            }
+            self.push_values(columns.len(), rows, |values| {
+                format!("UPDATE {table} AS t SET {set} FROM (VALUES {values}) AS r WHERE {matched}")
+            });
             return Ok(());
         }
         let (unnest, arrays) = unnested(columns, rows);
@@ -258,6 +242,25 @@ impl Writes {
             arrays,
         );
         Ok(())
+    }
+
+    /// Adds `rows` (each of `width` values) for SQLite as `VALUES` lists, `(?, ?), (?, ?)`, in as
+    /// many statements as [`SQLITE_VALUES_PER_INSERT`] needs; `statement` writes the statement
+    /// around one list.
+    fn push_values(
+        &mut self,
+        width: usize,
+        rows: Vec<Vec<Value>>,
+        statement: impl Fn(&str) -> String,
+    ) {
+        let one_row = format!("({})", vec!["?"; width].join(", "));
+        let per_statement = (SQLITE_VALUES_PER_INSERT / width.max(1)).max(1);
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<Vec<Value>> = rows.by_ref().take(per_statement).collect();
+            let values = vec![one_row.as_str(); chunk.len()].join(", ");
+            self.push(statement(&values), chunk.into_iter().flatten().collect());
+        }
     }
 
     /// Starts a new step: what is pushed next sees what was pushed before.
