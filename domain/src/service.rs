@@ -251,12 +251,6 @@ impl<S: EventStore> CommandService<S> {
         .into())
     }
 
-    /// The states this service keeps lately (see [`RecentStates`]).
-    #[must_use]
-    pub fn recent(&self) -> &RecentStates {
-        &self.recent
-    }
-
     /// Facts about an organisation for another aggregate's command, `None` when it does not exist.
     ///
     /// # Errors
