@@ -3,7 +3,8 @@
 //! [`connect`] accepts `sqlite://PATH[?mode=rwc]` and `postgres://…` (or `postgresql://…`) URLs.
 //! SQLite is opened for durability and for several processes: WAL journal, `synchronous=FULL`
 //! (an acknowledged append survives a power cut), foreign keys on, and a busy timeout so that a
-//! writer waits for another process's write lock instead of failing. Error messages never repeat
+//! writer waits for another process's write lock instead of failing. Its WAL is checkpointed in
+//! the background, not inside a commit ([`checkpoint_wal`]). Error messages never repeat
 //! the URL's credentials (it may hold a password): where a driver quotes the URL, it is redacted.
 
 use std::path::PathBuf;
@@ -279,7 +280,10 @@ async fn connect_sqlite(
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
                 .busy_timeout(SQLITE_BUSY_TIMEOUT)
-                .pragma("mmap_size", mmap_bytes.to_string());
+                .pragma("mmap_size", mmap_bytes.to_string())
+                // No checkpoint inside a commit: the store checkpoints the WAL in the background
+                // (`checkpoint_wal`).
+                .pragma("wal_autocheckpoint", "0");
             if create_if_missing {
                 sqlite.create_if_missing(true)
             } else {
@@ -289,6 +293,41 @@ async fn connect_sqlite(
     sea_orm::Database::connect(options)
         .await
         .map_err(|error| DatabaseSetupError::Connect(without_credentials(&error, url)))
+}
+
+/// How often a SQLite database's WAL is checkpointed in the background ([`checkpoint_wal`]).
+pub const SQLITE_CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
+/// Copies what the WAL of SQLite database `db` holds into the database file, every
+/// [`SQLITE_CHECKPOINT_EVERY`], until `running` says to stop (returns `false`).
+///
+/// SQLite's own checkpoint runs inside the commit that takes the WAL past 1,000 pages: on the
+/// one writer's path, so every few batches one waited for a thousand pages to be copied and the
+/// database file to be synced (W2 on SQLite: +10 % to +28 % without it, BENCHMARKS.md §5). The
+/// connections are opened without it (`wal_autocheckpoint = 0`), and this checkpoint, `PASSIVE`,
+/// runs on a connection of its own beside the writer, which it never blocks. Durability is the
+/// WAL's, synced at every commit (`synchronous = FULL`), as before. A failed checkpoint is
+/// logged and tried again at the next turn; SQLite also checkpoints when the last connection
+/// closes.
+pub async fn checkpoint_wal(db: DatabaseConnection, running: impl Fn() -> bool) {
+    let mut every = tokio::time::interval(SQLITE_CHECKPOINT_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    every.tick().await;
+    loop {
+        every.tick().await;
+        if !running() {
+            break;
+        }
+        if let Err(error) = db
+            .execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)")
+            .await
+        {
+            tracing::warn!(
+                error = %amanah_domain::errors::Chain(&error),
+                "the SQLite WAL could not be checkpointed; trying again shortly"
+            );
+        }
+    }
 }
 
 /// Applies every pending migration, atomically: all of them or none.
@@ -415,6 +454,46 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(synchronous.try_get_by_index::<i64>(0).unwrap(), 2);
+    }
+
+    #[tokio::test]
+    #[expect(
+        clippy::unwrap_used,
+        reason = "a test fails loudly on an unexpected error"
+    )]
+    async fn the_wal_is_checkpointed_in_the_background_not_inside_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        let db = connect(&url).await.unwrap();
+        db.execute_unprepared("CREATE TABLE t (x BLOB)")
+            .await
+            .unwrap();
+        // About 2,000 pages, twice SQLite's own threshold for a checkpoint inside a commit.
+        for _ in 0..20 {
+            db.execute_unprepared("INSERT INTO t VALUES (randomblob(400000))")
+                .await
+                .unwrap();
+        }
+        let size = || std::fs::metadata(&path).unwrap().len();
+        assert!(
+            size() < 1_000_000,
+            "the commits copied the WAL into the file: {} bytes",
+            size()
+        );
+        let stopped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let checkpoints = tokio::spawn(checkpoint_wal(db.clone(), {
+            let stopped = std::sync::Arc::clone(&stopped);
+            move || !stopped.load(std::sync::atomic::Ordering::SeqCst)
+        }));
+        let mut waited = Duration::ZERO;
+        while size() < 8_000_000 && waited < Duration::from_secs(10) {
+            tokio::time::sleep(SQLITE_CHECKPOINT_EVERY).await;
+            waited += SQLITE_CHECKPOINT_EVERY;
+        }
+        assert!(size() >= 8_000_000, "not checkpointed: {} bytes", size());
+        stopped.store(true, std::sync::atomic::Ordering::SeqCst);
+        checkpoints.await.unwrap();
     }
 
     #[tokio::test]

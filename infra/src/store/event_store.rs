@@ -309,6 +309,13 @@ impl SqlEventStore {
             committed: committed.clone(),
         };
         tokio::spawn(sequencer.run(queue));
+        if db.get_database_backend() == DbBackend::Sqlite {
+            // Until every handle of the store is gone, as the sequencer.
+            let store = jobs.downgrade();
+            tokio::spawn(database::checkpoint_wal(db.clone(), move || {
+                store.upgrade().is_some()
+            }));
+        }
         Self {
             db,
             jobs,
