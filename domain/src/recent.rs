@@ -126,17 +126,11 @@ impl RecentStates {
         generations.old.remove(&key);
     }
 
-    /// How many states are kept.
-    #[must_use]
-    pub fn len(&self) -> usize {
+    /// How many states are kept (for the tests of the bound).
+    #[cfg(test)]
+    fn len(&self) -> usize {
         let generations = self.lock();
         generations.young.len() + generations.old.len()
-    }
-
-    /// Whether none is.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 

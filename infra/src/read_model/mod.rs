@@ -689,11 +689,12 @@ struct TableChanges {
     inserts: Vec<Vec<Cell>>,
 }
 
-/// A row whose key stayed: its cells after, and which of its columns changed.
+/// A row whose key stayed: its cells after, and the columns its update names: those of the row
+/// key (to find it) and those whose values changed (to set them).
 #[derive(Debug, PartialEq, Eq)]
 struct Update {
     row: Vec<Cell>,
-    changed: Vec<bool>,
+    named: Vec<bool>,
 }
 
 /// Checks that every row has one cell per column of `table`, each of the column's kind (a bug
@@ -770,7 +771,12 @@ fn table_changes(
             Some(old) if *old == row => {}
             Some(old) => changes.updates.push(Update {
                 row: row.clone(),
-                changed: old.iter().zip(row).map(|(old, new)| old != new).collect(),
+                named: old
+                    .iter()
+                    .zip(row)
+                    .enumerate()
+                    .map(|(n, (old, new))| old != new || key_columns.contains(&n))
+                    .collect(),
             }),
             None => changes.inserts.push(row.clone()),
         }
@@ -964,32 +970,30 @@ fn push_changes(writes: &mut Writes, changes: &[Change<'_>]) -> Result<(), Store
         // state), setting only those: SQLite rewrites the entries of every index on a column an
         // update sets, changed or not.
         let mut by_columns: BTreeMap<Vec<bool>, Vec<Vec<Cell>>> = BTreeMap::new();
-        for Update { row, changed } in updates {
-            by_columns.entry(changed).or_default().push(row);
+        for Update { row, named } in updates {
+            by_columns.entry(named).or_default().push(row);
         }
-        for (changed, rows) in by_columns {
-            check_rows(table, &rows)?;
-            let set: Vec<usize> = (0..table.columns.len())
-                .filter(|&n| {
-                    changed.get(n).copied().unwrap_or(true)
-                        || table.row_key.contains(&table.columns[n].0)
-                })
+        let columns = columns_of(table);
+        for (named, rows) in by_columns {
+            let pick = |row: Vec<Cell>| -> Vec<Value> {
+                row.into_iter()
+                    .zip(&named)
+                    .filter(|(_, named)| **named)
+                    .map(|(cell, _)| cell.into_value())
+                    .collect()
+            };
+            let named_columns: Vec<(&str, ColumnType)> = columns
+                .iter()
+                .zip(&named)
+                .filter(|(_, named)| **named)
+                .map(|(column, _)| *column)
                 .collect();
-            let columns = columns_of(table);
             writes
                 .push_updates(
                     table.name,
                     table.row_key,
-                    &set.iter().map(|&n| columns[n]).collect::<Vec<_>>(),
-                    rows.into_iter()
-                        .map(|row| {
-                            row.into_iter()
-                                .enumerate()
-                                .filter(|(n, _)| set.contains(n))
-                                .map(|(_, cell)| cell.into_value())
-                                .collect()
-                        })
-                        .collect(),
+                    &named_columns,
+                    rows.into_iter().map(pick).collect(),
                 )
                 .map_err(StoreError::internal)?;
         }
@@ -1453,13 +1457,15 @@ mod tests {
         let changes = table_changes(&PROJECT_TRANSACTIONS, &before, &after).unwrap();
         let key = |position: i64| vec![Cell::Text(Some(format!("tx-{position}")))];
         assert_eq!(changes.deletes, [key(2)]);
-        let mut changed = vec![false; PROJECT_TRANSACTIONS.columns.len()];
-        changed[5] = true;
+        // Its key (`id`, the first column) and the one value that changed.
+        let mut named = vec![false; PROJECT_TRANSACTIONS.columns.len()];
+        named[0] = true;
+        named[5] = true;
         assert_eq!(
             changes.updates,
             [Update {
                 row: after[1].clone(),
-                changed
+                named
             }]
         );
         assert_eq!(changes.inserts, [transaction(9)]);
