@@ -30,6 +30,8 @@
 //!   instead of holding them (the transaction rows hold them).
 //! * [`m0015_room_for_updates_in_place`]: on PostgreSQL, the aggregates' own tables leave room
 //!   on each page, so that updating a row writes no index entries.
+//! * [`m0016_one_project_order_index`]: drops two of `activities`' three per-project order
+//!   indexes (a project's few activities are sorted instead).
 //!
 //! DDL is written as SQL rather than with sea-query's builder: the triggers need per-engine SQL
 //! anyway, and the few type differences (`BLOB`/`BYTEA`, SQLite's `INTEGER PRIMARY KEY` rowid
@@ -53,6 +55,7 @@ pub mod m0012_position_check_by_key;
 pub mod m0013_head_check_after;
 pub mod m0014_transactions_out_of_project_state;
 pub mod m0015_room_for_updates_in_place;
+pub mod m0016_one_project_order_index;
 
 /// All migrations, in order. `amanah migrate` and `amanah serve` apply the pending ones through
 /// [`crate::store::database::migrate`].
@@ -77,6 +80,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0013_head_check_after::Migration),
             Box::new(m0014_transactions_out_of_project_state::Migration),
             Box::new(m0015_room_for_updates_in_place::Migration),
+            Box::new(m0016_one_project_order_index::Migration),
         ]
     }
 }
