@@ -4,11 +4,14 @@
 //! SQLite is opened for durability and for several processes: WAL journal, `synchronous=FULL`
 //! (an acknowledged append survives a power cut), foreign keys on, and a busy timeout so that a
 //! writer waits for another process's write lock instead of failing. Its WAL is checkpointed in
-//! the background, not inside a commit ([`checkpoint_wal`]). Error messages never repeat
+//! the background, not inside a commit, and kept from growing without bound
+//! ([`WalCheckpoints`]). Error messages never repeat
 //! the URL's credentials (it may hold a password): where a driver quotes the URL, it is redacted.
 
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::time::Duration;
 
 use sea_orm::sqlx::Executor as _;
@@ -298,8 +301,65 @@ async fn connect_sqlite(
 /// How often a SQLite database's WAL is checkpointed in the background ([`checkpoint_wal`]).
 pub const SQLITE_CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
+/// How long a SQLite database's WAL may grow, in pages, before the writer is asked to let it
+/// start over ([`WalCheckpoints`]): 16 MiB of 4 KiB pages. SQLite's own threshold for a
+/// checkpoint inside a commit is 1,000 pages; this one costs the writer a short checkpoint of
+/// what the background one has not yet copied, once the WAL has grown this far.
+pub const SQLITE_WAL_RESTART_PAGES: u64 = 4_096;
+
+/// The checkpoints of a SQLite database's WAL: a background task's ([`checkpoint_wal`]), and the
+/// writer's own when the WAL has grown long ([`checkpoint_wal_between_writes`]). Clones share
+/// the request the first makes to the second.
+///
+/// Why two: the WAL starts over from its first page only when a write transaction begins with
+/// every frame copied into the database file. The background checkpoint runs beside the writer,
+/// which appends more frames meanwhile; under a steady stream of batches it never catches up, and
+/// the WAL grew without bound (808 MB in a minute of W2, BENCHMARKS.md §5), each page read from
+/// it again and again. The writer, between two of its transactions, appends nothing while it
+/// checkpoints, so its checkpoint can copy every frame (unless a reader still needs an older
+/// one), and its next transaction starts the WAL over.
+#[derive(Debug, Clone)]
+pub struct WalCheckpoints {
+    every: Duration,
+    restart_after_pages: u64,
+    restart_wanted: Arc<AtomicBool>,
+}
+
+impl WalCheckpoints {
+    /// Background checkpoints `every` so often; the writer asked to checkpoint once the WAL holds
+    /// more than `restart_after_pages` pages.
+    #[must_use]
+    pub fn new(every: Duration, restart_after_pages: u64) -> Self {
+        Self {
+            every,
+            restart_after_pages,
+            restart_wanted: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Asks the writer to checkpoint between its next two transactions, as the background
+    /// checkpoint does when it finds the WAL longer than its bound.
+    pub fn request_restart(&self) {
+        self.restart_wanted.store(true, AtomicOrdering::Relaxed);
+    }
+
+    /// Whether a checkpoint by the writer was asked for ([`Self::request_restart`]) since the
+    /// last call; the writer then checkpoints between two transactions. Clears the request.
+    #[must_use]
+    pub fn take_restart_request(&self) -> bool {
+        self.restart_wanted.swap(false, AtomicOrdering::Relaxed)
+    }
+}
+
+impl Default for WalCheckpoints {
+    fn default() -> Self {
+        Self::new(SQLITE_CHECKPOINT_EVERY, SQLITE_WAL_RESTART_PAGES)
+    }
+}
+
 /// Copies what the WAL of SQLite database `db` holds into the database file, every
-/// [`SQLITE_CHECKPOINT_EVERY`], until `running` says to stop (returns `false`).
+/// `checkpoints.every`, until `running` says to stop (returns `false`); when the WAL has grown
+/// longer than its bound, asks the writer to let it start over ([`WalCheckpoints`]).
 ///
 /// SQLite's own checkpoint runs inside the commit that takes the WAL past 1,000 pages: on the
 /// one writer's path, so every few batches one waited for a thousand pages to be copied and the
@@ -309,8 +369,12 @@ pub const SQLITE_CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 /// WAL's, synced at every commit (`synchronous = FULL`), as before. A failed checkpoint is
 /// logged and tried again at the next turn; SQLite also checkpoints when the last connection
 /// closes.
-pub async fn checkpoint_wal(db: DatabaseConnection, running: impl Fn() -> bool) {
-    let mut every = tokio::time::interval(SQLITE_CHECKPOINT_EVERY);
+pub async fn checkpoint_wal(
+    db: DatabaseConnection,
+    checkpoints: WalCheckpoints,
+    running: impl Fn() -> bool,
+) {
+    let mut every = tokio::time::interval(checkpoints.every);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     every.tick().await;
     loop {
@@ -318,16 +382,44 @@ pub async fn checkpoint_wal(db: DatabaseConnection, running: impl Fn() -> bool) 
         if !running() {
             break;
         }
-        if let Err(error) = db
-            .execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)")
-            .await
-        {
-            tracing::warn!(
+        match checkpoint_passive(&db).await {
+            Ok(pages) => {
+                if pages > checkpoints.restart_after_pages {
+                    checkpoints.request_restart();
+                }
+            }
+            Err(error) => tracing::warn!(
                 error = %amanah_domain::errors::Chain(&error),
                 "the SQLite WAL could not be checkpointed; trying again shortly"
-            );
+            ),
         }
     }
+}
+
+/// The writer's checkpoint of SQLite database `writer`'s WAL, between two of its transactions,
+/// when [`WalCheckpoints::take_restart_request`] asks for it: it copies what the background
+/// checkpoint has not yet, so that the writer's next transaction starts the WAL over.
+///
+/// # Errors
+/// The database's error; the WAL then stays as it is until the next request.
+pub async fn checkpoint_wal_between_writes(writer: &DatabaseConnection) -> Result<(), DbErr> {
+    checkpoint_passive(writer).await.map(|_| ())
+}
+
+/// `PRAGMA wal_checkpoint(PASSIVE)` on `db`: the pages the WAL holds.
+async fn checkpoint_passive(db: &DatabaseConnection) -> Result<u64, DbErr> {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "PRAGMA wal_checkpoint(PASSIVE)",
+        ))
+        .await?;
+    // (busy, pages in the WAL, pages copied); -1 pages when the database is not in WAL mode.
+    let pages = match row {
+        Some(row) => row.try_get_by_index::<i64>(1)?,
+        None => 0,
+    };
+    Ok(u64::try_from(pages).unwrap_or(0))
 }
 
 /// Applies every pending migration, atomically: all of them or none.
@@ -482,7 +574,7 @@ mod tests {
             size()
         );
         let stopped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let checkpoints = tokio::spawn(checkpoint_wal(db.clone(), {
+        let checkpoints = tokio::spawn(checkpoint_wal(db.clone(), WalCheckpoints::default(), {
             let stopped = std::sync::Arc::clone(&stopped);
             move || !stopped.load(std::sync::atomic::Ordering::SeqCst)
         }));
@@ -494,6 +586,43 @@ mod tests {
         assert!(size() >= 8_000_000, "not checkpointed: {} bytes", size());
         stopped.store(true, std::sync::atomic::Ordering::SeqCst);
         checkpoints.await.unwrap();
+    }
+
+    /// The background checkpoint asks the writer for a checkpoint of its own when the WAL holds
+    /// more pages than the bound, and not before.
+    #[tokio::test]
+    #[expect(
+        clippy::unwrap_used,
+        reason = "a test fails loudly on an unexpected error"
+    )]
+    async fn a_wal_past_its_bound_asks_the_writer_for_a_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("c.db").display());
+        let db = connect(&url).await.unwrap();
+        db.execute_unprepared("CREATE TABLE t (x BLOB)")
+            .await
+            .unwrap();
+        // About 100 pages.
+        db.execute_unprepared("INSERT INTO t VALUES (randomblob(400000))")
+            .await
+            .unwrap();
+        let every = Duration::from_millis(10);
+        for (bound, asked) in [(1_000, false), (50, true)] {
+            let checkpoints = WalCheckpoints::new(every, bound);
+            let stopped = Arc::new(AtomicBool::new(false));
+            let task = tokio::spawn(checkpoint_wal(db.clone(), checkpoints.clone(), {
+                let stopped = Arc::clone(&stopped);
+                move || !stopped.load(AtomicOrdering::SeqCst)
+            }));
+            let mut waited = Duration::ZERO;
+            while !checkpoints.take_restart_request() && waited < Duration::from_secs(1) {
+                tokio::time::sleep(every).await;
+                waited += every;
+            }
+            assert_eq!(waited < Duration::from_secs(1), asked, "bound {bound}");
+            stopped.store(true, AtomicOrdering::SeqCst);
+            task.await.unwrap();
+        }
     }
 
     #[tokio::test]

@@ -121,6 +121,9 @@ pub struct StoreConfig {
     /// so that a batch never waits for a pooled connection behind the reads of the requests it is
     /// about to answer). `None`: the store's own pool.
     pub writer: Option<database::WriterPool>,
+    /// On SQLite, how the WAL is checkpointed: in the background, and by the sequencer between
+    /// two batches once the WAL has grown long ([`database::WalCheckpoints`]).
+    pub wal_checkpoints: database::WalCheckpoints,
 }
 
 impl Default for StoreConfig {
@@ -132,6 +135,7 @@ impl Default for StoreConfig {
             checkpoint_signer: None,
             maintain_tree: true,
             follow_poll: crate::store::follow::FOLLOW_POLL,
+            wal_checkpoints: database::WalCheckpoints::default(),
         }
     }
 }
@@ -294,6 +298,7 @@ impl SqlEventStore {
         let (committed, _) = broadcast::channel(COMMITTED_CHANNEL_CAPACITY);
         let state_reader = projector.state_reader();
         let transaction_reader = projector.transaction_reader();
+        let sqlite = db.get_database_backend() == DbBackend::Sqlite;
         let sequencer = Sequencer {
             db: config
                 .writer
@@ -307,14 +312,17 @@ impl SqlEventStore {
             max_batch: config.max_batch.max(1),
             counters: Arc::clone(&counters),
             committed: committed.clone(),
+            wal_checkpoints: sqlite.then(|| config.wal_checkpoints.clone()),
         };
         tokio::spawn(sequencer.run(queue));
-        if db.get_database_backend() == DbBackend::Sqlite {
+        if sqlite {
             // Until every handle of the store is gone, as the sequencer.
             let store = jobs.downgrade();
-            tokio::spawn(database::checkpoint_wal(db.clone(), move || {
-                store.upgrade().is_some()
-            }));
+            tokio::spawn(database::checkpoint_wal(
+                db.clone(),
+                config.wal_checkpoints,
+                move || store.upgrade().is_some(),
+            ));
         }
         Self {
             db,
@@ -599,6 +607,8 @@ struct Sequencer<P> {
     /// The Merkle tree's right edge as this sequencer's last batch committed it: the next batch
     /// extends it without reading the stored edge, unless another replica appended meanwhile.
     frontier: std::sync::Mutex<Option<CompactRange>>,
+    /// SQLite's WAL checkpoints, whose requests the sequencer answers between two batches.
+    wal_checkpoints: Option<database::WalCheckpoints>,
 }
 
 impl<P: Projector> Sequencer<P> {
@@ -636,11 +646,27 @@ impl<P: Projector> Sequencer<P> {
                 let _ = committing_now.await;
             } else {
                 let _ = task.await;
+                sequencer.checkpoint_wal_if_asked().await;
             }
             previous = Some(done_now);
         }
         if let Some(last) = previous {
             let _ = last.await;
+        }
+    }
+
+    /// On SQLite, between two batches, checkpoints the WAL when the background checkpoint asks,
+    /// so that the next batch starts it over ([`database::WalCheckpoints`]). The last batch's
+    /// callers have their answers already.
+    async fn checkpoint_wal_if_asked(&self) {
+        if let Some(checkpoints) = &self.wal_checkpoints
+            && checkpoints.take_restart_request()
+            && let Err(error) = database::checkpoint_wal_between_writes(&self.db).await
+        {
+            tracing::warn!(
+                error = %amanah_domain::errors::Chain(&error),
+                "the SQLite WAL could not be checkpointed between two batches"
+            );
         }
     }
 

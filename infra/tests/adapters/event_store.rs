@@ -1806,3 +1806,59 @@ async fn sqlite_connections_are_durable_and_wait_for_the_write_lock() {
     db.close().await.unwrap();
     std::fs::remove_dir_all(root).unwrap();
 }
+
+/// The sequencer checkpoints the SQLite WAL between two batches when asked (as the background
+/// checkpoint asks once the WAL is past its bound), and the batch after starts the WAL over. The
+/// background checkpoint alone copies frames beside a writer that keeps appending more, so
+/// under appends that never pause it never found every frame copied when a batch began, and the
+/// WAL never started over: it grew by every page every batch wrote (808 MB in a minute of W2).
+#[tokio::test]
+async fn the_sequencer_lets_the_sqlite_wal_start_over_when_asked() {
+    let root = tempfile::tempdir().unwrap();
+    let path = root.path().join("amanah.db");
+    let db = database::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+        .await
+        .unwrap();
+    database::migrate(&db).await.unwrap();
+    // No background checkpoint within the test: only the requests below ask for one.
+    let checkpoints = database::WalCheckpoints::new(Duration::from_secs(3_600), 0);
+    let store = SqlEventStore::start(
+        db.clone(),
+        StoreConfig {
+            writer: database::writer_pool(&db),
+            wal_checkpoints: checkpoints.clone(),
+            ..StoreConfig::default()
+        },
+        amanah_infra::NoProjection,
+    );
+    // The WAL's header counts the times it started over (its checkpoint sequence number), and
+    // the frames follow it.
+    let wal = root.path().join("amanah.db-wal");
+    let restarts = || {
+        let header = std::fs::read(&wal).unwrap();
+        u32::from_be_bytes(header[12..16].try_into().unwrap())
+    };
+    let frames = || (std::fs::metadata(&wal).unwrap().len() - 32) / (4_096 + 24);
+    let append = async || {
+        store
+            .append(request(Uuid::now_v7(), 0, &["OrganisationRegistered"]))
+            .await
+            .unwrap();
+    };
+    append().await;
+    let (restarted, written) = (restarts(), frames());
+    append().await;
+    assert_eq!(restarts(), restarted, "not asked, not started over");
+    assert!(frames() > written);
+    checkpoints.request_restart();
+    append().await; // the checkpoint follows this batch
+    let (restarted, written) = (restarts(), frames());
+    append().await;
+    assert_eq!(restarts(), restarted + 1, "started over");
+    assert_eq!(frames(), written, "the frames written over the old ones");
+    assert!(
+        !checkpoints.take_restart_request(),
+        "the request was answered"
+    );
+    assert_log_is_gapless(&store).await;
+}
