@@ -597,7 +597,8 @@ mod tests {
     )]
     async fn a_wal_past_its_bound_asks_the_writer_for_a_checkpoint() {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("c.db").display());
+        let path = dir.path().join("c.db");
+        let url = format!("sqlite://{}?mode=rwc", path.display());
         let db = connect(&url).await.unwrap();
         db.execute_unprepared("CREATE TABLE t (x BLOB)")
             .await
@@ -607,22 +608,45 @@ mod tests {
             .await
             .unwrap();
         let every = Duration::from_millis(10);
-        for (bound, asked) in [(1_000, false), (50, true)] {
-            let checkpoints = WalCheckpoints::new(every, bound);
+        let run = |checkpoints: &WalCheckpoints| {
             let stopped = Arc::new(AtomicBool::new(false));
             let task = tokio::spawn(checkpoint_wal(db.clone(), checkpoints.clone(), {
                 let stopped = Arc::clone(&stopped);
                 move || !stopped.load(AtomicOrdering::SeqCst)
             }));
+            (stopped, task)
+        };
+        let wait_until = async |done: &dyn Fn() -> bool| {
             let mut waited = Duration::ZERO;
-            while !checkpoints.take_restart_request() && waited < Duration::from_secs(1) {
+            while !done() && waited < Duration::from_secs(10) {
                 tokio::time::sleep(every).await;
                 waited += every;
             }
-            assert_eq!(waited < Duration::from_secs(1), asked, "bound {bound}");
-            stopped.store(true, AtomicOrdering::SeqCst);
-            task.await.unwrap();
-        }
+            done()
+        };
+
+        // Within the bound: the WAL is copied into the file, and nobody is asked.
+        let within = WalCheckpoints::new(every, 1_000);
+        let (stopped, task) = run(&within);
+        let copied = || std::fs::metadata(&path).unwrap().len() >= 400_000;
+        assert!(wait_until(&copied).await, "not checkpointed");
+        stopped.store(true, AtomicOrdering::SeqCst);
+        task.await.unwrap();
+        assert!(!within.take_restart_request());
+
+        // Past it (the WAL still holds its 100 pages: nothing started it over): asked.
+        let past = WalCheckpoints::new(every, 50);
+        let (stopped, task) = run(&past);
+        let asked = AtomicBool::new(false);
+        let answered = || {
+            if past.take_restart_request() {
+                asked.store(true, AtomicOrdering::SeqCst);
+            }
+            asked.load(AtomicOrdering::SeqCst)
+        };
+        assert!(wait_until(&answered).await, "not asked");
+        stopped.store(true, AtomicOrdering::SeqCst);
+        task.await.unwrap();
     }
 
     #[tokio::test]
