@@ -314,7 +314,7 @@ pub const SQLITE_WAL_RESTART_PAGES: u64 = 4_096;
 /// Why two: the WAL starts over from its first page only when a write transaction begins with
 /// every frame copied into the database file. The background checkpoint runs beside the writer,
 /// which appends more frames meanwhile; under a steady stream of batches it never catches up, and
-/// the WAL grew without bound (808 MB in a minute of W2, BENCHMARKS.md §5), each page read from
+/// the WAL grew without bound (294 MB in a 10 s run of W2, BENCHMARKS.md §5), each page read from
 /// it again and again. The writer, between two of its transactions, appends nothing while it
 /// checkpoints, so its checkpoint can copy every frame (unless a reader still needs an older
 /// one), and its next transaction starts the WAL over.
