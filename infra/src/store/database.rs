@@ -548,6 +548,64 @@ mod tests {
         assert_eq!(synchronous.try_get_by_index::<i64>(0).unwrap(), 2);
     }
 
+    /// A SQLite database in `dir` whose WAL holds `blobs` rows of 400,000 bytes (about a hundred
+    /// pages each), and the path of its file.
+    #[expect(
+        clippy::unwrap_used,
+        reason = "a test fails loudly on an unexpected error"
+    )]
+    async fn wal_holding(dir: &tempfile::TempDir, blobs: usize) -> (DatabaseConnection, PathBuf) {
+        let path = dir.path().join("c.db");
+        let db = connect(&format!("sqlite://{}?mode=rwc", path.display()))
+            .await
+            .unwrap();
+        db.execute_unprepared("CREATE TABLE t (x BLOB)")
+            .await
+            .unwrap();
+        for _ in 0..blobs {
+            db.execute_unprepared("INSERT INTO t VALUES (randomblob(400000))")
+                .await
+                .unwrap();
+        }
+        (db, path)
+    }
+
+    /// [`checkpoint_wal`] running on a database, until [`Self::stop`].
+    struct Checkpointing {
+        stopped: Arc<AtomicBool>,
+        task: tokio::task::JoinHandle<()>,
+    }
+
+    impl Checkpointing {
+        fn start(db: &DatabaseConnection, checkpoints: &WalCheckpoints) -> Self {
+            let stopped = Arc::new(AtomicBool::new(false));
+            let task = tokio::spawn(checkpoint_wal(db.clone(), checkpoints.clone(), {
+                let stopped = Arc::clone(&stopped);
+                move || !stopped.load(AtomicOrdering::SeqCst)
+            }));
+            Self { stopped, task }
+        }
+
+        #[expect(
+            clippy::unwrap_used,
+            reason = "a test fails loudly on an unexpected error"
+        )]
+        async fn stop(self) {
+            self.stopped.store(true, AtomicOrdering::SeqCst);
+            self.task.await.unwrap();
+        }
+    }
+
+    /// Whether `done` holds within 10 s, looked at every `every`.
+    async fn within_seconds(every: Duration, done: impl Fn() -> bool) -> bool {
+        let mut waited = Duration::ZERO;
+        while !done() && waited < Duration::from_secs(10) {
+            tokio::time::sleep(every).await;
+            waited += every;
+        }
+        done()
+    }
+
     #[tokio::test]
     #[expect(
         clippy::unwrap_used,
@@ -555,37 +613,21 @@ mod tests {
     )]
     async fn the_wal_is_checkpointed_in_the_background_not_inside_commits() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("c.db");
-        let url = format!("sqlite://{}?mode=rwc", path.display());
-        let db = connect(&url).await.unwrap();
-        db.execute_unprepared("CREATE TABLE t (x BLOB)")
-            .await
-            .unwrap();
         // About 2,000 pages, twice SQLite's own threshold for a checkpoint inside a commit.
-        for _ in 0..20 {
-            db.execute_unprepared("INSERT INTO t VALUES (randomblob(400000))")
-                .await
-                .unwrap();
-        }
+        let (db, path) = wal_holding(&dir, 20).await;
         let size = || std::fs::metadata(&path).unwrap().len();
         assert!(
             size() < 1_000_000,
             "the commits copied the WAL into the file: {} bytes",
             size()
         );
-        let stopped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let checkpoints = tokio::spawn(checkpoint_wal(db.clone(), WalCheckpoints::default(), {
-            let stopped = std::sync::Arc::clone(&stopped);
-            move || !stopped.load(std::sync::atomic::Ordering::SeqCst)
-        }));
-        let mut waited = Duration::ZERO;
-        while size() < 8_000_000 && waited < Duration::from_secs(10) {
-            tokio::time::sleep(SQLITE_CHECKPOINT_EVERY).await;
-            waited += SQLITE_CHECKPOINT_EVERY;
-        }
-        assert!(size() >= 8_000_000, "not checkpointed: {} bytes", size());
-        stopped.store(true, std::sync::atomic::Ordering::SeqCst);
-        checkpoints.await.unwrap();
+        let checkpointing = Checkpointing::start(&db, &WalCheckpoints::default());
+        assert!(
+            within_seconds(SQLITE_CHECKPOINT_EVERY, || size() >= 8_000_000).await,
+            "not checkpointed: {} bytes",
+            size()
+        );
+        checkpointing.stop().await;
     }
 
     /// The background checkpoint asks the writer for a checkpoint of its own when the WAL holds
@@ -597,46 +639,20 @@ mod tests {
     )]
     async fn a_wal_past_its_bound_asks_the_writer_for_a_checkpoint() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("c.db");
-        let url = format!("sqlite://{}?mode=rwc", path.display());
-        let db = connect(&url).await.unwrap();
-        db.execute_unprepared("CREATE TABLE t (x BLOB)")
-            .await
-            .unwrap();
-        // About 100 pages.
-        db.execute_unprepared("INSERT INTO t VALUES (randomblob(400000))")
-            .await
-            .unwrap();
+        let (db, path) = wal_holding(&dir, 1).await;
         let every = Duration::from_millis(10);
-        let run = |checkpoints: &WalCheckpoints| {
-            let stopped = Arc::new(AtomicBool::new(false));
-            let task = tokio::spawn(checkpoint_wal(db.clone(), checkpoints.clone(), {
-                let stopped = Arc::clone(&stopped);
-                move || !stopped.load(AtomicOrdering::SeqCst)
-            }));
-            (stopped, task)
-        };
-        let wait_until = async |done: &dyn Fn() -> bool| {
-            let mut waited = Duration::ZERO;
-            while !done() && waited < Duration::from_secs(10) {
-                tokio::time::sleep(every).await;
-                waited += every;
-            }
-            done()
-        };
 
         // Within the bound: the WAL is copied into the file, and nobody is asked.
         let within = WalCheckpoints::new(every, 1_000);
-        let (stopped, task) = run(&within);
+        let checkpointing = Checkpointing::start(&db, &within);
         let copied = || std::fs::metadata(&path).unwrap().len() >= 400_000;
-        assert!(wait_until(&copied).await, "not checkpointed");
-        stopped.store(true, AtomicOrdering::SeqCst);
-        task.await.unwrap();
+        assert!(within_seconds(every, copied).await, "not checkpointed");
+        checkpointing.stop().await;
         assert!(!within.take_restart_request());
 
         // Past it (the WAL still holds its 100 pages: nothing started it over): asked.
         let past = WalCheckpoints::new(every, 50);
-        let (stopped, task) = run(&past);
+        let checkpointing = Checkpointing::start(&db, &past);
         let asked = AtomicBool::new(false);
         let answered = || {
             if past.take_restart_request() {
@@ -644,9 +660,8 @@ mod tests {
             }
             asked.load(AtomicOrdering::SeqCst)
         };
-        assert!(wait_until(&answered).await, "not asked");
-        stopped.store(true, AtomicOrdering::SeqCst);
-        task.await.unwrap();
+        assert!(within_seconds(every, answered).await, "not asked");
+        checkpointing.stop().await;
     }
 
     #[tokio::test]
