@@ -76,9 +76,10 @@ impl RecentStates {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The state of aggregate `id` kept lately, and its version.
+    /// The state of aggregate `id` kept lately, and its version: the kept one itself, not a copy
+    /// (a caller that only looks at it copies nothing).
     #[must_use]
-    pub fn get<A: Aggregate>(&self, id: Uuid) -> Option<(A, u64)> {
+    pub fn get<A: Aggregate>(&self, id: Uuid) -> Option<(Arc<A>, u64)> {
         let key = (A::STREAM, id);
         let recent = {
             let mut generations = self.lock();
@@ -91,7 +92,7 @@ impl RecentStates {
                 }
             }
         };
-        let state = recent.state.downcast_ref::<A>()?.clone();
+        let state = recent.state.downcast::<A>().ok()?;
         Some((state, recent.version))
     }
 

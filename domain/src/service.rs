@@ -222,13 +222,18 @@ impl<S: EventStore> CommandService<S> {
         Ok((state, version))
     }
 
-    /// Aggregate `id`'s current state as far as this service knows: the one kept lately
-    /// ([`RecentStates`]), else as [`Self::current`] reads it.
-    async fn latest<A: Aggregate>(&self, id: Uuid) -> Result<(Option<A>, u64), CommandError> {
-        match self.recent.get::<A>(id) {
-            Some((state, version)) => Ok((Some(state), version)),
-            None => self.current::<A>(id).await,
+    /// `facts` of aggregate `id`'s current state as far as this service knows: the state kept
+    /// lately ([`RecentStates`]), looked at where it is kept, else as [`Self::current`] reads it.
+    /// `None` when the aggregate does not exist.
+    async fn latest_facts<A: Aggregate, F>(
+        &self,
+        id: Uuid,
+        facts: impl FnOnce(&A) -> F,
+    ) -> Result<Option<F>, CommandError> {
+        if let Some((state, _)) = self.recent.get::<A>(id) {
+            return Ok(Some(facts(&state)));
         }
+        Ok(self.current::<A>(id).await?.0.as_ref().map(facts))
     }
 
     /// A [`StoreError::Conflict`] when the stream of aggregate `id`, decided on at `version` from a
@@ -259,7 +264,7 @@ impl<S: EventStore> CommandService<S> {
         &self,
         id: Uuid,
     ) -> Result<Option<OrganisationFacts>, CommandError> {
-        Ok(self.latest::<Organisation>(id).await?.0.map(|o| o.facts()))
+        self.latest_facts(id, Organisation::facts).await
     }
 
     /// Facts about a project for another aggregate's command, `None` when it does not exist.
@@ -267,7 +272,7 @@ impl<S: EventStore> CommandService<S> {
     /// # Errors
     /// When the store fails.
     pub async fn project_facts(&self, id: Uuid) -> Result<Option<ProjectFacts>, CommandError> {
-        Ok(self.latest::<Project>(id).await?.0.map(|p| p.facts()))
+        self.latest_facts(id, Project::facts).await
     }
 
     /// Transaction `id` of project `project_id`, as a command that names it carries it: from
@@ -382,7 +387,9 @@ impl<S: EventStore> CommandService<S> {
             Expected::Version(expected) => match self.recent.get::<A>(id) {
                 // The state kept at the version the client read: the append checks that the
                 // stream is still there.
-                Some((state, version)) if version == expected => (Some(state), version, true),
+                Some((state, version)) if version == expected => {
+                    (Some(Arc::unwrap_or_clone(state)), version, true)
+                }
                 _ => {
                     let (state, current) = self.current::<A>(id).await?;
                     if expected != current && current > 0 {
@@ -537,13 +544,36 @@ mod tests {
         CommandService::new(MemoryEventStore::default())
     }
 
-    fn execute(
-        service: &CommandService<MemoryEventStore>,
+    fn execute<S: EventStore>(
+        service: &CommandService<S>,
         id: Uuid,
         expected: Expected,
         command: OrganisationCommand,
     ) -> Result<Committed<Organisation>, CommandError> {
-        run(service.execute::<Organisation>(id, expected, command, metadata(), Given::NOTHING))
+        execute_given(service, id, expected, command, Given::NOTHING)
+    }
+
+    fn execute_given<S: EventStore>(
+        service: &CommandService<S>,
+        id: Uuid,
+        expected: Expected,
+        command: OrganisationCommand,
+        given: Given,
+    ) -> Result<Committed<Organisation>, CommandError> {
+        run(service.execute::<Organisation>(id, expected, command, metadata(), given))
+    }
+
+    /// Asserts that `error` is the store's conflict of a command at `expected` on a stream at
+    /// `current`.
+    fn assert_conflict(error: &CommandError, expected: u64, current: u64) {
+        assert!(
+            matches!(
+                error,
+                CommandError::Store(StoreError::Conflict { expected: e, current: c })
+                    if *e == expected && *c == current
+            ),
+            "{error:?}"
+        );
     }
 
     #[test]
@@ -558,16 +588,7 @@ mod tests {
             "a minted id has no stream to read"
         );
         let again = execute(&service, id, Expected::Minted, register(id, "Other")).unwrap_err();
-        assert!(
-            matches!(
-                again,
-                CommandError::Store(StoreError::Conflict {
-                    expected: 0,
-                    current: 1
-                })
-            ),
-            "{again:?}"
-        );
+        assert_conflict(&again, 0, 1);
         assert_eq!(service.store().events().len(), 1);
     }
 
@@ -585,16 +606,7 @@ mod tests {
         .unwrap();
         let appends = service.store().appends();
         let stale = execute(&service, id, Expected::Version(1), rename(id, "Again")).unwrap_err();
-        assert!(
-            matches!(
-                stale,
-                CommandError::Store(StoreError::Conflict {
-                    expected: 1,
-                    current: 2
-                })
-            ),
-            "{stale:?}"
-        );
+        assert_conflict(&stale, 1, 2);
         assert_eq!(
             service.store().appends(),
             appends,
@@ -757,16 +769,6 @@ mod tests {
         )
     }
 
-    fn execute_on(
-        service: &CommandService<Arc<MemoryEventStore>>,
-        id: Uuid,
-        expected: Expected,
-        command: OrganisationCommand,
-        given: Given,
-    ) -> Result<Committed<Organisation>, CommandError> {
-        run(service.execute::<Organisation>(id, expected, command, metadata(), given))
-    }
-
     #[test]
     fn a_command_at_the_version_kept_reads_nothing_before_it_decides() {
         let service = service();
@@ -796,50 +798,13 @@ mod tests {
     fn a_kept_state_another_process_moved_on_is_a_conflict_and_then_read_afresh() {
         let (here, elsewhere) = two_services();
         let id = Uuid::now_v7();
-        execute_on(
-            &here,
-            id,
-            Expected::Minted,
-            register(id, "Ministry"),
-            Given::NOTHING,
-        )
-        .unwrap();
-        execute_on(
-            &elsewhere,
-            id,
-            Expected::Version(1),
-            rename(id, "Treasury"),
-            Given::NOTHING,
-        )
-        .unwrap();
+        execute(&here, id, Expected::Minted, register(id, "Ministry")).unwrap();
+        execute(&elsewhere, id, Expected::Version(1), rename(id, "Treasury")).unwrap();
         // Here the state kept is version 1, which the client also read: the append refuses it.
-        let stale = execute_on(
-            &here,
-            id,
-            Expected::Version(1),
-            rename(id, "Mint"),
-            Given::NOTHING,
-        )
-        .unwrap_err();
-        assert!(
-            matches!(
-                stale,
-                CommandError::Store(StoreError::Conflict {
-                    expected: 1,
-                    current: 2
-                })
-            ),
-            "{stale:?}"
-        );
+        let stale = execute(&here, id, Expected::Version(1), rename(id, "Mint")).unwrap_err();
+        assert_conflict(&stale, 1, 2);
         let loads = here.store().loads();
-        let renamed = execute_on(
-            &here,
-            id,
-            Expected::Version(2),
-            rename(id, "Mint"),
-            Given::NOTHING,
-        )
-        .unwrap();
+        let renamed = execute(&here, id, Expected::Version(2), rename(id, "Mint")).unwrap();
         assert_eq!(renamed.outcome.stream_version, 3);
         assert_eq!(
             here.store().loads(),
@@ -854,60 +819,16 @@ mod tests {
         let (here, elsewhere) = two_services();
         let id = Uuid::now_v7();
         let reactivate = || OrganisationCommand::Reactivate { id };
-        execute_on(
-            &here,
-            id,
-            Expected::Minted,
-            register(id, "Ministry"),
-            Given::NOTHING,
-        )
-        .unwrap();
+        execute(&here, id, Expected::Minted, register(id, "Ministry")).unwrap();
         let deactivate = OrganisationCommand::Deactivate { id };
-        execute_on(
-            &elsewhere,
-            id,
-            Expected::Version(1),
-            deactivate,
-            Given::NOTHING,
-        )
-        .unwrap();
+        execute(&elsewhere, id, Expected::Version(1), deactivate).unwrap();
         // The state kept here (version 1) is active, so reactivating it would be refused; but the
         // stream is at 2, and a command on version 1 is a conflict first.
-        let answer = execute_on(
-            &here,
-            id,
-            Expected::Version(1),
-            reactivate(),
-            Given::NOTHING,
-        )
-        .unwrap_err();
-        assert!(
-            matches!(
-                answer,
-                CommandError::Store(StoreError::Conflict {
-                    expected: 1,
-                    current: 2
-                })
-            ),
-            "{answer:?}"
-        );
-        execute_on(
-            &here,
-            id,
-            Expected::Version(2),
-            reactivate(),
-            Given::NOTHING,
-        )
-        .unwrap();
+        let answer = execute(&here, id, Expected::Version(1), reactivate()).unwrap_err();
+        assert_conflict(&answer, 1, 2);
+        execute(&here, id, Expected::Version(2), reactivate()).unwrap();
         // On a kept state that is current, the rejection stands.
-        let refused = execute_on(
-            &here,
-            id,
-            Expected::Version(3),
-            reactivate(),
-            Given::NOTHING,
-        )
-        .unwrap_err();
+        let refused = execute(&here, id, Expected::Version(3), reactivate()).unwrap_err();
         assert!(matches!(refused, CommandError::Rejected(_)), "{refused:?}");
     }
 
@@ -915,28 +836,13 @@ mod tests {
     fn facts_kept_that_another_process_moved_on_are_a_stale_read_and_then_read_afresh() {
         let (here, elsewhere) = two_services();
         let (x, y) = (Uuid::now_v7(), Uuid::now_v7());
-        execute_on(
-            &here,
-            x,
-            Expected::Minted,
-            register(x, "Ministry"),
-            Given::NOTHING,
-        )
-        .unwrap();
-        execute_on(
-            &here,
-            y,
-            Expected::Minted,
-            register(y, "Auditor"),
-            Given::NOTHING,
-        )
-        .unwrap();
-        execute_on(
+        execute(&here, x, Expected::Minted, register(x, "Ministry")).unwrap();
+        execute(&here, y, Expected::Minted, register(y, "Auditor")).unwrap();
+        execute(
             &elsewhere,
             y,
             Expected::Version(1),
             rename(y, "Audit Board"),
-            Given::NOTHING,
         )
         .unwrap();
         let kept = run(here.organisation_facts(y)).unwrap().unwrap();
@@ -945,8 +851,8 @@ mod tests {
             reads: vec![kept.read()],
             idempotency_claim: None,
         };
-        let stale =
-            execute_on(&here, x, Expected::Version(1), rename(x, "Treasury"), given).unwrap_err();
+        let stale = execute_given(&here, x, Expected::Version(1), rename(x, "Treasury"), given)
+            .unwrap_err();
         assert!(
             matches!(
                 stale,
@@ -963,6 +869,6 @@ mod tests {
             reads: vec![fresh.read()],
             idempotency_claim: None,
         };
-        execute_on(&here, x, Expected::Version(1), rename(x, "Treasury"), given).unwrap();
+        execute_given(&here, x, Expected::Version(1), rename(x, "Treasury"), given).unwrap();
     }
 }
